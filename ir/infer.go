@@ -1,0 +1,446 @@
+package ir
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// arity gives the minimum and maximum input count of each op (-1: unbounded).
+var arity = [numOps][2]int{
+	Conv: {2, 3}, BatchNorm: {5, 5}, Relu: {1, 1}, Relu6: {1, 1}, Clip: {1, 1}, HardSigmoid: {1, 1},
+	HardSwish: {1, 1}, Sigmoid: {1, 1}, Add: {2, 2}, Sub: {2, 2}, Mul: {2, 2}, Div: {2, 2},
+	GlobalAveragePool: {1, 1}, AveragePool: {1, 1}, Flatten: {1, 1}, Reshape: {1, 1}, Gemm: {2, 3},
+	MatMul: {2, 2}, Identity: {1, 1}, Dropout: {1, 1}, Softmax: {1, 1}, Pad: {1, 1}, Concat: {1, -1},
+}
+
+// InferNode computes the output types of n from the given input types,
+// checking arity, attributes, dtypes and shapes. It does not read n.Outputs, so
+// builders, Verify and interpreters (with concrete run-time shapes) share it.
+func InferNode(n *Node, in []TensorType) ([]TensorType, error) {
+	t, err := inferNode(n, in)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", n.Op, n.Name, err)
+	}
+	return []TensorType{t}, nil
+}
+
+func inferNode(n *Node, in []TensorType) (TensorType, error) {
+	if n.Op == InvalidOp || n.Op >= numOps {
+		return TensorType{}, fmt.Errorf("invalid op")
+	}
+	lo, hi := arity[n.Op][0], arity[n.Op][1]
+	if len(in) < lo || (hi >= 0 && len(in) > hi) {
+		if lo == hi {
+			return TensorType{}, fmt.Errorf("has %d inputs, want %d", len(in), lo)
+		}
+		return TensorType{}, fmt.Errorf("has %d inputs, want %d to %d", len(in), lo, hi)
+	}
+	for i, t := range in {
+		if t.DType.Size() == 0 {
+			return TensorType{}, fmt.Errorf("input %d has invalid dtype", i)
+		}
+	}
+	x := in[0]
+	// Every input shares the first input's dtype, except the int32 bias of a
+	// quantized Conv or Gemm.
+	for i, t := range in[1:] {
+		if t.DType != x.DType && !((n.Op == Conv || n.Op == Gemm) && i+1 == 2 && t.DType == Int32) {
+			return TensorType{}, fmt.Errorf("input %d is %v, input 0 is %v", i+1, t.DType, x.DType)
+		}
+	}
+	same := TensorType{DType: x.DType, Shape: x.Shape.Clone()}
+	switch n.Op {
+	case Relu, Relu6, Sigmoid, HardSwish, Identity, Dropout:
+		return same, noAttrs(n)
+	case Clip:
+		a, err := attrsOf[*ClipAttrs](n)
+		if err != nil {
+			return same, err
+		}
+		if a.Min > a.Max {
+			return same, fmt.Errorf("min %g > max %g", a.Min, a.Max)
+		}
+		return same, nil
+	case HardSigmoid:
+		_, err := attrsOf[*HardSigmoidAttrs](n)
+		return same, err
+	case Add, Sub, Mul, Div:
+		if n.Attrs != nil {
+			if _, err := attrsOf[*EltwiseAttrs](n); err != nil {
+				return same, err
+			}
+		}
+		s, err := Broadcast(x.Shape, in[1].Shape)
+		return TensorType{DType: x.DType, Shape: s}, err
+	case Softmax:
+		a, err := attrsOf[*SoftmaxAttrs](n)
+		if err != nil {
+			return same, err
+		}
+		_, err = normAxis(a.Axis, len(x.Shape), false)
+		return same, err
+	case Conv:
+		return inferConv(n, in)
+	case BatchNorm:
+		a, err := attrsOf[*BatchNormAttrs](n)
+		if err != nil {
+			return same, err
+		}
+		if a.Epsilon < 0 {
+			return same, fmt.Errorf("negative epsilon %g", a.Epsilon)
+		}
+		if len(x.Shape) < 2 {
+			return same, fmt.Errorf("input rank %d, want >= 2", len(x.Shape))
+		}
+		for i, p := range in[1:] {
+			if len(p.Shape) != 1 || !dimEq(p.Shape[0], x.Shape[1]) {
+				return same, fmt.Errorf("parameter %d has shape %v, want [%d]", i+1, p.Shape, x.Shape[1])
+			}
+		}
+		return same, nil
+	case GlobalAveragePool:
+		if err := noAttrs(n); err != nil {
+			return same, err
+		}
+		if len(x.Shape) < 3 {
+			return same, fmt.Errorf("input rank %d, want >= 3", len(x.Shape))
+		}
+		s := x.Shape.Clone()
+		for i := 2; i < len(s); i++ {
+			s[i] = 1
+		}
+		return TensorType{DType: x.DType, Shape: s}, nil
+	case AveragePool:
+		return inferPool(n, x)
+	case Flatten:
+		a, err := attrsOf[*FlattenAttrs](n)
+		if err != nil {
+			return same, err
+		}
+		ax, err := normAxis(a.Axis, len(x.Shape), true)
+		if err != nil {
+			return same, err
+		}
+		return TensorType{DType: x.DType, Shape: Shape{x.Shape[:ax].NumElements(), x.Shape[ax:].NumElements()}}, nil
+	case Reshape:
+		a, err := attrsOf[*ReshapeAttrs](n)
+		if err != nil {
+			return same, err
+		}
+		s, err := reshape(x.Shape, a.Shape)
+		return TensorType{DType: x.DType, Shape: s}, err
+	case Gemm:
+		return inferGemm(n, in)
+	case MatMul:
+		if err := noAttrs(n); err != nil {
+			return same, err
+		}
+		a, b := x.Shape, in[1].Shape
+		if len(a) < 2 || len(b) != 2 {
+			return same, fmt.Errorf("shapes %v x %v: want A of rank >= 2 and B of rank 2", a, b)
+		}
+		if !dimEq(a[len(a)-1], b[0]) {
+			return same, fmt.Errorf("inner dimensions differ: %v x %v", a, b)
+		}
+		s := append(a[:len(a)-1].Clone(), b[1])
+		return TensorType{DType: x.DType, Shape: s}, nil
+	case Pad:
+		a, err := attrsOf[*PadAttrs](n)
+		if err != nil {
+			return same, err
+		}
+		r := len(x.Shape)
+		if len(a.Pads) != 2*r {
+			return same, fmt.Errorf("%d pads for rank %d, want %d", len(a.Pads), r, 2*r)
+		}
+		switch a.Mode {
+		case "constant", "reflect", "edge":
+		default:
+			return same, fmt.Errorf("unknown mode %q (want constant, reflect or edge)", a.Mode)
+		}
+		s := x.Shape.Clone()
+		for i := range s {
+			if s[i] >= 0 {
+				s[i] += a.Pads[i] + a.Pads[r+i]
+				if s[i] < 1 {
+					return same, fmt.Errorf("pads %v leave dimension %d empty", a.Pads, i)
+				}
+			}
+		}
+		return TensorType{DType: x.DType, Shape: s}, nil
+	case Concat:
+		a, err := attrsOf[*ConcatAttrs](n)
+		if err != nil {
+			return same, err
+		}
+		ax, err := normAxis(a.Axis, len(x.Shape), false)
+		if err != nil {
+			return same, err
+		}
+		s := x.Shape.Clone()
+		for i, t := range in[1:] {
+			if len(t.Shape) != len(s) {
+				return same, fmt.Errorf("input %d has rank %d, want %d", i+1, len(t.Shape), len(s))
+			}
+			for d := range s {
+				switch {
+				case d == ax:
+					if s[d] >= 0 && t.Shape[d] >= 0 {
+						s[d] += t.Shape[d]
+					} else {
+						s[d] = -1
+					}
+				case !dimEq(s[d], t.Shape[d]):
+					return same, fmt.Errorf("input %d has shape %v, want %v outside axis %d", i+1, t.Shape, x.Shape, ax)
+				}
+			}
+		}
+		return TensorType{DType: x.DType, Shape: s}, nil
+	}
+	return same, fmt.Errorf("no shape rule")
+}
+
+func inferConv(n *Node, in []TensorType) (TensorType, error) {
+	a, err := attrsOf[*ConvAttrs](n)
+	if err != nil {
+		return TensorType{}, err
+	}
+	x, w := in[0].Shape, in[1].Shape
+	if len(x) != 4 || len(w) != 4 {
+		return TensorType{}, fmt.Errorf("input %v and weight %v must both have rank 4", x, w)
+	}
+	g := a.Groups()
+	if a.Group < 0 || w[0]%g != 0 || !dimEq(x[1], w[1]*g) {
+		return TensorType{}, fmt.Errorf("weight %v with group %d does not fit input %v", w, g, x)
+	}
+	if len(in) == 3 && (len(in[2].Shape) != 1 || in[2].Shape[0] != w[0]) {
+		return TensorType{}, fmt.Errorf("bias has shape %v, want [%d]", in[2].Shape, w[0])
+	}
+	if a.Stride[0] < 1 || a.Stride[1] < 1 || a.Dilation[0] < 0 || a.Dilation[1] < 0 {
+		return TensorType{}, fmt.Errorf("bad stride %v or dilation %v", a.Stride, a.Dilation)
+	}
+	for _, p := range a.Pads {
+		if p < 0 {
+			return TensorType{}, fmt.Errorf("negative pads %v", a.Pads)
+		}
+	}
+	d := a.Dilations()
+	oh, err := outDim(x[2], w[2], a.Stride[0], d[0], a.Pads[0], a.Pads[2], false)
+	if err != nil {
+		return TensorType{}, err
+	}
+	ow, err := outDim(x[3], w[3], a.Stride[1], d[1], a.Pads[1], a.Pads[3], false)
+	if err != nil {
+		return TensorType{}, err
+	}
+	return TensorType{DType: in[0].DType, Shape: Shape{x[0], w[0], oh, ow}}, nil
+}
+
+func inferPool(n *Node, x TensorType) (TensorType, error) {
+	a, err := attrsOf[*PoolAttrs](n)
+	if err != nil {
+		return TensorType{}, err
+	}
+	if len(x.Shape) != 4 {
+		return TensorType{}, fmt.Errorf("input %v must have rank 4", x.Shape)
+	}
+	if a.Kernel[0] < 1 || a.Kernel[1] < 1 || a.Stride[0] < 1 || a.Stride[1] < 1 {
+		return TensorType{}, fmt.Errorf("bad kernel %v or stride %v", a.Kernel, a.Stride)
+	}
+	for i, p := range a.Pads {
+		if p < 0 || p >= a.Kernel[i%2] {
+			return TensorType{}, fmt.Errorf("pads %v must be >= 0 and smaller than the kernel %v", a.Pads, a.Kernel)
+		}
+	}
+	oh, err := outDim(x.Shape[2], a.Kernel[0], a.Stride[0], 1, a.Pads[0], a.Pads[2], a.CeilMode)
+	if err != nil {
+		return TensorType{}, err
+	}
+	ow, err := outDim(x.Shape[3], a.Kernel[1], a.Stride[1], 1, a.Pads[1], a.Pads[3], a.CeilMode)
+	if err != nil {
+		return TensorType{}, err
+	}
+	return TensorType{DType: x.DType, Shape: Shape{x.Shape[0], x.Shape[1], oh, ow}}, nil
+}
+
+// outDim is the output size of a sliding window (ONNX rule; with ceil, a
+// window may not start in the end padding).
+func outDim(in, k, stride, dil, padBegin, padEnd int, ceil bool) (int, error) {
+	if in < 0 {
+		return -1, nil
+	}
+	span := in + padBegin + padEnd - dil*(k-1) - 1
+	if span < 0 {
+		return 0, fmt.Errorf("window %d (dilation %d) is larger than the padded input %d", k, dil, in+padBegin+padEnd)
+	}
+	o := span/stride + 1
+	if ceil && span%stride != 0 {
+		o++
+		if (o-1)*stride >= in+padBegin {
+			o--
+		}
+	}
+	return o, nil
+}
+
+func inferGemm(n *Node, in []TensorType) (TensorType, error) {
+	a, err := attrsOf[*GemmAttrs](n)
+	if err != nil {
+		return TensorType{}, err
+	}
+	A, B := in[0].Shape, in[1].Shape
+	if len(A) != 2 || len(B) != 2 {
+		return TensorType{}, fmt.Errorf("A %v and B %v must both have rank 2", A, B)
+	}
+	m, ka := A[0], A[1]
+	if a.TransA {
+		m, ka = ka, m
+	}
+	kb, nn := B[0], B[1]
+	if a.TransB {
+		kb, nn = nn, kb
+	}
+	if !dimEq(ka, kb) {
+		return TensorType{}, fmt.Errorf("inner dimensions differ: A %v, B %v (transA=%v transB=%v)", A, B, a.TransA, a.TransB)
+	}
+	out := Shape{m, nn}
+	if len(in) == 3 {
+		s, err := Broadcast(out, in[2].Shape)
+		if err != nil || !s.Equal(out) {
+			return TensorType{}, fmt.Errorf("C %v does not broadcast to %v", in[2].Shape, out)
+		}
+	}
+	return TensorType{DType: in[0].DType, Shape: out}, nil
+}
+
+// Broadcast applies NumPy's multidirectional broadcasting rule.
+func Broadcast(a, b Shape) (Shape, error) {
+	r := max(len(a), len(b))
+	out := make(Shape, r)
+	for i := range r {
+		da, db := 1, 1
+		if j := i - (r - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (r - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		case db == 1:
+			out[i] = da
+		case da < 0:
+			out[i] = db
+		case db < 0:
+			out[i] = da
+		default:
+			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
+		}
+	}
+	return out, nil
+}
+
+// reshape resolves an ONNX target shape against the input shape.
+func reshape(in Shape, target []int) (Shape, error) {
+	out := make(Shape, len(target))
+	infer := -1
+	for i, d := range target {
+		switch {
+		case d == 0:
+			if i >= len(in) {
+				return nil, fmt.Errorf("target %v copies dimension %d of a rank-%d input", target, i, len(in))
+			}
+			out[i] = in[i]
+		case d == -1:
+			if infer >= 0 {
+				return nil, fmt.Errorf("target %v has more than one -1", target)
+			}
+			infer = i
+		case d < -1:
+			return nil, fmt.Errorf("target %v has a negative dimension", target)
+		default:
+			out[i] = d
+		}
+	}
+	// Unknown input dims must reappear, copied, in the output.
+	knownIn, unknownIn := 1, 0
+	for _, d := range in {
+		if d < 0 {
+			unknownIn++
+		} else {
+			knownIn *= d
+		}
+	}
+	knownOut, unknownOut := 1, 0
+	for i, d := range out {
+		if i == infer {
+			continue
+		}
+		if d < 0 {
+			unknownOut++
+		} else {
+			knownOut *= d
+		}
+	}
+	if infer >= 0 {
+		switch {
+		case unknownIn != unknownOut:
+			out[infer] = -1
+		case knownOut == 0 || knownIn%knownOut != 0:
+			return nil, fmt.Errorf("cannot reshape %v to %v", in, target)
+		default:
+			out[infer] = knownIn / knownOut
+		}
+		return out, nil
+	}
+	if unknownIn == 0 && unknownOut == 0 && knownIn != knownOut {
+		return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v", in, knownIn, target)
+	}
+	return out, nil
+}
+
+// normAxis maps a possibly negative axis into [0, rank) (or [0, rank] when
+// end is allowed).
+func normAxis(axis, rank int, end bool) (int, error) {
+	lim := rank
+	if end {
+		lim++
+	}
+	if axis < 0 {
+		axis += rank
+	}
+	if axis < 0 || axis >= lim {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank)
+	}
+	return axis, nil
+}
+
+// NormAxis maps a possibly negative axis into [0, rank).
+func NormAxis(axis, rank int) (int, error) { return normAxis(axis, rank, false) }
+
+func dimEq(a, b int) bool { return a == b || a < 0 || b < 0 }
+
+func attrsOf[T Attrs](n *Node) (T, error) {
+	a, ok := n.Attrs.(T)
+	if !ok || any(a) == nil || isNilPtr(a) {
+		var zero T
+		return zero, fmt.Errorf("attributes are %T, want %T", n.Attrs, zero)
+	}
+	return a, nil
+}
+
+// isNilPtr reports whether a is a typed nil pointer.
+func isNilPtr(a Attrs) bool {
+	v := reflect.ValueOf(a)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+func noAttrs(n *Node) error {
+	if n.Attrs != nil {
+		return fmt.Errorf("takes no attributes, has %T", n.Attrs)
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package ir
+
+import (
+	"strings"
+	"testing"
+)
+
+// tiny builds input -> Conv(3x3/2, asymmetric pads) -> Relu -> GAP -> Flatten -> Gemm.
+func tiny(t *testing.T) *Graph {
+	t.Helper()
+	g := NewGraph("tiny")
+	x := g.AddInput("input", TensorType{Float32, Shape{-1, 3, 8, 8}})
+	w := g.AddConst("conv.weight", NewFloat32(Shape{4, 3, 3, 3}, nil))
+	b := g.AddConst("conv.bias", NewFloat32(Shape{4}, nil))
+	must := func(v *Value, err error) *Value {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	c := must(g.Add(Conv, "conv", &ConvAttrs{Stride: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}}, x, w, b))
+	if got := c.Type.Shape; !got.Equal(Shape{-1, 4, 4, 4}) {
+		t.Fatalf("conv shape %v", got)
+	}
+	r := must(g.Add(Relu, "relu", nil, c))
+	p := must(g.Add(GlobalAveragePool, "pool", nil, r))
+	f := must(g.Add(Flatten, "flat", &FlattenAttrs{Axis: 1}, p))
+	fw := g.AddConst("fc.weight", NewFloat32(Shape{10, 4}, nil))
+	fb := g.AddConst("fc.bias", NewFloat32(Shape{10}, nil))
+	y := must(g.Add(Gemm, "logits", &GemmAttrs{Alpha: 1, Beta: 1, TransB: true}, f, fw, fb))
+	g.Outputs = []*Value{y}
+	return g
+}
+
+func TestBuildVerifyDump(t *testing.T) {
+	g := tiny(t)
+	if err := Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	dump := g.String()
+	for _, want := range []string{
+		`graph "tiny"`,
+		"input  %input: f32[N,3,8,8]",
+		"%conv = Conv(%input, %conv.weight, %conv.bias) stride=2,2 pads=0,0,1,1 group=1 : f32[N,4,4,4]",
+		"%logits = Gemm(%flat, %fc.weight, %fc.bias) alpha=1 beta=1 transA=false transB=true : f32[N,10]",
+		"output %logits",
+	} {
+		if !strings.Contains(dump, want) {
+			t.Errorf("dump lacks %q:\n%s", want, dump)
+		}
+	}
+	st := ComputeStats(g)
+	if st.Params != 4*27+4+40+10 || st.MACs != 4*4*4*27+40 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestVerifyCatches(t *testing.T) {
+	cases := []struct {
+		name   string
+		break_ func(g *Graph)
+		want   string
+	}{
+		{"dangling", func(g *Graph) {
+			g.Nodes[1].Inputs[0] = &Value{ID: 999, Name: "ghost", Type: TensorType{Float32, Shape{-1, 4, 4, 4}}}
+		}, "nothing defines"},
+		{"duplicate definition", func(g *Graph) { g.Nodes[1].Outputs[0] = g.Nodes[0].Outputs[0] }, "defined twice"},
+		{"duplicate name", func(g *Graph) { g.Nodes[1].Outputs[0].Name = "conv" }, "two values are named"},
+		{"unsorted", func(g *Graph) { g.Nodes[0], g.Nodes[1] = g.Nodes[1], g.Nodes[0] }, "before it is defined"},
+		{"cycle", func(g *Graph) { g.Nodes[0].Inputs[0] = g.Nodes[1].Outputs[0] }, "before it is defined"},
+		{"recorded shape", func(g *Graph) { g.Nodes[1].Outputs[0].Type.Shape = Shape{1, 2} }, "inference gives"},
+		{"wrong attrs", func(g *Graph) { g.Nodes[0].Attrs = &ClipAttrs{} }, "attributes are"},
+		{"nil attrs", func(g *Graph) { g.Nodes[0].Attrs = (*ConvAttrs)(nil) }, "attributes are"},
+		{"bad const", func(g *Graph) { g.Consts[0].Const.F32 = g.Consts[0].Const.F32[:3] }, "holds 3 elements"},
+		{"no outputs", func(g *Graph) { g.Outputs = nil }, "no outputs"},
+		{"undefined output", func(g *Graph) { g.Outputs = []*Value{{ID: 77, Name: "x"}} }, "not defined"},
+		{"arity", func(g *Graph) { g.Nodes[1].Inputs = append(g.Nodes[1].Inputs, g.Inputs[0]) }, "has 2 inputs, want 1"},
+		{"dtype", func(g *Graph) { g.Inputs[0].Type.DType = Int64 }, "input 1 is f32, input 0 is i64"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := tiny(t)
+			c.break_(g)
+			err := Verify(g)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Verify = %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestTopoSort(t *testing.T) {
+	g := tiny(t)
+	want := g.String()
+	// Reverse the nodes; TopoSort must restore a valid order.
+	for i, j := 0, len(g.Nodes)-1; i < j; i, j = i+1, j-1 {
+		g.Nodes[i], g.Nodes[j] = g.Nodes[j], g.Nodes[i]
+	}
+	if err := g.TopoSort(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	if g.String() != want {
+		t.Errorf("order changed:\n%s\nwant\n%s", g, want)
+	}
+	g.Nodes[0].Inputs[0] = g.Nodes[1].Outputs[0]
+	if err := g.TopoSort(); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("TopoSort on a cycle = %v", err)
+	}
+}
+
+func TestRewriteHelpers(t *testing.T) {
+	g := tiny(t)
+	relu := g.Nodes[1]
+	g.ReplaceUses(relu.Output(), relu.Inputs[0])
+	g.RemoveNodes(relu)
+	if err := Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	extra := g.AddConst("unused", NewFloat32(Shape{2}, nil))
+	g.PruneConsts()
+	if g.Const(extra.Name) != nil || g.Const("conv.weight") == nil {
+		t.Error("PruneConsts kept an unused constant or dropped a used one")
+	}
+	if n := len(g.Uses()[g.Nodes[0].Output()]); n != 1 {
+		t.Errorf("conv output has %d uses", n)
+	}
+}
+
+func TestShapeRules(t *testing.T) {
+	f := func(s ...int) TensorType { return TensorType{Float32, s} }
+	cases := []struct {
+		op    Op
+		attrs Attrs
+		in    []TensorType
+		want  Shape
+		err   string
+	}{
+		{Conv, &ConvAttrs{Stride: [2]int{1, 1}, Pads: [4]int{1, 1, 1, 1}, Group: 8}, []TensorType{f(2, 8, 7, 7), f(8, 1, 3, 3)}, Shape{2, 8, 7, 7}, ""},
+		{Conv, &ConvAttrs{Stride: [2]int{2, 2}, Dilation: [2]int{2, 2}}, []TensorType{f(1, 3, 9, 9), f(4, 3, 3, 3)}, Shape{1, 4, 3, 3}, ""},
+		{Conv, &ConvAttrs{Stride: [2]int{1, 1}, Group: 3}, []TensorType{f(1, 4, 5, 5), f(6, 1, 3, 3)}, nil, "does not fit"},
+		{Conv, &ConvAttrs{Stride: [2]int{1, 1}}, []TensorType{f(1, 3, 2, 2), f(4, 3, 3, 3)}, nil, "larger than the padded input"},
+		{Conv, &ConvAttrs{}, []TensorType{f(1, 3, 2, 2), f(4, 3, 1, 1)}, nil, "bad stride"},
+		{Mul, nil, []TensorType{f(-1, 16, 7, 7), f(-1, 16, 1, 1)}, Shape{-1, 16, 7, 7}, ""},
+		{Add, nil, []TensorType{f(3, 1), f(4)}, Shape{3, 4}, ""},
+		{Add, nil, []TensorType{f(3, 2), f(4)}, nil, "do not broadcast"},
+		{AveragePool, &PoolAttrs{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, CeilMode: true}, []TensorType{f(1, 2, 6, 6)}, Shape{1, 2, 3, 3}, ""},
+		{AveragePool, &PoolAttrs{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}}, []TensorType{f(1, 2, 6, 6)}, Shape{1, 2, 2, 2}, ""},
+		{Flatten, &FlattenAttrs{Axis: 1}, []TensorType{f(-1, 4, 1, 1)}, Shape{-1, 4}, ""},
+		{Flatten, &FlattenAttrs{Axis: 0}, []TensorType{f(2, 4, 1, 1)}, Shape{1, 8}, ""},
+		{Reshape, &ReshapeAttrs{Shape: []int{0, -1}}, []TensorType{f(-1, 4, 2, 2)}, Shape{-1, 16}, ""},
+		{Reshape, &ReshapeAttrs{Shape: []int{-1, 16}}, []TensorType{f(3, 4, 2, 2)}, Shape{3, 16}, ""},
+		{Reshape, &ReshapeAttrs{Shape: []int{5, -1}}, []TensorType{f(3, 4, 2, 2)}, nil, "cannot reshape"},
+		{Gemm, &GemmAttrs{TransB: true}, []TensorType{f(-1, 4), f(10, 4), f(10)}, Shape{-1, 10}, ""},
+		{Gemm, &GemmAttrs{}, []TensorType{f(2, 4), f(10, 4)}, nil, "inner dimensions"},
+		{MatMul, nil, []TensorType{f(2, 4), f(4, 3)}, Shape{2, 3}, ""},
+		{Pad, &PadAttrs{Pads: []int{0, 0, 1, 0, 0, 0, 1, 2}, Mode: "constant"}, []TensorType{f(1, 3, 4, 4)}, Shape{1, 3, 6, 6}, ""},
+		{Pad, &PadAttrs{Pads: []int{1, 1}, Mode: "wrap"}, []TensorType{f(4)}, nil, "unknown mode"},
+		{Concat, &ConcatAttrs{Axis: -3}, []TensorType{f(1, 3, 4, 4), f(1, 5, 4, 4)}, Shape{1, 8, 4, 4}, ""},
+		{Concat, &ConcatAttrs{Axis: 1}, []TensorType{f(1, 3, 4, 4), f(1, 5, 4, 3)}, nil, "outside axis"},
+		{Softmax, &SoftmaxAttrs{Axis: 2}, []TensorType{f(1, 3)}, nil, "out of range"},
+		{BatchNorm, &BatchNormAttrs{Epsilon: 1e-5}, []TensorType{f(1, 3, 4, 4), f(3), f(3), f(3), f(4)}, nil, "parameter 4"},
+		{Clip, &ClipAttrs{Min: 6, Max: 0}, []TensorType{f(1)}, nil, "min 6 > max 0"},
+		{Relu, &ClipAttrs{}, []TensorType{f(1)}, nil, "takes no attributes"},
+	}
+	for i, c := range cases {
+		n := &Node{Name: "n", Op: c.op, Attrs: c.attrs}
+		got, err := InferNode(n, c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("case %d %v: err = %v, want %q", i, c.op, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("case %d %v: %v", i, c.op, err)
+			continue
+		}
+		if !got[0].Shape.Equal(c.want) {
+			t.Errorf("case %d %v: shape %v, want %v", i, c.op, got[0].Shape, c.want)
+		}
+	}
+}
+
+func TestUniqueNames(t *testing.T) {
+	g := NewGraph("g")
+	a := g.NewValue("x", TensorType{Float32, Shape{1}})
+	b := g.NewValue("x", TensorType{Float32, Shape{1}})
+	c := g.NewValue("x_1", TensorType{Float32, Shape{1}})
+	d := g.NewValue("", TensorType{Float32, Shape{1}})
+	if a.Name != "x" || b.Name != "x_1" || c.Name != "x_1_1" || d.Name != "v3" {
+		t.Errorf("names %q %q %q %q", a.Name, b.Name, c.Name, d.Name)
+	}
+}

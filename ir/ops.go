@@ -1,0 +1,268 @@
+package ir
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Op is the kind of a node.
+type Op uint16
+
+// Operations. Inputs are listed as name[shape]; "?" marks optional inputs.
+const (
+	InvalidOp Op = iota
+	// Conv: X[N,C,H,W], W[O,C/group,kh,kw], B?[O]. Attrs *ConvAttrs.
+	Conv
+	// BatchNorm: X[N,C,...], scale[C], bias[C], mean[C], var[C]. Attrs *BatchNormAttrs.
+	BatchNorm
+	// Relu: max(x, 0).
+	Relu
+	// Relu6: min(max(x, 0), 6).
+	Relu6
+	// Clip: min(max(x, Min), Max). Attrs *ClipAttrs.
+	Clip
+	// HardSigmoid: max(0, min(1, alpha*x + beta)). Attrs *HardSigmoidAttrs.
+	HardSigmoid
+	// HardSwish: x * relu6(x+3)/6.
+	HardSwish
+	// Sigmoid: 1/(1+exp(-x)).
+	Sigmoid
+	// Add, Sub, Mul, Div: elementwise with NumPy broadcasting. Attrs *EltwiseAttrs or nil.
+	Add
+	Sub
+	Mul
+	Div
+	// GlobalAveragePool: X[N,C,H,W] -> [N,C,1,1].
+	GlobalAveragePool
+	// AveragePool: Attrs *PoolAttrs.
+	AveragePool
+	// Flatten: Attrs *FlattenAttrs; [d0..dk-1, dk..] -> [prod(d0..dk-1), prod(dk..)].
+	Flatten
+	// Reshape: Attrs *ReshapeAttrs (ONNX semantics: 0 copies, -1 infers).
+	Reshape
+	// Gemm: A[M,K], B[K,N] (or [N,K] with TransB), C?[broadcastable to M,N]. Attrs *GemmAttrs.
+	Gemm
+	// MatMul: A[...,M,K] x B[K,N] (B 2-D).
+	MatMul
+	// Identity and Dropout pass their input through (inference).
+	Identity
+	Dropout
+	// Softmax: Attrs *SoftmaxAttrs.
+	Softmax
+	// Pad: Attrs *PadAttrs.
+	Pad
+	// Concat: Attrs *ConcatAttrs.
+	Concat
+
+	numOps
+)
+
+var opNames = [...]string{
+	InvalidOp: "Invalid", Conv: "Conv", BatchNorm: "BatchNorm", Relu: "Relu", Relu6: "Relu6", Clip: "Clip",
+	HardSigmoid: "HardSigmoid", HardSwish: "HardSwish", Sigmoid: "Sigmoid", Add: "Add", Sub: "Sub", Mul: "Mul",
+	Div: "Div", GlobalAveragePool: "GlobalAveragePool", AveragePool: "AveragePool", Flatten: "Flatten",
+	Reshape: "Reshape", Gemm: "Gemm", MatMul: "MatMul", Identity: "Identity", Dropout: "Dropout",
+	Softmax: "Softmax", Pad: "Pad", Concat: "Concat",
+}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) && opNames[o] != "" {
+		return opNames[o]
+	}
+	return fmt.Sprintf("Op(%d)", uint16(o))
+}
+
+// OpByName returns the op with the given name (as printed by String).
+func OpByName(name string) (Op, bool) {
+	for i, n := range opNames {
+		if n == name && Op(i) != InvalidOp {
+			return Op(i), true
+		}
+	}
+	return InvalidOp, false
+}
+
+// Attrs is implemented by the attribute struct of each op kind.
+type Attrs interface {
+	// String renders the attributes as key=value pairs for dumps.
+	String() string
+}
+
+// ActKind names an activation function fused into a producing op.
+type ActKind uint8
+
+const (
+	ActNone ActKind = iota
+	ActRelu
+	ActRelu6
+	ActClip // min(max(x, Min), Max)
+	ActHardSigmoid
+	ActHardSwish
+)
+
+var actNames = [...]string{"none", "relu", "relu6", "clip", "hardsigmoid", "hardswish"}
+
+func (k ActKind) String() string {
+	if int(k) < len(actNames) {
+		return actNames[k]
+	}
+	return fmt.Sprintf("act(%d)", uint8(k))
+}
+
+// Activation is an activation fused into the epilogue of Conv, Gemm or an
+// elementwise op. Min and Max are used by ActClip, Alpha and Beta by
+// ActHardSigmoid.
+type Activation struct {
+	Kind        ActKind
+	Min, Max    float32
+	Alpha, Beta float32
+}
+
+// Apply evaluates the activation on one value (float64 for the reference
+// interpreter's accuracy).
+func (a Activation) Apply(x float64) float64 {
+	switch a.Kind {
+	case ActRelu:
+		return math.Max(x, 0)
+	case ActRelu6:
+		return math.Min(math.Max(x, 0), 6)
+	case ActClip:
+		return math.Min(math.Max(x, float64(a.Min)), float64(a.Max))
+	case ActHardSigmoid:
+		return math.Max(0, math.Min(1, float64(a.Alpha)*x+float64(a.Beta)))
+	case ActHardSwish:
+		return x * math.Min(math.Max(x+3, 0), 6) / 6
+	}
+	return x
+}
+
+func (a Activation) String() string {
+	switch a.Kind {
+	case ActClip:
+		return fmt.Sprintf("clip(%g,%g)", a.Min, a.Max)
+	case ActHardSigmoid:
+		return fmt.Sprintf("hardsigmoid(%g,%g)", a.Alpha, a.Beta)
+	}
+	return a.Kind.String()
+}
+
+// ConvAttrs configures a 2-D convolution. Pads are top, left, bottom, right.
+type ConvAttrs struct {
+	Stride   [2]int // H, W
+	Dilation [2]int // H, W; 0 means 1
+	Pads     [4]int // top, left, bottom, right
+	Group    int    // 0 means 1
+	Act      Activation
+}
+
+func (a *ConvAttrs) String() string {
+	s := fmt.Sprintf("stride=%d,%d pads=%d,%d,%d,%d group=%d", a.Stride[0], a.Stride[1],
+		a.Pads[0], a.Pads[1], a.Pads[2], a.Pads[3], a.Groups())
+	if d := a.Dilations(); d != [2]int{1, 1} {
+		s += fmt.Sprintf(" dilation=%d,%d", d[0], d[1])
+	}
+	if a.Act.Kind != ActNone {
+		s += " act=" + a.Act.String()
+	}
+	return s
+}
+
+// Groups returns the group count, treating 0 as 1.
+func (a *ConvAttrs) Groups() int { return max(a.Group, 1) }
+
+// Dilations returns the dilations, treating 0 as 1.
+func (a *ConvAttrs) Dilations() [2]int {
+	return [2]int{max(a.Dilation[0], 1), max(a.Dilation[1], 1)}
+}
+
+// BatchNormAttrs configures inference batch normalization:
+// y = scale*(x-mean)/sqrt(var+Epsilon) + bias.
+type BatchNormAttrs struct{ Epsilon float32 }
+
+func (a *BatchNormAttrs) String() string { return fmt.Sprintf("eps=%g", a.Epsilon) }
+
+// ClipAttrs bounds values to [Min, Max] (±Inf when a bound is absent).
+type ClipAttrs struct{ Min, Max float32 }
+
+func (a *ClipAttrs) String() string { return fmt.Sprintf("min=%g max=%g", a.Min, a.Max) }
+
+// HardSigmoidAttrs: y = max(0, min(1, Alpha*x + Beta)).
+type HardSigmoidAttrs struct{ Alpha, Beta float32 }
+
+func (a *HardSigmoidAttrs) String() string { return fmt.Sprintf("alpha=%g beta=%g", a.Alpha, a.Beta) }
+
+// EltwiseAttrs carries an activation fused into Add/Sub/Mul/Div.
+type EltwiseAttrs struct{ Act Activation }
+
+func (a *EltwiseAttrs) String() string {
+	if a.Act.Kind == ActNone {
+		return ""
+	}
+	return "act=" + a.Act.String()
+}
+
+// PoolAttrs configures AveragePool. Pads are top, left, bottom, right.
+type PoolAttrs struct {
+	Kernel          [2]int
+	Stride          [2]int
+	Pads            [4]int
+	CountIncludePad bool
+	CeilMode        bool
+}
+
+func (a *PoolAttrs) String() string {
+	return fmt.Sprintf("kernel=%d,%d stride=%d,%d pads=%d,%d,%d,%d count_include_pad=%v ceil=%v",
+		a.Kernel[0], a.Kernel[1], a.Stride[0], a.Stride[1], a.Pads[0], a.Pads[1], a.Pads[2], a.Pads[3],
+		a.CountIncludePad, a.CeilMode)
+}
+
+// FlattenAttrs: dims before Axis form the first output dim, the rest the second.
+type FlattenAttrs struct{ Axis int }
+
+func (a *FlattenAttrs) String() string { return fmt.Sprintf("axis=%d", a.Axis) }
+
+// ReshapeAttrs: the target shape with ONNX semantics (0 copies the input
+// dimension, -1 is inferred).
+type ReshapeAttrs struct{ Shape []int }
+
+func (a *ReshapeAttrs) String() string {
+	return "shape=" + strings.Trim(strings.ReplaceAll(fmt.Sprint(a.Shape), " ", ","), "[]")
+}
+
+// GemmAttrs: Y = Alpha * A' * B' + Beta * C, with ' a transpose when set.
+type GemmAttrs struct {
+	Alpha, Beta    float32
+	TransA, TransB bool
+	Act            Activation
+}
+
+func (a *GemmAttrs) String() string {
+	s := fmt.Sprintf("alpha=%g beta=%g transA=%v transB=%v", a.Alpha, a.Beta, a.TransA, a.TransB)
+	if a.Act.Kind != ActNone {
+		s += " act=" + a.Act.String()
+	}
+	return s
+}
+
+// SoftmaxAttrs: softmax along Axis (negative counts from the end).
+type SoftmaxAttrs struct{ Axis int }
+
+func (a *SoftmaxAttrs) String() string { return fmt.Sprintf("axis=%d", a.Axis) }
+
+// PadAttrs: Pads holds the begin pads of every axis then the end pads (ONNX
+// order). Mode is "constant", "reflect" or "edge".
+type PadAttrs struct {
+	Pads  []int
+	Mode  string
+	Value float32
+}
+
+func (a *PadAttrs) String() string {
+	return fmt.Sprintf("pads=%v mode=%s value=%g", a.Pads, a.Mode, a.Value)
+}
+
+// ConcatAttrs: concatenation along Axis (negative counts from the end).
+type ConcatAttrs struct{ Axis int }
+
+func (a *ConcatAttrs) String() string { return fmt.Sprintf("axis=%d", a.Axis) }
