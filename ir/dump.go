@@ -59,6 +59,9 @@ func (n *Node) Format() string {
 			b.WriteString(" " + s)
 		}
 	}
+	if n.Layout != NCHW && layoutSensitive(n.Op) {
+		b.WriteString(" layout=" + n.Layout.String())
+	}
 	b.WriteString(" :")
 	for _, o := range n.Outputs {
 		fmt.Fprintf(&b, " %v%s", o.Type, quantSuffix(o))

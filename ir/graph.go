@@ -28,6 +28,33 @@ type Node struct {
 	Inputs  []*Value
 	Outputs []*Value
 	Attrs   Attrs // the op's attribute struct (see the Op constants), or nil
+	// Layout is the order of the dimensions of the 4-D activations of
+	// layout-sensitive ops (Conv, BatchNorm, AveragePool, GlobalAveragePool);
+	// weights stay OIHW in both. Other ops ignore it.
+	Layout Layout
+}
+
+// Layout orders the dimensions of a 4-D activation tensor.
+type Layout uint8
+
+const (
+	NCHW Layout = iota // PyTorch and ONNX order; the frontends' output
+	NHWC               // channels last; the runtime's order
+)
+
+func (l Layout) String() string {
+	if l == NHWC {
+		return "NHWC"
+	}
+	return "NCHW"
+}
+
+// Axes returns the positions of the channel, height and width dimensions.
+func (l Layout) Axes() (c, h, w int) {
+	if l == NHWC {
+		return 3, 1, 2
+	}
+	return 1, 2, 3
 }
 
 // Output returns the first output.

@@ -11,6 +11,7 @@ var arity = [numOps][2]int{
 	HardSwish: {1, 1}, Sigmoid: {1, 1}, Add: {2, 2}, Sub: {2, 2}, Mul: {2, 2}, Div: {2, 2},
 	GlobalAveragePool: {1, 1}, AveragePool: {1, 1}, Flatten: {1, 1}, Reshape: {1, 1}, Gemm: {2, 3},
 	MatMul: {2, 2}, Identity: {1, 1}, Dropout: {1, 1}, Softmax: {1, 1}, Pad: {1, 1}, Concat: {1, -1},
+	Transpose: {1, 1},
 }
 
 // InferNode computes the output types of n from the given input types,
@@ -89,12 +90,16 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 		if a.Epsilon < 0 {
 			return same, fmt.Errorf("negative epsilon %g", a.Epsilon)
 		}
-		if len(x.Shape) < 2 {
-			return same, fmt.Errorf("input rank %d, want >= 2", len(x.Shape))
+		if len(x.Shape) < 2 || (n.Layout == NHWC && len(x.Shape) != 4) {
+			return same, fmt.Errorf("input rank %d, want >= 2 (4 for NHWC)", len(x.Shape))
+		}
+		ch := x.Shape[1]
+		if n.Layout == NHWC {
+			ch = x.Shape[3]
 		}
 		for i, p := range in[1:] {
-			if len(p.Shape) != 1 || !dimEq(p.Shape[0], x.Shape[1]) {
-				return same, fmt.Errorf("parameter %d has shape %v, want [%d]", i+1, p.Shape, x.Shape[1])
+			if len(p.Shape) != 1 || !dimEq(p.Shape[0], ch) {
+				return same, fmt.Errorf("parameter %d has shape %v, want [%d]", i+1, p.Shape, ch)
 			}
 		}
 		return same, nil
@@ -102,12 +107,15 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 		if err := noAttrs(n); err != nil {
 			return same, err
 		}
-		if len(x.Shape) < 3 {
-			return same, fmt.Errorf("input rank %d, want >= 3", len(x.Shape))
+		if len(x.Shape) < 3 || (n.Layout == NHWC && len(x.Shape) != 4) {
+			return same, fmt.Errorf("input rank %d, want >= 3 (4 for NHWC)", len(x.Shape))
 		}
 		s := x.Shape.Clone()
 		for i := 2; i < len(s); i++ {
 			s[i] = 1
+		}
+		if n.Layout == NHWC {
+			s[1], s[3] = 1, x.Shape[3]
 		}
 		return TensorType{DType: x.DType, Shape: s}, nil
 	case AveragePool:
@@ -168,6 +176,25 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 			}
 		}
 		return TensorType{DType: x.DType, Shape: s}, nil
+	case Transpose:
+		a, err := attrsOf[*TransposeAttrs](n)
+		if err != nil {
+			return same, err
+		}
+		r := len(x.Shape)
+		if len(a.Perm) != r {
+			return same, fmt.Errorf("perm %v for rank %d", a.Perm, r)
+		}
+		seen := make([]bool, r)
+		s := make(Shape, r)
+		for i, p := range a.Perm {
+			if p < 0 || p >= r || seen[p] {
+				return same, fmt.Errorf("perm %v is not a permutation of 0..%d", a.Perm, r-1)
+			}
+			seen[p] = true
+			s[i] = x.Shape[p]
+		}
+		return TensorType{DType: x.DType, Shape: s}, nil
 	case Concat:
 		a, err := attrsOf[*ConcatAttrs](n)
 		if err != nil {
@@ -209,6 +236,7 @@ func inferConv(n *Node, in []TensorType) (TensorType, error) {
 	if len(x) != 4 || len(w) != 4 {
 		return TensorType{}, fmt.Errorf("input %v and weight %v must both have rank 4", x, w)
 	}
+	x = toNCHW(x, n.Layout)
 	g := a.Groups()
 	if a.Group < 0 || w[0]%g != 0 || !dimEq(x[1], w[1]*g) {
 		return TensorType{}, fmt.Errorf("weight %v with group %d does not fit input %v", w, g, x)
@@ -233,7 +261,7 @@ func inferConv(n *Node, in []TensorType) (TensorType, error) {
 	if err != nil {
 		return TensorType{}, err
 	}
-	return TensorType{DType: in[0].DType, Shape: Shape{x[0], w[0], oh, ow}}, nil
+	return TensorType{DType: in[0].DType, Shape: fromNCHW(Shape{x[0], w[0], oh, ow}, n.Layout)}, nil
 }
 
 func inferPool(n *Node, x TensorType) (TensorType, error) {
@@ -244,6 +272,7 @@ func inferPool(n *Node, x TensorType) (TensorType, error) {
 	if len(x.Shape) != 4 {
 		return TensorType{}, fmt.Errorf("input %v must have rank 4", x.Shape)
 	}
+	xs := toNCHW(x.Shape, n.Layout)
 	if a.Kernel[0] < 1 || a.Kernel[1] < 1 || a.Stride[0] < 1 || a.Stride[1] < 1 {
 		return TensorType{}, fmt.Errorf("bad kernel %v or stride %v", a.Kernel, a.Stride)
 	}
@@ -252,15 +281,15 @@ func inferPool(n *Node, x TensorType) (TensorType, error) {
 			return TensorType{}, fmt.Errorf("pads %v must be >= 0 and smaller than the kernel %v", a.Pads, a.Kernel)
 		}
 	}
-	oh, err := outDim(x.Shape[2], a.Kernel[0], a.Stride[0], 1, a.Pads[0], a.Pads[2], a.CeilMode)
+	oh, err := outDim(xs[2], a.Kernel[0], a.Stride[0], 1, a.Pads[0], a.Pads[2], a.CeilMode)
 	if err != nil {
 		return TensorType{}, err
 	}
-	ow, err := outDim(x.Shape[3], a.Kernel[1], a.Stride[1], 1, a.Pads[1], a.Pads[3], a.CeilMode)
+	ow, err := outDim(xs[3], a.Kernel[1], a.Stride[1], 1, a.Pads[1], a.Pads[3], a.CeilMode)
 	if err != nil {
 		return TensorType{}, err
 	}
-	return TensorType{DType: x.DType, Shape: Shape{x.Shape[0], x.Shape[1], oh, ow}}, nil
+	return TensorType{DType: x.DType, Shape: fromNCHW(Shape{xs[0], xs[1], oh, ow}, n.Layout)}, nil
 }
 
 // outDim is the output size of a sliding window (ONNX rule; with ceil, a
@@ -443,4 +472,29 @@ func noAttrs(n *Node) error {
 		return fmt.Errorf("takes no attributes, has %T", n.Attrs)
 	}
 	return nil
+}
+
+// layoutSensitive reports whether Node.Layout matters for op.
+func layoutSensitive(op Op) bool {
+	switch op {
+	case Conv, BatchNorm, AveragePool, GlobalAveragePool:
+		return true
+	}
+	return false
+}
+
+// toNCHW reorders a 4-D shape in layout l into NCHW order.
+func toNCHW(s Shape, l Layout) Shape {
+	if l == NHWC {
+		return Shape{s[0], s[3], s[1], s[2]}
+	}
+	return s
+}
+
+// fromNCHW reorders an NCHW shape into layout l.
+func fromNCHW(s Shape, l Layout) Shape {
+	if l == NHWC {
+		return Shape{s[0], s[2], s[3], s[1]}
+	}
+	return s
 }

@@ -165,6 +165,8 @@ func TestShapeRules(t *testing.T) {
 		{BatchNorm, &BatchNormAttrs{Epsilon: 1e-5}, []TensorType{f(1, 3, 4, 4), f(3), f(3), f(3), f(4)}, nil, "parameter 4"},
 		{Clip, &ClipAttrs{Min: 6, Max: 0}, []TensorType{f(1)}, nil, "min 6 > max 0"},
 		{Relu, &ClipAttrs{}, []TensorType{f(1)}, nil, "takes no attributes"},
+		{Transpose, &TransposeAttrs{Perm: []int{0, 2, 3, 1}}, []TensorType{f(-1, 3, 8, 9)}, Shape{-1, 8, 9, 3}, ""},
+		{Transpose, &TransposeAttrs{Perm: []int{0, 2, 2, 1}}, []TensorType{f(1, 3, 8, 9)}, nil, "not a permutation"},
 	}
 	for i, c := range cases {
 		n := &Node{Name: "n", Op: c.op, Attrs: c.attrs}
@@ -193,5 +195,27 @@ func TestUniqueNames(t *testing.T) {
 	d := g.NewValue("", TensorType{Float32, Shape{1}})
 	if a.Name != "x" || b.Name != "x_1" || c.Name != "x_1_1" || d.Name != "v3" {
 		t.Errorf("names %q %q %q %q", a.Name, b.Name, c.Name, d.Name)
+	}
+}
+
+func TestNHWCShapes(t *testing.T) {
+	f := func(s ...int) TensorType { return TensorType{Float32, s} }
+	conv := &Node{Name: "c", Op: Conv, Layout: NHWC, Attrs: &ConvAttrs{Stride: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}}}
+	got, err := InferNode(conv, []TensorType{f(-1, 8, 8, 3), f(4, 3, 3, 3)})
+	if err != nil || !got[0].Shape.Equal(Shape{-1, 4, 4, 4}) {
+		t.Errorf("NHWC conv: %v %v", got, err)
+	}
+	gap := &Node{Name: "p", Op: GlobalAveragePool, Layout: NHWC}
+	got, err = InferNode(gap, []TensorType{f(2, 7, 7, 16)})
+	if err != nil || !got[0].Shape.Equal(Shape{2, 1, 1, 16}) {
+		t.Errorf("NHWC pool: %v %v", got, err)
+	}
+	bn := &Node{Name: "b", Op: BatchNorm, Layout: NHWC, Attrs: &BatchNormAttrs{Epsilon: 1e-5}}
+	if _, err := InferNode(bn, []TensorType{f(2, 7, 7, 16), f(16), f(16), f(16), f(16)}); err != nil {
+		t.Errorf("NHWC batchnorm: %v", err)
+	}
+	c, h, w := NHWC.Axes()
+	if c != 3 || h != 1 || w != 2 {
+		t.Error("NHWC axes")
 	}
 }

@@ -54,6 +54,8 @@ const (
 	Pad
 	// Concat: Attrs *ConcatAttrs.
 	Concat
+	// Transpose: Attrs *TransposeAttrs; output dim i is input dim Perm[i].
+	Transpose
 
 	numOps
 )
@@ -63,7 +65,7 @@ var opNames = [...]string{
 	HardSigmoid: "HardSigmoid", HardSwish: "HardSwish", Sigmoid: "Sigmoid", Add: "Add", Sub: "Sub", Mul: "Mul",
 	Div: "Div", GlobalAveragePool: "GlobalAveragePool", AveragePool: "AveragePool", Flatten: "Flatten",
 	Reshape: "Reshape", Gemm: "Gemm", MatMul: "MatMul", Identity: "Identity", Dropout: "Dropout",
-	Softmax: "Softmax", Pad: "Pad", Concat: "Concat",
+	Softmax: "Softmax", Pad: "Pad", Concat: "Concat", Transpose: "Transpose",
 }
 
 func (o Op) String() string {
@@ -266,3 +268,10 @@ func (a *PadAttrs) String() string {
 type ConcatAttrs struct{ Axis int }
 
 func (a *ConcatAttrs) String() string { return fmt.Sprintf("axis=%d", a.Axis) }
+
+// TransposeAttrs: output dimension i is input dimension Perm[i].
+type TransposeAttrs struct{ Perm []int }
+
+func (a *TransposeAttrs) String() string {
+	return "perm=" + strings.Trim(strings.ReplaceAll(fmt.Sprint(a.Perm), " ", ","), "[]")
+}
