@@ -1,0 +1,533 @@
+#!/usr/bin/python3
+"""Generate the golden test data for mnc (testdata/golden/).
+
+How to run (from the repository root; needs Debian's python3-torch,
+python3-torchvision, python3-onnx, python3-numpy, python3-pil; no network):
+
+    /usr/bin/python3 testdata/gen/make_golden.py [--images DIR] [--out DIR]
+
+--images defaults to /work/shared/images (subfolders calib/ and eval/),
+--out defaults to testdata/golden next to this script's folder.
+
+CI never runs this script; its outputs are committed.  The script is
+deterministic (fixed seeds, one thread, deterministic algorithms): running it
+twice with the same torch/torchvision/onnx versions gives identical files.
+
+For every model NAME in MODELS it writes into the output folder:
+
+  NAME.pth             torch.save(state_dict) (zip format, OrderedDict, float32
+                       tensors + int64 num_batches_tracked)
+  NAME.opset11.onnx    torch.onnx.export, opset 11, eval mode, constant folding
+                       (BatchNorm folded into Conv; Hardswish -> HardSigmoid+Mul)
+  NAME.opset17.onnx    same at opset 17 (Hardswish -> HardSwish)
+  NAME.input.npy       float32 [3,3,H,W]: 3 real images from images/eval,
+                       Resize(int(H*256/224)) (bilinear, PIL) + CenterCrop(H) +
+                       ToTensor + Normalize(ImageNet mean/std)
+  NAME.logits.npy      float32 [3,classes]: PyTorch eval-mode logits on NAME.input.npy
+
+and additionally
+
+  v2.opset17.bn.onnx   v2 at opset 17 exported with training=PRESERVE (model in
+                       eval mode) and do_constant_folding=False, so the graph
+                       keeps BatchNormalization nodes (tests ONNX BN import)
+  v2.safetensors       the v2 state_dict in safetensors format, written by hand
+                       (num_batches_tracked stored as I64 scalars, first in the
+                       data buffer so that every tensor is naturally aligned)
+  manifest.json        list of model entries (architecture, width, resolution,
+                       classes, BN eps, files, ONNX op types, shapes, sha256 ...)
+
+Weights are "made to look trained": seeded default init, batch-norm
+statistics re-estimated on the 37 images of images/calib (train mode,
+momentum=None i.e. cumulative average, 3 passes: centre crop, flipped centre
+crop, less zoomed centre crop; one BN layer at a time in forward order, see
+make_trained_looking), each BN layer jittered right after its calibration
+(gamma *= U(0.5,1.5), beta += N(0,0.1), running_mean += N(0,0.1*std),
+running_var *= U(0.7,1.3)).  Zero-initialised biases (v3 squeeze-excitation
+convs, v2/v3 Linear layers) get small random values, and the Linear layers are
+scaled so that the hidden one (v3) has output std LINEAR_STD and the logits
+have std LOGIT_STD on the calibration images.
+
+The ONNX files are checked with onnx.checker and, as a sanity check, evaluated
+by onnx.reference.ReferenceEvaluator when available (onnx >= 1.13), otherwise by
+the small float64 numpy interpreter at the end of this file; the max abs
+difference to PyTorch's logits is printed.
+"""
+
+import argparse
+import collections
+import hashlib
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torchvision
+from torchvision import transforms
+from PIL import Image
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "golden"))
+DEFAULT_IMAGES = "/work/shared/images"
+
+EVAL_IMAGES = ["grace_hopper.bmp", "parrot.jpg", "sunflower.bmp"]
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+LOGIT_STD = 3.0   # std of the logits on the calibration images
+LINEAR_STD = 1.5  # std of hidden Linear outputs (v3 classifier.0)
+CALIB_PASSES = 3
+
+# Widths are small so that the whole golden folder stays below ~5 MB
+# (every model is stored 3 times: .pth + 2 ONNX files, v2 5 times).
+MODELS = [
+    dict(name="v1", arch="mobilenet_v1", width=0.1, resolution=64, classes=10, reduced_tail=False, seed=1001),
+    dict(name="v2", arch="mobilenet_v2", width=0.1, resolution=72, classes=12, reduced_tail=False, seed=1002),
+    dict(name="v3l", arch="mobilenet_v3_large", width=0.1, resolution=64, classes=16, reduced_tail=False, seed=1003),
+    dict(name="v3s", arch="mobilenet_v3_small", width=0.15, resolution=80, classes=10, reduced_tail=False, seed=1004),
+    dict(name="v3s_rt", arch="mobilenet_v3_small", width=0.1, resolution=72, classes=11, reduced_tail=True, seed=1005),
+]
+DROPOUT = 0.2  # torchvision's default for all three families; same for our V1
+
+
+# ---------------------------------------------------------------------------
+# MobileNetV1 (not in torchvision). The Go side builds the same names:
+#   features.0.0.weight, features.0.1.*            stem conv 3x3/2 + BN
+#   features.K.0.weight, features.K.1.*  (K=1..13) depthwise 3x3 + BN
+#   features.K.3.weight, features.K.4.*            pointwise 1x1 + BN
+#   classifier.1.weight, classifier.1.bias
+# BN eps 1e-5.
+
+def _make_divisible(v, divisor=8, min_value=None):  # torchvision's rule
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+class MobileNetV1(nn.Module):
+    # table: (out_channels, stride) of the 13 depthwise-separable blocks
+    cfg = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1),
+           (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
+
+    def __init__(self, width_mult=1.0, num_classes=1000, dropout=0.2):
+        super().__init__()
+        c = lambda x: _make_divisible(x * width_mult, 8)
+        layers = [nn.Sequential(nn.Conv2d(3, c(32), 3, 2, 1, bias=False), nn.BatchNorm2d(c(32)), nn.ReLU(inplace=True))]
+        inp = c(32)
+        for out, s in self.cfg:
+            out = c(out)
+            layers.append(nn.Sequential(
+                nn.Conv2d(inp, inp, 3, s, 1, groups=inp, bias=False), nn.BatchNorm2d(inp), nn.ReLU(inplace=True),
+                nn.Conv2d(inp, out, 1, 1, 0, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)))
+            inp = out
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(inp, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+def build(spec):
+    arch, w, k = spec["arch"], spec["width"], spec["classes"]
+    tvm = torchvision.models
+    if arch == "mobilenet_v1":
+        return MobileNetV1(width_mult=w, num_classes=k, dropout=DROPOUT)
+    if arch == "mobilenet_v2":
+        return tvm.mobilenet_v2(weights=None, width_mult=w, num_classes=k, dropout=DROPOUT)
+    if arch == "mobilenet_v3_large":
+        return tvm.mobilenet_v3_large(weights=None, width_mult=w, num_classes=k, dropout=DROPOUT,
+                                      reduced_tail=spec["reduced_tail"])
+    if arch == "mobilenet_v3_small":
+        return tvm.mobilenet_v3_small(weights=None, width_mult=w, num_classes=k, dropout=DROPOUT,
+                                      reduced_tail=spec["reduced_tail"])
+    raise ValueError(arch)
+
+
+def last_linear(model):
+    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+
+
+def bn_eps(model):
+    eps = {m.eps for m in model.modules() if isinstance(m, nn.BatchNorm2d)}
+    assert len(eps) == 1, eps
+    return eps.pop()
+
+
+# ---------------------------------------------------------------------------
+# images
+
+def load_rgb(path):
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def preprocess(res, flip=False, resize=None):
+    t = [transforms.Resize(resize if resize else int(res * 256 / 224),
+                           interpolation=transforms.InterpolationMode.BILINEAR),
+         transforms.CenterCrop(res)]
+    if flip:
+        t.append(transforms.RandomHorizontalFlip(p=1.0))
+    t += [transforms.ToTensor(), transforms.Normalize(MEAN, STD)]
+    return transforms.Compose(t)
+
+
+def batch(images, tf):
+    return torch.stack([tf(im) for im in images])
+
+
+# ---------------------------------------------------------------------------
+# weights
+
+@torch.no_grad()
+def make_trained_looking(model, spec, calib_images):
+    """Seeded default init -> BN statistics from real images -> jitter.
+
+    The BN layers are calibrated one at a time in forward order: layer k is
+    put in train mode with momentum=None (cumulative average) while everything
+    else is in eval mode, i.e. upstream layers already carry their final,
+    jittered parameters.  Layer k's statistics therefore describe what it
+    really sees at inference time, and the jitter of one layer does not
+    compound through the network (calibrating all layers at once and then
+    jittering them made activations grow to several hundred in the deep
+    layers of MobileNetV3)."""
+    res = spec["resolution"]
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    passes = [preprocess(res), preprocess(res, flip=True), preprocess(res, resize=res)][:CALIB_PASSES]
+    xs = [batch(calib_images, tf) for tf in passes]
+    g = torch.Generator().manual_seed(spec["seed"] * 7 + 1)
+    # torchvision initialises conv biases (only the squeeze-excitation convs
+    # of v3 have any) to 0; trained ones are not 0
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d) and m.bias is not None and not m.bias.any():
+            m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+    model.eval()
+    for m in bns:
+        mom = m.momentum
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+        m.train()
+        for x in xs:
+            model(x)
+        m.eval()
+        m.momentum = mom  # restore the module's default
+        n = m.num_features
+        std = m.running_var.sqrt()
+        m.weight.mul_(torch.rand(n, generator=g) + 0.5)
+        m.bias.add_(torch.randn(n, generator=g) * 0.1)
+        m.running_mean.add_(torch.randn(n, generator=g) * 0.1 * std)
+        m.running_var.mul_(torch.rand(n, generator=g) * 0.6 + 0.7)
+
+    # Linear layers: torchvision initialises v2/v3 Linear layers with N(0, 0.01)
+    # weights and zero biases, which leaves v3's hidden classifier layer in the
+    # linear part of Hardswish and the logits all close to 0.  Scale every
+    # Linear so that its output (before bias) has std LINEAR_STD (hidden) or
+    # LOGIT_STD (last) on the calibration images, and give zero biases values.
+    x = batch(calib_images, preprocess(res))
+    lins = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for i, lin in enumerate(lins):
+        last = i == len(lins) - 1
+        feats = []
+        h = lin.register_forward_hook(lambda mod, inp, out: feats.append(inp[0]))
+        model(x)
+        h.remove()
+        wf = feats[0] @ lin.weight.t()
+        lin.weight.mul_((LOGIT_STD if last else LINEAR_STD) / wf.std().item())
+        if not lin.bias.any():
+            lin.bias.copy_(torch.randn(lin.bias.shape, generator=g) * (0.5 if last else 0.2))
+    bnvar = torch.cat([m.running_var for m in bns])
+    assert all(int(m.num_batches_tracked) == len(xs) for m in bns)
+    return dict(min_running_var=bnvar.min().item(), max_running_var=bnvar.max().item())
+
+
+@torch.no_grad()
+def activation_report(model, x):
+    """Max |activation| at the output of every top-level features block."""
+    mx = []
+    hooks = [blk.register_forward_hook(lambda mod, i, o: mx.append(o.abs().max().item()))
+             for blk in model.features]
+    model(x)
+    for h in hooks:
+        h.remove()
+    return mx
+
+
+# ---------------------------------------------------------------------------
+# files
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def write_safetensors(state_dict, path):
+    dt = {torch.float32: ("F32", "<f4"), torch.int64: ("I64", "<i8")}
+    items = list(state_dict.items())
+    # 8-byte-aligned dtypes first (as the safetensors library does), then F32,
+    # state_dict order within a dtype.
+    items.sort(key=lambda kv: 0 if kv[1].dtype == torch.int64 else 1)
+    header = collections.OrderedDict()
+    header["__metadata__"] = {"format": "pt"}
+    blobs, off = [], 0
+    for name, t in items:
+        code, npdt = dt[t.dtype]
+        b = t.detach().cpu().contiguous().numpy().astype(npdt).tobytes()
+        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    hj = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hj += b" " * (-len(hj) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hj)))
+        f.write(hj)
+        for b in blobs:
+            f.write(b)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    out, end = {}, 0
+    npdt = {"F32": "<f4", "I64": "<i8"}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, e2 = e["data_offsets"]
+        out[name] = np.frombuffer(body[b:e2], dtype=npdt[e["dtype"]]).reshape(e["shape"])
+        end = max(end, e2)
+    assert end == len(body), "safetensors: trailing bytes"
+    return out
+
+
+def export_onnx(model, path, res, opset, fold=True):
+    dummy = torch.zeros(1, 3, res, res)
+    kw = {}
+    if not fold:
+        kw["training"] = torch.onnx.TrainingMode.PRESERVE  # model is in eval mode: BN kept, inference form
+    torch.onnx.export(model, dummy, path, opset_version=opset,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+                      do_constant_folding=fold, **kw)
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    ops = collections.Counter(n.op_type for n in m.graph.node)
+    return m, dict(sorted(ops.items()))
+
+
+def run_onnx(m, x):
+    try:
+        from onnx.reference import ReferenceEvaluator  # onnx >= 1.13
+        return "onnx.reference", ReferenceEvaluator(m).run(None, {"input": x})[0]
+    except ImportError:
+        return "numpy-mini", MiniOnnx(m).run(x.astype(np.float64))
+
+
+# ---------------------------------------------------------------------------
+# tiny float64 ONNX interpreter for the ops these models export to
+# (only a sanity check; onnx 1.12 has no onnx.reference, onnxruntime absent)
+
+class MiniOnnx:
+    def __init__(self, model):
+        self.g = model.graph
+
+    @staticmethod
+    def _attrs(node):
+        return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    @staticmethod
+    def _conv(x, w, b, a):
+        g = a.get("group", 1)
+        s = a.get("strides", [1, 1])
+        d = a.get("dilations", [1, 1])
+        p = a.get("pads", [0, 0, 0, 0])
+        assert a.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
+        x = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
+        n, c, hp, wp = x.shape
+        o, cg, kh, kw = w.shape
+        ho = (hp - d[0] * (kh - 1) - 1) // s[0] + 1
+        wo = (wp - d[1] * (kw - 1) - 1) // s[1] + 1
+        xg = x.reshape(n, g, c // g, hp, wp)
+        wg = w.reshape(g, o // g, cg, kh, kw)
+        out = np.zeros((n, g, o // g, ho, wo))
+        for i in range(kh):
+            for j in range(kw):
+                patch = xg[:, :, :, i * d[0]: i * d[0] + s[0] * (ho - 1) + 1: s[0],
+                           j * d[1]: j * d[1] + s[1] * (wo - 1) + 1: s[1]]
+                out += np.einsum("ngchw,goc->ngohw", patch, wg[:, :, :, i, j])
+        out = out.reshape(n, o, ho, wo)
+        if b is not None:
+            out += b.reshape(1, -1, 1, 1)
+        return out
+
+    def run(self, x):
+        env = {t.name: numpy_helper.to_array(t).astype(np.float64) if numpy_helper.to_array(t).dtype.kind == "f"
+               else numpy_helper.to_array(t) for t in self.g.initializer}
+        env[self.g.input[0].name] = x
+        for node in self.g.node:
+            a = self._attrs(node)
+            ins = [env[i] if i else None for i in node.input]
+            op = node.op_type
+            if op == "Conv":
+                r = self._conv(ins[0], ins[1], ins[2] if len(ins) > 2 else None, a)
+            elif op == "BatchNormalization":
+                xx, sc, bb, mean, var = ins[:5]
+                sh = (1, -1, 1, 1)
+                r = (xx - mean.reshape(sh)) / np.sqrt(var.reshape(sh) + a.get("epsilon", 1e-5)) * sc.reshape(sh) + bb.reshape(sh)
+            elif op == "Relu":
+                r = np.maximum(ins[0], 0)
+            elif op == "Clip":
+                lo = ins[1] if len(ins) > 1 and ins[1] is not None else a.get("min", -np.inf)
+                hi = ins[2] if len(ins) > 2 and ins[2] is not None else a.get("max", np.inf)
+                r = np.clip(ins[0], lo, hi)
+            elif op == "HardSigmoid":
+                r = np.clip(a.get("alpha", 0.2) * ins[0] + a.get("beta", 0.5), 0, 1)
+            elif op == "HardSwish":
+                r = ins[0] * np.clip(ins[0] / 6 + 0.5, 0, 1)
+            elif op == "Mul":
+                r = ins[0] * ins[1]
+            elif op == "Add":
+                r = ins[0] + ins[1]
+            elif op == "GlobalAveragePool":
+                r = ins[0].mean(axis=(2, 3), keepdims=True)
+            elif op == "Flatten":
+                ax = a.get("axis", 1)
+                r = ins[0].reshape(int(np.prod(ins[0].shape[:ax])), -1)
+            elif op == "Gemm":
+                A = ins[0].T if a.get("transA", 0) else ins[0]
+                B = ins[1].T if a.get("transB", 0) else ins[1]
+                r = a.get("alpha", 1.0) * (A @ B)
+                if len(ins) > 2 and ins[2] is not None:
+                    r = r + a.get("beta", 1.0) * ins[2]
+            elif op in ("Identity", "Dropout"):
+                r = ins[0]
+            elif op == "Constant":
+                v = numpy_helper.to_array(a["value"])
+                r = v.astype(np.float64) if v.dtype.kind == "f" else v
+            else:
+                raise NotImplementedError("MiniOnnx: op " + op)
+            env[node.output[0]] = r
+        return env[self.g.output[0].name]
+
+
+# ---------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--images", default=DEFAULT_IMAGES)
+    ap.add_argument("--out", default=DEFAULT_OUT)
+    args = ap.parse_args()
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    np.random.seed(0)
+
+    versions = dict(python=sys.version.split()[0], torch=torch.__version__, torchvision=torchvision.__version__,
+                    onnx=onnx.__version__, numpy=np.__version__, pillow=Image.__version__)
+    print("versions:", versions)
+
+    calib_dir = os.path.join(args.images, "calib")
+    eval_dir = os.path.join(args.images, "eval")
+    calib_names = sorted(os.listdir(calib_dir))
+    calib_images = [load_rgb(os.path.join(calib_dir, f)) for f in calib_names]
+    eval_images = [load_rgb(os.path.join(eval_dir, f)) for f in EVAL_IMAGES]
+    print("calibration images: %d" % len(calib_images))
+    os.makedirs(args.out, exist_ok=True)
+
+    manifest = []
+    for spec in MODELS:
+        name, res = spec["name"], spec["resolution"]
+        print("\n==", name, spec)
+        torch.manual_seed(spec["seed"])
+        model = build(spec)
+        stats = make_trained_looking(model, spec, calib_images)
+        model.eval()
+
+        x = batch(eval_images, preprocess(res))
+        with torch.no_grad():
+            logits = model(x)
+        acts = activation_report(model, x)
+        print("  BN running_var range [%.3g, %.3g]" % (stats["min_running_var"], stats["max_running_var"]))
+        print("  max |act| per features block:", " ".join("%.1f" % v for v in acts))
+        print("  logits: std %.3f  max|.| %.3f  argmax %s" % (logits.std().item(), logits.abs().max().item(),
+                                                              logits.argmax(1).tolist()))
+        assert torch.isfinite(logits).all() and max(acts) < 1e3
+
+        files = collections.OrderedDict()
+        p = lambda f: os.path.join(args.out, f)
+
+        files["pth"] = name + ".pth"
+        sd = model.state_dict()
+        torch.save(sd, p(files["pth"]))
+
+        files["input"] = name + ".input.npy"
+        files["logits"] = name + ".logits.npy"
+        np.save(p(files["input"]), x.numpy().astype(np.float32))
+        np.save(p(files["logits"]), logits.numpy().astype(np.float32))
+
+        onnx_ops, onnx_diff = collections.OrderedDict(), collections.OrderedDict()
+        exports = [("onnx_opset11", name + ".opset11.onnx", 11, True),
+                   ("onnx_opset17", name + ".opset17.onnx", 17, True)]
+        if name == "v2":
+            exports.append(("onnx_opset17_bn", name + ".opset17.bn.onnx", 17, False))
+        for key, fname, opset, fold in exports:
+            files[key] = fname
+            m, ops = export_onnx(model, p(fname), res, opset, fold)
+            how, y = run_onnx(m, x.numpy())
+            diff = float(np.abs(y - logits.numpy()).max())
+            onnx_ops[fname], onnx_diff[fname] = ops, diff
+            print("  %-22s ops %s" % (fname, ops))
+            print("  %-22s %s max|onnx - torch| = %.3g" % (fname, how, diff))
+            assert diff < 1e-3, diff
+
+        if name == "v2":
+            files["safetensors"] = name + ".safetensors"
+            write_safetensors(sd, p(files["safetensors"]))
+            back = read_safetensors(p(files["safetensors"]))
+            assert set(back) == set(sd)
+            for k, t in sd.items():
+                assert np.array_equal(back[k], t.numpy()), k
+
+        # re-load the .pth as a check
+        sd2 = torch.load(p(files["pth"]))
+        assert list(sd2) == list(sd) and all(torch.equal(sd2[k], sd[k]) for k in sd)
+
+        manifest.append(collections.OrderedDict([
+            ("name", name), ("arch", spec["arch"]), ("width", spec["width"]), ("resolution", res),
+            ("classes", spec["classes"]), ("reduced_tail", spec["reduced_tail"]), ("dropout", DROPOUT),
+            ("bn_eps", bn_eps(model)), ("seed", spec["seed"]),
+            ("files", files),
+            ("input_shape", list(x.shape)), ("logits_shape", list(logits.shape)),
+            ("logit_max_abs", float(logits.abs().max())),
+            ("eval_images", EVAL_IMAGES),
+            ("preprocess", {"resize_shorter": int(res * 256 / 224), "center_crop": res,
+                            "interpolation": "bilinear", "mean": MEAN, "std": STD}),
+            ("onnx_ops", onnx_ops),
+            ("onnx_max_abs_diff", onnx_diff),
+            ("sha256", collections.OrderedDict((k, sha256(p(f))) for k, f in files.items())),
+        ]))
+
+
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+
+    print("\nfiles:")
+    total = 0
+    for f in sorted(os.listdir(args.out)):
+        sz = os.path.getsize(os.path.join(args.out, f))
+        total += sz
+        print("  %9d  %s" % (sz, f))
+    print("total: %d bytes (%.2f MB)" % (total, total / 1e6))
+
+
+if __name__ == "__main__":
+    main()
