@@ -1,0 +1,95 @@
+package preprocess
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mncdev/mnc/internal/npy"
+)
+
+// sharedDir returns ../shared relative to the repository root (the directory
+// holding go.mod), skipping the test when it does not exist.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("../shared not found: no go.mod above the test directory")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(filepath.Dir(dir), "shared")
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("../shared not found: %v", err)
+	}
+	return shared
+}
+
+type diffStats struct {
+	max, mean float64
+	over      int // values differing by more than the given step
+	n         int
+}
+
+func compare(got, want []float32, step float64) diffStats {
+	var s diffStats
+	s.n = len(got)
+	sum := 0.0
+	for i := range got {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		sum += d
+		s.max = max(s.max, d)
+		if d > step*1.0001 {
+			s.over++
+		}
+	}
+	s.mean = sum / float64(len(got))
+	return s
+}
+
+// TestSharedReference compares the TF preset at 224x224 against the inputs
+// the reference logits were computed from (PIL bilinear resize to 224x224,
+// x/127.5 - 1, NCHW float32).
+func TestSharedReference(t *testing.T) {
+	shared := sharedDir(t)
+	spec, err := Default(TF, 224, 224)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		image, ref string
+		tol        float64
+	}{
+		// Lossless source: only resampling arithmetic can differ.
+		{"grace_hopper.bmp", "mobilenet_v2_1.0_224.grace_hopper.input.npy", 1.0001 / 127.5},
+		// JPEG: Go's and libjpeg's IDCTs differ by a few levels.
+		{"parrot.jpg", "mobilenet_v2_1.0_224.parrot.input.npy", 8 / 127.5},
+	} {
+		ref, err := npy.ReadFile(filepath.Join(shared, "models", "reference", tc.ref))
+		if err != nil {
+			t.Skipf("../shared not found: %v", err)
+		}
+		got := make([]float32, 3*224*224)
+		if err := spec.File(filepath.Join(shared, "images", "eval", tc.image), got); err != nil {
+			t.Fatal(err)
+		}
+		if len(ref.Data) != len(got) {
+			t.Fatalf("%s: reference shape %v", tc.ref, ref.Shape)
+		}
+		s := compare(got, ref.Data, 1/127.5)
+		t.Logf("%s vs %s: max abs diff %.6f (%.2f levels), mean abs diff %.6f, %d of %d values differ by more than one 8-bit level",
+			tc.image, tc.ref, s.max, s.max*127.5, s.mean, s.over, s.n)
+		if s.max > tc.tol {
+			t.Errorf("%s: max abs diff %.6f exceeds %.6f", tc.image, s.max, tc.tol)
+		}
+	}
+}
