@@ -1,0 +1,180 @@
+package mobilenet
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mncdev/mnc/frontend/torch"
+	"github.com/mncdev/mnc/ir"
+)
+
+// Bind fills g's constants (as made by Build) from a state dict, by name.
+//
+// Every parameter and buffer of the model must be present with its exact
+// shape; "num_batches_tracked" buffers of the model's BatchNorm layers are
+// accepted and ignored; any other key is an error. The first problem is
+// reported, checking the model's keys in state_dict order (missing or
+// mis-shaped keys) and then the checkpoint's keys in its order (unexpected
+// keys). When the checkpoint looks like another built-in architecture or
+// width, the error says which. cfg is the Config g was built from; g is
+// unchanged on error.
+func Bind(g *ir.Graph, cfg Config, sd *torch.StateDict) error {
+	if g == nil {
+		return errors.New("bind: nil graph")
+	}
+	if sd == nil {
+		return errors.New("bind: nil state dict")
+	}
+	self, _, err := cfg.normalize()
+	if err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	if err := checkBind(g, self.describe(), sd); err != nil {
+		msg := err.Error()
+		if h := hint(sd, self); h != "" {
+			msg += "; " + h
+		}
+		return errors.New("bind: " + msg)
+	}
+	for _, c := range g.Consts {
+		data := sd.Tensors[c.Name].Data
+		if len(c.Const.F32) == len(data) {
+			copy(c.Const.F32, data)
+		} else {
+			c.Const.F32 = append([]float32(nil), data...)
+		}
+	}
+	return nil
+}
+
+// checkBind finds the first mismatch between g's constants and sd.
+func checkBind(g *ir.Graph, desc string, sd *torch.StateDict) error {
+	want := make(map[string]bool, len(g.Consts))
+	for _, c := range g.Consts {
+		want[c.Name] = true
+		if c.Const == nil || c.Const.DType != ir.Float32 {
+			return fmt.Errorf("constant %s of %s is not float32; bind right after Build", c.Name, desc)
+		}
+		t := sd.Tensors[c.Name]
+		if t == nil {
+			return fmt.Errorf("missing key %s (%s wants %v)", c.Name, desc, c.Type.Shape)
+		}
+		if !ir.Shape(t.Shape).Equal(c.Type.Shape) {
+			return fmt.Errorf("%s: checkpoint has %v, %s wants %v", c.Name, ir.Shape(t.Shape), desc, c.Type.Shape)
+		}
+		if n := c.Type.Shape.NumElements(); len(t.Data) != n {
+			return fmt.Errorf("%s: checkpoint tensor of shape %v holds %d values, want %d", c.Name, ir.Shape(t.Shape), len(t.Data), n)
+		}
+	}
+	for _, k := range sd.Keys {
+		if want[k] {
+			continue
+		}
+		if bnPrefix, ok := strings.CutSuffix(k, ".num_batches_tracked"); ok && want[bnPrefix+".running_var"] {
+			continue
+		}
+		return fmt.Errorf("unexpected key %s (not a parameter or buffer of %s)", k, desc)
+	}
+	return nil
+}
+
+// hintWidths are the widths tried when guessing a checkpoint's config,
+// common ones first.
+var hintWidths = func() []float64 {
+	ws := []float64{1.0, 0.75, 0.5, 0.35, 0.25, 1.3, 1.4, 0.1, 0.15, 0.125, 0.875, 1.25, 1.5, 2.0}
+	for i := 1; i <= 60; i++ { // 0.05 .. 3.0
+		ws = append(ws, float64(i)/20)
+	}
+	return ws
+}()
+
+// hint guesses which built-in config sd belongs to (cheap: shape-only
+// builds) and explains it if that differs from how g was built, or returns "".
+func hint(sd *torch.StateDict, self Config) string {
+	desc := self.describe()
+	classes := 1000
+	for _, k := range []string{"classifier.3.weight", "classifier.1.weight"} {
+		if t := sd.Tensors[k]; t != nil && len(t.Shape) == 2 {
+			classes = t.Shape[0]
+			break
+		}
+	}
+	stem := -1 // the stem conv's channels prune the search
+	if t := sd.Tensors["features.0.0.weight"]; t != nil && len(t.Shape) == 4 {
+		stem = t.Shape[0]
+	}
+	for _, arch := range Arches() {
+		for _, rt := range []bool{false, true} {
+			if stem < 0 || rt && !strings.HasPrefix(arch, "mobilenet_v3") {
+				continue
+			}
+			for _, w := range hintWidths {
+				c, spec, err := Config{Arch: arch, Width: w, Classes: classes, Resolution: 1, ReducedTail: rt}.normalize()
+				if err != nil || stemChannels(c, spec) != stem {
+					continue
+				}
+				cg, err := build(c, spec, false)
+				if err != nil || checkShapes(cg, sd) != nil {
+					continue
+				}
+				if c.describe() == desc && c.Classes == self.Classes {
+					return ""
+				}
+				return fmt.Sprintf("the checkpoint looks like %s with %d classes", c.describe(), classes)
+			}
+		}
+	}
+	has := func(k string) bool { return sd.Tensors[k] != nil }
+	family := func(prefix, msg string) string {
+		if strings.HasPrefix(desc, prefix) {
+			return ""
+		}
+		return "the checkpoint looks like " + msg
+	}
+	switch {
+	case has("features.1.block.0.0.weight"):
+		return family("mobilenet_v3", "a torchvision MobileNetV3 (features.K.block.* keys)")
+	case has("features.1.conv.0.0.weight"):
+		return family("mobilenet_v2", "a torchvision MobileNetV2 (features.K.conv.* keys)")
+	case has("features.1.3.weight"):
+		return family("mobilenet_v1", "a MobileNetV1 (features.K.3.* keys)")
+	case len(sd.Keys) > 0 && !has("features.0.0.weight"):
+		return fmt.Sprintf("the checkpoint has no features.0.0.weight (first key %q); is it a MobileNet state_dict?", sd.Keys[0])
+	}
+	return ""
+}
+
+// stemChannels returns the output channels of features.0.0.
+func stemChannels(c Config, s *Spec) int {
+	var n int
+	switch s.Family {
+	case FamilyV1:
+		n = s.V1.StemChannels
+	case FamilyV2:
+		n = s.V2.InputChannel
+	case FamilyV3:
+		n = s.V3.Blocks[0].In
+	}
+	return makeDivisible(float64(n)*c.Width, s.RoundNearest)
+}
+
+// checkShapes is checkBind without data checks, for shape-only graphs.
+func checkShapes(g *ir.Graph, sd *torch.StateDict) error {
+	n := 0
+	for _, c := range g.Consts {
+		t := sd.Tensors[c.Name]
+		if t == nil || !ir.Shape(t.Shape).Equal(c.Type.Shape) {
+			return errors.New("mismatch")
+		}
+	}
+	for _, k := range sd.Keys {
+		if !strings.HasSuffix(k, ".num_batches_tracked") {
+			n++
+		}
+	}
+	if n != len(g.Consts) {
+		return errors.New("mismatch")
+	}
+	return nil
+}

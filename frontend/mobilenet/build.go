@@ -1,0 +1,411 @@
+package mobilenet
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/mncdev/mnc/ir"
+)
+
+// Config selects an architecture and its hyper-parameters.
+type Config struct {
+	// Arch is a built-in architecture: "mobilenet_v1", "mobilenet_v2",
+	// "mobilenet_v3_large", "mobilenet_v3_small" or an alias ("v1", "v2",
+	// "v3l", "v3_large", "v3s", "v3_small"). Ignored when Spec is set.
+	Arch        string
+	Width       float64 // width multiplier in (0, 4]; 0 means 1.0
+	Classes     int     // 0 means 1000
+	Resolution  int     // input height and width; 0 means 224
+	ReducedTail bool    // V3 only: torchvision's reduced_tail
+	Dropout     float64 // classifier dropout probability; 0 means 0.2 (validated, not used at inference)
+	Spec        *Spec   // custom table; overrides Arch
+}
+
+// normalize fills defaults, resolves the spec and checks the values.
+func (c Config) normalize() (Config, *Spec, error) {
+	if c.Width == 0 {
+		c.Width = 1
+	}
+	if c.Classes == 0 {
+		c.Classes = 1000
+	}
+	if c.Resolution == 0 {
+		c.Resolution = 224
+	}
+	if c.Dropout == 0 {
+		c.Dropout = 0.2
+	}
+	var spec *Spec
+	if c.Spec != nil {
+		if err := c.Spec.Validate(); err != nil {
+			return c, nil, fmt.Errorf("arch spec: %w", err)
+		}
+		spec = c.Spec.withDefaults()
+		c.Arch = spec.Name
+	} else {
+		a, err := CanonicalArch(c.Arch)
+		if err != nil {
+			return c, nil, err
+		}
+		c.Arch = a
+		spec = builtin[a].withDefaults()
+	}
+	switch {
+	case !(c.Width > 0) || c.Width > 4:
+		return c, nil, fmt.Errorf("width %g is not in (0, 4]", c.Width)
+	case c.Classes < 1 || c.Classes > 1<<20:
+		return c, nil, fmt.Errorf("classes %d is not in [1, %d]", c.Classes, 1<<20)
+	case c.Resolution < 1 || c.Resolution > 1<<14:
+		return c, nil, fmt.Errorf("resolution %d is not in [1, %d]", c.Resolution, 1<<14)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return c, nil, fmt.Errorf("dropout %g is not in [0, 1)", c.Dropout)
+	case c.ReducedTail && spec.Family != FamilyV3:
+		return c, nil, fmt.Errorf("reduced_tail applies to MobileNetV3 only, not %s", c.Arch)
+	case c.ReducedTail && spec.V3.ReducedTailFrom == 0:
+		return c, nil, fmt.Errorf("reduced_tail: the %s table has no reducible tail (v3.reduced_tail_from is 0)", c.Arch)
+	}
+	return c, spec, nil
+}
+
+// describe names a normalized config for messages:
+// "mobilenet_v2 width 1.0", "mobilenet_v3_small width 0.5 reduced_tail".
+func (c Config) describe() string {
+	s := c.Arch + " width " + formatWidth(c.Width)
+	if c.ReducedTail {
+		s += " reduced_tail"
+	}
+	return s
+}
+
+func formatWidth(w float64) string {
+	if w == math.Trunc(w) {
+		return strconv.FormatFloat(w, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(w, 'f', -1, 64)
+}
+
+// makeDivisible is torchvision's _make_divisible(v, divisor) with
+// min_value = divisor.
+func makeDivisible(v float64, divisor int) int {
+	d := float64(divisor)
+	n := max(divisor, int(math.Floor(v+d/2))/divisor*divisor)
+	if float64(n) < 0.9*v {
+		n += divisor
+	}
+	return n
+}
+
+// Build returns the float32 graph of cfg, mirroring the PyTorch module:
+// input "input" f32[N,3,R,R] (N unknown), output "logits" f32[N,classes],
+// node outputs named by module path and constants by state_dict key, all
+// zero-filled at their PyTorch shapes (see Bind).
+func Build(cfg Config) (*ir.Graph, error) {
+	c, spec, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	g, err := build(c, spec, true)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", c.describe(), err)
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, fmt.Errorf("build %s: %w", c.describe(), err)
+	}
+	return g, nil
+}
+
+// builder accumulates the graph; the first error sticks and later calls do
+// nothing.
+type builder struct {
+	g     *ir.Graph
+	alloc bool // allocate constant data (false: shapes only, for hints)
+	eps   float32
+	err   error
+}
+
+func build(c Config, spec *Spec, alloc bool) (*ir.Graph, error) {
+	b := &builder{g: ir.NewGraph(spec.Name), alloc: alloc, eps: float32(spec.BNEps)}
+	x := b.g.AddInput("input", ir.TensorType{DType: ir.Float32, Shape: ir.Shape{-1, 3, c.Resolution, c.Resolution}})
+	ch := func(v float64) int { return makeDivisible(v*c.Width, spec.RoundNearest) }
+	switch spec.Family {
+	case FamilyV1:
+		x = b.v1(x, spec.V1, ch, c.Classes)
+	case FamilyV2:
+		x = b.v2(x, spec, c, ch)
+	case FamilyV3:
+		x = b.v3(x, spec, c, ch)
+	default:
+		return nil, fmt.Errorf("unknown family %q", spec.Family)
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	if x == nil {
+		return nil, errors.New("no output")
+	}
+	b.g.Outputs = []*ir.Value{x}
+	return b.g, nil
+}
+
+// param adds a zero-filled constant named by its state_dict key.
+func (b *builder) param(key string, shape ...int) *ir.Value {
+	t := &ir.Tensor{DType: ir.Float32, Shape: ir.Shape(shape)}
+	if b.alloc {
+		t = ir.NewFloat32(ir.Shape(shape), nil)
+	}
+	return b.g.AddConst(key, t)
+}
+
+func (b *builder) node(op ir.Op, name string, attrs ir.Attrs, in ...*ir.Value) *ir.Value {
+	if b.err != nil {
+		return nil
+	}
+	v, err := b.g.Add(op, name, attrs, in...)
+	if err != nil {
+		b.err = err
+		return nil
+	}
+	if v.Name != name {
+		b.err = fmt.Errorf("duplicate module path %q", name)
+	}
+	return v
+}
+
+// channels returns dimension 1 of x.
+func channels(x *ir.Value) int { return x.Type.Shape[1] }
+
+// conv adds nn.Conv2d(in, out, k, stride, padding (k-1)/2, groups, bias) at
+// module path name.
+func (b *builder) conv(x *ir.Value, name string, out, k, stride, groups int, bias bool) *ir.Value {
+	if b.err != nil {
+		return nil
+	}
+	in := channels(x)
+	if groups < 1 || in%groups != 0 || out%groups != 0 {
+		b.err = fmt.Errorf("%s: %d input and %d output channels do not split into %d groups", name, in, out, groups)
+		return nil
+	}
+	inputs := []*ir.Value{x, b.param(name+".weight", out, in/groups, k, k)}
+	if bias {
+		inputs = append(inputs, b.param(name+".bias", out))
+	}
+	p := (k - 1) / 2
+	return b.node(ir.Conv, name, &ir.ConvAttrs{
+		Stride: [2]int{stride, stride}, Dilation: [2]int{1, 1}, Pads: [4]int{p, p, p, p}, Group: groups,
+	}, inputs...)
+}
+
+// bn adds nn.BatchNorm2d at module path name.
+func (b *builder) bn(x *ir.Value, name string) *ir.Value {
+	if b.err != nil {
+		return nil
+	}
+	c := channels(x)
+	return b.node(ir.BatchNorm, name, &ir.BatchNormAttrs{Epsilon: b.eps}, x,
+		b.param(name+".weight", c), b.param(name+".bias", c),
+		b.param(name+".running_mean", c), b.param(name+".running_var", c))
+}
+
+// act adds an activation module.
+func (b *builder) act(x *ir.Value, name string, op ir.Op) *ir.Value {
+	var attrs ir.Attrs
+	if op == ir.HardSigmoid {
+		attrs = &ir.HardSigmoidAttrs{Alpha: 1.0 / 6, Beta: 0.5} // torch.nn.Hardsigmoid
+	}
+	return b.node(op, name, attrs, x)
+}
+
+// convBNAct is torchvision's Conv2dNormActivation (bias-free conv, BN,
+// optional activation) at prefix: prefix.0, prefix.1, prefix.2.
+func (b *builder) convBNAct(x *ir.Value, prefix string, out, k, stride, groups int, act ir.Op) *ir.Value {
+	x = b.conv(x, prefix+".0", out, k, stride, groups, false)
+	x = b.bn(x, prefix+".1")
+	if act != ir.InvalidOp {
+		x = b.act(x, prefix+".2", act)
+	}
+	return x
+}
+
+// linear adds nn.Linear as Gemm(x, W[out,in]^T, b[out]); the output value
+// is named out (the module path unless it is the graph's logits).
+func (b *builder) linear(x *ir.Value, name, outName string, out int) *ir.Value {
+	if b.err != nil {
+		return nil
+	}
+	in := x.Type.Shape[1]
+	n := &ir.Node{Name: name, Op: ir.Gemm, Attrs: &ir.GemmAttrs{Alpha: 1, Beta: 1, TransB: true},
+		Inputs: []*ir.Value{x, b.param(name+".weight", out, in), b.param(name+".bias", out)}}
+	types, err := ir.InferNode(n, []ir.TensorType{n.Inputs[0].Type, n.Inputs[1].Type, n.Inputs[2].Type})
+	if err != nil {
+		b.err = err
+		return nil
+	}
+	n.Outputs = []*ir.Value{b.g.NewValue(outName, types[0])}
+	b.g.Nodes = append(b.g.Nodes, n)
+	return n.Output()
+}
+
+// head adds the pooling and flatten that precede every classifier.
+func (b *builder) head(x *ir.Value) *ir.Value {
+	x = b.node(ir.GlobalAveragePool, "avgpool", nil, x)
+	return b.node(ir.Flatten, "flatten", &ir.FlattenAttrs{Axis: 1}, x)
+}
+
+func (b *builder) v1(x *ir.Value, s *V1Spec, ch func(float64) int, classes int) *ir.Value {
+	x = b.convBNAct(x, "features.0", ch(float64(s.StemChannels)), 3, 2, 1, ir.Relu)
+	for i, blk := range s.Blocks {
+		p := "features." + strconv.Itoa(i+1)
+		if b.err != nil {
+			break
+		}
+		inp := channels(x)
+		x = b.conv(x, p+".0", inp, 3, blk.Stride, inp, false)
+		x = b.bn(x, p+".1")
+		x = b.act(x, p+".2", ir.Relu)
+		x = b.conv(x, p+".3", ch(float64(blk.Out)), 1, 1, 1, false)
+		x = b.bn(x, p+".4")
+		x = b.act(x, p+".5", ir.Relu)
+	}
+	x = b.head(x)
+	x = b.node(ir.Dropout, "classifier.0", nil, x)
+	return b.linear(x, "classifier.1", "logits", classes)
+}
+
+func (b *builder) v2(x *ir.Value, spec *Spec, c Config, ch func(float64) int) *ir.Value {
+	s := spec.V2
+	lastChannel := makeDivisible(float64(s.LastChannel)*max(1.0, c.Width), spec.RoundNearest)
+	x = b.convBNAct(x, "features.0", ch(float64(s.InputChannel)), 3, 2, 1, ir.Relu6)
+	k := 1
+	for _, st := range s.Setting {
+		out := ch(float64(st.Channels))
+		for i := range st.Repeats {
+			if b.err != nil {
+				break
+			}
+			stride := 1
+			if i == 0 {
+				stride = st.Stride
+			}
+			p := "features." + strconv.Itoa(k) + ".conv"
+			in := x
+			inp := channels(x)
+			hidden := inp * st.Expand
+			j := 0
+			if st.Expand != 1 {
+				x = b.convBNAct(x, p+".0", hidden, 1, 1, 1, ir.Relu6)
+				j++
+			}
+			x = b.convBNAct(x, fmt.Sprintf("%s.%d", p, j), hidden, 3, stride, hidden, ir.Relu6)
+			x = b.conv(x, fmt.Sprintf("%s.%d", p, j+1), out, 1, 1, 1, false)
+			x = b.bn(x, fmt.Sprintf("%s.%d", p, j+2))
+			if stride == 1 && inp == out {
+				x = b.node(ir.Add, "features."+strconv.Itoa(k), nil, in, x)
+			}
+			k++
+		}
+	}
+	x = b.convBNAct(x, "features."+strconv.Itoa(k), lastChannel, 1, 1, 1, ir.Relu6)
+	x = b.head(x)
+	x = b.node(ir.Dropout, "classifier.0", nil, x)
+	return b.linear(x, "classifier.1", "logits", c.Classes)
+}
+
+// v3Row is a bneck row after reduced_tail division and width scaling.
+type v3Row struct {
+	in, kernel, expanded, out, stride int
+	se                                bool
+	act                               ir.Op
+}
+
+// v3Rows applies torchvision's _mobilenet_v3_conf: reduced_tail division
+// (before scaling) then adjust_channels.
+func v3Rows(spec *Spec, c Config, ch func(float64) int) ([]v3Row, int, error) {
+	s := spec.V3
+	div := 1
+	if c.ReducedTail {
+		div = 2
+	}
+	adjust := func(v int) int { return ch(float64(v)) }
+	rows := make([]v3Row, len(s.Blocks))
+	for i, blk := range s.Blocks {
+		in, exp, out := blk.In, blk.Expanded, blk.Out
+		if c.ReducedTail && i >= s.ReducedTailFrom {
+			out /= div
+			if i > s.ReducedTailFrom {
+				in /= div
+				exp /= div
+			}
+		}
+		if in < 1 || exp < 1 || out < 1 {
+			return nil, 0, fmt.Errorf("reduced_tail: v3.inverted_residual_setting[%d] has fewer than 2 channels to halve", i)
+		}
+		act := ir.Relu
+		if blk.Act == ActHS {
+			act = ir.HardSwish
+		}
+		rows[i] = v3Row{in: adjust(in), kernel: blk.Kernel, expanded: adjust(exp), out: adjust(out),
+			stride: blk.Stride, se: blk.SE, act: act}
+	}
+	last := s.LastChannel / div
+	if last < 1 {
+		return nil, 0, errors.New("reduced_tail: v3.last_channel is too small to halve")
+	}
+	return rows, adjust(last), nil
+}
+
+func (b *builder) v3(x *ir.Value, spec *Spec, c Config, ch func(float64) int) *ir.Value {
+	rows, lastChannel, err := v3Rows(spec, c, ch)
+	if err != nil {
+		b.err = err
+		return nil
+	}
+	x = b.convBNAct(x, "features.0", rows[0].in, 3, 2, 1, ir.HardSwish)
+	for i, r := range rows {
+		if b.err != nil {
+			break
+		}
+		k := "features." + strconv.Itoa(i+1)
+		p := k + ".block"
+		if channels(x) != r.in {
+			b.err = fmt.Errorf("%s: input has %d channels, row %d says input_c %d", k, channels(x), i, r.in)
+			break
+		}
+		in := x
+		j := 0
+		next := func() string { s := fmt.Sprintf("%s.%d", p, j); j++; return s }
+		if r.expanded != r.in {
+			x = b.convBNAct(x, next(), r.expanded, 1, 1, 1, r.act)
+		}
+		x = b.convBNAct(x, next(), r.expanded, r.kernel, r.stride, r.expanded, r.act)
+		if r.se {
+			x = b.se(x, next(), makeDivisible(float64(r.expanded/spec.V3.SEDivisor), spec.RoundNearest))
+		}
+		x = b.convBNAct(x, next(), r.out, 1, 1, 1, ir.InvalidOp)
+		if r.stride == 1 && r.in == r.out {
+			x = b.node(ir.Add, k, nil, x, in)
+		}
+	}
+	n := len(rows) + 1
+	x = b.convBNAct(x, "features."+strconv.Itoa(n), spec.V3.LastConvExpansion*rows[len(rows)-1].out, 1, 1, 1, ir.HardSwish)
+	x = b.head(x)
+	x = b.linear(x, "classifier.0", "classifier.0", lastChannel)
+	x = b.act(x, "classifier.1", ir.HardSwish)
+	x = b.node(ir.Dropout, "classifier.2", nil, x)
+	return b.linear(x, "classifier.3", "logits", c.Classes)
+}
+
+// se is torchvision's SqueezeExcitation with ReLU and Hardsigmoid.
+func (b *builder) se(x *ir.Value, p string, squeeze int) *ir.Value {
+	if b.err != nil {
+		return nil
+	}
+	c := channels(x)
+	s := b.node(ir.GlobalAveragePool, p+".avgpool", nil, x)
+	s = b.conv(s, p+".fc1", squeeze, 1, 1, 1, true)
+	s = b.act(s, p+".activation", ir.Relu)
+	s = b.conv(s, p+".fc2", c, 1, 1, 1, true)
+	s = b.act(s, p+".scale_activation", ir.HardSigmoid)
+	return b.node(ir.Mul, p, nil, x, s)
+}

@@ -1,0 +1,104 @@
+// Package mobilenet builds float MobileNet V1, V2, V3-Large and V3-Small
+// graphs (package ir) exactly as the PyTorch modules compute them, so that a
+// PyTorch state_dict binds to them by name. Each architecture is a table (a
+// Spec; the built-in ones are torchvision's tables, and custom ones are read
+// from JSON by LoadSpec); the code only interprets the table. Build makes the
+// graph for a Config (architecture, width multiplier, classes, input
+// resolution, reduced_tail) with zero-filled constants named by their
+// state_dict keys and node outputs named by module path
+// ("features.3.conv.1.0", "features.4.block.2.fc1", "classifier.3"); Bind
+// then fills the constants from a checkpoint read by package torch, checking
+// every key and shape.
+//
+// The graph has one input "input" f32[N,3,R,R] (N unknown) and one output
+// "logits" f32[N,classes]. nn.Conv2d becomes Conv (with a bias input only
+// where PyTorch has one), nn.BatchNorm2d BatchNorm, nn.ReLU, nn.ReLU6,
+// nn.Hardswish and nn.Hardsigmoid the matching ops (HardSigmoid with alpha
+// 1/6, beta 0.5), a residual connection Add (named by its block,
+// "features.3"), squeeze-and-excitation GlobalAveragePool, Conv fc1, Relu,
+// Conv fc2, HardSigmoid and Mul, the adaptive average pool GlobalAveragePool
+// "avgpool", torch.flatten Flatten "flatten" (axis 1), nn.Dropout Dropout
+// (a later pass drops it), and nn.Linear Gemm (transB, weight [out,in], bias
+// [out]).
+//
+// # MobileNet V1
+//
+// torchvision has no V1; this package and the team's PyTorch golden-data
+// script (testdata/gen/make_golden.py) define it as the paper does, with
+// c(x) = _make_divisible(x*width, 8) and BatchNorm eps 1e-5:
+//
+//	features.0  = Sequential(Conv2d(3, c(32), 3, stride 2, padding 1, bias=False), BatchNorm2d, ReLU)
+//	features.K  = Sequential(Conv2d(inp, inp, 3, s, 1, groups=inp, bias=False), BatchNorm2d(inp), ReLU,
+//	                         Conv2d(inp, out, 1, bias=False), BatchNorm2d(out), ReLU)     K = 1..13
+//	avgpool     = AdaptiveAvgPool2d(1), then torch.flatten(x, 1)
+//	classifier  = Sequential(Dropout(0.2), Linear(c(1024), classes))
+//
+// with (out, s) for K = 1..13: (64,1) (128,2) (128,1) (256,2) (256,1)
+// (512,2) (512,1)x5 (1024,2) (1024,1). Its state_dict keys are
+//
+//	features.0.0.weight
+//	features.0.1.{weight,bias,running_mean,running_var,num_batches_tracked}
+//	features.K.0.weight                      depthwise 3x3
+//	features.K.1.{weight,bias,running_mean,running_var,num_batches_tracked}
+//	features.K.3.weight                      pointwise 1x1
+//	features.K.4.{weight,bias,running_mean,running_var,num_batches_tracked}
+//	classifier.1.{weight,bias}
+//
+// V2 and V3 use torchvision's names (mobilenetv2.py, mobilenetv3.py).
+//
+// # Spec JSON
+//
+// A custom architecture (mnc's --arch-spec) is a JSON object read strictly:
+// unknown fields, wrong types, malformed rows and impossible values are
+// errors naming the field, e.g. "v3.inverted_residual_setting[4].activation".
+// Top-level fields:
+//
+//	name           graph name (default: the family)
+//	family         "mobilenet_v1", "mobilenet_v2" or "mobilenet_v3"
+//	bn_eps         BatchNorm eps (default 1e-5 for V1 and V2, 1e-3 for V3)
+//	round_nearest  _make_divisible divisor for every channel count (default 8)
+//	comment        free text, ignored
+//	v1 | v2 | v3   the table of the family (exactly that one)
+//
+// Channel counts in the tables are before width scaling; Build applies
+// _make_divisible(c*width, round_nearest) as torchvision does.
+//
+//	v1: {"stem_channels": 32, "blocks": [[out, stride], ...]}
+//	v2: {"input_channel": 32, "last_channel": 1280,
+//	     "inverted_residual_setting": [[t, c, n, s], ...]}
+//	    (last_channel is scaled by max(1, width), as torchvision does)
+//	v3: {"last_channel": 1280, "reduced_tail_from": 12,
+//	     "lastconv_expansion": 6, "se_divisor": 4,
+//	     "inverted_residual_setting": [[input_c, kernel, expanded_c, out_c, use_se, activation, stride], ...]}
+//
+// In v3, activation is "RE" (ReLU) or "HS" (Hardswish), stride is 1 or 2,
+// each row's input_c must equal the previous row's out_c and the stem conv
+// has the first row's input_c channels. reduced_tail_from is the index of the
+// first tail row (torchvision's C4): with reduced_tail, that row's out_c and
+// every later row's input_c, expanded_c and out_c are halved before scaling,
+// and so is last_channel; 0 means the table has no reducible tail.
+// lastconv_expansion (default 6) gives the last 1x1 conv's channels as a
+// multiple of the last out_c; squeeze-and-excitation uses
+// _make_divisible(expanded_c // se_divisor, round_nearest) channels
+// (se_divisor default 4). SpecFor(arch).IndentedJSON() gives a built-in
+// table in this format. Example, a V3-Small-like table without
+// squeeze-and-excitation in the first stages:
+//
+//	{
+//	  "name": "mobilenet_v3_tiny",
+//	  "family": "mobilenet_v3",
+//	  "bn_eps": 0.001,
+//	  "v3": {
+//	    "last_channel": 1024,
+//	    "reduced_tail_from": 4,
+//	    "inverted_residual_setting": [
+//	      [16, 3, 16, 16, false, "RE", 2],
+//	      [16, 3, 72, 24, false, "RE", 2],
+//	      [24, 3, 88, 24, false, "RE", 1],
+//	      [24, 5, 96, 40, true, "HS", 2],
+//	      [40, 5, 240, 96, true, "HS", 2],
+//	      [96, 5, 576, 96, true, "HS", 1]
+//	    ]
+//	  }
+//	}
+package mobilenet

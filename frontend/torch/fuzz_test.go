@@ -1,0 +1,67 @@
+package torch
+
+import (
+	"strings"
+	"testing"
+)
+
+func FuzzLoadBytes(f *testing.F) {
+	for _, name := range fixtureNames(f) {
+		f.Add(readFixture(f, name))
+	}
+	// Bare pickles exercise the legacy path's unpickler directly.
+	f.Add([]byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03.\x80\x02}.\x80\x02}.\x80\x02]."))
+	f.Add([]byte("\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00}\x94N."))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var origin string
+		panicHook = func(r any, stack []byte) { origin = panicOrigin(stack) }
+		defer func() { panicHook = nil }()
+		sd, err := LoadBytes("fuzz", data)
+		if origin != "" && !strings.Contains(origin, "gopickle") {
+			t.Fatalf("panic in %s (err %v)", origin, err)
+		}
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") || len(err.Error()) > 1000 {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		checkInvariants(t, sd)
+	})
+}
+
+// FuzzDataPickle fuzzes the data.pkl of a torch.save zip archive directly
+// (mutations of whole archives rarely get past the zip checksums), with the
+// storages of state_dict_zip.pt available.
+func FuzzDataPickle(f *testing.F) {
+	var storages map[string][]byte
+	for _, name := range []string{"state_dict_zip.pt", "state_dict_zip_p4.pt", "wrapped_model.pt", "malicious_torch.pt"} {
+		for _, e := range unzip(f, readFixture(f, name)) {
+			if strings.HasSuffix(e.name, "/data.pkl") {
+				f.Add(e.data)
+			} else if name == "state_dict_zip.pt" && strings.Contains(e.name, "/data/") {
+				if storages == nil {
+					storages = make(map[string][]byte)
+				}
+				storages[e.name[strings.LastIndexByte(e.name, '/')+1:]] = e.data
+			}
+		}
+	}
+	archive := func(t testing.TB, pkl []byte) []byte { return torchZip(t, pkl, storages) }
+	f.Fuzz(func(t *testing.T, pkl []byte) {
+		var origin string
+		panicHook = func(r any, stack []byte) { origin = panicOrigin(stack) }
+		defer func() { panicHook = nil }()
+		sd, err := LoadBytes("fuzz", archive(t, pkl))
+		if origin != "" && !strings.Contains(origin, "gopickle") {
+			t.Fatalf("panic in %s (err %v)", origin, err)
+		}
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") || len(err.Error()) > 1000 {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		checkInvariants(t, sd)
+	})
+}

@@ -1,0 +1,478 @@
+package torch
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/nlpodyssey/gopickle/pickle"
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+// storageClass stands for one of the torch.*Storage globals.
+type storageClass struct{ dtype dtype }
+
+// allowedGlobals are the only globals a checkpoint pickle may name. Each
+// maps to an inert Go value; nothing from the file is ever executed.
+var allowedGlobals = map[string]func() any{
+	"collections.OrderedDict":                    func() any { return &types.OrderedDictClass{} },
+	"torch._utils._rebuild_tensor":               func() any { return rebuildTensor{} },
+	"torch._utils._rebuild_tensor_v2":            func() any { return rebuildTensorV2{} },
+	"torch._utils._rebuild_parameter":            func() any { return rebuildParameter{} },
+	"torch._utils._rebuild_parameter_with_state": func() any { return rebuildParameter{withState: true} },
+	"torch.FloatStorage":                         func() any { return &storageClass{dtF32} },
+	"torch.DoubleStorage":                        func() any { return &storageClass{dtF64} },
+	"torch.HalfStorage":                          func() any { return &storageClass{dtF16} },
+	"torch.BFloat16Storage":                      func() any { return &storageClass{dtBF16} },
+	"torch.LongStorage":                          func() any { return &storageClass{dtI64} },
+	"torch.IntStorage":                           func() any { return &storageClass{dtI32} },
+	"torch.ShortStorage":                         func() any { return &storageClass{dtI16} },
+	"torch.CharStorage":                          func() any { return &storageClass{dtI8} },
+	"torch.ByteStorage":                          func() any { return &storageClass{dtU8} },
+	"torch.BoolStorage":                          func() any { return &storageClass{dtBool} },
+}
+
+func refused(global string) error {
+	return fmt.Errorf("checkpoint asks for global %s: refused (only state_dict tensors are allowed)", quote(global))
+}
+
+func findClass(module, name string) (any, error) {
+	g := module + "." + name
+	if mk, ok := allowedGlobals[g]; ok {
+		return mk(), nil
+	}
+	return nil, refused(g)
+}
+
+// unpickle decodes the single pickle in b (as delimited by scanPickle) with
+// the restricted class lookup. persistentLoad may be nil.
+func unpickle(b []byte, persistentLoad func(any) (any, error)) (obj any, err error) {
+	u := pickle.NewUnpickler(bytes.NewReader(b))
+	u.FindClass = findClass
+	if persistentLoad != nil {
+		u.PersistentLoad = persistentLoad
+	} else {
+		u.PersistentLoad = func(any) (any, error) { return nil, errors.New("unexpected persistent id") }
+	}
+	u.GetExtension = func(int) (any, error) { return nil, errors.New("pickle extension registry is not supported") }
+	obj, err = u.Load()
+	if err != nil {
+		// gopickle formats offending values with %#v; keep the message to
+		// one short line whatever the pickle holds.
+		if msg := err.Error(); len(msg) > 240 || strings.ContainsAny(msg, "\r\n") {
+			msg = strings.NewReplacer("\r", " ", "\n", " ").Replace(msg)
+			if len(msg) > 240 {
+				msg = msg[:240] + "..."
+			}
+			err = errors.New(msg)
+		}
+		return nil, err
+	}
+	return obj, nil
+}
+
+// Pickle opcodes (see CPython's pickletools).
+const (
+	opMark           = '('
+	opStop           = '.'
+	opPop            = '0'
+	opPopMark        = '1'
+	opDup            = '2'
+	opFloat          = 'F'
+	opInt            = 'I'
+	opBinInt         = 'J'
+	opBinInt1        = 'K'
+	opLong           = 'L'
+	opBinInt2        = 'M'
+	opNone           = 'N'
+	opPersID         = 'P'
+	opBinPersID      = 'Q'
+	opReduce         = 'R'
+	opString         = 'S'
+	opBinString      = 'T'
+	opShortBinString = 'U'
+	opUnicode        = 'V'
+	opBinUnicode     = 'X'
+	opAppend         = 'a'
+	opBuild          = 'b'
+	opGlobal         = 'c'
+	opDict           = 'd'
+	opEmptyDict      = '}'
+	opAppends        = 'e'
+	opGet            = 'g'
+	opBinGet         = 'h'
+	opInst           = 'i'
+	opLongBinGet     = 'j'
+	opList           = 'l'
+	opEmptyList      = ']'
+	opObj            = 'o'
+	opPut            = 'p'
+	opBinPut         = 'q'
+	opLongBinPut     = 'r'
+	opSetItem        = 's'
+	opTuple          = 't'
+	opEmptyTuple     = ')'
+	opSetItems       = 'u'
+	opBinFloat       = 'G'
+	opProto          = 0x80
+	opNewObj         = 0x81
+	opTuple1         = 0x85
+	opTuple2         = 0x86
+	opTuple3         = 0x87
+	opNewTrue        = 0x88
+	opNewFalse       = 0x89
+	opLong1          = 0x8a
+	opLong4          = 0x8b
+	opBinBytes       = 'B'
+	opShortBinBytes  = 'C'
+	opShortBinUni    = 0x8c
+	opBinUnicode8    = 0x8d
+	opBinBytes8      = 0x8e
+	opEmptySet       = 0x8f
+	opAddItems       = 0x90
+	opFrozenSet      = 0x91
+	opNewObjEx       = 0x92
+	opStackGlobal    = 0x93
+	opMemoize        = 0x94
+	opFrame          = 0x95
+	opByteArray8     = 0x96
+	opReadOnlyBuffer = 0x98
+)
+
+const (
+	maxNumberLine = 1024 // decimal INT/LONG/FLOAT text (big.Int parsing is superlinear)
+	maxLong4      = 1024 // bytes of a LONG4 (gopickle decodes it in quadratic time)
+	// Bytes gopickle allocates per opcode (measured upper bounds, including
+	// stack growth), used to bound memory for hostile pickles made of
+	// cheap-to-encode, expensive-to-build opcodes such as MARK or EMPTY_DICT.
+	costOp        = 112
+	costMark      = 400
+	costContainer = 256
+	// Budget: fixed allowance plus a multiple of the pickle size. Real
+	// state_dict pickles cost 40-80 units per byte.
+	costFixed   = 32 << 20
+	costPerByte = 160
+	// CPU: gopickle hashes dict keys, and memo lookups can push the same long
+	// str many times. maxWork bounds the bytes that may be hashed or copied
+	// (about a second's worth) by charging every memo lookup the longest str
+	// seen so far; real state_dict pickles (short keys) use a tiny fraction.
+	maxWork = 16 << 30
+)
+
+// scanPickle walks the opcodes of the pickle at the start of b without
+// building anything and returns its length (up to and including STOP). It
+// checks that every length-prefixed argument lies within b, rejects opcodes
+// the loader never needs, refuses disallowed GLOBAL/INST names up front, and
+// bounds the memory the real unpickler can allocate. It is the guard that
+// makes it safe to hand untrusted bytes to gopickle, whose reader allocates
+// whatever length a pickle claims before reading it.
+func scanPickle(b []byte) (int, error) {
+	n, _, err := scanPickleCost(b)
+	return n, err
+}
+
+// scanPickleCost is scanPickle also returning the estimated allocation cost.
+func scanPickleCost(b []byte) (int, int, error) {
+	pos := 0
+	cost := 0
+	budget := costFixed + costPerByte*len(b)
+	work, maxStr := 0, 0
+	need := func(n uint64) error {
+		if n > uint64(len(b)-pos) {
+			return fmt.Errorf("pickle truncated: opcode at offset %d needs %d bytes, %d left", pos, n, len(b)-pos)
+		}
+		return nil
+	}
+	line := func(max int) ([]byte, error) {
+		i := bytes.IndexByte(b[pos:], '\n')
+		if i < 0 {
+			return nil, fmt.Errorf("pickle truncated: unterminated line at offset %d", pos)
+		}
+		if i > max {
+			return nil, fmt.Errorf("pickle text argument at offset %d too long (%d bytes)", pos, i)
+		}
+		l := b[pos : pos+i]
+		pos += i + 1
+		return l, nil
+	}
+	// counted reads an n-byte little-endian length and skips that many bytes.
+	counted := func(n int, signed bool) (uint64, error) {
+		if err := need(uint64(n)); err != nil {
+			return 0, err
+		}
+		var l uint64
+		switch n {
+		case 1:
+			l = uint64(b[pos])
+		case 4:
+			l = uint64(binary.LittleEndian.Uint32(b[pos:]))
+			if signed && l >= 1<<31 {
+				return 0, fmt.Errorf("negative length in pickle at offset %d", pos)
+			}
+		case 8:
+			l = binary.LittleEndian.Uint64(b[pos:])
+		}
+		pos += n
+		if err := need(l); err != nil {
+			return 0, err
+		}
+		pos += int(l)
+		return l, nil
+	}
+	for {
+		if pos >= len(b) {
+			return 0, 0, errors.New("pickle truncated: no STOP opcode")
+		}
+		start := pos
+		op := b[pos]
+		pos++
+		c := costOp
+		var err error
+		var n uint64
+		switch op {
+		case opStop:
+			return pos, cost, nil
+		case opMark:
+			c = costMark
+		case opDup, opGet, opBinGet, opLongBinGet:
+			// May push the longest string seen so far once more.
+			work += maxStr
+			switch op {
+			case opGet:
+				_, err = line(maxNumberLine)
+			case opBinGet:
+				err = need(1)
+				pos++
+			case opLongBinGet:
+				err = need(4)
+				pos += 4
+			}
+		case opPop, opPopMark, opNone, opBinPersID, opAppend, opSetItem,
+			opNewTrue, opNewFalse, opStackGlobal, opMemoize, opReadOnlyBuffer:
+		case opReduce, opBuild, opDict, opEmptyDict, opAppends, opList, opEmptyList,
+			opObj, opTuple, opEmptyTuple, opSetItems, opNewObj, opNewObjEx,
+			opTuple1, opTuple2, opTuple3, opEmptySet, opAddItems, opFrozenSet:
+			c = costContainer
+		case opFloat, opInt, opLong:
+			_, err = line(maxNumberLine)
+		case opString, opUnicode, opPersID, opPut:
+			var l []byte
+			l, err = line(len(b))
+			n = uint64(len(l))
+		case opGlobal, opInst:
+			var mod, name []byte
+			if mod, err = line(len(b)); err == nil {
+				if name, err = line(len(b)); err == nil {
+					g := string(mod) + "." + string(name)
+					if _, ok := allowedGlobals[g]; !ok {
+						return 0, 0, refused(g)
+					}
+				}
+			}
+			if op == opInst {
+				c = costContainer
+			}
+		case opBinInt:
+			err = need(4)
+			pos += 4
+		case opBinInt1, opBinPut, opProto:
+			err = need(1)
+			if err == nil && op == opProto && b[pos] > pickle.HighestProtocol {
+				return 0, 0, fmt.Errorf("unsupported pickle protocol %d", b[pos])
+			}
+			pos++
+		case opBinInt2:
+			err = need(2)
+			pos += 2
+		case opLongBinPut:
+			err = need(4)
+			pos += 4
+		case opBinFloat:
+			err = need(8)
+			pos += 8
+		case opFrame:
+			// The frame's contents are ordinary opcodes that follow; only
+			// check that the declared frame fits, since gopickle allocates
+			// it up front.
+			if err = need(8); err == nil {
+				l := binary.LittleEndian.Uint64(b[pos:])
+				pos += 8
+				if err = need(l); err == nil {
+					cost += int(l)
+				}
+			}
+		case opLong1:
+			n, err = counted(1, false)
+			if err == nil && n == 0 {
+				err = fmt.Errorf("empty LONG1 at offset %d", start)
+			}
+		case opLong4:
+			n, err = counted(4, true)
+			if err == nil && (n == 0 || n > maxLong4) {
+				err = fmt.Errorf("LONG4 of %d bytes at offset %d not supported", n, start)
+			}
+		case opShortBinString, opShortBinBytes, opShortBinUni:
+			n, err = counted(1, false)
+		case opBinString:
+			n, err = counted(4, true)
+		case opBinUnicode, opBinBytes:
+			n, err = counted(4, false)
+		case opBinUnicode8, opBinBytes8, opByteArray8:
+			n, err = counted(8, false)
+		default:
+			return 0, 0, fmt.Errorf("unsupported pickle opcode 0x%02x at offset %d", op, start)
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		// Arguments are read into a fresh buffer and usually copied again
+		// into a string.
+		cost += c + 2*int(n)
+		work += int(n)
+		switch op {
+		case opString, opUnicode, opBinString, opShortBinString, opBinUnicode, opShortBinUni, opBinUnicode8:
+			// A str (hashable, unlike bytes) that memo lookups can push again.
+			maxStr = max(maxStr, int(n))
+		}
+		if cost > budget || work > maxWork {
+			return 0, 0, errors.New("pickle too large or too complex for a state_dict")
+		}
+	}
+}
+
+// asInt accepts a pickled Python int that fits in an int.
+func asInt(v any) (int, bool) {
+	switch x := v.(type) {
+	case int:
+		return x, true
+	case *big.Int:
+		if x.IsInt64() && int64(int(x.Int64())) == x.Int64() {
+			return int(x.Int64()), true
+		}
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+func asInts(v any, what string) ([]int, error) {
+	t, ok := v.(*types.Tuple)
+	if !ok {
+		return nil, fmt.Errorf("tensor %s is %s, want a tuple of ints", what, describe(v))
+	}
+	if t.Len() > 64 {
+		return nil, fmt.Errorf("tensor %s has %d entries, more than any real tensor's rank", what, t.Len())
+	}
+	out := make([]int, t.Len())
+	for i := range out {
+		x, ok := asInt(t.Get(i))
+		if !ok {
+			return nil, fmt.Errorf("tensor %s %s holds %s, want ints", what, describe(v), describe(t.Get(i)))
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+// rebuildTensorV2 is torch._utils._rebuild_tensor_v2(storage, storage_offset,
+// size, stride, requires_grad, backward_hooks[, metadata]).
+type rebuildTensorV2 struct{}
+
+func (rebuildTensorV2) Call(args ...any) (any, error) {
+	if len(args) < 4 || len(args) > 7 {
+		return nil, fmt.Errorf("_rebuild_tensor_v2 called with %d arguments", len(args))
+	}
+	return newTensorRef(args[0], args[1], args[2], args[3])
+}
+
+// rebuildTensor is the older torch._utils._rebuild_tensor(storage,
+// storage_offset, size, stride).
+type rebuildTensor struct{}
+
+func (rebuildTensor) Call(args ...any) (any, error) {
+	if len(args) != 4 {
+		return nil, fmt.Errorf("_rebuild_tensor called with %d arguments", len(args))
+	}
+	return newTensorRef(args[0], args[1], args[2], args[3])
+}
+
+func newTensorRef(st, off, size, stride any) (*tensorRef, error) {
+	s, ok := st.(*storageRef)
+	if !ok {
+		return nil, fmt.Errorf("tensor storage is %s, not a storage", describe(st))
+	}
+	o, ok := asInt(off)
+	if !ok {
+		return nil, fmt.Errorf("tensor storage offset is %s, want an int", describe(off))
+	}
+	sz, err := asInts(size, "size")
+	if err != nil {
+		return nil, err
+	}
+	sd, err := asInts(stride, "stride")
+	if err != nil {
+		return nil, err
+	}
+	if len(sz) != len(sd) {
+		return nil, fmt.Errorf("tensor size %v and stride %v differ in rank", sz, sd)
+	}
+	return &tensorRef{st: s, offset: o, size: sz, stride: sd}, nil
+}
+
+// rebuildParameter is torch._utils._rebuild_parameter(data, requires_grad,
+// backward_hooks) and _rebuild_parameter_with_state(..., state): the
+// parameter is just its data tensor.
+type rebuildParameter struct{ withState bool }
+
+func (r rebuildParameter) Call(args ...any) (any, error) {
+	want := 3
+	if r.withState {
+		want = 4
+	}
+	if len(args) != want {
+		return nil, fmt.Errorf("_rebuild_parameter called with %d arguments", len(args))
+	}
+	t, ok := args[0].(*tensorRef)
+	if !ok {
+		return nil, fmt.Errorf("parameter data is %s, not a tensor", describe(args[0]))
+	}
+	return t, nil
+}
+
+// describe names the Python-ish type of a decoded pickle value for errors.
+func describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		return "a bool"
+	case int, *big.Int:
+		return "an int"
+	case float64:
+		return "a float"
+	case string:
+		return "a str"
+	case []byte:
+		return "bytes"
+	case *types.Tuple:
+		return "a tuple"
+	case *types.List:
+		return "a list"
+	case *types.Dict, *types.OrderedDict:
+		return "a dict"
+	case *tensorRef:
+		return "a tensor"
+	case *storageRef:
+		return "a storage"
+	case *storageClass:
+		return "a storage class"
+	default:
+		return fmt.Sprintf("a %T", x)
+	}
+}
