@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -16,6 +17,14 @@ import (
 func (g *Graph) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "graph %q\n", g.Name)
+	keys := make([]string, 0, len(g.Meta))
+	for k := range g.Meta {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  meta   %s = %q\n", k, g.Meta[k])
+	}
 	for _, v := range g.Inputs {
 		fmt.Fprintf(&b, "  input  %s: %v%s\n", v, v.Type, quantSuffix(v))
 	}

@@ -29,8 +29,9 @@ type Node struct {
 	Outputs []*Value
 	Attrs   Attrs // the op's attribute struct (see the Op constants), or nil
 	// Layout is the order of the dimensions of the 4-D activations of
-	// layout-sensitive ops (Conv, BatchNorm, AveragePool, GlobalAveragePool);
-	// weights stay OIHW in both. Other ops ignore it.
+	// layout-sensitive ops (Conv, BatchNorm, AveragePool, GlobalAveragePool,
+	// SqueezeExcite; see LayoutSensitive); weights stay OIHW in both. Other
+	// ops ignore it.
 	Layout Layout
 }
 
@@ -71,6 +72,10 @@ type Graph struct {
 	Nodes   []*Node
 	// Consts lists the constant values (weights), in creation order.
 	Consts []*Value
+	// Meta holds named facts about the model that travel with it, such as
+	// the preprocessing a quantized model was calibrated with (see
+	// quant.SetPreprocess); nil when there are none.
+	Meta map[string]string
 
 	nextID int
 	names  map[string]bool

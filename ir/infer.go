@@ -11,7 +11,8 @@ var arity = [numOps][2]int{
 	HardSwish: {1, 1}, Sigmoid: {1, 1}, Add: {2, 2}, Sub: {2, 2}, Mul: {2, 2}, Div: {2, 2},
 	GlobalAveragePool: {1, 1}, AveragePool: {1, 1}, Flatten: {1, 1}, Reshape: {1, 1}, Gemm: {2, 3},
 	MatMul: {2, 2}, Identity: {1, 1}, Dropout: {1, 1}, Softmax: {1, 1}, Pad: {1, 1}, Concat: {1, -1},
-	Transpose: {1, 1},
+	Transpose: {1, 1}, SqueezeExcite: {5, 5}, Lookup: {1, 1},
+	Quantize: {1, 1}, Dequantize: {1, 1},
 }
 
 // InferNode computes the output types of n from the given input types,
@@ -42,10 +43,10 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 		}
 	}
 	x := in[0]
-	// Every input shares the first input's dtype, except the int32 bias of a
-	// quantized Conv or Gemm.
+	// Every input shares the first input's dtype, except the int32 biases of
+	// a quantized Conv, Gemm or SqueezeExcite.
 	for i, t := range in[1:] {
-		if t.DType != x.DType && !((n.Op == Conv || n.Op == Gemm) && i+1 == 2 && t.DType == Int32) {
+		if t.DType != x.DType && !(isBias(n.Op, i+1) && t.DType == Int32) {
 			return TensorType{}, fmt.Errorf("input %d is %v, input 0 is %v", i+1, t.DType, x.DType)
 		}
 	}
@@ -195,6 +196,28 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 			s[i] = x.Shape[p]
 		}
 		return TensorType{DType: x.DType, Shape: s}, nil
+	case SqueezeExcite:
+		return same, inferSqueezeExcite(n, in)
+	case Quantize, Dequantize:
+		if err := noAttrs(n); err != nil {
+			return same, err
+		}
+		from, to := Float32, Int8
+		if n.Op == Dequantize {
+			from, to = Int8, Float32
+		}
+		if x.DType != from {
+			return same, fmt.Errorf("input is %v, want %v", x.DType, from)
+		}
+		return TensorType{DType: to, Shape: x.Shape.Clone()}, nil
+	case Lookup:
+		if _, err := attrsOf[*LookupAttrs](n); err != nil {
+			return same, err
+		}
+		if x.DType != Int8 {
+			return same, fmt.Errorf("input is %v, want i8", x.DType)
+		}
+		return same, nil
 	case Concat:
 		a, err := attrsOf[*ConcatAttrs](n)
 		if err != nil {
@@ -262,6 +285,43 @@ func inferConv(n *Node, in []TensorType) (TensorType, error) {
 		return TensorType{}, err
 	}
 	return TensorType{DType: in[0].DType, Shape: fromNCHW(Shape{x[0], w[0], oh, ow}, n.Layout)}, nil
+}
+
+// isBias reports whether input i of op is a bias (int32 when quantized).
+func isBias(op Op, i int) bool {
+	switch op {
+	case Conv, Gemm:
+		return i == 2
+	case SqueezeExcite:
+		return i == 2 || i == 4
+	}
+	return false
+}
+
+func inferSqueezeExcite(n *Node, in []TensorType) error {
+	if _, err := attrsOf[*SqueezeExciteAttrs](n); err != nil {
+		return err
+	}
+	x := in[0].Shape
+	if len(x) != 4 {
+		return fmt.Errorf("input %v must have rank 4", x)
+	}
+	c := toNCHW(x, n.Layout)[1]
+	w1, b1, w2, b2 := in[1].Shape, in[2].Shape, in[3].Shape, in[4].Shape
+	if len(w1) != 4 || w1[2] != 1 || w1[3] != 1 || !dimEq(w1[1], c) {
+		return fmt.Errorf("squeeze weight %v, want [S,%d,1,1]", w1, c)
+	}
+	s := w1[0]
+	if len(b1) != 1 || b1[0] != s {
+		return fmt.Errorf("squeeze bias %v, want [%d]", b1, s)
+	}
+	if len(w2) != 4 || w2[1] != s || w2[2] != 1 || w2[3] != 1 || !dimEq(w2[0], c) {
+		return fmt.Errorf("excite weight %v, want [%d,%d,1,1]", w2, c, s)
+	}
+	if len(b2) != 1 || !dimEq(b2[0], w2[0]) {
+		return fmt.Errorf("excite bias %v, want [%d]", b2, w2[0])
+	}
+	return nil
 }
 
 func inferPool(n *Node, x TensorType) (TensorType, error) {
@@ -477,11 +537,14 @@ func noAttrs(n *Node) error {
 // layoutSensitive reports whether Node.Layout matters for op.
 func layoutSensitive(op Op) bool {
 	switch op {
-	case Conv, BatchNorm, AveragePool, GlobalAveragePool:
+	case Conv, BatchNorm, AveragePool, GlobalAveragePool, SqueezeExcite:
 		return true
 	}
 	return false
 }
+
+// LayoutSensitive reports whether Node.Layout matters for op.
+func LayoutSensitive(op Op) bool { return layoutSensitive(op) }
 
 // toNCHW reorders a 4-D shape in layout l into NCHW order.
 func toNCHW(s Shape, l Layout) Shape {

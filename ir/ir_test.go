@@ -219,3 +219,128 @@ func TestNHWCShapes(t *testing.T) {
 		t.Error("NHWC axes")
 	}
 }
+
+func TestSqueezeExciteShapes(t *testing.T) {
+	f := func(s ...int) TensorType { return TensorType{Float32, s} }
+	i32 := func(s ...int) TensorType { return TensorType{Int32, s} }
+	attrs := &SqueezeExciteAttrs{Act: Activation{Kind: ActRelu}, Gate: Activation{Kind: ActHardSigmoid, Alpha: 1.0 / 6, Beta: 0.5}}
+	params := []TensorType{f(4, 16, 1, 1), f(4), f(16, 4, 1, 1), f(16)}
+	cases := []struct {
+		name   string
+		layout Layout
+		in     []TensorType
+		err    string
+	}{
+		{"nchw", NCHW, append([]TensorType{f(-1, 16, 7, 7)}, params...), ""},
+		{"nhwc", NHWC, append([]TensorType{f(-1, 7, 7, 16)}, params...), ""},
+		{"nhwc channel mismatch", NHWC, append([]TensorType{f(1, 16, 7, 7)}, params...), "squeeze weight"},
+		{"rank", NCHW, append([]TensorType{f(16, 7, 7)}, params...), "rank 4"},
+		{"squeeze bias", NCHW, []TensorType{f(1, 16, 7, 7), f(4, 16, 1, 1), f(5), f(16, 4, 1, 1), f(16)}, "squeeze bias"},
+		{"excite weight", NCHW, []TensorType{f(1, 16, 7, 7), f(4, 16, 1, 1), f(4), f(16, 4, 3, 3), f(16)}, "excite weight"},
+		{"excite bias", NCHW, []TensorType{f(1, 16, 7, 7), f(4, 16, 1, 1), f(4), f(16, 4, 1, 1), f(8)}, "excite bias"},
+		{"arity", NCHW, []TensorType{f(1, 16, 7, 7), f(4, 16, 1, 1), f(4), f(16, 4, 1, 1)}, "want 5"},
+		{"int32 biases", NCHW, []TensorType{{Int8, Shape{1, 16, 7, 7}}, {Int8, Shape{4, 16, 1, 1}}, i32(4), {Int8, Shape{16, 4, 1, 1}}, i32(16)}, ""},
+		{"int32 weight", NCHW, []TensorType{{Int8, Shape{1, 16, 7, 7}}, i32(4, 16, 1, 1), i32(4), {Int8, Shape{16, 4, 1, 1}}, i32(16)}, "input 1 is i32"},
+	}
+	for _, c := range cases {
+		n := &Node{Name: "se", Op: SqueezeExcite, Attrs: attrs, Layout: c.layout}
+		got, err := InferNode(n, c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err = %v, want %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !got[0].Shape.Equal(c.in[0].Shape) || got[0].DType != c.in[0].DType {
+			t.Errorf("%s: %v %v", c.name, got, err)
+		}
+	}
+	if _, err := InferNode(&Node{Name: "se", Op: SqueezeExcite}, append([]TensorType{f(1, 16, 7, 7)}, params...)); err == nil {
+		t.Error("SqueezeExcite without attributes passed")
+	}
+	if !LayoutSensitive(SqueezeExcite) || LayoutSensitive(Lookup) {
+		t.Error("LayoutSensitive")
+	}
+	n := &Node{Name: "se", Op: SqueezeExcite, Attrs: attrs, Layout: NHWC,
+		Inputs:  []*Value{{Name: "x"}, {Name: "w1"}, {Name: "b1"}, {Name: "w2"}, {Name: "b2"}},
+		Outputs: []*Value{{Name: "y", Type: f(1, 7, 7, 16)}}}
+	if got, want := n.Format(), "%y = SqueezeExcite(%x, %w1, %b1, %w2, %b2) act=relu gate=hardsigmoid(0.16666667,0.5) layout=NHWC : f32[1,7,7,16]"; got != want {
+		t.Errorf("Format:\n got %s\nwant %s", got, want)
+	}
+	if op, ok := OpByName("SqueezeExcite"); !ok || op != SqueezeExcite {
+		t.Error("OpByName(SqueezeExcite)")
+	}
+}
+
+func TestLookupShapes(t *testing.T) {
+	var a LookupAttrs
+	for i := range a.Table {
+		a.Table[i] = int8(i / 2)
+	}
+	a.Fn = "hardswish"
+	got, err := InferNode(&Node{Name: "l", Op: Lookup, Attrs: &a}, []TensorType{{Int8, Shape{-1, 7, 7, 16}}})
+	if err != nil || got[0].DType != Int8 || !got[0].Shape.Equal(Shape{-1, 7, 7, 16}) {
+		t.Errorf("Lookup: %v %v", got, err)
+	}
+	if _, err := InferNode(&Node{Name: "l", Op: Lookup, Attrs: &a}, []TensorType{{Float32, Shape{4}}}); err == nil || !strings.Contains(err.Error(), "want i8") {
+		t.Errorf("Lookup on f32: %v", err)
+	}
+	if _, err := InferNode(&Node{Name: "l", Op: Lookup}, []TensorType{{Int8, Shape{4}}}); err == nil {
+		t.Error("Lookup without a table passed")
+	}
+	if s := a.String(); s != "fn=hardswish table=[0..127]" {
+		t.Errorf("LookupAttrs.String = %q", s)
+	}
+}
+
+func TestQuantizeDequantizeShapes(t *testing.T) {
+	q := &Node{Name: "q", Op: Quantize}
+	got, err := InferNode(q, []TensorType{{Float32, Shape{-1, 3, 8, 8}}})
+	if err != nil || got[0].DType != Int8 || !got[0].Shape.Equal(Shape{-1, 3, 8, 8}) {
+		t.Errorf("Quantize: %v %v", got, err)
+	}
+	if _, err := InferNode(q, []TensorType{{Int8, Shape{4}}}); err == nil || !strings.Contains(err.Error(), "want f32") {
+		t.Errorf("Quantize of i8: %v", err)
+	}
+	d := &Node{Name: "d", Op: Dequantize}
+	got, err = InferNode(d, []TensorType{{Int8, Shape{2, 10}}})
+	if err != nil || got[0].DType != Float32 || !got[0].Shape.Equal(Shape{2, 10}) {
+		t.Errorf("Dequantize: %v %v", got, err)
+	}
+	if _, err := InferNode(d, []TensorType{{Float32, Shape{4}}}); err == nil || !strings.Contains(err.Error(), "want i8") {
+		t.Errorf("Dequantize of f32: %v", err)
+	}
+	if _, err := InferNode(&Node{Name: "d", Op: Dequantize, Attrs: &ClipAttrs{}}, []TensorType{{Int8, Shape{4}}}); err == nil {
+		t.Error("Dequantize with attributes passed")
+	}
+	if op, ok := OpByName("Dequantize"); !ok || op != Dequantize {
+		t.Error("OpByName(Dequantize)")
+	}
+
+	// A quantized chain verifies: Quantize -> Conv(i8, i8 weight, i32 bias) -> Dequantize.
+	g := NewGraph("q")
+	x := g.AddInput("x", TensorType{Float32, Shape{1, 2, 4, 4}})
+	xq, err := g.Add(Quantize, "xq", nil, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xq.Quant = &QuantParams{Scale: []float32{0.1}, ZeroPoint: []int32{0}}
+	w := g.AddConst("w", &Tensor{DType: Int8, Shape: Shape{3, 2, 1, 1}, I8: make([]int8, 6)})
+	b := g.AddConst("b", &Tensor{DType: Int32, Shape: Shape{3}, I32: make([]int32, 3)})
+	c, err := g.Add(Conv, "c", &ConvAttrs{Stride: [2]int{1, 1}}, xq, w, b)
+	if err != nil || c.Type.DType != Int8 {
+		t.Fatalf("int8 conv: %v %v", c, err)
+	}
+	y, err := g.Add(Dequantize, "y", nil, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Outputs = []*Value{y}
+	g.Meta = map[string]string{"preprocess": "{}", "a": "b"}
+	if err := Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	if s := g.String(); !strings.Contains(s, `meta   a = "b"`) || !strings.Contains(s, "%y = Dequantize(%c) : f32[1,3,4,4]") {
+		t.Errorf("dump:\n%s", s)
+	}
+}

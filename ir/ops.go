@@ -56,6 +56,21 @@ const (
 	Concat
 	// Transpose: Attrs *TransposeAttrs; output dim i is input dim Perm[i].
 	Transpose
+	// SqueezeExcite: X[N,C,H,W], W1[S,C,1,1], B1[S], W2[C,S,1,1], B2[C]; a
+	// squeeze-and-excitation unit as one node. Attrs *SqueezeExciteAttrs:
+	// y = x * Gate(conv1x1(W2, B2, Act(conv1x1(W1, B1, GlobalAveragePool(x))))),
+	// the gate broadcast over H and W. Layout-sensitive like Conv.
+	SqueezeExcite
+	// Lookup: X[...] int8 -> int8 through a 256-entry table,
+	// y = Table[uint8(x)] (the index is the code's two's-complement byte).
+	// Attrs *LookupAttrs. Quantized graphs only.
+	Lookup
+	// Quantize: X f32 -> i8 with the output value's Quant (per tensor):
+	// q = saturate(round_half_even(x/scale) + zero). No attributes.
+	Quantize
+	// Dequantize: X i8 -> f32 with the input value's Quant (per tensor):
+	// x = (q - zero) * scale. No attributes.
+	Dequantize
 
 	numOps
 )
@@ -66,6 +81,7 @@ var opNames = [...]string{
 	Div: "Div", GlobalAveragePool: "GlobalAveragePool", AveragePool: "AveragePool", Flatten: "Flatten",
 	Reshape: "Reshape", Gemm: "Gemm", MatMul: "MatMul", Identity: "Identity", Dropout: "Dropout",
 	Softmax: "Softmax", Pad: "Pad", Concat: "Concat", Transpose: "Transpose",
+	SqueezeExcite: "SqueezeExcite", Lookup: "Lookup", Quantize: "Quantize", Dequantize: "Dequantize",
 }
 
 func (o Op) String() string {
@@ -119,6 +135,10 @@ type Activation struct {
 	Kind        ActKind
 	Min, Max    float32
 	Alpha, Beta float32
+	// InQuant, in a quantized graph, is the quantization of the producer's
+	// result before the activation (the activation's input), which a
+	// table-driven activation needs; nil while float.
+	InQuant *QuantParams
 }
 
 // Apply evaluates the activation on one value (float64 for the reference
@@ -274,4 +294,36 @@ type TransposeAttrs struct{ Perm []int }
 
 func (a *TransposeAttrs) String() string {
 	return "perm=" + strings.Trim(strings.ReplaceAll(fmt.Sprint(a.Perm), " ", ","), "[]")
+}
+
+// SqueezeExciteAttrs configures SqueezeExcite: Act follows the squeeze
+// convolution (ReLU in MobileNetV3), Gate follows the excite convolution
+// (HardSigmoid with Alpha 1/6, Beta 1/2 in MobileNetV3); Gate's output is the
+// per-channel scale, whose range is [0, 1] for a hard sigmoid.
+type SqueezeExciteAttrs struct {
+	Act  Activation
+	Gate Activation
+}
+
+func (a *SqueezeExciteAttrs) String() string {
+	return "act=" + a.Act.String() + " gate=" + a.Gate.String()
+}
+
+// LookupAttrs: Table[uint8(q)] is the output code for input code q. Fn names
+// the function the table samples (for dumps), e.g. "hardswish".
+type LookupAttrs struct {
+	Fn    string
+	Table [256]int8
+}
+
+func (a *LookupAttrs) String() string {
+	lo, hi := a.Table[0], a.Table[0]
+	for _, v := range a.Table {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	s := fmt.Sprintf("table=[%d..%d]", lo, hi)
+	if a.Fn != "" {
+		s = "fn=" + a.Fn + " " + s
+	}
+	return s
 }
