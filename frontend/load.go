@@ -1,0 +1,105 @@
+package frontend
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/mncdev/mnc/frontend/mobilenet"
+	"github.com/mncdev/mnc/frontend/onnx"
+	"github.com/mncdev/mnc/frontend/torch"
+	"github.com/mncdev/mnc/ir"
+)
+
+// Options describes the architecture of a checkpoint, which (unlike an ONNX
+// file) holds weights but not the network. ONNX files ignore it.
+type Options struct {
+	Arch        string  // mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small
+	Width       float64 // width multiplier (0: 1.0)
+	Classes     int     // number of classes (0: 1000)
+	Resolution  int     // input height and width (0: 224)
+	ReducedTail bool    // MobileNetV3 reduced_tail
+	ArchSpec    string  // a JSON architecture table replacing Arch's built-in one
+}
+
+// Format is a model file format.
+type Format string
+
+const (
+	ONNX        Format = "onnx"
+	Checkpoint  Format = "pytorch"
+	SafeTensors Format = "safetensors"
+)
+
+// FormatOf names the format of path from its extension.
+func FormatOf(path string) (Format, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".onnx":
+		return ONNX, nil
+	case ".pth", ".pt", ".ckpt", ".bin", ".tar":
+		return Checkpoint, nil
+	case ".safetensors":
+		return SafeTensors, nil
+	}
+	return "", fmt.Errorf("%s: unknown model format (want .onnx, .pth, .pt or .safetensors)", path)
+}
+
+// ErrNoArch reports a checkpoint loaded without an architecture.
+var ErrNoArch = errors.New("a checkpoint holds only weights: name its architecture with --arch (" +
+	strings.Join(mobilenet.Arches(), ", ") + ") or --arch-spec FILE")
+
+// Load reads the float model at path into a verified ir graph.
+func Load(path string, opts Options) (*ir.Graph, error) {
+	format, err := FormatOf(path)
+	if err != nil {
+		return nil, err
+	}
+	if format == ONNX {
+		return onnx.Load(path)
+	}
+	if opts.Arch == "" && opts.ArchSpec == "" {
+		return nil, fmt.Errorf("load %s: %w", path, ErrNoArch)
+	}
+	g, cfg, err := definition(opts)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := torch.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := mobilenet.Bind(g, cfg, sd); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return g, nil
+}
+
+// Definition builds the architecture that opts names, with zero weights: what
+// a checkpoint's tensors bind to, and what `mnc inspect --arch` describes.
+func Definition(opts Options) (*ir.Graph, error) {
+	g, _, err := definition(opts)
+	return g, err
+}
+
+func definition(opts Options) (*ir.Graph, mobilenet.Config, error) {
+	if opts.Arch == "" && opts.ArchSpec == "" {
+		return nil, mobilenet.Config{}, ErrNoArch
+	}
+	cfg := mobilenet.Config{
+		Arch: opts.Arch, Width: opts.Width, Classes: opts.Classes,
+		Resolution: opts.Resolution, ReducedTail: opts.ReducedTail,
+	}
+	if opts.ArchSpec != "" {
+		spec, err := mobilenet.LoadSpec(opts.ArchSpec)
+		if err != nil {
+			return nil, cfg, err
+		}
+		cfg.Spec = spec
+	}
+	g, err := mobilenet.Build(cfg)
+	return g, cfg, err
+}

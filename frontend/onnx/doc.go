@@ -1,0 +1,21 @@
+// Package onnx reads ONNX model files into ir graphs. It decodes the protobuf
+// wire format directly (no cgo, no generated code), treats the file as
+// untrusted (sizes are checked before anything is allocated, malformed input
+// is an error, never a panic) and returns a graph that has passed ir.Verify:
+// node outputs keep their ONNX names, initializers and Constant nodes become
+// ir constants (float types converted to float32), graph inputs that are also
+// initializers are constants, and unknown dimensions (dim_param or missing)
+// are -1.
+//
+// Opsets 7 to 21 of the default domain are accepted, with each op read by the
+// rules of its version (attribute or input forms of Clip and Pad, Softmax's
+// axis default and pre-13 flattening, Dropout and BatchNormalization training
+// inputs). Imported ops: Conv, Relu, Clip, HardSigmoid, HardSwish, Sigmoid,
+// Add, Sub, Mul, Div, GlobalAveragePool, AveragePool, Flatten, Reshape, Gemm,
+// MatMul, Identity, Dropout, Softmax, Pad, Concat, BatchNormalization and
+// Constant. Shape, Gather, Unsqueeze, Squeeze, Cast and Concat chains that
+// compute a Reshape target are folded. Everything else is refused with an
+// error naming the op, the node and the opset; so are external data, training
+// modes, Dropout masks and forms the ir cannot express (3-D convolution,
+// dilated pooling, negative pads, allowzero with zeros).
+package onnx
