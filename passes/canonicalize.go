@@ -1,0 +1,333 @@
+package passes
+
+import (
+	"math"
+	"slices"
+
+	"github.com/mncdev/mnc/ir"
+)
+
+// canonicalize rewrites the spellings different exporters use for one thing
+// into one form, to a fixed point:
+//
+//   - Identity, Dropout, Clip(-Inf,+Inf) and Flatten/Reshape that do not
+//     change the shape are dropped;
+//   - Flatten/Reshape take one form: a chain collapses into one node; a
+//     reshape to [prod(d0..dk-1), prod(dk..)] is Flatten(axis=k); any other
+//     Reshape has its target resolved (no 0 entries, -1 only for an unknown
+//     dimension);
+//   - Clip(0,6) is Relu6 and Clip(0,+Inf) is Relu;
+//   - relu6(x+3)/6 (or relu6(x+3)*(1/6)) is HardSigmoid(alpha=1/6, beta=1/2);
+//     x*HardSigmoid(x) with those alpha and beta, and x*relu6(x+3)/6, are
+//     HardSwish(x);
+//   - MatMul of a rank-2 A is Gemm, and Gemm (without C) + Add of a constant
+//     is Gemm with C;
+//   - a zero constant Pad of H and W whose readers are all Convs is folded
+//     into their pads.
+func canonicalize(s *State) error {
+	err := fixpoint(s, []func(*rw, *ir.Node) string{
+		dropPassThrough, canonReshape, clipToRelu, recogniseHardSigmoid, recogniseHardSwish,
+		matMulToGemm, gemmAddBias, padIntoConv,
+	})
+	before := len(s.Graph.Consts)
+	s.Graph.PruneConsts()
+	s.CountN("drop unused constant", before-len(s.Graph.Consts))
+	return err
+}
+
+func dropPassThrough(r *rw, n *ir.Node) string {
+	switch n.Op {
+	case ir.Identity, ir.Dropout:
+	case ir.Clip:
+		a := n.Attrs.(*ir.ClipAttrs)
+		if !(isNegInf(a.Min) && isPosInf(a.Max)) {
+			return ""
+		}
+	default:
+		return ""
+	}
+	if !r.bypass(n) {
+		return ""
+	}
+	return "drop " + n.Op.String()
+}
+
+func isPosInf(f float32) bool { return f >= math.MaxFloat32 }
+func isNegInf(f float32) bool { return f <= -math.MaxFloat32 }
+
+func clipToRelu(r *rw, n *ir.Node) string {
+	if n.Op != ir.Clip {
+		return ""
+	}
+	a := n.Attrs.(*ir.ClipAttrs)
+	switch {
+	case a.Min == 0 && a.Max == 6:
+		n.Op, n.Attrs = ir.Relu6, nil
+		return "Clip(0,6) -> Relu6"
+	case a.Min == 0 && isPosInf(a.Max):
+		n.Op, n.Attrs = ir.Relu, nil
+		return "Clip(0,inf) -> Relu"
+	}
+	return ""
+}
+
+// canonReshape gives Flatten and Reshape one form.
+func canonReshape(r *rw, n *ir.Node) string {
+	if n.Op != ir.Flatten && n.Op != ir.Reshape {
+		return ""
+	}
+	in, out := n.Inputs[0], n.Output()
+	if p := r.def(in, ir.Flatten, ir.Reshape); p != nil {
+		// A reshape of a reshape is a reshape of the original input.
+		x := p.Inputs[0]
+		if op, attrs, ok := reshapeForm(x.Type.Shape, out.Type.Shape); ok {
+			n.Op, n.Attrs, n.Inputs[0] = op, attrs, x
+			r.refresh()
+			r.removeDead(p)
+			return "collapse Flatten/Reshape chain"
+		}
+	}
+	if sameShape(in.Type.Shape, out.Type.Shape) {
+		if r.bypass(n) {
+			return "drop no-op " + n.Op.String()
+		}
+		return ""
+	}
+	op, attrs, ok := reshapeForm(in.Type.Shape, out.Type.Shape)
+	if !ok || (op == n.Op && attrs.String() == n.Attrs.String()) {
+		return ""
+	}
+	was := n.Op.String()
+	n.Op, n.Attrs = op, attrs
+	return was + " -> canonical " + op.String()
+}
+
+// sameShape reports whether a reshape from a to b is certainly the
+// identity: equal ranks and dimensions, with at most one unknown.
+func sameShape(a, b ir.Shape) bool {
+	unknown := 0
+	for _, d := range a {
+		if d < 0 {
+			unknown++
+		}
+	}
+	return unknown <= 1 && a.Equal(b)
+}
+
+// reshapeForm returns the canonical node that reshapes in to out: Flatten
+// when out is [prod(in[:k]), prod(in[k:])], else Reshape with a resolved
+// target. ok is false if out has more than one unknown dimension (the
+// target cannot be written without copying dimensions by position).
+func reshapeForm(in, out ir.Shape) (ir.Op, ir.Attrs, bool) {
+	if len(out) == 2 && out[1] >= 0 {
+		// Prefer axis 1 (a batch of rows) over 0 when both fit a batch of 1.
+		for _, k := range append(seq(1, len(in)), 0) {
+			tail := in[k:].NumElements()
+			if tail != out[1] {
+				continue
+			}
+			head := in[:k].NumElements()
+			if (head < 0) == (out[0] < 0) && (head < 0 || head == out[0]) {
+				return ir.Flatten, &ir.FlattenAttrs{Axis: k}, true
+			}
+		}
+	}
+	target := make([]int, len(out))
+	unknown := 0
+	for i, d := range out {
+		target[i] = d
+		if d < 0 {
+			target[i] = -1
+			unknown++
+		}
+	}
+	if unknown > 1 {
+		return 0, nil, false
+	}
+	return ir.Reshape, &ir.ReshapeAttrs{Shape: target}, true
+}
+
+// seq returns lo, lo+1, ..., hi.
+func seq(lo, hi int) []int {
+	var s []int
+	for i := lo; i <= hi; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+// hardSigmoidOf matches relu6(x+3)/6 or relu6(x+3)*(1/6) at n and returns
+// x and the nodes it consumes.
+func hardSigmoidOf(r *rw, n *ir.Node) (*ir.Value, []*ir.Node) {
+	var relu *ir.Node
+	switch n.Op {
+	case ir.Div:
+		if isScalar(n.Inputs[1], 6) {
+			relu = r.def(n.Inputs[0], ir.Relu6)
+		}
+	case ir.Mul:
+		for _, v := range n.Inputs {
+			if isScalar(other(n, v), 1.0/6) {
+				if relu = r.def(v, ir.Relu6); relu != nil {
+					break
+				}
+			}
+		}
+	}
+	if relu == nil || !noAct(n) {
+		return nil, nil
+	}
+	add := r.def(relu.Inputs[0], ir.Add)
+	if add == nil || !noAct(add) {
+		return nil, nil
+	}
+	for _, x := range add.Inputs {
+		if isScalar(other(add, x), 3) && add.Output().Type.Shape.Equal(x.Type.Shape) &&
+			n.Output().Type.Shape.Equal(x.Type.Shape) && !x.IsConst() {
+			return x, []*ir.Node{relu, add}
+		}
+	}
+	return nil, nil
+}
+
+func recogniseHardSigmoid(r *rw, n *ir.Node) string {
+	x, consumed := hardSigmoidOf(r, n)
+	if x == nil {
+		return ""
+	}
+	n.Op, n.Inputs, n.Attrs = ir.HardSigmoid, []*ir.Value{x}, &ir.HardSigmoidAttrs{Alpha: 1.0 / 6, Beta: 0.5}
+	r.refresh()
+	r.removeDead(consumed...)
+	return "relu6(x+3)/6 -> HardSigmoid"
+}
+
+// isStdHardSigmoid reports whether n is HardSigmoid(alpha=1/6, beta=1/2).
+func isStdHardSigmoid(n *ir.Node) bool {
+	a, ok := n.Attrs.(*ir.HardSigmoidAttrs)
+	return ok && n.Op == ir.HardSigmoid && math.Abs(float64(a.Alpha)-1.0/6) <= 1e-6 && a.Beta == 0.5
+}
+
+func recogniseHardSwish(r *rw, n *ir.Node) string {
+	if !noAct(n) {
+		return ""
+	}
+	// x * HardSigmoid(x), either order.
+	if n.Op == ir.Mul {
+		for _, v := range n.Inputs {
+			h := r.def(v, ir.HardSigmoid)
+			if h != nil && isStdHardSigmoid(h) && h.Inputs[0] == other(n, v) && sameType(n.Output(), h.Inputs[0]) {
+				n.Op, n.Inputs, n.Attrs = ir.HardSwish, []*ir.Value{h.Inputs[0]}, nil
+				r.refresh()
+				r.removeDead(h)
+				return "x*HardSigmoid(x) -> HardSwish"
+			}
+		}
+	}
+	// (x * relu6(x+3)) / 6 or * (1/6), the product in either order.
+	var m *ir.Node
+	switch n.Op {
+	case ir.Div:
+		if isScalar(n.Inputs[1], 6) {
+			m = r.def(n.Inputs[0], ir.Mul)
+		}
+	case ir.Mul:
+		for _, v := range n.Inputs {
+			if isScalar(other(n, v), 1.0/6) {
+				if m = r.def(v, ir.Mul); m != nil {
+					break
+				}
+			}
+		}
+	}
+	if m == nil || !noAct(m) {
+		return ""
+	}
+	for _, v := range m.Inputs {
+		relu := r.def(v, ir.Relu6)
+		if relu == nil {
+			continue
+		}
+		add := r.def(relu.Inputs[0], ir.Add)
+		x := other(m, v)
+		if add == nil || !noAct(add) || !slices.Contains(add.Inputs, x) || !isScalar(other(add, x), 3) ||
+			!sameType(n.Output(), x) || !sameType(add.Output(), x) {
+			continue
+		}
+		n.Op, n.Inputs, n.Attrs = ir.HardSwish, []*ir.Value{x}, nil
+		r.refresh()
+		r.removeDead(m)
+		return "x*relu6(x+3)/6 -> HardSwish"
+	}
+	return ""
+}
+
+func sameType(a, b *ir.Value) bool {
+	return a.Type.DType == b.Type.DType && a.Type.Shape.Equal(b.Type.Shape)
+}
+
+func matMulToGemm(r *rw, n *ir.Node) string {
+	if n.Op != ir.MatMul || len(n.Inputs[0].Type.Shape) != 2 || len(n.Inputs[1].Type.Shape) != 2 {
+		return ""
+	}
+	n.Op, n.Attrs = ir.Gemm, &ir.GemmAttrs{Alpha: 1, Beta: 1}
+	return "MatMul -> Gemm"
+}
+
+// gemmAddBias folds Add(Gemm(A, B), C) with C constant into Gemm(A, B, C).
+func gemmAddBias(r *rw, n *ir.Node) string {
+	if n.Op != ir.Add || !noAct(n) {
+		return ""
+	}
+	for _, v := range n.Inputs {
+		gm := r.def(v, ir.Gemm)
+		c := other(n, v)
+		if gm == nil || len(gm.Inputs) != 2 || !noAct(gm) || !r.soleReader(v, n) || !c.IsConst() ||
+			len(c.Type.Shape) > 2 || !n.Output().Type.Shape.Equal(v.Type.Shape) {
+			continue
+		}
+		a := *gm.Attrs.(*ir.GemmAttrs)
+		a.Beta = 1
+		// The Add node becomes the Gemm, keeping the Add's output value.
+		n.Op, n.Inputs, n.Attrs, n.Name = ir.Gemm, []*ir.Value{gm.Inputs[0], gm.Inputs[1], c}, &a, gm.Name
+		r.remove(gm)
+		return "Gemm+Add -> Gemm"
+	}
+	return ""
+}
+
+// padIntoConv folds Pad(x, constant 0, H and W only) into the Convs reading
+// it.
+func padIntoConv(r *rw, n *ir.Node) string {
+	if n.Op != ir.Pad || len(n.Inputs[0].Type.Shape) != 4 || r.outputs[n.Output()] {
+		return ""
+	}
+	a := n.Attrs.(*ir.PadAttrs)
+	p := a.Pads
+	if a.Mode != "constant" || a.Value != 0 || p[0] != 0 || p[1] != 0 || p[4] != 0 || p[5] != 0 {
+		return ""
+	}
+	for _, v := range p {
+		if v < 0 {
+			return ""
+		}
+	}
+	readers := r.uses[n.Output()]
+	if len(readers) == 0 {
+		return ""
+	}
+	for _, c := range readers {
+		if c.Op != ir.Conv || c.Layout != ir.NCHW || c.Inputs[0] != n.Output() || slices.Contains(c.Inputs[1:], n.Output()) {
+			return ""
+		}
+	}
+	for _, c := range readers {
+		ca := *c.Attrs.(*ir.ConvAttrs)
+		ca.Pads[0] += p[2]
+		ca.Pads[1] += p[3]
+		ca.Pads[2] += p[6]
+		ca.Pads[3] += p[7]
+		c.Attrs, c.Inputs[0] = &ca, n.Inputs[0]
+	}
+	r.remove(n)
+	return "Pad -> Conv pads"
+}
