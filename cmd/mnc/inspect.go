@@ -1,0 +1,44 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/inspect"
+	"github.com/mncdev/mnc/ir"
+)
+
+func newInspectCmd() *cobra.Command {
+	var (
+		opts   frontend.Options
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "inspect [MODEL]",
+		Short: "Print a model's layers, shapes, parameter count and multiply-accumulates",
+		Long: `Print a model's layers with output shapes, parameters and multiply-accumulates
+(MACs of convolutions and linear layers, counted as torchvision does).
+
+With no MODEL, --arch describes a built-in architecture without weights.`,
+		Example: `  mnc inspect model.onnx
+  mnc inspect --arch mobilenet_v3_large
+  mnc inspect --arch mobilenet_v2 --width 0.5 --resolution 160 --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var g *ir.Graph
+			var err error
+			if len(args) == 1 {
+				g, err = frontend.Load(args[0], opts)
+			} else {
+				g, err = frontend.Definition(opts)
+			}
+			if err != nil {
+				return err
+			}
+			return inspect.Graph(g).Write(cmd.OutOrStdout(), asJSON)
+		},
+	}
+	addModelFlags(cmd, &opts)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}

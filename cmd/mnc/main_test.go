@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mncdev/mnc/internal/npy"
+)
+
+// mncBin is the mnc binary built once for the tests that check real process
+// behaviour (exit status, one-line errors, no Go stack on bad input).
+var mncBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mnc-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	mncBin = filepath.Join(dir, "mnc")
+	if out, err := exec.Command("go", "build", "-o", mncBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build mnc: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// mnc runs the binary and returns stdout, stderr and the exit code.
+func mnc(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(mncBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// repoRoot is the directory holding go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs(".")
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// sharedDir returns ../shared next to the repository, or skips.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join(filepath.Dir(repoRoot(t)), "shared")
+	if _, err := os.Stat(filepath.Join(d, "models")); err != nil {
+		t.Skipf("../shared not found (%v): the real-model checks need it; CI has it", err)
+	}
+	return d
+}
+
+type goldenModel struct {
+	Name        string            `json:"name"`
+	Arch        string            `json:"arch"`
+	Width       float64           `json:"width"`
+	Resolution  int               `json:"resolution"`
+	Classes     int               `json:"classes"`
+	ReducedTail bool              `json:"reduced_tail"`
+	Files       map[string]string `json:"files"`
+}
+
+func goldenManifest(t *testing.T) (string, []goldenModel) {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "testdata", "golden")
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []goldenModel
+	if err := json.Unmarshal(data, &ms); err != nil {
+		t.Fatal(err)
+	}
+	return dir, ms
+}
+
+func (m goldenModel) archFlags() []string {
+	f := []string{"--arch", m.Arch, "--width", fmt.Sprint(m.Width), "--classes", fmt.Sprint(m.Classes),
+		"--resolution", fmt.Sprint(m.Resolution)}
+	if m.ReducedTail {
+		f = append(f, "--reduced-tail")
+	}
+	return f
+}
+
+// relDiff returns max|got-want| / max|want|.
+func relDiff(t *testing.T, got, want *npy.Array) float64 {
+	t.Helper()
+	if fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+		t.Fatalf("output shape %v, want %v", got.Shape, want.Shape)
+	}
+	var d, m float64
+	for i := range want.Data {
+		d = math.Max(d, math.Abs(float64(got.Data[i]-want.Data[i])))
+		m = math.Max(m, math.Abs(float64(want.Data[i])))
+	}
+	return d / m
+}
+
+// runTensor runs `mnc run MODEL --tensor IN --save-output OUT` and returns
+// the logits.
+func runTensor(t *testing.T, model, input string, extra ...string) *npy.Array {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out.npy")
+	args := append([]string{"run", model, "--tensor", input, "--save-output", out}, extra...)
+	stdout, stderr, code := mnc(t, args...)
+	if code != 0 {
+		t.Fatalf("mnc %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
+	}
+	a, err := npy.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestGoldenLogits: every testdata model, from .pth and from both ONNX
+// opsets, reproduces PyTorch's logits.
+func TestGoldenLogits(t *testing.T) {
+	dir, models := goldenManifest(t)
+	for _, m := range models {
+		want, err := npy.ReadFile(filepath.Join(dir, m.Files["logits"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		input := filepath.Join(dir, m.Files["input"])
+		for _, kind := range []string{"pth", "onnx_opset11", "onnx_opset17", "onnx_opset17_bn", "safetensors"} {
+			file, ok := m.Files[kind]
+			if !ok {
+				continue
+			}
+			t.Run(m.Name+"/"+kind, func(t *testing.T) {
+				var extra []string
+				if kind == "pth" || kind == "safetensors" {
+					extra = m.archFlags()
+				}
+				got := runTensor(t, filepath.Join(dir, file), input, extra...)
+				rel := relDiff(t, got, want)
+				t.Logf("%s: max|diff| / max|logit| = %.2e", file, rel)
+				if rel > 1e-4 {
+					t.Errorf("%s: relative difference %.2e > 1e-4", file, rel)
+				}
+			})
+		}
+	}
+}
+
+// TestSharedReference: the real ImageNet models reproduce the reference
+// logits of ONNX Runtime and PyTorch.
+func TestSharedReference(t *testing.T) {
+	shared := sharedDir(t)
+	ref := filepath.Join(shared, "models", "reference")
+	cases := []struct {
+		model, name string
+		extra       []string
+	}{
+		{"mobilenet_v2_1.0_224.onnx", "mobilenet_v2_1.0_224", nil},
+		{"mobilenet_v1_0.25_128.onnx", "mobilenet_v1_0.25_128", nil},
+		{"mobilenet_v2_1.0_224_tv.pth", "mobilenet_v2_1.0_224_tv", []string{"--arch", "mobilenet_v2", "--classes", "1001"}},
+	}
+	for _, c := range cases {
+		for _, img := range []string{"grace_hopper", "parrot"} {
+			t.Run(c.name+"/"+img, func(t *testing.T) {
+				inName := c.name
+				if strings.HasSuffix(inName, "_tv") { // same input as the ONNX V2
+					inName = strings.TrimSuffix(inName, "_tv")
+				}
+				input := filepath.Join(ref, inName+"."+img+".input.npy")
+				want, err := npy.ReadFile(filepath.Join(ref, c.name+"."+img+".logits.npy"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := runTensor(t, filepath.Join(shared, "models", c.model), input, c.extra...)
+				rel := relDiff(t, got, want)
+				t.Logf("%s on %s: max|diff| / max|logit| = %.2e", c.model, img, rel)
+				if rel > 1e-4 {
+					t.Errorf("relative difference %.2e > 1e-4", rel)
+				}
+			})
+		}
+	}
+}
+
+// TestSharedEvalTop1: `mnc run` on ../shared/images/eval prints the top-1
+// labels of the models README.
+func TestSharedEvalTop1(t *testing.T) {
+	shared := sharedDir(t)
+	want := map[string][3]int{ // image -> v2 onnx, v2 pth, v1 onnx
+		"bird.bmp": {20, 20, 20}, "cat.bmp": {286, 286, 286}, "cat_test_0.bmp": {283, 282, 286},
+		"dog_test_0.bmp": {203, 203, 171}, "dragonfly.bmp": {320, 320, 301}, "grace_hopper.bmp": {653, 653, 401},
+		"hot_dog.jpg": {935, 935, 39}, "hotdog_test_0.bmp": {935, 935, 935}, "parrot.jpg": {89, 89, 89},
+		"sunflower.bmp": {986, 986, 986},
+	}
+	models := [][]string{
+		{"mobilenet_v2_1.0_224.onnx"},
+		{"mobilenet_v2_1.0_224_tv.pth", "--arch", "mobilenet_v2", "--classes", "1001"},
+		{"mobilenet_v1_0.25_128.onnx"},
+	}
+	images, err := filepath.Glob(filepath.Join(shared, "images", "eval", "*"))
+	if err != nil || len(images) != len(want) {
+		t.Fatalf("eval images: %v %v", images, err)
+	}
+	labels := filepath.Join(shared, "models", "imagenet_labels.txt")
+	for mi, m := range models {
+		t.Run(m[0], func(t *testing.T) {
+			args := append([]string{"run", filepath.Join(shared, "models", m[0]), "--preprocess", "tf",
+				"--labels", labels, "--top", "1", "--json"}, m[1:]...)
+			stdout, stderr, code := mnc(t, append(args, images...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var results []struct {
+				Input string
+				Top   []struct {
+					Index int
+					Label string
+				}
+			}
+			if err := json.Unmarshal([]byte(stdout), &results); err != nil {
+				t.Fatalf("%v\n%s", err, stdout)
+			}
+			for _, r := range results {
+				img := filepath.Base(r.Input)
+				if got := r.Top[0].Index; got != want[img][mi] {
+					t.Errorf("%s: top-1 %d (%s), want %d", img, got, r.Top[0].Label, want[img][mi])
+				}
+			}
+		})
+	}
+}
+
+// TestBadInput: every kind of bad input ends with one clear line on stderr
+// and exit status 1, never a panic.
+func TestBadInput(t *testing.T) {
+	dir, models := goldenManifest(t)
+	tmp := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var v3s goldenModel
+	for _, m := range models {
+		if m.Arch == "mobilenet_v3_small" && !m.ReducedTail {
+			v3s = m
+		}
+	}
+	onnxFile, pthFile, input := v3s.Files["onnx_opset17"], v3s.Files["pth"], filepath.Join(dir, v3s.Files["input"])
+	truncOnnx := write("trunc.onnx", read(onnxFile)[:len(read(onnxFile))/2])
+	truncPth := write("trunc.pth", read(pthFile)[:len(read(pthFile))/2])
+	notModel := write("notes.onnx", []byte("these are not the weights you are looking for\n"))
+	notImage := write("picture.jpg", []byte("plain text"))
+	evil := filepath.Join(repoRoot(t), "frontend", "torch", "testdata", "malicious_global.pt")
+	flags := v3s.archFlags()
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"run", filepath.Join(tmp, "nope.onnx"), "--tensor", input}, "no such file"},
+		{"unknown format", []string{"run", write("model.h5", []byte("x")), "--tensor", input}, "unknown model format"},
+		{"not a model", []string{"run", notModel, "--tensor", input}, notModel},
+		{"truncated onnx", []string{"run", truncOnnx, "--tensor", input}, truncOnnx},
+		{"truncated checkpoint", append([]string{"run", truncPth, "--tensor", input}, flags...), truncPth},
+		{"checkpoint without arch", []string{"run", filepath.Join(dir, pthFile), "--tensor", input}, "--arch"},
+		{"wrong width", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--width", "1.0")...), "wants"},
+		{"wrong classes", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--classes", "7")...), "classifier"},
+		{"wrong arch", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--arch", "mobilenet_v2")...), "features"},
+		{"evil pickle", append([]string{"run", evil, "--tensor", input}, flags...), "refused"},
+		{"not an image", []string{"run", filepath.Join(dir, onnxFile), notImage}, notImage},
+		{"tensor of wrong size", []string{"run", filepath.Join(dir, onnxFile), "--tensor", filepath.Join(dir, models[0].Files["input"])}, "shape"},
+		{"unknown arch", []string{"inspect", "--arch", "resnet50"}, "resnet50"},
+		{"no input", []string{"run", filepath.Join(dir, onnxFile)}, "--tensor"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, stderr, code := mnc(t, c.args...)
+			if code != 1 {
+				t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr)
+			}
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "mnc: ") {
+				t.Errorf("stderr is not one line starting with \"mnc: \":\n%s", stderr)
+			}
+			if !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr %q does not mention %q", stderr, c.want)
+			}
+			if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
+				t.Errorf("Go stack on stderr:\n%s", stderr)
+			}
+		})
+	}
+}
+
+// TestInspectArch: the parameter and MAC counts torchvision reports.
+func TestInspectArch(t *testing.T) {
+	cases := []struct {
+		args         []string
+		params, macs float64
+	}{
+		{[]string{"--arch", "mobilenet_v3_large"}, 5.48e6, 217e6},
+		{[]string{"--arch", "mobilenet_v2"}, 3.50e6, 301e6},
+		{[]string{"--arch", "mobilenet_v3_small"}, 2.54e6, 56.5e6},
+		{[]string{"--arch", "mobilenet_v1"}, 4.23e6, 569e6},
+	}
+	for _, c := range cases {
+		stdout, stderr, code := mnc(t, append([]string{"inspect", "--json"}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: %s", c.args, stderr)
+		}
+		var s struct{ Params, MACs float64 }
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%v: %.4gM params, %.4gM MACs", c.args, s.Params/1e6, s.MACs/1e6)
+		if math.Abs(s.Params/c.params-1) > 0.01 || math.Abs(s.MACs/c.macs-1) > 0.01 {
+			t.Errorf("%v: %.0f params, %.0f MACs; want %.3g and %.3g within 1%%", c.args, s.Params, s.MACs, c.params, c.macs)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/classify"
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+func newRunCmd() *cobra.Command {
+	var (
+		opts       frontend.Options
+		tensor     string
+		saveOutput string
+		labels     string
+		top        int
+		asJSON     bool
+		preset     string
+	)
+	cmd := &cobra.Command{
+		Use:   "run MODEL [IMAGE...]",
+		Short: "Classify images (or a tensor file) with a model",
+		Long: `Run a model on images or on a preprocessed tensor and print the top classes.
+
+Images (JPEG, PNG, BMP) are preprocessed with --preprocess:
+  torchvision  resize the shorter side to size*256/224, center crop, ImageNet mean/std
+  tf           resize the whole image to the input size, x/127.5 - 1
+--tensor takes an N x 3 x H x W float32 NumPy array instead; --save-output
+writes the N x classes logits as a float32 .npy file.`,
+		Example: `  mnc run mobilenet_v2.onnx --preprocess tf --labels labels.txt cat.jpg dog.png
+  mnc run model.pth --arch mobilenet_v3_small --classes 10 --tensor in.npy --save-output out.npy`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			images := args[1:]
+			if (tensor == "") == (len(images) == 0) {
+				return errors.New("give either images or --tensor FILE (not both)")
+			}
+			var names []string
+			if labels != "" {
+				var err error
+				if names, err = classify.ReadLabels(labels); err != nil {
+					return err
+				}
+			}
+			g, err := frontend.Load(args[0], opts)
+			if err != nil {
+				return err
+			}
+			m, err := classify.Graph(g)
+			if err != nil {
+				return err
+			}
+			var results []classify.Result
+			var logits *ir.Tensor
+			if tensor != "" {
+				in, err := classify.ReadTensor(tensor, m.InputShape())
+				if err != nil {
+					return err
+				}
+				results, logits, err = classify.RunTensor(m, in, tensor, top, names)
+				if err != nil {
+					return err
+				}
+			} else {
+				h, w, err := classify.InputSize(m)
+				if err != nil {
+					return err
+				}
+				spec, err := preprocess.Default(preprocess.Preset(preset), h, w)
+				if err != nil {
+					return err
+				}
+				results, logits, err = classify.RunImages(m, images, spec, top, names)
+				if err != nil {
+					return err
+				}
+			}
+			if saveOutput != "" {
+				if err := classify.SaveOutput(saveOutput, logits); err != nil {
+					return err
+				}
+			}
+			return classify.Print(cmd.OutOrStdout(), results, asJSON)
+		},
+	}
+	addModelFlags(cmd, &opts)
+	f := cmd.Flags()
+	f.StringVar(&tensor, "tensor", "", "run this N x 3 x H x W float32 .npy `FILE` instead of images")
+	f.StringVar(&saveOutput, "save-output", "", "write the logits to this .npy `FILE`")
+	f.StringVar(&labels, "labels", "", "class names, one per line (line i = class i)")
+	f.IntVar(&top, "top", 5, "how many classes to print per input")
+	f.BoolVar(&asJSON, "json", false, "print results as JSON")
+	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing: torchvision or tf")
+	return cmd
+}

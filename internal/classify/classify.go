@@ -1,0 +1,209 @@
+package classify
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/mncdev/mnc/internal/npy"
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+// Model maps a float32 input batch [N,C,H,W] to logits [N,classes].
+type Model interface {
+	// InputShape is the model's input shape; the batch dimension may be < 0
+	// (any).
+	InputShape() ir.Shape
+	Run(in *ir.Tensor) (*ir.Tensor, error)
+}
+
+// Graph adapts a float ir graph with one input and one output to Model,
+// running it on the reference interpreter.
+func Graph(g *ir.Graph) (Model, error) {
+	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
+		return nil, fmt.Errorf("model %s has %d inputs and %d outputs; a classifier has one of each", g.Name, len(g.Inputs), len(g.Outputs))
+	}
+	return graphModel{g}, nil
+}
+
+type graphModel struct{ g *ir.Graph }
+
+func (m graphModel) InputShape() ir.Shape { return m.g.Inputs[0].Type.Shape }
+
+func (m graphModel) Run(in *ir.Tensor) (*ir.Tensor, error) {
+	out, err := interp.Run(m.g, []*ir.Tensor{in}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// Class is one entry of a top-k list.
+type Class struct {
+	Index int     `json:"index"`
+	Label string  `json:"label,omitempty"`
+	Logit float32 `json:"logit"`
+	Prob  float64 `json:"prob"` // softmax over all classes
+}
+
+// Result is the classification of one input.
+type Result struct {
+	Input string  `json:"input"`
+	Top   []Class `json:"top"`
+}
+
+// TopK returns the k highest-scoring classes of one logits row, best first
+// (ties by lower index), with softmax probabilities.
+func TopK(logits []float32, k int, labels []string) []Class {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - mx)
+	}
+	idx := make([]int, len(logits))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	k = min(k, len(idx))
+	top := make([]Class, k)
+	for i, j := range idx[:k] {
+		top[i] = Class{Index: j, Logit: logits[j], Prob: math.Exp(float64(logits[j])-mx) / sum}
+		if j < len(labels) {
+			top[i].Label = labels[j]
+		}
+	}
+	return top
+}
+
+// ReadLabels reads one label per line (line i names class i).
+func ReadLabels(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read labels: %w", err)
+	}
+	defer f.Close()
+	var labels []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		labels = append(labels, strings.TrimSpace(sc.Text()))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read labels %s: %w", path, err)
+	}
+	return labels, nil
+}
+
+// ReadTensor reads an N x C x H x W float32 .npy file and checks it against
+// the model's input shape.
+func ReadTensor(path string, want ir.Shape) (*ir.Tensor, error) {
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	t := ir.NewFloat32(ir.Shape(a.Shape), a.Data)
+	if err := checkShape(t.Shape, want); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
+
+func checkShape(got, want ir.Shape) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("input has shape %v, the model wants %v", got, want)
+	}
+	for i := range got {
+		if want[i] >= 0 && got[i] != want[i] {
+			return fmt.Errorf("input has shape %v, the model wants %v", got, want)
+		}
+	}
+	return nil
+}
+
+// InputSize returns the model's input height and width, which must be known.
+func InputSize(m Model) (h, w int, err error) {
+	s := m.InputShape()
+	if len(s) != 4 || s[1] != 3 || s[2] < 1 || s[3] < 1 {
+		return 0, 0, fmt.Errorf("model input %v is not an RGB image batch [N,3,H,W] of known size", s)
+	}
+	return s[2], s[3], nil
+}
+
+// RunImages preprocesses each image, runs it and returns one result per
+// image, plus the logits of all images as an [N,classes] tensor.
+func RunImages(m Model, paths []string, spec preprocess.Spec, k int, labels []string) ([]Result, *ir.Tensor, error) {
+	h, w, err := InputSize(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := ir.NewFloat32(ir.Shape{1, 3, h, w}, nil)
+	var all []float32
+	var classes int
+	results := make([]Result, 0, len(paths))
+	for _, p := range paths {
+		if err := spec.File(p, in.F32); err != nil {
+			return nil, nil, err
+		}
+		out, err := m.Run(in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("run %s: %w", p, err)
+		}
+		classes = out.Shape.NumElements()
+		all = append(all, out.F32...)
+		results = append(results, Result{Input: p, Top: TopK(out.F32, k, labels)})
+	}
+	return results, ir.NewFloat32(ir.Shape{len(paths), classes}, all), nil
+}
+
+// RunTensor runs a whole input batch and returns one result per row.
+func RunTensor(m Model, in *ir.Tensor, name string, k int, labels []string) ([]Result, *ir.Tensor, error) {
+	out, err := m.Run(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(out.Shape) != 2 {
+		return nil, nil, fmt.Errorf("model output has shape %v, want [N,classes]", out.Shape)
+	}
+	n, c := out.Shape[0], out.Shape[1]
+	results := make([]Result, n)
+	for i := range n {
+		results[i] = Result{Input: fmt.Sprintf("%s[%d]", name, i), Top: TopK(out.F32[i*c:(i+1)*c], k, labels)}
+	}
+	return results, out, nil
+}
+
+// SaveOutput writes logits as a float32 .npy file.
+func SaveOutput(path string, t *ir.Tensor) error {
+	return npy.WriteFile(path, &npy.Array{Shape: t.Shape, Data: t.F32})
+}
+
+// Print writes results as text (one line per class) or as JSON.
+func Print(w io.Writer, results []Result, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	for _, r := range results {
+		fmt.Fprintf(w, "%s\n", filepath.Base(r.Input))
+		for _, c := range r.Top {
+			label := c.Label
+			if label == "" {
+				label = "-"
+			}
+			fmt.Fprintf(w, "  %5d  %6.2f%%  logit %8.4f  %s\n", c.Index, 100*c.Prob, c.Logit, label)
+		}
+	}
+	return nil
+}
