@@ -189,15 +189,16 @@ func (f field) each(k scalar, fn func(uint64)) error {
 	return nil
 }
 
-// repeatedInt64 decodes a whole repeated int64 field of message b (all its
-// occurrences, packed or not). At most limit elements are accepted.
-func repeatedInt64(b []byte, num protowire.Number, name string, limit int) ([]int64, error) {
+// repeated decodes a whole repeated scalar field of message b (all its
+// occurrences, packed or not), converting each raw element with conv. At most
+// limit elements are accepted; the count is checked before allocating.
+func repeated[T any](b []byte, num protowire.Number, name string, limit int, kind scalar, conv func(uint64) T) ([]T, error) {
 	n := 0
 	err := walk(b, func(f field) error {
 		if f.num != num {
 			return nil
 		}
-		c, err := f.count(varintElems, name)
+		c, err := f.count(kind, name)
 		n += c
 		return err
 	})
@@ -210,42 +211,22 @@ func repeatedInt64(b []byte, num protowire.Number, name string, limit int) ([]in
 	if n == 0 {
 		return nil, nil
 	}
-	out := make([]int64, 0, n)
+	out := make([]T, 0, n)
 	err = walk(b, func(f field) error {
 		if f.num != num {
 			return nil
 		}
-		return f.each(varintElems, func(v uint64) { out = append(out, int64(v)) })
+		return f.each(kind, func(v uint64) { out = append(out, conv(v)) })
 	})
 	return out, err
 }
 
+// repeatedInt64 decodes a whole repeated int64 field of message b.
+func repeatedInt64(b []byte, num protowire.Number, name string, limit int) ([]int64, error) {
+	return repeated(b, num, name, limit, varintElems, func(v uint64) int64 { return int64(v) })
+}
+
 // repeatedFloat32 decodes a whole repeated float field of message b.
 func repeatedFloat32(b []byte, num protowire.Number, name string, limit int) ([]float32, error) {
-	n := 0
-	err := walk(b, func(f field) error {
-		if f.num != num {
-			return nil
-		}
-		c, err := f.count(fixed32Elems, name)
-		n += c
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, fmt.Errorf("field %s has %d values, more than the %d allowed", name, n, limit)
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	out := make([]float32, 0, n)
-	err = walk(b, func(f field) error {
-		if f.num != num {
-			return nil
-		}
-		return f.each(fixed32Elems, func(v uint64) { out = append(out, math.Float32frombits(uint32(v))) })
-	})
-	return out, err
+	return repeated(b, num, name, limit, fixed32Elems, func(v uint64) float32 { return math.Float32frombits(uint32(v)) })
 }
