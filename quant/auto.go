@@ -1,0 +1,164 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime/kernels"
+)
+
+// autoCandidates are the methods Auto chooses between, per tensor.
+var autoCandidates = []string{MinMax, Percentile, Entropy, MSE}
+
+// autoImages caps the calibration inputs Auto's second pass uses.
+const autoImages = 8
+
+// chooseAuto picks, for every calibrated tensor, the method whose range
+// gives the smallest mean squared error of the layer that reads the tensor:
+// on up to autoImages calibration inputs, each Conv or Gemm reading the
+// tensor is evaluated in float on the tensor quantized with each candidate
+// range (weights kept float, so only the range differs) and compared with
+// its float output. Tensors read by no Conv or Gemm are judged by the
+// expected quantization error of the tensor itself, from its histogram.
+func chooseAuto(g *ir.Graph, st *Stats, o Options) error {
+	view, err := newCalibView(g)
+	if err != nil {
+		return err
+	}
+	cands := map[string][]Range{}
+	for k, ts := range st.Tensors {
+		if ts.Count == 0 {
+			continue
+		}
+		for _, m := range autoCandidates {
+			cands[k] = append(cands[k], rangeOf(ts, m, o.Percentile))
+		}
+	}
+	// Probes: the Conv and Gemm nodes reading a calibrated tensor.
+	type probe struct {
+		n   *ir.Node
+		key string
+		g   *ir.Graph // the node alone
+	}
+	var probes []*probe
+	probed := map[string]bool{}
+	for _, n := range view.g.Nodes {
+		if n.Op != ir.Conv && n.Op != ir.Gemm {
+			continue
+		}
+		k, ok := view.keys[n.Inputs[0]]
+		if !ok || cands[k] == nil {
+			continue
+		}
+		sg, err := single(n)
+		if err != nil {
+			return err
+		}
+		probes = append(probes, &probe{n: n, key: k, g: sg})
+		probed[k] = true
+	}
+	sse := map[string][]float64{}
+	inputs := st.inputs
+	if len(inputs) > autoImages {
+		inputs = inputs[:autoImages]
+	}
+	want := map[*ir.Value]bool{}
+	for _, p := range probes {
+		want[p.n.Inputs[0]] = true
+		want[p.n.Output()] = true
+	}
+	for _, in := range inputs {
+		captured := map[*ir.Value]*ir.Tensor{}
+		_, err := interp.Run(view.g, []*ir.Tensor{in}, &interp.Options{Workers: o.workers(), Observe: func(v *ir.Value, t *ir.Tensor) {
+			if want[v] {
+				captured[v] = t.Clone()
+			}
+		}})
+		if err != nil {
+			return fmt.Errorf("auto calibration: %w", err)
+		}
+		for _, p := range probes {
+			x, y := captured[p.n.Inputs[0]], captured[p.n.Output()]
+			if x == nil || y == nil {
+				continue
+			}
+			if sse[p.key] == nil {
+				sse[p.key] = make([]float64, len(cands[p.key]))
+			}
+			for c, r := range cands[p.key] {
+				yq, err := interp.Run(p.g, []*ir.Tensor{fakeQuant(x, r)}, &interp.Options{Workers: o.workers()})
+				if err != nil {
+					return fmt.Errorf("auto calibration: %s %q: %w", p.n.Op, p.n.Name, err)
+				}
+				var e float64
+				for i, v := range yq[0].F32 {
+					d := float64(v) - float64(y.F32[i])
+					e += d * d
+				}
+				sse[p.key][c] += e
+			}
+		}
+	}
+	st.autoChoice = map[string]string{}
+	for k, rs := range cands {
+		best := 0
+		if probed[k] && sse[k] != nil {
+			for c := range rs {
+				if sse[k][c] < sse[k][best] {
+					best = c
+				}
+			}
+		} else {
+			counts, lo := st.Tensors[k].Hist.bins()
+			errs := make([]float64, len(rs))
+			for c, r := range rs {
+				errs[c] = expectedSqErr(counts, lo, st.Tensors[k].Hist.Width, r)
+				if errs[c] < errs[best] {
+					best = c
+				}
+			}
+		}
+		st.autoChoice[k] = autoCandidates[best]
+	}
+	return nil
+}
+
+// single returns a graph running node n alone on a fresh input.
+func single(n *ir.Node) (*ir.Graph, error) {
+	g := ir.NewGraph(n.Name)
+	x := g.AddInput(n.Inputs[0].Name, n.Inputs[0].Type)
+	ins := []*ir.Value{x}
+	for _, c := range n.Inputs[1:] {
+		if !c.IsConst() {
+			return nil, fmt.Errorf("%s %q reads a non-constant %s", n.Op, n.Name, c)
+		}
+		ins = append(ins, g.AddConst(c.Name, c.Const))
+	}
+	nn := &ir.Node{Name: n.Name, Op: n.Op, Attrs: n.Attrs, Inputs: ins, Layout: n.Layout}
+	types, err := ir.InferNode(nn, inTypes(ins))
+	if err != nil {
+		return nil, err
+	}
+	nn.Outputs = []*ir.Value{g.NewValue(n.Output().Name, types[0])}
+	g.Nodes = append(g.Nodes, nn)
+	g.Outputs = nn.Outputs
+	return g, ir.Verify(g)
+}
+
+// fakeQuant returns x quantized with range r and dequantized, exactly as
+// the int8 model's Quantize and Dequantize would.
+func fakeQuant(x *ir.Tensor, r Range) *ir.Tensor {
+	s, z := r.Params()
+	q := make([]int8, len(x.F32))
+	_ = kernels.Quantize(x.F32, s, z, q)
+	out := ir.NewFloat32(x.Shape, nil)
+	_ = kernels.Dequantize(q, s, z, out.F32)
+	for i, v := range out.F32 {
+		if math.IsNaN(float64(v)) {
+			out.F32[i] = 0
+		}
+	}
+	return out
+}

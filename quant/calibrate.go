@@ -1,0 +1,390 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+// Options configures calibration, quantization and the report.
+type Options struct {
+	// Method derives activation ranges from the statistics: MinMax,
+	// Percentile, Entropy, MSE or Auto ("" means DefaultMethod).
+	Method string
+	// Percentile is the percentile of Percentile (0 means 99.99).
+	Percentile float64
+	// Equalize applies cross-layer equalization to the float graph before
+	// calibration (Nagel et al. 2019).
+	Equalize bool
+	// NoBiasCorrect turns off bias correction: by default the int32 bias
+	// of every convolution and Gemm is corrected for the expected error of
+	// its quantized weights, with input means measured during calibration
+	// (Nagel et al. 2019).
+	NoBiasCorrect bool
+	// Images caps the number of calibration images (0: all).
+	Images int
+	// SkipBad skips unreadable images with a warning instead of failing.
+	SkipBad bool
+	// Preprocess turns images into inputs; its size must be the model's
+	// input size. A zero Spec means the torchvision preset at that size,
+	// and a Spec with only Preset set that preset's defaults at that size.
+	Preprocess preprocess.Spec
+	// Workers bounds the goroutines decoding images and running each op
+	// (0: runtime.GOMAXPROCS(0)).
+	Workers int
+	// Progress receives a progress bar when it is a terminal; otherwise,
+	// or when nil, calibration is quiet.
+	Progress io.Writer
+	// Warn receives warnings (skipped images); nil discards them.
+	Warn io.Writer
+	// EvalDir, when set, makes Compile also report on these held-out
+	// images.
+	EvalDir string
+	// ReportImages caps the calibration images the report runs through
+	// both models for per-layer SQNR (0: all of them).
+	ReportImages int
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// normalize fills defaults and checks the method.
+func (o Options) normalize() (Options, error) {
+	if o.Method == "" {
+		o.Method = DefaultMethod
+	}
+	m, pct, err := ParseMethod(o.Method)
+	if err != nil {
+		return o, err
+	}
+	o.Method = m
+	if o.Percentile == 0 {
+		o.Percentile = pct
+	}
+	if !(o.Percentile > 50 && o.Percentile <= 100) {
+		return o, fmt.Errorf("percentile %g is not in (50, 100]", o.Percentile)
+	}
+	if o.Images < 0 || o.Workers < 0 || o.ReportImages < 0 {
+		return o, errors.New("negative image count or worker count")
+	}
+	return o, nil
+}
+
+// imageExts are the file extensions read from a calibration directory.
+var imageExts = []string{".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+// ListImages returns the image files under dir (recursively, by extension,
+// case-insensitive), sorted by path.
+func ListImages(dir string) ([]string, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("image directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("image directory %s is not a directory", dir)
+	}
+	var files []string
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0 {
+			if slices.Contains(imageExts, strings.ToLower(filepath.Ext(path))) {
+				files = append(files, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list images in %s: %w", dir, err)
+	}
+	sort := slices.Clone(files)
+	slices.Sort(sort)
+	return sort, nil
+}
+
+// inputSize returns the height and width of g's single NCHW image input.
+func inputSize(g *ir.Graph) (h, w int, err error) {
+	if len(g.Inputs) != 1 {
+		return 0, 0, fmt.Errorf("model has %d inputs, want one image input", len(g.Inputs))
+	}
+	s := g.Inputs[0].Type.Shape
+	if len(s) != 4 || s[1] != 3 || s[2] < 1 || s[3] < 1 || g.Inputs[0].Type.DType != ir.Float32 {
+		return 0, 0, fmt.Errorf("model input %s is %v, want f32[N,3,H,W]", g.Inputs[0], g.Inputs[0].Type)
+	}
+	return s[2], s[3], nil
+}
+
+// specFor returns opts.Preprocess checked against g's input size, or the
+// torchvision default when it is zero.
+func specFor(g *ir.Graph, spec preprocess.Spec) (preprocess.Spec, error) {
+	h, w, err := inputSize(g)
+	if err != nil {
+		return spec, err
+	}
+	if spec.Preset == "" {
+		return preprocess.Default(preprocess.Torchvision, h, w)
+	}
+	if spec.Height == 0 && spec.Width == 0 {
+		return preprocess.Default(spec.Preset, h, w) // a preset alone: at the model's size
+	}
+	if spec.Height != h || spec.Width != w {
+		return spec, fmt.Errorf("preprocessing produces %dx%d images but the model input is %dx%d", spec.Height, spec.Width, h, w)
+	}
+	return spec, nil
+}
+
+// LoadImages decodes and preprocesses files in parallel (order kept). A file
+// that fails is an error naming it, or, with skipBad, a warning on warn and
+// left out. progress (may be nil) is called once per file.
+func LoadImages(files []string, spec preprocess.Spec, workers int, skipBad bool, warn io.Writer, progress func()) ([]*ir.Tensor, []string, []string, error) {
+	type result struct {
+		t   *ir.Tensor
+		err error
+	}
+	res := make([]result, len(files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, min(workers, len(files))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := ir.NewFloat32(ir.Shape{1, 3, spec.Height, spec.Width}, nil)
+				err := protectErr(func() error { return spec.File(files[i], t.F32) })
+				res[i] = result{t, err}
+				if progress != nil {
+					progress()
+				}
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var out []*ir.Tensor
+	var used, skipped []string
+	for i, r := range res {
+		if r.err != nil {
+			if !skipBad {
+				return nil, nil, nil, fmt.Errorf("image %s: %w (use --skip-bad-images to skip it)", files[i], r.err)
+			}
+			skipped = append(skipped, fmt.Sprintf("%s: %v", files[i], r.err))
+			if warn != nil {
+				fmt.Fprintf(warn, "warning: skipping image %s: %v\n", files[i], r.err)
+			}
+			continue
+		}
+		out = append(out, r.t)
+		used = append(used, files[i])
+	}
+	return out, used, skipped, nil
+}
+
+// protectErr turns a panic of f into an error.
+func protectErr(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return f()
+}
+
+// newBar returns a progress bar on w if w is a terminal, else nil.
+func newBar(w io.Writer, n int, what string) *progressbar.ProgressBar {
+	f, ok := w.(*os.File)
+	if !ok || f == nil || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(n, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond))
+}
+
+// Calibrate runs the float graph g (the output of the passes pipeline) over
+// the images under imageDir and records the statistics of every value.
+// Images are decoded and preprocessed in parallel with opts.Preprocess
+// while the interpreter runs them one by one.
+func Calibrate(g *ir.Graph, imageDir string, opts Options) (*Stats, error) {
+	start := time.Now()
+	o, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := specFor(g, o.Preprocess)
+	if err != nil {
+		return nil, err
+	}
+	files, err := ListImages(imageDir)
+	if err != nil {
+		return nil, err
+	}
+	if o.Images > 0 && len(files) > o.Images {
+		files = files[:o.Images]
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("calibrate: no JPEG, PNG, BMP or WebP images under %s", imageDir)
+	}
+	bar := newBar(o.Progress, 2*len(files), "calibrating")
+	tick := func() {
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+	}
+	// Decode in the background while the model runs.
+	type loaded struct {
+		t    *ir.Tensor
+		file string
+		err  error
+	}
+	ch := make([]chan loaded, len(files))
+	for i := range ch {
+		ch[i] = make(chan loaded, 1)
+	}
+	sem := make(chan struct{}, 2*o.workers()+2) // bounds the images decoded ahead
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		var wg sync.WaitGroup
+		work := make(chan int)
+		for range min(o.workers(), len(files)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range work {
+					t := ir.NewFloat32(ir.Shape{1, 3, spec.Height, spec.Width}, nil)
+					err := protectErr(func() error { return spec.File(files[i], t.F32) })
+					tick()
+					ch[i] <- loaded{t, files[i], err}
+				}
+			}()
+		}
+	feed:
+		for i := range files {
+			select {
+			case sem <- struct{}{}:
+				work <- i
+			case <-done:
+				break feed
+			}
+		}
+		close(work)
+		wg.Wait()
+	}()
+	st, err := calibrateStream(g, len(files), func(i int) (*ir.Tensor, string, error) {
+		l := <-ch[i]
+		<-sem
+		return l.t, l.file, l.err
+	}, o, tick)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return nil, err // the deferred close(done) stops the loader
+	}
+	st.Preprocess = spec
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+// CalibrateTensors is Calibrate over preprocessed inputs (each [n,3,H,W],
+// n >= 1), e.g. the golden inputs of a test.
+func CalibrateTensors(g *ir.Graph, inputs []*ir.Tensor, opts Options) (*Stats, error) {
+	start := time.Now()
+	o, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if len(inputs) == 0 {
+		return nil, errors.New("calibrate: no inputs")
+	}
+	st, err := calibrateStream(g, len(inputs), func(i int) (*ir.Tensor, string, error) {
+		return inputs[i], fmt.Sprintf("input %d", i), nil
+	}, o, nil)
+	if err != nil {
+		return nil, err
+	}
+	st.Preprocess = o.Preprocess
+	st.Elapsed = time.Since(start)
+	return st, nil
+}
+
+// maxKeptInputs bounds the memory of the calibration inputs kept for the
+// report (in float32 elements).
+const maxKeptInputs = 64 << 20
+
+// calibrateStream runs the calibration view over n inputs obtained in order
+// from get.
+func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, error), o Options, tick func()) (*Stats, error) {
+	view, err := newCalibView(g)
+	if err != nil {
+		return nil, err
+	}
+	var chanAx map[string]int
+	if !o.NoBiasCorrect {
+		chanAx = view.chanAx
+	}
+	col := newCollector(chanAx)
+	st := &Stats{Workers: o.workers()}
+	iopts := &interp.Options{Workers: o.workers(), Observe: func(v *ir.Value, t *ir.Tensor) {
+		if k, ok := view.keys[v]; ok {
+			col.observe(k, t)
+		}
+	}}
+	kept := 0
+	for i := range n {
+		t, name, err := get(i)
+		if err != nil {
+			if !o.SkipBad {
+				return nil, fmt.Errorf("calibration image %s: %w (use --skip-bad-images to skip it)", name, err)
+			}
+			st.Skipped = append(st.Skipped, fmt.Sprintf("%s: %v", name, err))
+			if o.Warn != nil {
+				fmt.Fprintf(o.Warn, "warning: skipping calibration image %s: %v\n", name, err)
+			}
+			if tick != nil {
+				tick()
+			}
+			continue
+		}
+		if _, err := interp.Run(view.g, []*ir.Tensor{t}, iopts); err != nil {
+			return nil, fmt.Errorf("calibrate on %s: %w", name, err)
+		}
+		if tick != nil {
+			tick()
+		}
+		st.Images += max(1, t.Shape[0])
+		st.Files = append(st.Files, name)
+		if kept+len(t.F32) <= maxKeptInputs {
+			st.inputs = append(st.inputs, t)
+			kept += len(t.F32)
+		}
+	}
+	if st.Images == 0 {
+		return nil, errors.New("calibrate: no usable images")
+	}
+	st.Tensors = col.tensors
+	return st, nil
+}

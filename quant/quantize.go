@@ -1,0 +1,643 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/passes"
+	"github.com/mncdev/mnc/runtime/kernels"
+)
+
+// GateScale and GateZero are the fixed quantization of every hard-sigmoid
+// result (the squeeze-excite gate): codes -128..127 are 0..1.
+const (
+	GateScale = float32(1.0 / 255)
+	GateZero  = int32(-128)
+)
+
+// Meta keys set on a quantized graph.
+const (
+	MetaScheme     = "quant.scheme"
+	MetaMethod     = "quant.method"
+	MetaImages     = "quant.calib_images"
+	MetaPreprocess = "preprocess"
+	// Scheme names the quantization contract of quant/doc.go.
+	Scheme = "mnc-int8-v1"
+)
+
+// quantizer builds the int8 graph.
+type quantizer struct {
+	g   *ir.Graph
+	st  *Stats
+	o   Options
+	q   *ir.Graph
+	m   map[*ir.Value]*ir.Value // float value -> int8 (or float boundary) value
+	out map[*ir.Value]bool      // float graph outputs
+	// chosen records the range and method used for every key.
+	chosen map[string]choice
+	// auto holds the per-key method of the Auto method.
+	auto map[string]string
+}
+
+type choice struct {
+	Range  Range
+	Method string
+}
+
+// Quantize returns the int8 graph of the float graph g (the output of the
+// passes pipeline, NHWC) quantized with the statistics st by the scheme of
+// the package documentation. g is not modified. The result's input is the
+// same float32 image tensor as g's and its outputs are float32 (dequantized
+// logits); in between every value is int8.
+func Quantize(g *ir.Graph, st *Stats, opts Options) (*ir.Graph, error) {
+	o, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if st == nil || len(st.Tensors) == 0 {
+		return nil, errors.New("quantize: no calibration statistics")
+	}
+	qz := &quantizer{g: g, st: st, o: o, q: ir.NewGraph(g.Name), m: map[*ir.Value]*ir.Value{},
+		out: map[*ir.Value]bool{}, chosen: map[string]choice{}, auto: st.autoChoice}
+	for _, v := range g.Outputs {
+		qz.out[v] = true
+	}
+	if err := qz.build(); err != nil {
+		return nil, fmt.Errorf("quantize %s: %w", g.Name, err)
+	}
+	if _, err := passes.RunPasses(qz.q, []passes.Pass{passes.LowerHardActivations}, passes.Options{Check: true}); err != nil {
+		return nil, fmt.Errorf("quantize %s: %w", g.Name, err)
+	}
+	if err := Check(qz.q); err != nil {
+		return nil, fmt.Errorf("quantize %s: %w", g.Name, err)
+	}
+	qz.q.Meta = map[string]string{
+		MetaScheme: Scheme,
+		MetaMethod: methodLabel(o),
+		MetaImages: strconv.Itoa(st.Images),
+	}
+	if st.Preprocess.Preset != "" {
+		if err := SetPreprocess(qz.q, st.Preprocess); err != nil {
+			return nil, err
+		}
+	}
+	qz.q.Meta[metaRanges] = encodeChoices(qz.chosen)
+	return qz.q, nil
+}
+
+func methodLabel(o Options) string {
+	s := o.Method
+	if o.Method == Percentile {
+		s += ":" + strconv.FormatFloat(o.Percentile, 'g', -1, 64)
+	}
+	if o.Equalize {
+		s += "+equalize"
+	}
+	if !o.NoBiasCorrect {
+		s += "+biascorrect"
+	}
+	return s
+}
+
+// actQuant returns the per-tensor quantization of the statistics key.
+func (qz *quantizer) actQuant(key string) (*ir.QuantParams, error) {
+	method := qz.o.Method
+	if method == Auto {
+		method = qz.auto[key]
+		if method == "" {
+			method = MSE
+		}
+	}
+	r, ok := qz.st.Range(key, method, qz.o.Percentile)
+	if !ok {
+		return nil, fmt.Errorf("no calibration statistics for %q", key)
+	}
+	qz.chosen[key] = choice{r, method}
+	s, z := r.Params()
+	return perTensorQuant(s, z), nil
+}
+
+func perTensorQuant(s float32, z int32) *ir.QuantParams {
+	return &ir.QuantParams{Scale: []float32{s}, ZeroPoint: []int32{z}}
+}
+
+func gateQuant() *ir.QuantParams { return perTensorQuant(GateScale, GateZero) }
+
+// value returns the int8 twin of a float activation.
+func (qz *quantizer) value(v *ir.Value) (*ir.Value, error) {
+	x := qz.m[v]
+	if x == nil {
+		return nil, fmt.Errorf("value %s has no quantized twin", v)
+	}
+	if x.Type.DType != ir.Int8 || x.Quant == nil {
+		return nil, fmt.Errorf("value %s is not a quantized activation", v)
+	}
+	return x, nil
+}
+
+// name returns the name of the int8 twin of v (graph outputs get ".q", the
+// original name going to the dequantized output).
+func (qz *quantizer) name(v *ir.Value) string {
+	if qz.out[v] {
+		return v.Name + ".q"
+	}
+	return v.Name
+}
+
+// emit adds a node to the quantized graph.
+func (qz *quantizer) emit(op ir.Op, name, outName string, attrs ir.Attrs, layout ir.Layout, quant *ir.QuantParams, ins ...*ir.Value) (*ir.Value, error) {
+	n := &ir.Node{Name: name, Op: op, Attrs: attrs, Inputs: ins, Layout: layout}
+	types, err := ir.InferNode(n, inTypes(ins))
+	if err != nil {
+		return nil, err
+	}
+	y := qz.q.NewValue(outName, types[0])
+	y.Quant = quant
+	n.Outputs = []*ir.Value{y}
+	qz.q.Nodes = append(qz.q.Nodes, n)
+	return y, nil
+}
+
+func (qz *quantizer) build() error {
+	if len(qz.g.Inputs) != 1 {
+		return fmt.Errorf("model has %d inputs, want 1", len(qz.g.Inputs))
+	}
+	for _, in := range qz.g.Inputs {
+		if in.Type.DType != ir.Float32 {
+			return fmt.Errorf("input %s is %v, want f32", in, in.Type.DType)
+		}
+		fin := qz.q.AddInput(in.Name, in.Type)
+		qp, err := qz.actQuant(in.Name)
+		if err != nil {
+			return err
+		}
+		x, err := qz.emit(ir.Quantize, in.Name+".quantize", in.Name+".q", nil, ir.NCHW, qp, fin)
+		if err != nil {
+			return err
+		}
+		qz.m[in] = x
+	}
+	for _, n := range qz.g.Nodes {
+		if len(n.Outputs) != 1 {
+			return fmt.Errorf("%s %q has %d outputs", n.Op, n.Name, len(n.Outputs))
+		}
+		if err := qz.node(n); err != nil {
+			return fmt.Errorf("%s %q: %w", n.Op, n.Name, err)
+		}
+	}
+	for _, o := range qz.g.Outputs {
+		x := qz.m[o]
+		if x == nil {
+			return fmt.Errorf("graph output %s is undefined", o)
+		}
+		y := x
+		if x.Type.DType == ir.Int8 {
+			var err error
+			y, err = qz.emit(ir.Dequantize, o.Name+".dequantize", o.Name, nil, ir.NCHW, nil, x)
+			if err != nil {
+				return err
+			}
+		}
+		qz.q.Outputs = append(qz.q.Outputs, y)
+	}
+	return nil
+}
+
+func (qz *quantizer) node(n *ir.Node) error {
+	y := n.Output()
+	switch n.Op {
+	case ir.Conv:
+		return qz.conv(n)
+	case ir.Gemm:
+		return qz.gemm(n)
+	case ir.SqueezeExcite:
+		return qz.squeezeExcite(n)
+	case ir.Transpose, ir.Flatten, ir.Reshape, ir.Identity, ir.Dropout, ir.Relu, ir.Relu6, ir.Clip:
+		// Same codes, same quantization (activations become clamps).
+		x, err := qz.value(n.Inputs[0])
+		if err != nil {
+			return err
+		}
+		qp := *x.Quant
+		out, err := qz.emit(n.Op, n.Name, qz.name(y), n.Attrs, n.Layout, &qp, x)
+		qz.m[y] = out
+		return err
+	case ir.HardSwish, ir.HardSigmoid:
+		x, err := qz.value(n.Inputs[0])
+		if err != nil {
+			return err
+		}
+		qp := gateQuant()
+		if n.Op == ir.HardSwish {
+			if qp, err = qz.actQuant(y.Name); err != nil {
+				return err
+			}
+		}
+		out, err := qz.emit(n.Op, n.Name, qz.name(y), n.Attrs, n.Layout, qp, x)
+		qz.m[y] = out
+		return err
+	case ir.GlobalAveragePool:
+		if n.Layout != ir.NHWC {
+			return errors.New("int8 GlobalAveragePool needs NHWC (run the passes pipeline first)")
+		}
+		x, err := qz.value(n.Inputs[0])
+		if err != nil {
+			return err
+		}
+		qp, err := qz.actQuant(y.Name)
+		if err != nil {
+			return err
+		}
+		out, err := qz.emit(n.Op, n.Name, qz.name(y), n.Attrs, n.Layout, qp, x)
+		qz.m[y] = out
+		return err
+	case ir.Add, ir.Mul:
+		return qz.binary(n)
+	}
+	return fmt.Errorf("op %v has no int8 form", n.Op)
+}
+
+// outQuant returns the quantization of the result of a node with fused
+// activation act, and the activation to record (hard activations get
+// InQuant, the quantization of the result before them).
+func (qz *quantizer) outQuant(y *ir.Value, act ir.Activation) (*ir.QuantParams, ir.Activation, error) {
+	if isHard(act.Kind) {
+		in, err := qz.actQuant(y.Name + keyPre)
+		if err != nil {
+			return nil, act, err
+		}
+		act.InQuant = in
+		if act.Kind == ir.ActHardSigmoid {
+			return gateQuant(), act, nil
+		}
+	}
+	qp, err := qz.actQuant(y.Name)
+	return qp, act, err
+}
+
+func (qz *quantizer) binary(n *ir.Node) error {
+	y := n.Output()
+	a, err := qz.value(n.Inputs[0])
+	if err != nil {
+		return err
+	}
+	b, err := qz.value(n.Inputs[1])
+	if err != nil {
+		return err
+	}
+	var act ir.Activation
+	if ea, ok := n.Attrs.(*ir.EltwiseAttrs); ok && ea != nil {
+		act = ea.Act
+	}
+	switch n.Op {
+	case ir.Add:
+		if !a.Type.Shape.Equal(b.Type.Shape) {
+			return fmt.Errorf("int8 Add needs operands of one shape, have %v and %v", a.Type.Shape, b.Type.Shape)
+		}
+	case ir.Mul:
+		if _, _, err := channelMulShape(a.Type.Shape, b.Type.Shape); err != nil {
+			if _, _, err2 := channelMulShape(b.Type.Shape, a.Type.Shape); err2 != nil {
+				return err
+			}
+		}
+	}
+	qp, act, err := qz.outQuant(y, act)
+	if err != nil {
+		return err
+	}
+	var attrs ir.Attrs
+	if act.Kind != ir.ActNone {
+		attrs = &ir.EltwiseAttrs{Act: act}
+	}
+	out, err := qz.emit(n.Op, n.Name, qz.name(y), attrs, n.Layout, qp, a, b)
+	qz.m[y] = out
+	return err
+}
+
+// channelMulShape checks that g scales x per channel in NHWC: x [N,H,W,C]
+// (or [N,C]) and g [N,1,1,C] (or [N,C]); it returns N*HW... as (hw, c).
+func channelMulShape(x, g ir.Shape) (hw, c int, err error) {
+	switch {
+	case len(x) == 4 && len(g) == 4 && g[1] == 1 && g[2] == 1 && g[3] == x[3] && (g[0] == x[0] || (g[0] < 0 && x[0] < 0)):
+		return x[1] * x[2], x[3], nil
+	case len(x) == 2 && x.Equal(g):
+		return 1, x[1], nil
+	}
+	return 0, 0, fmt.Errorf("int8 Mul supports only an NHWC tensor times a per-channel [N,1,1,C] gate, have %v x %v", x, g)
+}
+
+// weights quantizes a float weight constant per output channel (axis 0):
+// symmetric, scale max|w|/127 (1 for an all-zero channel), codes in
+// [-127, 127]. When the whole tensor already lies on a uniform grid
+// (weights of a model trained with quantization in the loop and stored
+// dequantized: every w an integer multiple of one step, see weightGrid), a
+// channel whose multiples fit in [-127, 127] takes that step as its scale
+// and is represented exactly.
+func (qz *quantizer) weights(w *ir.Value, name string) (*ir.Value, []float32, error) {
+	if !w.IsConst() || w.Const.DType != ir.Float32 {
+		return nil, nil, fmt.Errorf("weight %s is not a float32 constant", w)
+	}
+	t := w.Const
+	if len(t.Shape) < 1 || t.Shape[0] < 1 {
+		return nil, nil, fmt.Errorf("weight %s has shape %v", w, t.Shape)
+	}
+	o := t.Shape[0]
+	per := len(t.F32) / o
+	scales := make([]float32, o)
+	q := make([]int8, len(t.F32))
+	step := weightGrid(t.F32)
+	for c := range o {
+		row := t.F32[c*per : (c+1)*per]
+		var m float64
+		for _, v := range row {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, nil, fmt.Errorf("weight %s holds %v", w, v)
+			}
+			m = max(m, math.Abs(float64(v)))
+		}
+		s := float32(m / 127)
+		if step > 0 && m/float64(step) <= 127.001 {
+			s = step
+		}
+		if !(s > 0) || math.IsInf(float64(s), 0) {
+			s = 1
+		}
+		scales[c] = s
+		for i, v := range row {
+			q[c*per+i] = int8(max(-127, min(127, math.RoundToEven(float64(v)/float64(s)))))
+		}
+	}
+	c := qz.q.AddConst(name, &ir.Tensor{DType: ir.Int8, Shape: t.Shape.Clone(), I8: q})
+	c.Quant = &ir.QuantParams{Scale: scales, ZeroPoint: make([]int32, o), Axis: 0}
+	return c, scales, nil
+}
+
+// weightGrid returns the step of the uniform grid the weights lie on, or 0:
+// the smallest gap between distinct values, accepted when every weight is
+// within 1e-3 steps of an integer multiple of it and the largest magnitude
+// is at most 255 steps (an 8-bit grid). Float weights of an ordinary model
+// fail the test.
+func weightGrid(w []float32) float32 {
+	if len(w) < 16 {
+		return 0
+	}
+	vals := make([]float64, len(w))
+	for i, v := range w {
+		vals[i] = float64(v)
+	}
+	slices.Sort(vals)
+	step := math.Inf(1)
+	for i := 1; i < len(vals); i++ {
+		if d := vals[i] - vals[i-1]; d > 0 {
+			step = min(step, d)
+		}
+	}
+	if math.IsInf(step, 1) || !(step > 0) {
+		return 0
+	}
+	if max(-vals[0], vals[len(vals)-1])/step > 255.5 {
+		return 0
+	}
+	for _, v := range vals {
+		r := v / step
+		if math.Abs(r-math.Round(r)) > 1e-3 {
+			return 0
+		}
+	}
+	return float32(step)
+}
+
+// maxBias bounds the magnitude of quantized biases so that no accumulator
+// can overflow (see kernels.ValidateAccumulator).
+func maxBias(k int) int64 {
+	return kernels.MaxAccumulator - int64(k)*255*128 - 1
+}
+
+// bias quantizes a float bias (nil: none) at scale sx*sw[o], rounding half
+// away from zero and saturating at ±maxBias(k).
+func (qz *quantizer) bias(b []float32, sx float32, sw []float32, name string, k int) (*ir.Value, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if len(b) != len(sw) {
+		return nil, fmt.Errorf("bias %s has %d values for %d channels", name, len(b), len(sw))
+	}
+	lim := maxBias(k)
+	if lim <= 0 {
+		return nil, fmt.Errorf("a dot product of length %d may overflow int32", k)
+	}
+	q := make([]int32, len(b))
+	scales := make([]float32, len(b))
+	for i, v := range b {
+		s := float64(sx) * float64(sw[i])
+		scales[i] = float32(s)
+		r := math.Round(float64(v) / s)
+		if math.IsNaN(r) {
+			return nil, fmt.Errorf("bias %s holds %v", name, v)
+		}
+		q[i] = int32(max(-float64(lim), min(float64(lim), r)))
+	}
+	c := qz.q.AddConst(name, &ir.Tensor{DType: ir.Int32, Shape: ir.Shape{len(b)}, I32: q})
+	c.Quant = &ir.QuantParams{Scale: scales, ZeroPoint: make([]int32, len(b)), Axis: 0}
+	return c, nil
+}
+
+func floatBias(v *ir.Value) ([]float32, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if !v.IsConst() || v.Const.DType != ir.Float32 {
+		return nil, fmt.Errorf("bias %s is not a float32 constant", v)
+	}
+	return v.Const.F32, nil
+}
+
+func (qz *quantizer) conv(n *ir.Node) error {
+	a := n.Attrs.(*ir.ConvAttrs)
+	if n.Layout != ir.NHWC {
+		return errors.New("int8 Conv needs NHWC (run the passes pipeline first)")
+	}
+	x, err := qz.value(n.Inputs[0])
+	if err != nil {
+		return err
+	}
+	w, sw, err := qz.weights(n.Inputs[1], n.Inputs[1].Name)
+	if err != nil {
+		return err
+	}
+	var fb []float32
+	if len(n.Inputs) == 3 {
+		if fb, err = floatBias(n.Inputs[2]); err != nil {
+			return err
+		}
+	}
+	ws := n.Inputs[1].Type.Shape
+	k := ws[1] * ws[2] * ws[3]
+	if fb != nil && !qz.o.NoBiasCorrect {
+		fb = qz.correctBias(n, fb, w, sw)
+	}
+	ins := []*ir.Value{x, w}
+	if fb != nil {
+		bname := n.Inputs[2].Name
+		b, err := qz.bias(fb, x.Quant.Scale[0], sw, bname, k)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, b)
+	}
+	y := n.Output()
+	qp, act, err := qz.outQuant(y, a.Act)
+	if err != nil {
+		return err
+	}
+	attrs := *a
+	attrs.Act = act
+	out, err := qz.emit(ir.Conv, n.Name, qz.name(y), &attrs, n.Layout, qp, ins...)
+	qz.m[y] = out
+	return err
+}
+
+func (qz *quantizer) gemm(n *ir.Node) error {
+	a := n.Attrs.(*ir.GemmAttrs)
+	if a.TransA {
+		return errors.New("int8 Gemm with transA is not supported")
+	}
+	x, err := qz.value(n.Inputs[0])
+	if err != nil {
+		return err
+	}
+	wv := n.Inputs[1]
+	if !wv.IsConst() || wv.Const.DType != ir.Float32 || len(wv.Const.Shape) != 2 {
+		return fmt.Errorf("weight %s is not a 2-D float32 constant", wv)
+	}
+	// Normalise to W[N,K] with alpha folded in.
+	ws := wv.Const.Shape
+	nOut, kIn := ws[0], ws[1]
+	if !a.TransB {
+		nOut, kIn = ws[1], ws[0]
+	}
+	wf := ir.NewFloat32(ir.Shape{nOut, kIn}, nil)
+	for i := range nOut {
+		for j := range kIn {
+			v := wv.Const.F32[i*kIn+j]
+			if !a.TransB {
+				v = wv.Const.F32[j*nOut+i]
+			}
+			wf.F32[i*kIn+j] = a.Alpha * v
+		}
+	}
+	tmp := &ir.Value{Name: wv.Name, Type: ir.TensorType{DType: ir.Float32, Shape: wf.Shape}, Const: wf}
+	w, sw, err := qz.weights(tmp, wv.Name)
+	if err != nil {
+		return err
+	}
+	var fb []float32
+	if len(n.Inputs) == 3 {
+		c := n.Inputs[2]
+		if !c.IsConst() || c.Const.DType != ir.Float32 {
+			return fmt.Errorf("bias %s is not a float32 constant", c)
+		}
+		cs := c.Const.Shape
+		switch {
+		case cs.NumElements() == nOut && (len(cs) == 1 || (len(cs) == 2 && cs[0] == 1)):
+			fb = make([]float32, nOut)
+			for i := range fb {
+				fb[i] = a.Beta * c.Const.F32[i]
+			}
+		case cs.NumElements() == 1:
+			fb = make([]float32, nOut)
+			for i := range fb {
+				fb[i] = a.Beta * c.Const.F32[0]
+			}
+		default:
+			return fmt.Errorf("bias %s of shape %v is not per output", c, cs)
+		}
+		if !qz.o.NoBiasCorrect {
+			fb = qz.correctBias(n, fb, w, sw)
+		}
+	}
+	ins := []*ir.Value{x, w}
+	if fb != nil {
+		b, err := qz.bias(fb, x.Quant.Scale[0], sw, n.Inputs[2].Name, kIn)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, b)
+	}
+	y := n.Output()
+	qp, act, err := qz.outQuant(y, a.Act)
+	if err != nil {
+		return err
+	}
+	attrs := &ir.GemmAttrs{Alpha: 1, Beta: 1, TransB: true, Act: act}
+	out, err := qz.emit(ir.Gemm, n.Name, qz.name(y), attrs, n.Layout, qp, ins...)
+	qz.m[y] = out
+	return err
+}
+
+func (qz *quantizer) squeezeExcite(n *ir.Node) error {
+	a := n.Attrs.(*ir.SqueezeExciteAttrs)
+	if n.Layout != ir.NHWC {
+		return errors.New("int8 SqueezeExcite needs NHWC (run the passes pipeline first)")
+	}
+	if a.Gate.Kind != ir.ActHardSigmoid || math.Abs(float64(a.Gate.Alpha)-1.0/6) > 1e-6 || a.Gate.Beta != 0.5 {
+		return fmt.Errorf("gate %v has no int8 table (want hardsigmoid(1/6, 1/2))", a.Gate)
+	}
+	switch a.Act.Kind {
+	case ir.ActNone, ir.ActRelu, ir.ActRelu6, ir.ActClip:
+	default:
+		return fmt.Errorf("squeeze activation %v is not supported in int8", a.Act)
+	}
+	x, err := qz.value(n.Inputs[0])
+	if err != nil {
+		return err
+	}
+	y := n.Output()
+	sq, err := qz.actQuant(y.Name + keySESqueeze)
+	if err != nil {
+		return err
+	}
+	ex, err := qz.actQuant(y.Name + keySEExcite)
+	if err != nil {
+		return err
+	}
+	w1, sw1, err := qz.weights(n.Inputs[1], n.Inputs[1].Name)
+	if err != nil {
+		return err
+	}
+	w2, sw2, err := qz.weights(n.Inputs[3], n.Inputs[3].Name)
+	if err != nil {
+		return err
+	}
+	fb1, err := floatBias(n.Inputs[2])
+	if err != nil {
+		return err
+	}
+	fb2, err := floatBias(n.Inputs[4])
+	if err != nil {
+		return err
+	}
+	c, s := w1.Type.Shape[1], w1.Type.Shape[0]
+	b1, err := qz.bias(fb1, x.Quant.Scale[0], sw1, n.Inputs[2].Name, c)
+	if err != nil {
+		return err
+	}
+	b2, err := qz.bias(fb2, sq.Scale[0], sw2, n.Inputs[4].Name, s)
+	if err != nil {
+		return err
+	}
+	qp, err := qz.actQuant(y.Name)
+	if err != nil {
+		return err
+	}
+	attrs := *a
+	attrs.Act.InQuant = sq
+	attrs.Gate.InQuant = ex
+	out, err := qz.emit(ir.SqueezeExcite, n.Name, qz.name(y), &attrs, n.Layout, qp, x, w1, b1, w2, b2)
+	qz.m[y] = out
+	return err
+}

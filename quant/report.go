@@ -1,0 +1,350 @@
+package quant
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/ir/interp"
+)
+
+// LayerReport is the accuracy of one int8 activation against its float
+// twin (the value of the same name in the float graph).
+type LayerReport struct {
+	Name   string  `json:"name"`
+	Op     string  `json:"op"`
+	SQNR   float64 `json:"sqnr_db"` // 10 log10(Σ x² / Σ (x - x̂)²) over the images
+	Scale  float32 `json:"scale"`
+	Zero   int32   `json:"zero_point"`
+	Lo     float64 `json:"range_lo"` // the calibrated range (NaN-free; 0 if unknown)
+	Hi     float64 `json:"range_hi"`
+	Method string  `json:"method,omitempty"` // the method that chose the range
+}
+
+// ImageResult compares the two models on one image.
+type ImageResult struct {
+	Name       string  `json:"name"`
+	FloatTop1  int     `json:"float_top1"`
+	Int8Top1   int     `json:"int8_top1"`
+	LogitsSQNR float64 `json:"logits_sqnr_db"`
+	Cosine     float64 `json:"cosine"`
+}
+
+// Metrics compare the int8 model with the float one over a set of images.
+type Metrics struct {
+	Images     int     `json:"images"`
+	LogitsSQNR float64 `json:"logits_sqnr_db"` // over all images' logits together
+	Top1Agree  int     `json:"top1_agree"`     // images (batch rows) with the same top-1
+	Cosine     float64 `json:"cosine"`         // mean cosine similarity of the logits
+	// MinCosine is the lowest per-image cosine similarity.
+	MinCosine float64       `json:"min_cosine"`
+	PerImage  []ImageResult `json:"per_image,omitempty"`
+	Layers    []LayerReport `json:"layers,omitempty"` // worst SQNR first
+	Elapsed   time.Duration `json:"elapsed_ns"`
+	layerAcc  map[string]*acc
+}
+
+type acc struct{ sig, noise float64 }
+
+func sqnr(sig, noise float64) float64 {
+	if noise == 0 {
+		if sig == 0 {
+			return 0
+		}
+		return math.Inf(1)
+	}
+	return 10 * math.Log10(sig/noise)
+}
+
+// Report is the quality report of a quantization.
+type Report struct {
+	Model       string        `json:"model"`
+	Scheme      string        `json:"scheme"`
+	Method      string        `json:"method"`
+	Preprocess  string        `json:"preprocess,omitempty"`
+	CalibImages int           `json:"calib_images"`
+	CalibTime   time.Duration `json:"calib_time_ns"`
+	Skipped     []string      `json:"skipped_images,omitempty"`
+	// Sizes in bytes: float32 weights (all float constants) and the int8
+	// model's int8 weights; the model sizes add biases, per-channel scales
+	// and lookup tables.
+	FloatWeightBytes int64 `json:"float_weight_bytes"`
+	Int8WeightBytes  int64 `json:"int8_weight_bytes"`
+	FloatModelBytes  int64 `json:"float_model_bytes"`
+	Int8ModelBytes   int64 `json:"int8_model_bytes"`
+	// Calib is measured on the calibration images, Eval (optional) on
+	// held-out ones.
+	Calib *Metrics `json:"calib"`
+	Eval  *Metrics `json:"eval,omitempty"`
+}
+
+// JSON returns the report as indented JSON.
+func (r *Report) JSON() ([]byte, error) {
+	clean := *r
+	return json.MarshalIndent(&clean, "", "  ")
+}
+
+// MarshalJSON renders infinite SQNRs (exact layers) as 999.
+func (m *Metrics) MarshalJSON() ([]byte, error) {
+	type plain Metrics
+	c := plain(*m)
+	c.LogitsSQNR = finite(c.LogitsSQNR)
+	c.Layers = append([]LayerReport(nil), m.Layers...)
+	for i := range c.Layers {
+		c.Layers[i].SQNR = finite(c.Layers[i].SQNR)
+	}
+	c.PerImage = append([]ImageResult(nil), m.PerImage...)
+	for i := range c.PerImage {
+		c.PerImage[i].LogitsSQNR = finite(c.PerImage[i].LogitsSQNR)
+	}
+	return json.Marshal(c)
+}
+
+func finite(v float64) float64 {
+	switch {
+	case math.IsInf(v, 1):
+		return 999
+	case math.IsInf(v, -1), math.IsNaN(v):
+		return -999
+	}
+	return v
+}
+
+// WriteText prints the report for people: sizes, logits metrics and the
+// per-layer SQNR table, worst first (maxLayers rows; 0: all).
+func (r *Report) WriteText(w io.Writer, maxLayers int) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "int8 quantization of %s (%s, method %s)\n", r.Model, r.Scheme, r.Method)
+	if r.Preprocess != "" {
+		fmt.Fprintf(&b, "  preprocessing: %s\n", r.Preprocess)
+	}
+	fmt.Fprintf(&b, "  calibration: %d images in %v\n", r.CalibImages, r.CalibTime.Round(10*time.Millisecond))
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "    skipped %s\n", s)
+	}
+	ratio := func(a, b int64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return float64(a) / float64(b)
+	}
+	fmt.Fprintf(&b, "  weights: %s float32 -> %s int8 (%.2fx smaller); model %s -> %s (%.2fx)\n",
+		mb(r.FloatWeightBytes), mb(r.Int8WeightBytes), ratio(r.FloatWeightBytes, r.Int8WeightBytes),
+		mb(r.FloatModelBytes), mb(r.Int8ModelBytes), ratio(r.FloatModelBytes, r.Int8ModelBytes))
+	metrics := func(what string, m *Metrics) {
+		fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB, top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
+			what, m.Images, m.LogitsSQNR, m.Top1Agree, m.Images, m.Cosine, m.MinCosine)
+	}
+	if r.Calib != nil {
+		metrics("calibration images", r.Calib)
+	}
+	if r.Eval != nil {
+		metrics("eval images", r.Eval)
+		for _, im := range r.Eval.PerImage {
+			mark := ""
+			if im.FloatTop1 != im.Int8Top1 {
+				mark = "  <- differs"
+			}
+			fmt.Fprintf(&b, "    %-28s float %4d  int8 %4d  SQNR %6.2f dB  cos %.4f%s\n", filepath.Base(im.Name), im.FloatTop1, im.Int8Top1, im.LogitsSQNR, im.Cosine, mark)
+		}
+	}
+	m := r.Calib
+	if m != nil && len(m.Layers) > 0 {
+		fmt.Fprintf(&b, "  per-layer SQNR over the calibration images (worst first):\n")
+		fmt.Fprintf(&b, "    %8s  %-18s %-40s %-22s %-10s %5s %s\n", "SQNR dB", "op", "value", "range", "scale", "zero", "method")
+		for i, l := range m.Layers {
+			if maxLayers > 0 && i == maxLayers {
+				fmt.Fprintf(&b, "    ... %d more\n", len(m.Layers)-maxLayers)
+				break
+			}
+			fmt.Fprintf(&b, "    %8.2f  %-18s %-40s %-22s %-10.4g %5d %s\n", l.SQNR, l.Op, l.Name,
+				fmt.Sprintf("[%.4g, %.4g]", l.Lo, l.Hi), l.Scale, l.Zero, l.Method)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.2f MB", float64(n)/1e6) }
+
+func (r *Report) String() string {
+	var b strings.Builder
+	_ = r.WriteText(&b, 0)
+	return b.String()
+}
+
+// Sizes fills the size fields from the float and int8 graphs.
+func (r *Report) Sizes(f, q *ir.Graph) {
+	r.FloatWeightBytes, r.FloatModelBytes = 0, 0
+	for _, c := range f.Consts {
+		if c.Const.DType == ir.Float32 {
+			r.FloatWeightBytes += int64(len(c.Const.F32)) * 4
+		}
+	}
+	r.FloatModelBytes = r.FloatWeightBytes
+	r.Int8WeightBytes, r.Int8ModelBytes = 0, 0
+	for _, c := range q.Consts {
+		n := int64(c.Const.Len()) * int64(c.Const.DType.Size())
+		if c.Const.DType == ir.Int8 {
+			r.Int8WeightBytes += n
+		}
+		r.Int8ModelBytes += n
+		if c.Quant != nil && c.Const.DType == ir.Int8 {
+			r.Int8ModelBytes += int64(len(c.Quant.Scale)) * 4
+		}
+	}
+	for _, n := range q.Nodes {
+		switch n.Op {
+		case ir.Lookup, ir.SqueezeExcite:
+			r.Int8ModelBytes += 256
+		}
+	}
+}
+
+// Evaluate runs the float graph f and its int8 twin q on the inputs (each
+// a float32 tensor for their common input) and compares them: logits SQNR,
+// top-1 agreement and cosine similarity of output 0, and the SQNR of every
+// int8 activation whose float twin (same name, same shape) exists. names
+// labels the inputs (may be nil).
+func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) (*Metrics, error) {
+	if len(inputs) == 0 {
+		return nil, errors.New("evaluate: no inputs")
+	}
+	start := time.Now()
+	r, err := NewRunner(q, workers)
+	if err != nil {
+		return nil, err
+	}
+	fvals := map[string]*ir.Value{}
+	for _, n := range f.Nodes {
+		fvals[n.Output().Name] = n.Output()
+	}
+	m := &Metrics{layerAcc: map[string]*acc{}, MinCosine: 1}
+	var sig, noise, cosSum float64
+	ops := map[string]string{}
+	for _, n := range q.Nodes {
+		ops[n.Output().Name] = n.Op.String()
+	}
+	for i, in := range inputs {
+		captured := map[string]*ir.Tensor{}
+		fouts, err := interp.Run(f, []*ir.Tensor{in}, &interp.Options{Workers: workers, Observe: func(v *ir.Value, t *ir.Tensor) {
+			if fvals[v.Name] == v {
+				captured[v.Name] = t.Clone()
+			}
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: float model: %w", err)
+		}
+		qouts, err := r.Run(in, func(v *ir.Value, t *ir.Tensor) {
+			if t.DType != ir.Int8 || v.Quant == nil {
+				return
+			}
+			ft := captured[v.Name]
+			if ft == nil || !ft.Shape.Equal(t.Shape) {
+				return
+			}
+			a := m.layerAcc[v.Name]
+			if a == nil {
+				a = &acc{}
+				m.layerAcc[v.Name] = a
+			}
+			s, z := float64(v.Quant.Scale[0]), float64(v.Quant.ZeroPoint[0])
+			for j, c := range t.I8 {
+				x := float64(ft.F32[j])
+				d := x - s*(float64(c)-z)
+				a.sig += x * x
+				a.noise += d * d
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: int8 model: %w", err)
+		}
+		fo, qo := fouts[0], qouts[0]
+		if fo.Len() != qo.Len() || len(fo.Shape) == 0 {
+			return nil, fmt.Errorf("evaluate: outputs %v and %v differ in shape", fo.Shape, qo.Shape)
+		}
+		rows := 1
+		if len(fo.Shape) > 1 {
+			rows = fo.Shape[0]
+		}
+		cols := fo.Len() / max(rows, 1)
+		for row := range rows {
+			fr, qr := fo.F32[row*cols:(row+1)*cols], qo.F32[row*cols:(row+1)*cols]
+			var s, nse, dot, nf, nq float64
+			for j := range fr {
+				x, y := float64(fr[j]), float64(qr[j])
+				s += x * x
+				nse += (x - y) * (x - y)
+				dot += x * y
+				nf += x * x
+				nq += y * y
+			}
+			cos := 0.0
+			if nf > 0 && nq > 0 {
+				cos = dot / math.Sqrt(nf*nq)
+			}
+			ft, qt := argmax(fr), argmax(qr)
+			if ft == qt {
+				m.Top1Agree++
+			}
+			name := fmt.Sprintf("input %d", i)
+			if i < len(names) {
+				name = names[i]
+			}
+			if rows > 1 {
+				name += fmt.Sprintf("[%d]", row)
+			}
+			m.PerImage = append(m.PerImage, ImageResult{Name: name, FloatTop1: ft, Int8Top1: qt, LogitsSQNR: sqnr(s, nse), Cosine: cos})
+			sig += s
+			noise += nse
+			cosSum += cos
+			m.MinCosine = min(m.MinCosine, cos)
+			m.Images++
+		}
+	}
+	m.LogitsSQNR = sqnr(sig, noise)
+	m.Cosine = cosSum / float64(m.Images)
+	ranges, methods, _ := CalibratedRanges(q)
+	for _, v := range valuesOf(q) {
+		a := m.layerAcc[v.Name]
+		if a == nil {
+			continue
+		}
+		l := LayerReport{Name: v.Name, Op: ops[v.Name], SQNR: sqnr(a.sig, a.noise), Scale: v.Quant.Scale[0], Zero: v.Quant.ZeroPoint[0]}
+		if rg, ok := ranges[v.Name]; ok {
+			l.Lo, l.Hi, l.Method = rg.Lo, rg.Hi, methods[v.Name]
+		}
+		m.Layers = append(m.Layers, l)
+	}
+	sort.SliceStable(m.Layers, func(i, j int) bool { return m.Layers[i].SQNR < m.Layers[j].SQNR })
+	m.Elapsed = time.Since(start)
+	return m, nil
+}
+
+// valuesOf lists the node outputs of g in order.
+func valuesOf(g *ir.Graph) []*ir.Value {
+	var vs []*ir.Value
+	for _, n := range g.Nodes {
+		if v := n.Output(); v.Type.DType == ir.Int8 && v.Quant != nil && len(v.Quant.Scale) == 1 {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}

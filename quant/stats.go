@@ -1,0 +1,152 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+// TensorStats are the statistics of one float tensor over the calibration
+// images, gathered in one pass.
+type TensorStats struct {
+	Count     int64   // finite values seen
+	NonFinite int64   // NaN and infinities seen (ignored otherwise)
+	Min, Max  float64 // over the finite values
+	Hist      *Histogram
+	// ChanSum[c] is the sum of the values of channel c (the axis ChanAxis),
+	// ChanCount the number of values per channel; kept for tensors read by
+	// a convolution or Gemm (bias correction uses their means).
+	ChanAxis  int
+	ChanSum   []float64
+	ChanCount int64
+}
+
+// ChanMean returns the per-channel means, or nil.
+func (ts *TensorStats) ChanMean() []float64 {
+	if ts == nil || ts.ChanCount == 0 {
+		return nil
+	}
+	m := make([]float64, len(ts.ChanSum))
+	for i, s := range ts.ChanSum {
+		m[i] = s / float64(ts.ChanCount)
+	}
+	return m
+}
+
+// Stats are the calibration statistics of a float graph, keyed by value
+// name. Keys of values that the float graph does not expose as such name
+// the intermediate results that quantization needs: "V/pre" is the result
+// of V's producer before its fused hard activation, and "V/se.pool",
+// "V/se.squeeze", "V/se.excite" and "V/se.gate" the inner results of the
+// SqueezeExcite unit whose output is V.
+type Stats struct {
+	Tensors    map[string]*TensorStats
+	Images     int      // images used
+	Files      []string // the images used, in order
+	Skipped    []string // "path: reason" of images skipped (SkipBad)
+	Preprocess preprocess.Spec
+	Elapsed    time.Duration // wall time of Calibrate
+	Workers    int
+
+	inputs []*ir.Tensor // the calibration inputs, kept for the report (up to a memory bound)
+	// autoChoice is the per-key method chosen by the Auto method.
+	autoChoice map[string]string
+}
+
+// Keys of intermediate results (see Stats).
+const (
+	keyPre       = "/pre"
+	keySEPool    = "/se.pool"
+	keySESqueeze = "/se.squeeze"
+	keySEExcite  = "/se.excite"
+	keySEGate    = "/se.gate"
+)
+
+// collector accumulates TensorStats.
+type collector struct {
+	tensors map[string]*TensorStats
+	chanAx  map[string]int // keys whose per-channel sums are kept, with the axis
+}
+
+func newCollector(chanAx map[string]int) *collector {
+	return &collector{tensors: map[string]*TensorStats{}, chanAx: chanAx}
+}
+
+func (c *collector) observe(key string, t *ir.Tensor) {
+	if t == nil || t.DType != ir.Float32 {
+		return
+	}
+	ts := c.tensors[key]
+	if ts == nil {
+		ts = &TensorStats{Min: math.Inf(1), Max: math.Inf(-1), Hist: newHistogram(), ChanAxis: -1}
+		c.tensors[key] = ts
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var bad int64
+	for _, v := range t.F32 {
+		x := float64(v)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			bad++
+			continue
+		}
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	n := int64(len(t.F32)) - bad
+	ts.NonFinite += bad
+	if n == 0 {
+		return
+	}
+	ts.Count += n
+	ts.Min, ts.Max = min(ts.Min, lo), max(ts.Max, hi)
+	if bad > 0 {
+		clean := make([]float32, 0, n)
+		for _, v := range t.F32 {
+			if x := float64(v); !math.IsNaN(x) && !math.IsInf(x, 0) {
+				clean = append(clean, v)
+			}
+		}
+		ts.Hist.add(clean, max(-lo, hi))
+	} else {
+		ts.Hist.add(t.F32, max(-lo, hi))
+	}
+	if ax, ok := c.chanAx[key]; ok && ax < len(t.Shape) && bad == 0 {
+		c.channelSums(ts, ax, t)
+	}
+}
+
+// channelSums adds the per-channel sums of t along axis ax.
+func (c *collector) channelSums(ts *TensorStats, ax int, t *ir.Tensor) {
+	ch := t.Shape[ax]
+	inner := 1
+	for _, d := range t.Shape[ax+1:] {
+		inner *= d
+	}
+	if ts.ChanSum == nil {
+		ts.ChanSum = make([]float64, ch)
+		ts.ChanAxis = ax
+	}
+	if len(ts.ChanSum) != ch || ch == 0 {
+		return
+	}
+	for i, v := range t.F32 {
+		ts.ChanSum[(i/inner)%ch] += float64(v)
+	}
+	ts.ChanCount += int64(len(t.F32) / ch)
+}
+
+// Range returns the range a method derives for a key (MinMax, Percentile,
+// Entropy or MSE), and whether the key has statistics.
+func (s *Stats) Range(key, method string, pct float64) (Range, bool) {
+	ts, ok := s.Tensors[key]
+	if !ok || ts.Count == 0 {
+		return Range{}, false
+	}
+	return rangeOf(ts, method, pct), true
+}
+
+func (s *Stats) String() string {
+	return fmt.Sprintf("%d tensors over %d images (%v)", len(s.Tensors), s.Images, s.Elapsed.Round(time.Millisecond))
+}

@@ -1,0 +1,83 @@
+// Package kernels holds mnc's int8 kernels as plain, obviously correct Go: the
+// "generic twins" that every later optimised kernel (AVX2, AVX-512 VNNI, NEON
+// assembly) must match byte for byte. It imports only the standard library, so
+// that a minimal runner can link it without the compiler.
+//
+// # Tensors
+//
+// Activations are int8, NHWC (channels last), row-major. Weights are int8 with
+// one scale per output channel and zero point 0 (symmetric, in [-127, 127]);
+// biases are int32 at scale input_scale x weight_scale[o]. Layouts:
+//
+//	Conv       x[N][H][W][C]  w[O][KH][KW][C/groups]  bias[O]  y[N][OH][OW][O]
+//	Depthwise  x[N][H][W][C]  w[KH][KW][O]            bias[O]  y[N][OH][OW][O]  (O = C*multiplier)
+//	Pointwise  x[P][C]        w[O][C]                 bias[O]  y[P][O]          (1x1 conv, stride 1, no pad)
+//	Gemm       a[M][K]        w[N][K]                 bias[N]  y[M][N]
+//
+// Padding is the input zero point: padded taps contribute nothing to the sum
+// of (x - x_zero) * w.
+//
+// # The requantization rule
+//
+// Every int8 result of every kernel is computed by one rule. A real multiplier
+// r > 0 (for a conv: input_scale x weight_scale[o] / output_scale) is
+// represented, once, at compile time, by NewMultiplier as an integer pair
+// (M, S) with
+//
+//	r ≈ M x 2^-S,   M in [2^30, 2^31) (or smaller only when S = 62), S in [1, 62].
+//
+// From frac, exp = frexp(r) (r = frac x 2^exp, frac in [0.5, 1)), in float64:
+// M = round_half_away(frac x 2^31), S = 31 - exp; if M = 2^31 then M = 2^30,
+// S = S - 1; if S > 62 then M = round_half_away(r x 2^62) and S = 62 (a
+// multiplier below 2^-63 becomes M = 0); r >= 2^30 is refused.
+//
+// At run time, integer-only, an int64 value v (a sum of int32 x int32 terms,
+// never overflowing, see below) is turned into an int8 by
+//
+//	y = clamp(z_out + RoundShift(v, S), lo, hi)
+//	RoundShift(v, S) = (v + 2^(S-1)) >> S     (arithmetic shift: floor)
+//
+// that is, one rounding to nearest with ties toward +infinity, exact in int64,
+// followed by the zero point and a clamp to [lo, hi], a sub-range of
+// [-128, 127] which is also how fused ReLU and ReLU6 are applied (their output
+// range, in the output's quantized domain). The value v is:
+//
+//	Conv, Depthwise, Pointwise, Gemm: v = (bias[o] + Σ (x - z_x) w) x M[o]   (the sum in int32)
+//	GlobalAveragePool:                v = (Σ_hw (x - z_x)) x M               (r = s_x / (HW s_y))
+//	Add:                              v = (a - z_a) x M_a + (b - z_b) x M_b  (one shared S, see NewMultiplierPair)
+//	ChannelMul (SE scale):            v = (x - z_x) (g - z_g) x M            (r = s_x s_g / s_y)
+//
+// No sum overflows: an int32 accumulator holds at most K x 255 x 128 + |bias|,
+// and Validate refuses K x 32640 + |bias| >= 2^31 (ValidateAccumulator);
+// |acc| < 2^31 and M < 2^31 give |acc x M| < 2^62, and the rounding term is at
+// most 2^61.
+//
+// LUT applies a 256-entry table indexed by the code's two's-complement byte:
+// y = table[uint8(x)]; HardSwish and HardSigmoid are tables built at compile
+// time from the input and output quantization parameters.
+//
+// SqueezeExcite composes the kernels above: the pool averages into the input's
+// own quantization (r = 1/HW), the squeeze Gemm clamps with its ReLU, the
+// excite Gemm feeds the hard-sigmoid table, whose output has the fixed scale
+// 1/255 and zero point -128 (codes -128..127 are 0..1), and ChannelMul scales
+// the input by the gate.
+//
+// The float boundary (Quantize, Dequantize) is outside the integer contract
+// but equally exact: Quantize computes t = x * inv in float32 (inv =
+// float32(1/scale) computed in float64), rounds t to the nearest integer with
+// ties to even, adds the zero point and saturates to [-128, 127] (NaN gives
+// the zero point); Dequantize computes float32(q - z) * scale in float32.
+//
+// # Parallelism
+//
+// Kernels are single-threaded. The ones over large outputs take a range
+// [lo, hi) of output rows (N x OH for convolutions, pixels for Pointwise) so
+// that callers can split the work; every output element is computed the same
+// way whatever the split.
+//
+// # Errors
+//
+// Every kernel has a Validate method (or function) on its parameters that
+// checks dimensions, slice lengths, multipliers and the accumulator bound; the
+// kernels themselves assume valid parameters and may panic otherwise.
+package kernels
