@@ -22,7 +22,11 @@ const autoImages = 8
 // range (weights kept float, so only the range differs) and compared with
 // its float output. Tensors read by no Conv or Gemm are judged by the
 // expected quantization error of the tensor itself, from its histogram.
-func chooseAuto(g *ir.Graph, st *Stats, o Options) error {
+func chooseAuto(g *ir.Graph, st *Stats, opts Options) error {
+	o, err := opts.normalize()
+	if err != nil {
+		return err
+	}
 	view, err := newCalibView(g)
 	if err != nil {
 		return err

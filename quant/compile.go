@@ -26,11 +26,18 @@ func Prepare(g *ir.Graph) (*ir.Graph, error) {
 // opts.ReportImages calibration images, and on opts.EvalDir when set). It
 // returns the int8 graph, whose Meta records the preprocessing used.
 func Compile(g *ir.Graph, calibDir string, opts Options) (*ir.Graph, *Report, error) {
-	o, err := opts.normalize()
+	f, err := Prepare(g)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := Prepare(g)
+	return CompilePrepared(f, calibDir, opts)
+}
+
+// CompilePrepared is Compile for a graph that has already been through the
+// passes pipeline (by Prepare, or by a caller that runs passes.Run itself
+// to dump or report on it).
+func CompilePrepared(f *ir.Graph, calibDir string, opts Options) (*ir.Graph, *Report, error) {
+	o, err := opts.normalize()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -32,13 +32,13 @@
 //
 // Ranges come from the statistics by one method:
 //
-//   - minmax: [min, max];
+//   - minmax (the default, see DefaultMethod): [min, max];
 //   - percentile (99.99 unless given): the 0.01% and 99.99% quantiles;
 //   - entropy: TensorRT's KL-divergence threshold on the histogram of |x|
 //     (128 levels a side, 255 for tensors without negative values);
 //   - mse: the bounds (bin edges, by coordinate descent) minimising the
 //     expected squared quantization error under the histogram;
-//   - auto (the default): per tensor, the one of the four above whose range
+//   - auto: per tensor, the one of the four above whose range
 //     gives the smallest squared error of the output of the Conv or Gemm
 //     reading the tensor, measured on up to 8 calibration images (tensors
 //     read by no such layer: the smallest expected error of the tensor
@@ -124,14 +124,16 @@
 // transformation would change the function).
 //
 // Measured on ../shared (MobileNetV2 1.0 224 ONNX, 37 calibration images,
-// 10 eval images, tf preset; logits SQNR and top-1 agreement with float):
-// minmax 21.1 dB 10/10 (17.7 dB before grid-aware weights, ONNX Runtime's
-// figure), +bias correction 23.9 dB 10/10; percentile 18.5 / 20.7 dB 9/10;
-// entropy 0 dB (it clips the ReLU6 outputs of these quantization-aware
-// trained models to about [0, 2]); mse 20.4 / 24.7 dB 9/10; auto 20.7 /
-// 24.9 dB 10/10 (the default); equalization touches 2 layer pairs and
-// changes less than 0.4 dB. The same on the .pth: auto+bias correction
-// 25.0 dB 10/10. Calibration of the 37 images takes 5 to 8 s on 2 cores.
+// 10 eval images, tf preset; logits SQNR and top-1 agreement with float, on
+// calibration / eval images), all with bias correction: minmax 23.0 dB
+// 36/37 / 23.9 dB 10/10 (the default); auto 24.0 dB 35/37 / 24.4 dB 9/10;
+// mse 23.9 dB 34/37 / 24.7 dB 9/10; percentile 22.3 dB 35/37 / 20.7 dB
+// 9/10; entropy ruins these quantization-aware trained models (it clips
+// their saturated ReLU6 outputs to about [0, 2]). Without bias correction
+// minmax gives 21.1 dB 10/10 on eval (17.7 dB before grid-aware weights,
+// ONNX Runtime's figure). Equalization touches 2 layer pairs and changes
+// less than 0.4 dB. Calibration of the 37 images takes 5 to 12 s on 2
+// cores.
 //
 // The testdata models of ../testdata/golden are random networks with batch
 // norms calibrated on three images (running variances down to 1e-4); their

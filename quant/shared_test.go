@@ -159,23 +159,16 @@ func TestSharedAcceptance(t *testing.T) {
 		t.Run(c.file, func(t *testing.T) {
 			m := loadShared(t, c.file, c.opts, c.res)
 			t.Logf("%s: calibration of %d images took %v on %d workers", c.file, m.st.Images, m.calibTime.Round(time.Millisecond), m.st.Workers)
+			// The product's path (Compile's finish) with the default options;
+			// the report covers the eval images and 2 calibration images.
 			t0 := time.Now()
-			o := Options{}
-			if err := chooseAuto(m.f, m.st, o); err != nil {
-				t.Fatal(err)
-			}
-			q, err := Quantize(m.f, m.st, o)
+			q, rep, err := finish(m.f, m.st, m.eval, m.evalNames, Options{ReportImages: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
 			tq := time.Since(t0)
-			met, err := Evaluate(m.f, q, m.eval, m.evalNames, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep := &Report{Model: c.file, Scheme: Scheme, Method: q.Meta[MetaMethod], CalibImages: m.st.Images, CalibTime: m.calibTime, Eval: met, Calib: met}
-			rep.Sizes(m.f, q)
-			t.Logf("%s (auto choice + quantization %v): eval logits SQNR %.2f dB, top-1 %d/%d, cosine %.4f; %s -> %s",
+			met := rep.Eval
+			t.Logf("%s (quantization and report %v): eval logits SQNR %.2f dB, top-1 %d/%d, cosine %.4f; %s -> %s",
 				c.file, tq.Round(time.Millisecond), met.LogitsSQNR, met.Top1Agree, met.Images, met.Cosine, mb(rep.FloatModelBytes), mb(rep.Int8ModelBytes))
 			var b strings.Builder
 			_ = rep.WriteText(&b, 8)

@@ -2,12 +2,16 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/passes"
+	"github.com/mncdev/mnc/quant"
+	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 func newCompileCmd() *cobra.Command {
@@ -19,14 +23,31 @@ func newCompileCmd() *cobra.Command {
 		check      bool
 		asJSON     bool
 		listPasses bool
+		quantize   string
+		calib      string
+		preset     string
+		reportJSON string
+		qo         quant.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "compile [MODEL]",
-		Short: "Run the compiler's pass pipeline on a model and show its work",
-		Long: `Run the target-independent pass pipeline (canonicalize, fold BatchNorm, fuse
-activations, squeeze-excite units, NHWC layout, ...) on a float model.
+		Short: "Compile a float model: pass pipeline, calibration, int8 quantization",
+		Long: `Compile a float model: run the target-independent pass pipeline (canonicalize,
+fold BatchNorm, fuse activations, squeeze-excite units, NHWC layout, ...) and,
+with --quant int8, calibrate on the images of --calib DIR and quantize to int8
+(weights per channel, activations per tensor), then report the quality of the
+int8 model against the float one (logits SQNR, top-1 agreement, per-layer SQNR,
+worst first).
 
-Without --dump-after or --report the final graph is printed. --dump-after PASS
+Calibration methods (--calib-method): minmax (default: the range seen),
+percentile (--percentile, default 99.99), entropy (KL, TensorRT style), mse,
+auto (per tensor, the method whose range minimises the error of the layer
+reading it). Bias
+correction is on unless --no-bias-correct; --equalize adds cross-layer
+equalization. Images are preprocessed by --preprocess, which is recorded in
+the model so that inference prepares images the same way.
+
+Without --quant, --dump-after or --report the final graph is printed. --dump-after PASS
 (repeatable, or "all") prints the graph after that pass; --report prints each
 pass's time and rewrites and a summary (fused activations, squeeze-excite
 units, BatchNorms left unfolded), as JSON with --json. --check verifies the
@@ -35,7 +56,8 @@ architecture with zero weights.`,
 		Example: `  mnc compile model.onnx --report
   mnc compile model.pth --arch mobilenet_v3_large --dump-after fuse-activations
   mnc compile --arch mobilenet_v2 --dump-after all --check
-  mnc compile --list-passes`,
+  mnc compile --list-passes
+  mnc compile mobilenet_v2.onnx --quant int8 --calib images/ --preprocess tf --report`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
@@ -55,9 +77,43 @@ architecture with zero weights.`,
 			if err != nil {
 				return err
 			}
+			switch quantize {
+			case "", "float32":
+				if calib != "" {
+					return errors.New("--calib is for --quant int8")
+				}
+			case "int8":
+				if calib == "" {
+					return errors.New("--quant int8 needs calibration images: --calib DIR")
+				}
+				if asJSON {
+					return errors.New("--json is for the pass report; the quality report goes to --report-json FILE")
+				}
+			default:
+				return fmt.Errorf("--quant %q: want int8 or float32", quantize)
+			}
 			rep, err := passes.Run(g, passes.Options{Check: check, DumpAfter: dumpAfter, Dump: out, Disable: disable})
 			if err != nil {
 				return err
+			}
+			if quantize == "int8" {
+				if report {
+					if err := rep.WriteText(out); err != nil {
+						return err
+					}
+				}
+				qo.Preprocess = preprocess.Spec{Preset: preprocess.Preset(preset)}
+				qo.Progress, qo.Warn = cmd.ErrOrStderr(), cmd.ErrOrStderr()
+				_, qrep, err := quant.CompilePrepared(g, calib, qo)
+				if err != nil {
+					return err
+				}
+				if reportJSON != "" {
+					if err := writeJSONFile(reportJSON, qrep.JSON); err != nil {
+						return err
+					}
+				}
+				return qrep.WriteText(out, 20)
 			}
 			switch {
 			case report && asJSON:
@@ -79,5 +135,30 @@ architecture with zero weights.`,
 	f.BoolVar(&check, "check", false, "verify the graph after every pass")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&listPasses, "list-passes", false, "list the passes and their ordering constraints")
+	f.StringVar(&quantize, "quant", "", "quantize: int8 (needs --calib), or float32 to keep float")
+	f.StringVar(&calib, "calib", "", "calibration images: a `DIR` of JPEG/PNG/BMP files, searched recursively")
+	f.StringVar(&qo.Method, "calib-method", quant.DefaultMethod, "range method: auto, minmax, percentile, entropy or mse")
+	f.Float64Var(&qo.Percentile, "percentile", 99.99, "the percentile of --calib-method percentile")
+	f.IntVar(&qo.Images, "calib-images", 0, "use at most `N` calibration images (0: all)")
+	f.BoolVar(&qo.SkipBad, "skip-bad-images", false, "skip unreadable calibration images with a warning instead of failing")
+	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing: torchvision or tf (recorded in the model)")
+	f.BoolVar(&qo.Equalize, "equalize", false, "cross-layer equalization before calibration")
+	f.BoolVar(&qo.NoBiasCorrect, "no-bias-correct", false, "turn off bias correction")
+	f.StringVar(&qo.EvalDir, "eval", "", "also report on the held-out images of this `DIR`")
+	f.IntVar(&qo.ReportImages, "report-images", 0, "run at most `N` calibration images through both models for the report (0: all)")
+	f.IntVar(&qo.Workers, "threads", 0, "worker goroutines (0: one per core)")
+	f.StringVar(&reportJSON, "report-json", "", "also write the quality report as JSON to `FILE`")
 	return cmd
+}
+
+// writeJSONFile writes the JSON that encode returns to path.
+func writeJSONFile(path string, encode func() ([]byte, error)) error {
+	data, err := encode()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
 }

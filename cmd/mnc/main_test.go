@@ -355,3 +355,57 @@ func TestInspectArch(t *testing.T) {
 		}
 	}
 }
+
+// TestCompileInt8: `mnc compile --quant int8` calibrates, quantizes and
+// reports; the JSON report carries the figures.
+func TestCompileInt8(t *testing.T) {
+	shared := sharedDir(t)
+	report := filepath.Join(t.TempDir(), "report.json")
+	stdout, stderr, code := mnc(t, "compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"),
+		"--quant", "int8", "--calib", filepath.Join(shared, "images", "calib"), "--preprocess", "tf",
+		"--eval", filepath.Join(shared, "images", "eval"), "--report-images", "4", "--report-json", report)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"calibration: 37 images", "eval images (10)", "per-layer SQNR"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Method string `json:"method"`
+		Eval   struct {
+			Images     int     `json:"images"`
+			LogitsSQNR float64 `json:"logits_sqnr_db"`
+			Top1Agree  int     `json:"top1_agree"`
+		} `json:"eval"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("mobilenet_v1_0.25_128 int8 (%s): eval %d/%d top-1, %.2f dB", rep.Method, rep.Eval.Top1Agree, rep.Eval.Images, rep.Eval.LogitsSQNR)
+	if rep.Eval.Images != 10 || rep.Eval.Top1Agree < 9 || rep.Eval.LogitsSQNR < 15 {
+		t.Errorf("eval figures %+v", rep.Eval)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"), "--quant", "int8"}, "--calib DIR"},
+		{[]string{"compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"), "--quant", "int4"}, "int4"},
+		{[]string{"compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"), "--quant", "int8",
+			"--calib", filepath.Join(shared, "images", "calib"), "--calib-method", "magic"}, "magic"},
+		{[]string{"compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"), "--quant", "int8",
+			"--calib", t.TempDir()}, "no"},
+	} {
+		_, stderr, code := mnc(t, c.args...)
+		if code != 1 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q (want one line mentioning %q)", c.args[3:], code, stderr, c.want)
+		}
+	}
+}
