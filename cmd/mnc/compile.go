@@ -3,14 +3,19 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/classify"
+	"github.com/mncdev/mnc/internal/inspect"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/quant"
+	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -27,11 +32,14 @@ func newCompileCmd() *cobra.Command {
 		calib      string
 		preset     string
 		reportJSON string
+		output     string
+		labels     string
+		target     string
 		qo         quant.Options
 	)
 	cmd := &cobra.Command{
-		Use:   "compile [MODEL]",
-		Short: "Compile a float model: pass pipeline, calibration, int8 quantization",
+		Use:   "compile [MODEL] [-o OUT.mnc]",
+		Short: "Compile a float model into a .mnc file: pass pipeline, calibration, int8 quantization",
 		Long: `Compile a float model: run the target-independent pass pipeline (canonicalize,
 fold BatchNorm, fuse activations, squeeze-excite units, NHWC layout, ...) and,
 with --quant int8, calibrate on the images of --calib DIR and quantize to int8
@@ -47,7 +55,14 @@ correction is on unless --no-bias-correct; --equalize adds cross-layer
 equalization. Images are preprocessed by --preprocess, which is recorded in
 the model so that inference prepares images the same way.
 
-Without --quant, --dump-after or --report the final graph is printed. --dump-after PASS
+-o OUT.mnc writes the model file that mnc run and the runtime execute: int8
+with --quant int8, float32 otherwise (to compare on the board). It records the
+preprocessing, the class names of --labels FILE, the calibration record and the
+producer; weights are packed for --target (generic) and activation memory is
+planned into one arena. The file is written atomically: a failed compile leaves
+no file behind.
+
+Without --quant, -o, --dump-after or --report the final graph is printed. --dump-after PASS
 (repeatable, or "all") prints the graph after that pass; --report prints each
 pass's time and rewrites and a summary (fused activations, squeeze-excite
 units, BatchNorms left unfolded), as JSON with --json. --check verifies the
@@ -57,7 +72,8 @@ architecture with zero weights.`,
   mnc compile model.pth --arch mobilenet_v3_large --dump-after fuse-activations
   mnc compile --arch mobilenet_v2 --dump-after all --check
   mnc compile --list-passes
-  mnc compile mobilenet_v2.onnx --quant int8 --calib images/ --preprocess tf --report`,
+  mnc compile mobilenet_v2.onnx -o mobilenet_v2.mnc --quant int8 --calib images/ --preprocess tf --labels labels.txt
+  mnc compile mobilenet_v2.onnx -o mobilenet_v2_f32.mnc --quant float32 --preprocess tf`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
@@ -77,6 +93,19 @@ architecture with zero weights.`,
 			if err != nil {
 				return err
 			}
+			var names []string
+			if labels != "" {
+				if output == "" {
+					return errors.New("--labels is stored in the model file: give -o OUT.mnc")
+				}
+				if names, err = classify.ReadLabels(labels); err != nil {
+					return err
+				}
+			}
+			if output != "" && quantize == "" {
+				quantize = "float32"
+			}
+			copts := codegen.Options{Target: target, Producer: "mnc " + version, Labels: names}
 			switch quantize {
 			case "", "float32":
 				if calib != "" {
@@ -104,7 +133,7 @@ architecture with zero weights.`,
 				}
 				qo.Preprocess = preprocess.Spec{Preset: preprocess.Preset(preset)}
 				qo.Progress, qo.Warn = cmd.ErrOrStderr(), cmd.ErrOrStderr()
-				_, qrep, err := quant.CompilePrepared(g, calib, qo)
+				q, qrep, err := quant.CompilePrepared(g, calib, qo)
 				if err != nil {
 					return err
 				}
@@ -113,7 +142,31 @@ architecture with zero weights.`,
 						return err
 					}
 				}
-				return qrep.WriteText(out, 20)
+				if err := qrep.WriteText(out, 20); err != nil {
+					return err
+				}
+				if output == "" {
+					return nil
+				}
+				if copts.Calibration, err = codegen.CalibrationRecord(qrep, calib, qo.Images); err != nil {
+					return err
+				}
+				return writeModel(out, output, q, copts)
+			}
+			if output != "" {
+				if report {
+					if err := rep.WriteText(out); err != nil {
+						return err
+					}
+				}
+				if s := g.Inputs[0].Type.Shape; len(g.Inputs) == 1 && len(s) == 4 && s[1] == 3 {
+					spec, err := preprocess.Default(preprocess.Preset(preset), s[2], s[3])
+					if err != nil {
+						return err
+					}
+					copts.Preprocess = &spec
+				}
+				return writeModel(out, output, g, copts)
 			}
 			switch {
 			case report && asJSON:
@@ -148,7 +201,28 @@ architecture with zero weights.`,
 	f.IntVar(&qo.ReportImages, "report-images", 0, "run at most `N` calibration images through both models for the report (0: all)")
 	f.IntVar(&qo.Workers, "threads", 0, "worker goroutines (0: one per core)")
 	f.StringVar(&reportJSON, "report-json", "", "also write the quality report as JSON to `FILE`")
+	f.StringVarP(&output, "output", "o", "", "write the compiled model to this .mnc `FILE`")
+	f.StringVar(&labels, "labels", "", "class names to store in the model file, one per line (line i = class i)")
+	f.StringVar(&target, "target", "generic", "weight layout of the model file: generic")
 	return cmd
+}
+
+// writeModel builds the model file of g and writes it atomically to path,
+// then prints a one-line summary.
+func writeModel(out io.Writer, path string, g *ir.Graph, opts codegen.Options) error {
+	blob, err := codegen.Build(g, opts)
+	if err != nil {
+		return err
+	}
+	if err := codegen.WriteFile(path, blob); err != nil {
+		return err
+	}
+	m, err := runtime.Load(blob)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, inspect.WrittenLine(path, m.Info()))
+	return err
 }
 
 // writeJSONFile writes the JSON that encode returns to path.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -26,12 +27,19 @@ func newRunCmd() *cobra.Command {
 		Short: "Classify images (or a tensor file) with a model",
 		Long: `Run a model on images or on a preprocessed tensor and print the top classes.
 
-Images (JPEG, PNG, BMP) are preprocessed with --preprocess:
+MODEL is a compiled .mnc file (int8 or float32, run by the runtime) or a float
+model (.onnx, .pth, .safetensors; run by the reference interpreter). A .mnc
+file brings its own preprocessing (the one it was calibrated with) and, when
+compiled with --labels, its class names; --preprocess and --labels override
+them.
+
+Images (JPEG, PNG, BMP, WebP) are preprocessed with --preprocess:
   torchvision  resize the shorter side to size*256/224, center crop, ImageNet mean/std
   tf           resize the whole image to the input size, x/127.5 - 1
 --tensor takes an N x 3 x H x W float32 NumPy array instead; --save-output
 writes the N x classes logits as a float32 .npy file.`,
-		Example: `  mnc run mobilenet_v2.onnx --preprocess tf --labels labels.txt cat.jpg dog.png
+		Example: `  mnc run mobilenet_v2.mnc cat.jpg dog.png
+  mnc run mobilenet_v2.onnx --preprocess tf --labels labels.txt cat.jpg dog.png
   mnc run model.pth --arch mobilenet_v3_small --classes 10 --tensor in.npy --save-output out.npy`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,13 +54,15 @@ writes the N x classes logits as a float32 .npy file.`,
 					return err
 				}
 			}
-			g, err := frontend.Load(args[0], opts)
+			m, rec, err := classify.Open(args[0], opts)
 			if err != nil {
 				return err
 			}
-			m, err := classify.Graph(g)
-			if err != nil {
-				return err
+			if c, ok := m.(io.Closer); ok {
+				defer c.Close()
+			}
+			if names == nil {
+				names = rec.Labels
 			}
 			var results []classify.Result
 			var logits *ir.Tensor
@@ -73,6 +83,9 @@ writes the N x classes logits as a float32 .npy file.`,
 				spec, err := preprocess.Default(preprocess.Preset(preset), h, w)
 				if err != nil {
 					return err
+				}
+				if rec.Spec != nil && !cmd.Flags().Changed("preprocess") {
+					spec = *rec.Spec // what the model was calibrated with
 				}
 				results, logits, err = classify.RunImages(m, images, spec, top, names)
 				if err != nil {

@@ -11,9 +11,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/npy"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -207,3 +209,61 @@ func Print(w io.Writer, results []Result, asJSON bool) error {
 	}
 	return nil
 }
+
+// Recorded is what a compiled model file records for running it: the
+// preprocessing it was calibrated with and its class names.
+type Recorded struct {
+	Spec   *preprocess.Spec
+	Labels []string
+}
+
+// Open loads a model for classification: a compiled .mnc file (recognised
+// by its identifier, whatever its name) runs on the runtime; anything else
+// is read by the frontend (with opts) and runs on the float reference
+// interpreter. Close the model when done if it is an io.Closer.
+func Open(path string, opts frontend.Options) (Model, *Recorded, error) {
+	if runtime.IsModelFile(path) {
+		m, err := runtime.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		it, err := m.NewInterpreter()
+		if err != nil {
+			m.Close()
+			return nil, nil, err
+		}
+		rec := &Recorded{Labels: m.Labels()}
+		if s, ok := m.Preprocess(); ok {
+			rec.Spec = &s
+		}
+		return &blobModel{m: m, it: it}, rec, nil
+	}
+	g, err := frontend.Load(path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := Graph(g)
+	return m, &Recorded{}, err
+}
+
+// blobModel runs a compiled model file.
+type blobModel struct {
+	m  *runtime.Model
+	it *runtime.Interpreter
+}
+
+func (b *blobModel) InputShape() ir.Shape {
+	s := ir.Shape(b.m.InputShape())
+	s[0] = -1 // any batch
+	return s
+}
+
+func (b *blobModel) Run(in *ir.Tensor) (*ir.Tensor, error) {
+	out, err := b.it.Run(runtime.Tensor{Shape: in.Shape, Data: in.F32})
+	if err != nil {
+		return nil, err
+	}
+	return ir.NewFloat32(ir.Shape(out.Shape), append([]float32(nil), out.Data...)), nil
+}
+
+func (b *blobModel) Close() error { return b.m.Close() }

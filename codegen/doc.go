@@ -1,0 +1,48 @@
+// Package codegen writes .mnc model files: the FlatBuffers schema
+// (schema/mnc.fbs, Go code generated into runtime/mncfb), the conversion
+// of a quantized (or float) ir graph into a file, the weight packing for a
+// target and the activation memory plan.
+//
+// # The file
+//
+// A TFLite-like FlatBuffer with the file identifier "MNC1" and a format
+// version (major.minor; fields are only ever appended): a table of buffers
+// whose data is 16-byte aligned (buffer 0 empty), tensors (shape, dtype,
+// buffer index, quantization with per-channel scales and their axis), 32-bit
+// operator codes with per-op versions, operators with typed options (a
+// union), the graph's input and output, the arena plan, and metadata: the
+// preprocessing, the class labels, the calibration record (method, image
+// count, a SHA-256 of the calibration image list, the quality report's
+// headline figures) and the producer.
+//
+// Shapes are those of batch 1 (Build checks that the graph treats batch
+// items independently; the runtime runs batches item by item).
+// Activations are NHWC. Int8 files hold exactly the int8 graph of
+// quant.Quantize: QUANTIZE, the int8 body (CONV_2D and FULLY_CONNECTED
+// with fused clamps, LOOKUP tables, SQUEEZE_EXCITE with its four
+// intermediate tensors and its gate table, ADD, MUL, GLOBAL_AVERAGE_POOL,
+// TRANSPOSE, RESHAPE) and DEQUANTIZE; the runtime derives the fixed-point
+// multipliers from the stored scales by the scheme's own expressions, so
+// its results equal the int8 reference interpreter's bit for bit. Bias
+// scales are not stored (they are the input's scale times the weights').
+//
+// # Weights and targets
+//
+// Weights are packed for the target's kernels (Options.Target): "generic"
+// stores every convolution [O][KH][KW][C/groups] (the layout of
+// kernels.Conv, which the generic runtime uses for every convolution) and
+// fully connected weights [N][K]. The runtime repacks at load what another
+// kernel reads differently (depthwise [KH][KW][O]), so any file runs with
+// any kernel set.
+//
+// # Activation memory
+//
+// Every activation (graph input and output included) lives in one arena.
+// Its lifetime runs from the op that writes it (the start for the input)
+// to the last op that reads it (the end for the output); tensors are placed
+// greedy by size, as TFLite's arena planner does: the largest first, each
+// into the smallest gap left by the already placed tensors whose lifetimes
+// overlap its own, or above them, at 64-byte alignment. The lower bound
+// recorded next to the arena size is the largest number of bytes live
+// during one op; for MobileNets the plan meets it.
+package codegen

@@ -1,0 +1,78 @@
+// Package runtime runs compiled .mnc model files: the small, dependency-free
+// part of mnc that a board runner links (it imports the standard library,
+// runtime/kernels, runtime/preprocess, runtime/mncfb, the FlatBuffers
+// library and golang.org/x/sys, and nothing of the compiler).
+//
+// # Use
+//
+//	m, err := runtime.Open("mobilenet_v2.mnc") // mmap, verify, plan
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer m.Close()
+//	it, err := m.NewInterpreter() // one per goroutine; cheap
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	out, err := it.RunFile("parrot.jpg") // the model's own preprocessing
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	best := 0
+//	for i, v := range out.Data {
+//		if v > out.Data[best] {
+//			best = i
+//		}
+//	}
+//	fmt.Println(best, m.Labels()[best])
+//
+// Run takes a preprocessed float32 tensor ([3,H,W] or a batch [N,3,H,W],
+// NCHW as PyTorch and ONNX have it) and returns the float32 logits; the
+// result is the interpreter's and valid until its next Run, which allocates
+// nothing. RunImage and RunFile apply the preprocessing recorded in the
+// file (the one the int8 model was calibrated with).
+//
+// # Loading: the verifier
+//
+// Open memory-maps the file (read-only, where the platform has mmap) and
+// Load takes bytes; both verify the whole file before anything runs, so
+// that a truncated, corrupt or hostile file is an error and never a panic,
+// an out-of-bounds read or an unbounded allocation:
+//
+//   - structure: the identifier, the format version (a newer major is
+//     refused), then every table, vtable, field, string and vector
+//     reachable from the root lies inside the file (fbverify.go; the
+//     FlatBuffers Go library does not check);
+//   - contents: every index (buffers, tensors, operator codes), dtype,
+//     shape (rank <= 8, at most 2^30 elements, activations within
+//     MaxArenaBytes), quantization parameter (positive finite scales, int8
+//     zero points), operator code and version, option and activation;
+//     constant buffers are 16-byte aligned and exactly as long as their
+//     tensors;
+//   - dataflow: each activation is written once, by one operator, before
+//     it is read; constants are never written;
+//   - the arena plan: every activation fits the arena, tensors whose
+//     lifetimes overlap never share bytes, and the recorded lower bound is
+//     the real one;
+//   - every operator: shapes consistent with its options (convolution
+//     output sizes, weight and bias shapes, per-channel scales of the
+//     weights), fixed-point multipliers in range, accumulators that cannot
+//     overflow.
+//
+// Copies made while reading (names, labels, multipliers, repacked weights)
+// are charged to a budget proportional to the file size.
+//
+// # The execution plan
+//
+// Loading turns the operators into a list of steps with every kernel
+// parameter resolved (kernels.ConvParams with their fixed-point
+// multipliers and clamps, lookup tables, weight slices into the mapped
+// file, positions in the arena), built once and shared read-only by all of
+// a model's Interpreters. Each Interpreter owns one arena (the compiler's
+// plan: one buffer for all activations) and walks the steps. Int8 steps
+// call the kernels of runtime/kernels through a table of function values
+// chosen at load (kernelSet in kernelset.go), the generic kernels today:
+// the results equal quant's int8 reference interpreter bit for bit. Float
+// steps (float.go) compute in float64 and store float32, as ir/interp
+// does.
+package runtime

@@ -1,0 +1,104 @@
+package runtime_test
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"github.com/mncdev/mnc/runtime"
+)
+
+// FuzzLoad feeds random and mutated model files (seeded with real ones) to
+// the verifier, and those it accepts to an interpreter: never a panic, a
+// hang or an "internal error".
+//
+//	go test -fuzz=FuzzLoad -fuzztime=3m ./runtime/
+func FuzzLoad(f *testing.F) {
+	tm := blobs(f)
+	for _, b := range [][]byte{tm.int8, tm.f32, tm.int8[:len(tm.int8)/2], []byte("xxxxMNC1"), nil} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := runtime.Load(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatal(err)
+			}
+			return
+		}
+		info := m.Info()
+		if info.Arena.Bytes > 16<<20 || info.MACs > 50e6 {
+			return // valid but too big to run here
+		}
+		it, err := m.NewInterpreter()
+		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatal(err)
+			}
+			return
+		}
+		s := m.InputShape()
+		n := 1
+		for _, d := range s {
+			n *= d
+		}
+		in := make([]float32, n)
+		for i := range in {
+			in[i] = float32(i%7) - 3
+		}
+		if _, err := it.Run(runtime.Tensor{Shape: s, Data: in}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzPatch writes small integers at fuzzer-chosen places of a real model
+// file (int8 or float32), so that most inputs stay well-formed FlatBuffers
+// whose contents are wrong: shapes, strides, pads, indices, offsets,
+// scales. The verifier must refuse them or the model must run.
+//
+//	go test -fuzz=FuzzPatch -fuzztime=3m ./runtime/
+func FuzzPatch(f *testing.F) {
+	tm := blobs(f)
+	f.Add(false, []byte{})
+	f.Add(true, []byte{0, 1, 0, 0, 2, 0})
+	f.Fuzz(func(t *testing.T, float bool, patch []byte) {
+		base := tm.int8
+		if float {
+			base = tm.f32
+		}
+		data := append([]byte(nil), base...)
+		for i := 0; i+6 <= len(patch) && i < 6*16; i += 6 {
+			off := int(binary.LittleEndian.Uint32(patch[i:])) % (len(data) - 4)
+			off &^= 3
+			v := int32(int16(binary.LittleEndian.Uint16(patch[i+4:])))
+			binary.LittleEndian.PutUint32(data[off:], uint32(v))
+		}
+		m, err := runtime.Load(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatal(err)
+			}
+			return
+		}
+		info := m.Info()
+		if info.Arena.Bytes > 16<<20 || info.MACs > 50e6 {
+			return
+		}
+		it, err := m.NewInterpreter()
+		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatal(err)
+			}
+			return
+		}
+		s := m.InputShape()
+		n := 1
+		for _, d := range s {
+			n *= d
+		}
+		if _, err := it.Run(runtime.Tensor{Shape: s, Data: make([]float32, n)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,152 @@
+package runtime
+
+import (
+	"fmt"
+	"image"
+	"unsafe"
+)
+
+// Tensor is a float32 tensor: Data holds the product of Shape's dimensions
+// in row-major order.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// Interpreter runs a Model. It owns the activation memory (one arena, as
+// planned by the compiler) and its output buffer, so Run allocates nothing
+// once the first Run of a batch size has sized the output. An Interpreter
+// is for one goroutine at a time; NewInterpreter is cheap (it allocates
+// the arena and checks the kernel parameters), so make one per goroutine
+// over the same Model, which is shared read-only.
+type Interpreter struct {
+	m      *Model
+	arena  []byte
+	in     view
+	out    view
+	sample int // input elements per batch item
+	per    int // output elements per batch item
+	result []float32
+	shape  []int
+	image  []float32
+}
+
+// NewInterpreter returns an interpreter for m.
+func (m *Model) NewInterpreter() (*Interpreter, error) {
+	it := &Interpreter{m: m, in: m.viewOf(m.input), out: m.viewOf(m.output)}
+	it.sample, it.per = it.in.n, it.out.n
+	it.arena = alignedBytes(m.arena, 64)
+	it.shape = append([]int(nil), m.tensors[m.output].shape...)
+	for i, s := range m.steps {
+		if err := s.check(it.arena); err != nil {
+			op := &m.ops[i]
+			return nil, fmt.Errorf("model: operator %d (%v %q): %w", i, op.code, op.name, err)
+		}
+	}
+	return it, nil
+}
+
+// alignedBytes returns n zeroed bytes starting at a multiple of align.
+func alignedBytes(n, align int) []byte {
+	b := make([]byte, n+align)
+	off := 0
+	if r := int(uintptr(unsafe.Pointer(unsafe.SliceData(b))) % uintptr(align)); r != 0 {
+		off = align - r
+	}
+	return b[off : off+n : off+n]
+}
+
+// Model returns the interpreter's model.
+func (it *Interpreter) Model() *Model { return it.m }
+
+// Run runs the model on a float32 input: one preprocessed item in the
+// model's input shape without its batch dimension (for an image model
+// [3,H,W], NCHW), or a batch [N,3,H,W], which is run item by item. It
+// returns the outputs as [N, ...] (N = 1 for a single item); the result
+// is owned by the interpreter and valid until its next Run.
+func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = Tensor{}, fmt.Errorf("internal error while running the model (please report): %v", r)
+		}
+	}()
+	n, err := it.batch(in)
+	if err != nil {
+		return Tensor{}, err
+	}
+	if need := n * it.per; cap(it.result) < need {
+		it.result = make([]float32, need)
+	}
+	res := it.result[:n*it.per]
+	ar := it.arena
+	for b := range n {
+		copy(it.in.f32(ar), in.Data[b*it.sample:(b+1)*it.sample])
+		for _, s := range it.m.steps {
+			s.run(ar)
+		}
+		copy(res[b*it.per:(b+1)*it.per], it.out.f32(ar))
+	}
+	it.shape[0] = n
+	return Tensor{Shape: it.shape, Data: res}, nil
+}
+
+// batch checks an input against the model's input shape and returns the
+// batch size.
+func (it *Interpreter) batch(in Tensor) (int, error) {
+	want := it.m.tensors[it.m.input].shape[1:]
+	s := in.Shape
+	n := 1
+	switch len(s) {
+	case len(want):
+	case len(want) + 1:
+		n = s[0]
+		s = s[1:]
+		if n < 1 {
+			return 0, fmt.Errorf("input batch size %d", n)
+		}
+	default:
+		return 0, fmt.Errorf("input has shape %v, the model wants %v or [N %v]", in.Shape, want, want)
+	}
+	if len(want) == 3 && len(s) == 3 && s[0] != want[0] {
+		return 0, fmt.Errorf("input has %d channels, the model wants %d (input shape %v, model %v)", s[0], want[0], in.Shape, want)
+	}
+	if !sameShape(s, want) {
+		return 0, fmt.Errorf("input has shape %v, the model wants %v or [N %v]", in.Shape, want, want)
+	}
+	if n > len(in.Data)/it.sample || len(in.Data) != n*it.sample {
+		return 0, fmt.Errorf("input holds %d values; shape %v needs %d", len(in.Data), in.Shape, n*it.sample)
+	}
+	return n, nil
+}
+
+// RunImage preprocesses img as recorded in the model (the preprocessing
+// the model was calibrated with) and runs it.
+func (it *Interpreter) RunImage(img image.Image) (Tensor, error) {
+	spec, ok := it.m.Preprocess()
+	if !ok {
+		return Tensor{}, fmt.Errorf("the model records no image preprocessing; run a preprocessed tensor instead")
+	}
+	if it.image == nil {
+		it.image = make([]float32, it.sample)
+	}
+	if err := spec.Tensor(img, it.image); err != nil {
+		return Tensor{}, err
+	}
+	return it.Run(Tensor{Shape: it.m.tensors[it.m.input].shape, Data: it.image})
+}
+
+// RunFile decodes an image file (JPEG, PNG, BMP, WebP) and runs it with
+// RunImage.
+func (it *Interpreter) RunFile(path string) (Tensor, error) {
+	spec, ok := it.m.Preprocess()
+	if !ok {
+		return Tensor{}, fmt.Errorf("the model records no image preprocessing; run a preprocessed tensor instead")
+	}
+	if it.image == nil {
+		it.image = make([]float32, it.sample)
+	}
+	if err := spec.File(path, it.image); err != nil {
+		return Tensor{}, err
+	}
+	return it.Run(Tensor{Shape: it.m.tensors[it.m.input].shape, Data: it.image})
+}

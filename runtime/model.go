@@ -1,0 +1,170 @@
+package runtime
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"unsafe"
+
+	"github.com/mncdev/mnc/runtime/mncfb"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+// File format constants (see codegen/schema/mnc.fbs).
+const (
+	// FileIdentifier is the FlatBuffers file identifier of .mnc files
+	// (bytes 4 to 8).
+	FileIdentifier = "MNC1"
+	// FormatMajor and FormatMinor are the version of the format this
+	// package reads and codegen writes. Files of a newer major version are
+	// refused; a newer minor version only adds fields, which are ignored.
+	FormatMajor = 1
+	FormatMinor = 0
+	// BufferAlignment is the alignment of every constant buffer's data in
+	// the file.
+	BufferAlignment = 16
+	// MaxArenaBytes caps the activation memory a model may ask for.
+	MaxArenaBytes = 512 << 20
+)
+
+// Limits of the verifier: beyond them a file is refused before anything is
+// allocated for it.
+const (
+	maxFileBytes = 1<<31 - 1
+	maxTensors   = 1 << 16
+	maxOps       = 1 << 16
+	maxBuffers   = 1 << 16
+	maxRank      = 8
+	maxElements  = 1 << 30
+	maxOpArgs    = 8
+)
+
+// Model is a verified .mnc model, ready to run: its execution plan (one
+// step per operator with every kernel parameter resolved) is built once by
+// Open or Load and shared, read-only, by all its Interpreters.
+type Model struct {
+	data    []byte
+	unmap   func() error
+	info    Info
+	tensors []tensor
+	ops     []operator
+	steps   []step
+	input   int // tensor index
+	output  int
+	arena   int // bytes
+	kern    kernelSet
+	spec    *preprocess.Spec
+}
+
+// Open reads and verifies a model file. Where the platform allows it
+// (Linux, macOS, the BSDs) the file is memory-mapped, so weights are used
+// in place and shared between processes; Close unmaps it.
+func Open(path string) (*Model, error) {
+	data, unmap, err := mapFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("open model: %w", err)
+	}
+	m, err := load(data)
+	if err != nil {
+		if unmap != nil {
+			_ = unmap()
+		}
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	m.unmap = unmap
+	return m, nil
+}
+
+// Load verifies a model held in memory. The model uses data in place (its
+// weights are not copied), so data must not be modified afterwards.
+func Load(data []byte) (*Model, error) {
+	if len(data) > 0 && uintptr(unsafe.Pointer(unsafe.SliceData(data)))%BufferAlignment != 0 {
+		// Constant buffers are aligned within the file; keep them
+		// aligned in memory so that they can be used in place.
+		if int64(len(data)) > maxFileBytes {
+			return nil, fmt.Errorf("model: %d bytes is larger than the %d-byte limit", len(data), int64(maxFileBytes))
+		}
+		c := alignedBytes(len(data), 64)
+		copy(c, data)
+		data = c
+	}
+	m, err := load(data)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	return m, nil
+}
+
+// Close releases a memory-mapped file. The model and its Interpreters must
+// not be used afterwards. Close of a Loaded model does nothing.
+func (m *Model) Close() error {
+	if m == nil || m.unmap == nil {
+		return nil
+	}
+	err := m.unmap()
+	m.unmap = nil
+	return err
+}
+
+// Info describes the model (see Info).
+func (m *Model) Info() *Info { return &m.info }
+
+// Labels returns the class names stored in the model (nil if none).
+func (m *Model) Labels() []string { return m.info.Labels }
+
+// Preprocess returns the image preprocessing recorded in the model, and
+// whether there is one.
+func (m *Model) Preprocess() (preprocess.Spec, bool) {
+	if m.spec == nil {
+		return preprocess.Spec{}, false
+	}
+	return *m.spec, true
+}
+
+// InputShape returns the shape of one input (batch 1), e.g. [1 3 224 224].
+func (m *Model) InputShape() []int { return append([]int(nil), m.tensors[m.input].shape...) }
+
+// OutputShape returns the shape of one output (batch 1), e.g. [1 1000].
+func (m *Model) OutputShape() []int { return append([]int(nil), m.tensors[m.output].shape...) }
+
+func load(data []byte) (m *Model, err error) {
+	defer func() {
+		// The verifier is meant to make this unreachable; a file must
+		// never crash the program, whatever it holds.
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("internal error while verifying the file (please report): %v", r)
+		}
+	}()
+	if err := verifyStructure(data); err != nil {
+		return nil, err
+	}
+	m = &Model{data: data}
+	if err := m.read(mncfb.GetRootAsModel(data, 0)); err != nil {
+		return nil, err
+	}
+	m.info.FileBytes = int64(len(data))
+	if err := m.verifyGraph(); err != nil {
+		return nil, err
+	}
+	m.kern = kernelsFor(m.info.Target)
+	if err := m.buildPlan(); err != nil {
+		return nil, err
+	}
+	m.describe()
+	return m, nil
+}
+
+// IsModelFile reports whether the file at path starts like a .mnc model
+// file (its FlatBuffers identifier), whatever its name.
+func IsModelFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [8]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return false
+	}
+	return string(head[4:8]) == FileIdentifier
+}

@@ -1,0 +1,615 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unsafe"
+
+	flatbuffers "github.com/google/flatbuffers/go"
+
+	"github.com/mncdev/mnc/runtime/mncfb"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+// tensor is the verified description of one tensor of the file.
+type tensor struct {
+	name   string
+	dtype  mncfb.DType
+	shape  []int
+	n      int // elements
+	bytes  int
+	buffer int    // 0: an activation
+	data   []byte // constant data (in place), nil for activations
+	scale  []float32
+	zero   []int32 // nil: 0; one entry: every channel; else one per channel
+	axis   int
+	offset int64 // arena offset; -1 for constants
+	first  int   // lifetime, in op indices (activations)
+	last   int
+}
+
+func (t *tensor) isConst() bool { return t.buffer != 0 }
+
+// zeroAt returns the zero point of channel i.
+func (t *tensor) zeroAt(i int) int32 {
+	switch len(t.zero) {
+	case 0:
+		return 0
+	case 1:
+		return t.zero[0]
+	}
+	return t.zero[i]
+}
+
+func (t *tensor) perTensor() bool { return len(t.scale) == 1 }
+
+func (t *tensor) String() string { return fmt.Sprintf("tensor %q", t.name) }
+
+// activation is a fused or standalone activation.
+type activation struct {
+	kind                  mncfb.ActivationKind
+	min, max, alpha, beta float32
+}
+
+type convOptions struct {
+	strideH, strideW, dilH, dilW int
+	padT, padL, padB, padR       int
+	groups                       int
+	act                          activation
+	layout                       mncfb.WeightLayout
+}
+
+type poolOptions struct {
+	kh, kw, strideH, strideW int
+	padT, padL, padB, padR   int
+	countIncludePad          bool
+}
+
+// operator is the verified description of one operator.
+type operator struct {
+	code    mncfb.BuiltinOp
+	version int
+	name    string
+	in      []int // tensor indices, -1 absent
+	out     []int
+	mid     []int
+	optType mncfb.OpOptions
+	conv    convOptions
+	pool    poolOptions
+	act     activation // fused activation (or a standalone op's parameters)
+	gate    activation
+	perm    []int
+	axis    int
+}
+
+// maxVersion is the newest version of each op this runtime executes.
+var maxVersion = map[mncfb.BuiltinOp]int{
+	mncfb.BuiltinOpQUANTIZE: 1, mncfb.BuiltinOpDEQUANTIZE: 1, mncfb.BuiltinOpCONV_2D: 1,
+	mncfb.BuiltinOpFULLY_CONNECTED: 1, mncfb.BuiltinOpADD: 1, mncfb.BuiltinOpMUL: 1,
+	mncfb.BuiltinOpSQUEEZE_EXCITE: 1, mncfb.BuiltinOpGLOBAL_AVERAGE_POOL: 1, mncfb.BuiltinOpAVERAGE_POOL_2D: 1,
+	mncfb.BuiltinOpLOOKUP: 1, mncfb.BuiltinOpTRANSPOSE: 1, mncfb.BuiltinOpRESHAPE: 1, mncfb.BuiltinOpRELU: 1,
+	mncfb.BuiltinOpRELU6: 1, mncfb.BuiltinOpCLIP: 1, mncfb.BuiltinOpHARD_SIGMOID: 1, mncfb.BuiltinOpHARD_SWISH: 1,
+	mncfb.BuiltinOpSIGMOID: 1, mncfb.BuiltinOpSOFTMAX: 1,
+}
+
+// budget bounds what reading a file may copy or allocate beyond the file:
+// strings and tables may be shared inside a file, so a small file could
+// otherwise make the reader allocate without bound.
+type budget struct{ left int64 }
+
+func (b *budget) spend(n int64, what string) error {
+	if n < 0 || n > b.left {
+		return fmt.Errorf("the file's %s would need more memory than the file could justify", what)
+	}
+	b.left -= n
+	return nil
+}
+
+func elemSize(d mncfb.DType) int {
+	switch d {
+	case mncfb.DTypeINT8:
+		return 1
+	case mncfb.DTypeFLOAT32, mncfb.DTypeINT32:
+		return 4
+	}
+	return 0
+}
+
+func (m *Model) str(b []byte, bud *budget, what string) (string, error) {
+	if err := bud.spend(int64(len(b)), what); err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// read copies the file's tables into Go structures, checking every index,
+// shape, dtype and option; constant data stays in place.
+func (m *Model) read(r *mncfb.Model) error {
+	bud := &budget{left: int64(len(m.data)) + 1<<20}
+	var err error
+	m.info.Format = fmt.Sprintf("%d.%d", r.FormatMajor(), r.FormatMinor())
+	if m.info.Name, err = m.str(r.Name(), bud, "name"); err != nil {
+		return err
+	}
+	switch r.Precision() {
+	case mncfb.PrecisionINT8:
+		m.info.Precision = "int8"
+	case mncfb.PrecisionFLOAT32:
+		m.info.Precision = "float32"
+	default:
+		return fmt.Errorf("unknown precision %d", r.Precision())
+	}
+	if m.info.Target, err = m.str(r.Target(), bud, "target"); err != nil {
+		return err
+	}
+
+	// Buffers.
+	nb := r.BuffersLength()
+	if nb < 1 || nb > maxBuffers {
+		return fmt.Errorf("%d buffers (want 1 to %d; buffer 0 is the empty one)", nb, maxBuffers)
+	}
+	bufs := make([][]byte, nb)
+	var fb mncfb.Buffer
+	for i := range nb {
+		r.Buffers(&fb, i)
+		d := fb.DataBytes()
+		if i == 0 && len(d) != 0 {
+			return fmt.Errorf("buffer 0 holds %d bytes; it must be empty", len(d))
+		}
+		if len(d) > 0 {
+			if start := cap(m.data) - cap(d); start%BufferAlignment != 0 {
+				return fmt.Errorf("buffer %d starts at byte %d, not a multiple of %d", i, start, BufferAlignment)
+			}
+		}
+		bufs[i] = d
+	}
+
+	// Operator codes.
+	nc := r.OperatorCodesLength()
+	if nc > maxOps {
+		return fmt.Errorf("%d operator codes (at most %d)", nc, maxOps)
+	}
+	codes := make([]mncfb.OperatorCode, nc)
+	for i := range nc {
+		r.OperatorCodes(&codes[i], i)
+	}
+
+	// Tensors.
+	nt := r.TensorsLength()
+	if nt < 1 || nt > maxTensors {
+		return fmt.Errorf("%d tensors (want 1 to %d)", nt, maxTensors)
+	}
+	if err := bud.spend(int64(nt)*int64(unsafe.Sizeof(tensor{})), "tensor table"); err != nil {
+		return err
+	}
+	m.tensors = make([]tensor, nt)
+	var ft mncfb.Tensor
+	var fq mncfb.Quantization
+	for i := range nt {
+		r.Tensors(&ft, i)
+		t := &m.tensors[i]
+		if err := m.readTensor(t, &ft, &fq, bufs, bud); err != nil {
+			return fmt.Errorf("tensor %d (%q): %w", i, t.name, err)
+		}
+	}
+
+	// Operators.
+	no := r.OperatorsLength()
+	if no < 1 || no > maxOps {
+		return fmt.Errorf("%d operators (want 1 to %d)", no, maxOps)
+	}
+	if err := bud.spend(int64(no)*int64(unsafe.Sizeof(operator{})), "operator table"); err != nil {
+		return err
+	}
+	m.ops = make([]operator, no)
+	var fo mncfb.Operator
+	for i := range no {
+		r.Operators(&fo, i)
+		op := &m.ops[i]
+		if err := m.readOperator(op, &fo, codes, bud); err != nil {
+			return fmt.Errorf("operator %d (%q): %w", i, op.name, err)
+		}
+	}
+
+	// Graph inputs and outputs.
+	if r.InputsLength() != 1 || r.OutputsLength() != 1 {
+		return fmt.Errorf("the graph has %d inputs and %d outputs; this runtime runs one of each", r.InputsLength(), r.OutputsLength())
+	}
+	m.input, m.output = int(r.Inputs(0)), int(r.Outputs(0))
+	for _, x := range []int{m.input, m.output} {
+		if x < 0 || x >= nt {
+			return fmt.Errorf("graph input or output tensor %d out of range", x)
+		}
+	}
+	in, out := &m.tensors[m.input], &m.tensors[m.output]
+	if in.dtype != mncfb.DTypeFLOAT32 || out.dtype != mncfb.DTypeFLOAT32 || in.isConst() || out.isConst() {
+		return fmt.Errorf("the graph input and output must be float32 activations (have %v %v)", in.dtype, out.dtype)
+	}
+	if in.shape[0] != 1 || out.shape[0] != 1 {
+		return fmt.Errorf("input %v and output %v must have batch 1", in.shape, out.shape)
+	}
+
+	// Arena plan.
+	var fa mncfb.ArenaPlan
+	if r.Arena(&fa) == nil {
+		return fmt.Errorf("no arena plan")
+	}
+	if fa.OffsetsLength() != nt {
+		return fmt.Errorf("arena plan has %d offsets for %d tensors", fa.OffsetsLength(), nt)
+	}
+	if fa.Size() > MaxArenaBytes {
+		return fmt.Errorf("arena of %d bytes exceeds the %d-byte limit", fa.Size(), MaxArenaBytes)
+	}
+	al := fa.Alignment()
+	if al < BufferAlignment || al > 4096 || al&(al-1) != 0 {
+		return fmt.Errorf("arena alignment %d is not a power of two in [%d, 4096]", al, BufferAlignment)
+	}
+	m.arena = int(fa.Size())
+	m.info.Arena = ArenaInfo{Bytes: int64(fa.Size()), LowerBound: int64(fa.LowerBound()), Alignment: int(al)}
+	for i := range m.tensors {
+		t := &m.tensors[i]
+		off := fa.Offsets(i)
+		if t.isConst() {
+			if off != -1 {
+				return fmt.Errorf("constant tensor %d has arena offset %d, want -1", i, off)
+			}
+			t.offset = -1
+			continue
+		}
+		if off < 0 || off%int64(al) != 0 || off > int64(m.arena) || int64(t.bytes) > int64(m.arena)-off {
+			return fmt.Errorf("tensor %d (%q, %d bytes) at arena offset %d does not fit an arena of %d bytes aligned to %d", i, t.name, t.bytes, off, m.arena, al)
+		}
+		t.offset = off
+	}
+
+	// Metadata.
+	var md mncfb.Metadata
+	if r.Metadata(&md) != nil {
+		if err := m.readMetadata(&md, bud); err != nil {
+			return fmt.Errorf("metadata: %w", err)
+		}
+	}
+	return nil
+}
+
+func (m *Model) readTensor(t *tensor, ft *mncfb.Tensor, fq *mncfb.Quantization, bufs [][]byte, bud *budget) error {
+	var err error
+	if t.name, err = m.str(ft.Name(), bud, "tensor names"); err != nil {
+		return err
+	}
+	t.dtype = ft.Dtype()
+	es := elemSize(t.dtype)
+	if es == 0 {
+		return fmt.Errorf("unknown dtype %d", t.dtype)
+	}
+	rank := ft.ShapeLength()
+	if rank < 1 || rank > maxRank {
+		return fmt.Errorf("rank %d (want 1 to %d)", rank, maxRank)
+	}
+	if err := bud.spend(int64(rank)*8, "shapes"); err != nil {
+		return err
+	}
+	t.shape = make([]int, rank)
+	t.n = 1
+	for i := range rank {
+		d := int(ft.Shape(i))
+		if d < 1 || d > maxElements || t.n > maxElements/d {
+			return fmt.Errorf("shape has dimension %d or more than %d elements", d, maxElements)
+		}
+		t.shape[i] = d
+		t.n *= d
+	}
+	if int64(t.n)*int64(es) > maxFileBytes {
+		return fmt.Errorf("shape %v needs %d bytes", t.shape, int64(t.n)*int64(es))
+	}
+	t.bytes = t.n * es
+	t.buffer = int(ft.Buffer())
+	if t.buffer < 0 || t.buffer >= len(bufs) {
+		return fmt.Errorf("buffer index %d out of range (%d buffers)", ft.Buffer(), len(bufs))
+	}
+	if t.isConst() {
+		t.data = bufs[t.buffer]
+		if len(t.data) != t.bytes {
+			return fmt.Errorf("buffer %d holds %d bytes, the %v tensor of shape %v needs %d", t.buffer, len(t.data), t.dtype, t.shape, t.bytes)
+		}
+	} else if t.bytes > MaxArenaBytes {
+		return fmt.Errorf("activation of shape %v needs %d bytes, more than the %d-byte arena limit", t.shape, t.bytes, MaxArenaBytes)
+	}
+	if ft.Quantization(fq) == nil {
+		return nil
+	}
+	ns, nz := fq.ScaleLength(), fq.ZeroPointLength()
+	if ns == 0 {
+		if nz != 0 {
+			return fmt.Errorf("quantization has zero points but no scales")
+		}
+		return nil
+	}
+	t.axis = int(fq.Axis())
+	if ns > 1 {
+		if t.axis < 0 || t.axis >= rank || t.shape[t.axis] != ns {
+			return fmt.Errorf("%d per-channel scales do not match axis %d of shape %v", ns, t.axis, t.shape)
+		}
+	}
+	if nz != 0 && nz != 1 && nz != ns {
+		return fmt.Errorf("%d zero points for %d scales", nz, ns)
+	}
+	if err := bud.spend(int64(ns+nz)*4, "quantization parameters"); err != nil {
+		return err
+	}
+	t.scale = make([]float32, ns)
+	for i := range ns {
+		s := fq.Scale(i)
+		if !(s > 0) || math.IsInf(float64(s), 0) {
+			return fmt.Errorf("scale %d is %g; scales must be positive and finite", i, s)
+		}
+		t.scale[i] = s
+	}
+	if nz > 0 {
+		t.zero = make([]int32, nz)
+		for i := range nz {
+			z := fq.ZeroPoint(i)
+			if t.dtype == mncfb.DTypeINT8 && (z < -128 || z > 127) {
+				return fmt.Errorf("zero point %d outside [-128, 127]", z)
+			}
+			t.zero[i] = z
+		}
+	}
+	return nil
+}
+
+func readActivation(a *mncfb.Activation) (activation, error) {
+	if a == nil {
+		return activation{}, nil
+	}
+	act := activation{kind: a.Kind(), min: a.Min(), max: a.Max(), alpha: a.Alpha(), beta: a.Beta()}
+	if act.kind > mncfb.ActivationKindHARD_SWISH {
+		return act, fmt.Errorf("unknown activation %d", act.kind)
+	}
+	for _, v := range []float32{act.min, act.max, act.alpha, act.beta} {
+		if v != v {
+			return act, fmt.Errorf("activation parameter is NaN")
+		}
+	}
+	if act.kind == mncfb.ActivationKindCLIP && act.min > act.max {
+		return act, fmt.Errorf("clip range [%g, %g] is empty", act.min, act.max)
+	}
+	return act, nil
+}
+
+func indices(n int, get func(int) int32, what string, bud *budget) ([]int, error) {
+	if n > maxOpArgs {
+		return nil, fmt.Errorf("%d %s (at most %d)", n, what, maxOpArgs)
+	}
+	if err := bud.spend(int64(n)*8, what); err != nil {
+		return nil, err
+	}
+	out := make([]int, n)
+	for i := range n {
+		out[i] = int(get(i))
+	}
+	return out, nil
+}
+
+func (m *Model) readOperator(op *operator, fo *mncfb.Operator, codes []mncfb.OperatorCode, bud *budget) error {
+	var err error
+	if op.name, err = m.str(fo.Name(), bud, "operator names"); err != nil {
+		return err
+	}
+	ci := int(fo.OpcodeIndex())
+	if ci < 0 || ci >= len(codes) {
+		return fmt.Errorf("operator code index %d out of range (%d codes)", fo.OpcodeIndex(), len(codes))
+	}
+	op.code = codes[ci].BuiltinCode()
+	op.version = int(codes[ci].Version())
+	mv, ok := maxVersion[op.code]
+	if !ok {
+		return fmt.Errorf("unknown operator code %d", op.code)
+	}
+	if op.version < 1 || op.version > mv {
+		return fmt.Errorf("%v version %d is not supported (this mnc runs versions 1 to %d): update mnc", op.code, op.version, mv)
+	}
+	if op.in, err = indices(fo.InputsLength(), fo.Inputs, "inputs", bud); err != nil {
+		return err
+	}
+	if op.out, err = indices(fo.OutputsLength(), fo.Outputs, "outputs", bud); err != nil {
+		return err
+	}
+	if op.mid, err = indices(fo.IntermediatesLength(), fo.Intermediates, "intermediates", bud); err != nil {
+		return err
+	}
+	for _, list := range [][]int{op.in, op.out, op.mid} {
+		for _, x := range list {
+			if x < -1 || x >= len(m.tensors) {
+				return fmt.Errorf("tensor index %d out of range", x)
+			}
+		}
+	}
+	for _, x := range append(append([]int(nil), op.out...), op.mid...) {
+		if x < 0 {
+			return fmt.Errorf("an output or intermediate is absent")
+		}
+	}
+	op.optType = fo.OptionsType()
+	var t flatbuffers.Table
+	if op.optType == mncfb.OpOptionsNONE || !fo.Options(&t) {
+		op.optType = mncfb.OpOptionsNONE
+		op.conv = convOptions{strideH: 1, strideW: 1, dilH: 1, dilW: 1, groups: 1}
+		return nil
+	}
+	var a mncfb.Activation
+	switch op.optType {
+	case mncfb.OpOptionsConv2DOptions:
+		var o mncfb.Conv2DOptions
+		o.Init(t.Bytes, t.Pos)
+		op.conv = convOptions{strideH: int(o.StrideH()), strideW: int(o.StrideW()), dilH: int(o.DilationH()),
+			dilW: int(o.DilationW()), padT: int(o.PadTop()), padL: int(o.PadLeft()), padB: int(o.PadBottom()),
+			padR: int(o.PadRight()), groups: int(o.Groups()), layout: o.WeightLayout()}
+		op.act, err = readActivation(o.Activation(&a))
+		op.conv.act = op.act
+	case mncfb.OpOptionsFullyConnectedOptions:
+		var o mncfb.FullyConnectedOptions
+		o.Init(t.Bytes, t.Pos)
+		op.act, err = readActivation(o.Activation(&a))
+	case mncfb.OpOptionsEltwiseOptions:
+		var o mncfb.EltwiseOptions
+		o.Init(t.Bytes, t.Pos)
+		op.act, err = readActivation(o.Activation(&a))
+	case mncfb.OpOptionsSqueezeExciteOptions:
+		var o mncfb.SqueezeExciteOptions
+		o.Init(t.Bytes, t.Pos)
+		if op.act, err = readActivation(o.Activation(&a)); err == nil {
+			op.gate, err = readActivation(o.Gate(&a))
+		}
+	case mncfb.OpOptionsPool2DOptions:
+		var o mncfb.Pool2DOptions
+		o.Init(t.Bytes, t.Pos)
+		op.pool = poolOptions{kh: int(o.KernelH()), kw: int(o.KernelW()), strideH: int(o.StrideH()), strideW: int(o.StrideW()),
+			padT: int(o.PadTop()), padL: int(o.PadLeft()), padB: int(o.PadBottom()), padR: int(o.PadRight()),
+			countIncludePad: o.CountIncludePad()}
+	case mncfb.OpOptionsTransposeOptions:
+		var o mncfb.TransposeOptions
+		o.Init(t.Bytes, t.Pos)
+		op.perm, err = indices(o.PermLength(), o.Perm, "transpose axes", bud)
+	case mncfb.OpOptionsReshapeOptions:
+		// Informational: the output tensor's shape is the new shape.
+	case mncfb.OpOptionsActivationOptions:
+		var o mncfb.ActivationOptions
+		o.Init(t.Bytes, t.Pos)
+		op.act, err = readActivation(o.Activation(&a))
+	case mncfb.OpOptionsSoftmaxOptions:
+		var o mncfb.SoftmaxOptions
+		o.Init(t.Bytes, t.Pos)
+		op.axis = int(o.Axis())
+	default:
+		return fmt.Errorf("unknown options type %d", op.optType)
+	}
+	return err
+}
+
+func (m *Model) readMetadata(md *mncfb.Metadata, bud *budget) error {
+	var err error
+	if m.info.Producer, err = m.str(md.Producer(), bud, "producer"); err != nil {
+		return err
+	}
+	var pp mncfb.Preprocess
+	if md.Preprocess(&pp) != nil {
+		preset, err := m.str(pp.Preset(), bud, "preprocessing")
+		if err != nil {
+			return err
+		}
+		spec, err := preprocess.Default(preprocess.Preset(preset), int(pp.Height()), int(pp.Width()))
+		if err != nil {
+			return err
+		}
+		if pp.MeanLength() == 3 && pp.StdLength() == 3 {
+			for c := range 3 {
+				spec.Mean[c], spec.Std[c] = pp.Mean(c), pp.Std(c)
+			}
+		}
+		for c := range 3 {
+			if !finite(spec.Mean[c]) || !finite(spec.Std[c]) || spec.Std[c] == 0 {
+				return fmt.Errorf("preprocessing mean %v, std %v: not usable", spec.Mean, spec.Std)
+			}
+		}
+		m.spec = &spec
+		m.info.Preprocess = &spec
+	}
+	if n := md.LabelsLength(); n > 0 {
+		if err := bud.spend(int64(n)*16, "labels"); err != nil {
+			return err
+		}
+		m.info.Labels = make([]string, n)
+		for i := range n {
+			if m.info.Labels[i], err = m.str(md.Labels(i), bud, "labels"); err != nil {
+				return err
+			}
+		}
+	}
+	var fc mncfb.Calibration
+	if md.Calibration(&fc) != nil {
+		c := &Calibration{Images: int(fc.Images())}
+		for _, f := range []struct {
+			dst *string
+			src []byte
+		}{{&c.Scheme, fc.Scheme()}, {&c.Method, fc.Method()}, {&c.ImageListSHA256, fc.ImageListSha256()}} {
+			if *f.dst, err = m.str(f.src, bud, "calibration record"); err != nil {
+				return err
+			}
+		}
+		var q mncfb.QualityFigures
+		if fc.Calib(&q) != nil {
+			c.Calib = quality(&q)
+		}
+		if fc.Eval(&q) != nil {
+			c.Eval = quality(&q)
+		}
+		m.info.Calibration = c
+	}
+	if n := md.ExtraLength(); n > 0 {
+		m.info.Extra = map[string]string{}
+		var kv mncfb.KeyValue
+		for i := range n {
+			md.Extra(&kv, i)
+			k, err := m.str(kv.Key(), bud, "metadata")
+			if err != nil {
+				return err
+			}
+			if m.info.Extra[k], err = m.str(kv.Value(), bud, "metadata"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func quality(q *mncfb.QualityFigures) *Quality {
+	return &Quality{Images: int(q.Images()), LogitsSQNR: q.LogitsSqnrDb(), Top1Agree: int(q.Top1Agree()),
+		Cosine: q.Cosine(), MinCosine: q.MinCosine()}
+}
+
+// Views of constant data. Files are little-endian; on a little-endian host
+// with aligned data the values are used in place (memory-mapped weights),
+// otherwise they are decoded into a copy.
+
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
+
+func aligned4(b []byte) bool { return uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4 == 0 }
+
+func int8s(b []byte) []int8 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+}
+
+func int32s(b []byte) []int32 {
+	if len(b) == 0 {
+		return nil
+	}
+	if littleEndian && aligned4(b) {
+		return unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
+	}
+	v := make([]int32, len(b)/4)
+	for i := range v {
+		v[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}
+
+func float32s(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	if littleEndian && aligned4(b) {
+		return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
+	}
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}
