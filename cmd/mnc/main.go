@@ -36,7 +36,7 @@ torchvision definitions together with --arch (and --width, --classes, ...).`,
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newRunCmd(), newInspectCmd())
+	root.AddCommand(newDemoCmd(), newRunCmd(), newInspectCmd())
 	root.AddCommand(newCompileCmd())
 	return root
 }

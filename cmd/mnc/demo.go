@@ -1,0 +1,34 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/mncdev/mnc/internal/demo"
+)
+
+func newDemoCmd() *cobra.Command {
+	var o demo.RunOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Compile the bundled model to int8 and compare it with float, with nothing to download",
+		Long: `Run the whole product on its embedded default: a small MobileNetV3-Small
+trained (offline, by testdata/gen/train_demo.py) on procedurally generated
+images of shapes and textures. The demo generates fresh calibration and test
+images, compiles the float model to a float32 and an int8 .mnc file (the int8
+one calibrated on the generated images), runs both with the runtime, and
+prints accuracy, agreement, file sizes and latency.`,
+		Example: `  mnc demo
+  mnc demo --test-images 2000 --dir demo-out   # keep the images and .mnc files`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Out, o.Progress, o.Producer = cmd.OutOrStdout(), cmd.ErrOrStderr(), "mnc "+version
+			_, err := demo.Run(o)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.CalibImages, "calib-images", 64, "calibration images to generate")
+	f.IntVar(&o.TestImages, "test-images", 500, "test images to generate")
+	f.StringVar(&o.Dir, "dir", "", "keep the generated images and .mnc files in this `DIR` (default: a temporary directory, removed)")
+	return cmd
+}

@@ -1,0 +1,220 @@
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/mncdev/mnc/codegen"
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/passes"
+	"github.com/mncdev/mnc/quant"
+	"github.com/mncdev/mnc/runtime"
+)
+
+// Seeds of the demo's image sets; the training script used others, so the
+// test images are new to the model.
+const (
+	CalibSeed uint64 = 7001
+	TestSeed  uint64 = 9001
+)
+
+// RunOptions configures Run.
+type RunOptions struct {
+	CalibImages int    // calibration images to generate (0: 64)
+	TestImages  int    // test images to generate (0: 500)
+	Dir         string // where to write images and models ("": a temporary directory, removed after)
+	Producer    string // recorded in the model files
+	Out         io.Writer
+	Progress    io.Writer // calibration progress (a bar on a terminal), or nil
+}
+
+// ModelResult is how one compiled model did on the test images.
+type ModelResult struct {
+	Name      string
+	Path      string
+	Bytes     int
+	Correct   int
+	LatencyMS float64 // median of batch-1 runs over the test images, one thread
+	Top1      []int   // predicted class per test image
+}
+
+// Result is what Run measured.
+type Result struct {
+	Images       int
+	Float, Int8  ModelResult
+	Agree        int // test images where int8 and float predict the same class
+	CalibImages  int
+	CalibElapsed time.Duration
+}
+
+// Run is `mnc demo`: it generates calibration and test images, compiles the
+// embedded float model to a float32 and an int8 .mnc file (the int8 one
+// calibrated on the generated images), runs both with the runtime on the
+// test images, and prints accuracy, agreement, sizes and latency.
+func Run(o RunOptions) (*Result, error) {
+	if o.CalibImages == 0 {
+		o.CalibImages = 64
+	}
+	if o.TestImages == 0 {
+		o.TestImages = 500
+	}
+	if o.CalibImages < 0 || o.TestImages < 0 {
+		return nil, errors.New("demo: image counts must be positive")
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	dir := o.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "mnc-demo-")
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	cfg := ModelConfig
+	spec, err := cfg.Preprocess()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Out, "mnc demo: %s width %g at %dx%d, %d classes of generated shapes and textures\n",
+		cfg.Net.Arch, cfg.Net.Width, cfg.Net.Resolution, cfg.Net.Resolution, len(Classes))
+
+	calibDir := filepath.Join(dir, "calib")
+	if err := WriteDataset(calibDir, o.CalibImages, CalibSeed, cfg.ImageSize); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Out, "  wrote %d calibration images to %s\n", o.CalibImages, calibDir)
+
+	// Float32 model: the pass pipeline's float graph.
+	f, err := Graph()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := passes.Run(f, passes.Options{}); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	copts := codegen.Options{Producer: o.Producer, Labels: Classes, Preprocess: &spec}
+	res := &Result{Images: o.TestImages}
+	res.Float.Name, res.Float.Path = "float32", filepath.Join(dir, "demo_float32.mnc")
+	if err := compileTo(res.Float.Path, f, copts, &res.Float); err != nil {
+		return nil, err
+	}
+
+	// Int8 model: calibrated on the generated images.
+	g, err := Graph()
+	if err != nil {
+		return nil, err
+	}
+	q, rep, err := quant.Compile(g, calibDir, quant.Options{Preprocess: spec, Progress: o.Progress, ReportImages: 8})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	res.CalibImages, res.CalibElapsed = rep.CalibImages, rep.CalibTime
+	fmt.Fprintf(o.Out, "  calibrated on %d images in %v (%s)\n", rep.CalibImages, rep.CalibTime.Round(time.Millisecond), rep.Method)
+	qopts := copts
+	qopts.Preprocess = nil // the int8 graph records calibration's own
+	if qopts.Calibration, err = codegen.CalibrationRecord(rep, calibDir, 0); err != nil {
+		return nil, err
+	}
+	res.Int8.Name, res.Int8.Path = "int8", filepath.Join(dir, "demo_int8.mnc")
+	if err := compileTo(res.Int8.Path, q, qopts, &res.Int8); err != nil {
+		return nil, err
+	}
+
+	// Test images, new to the model.
+	x, classes, err := Batch(0, o.TestImages, TestSeed)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range []*ModelResult{&res.Float, &res.Int8} {
+		if err := evaluate(m, x, classes); err != nil {
+			return nil, err
+		}
+	}
+	for i := range classes {
+		if res.Float.Top1[i] == res.Int8.Top1[i] {
+			res.Agree++
+		}
+	}
+	res.print(o.Out)
+	return res, nil
+}
+
+// compileTo writes g as a .mnc file at path and records its size.
+func compileTo(path string, g *ir.Graph, opts codegen.Options, m *ModelResult) error {
+	blob, err := codegen.Build(g, opts)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := codegen.WriteFile(path, blob); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	m.Bytes = len(blob)
+	return nil
+}
+
+// evaluate runs the model file at m.Path on every test image (batch 1),
+// recording predictions and the median latency.
+func evaluate(m *ModelResult, x *ir.Tensor, classes []int) error {
+	model, err := runtime.Open(m.Path)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer model.Close()
+	it, err := model.NewInterpreter()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	n, per := len(classes), x.Shape.NumElements()/max(len(classes), 1)
+	shape := []int{1, x.Shape[1], x.Shape[2], x.Shape[3]}
+	times := make([]time.Duration, n)
+	m.Top1 = make([]int, n)
+	for i := range n {
+		t0 := time.Now()
+		out, err := it.Run(runtime.Tensor{Shape: shape, Data: x.F32[i*per : (i+1)*per]})
+		times[i] = time.Since(t0)
+		if err != nil {
+			return fmt.Errorf("demo: run %s: %w", m.Name, err)
+		}
+		m.Top1[i] = argmax(out.Data)
+		if m.Top1[i] == classes[i] {
+			m.Correct++
+		}
+	}
+	if n > 0 {
+		slices.Sort(times)
+		m.LatencyMS = float64(times[n/2].Microseconds()) / 1000
+	}
+	return nil
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+func (r *Result) print(w io.Writer) {
+	pct := func(k int) float64 { return 100 * float64(k) / float64(max(r.Images, 1)) }
+	fmt.Fprintf(w, "\n  %d test images (seed %d, never seen in training or calibration):\n", r.Images, TestSeed)
+	fmt.Fprintf(w, "  %-8s %9s %12s %13s\n", "model", "accuracy", "file size", "latency")
+	for _, m := range []ModelResult{r.Float, r.Int8} {
+		fmt.Fprintf(w, "  %-8s %8.1f%% %9.1f KiB %10.3f ms\n", m.Name, pct(m.Correct), float64(m.Bytes)/1024, m.LatencyMS)
+	}
+	fmt.Fprintf(w, "  int8 agrees with float32 on %d/%d images (%.1f%%); int8 file %.2fx smaller\n",
+		r.Agree, r.Images, pct(r.Agree), float64(r.Float.Bytes)/float64(max(r.Int8.Bytes, 1)))
+	fmt.Fprintf(w, "  (latency: median of batch-1 runs, one thread, generic Go kernels)\n")
+}
