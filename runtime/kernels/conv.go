@@ -3,6 +3,7 @@ package kernels
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // ConvParams describes a quantized 2-D convolution over NHWC int8
@@ -91,7 +92,7 @@ func checkZero(what string, z int32) error {
 func checkLen(what string, n int, dims ...int) error {
 	want := 1
 	for _, d := range dims {
-		if d < 0 || (d > 0 && want > (1<<62)/d) {
+		if d < 0 || (d > 0 && want > math.MaxInt/2/d) {
 			return fmt.Errorf("kernels: %s dimensions %v are too large", what, dims)
 		}
 		want *= d
@@ -171,7 +172,8 @@ func Depthwise(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	m := p.O / p.C
 	dh, dw := p.dil()
 	zx := p.XZero
-	acc := make([]int32, p.O)
+	var stack [scratchLen]int32
+	acc := scratch32(&stack, p.O)
 	for r := lo; r < hi; r++ {
 		n, oy := r/p.OH, r%p.OH
 		for ox := range p.OW {
@@ -243,7 +245,8 @@ func gemmRows(a, w []int8, bias []int32, y []int8, k, nOut int, za int32, mult [
 	// Per-output-channel weight sums let the zero point be applied once:
 	// Σ (a - za) w = Σ a w - za Σ w, exact in int32 (wrapping intermediate
 	// sums cancel because the true result fits).
-	wsum := make([]int32, nOut)
+	var stack [scratchLen]int32
+	wsum := scratch32(&stack, nOut)
 	for o := range nOut {
 		var s int32
 		for _, v := range w[o*k : (o+1)*k] {

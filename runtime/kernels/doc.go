@@ -1,7 +1,9 @@
-// Package kernels holds mnc's int8 kernels as plain, obviously correct Go: the
-// "generic twins" that every later optimised kernel (AVX2, AVX-512 VNNI, NEON
-// assembly) must match byte for byte. It imports only the standard library, so
-// that a minimal runner can link it without the compiler.
+// Package kernels holds mnc's int8 kernels: as plain, obviously correct Go,
+// the "generic twins" that every optimised kernel must match byte for byte,
+// and the optimised variants themselves (x86-64 AVX2 and AVX-512 VNNI
+// assembly), chosen once per model through a Set. Besides the standard
+// library it imports only golang.org/x/sys/cpu, so that a minimal runner can
+// link it without the compiler.
 //
 // # Tensors
 //
@@ -79,5 +81,50 @@
 //
 // Every kernel has a Validate method (or function) on its parameters that
 // checks dimensions, slice lengths, multipliers and the accumulator bound; the
-// kernels themselves assume valid parameters and may panic otherwise.
+// kernels themselves assume valid parameters and may panic otherwise (the
+// assembly drivers check every slice length they rely on and panic rather
+// than touch memory outside it).
+//
+// # Kernel sets
+//
+// A Set is one implementation of every kernel: Generic (the twins), "avx2"
+// or "vnni". Select(name) returns one ("" or "auto": the best this binary and
+// CPU can run; a variant this CPU or build lacks is an error naming what is
+// missing, never a silent fallback), Choose(flag) adds the MNC_KERNELS
+// environment variable, Available and Names list them. The choice is made
+// once, at model load; the kernels never test CPU features.
+//
+// A Set's kernels have the signatures and results of the generic functions,
+// with weights packed by the Set's Pack functions (PackPointwise, PackGemm,
+// PackDepthwise, PackConv), which the runtime calls at load on the
+// generic-layout weights of the model file (pack.go documents the layouts).
+// A variant packs to the generic layout, and runs the generic twin, for the
+// shapes it has no fast path for (grouped non-depthwise convolutions,
+// depthwise channel multipliers, windows other than 3x3 and 5x5); the two
+// decisions depend on the same parameters, so pack and call with the same
+// ones.
+//
+// The x86-64 variants: "avx2" needs AVX2 (VPMADDWD on 16-bit operands:
+// exact, unlike VPMADDUBSW, which saturates); "vnni" needs AVX512VNNI,
+// AVX512VL, AVX512F and AVX512BW, and runs VPDPBUSD on 256-bit registers
+// (EVEX, 32 registers), with the activations as the unsigned operand
+// (x + 128, corrected through the weight sums), plus AVX512VBMI for the
+// lookup tables when present. Their requantization is the rule above in
+// 32-bit lanes, rewritten exactly (epilogue.go proves it case by case, and
+// TestEpilogueRewrite checks it over every shift and extreme values).
+//
+// # Assembly and its twins
+//
+// Every assembly function has a Go declaration in a *_amd64.go file whose
+// doc comment states the loop it computes and names its generic twin;
+// gemm_amd64.s and depthwise_amd64.s are written by asmgen.go (go generate),
+// elementwise_amd64.s by hand. Files ending in _amd64 build with the tag
+// !purego; dispatch_noasm.go (!amd64 || purego) leaves only Generic, so
+// -tags purego runs everything on the twins. The tests compare every
+// variant with the twins byte for byte (set_test.go: swept shapes, odd
+// channel counts, K not a multiple of 4, guard bytes, odd offsets, extreme
+// zero points and multipliers; mobilenet_bench_test.go: whole MobileNetV2-
+// and V3-Large-shaped networks); bench_test.go reports GMAC/s per kernel and
+// Set, and BenchmarkMobileNetV2 and BenchmarkMobileNetV3Large milliseconds
+// per inference.
 package kernels

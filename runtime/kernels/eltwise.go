@@ -102,7 +102,8 @@ func (p *PoolParams) Validate(x, y []int8) error {
 // GlobalAveragePool sums each channel over the HW positions in int32 and
 // requantizes the sum.
 func GlobalAveragePool(p *PoolParams, x, y []int8) {
-	acc := make([]int32, p.C)
+	var stack [scratchLen]int32
+	acc := scratch32(&stack, p.C)
 	for n := range p.N {
 		clear(acc)
 		for i := range p.HW {
@@ -159,7 +160,8 @@ func (p *ChannelMulParams) Validate(x, g, y []int8) error {
 
 // ChannelMul multiplies every position of x by its channel's gate.
 func ChannelMul(p *ChannelMulParams, x, g, y []int8) {
-	gs := make([]int32, p.C)
+	var stack [scratchLen]int32
+	gs := scratch32(&stack, p.C)
 	for n := range p.N {
 		for c := range p.C {
 			gs[c] = int32(g[n*p.C+c]) - p.GZero

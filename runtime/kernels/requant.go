@@ -158,3 +158,25 @@ func abs64(v int64) int64 {
 	}
 	return v
 }
+
+// scratchLen bounds the per-call scratch the generic kernels keep on the
+// stack (channels, or batch x channels); larger shapes allocate.
+const scratchLen = 2048
+
+// scratch32 returns n int32 from buf if they fit, else a new slice.
+func scratch32(buf *[scratchLen]int32, n int) []int32 {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make([]int32, n)
+}
+
+// scratch8 is scratch32 for int8.
+func scratch8(buf *[scratchLen]int8, n int) []int8 {
+	if n <= len(buf) {
+		b := buf[:n]
+		clear(b)
+		return b
+	}
+	return make([]int8, n)
+}

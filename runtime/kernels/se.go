@@ -54,9 +54,10 @@ func (p *SEParams) Validate(x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y [
 // SqueezeExcite runs the unit for the whole batch.
 func SqueezeExcite(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8) {
 	n, c := p.Pool.N, p.Pool.C
-	pooled := make([]int8, n*c)
-	mid := make([]int8, n*p.Squeeze.N)
-	exc := make([]int8, n*c)
+	var s1, s2, s3 [scratchLen]int8
+	pooled := scratch8(&s1, n*c)
+	mid := scratch8(&s2, n*p.Squeeze.N)
+	exc := scratch8(&s3, n*c)
 	GlobalAveragePool(&p.Pool, x, pooled)
 	Gemm(&p.Squeeze, pooled, w1, b1, mid, 0, n)
 	Gemm(&p.Excite, mid, w2, b2, exc, 0, n)

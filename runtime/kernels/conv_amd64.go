@@ -1,0 +1,134 @@
+//go:build !purego
+
+package kernels
+
+// Conv on x86-64: an ungrouped convolution is a GEMM of im2col rows (KH x KW
+// x C values, padded with the input zero point, per output pixel) with the
+// weights [O][KH*KW*C] in the GEMM layout. The rows are built in a stack
+// buffer, a chunk of output pixels at a time, and fed to the GEMM
+// micro-kernels; grouped convolutions keep the generic layout and twin.
+
+// im2colBytes bounds the im2col scratch of one chunk.
+const im2colBytes = 16 << 10
+
+func (im *gemmImpl) convOK(p *ConvParams) bool {
+	k := p.KH * p.KW * p.C
+	return p.groups() == 1 && (k+im.g-1)/im.g*im.g <= im2colBytes
+}
+
+func (im *gemmImpl) packConv(p *ConvParams, w []int8) []int8 {
+	if !im.convOK(p) {
+		return w
+	}
+	return packGemm(w, p.O, p.KH*p.KW*p.C, im.g)
+}
+
+func (im *gemmImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
+	if !im.convOK(p) {
+		Conv(p, x, w, bias, y, lo, hi)
+		return
+	}
+	if lo >= hi {
+		return
+	}
+	if len(x) < p.N*p.H*p.W*p.C || len(y) < p.N*p.OH*p.OW*p.O || hi > p.Rows() {
+		panic("kernels: conv slices too short for their parameters")
+	}
+	k := p.KH * p.KW * p.C
+	kp := (k + im.g - 1) / im.g * im.g
+	var buf [im2colBytes + 16]int8 // 16 bytes of slack for whole-vector copies
+	chunk := im2colBytes / kp
+	zx := int8(p.XZero)
+	dh, dw := p.dil()
+	run := p.KW * p.C // contiguous bytes per kernel row (dilation 1)
+	fast := dw == 1 && run <= 16
+	// Output pixels whose taps are inside the input horizontally.
+	oxA, oxB := 0, 0
+	if fast {
+		oxA = (p.PadLeft + p.StrideW - 1) / p.StrideW
+		if last := p.W - p.KW + p.PadLeft; last >= 0 {
+			oxB = min(p.OW, last/p.StrideW+1)
+		}
+		oxA = min(oxA, oxB)
+	}
+	// Pixels (n, oy, ox) flattened: [lo*OW, hi*OW).
+	for q0 := lo * p.OW; q0 < hi*p.OW; q0 += chunk {
+		q1 := min(q0+chunk, hi*p.OW)
+		for q := q0; q < q1; {
+			r, ox := q/p.OW, q%p.OW
+			n, oy := r/p.OH, r%p.OH
+			end := min(q1, (r+1)*p.OW) // this row's pixels in the chunk
+			iy0 := oy*p.StrideH - p.PadTop
+			rowOK := fast && iy0 >= 0 && iy0+(p.KH-1)*dh < p.H
+			for q < end {
+				if rowOK && ox >= oxA && ox < oxB {
+					// A run of interior pixels: KH 16-byte copies each.
+					n1 := min(end-q, oxB-ox)
+					rs := dh * p.W * p.C // bytes between kernel rows
+					last := (p.KH - 1) * rs
+					src := ((n*p.H+iy0)*p.W + ox*p.StrideW - p.PadLeft) * p.C
+					step := p.StrideW * p.C
+					d := (q - q0) * kp
+					// Pixels whose last read stays inside x.
+					if avail := len(x) - (src + last + 16); avail < 0 {
+						n1 = 0
+					} else {
+						n1 = min(n1, avail/step+1)
+					}
+					if n1 > 0 {
+						_ = buf[d+(n1-1)*kp+(p.KH-1)*run+15] // the last write
+						im2colRuns(&buf[d], kp, &x[src], step, rs, p.KH, run, n1)
+						q, ox = q+n1, ox+n1
+					}
+					if q < end && ox < oxB {
+						// Stopped by the end of x: the general path below.
+						im2col(buf[(q-q0)*kp:][:kp], p, x, n, oy, ox, zx)
+						q, ox = q+1, ox+1
+					}
+					continue
+				}
+				im2col(buf[(q-q0)*kp:][:kp], p, x, n, oy, ox, zx)
+				q, ox = q+1, ox+1
+			}
+		}
+		im.run(buf[:], kp, k, true, w, bias, y[q0*p.O:], p.O, p.XZero, p.Mult, p.YZero, p.Out, 0, q1-q0)
+	}
+}
+
+// im2col writes the receptive field of output pixel (n, oy, ox) to dst
+// (KH x KW x C values, then zero points up to len(dst)).
+func im2col(dst []int8, p *ConvParams, x []int8, n, oy, ox int, zx int8) {
+	dh, dw := p.dil()
+	c := p.C
+	i := 0
+	for kh := range p.KH {
+		iy := oy*p.StrideH - p.PadTop + kh*dh
+		ix0 := ox*p.StrideW - p.PadLeft
+		if iy < 0 || iy >= p.H {
+			for j := range p.KW * c {
+				dst[i+j] = zx
+			}
+			i += p.KW * c
+			continue
+		}
+		row := x[(n*p.H+iy)*p.W*c : (n*p.H+iy+1)*p.W*c]
+		if dw == 1 && ix0 >= 0 && ix0+p.KW <= p.W {
+			i += copy(dst[i:i+p.KW*c], row[ix0*c:])
+			continue
+		}
+		for kw := range p.KW {
+			ix := ix0 + kw*dw
+			if ix < 0 || ix >= p.W {
+				for j := range c {
+					dst[i+j] = zx
+				}
+			} else {
+				copy(dst[i:i+c], row[ix*c:])
+			}
+			i += c
+		}
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = zx
+	}
+}

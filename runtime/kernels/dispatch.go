@@ -1,0 +1,143 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Set is one implementation of the kernels: the generic Go twins, or an
+// accelerated variant bit-exact with them. A runtime chooses one Set at
+// model load (Select, Choose), packs the weights with the Set's Pack
+// functions, then calls its kernels; it never mixes packed weights of one Set
+// with the kernels of another.
+//
+// Every kernel has the signature, the parameters and the result of the
+// generic function of the same name (Pointwise, Depthwise, ...), except that
+// weight arguments are what the corresponding Pack function returned for
+// the same parameters. Pack functions run at load time: they allocate and
+// may be slow; kernels do not allocate.
+type Set struct {
+	Name        string // "generic", "avx2" or "vnni": the values of Select, --kernels and MNC_KERNELS
+	Description string // for humans: instructions and register width
+
+	// PackPointwise packs Pointwise weights w[o][c] (o output, c input channels).
+	PackPointwise func(w []int8, o, c int) []int8
+	// PackGemm packs Gemm weights w[n][k]; SqueezeExcite takes its two
+	// matrices packed by it too (w1 as (s, c), w2 as (c, s)).
+	PackGemm func(w []int8, n, k int) []int8
+	// PackDepthwise packs Depthwise weights w[KH][KW][O] for the parameters p.
+	PackDepthwise func(p *ConvParams, w []int8) []int8
+	// PackConv packs Conv weights w[O][KH][KW][C/G] for the parameters p.
+	PackConv func(p *ConvParams, w []int8) []int8
+
+	Pointwise         func(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int)
+	Depthwise         func(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int)
+	Conv              func(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int)
+	Gemm              func(p *GemmParams, a, w []int8, bias []int32, y []int8, lo, hi int)
+	Add               func(p *AddParams, a, b, y []int8)
+	GlobalAveragePool func(p *PoolParams, x, y []int8)
+	ChannelMul        func(p *ChannelMulParams, x, g, y []int8)
+	LUT               func(t *Table, x, y []int8)
+	SqueezeExcite     func(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8)
+}
+
+// EnvVar names the environment variable that forces a kernel variant
+// (Choose reads it).
+const EnvVar = "MNC_KERNELS"
+
+func identity2(w []int8, _, _ int) []int8      { return w }
+func identityP(_ *ConvParams, w []int8) []int8 { return w }
+
+// Generic is the pure-Go Set: the generic twins themselves, the reference
+// every other Set is tested against. It is available everywhere.
+var Generic = &Set{
+	Name:              "generic",
+	Description:       "pure Go (the reference twins)",
+	PackPointwise:     identity2,
+	PackGemm:          identity2,
+	PackDepthwise:     identityP,
+	PackConv:          identityP,
+	Pointwise:         Pointwise,
+	Depthwise:         Depthwise,
+	Conv:              Conv,
+	Gemm:              Gemm,
+	Add:               Add,
+	GlobalAveragePool: GlobalAveragePool,
+	ChannelMul:        ChannelMul,
+	LUT:               LUT,
+	SqueezeExcite:     SqueezeExcite,
+}
+
+// variant is a Set this package knows of, built into this binary or not.
+type variant struct {
+	name    string
+	set     *Set            // nil if not compiled in (purego, other GOARCH)
+	missing func() []string // the CPU features it needs that this CPU lacks
+}
+
+// variants lists every variant, best first; platformVariants (per build)
+// supplies the accelerated ones.
+func variants() []variant {
+	return append(platformVariants(), variant{name: "generic", set: Generic, missing: func() []string { return nil }})
+}
+
+// Names lists every variant name Select knows, best first, whether or not
+// this binary and CPU can run it.
+func Names() []string {
+	var s []string
+	for _, v := range variants() {
+		s = append(s, v.name)
+	}
+	return s
+}
+
+// Available lists the variants this binary can run on this CPU, best first;
+// "generic" is always last.
+func Available() []string {
+	var s []string
+	for _, v := range variants() {
+		if v.set != nil && len(v.missing()) == 0 {
+			s = append(s, v.name)
+		}
+	}
+	return s
+}
+
+// Select returns the Set called name: "" or "auto" is the best available
+// one. A known variant that this binary or CPU cannot run is an error
+// naming what is missing; it never falls back silently.
+func Select(name string) (*Set, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	vs := variants()
+	if name == "" || name == "auto" {
+		for _, v := range vs {
+			if v.set != nil && len(v.missing()) == 0 {
+				return v.set, nil
+			}
+		}
+		return Generic, nil
+	}
+	for _, v := range vs {
+		if v.name != name {
+			continue
+		}
+		if v.set == nil {
+			return nil, fmt.Errorf("kernels: %q is not compiled into this binary (purego build tag or not amd64); available: %s", name, strings.Join(Available(), ", "))
+		}
+		if m := v.missing(); len(m) > 0 {
+			return nil, fmt.Errorf("kernels: %q needs CPU features this machine lacks: %s; available: %s", name, strings.Join(m, ", "), strings.Join(Available(), ", "))
+		}
+		return v.set, nil
+	}
+	return nil, fmt.Errorf("kernels: unknown kernel variant %q (known: auto, %s)", name, strings.Join(Names(), ", "))
+}
+
+// Choose is Select for command lines: flag (from --kernels) if not empty,
+// else the environment variable MNC_KERNELS, else "auto".
+func Choose(flag string) (*Set, error) {
+	if flag == "" {
+		flag = os.Getenv(EnvVar)
+	}
+	return Select(flag)
+}

@@ -1,0 +1,143 @@
+//go:build !purego
+
+package kernels
+
+// The GEMM micro-kernels (gemm_amd64.s, written by asmgen.go). Each computes,
+// for one block of width output channels (16 or 8) starting at the packed
+// block w (GEMM layout, pack.go) and npix rows of x:
+//
+//	for p := range npix:
+//		for c := range width:
+//			acc := e.corr[c] + Σ_{q < kg*g + ktail} xq(x[p*xstride + q]) * wt(w, q, c)
+//			y[p*ystride + c] = requant(acc)                 // the epilogue of epilogue.go
+//
+// where g = 4, xq(v) = v + 128 (the unsigned operand of VPDPBUSD; e.corr
+// holds bias - (zx+128) Σ w) for the VNNI kernels, and g = 2, xq(v) = v
+// (sign-extended to int16, VPMADDWD; e.corr = bias - zx Σ w) for AVX2. kg
+// counts full groups of g bytes; the last ktail (< g) bytes of each row are
+// read one by one, never past the row. Rows are processed in register tiles
+// of 12, 4 and 1 (VNNI) or 4 and 1 (AVX2) rows; flags&epiClamp selects the
+// clamp step of the epilogue. The generic twin is gemmRows.
+
+//go:noescape
+func gemmVNNI16(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+//go:noescape
+func gemmVNNI8(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+//go:noescape
+func gemmAVX2x16(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+//go:noescape
+func gemmAVX2x8(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+// gemmImpl is one family of GEMM micro-kernels.
+type gemmImpl struct {
+	vnni bool
+	g    int   // k per 32-bit lane of the packed weights
+	zoff int32 // added to the input zero point in the correction (128 for VNNI)
+}
+
+var (
+	gemmVNNI = &gemmImpl{vnni: true, g: 4, zoff: 128}
+	gemmAVX2 = &gemmImpl{vnni: false, g: 2, zoff: 0}
+)
+
+// kernel calls the micro-kernel for a block of width wd. (Direct calls: a
+// call through a func value would make e escape.)
+func (im *gemmImpl) kernel(wd int, x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int) {
+	switch {
+	case im.vnni && wd == 16:
+		gemmVNNI16(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+	case im.vnni:
+		gemmVNNI8(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+	case wd == 16:
+		gemmAVX2x16(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+	default:
+		gemmAVX2x8(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+	}
+}
+
+// partialRows is how many rows a partial block computes at a time into a
+// scratch buffer.
+const partialRows = 64
+
+// run computes rows [lo, hi) of y[.][o] = requant(bias + (x - zx) w^T) for x
+// rows of k values at stride xstride (xstride >= k; when padded is true the
+// rows hold kg*g readable bytes, the ones past k multiplying zero weights).
+// w is packed (GEMM layout with this impl's g).
+func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []int32, y []int8, o int,
+	zx int32, mult []Multiplier, yz int32, out Range, lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	l := gemmLayout{o: o, k: k, g: im.g}
+	kg, ktail := k/im.g, k%im.g
+	rowLen := k
+	if padded {
+		kg, ktail = l.kg(), 0
+		rowLen = kg * im.g
+	}
+	// The assembly trusts its arguments: check every access here.
+	if len(w) < l.size() || (hi-1)*xstride+rowLen > len(x) || hi*o > len(y) || len(mult) < o || (bias != nil && len(bias) < o) {
+		panic("kernels: gemm slices too short for their parameters")
+	}
+	// Loop order: channel groups of up to gemmGroup channels (their
+	// epilogue constants computed once), then chunks of rows small enough
+	// for the rows and their outputs to stay in L1 across the group's
+	// blocks, then blocks of 16 (or 8) channels.
+	chunk := hi - lo
+	if (hi-lo)*(rowLen+o) > gemmChunkMin {
+		chunk = max(48, gemmChunkBytes/(rowLen+o)/12*12)
+	}
+	var eb [gemmGroup / 16]epiBlock
+	for g0 := 0; g0 < o; g0 += gemmGroup {
+		g1 := min(o, g0+gemmGroup)
+		var flags [gemmGroup / 16]int
+		for o0 := g0; o0 < g1; o0 += 16 {
+			e := &eb[(o0-g0)/16]
+			e.setOut(yz, out)
+			switch n := min(l.width(o0), o-o0); n {
+			case 16:
+				flags[(o0-g0)/16] = e.fillGroups(mult, bias, w, l.wsumOff(), zx+im.zoff, [4]int{o0, o0 + 4, o0 + 8, o0 + 12})
+			case 8:
+				flags[(o0-g0)/16] = e.fillGroups(mult, bias, w, l.wsumOff(), zx+im.zoff, [4]int{o0, o0 + 4, o0, o0 + 4})
+			default:
+				flags[(o0-g0)/16] = e.fill(mult, bias, w, l.wsumOff(), zx+im.zoff, yz, out, o0, n)
+			}
+		}
+		for p0 := lo; p0 < hi; p0 += chunk {
+			p1 := min(hi, p0+chunk)
+			for o0 := g0; o0 < g1; o0 += 16 {
+				im.block(x, xstride, kg, ktail, w, l, y, o, o0, &eb[(o0-g0)/16], flags[(o0-g0)/16], p0, p1)
+			}
+		}
+	}
+}
+
+// Blocking of run.
+const (
+	gemmGroup      = 256      // channels whose epilogue constants are computed at once
+	gemmChunkMin   = 96 << 10 // rows x (row + output bytes) above which rows are chunked
+	gemmChunkBytes = 24 << 10 // rows x (row + output bytes) per chunk
+)
+
+// block computes rows [p0, p1) of the block of channels starting at o0.
+func (im *gemmImpl) block(x []int8, xstride, kg, ktail int, w []int8, l gemmLayout, y []int8, o, o0 int, e *epiBlock, flags, p0, p1 int) {
+	wd := l.width(o0)
+	n := min(wd, o-o0)
+	wp := &w[l.blockOff(o0)]
+	if n == wd {
+		im.kernel(wd, &x[p0*xstride], xstride, kg, ktail, wp, p1-p0, &y[p0*o+o0], o, e, flags)
+		return
+	}
+	// A partial block: compute into scratch, copy the valid channels.
+	var tmp [partialRows * 16]int8
+	for q0 := p0; q0 < p1; q0 += partialRows {
+		m := min(partialRows, p1-q0)
+		im.kernel(wd, &x[q0*xstride], xstride, kg, ktail, wp, m, &tmp[0], wd, e, flags)
+		for p := range m {
+			copy(y[(q0+p)*o+o0:][:n], tmp[p*wd:][:n])
+		}
+	}
+}
