@@ -16,6 +16,7 @@ import (
 	"github.com/mncdev/mnc/ir/interp"
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -75,7 +76,13 @@ func readTensor(t *testing.T, path string) *ir.Tensor {
 
 func load(t *testing.T, blob []byte) (*runtime.Model, *runtime.Interpreter) {
 	t.Helper()
-	m, err := runtime.Load(blob)
+	return loadWith(t, blob, "")
+}
+
+// loadWith loads blob with a forced kernel variant ("" for the default).
+func loadWith(t *testing.T, blob []byte, variant string) (*runtime.Model, *runtime.Interpreter) {
+	t.Helper()
+	m, err := runtime.LoadWith(blob, runtime.Options{Kernels: variant})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +134,8 @@ func closeTo(t *testing.T, got []float32, want *ir.Tensor, tol float64) float64 
 // TestGoldenRoundTrip: every testdata model compiles to an int8 and a
 // float32 file; the int8 file's logits equal the int8 reference
 // interpreter's bit for bit (for the generic and the generic-hwo layouts,
-// and for the whole input batch), the float file's match the float
-// interpreter within 1e-5.
+// every kernel variant this CPU runs, and the whole input batch), the float
+// file's match the float interpreter within 1e-5.
 func TestGoldenRoundTrip(t *testing.T) {
 	for _, e := range goldenManifest(t) {
 		t.Run(e.Name, func(t *testing.T) {
@@ -147,8 +154,10 @@ func TestGoldenRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, it := load(t, blob)
-				sameBits(t, run(t, it, in), want)
+				for _, variant := range kernels.Available() {
+					_, it := loadWith(t, blob, variant)
+					sameBits(t, run(t, it, in), want)
+				}
 			}
 			// CompileInputs ran the passes on g in place: g is the float graph.
 			blob, err := codegen.Build(g, codegen.Options{})
@@ -275,7 +284,11 @@ func TestSharedRoundTrip(t *testing.T) {
 	for _, c := range sharedCases {
 		t.Run(c.file, func(t *testing.T) {
 			sm := compileShared(t, c.file, c.opts, c.res)
-			_, it8 := load(t, sm.int8)
+			var its []*runtime.Interpreter // one per kernel variant this CPU runs
+			for _, variant := range kernels.Available() {
+				_, it := loadWith(t, sm.int8, variant)
+				its = append(its, it)
+			}
 			_, itf := load(t, sm.f32)
 			for _, img := range []string{"grace_hopper", "parrot"} {
 				in := readTensor(t, filepath.Join(dir, "models", "reference", c.ref+"."+img+".input.npy"))
@@ -283,8 +296,11 @@ func TestSharedRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := run(t, it8, in)
-				sameBits(t, got, want)
+				var got []float32
+				for _, it := range its {
+					got = run(t, it, in)
+					sameBits(t, got, want)
+				}
 				fwant, err := interp.Run(sm.f, []*ir.Tensor{in}, nil)
 				if err != nil {
 					t.Fatal(err)

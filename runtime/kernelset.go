@@ -41,59 +41,28 @@ type kernelSet struct {
 	packGemm      func(w []int8, n, k int) []int8
 }
 
-// genericKernels runs every op on the generic kernels without allocating:
-// kernels.Depthwise, Pointwise, Gemm, GlobalAveragePool and ChannelMul
-// allocate scratch memory on every call, so the ops they serve go through
-// kernels.Conv (the same integer results) and through globalAveragePool and
-// channelMul below, which apply kernels.Requantize to the same sums.
-var genericKernels = kernelSet{
-	name:    "generic",
-	conv:    kernels.Conv,
-	add:     kernels.Add,
-	lut:     kernels.LUT,
-	pool:    globalAveragePool,
-	chanMul: channelMul,
-}
-
-// kernelsFor picks the kernels for a model written for target on this
-// machine. Today that is always the generic set; the optimised variants
-// of runtime/kernels plug in here (for example by overriding entries with
-// what kernels.Select reports for this CPU).
-func kernelsFor(target string) kernelSet {
-	_ = target
-	return genericKernels
-}
-
-// globalAveragePool is kernels.GlobalAveragePool without its per-call
-// accumulator slice: y[n,c] = Requantize(Σ_hw (x - XZero)).
-func globalAveragePool(p *kernels.PoolParams, x, y []int8) {
-	hw, c := p.HW, p.C
-	for n := range p.N {
-		xs := x[n*hw*c : (n+1)*hw*c]
-		ys := y[n*c : (n+1)*c]
-		for ch := range ys {
-			var acc int32
-			for i := ch; i < len(xs); i += c {
-				acc += int32(xs[i]) - p.XZero
-			}
-			ys[ch] = kernels.Requantize(acc, p.Mult, p.YZero, p.Out.Lo, p.Out.Hi)
-		}
+// kernelsFor picks the kernels once, when a model is loaded: the variant
+// named (generic, avx2, vnni), else the one MNC_KERNELS names, else the
+// best this CPU runs (kernels.Choose). A forced variant the CPU lacks is an
+// error naming the missing features, never an illegal instruction.
+func kernelsFor(name string) (kernelSet, error) {
+	set, err := kernels.Choose(name)
+	if err != nil {
+		return kernelSet{}, err
 	}
-}
-
-// channelMul is kernels.ChannelMul without its per-call gate slice:
-// y = Requantize((x - XZero)(g - GZero)).
-func channelMul(p *kernels.ChannelMulParams, x, g, y []int8) {
-	c := p.C
-	for n := range p.N {
-		gs := g[n*c : (n+1)*c]
-		for i := range p.HW {
-			off := (n*p.HW + i) * c
-			xs, ys := x[off:off+c], y[off:off+c]
-			for ch, v := range xs {
-				prod := (int32(v) - p.XZero) * (int32(gs[ch]) - p.GZero)
-				ys[ch] = kernels.Requantize(prod, p.Mult, p.YZero, p.Out.Lo, p.Out.Hi)
-			}
-		}
-	}
+	return kernelSet{
+		name:          set.Name,
+		conv:          set.Conv,
+		pointwise:     set.Pointwise,
+		depthwise:     set.Depthwise,
+		gemm:          set.Gemm,
+		add:           set.Add,
+		lut:           set.LUT,
+		pool:          set.GlobalAveragePool,
+		chanMul:       set.ChannelMul,
+		packConv:      set.PackConv,
+		packPointwise: set.PackPointwise,
+		packDepthwise: set.PackDepthwise,
+		packGemm:      set.PackGemm,
+	}, nil
 }

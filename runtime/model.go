@@ -56,15 +56,26 @@ type Model struct {
 	spec    *preprocess.Spec
 }
 
+// Options configures how a model is loaded.
+type Options struct {
+	// Kernels forces a kernel variant: "generic", "avx2" or "vnni" (see
+	// kernels.Names). "" means the MNC_KERNELS environment variable, else
+	// the fastest variant this CPU runs. Kernels are chosen once, here.
+	Kernels string
+}
+
 // Open reads and verifies a model file. Where the platform allows it
 // (Linux, macOS, the BSDs) the file is memory-mapped, so weights are used
 // in place and shared between processes; Close unmaps it.
-func Open(path string) (*Model, error) {
+func Open(path string) (*Model, error) { return OpenWith(path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(path string, opts Options) (*Model, error) {
 	data, unmap, err := mapFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open model: %w", err)
 	}
-	m, err := load(data)
+	m, err := load(data, opts)
 	if err != nil {
 		if unmap != nil {
 			_ = unmap()
@@ -77,7 +88,10 @@ func Open(path string) (*Model, error) {
 
 // Load verifies a model held in memory. The model uses data in place (its
 // weights are not copied), so data must not be modified afterwards.
-func Load(data []byte) (*Model, error) {
+func Load(data []byte) (*Model, error) { return LoadWith(data, Options{}) }
+
+// LoadWith is Load with options.
+func LoadWith(data []byte, opts Options) (*Model, error) {
 	if len(data) > 0 && uintptr(unsafe.Pointer(unsafe.SliceData(data)))%BufferAlignment != 0 {
 		// Constant buffers are aligned within the file; keep them
 		// aligned in memory so that they can be used in place.
@@ -88,7 +102,7 @@ func Load(data []byte) (*Model, error) {
 		copy(c, data)
 		data = c
 	}
-	m, err := load(data)
+	m, err := load(data, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
@@ -127,7 +141,7 @@ func (m *Model) InputShape() []int { return append([]int(nil), m.tensors[m.input
 // OutputShape returns the shape of one output (batch 1), e.g. [1 1000].
 func (m *Model) OutputShape() []int { return append([]int(nil), m.tensors[m.output].shape...) }
 
-func load(data []byte) (m *Model, err error) {
+func load(data []byte, opts Options) (m *Model, err error) {
 	defer func() {
 		// The verifier is meant to make this unreachable; a file must
 		// never crash the program, whatever it holds.
@@ -146,7 +160,9 @@ func load(data []byte) (m *Model, err error) {
 	if err := m.verifyGraph(); err != nil {
 		return nil, err
 	}
-	m.kern = kernelsFor(m.info.Target)
+	if m.kern, err = kernelsFor(opts.Kernels); err != nil {
+		return nil, err
+	}
 	if err := m.buildPlan(); err != nil {
 		return nil, err
 	}

@@ -461,7 +461,8 @@ type convKernel = func(p *kernels.ConvParams, x, w []int8, bias []int32, y []int
 type convStep struct {
 	p        kernels.ConvParams
 	x, y     view
-	w        []int8
+	w        []int8 // as the kernel reads them (packed)
+	wv       []int8 // in the layout validate checks (before packing)
 	b        []int32
 	fn       convKernel
 	n        int // rows or pixels
@@ -470,7 +471,7 @@ type convStep struct {
 
 func (s *convStep) run(ar []byte) { s.fn(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar), 0, s.n) }
 func (s *convStep) check(ar []byte) error {
-	return s.validate(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar))
+	return s.validate(&s.p, s.x.i8(ar), s.wv, s.b, s.y.i8(ar))
 }
 
 func (p *planner) convGeometry(op *operator, x, w, y *tensor) (kernels.ConvParams, int, error) {
@@ -583,7 +584,7 @@ func (p *planner) conv8(op *operator) (step, error) {
 				return nil, err
 			}
 		}
-		s.fn, s.n, s.validate = k.depthwise, cp.Rows(), (*kernels.ConvParams).ValidateDepthwise
+		s.fn, s.n, s.validate, s.wv = k.depthwise, cp.Rows(), (*kernels.ConvParams).ValidateDepthwise, s.w
 		if k.packDepthwise != nil {
 			s.w, err = p.pack(func() []int8 { return k.packDepthwise(&cp, s.w) })
 		}
@@ -591,17 +592,17 @@ func (p *planner) conv8(op *operator) (step, error) {
 		if s.w, err = p.repack(s.w, cp.O, cp.KH*cp.KW, false); err != nil {
 			return nil, err
 		}
-		s.fn, s.n, s.validate = k.conv, cp.Rows(), (*kernels.ConvParams).Validate
+		s.fn, s.n, s.validate, s.wv = k.conv, cp.Rows(), (*kernels.ConvParams).Validate, s.w
 		if k.packConv != nil {
 			s.w, err = p.pack(func() []int8 { return k.packConv(&cp, s.w) })
 		}
 	case pointwise && k.pointwise != nil:
-		s.fn, s.n, s.validate = k.pointwise, cp.Pixels(), (*kernels.ConvParams).ValidatePointwise
+		s.fn, s.n, s.validate, s.wv = k.pointwise, cp.Pixels(), (*kernels.ConvParams).ValidatePointwise, s.w
 		if k.packPointwise != nil {
 			s.w, err = p.pack(func() []int8 { return k.packPointwise(s.w, cp.O, cp.C) })
 		}
 	default:
-		s.fn, s.n, s.validate = k.conv, cp.Rows(), (*kernels.ConvParams).Validate
+		s.fn, s.n, s.validate, s.wv = k.conv, cp.Rows(), (*kernels.ConvParams).Validate, s.w
 		if k.packConv != nil {
 			s.w, err = p.pack(func() []int8 { return k.packConv(&cp, s.w) })
 		}
@@ -644,14 +645,15 @@ func (p *planner) repack(w []int8, o, k int, toHWO bool) ([]int8, error) {
 type gemmStep struct {
 	p    kernels.GemmParams
 	x, y view
-	w    []int8
+	w    []int8 // packed
+	wv   []int8 // before packing, for Validate
 	b    []int32
 	fn   func(p *kernels.GemmParams, a, w []int8, bias []int32, y []int8, lo, hi int)
 }
 
 func (s *gemmStep) run(ar []byte) { s.fn(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar), 0, s.p.M) }
 func (s *gemmStep) check(ar []byte) error {
-	return s.p.Validate(s.x.i8(ar), s.w, s.b, s.y.i8(ar))
+	return s.p.Validate(s.x.i8(ar), s.wv, s.b, s.y.i8(ar))
 }
 
 // gemmParams checks a fully connected layer x[M,K] w[N,K] b?[N] -> y[M,N].
@@ -671,16 +673,17 @@ func gemmShape(x, w, y *tensor) (m, k, n int, err error) {
 // convolution over M pixels.
 func (p *planner) gemm8(x view, w []int8, b []int32, y view, gp kernels.GemmParams) step {
 	if fn := p.m.kern.gemm; fn != nil {
+		wv := w
 		if pk := p.m.kern.packGemm; pk != nil {
 			// Packing sizes are the kernel set's business; it is not
 			// charged to the budget here, as the result may share w.
 			w = pk(w, gp.N, gp.K)
 		}
-		return &gemmStep{p: gp, x: x, y: y, w: w, b: b, fn: fn}
+		return &gemmStep{p: gp, x: x, y: y, w: w, wv: wv, b: b, fn: fn}
 	}
 	cp := kernels.ConvParams{N: gp.M, H: 1, W: 1, C: gp.K, OH: 1, OW: 1, O: gp.N, KH: 1, KW: 1,
 		StrideH: 1, StrideW: 1, Groups: 1, XZero: gp.AZero, YZero: gp.YZero, Mult: gp.Mult, Out: gp.Out}
-	return &convStep{p: cp, x: x, y: y, w: w, b: b, fn: p.m.kern.conv, n: gp.M,
+	return &convStep{p: cp, x: x, y: y, w: w, wv: w, b: b, fn: p.m.kern.conv, n: gp.M,
 		validate: (*kernels.ConvParams).Validate}
 }
 
