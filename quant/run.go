@@ -123,33 +123,17 @@ func perTensor(v *ir.Value) (float64, int32, error) {
 // the output (scale s, zero z): a bound b becomes z + round_half_away(b/s),
 // saturated to [-128, 127]; ReLU is [z, 127], ReLU6 [z, z + round(6/s)].
 func actRange(act ir.Activation, s float64, z int32) (kernels.Range, error) {
-	bound := func(b float64) int8 {
-		if math.IsInf(b, 1) || b >= math.MaxFloat32 {
-			return 127
-		}
-		if math.IsInf(b, -1) || b <= -math.MaxFloat32 {
-			return -128
-		}
-		v := float64(z) + math.Round(b/s)
-		return int8(max(-128, min(127, v)))
-	}
-	var r kernels.Range
 	switch act.Kind {
 	case ir.ActNone:
 		return kernels.Full, nil
 	case ir.ActRelu:
-		r = kernels.Range{Lo: bound(0), Hi: 127}
+		return kernels.ClampRange(0, math.Inf(1), s, z), nil
 	case ir.ActRelu6:
-		r = kernels.Range{Lo: bound(0), Hi: bound(6)}
+		return kernels.ClampRange(0, 6, s, z), nil
 	case ir.ActClip:
-		r = kernels.Range{Lo: bound(float64(act.Min)), Hi: bound(float64(act.Max))}
-	default:
-		return r, fmt.Errorf("activation %v is not a clamp (lower it to a Lookup first)", act.Kind)
+		return kernels.ClampRange(float64(act.Min), float64(act.Max), s, z), nil
 	}
-	if r.Lo > r.Hi {
-		r.Hi = r.Lo
-	}
-	return r, nil
+	return kernels.Range{}, fmt.Errorf("activation %v is not a clamp (lower it to a Lookup first)", act.Kind)
 }
 
 // weightScales checks an int8 per-output-channel weight constant.

@@ -169,33 +169,17 @@ func multipliers(sx float64, sw []float64, sy float64) ([]kernels.Multiplier, er
 // s, zero z): a bound b becomes z + round_half_away(b/s) within
 // [-128, 127]; ReLU is [z, 127], ReLU6 [z, z + round(6/s)].
 func clampRange(a activation, s float64, z int32) (kernels.Range, error) {
-	bound := func(b float64) int8 {
-		if math.IsInf(b, 1) || b >= math.MaxFloat32 {
-			return 127
-		}
-		if math.IsInf(b, -1) || b <= -math.MaxFloat32 {
-			return -128
-		}
-		v := float64(z) + math.Round(b/s)
-		return int8(max(-128, min(127, v)))
-	}
-	var r kernels.Range
 	switch a.kind {
 	case mncfb.ActivationKindNONE:
 		return kernels.Full, nil
 	case mncfb.ActivationKindRELU:
-		r = kernels.Range{Lo: bound(0), Hi: 127}
+		return kernels.ClampRange(0, math.Inf(1), s, z), nil
 	case mncfb.ActivationKindRELU6:
-		r = kernels.Range{Lo: bound(0), Hi: bound(6)}
+		return kernels.ClampRange(0, 6, s, z), nil
 	case mncfb.ActivationKindCLIP:
-		r = kernels.Range{Lo: bound(float64(a.min)), Hi: bound(float64(a.max))}
-	default:
-		return r, fmt.Errorf("activation %v cannot be fused into an int8 op (it needs a lookup table)", a.kind)
+		return kernels.ClampRange(float64(a.min), float64(a.max), s, z), nil
 	}
-	if r.Lo > r.Hi {
-		r.Hi = r.Lo
-	}
-	return r, nil
+	return kernels.Range{}, fmt.Errorf("activation %v cannot be fused into an int8 op (it needs a lookup table)", a.kind)
 }
 
 func sameShape(a, b []int) bool {

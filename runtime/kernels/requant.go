@@ -180,3 +180,27 @@ func scratch8(buf *[scratchLen]int8, n int) []int8 {
 	}
 	return make([]int8, n)
 }
+
+// ClampRange is a fused clamp min(max(x, lo), hi) of real bounds in the
+// quantized domain of the output (scale s, zero point z): a bound b becomes
+// z + round_half_away(b/s) saturated to [-128, 127], and an infinite bound
+// (or one beyond float32) leaves that side open. ReLU is ClampRange(0, +Inf),
+// ReLU6 ClampRange(0, 6). An empty range collapses to its lower end. The
+// reference interpreter and the runtime both derive clamps here.
+func ClampRange(lo, hi, s float64, z int32) Range {
+	bound := func(b float64) int8 {
+		if math.IsInf(b, 1) || b >= math.MaxFloat32 {
+			return 127
+		}
+		if math.IsInf(b, -1) || b <= -math.MaxFloat32 {
+			return -128
+		}
+		v := float64(z) + math.Round(b/s)
+		return int8(max(-128, min(127, v)))
+	}
+	r := Range{Lo: bound(lo), Hi: bound(hi)}
+	if r.Lo > r.Hi {
+		r.Hi = r.Lo
+	}
+	return r
+}
