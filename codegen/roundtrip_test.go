@@ -1,7 +1,6 @@
 package codegen_test
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,8 +9,8 @@ import (
 
 	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/internal/inspect"
-	"github.com/mncdev/mnc/internal/npy"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
 	"github.com/mncdev/mnc/quant"
@@ -20,40 +19,13 @@ import (
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
-const goldenDir = "../testdata/golden"
-
-type goldenEntry struct {
-	Name        string            `json:"name"`
-	Arch        string            `json:"arch"`
-	Width       float64           `json:"width"`
-	Resolution  int               `json:"resolution"`
-	Classes     int               `json:"classes"`
-	ReducedTail bool              `json:"reduced_tail"`
-	Files       map[string]string `json:"files"`
-}
-
-// goldenManifest re-reads testdata/golden/manifest.json (the models are
-// regenerated from time to time; the format stays).
-func goldenManifest(t *testing.T) []goldenEntry {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(goldenDir, "manifest.json"))
-	if err != nil {
-		t.Fatalf("golden manifest: %v", err)
-	}
-	var es []goldenEntry
-	if err := json.Unmarshal(data, &es); err != nil {
-		t.Fatal(err)
-	}
-	return es
-}
-
 // modelFile picks one file of a golden model: an ONNX export if there is
 // one, else the checkpoint.
-func (e goldenEntry) load(t *testing.T) *ir.Graph {
+func loadGolden(t *testing.T, e golden.Model) *ir.Graph {
 	t.Helper()
 	for _, k := range []string{"onnx_opset17", "onnx_opset11", "pth", "safetensors"} {
 		if f, ok := e.Files[k]; ok {
-			g, err := frontend.Load(filepath.Join(goldenDir, f), frontend.Options{Arch: e.Arch, Width: e.Width,
+			g, err := frontend.Load(filepath.Join(golden.Dir(t), f), frontend.Options{Arch: e.Arch, Width: e.Width,
 				Classes: e.Classes, Resolution: e.Resolution, ReducedTail: e.ReducedTail})
 			if err != nil {
 				t.Fatal(err)
@@ -63,15 +35,6 @@ func (e goldenEntry) load(t *testing.T) *ir.Graph {
 	}
 	t.Fatalf("%s: no model file in the manifest", e.Name)
 	return nil
-}
-
-func readTensor(t *testing.T, path string) *ir.Tensor {
-	t.Helper()
-	a, err := npy.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ir.NewFloat32(ir.Shape(a.Shape), a.Data)
 }
 
 func load(t *testing.T, blob []byte) (*runtime.Model, *runtime.Interpreter) {
@@ -137,10 +100,10 @@ func closeTo(t *testing.T, got []float32, want *ir.Tensor, tol float64) float64 
 // every kernel variant this CPU runs, and the whole input batch), the float
 // file's match the float interpreter within 1e-5.
 func TestGoldenRoundTrip(t *testing.T) {
-	for _, e := range goldenManifest(t) {
+	for _, e := range golden.Manifest(t) {
 		t.Run(e.Name, func(t *testing.T) {
-			g := e.load(t)
-			in := readTensor(t, filepath.Join(goldenDir, e.Files["input"]))
+			g := loadGolden(t, e)
+			in := golden.Tensor(t, filepath.Join(golden.Dir(t), e.Files["input"]))
 			q, _, err := quant.CompileInputs(g, []*ir.Tensor{in}, nil, quant.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -291,7 +254,7 @@ func TestSharedRoundTrip(t *testing.T) {
 			}
 			_, itf := load(t, sm.f32)
 			for _, img := range []string{"grace_hopper", "parrot"} {
-				in := readTensor(t, filepath.Join(dir, "models", "reference", c.ref+"."+img+".input.npy"))
+				in := golden.Tensor(t, filepath.Join(dir, "models", "reference", c.ref+"."+img+".input.npy"))
 				want, err := quant.Run(sm.q, in)
 				if err != nil {
 					t.Fatal(err)
@@ -359,12 +322,12 @@ func TestAllocs(t *testing.T) {
 		blob []byte
 		in   *ir.Tensor
 	}
-	for _, e := range goldenManifest(t) {
+	for _, e := range golden.Manifest(t) {
 		if e.Name != "v3s" && e.Name != "v2" {
 			continue
 		}
-		g := e.load(t)
-		in := readTensor(t, filepath.Join(goldenDir, e.Files["input"]))
+		g := loadGolden(t, e)
+		in := golden.Tensor(t, filepath.Join(golden.Dir(t), e.Files["input"]))
 		q, _, err := quant.CompileInputs(g, []*ir.Tensor{in}, nil, quant.Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package passes
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,47 +10,24 @@ import (
 
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/frontend/mobilenet"
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/internal/npy"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
 )
 
 const (
-	goldenDir = "../testdata/golden"
 	sharedDir = "../../shared/models" // /work/shared, next to the repository
 	relTol    = 1e-5                  // max |diff| <= relTol * max |logit|
 )
 
-type goldenEntry struct {
-	Name        string            `json:"name"`
-	Arch        string            `json:"arch"`
-	Width       float64           `json:"width"`
-	Resolution  int               `json:"resolution"`
-	Classes     int               `json:"classes"`
-	ReducedTail bool              `json:"reduced_tail"`
-	Files       map[string]string `json:"files"`
-}
-
-func manifest(t *testing.T) []goldenEntry {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(goldenDir, "manifest.json"))
-	if err != nil {
-		t.Skipf("no golden manifest: %v", err)
-	}
-	var entries []goldenEntry
-	if err := json.Unmarshal(data, &entries); err != nil {
-		t.Fatal(err)
-	}
-	return entries
-}
-
-func (e goldenEntry) options() frontend.Options {
+func goldenOptions(e golden.Model) frontend.Options {
 	return frontend.Options{Arch: e.Arch, Width: e.Width, Classes: e.Classes, Resolution: e.Resolution, ReducedTail: e.ReducedTail}
 }
 
 // modelFiles lists the model files of an entry: the checkpoint and every
 // ONNX export.
-func (e goldenEntry) modelFiles() []string {
+func goldenModelFiles(e golden.Model) []string {
 	var files []string
 	for _, k := range []string{"pth", "onnx_opset11", "onnx_opset17", "onnx_opset17_bn"} {
 		if f, ok := e.Files[k]; ok {
@@ -139,17 +115,17 @@ func checkStructure(t *testing.T, g *ir.Graph) {
 // TestGoldenPipeline compiles every golden model (checkpoint and ONNX
 // exports) and checks logits, structure and reports.
 func TestGoldenPipeline(t *testing.T) {
-	for _, e := range manifest(t) {
+	for _, e := range golden.Manifest(t) {
 		t.Run(e.Name, func(t *testing.T) {
-			in := readInput(t, filepath.Join(goldenDir, e.Files["input"]))
+			in := readInput(t, filepath.Join(golden.Dir(t), e.Files["input"]))
 			summaries := map[string]Summary{}
-			for _, file := range e.modelFiles() {
-				path := filepath.Join(goldenDir, file)
+			for _, file := range goldenModelFiles(e) {
+				path := filepath.Join(golden.Dir(t), file)
 				if _, err := os.Stat(path); err != nil {
 					t.Logf("skipping %s: %v", file, err)
 					continue
 				}
-				g, err := frontend.Load(path, e.options())
+				g, err := frontend.Load(path, goldenOptions(e))
 				if err != nil {
 					t.Fatalf("%s: %v", file, err)
 				}

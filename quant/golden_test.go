@@ -1,50 +1,14 @@
 package quant
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mncdev/mnc/frontend"
-	"github.com/mncdev/mnc/internal/npy"
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/ir"
 )
-
-const goldenDir = "../testdata/golden"
-
-type goldenEntry struct {
-	Name        string            `json:"name"`
-	Arch        string            `json:"arch"`
-	Width       float64           `json:"width"`
-	Resolution  int               `json:"resolution"`
-	Classes     int               `json:"classes"`
-	ReducedTail bool              `json:"reduced_tail"`
-	Files       map[string]string `json:"files"`
-}
-
-func goldenManifest(t *testing.T) []goldenEntry {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(goldenDir, "manifest.json"))
-	if err != nil {
-		t.Skipf("no golden manifest: %v", err)
-	}
-	var entries []goldenEntry
-	if err := json.Unmarshal(data, &entries); err != nil {
-		t.Fatal(err)
-	}
-	return entries
-}
-
-func readNpy(t *testing.T, path string) *ir.Tensor {
-	t.Helper()
-	a, err := npy.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ir.NewFloat32(ir.Shape(a.Shape), a.Data)
-}
 
 // goldenFloor is the logits SQNR (dB) every testdata model must reach with
 // the default method, from the checkpoint and from every ONNX export.
@@ -56,15 +20,15 @@ const goldenFloor = 15
 // ones on those inputs (the figures are logged), and the report lists the
 // per-layer SQNR.
 func TestGoldenModels(t *testing.T) {
-	for _, e := range goldenManifest(t) {
-		in := readNpy(t, filepath.Join(goldenDir, e.Files["input"]))
+	for _, e := range golden.Manifest(t) {
+		in := golden.Tensor(t, filepath.Join(golden.Dir(t), e.Files["input"]))
 		for _, k := range []string{"pth", "safetensors", "onnx_opset11", "onnx_opset17", "onnx_opset17_bn"} {
 			file, ok := e.Files[k]
 			if !ok {
 				continue
 			}
 			t.Run(e.Name+"/"+k, func(t *testing.T) {
-				g, err := frontend.Load(filepath.Join(goldenDir, file), frontend.Options{Arch: e.Arch, Width: e.Width,
+				g, err := frontend.Load(filepath.Join(golden.Dir(t), file), frontend.Options{Arch: e.Arch, Width: e.Width,
 					Classes: e.Classes, Resolution: e.Resolution, ReducedTail: e.ReducedTail})
 				if err != nil {
 					t.Fatal(err)
