@@ -12,6 +12,7 @@ import (
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/mncfb"
 	"github.com/mncdev/mnc/runtime/preprocess"
+	"github.com/mncdev/mnc/targets"
 )
 
 // Options configures Build.
@@ -47,6 +48,15 @@ var Targets = map[string]Target{
 	"generic": {Name: "generic"},
 	// generic-hwo stores depthwise weights as kernels.Depthwise reads them.
 	"generic-hwo": {Name: "generic-hwo", DepthwiseHWO: true},
+	// The named machines of package targets (rpi3, rpi4, rpi5 are aliases,
+	// resolved by Build). Each records its name in the file and uses the
+	// layout targets.Target.Layout names; today all use the generic layout
+	// and the runtime repacks at load for the kernels the CPU runs.
+	"amd64-avx2":    {Name: "amd64-avx2"},
+	"amd64-vnni":    {Name: "amd64-vnni"},
+	"arm64":         {Name: "arm64"},
+	"arm64-dotprod": {Name: "arm64-dotprod"},
+	"armv7":         {Name: "armv7"},
 }
 
 // ArenaAlignment is the alignment of every activation in the arena.
@@ -68,7 +78,14 @@ func Build(g *ir.Graph, opts Options) ([]byte, error) {
 	}
 	target, ok := Targets[tname]
 	if !ok {
-		return nil, fmt.Errorf("codegen: unknown target %q (known: generic)", tname)
+		t, err := targets.Lookup(tname) // an alias such as rpi4
+		if err != nil {
+			return nil, fmt.Errorf("codegen: %w", err)
+		}
+		target, ok = Targets[t.Name]
+		if !ok {
+			return nil, fmt.Errorf("codegen: target %q has no weight layout (a bug)", t.Name)
+		}
 	}
 	b := &builder{g: g, opts: opts, target: target, tensorOf: map[*ir.Value]int{}}
 	if err := b.build(); err != nil {

@@ -14,6 +14,7 @@
 //	if err != nil {
 //		log.Fatal(err)
 //	}
+//	defer it.Close() // stops its worker goroutines
 //	out, err := it.RunFile("parrot.jpg") // the model's own preprocessing
 //	if err != nil {
 //		log.Fatal(err)
@@ -75,4 +76,29 @@
 // the results equal quant's int8 reference interpreter bit for bit. Float
 // steps (float.go) compute in float64 and store float32, as ir/interp
 // does.
+//
+// # Threads
+//
+// An Interpreter runs on Options.Threads threads (NewInterpreterThreads
+// overrides it; 0 means runtime.GOMAXPROCS(0), 1 keeps everything on the
+// caller's goroutine). With more than one, NewInterpreter starts
+// threads-1 worker goroutines owned by the interpreter; Run is the first
+// thread and splits each large step (convolutions over output rows,
+// pointwise convolutions over pixels, fully connected layers over rows, the
+// input's quantize and transpose over elements) into one contiguous range
+// per thread; steps under about 128K MACs run whole on the caller. Every
+// output element is computed by the same kernel code whatever the split, so
+// the results are identical, bit for bit, for every thread count, and Run
+// still allocates nothing (the hand-off is a channel send per worker and a
+// WaitGroup). Interpreter.Close stops the workers; an interpreter dropped
+// without Close has them stopped by a cleanup (runtime.AddCleanup) once it
+// is unreachable, since the workers reference only the pool, never the
+// interpreter. Details in threads.go.
+//
+// # Profiling
+//
+// Interpreter.SetProfile(true) times every step of the following Runs
+// (Interpreter.Profile returns the sums); when off it costs one nil test
+// per step. internal/bench (mnc bench) builds its latency and per-layer
+// reports on it.
 package runtime

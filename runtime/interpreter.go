@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"image"
+	"time"
 	"unsafe"
 )
 
@@ -17,8 +18,9 @@ type Tensor struct {
 // planned by the compiler) and its output buffer, so Run allocates nothing
 // once the first Run of a batch size has sized the output. An Interpreter
 // is for one goroutine at a time; NewInterpreter is cheap (it allocates
-// the arena and checks the kernel parameters), so make one per goroutine
-// over the same Model, which is shared read-only.
+// the arena, checks the kernel parameters and, for more than one thread,
+// starts the worker goroutines that Close stops), so make one per
+// goroutine over the same Model, which is shared read-only.
 type Interpreter struct {
 	m      *Model
 	arena  []byte
@@ -29,10 +31,26 @@ type Interpreter struct {
 	result []float32
 	shape  []int
 	image  []float32
+
+	threads int
+	pool    *pool      // nil: one thread
+	split   []splitter // per step: the splittable step, or nil to run it whole
+	parts   []int      // per step: ranges to split into
+
+	prof     []time.Duration // per step, while profiling (SetProfile)
+	profRuns int
 }
 
-// NewInterpreter returns an interpreter for m.
-func (m *Model) NewInterpreter() (*Interpreter, error) {
+// NewInterpreter returns an interpreter for m, running on the number of
+// threads of the model's Options.Threads (0: runtime.GOMAXPROCS). An
+// interpreter with more than one thread owns worker goroutines: Close
+// stops them (see threads.go).
+func (m *Model) NewInterpreter() (*Interpreter, error) { return m.NewInterpreterThreads(m.threads) }
+
+// NewInterpreterThreads returns an interpreter for m that splits the large
+// steps of every Run over threads goroutines (< 1: runtime.GOMAXPROCS(0)).
+// The results are the same, bit for bit, for every thread count.
+func (m *Model) NewInterpreterThreads(threads int) (*Interpreter, error) {
 	it := &Interpreter{m: m, in: m.viewOf(m.input), out: m.viewOf(m.output)}
 	it.sample, it.per = it.in.n, it.out.n
 	it.arena = alignedBytes(m.arena, 64)
@@ -43,6 +61,7 @@ func (m *Model) NewInterpreter() (*Interpreter, error) {
 			return nil, fmt.Errorf("model: operator %d (%v %q): %w", i, op.code, op.name, err)
 		}
 	}
+	it.planThreads(threads)
 	return it, nil
 }
 
@@ -81,8 +100,17 @@ func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
 	ar := it.arena
 	for b := range n {
 		copy(it.in.f32(ar), in.Data[b*it.sample:(b+1)*it.sample])
-		for _, s := range it.m.steps {
-			s.run(ar)
+		if it.prof != nil {
+			for i, s := range it.m.steps {
+				t0 := time.Now()
+				it.exec(i, s, ar)
+				it.prof[i] += time.Since(t0)
+			}
+			it.profRuns++
+		} else {
+			for i, s := range it.m.steps {
+				it.exec(i, s, ar)
+			}
 		}
 		copy(res[b*it.per:(b+1)*it.per], it.out.f32(ar))
 	}

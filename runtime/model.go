@@ -54,6 +54,7 @@ type Model struct {
 	arena   int // bytes
 	kern    kernelSet
 	spec    *preprocess.Spec
+	threads int // Options.Threads
 }
 
 // Options configures how a model is loaded.
@@ -62,6 +63,10 @@ type Options struct {
 	// kernels.Names). "" means the MNC_KERNELS environment variable, else
 	// the fastest variant this CPU runs. Kernels are chosen once, here.
 	Kernels string
+	// Threads is the number of threads of the model's interpreters
+	// (NewInterpreter): 0 means runtime.GOMAXPROCS(0), 1 runs every step
+	// on the caller's goroutine. NewInterpreterThreads overrides it.
+	Threads int
 }
 
 // Open reads and verifies a model file. Where the platform allows it
@@ -167,6 +172,7 @@ func load(data []byte, opts Options) (m *Model, err error) {
 		return nil, err
 	}
 	m.describe()
+	m.threads = opts.Threads
 	return m, nil
 }
 

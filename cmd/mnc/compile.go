@@ -58,7 +58,7 @@ the model so that inference prepares images the same way.
 -o OUT.mnc writes the model file that mnc run and the runtime execute: int8
 with --quant int8, float32 otherwise (to compare on the board). It records the
 preprocessing, the class names of --labels FILE, the calibration record and the
-producer; weights are packed for --target (generic) and activation memory is
+producer; weights are packed for --target (see mnc targets) and activation memory is
 planned into one arena. The file is written atomically: a failed compile leaves
 no file behind.
 
@@ -203,7 +203,7 @@ architecture with zero weights.`,
 	f.StringVar(&reportJSON, "report-json", "", "also write the quality report as JSON to `FILE`")
 	f.StringVarP(&output, "output", "o", "", "write the compiled model to this .mnc `FILE`")
 	f.StringVar(&labels, "labels", "", "class names to store in the model file, one per line (line i = class i)")
-	f.StringVar(&target, "target", "generic", "weight layout of the model file: generic")
+	f.StringVar(&target, "target", "generic", "the machine the model is for (see mnc targets): generic, amd64-avx2, amd64-vnni, arm64, arm64-dotprod, armv7, rpi3, rpi4, rpi5")
 	return cmd
 }
 

@@ -13,6 +13,7 @@ func newInspectCmd() *cobra.Command {
 	var (
 		opts   frontend.Options
 		asJSON bool
+		kern   string
 	)
 	cmd := &cobra.Command{
 		Use:   "inspect [MODEL]",
@@ -32,7 +33,7 @@ With no MODEL, --arch describes a built-in architecture without weights.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 && runtime.IsModelFile(args[0]) {
-				m, err := runtime.Open(args[0])
+				m, err := runtime.OpenWith(args[0], runtime.Options{Kernels: kern})
 				if err != nil {
 					return err
 				}
@@ -54,5 +55,6 @@ With no MODEL, --arch describes a built-in architecture without weights.`,
 	}
 	addModelFlags(cmd, &opts)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	cmd.Flags().StringVar(&kern, "kernels", "", "for .mnc files: the kernel variant to check (default: $MNC_KERNELS, else the best this CPU runs)")
 	return cmd
 }

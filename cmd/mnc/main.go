@@ -38,5 +38,8 @@ torchvision definitions together with --arch (and --width, --classes, ...).`,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newDemoCmd(), newRunCmd(), newInspectCmd())
 	root.AddCommand(newCompileCmd())
+	root.AddCommand(newBenchCmd())
+	root.AddCommand(newTargetsCmd())
+	root.AddCommand(newDeployCmd())
 	return root
 }

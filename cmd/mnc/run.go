@@ -9,6 +9,7 @@ import (
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -21,6 +22,7 @@ func newRunCmd() *cobra.Command {
 		top        int
 		asJSON     bool
 		preset     string
+		ropts      runtime.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "run MODEL [IMAGE...]",
@@ -54,7 +56,7 @@ writes the N x classes logits as a float32 .npy file.`,
 					return err
 				}
 			}
-			m, rec, err := classify.Open(args[0], opts)
+			m, rec, err := classify.OpenWith(args[0], opts, ropts)
 			if err != nil {
 				return err
 			}
@@ -108,5 +110,6 @@ writes the N x classes logits as a float32 .npy file.`,
 	f.IntVar(&top, "top", 5, "how many classes to print per input")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing: torchvision or tf")
+	addRuntimeFlags(cmd, &ropts)
 	return cmd
 }

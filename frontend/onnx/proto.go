@@ -12,11 +12,11 @@ import (
 
 // Limits on counts that are not otherwise bounded by the data they describe.
 const (
-	maxRank = 64      // dimensions of a tensor or value
-	maxDim  = 1 << 31 // one dimension
+	maxRank = 64                      // dimensions of a tensor or value
+	maxDim  = min(1<<31, math.MaxInt) // one dimension (capped by int on 32-bit builds)
 	// maxElems bounds the element count of a value's static shape. Constant
 	// data is further bounded by the bytes actually present in the file.
-	maxElems = 1 << 40
+	maxElems = min(1<<40, math.MaxInt)
 	// maxAttrElems bounds the ints/floats of one attribute.
 	maxAttrElems = 1 << 20
 )

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 
@@ -159,7 +160,7 @@ const (
 	// str many times. maxWork bounds the bytes that may be hashed or copied
 	// (about a second's worth) by charging every memo lookup the longest str
 	// seen so far; real state_dict pickles (short keys) use a tiny fraction.
-	maxWork = 16 << 30
+	maxWork = min(16<<30, math.MaxInt) // capped by int on 32-bit builds
 )
 
 // scanPickle walks the opcodes of the pickle at the start of b without

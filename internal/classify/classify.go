@@ -222,8 +222,14 @@ type Recorded struct {
 // is read by the frontend (with opts) and runs on the float reference
 // interpreter. Close the model when done if it is an io.Closer.
 func Open(path string, opts frontend.Options) (Model, *Recorded, error) {
+	return OpenWith(path, opts, runtime.Options{})
+}
+
+// OpenWith is Open with the runtime's options (kernel variant, threads)
+// for .mnc files; float models ignore them.
+func OpenWith(path string, opts frontend.Options, ropts runtime.Options) (Model, *Recorded, error) {
 	if runtime.IsModelFile(path) {
-		m, err := runtime.Open(path)
+		m, err := runtime.OpenWith(path, ropts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -266,4 +272,4 @@ func (b *blobModel) Run(in *ir.Tensor) (*ir.Tensor, error) {
 	return ir.NewFloat32(ir.Shape(out.Shape), append([]float32(nil), out.Data...)), nil
 }
 
-func (b *blobModel) Close() error { return b.m.Close() }
+func (b *blobModel) Close() error { b.it.Close(); return b.m.Close() }

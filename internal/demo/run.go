@@ -170,7 +170,7 @@ func evaluate(m *ModelResult, x *ir.Tensor, classes []int) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer model.Close()
-	it, err := model.NewInterpreter()
+	it, err := model.NewInterpreterThreads(1) // the latency column is one thread's
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // SizeBound is the size an int8 model file may reach: 1.02 x (int8
@@ -76,10 +77,12 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 	}
 	in := s.Info
 	var b strings.Builder
-	fmt.Fprintf(&b, "model %s: %s, format %s, target %s (kernels %s)", in.Name, in.Precision, in.Format, in.Target, in.Kernels)
+	fmt.Fprintf(&b, "model %s: %s, format %s, target %s", in.Name, in.Precision, in.Format, in.Target)
 	if in.Producer != "" {
 		fmt.Fprintf(&b, ", made by %s", in.Producer)
 	}
+	fmt.Fprintf(&b, "\nkernels here: %s (this CPU runs %s; --kernels or MNC_KERNELS forces one)",
+		in.Kernels, strings.Join(kernels.Available(), ", "))
 	fmt.Fprintf(&b, "\ninput  %s %s %s\noutput %s %s %s\n", in.Input.Name, in.Input.DType, shapeString(in.Input.Shape),
 		in.Output.Name, in.Output.DType, shapeString(in.Output.Shape))
 	if p := in.Preprocess; p != nil {

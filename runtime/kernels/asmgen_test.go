@@ -19,7 +19,11 @@ func TestGeneratedAssembly(t *testing.T) {
 		t.Skip("no go command")
 	}
 	dir := t.TempDir()
-	if out, err := exec.Command(gobin, "run", "asmgen.go", "-dir", dir).CombinedOutput(); err != nil {
+	cmd := exec.Command(gobin, "run", "asmgen.go", "-dir", dir)
+	// The generator runs on the host: under go test -exec (a cross-built test
+	// binary in qemu) the environment names the target's GOOS/GOARCH.
+	cmd.Env = append(os.Environ(), "GOOS=", "GOARCH=", "GOARM=", "GO386=", "GOAMD64=")
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go run asmgen.go: %v\n%s", err, out)
 	}
 	for _, name := range []string{"gemm_amd64.s", "depthwise_amd64.s"} {

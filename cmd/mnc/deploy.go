@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/targets"
+)
+
+// modulePath is the module whose cmd/mncrun deploy builds.
+const modulePath = "github.com/mncdev/mnc"
+
+func newDeployCmd() *cobra.Command {
+	var (
+		target, out, src string
+		force            bool
+	)
+	cmd := &cobra.Command{
+		Use:   "deploy MODEL.mnc --target rpi4 -o DIR",
+		Short: "Write a ready-to-copy folder: the board runner cross-compiled for the target, the model, run.sh",
+		Long: `Write DIR with what a board needs to run MODEL.mnc: mncrun (the tiny runner,
+which links only the runtime) cross-compiled for --target without cgo, the
+model file, and run.sh. Copy DIR to the board (scp -r DIR pi@raspberrypi:) and
+run ./run.sh IMAGE... there, or ./run.sh -bench.
+
+The runner is built with the Go toolchain from mnc's source: --src, else the
+module containing the current directory. DIR is written as DIR.tmp and renamed,
+so a failed deploy leaves no half-written folder; an existing DIR is replaced
+only with --force. See mnc targets for the targets.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return errors.New("deploy: -o DIR is required")
+			}
+			return deploy(cmd.OutOrStdout(), args[0], target, out, src, force)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&target, "target", "rpi4", "the board (see mnc targets): rpi3, rpi4, rpi5, arm64, arm64-dotprod, armv7, amd64-avx2, ...")
+	f.StringVarP(&out, "out", "o", "", "the folder to write")
+	f.StringVar(&src, "src", "", "mnc's source tree (default: the module containing the current directory)")
+	f.BoolVar(&force, "force", false, "replace DIR if it exists")
+	return cmd
+}
+
+func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
+	t, err := targets.Lookup(tname)
+	if err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	m, err := runtime.Open(model) // verify the file before shipping it
+	if err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	info := *m.Info()
+	m.Close()
+	dir = filepath.Clean(dir)
+	if _, err := os.Stat(dir); err == nil && !force {
+		return fmt.Errorf("deploy: %s exists (--force replaces it)", dir)
+	}
+	modelName := filepath.Base(model)
+	buildCmd := fmt.Sprintf("CGO_ENABLED=0 GOOS=%s GOARCH=%s", t.GOOS, t.GOARCH)
+	if t.GOARM != "" {
+		buildCmd += " GOARM=" + t.GOARM
+	}
+	buildCmd += fmt.Sprintf(" go build -trimpath -ldflags='-s -w' -o %s %s/cmd/mncrun", filepath.Join(dir, "mncrun"), modulePath)
+	manual := fmt.Sprintf("build the runner yourself in a checkout of mnc:\n  %s\nthen copy %s into %s", buildCmd, model, dir)
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("deploy: no Go toolchain (go) on PATH to cross-compile the runner; %s", manual)
+	}
+	if src == "" {
+		if src, err = findModule(); err != nil {
+			return fmt.Errorf("deploy: %v (--src names mnc's source tree); or %s", err, manual)
+		}
+	}
+
+	tmp := dir + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	runner, _ := filepath.Abs(filepath.Join(tmp, "mncrun"))
+	b := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", runner, "./cmd/mncrun")
+	b.Dir = src
+	b.Env = append(os.Environ(), t.Env()...)
+	var stderr bytes.Buffer
+	b.Stdout, b.Stderr = &stderr, &stderr
+	if err := b.Run(); err != nil {
+		return fmt.Errorf("deploy: go build of the runner for %s failed: %v\n%s\n%s", t.Platform(), err, strings.TrimSpace(stderr.String()), manual)
+	}
+	if err := copyFile(model, filepath.Join(tmp, modelName)); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	script := fmt.Sprintf(`#!/bin/sh
+# Runs %[1]s (%[2]s, target %[3]s) with the mnc board runner.
+#   ./run.sh IMAGE...          top-5 classes of each image
+#   ./run.sh -bench [-runs N]  median latency of one run
+# mncrun's other flags: ./mncrun -h
+d=$(dirname "$0")
+if [ "$1" = "-bench" ]; then
+	shift
+	exec "$d/mncrun" -bench "$@" "$d/%[1]s"
+fi
+exec "$d/mncrun" "$d/%[1]s" "$@"
+`, modelName, info.Precision, info.Target)
+	if err := os.WriteFile(filepath.Join(tmp, "run.sh"), []byte(script), 0o755); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	if force {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("deploy: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	ok = true
+	st, _ := os.Stat(filepath.Join(dir, "mncrun"))
+	fmt.Fprintf(w, "wrote %s for %s (%s): mncrun (%d bytes; kernels %s), %s, run.sh\n", dir, t.Name, t.Platform(), st.Size(), t.KernelsNote(), modelName)
+	if info.Target != t.Name && info.Target != "generic" {
+		fmt.Fprintf(w, "note: %s was compiled for target %s (it runs anywhere; recompile with --target %s to record this board)\n", modelName, info.Target, tname)
+	}
+	fmt.Fprintf(w, "next: scp -r %s pi@raspberrypi.local: && ssh pi@raspberrypi.local ./%s/run.sh IMAGE...\n", dir, filepath.Base(dir))
+	return nil
+}
+
+// findModule returns the root of mnc's module containing the current
+// directory.
+func findModule() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			if strings.HasPrefix(string(b), "module "+modulePath+"\n") || strings.Contains(string(b), "\nmodule "+modulePath+"\n") {
+				return dir, nil
+			}
+			return "", fmt.Errorf("%s is not mnc's module (%s)", dir, modulePath)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("the current directory is not inside mnc's source tree")
+		}
+		dir = parent
+	}
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

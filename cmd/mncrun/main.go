@@ -1,0 +1,175 @@
+// Command mncrun is the tiny board runner: it runs and benchmarks .mnc
+// files and links only the runtime (no model readers, passes, calibration
+// or command-line framework), so that it cross-compiles to a small static
+// binary for a Raspberry Pi (see mnc deploy).
+//
+//	mncrun [-top K] [-kernels NAME] [-save OUT.bin] [-raw] MODEL.mnc IMAGE...
+//	mncrun -bench [-runs N] MODEL.mnc
+//
+// With images it prints, for each, the top K classes with the model's
+// labels; -save writes every image's logits as little-endian float32 (one
+// image after another), -raw prints them as the hexadecimal bits of each
+// float32 (to compare runs on different machines byte for byte). -bench
+// times single runs on a constant input and prints the median latency.
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	goruntime "runtime"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/mncdev/mnc/runtime"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "mncrun: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("mncrun", flag.ContinueOnError)
+	top := fs.Int("top", 5, "classes to print per image")
+	kern := fs.String("kernels", "", "force a kernel variant (generic, avx2, vnni); default: $MNC_KERNELS, else the best this CPU runs")
+	save := fs.String("save", "", "write the logits of every image to `FILE` as little-endian float32")
+	raw := fs.Bool("raw", false, "print the logits as the hexadecimal bits of each float32")
+	bench := fs.Bool("bench", false, "benchmark: print the median latency of single runs")
+	runs := fs.Int("runs", 50, "timed runs for -bench")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: mncrun [flags] MODEL.mnc IMAGE...\n       mncrun -bench [-runs N] MODEL.mnc\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() < 1 || (!*bench && fs.NArg() < 2) {
+		fs.Usage()
+		return errors.New("need a model file and, without -bench, at least one image")
+	}
+	m, err := runtime.OpenWith(fs.Arg(0), runtime.Options{Kernels: *kern})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	it, err := m.NewInterpreter()
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	if *bench {
+		return benchmark(w, m, it, *runs)
+	}
+	var out *bufio.Writer
+	if *save != "" {
+		f, err := os.Create(*save)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = bufio.NewWriter(f)
+	}
+	labels := m.Labels()
+	for _, img := range fs.Args()[1:] {
+		res, err := it.RunFile(img)
+		if err != nil {
+			return fmt.Errorf("%s: %w", img, err)
+		}
+		fmt.Fprintln(w, img)
+		printTop(w, res.Data, labels, *top)
+		if *raw {
+			for i, v := range res.Data {
+				if i > 0 {
+					w.WriteByte(' ')
+				}
+				fmt.Fprintf(w, "%08x", math.Float32bits(v))
+			}
+			w.WriteByte('\n')
+		}
+		if out != nil {
+			if err := binary.Write(out, binary.LittleEndian, res.Data); err != nil {
+				return err
+			}
+		}
+	}
+	if out != nil {
+		if err := out.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printTop prints the k largest logits with their softmax probabilities.
+func printTop(w io.Writer, logits []float32, labels []string, k int) {
+	idx := make([]int, len(logits))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - mx)
+	}
+	for _, i := range idx[:min(k, len(idx))] {
+		name := ""
+		if i < len(labels) {
+			name = labels[i]
+		}
+		p := math.Exp(float64(logits[i])-mx) / sum
+		fmt.Fprintf(w, "  %5d  %6.2f%%  logit %8.4f  %s\n", i, 100*p, logits[i], name)
+	}
+}
+
+// benchmark runs the model on a constant input: a few warm-up runs, then
+// runs timed one by one; it prints the median and the spread.
+func benchmark(w io.Writer, m *runtime.Model, it *runtime.Interpreter, runs int) error {
+	runs = max(runs, 1)
+	shape := m.InputShape()
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	in := runtime.Tensor{Shape: shape, Data: make([]float32, n)}
+	for i := range in.Data {
+		in.Data[i] = float32(i%251)/125 - 1
+	}
+	for range 3 {
+		if _, err := it.Run(in); err != nil {
+			return err
+		}
+	}
+	ts := make([]time.Duration, runs)
+	for i := range ts {
+		t0 := time.Now()
+		if _, err := it.Run(in); err != nil {
+			return err
+		}
+		ts[i] = time.Since(t0)
+	}
+	slices.Sort(ts)
+	info := m.Info()
+	fmt.Fprintf(w, "%s: %s, target %s, kernels %s, %s/%s\n", info.Name, info.Precision, info.Target, info.Kernels, goruntime.GOOS, goruntime.GOARCH)
+	fmt.Fprintf(w, "median %.3f ms over %d runs (min %.3f ms, max %.3f ms)\n",
+		ms(ts[len(ts)/2]), runs, ms(ts[0]), ms(ts[len(ts)-1]))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mncdev/mnc/codegen"
+	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/demo"
+	"github.com/mncdev/mnc/quant"
+	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/kernels"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+// fixture is an int8 model compiled for amd64-vnni from the golden
+// MobileNetV3-Small (80x80, 10 classes), with generated images.
+type fixture struct {
+	dir    string
+	model  string   // the .mnc file
+	images []string // images to classify
+}
+
+var (
+	fixOnce sync.Once
+	fix     fixture
+	fixErr  error
+	fixDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixDir != "" {
+		os.RemoveAll(fixDir)
+	}
+	os.Exit(code)
+}
+
+func getFixture(t *testing.T) fixture {
+	t.Helper()
+	fixOnce.Do(func() {
+		fixDir, fixErr = os.MkdirTemp("", "mncrun-test-")
+		if fixErr != nil {
+			return
+		}
+		fix, fixErr = buildFixture(fixDir)
+	})
+	if fixErr != nil {
+		t.Fatal(fixErr)
+	}
+	return fix
+}
+
+func buildFixture(dir string) (fixture, error) {
+	const res = 80
+	calib := filepath.Join(dir, "calib")
+	if err := demo.WriteDataset(calib, 8, 7, res); err != nil {
+		return fixture{}, err
+	}
+	g, err := frontend.Load("../../testdata/golden/v3s.opset17.onnx", frontend.Options{})
+	if err != nil {
+		return fixture{}, err
+	}
+	f, err := quant.Prepare(g)
+	if err != nil {
+		return fixture{}, err
+	}
+	spec, err := preprocess.Default(preprocess.TF, res, res)
+	if err != nil {
+		return fixture{}, err
+	}
+	q, _, err := quant.CompilePrepared(f, calib, quant.Options{Images: 8, Preprocess: spec})
+	if err != nil {
+		return fixture{}, err
+	}
+	blob, err := codegen.Build(q, codegen.Options{Target: "amd64-vnni", Producer: "test", Labels: demo.Classes})
+	if err != nil {
+		return fixture{}, err
+	}
+	model := filepath.Join(dir, "v3s.mnc")
+	if err := os.WriteFile(model, blob, 0o644); err != nil {
+		return fixture{}, err
+	}
+	images := filepath.Join(dir, "images")
+	if err := demo.WriteDataset(images, 4, 9001, 96); err != nil {
+		return fixture{}, err
+	}
+	pngs, err := filepath.Glob(filepath.Join(images, "*.png"))
+	if err != nil || len(pngs) == 0 {
+		return fixture{}, err
+	}
+	return fixture{dir: dir, model: model, images: pngs}, nil
+}
+
+// TestDependencies: the runner links the runtime only.
+func TestDependencies(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	const mod = "github.com/mncdev/mnc/"
+	for _, d := range strings.Fields(string(out)) {
+		for _, banned := range []string{mod + "ir", mod + "passes", mod + "quant", mod + "frontend", mod + "codegen", mod + "targets", "github.com/spf13/cobra", "github.com/spf13/pflag"} {
+			if d == banned || strings.HasPrefix(d, banned+"/") {
+				t.Errorf("mncrun depends on %s", d)
+			}
+		}
+	}
+}
+
+func TestRun(t *testing.T) {
+	fx := getFixture(t)
+	save := filepath.Join(t.TempDir(), "out.bin")
+	var out bytes.Buffer
+	args := append([]string{"-top", "2", "-raw", "-save", save, fx.model}, fx.images...)
+	if err := run(args, &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	t.Logf("\n%s", s)
+	for _, img := range fx.images {
+		if !strings.Contains(s, img) {
+			t.Errorf("output lacks %s", img)
+		}
+	}
+	found := false
+	for _, c := range demo.Classes {
+		found = found || strings.Contains(s, c)
+	}
+	if !found {
+		t.Error("output names no class label")
+	}
+	b, err := os.ReadFile(save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 4 * 10 * len(fx.images); len(b) != want {
+		t.Errorf("-save wrote %d bytes, want %d", len(b), want)
+	}
+}
+
+func TestBench(t *testing.T) {
+	fx := getFixture(t)
+	var out bytes.Buffer
+	if err := run([]string{"-bench", "-runs", "3", fx.model}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "median ") || !strings.Contains(out.String(), "target amd64-vnni") {
+		t.Errorf("unexpected -bench output:\n%s", out.String())
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(nil, &out); err == nil {
+		t.Error("no arguments: no error")
+	}
+	fx := getFixture(t)
+	if err := run([]string{"-kernels", "nosuch", fx.model, fx.images[0]}, &out); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("unknown kernel variant: %v", err)
+	}
+}
+
+// TestTargetModelRunsAnywhere: a model compiled for amd64-vnni records its
+// target, loads and runs with the generic kernels (MNC_KERNELS=generic), and
+// gives the same logits, bit for bit, as the best kernels of this CPU.
+func TestTargetModelRunsAnywhere(t *testing.T) {
+	fx := getFixture(t)
+	logits := func(kern string) []float32 {
+		t.Helper()
+		t.Setenv("MNC_KERNELS", kern)
+		m, err := runtime.Open(fx.model)
+		if err != nil {
+			t.Fatalf("MNC_KERNELS=%s: %v", kern, err)
+		}
+		defer m.Close()
+		if m.Info().Target != "amd64-vnni" {
+			t.Errorf("target %q, want amd64-vnni", m.Info().Target)
+		}
+		if kern != "" && m.Info().Kernels != kern {
+			t.Errorf("MNC_KERNELS=%s: kernels %q", kern, m.Info().Kernels)
+		}
+		it, err := m.NewInterpreter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := it.RunFile(fx.images[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out.Data...)
+	}
+	if !slices.Contains(kernels.Available(), "vnni") {
+		// -tags purego, or a CPU without AVX-512 VNNI: forcing it is an error.
+		if _, err := runtime.OpenWith(fx.model, runtime.Options{Kernels: "vnni"}); err == nil || !strings.Contains(err.Error(), `"vnni"`) {
+			t.Errorf("forcing vnni where it is unavailable: %v", err)
+		} else {
+			t.Log(err)
+		}
+	}
+	gen, best := logits("generic"), logits("")
+	for i := range gen {
+		if gen[i] != best[i] {
+			t.Fatalf("logit %d: generic %v, best kernels %v", i, gen[i], best[i])
+		}
+	}
+}
