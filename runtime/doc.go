@@ -89,8 +89,8 @@
 // per thread; steps under about 128K MACs run whole on the caller. Every
 // output element is computed by the same kernel code whatever the split, so
 // the results are identical, bit for bit, for every thread count, and Run
-// still allocates nothing (the hand-off is a channel send per worker and a
-// WaitGroup). Interpreter.Close stops the workers; an interpreter dropped
+// still allocates nothing (the hand-off is an atomic task number that workers
+// poll briefly before parking on a channel). Interpreter.Close stops the workers; an interpreter dropped
 // without Close has them stopped by a cleanup (runtime.AddCleanup) once it
 // is unreachable, since the workers reference only the pool, never the
 // interpreter. Details in threads.go.

@@ -3,6 +3,7 @@ package runtime
 import (
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mncdev/mnc/runtime/kernels"
@@ -21,7 +22,8 @@ import (
 // the split (runtime/kernels' contract), so the results are identical for
 // every thread count. Steps below minParallelMACs run on the calling
 // goroutine alone: waking the workers costs more than they would save.
-// Dispatch uses channels and a WaitGroup, so Run still allocates nothing.
+// The hand-off (see pool) uses atomics and a parking channel, so Run still
+// allocates nothing.
 
 // splitter is a step whose work splits over a range [0, extent()) of
 // output rows or pixels.
@@ -59,32 +61,83 @@ func (s *gemmStep) work() int64 { return int64(s.p.M) * int64(s.p.N) * int64(s.p
 func (s *gemmStep) align() int  { return 1 }
 
 // pool is an Interpreter's worker goroutines. The fields of the current
-// task are written by the caller before it wakes the workers (a channel
-// send, so they see them) and read-only until wg.Wait returns.
+// task are written by the caller before it publishes the task's sequence
+// number (an atomic store, so workers that load it see them) and read-only
+// until every worker has reported the task done (an atomic store each,
+// which the caller loads before it reads the outputs).
+//
+// Hand-off: a step lasts tens of microseconds, so parking and waking a
+// goroutine per step (a channel operation, an OS thread wake-up) costs as
+// much as the step saves. Workers therefore spin on the task number for a
+// while before they park, and the caller spins until the parts are done.
+// Parking is lost-wakeup free: a worker announces it sleeps, then checks
+// the task number again; the caller publishes the task, then checks whether
+// the worker sleeps and, if so, leaves a token in its 1-slot wake channel.
+// One of the two sees the other's store (Go's atomics are sequentially
+// consistent); a stale token only causes a spurious wake-up, after which the
+// worker checks again.
 type pool struct {
-	wake  []chan struct{} // one per worker
-	wg    sync.WaitGroup
-	stopO sync.Once
+	workers []worker
+	stopO   sync.Once
+	stopped atomic.Bool
 
+	seq   uint64 // the last task published (caller only)
 	s     splitter
 	ar    []byte
 	parts int
-	fault []any // a panic of worker i, re-raised by the caller
+	fault []any // a panic of part i, re-raised by the caller
 }
 
+type worker struct {
+	task     atomic.Uint64 // the last task published to this worker
+	done     atomic.Uint64 // the last task this worker finished
+	sleeping atomic.Bool
+	wake     chan struct{} // capacity 1
+	_        [64]byte      // keep workers on separate cache lines
+}
+
+// spinTasks bounds how long a worker polls for the next task before it
+// parks (a few tens of microseconds); spinWait how long the caller polls
+// before it yields its thread while waiting for the parts.
+const (
+	spinTasks = 1 << 14
+	spinWait  = 1 << 10
+)
+
 func newPool(threads int) *pool {
-	p := &pool{wake: make([]chan struct{}, threads-1), fault: make([]any, threads)}
-	for i := range p.wake {
-		p.wake[i] = make(chan struct{})
+	p := &pool{workers: make([]worker, threads-1), fault: make([]any, threads)}
+	for i := range p.workers {
+		p.workers[i].wake = make(chan struct{}, 1)
 		go p.worker(i + 1)
 	}
 	return p
 }
 
 func (p *pool) worker(i int) {
-	for range p.wake[i-1] {
+	w := &p.workers[i-1]
+	var last uint64
+	for {
+		seq := w.task.Load()
+		for spin := 1; seq == last && spin < spinTasks && !p.stopped.Load(); spin++ {
+			if spin%spinWait == 0 {
+				goruntime.Gosched() // let the caller run if threads outnumber cores
+			}
+			seq = w.task.Load()
+		}
+		if p.stopped.Load() {
+			return
+		}
+		if seq == last {
+			w.sleeping.Store(true)
+			if seq = w.task.Load(); seq == last && !p.stopped.Load() {
+				<-w.wake
+			}
+			w.sleeping.Store(false)
+			continue
+		}
+		last = seq
 		p.part(i)
-		p.wg.Done()
+		w.done.Store(seq)
 	}
 }
 
@@ -114,12 +167,27 @@ func bounds(s splitter, parts, i int) (int, int) {
 // run splits s into parts ranges and runs them, part 0 on the caller.
 func (p *pool) run(s splitter, ar []byte, parts int) {
 	p.s, p.ar, p.parts = s, ar, parts
-	p.wg.Add(parts - 1)
+	p.seq++
+	seq := p.seq
 	for i := 1; i < parts; i++ {
-		p.wake[i-1] <- struct{}{}
+		w := &p.workers[i-1]
+		w.task.Store(seq)
+		if w.sleeping.Load() {
+			select {
+			case w.wake <- struct{}{}:
+			default: // a token is already waiting
+			}
+		}
 	}
 	p.part(0)
-	p.wg.Wait()
+	for i := 1; i < parts; i++ {
+		w := &p.workers[i-1]
+		for spin := 0; w.done.Load() != seq; spin++ {
+			if spin >= spinWait {
+				goruntime.Gosched()
+			}
+		}
+	}
 	p.s, p.ar = nil, nil
 	for i, f := range p.fault[:parts] {
 		if f != nil {
@@ -131,8 +199,12 @@ func (p *pool) run(s splitter, ar []byte, parts int) {
 
 func (p *pool) stop() {
 	p.stopO.Do(func() {
-		for _, c := range p.wake {
-			close(c)
+		p.stopped.Store(true)
+		for i := range p.workers {
+			select {
+			case p.workers[i].wake <- struct{}{}:
+			default:
+			}
 		}
 	})
 }
