@@ -1,0 +1,56 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// quantizeRef is the specification of Quantize, written the obvious way:
+// t = x * inv in float32, rounded half to even (in float64), plus the zero
+// point, saturated; NaN gives the zero point.
+func quantizeRef(v, inv float32, zero int32) int8 {
+	t := v * inv
+	var q int64
+	switch {
+	case t != t:
+		q = 0
+	case t >= 512:
+		q = 512
+	case t <= -512:
+		q = -512
+	default:
+		q = int64(math.RoundToEven(float64(t)))
+	}
+	return Clamp(q+int64(zero), -128, 127)
+}
+
+func TestQuantizeMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	scales := []float32{1, 0.5, 1.0 / 255, 0.0078125, 0.02353, 3.7, 1e-6, 1e6}
+	special := []float32{0, float32(math.Copysign(0, -1)), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 127.5, -128.5,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.MaxFloat32, -math.MaxFloat32,
+		math.SmallestNonzeroFloat32, 511.5, -511.5, 4194304.5, 1 << 30}
+	for _, s := range scales {
+		inv := float32(1 / float64(s))
+		var x []float32
+		for _, v := range special {
+			x = append(x, v, v*s) // v itself and v in units of the scale (exact ties)
+		}
+		for range 20000 {
+			x = append(x, float32(r.NormFloat64()*float64(s)*100))
+			x = append(x, float32(r.IntN(1200)-600)*s/2) // multiples of half a step: ties
+		}
+		for _, zero := range []int32{-128, -1, 0, 5, 127} {
+			y := make([]int8, len(x))
+			if err := Quantize(x, s, zero, y); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range x {
+				if want := quantizeRef(v, inv, zero); y[i] != want {
+					t.Fatalf("scale %g zero %d: Quantize(%g) = %d, want %d", s, zero, v, y[i], want)
+				}
+			}
+		}
+	}
+}
