@@ -350,31 +350,8 @@ type transposeStep struct {
 
 func (s *transposeStep) check([]byte) error { return nil }
 
-func (s *transposeStep) run(ar []byte) {
-	if s.size == 1 {
-		transposeT(s, s.x.i8(ar), s.y.i8(ar))
-	} else {
-		transposeT(s, s.x.f32(ar), s.y.f32(ar))
-	}
-}
-
-func transposeT[T int8 | float32](s *transposeStep, x, y []T) {
-	var idx [maxRank]int
-	r := s.rank
-	off := 0
-	for o := range y {
-		y[o] = x[off]
-		for i := r - 1; i >= 0; i-- {
-			idx[i]++
-			off += s.stride[i]
-			if idx[i] < s.outDims[i] {
-				break
-			}
-			off -= s.stride[i] * idx[i]
-			idx[i] = 0
-		}
-	}
-}
+// run is runRange (threads.go) over every output element.
+func (s *transposeStep) run(ar []byte) { s.runRange(ar, 0, s.y.n) }
 
 func (p *planner) transpose(op *operator) (step, error) {
 	if err := arity(op, 1, 1, 1, 0); err != nil {

@@ -324,7 +324,7 @@ func (s *transposeStep) extent() int { return s.y.n }
 func (s *transposeStep) work() int64 { return 2 * int64(s.y.n) }
 func (s *transposeStep) align() int  { return 64 }
 
-// transposeRange is transposeT over output elements [lo, hi).
+// transposeRange copies output elements [lo, hi) of the permutation.
 func transposeRange[T int8 | float32](s *transposeStep, x, y []T, lo, hi int) {
 	var idx [maxRank]int
 	r := s.rank
