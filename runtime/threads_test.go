@@ -1,9 +1,7 @@
 package runtime_test
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	goruntime "runtime"
 	"testing"
@@ -11,7 +9,7 @@ import (
 
 	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
-	"github.com/mncdev/mnc/internal/npy"
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
@@ -22,24 +20,8 @@ import (
 // codegen's round trip does) with its golden input batch.
 func goldenInt8(t *testing.T) (names []string, files [][]byte, inputs []*ir.Tensor) {
 	t.Helper()
-	dir := filepath.Join("..", "testdata", "golden")
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var es []struct {
-		Name        string            `json:"name"`
-		Arch        string            `json:"arch"`
-		Width       float64           `json:"width"`
-		Resolution  int               `json:"resolution"`
-		Classes     int               `json:"classes"`
-		ReducedTail bool              `json:"reduced_tail"`
-		Files       map[string]string `json:"files"`
-	}
-	if err := json.Unmarshal(data, &es); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range es {
+	dir := golden.Dir(t)
+	for _, e := range golden.Manifest(t) {
 		file := e.Files["onnx_opset17"]
 		if file == "" {
 			file = e.Files["onnx_opset11"]
@@ -51,11 +33,7 @@ func goldenInt8(t *testing.T) (names []string, files [][]byte, inputs []*ir.Tens
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := npy.ReadFile(filepath.Join(dir, e.Files["input"]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := ir.NewFloat32(ir.Shape(a.Shape), a.Data)
+		in := golden.Tensor(t, filepath.Join(dir, e.Files["input"]))
 		q, _, err := quant.CompileInputs(g, []*ir.Tensor{in}, nil, quant.Options{})
 		if err != nil {
 			t.Fatal(err)

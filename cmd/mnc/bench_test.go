@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 
@@ -14,7 +15,7 @@ import (
 // prints its fields, and `mnc inspect` names the kernels. (Figures are
 // measured, never asserted.)
 func TestBenchAndThreads(t *testing.T) {
-	dir, ms := goldenManifest(t)
+	dir, ms := golden.Dir(t), golden.Manifest(t)
 	m := ms[0]
 	for _, c := range ms {
 		if c.Name == "v3s" {
@@ -22,7 +23,7 @@ func TestBenchAndThreads(t *testing.T) {
 		}
 	}
 	model := filepath.Join(t.TempDir(), "m.mnc")
-	args := append([]string{"compile", filepath.Join(dir, m.Files["pth"]), "-o", model, "--quant", "float32"}, m.archFlags()...)
+	args := append([]string{"compile", filepath.Join(dir, m.Files["pth"]), "-o", model, "--quant", "float32"}, archFlags(m)...)
 	if _, stderr, code := mnc(t, args...); code != 0 {
 		t.Fatalf("compile: exit %d: %s", code, stderr)
 	}

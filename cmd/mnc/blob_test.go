@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/internal/npy"
 )
 
@@ -38,7 +39,8 @@ func calibImages(t *testing.T) string {
 	return dir
 }
 
-func (m goldenModel) onnxFile() string {
+// onnxFile is a golden model's ONNX export (opset 17 if there is one).
+func onnxFile(m golden.Model) string {
 	for _, k := range []string{"onnx_opset17", "onnx_opset11"} {
 		if f, ok := m.Files[k]; ok {
 			return f
@@ -61,10 +63,10 @@ func mustRun(t *testing.T, args ...string) string {
 // PyTorch's logits, the int8 one runs and gives finite logits of the
 // right shape, and mnc inspect reports the arena and the calibration.
 func TestCompileRunBlob(t *testing.T) {
-	dir, models := goldenManifest(t)
+	dir, models := golden.Dir(t), golden.Manifest(t)
 	calib := calibImages(t)
 	for _, m := range models {
-		file := m.onnxFile()
+		file := onnxFile(m)
 		if file == "" {
 			continue
 		}
@@ -125,8 +127,8 @@ func TestCompileRunBlob(t *testing.T) {
 // TestCompileAtomic: a failed compile leaves no file, and does not touch
 // an existing one.
 func TestCompileAtomic(t *testing.T) {
-	dir, models := goldenManifest(t)
-	src := filepath.Join(dir, models[0].onnxFile())
+	dir, models := golden.Dir(t), golden.Manifest(t)
+	src := filepath.Join(dir, onnxFile(models[0]))
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "m.mnc")
 	empty := t.TempDir()
@@ -154,11 +156,11 @@ func TestCompileAtomic(t *testing.T) {
 // TestBadBlob: a corrupt or truncated .mnc file and a wrong input are one
 // clear line on stderr, never a panic.
 func TestBadBlob(t *testing.T) {
-	dir, models := goldenManifest(t)
+	dir, models := golden.Dir(t), golden.Manifest(t)
 	m := models[0]
 	tmp := t.TempDir()
 	good := filepath.Join(tmp, "good.mnc")
-	mustRun(t, "compile", filepath.Join(dir, m.onnxFile()), "-o", good)
+	mustRun(t, "compile", filepath.Join(dir, onnxFile(m)), "-o", good)
 	data, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +195,7 @@ func TestBadBlob(t *testing.T) {
 // classifies the eval images through mnc run with the preprocessing it
 // records; mnc inspect prints the size bound and the arena.
 func TestSharedBlob(t *testing.T) {
-	shared := sharedDir(t)
+	shared := golden.Shared(t)
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "v2.mnc")
 	labels := filepath.Join(shared, "models", "imagenet_labels.txt")

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mncdev/mnc/internal/golden"
 )
 
 // TestTargetsCmd: mnc targets lists every target and alias, honestly.
@@ -28,7 +30,7 @@ func TestDeploy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cross-compiles the runner; skipped with -short")
 	}
-	root := repoRoot(t)
+	root := golden.RepoRoot(t)
 	dir := t.TempDir()
 	model := filepath.Join(dir, "v3s.mnc")
 	mustRun(t, "compile", filepath.Join(root, "testdata/golden/v3s.opset17.onnx"), "-o", model, "--target", "rpi4")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/internal/npy"
 )
 
@@ -52,57 +53,8 @@ func mnc(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-// repoRoot is the directory holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, _ := filepath.Abs(".")
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
-// sharedDir returns ../shared next to the repository, or skips.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	d := filepath.Join(filepath.Dir(repoRoot(t)), "shared")
-	if _, err := os.Stat(filepath.Join(d, "models")); err != nil {
-		t.Skipf("../shared not found (%v): the real-model checks need it; CI has it", err)
-	}
-	return d
-}
-
-type goldenModel struct {
-	Name        string            `json:"name"`
-	Arch        string            `json:"arch"`
-	Width       float64           `json:"width"`
-	Resolution  int               `json:"resolution"`
-	Classes     int               `json:"classes"`
-	ReducedTail bool              `json:"reduced_tail"`
-	Files       map[string]string `json:"files"`
-}
-
-func goldenManifest(t *testing.T) (string, []goldenModel) {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "testdata", "golden")
-	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ms []goldenModel
-	if err := json.Unmarshal(data, &ms); err != nil {
-		t.Fatal(err)
-	}
-	return dir, ms
-}
-
-func (m goldenModel) archFlags() []string {
+// archFlags are the architecture flags a golden model's checkpoint needs.
+func archFlags(m golden.Model) []string {
 	f := []string{"--arch", m.Arch, "--width", fmt.Sprint(m.Width), "--classes", fmt.Sprint(m.Classes),
 		"--resolution", fmt.Sprint(m.Resolution)}
 	if m.ReducedTail {
@@ -145,7 +97,7 @@ func runTensor(t *testing.T, model, input string, extra ...string) *npy.Array {
 // TestGoldenLogits: every testdata model, from .pth and from both ONNX
 // opsets, reproduces PyTorch's logits.
 func TestGoldenLogits(t *testing.T) {
-	dir, models := goldenManifest(t)
+	dir, models := golden.Dir(t), golden.Manifest(t)
 	for _, m := range models {
 		want, err := npy.ReadFile(filepath.Join(dir, m.Files["logits"]))
 		if err != nil {
@@ -160,7 +112,7 @@ func TestGoldenLogits(t *testing.T) {
 			t.Run(m.Name+"/"+kind, func(t *testing.T) {
 				var extra []string
 				if kind == "pth" || kind == "safetensors" {
-					extra = m.archFlags()
+					extra = archFlags(m)
 				}
 				got := runTensor(t, filepath.Join(dir, file), input, extra...)
 				rel := relDiff(t, got, want)
@@ -176,7 +128,7 @@ func TestGoldenLogits(t *testing.T) {
 // TestSharedReference: the real ImageNet models reproduce the reference
 // logits of ONNX Runtime and PyTorch.
 func TestSharedReference(t *testing.T) {
-	shared := sharedDir(t)
+	shared := golden.Shared(t)
 	ref := filepath.Join(shared, "models", "reference")
 	cases := []struct {
 		model, name string
@@ -212,7 +164,7 @@ func TestSharedReference(t *testing.T) {
 // TestSharedEvalTop1: `mnc run` on ../shared/images/eval prints the top-1
 // labels of the models README.
 func TestSharedEvalTop1(t *testing.T) {
-	shared := sharedDir(t)
+	shared := golden.Shared(t)
 	want := map[string][3]int{ // image -> v2 onnx, v2 pth, v1 onnx
 		"bird.bmp": {20, 20, 20}, "cat.bmp": {286, 286, 286}, "cat_test_0.bmp": {283, 282, 286},
 		"dog_test_0.bmp": {203, 203, 171}, "dragonfly.bmp": {320, 320, 301}, "grace_hopper.bmp": {653, 653, 401},
@@ -260,7 +212,7 @@ func TestSharedEvalTop1(t *testing.T) {
 // TestBadInput: every kind of bad input ends with one clear line on stderr
 // and exit status 1, never a panic.
 func TestBadInput(t *testing.T) {
-	dir, models := goldenManifest(t)
+	dir, models := golden.Dir(t), golden.Manifest(t)
 	tmp := t.TempDir()
 	write := func(name string, data []byte) string {
 		p := filepath.Join(tmp, name)
@@ -276,7 +228,7 @@ func TestBadInput(t *testing.T) {
 		}
 		return b
 	}
-	var v3s goldenModel
+	var v3s golden.Model
 	for _, m := range models {
 		if m.Arch == "mobilenet_v3_small" && !m.ReducedTail {
 			v3s = m
@@ -287,8 +239,8 @@ func TestBadInput(t *testing.T) {
 	truncPth := write("trunc.pth", read(pthFile)[:len(read(pthFile))/2])
 	notModel := write("notes.onnx", []byte("these are not the weights you are looking for\n"))
 	notImage := write("picture.jpg", []byte("plain text"))
-	evil := filepath.Join(repoRoot(t), "frontend", "torch", "testdata", "malicious_global.pt")
-	flags := v3s.archFlags()
+	evil := filepath.Join(golden.RepoRoot(t), "frontend", "torch", "testdata", "malicious_global.pt")
+	flags := archFlags(v3s)
 	cases := []struct {
 		name string
 		args []string
@@ -359,7 +311,7 @@ func TestInspectArch(t *testing.T) {
 // TestCompileInt8: `mnc compile --quant int8` calibrates, quantizes and
 // reports; the JSON report carries the figures.
 func TestCompileInt8(t *testing.T) {
-	shared := sharedDir(t)
+	shared := golden.Shared(t)
 	report := filepath.Join(t.TempDir(), "report.json")
 	stdout, stderr, code := mnc(t, "compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"),
 		"--quant", "int8", "--calib", filepath.Join(shared, "images", "calib"), "--preprocess", "tf",
