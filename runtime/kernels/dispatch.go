@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 )
 
@@ -76,10 +77,26 @@ type variant struct {
 	missing func() []string // the CPU features it needs that this CPU lacks
 }
 
-// variants lists every variant, best first; platformVariants (per build)
-// supplies the accelerated ones.
+// accelNames names every accelerated variant of any platform, best first
+// within each: x86-64 (vnni, avx2), then ARM64 (dotprod, neon).
+var accelNames = []string{"vnni", "avx2", "dotprod", "neon"}
+
+// variants lists every variant, best first. platformVariants (per build)
+// supplies the ones compiled into this binary; the others are listed by
+// name only (set nil), so that forcing one gives a clear error.
 func variants() []variant {
-	return append(platformVariants(), variant{name: "generic", set: Generic, missing: func() []string { return nil }})
+	have := platformVariants()
+	var vs []variant
+	for _, name := range accelNames {
+		v := variant{name: name, missing: func() []string { return nil }}
+		for _, h := range have {
+			if h.name == name {
+				v = h
+			}
+		}
+		vs = append(vs, v)
+	}
+	return append(vs, variant{name: "generic", set: Generic, missing: func() []string { return nil }})
 }
 
 // Names lists every variant name Select knows, best first, whether or not
@@ -123,7 +140,7 @@ func Select(name string) (*Set, error) {
 			continue
 		}
 		if v.set == nil {
-			return nil, fmt.Errorf("kernels: %q is not compiled into this binary (purego build tag or not amd64); available: %s", name, strings.Join(Available(), ", "))
+			return nil, fmt.Errorf("kernels: %q is not compiled into this binary (%s/%s%s); available: %s", name, runtime.GOOS, runtime.GOARCH, asmNote, strings.Join(Available(), ", "))
 		}
 		if m := v.missing(); len(m) > 0 {
 			return nil, fmt.Errorf("kernels: %q needs CPU features this machine lacks: %s; available: %s", name, strings.Join(m, ", "), strings.Join(Available(), ", "))

@@ -27,6 +27,9 @@ func platformVariants() []variant {
 	}
 }
 
+// asmNote completes the error for a variant not compiled in.
+const asmNote = ""
+
 func lacking(have map[string]bool) []string {
 	var s []string
 	for _, f := range []string{"AVX2", "AVX512F", "AVX512BW", "AVX512VL", "AVX512VNNI"} {

@@ -1,10 +1,10 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package kernels
 
-// platformVariants: no assembly in this build; the x86-64 variants are known
-// by name only, so that forcing one gives a clear error.
-func platformVariants() []variant {
-	none := func() []string { return nil }
-	return []variant{{name: "vnni", missing: none}, {name: "avx2", missing: none}}
-}
+// platformVariants: no assembly in this build; every accelerated variant is
+// known by name only (see variants).
+func platformVariants() []variant { return nil }
+
+// asmNote completes the error for a variant not compiled in.
+const asmNote = ": a purego build or no assembly for this GOARCH"
