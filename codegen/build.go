@@ -59,6 +59,11 @@ var Targets = map[string]Target{
 	"armv7":         {Name: "armv7"},
 }
 
+// TargetKernelsKey is the metadata key (Options.Extra) under which Build
+// records the kernel variant of the target (targets.Target.Kernels); the
+// runtime reads it as runtime.TargetKernelsKey.
+const TargetKernelsKey = runtime.TargetKernelsKey
+
 // ArenaAlignment is the alignment of every activation in the arena.
 const ArenaAlignment = 64
 
@@ -86,6 +91,15 @@ func Build(g *ir.Graph, opts Options) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("codegen: target %q has no weight layout (a bug)", t.Name)
 		}
+	}
+	if t, err := targets.Lookup(target.Name); err == nil && t.Kernels != "" {
+		// The runtime compares the kernels the target implies with those
+		// the CPU it loads on can run, and says so when it falls back.
+		extra := map[string]string{TargetKernelsKey: t.Kernels}
+		for k, v := range opts.Extra {
+			extra[k] = v
+		}
+		opts.Extra = extra
 	}
 	b := &builder{g: g, opts: opts, target: target, tensorOf: map[*ir.Value]int{}}
 	if err := b.build(); err != nil {

@@ -15,6 +15,10 @@ type Info struct {
 	Precision   string            `json:"precision"` // "int8" or "float32"
 	Target      string            `json:"target"`
 	Kernels     string            `json:"kernels"` // the kernel set this runtime chose
+	// KernelsNote is set when the kernels chosen are slower than those of
+	// the target the model was compiled for because this CPU cannot run
+	// them (e.g. a Raspberry Pi 5 model on a Pi 4): it says which and why.
+	KernelsNote string `json:"kernels_note,omitempty"`
 	Producer    string            `json:"producer,omitempty"`
 	FileBytes   int64             `json:"file_bytes"`
 	Input       TensorInfo        `json:"input"`

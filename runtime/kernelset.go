@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 
@@ -42,7 +45,7 @@ type kernelSet struct {
 }
 
 // kernelsFor picks the kernels once, when a model is loaded: the variant
-// named (generic, avx2, vnni), else the one MNC_KERNELS names, else the
+// named (kernels.Names: generic, avx2, vnni, neon, dotprod), else the one MNC_KERNELS names, else the
 // best this CPU runs (kernels.Choose). A forced variant the CPU lacks is an
 // error naming the missing features, never an illegal instruction.
 func kernelsFor(name string) (kernelSet, error) {
@@ -65,4 +68,24 @@ func kernelsFor(name string) (kernelSet, error) {
 		packDepthwise: set.PackDepthwise,
 		packGemm:      set.PackGemm,
 	}, nil
+}
+
+// TargetKernelsKey is the metadata key under which the compiler records the
+// kernel variant of the model's target (e.g. "dotprod" for arm64-dotprod).
+const TargetKernelsKey = "target.kernels"
+
+// kernelsNote explains a fallback: the model's target implies kernels want,
+// which this binary has but this CPU cannot run (a Raspberry Pi 5 model on
+// a Pi 4), so the runtime chose got. It returns "" when there is nothing to
+// explain: no target kernels recorded, the same variant, want available, or
+// want belonging to another architecture (models run anywhere).
+func kernelsNote(target, want, got string) string {
+	if want == "" || want == got {
+		return ""
+	}
+	if lack := kernels.Lacking(want); len(lack) > 0 {
+		return fmt.Sprintf("compiled for target %s, but this CPU lacks %s for its %s kernels: running the %s kernels (same results, slower)",
+			target, strings.Join(lack, ", "), want, got)
+	}
+	return ""
 }

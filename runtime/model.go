@@ -59,7 +59,7 @@ type Model struct {
 
 // Options configures how a model is loaded.
 type Options struct {
-	// Kernels forces a kernel variant: "generic", "avx2" or "vnni" (see
+	// Kernels forces a kernel variant: "generic", "avx2", "vnni", "neon" or "dotprod" (see
 	// kernels.Names). "" means the MNC_KERNELS environment variable, else
 	// the fastest variant this CPU runs. Kernels are chosen once, here.
 	Kernels string
@@ -172,6 +172,7 @@ func load(data []byte, opts Options) (m *Model, err error) {
 		return nil, err
 	}
 	m.describe()
+	m.info.KernelsNote = kernelsNote(m.info.Target, m.info.Extra[TargetKernelsKey], m.kern.name)
 	m.threads = opts.Threads
 	return m, nil
 }

@@ -32,9 +32,6 @@ type Target struct {
 	// Kernels is the kernel variant (kernels.Set name) the runtime picks on
 	// this target today, with the best CPU of the target.
 	Kernels string
-	// Planned names a faster kernel variant that is designed for the target
-	// but not written yet ("" if none).
-	Planned string
 	// Layout names the weight layout (codegen.Targets) compiled models use.
 	Layout string
 	// Boards lists example machines.
@@ -50,13 +47,6 @@ func (t Target) Platform() string {
 	return s
 }
 
-// KernelsNote describes the kernels used today, honestly.
-func (t Target) KernelsNote() string {
-	if t.Planned != "" {
-		return t.Kernels + " (Go; " + t.Planned + " kernels not written yet)"
-	}
-	return t.Kernels
-}
 
 // Env returns the environment entries (GOOS=..., GOARCH=..., GOARM=...,
 // CGO_ENABLED=0) that cross-compile a Go program for the target.
@@ -87,12 +77,12 @@ var all = []Target{
 	},
 	{
 		Name: "arm64", Description: "64-bit ARMv8-A (Cortex-A53, Cortex-A72): NEON, no dot product",
-		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD"}, Kernels: "generic", Planned: "NEON", Layout: "generic",
+		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD"}, Kernels: "neon", Layout: "generic",
 		Boards: "Raspberry Pi 3 (A53), Raspberry Pi 4 (A72), 64-bit Pi OS",
 	},
 	{
 		Name: "arm64-dotprod", Description: "64-bit ARMv8.2-A with the dot product extension (Cortex-A76): SDOT",
-		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD", "ASIMDDP"}, Kernels: "generic", Planned: "SDOT", Layout: "generic",
+		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD", "ASIMDDP"}, Kernels: "dotprod", Layout: "generic",
 		Boards: "Raspberry Pi 5 (A76), 64-bit Pi OS",
 	},
 	{

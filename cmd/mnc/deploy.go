@@ -134,7 +134,7 @@ exec "$d/mncrun" "$d/%[1]s" "$@"
 	}
 	ok = true
 	st, _ := os.Stat(filepath.Join(dir, "mncrun"))
-	fmt.Fprintf(w, "wrote %s for %s (%s): mncrun (%d bytes; kernels %s), %s, run.sh\n", dir, t.Name, t.Platform(), st.Size(), t.KernelsNote(), modelName)
+	fmt.Fprintf(w, "wrote %s for %s (%s): mncrun (%d bytes; kernels %s), %s, run.sh\n", dir, t.Name, t.Platform(), st.Size(), t.Kernels, modelName)
 	if info.Target != t.Name && info.Target != "generic" {
 		fmt.Fprintf(w, "note: %s was compiled for target %s (it runs anywhere; recompile with --target %s to record this board)\n", modelName, info.Target, tname)
 	}

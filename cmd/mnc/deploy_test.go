@@ -13,7 +13,7 @@ import (
 // TestTargetsCmd: mnc targets lists every target and alias, honestly.
 func TestTargetsCmd(t *testing.T) {
 	out := mustRun(t, "targets")
-	for _, s := range []string{"generic", "amd64-avx2", "amd64-vnni", "arm64 (rpi3, rpi4)", "arm64-dotprod (rpi5)", "armv7", "linux/arm/v7", "NEON kernels not written yet"} {
+	for _, s := range []string{"generic", "amd64-avx2", "amd64-vnni", "arm64 (rpi3, rpi4)", "arm64-dotprod (rpi5)", "armv7", "linux/arm/v7", "neon", "dotprod"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("mnc targets lacks %q:\n%s", s, out)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -65,6 +66,9 @@ writes the N x classes logits as a float32 .npy file.`,
 			}
 			if names == nil {
 				names = rec.Labels
+			}
+			if rec.KernelsNote != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mnc: note: %s\n", rec.KernelsNote)
 			}
 			var results []classify.Result
 			var logits *ir.Tensor

@@ -42,7 +42,7 @@ it runs on, never executing an instruction the CPU lacks (MNC_KERNELS or
 				return e.Encode(rows)
 			}
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "target\tplatform\tCPU features\tkernels today\tboards")
+			fmt.Fprintln(tw, "target\tplatform\tCPU features\tkernels\tboards")
 			for _, t := range all {
 				name := t.Name
 				if a := aliasesOf(t.Name); len(a) > 0 {
@@ -52,7 +52,7 @@ it runs on, never executing an instruction the CPU lacks (MNC_KERNELS or
 				if feat == "" {
 					feat = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, t.Platform(), feat, t.KernelsNote(), t.Boards)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, t.Platform(), feat, t.Kernels, t.Boards)
 			}
 			if err := tw.Flush(); err != nil {
 				return err

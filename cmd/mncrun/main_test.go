@@ -20,10 +20,12 @@ import (
 )
 
 // fixture is an int8 model compiled for amd64-vnni from the golden
-// MobileNetV3-Small (80x80, 10 classes), with generated images.
+// MobileNetV3-Small (80x80, 10 classes), the same model compiled for rpi5
+// (arm64-dotprod), and generated images.
 type fixture struct {
 	dir    string
-	model  string   // the .mnc file
+	model  string   // the .mnc file (amd64-vnni)
+	rpi5   string   // the same model, target rpi5
 	images []string // images to classify
 }
 
@@ -87,6 +89,13 @@ func buildFixture(dir string) (fixture, error) {
 	if err := os.WriteFile(model, blob, 0o644); err != nil {
 		return fixture{}, err
 	}
+	if blob, err = codegen.Build(q, codegen.Options{Target: "rpi5", Producer: "test", Labels: demo.Classes}); err != nil {
+		return fixture{}, err
+	}
+	rpi5 := filepath.Join(dir, "v3s-rpi5.mnc")
+	if err := os.WriteFile(rpi5, blob, 0o644); err != nil {
+		return fixture{}, err
+	}
 	images := filepath.Join(dir, "images")
 	if err := demo.WriteDataset(images, 4, 9001, 96); err != nil {
 		return fixture{}, err
@@ -95,7 +104,7 @@ func buildFixture(dir string) (fixture, error) {
 	if err != nil || len(pngs) == 0 {
 		return fixture{}, err
 	}
-	return fixture{dir: dir, model: model, images: pngs}, nil
+	return fixture{dir: dir, model: model, rpi5: rpi5, images: pngs}, nil
 }
 
 // TestDependencies: the runner links the runtime only.

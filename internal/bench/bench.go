@@ -36,21 +36,22 @@ type Layer struct {
 
 // Result is a measurement (batch 1).
 type Result struct {
-	Model      string  `json:"model"`
-	Precision  string  `json:"precision"`
-	Kernels    string  `json:"kernels"`
-	Threads    int     `json:"threads"`
-	Iters      int     `json:"iters"`
-	Warmup     int     `json:"warmup"`
-	Input      []int   `json:"input_shape"`
-	MACs       int64   `json:"macs"`
-	MedianMS   float64 `json:"median_ms"`
-	P90MS      float64 `json:"p90_ms"`
-	MinMS      float64 `json:"min_ms"`
-	MeanMS     float64 `json:"mean_ms"`
-	Throughput float64 `json:"throughput_ips"` // timed runs / their wall time
-	GMACs      float64 `json:"gmacs"`          // MACs / median
-	Layers     []Layer `json:"layers,omitempty"`
+	Model       string  `json:"model"`
+	Precision   string  `json:"precision"`
+	Kernels     string  `json:"kernels"`
+	KernelsNote string  `json:"kernels_note,omitempty"` // why the kernels are slower than the target's
+	Threads     int     `json:"threads"`
+	Iters       int     `json:"iters"`
+	Warmup      int     `json:"warmup"`
+	Input       []int   `json:"input_shape"`
+	MACs        int64   `json:"macs"`
+	MedianMS    float64 `json:"median_ms"`
+	P90MS       float64 `json:"p90_ms"`
+	MinMS       float64 `json:"min_ms"`
+	MeanMS      float64 `json:"mean_ms"`
+	Throughput  float64 `json:"throughput_ips"` // timed runs / their wall time
+	GMACs       float64 `json:"gmacs"`          // MACs / median
+	Layers      []Layer `json:"layers,omitempty"`
 }
 
 // File opens the model at path with the options and measures it.
@@ -108,7 +109,7 @@ func Model(m *runtime.Model, o Options) (*Result, error) {
 		times[i] = time.Since(t0)
 	}
 	wall := time.Since(start)
-	r := &Result{Precision: info.Precision, Kernels: info.Kernels, Threads: it.Threads(), Iters: o.Iters,
+	r := &Result{Precision: info.Precision, Kernels: info.Kernels, KernelsNote: info.KernelsNote, Threads: it.Threads(), Iters: o.Iters,
 		Warmup: o.Warmup, Input: shape, MACs: info.MACs}
 	slices.Sort(times)
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -177,6 +178,9 @@ func (r *Result) Write(w io.Writer, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "%s: %s, input %v, %.1fM MACs\n", r.Model, r.Precision, r.Input, float64(r.MACs)/1e6)
 	fmt.Fprintf(w, "kernels %s, %d thread(s), batch 1, %d runs after %d warm-up\n", r.Kernels, r.Threads, r.Iters, r.Warmup)
+	if r.KernelsNote != "" {
+		fmt.Fprintf(w, "note: %s\n", r.KernelsNote)
+	}
 	fmt.Fprintf(w, "  median %.3f ms   p90 %.3f ms   min %.3f ms   mean %.3f ms\n", r.MedianMS, r.P90MS, r.MinMS, r.MeanMS)
 	fmt.Fprintf(w, "  throughput %.1f images/s   %.2f GMAC/s (MACs / median)\n", r.Throughput, r.GMACs)
 	if len(r.Layers) > 0 {

@@ -215,6 +215,9 @@ func Print(w io.Writer, results []Result, asJSON bool) error {
 type Recorded struct {
 	Spec   *preprocess.Spec
 	Labels []string
+	// KernelsNote explains a kernel fallback of a .mnc file (see
+	// runtime.Info.KernelsNote); "" if none.
+	KernelsNote string
 }
 
 // Open loads a model for classification: a compiled .mnc file (recognised
@@ -238,7 +241,7 @@ func OpenWith(path string, opts frontend.Options, ropts runtime.Options) (Model,
 			m.Close()
 			return nil, nil, err
 		}
-		rec := &Recorded{Labels: m.Labels()}
+		rec := &Recorded{Labels: m.Labels(), KernelsNote: m.Info().KernelsNote}
 		if s, ok := m.Preprocess(); ok {
 			rec.Spec = &s
 		}

@@ -83,6 +83,9 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 	}
 	fmt.Fprintf(&b, "\nkernels here: %s (this CPU runs %s; --kernels or MNC_KERNELS forces one)",
 		in.Kernels, strings.Join(kernels.Available(), ", "))
+	if in.KernelsNote != "" {
+		fmt.Fprintf(&b, "\nnote: %s", in.KernelsNote)
+	}
 	fmt.Fprintf(&b, "\ninput  %s %s %s\noutput %s %s %s\n", in.Input.Name, in.Input.DType, shapeString(in.Input.Shape),
 		in.Output.Name, in.Output.DType, shapeString(in.Output.Shape))
 	if p := in.Preprocess; p != nil {

@@ -150,6 +150,18 @@ func Select(name string) (*Set, error) {
 	return nil, fmt.Errorf("kernels: unknown kernel variant %q (known: auto, %s)", name, strings.Join(Names(), ", "))
 }
 
+// Lacking returns the CPU features this machine lacks for the variant
+// called name when it is compiled into this binary; nil when the variant
+// runs here, is unknown, or is not compiled in (another GOARCH, purego).
+func Lacking(name string) []string {
+	for _, v := range variants() {
+		if v.name == name && v.set != nil {
+			return v.missing()
+		}
+	}
+	return nil
+}
+
 // Choose is Select for command lines: flag (from --kernels) if not empty,
 // else the environment variable MNC_KERNELS, else "auto".
 func Choose(flag string) (*Set, error) {
