@@ -10,15 +10,15 @@ import (
 
 // Info describes a loaded model: what mnc inspect prints.
 type Info struct {
-	Name        string            `json:"name"`
-	Format      string            `json:"format_version"`
-	Precision   string            `json:"precision"` // "int8" or "float32"
-	Target      string            `json:"target"`
-	Kernels     string            `json:"kernels"` // the kernel set this runtime chose
+	Name      string `json:"name"`
+	Format    string `json:"format_version"`
+	Precision string `json:"precision"` // "int8" or "float32"
+	Target    string `json:"target"`
+	Kernels   string `json:"kernels"` // the kernel set this runtime chose
 	// KernelsNote is set when the kernels chosen are slower than those of
 	// the target the model was compiled for because this CPU cannot run
 	// them (e.g. a Raspberry Pi 5 model on a Pi 4): it says which and why.
-	KernelsNote string `json:"kernels_note,omitempty"`
+	KernelsNote string            `json:"kernels_note,omitempty"`
 	Producer    string            `json:"producer,omitempty"`
 	FileBytes   int64             `json:"file_bytes"`
 	Input       TensorInfo        `json:"input"`

@@ -33,6 +33,8 @@ type kernelSet struct {
 	lut     func(t *kernels.Table, x, y []int8)
 	pool    func(p *kernels.PoolParams, x, y []int8)
 	chanMul func(p *kernels.ChannelMulParams, x, g, y []int8)
+	// quantize is the input boundary's loop (kernels.QuantizeCodes).
+	quantize func(x []float32, inv float32, zero int32, y []int8)
 
 	// Weight packing for the entries above, run once at load (nil: the
 	// generic layout as is): conv [O][KH][KW][C/G], pointwise [O][C],
@@ -63,6 +65,7 @@ func kernelsFor(name string) (kernelSet, error) {
 		lut:           set.LUT,
 		pool:          set.GlobalAveragePool,
 		chanMul:       set.ChannelMul,
+		quantize:      set.QuantizeCodes,
 		packConv:      set.PackConv,
 		packPointwise: set.PackPointwise,
 		packDepthwise: set.PackDepthwise,

@@ -260,11 +260,19 @@ type quantizeStep struct {
 	x, y  view
 	scale float32
 	zero  int32
+	inv   float32 // kernels.QuantizeInv(scale)
+	fn    func(x []float32, inv float32, zero int32, y []int8)
 }
 
-func (s *quantizeStep) run(ar []byte) { _ = kernels.Quantize(s.x.f32(ar), s.scale, s.zero, s.y.i8(ar)) }
+func (s *quantizeStep) run(ar []byte) { s.runRange(ar, 0, s.x.n) }
+
+// check validates the parameters as kernels.Quantize does, then runs.
 func (s *quantizeStep) check(ar []byte) error {
-	return kernels.Quantize(s.x.f32(ar), s.scale, s.zero, s.y.i8(ar))
+	if err := kernels.Quantize(nil, s.scale, s.zero, nil); err != nil {
+		return err
+	}
+	s.run(ar)
+	return nil
 }
 
 func (p *planner) quantize(op *operator) (step, error) {
@@ -282,7 +290,12 @@ func (p *planner) quantize(op *operator) (step, error) {
 	if x.n != y.n {
 		return nil, fmt.Errorf("input has %d elements, output %d", x.n, y.n)
 	}
-	return &quantizeStep{x: p.argView(op, 0), y: p.m.viewOf(op.out[0]), scale: float32(sy), zero: zy}, nil
+	s := &quantizeStep{x: p.argView(op, 0), y: p.m.viewOf(op.out[0]), scale: float32(sy), zero: zy, fn: p.m.kern.quantize}
+	if err := kernels.Quantize(nil, s.scale, s.zero, nil); err != nil {
+		return nil, err
+	}
+	s.inv = kernels.QuantizeInv(s.scale)
+	return s, nil
 }
 
 type dequantizeStep struct {
@@ -346,6 +359,9 @@ type transposeStep struct {
 	rank    int
 	outDims [maxRank]int
 	stride  [maxRank]int // input stride of output dimension i
+	// toNHWC is C for the int8 NCHW -> NHWC permutation (the model
+	// input's), which runs a loop of its own; 0 otherwise.
+	toNHWC, hw int
 }
 
 func (s *transposeStep) check([]byte) error { return nil }
@@ -386,6 +402,9 @@ func (p *planner) transpose(op *operator) (step, error) {
 		}
 		s.outDims[i] = y.shape[i]
 		s.stride[i] = inStride[a]
+	}
+	if r == 4 && s.size == 1 && slices.Equal(op.perm, []int{0, 2, 3, 1}) && x.shape[1] > 0 {
+		s.toNHWC, s.hw = x.shape[1], x.shape[2]*x.shape[3]
 	}
 	return s, nil
 }

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // Threads
@@ -307,13 +305,17 @@ func (it *Interpreter) Profile() []StepTime {
 // over output elements, identical by construction.
 
 func (s *quantizeStep) runRange(ar []byte, lo, hi int) {
-	_ = kernels.Quantize(s.x.f32(ar)[lo:hi], s.scale, s.zero, s.y.i8(ar)[lo:hi])
+	s.fn(s.x.f32(ar)[lo:hi], s.inv, s.zero, s.y.i8(ar)[lo:hi])
 }
 func (s *quantizeStep) extent() int { return s.x.n }
 func (s *quantizeStep) work() int64 { return 4 * int64(s.x.n) }
 func (s *quantizeStep) align() int  { return 64 }
 
 func (s *transposeStep) runRange(ar []byte, lo, hi int) {
+	if s.toNHWC > 0 {
+		toNHWC(s.x.i8(ar), s.y.i8(ar), s.toNHWC, s.hw, lo/s.toNHWC, hi/s.toNHWC)
+		return
+	}
 	if s.size == 1 {
 		transposeRange(s, s.x.i8(ar), s.y.i8(ar), lo, hi)
 	} else {
@@ -322,7 +324,34 @@ func (s *transposeStep) runRange(ar []byte, lo, hi int) {
 }
 func (s *transposeStep) extent() int { return s.y.n }
 func (s *transposeStep) work() int64 { return 2 * int64(s.y.n) }
-func (s *transposeStep) align() int  { return 64 }
+func (s *transposeStep) align() int  { return 64 * max(s.toNHWC, 1) } // whole pixels for toNHWC
+
+// toNHWC copies output pixels [p0, p1) (batch items one after another) of
+// the NCHW -> NHWC permutation of x (c channels of hw pixels per item).
+func toNHWC(x, y []int8, c, hw, p0, p1 int) {
+	for p0 < p1 {
+		n, p := p0/hw, p0%hw
+		end := min(p1-p0, hw-p) + p // pixels of this item
+		src := x[n*c*hw : (n+1)*c*hw]
+		dst := y[(n*hw+p)*c : (n*hw+end)*c]
+		if c == 3 { // the image input
+			r, g, b := src[p:end], src[hw+p:hw+end], src[2*hw+p:2*hw+end]
+			dst = dst[:3*len(r)]
+			g, b = g[:len(r)], b[:len(r)]
+			for i := range r {
+				d := dst[3*i : 3*i+3 : 3*i+3]
+				d[0], d[1], d[2] = r[i], g[i], b[i]
+			}
+		} else {
+			for i := range end - p {
+				for ch := range c {
+					dst[i*c+ch] = src[ch*hw+p+i]
+				}
+			}
+		}
+		p0 += end - p
+	}
+}
 
 // transposeRange copies output elements [lo, hi) of the permutation.
 func transposeRange[T int8 | float32](s *transposeStep, x, y []T, lo, hi int) {

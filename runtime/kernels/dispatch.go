@@ -41,6 +41,7 @@ type Set struct {
 	ChannelMul        func(p *ChannelMulParams, x, g, y []int8)
 	LUT               func(t *Table, x, y []int8)
 	SqueezeExcite     func(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8)
+	QuantizeCodes     func(x []float32, inv float32, zero int32, y []int8)
 }
 
 // EnvVar names the environment variable that forces a kernel variant
@@ -68,6 +69,7 @@ var Generic = &Set{
 	ChannelMul:        ChannelMul,
 	LUT:               LUT,
 	SqueezeExcite:     SqueezeExcite,
+	QuantizeCodes:     QuantizeCodes,
 }
 
 // variant is a Set this package knows of, built into this binary or not.

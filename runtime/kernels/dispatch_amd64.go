@@ -54,6 +54,7 @@ func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, vbmi bool) *Set {
 	s.GlobalAveragePool = gapX86
 	s.ChannelMul = chanMulX86
 	s.LUT = lutGo
+	s.QuantizeCodes = quantizeX86
 	if vbmi {
 		s.LUT = lutX86VBMI
 		s.Description += "; LUT with AVX-512 VBMI"

@@ -209,6 +209,25 @@ func (e *epiBlock) fillGroups(mult []Multiplier, bias []int32, w []int8, wsumOff
 	return epiFillAVX2(e, &mult[0], bp, wp, int(zc), g[0], g[1], g[2], g[3])
 }
 
+// quantizeAVX2 computes QuantizeCodes(x[:n], inv, zero, y[:n]) for n a
+// multiple of 32, 32 values per iteration: VMULPS by inv, VMAXPS/VMINPS
+// with -512 and 512, NaN lanes zeroed (VCMPPS ordered mask, VANDPS),
+// VCVTPS2DQ (round half to even, the MXCSR default Go keeps), VPADDD zero,
+// VPACKSSDW and VPACKSSWB (the int8 saturation), VPERMD to undo the packs'
+// lane interleaving. The generic twin is QuantizeCodes.
+//
+//go:noescape
+func quantizeAVX2(x *float32, n int, inv float32, zero int32, y *int8)
+
+func quantizeX86(x []float32, inv float32, zero int32, y []int8) {
+	n := len(x) &^ 31
+	if n > 0 {
+		_ = y[n-1]
+		quantizeAVX2(&x[0], n, inv, zero, &y[0])
+	}
+	QuantizeCodes(x[n:], inv, zero, y[n:])
+}
+
 // im2colRuns copies, for n pixels, kh runs of 16 bytes from src + k*rs to
 // dst + k*run, advancing dst by kp and src by step per pixel (the interior
 // pixels of conv's im2col; the caller checks every access).

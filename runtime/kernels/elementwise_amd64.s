@@ -381,3 +381,62 @@ im2col_row:
 
 im2col_done:
 	RET
+
+DATA quantPerm<>+0(SB)/4, $0
+DATA quantPerm<>+4(SB)/4, $4
+DATA quantPerm<>+8(SB)/4, $1
+DATA quantPerm<>+12(SB)/4, $5
+DATA quantPerm<>+16(SB)/4, $2
+DATA quantPerm<>+20(SB)/4, $6
+DATA quantPerm<>+24(SB)/4, $3
+DATA quantPerm<>+28(SB)/4, $7
+GLOBL quantPerm<>(SB), RODATA|NOPTR, $32
+
+// One 8-lane step of quantizeAVX2: V = cvt(clamp(x*inv)) + zero, NaN -> 0.
+#define QSTEP(OFF, V, M) \
+	VMULPS OFF(SI), Y0, V \
+	VCMPPS $7, V, V, M \
+	VMAXPS Y3, V, V \
+	VMINPS Y2, V, V \
+	VANDPS M, V, V \
+	VCVTPS2DQ V, V \
+	VPADDD Y1, V, V
+
+// func quantizeAVX2(x *float32, n int, inv float32, zero int32, y *int8)
+// n is a multiple of 32. See elementwise_amd64.go.
+TEXT ·quantizeAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS inv+16(FP), Y0
+	MOVL zero+20(FP), AX
+	MOVL AX, X1
+	VPBROADCASTD X1, Y1
+	MOVQ y+24(FP), DI
+	MOVL $0x44000000, AX // 512.0
+	MOVL AX, X2
+	VBROADCASTSS X2, Y2
+	MOVL $0xc4000000, AX // -512.0
+	MOVL AX, X3
+	VBROADCASTSS X3, Y3
+	VMOVDQU quantPerm<>(SB), Y15
+	SHRQ $5, CX
+	JZ   quant_done
+
+quant_loop:
+	QSTEP(0, Y4, Y8)
+	QSTEP(32, Y5, Y9)
+	QSTEP(64, Y6, Y10)
+	QSTEP(96, Y7, Y11)
+	VPACKSSDW Y5, Y4, Y4
+	VPACKSSDW Y7, Y6, Y6
+	VPACKSSWB Y6, Y4, Y4
+	VPERMD Y4, Y15, Y4
+	VMOVDQU Y4, (DI)
+	ADDQ $128, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  quant_loop
+
+quant_done:
+	VZEROUPPER
+	RET

@@ -202,7 +202,20 @@ func Quantize(x []float32, scale float32, zero int32, y []int8) error {
 	if len(x) != len(y) {
 		return fmt.Errorf("kernels: quantize of %d values into %d", len(x), len(y))
 	}
-	inv := float32(1 / float64(scale))
+	QuantizeCodes(x, QuantizeInv(scale), zero, y)
+	return nil
+}
+
+// QuantizeInv is the reciprocal Quantize multiplies by: float32(1/scale),
+// the division in float64.
+func QuantizeInv(scale float32) float32 { return float32(1 / float64(scale)) }
+
+// QuantizeCodes is the loop of Quantize, without its checks: for each i,
+// t = x[i] * inv (float32), q = RoundToEven(t) (NaN: 0; t limited to
+// [-512, 512] first), y[i] = saturate_int8(q + zero). zero must be in
+// [-128, 127] and len(y) >= len(x).
+func QuantizeCodes(x []float32, inv float32, zero int32, y []int8) {
+	y = y[:len(x)]
 	for i, v := range x {
 		t := v * inv
 		var q int64
@@ -218,7 +231,6 @@ func Quantize(x []float32, scale float32, zero int32, y []int8) error {
 		}
 		y[i] = Clamp(q+int64(zero), -128, 127)
 	}
-	return nil
 }
 
 // Dequantize converts int8 codes to float32: y = float32(x - zero) * scale.

@@ -54,3 +54,61 @@ func TestQuantizeMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestSetQuantizeCodes: every Set's QuantizeCodes gives the generic twin's
+// bytes, over the special values of TestQuantizeMatchesReference, random
+// values, every length 0..100 and odd offsets, with guard bytes.
+func TestSetQuantizeCodes(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	special := []float32{0, float32(math.Copysign(0, -1)), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 127.5, -128.5,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.MaxFloat32, -math.MaxFloat32,
+		math.SmallestNonzeroFloat32, 511.5, -511.5, 512, -512, 512.5, -512.5, 4194304.5, 1 << 30}
+	for _, set := range accelSets(t) {
+		for _, s := range []float32{1, 0.5, 1.0 / 255, 0.02353, 1e-6} {
+			inv := QuantizeInv(s)
+			for _, zero := range []int32{-128, -3, 0, 127} {
+				for n := range 101 {
+					x := make([]float32, n+r.IntN(3))
+					x = x[len(x)-n:] // odd offsets in the backing array
+					for i := range x {
+						switch r.IntN(3) {
+						case 0:
+							x[i] = special[r.IntN(len(special))] * s
+						case 1:
+							x[i] = float32(r.IntN(1200)-600) * s / 2
+						default:
+							x[i] = float32(r.NormFloat64() * 300 * float64(s))
+						}
+					}
+					want := make([]int8, n)
+					QuantizeCodes(x, inv, zero, want)
+					g := newGuarded(r, make([]int8, n))
+					set.QuantizeCodes(x, inv, zero, g.s())
+					g.check(t, set.Name)
+					for i := range want {
+						if g.s()[i] != want[i] {
+							t.Fatalf("%s: scale %g zero %d n %d: [%d] = QuantizeCodes(%g) = %d, want %d", set.Name, s, zero, n, i, x[i], g.s()[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkQuantizeCodes(b *testing.B) {
+	x := make([]float32, 3*224*224)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	y := make([]int8, len(x))
+	for _, set := range append([]*Set{Generic}, accelSets(b)...) {
+		b.Run(set.Name, func(b *testing.B) {
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				set.QuantizeCodes(x, 1/0.0078, 3, y)
+			}
+		})
+	}
+}
