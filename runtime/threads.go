@@ -376,3 +376,20 @@ func transposeRange[T int8 | float32](s *transposeStep, x, y []T, lo, hi int) {
 		}
 	}
 }
+
+// Residual adds and lookup tables are elementwise: split over elements.
+// Their work is counted as elemCost MACs per element, about what an
+// element costs next to a multiply-accumulate of the GEMM kernels.
+const elemCost = 16
+
+func (s *addStep) runRange(ar []byte, lo, hi int) {
+	s.fn(&s.p, s.a.i8(ar)[lo:hi], s.b.i8(ar)[lo:hi], s.y.i8(ar)[lo:hi])
+}
+func (s *addStep) extent() int { return s.y.n }
+func (s *addStep) work() int64 { return elemCost * int64(s.y.n) }
+func (s *addStep) align() int  { return 64 }
+
+func (s *lutStep) runRange(ar []byte, lo, hi int) { s.fn(&s.t, s.x.i8(ar)[lo:hi], s.y.i8(ar)[lo:hi]) }
+func (s *lutStep) extent() int                    { return s.y.n }
+func (s *lutStep) work() int64                    { return elemCost * int64(s.y.n) }
+func (s *lutStep) align() int                     { return 64 }
