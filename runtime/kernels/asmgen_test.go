@@ -9,7 +9,9 @@ import (
 )
 
 // TestGeneratedAssembly checks that the checked-in generated assembly is
-// what asmgen.go writes (go generate ./runtime/kernels after editing it).
+// what its generator writes (go generate ./runtime/kernels after editing
+// asmgen.go; GOARCH=arm64 go generate ./runtime/kernels after editing an ARM64
+// generator). It runs on any host.
 func TestGeneratedAssembly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -18,25 +20,34 @@ func TestGeneratedAssembly(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command")
 	}
-	dir := t.TempDir()
-	cmd := exec.Command(gobin, "run", "asmgen.go", "-dir", dir)
-	// The generator runs on the host: under go test -exec (a cross-built test
-	// binary in qemu) the environment names the target's GOOS/GOARCH.
-	cmd.Env = append(os.Environ(), "GOOS=", "GOARCH=", "GOARM=", "GO386=", "GOAMD64=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go run asmgen.go: %v\n%s", err, out)
-	}
-	for _, name := range []string{"gemm_amd64.s", "depthwise_amd64.s"} {
-		want, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
+	for _, g := range []struct {
+		gen   string
+		files []string
+	}{
+		{"asmgen.go", []string{"gemm_amd64.s", "depthwise_amd64.s"}},
+		{"asmgen_arm64.go", []string{"gemm_arm64.s"}},
+		{"asmgen_dw_arm64.go", []string{"depthwise_arm64.s", "elementwise_arm64.s"}},
+	} {
+		dir := t.TempDir()
+		cmd := exec.Command(gobin, "run", g.gen, "-dir", dir)
+		// The generator runs on the host: under go test -exec (a cross-built
+		// test binary in qemu) the environment names the target's GOOS/GOARCH.
+		cmd.Env = append(os.Environ(), "GOOS=", "GOARCH=", "GOARM=", "GO386=", "GOAMD64=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go run %s: %v\n%s", g.gen, err, out)
 		}
-		got, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is not what asmgen.go writes: run go generate ./runtime/kernels", name)
+		for _, name := range g.files {
+			want, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s is not what %s writes: run go generate (see the test's comment)", name, g.gen)
+			}
 		}
 	}
 }

@@ -2,6 +2,348 @@
 
 package kernels
 
-// armDepthwise installs the ARM64 kernels of this file into s (dot: the SDOT
-// variant). TODO(arm64): not written yet; s keeps the generic twins.
-func armDepthwise(s *Set, dot bool) {}
+import "slices"
+
+//go:generate env GOOS= GOARCH= go run asmgen_dw_arm64.go
+
+// The ARM64 (NEON) depthwise kernels (depthwise_arm64.s, written by
+// asmgen_dw_arm64.go), the same for "neon" and "dotprod": a 3x3 or 5x5
+// window, any stride, dilation and padding, channels a multiple of 8.
+//
+// Arithmetic. Per block of 16 channels (the last one 8 if C % 16 = 8) and
+// pair of taps a, b: SMULL/SMULL2 of tap a's input bytes by its weights into
+// int16 lanes, SMLAL/SMLAL2 of tap b into the same lanes, SADDW/SADDW2 into
+// four int32x4 accumulators (an odd last tap: SMULL alone). The int16 sum
+// cannot overflow: x is in [-128, 127] and the weights in [-127, 127]
+// (symmetric quantization), so |x_a w_a + x_b w_b| <= 2 x 128 x 127 = 32512.
+// A weight of -128 could reach 2 x 16384 = 32768 (mnc's quantizer never
+// produces one, but a layer may hold one), so such a layer runs the "w"
+// kernels instead, which widen every tap's int16 product on its own
+// (SMULL/SMULL2, then four SADDW/SADDW2 per tap). The input zero
+// point is folded into the accumulator's start, corr = bias - zx Σ_t w[t],
+// with the raw input bytes multiplied: padding taps read a vector of zx
+// bytes, whose product zx w[t] cancels its share of the correction, as in
+// the generic Σ (x - zx) w. Sums wrap in int32 exactly as the generic ones
+// (the true result fits).
+//
+// Requantization (the epilogue, per 16 channels): SMULL/SMULL2 of the int32
+// accumulator by the int32 multiplier M[c] into int64 lanes (exact: |acc| <
+// 2^31, 0 <= M < 2^31), SRSHL by -S[c] (a rounding shift right: exactly
+// (v + 2^(S-1)) >> S, computed by the instruction without intermediate
+// overflow), SQXTN to int32, SQXTN to int16, SQADD of the output zero point
+// (int16), SQXTN to int8, SMAX lo, SMIN hi. The saturating chain equals
+// clamp(z + v, lo, hi): saturation is monotone and [lo, hi] lies inside
+// [-128, 127]. If v fits in int16, the narrows to int16 leave it unchanged,
+// z + v (|z| <= 128) is saturated to int16 and then to int8, and clamping a
+// saturated value to a sub-range of the saturation range gives the clamp of
+// the unsaturated one. If v > 32767 (v < -32768), the chain gives
+// 32767 + z >= 32639 (-32768 + z <= -32641), saturated to 127 (-128),
+// clamped to hi (lo), which is also clamp(z + v, lo, hi) since z + v > 127
+// (< -128). A block whose channels all have S >= 32 (the usual case) takes
+// an equally exact 32-bit path instead of the 64-bit products: SQDMULH and
+// SRSHL by -(S-31) (fillEpiARM proves it), then the same narrows.
+//
+// Driving (dwRunARM): per chunk of at most 512 channels, per output row,
+// one call for the interior pixels (every tap inside the input columns; a
+// padding row's taps read zx with pixel step 0) and one call per border
+// pixel (its out-of-range taps read zx). The kernel loops over pixels, then
+// blocks; each tap's input pointer advances 16 bytes per block.
+//
+// Packed layout (PackDepthwise), for T = KH*KW taps in groups (3x3: taps
+// 0-8; 5x5: taps 0-11 and 12-24, T0 the first tap of a group, n its size)
+// and nb = ceil(C/16) blocks: from byte T0*nb*16, for each block b and tap t
+// of the group, 16 weights w[t][16b+j] (zero past C) at
+// (b*n + t - T0)*16; then, from byte T*nb*16, C little-endian int32
+// wsum[c] = Σ_t w[t][c]; then one byte, 1 if a weight is -128 (the "w"
+// kernels), else 0. Its length always differs from the generic T*C, which
+// marks a layer left in the generic layout.
+
+// dwArgsARM is what the depthwise kernels read (offsets in
+// asmgen_dw_arm64.go; TestDwArgsARMLayout checks them).
+type dwArgsARM struct {
+	base [25]*int8 // per tap: its input vector for pixel 0 of the call (first channel of the chunk), or zx
+	step [25]int   // per tap: bytes between consecutive output pixels (StrideW*C, or 0 for zx)
+	w0   *int8     // packed weights of the chunk's first block, first group
+	w1   *int8     // same, second group (5x5)
+	y    *int8     // output pixel 0 of the call, first channel of the chunk
+	epi  *int32    // per block of 16 channels: epiWords int32 (fillEpiARM)
+	acc  *int32    // per block: 16 int32 (5x5: the first group's sums)
+	c    int       // output pixel stride in bytes (C)
+	npix int       // output pixels
+	nblk int       // full 16-channel blocks in the chunk
+	tail int       // 1 if an 8-channel block follows them
+	zy   int       // output zero point
+	lo   int       // output clamp
+	hi   int
+}
+
+// dwNEON3x3 computes npix output pixels of a 3x3 depthwise convolution for
+// the channels of one chunk (nblk blocks of 16, then an 8-wide block if
+// tail):
+//
+//	for i := range npix:
+//		for c := range chunk:
+//			acc := corr[c] + Σ_{t<9} int32(base[t][i*step[t] + c]) * w[t][c]
+//			y[i*C + c] = clamp(zy + RoundShift(int64(acc)*M[c], S[c]), lo, hi)
+//
+// (corr = bias - zx Σ_t w[t]). The generic twin is Depthwise.
+//
+//go:noescape
+func dwNEON3x3(a *dwArgsARM)
+
+// dwNEON5x5 is dwNEON3x3 for 25 taps: per pixel and block, taps 0-11 are
+// summed into the acc scratch, then taps 12-24 from it (the tap pointers
+// of one group fill the general registers). The generic twin is Depthwise.
+//
+//go:noescape
+func dwNEON5x5(a *dwArgsARM)
+
+// dwNEON3x3w is dwNEON3x3 widening every tap's product on its own, for
+// weights that include -128. The generic twin is Depthwise.
+//
+//go:noescape
+func dwNEON3x3w(a *dwArgsARM)
+
+// dwNEON5x5w is dwNEON5x5 widening every tap's product on its own, for
+// weights that include -128. The generic twin is Depthwise.
+//
+//go:noescape
+func dwNEON5x5w(a *dwArgsARM)
+
+// epiWords is the size of one block of epilogue constants, in int32 (the
+// offsets are in asmgen_dw_arm64.go):
+//
+//	+0    corr[16]  int32  bias - zx Σ_t w[t]
+//	+64   M[16]     int32
+//	+128  -S[16]    int64  (the 64-bit path)
+//	+256  31-S[16]  int32  (the 32-bit path)
+//	+320  fast      int64  1 if S >= 32 for every channel of the block
+//
+// Lanes past the channels have M = 0 and S = 62.
+const epiWords = 96
+
+// fillEpiARM fills the epilogue blocks of channels [c0, c0+cw) (cw <= the
+// blocks of epi) from the multipliers, bias (nil: zero) and the packed
+// weight sums wsum (little-endian int32 per channel).
+//
+// Why the 32-bit path is exact for S >= 32: with v = acc M, SQDMULH gives
+// h = floor(2v / 2^32) = floor(v / 2^31) (it saturates only for
+// acc = M = -2^31, impossible with M >= 0), and SRSHL by -(S-31) gives
+// floor((h + 2^(S-32)) / 2^(S-31)) = floor((v + 2^(S-1)) / 2^S) because
+// 2^(S-1) is a multiple of 2^31 (nested floors of divisions by 2^31 and
+// 2^(S-31) compose), the rule's RoundShift(v, S).
+func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw int) {
+	nb := (cw + 15) / 16
+	clear(epi[:nb*epiWords])
+	for b := range nb {
+		e := epi[b*epiWords:][:epiWords]
+		fast := true
+		for j := range 16 {
+			ch := c0 + 16*b + j
+			s := int32(MaxShift)
+			if 16*b+j < cw {
+				ws := int32(uint32(uint8(wsum[4*ch])) | uint32(uint8(wsum[4*ch+1]))<<8 | uint32(uint8(wsum[4*ch+2]))<<16 | uint32(uint8(wsum[4*ch+3]))<<24)
+				corr := -p.XZero * ws
+				if bias != nil {
+					corr += bias[ch]
+				}
+				e[j], e[16+j], s = corr, p.Mult[ch].M, p.Mult[ch].S
+			}
+			ns := -int64(s)
+			e[32+2*j], e[33+2*j] = int32(ns), int32(ns>>32)
+			e[64+j] = 31 - s
+			fast = fast && s >= 32
+		}
+		if fast {
+			e[80] = 1
+		}
+	}
+}
+
+// dwChunkARM bounds the channels of one pass (the stack scratch).
+const dwChunkARM = 512
+
+// dwFastARM reports whether p has a NEON kernel (weights permitting).
+func dwFastARM(p *ConvParams) bool {
+	return p.O == p.C && p.C%8 == 0 && p.KH == p.KW && (p.KH == 3 || p.KH == 5)
+}
+
+// dwGroupsARM returns the tap groups (first, count) of a k x k window.
+func dwGroupsARM(k int) [][2]int {
+	if k == 3 {
+		return [][2]int{{0, 9}}
+	}
+	return [][2]int{{0, 12}, {12, 13}}
+}
+
+func dwPackedLenARM(p *ConvParams) int {
+	nb := (p.C + 15) / 16
+	return p.KH*p.KW*nb*16 + 4*p.C + 1
+}
+
+// packDwARM is the PackDepthwise of the ARM64 Sets.
+func packDwARM(p *ConvParams, w []int8) []int8 {
+	if !dwFastARM(p) {
+		return w
+	}
+	C, T := p.C, p.KH*p.KW
+	nb := (C + 15) / 16
+	out := make([]int8, dwPackedLenARM(p))
+	for _, g := range dwGroupsARM(p.KH) {
+		base := g[0] * nb * 16
+		for b := range nb {
+			for t := g[0]; t < g[0]+g[1]; t++ {
+				dst := out[base+(b*g[1]+t-g[0])*16:][:16]
+				for j := range 16 {
+					if c := 16*b + j; c < C {
+						dst[j] = w[t*C+c]
+					}
+				}
+			}
+		}
+	}
+	for c := range C {
+		var s int32
+		for t := range T {
+			s += int32(w[t*C+c])
+		}
+		putInt32(out[T*nb*16+4*c:], s)
+	}
+	if slices.Contains(w, -128) {
+		out[len(out)-1] = 1 // the int16 pair sums could overflow
+	}
+	return out
+}
+
+// dwRunARM is the Depthwise of the ARM64 Sets.
+func dwRunARM(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
+	T := p.KH * p.KW
+	if !dwFastARM(p) || len(w) == T*p.C {
+		Depthwise(p, x, w, bias, y, lo, hi)
+		return
+	}
+	if lo >= hi {
+		return
+	}
+	C := p.C
+	nb := (C + 15) / 16
+	if len(w) != dwPackedLenARM(p) || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() || lo < 0 ||
+		len(p.Mult) < C || (bias != nil && len(bias) < C) {
+		panic("kernels: depthwise slices too short for their parameters")
+	}
+	groups := dwGroupsARM(p.KH)
+	dh, dw := p.dil()
+	s := p.StrideW
+	var kwoff [5]int
+	for kw := range p.KW {
+		kwoff[kw] = kw*dw - p.PadLeft
+	}
+	// Interior pixels: ox*s + kwoff[0] >= 0 and ox*s + kwoff[KW-1] < W.
+	oxA := 0
+	if k0 := kwoff[0]; k0 < 0 {
+		oxA = (-k0 + s - 1) / s
+	}
+	oxB := -1
+	if last := p.W - 1 - kwoff[p.KW-1]; last >= 0 {
+		oxB = last / s
+	}
+	oxB = min(oxB+1, p.OW)
+	oxA = min(oxA, oxB)
+
+	var zx [dwChunkARM]int8
+	for i := range zx {
+		zx[i] = int8(p.XZero)
+	}
+	var epi [dwChunkARM / 16 * epiWords]int32
+	var acc [dwChunkARM]int32
+	var a dwArgsARM
+	a.c, a.zy, a.lo, a.hi = C, int(p.YZero), int(p.Out.Lo), int(p.Out.Hi)
+	a.epi, a.acc = &epi[0], &acc[0]
+	var rowOff [5]int
+	for c0 := 0; c0 < C; c0 += dwChunkARM {
+		cw := min(dwChunkARM, C-c0)
+		fillEpiARM(epi[:], p, bias, w[T*nb*16:], c0, cw)
+		a.nblk, a.tail = cw/16, 0
+		if cw%16 != 0 {
+			a.tail = 1
+		}
+		a.w0 = &w[groups[0][0]*nb*16+(c0/16)*groups[0][1]*16]
+		a.w1 = a.w0
+		if len(groups) > 1 {
+			a.w1 = &w[groups[1][0]*nb*16+(c0/16)*groups[1][1]*16]
+		}
+		kern := 0 // dwCallARM: 3x3 or 5x5 (+1), paired or not (+2)
+		if p.KH == 5 {
+			kern++
+		}
+		if w[len(w)-1] != 0 {
+			kern += 2
+		}
+		for r := lo; r < hi; r++ {
+			n, oy := r/p.OH, r%p.OH
+			for kh := range p.KH {
+				iy := oy*p.StrideH - p.PadTop + kh*dh
+				rowOff[kh] = -1
+				if iy >= 0 && iy < p.H {
+					rowOff[kh] = (n*p.H+iy)*p.W*C + c0
+				}
+			}
+			yRow := (n*p.OH+oy)*p.OW*C + c0
+			if oxA < oxB {
+				for kh := range p.KH {
+					for kw := range p.KW {
+						t := kh*p.KW + kw
+						if rowOff[kh] < 0 {
+							a.base[t], a.step[t] = &zx[0], 0
+							continue
+						}
+						a.base[t], a.step[t] = &x[rowOff[kh]+(oxA*s+kwoff[kw])*C], s*C
+					}
+				}
+				a.y, a.npix = &y[yRow+oxA*C], oxB-oxA
+				dwCallARM(kern, &a)
+			}
+			// Border pixels, one call each: out-of-range taps read zx.
+			for ox := range p.OW {
+				if ox >= oxA && ox < oxB {
+					continue
+				}
+				for kh := range p.KH {
+					for kw := range p.KW {
+						t := kh*p.KW + kw
+						ix := ox*s + kwoff[kw]
+						a.base[t], a.step[t] = &zx[0], 0
+						if rowOff[kh] >= 0 && ix >= 0 && ix < p.W {
+							a.base[t] = &x[rowOff[kh]+ix*C]
+						}
+					}
+				}
+				a.y, a.npix = &y[yRow+ox*C], 1
+				dwCallARM(kern, &a)
+			}
+		}
+	}
+}
+
+// dwCallARM calls kernel kern (0: dwNEON3x3, 1: dwNEON5x5, 2: dwNEON3x3w,
+// 3: dwNEON5x5w) directly, so that a does not escape.
+func dwCallARM(kern int, a *dwArgsARM) {
+	switch kern {
+	case 0:
+		dwNEON3x3(a)
+	case 1:
+		dwNEON5x5(a)
+	case 2:
+		dwNEON3x3w(a)
+	default:
+		dwNEON5x5w(a)
+	}
+}
+
+// armDepthwise installs the ARM64 kernels of this file into s (the same
+// for both variants: SDOT would need the taps interleaved in groups of
+// four bytes per lane, which the depthwise layout does not give for free).
+func armDepthwise(s *Set, dot bool) {
+	s.PackDepthwise = packDwARM
+	s.Depthwise = dwRunARM
+}
