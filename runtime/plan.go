@@ -264,7 +264,7 @@ type quantizeStep struct {
 	fn    func(x []float32, inv float32, zero int32, y []int8)
 }
 
-func (s *quantizeStep) run(ar []byte) { s.runRange(ar, 0, s.x.n) }
+func (s *quantizeStep) run(ar []byte) { s.fn(s.x.f32(ar), s.inv, s.zero, s.y.i8(ar)) }
 
 // check validates the parameters as kernels.Quantize does, then runs.
 func (s *quantizeStep) check(ar []byte) error {
@@ -576,6 +576,13 @@ func (p *planner) conv8(op *operator) (step, error) {
 		if k.packConv != nil {
 			s.w, err = p.pack(func() []int8 { return k.packConv(&cp, s.w) })
 		}
+	case pointwise && k.pointwise != nil && cp.Pixels() == 1 && cp.O >= 2*colsMin:
+		// One pixel (a classifier as a 1x1 convolution): split the channels.
+		return p.cols(s.x, s.y, s.w, b, cp.O, cp.C, func(o0, n int) colPart {
+			q := cp
+			q.O, q.Mult = n, cp.Mult[o0:o0+n]
+			return colPart{cp: q}
+		}, k.pointwise, nil)
 	case pointwise && k.pointwise != nil:
 		s.fn, s.n, s.validate, s.wv = k.pointwise, cp.Pixels(), (*kernels.ConvParams).ValidatePointwise, s.w
 		if k.packPointwise != nil {
@@ -589,6 +596,103 @@ func (p *planner) conv8(op *operator) (step, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	return s, nil
+}
+
+// colsStep computes a GEMM with a single row (a 1x1 convolution of one
+// pixel, a fully connected layer of batch 1: the classifiers) as blocks of
+// output channels, each with weights packed on their own, so that the
+// threads can share a layer that has no rows to split. Every channel is
+// computed by the same kernel code as in one call, so the bytes are the
+// same.
+type colsStep struct {
+	x, y  view
+	parts []colPart
+	conv  convKernel // the pointwise kernel, or nil
+	gemm  func(p *kernels.GemmParams, a, w []int8, bias []int32, y []int8, lo, hi int)
+	macs  int64
+}
+
+// colPart is output channels [o0, o0+n) of a colsStep: the kernel's
+// parameters (cp for conv, gp for gemm) restricted to them, and their
+// weights packed (w) and not (wv, for validation).
+type colPart struct {
+	o0, n int
+	cp    kernels.ConvParams
+	gp    kernels.GemmParams
+	w, wv []int8
+	b     []int32
+}
+
+// colsMin is the smallest block of channels of a colsStep.
+const colsMin = 64
+
+func (s *colsStep) run(ar []byte) { s.runRange(ar, 0, len(s.parts)) }
+
+func (s *colsStep) runRange(ar []byte, lo, hi int) {
+	x, y := s.x.i8(ar), s.y.i8(ar)
+	for i := lo; i < hi; i++ {
+		pt := &s.parts[i]
+		if s.conv != nil {
+			s.conv(&pt.cp, x, pt.w, pt.b, y[pt.o0:pt.o0+pt.n], 0, 1)
+		} else {
+			s.gemm(&pt.gp, x, pt.w, pt.b, y[pt.o0:pt.o0+pt.n], 0, 1)
+		}
+	}
+}
+
+func (s *colsStep) check(ar []byte) error {
+	x, y := s.x.i8(ar), s.y.i8(ar)
+	for i := range s.parts {
+		pt := &s.parts[i]
+		var err error
+		if s.conv != nil {
+			err = pt.cp.ValidatePointwise(x, pt.wv, pt.b, y[pt.o0:pt.o0+pt.n])
+		} else {
+			err = pt.gp.Validate(x, pt.wv, pt.b, y[pt.o0:pt.o0+pt.n])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *colsStep) extent() int { return len(s.parts) }
+func (s *colsStep) work() int64 { return s.macs }
+func (s *colsStep) align() int  { return 1 }
+
+// cols builds a colsStep over o output channels of k inputs, weights w
+// [o][k] and bias b (or nil): at most 8 blocks of a multiple of 16 channels,
+// at least colsMin each; part gives each block's kernel parameters.
+func (p *planner) cols(x, y view, w []int8, b []int32, o, k int, part func(o0, n int) colPart, conv convKernel,
+	gemm func(*kernels.GemmParams, []int8, []int8, []int32, []int8, int, int)) (*colsStep, error) {
+	if len(w) < o*k || (b != nil && len(b) < o) {
+		return nil, fmt.Errorf("weights of %d values for %d x %d", len(w), o, k)
+	}
+	bs := max(colsMin, (o+7)/8+15&^15)
+	s := &colsStep{x: x, y: y, conv: conv, gemm: gemm, macs: int64(o) * int64(k)}
+	kern := p.m.kern
+	for o0 := 0; o0 < o; o0 += bs {
+		n := min(bs, o-o0)
+		pt := part(o0, n)
+		pt.o0, pt.n, pt.wv = o0, n, w[o0*k:(o0+n)*k]
+		if b != nil {
+			pt.b = b[o0 : o0+n]
+		}
+		pt.w = pt.wv
+		var err error
+		switch {
+		case conv != nil && kern.packPointwise != nil:
+			pt.w, err = p.pack(func() []int8 { return kern.packPointwise(pt.wv, n, k) })
+		case gemm != nil && kern.packGemm != nil:
+			pt.w, err = p.pack(func() []int8 { return kern.packGemm(pt.wv, n, k) })
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.parts = append(s.parts, pt)
 	}
 	return s, nil
 }
@@ -652,6 +756,16 @@ func gemmShape(x, w, y *tensor) (m, k, n int, err error) {
 // two layers of SQUEEZE_EXCITE): as the kernel set's gemm, or as a 1x1
 // convolution over M pixels.
 func (p *planner) gemm8(x view, w []int8, b []int32, y view, gp kernels.GemmParams) step {
+	if fn := p.m.kern.gemm; fn != nil && gp.M == 1 && gp.N >= 2*colsMin {
+		s, err := p.cols(x, y, w, b, gp.N, gp.K, func(o0, n int) colPart {
+			q := gp
+			q.N, q.Mult = n, gp.Mult[o0:o0+n]
+			return colPart{gp: q}
+		}, nil, fn)
+		if err == nil {
+			return s
+		}
+	}
 	if fn := p.m.kern.gemm; fn != nil {
 		wv := w
 		if pk := p.m.kern.packGemm; pk != nil {

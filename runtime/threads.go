@@ -67,7 +67,10 @@ func (s *gemmStep) align() int  { return 1 }
 // Hand-off: a step lasts tens of microseconds, so parking and waking a
 // goroutine per step (a channel operation, an OS thread wake-up) costs as
 // much as the step saves. Workers therefore spin on the task number for a
-// while before they park, and the caller spins until the parts are done.
+// while before they park (spinFor: long enough to bridge the steps that run
+// on the caller alone, and back-to-back inferences, as ONNX Runtime's
+// spinning thread pool does; an idle interpreter's workers park after it),
+// and the caller spins until the parts are done.
 // Parking is lost-wakeup free: a worker announces it sleeps, then checks
 // the task number again; the caller publishes the task, then checks whether
 // the worker sleeps and, if so, leaves a token in its 1-slot wake channel.
@@ -94,12 +97,12 @@ type worker struct {
 	_        [64]byte      // keep workers on separate cache lines
 }
 
-// spinTasks bounds how long a worker polls for the next task before it
-// parks (a few tens of microseconds); spinWait how long the caller polls
-// before it yields its thread while waiting for the parts.
+// spinFor bounds how long a worker polls for the next task before it
+// parks; every spinWait polls it yields its thread (and looks at the
+// clock), and so does the caller while it waits for the parts.
 const (
-	spinTasks = 1 << 14
-	spinWait  = 1 << 10
+	spinFor  = 300 * time.Microsecond
+	spinWait = 1 << 10
 )
 
 func newPool(threads int) *pool {
@@ -116,8 +119,14 @@ func (p *pool) worker(i int) {
 	var last uint64
 	for {
 		seq := w.task.Load()
-		for spin := 1; seq == last && spin < spinTasks && !p.stopped.Load(); spin++ {
+		var since time.Time
+		for spin := 1; seq == last && !p.stopped.Load(); spin++ {
 			if spin%spinWait == 0 {
+				if since.IsZero() {
+					since = time.Now()
+				} else if time.Since(since) > spinFor {
+					break
+				}
 				goruntime.Gosched() // let the caller run if threads outnumber cores
 			}
 			seq = w.task.Load()
@@ -301,16 +310,12 @@ func (it *Interpreter) Profile() []StepTime {
 	return out
 }
 
-// The input's quantize and NCHW->NHWC transpose are elementwise: split
-// over output elements, identical by construction.
+// The input's quantize and NCHW->NHWC transpose are not split: they take
+// tens of microseconds on the caller, whose cache holds the input, and a
+// worker reading half of it from the other core was slower (quantize 15 us
+// on one thread, 41 us split in two).
 
-func (s *quantizeStep) runRange(ar []byte, lo, hi int) {
-	s.fn(s.x.f32(ar)[lo:hi], s.inv, s.zero, s.y.i8(ar)[lo:hi])
-}
-func (s *quantizeStep) extent() int { return s.x.n }
-func (s *quantizeStep) work() int64 { return 4 * int64(s.x.n) }
-func (s *quantizeStep) align() int  { return 64 }
-
+// runRange copies output elements [lo, hi) of the permutation.
 func (s *transposeStep) runRange(ar []byte, lo, hi int) {
 	if s.toNHWC > 0 {
 		toNHWC(s.x.i8(ar), s.y.i8(ar), s.toNHWC, s.hw, lo/s.toNHWC, hi/s.toNHWC)
@@ -322,9 +327,6 @@ func (s *transposeStep) runRange(ar []byte, lo, hi int) {
 		transposeRange(s, s.x.f32(ar), s.y.f32(ar), lo, hi)
 	}
 }
-func (s *transposeStep) extent() int { return s.y.n }
-func (s *transposeStep) work() int64 { return 2 * int64(s.y.n) }
-func (s *transposeStep) align() int  { return 64 * max(s.toNHWC, 1) } // whole pixels for toNHWC
 
 // toNHWC copies output pixels [p0, p1) (batch items one after another) of
 // the NCHW -> NHWC permutation of x (c channels of hw pixels per item).

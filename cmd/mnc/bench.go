@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mncdev/mnc/internal/bench"
@@ -29,9 +31,11 @@ func joinNames(s []string) string {
 
 func newBenchCmd() *cobra.Command {
 	var (
-		ro     runtime.Options
-		o      bench.Options
-		asJSON bool
+		ro      runtime.Options
+		o       bench.Options
+		asJSON  bool
+		compare []int
+		rounds  int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench MODEL.mnc",
@@ -41,13 +45,29 @@ median and 90th-percentile latency, the throughput of the timed runs and the
 effective GMAC/s (the model's multiply-accumulates / median latency).
 
 --profile adds a per-layer time table, slowest first (measured in extra runs,
-so the headline figures are not perturbed).`,
+so the headline figures are not perturbed).
+
+--compare-threads 1,2 measures the thread counts back to back instead: one
+interpreter per count, taking turns for --rounds rounds of --iters/--rounds
+runs each, so that a change in the machine's load hits every count alike;
+it prints each count's median and its speed-up over the first count.`,
 		Example: `  mnc bench mobilenet_v2.mnc --threads 1
   mnc bench mobilenet_v2.mnc --kernels generic --iters 100 --json
-  mnc bench mobilenet_v2.mnc --profile`,
+  mnc bench mobilenet_v2.mnc --profile
+  mnc bench mobilenet_v2.mnc --compare-threads 1,2 --iters 600`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Kernels, o.Threads = ro.Kernels, ro.Threads
+			if len(compare) > 0 {
+				if cmd.Flags().Changed("threads") || o.Profile {
+					return errors.New("--compare-threads replaces --threads and cannot be combined with --profile")
+				}
+				c, err := bench.CompareFile(args[0], compare, o, rounds)
+				if err != nil {
+					return err
+				}
+				return c.Write(cmd.OutOrStdout(), asJSON)
+			}
 			r, err := bench.File(args[0], o)
 			if err != nil {
 				return err
@@ -60,6 +80,8 @@ so the headline figures are not perturbed).`,
 	f.IntVar(&o.Iters, "iters", 50, "timed runs")
 	f.IntVar(&o.Warmup, "warmup", 5, "untimed runs before timing")
 	f.BoolVar(&o.Profile, "profile", false, "add a per-layer time table, slowest first")
+	f.IntSliceVar(&compare, "compare-threads", nil, "compare these thread counts back to back (e.g. 1,2)")
+	f.IntVar(&rounds, "rounds", 20, "turns per thread count with --compare-threads")
 	f.BoolVar(&asJSON, "json", false, "print as JSON (median_ms, p90_ms, threads, kernels, gmacs, ...)")
 	return cmd
 }

@@ -84,16 +84,8 @@ func Model(m *runtime.Model, o Options) (*Result, error) {
 	}
 	defer it.Close()
 	info := m.Info()
-	shape := m.InputShape()
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	in := runtime.Tensor{Shape: shape, Data: make([]float32, n)}
-	for i := range in.Data {
-		in.Data[i] = rng.Float32()*2 - 1
-	}
+	in := input(m)
+	shape := in.Shape
 	for range o.Warmup {
 		if _, err := it.Run(in); err != nil {
 			return nil, err
@@ -112,7 +104,6 @@ func Model(m *runtime.Model, o Options) (*Result, error) {
 	r := &Result{Precision: info.Precision, Kernels: info.Kernels, KernelsNote: info.KernelsNote, Threads: it.Threads(), Iters: o.Iters,
 		Warmup: o.Warmup, Input: shape, MACs: info.MACs}
 	slices.Sort(times)
-	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	var sum time.Duration
 	for _, t := range times {
 		sum += t
@@ -161,6 +152,22 @@ func Model(m *runtime.Model, o Options) (*Result, error) {
 		})
 	}
 	return r, nil
+}
+
+// input is the fixed pseudo-random batch-1 input in [-1, 1] of a
+// measurement.
+func input(m *runtime.Model) runtime.Tensor {
+	shape := m.InputShape()
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	in := runtime.Tensor{Shape: shape, Data: make([]float32, n)}
+	for i := range in.Data {
+		in.Data[i] = rng.Float32()*2 - 1
+	}
+	return in
 }
 
 // quantile of sorted times, nearest rank.
