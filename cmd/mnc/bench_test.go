@@ -76,4 +76,21 @@ func TestBenchAndThreads(t *testing.T) {
 	if _, stderr, code := mnc(t, "bench", model, "--kernels", "nosuch"); code != 1 || !strings.Contains(stderr, "nosuch") {
 		t.Errorf("bench --kernels nosuch: exit %d, %q", code, stderr)
 	}
+
+	stdout, stderr, code = mnc(t, "bench", model, "--compare-threads", "1,2", "--iters", "4", "--rounds", "2", "--json")
+	var c struct {
+		Rounds  int `json:"rounds"`
+		Threads []struct {
+			Threads  int     `json:"threads"`
+			MedianMS float64 `json:"median_ms"`
+			Speedup  float64 `json:"speedup"`
+		} `json:"threads"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &c); code != 0 || err != nil || c.Rounds != 2 || len(c.Threads) != 2 ||
+		c.Threads[0].Threads != 1 || c.Threads[1].Threads != 2 || c.Threads[0].Speedup != 1 || c.Threads[1].MedianMS <= 0 {
+		t.Errorf("bench --compare-threads 1,2 --json: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	if _, stderr, code := mnc(t, "bench", model, "--compare-threads", "1,2", "--threads", "2"); code != 1 || !strings.Contains(stderr, "--compare-threads") {
+		t.Errorf("bench --compare-threads with --threads: exit %d, %q", code, stderr)
+	}
 }
