@@ -1,9 +1,10 @@
 // Package kernels holds mnc's int8 kernels: as plain, obviously correct Go,
 // the "generic twins" that every optimised kernel must match byte for byte,
 // and the optimised variants themselves (x86-64 AVX2 and AVX-512 VNNI
-// assembly), chosen once per model through a Set. Besides the standard
-// library it imports only golang.org/x/sys/cpu, so that a minimal runner can
-// link it without the compiler.
+// assembly, ARM64 NEON and dot product assembly), chosen once per model
+// through a Set. Besides the standard library it imports only
+// golang.org/x/sys/cpu, so that a minimal runner can link it without the
+// compiler.
 //
 // # Tensors
 //
@@ -87,8 +88,8 @@
 //
 // # Kernel sets
 //
-// A Set is one implementation of every kernel: Generic (the twins), "avx2"
-// or "vnni". Select(name) returns one ("" or "auto": the best this binary and
+// A Set is one implementation of every kernel: Generic (the twins), "avx2",
+// "vnni", "neon" or "dotprod". Select(name) returns one ("" or "auto": the best this binary and
 // CPU can run; a variant this CPU or build lacks is an error naming what is
 // missing, never a silent fallback), Choose(flag) adds the MNC_KERNELS
 // environment variable, Available and Names list them. The choice is made
@@ -113,14 +114,36 @@
 // 32-bit lanes, rewritten exactly (epilogue.go proves it case by case, and
 // TestEpilogueRewrite checks it over every shift and extreme values).
 //
+// The ARM64 variants: "neon" needs only Advanced SIMD (every ARMv8-A core:
+// Cortex-A53, A72, the Raspberry Pi 3 and 4). Its GEMM multiplies int8 by
+// int8 into 16 bits with SMULL and adds the next k's product with SMLAL2
+// before SADALP widens the pairs into 32-bit accumulators (a pair of
+// products of weights in [-127, 127] cannot overflow int16; a matrix
+// holding -128, which the quantizer never writes but the tests do, is
+// flagged at pack time and runs a kernel that widens every product); its
+// depthwise pairs taps the same way, with SADDW. "dotprod" needs the ARMv8.2
+// dot product (Cortex-A76, the Raspberry Pi 5) and runs the GEMM as SDOT by
+// element; its other kernels are neon's. Both requantize exactly with
+// 64-bit lanes: SMULL by M, SRSHL by -S (which is RoundShift), saturating
+// narrows, the zero point, SMAX/SMIN (gemm_arm64.go and depthwise_arm64.go
+// say why the saturations cannot change a result; depthwise_arm64.go also
+// proves a 32-bit SQDMULH path for S >= 32). 32-bit ARM runs the twins.
+//
 // # Assembly and its twins
 //
-// Every assembly function has a Go declaration in a *_amd64.go file whose
-// doc comment states the loop it computes and names its generic twin;
-// gemm_amd64.s and depthwise_amd64.s are written by asmgen.go (go generate),
-// elementwise_amd64.s by hand. Files ending in _amd64 build with the tag
-// !purego; dispatch_noasm.go (!amd64 || purego) leaves only Generic, so
-// -tags purego runs everything on the twins. The tests compare every
+// Every assembly function has a Go declaration in a *_amd64.go or
+// *_arm64.go file whose doc comment states the loop it computes and names
+// its generic twin; gemm_amd64.s and depthwise_amd64.s are written by
+// asmgen.go (go generate), elementwise_amd64.s by hand; gemm_arm64.s by
+// asmgen_arm64.go, depthwise_arm64.s and elementwise_arm64.s by
+// asmgen_dw_arm64.go (GOARCH=arm64 go generate). The Go assembler lacks most
+// A64 widening, saturating and dot product instructions, so the ARM64
+// generators write them as WORD lines with the instruction, decoded by
+// golang.org/x/arch, in a comment; TestWordComments decodes every one again,
+// and TestGeneratedAssembly checks every generated file is up to date.
+// Assembly files build with the tag !purego; dispatch_noasm.go
+// (neither amd64 nor arm64, or purego) leaves only Generic, so -tags purego
+// runs everything on the twins. The tests compare every
 // variant with the twins byte for byte (set_test.go: swept shapes, odd
 // channel counts, K not a multiple of 4, guard bytes, odd offsets, extreme
 // zero points and multipliers; mobilenet_bench_test.go: whole MobileNetV2-
