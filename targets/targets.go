@@ -47,7 +47,6 @@ func (t Target) Platform() string {
 	return s
 }
 
-
 // Env returns the environment entries (GOOS=..., GOARCH=..., GOARM=...,
 // CGO_ENABLED=0) that cross-compile a Go program for the target.
 func (t Target) Env() []string {
