@@ -84,7 +84,6 @@ func gapX86(p *PoolParams, x, y []int8) {
 		panic("kernels: pool slices too short for their parameters")
 	}
 	var acc [gapChunk]int32
-	zsum := int32(p.HW) * p.XZero
 	for n := range p.N {
 		for c0 := 0; c0 < p.C; c0 += gapChunk {
 			cw := min(gapChunk, p.C-c0)
@@ -93,17 +92,7 @@ func gapX86(p *PoolParams, x, y []int8) {
 			if nblk > 0 {
 				gapSumAVX2(&xs[0], p.HW, p.C, nblk, &acc[0])
 			}
-			for c := nblk * 32; c < cw; c++ {
-				var s int32
-				for i := range p.HW {
-					s += int32(xs[i*p.C+c])
-				}
-				acc[c] = s
-			}
-			ys := y[n*p.C+c0:][:cw]
-			for c, s := range acc[:cw] {
-				ys[c] = Requantize(s-zsum, p.Mult, p.YZero, p.Out.Lo, p.Out.Hi)
-			}
+			gapFinish(p, xs, acc[:], nblk*32, y[n*p.C+c0:][:cw])
 		}
 	}
 }
@@ -154,22 +143,14 @@ func lutX86VBMI(t *Table, x, y []int8) {
 	lutGo(t, x[n:], y[n:len(x)])
 }
 
-// seScratch bounds N*C (and N*S) for the stack buffers of SqueezeExcite.
-const seScratch = 8192
-
 // seX86 is SqueezeExcite composed of the Set's kernels, w1 and w2 packed
 // by its PackGemm.
 // (Direct calls, not through the Set's func values, keep the scratch on the
 // stack.)
 func seX86(gm *gemmImpl, vbmi bool, p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8) {
-	n, c := p.Pool.N, p.Pool.C
-	var pooled, mid, exc []int8
+	n := p.Pool.N
 	var buf [3 * seScratch]int8
-	if n*c <= seScratch && n*p.Squeeze.N <= seScratch {
-		pooled, mid, exc = buf[:n*c], buf[seScratch:][:n*p.Squeeze.N], buf[2*seScratch:][:n*c]
-	} else {
-		pooled, mid, exc = make([]int8, n*c), make([]int8, n*p.Squeeze.N), make([]int8, n*c)
-	}
+	pooled, mid, exc := seBuffers(p, &buf)
 	gapX86(&p.Pool, x, pooled)
 	sq, ex := &p.Squeeze, &p.Excite
 	gm.run(pooled, sq.K, sq.K, false, w1, b1, mid, sq.N, sq.AZero, sq.Mult, sq.YZero, sq.Out, 0, n)

@@ -84,7 +84,6 @@ func gapARM(p *PoolParams, x, y []int8) {
 		panic("kernels: pool slices too short for their parameters")
 	}
 	var acc [gapChunkARM]int32
-	zsum := int32(p.HW) * p.XZero
 	for n := range p.N {
 		for c0 := 0; c0 < p.C; c0 += gapChunkARM {
 			cw := min(gapChunkARM, p.C-c0)
@@ -93,17 +92,7 @@ func gapARM(p *PoolParams, x, y []int8) {
 			if nblk > 0 {
 				gapSumNEON(&xs[0], p.HW, p.C, nblk, &acc[0])
 			}
-			for c := nblk * 16; c < cw; c++ {
-				var s int32
-				for i := range p.HW {
-					s += int32(xs[i*p.C+c])
-				}
-				acc[c] = s
-			}
-			ys := y[n*p.C+c0:][:cw]
-			for c, s := range acc[:cw] {
-				ys[c] = Requantize(s-zsum, p.Mult, p.YZero, p.Out.Lo, p.Out.Hi)
-			}
+			gapFinish(p, xs, acc[:], nblk*16, y[n*p.C+c0:][:cw])
 		}
 	}
 }

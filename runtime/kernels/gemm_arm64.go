@@ -351,22 +351,14 @@ func armGemm(s *Set, dot bool) {
 	}
 }
 
-// armSEScratch bounds N*C (and N*S) for the stack buffers of SqueezeExcite.
-const armSEScratch = 8192
-
 // squeezeExcite is SqueezeExcite with its two fully connected layers on
 // the GEMM kernels (w1 and w2 packed by pack) and the pool, gate and scale on
 // those of elementwise_arm64.go. (Direct calls, not through the Set's func
 // values, keep the scratch on the stack.)
 func (im *armImpl) squeezeExcite(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8) {
-	n, c := p.Pool.N, p.Pool.C
-	var pooled, mid, exc []int8
-	var buf [3 * armSEScratch]int8
-	if n*c <= armSEScratch && n*p.Squeeze.N <= armSEScratch {
-		pooled, mid, exc = buf[:n*c], buf[armSEScratch:][:n*p.Squeeze.N], buf[2*armSEScratch:][:n*c]
-	} else {
-		pooled, mid, exc = make([]int8, n*c), make([]int8, n*p.Squeeze.N), make([]int8, n*c)
-	}
+	n := p.Pool.N
+	var buf [3 * seScratch]int8
+	pooled, mid, exc := seBuffers(p, &buf)
 	gapARM(&p.Pool, x, pooled)
 	sq, ex := &p.Squeeze, &p.Excite
 	im.run(pooled, sq.K, sq.K, w1, b1, mid, sq.N, sq.AZero, sq.Mult, sq.YZero, sq.Out, 0, n)
