@@ -35,6 +35,8 @@ type kernelSet struct {
 	chanMul func(p *kernels.ChannelMulParams, x, g, y []int8)
 	// quantize is the input boundary's loop (kernels.QuantizeCodes).
 	quantize func(x []float32, inv float32, zero int32, y []int8)
+	// interleave3 is the 3-channel NCHW -> NHWC loop (kernels.Interleave3).
+	interleave3 func(r, g, b, y []int8)
 
 	// Weight packing for the entries above, run once at load (nil: the
 	// generic layout as is): conv [O][KH][KW][C/G], pointwise [O][C],
@@ -66,6 +68,7 @@ func kernelsFor(name string) (kernelSet, error) {
 		pool:          set.GlobalAveragePool,
 		chanMul:       set.ChannelMul,
 		quantize:      set.QuantizeCodes,
+		interleave3:   set.Interleave3,
 		packConv:      set.PackConv,
 		packPointwise: set.PackPointwise,
 		packDepthwise: set.PackDepthwise,

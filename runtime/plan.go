@@ -360,8 +360,10 @@ type transposeStep struct {
 	outDims [maxRank]int
 	stride  [maxRank]int // input stride of output dimension i
 	// toNHWC is C for the int8 NCHW -> NHWC permutation (the model
-	// input's), which runs a loop of its own; 0 otherwise.
+	// input's), which runs a loop of its own (il3 for 3 channels); 0
+	// otherwise.
 	toNHWC, hw int
+	il3        func(r, g, b, y []int8)
 }
 
 func (s *transposeStep) check([]byte) error { return nil }
@@ -404,7 +406,7 @@ func (p *planner) transpose(op *operator) (step, error) {
 		s.stride[i] = inStride[a]
 	}
 	if r == 4 && s.size == 1 && slices.Equal(op.perm, []int{0, 2, 3, 1}) && x.shape[1] > 0 {
-		s.toNHWC, s.hw = x.shape[1], x.shape[2]*x.shape[3]
+		s.toNHWC, s.hw, s.il3 = x.shape[1], x.shape[2]*x.shape[3], p.m.kern.interleave3
 	}
 	return s, nil
 }

@@ -3,6 +3,8 @@ package runtime
 import (
 	"slices"
 	"testing"
+
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // TestToNHWC: the NCHW -> NHWC loop of the input transpose equals the
@@ -20,8 +22,8 @@ func TestToNHWC(t *testing.T) {
 		transposeRange(s, x, want, 0, len(x))
 		for split := 0; split <= n*h*w; split += 4 {
 			got := make([]int8, len(x))
-			toNHWC(x, got, c, h*w, 0, split)
-			toNHWC(x, got, c, h*w, split, n*h*w)
+			toNHWC(x, got, c, h*w, 0, split, kernels.Interleave3)
+			toNHWC(x, got, c, h*w, split, n*h*w, kernels.Interleave3)
 			if !slices.Equal(got, want) {
 				t.Fatalf("c=%d split at pixel %d: %v, want %v", c, split, got, want)
 			}

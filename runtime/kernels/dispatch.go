@@ -42,6 +42,7 @@ type Set struct {
 	LUT               func(t *Table, x, y []int8)
 	SqueezeExcite     func(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8)
 	QuantizeCodes     func(x []float32, inv float32, zero int32, y []int8)
+	Interleave3       func(r, g, b, y []int8)
 }
 
 // EnvVar names the environment variable that forces a kernel variant
@@ -70,6 +71,7 @@ var Generic = &Set{
 	LUT:               LUT,
 	SqueezeExcite:     SqueezeExcite,
 	QuantizeCodes:     QuantizeCodes,
+	Interleave3:       Interleave3,
 }
 
 // variant is a Set this package knows of, built into this binary or not.

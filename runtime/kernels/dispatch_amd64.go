@@ -55,6 +55,7 @@ func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, vbmi bool) *Set {
 	s.ChannelMul = chanMulX86
 	s.LUT = lutGo
 	s.QuantizeCodes = quantizeX86
+	s.Interleave3 = interleave3X86
 	if vbmi {
 		s.LUT = lutX86VBMI
 		s.Description += "; LUT with AVX-512 VBMI"

@@ -209,6 +209,23 @@ func quantizeX86(x []float32, inv float32, zero int32, y []int8) {
 	QuantizeCodes(x[n:], inv, zero, y[n:])
 }
 
+// interleave3AVX computes Interleave3 for n a multiple of 16 pixels, 16 per
+// iteration: each 16 output bytes are the VPOR of three VPSHUFBs of the r,
+// g and b vectors (masks interleave3Masks). The generic twin is
+// Interleave3.
+//
+//go:noescape
+func interleave3AVX(pr, pg, pb *int8, n int, y *int8)
+
+func interleave3X86(r, g, b, y []int8) {
+	n := len(r) &^ 15
+	if n > 0 {
+		_, _, _ = g[n-1], b[n-1], y[3*n-1]
+		interleave3AVX(&r[0], &g[0], &b[0], n, &y[0])
+	}
+	Interleave3(r[n:], g[n:len(r)], b[n:len(r)], y[3*n:])
+}
+
 // im2colRuns copies, for n pixels, kh runs of 16 bytes from src + k*rs to
 // dst + k*run, advancing dst by kp and src by step per pixel (the interior
 // pixels of conv's im2col; the caller checks every access).

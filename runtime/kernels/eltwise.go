@@ -224,6 +224,18 @@ func Quantize(x []float32, scale float32, zero int32, y []int8) error {
 	return nil
 }
 
+// Interleave3 writes three planes as pixels: y[3i], y[3i+1], y[3i+2] =
+// r[i], g[i], b[i] for i < len(r) (the NCHW -> NHWC permutation of a
+// 3-channel image). g and b must be as long as r, y three times.
+func Interleave3(r, g, b, y []int8) {
+	y = y[:3*len(r)]
+	g, b = g[:len(r)], b[:len(r)]
+	for i := range r {
+		d := y[3*i : 3*i+3 : 3*i+3]
+		d[0], d[1], d[2] = r[i], g[i], b[i]
+	}
+}
+
 // QuantizeInv is the reciprocal Quantize multiplies by: float32(1/scale),
 // the division in float64.
 func QuantizeInv(scale float32) float32 { return float32(1 / float64(scale)) }

@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -110,5 +111,25 @@ func BenchmarkQuantizeCodes(b *testing.B) {
 				set.QuantizeCodes(x, 1/0.0078, 3, y)
 			}
 		})
+	}
+}
+
+// TestSetInterleave3: every Set's Interleave3 gives the generic twin's
+// bytes for every length 0..100, odd offsets, guard bytes.
+func TestSetInterleave3(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, set := range accelSets(t) {
+		for n := range 101 {
+			pl := func() []int8 { return newGuarded(r, randI8(r, n, -128, 127)).s() }
+			a, b, c := pl(), pl(), pl()
+			want := make([]int8, 3*n)
+			Interleave3(a, b, c, want)
+			g := newGuarded(r, make([]int8, 3*n))
+			set.Interleave3(a, b, c, g.s())
+			g.check(t, set.Name)
+			if !slices.Equal(g.s(), want) {
+				t.Fatalf("%s: n %d: %v, want %v", set.Name, n, g.s(), want)
+			}
+		}
 	}
 }
