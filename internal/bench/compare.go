@@ -27,9 +27,13 @@ type ThreadResult struct {
 	MedianMS float64 `json:"median_ms"`
 	P90MS    float64 `json:"p90_ms"`
 	MinMS    float64 `json:"min_ms"`
-	// Speedup is the first count's median over this one's: the throughput
-	// of back-to-back single inferences relative to the first count.
-	Speedup float64 `json:"speedup"`
+	// Throughput is this count's timed runs over their summed time
+	// (images/s of back-to-back single inferences).
+	Throughput float64 `json:"throughput_ips"`
+	// Speedup is the first count's median over this one's;
+	// ThroughputSpeedup this count's throughput over the first one's.
+	Speedup           float64 `json:"speedup"`
+	ThroughputSpeedup float64 `json:"throughput_speedup"`
 }
 
 // CompareThreads measures m at each thread count: Warmup runs each, then
@@ -76,13 +80,23 @@ func CompareThreads(m *runtime.Model, counts []int, o Options, rounds int) (*Com
 	}
 	c := &Comparison{Kernels: m.Info().Kernels, Rounds: rounds, PerTurn: per}
 	for i, ts := range times {
+		var sum time.Duration
+		for _, t := range ts {
+			sum += t
+		}
 		slices.Sort(ts)
 		r := ThreadResult{Threads: its[i].Threads(), MedianMS: ms(quantile(ts, 0.5)), P90MS: ms(quantile(ts, 0.9)), MinMS: ms(ts[0])}
+		if sum > 0 {
+			r.Throughput = float64(len(ts)) / sum.Seconds()
+		}
 		c.Counts = append(c.Counts, r)
 	}
 	for i := range c.Counts {
 		if c.Counts[i].MedianMS > 0 {
 			c.Counts[i].Speedup = c.Counts[0].MedianMS / c.Counts[i].MedianMS
+		}
+		if c.Counts[0].Throughput > 0 {
+			c.Counts[i].ThroughputSpeedup = c.Counts[i].Throughput / c.Counts[0].Throughput
 		}
 	}
 	return c, nil
@@ -111,11 +125,11 @@ func (c *Comparison) Write(w io.Writer, asJSON bool) error {
 		return e.Encode(c)
 	}
 	fmt.Fprintf(w, "%s: kernels %s; thread counts back to back, %d rounds of %d runs each, batch 1\n", c.Model, c.Kernels, c.Rounds, c.PerTurn)
-	fmt.Fprintf(w, "  %7s %10s %10s %10s %9s\n", "threads", "median ms", "p90 ms", "min ms", "speed-up")
+	fmt.Fprintf(w, "  %7s %10s %10s %10s %9s %12s %9s\n", "threads", "median ms", "p90 ms", "min ms", "speed-up", "images/s", "speed-up")
 	for _, r := range c.Counts {
-		fmt.Fprintf(w, "  %7d %10.3f %10.3f %10.3f %8.2fx\n", r.Threads, r.MedianMS, r.P90MS, r.MinMS, r.Speedup)
+		fmt.Fprintf(w, "  %7d %10.3f %10.3f %10.3f %8.2fx %12.1f %8.2fx\n", r.Threads, r.MedianMS, r.P90MS, r.MinMS, r.Speedup, r.Throughput, r.ThroughputSpeedup)
 	}
-	fmt.Fprintf(w, "  (speed-up: the first count's median / this count's median)\n")
+	fmt.Fprintf(w, "  (speed-ups: the first count's median / this count's; this count's throughput / the first's)\n")
 	return nil
 }
 
