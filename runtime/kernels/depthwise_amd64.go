@@ -144,6 +144,7 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 	col := im.vnni && p.KH == 3 && dw == 1 && (p.StrideW == 1 || p.StrideW == 2)
 	var zx [dwChunk]int8
 	var eb [dwChunk / 16]epiBlock
+	eo := newEpiOut(p.YZero, p.Out)
 	for i := range zx {
 		zx[i] = int8(p.XZero)
 	}
@@ -159,17 +160,17 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 				e := &eb[b*im.bw/16+half]
 				switch {
 				case im.bw == 32 && cb+32 <= C:
-					e.setOut(p.YZero, p.Out)
+					e.out = eo
 					g := [4]int{cb, cb + 16, cb + 4, cb + 20}
 					if half == 1 {
 						g = [4]int{cb + 8, cb + 24, cb + 12, cb + 28}
 					}
 					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, g)
 				case im.bw == 16 && cb+16 <= C:
-					e.setOut(p.YZero, p.Out)
+					e.out = eo
 					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, [4]int{cb, cb + 8, cb + 4, cb + 12})
 				case im.bw == 16 && cb+8 == C:
-					e.setOut(p.YZero, p.Out)
+					e.out = eo
 					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, [4]int{cb, cb, cb + 4, cb + 4})
 				default:
 					for i := range 16 {

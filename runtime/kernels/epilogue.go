@@ -52,9 +52,15 @@ type epiBlock struct {
 	modd  [16]int32 // +320  M' of channel 2i+1 in lane 2i (VPMULDQ reads even lanes)
 	round [16]int32 // +384  2^(S'-33)
 	sh    [16]int32 // +448  S'-32
-	lo    [32]int8  // +512  output clamp, broadcast
-	hi    [32]int8  // +544
-	zw    [16]int16 // +576  output zero point as 16-bit words
+	out   epiOut    // +512
+}
+
+// epiOut is the output part of an epiBlock, the same for every block of a
+// layer: built once per call (newEpiOut) and copied into each block.
+type epiOut struct {
+	lo [32]int8  // +512  output clamp, broadcast
+	hi [32]int8  // +544
+	zw [16]int16 // +576  output zero point as 16-bit words
 }
 
 const epiBlockSize = 608
@@ -122,13 +128,18 @@ func (e *epiBlock) fillLanes(lanes *[16]int, mult []Multiplier, bias []int32, w 
 }
 
 // setOut sets the output zero point and clamp of e.
-func (e *epiBlock) setOut(yz int32, out Range) {
-	for i := range e.lo {
-		e.lo[i], e.hi[i] = out.Lo, out.Hi
+func (e *epiBlock) setOut(yz int32, out Range) { e.out = newEpiOut(yz, out) }
+
+// newEpiOut returns the output part of an epiBlock for the output zero
+// point yz and clamp out.
+func newEpiOut(yz int32, out Range) (o epiOut) {
+	for i := range o.lo {
+		o.lo[i], o.hi[i] = out.Lo, out.Hi
 	}
-	for i := range e.zw {
-		e.zw[i] = int16(yz)
+	for i := range o.zw {
+		o.zw[i] = int16(yz)
 	}
+	return o
 }
 
 // readInt32 reads a little-endian int32 from w[off:off+4].
@@ -148,10 +159,10 @@ func (e *epiBlock) epiEmulate(i int, raw int32, flags int) int8 {
 	}
 	h := int32((int64(a) * int64(e.m[i])) >> 32)
 	r := (h + e.round[i]) >> uint(e.sh[i])
-	w := int32(sat16(int64(r)))                 // VPACKSSDW
-	w = int32(sat16(int64(w) + int64(e.zw[i]))) // VPADDSW
-	v := sat8(int64(w))                         // VPACKSSWB
-	return max(min(v, e.hi[i]), e.lo[i])
+	w := int32(sat16(int64(r)))                     // VPACKSSDW
+	w = int32(sat16(int64(w) + int64(e.out.zw[i]))) // VPADDSW
+	v := sat8(int64(w))                             // VPACKSSWB
+	return max(min(v, e.out.hi[i]), e.out.lo[i])
 }
 
 func sat16(v int64) int16 { return int16(max(min(v, math.MaxInt16), math.MinInt16)) }

@@ -91,12 +91,13 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 		chunk = max(48, gemmChunkBytes/(rowLen+o)/12*12)
 	}
 	var eb [gemmGroup / 16]epiBlock
+	eo := newEpiOut(yz, out)
 	for g0 := 0; g0 < o; g0 += gemmGroup {
 		g1 := min(o, g0+gemmGroup)
 		var flags [gemmGroup / 16]int
 		for o0 := g0; o0 < g1; o0 += 16 {
 			e := &eb[(o0-g0)/16]
-			e.setOut(yz, out)
+			e.out = eo
 			switch n := min(l.width(o0), o-o0); n {
 			case 16:
 				flags[(o0-g0)/16] = e.fillGroups(mult, bias, w, l.wsumOff(), zx+im.zoff, [4]int{o0, o0 + 4, o0 + 8, o0 + 12})
