@@ -244,22 +244,28 @@ func QuantizeInv(scale float32) float32 { return float32(1 / float64(scale)) }
 // t = x[i] * inv (float32), q = RoundToEven(t) (NaN: 0; t limited to
 // [-512, 512] first), y[i] = saturate_int8(q + zero). zero must be in
 // [-128, 127] and len(y) >= len(x).
+//
+// The rounding adds and subtracts 1.5 x 2^23 in float32: for |t| <= 512 the
+// sum lies in [2^23, 2^24), where float32 holds exactly the integers, so the
+// addition rounds t to an integer, half to even (the constant is even), and
+// the subtraction is exact. (The explicit float32 conversions forbid fusing
+// the operations into one multiply-add.)
 func QuantizeCodes(x []float32, inv float32, zero int32, y []int8) {
+	const magic = 0x1.8p23
 	y = y[:len(x)]
 	for i, v := range x {
-		t := v * inv
-		var q int64
-		switch {
-		case t != t: // NaN
-			q = 0
-		case t >= 512:
-			q = 512
-		case t <= -512:
-			q = -512
-		default:
-			q = int64(math.RoundToEven(float64(t)))
+		t := float32(v * inv)
+		if !(t > -512) { // t <= -512, or NaN
+			if t != t {
+				t = 0
+			} else {
+				t = -512
+			}
+		} else if t > 512 {
+			t = 512
 		}
-		y[i] = Clamp(q+int64(zero), -128, 127)
+		q := int32(float32(t+magic)-magic) + zero
+		y[i] = int8(min(max(q, -128), 127))
 	}
 }
 
