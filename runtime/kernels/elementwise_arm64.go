@@ -137,12 +137,15 @@ func lutARM(t *Table, x, y []int8) {
 	}
 }
 
-// armElementwise installs the ARM64 kernels of this file into s (the same
-// for both variants). SqueezeExcite is installed with the GEMM kernels; it
-// may compose gapARM, lutARM and chanMulARM.
+// armElementwise installs the ARM64 kernels of this file and of
+// boundary_arm64.go into s (the same for both variants). SqueezeExcite is
+// installed with the GEMM kernels; it composes gapARM, lutARM and
+// chanMulARM.
 func armElementwise(s *Set, dot bool) {
 	s.Add = addARM
 	s.GlobalAveragePool = gapARM
 	s.ChannelMul = chanMulARM
 	s.LUT = lutARM
+	s.QuantizeCodes = quantizeARM
+	s.Interleave3 = interleave3ARM
 }
