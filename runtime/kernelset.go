@@ -49,8 +49,8 @@ type kernelSet struct {
 }
 
 // kernelsFor picks the kernels once, when a model is loaded: the variant
-// named (kernels.Names: generic, avx2, vnni, neon, dotprod), else the one MNC_KERNELS names, else the
-// best this CPU runs (kernels.Choose). A forced variant the CPU lacks is an
+// named (kernels.Names: generic, avx2, vnni, neon, dotprod), else the one
+// MNC_KERNELS names, else the best this CPU runs (kernels.Choose). A forced variant the CPU lacks is an
 // error naming the missing features, never an illegal instruction.
 func kernelsFor(name string) (kernelSet, error) {
 	set, err := kernels.Choose(name)

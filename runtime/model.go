@@ -59,9 +59,10 @@ type Model struct {
 
 // Options configures how a model is loaded.
 type Options struct {
-	// Kernels forces a kernel variant: "generic", "avx2", "vnni", "neon" or "dotprod" (see
-	// kernels.Names). "" means the MNC_KERNELS environment variable, else
-	// the fastest variant this CPU runs. Kernels are chosen once, here.
+	// Kernels forces a kernel variant: "generic", "avx2", "vnni", "neon"
+	// or "dotprod" (see kernels.Names). "" means the MNC_KERNELS
+	// environment variable, else the fastest variant this CPU runs.
+	// Kernels are chosen once, here.
 	Kernels string
 	// Threads is the number of threads of the model's interpreters
 	// (NewInterpreter): 0 means runtime.GOMAXPROCS(0), 1 runs every step
