@@ -115,11 +115,12 @@ func BenchmarkQuantizeCodes(b *testing.B) {
 }
 
 // TestSetInterleave3: every Set's Interleave3 gives the generic twin's
-// bytes for every length 0..100, odd offsets, guard bytes.
+// bytes for every length 0..100 and long ones around multiples of 16 (up to
+// a 224 x 224 image), odd offsets, guard bytes.
 func TestSetInterleave3(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, set := range accelSets(t) {
-		for n := range 101 {
+		for _, n := range append(seq(0, 100), 1008, 1023, 1024, 1025, 4111, 224*224, 224*224+7) {
 			pl := func() []int8 { return newGuarded(r, randI8(r, n, -128, 127)).s() }
 			a, b, c := pl(), pl(), pl()
 			want := make([]int8, 3*n)
@@ -127,9 +128,113 @@ func TestSetInterleave3(t *testing.T) {
 			g := newGuarded(r, make([]int8, 3*n))
 			set.Interleave3(a, b, c, g.s())
 			g.check(t, set.Name)
-			if !slices.Equal(g.s(), want) {
-				t.Fatalf("%s: n %d: %v, want %v", set.Name, n, g.s(), want)
+			if i := firstDiff(g.s(), want); i >= 0 {
+				t.Fatalf("%s: n %d: [%d] = %d, want %d", set.Name, n, i, g.s()[i], want[i])
 			}
 		}
 	}
+}
+
+// boundaryFloats are the float32 values around the edges of the accelerated
+// QuantizeCodes (VCVTPS2DQ, FCVTNS):
+// every tie k + 1/2 and integer k in [-520, 520] with its neighbours, the
+// clamp at ±512, the int32 range of FCVTNS, infinities, NaNs with payloads
+// and signs, zeros and subnormals.
+func boundaryFloats() []float32 {
+	var v []float32
+	near := func(f float32) {
+		v = append(v, f, math.Nextafter32(f, float32(math.Inf(1))), math.Nextafter32(f, float32(math.Inf(-1))))
+	}
+	for k := -520; k <= 520; k++ {
+		near(float32(k))
+		near(float32(k) + 0.5)
+	}
+	for _, f := range []float32{1 << 31, -(1 << 31), 1<<31 - 128, 3e9, -3e9, 1 << 40, -(1 << 40), 4194304.5,
+		math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, 1e-38, -1e-38} {
+		near(f)
+	}
+	for _, b := range []uint32{0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001,
+		0x7fbfffff, 0x7fffffff, 0xffffffff, 0x7fc12345, 0x00000000, 0x80000000, 0x007fffff, 0x807fffff} {
+		v = append(v, math.Float32frombits(b))
+	}
+	return v
+}
+
+// TestSetQuantizeBoundary: every Set's QuantizeCodes on the boundary values,
+// random bit patterns, odd offsets and every tail length.
+func TestSetQuantizeBoundary(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	base := boundaryFloats()
+	// Random bit patterns: every exponent, NaN payloads, subnormals.
+	bits := make([]float32, 1<<14)
+	for i := range bits {
+		bits[i] = math.Float32frombits(r.Uint32())
+	}
+	for _, set := range accelSets(t) {
+		for _, inv := range []float32{1, 0.5, 3, 255, QuantizeInv(0.02353), 1e30, 1e-30, -1, float32(math.Inf(1))} {
+			for _, zero := range []int32{-128, -1, 0, 1, 127} {
+				for _, src := range [][]float32{base, bits} {
+					for _, off := range []int{0, 1, 5} {
+						x := src[off:]
+						x = x[:len(x)-r.IntN(16)] // every tail length
+						want := make([]int8, len(x))
+						QuantizeCodes(x, inv, zero, want)
+						g := newGuarded(r, make([]int8, len(x)))
+						set.QuantizeCodes(x, inv, zero, g.s())
+						g.check(t, set.Name)
+						for i := range want {
+							if g.s()[i] != want[i] {
+								t.Fatalf("%s: inv %g zero %d n %d: [%d] = QuantizeCodes(%g, bits %#08x) = %d, want %d",
+									set.Name, inv, zero, len(x), i, x[i], math.Float32bits(x[i]), g.s()[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// A 224 x 224 x 3 input, the size the network quantizes, and lengths in the
+// thousands around multiples of 16.
+func TestSetQuantizeLong(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, set := range accelSets(t) {
+		for _, n := range []int{1008, 1023, 1024, 1025, 4111, 3 * 224 * 224} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64() * 2)
+			}
+			inv := QuantizeInv(0.0078125)
+			want := make([]int8, n)
+			QuantizeCodes(x, inv, 3, want)
+			g := newGuarded(r, make([]int8, n))
+			set.QuantizeCodes(x, inv, 3, g.s())
+			g.check(t, set.Name)
+			if i := firstDiff(g.s(), want); i >= 0 {
+				t.Fatalf("%s: n %d: [%d] = %d, want %d", set.Name, n, i, g.s()[i], want[i])
+			}
+		}
+	}
+}
+
+func firstDiff(a, b []int8) int {
+	if slices.Equal(a, b) {
+		return -1
+	}
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// seq returns lo, lo+1, ..., hi.
+func seq(lo, hi int) []int {
+	s := make([]int, 0, hi-lo+1)
+	for i := lo; i <= hi; i++ {
+		s = append(s, i)
+	}
+	return s
 }
