@@ -4,10 +4,8 @@ package kernels
 
 import "slices"
 
-//go:generate env GOOS= GOARCH= go run asmgen_dw_arm64.go
-
 // The ARM64 (NEON) depthwise kernels (depthwise_arm64.s, written by
-// asmgen_dw_arm64.go), the same for "neon" and "dotprod": a 3x3 or 5x5
+// asmgen_arm64.go), the same for "neon" and "dotprod": a 3x3 or 5x5
 // window, any stride, dilation and padding, channels a multiple of 8.
 //
 // Arithmetic. Per block of 16 channels (the last one 8 if C % 16 = 8) and
@@ -59,7 +57,7 @@ import "slices"
 // marks a layer left in the generic layout.
 
 // dwArgsARM is what the depthwise kernels read (offsets in
-// asmgen_dw_arm64.go; TestDwArgsARMLayout checks them).
+// asmgen_arm64.go; TestDwArgsARMLayout checks them).
 type dwArgsARM struct {
 	base [25]*int8 // per tap: its input vector for pixel 0 of the call (first channel of the chunk), or zx
 	step [25]int   // per tap: bytes between consecutive output pixels (StrideW*C, or 0 for zx)
@@ -111,7 +109,7 @@ func dwNEON3x3w(a *dwArgsARM)
 func dwNEON5x5w(a *dwArgsARM)
 
 // epiWords is the size of one block of epilogue constants, in int32 (the
-// offsets are in asmgen_dw_arm64.go):
+// offsets are in asmgen_arm64.go):
 //
 //	+0    corr[16]  int32  bias - zx Σ_t w[t]
 //	+64   M[16]     int32

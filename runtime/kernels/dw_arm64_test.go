@@ -32,7 +32,7 @@ func TestDwArgsARMLayout(t *testing.T) {
 		{"hi", unsafe.Offsetof(a.hi), 488},
 	} {
 		if f.got != f.want {
-			t.Errorf("dwArgsARM.%s at %d, asmgen_dw_arm64.go says %d", f.name, f.got, f.want)
+			t.Errorf("dwArgsARM.%s at %d, asmgen_arm64.go says %d", f.name, f.got, f.want)
 		}
 	}
 }

@@ -3,7 +3,7 @@
 package kernels
 
 // The ARM64 (NEON) elementwise kernels (elementwise_arm64.s, written by
-// asmgen_dw_arm64.go), the same for "neon" and "dotprod". Each requantizes
+// asmgen_arm64.go), the same for "neon" and "dotprod". Each requantizes
 // with the epilogue of depthwise_arm64.go: an exact 64-bit product, SRSHL by
 // -S (exactly RoundShift), then the saturating narrows, + zero point and
 // clamp, which equal the rule (see there).
