@@ -92,7 +92,7 @@ func Build(g *ir.Graph, opts Options) ([]byte, error) {
 			return nil, fmt.Errorf("codegen: target %q has no weight layout (a bug)", t.Name)
 		}
 	}
-	if t, err := targets.Lookup(target.Name); err == nil && t.Kernels != "" {
+	if t, err := targets.Lookup(target.Name); err == nil && t.Kernels != "" && t.Kernels != "generic" {
 		// The runtime compares the kernels the target implies with those
 		// the CPU it loads on can run, and says so when it falls back.
 		extra := map[string]string{TargetKernelsKey: t.Kernels}
