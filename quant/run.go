@@ -574,7 +574,7 @@ func (r *Runner) runNode(n *ir.Node, ins []*ir.Tensor, types []ir.TensorType) (o
 		}
 		cp := &kernels.ChannelMulParams{N: shape[0], HW: hw, C: c, XZero: p.zero[xi], GZero: p.zero[gi], YZero: p.yz, Mult: p.mul, Out: p.out}
 		if err = cp.Validate(ins[xi].I8, ins[gi].I8, out.I8); err == nil {
-			kernels.ChannelMul(cp, ins[xi].I8, ins[gi].I8, out.I8)
+			kernels.ChannelMul(cp, ins[xi].I8, ins[gi].I8, out.I8, 0, cp.N*cp.HW)
 		}
 	case ir.GlobalAveragePool:
 		s := x.Shape

@@ -32,7 +32,7 @@ type kernelSet struct {
 	add     func(p *kernels.AddParams, a, b, y []int8)
 	lut     func(t *kernels.Table, x, y []int8)
 	pool    func(p *kernels.PoolParams, x, y []int8)
-	chanMul func(p *kernels.ChannelMulParams, x, g, y []int8)
+	chanMul func(p *kernels.ChannelMulParams, x, g, y []int8, lo, hi int)
 	// quantize is the input boundary's loop (kernels.QuantizeCodes).
 	quantize func(x []float32, inv float32, zero int32, y []int8)
 	// interleave3 is the 3-channel NCHW -> NHWC loop (kernels.Interleave3).

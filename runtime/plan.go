@@ -875,10 +875,10 @@ func (p *planner) add8(op *operator) (step, error) {
 type chanMulStep struct {
 	p       kernels.ChannelMulParams
 	x, g, y view
-	fn      func(p *kernels.ChannelMulParams, x, g, y []int8)
+	fn      func(p *kernels.ChannelMulParams, x, g, y []int8, lo, hi int)
 }
 
-func (s *chanMulStep) run(ar []byte) { s.fn(&s.p, s.x.i8(ar), s.g.i8(ar), s.y.i8(ar)) }
+func (s *chanMulStep) run(ar []byte) { s.runRange(ar, 0, s.extent()) }
 func (s *chanMulStep) check(ar []byte) error {
 	return s.p.Validate(s.x.i8(ar), s.g.i8(ar), s.y.i8(ar))
 }
@@ -1075,11 +1075,18 @@ type seStep struct {
 }
 
 func (s *seStep) run(ar []byte) {
+	s.prologue(ar)
+	s.scale.run(ar)
+}
+
+// prologue computes the gate: pool, squeeze, excite, hard sigmoid (small,
+// on the calling thread); the scale by the gate, over every position,
+// is what threads split (runRange).
+func (s *seStep) prologue(ar []byte) {
 	s.pool.run(ar)
 	s.squeeze.run(ar)
 	s.excite.run(ar)
 	s.gate.run(ar)
-	s.scale.run(ar)
 }
 
 func (s *seStep) check(ar []byte) error {

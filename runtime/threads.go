@@ -265,6 +265,9 @@ func (it *Interpreter) Close() error {
 // exec runs step i, split over the pool when it pays.
 func (it *Interpreter) exec(i int, s step, ar []byte) {
 	if it.split != nil && it.split[i] != nil {
+		if pr, ok := it.split[i].(prologuer); ok {
+			pr.prologue(ar)
+		}
 		it.pool.run(it.split[i], ar, it.parts[i])
 		return
 	}
@@ -385,6 +388,25 @@ func (s *addStep) runRange(ar []byte, lo, hi int) {
 func (s *addStep) extent() int { return s.y.n }
 func (s *addStep) work() int64 { return elemCost * int64(s.y.n) }
 func (s *addStep) align() int  { return 64 }
+
+// A channel multiply (the scale of a squeeze-excite unit) splits over
+// positions; a squeeze-excite unit computes its gate first, on the caller
+// (prologue), then splits its scale.
+func (s *chanMulStep) runRange(ar []byte, lo, hi int) {
+	s.fn(&s.p, s.x.i8(ar), s.g.i8(ar), s.y.i8(ar), lo, hi)
+}
+func (s *chanMulStep) extent() int { return s.p.N * s.p.HW }
+func (s *chanMulStep) work() int64 { return elemCost * int64(s.y.n) }
+func (s *chanMulStep) align() int  { return 8 }
+
+func (s *seStep) runRange(ar []byte, lo, hi int) { s.scale.runRange(ar, lo, hi) }
+func (s *seStep) extent() int                    { return s.scale.extent() }
+func (s *seStep) work() int64                    { return s.scale.work() }
+func (s *seStep) align() int                     { return s.scale.align() }
+
+// prologuer is a splitter with a part that runs on the caller alone, before
+// the split.
+type prologuer interface{ prologue(ar []byte) }
 
 func (s *lutStep) runRange(ar []byte, lo, hi int) { s.fn(&s.t, s.x.i8(ar)[lo:hi], s.y.i8(ar)[lo:hi]) }
 func (s *lutStep) extent() int                    { return s.y.n }

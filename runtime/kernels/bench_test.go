@@ -155,7 +155,7 @@ func BenchmarkElementwise(b *testing.B) {
 			loop(b, float64(len(px)), "Gelem/s", func() { s.GlobalAveragePool(pp, px, py) })
 		})
 		b.Run("chanmul-28x28x72/"+s.Name, func(b *testing.B) {
-			loop(b, float64(len(cx)), "Gelem/s", func() { s.ChannelMul(cp, cx, cg, cy) })
+			loop(b, float64(len(cx)), "Gelem/s", func() { s.ChannelMul(cp, cx, cg, cy, 0, cp.N*cp.HW) })
 		})
 		b.Run("lut-56x56x24/"+s.Name, func(b *testing.B) {
 			loop(b, float64(n), "Gelem/s", func() { s.LUT(&tab, a, y) })

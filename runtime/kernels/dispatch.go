@@ -38,7 +38,7 @@ type Set struct {
 	Gemm              func(p *GemmParams, a, w []int8, bias []int32, y []int8, lo, hi int)
 	Add               func(p *AddParams, a, b, y []int8)
 	GlobalAveragePool func(p *PoolParams, x, y []int8)
-	ChannelMul        func(p *ChannelMulParams, x, g, y []int8)
+	ChannelMul        func(p *ChannelMulParams, x, g, y []int8, lo, hi int)
 	LUT               func(t *Table, x, y []int8)
 	SqueezeExcite     func(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8)
 	QuantizeCodes     func(x []float32, inv float32, zero int32, y []int8)

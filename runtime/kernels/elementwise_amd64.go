@@ -100,24 +100,28 @@ func gapX86(p *PoolParams, x, y []int8) {
 // cmChunk bounds the channels ChannelMul handles in assembly (stack scratch).
 const cmChunk = 4096
 
-func chanMulX86(p *ChannelMulParams, x, g, y []int8) {
-	if p.C%8 != 0 || p.C > cmChunk {
-		ChannelMul(p, x, g, y)
+func chanMulX86(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
+	if lo >= hi {
 		return
 	}
-	if len(x) < p.N*p.HW*p.C || len(g) < p.N*p.C || len(y) < p.N*p.HW*p.C {
+	if p.C%8 != 0 || p.C > cmChunk {
+		ChannelMul(p, x, g, y, lo, hi)
+		return
+	}
+	if len(x) < p.N*p.HW*p.C || len(g) < p.N*p.C || len(y) < p.N*p.HW*p.C || lo < 0 || hi > p.N*p.HW {
 		panic("kernels: channel-mul slices too short for their parameters")
 	}
 	var e epiBlock
 	var lanes [16]int
 	flags := e.fillLanes(&lanes, []Multiplier{p.Mult}, nil, nil, -1, 0, p.YZero, p.Out)
 	var gs [cmChunk]int32
-	for n := range p.N {
+	for n := lo / max(p.HW, 1); n < p.N && n*p.HW < hi; n++ {
+		a, b := p.span(n, lo, hi)
 		for c := range p.C {
 			gs[c] = int32(g[n*p.C+c]) - p.GZero
 		}
-		off := n * p.HW * p.C
-		chanMulAVX2(&x[off], &y[off], p.HW, p.C, &gs[0], int(p.XZero), &e, flags)
+		off := (n*p.HW + a) * p.C
+		chanMulAVX2(&x[off], &y[off], b-a, p.C, &gs[0], int(p.XZero), &e, flags)
 	}
 }
 
@@ -160,7 +164,7 @@ func seX86(gm *gemmImpl, vbmi bool, p *SEParams, x, w1 []int8, b1 []int32, w2 []
 	} else {
 		lutGo(&p.Gate, exc, exc)
 	}
-	chanMulX86(&p.Scale, x, exc, y)
+	chanMulX86(&p.Scale, x, exc, y, 0, n*p.Scale.HW)
 }
 
 // epiFillAVX2 fills the per-lane constants corr to sh of e (not lo, hi, z):

@@ -102,12 +102,15 @@ func gapARM(p *PoolParams, x, y []int8) {
 const cmChunkARM = 4096
 
 // chanMulARM is the ChannelMul of the ARM64 Sets.
-func chanMulARM(p *ChannelMulParams, x, g, y []int8) {
-	if p.C%8 != 0 || p.C > cmChunkARM {
-		ChannelMul(p, x, g, y)
+func chanMulARM(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
+	if lo >= hi {
 		return
 	}
-	if len(x) < p.N*p.HW*p.C || len(g) < p.N*p.C || len(y) < p.N*p.HW*p.C {
+	if p.C%8 != 0 || p.C > cmChunkARM {
+		ChannelMul(p, x, g, y, lo, hi)
+		return
+	}
+	if len(x) < p.N*p.HW*p.C || len(g) < p.N*p.C || len(y) < p.N*p.HW*p.C || lo < 0 || hi > p.N*p.HW {
 		panic("kernels: channel-mul slices too short for their parameters")
 	}
 	k := cmConstsARM{zx: int(p.XZero), m: int(p.Mult.M), nsh: -int(p.Mult.S), zy: int(p.YZero), lo: int(p.Out.Lo), hi: int(p.Out.Hi),
@@ -116,12 +119,13 @@ func chanMulARM(p *ChannelMulParams, x, g, y []int8) {
 		k.fast = 1
 	}
 	var gs [cmChunkARM]int16
-	for n := range p.N {
+	for n := lo / max(p.HW, 1); n < p.N && n*p.HW < hi; n++ {
+		a, b := p.span(n, lo, hi)
 		for c := range p.C {
 			gs[c] = int16(int32(g[n*p.C+c]) - p.GZero)
 		}
-		off := n * p.HW * p.C
-		chanMulNEON(&x[off], &y[off], p.HW, p.C, &gs[0], &k)
+		off := (n*p.HW + a) * p.C
+		chanMulNEON(&x[off], &y[off], b-a, p.C, &gs[0], &k)
 	}
 }
 

@@ -158,15 +158,18 @@ func (p *ChannelMulParams) Validate(x, g, y []int8) error {
 	return checkLen("output", len(y), p.N, p.HW, p.C)
 }
 
-// ChannelMul multiplies every position of x by its channel's gate.
-func ChannelMul(p *ChannelMulParams, x, g, y []int8) {
+// ChannelMul multiplies every position of x by its channel's gate, for
+// the positions [lo, hi) of the N x HW (so that callers can split the work;
+// [0, N*HW) is all of it).
+func ChannelMul(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 	var stack [scratchLen]int32
 	gs := scratch32(&stack, p.C)
-	for n := range p.N {
+	for n := lo / max(p.HW, 1); n < p.N && n*p.HW < hi; n++ {
+		a, b := p.span(n, lo, hi)
 		for c := range p.C {
 			gs[c] = int32(g[n*p.C+c]) - p.GZero
 		}
-		for i := range p.HW {
+		for i := a; i < b; i++ {
 			off := (n*p.HW + i) * p.C
 			xs, ys := x[off:][:p.C], y[off:][:p.C]
 			for c, v := range xs {
@@ -175,6 +178,12 @@ func ChannelMul(p *ChannelMulParams, x, g, y []int8) {
 			}
 		}
 	}
+}
+
+// span returns the positions [a, b) of batch item n within positions
+// [lo, hi) of the N x HW (callers loop n from lo/HW while n*HW < hi).
+func (p *ChannelMulParams) span(n, lo, hi int) (a, b int) {
+	return max(lo-n*p.HW, 0), min(hi-n*p.HW, p.HW)
 }
 
 // gapFinish completes a vectorized pool pass over channels [c0, c0+len(ys))

@@ -364,5 +364,5 @@ func (im *armImpl) squeezeExcite(p *SEParams, x, w1 []int8, b1 []int32, w2 []int
 	im.run(pooled, sq.K, sq.K, w1, b1, mid, sq.N, sq.AZero, sq.Mult, sq.YZero, sq.Out, 0, n)
 	im.run(mid, ex.K, ex.K, w2, b2, exc, ex.N, ex.AZero, ex.Mult, ex.YZero, ex.Out, 0, n)
 	lutARM(&p.Gate, exc, exc)
-	chanMulARM(&p.Scale, x, exc, y)
+	chanMulARM(&p.Scale, x, exc, y, 0, n*p.Scale.HW)
 }

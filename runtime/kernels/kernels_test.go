@@ -349,7 +349,7 @@ func TestPoolMulLUT(t *testing.T) {
 	if err := cp.Validate(x, g, y2); err != nil {
 		t.Fatal(err)
 	}
-	ChannelMul(&cp, x, g, y2)
+	ChannelMul(&cp, x, g, y2, 0, n*hw)
 	for i := range n {
 		for k := range hw {
 			for ch := range c {
@@ -468,7 +468,7 @@ func TestSqueezeExcite(t *testing.T) {
 	for i, v := range exc {
 		exc[i] = tab[uint8(v)]
 	}
-	ChannelMul(&p.Scale, x, exc, want)
+	ChannelMul(&p.Scale, x, exc, want, 0, p.Scale.N*p.Scale.HW)
 	if !slices.Equal(y, want) {
 		t.Error("SqueezeExcite differs from its parts")
 	}

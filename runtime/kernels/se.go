@@ -77,5 +77,5 @@ func SqueezeExcite(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32,
 	Gemm(&p.Squeeze, pooled, w1, b1, mid, 0, n)
 	Gemm(&p.Excite, mid, w2, b2, exc, 0, n)
 	LUT(&p.Gate, exc, exc)
-	ChannelMul(&p.Scale, x, exc, y)
+	ChannelMul(&p.Scale, x, exc, y, 0, p.Scale.N*p.Scale.HW)
 }

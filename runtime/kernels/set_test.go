@@ -490,7 +490,7 @@ func TestSetPoolMulLUT(t *testing.T) {
 		if err := cp.Validate(x, g, wantM); err != nil {
 			t.Fatal(err)
 		}
-		ChannelMul(&cp, x, g, wantM)
+		ChannelMul(&cp, x, g, wantM, 0, n*hw)
 
 		var tab Table
 		for i := range tab {
@@ -509,7 +509,12 @@ func TestSetPoolMulLUT(t *testing.T) {
 				reportDiff(t, name+" pool", gy.s(), wantP, c)
 			}
 			gg, gm := newGuarded(r, g), newGuarded(r, make([]int8, len(x)))
-			s.ChannelMul(&cp, gx.s(), gg.s(), gm.s())
+			// In up to three position ranges, as threads split it.
+			cut1 := r.IntN(n*hw + 1)
+			cut2 := cut1 + r.IntN(n*hw-cut1+1)
+			s.ChannelMul(&cp, gx.s(), gg.s(), gm.s(), cut1, cut2)
+			s.ChannelMul(&cp, gx.s(), gg.s(), gm.s(), 0, cut1)
+			s.ChannelMul(&cp, gx.s(), gg.s(), gm.s(), cut2, n*hw)
 			gm.check(t, name+" mul")
 			if !slices.Equal(gm.s(), wantM) {
 				reportDiff(t, name+" mul", gm.s(), wantM, c)
