@@ -13,10 +13,12 @@ import (
 // goroutines, started by NewInterpreter and stopped by Interpreter.Close (or,
 // if Close is never called, by a cleanup when the Interpreter becomes
 // unreachable: the workers hold the pool, never the Interpreter). Run itself
-// is the first thread. The steps that dominate the time (convolutions,
-// pointwise and depthwise convolutions, fully connected layers with several
-// rows) split their output rows or pixels into one contiguous range per
-// thread; every output element is computed by the same kernel code whatever
+// is the first thread. Steps split their output into one contiguous range
+// per thread: convolutions and fully connected layers with several rows by
+// rows or pixels, the batch-1 classifiers by blocks of channels (colsStep),
+// adds and lookups by elements, channel multiplies and the scale of
+// squeeze-excite units by positions (after the unit's gate, computed on the
+// caller: prologuer); every output element is computed by the same kernel code whatever
 // the split (runtime/kernels' contract), so the results are identical for
 // every thread count. Steps below minParallelMACs run on the calling
 // goroutine alone: waking the workers costs more than they would save.

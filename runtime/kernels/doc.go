@@ -74,9 +74,10 @@
 // # Parallelism
 //
 // Kernels are single-threaded. The ones over large outputs take a range
-// [lo, hi) of output rows (N x OH for convolutions, pixels for Pointwise) so
-// that callers can split the work; every output element is computed the same
-// way whatever the split.
+// [lo, hi) of output rows (N x OH for convolutions, pixels for Pointwise,
+// positions N x HW for ChannelMul) so that callers can split the work; every
+// output element is computed the same way whatever the split. Elementwise
+// kernels (Add, LUT) split by slicing their operands.
 //
 // # Errors
 //
