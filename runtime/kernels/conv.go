@@ -78,7 +78,7 @@ func (p *ConvParams) Validate(x, w []int8, bias []int32, y []int8) error {
 	if err := checkLen("output", len(y), p.N, p.OH, p.OW, p.O); err != nil {
 		return err
 	}
-	return ValidateAccumulator(p.KH*p.KW*(p.C/g), maxAbs32(bias))
+	return ValidateAccumulator(p.KH*p.KW*(p.C/g), MaxAbs(bias))
 }
 
 func checkZero(what string, z int32) error {
@@ -105,6 +105,40 @@ func checkLen(what string, n int, dims ...int) error {
 
 // Rows is the number of output rows (N x OH) that the conv kernels split.
 func (p *ConvParams) Rows() int { return p.N * p.OH }
+
+// MACs returns the multiply-accumulates of the convolution:
+// N x OH x OW x O x KH x KW x C/Groups.
+func (p *ConvParams) MACs() int64 {
+	return int64(p.N) * int64(p.OH) * int64(p.OW) * int64(p.O) * int64(p.KH) * int64(p.KW) * int64(p.C/p.groups())
+}
+
+// OutSize returns the number of positions of a window of k taps with
+// dilation d sliding with stride s over n positions padded by a before and
+// b after: with span = n + a + b - d(k-1) - 1, floor(span/s) + 1, or with
+// ceil the ceiling, less one when that last window would start in the end
+// padding (ONNX's ceil_mode). It is the one rule for convolutions and
+// pools, in the compiler's shape inference and the runtime's verifier. A
+// window larger than the padded input is an error.
+func OutSize(n, k, s, d, a, b int, ceil bool) (int, error) {
+	if n < 0 || k < 1 || s < 1 || d < 1 || a < 0 || b < 0 {
+		return 0, fmt.Errorf("kernels: window of %d taps, stride %d, dilation %d, pads %d and %d over %d positions", k, s, d, a, b, n)
+	}
+	span := int64(n) + int64(a) + int64(b) - int64(d)*int64(k-1) - 1
+	if span < 0 {
+		return 0, fmt.Errorf("window %d (dilation %d) is larger than the padded input %d", k, d, int64(n)+int64(a)+int64(b))
+	}
+	o := span/int64(s) + 1
+	if ceil && span%int64(s) != 0 {
+		o++
+		if (o-1)*int64(s) >= int64(n)+int64(a) {
+			o--
+		}
+	}
+	if o > math.MaxInt32 {
+		return 0, fmt.Errorf("kernels: a window over %d positions gives %d outputs", n, o)
+	}
+	return int(o), nil
+}
 
 // Conv computes output rows [lo, hi) (of N x OH) of a grouped convolution:
 //

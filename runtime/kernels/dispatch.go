@@ -24,8 +24,7 @@ type Set struct {
 
 	// PackPointwise packs Pointwise weights w[o][c] (o output, c input channels).
 	PackPointwise func(w []int8, o, c int) []int8
-	// PackGemm packs Gemm weights w[n][k]; SqueezeExcite takes its two
-	// matrices packed by it too (w1 as (s, c), w2 as (c, s)).
+	// PackGemm packs Gemm weights w[n][k].
 	PackGemm func(w []int8, n, k int) []int8
 	// PackDepthwise packs Depthwise weights w[KH][KW][O] for the parameters p.
 	PackDepthwise func(p *ConvParams, w []int8) []int8
@@ -40,7 +39,6 @@ type Set struct {
 	GlobalAveragePool func(p *PoolParams, x, y []int8)
 	ChannelMul        func(p *ChannelMulParams, x, g, y []int8, lo, hi int)
 	LUT               func(t *Table, x, y []int8)
-	SqueezeExcite     func(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8)
 	QuantizeCodes     func(x []float32, inv float32, zero int32, y []int8)
 	Interleave3       func(r, g, b, y []int8)
 }
@@ -69,7 +67,6 @@ var Generic = &Set{
 	GlobalAveragePool: GlobalAveragePool,
 	ChannelMul:        ChannelMul,
 	LUT:               LUT,
-	SqueezeExcite:     SqueezeExcite,
 	QuantizeCodes:     QuantizeCodes,
 	Interleave3:       Interleave3,
 }

@@ -60,9 +60,6 @@ func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, vbmi bool) *Set {
 		s.LUT = lutX86VBMI
 		s.Description += "; LUT with AVX-512 VBMI"
 	}
-	s.SqueezeExcite = func(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8) {
-		seX86(gm, vbmi, p, x, w1, b1, w2, b2, y)
-	}
 	s.PackPointwise = func(w []int8, o, c int) []int8 { return packGemm(w, o, c, gm.g) }
 	s.PackGemm = s.PackPointwise
 	s.Pointwise = func(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {

@@ -28,7 +28,7 @@ func TestSelect(t *testing.T) {
 			}
 			if s.Description == "" || s.PackPointwise == nil || s.Pointwise == nil || s.Depthwise == nil || s.Conv == nil ||
 				s.Gemm == nil || s.Add == nil || s.GlobalAveragePool == nil || s.ChannelMul == nil || s.LUT == nil ||
-				s.SqueezeExcite == nil || s.PackGemm == nil || s.PackDepthwise == nil || s.PackConv == nil {
+				s.QuantizeCodes == nil || s.Interleave3 == nil || s.PackGemm == nil || s.PackDepthwise == nil || s.PackConv == nil {
 				t.Errorf("Set %q is incomplete", name)
 			}
 		default:

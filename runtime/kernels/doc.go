@@ -2,7 +2,10 @@
 // the "generic twins" that every optimised kernel must match byte for byte,
 // and the optimised variants themselves (x86-64 AVX2 and AVX-512 VNNI
 // assembly, ARM64 NEON and dot product assembly), chosen once per model
-// through a Set. Besides the standard library it imports only
+// through a Set; the functions that derive their parameters from a model's
+// quantization (scheme.go); and the kernels both the compiler's reference
+// interpreters and the runtime run on other types (Permute, any element
+// type; Softmax, float32). Besides the standard library it imports only
 // golang.org/x/sys/cpu, so that a minimal runner can link it without the
 // compiler.
 //
@@ -64,6 +67,18 @@
 // excite Gemm feeds the hard-sigmoid table, whose output has the fixed scale
 // 1/255 and zero point -128 (codes -128..127 are 0..1), and ChannelMul scales
 // the input by the gate.
+//
+// # The derived parameters
+//
+// Every parameter above that follows from a model's quantization (the
+// multipliers, the clamp ranges of fused activations, the pool and
+// squeeze-excite factors, the shapes a channel multiply accepts) is derived
+// by the functions of scheme.go (Multipliers, Requantization, Bounds.Range,
+// NewPoolParams, NewChannelMulParams, NewSEParams, ChannelMulShape) and the
+// constructors NewMultiplier, NewAddParams and ClampRange. They are the
+// contract between the compiler and the runtime: quant's int8 reference
+// interpreter and the runtime's planner both call them, so that both derive
+// the same integers from the same scales.
 //
 // The float boundary (Quantize, Dequantize) is outside the integer contract
 // but equally exact: Quantize computes t = x * inv in float32 (inv =

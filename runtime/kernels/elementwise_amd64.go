@@ -147,26 +147,6 @@ func lutX86VBMI(t *Table, x, y []int8) {
 	lutGo(t, x[n:], y[n:len(x)])
 }
 
-// seX86 is SqueezeExcite composed of the Set's kernels, w1 and w2 packed
-// by its PackGemm.
-// (Direct calls, not through the Set's func values, keep the scratch on the
-// stack.)
-func seX86(gm *gemmImpl, vbmi bool, p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8) {
-	n := p.Pool.N
-	var buf [3 * seScratch]int8
-	pooled, mid, exc := seBuffers(p, &buf)
-	gapX86(&p.Pool, x, pooled)
-	sq, ex := &p.Squeeze, &p.Excite
-	gm.run(pooled, sq.K, sq.K, false, w1, b1, mid, sq.N, sq.AZero, sq.Mult, sq.YZero, sq.Out, 0, n)
-	gm.run(mid, ex.K, ex.K, false, w2, b2, exc, ex.N, ex.AZero, ex.Mult, ex.YZero, ex.Out, 0, n)
-	if vbmi {
-		lutX86VBMI(&p.Gate, exc, exc)
-	} else {
-		lutGo(&p.Gate, exc, exc)
-	}
-	chanMulX86(&p.Scale, x, exc, y, 0, n*p.Scale.HW)
-}
-
 // epiFillAVX2 fills the per-lane constants corr to sh of e (not lo, hi, z):
 // lanes 4i..4i+3 from channels gi..gi+3 of mult, bias (nil: zeros) and wsum
 // (nil: zeros; little-endian int32 at 4 bytes per channel), corr = bias -

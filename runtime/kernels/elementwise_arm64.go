@@ -142,9 +142,7 @@ func lutARM(t *Table, x, y []int8) {
 }
 
 // armElementwise installs the ARM64 kernels of this file and of
-// boundary_arm64.go into s (the same for both variants). SqueezeExcite is
-// installed with the GEMM kernels; it composes gapARM, lutARM and
-// chanMulARM.
+// boundary_arm64.go into s (the same for both variants).
 func armElementwise(s *Set, dot bool) {
 	s.Add = addARM
 	s.GlobalAveragePool = gapARM

@@ -15,6 +15,9 @@ type GemmParams struct {
 	Out     Range
 }
 
+// MACs returns the multiply-accumulates of the layer: M x N x K.
+func (p *GemmParams) MACs() int64 { return int64(p.M) * int64(p.N) * int64(p.K) }
+
 // Validate checks the parameters against the slices (bias may be nil).
 func (p *GemmParams) Validate(a, w []int8, bias []int32, y []int8) error {
 	if p == nil {
@@ -52,7 +55,7 @@ func (p *GemmParams) Validate(a, w []int8, bias []int32, y []int8) error {
 	if err := checkLen("output", len(y), p.M, p.N); err != nil {
 		return err
 	}
-	return ValidateAccumulator(p.K, maxAbs32(bias))
+	return ValidateAccumulator(p.K, MaxAbs(bias))
 }
 
 // Gemm computes rows [lo, hi) of M.

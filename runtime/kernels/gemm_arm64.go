@@ -330,7 +330,7 @@ func (im *armImpl) rows(safe bool, x []int8, xstride int, l armLayout, w []int8,
 }
 
 // armGemm installs the ARM64 GEMM kernels (dot: the SDOT family) into s:
-// Pointwise, Gemm, Conv (ungrouped, through im2col) and SqueezeExcite.
+// Pointwise, Gemm and Conv (ungrouped, through im2col).
 func armGemm(s *Set, dot bool) {
 	im := armNeon
 	if dot {
@@ -346,23 +346,4 @@ func armGemm(s *Set, dot bool) {
 	}
 	s.PackConv = im.packConv
 	s.Conv = im.conv
-	s.SqueezeExcite = func(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8) {
-		im.squeezeExcite(p, x, w1, b1, w2, b2, y)
-	}
-}
-
-// squeezeExcite is SqueezeExcite with its two fully connected layers on
-// the GEMM kernels (w1 and w2 packed by pack) and the pool, gate and scale on
-// those of elementwise_arm64.go. (Direct calls, not through the Set's func
-// values, keep the scratch on the stack.)
-func (im *armImpl) squeezeExcite(p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y []int8) {
-	n := p.Pool.N
-	var buf [3 * seScratch]int8
-	pooled, mid, exc := seBuffers(p, &buf)
-	gapARM(&p.Pool, x, pooled)
-	sq, ex := &p.Squeeze, &p.Excite
-	im.run(pooled, sq.K, sq.K, w1, b1, mid, sq.N, sq.AZero, sq.Mult, sq.YZero, sq.Out, 0, n)
-	im.run(mid, ex.K, ex.K, w2, b2, exc, ex.N, ex.AZero, ex.Mult, ex.YZero, ex.Out, 0, n)
-	lutARM(&p.Gate, exc, exc)
-	chanMulARM(&p.Scale, x, exc, y, 0, n*p.Scale.HW)
 }

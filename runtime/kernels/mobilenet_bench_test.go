@@ -34,7 +34,8 @@ type v2Layer struct {
 	pw, pw2 []int8 // packed for the Set
 	bias    []int32
 	bias2   []int32
-	in, in2 int // buffer indices
+	scratch []int8 // for setSqueezeExcite
+	in, in2 int    // buffer indices
 	out     int
 }
 
@@ -156,7 +157,7 @@ func (net *v2Net) run(s *Set) {
 		case "lut":
 			s.LUT(l.tab, b[l.in], b[l.out])
 		case "se":
-			s.SqueezeExcite(l.se, b[l.in], l.pw, l.bias, l.pw2, l.bias2, b[l.out])
+			setSqueezeExcite(s, l.se, b[l.in], l.pw, l.bias, l.pw2, l.bias2, b[l.out], l.scratch)
 		}
 	}
 }
@@ -221,7 +222,7 @@ func newV3LNet(r *rand.Rand) *v2Net {
 			Gate:    gate,
 			Scale:   ChannelMulParams{N: 1, HW: h * h, C: c, XZero: zx, GZero: -128, YZero: zx, Mult: gm, Out: Full},
 		}
-		l := &v2Layer{kind: "se", se: p, w: randI8(r, sq*c, -127, 127), w2: randI8(r, c*sq, -127, 127),
+		l := &v2Layer{kind: "se", se: p, scratch: seScratch(p), w: randI8(r, sq*c, -127, 127), w2: randI8(r, c*sq, -127, 127),
 			bias: make([]int32, sq), bias2: make([]int32, c), in: in, out: newBuf(h * h * c)}
 		addLayer(l)
 		net.macs += 2 * sq * c

@@ -144,14 +144,6 @@ func ValidateAccumulator(k int, maxBias int64) error {
 	return nil
 }
 
-func maxAbs32(b []int32) int64 {
-	var m int64
-	for _, v := range b {
-		m = max(m, abs64(int64(v)))
-	}
-	return m
-}
-
 func abs64(v int64) int64 {
 	if v < 0 {
 		return -v

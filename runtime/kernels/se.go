@@ -13,6 +13,11 @@ import (
 //	e = Gemm(s, w2[C][S], b2)          Excite:  AZero = Squeeze.YZero
 //	g = LUT(Gate, e)                   the gate (hard sigmoid) at a fixed [0, 1] scale
 //	y = ChannelMul(x, g)               Scale: XZero = x's zero point, GZero = the gate's
+//
+// NewSEParams derives them from the unit's quantization. SqueezeExcite runs
+// the generic kernels in that order (the reference interpreter's unit); the
+// runtime runs a Set's kernels in the same order, with the intermediates in
+// its arena.
 type SEParams struct {
 	Pool    PoolParams
 	Squeeze GemmParams
@@ -49,21 +54,6 @@ func (p *SEParams) Validate(x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y [
 		return fmt.Errorf("squeeze-excite scale: %w", err)
 	}
 	return nil
-}
-
-// seScratch bounds N*C (and N*S) for the stack buffers of the assembly
-// variants' SqueezeExcite.
-const seScratch = 8192
-
-// seBuffers returns the pool, squeeze and excite outputs of an
-// accelerated SqueezeExcite: slices of buf when they fit (on the caller's
-// stack), else fresh ones.
-func seBuffers(p *SEParams, buf *[3 * seScratch]int8) (pooled, mid, exc []int8) {
-	n, c, s := p.Pool.N, p.Pool.C, p.Squeeze.N
-	if n*c <= seScratch && n*s <= seScratch {
-		return buf[:n*c], buf[seScratch:][:n*s], buf[2*seScratch:][:n*c]
-	}
-	return make([]int8, n*c), make([]int8, n*s), make([]int8, n*c)
 }
 
 // SqueezeExcite runs the unit for the whole batch.

@@ -535,6 +535,24 @@ func TestSetPoolMulLUT(t *testing.T) {
 	}
 }
 
+// setSqueezeExcite runs a squeeze-excite unit on a Set's kernels in the
+// order of SqueezeExcite (as the runtime composes them), w1 and w2 packed
+// by the Set's PackGemm; scratch holds the intermediates (seScratch).
+func setSqueezeExcite(s *Set, p *SEParams, x, w1 []int8, b1 []int32, w2 []int8, b2 []int32, y, scratch []int8) {
+	n, c := p.Pool.N, p.Pool.C
+	pooled, mid, exc := scratch[:n*c], scratch[n*c:n*(c+p.Squeeze.N)], scratch[n*(c+p.Squeeze.N):][:n*c]
+	s.GlobalAveragePool(&p.Pool, x, pooled)
+	s.Gemm(&p.Squeeze, pooled, w1, b1, mid, 0, n)
+	s.Gemm(&p.Excite, mid, w2, b2, exc, 0, n)
+	s.LUT(&p.Gate, exc, exc)
+	s.ChannelMul(&p.Scale, x, exc, y, 0, n*p.Scale.HW)
+}
+
+// seScratch returns scratch for setSqueezeExcite.
+func seScratch(p *SEParams) []int8 { return make([]int8, p.Pool.N*(2*p.Pool.C+p.Squeeze.N)) }
+
+// TestSetSqueezeExcite: a unit composed of each Set's kernels equals the
+// generic SqueezeExcite.
 func TestSetSqueezeExcite(t *testing.T) {
 	sets := accelSets(t)
 	if len(sets) == 0 {
@@ -576,7 +594,7 @@ func TestSetSqueezeExcite(t *testing.T) {
 		SqueezeExcite(&p, x, w1, b1, w2, b2, want)
 		for _, s := range sets {
 			gy := newGuarded(r, make([]int8, len(x)))
-			s.SqueezeExcite(&p, x, s.PackGemm(w1, sq, c), b1, s.PackGemm(w2, c, sq), b2, gy.s())
+			setSqueezeExcite(s, &p, x, s.PackGemm(w1, sq, c), b1, s.PackGemm(w2, c, sq), b2, gy.s(), seScratch(&p))
 			gy.check(t, s.Name+" SE")
 			if !slices.Equal(gy.s(), want) {
 				reportDiff(t, fmt.Sprintf("%s SE N=%d HW=%d C=%d S=%d", s.Name, n, hw, c, sq), gy.s(), want, c)
