@@ -8,108 +8,27 @@ import (
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
-type convFStep struct {
-	h, w, c, oh, ow, o, kh, kw int
-	sh, sw, dh, dw, pt, pl     int
-	cpg, opg                   int
-	x, y                       view
-	wt, b                      []float32
-	act                        activation
-}
+// CONV_2D: int8 convolutions run the kernel set's Depthwise, Pointwise (a
+// one-pixel pointwise convolution, a classifier, runs as a classifierStep,
+// see fc.go) or Conv, split over output rows (Pointwise over pixels);
+// float32 ones a plain Go loop.
 
-func (s *convFStep) check([]byte) error { return nil }
-
-func (s *convFStep) run(ar []byte) {
-	x, y := s.x.f32(ar), s.y.f32(ar)
-	cpg := s.cpg
-	for oy := range s.oh {
-		for ox := range s.ow {
-			yo := y[(oy*s.ow+ox)*s.o:][:s.o]
-			for o := range s.o {
-				c0 := (o / s.opg) * cpg
-				wo := s.wt[o*s.kh*s.kw*cpg:][:s.kh*s.kw*cpg]
-				var acc float64
-				for kh := range s.kh {
-					iy := oy*s.sh - s.pt + kh*s.dh
-					if iy < 0 || iy >= s.h {
-						continue
-					}
-					for kw := range s.kw {
-						ix := ox*s.sw - s.pl + kw*s.dw
-						if ix < 0 || ix >= s.w {
-							continue
-						}
-						xs := x[(iy*s.w+ix)*s.c+c0:][:cpg]
-						ws := wo[(kh*s.kw+kw)*cpg:][:cpg]
-						for ci, v := range xs {
-							acc += float64(v) * float64(ws[ci])
-						}
-					}
-				}
-				if s.b != nil {
-					acc += float64(s.b[o])
-				}
-				yo[o] = float32(applyAct(s.act, acc))
-			}
-		}
-	}
-}
-
-func (p *planner) convF(op *operator) (step, error) {
+func (p *planner) conv(op *operator) (step, error) {
 	if err := arity(op, 2, 3, 1, 0); err != nil {
 		return nil, err
 	}
 	if err := wantOptions(op, mncfb.OpOptionsConv2DOptions); err != nil {
 		return nil, err
 	}
-	x, w, y := p.arg(op, 0), p.arg(op, 1), &p.m.tensors[op.out[0]]
-	if err := actF32(x); err != nil {
-		return nil, err
+	if p.float(op) {
+		return p.convF(op)
 	}
-	if err := actF32(y); err != nil {
-		return nil, err
-	}
-	if op.conv.layout != mncfb.WeightLayoutOHWI {
-		return nil, errors.New("float32 convolutions need OHWI weights")
-	}
-	cp, _, err := p.convGeometry(op, x, w, y)
-	if err != nil {
-		return nil, err
-	}
-	cpg := cp.C / cp.Groups
-	wt, err := weightsF(w, cp.O, cp.KH, cp.KW, cpg)
-	if err != nil {
-		return nil, err
-	}
-	b, err := biasF(p.arg(op, 2), cp.O)
-	if err != nil {
-		return nil, err
-	}
-	return &convFStep{h: cp.H, w: cp.W, c: cp.C, oh: cp.OH, ow: cp.OW, o: cp.O, kh: cp.KH, kw: cp.KW,
-		sh: cp.StrideH, sw: cp.StrideW, dh: cp.DilationH, dw: cp.DilationW, pt: cp.PadTop, pl: cp.PadLeft,
-		cpg: cpg, opg: cp.O / cp.Groups, x: p.argView(op, 0), y: p.m.viewOf(op.out[0]), wt: wt, b: b, act: op.conv.act}, nil
+	return p.conv8(op)
 }
 
-// --- int8 ops ---
-
-type convKernel = func(p *kernels.ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int)
-
-type convStep struct {
-	p        kernels.ConvParams
-	x, y     view
-	w        []int8 // as the kernel reads them (packed)
-	wv       []int8 // in the layout validate checks (before packing)
-	b        []int32
-	fn       convKernel
-	n        int // rows or pixels
-	validate func(p *kernels.ConvParams, x, w []int8, bias []int32, y []int8) error
-}
-
-func (s *convStep) run(ar []byte) { s.fn(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar), 0, s.n) }
-func (s *convStep) check(ar []byte) error {
-	return s.validate(&s.p, s.x.i8(ar), s.wv, s.b, s.y.i8(ar))
-}
-
+// convGeometry checks a convolution's shapes and options and returns its
+// kernel parameters (without quantization) and the axis of the weights'
+// output channels.
 func (p *planner) convGeometry(op *operator, x, w, y *tensor) (kernels.ConvParams, int, error) {
 	var cp kernels.ConvParams
 	o := op.conv
@@ -150,11 +69,11 @@ func (p *planner) convGeometry(op *operator, x, w, y *tensor) (kernels.ConvParam
 	if kh > maxPad || kw > maxPad {
 		return cp, 0, fmt.Errorf("kernel %dx%d is too large", kh, kw)
 	}
-	if want := outSize(h, kh, o.strideH, o.dilH, o.padT, o.padB); oh != want {
-		return cp, 0, fmt.Errorf("output height %d, want %d", oh, want)
+	if err := checkOutSize("height", oh, h, kh, o.strideH, o.dilH, o.padT, o.padB); err != nil {
+		return cp, 0, err
 	}
-	if want := outSize(wd, kw, o.strideW, o.dilW, o.padL, o.padR); ow != want {
-		return cp, 0, fmt.Errorf("output width %d, want %d", ow, want)
+	if err := checkOutSize("width", ow, wd, kw, o.strideW, o.dilW, o.padL, o.padR); err != nil {
+		return cp, 0, err
 	}
 	cp = kernels.ConvParams{N: 1, H: h, W: wd, C: c, OH: oh, OW: ow, O: oc, KH: kh, KW: kw,
 		StrideH: o.strideH, StrideW: o.strideW, DilationH: o.dilH, DilationW: o.dilW,
@@ -166,19 +85,51 @@ func (p *planner) convGeometry(op *operator, x, w, y *tensor) (kernels.ConvParam
 	return cp, axis, nil
 }
 
-func (p *planner) conv8(op *operator) (step, error) {
-	if err := arity(op, 2, 3, 1, 0); err != nil {
-		return nil, err
-	}
-	if err := wantOptions(op, mncfb.OpOptionsConv2DOptions); err != nil {
-		return nil, err
-	}
-	x, w, y := p.arg(op, 0), p.arg(op, 1), &p.m.tensors[op.out[0]]
-	sx, zx, err := act8(x)
+// checkOutSize checks an output size against the window rule
+// (kernels.OutSize, without ceil mode).
+func checkOutSize(what string, out, n, k, s, d, a, b int) error {
+	want, err := kernels.OutSize(n, k, s, d, a, b, false)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("output %s %d: %w", what, out, err)
 	}
-	sy, zy, err := act8(y)
+	if out != want {
+		return fmt.Errorf("output %s %d, want %d", what, out, want)
+	}
+	return nil
+}
+
+// convStep is an int8 convolution.
+type convStep struct {
+	p        kernels.ConvParams
+	x, y     view
+	w        []int8 // as the kernel reads them (packed)
+	wv       []int8 // in the layout validate checks (before packing)
+	b        []int32
+	fn       func(p *kernels.ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int)
+	n        int // rows or pixels
+	validate func(p *kernels.ConvParams, x, w []int8, bias []int32, y []int8) error
+}
+
+func (s *convStep) run(ar []byte) { s.runRange(ar, 0, s.n) }
+func (s *convStep) check(ar []byte) error {
+	return s.validate(&s.p, s.x.i8(ar), s.wv, s.b, s.y.i8(ar))
+}
+func (s *convStep) runRange(ar []byte, lo, hi int) {
+	s.fn(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar), lo, hi)
+}
+func (s *convStep) extent() int { return s.n }
+func (s *convStep) macs() int64 { return s.p.MACs() }
+func (s *convStep) work() int64 { return s.p.MACs() }
+func (s *convStep) align() int {
+	if s.n == s.p.Pixels() && s.n != s.p.Rows() {
+		return 8 // pixels: keep the GEMM's row blocks whole
+	}
+	return 1
+}
+
+func (p *planner) conv8(op *operator) (step, error) {
+	x, w, y := p.arg(op, 0), p.arg(op, 1), p.out(op)
+	q, err := acts8(x, y)
 	if err != nil {
 		return nil, err
 	}
@@ -194,61 +145,59 @@ func (p *planner) conv8(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cp.Mult, err = multipliers(sx, sw, sy); err != nil {
+	act, err := bounds(op.conv.act)
+	if err != nil {
 		return nil, err
 	}
-	if cp.Out, err = clampRange(op.conv.act, sy, zy); err != nil {
+	if cp.Mult, cp.Out, err = kernels.Requantization(q[0], sw, q[1], act); err != nil {
 		return nil, err
 	}
-	cp.XZero, cp.YZero = zx, zy
+	cp.XZero, cp.YZero = q[0].Zero, q[1].Zero
 	cpg := cp.C / cp.Groups
-	if err := kernels.ValidateAccumulator(cp.KH*cp.KW*cpg, maxAbs(b)); err != nil {
+	if err := kernels.ValidateAccumulator(cp.KH*cp.KW*cpg, kernels.MaxAbs(b)); err != nil {
 		return nil, err
 	}
 	if err := p.bud.spend(int64(cp.O)*8, "multipliers"); err != nil {
 		return nil, err
 	}
-	s := &convStep{p: cp, x: p.argView(op, 0), y: p.m.viewOf(op.out[0]), w: int8s(w.data), b: b}
+	s := &convStep{p: cp, x: p.argView(op, 0), y: p.outView(op), w: int8s(w.data), b: b}
 	depthwise := cp.Groups > 1 && cp.Groups == cp.C && cpg == 1
 	pointwise := cp.KH == 1 && cp.KW == 1 && cp.StrideH == 1 && cp.StrideW == 1 && cp.Groups == 1 &&
 		op.conv.padT == 0 && op.conv.padL == 0 && op.conv.padB == 0 && op.conv.padR == 0
-	k := p.m.kern
+	k := p.k
+	taps := cp.KH * cp.KW
 	switch {
-	case depthwise && k.depthwise != nil:
-		if op.conv.layout == mncfb.WeightLayoutOHWI {
-			if s.w, err = p.repack(s.w, cp.O, cp.KH*cp.KW, true); err != nil {
+	case depthwise:
+		if op.conv.layout == mncfb.WeightLayoutOHWI { // [O][K] -> [K][O]
+			if s.w, err = p.transpose2D(s.w, cp.O, taps); err != nil {
 				return nil, err
 			}
 		}
-		s.fn, s.n, s.validate, s.wv = k.depthwise, cp.Rows(), (*kernels.ConvParams).ValidateDepthwise, s.w
-		if k.packDepthwise != nil {
-			s.w, err = p.pack(func() []int8 { return k.packDepthwise(&cp, s.w) })
-		}
-	case op.conv.layout == mncfb.WeightLayoutHWO:
-		if s.w, err = p.repack(s.w, cp.O, cp.KH*cp.KW, false); err != nil {
+		s.fn, s.n, s.validate, s.wv = k.Depthwise, cp.Rows(), (*kernels.ConvParams).ValidateDepthwise, s.w
+		s.w, err = p.pack(k.PackDepthwise(&cp, s.w))
+	case op.conv.layout == mncfb.WeightLayoutHWO: // one channel, one group: [K][O] -> [O][K]
+		if s.w, err = p.transpose2D(s.w, taps, cp.O); err != nil {
 			return nil, err
 		}
-		s.fn, s.n, s.validate, s.wv = k.conv, cp.Rows(), (*kernels.ConvParams).Validate, s.w
-		if k.packConv != nil {
-			s.w, err = p.pack(func() []int8 { return k.packConv(&cp, s.w) })
-		}
-	case pointwise && k.pointwise != nil && cp.Pixels() == 1 && cp.O >= 2*colsMin:
+		s.fn, s.n, s.validate, s.wv = k.Conv, cp.Rows(), (*kernels.ConvParams).Validate, s.w
+		s.w, err = p.pack(k.PackConv(&cp, s.w))
+	case pointwise && cp.Pixels() == 1 && cp.O >= 2*colsMin:
 		// One pixel (a classifier as a 1x1 convolution): split the channels.
-		return p.cols(s.x, s.y, s.w, b, cp.O, cp.C, func(o0, n int) colPart {
+		cs, err := p.cols(s.x, s.y, s.w, b, cp.O, cp.C, func(o0, n int) channelBlock {
 			q := cp
 			q.O, q.Mult = n, cp.Mult[o0:o0+n]
-			return colPart{cp: q}
-		}, k.pointwise, nil)
-	case pointwise && k.pointwise != nil:
-		s.fn, s.n, s.validate, s.wv = k.pointwise, cp.Pixels(), (*kernels.ConvParams).ValidatePointwise, s.w
-		if k.packPointwise != nil {
-			s.w, err = p.pack(func() []int8 { return k.packPointwise(s.w, cp.O, cp.C) })
+			return channelBlock{cp: q}
+		}, true)
+		if err != nil {
+			return nil, err
 		}
+		return cs, nil
+	case pointwise:
+		s.fn, s.n, s.validate, s.wv = k.Pointwise, cp.Pixels(), (*kernels.ConvParams).ValidatePointwise, s.w
+		s.w, err = p.pack(k.PackPointwise(s.w, cp.O, cp.C))
 	default:
-		s.fn, s.n, s.validate, s.wv = k.conv, cp.Rows(), (*kernels.ConvParams).Validate, s.w
-		if k.packConv != nil {
-			s.w, err = p.pack(func() []int8 { return k.packConv(&cp, s.w) })
-		}
+		s.fn, s.n, s.validate, s.wv = k.Conv, cp.Rows(), (*kernels.ConvParams).Validate, s.w
+		s.w, err = p.pack(k.PackConv(&cp, s.w))
 	}
 	if err != nil {
 		return nil, err
@@ -256,46 +205,98 @@ func (p *planner) conv8(op *operator) (step, error) {
 	return s, nil
 }
 
-// pack runs a kernel set's weight packing, charging its result to the
-// load budget.
-func (p *planner) pack(f func() []int8) ([]int8, error) {
-	w := f()
+// pack charges weights a kernel set's Pack function returned to the load
+// budget.
+func (p *planner) pack(w []int8) ([]int8, error) {
 	if err := p.bud.spend(int64(len(w)), "packed weights"); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-// repack converts depthwise weights between [O][K] (OHWI with one input
-// channel per group) and [K][O] (HWO), k = KH x KW taps.
-func (p *planner) repack(w []int8, o, k int, toHWO bool) ([]int8, error) {
+// transpose2D returns w [rows][cols] as [cols][rows] (depthwise weights
+// between [O][KH*KW], OHWI with one input channel per group, and
+// [KH*KW][O], HWO), charged to the load budget.
+func (p *planner) transpose2D(w []int8, rows, cols int) ([]int8, error) {
 	if err := p.bud.spend(int64(len(w)), "repacked weights"); err != nil {
 		return nil, err
 	}
-	r := make([]int8, len(w))
-	for oc := range o {
-		for t := range k {
-			if toHWO {
-				r[t*o+oc] = w[oc*k+t]
-			} else {
-				r[oc*k+t] = w[t*o+oc]
-			}
-		}
+	t, err := kernels.NewPermutation([]int{rows, cols}, []int{1, 0})
+	if err != nil {
+		return nil, err
 	}
+	r := make([]int8, len(w))
+	kernels.Permute(&t, w, r, 0, len(r))
 	return r, nil
 }
 
-func (s *convStep) runRange(ar []byte, lo, hi int) {
-	s.fn(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar), lo, hi)
+// convFStep is a float32 convolution (any groups, OHWI weights).
+type convFStep struct {
+	p    kernels.ConvParams // geometry only
+	x, y view
+	w, b []float32
+	act  activation
 }
-func (s *convStep) extent() int { return s.n }
-func (s *convStep) work() int64 {
+
+func (s *convFStep) check([]byte) error { return nil }
+func (s *convFStep) macs() int64        { return s.p.MACs() }
+
+func (s *convFStep) run(ar []byte) {
+	x, y := s.x.f32(ar), s.y.f32(ar)
 	p := &s.p
-	return int64(p.N) * int64(p.OH) * int64(p.OW) * int64(p.O) * int64(p.KH) * int64(p.KW) * int64(p.C/max(p.Groups, 1))
-}
-func (s *convStep) align() int {
-	if s.n == s.p.Pixels() && s.n != s.p.Rows() {
-		return 8 // pixels: keep the GEMM's row blocks whole
+	cpg, opg := p.C/p.Groups, p.O/p.Groups
+	for oy := range p.OH {
+		for ox := range p.OW {
+			yo := y[(oy*p.OW+ox)*p.O:][:p.O]
+			for o := range p.O {
+				c0 := (o / opg) * cpg
+				wo := s.w[o*p.KH*p.KW*cpg:][:p.KH*p.KW*cpg]
+				var acc float64
+				for kh := range p.KH {
+					iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
+					if iy < 0 || iy >= p.H {
+						continue
+					}
+					for kw := range p.KW {
+						ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
+						if ix < 0 || ix >= p.W {
+							continue
+						}
+						xs := x[(iy*p.W+ix)*p.C+c0:][:cpg]
+						ws := wo[(kh*p.KW+kw)*cpg:][:cpg]
+						for ci, v := range xs {
+							acc += float64(v) * float64(ws[ci])
+						}
+					}
+				}
+				if s.b != nil {
+					acc += float64(s.b[o])
+				}
+				yo[o] = float32(applyAct(s.act, acc))
+			}
+		}
 	}
-	return 1
+}
+
+func (p *planner) convF(op *operator) (step, error) {
+	x, w, y := p.arg(op, 0), p.arg(op, 1), p.out(op)
+	if err := actsF32(x, y); err != nil {
+		return nil, err
+	}
+	if op.conv.layout != mncfb.WeightLayoutOHWI {
+		return nil, errors.New("float32 convolutions need OHWI weights")
+	}
+	cp, _, err := p.convGeometry(op, x, w, y)
+	if err != nil {
+		return nil, err
+	}
+	wt, err := weightsF(w, cp.O, cp.KH, cp.KW, cp.C/cp.Groups)
+	if err != nil {
+		return nil, err
+	}
+	b, err := biasF(p.arg(op, 2), cp.O)
+	if err != nil {
+		return nil, err
+	}
+	return &convFStep{p: cp, x: p.argView(op, 0), y: p.outView(op), w: wt, b: b, act: op.conv.act}, nil
 }

@@ -1,3 +1,5 @@
+
+
 // Package runtime runs compiled .mnc model files: the small, dependency-free
 // part of mnc that a board runner links (it imports the standard library,
 // runtime/kernels, runtime/preprocess, runtime/mncfb, the FlatBuffers
@@ -69,13 +71,21 @@
 // parameter resolved (kernels.ConvParams with their fixed-point
 // multipliers and clamps, lookup tables, weight slices into the mapped
 // file, positions in the arena), built once and shared read-only by all of
-// a model's Interpreters. Each Interpreter owns one arena (the compiler's
+// a model's Interpreters. The parameters are derived from the file's scales
+// by the functions of runtime/kernels that quant's int8 reference
+// interpreter calls too (scheme.go there), so the results equal the
+// reference's bit for bit. Each Interpreter owns one arena (the compiler's
 // plan: one buffer for all activations) and walks the steps. Int8 steps
-// call the kernels of runtime/kernels through a table of function values
-// chosen at load (kernelSet in kernelset.go), the generic kernels today:
-// the results equal quant's int8 reference interpreter bit for bit. Float
-// steps (float.go) compute in float64 and store float32, as ir/interp
-// does.
+// call the kernels of the kernels.Set chosen once at load (the best this
+// CPU runs, or the one Options.Kernels or MNC_KERNELS names), with weights
+// packed by that Set. Float32 steps compute in float64 and store float32,
+// as ir/interp does, with the same results on every CPU (activation.go
+// states the rule).
+//
+// Each operator family has a file holding its step types for both
+// precisions, their planning and their thread splitting (plan.go lists
+// them): adding or changing an operator touches its family's file and the
+// operator table in plan.go.
 //
 // # Threads
 //
@@ -83,17 +93,19 @@
 // overrides it; 0 means runtime.GOMAXPROCS(0), 1 keeps everything on the
 // caller's goroutine). With more than one, NewInterpreter starts
 // threads-1 worker goroutines owned by the interpreter; Run is the first
-// thread and splits each large step (convolutions over output rows,
-// pointwise convolutions over pixels, fully connected layers over rows, the
-// input's quantize and transpose over elements) into one contiguous range
+// thread and splits each large int8 step (convolutions over output rows,
+// pointwise convolutions over pixels, fully connected layers over rows,
+// batch-1 classifiers over blocks of channels, adds and lookups over
+// elements, channel multiplies over positions) into one contiguous range
 // per thread; steps under about 128K MACs run whole on the caller. Every
 // output element is computed by the same kernel code whatever the split, so
 // the results are identical, bit for bit, for every thread count, and Run
-// still allocates nothing (the hand-off is an atomic task number that workers
-// poll briefly before parking on a channel). Interpreter.Close stops the workers; an interpreter dropped
-// without Close has them stopped by a cleanup (runtime.AddCleanup) once it
-// is unreachable, since the workers reference only the pool, never the
-// interpreter. Details in threads.go.
+// still allocates nothing (the hand-off is an atomic task number that
+// workers poll briefly before parking on a channel). Interpreter.Close
+// stops the workers; an interpreter dropped without Close has them stopped
+// by a cleanup (runtime.AddCleanup) once it is unreachable, since the
+// workers reference only the pool, never the interpreter. Details in
+// threads.go.
 //
 // # Profiling
 //
@@ -102,3 +114,4 @@
 // per step. internal/bench (mnc bench) builds its latency and per-layer
 // reports on it.
 package runtime
+

@@ -7,6 +7,215 @@ import (
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
+// FULLY_CONNECTED (and the two layers of SQUEEZE_EXCITE): int8 layers run
+// the kernel set's Gemm, split over rows; a layer of one row (a batch-1
+// classifier) is a classifierStep, split over blocks of output channels.
+// Float32 layers run a plain Go loop.
+
+func (p *planner) fc(op *operator) (step, error) {
+	if err := arity(op, 2, 3, 1, 0); err != nil {
+		return nil, err
+	}
+	if err := wantOptions(op, mncfb.OpOptionsFullyConnectedOptions, mncfb.OpOptionsNONE); err != nil {
+		return nil, err
+	}
+	if p.float(op) {
+		return p.fcF(op)
+	}
+	return p.fc8(op)
+}
+
+// gemmShape checks a fully connected layer x[M,K] w[N,K] -> y[M,N].
+func gemmShape(x, w, y *tensor) (m, k, n int, err error) {
+	if len(x.shape) != 2 || len(w.shape) != 2 || len(y.shape) != 2 {
+		return 0, 0, 0, fmt.Errorf("shapes %v x %v -> %v, want [M,K] x [N,K] -> [M,N]", x.shape, w.shape, y.shape)
+	}
+	m, k, n = x.shape[0], x.shape[1], w.shape[0]
+	if w.shape[1] != k || y.shape[0] != m || y.shape[1] != n {
+		return 0, 0, 0, fmt.Errorf("shapes %v x %v -> %v, want [M,K] x [N,K] -> [M,N]", x.shape, w.shape, y.shape)
+	}
+	return m, k, n, nil
+}
+
+func (p *planner) fc8(op *operator) (step, error) {
+	x, w, y := p.arg(op, 0), p.arg(op, 1), p.out(op)
+	q, err := acts8(x, y)
+	if err != nil {
+		return nil, err
+	}
+	m, k, n, err := gemmShape(x, w, y)
+	if err != nil {
+		return nil, err
+	}
+	sw, err := weights8(w, n, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bias32(p.arg(op, 2), n)
+	if err != nil {
+		return nil, err
+	}
+	act, err := bounds(op.act)
+	if err != nil {
+		return nil, err
+	}
+	gp := kernels.GemmParams{M: m, K: k, N: n, AZero: q[0].Zero, YZero: q[1].Zero}
+	if gp.Mult, gp.Out, err = kernels.Requantization(q[0], sw, q[1], act); err != nil {
+		return nil, err
+	}
+	if err := kernels.ValidateAccumulator(k, kernels.MaxAbs(b)); err != nil {
+		return nil, err
+	}
+	if err := p.bud.spend(int64(n)*8, "multipliers"); err != nil {
+		return nil, err
+	}
+	return p.gemm8(p.argView(op, 0), int8s(w.data), b, p.outView(op), gp)
+}
+
+// gemm8 plans an int8 fully connected layer with the given parameters.
+func (p *planner) gemm8(x view, w []int8, b []int32, y view, gp kernels.GemmParams) (splitter, error) {
+	if gp.M == 1 && gp.N >= 2*colsMin {
+		s, err := p.cols(x, y, w, b, gp.N, gp.K, func(o0, n int) channelBlock {
+			q := gp
+			q.N, q.Mult = n, gp.Mult[o0:o0+n]
+			return channelBlock{gp: q}
+		}, false)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	pw, err := p.pack(p.k.PackGemm(w, gp.N, gp.K))
+	if err != nil {
+		return nil, err
+	}
+	return &gemmStep{p: gp, x: x, y: y, w: pw, wv: w, b: b, fn: p.k.Gemm}, nil
+}
+
+// gemmStep is an int8 fully connected layer, split over rows.
+type gemmStep struct {
+	p    kernels.GemmParams
+	x, y view
+	w    []int8 // packed
+	wv   []int8 // before packing, for Validate
+	b    []int32
+	fn   func(p *kernels.GemmParams, a, w []int8, bias []int32, y []int8, lo, hi int)
+}
+
+func (s *gemmStep) run(ar []byte) { s.runRange(ar, 0, s.p.M) }
+func (s *gemmStep) check(ar []byte) error {
+	return s.p.Validate(s.x.i8(ar), s.wv, s.b, s.y.i8(ar))
+}
+func (s *gemmStep) runRange(ar []byte, lo, hi int) {
+	s.fn(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar), lo, hi)
+}
+func (s *gemmStep) extent() int { return s.p.M }
+func (s *gemmStep) macs() int64 { return s.p.MACs() }
+func (s *gemmStep) work() int64 { return s.p.MACs() }
+func (s *gemmStep) align() int  { return 1 }
+
+// classifierStep computes a GEMM with a single row (a 1x1 convolution of
+// one pixel, a fully connected layer of batch 1: the classifiers) as
+// blocks of output channels, each with weights packed on their own, so
+// that the threads can share a layer that has no rows to split. Every
+// channel is computed by the same kernel code as in one call, so the bytes
+// are the same.
+type classifierStep struct {
+	x, y      view
+	blocks    []channelBlock
+	pointwise func(p *kernels.ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) // the kernel of a 1x1 convolution
+	gemm      func(p *kernels.GemmParams, a, w []int8, bias []int32, y []int8, lo, hi int) // or of a fully connected layer
+	n         int64                                                                        // MACs
+}
+
+// channelBlock is output channels [o0, o0+n) of a classifierStep: the
+// kernel's parameters (cp for a convolution, gp for a fully connected
+// layer) restricted to them, and their weights packed (w) and not (wv, for
+// validation).
+type channelBlock struct {
+	o0, n int
+	cp    kernels.ConvParams
+	gp    kernels.GemmParams
+	w, wv []int8
+	b     []int32
+}
+
+// colsMin is the smallest block of channels of a classifierStep.
+const colsMin = 64
+
+func (s *classifierStep) run(ar []byte) { s.runRange(ar, 0, len(s.blocks)) }
+
+func (s *classifierStep) runRange(ar []byte, lo, hi int) {
+	x, y := s.x.i8(ar), s.y.i8(ar)
+	for i := lo; i < hi; i++ {
+		bl := &s.blocks[i]
+		if s.pointwise != nil {
+			s.pointwise(&bl.cp, x, bl.w, bl.b, y[bl.o0:bl.o0+bl.n], 0, 1)
+		} else {
+			s.gemm(&bl.gp, x, bl.w, bl.b, y[bl.o0:bl.o0+bl.n], 0, 1)
+		}
+	}
+}
+
+func (s *classifierStep) check(ar []byte) error {
+	x, y := s.x.i8(ar), s.y.i8(ar)
+	for i := range s.blocks {
+		bl := &s.blocks[i]
+		var err error
+		if s.pointwise != nil {
+			err = bl.cp.ValidatePointwise(x, bl.wv, bl.b, y[bl.o0:bl.o0+bl.n])
+		} else {
+			err = bl.gp.Validate(x, bl.wv, bl.b, y[bl.o0:bl.o0+bl.n])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *classifierStep) extent() int { return len(s.blocks) }
+func (s *classifierStep) macs() int64 { return s.n }
+func (s *classifierStep) work() int64 { return s.n }
+func (s *classifierStep) align() int  { return 1 }
+
+// cols builds a classifierStep over o output channels of k inputs, weights
+// w [o][k] and bias b (or nil): at most 8 blocks of a multiple of 16
+// channels, at least colsMin each; block gives each block's kernel
+// parameters, for the set's Pointwise (pointwise) or Gemm kernel.
+func (p *planner) cols(x, y view, w []int8, b []int32, o, k int, block func(o0, n int) channelBlock, pointwise bool) (*classifierStep, error) {
+	if len(w) < o*k || (b != nil && len(b) < o) {
+		return nil, fmt.Errorf("weights of %d values for %d x %d", len(w), o, k)
+	}
+	bs := max(colsMin, ((o+7)/8+15)&^15)
+	s := &classifierStep{x: x, y: y, n: int64(o) * int64(k)}
+	if pointwise {
+		s.pointwise = p.k.Pointwise
+	} else {
+		s.gemm = p.k.Gemm
+	}
+	for o0 := 0; o0 < o; o0 += bs {
+		n := min(bs, o-o0)
+		bl := block(o0, n)
+		bl.o0, bl.n, bl.wv = o0, n, w[o0*k:(o0+n)*k]
+		if b != nil {
+			bl.b = b[o0 : o0+n]
+		}
+		var err error
+		if pointwise {
+			bl.w, err = p.pack(p.k.PackPointwise(bl.wv, n, k))
+		} else {
+			bl.w, err = p.pack(p.k.PackGemm(bl.wv, n, k))
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.blocks = append(s.blocks, bl)
+	}
+	return s, nil
+}
+
+// fcFStep is a float32 fully connected layer.
 type fcFStep struct {
 	m, k, n int
 	x, y    view
@@ -16,6 +225,7 @@ type fcFStep struct {
 
 func (s *fcFStep) check([]byte) error { return nil }
 func (s *fcFStep) run(ar []byte)      { fcF(s.m, s.k, s.n, s.x.f32(ar), s.w, s.b, s.y.f32(ar), s.act) }
+func (s *fcFStep) macs() int64        { return int64(s.m) * int64(s.n) * int64(s.k) }
 
 func fcF(m, k, n int, x, w, b, y []float32, act activation) {
 	for r := range m {
@@ -35,17 +245,8 @@ func fcF(m, k, n int, x, w, b, y []float32, act activation) {
 }
 
 func (p *planner) fcF(op *operator) (step, error) {
-	if err := arity(op, 2, 3, 1, 0); err != nil {
-		return nil, err
-	}
-	if err := wantOptions(op, mncfb.OpOptionsFullyConnectedOptions, mncfb.OpOptionsNONE); err != nil {
-		return nil, err
-	}
-	x, w, y := p.arg(op, 0), p.arg(op, 1), &p.m.tensors[op.out[0]]
-	if err := actF32(x); err != nil {
-		return nil, err
-	}
-	if err := actF32(y); err != nil {
+	x, w, y := p.arg(op, 0), p.arg(op, 1), p.out(op)
+	if err := actsF32(x, y); err != nil {
 		return nil, err
 	}
 	m, k, n, err := gemmShape(x, w, y)
@@ -60,208 +261,5 @@ func (p *planner) fcF(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fcFStep{m: m, k: k, n: n, x: p.argView(op, 0), y: p.m.viewOf(op.out[0]), w: wt, b: b, act: op.act}, nil
+	return &fcFStep{m: m, k: k, n: n, x: p.argView(op, 0), y: p.outView(op), w: wt, b: b, act: op.act}, nil
 }
-
-// colsStep computes a GEMM with a single row (a 1x1 convolution of one
-// pixel, a fully connected layer of batch 1: the classifiers) as blocks of
-// output channels, each with weights packed on their own, so that the
-// threads can share a layer that has no rows to split. Every channel is
-// computed by the same kernel code as in one call, so the bytes are the
-// same.
-type colsStep struct {
-	x, y  view
-	parts []colPart
-	conv  convKernel // the pointwise kernel, or nil
-	gemm  func(p *kernels.GemmParams, a, w []int8, bias []int32, y []int8, lo, hi int)
-	macs  int64
-}
-
-// colPart is output channels [o0, o0+n) of a colsStep: the kernel's
-// parameters (cp for conv, gp for gemm) restricted to them, and their
-// weights packed (w) and not (wv, for validation).
-type colPart struct {
-	o0, n int
-	cp    kernels.ConvParams
-	gp    kernels.GemmParams
-	w, wv []int8
-	b     []int32
-}
-
-// colsMin is the smallest block of channels of a colsStep.
-const colsMin = 64
-
-func (s *colsStep) run(ar []byte) { s.runRange(ar, 0, len(s.parts)) }
-
-func (s *colsStep) runRange(ar []byte, lo, hi int) {
-	x, y := s.x.i8(ar), s.y.i8(ar)
-	for i := lo; i < hi; i++ {
-		pt := &s.parts[i]
-		if s.conv != nil {
-			s.conv(&pt.cp, x, pt.w, pt.b, y[pt.o0:pt.o0+pt.n], 0, 1)
-		} else {
-			s.gemm(&pt.gp, x, pt.w, pt.b, y[pt.o0:pt.o0+pt.n], 0, 1)
-		}
-	}
-}
-
-func (s *colsStep) check(ar []byte) error {
-	x, y := s.x.i8(ar), s.y.i8(ar)
-	for i := range s.parts {
-		pt := &s.parts[i]
-		var err error
-		if s.conv != nil {
-			err = pt.cp.ValidatePointwise(x, pt.wv, pt.b, y[pt.o0:pt.o0+pt.n])
-		} else {
-			err = pt.gp.Validate(x, pt.wv, pt.b, y[pt.o0:pt.o0+pt.n])
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *colsStep) extent() int { return len(s.parts) }
-func (s *colsStep) work() int64 { return s.macs }
-func (s *colsStep) align() int  { return 1 }
-
-// cols builds a colsStep over o output channels of k inputs, weights w
-// [o][k] and bias b (or nil): at most 8 blocks of a multiple of 16 channels,
-// at least colsMin each; part gives each block's kernel parameters.
-func (p *planner) cols(x, y view, w []int8, b []int32, o, k int, part func(o0, n int) colPart, conv convKernel,
-	gemm func(*kernels.GemmParams, []int8, []int8, []int32, []int8, int, int)) (*colsStep, error) {
-	if len(w) < o*k || (b != nil && len(b) < o) {
-		return nil, fmt.Errorf("weights of %d values for %d x %d", len(w), o, k)
-	}
-	bs := max(colsMin, (o+7)/8+15&^15)
-	s := &colsStep{x: x, y: y, conv: conv, gemm: gemm, macs: int64(o) * int64(k)}
-	kern := p.m.kern
-	for o0 := 0; o0 < o; o0 += bs {
-		n := min(bs, o-o0)
-		pt := part(o0, n)
-		pt.o0, pt.n, pt.wv = o0, n, w[o0*k:(o0+n)*k]
-		if b != nil {
-			pt.b = b[o0 : o0+n]
-		}
-		pt.w = pt.wv
-		var err error
-		switch {
-		case conv != nil && kern.packPointwise != nil:
-			pt.w, err = p.pack(func() []int8 { return kern.packPointwise(pt.wv, n, k) })
-		case gemm != nil && kern.packGemm != nil:
-			pt.w, err = p.pack(func() []int8 { return kern.packGemm(pt.wv, n, k) })
-		}
-		if err != nil {
-			return nil, err
-		}
-		s.parts = append(s.parts, pt)
-	}
-	return s, nil
-}
-
-type gemmStep struct {
-	p    kernels.GemmParams
-	x, y view
-	w    []int8 // packed
-	wv   []int8 // before packing, for Validate
-	b    []int32
-	fn   func(p *kernels.GemmParams, a, w []int8, bias []int32, y []int8, lo, hi int)
-}
-
-func (s *gemmStep) run(ar []byte) { s.fn(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar), 0, s.p.M) }
-func (s *gemmStep) check(ar []byte) error {
-	return s.p.Validate(s.x.i8(ar), s.wv, s.b, s.y.i8(ar))
-}
-
-// gemmParams checks a fully connected layer x[M,K] w[N,K] b?[N] -> y[M,N].
-func gemmShape(x, w, y *tensor) (m, k, n int, err error) {
-	if len(x.shape) != 2 || len(w.shape) != 2 || len(y.shape) != 2 {
-		return 0, 0, 0, fmt.Errorf("shapes %v x %v -> %v, want [M,K] x [N,K] -> [M,N]", x.shape, w.shape, y.shape)
-	}
-	m, k, n = x.shape[0], x.shape[1], w.shape[0]
-	if w.shape[1] != k || y.shape[0] != m || y.shape[1] != n {
-		return 0, 0, 0, fmt.Errorf("shapes %v x %v -> %v, want [M,K] x [N,K] -> [M,N]", x.shape, w.shape, y.shape)
-	}
-	return m, k, n, nil
-}
-
-// gemm8 prepares an int8 fully connected layer (FULLY_CONNECTED, and the
-// two layers of SQUEEZE_EXCITE): as the kernel set's gemm, or as a 1x1
-// convolution over M pixels.
-func (p *planner) gemm8(x view, w []int8, b []int32, y view, gp kernels.GemmParams) step {
-	if fn := p.m.kern.gemm; fn != nil && gp.M == 1 && gp.N >= 2*colsMin {
-		s, err := p.cols(x, y, w, b, gp.N, gp.K, func(o0, n int) colPart {
-			q := gp
-			q.N, q.Mult = n, gp.Mult[o0:o0+n]
-			return colPart{gp: q}
-		}, nil, fn)
-		if err == nil {
-			return s
-		}
-	}
-	if fn := p.m.kern.gemm; fn != nil {
-		wv := w
-		if pk := p.m.kern.packGemm; pk != nil {
-			// Packing sizes are the kernel set's business; it is not
-			// charged to the budget here, as the result may share w.
-			w = pk(w, gp.N, gp.K)
-		}
-		return &gemmStep{p: gp, x: x, y: y, w: w, wv: wv, b: b, fn: fn}
-	}
-	cp := kernels.ConvParams{N: gp.M, H: 1, W: 1, C: gp.K, OH: 1, OW: 1, O: gp.N, KH: 1, KW: 1,
-		StrideH: 1, StrideW: 1, Groups: 1, XZero: gp.AZero, YZero: gp.YZero, Mult: gp.Mult, Out: gp.Out}
-	return &convStep{p: cp, x: x, y: y, w: w, wv: w, b: b, fn: p.m.kern.conv, n: gp.M,
-		validate: (*kernels.ConvParams).Validate}
-}
-
-func (p *planner) fc8(op *operator) (step, error) {
-	if err := arity(op, 2, 3, 1, 0); err != nil {
-		return nil, err
-	}
-	if err := wantOptions(op, mncfb.OpOptionsFullyConnectedOptions, mncfb.OpOptionsNONE); err != nil {
-		return nil, err
-	}
-	x, w, y := p.arg(op, 0), p.arg(op, 1), &p.m.tensors[op.out[0]]
-	sx, zx, err := act8(x)
-	if err != nil {
-		return nil, err
-	}
-	sy, zy, err := act8(y)
-	if err != nil {
-		return nil, err
-	}
-	mm, k, n, err := gemmShape(x, w, y)
-	if err != nil {
-		return nil, err
-	}
-	sw, err := weights8(w, n, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := bias32(p.arg(op, 2), n)
-	if err != nil {
-		return nil, err
-	}
-	gp := kernels.GemmParams{M: mm, K: k, N: n, AZero: zx, YZero: zy}
-	if gp.Mult, err = multipliers(sx, sw, sy); err != nil {
-		return nil, err
-	}
-	if gp.Out, err = clampRange(op.act, sy, zy); err != nil {
-		return nil, err
-	}
-	if err := kernels.ValidateAccumulator(k, maxAbs(b)); err != nil {
-		return nil, err
-	}
-	if err := p.bud.spend(int64(n)*8, "multipliers"); err != nil {
-		return nil, err
-	}
-	return p.gemm8(p.argView(op, 0), int8s(w.data), b, p.m.viewOf(op.out[0]), gp), nil
-}
-
-func (s *gemmStep) runRange(ar []byte, lo, hi int) {
-	s.fn(&s.p, s.x.i8(ar), s.w, s.b, s.y.i8(ar), lo, hi)
-}
-func (s *gemmStep) extent() int { return s.p.M }
-func (s *gemmStep) work() int64 { return int64(s.p.M) * int64(s.p.N) * int64(s.p.K) }
-func (s *gemmStep) align() int  { return 1 }

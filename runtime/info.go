@@ -124,7 +124,7 @@ func actString(a activation) string {
 // describe fills the parts of Info derived from the verified tables.
 func (m *Model) describe() {
 	in := &m.info
-	in.Kernels = m.kern.name
+	in.Kernels = m.kern.Name
 	in.Tensors = make([]TensorInfo, len(m.tensors))
 	for i := range m.tensors {
 		t := &m.tensors[i]
@@ -150,7 +150,10 @@ func (m *Model) describe() {
 	for i := range m.ops {
 		op := &m.ops[i]
 		oi := OpInfo{Index: i, Op: op.code.String(), Version: op.version, Name: op.name, Inputs: op.in,
-			Outputs: op.out, Intermediates: op.mid, MACs: m.opMACs(op)}
+			Outputs: op.out, Intermediates: op.mid}
+		if mc, ok := m.steps[i].(macCounter); ok {
+			oi.MACs = mc.macs()
+		}
 		var attrs []string
 		switch op.optType {
 		case mncfb.OpOptionsConv2DOptions:
@@ -180,33 +183,4 @@ func (m *Model) describe() {
 		in.MACs += oi.MACs
 		in.Ops[i] = oi
 	}
-}
-
-// opMACs counts the multiply-accumulates of one op (batch 1).
-func (m *Model) opMACs(op *operator) int64 {
-	t := func(k int) *tensor {
-		if k >= len(op.in) || op.in[k] < 0 {
-			return nil
-		}
-		return &m.tensors[op.in[k]]
-	}
-	switch op.code {
-	case mncfb.BuiltinOpCONV_2D, mncfb.BuiltinOpFULLY_CONNECTED:
-		if w := t(1); w != nil {
-			y := &m.tensors[op.out[0]]
-			o := y.shape[len(y.shape)-1]
-			return int64(y.n/o) * int64(w.n)
-		}
-	case mncfb.BuiltinOpAVERAGE_POOL_2D:
-		return int64(m.tensors[op.out[0]].n) * int64(op.pool.kh) * int64(op.pool.kw)
-	case mncfb.BuiltinOpSQUEEZE_EXCITE:
-		var n int64
-		for _, k := range []int{1, 3} {
-			if w := t(k); w != nil {
-				n += int64(w.n)
-			}
-		}
-		return n
-	}
-	return 0
 }

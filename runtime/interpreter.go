@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"image"
+	"slices"
 	"time"
 	"unsafe"
 )
@@ -138,7 +139,7 @@ func (it *Interpreter) batch(in Tensor) (int, error) {
 	if len(want) == 3 && len(s) == 3 && s[0] != want[0] {
 		return 0, fmt.Errorf("input has %d channels, the model wants %d (input shape %v, model %v)", s[0], want[0], in.Shape, want)
 	}
-	if !sameShape(s, want) {
+	if !slices.Equal(s, want) {
 		return 0, fmt.Errorf("input has shape %v, the model wants %v or [N %v]", in.Shape, want, want)
 	}
 	if n > len(in.Data)/it.sample || len(in.Data) != n*it.sample {

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unsafe"
 
+	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/mncfb"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
@@ -52,7 +54,7 @@ type Model struct {
 	input   int // tensor index
 	output  int
 	arena   int // bytes
-	kern    kernelSet
+	kern    *kernels.Set
 	spec    *preprocess.Spec
 	threads int // Options.Threads
 }
@@ -166,14 +168,14 @@ func load(data []byte, opts Options) (m *Model, err error) {
 	if err := m.verifyGraph(); err != nil {
 		return nil, err
 	}
-	if m.kern, err = kernelsFor(opts.Kernels); err != nil {
+	if m.kern, err = kernels.Choose(opts.Kernels); err != nil {
 		return nil, err
 	}
 	if err := m.buildPlan(); err != nil {
 		return nil, err
 	}
 	m.describe()
-	m.info.KernelsNote = kernelsNote(m.info.Target, m.info.Extra[TargetKernelsKey], m.kern.name)
+	m.info.KernelsNote = kernelsNote(m.info.Target, m.info.Extra[TargetKernelsKey], m.kern.Name)
 	m.threads = opts.Threads
 	return m, nil
 }
@@ -191,4 +193,24 @@ func IsModelFile(path string) bool {
 		return false
 	}
 	return string(head[4:8]) == FileIdentifier
+}
+
+// TargetKernelsKey is the metadata key under which the compiler records the
+// kernel variant of the model's target (e.g. "dotprod" for arm64-dotprod).
+const TargetKernelsKey = "target.kernels"
+
+// kernelsNote explains a fallback: the model's target implies kernels want,
+// which this binary has but this CPU cannot run (a Raspberry Pi 5 model on
+// a Pi 4), so the runtime chose got. It returns "" when there is nothing to
+// explain: no target kernels recorded, the same variant, want available, or
+// want belonging to another architecture (models run anywhere).
+func kernelsNote(target, want, got string) string {
+	if want == "" || want == got {
+		return ""
+	}
+	if lack := kernels.Lacking(want); len(lack) > 0 {
+		return fmt.Sprintf("compiled for target %s, but this CPU lacks %s for its %s kernels: running the %s kernels (same results, slower)",
+			target, strings.Join(lack, ", "), want, got)
+	}
+	return ""
 }

@@ -3,7 +3,6 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"unsafe"
 
@@ -11,47 +10,14 @@ import (
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
-func (p *planner) floatOp(op *operator) (step, error) {
-	if err := actF32(p.arg(op, 0)); err != nil {
-		return nil, err
-	}
-	switch op.code {
-	case mncfb.BuiltinOpCONV_2D:
-		return p.convF(op)
-	case mncfb.BuiltinOpFULLY_CONNECTED:
-		return p.fcF(op)
-	case mncfb.BuiltinOpADD, mncfb.BuiltinOpMUL:
-		return p.eltwiseF(op)
-	case mncfb.BuiltinOpSQUEEZE_EXCITE:
-		return p.seF(op)
-	case mncfb.BuiltinOpGLOBAL_AVERAGE_POOL:
-		return p.gapF(op)
-	case mncfb.BuiltinOpAVERAGE_POOL_2D:
-		return p.avgPoolF(op)
-	case mncfb.BuiltinOpRELU, mncfb.BuiltinOpRELU6, mncfb.BuiltinOpCLIP, mncfb.BuiltinOpHARD_SIGMOID,
-		mncfb.BuiltinOpHARD_SWISH, mncfb.BuiltinOpSIGMOID:
-		return p.unaryF(op)
-	case mncfb.BuiltinOpSOFTMAX:
-		return p.softmaxF(op)
-	}
-	return nil, errors.New("has no float32 kernel")
-}
-
-// weightsF checks a float32 constant of the given shape.
-func weightsF(t *tensor, shape ...int) ([]float32, error) {
-	if t == nil || t.dtype != mncfb.DTypeFLOAT32 || !t.isConst() || !sameShape(t.shape, shape) {
-		return nil, fmt.Errorf("weights must be a float32 constant %v", shape)
-	}
-	return float32s(t.data), nil
-}
-
-// biasF checks an optional float32 constant [o].
-func biasF(t *tensor, o int) ([]float32, error) {
-	if t == nil {
-		return nil, nil
-	}
-	return weightsF(t, o)
-}
+// The execution plan. Each operator family has a file of its own holding
+// its step types (both precisions), their planning and their thread
+// splitting: layout.go (QUANTIZE, DEQUANTIZE, TRANSPOSE, RESHAPE), conv.go
+// (CONV_2D), fc.go (FULLY_CONNECTED), elementwise.go (ADD, MUL),
+// activation.go (LOOKUP, the clamps, the hard activations, SIGMOID,
+// SOFTMAX), pool.go (GLOBAL_AVERAGE_POOL, AVERAGE_POOL_2D) and se.go
+// (SQUEEZE_EXCITE). This file holds what they share: the step interface,
+// arena views, the table of operators and the operand checks.
 
 // step is one operator of the execution plan with everything resolved at
 // load time: kernel parameters, weight slices, arena positions. run must
@@ -60,6 +26,40 @@ func biasF(t *tensor, o int) ([]float32, error) {
 type step interface {
 	run(ar []byte)
 	check(ar []byte) error
+}
+
+// macCounter is a step that multiplies and accumulates: macs is its count
+// per item, as Info reports it.
+type macCounter interface{ macs() int64 }
+
+// opKind is an operator this runtime executes: the newest version of it
+// that it reads and the planner of its steps.
+type opKind struct {
+	version int
+	plan    func(p *planner, op *operator) (step, error)
+}
+
+// ops lists the operators this runtime executes.
+var ops = map[mncfb.BuiltinOp]opKind{
+	mncfb.BuiltinOpQUANTIZE:            {1, (*planner).quantize},
+	mncfb.BuiltinOpDEQUANTIZE:          {1, (*planner).dequantize},
+	mncfb.BuiltinOpTRANSPOSE:           {1, (*planner).transpose},
+	mncfb.BuiltinOpRESHAPE:             {1, (*planner).reshape},
+	mncfb.BuiltinOpCONV_2D:             {1, (*planner).conv},
+	mncfb.BuiltinOpFULLY_CONNECTED:     {1, (*planner).fc},
+	mncfb.BuiltinOpADD:                 {1, (*planner).add},
+	mncfb.BuiltinOpMUL:                 {1, (*planner).mul},
+	mncfb.BuiltinOpLOOKUP:              {1, (*planner).lookup},
+	mncfb.BuiltinOpRELU:                {1, (*planner).unary},
+	mncfb.BuiltinOpRELU6:               {1, (*planner).unary},
+	mncfb.BuiltinOpCLIP:                {1, (*planner).unary},
+	mncfb.BuiltinOpHARD_SIGMOID:        {1, (*planner).unary},
+	mncfb.BuiltinOpHARD_SWISH:          {1, (*planner).unary},
+	mncfb.BuiltinOpSIGMOID:             {1, (*planner).unary},
+	mncfb.BuiltinOpSOFTMAX:             {1, (*planner).softmax},
+	mncfb.BuiltinOpGLOBAL_AVERAGE_POOL: {1, (*planner).globalPool},
+	mncfb.BuiltinOpAVERAGE_POOL_2D:     {1, (*planner).avgPool},
+	mncfb.BuiltinOpSQUEEZE_EXCITE:      {1, (*planner).squeezeExcite},
 }
 
 // view is a tensor's place in the arena: n elements from byte off.
@@ -80,11 +80,12 @@ func (v view) bytes(ar []byte, size int) []byte { return ar[v.off : v.off+size*v
 // planner builds the steps of one model.
 type planner struct {
 	m   *Model
+	k   *kernels.Set
 	bud *budget
 }
 
 func (m *Model) buildPlan() error {
-	p := &planner{m: m, bud: &budget{left: 16*int64(len(m.data)) + 16<<20}}
+	p := &planner{m: m, k: m.kern, bud: &budget{left: 16*int64(len(m.data)) + 16<<20}}
 	m.steps = make([]step, len(m.ops))
 	for i := range m.ops {
 		op := &m.ops[i]
@@ -95,6 +96,17 @@ func (m *Model) buildPlan() error {
 		m.steps[i] = s
 	}
 	return nil
+}
+
+func (p *planner) op(op *operator) (step, error) {
+	if len(op.in) == 0 || op.in[0] < 0 {
+		return nil, errors.New("has no first input")
+	}
+	k, ok := ops[op.code]
+	if !ok {
+		return nil, fmt.Errorf("unknown operator code %d", op.code)
+	}
+	return k.plan(p, op)
 }
 
 func (m *Model) viewOf(x int) view { return view{off: int(m.tensors[x].offset), n: m.tensors[x].n} }
@@ -108,6 +120,13 @@ func (p *planner) arg(op *operator, k int) *tensor {
 }
 
 func (p *planner) argView(op *operator, k int) view { return p.m.viewOf(op.in[k]) }
+
+func (p *planner) out(op *operator) *tensor { return &p.m.tensors[op.out[0]] }
+
+func (p *planner) outView(op *operator) view { return p.m.viewOf(op.out[0]) }
+
+// float reports whether op runs in float32 (its first input is float32).
+func (p *planner) float(op *operator) bool { return p.arg(op, 0).dtype == mncfb.DTypeFLOAT32 }
 
 // arity checks the numbers of inputs (min..max), outputs and
 // intermediates; inputs below minIn must be present except the optional
@@ -138,19 +157,36 @@ func wantOptions(op *operator, ts ...mncfb.OpOptions) error {
 }
 
 // act8 checks an int8 activation tensor with per-tensor quantization.
-func act8(t *tensor) (float64, int32, error) {
+func act8(t *tensor) (kernels.Quant, error) {
 	if t.dtype != mncfb.DTypeINT8 || t.isConst() {
-		return 0, 0, fmt.Errorf("%v must be an int8 activation, is %v", t, t.dtype)
+		return kernels.Quant{}, fmt.Errorf("%v must be an int8 activation, is %v", t, t.dtype)
 	}
 	if !t.perTensor() {
-		return 0, 0, fmt.Errorf("%v needs one scale (per-tensor quantization), has %d", t, len(t.scale))
+		return kernels.Quant{}, fmt.Errorf("%v needs one scale (per-tensor quantization), has %d", t, len(t.scale))
 	}
-	return float64(t.scale[0]), t.zeroAt(0), nil
+	return kernels.Quant{Scale: float64(t.scale[0]), Zero: t.zeroAt(0)}, nil
 }
 
-func actF32(t *tensor) error {
-	if t.dtype != mncfb.DTypeFLOAT32 || t.isConst() {
-		return fmt.Errorf("%v must be a float32 activation, is %v", t, t.dtype)
+// acts8 checks int8 activation tensors (act8) and returns their
+// quantization, in order.
+func acts8(ts ...*tensor) ([]kernels.Quant, error) {
+	qs := make([]kernels.Quant, len(ts))
+	for i, t := range ts {
+		q, err := act8(t)
+		if err != nil {
+			return nil, err
+		}
+		qs[i] = q
+	}
+	return qs, nil
+}
+
+// actsF32 checks float32 activation tensors.
+func actsF32(ts ...*tensor) error {
+	for _, t := range ts {
+		if t.dtype != mncfb.DTypeFLOAT32 || t.isConst() {
+			return fmt.Errorf("%v must be a float32 activation, is %v", t, t.dtype)
+		}
 	}
 	return nil
 }
@@ -185,55 +221,45 @@ func bias32(t *tensor, o int) ([]int32, error) {
 	return int32s(t.data), nil
 }
 
-func maxAbs(b []int32) int64 {
-	var m int64
-	for _, v := range b {
-		m = max(m, int64(math.Abs(float64(v))))
+// weightsF checks a float32 constant of the given shape.
+func weightsF(t *tensor, shape ...int) ([]float32, error) {
+	if t == nil || t.dtype != mncfb.DTypeFLOAT32 || !t.isConst() || !slices.Equal(t.shape, shape) {
+		return nil, fmt.Errorf("weights must be a float32 constant %v", shape)
 	}
-	return m
+	return float32s(t.data), nil
 }
 
-// multipliers returns kernels.NewMultiplier(sx * sw[o] / sy) for every o,
-// the expression of the quantization scheme.
-func multipliers(sx float64, sw []float64, sy float64) ([]kernels.Multiplier, error) {
-	ms := make([]kernels.Multiplier, len(sw))
-	for o, s := range sw {
-		m, err := kernels.NewMultiplier(sx * s / sy)
-		if err != nil {
-			return nil, fmt.Errorf("channel %d: %w", o, err)
-		}
-		ms[o] = m
+// biasF checks an optional float32 constant [o].
+func biasF(t *tensor, o int) ([]float32, error) {
+	if t == nil {
+		return nil, nil
 	}
-	return ms, nil
+	return weightsF(t, o)
 }
 
-// clampRange is a fused clamp in the quantized domain of the output (scale
-// s, zero z): a bound b becomes z + round_half_away(b/s) within
-// [-128, 127]; ReLU is [z, 127], ReLU6 [z, z + round(6/s)].
-func clampRange(a activation, s float64, z int32) (kernels.Range, error) {
+// bounds returns a fused activation that int8 ops apply as a clamp.
+func bounds(a activation) (kernels.Bounds, error) {
 	switch a.kind {
 	case mncfb.ActivationKindNONE:
-		return kernels.Full, nil
+		return kernels.NoClamp, nil
 	case mncfb.ActivationKindRELU:
-		return kernels.ClampRange(0, math.Inf(1), s, z), nil
+		return kernels.ReLU, nil
 	case mncfb.ActivationKindRELU6:
-		return kernels.ClampRange(0, 6, s, z), nil
+		return kernels.ReLU6, nil
 	case mncfb.ActivationKindCLIP:
-		return kernels.ClampRange(float64(a.min), float64(a.max), s, z), nil
+		return kernels.Bounds{Lo: float64(a.min), Hi: float64(a.max)}, nil
 	}
-	return kernels.Range{}, fmt.Errorf("activation %v cannot be fused into an int8 op (it needs a lookup table)", a.kind)
+	return kernels.Bounds{}, fmt.Errorf("activation %v cannot be fused into an int8 op (it needs a lookup table)", a.kind)
 }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
+// clampRange is the fused activation a in the codes of an output
+// quantized as y.
+func clampRange(a activation, y kernels.Quant) (kernels.Range, error) {
+	b, err := bounds(a)
+	if err != nil {
+		return kernels.Range{}, err
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return b.Range(y), nil
 }
 
 // nhwc returns the dimensions of a [1,H,W,C] tensor.
@@ -244,54 +270,5 @@ func nhwc(t *tensor) (h, w, c int, err error) {
 	return t.shape[1], t.shape[2], t.shape[3], nil
 }
 
-// outSize is the output size of a window of k taps (dilation d) sliding
-// with stride s over n positions padded by a and b.
-func outSize(n, k, s, d, a, b int) int {
-	span := int64(n) + int64(a) + int64(b) - int64(d)*int64(k-1) - 1
-	if span < 0 {
-		return 0
-	}
-	return int(span/int64(s) + 1)
-}
-
+// maxPad bounds strides, dilations, pads and kernel sizes.
 const maxPad = 1 << 16
-
-func (p *planner) op(op *operator) (step, error) {
-	if len(op.in) == 0 || op.in[0] < 0 {
-		return nil, errors.New("has no first input")
-	}
-	x := p.arg(op, 0)
-	float := x.dtype == mncfb.DTypeFLOAT32
-	switch op.code {
-	case mncfb.BuiltinOpQUANTIZE:
-		return p.quantize(op)
-	case mncfb.BuiltinOpDEQUANTIZE:
-		return p.dequantize(op)
-	case mncfb.BuiltinOpTRANSPOSE:
-		return p.transpose(op)
-	case mncfb.BuiltinOpRESHAPE:
-		return p.reshape(op)
-	}
-	if float {
-		return p.floatOp(op)
-	}
-	switch op.code {
-	case mncfb.BuiltinOpCONV_2D:
-		return p.conv8(op)
-	case mncfb.BuiltinOpFULLY_CONNECTED:
-		return p.fc8(op)
-	case mncfb.BuiltinOpADD:
-		return p.add8(op)
-	case mncfb.BuiltinOpMUL:
-		return p.mul8(op)
-	case mncfb.BuiltinOpSQUEEZE_EXCITE:
-		return p.se8(op)
-	case mncfb.BuiltinOpGLOBAL_AVERAGE_POOL:
-		return p.gap8(op)
-	case mncfb.BuiltinOpLOOKUP:
-		return p.lookup(op)
-	case mncfb.BuiltinOpRELU, mncfb.BuiltinOpRELU6, mncfb.BuiltinOpCLIP:
-		return p.clamp8(op)
-	}
-	return nil, fmt.Errorf("has no int8 kernel")
-}

@@ -8,6 +8,51 @@ import (
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
+// GLOBAL_AVERAGE_POOL (int8: the kernel set's GlobalAveragePool; float32)
+// and AVERAGE_POOL_2D (float32).
+
+func (p *planner) globalPool(op *operator) (step, error) {
+	if err := arity(op, 1, 1, 1, 0); err != nil {
+		return nil, err
+	}
+	x, y := p.arg(op, 0), p.out(op)
+	float := p.float(op)
+	var q []kernels.Quant
+	var err error
+	if float {
+		err = actsF32(x, y)
+	} else {
+		q, err = acts8(x, y)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h, w, c, err := nhwc(x)
+	if err != nil {
+		return nil, err
+	}
+	if y.n != c || y.shape[0] != 1 {
+		return nil, fmt.Errorf("output shape %v, want [1,1,1,%d]", y.shape, c)
+	}
+	if float {
+		return &gapFStep{hw: h * w, c: c, x: p.argView(op, 0), y: p.outView(op)}, nil
+	}
+	pp, err := kernels.NewPoolParams(1, h*w, c, q[0], q[1])
+	if err != nil {
+		return nil, err
+	}
+	return &poolStep{p: pp, x: p.argView(op, 0), y: p.outView(op), fn: p.k.GlobalAveragePool}, nil
+}
+
+type poolStep struct {
+	p    kernels.PoolParams
+	x, y view
+	fn   func(p *kernels.PoolParams, x, y []int8)
+}
+
+func (s *poolStep) run(ar []byte)         { s.fn(&s.p, s.x.i8(ar), s.y.i8(ar)) }
+func (s *poolStep) check(ar []byte) error { return s.p.Validate(s.x.i8(ar), s.y.i8(ar)) }
+
 type gapFStep struct {
 	hw, c int
 	x, y  view
@@ -27,24 +72,6 @@ func gapF(hw, c int, x, y []float32) {
 	}
 }
 
-func (p *planner) gapF(op *operator) (step, error) {
-	if err := arity(op, 1, 1, 1, 0); err != nil {
-		return nil, err
-	}
-	x, y := p.arg(op, 0), &p.m.tensors[op.out[0]]
-	if err := actF32(y); err != nil {
-		return nil, err
-	}
-	h, w, c, err := nhwc(x)
-	if err != nil {
-		return nil, err
-	}
-	if y.n != c || y.shape[0] != 1 {
-		return nil, fmt.Errorf("output shape %v, want [1,1,1,%d]", y.shape, c)
-	}
-	return &gapFStep{hw: h * w, c: c, x: p.argView(op, 0), y: p.m.viewOf(op.out[0])}, nil
-}
-
 type avgPoolFStep struct {
 	h, w, c, oh, ow int
 	o               poolOptions
@@ -52,6 +79,9 @@ type avgPoolFStep struct {
 }
 
 func (s *avgPoolFStep) check([]byte) error { return nil }
+func (s *avgPoolFStep) macs() int64 {
+	return int64(s.oh) * int64(s.ow) * int64(s.c) * int64(s.o.kh) * int64(s.o.kw)
+}
 
 // run averages each window as ir/interp does: clipped first to the padded
 // input (the divisor with count_include_pad), then to the input itself.
@@ -89,15 +119,18 @@ func (s *avgPoolFStep) run(ar []byte) {
 	}
 }
 
-func (p *planner) avgPoolF(op *operator) (step, error) {
+func (p *planner) avgPool(op *operator) (step, error) {
+	if !p.float(op) {
+		return nil, errNoInt8
+	}
 	if err := arity(op, 1, 1, 1, 0); err != nil {
 		return nil, err
 	}
 	if err := wantOptions(op, mncfb.OpOptionsPool2DOptions); err != nil {
 		return nil, err
 	}
-	x, y := p.arg(op, 0), &p.m.tensors[op.out[0]]
-	if err := actF32(y); err != nil {
+	x, y := p.arg(op, 0), p.out(op)
+	if err := actsF32(x, y); err != nil {
 		return nil, err
 	}
 	h, w, c, err := nhwc(x)
@@ -113,55 +146,18 @@ func (p *planner) avgPoolF(op *operator) (step, error) {
 		max(o.kh, o.kw, o.strideH, o.strideW, o.padT, o.padL, o.padB, o.padR) > maxPad {
 		return nil, fmt.Errorf("bad pool kernel, strides or pads %+v", o)
 	}
-	// The output size is the floor or (ceil mode) the ceiling of the
-	// window count.
+	// The file does not record the ceil mode: the output size is that of
+	// the window rule with or without it.
 	fits := func(out, n, k, s, a, b int) bool {
-		span := n + a + b - k // all at most 2^30 + 3 x 2^16
-		return span >= 0 && (out == span/s+1 || out == (span+s-1)/s+1)
+		floor, err := kernels.OutSize(n, k, s, 1, a, b, false)
+		if err != nil {
+			return false
+		}
+		ceil, _ := kernels.OutSize(n, k, s, 1, a, b, true)
+		return out == floor || out == ceil
 	}
 	if oc != c || !fits(oh, h, o.kh, o.strideH, o.padT, o.padB) || !fits(ow, w, o.kw, o.strideW, o.padL, o.padR) {
 		return nil, fmt.Errorf("output shape %v does not fit input %v and the pool options", y.shape, x.shape)
 	}
-	return &avgPoolFStep{h: h, w: w, c: c, oh: oh, ow: ow, o: o, x: p.argView(op, 0), y: p.m.viewOf(op.out[0])}, nil
-}
-
-type poolStep struct {
-	p    kernels.PoolParams
-	x, y view
-	fn   func(p *kernels.PoolParams, x, y []int8)
-}
-
-func (s *poolStep) run(ar []byte)         { s.fn(&s.p, s.x.i8(ar), s.y.i8(ar)) }
-func (s *poolStep) check(ar []byte) error { return s.p.Validate(s.x.i8(ar), s.y.i8(ar)) }
-
-func (p *planner) gap8(op *operator) (step, error) {
-	if err := arity(op, 1, 1, 1, 0); err != nil {
-		return nil, err
-	}
-	x, y := p.arg(op, 0), &p.m.tensors[op.out[0]]
-	sx, zx, err := act8(x)
-	if err != nil {
-		return nil, err
-	}
-	sy, zy, err := act8(y)
-	if err != nil {
-		return nil, err
-	}
-	h, w, c, err := nhwc(x)
-	if err != nil {
-		return nil, err
-	}
-	if y.n != c || y.shape[0] != 1 {
-		return nil, fmt.Errorf("output shape %v, want [1,1,1,%d]", y.shape, c)
-	}
-	hw := h * w
-	if int64(hw)*255 >= math.MaxInt32 {
-		return nil, fmt.Errorf("a pool over %d positions may overflow int32", hw)
-	}
-	m, err := kernels.NewMultiplier(sx / (float64(hw) * sy))
-	if err != nil {
-		return nil, err
-	}
-	pp := kernels.PoolParams{N: 1, HW: hw, C: c, XZero: zx, YZero: zy, Mult: m, Out: kernels.Full}
-	return &poolStep{p: pp, x: p.argView(op, 0), y: p.m.viewOf(op.out[0]), fn: p.m.kern.pool}, nil
+	return &avgPoolFStep{h: h, w: w, c: c, oh: oh, ow: ow, o: o, x: p.argView(op, 0), y: p.outView(op)}, nil
 }

@@ -9,7 +9,6 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/mncdev/mnc/runtime/mncfb"
-	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 // tensor is the verified description of one tensor of the file.
@@ -81,16 +80,6 @@ type operator struct {
 	gate    activation
 	perm    []int
 	axis    int
-}
-
-// maxVersion is the newest version of each op this runtime executes.
-var maxVersion = map[mncfb.BuiltinOp]int{
-	mncfb.BuiltinOpQUANTIZE: 1, mncfb.BuiltinOpDEQUANTIZE: 1, mncfb.BuiltinOpCONV_2D: 1,
-	mncfb.BuiltinOpFULLY_CONNECTED: 1, mncfb.BuiltinOpADD: 1, mncfb.BuiltinOpMUL: 1,
-	mncfb.BuiltinOpSQUEEZE_EXCITE: 1, mncfb.BuiltinOpGLOBAL_AVERAGE_POOL: 1, mncfb.BuiltinOpAVERAGE_POOL_2D: 1,
-	mncfb.BuiltinOpLOOKUP: 1, mncfb.BuiltinOpTRANSPOSE: 1, mncfb.BuiltinOpRESHAPE: 1, mncfb.BuiltinOpRELU: 1,
-	mncfb.BuiltinOpRELU6: 1, mncfb.BuiltinOpCLIP: 1, mncfb.BuiltinOpHARD_SIGMOID: 1, mncfb.BuiltinOpHARD_SWISH: 1,
-	mncfb.BuiltinOpSIGMOID: 1, mncfb.BuiltinOpSOFTMAX: 1,
 }
 
 // budget bounds what reading a file may copy or allocate beyond the file:
@@ -403,12 +392,12 @@ func (m *Model) readOperator(op *operator, fo *mncfb.Operator, codes []mncfb.Ope
 	}
 	op.code = codes[ci].BuiltinCode()
 	op.version = int(codes[ci].Version())
-	mv, ok := maxVersion[op.code]
+	kind, ok := ops[op.code]
 	if !ok {
 		return fmt.Errorf("unknown operator code %d", op.code)
 	}
-	if op.version < 1 || op.version > mv {
-		return fmt.Errorf("%v version %d is not supported (this mnc runs versions 1 to %d): update mnc", op.code, op.version, mv)
+	if op.version < 1 || op.version > kind.version {
+		return fmt.Errorf("%v version %d is not supported (this mnc runs versions 1 to %d): update mnc", op.code, op.version, kind.version)
 	}
 	if op.in, err = indices(fo.InputsLength(), fo.Inputs, "inputs", bud); err != nil {
 		return err
@@ -486,87 +475,6 @@ func (m *Model) readOperator(op *operator, fo *mncfb.Operator, codes []mncfb.Ope
 		return fmt.Errorf("unknown options type %d", op.optType)
 	}
 	return err
-}
-
-func (m *Model) readMetadata(md *mncfb.Metadata, bud *budget) error {
-	var err error
-	if m.info.Producer, err = m.str(md.Producer(), bud, "producer"); err != nil {
-		return err
-	}
-	var pp mncfb.Preprocess
-	if md.Preprocess(&pp) != nil {
-		preset, err := m.str(pp.Preset(), bud, "preprocessing")
-		if err != nil {
-			return err
-		}
-		spec, err := preprocess.Default(preprocess.Preset(preset), int(pp.Height()), int(pp.Width()))
-		if err != nil {
-			return err
-		}
-		if pp.MeanLength() == 3 && pp.StdLength() == 3 {
-			for c := range 3 {
-				spec.Mean[c], spec.Std[c] = pp.Mean(c), pp.Std(c)
-			}
-		}
-		for c := range 3 {
-			if !finite(spec.Mean[c]) || !finite(spec.Std[c]) || spec.Std[c] == 0 {
-				return fmt.Errorf("preprocessing mean %v, std %v: not usable", spec.Mean, spec.Std)
-			}
-		}
-		m.spec = &spec
-		m.info.Preprocess = &spec
-	}
-	if n := md.LabelsLength(); n > 0 {
-		if err := bud.spend(int64(n)*16, "labels"); err != nil {
-			return err
-		}
-		m.info.Labels = make([]string, n)
-		for i := range n {
-			if m.info.Labels[i], err = m.str(md.Labels(i), bud, "labels"); err != nil {
-				return err
-			}
-		}
-	}
-	var fc mncfb.Calibration
-	if md.Calibration(&fc) != nil {
-		c := &Calibration{Images: int(fc.Images())}
-		for _, f := range []struct {
-			dst *string
-			src []byte
-		}{{&c.Scheme, fc.Scheme()}, {&c.Method, fc.Method()}, {&c.ImageListSHA256, fc.ImageListSha256()}} {
-			if *f.dst, err = m.str(f.src, bud, "calibration record"); err != nil {
-				return err
-			}
-		}
-		var q mncfb.QualityFigures
-		if fc.Calib(&q) != nil {
-			c.Calib = quality(&q)
-		}
-		if fc.Eval(&q) != nil {
-			c.Eval = quality(&q)
-		}
-		m.info.Calibration = c
-	}
-	if n := md.ExtraLength(); n > 0 {
-		m.info.Extra = map[string]string{}
-		var kv mncfb.KeyValue
-		for i := range n {
-			md.Extra(&kv, i)
-			k, err := m.str(kv.Key(), bud, "metadata")
-			if err != nil {
-				return err
-			}
-			if m.info.Extra[k], err = m.str(kv.Value(), bud, "metadata"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func quality(q *mncfb.QualityFigures) *Quality {
-	return &Quality{Images: int(q.Images()), LogitsSQNR: q.LogitsSqnrDb(), Top1Agree: int(q.Top1Agree()),
-		Cosine: q.Cosine(), MinCosine: q.MinCosine()}
 }
 
 // Views of constant data. Files are little-endian; on a little-endian host

@@ -3,92 +3,36 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"math"
+	"slices"
 
 	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
-// seFStep is the float squeeze-and-excitation unit with its intermediates
-// (pooled, squeezed, gate) in the arena, rounded to float32 like
-// ir/interp's.
-type seFStep struct {
-	hw, c, s       int
-	x, p, q, g, y  view
-	w1, b1, w2, b2 []float32
-	act, gate      activation
-}
+// SQUEEZE_EXCITE: the squeeze-and-excitation unit, composed of the kernel
+// set's pool, two fully connected layers, the gate's lookup table and the
+// channel multiply (kernels.SEParams), with its intermediate results in the
+// arena. Its gate is computed on the calling thread (prologue); the scale
+// by the gate, over every position, is what threads split.
 
-func (s *seFStep) check([]byte) error { return nil }
-
-func (s *seFStep) run(ar []byte) {
-	x, pooled, sq, g, y := s.x.f32(ar), s.p.f32(ar), s.q.f32(ar), s.g.f32(ar), s.y.f32(ar)
-	gapF(s.hw, s.c, x, pooled)
-	fcF(1, s.c, s.s, pooled, s.w1, s.b1, sq, s.act)
-	fcF(1, s.s, s.c, sq, s.w2, s.b2, g, s.gate)
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] = float32(float64(v) * float64(g[i%s.c]))
-	}
-}
-
-func (p *planner) seF(op *operator) (step, error) {
-	if err := arity(op, 4, 5, 1, 3, 2); err != nil {
-		return nil, err
-	}
+func (p *planner) squeezeExcite(op *operator) (step, error) {
 	if err := wantOptions(op, mncfb.OpOptionsSqueezeExciteOptions); err != nil {
 		return nil, err
 	}
-	x, w1, w2, y := p.arg(op, 0), p.arg(op, 1), p.arg(op, 3), &p.m.tensors[op.out[0]]
-	if err := actF32(y); err != nil {
-		return nil, err
+	if p.float(op) {
+		return p.seF(op)
 	}
-	h, w, c, err := nhwc(x)
-	if err != nil {
-		return nil, err
-	}
-	if !sameShape(x.shape, y.shape) || len(w1.shape) != 2 {
-		return nil, fmt.Errorf("shapes %v -> %v, squeeze weights %v", x.shape, y.shape, w1.shape)
-	}
-	sq := w1.shape[0]
-	wt1, err := weightsF(w1, sq, c)
-	if err != nil {
-		return nil, err
-	}
-	wt2, err := weightsF(w2, c, sq)
-	if err != nil {
-		return nil, err
-	}
-	b1, err := biasF(p.arg(op, 2), sq)
-	if err != nil {
-		return nil, err
-	}
-	b2, err := biasF(p.arg(op, 4), c)
-	if err != nil {
-		return nil, err
-	}
-	for i, n := range []int{c, sq, c} {
-		t := &p.m.tensors[op.mid[i]]
-		if err := actF32(t); err != nil {
-			return nil, err
-		}
-		if len(t.shape) != 2 || t.shape[0] != 1 || t.shape[1] != n {
-			return nil, fmt.Errorf("intermediate %v has shape %v, want [1,%d]", t, t.shape, n)
-		}
-	}
-	return &seFStep{hw: h * w, c: c, s: sq, x: p.argView(op, 0), p: p.m.viewOf(op.mid[0]), q: p.m.viewOf(op.mid[1]),
-		g: p.m.viewOf(op.mid[2]), y: p.m.viewOf(op.out[0]), w1: wt1, b1: b1, w2: wt2, b2: b2, act: op.act, gate: op.gate}, nil
+	return p.se8(op)
 }
 
-// seStep is the int8 squeeze-and-excitation unit, composed of the kernel
-// set's pool, gemm (or 1x1 conv), lut and channel-mul entries, with its
-// intermediate results in the arena.
+// seStep is the int8 unit.
 type seStep struct {
 	pool    poolStep
-	squeeze step
-	excite  step
+	squeeze splitter
+	excite  splitter
 	gate    lutStep
 	scale   chanMulStep
+	n       int64 // MACs
 }
 
 func (s *seStep) run(ar []byte) {
@@ -96,9 +40,7 @@ func (s *seStep) run(ar []byte) {
 	s.scale.run(ar)
 }
 
-// prologue computes the gate: pool, squeeze, excite, hard sigmoid (small,
-// on the calling thread); the scale by the gate, over every position,
-// is what threads split (runRange).
+// prologue computes the gate: pool, squeeze, excite, hard sigmoid.
 func (s *seStep) prologue(ar []byte) {
 	s.pool.run(ar)
 	s.squeeze.run(ar)
@@ -115,24 +57,27 @@ func (s *seStep) check(ar []byte) error {
 	return nil
 }
 
+func (s *seStep) runRange(ar []byte, lo, hi int) { s.scale.runRange(ar, lo, hi) }
+func (s *seStep) extent() int                    { return s.scale.extent() }
+func (s *seStep) work() int64                    { return s.scale.work() }
+func (s *seStep) align() int                     { return s.scale.align() }
+func (s *seStep) macs() int64                    { return s.n }
+
+// prologuer is a splitter with a part that runs on the caller alone, before
+// the split.
+type prologuer interface{ prologue(ar []byte) }
+
 func (p *planner) se8(op *operator) (step, error) {
 	if err := arity(op, 6, 6, 1, 4, 2, 4); err != nil {
 		return nil, err
 	}
-	if err := wantOptions(op, mncfb.OpOptionsSqueezeExciteOptions); err != nil {
-		return nil, err
-	}
-	x, w1, w2, y := p.arg(op, 0), p.arg(op, 1), p.arg(op, 3), &p.m.tensors[op.out[0]]
+	x, w1, w2, y := p.arg(op, 0), p.arg(op, 1), p.arg(op, 3), p.out(op)
 	mids := make([]*tensor, 4)
 	for i, t := range op.mid {
 		mids[i] = &p.m.tensors[t]
 	}
 	pooled, squeezed, excited, gate := mids[0], mids[1], mids[2], mids[3]
-	sx, zx, err := act8(x)
-	if err != nil {
-		return nil, err
-	}
-	sy, zy, err := act8(y)
+	q, err := acts8(x, y)
 	if err != nil {
 		return nil, err
 	}
@@ -140,30 +85,18 @@ func (p *planner) se8(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !sameShape(x.shape, y.shape) {
+	if !slices.Equal(x.shape, y.shape) {
 		return nil, fmt.Errorf("output shape %v, want %v", y.shape, x.shape)
 	}
 	if len(w1.shape) != 2 || w1.shape[1] != c || len(w2.shape) != 2 || w2.shape[0] != c || w2.shape[1] != w1.shape[0] {
 		return nil, fmt.Errorf("weights %v and %v do not fit %d channels ([S,%d] and [%d,S])", w1.shape, w2.shape, c, c, c)
 	}
 	sq := w1.shape[0]
-	sp, zp, err := act8(pooled)
+	qm, err := acts8(pooled, squeezed, excited, gate)
 	if err != nil {
 		return nil, err
 	}
-	ssq, zsq, err := act8(squeezed)
-	if err != nil {
-		return nil, err
-	}
-	sex, zex, err := act8(excited)
-	if err != nil {
-		return nil, err
-	}
-	sg, zg, err := act8(gate)
-	if err != nil {
-		return nil, err
-	}
-	if sp != sx || zp != zx {
+	if qm[0] != q[0] {
 		return nil, errors.New("the pooled intermediate must keep the input's quantization")
 	}
 	for _, t := range []struct {
@@ -194,30 +127,12 @@ func (p *planner) se8(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	hw := h * w
-	if int64(hw)*255 >= math.MaxInt32 {
-		return nil, fmt.Errorf("a pool over %d positions may overflow int32", hw)
-	}
-	pm, err := kernels.NewMultiplier(1 / float64(hw))
+	act, err := bounds(op.act)
 	if err != nil {
 		return nil, err
 	}
-	m1, err := multipliers(sx, sw1, ssq)
-	if err != nil {
-		return nil, fmt.Errorf("squeeze: %w", err)
-	}
-	m2, err := multipliers(ssq, sw2, sex)
-	if err != nil {
-		return nil, fmt.Errorf("excite: %w", err)
-	}
-	out1, err := clampRange(op.act, ssq, zsq)
-	if err != nil {
-		return nil, err
-	}
-	if err := kernels.ValidateAccumulator(max(c, sq), max(maxAbs(b1), maxAbs(b2))); err != nil {
-		return nil, err
-	}
-	ms, err := kernels.NewMultiplier(sx * sg / sy)
+	sp, err := kernels.NewSEParams(1, h*w, &kernels.SEQuant{X: q[0], Squeeze: qm[1], Excite: qm[2], Gate: qm[3], Y: q[1],
+		W1: sw1, W2: sw2, Act: act, Table: tb}, b1, b2)
 	if err != nil {
 		return nil, err
 	}
@@ -225,23 +140,86 @@ func (p *planner) se8(op *operator) (step, error) {
 		return nil, err
 	}
 	vx, vp, vs, ve, vg := p.argView(op, 0), p.m.viewOf(op.mid[0]), p.m.viewOf(op.mid[1]), p.m.viewOf(op.mid[2]), p.m.viewOf(op.mid[3])
-	k := p.m.kern
-	return &seStep{
-		pool: poolStep{p: kernels.PoolParams{N: 1, HW: hw, C: c, XZero: zx, YZero: zx, Mult: pm, Out: kernels.Full},
-			x: vx, y: vp, fn: k.pool},
-		squeeze: p.gemm8(vp, int8s(w1.data), b1, vs, kernels.GemmParams{M: 1, K: c, N: sq, AZero: zx, YZero: zsq, Mult: m1, Out: out1}),
-		excite:  p.gemm8(vs, int8s(w2.data), b2, ve, kernels.GemmParams{M: 1, K: sq, N: c, AZero: zsq, YZero: zex, Mult: m2, Out: kernels.Full}),
-		gate:    lutStep{t: tb, x: ve, y: vg, fn: k.lut},
-		scale: chanMulStep{p: kernels.ChannelMulParams{N: 1, HW: hw, C: c, XZero: zx, GZero: zg, YZero: zy, Mult: ms, Out: kernels.Full},
-			x: vx, g: vg, y: p.m.viewOf(op.out[0]), fn: k.chanMul},
-	}, nil
+	s := &seStep{
+		pool:  poolStep{p: sp.Pool, x: vx, y: vp, fn: p.k.GlobalAveragePool},
+		gate:  lutStep{t: sp.Gate, x: ve, y: vg, fn: p.k.LUT},
+		scale: chanMulStep{p: sp.Scale, x: vx, g: vg, y: p.outView(op), fn: p.k.ChannelMul},
+		n:     int64(w1.n) + int64(w2.n),
+	}
+	if s.squeeze, err = p.gemm8(vp, int8s(w1.data), b1, vs, sp.Squeeze); err != nil {
+		return nil, err
+	}
+	if s.excite, err = p.gemm8(vs, int8s(w2.data), b2, ve, sp.Excite); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-func (s *seStep) runRange(ar []byte, lo, hi int) { s.scale.runRange(ar, lo, hi) }
-func (s *seStep) extent() int                    { return s.scale.extent() }
-func (s *seStep) work() int64                    { return s.scale.work() }
-func (s *seStep) align() int                     { return s.scale.align() }
+// seFStep is the float squeeze-and-excitation unit with its intermediates
+// (pooled, squeezed, gate) in the arena, rounded to float32 like
+// ir/interp's.
+type seFStep struct {
+	hw, c, s       int
+	x, p, q, g, y  view
+	w1, b1, w2, b2 []float32
+	act, gate      activation
+}
 
-// prologuer is a splitter with a part that runs on the caller alone, before
-// the split.
-type prologuer interface{ prologue(ar []byte) }
+func (s *seFStep) check([]byte) error { return nil }
+func (s *seFStep) macs() int64        { return 2 * int64(s.c) * int64(s.s) }
+
+func (s *seFStep) run(ar []byte) {
+	x, pooled, sq, g, y := s.x.f32(ar), s.p.f32(ar), s.q.f32(ar), s.g.f32(ar), s.y.f32(ar)
+	gapF(s.hw, s.c, x, pooled)
+	fcF(1, s.c, s.s, pooled, s.w1, s.b1, sq, s.act)
+	fcF(1, s.s, s.c, sq, s.w2, s.b2, g, s.gate)
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = float32(float64(v) * float64(g[i%s.c]))
+	}
+}
+
+func (p *planner) seF(op *operator) (step, error) {
+	if err := arity(op, 4, 5, 1, 3, 2); err != nil {
+		return nil, err
+	}
+	x, w1, w2, y := p.arg(op, 0), p.arg(op, 1), p.arg(op, 3), p.out(op)
+	if err := actsF32(x, y); err != nil {
+		return nil, err
+	}
+	h, w, c, err := nhwc(x)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(x.shape, y.shape) || len(w1.shape) != 2 {
+		return nil, fmt.Errorf("shapes %v -> %v, squeeze weights %v", x.shape, y.shape, w1.shape)
+	}
+	sq := w1.shape[0]
+	wt1, err := weightsF(w1, sq, c)
+	if err != nil {
+		return nil, err
+	}
+	wt2, err := weightsF(w2, c, sq)
+	if err != nil {
+		return nil, err
+	}
+	b1, err := biasF(p.arg(op, 2), sq)
+	if err != nil {
+		return nil, err
+	}
+	b2, err := biasF(p.arg(op, 4), c)
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range []int{c, sq, c} {
+		t := &p.m.tensors[op.mid[i]]
+		if err := actsF32(t); err != nil {
+			return nil, err
+		}
+		if len(t.shape) != 2 || t.shape[0] != 1 || t.shape[1] != n {
+			return nil, fmt.Errorf("intermediate %v has shape %v, want [1,%d]", t, t.shape, n)
+		}
+	}
+	return &seFStep{hw: h * w, c: c, s: sq, x: p.argView(op, 0), p: p.m.viewOf(op.mid[0]), q: p.m.viewOf(op.mid[1]),
+		g: p.m.viewOf(op.mid[2]), y: p.outView(op), w1: wt1, b1: b1, w2: wt2, b2: b2, act: op.act, gate: op.gate}, nil
+}

@@ -15,10 +15,11 @@ import (
 // unreachable: the workers hold the pool, never the Interpreter). Run itself
 // is the first thread. Steps split their output into one contiguous range
 // per thread: convolutions and fully connected layers with several rows by
-// rows or pixels, the batch-1 classifiers by blocks of channels (colsStep),
-// adds and lookups by elements, channel multiplies and the scale of
-// squeeze-excite units by positions (after the unit's gate, computed on the
-// caller: prologuer); every output element is computed by the same kernel code whatever
+// rows or pixels, the batch-1 classifiers by blocks of channels
+// (classifierStep), adds and lookups by elements, channel multiplies and the
+// scale of squeeze-excite units by positions (after the unit's gate,
+// computed on the caller: prologuer); each family's file says how its steps
+// split. Every output element is computed by the same kernel code whatever
 // the split (runtime/kernels' contract), so the results are identical for
 // every thread count. Steps below minParallelMACs run on the calling
 // goroutine alone: waking the workers costs more than they would save.
@@ -26,7 +27,7 @@ import (
 // allocates nothing.
 
 // splitter is a step whose work splits over a range [0, extent()) of
-// output rows or pixels.
+// output rows, pixels, elements or channel blocks.
 type splitter interface {
 	step
 	runRange(ar []byte, lo, hi int)
@@ -135,12 +136,12 @@ func (p *pool) part(i int) {
 			p.fault[i] = r
 		}
 	}()
-	lo, hi := bounds(p.s, p.parts, i)
+	lo, hi := partRange(p.s, p.parts, i)
 	p.s.runRange(p.ar, lo, hi)
 }
 
-// bounds is range i of parts over s's extent, aligned.
-func bounds(s splitter, parts, i int) (int, int) {
+// partRange is range i of parts over s's extent, aligned.
+func partRange(s splitter, parts, i int) (int, int) {
 	n, a := s.extent(), s.align()
 	at := func(k int) int {
 		if k >= parts {
