@@ -3,6 +3,8 @@ package ir
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // arity gives the minimum and maximum input count of each op (-1: unbounded).
@@ -352,24 +354,14 @@ func inferPool(n *Node, x TensorType) (TensorType, error) {
 	return TensorType{DType: x.DType, Shape: fromNCHW(Shape{xs[0], xs[1], oh, ow}, n.Layout)}, nil
 }
 
-// outDim is the output size of a sliding window (ONNX rule; with ceil, a
-// window may not start in the end padding).
+// outDim is the output size of a sliding window (kernels.OutSize, the rule
+// the runtime's verifier applies too); an unknown input size gives an
+// unknown output size.
 func outDim(in, k, stride, dil, padBegin, padEnd int, ceil bool) (int, error) {
 	if in < 0 {
 		return -1, nil
 	}
-	span := in + padBegin + padEnd - dil*(k-1) - 1
-	if span < 0 {
-		return 0, fmt.Errorf("window %d (dilation %d) is larger than the padded input %d", k, dil, in+padBegin+padEnd)
-	}
-	o := span/stride + 1
-	if ceil && span%stride != 0 {
-		o++
-		if (o-1)*stride >= in+padBegin {
-			o--
-		}
-	}
-	return o, nil
+	return kernels.OutSize(in, k, stride, dil, padBegin, padEnd, ceil)
 }
 
 func inferGemm(n *Node, in []TensorType) (TensorType, error) {

@@ -2,6 +2,7 @@ package interp
 
 import (
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // Permutations between the 4-D layouts.
@@ -39,43 +40,11 @@ func permute(s ir.Shape, perm []int) ir.Shape {
 }
 
 // transpose sets out (of shape permute(x.Shape, perm)) so that output dim i
-// is input dim perm[i].
+// is input dim perm[i] (kernels.Permute); perm is a verified permutation.
 func transpose(perm []int, x, out *ir.Tensor) {
-	r := len(perm)
-	if r == 0 {
-		copy(out.F32, x.F32)
-		return
+	p, err := kernels.NewPermutation(x.Shape, perm)
+	if err != nil {
+		panic(err)
 	}
-	if len(out.F32) == 0 {
-		return
-	}
-	// st[i] is the input stride along output dim i.
-	inStride := make([]int, r)
-	acc := 1
-	for d := r - 1; d >= 0; d-- {
-		inStride[d] = acc
-		acc *= x.Shape[d]
-	}
-	st := make([]int, r)
-	for i, p := range perm {
-		st[i] = inStride[p]
-	}
-	last, sl := out.Shape[r-1], st[r-1]
-	idx := make([]int, r) // odometer over the outer output dims
-	base := 0
-	for off := 0; off < len(out.F32); off += last {
-		y := out.F32[off : off+last]
-		for j := range y {
-			y[j] = x.F32[base+j*sl]
-		}
-		for d := r - 2; d >= 0; d-- {
-			idx[d]++
-			base += st[d]
-			if idx[d] < out.Shape[d] {
-				break
-			}
-			base -= st[d] * out.Shape[d]
-			idx[d] = 0
-		}
-	}
+	kernels.Permute(&p, x.F32, out.F32, 0, len(out.F32))
 }

@@ -2,9 +2,9 @@ package interp
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // split returns the products of the dims before axis, at axis and after it.
@@ -19,32 +19,16 @@ func split(s ir.Shape, axis int) (outer, dim, inner int) {
 	return outer, s[axis], inner
 }
 
-// softmax along one axis (ONNX opset 13), numerically stable: the maximum is
-// subtracted before exponentiating; sums and quotients are float64.
+// softmax along one axis (ONNX opset 13): kernels.Softmax, which the
+// runtime runs too (the maximum subtracted before exponentiating, sums and
+// quotients in float64).
 func softmax(a *ir.SoftmaxAttrs, x, out *ir.Tensor) error {
 	axis, err := ir.NormAxis(a.Axis, len(x.Shape))
 	if err != nil {
 		return err
 	}
 	outer, dim, inner := split(x.Shape, axis)
-	e := make([]float64, dim)
-	for o := range outer {
-		for i := range inner {
-			base := o*dim*inner + i
-			m := math.Inf(-1)
-			for k := range dim {
-				m = math.Max(m, float64(x.F32[base+k*inner]))
-			}
-			var s float64
-			for k := range dim {
-				e[k] = math.Exp(float64(x.F32[base+k*inner]) - m)
-				s += e[k]
-			}
-			for k := range dim {
-				out.F32[base+k*inner] = float32(e[k] / s)
-			}
-		}
-	}
+	kernels.Softmax(x.F32, out.F32, outer, dim, inner)
 	return nil
 }
 
