@@ -24,7 +24,6 @@ import (
 	"os"
 	goruntime "runtime"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/mncdev/mnc/runtime"
@@ -118,26 +117,8 @@ func run(args []string, stdout io.Writer) error {
 
 // printTop prints the k largest logits with their softmax probabilities.
 func printTop(w io.Writer, logits []float32, labels []string, k int) {
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = math.Max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - mx)
-	}
-	for _, i := range idx[:min(k, len(idx))] {
-		name := ""
-		if i < len(labels) {
-			name = labels[i]
-		}
-		p := math.Exp(float64(logits[i])-mx) / sum
-		fmt.Fprintf(w, "  %5d  %6.2f%%  logit %8.4f  %s\n", i, 100*p, logits[i], name)
+	for _, c := range runtime.TopK(logits, k, labels) {
+		fmt.Fprintf(w, "  %5d  %6.2f%%  logit %8.4f  %s\n", c.Index, 100*c.Prob, c.Logit, c.Label)
 	}
 }
 

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/mncdev/mnc/frontend"
@@ -48,45 +46,10 @@ func (m graphModel) Run(in *ir.Tensor) (*ir.Tensor, error) {
 	return out[0], nil
 }
 
-// Class is one entry of a top-k list.
-type Class struct {
-	Index int     `json:"index"`
-	Label string  `json:"label,omitempty"`
-	Logit float32 `json:"logit"`
-	Prob  float64 `json:"prob"` // softmax over all classes
-}
-
 // Result is the classification of one input.
 type Result struct {
-	Input string  `json:"input"`
-	Top   []Class `json:"top"`
-}
-
-// TopK returns the k highest-scoring classes of one logits row, best first
-// (ties by lower index), with softmax probabilities.
-func TopK(logits []float32, k int, labels []string) []Class {
-	mx := math.Inf(-1)
-	for _, v := range logits {
-		mx = math.Max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - mx)
-	}
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	k = min(k, len(idx))
-	top := make([]Class, k)
-	for i, j := range idx[:k] {
-		top[i] = Class{Index: j, Logit: logits[j], Prob: math.Exp(float64(logits[j])-mx) / sum}
-		if j < len(labels) {
-			top[i].Label = labels[j]
-		}
-	}
-	return top
+	Input string          `json:"input"`
+	Top   []runtime.Class `json:"top"`
 }
 
 // ReadLabels reads one label per line (line i names class i).
@@ -163,7 +126,7 @@ func RunImages(m Model, paths []string, spec preprocess.Spec, k int, labels []st
 		}
 		classes = out.Shape.NumElements()
 		all = append(all, out.F32...)
-		results = append(results, Result{Input: p, Top: TopK(out.F32, k, labels)})
+		results = append(results, Result{Input: p, Top: runtime.TopK(out.F32, k, labels)})
 	}
 	return results, ir.NewFloat32(ir.Shape{len(paths), classes}, all), nil
 }
@@ -180,7 +143,7 @@ func RunTensor(m Model, in *ir.Tensor, name string, k int, labels []string) ([]R
 	n, c := out.Shape[0], out.Shape[1]
 	results := make([]Result, n)
 	for i := range n {
-		results[i] = Result{Input: fmt.Sprintf("%s[%d]", name, i), Top: TopK(out.F32[i*c:(i+1)*c], k, labels)}
+		results[i] = Result{Input: fmt.Sprintf("%s[%d]", name, i), Top: runtime.TopK(out.F32[i*c:(i+1)*c], k, labels)}
 	}
 	return results, out, nil
 }
