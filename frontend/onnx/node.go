@@ -11,37 +11,37 @@ import (
 
 // opInfo describes how one ONNX op type is imported.
 type opInfo struct {
-	since int // first opset defining the op
-	conv  func(c *nodeCtx) error
+	since    int // first opset defining the op
+	importOp func(c *nodeCtx) error
 }
 
 var ops map[string]opInfo
 
 func init() {
 	ops = map[string]opInfo{
-		"Conv":               {1, convConv},
+		"Conv":               {1, importConv},
 		"Relu":               {1, unary(ir.Relu)},
 		"Sigmoid":            {1, unary(ir.Sigmoid)},
 		"HardSwish":          {14, unary(ir.HardSwish)},
-		"HardSigmoid":        {1, convHardSigmoid},
-		"Clip":               {1, convClip},
+		"HardSigmoid":        {1, importHardSigmoid},
+		"Clip":               {1, importClip},
 		"Add":                {1, eltwise(ir.Add)},
 		"Sub":                {1, eltwise(ir.Sub)},
 		"Mul":                {1, eltwise(ir.Mul)},
 		"Div":                {1, eltwise(ir.Div)},
 		"GlobalAveragePool":  {1, unary(ir.GlobalAveragePool)},
-		"AveragePool":        {1, convAveragePool},
-		"Flatten":            {1, convFlatten},
-		"Reshape":            {5, convReshape},
-		"Gemm":               {1, convGemm},
-		"MatMul":             {1, convMatMul},
-		"Identity":           {1, convIdentity},
-		"Dropout":            {1, convDropout},
-		"Softmax":            {1, convSoftmax},
-		"Pad":                {2, convPad},
-		"Concat":             {4, convConcat},
-		"BatchNormalization": {1, convBatchNorm},
-		"Constant":           {1, convConstant},
+		"AveragePool":        {1, importAveragePool},
+		"Flatten":            {1, importFlatten},
+		"Reshape":            {5, importReshape},
+		"Gemm":               {1, importGemm},
+		"MatMul":             {1, importMatMul},
+		"Identity":           {1, importIdentity},
+		"Dropout":            {1, importDropout},
+		"Softmax":            {1, importSoftmax},
+		"Pad":                {2, importPad},
+		"Concat":             {4, importConcat},
+		"BatchNormalization": {1, importBatchNorm},
+		"Constant":           {1, importConstant},
 		// Folded only as parts of constant shape computations.
 		"Shape":     {1, foldShape},
 		"Gather":    {1, foldGather},
@@ -75,7 +75,7 @@ func (imp *importer) node(n *nodeProto) error {
 		}
 		c.attrs[a.name] = a
 	}
-	if err := info.conv(c); err != nil {
+	if err := info.importOp(c); err != nil {
 		var nf *notFoldable
 		if errors.As(err, &nf) {
 			return fmt.Errorf("unsupported op %q (node %s, opset %d): mnc folds %s only inside constant shape computations (%v)",
@@ -86,7 +86,8 @@ func (imp *importer) node(n *nodeProto) error {
 	return nil
 }
 
-// nodeCtx gives an op converter access to its node's inputs and attributes.
+// nodeCtx gives an op's import function access to its node's inputs and
+// attributes.
 type nodeCtx struct {
 	imp   *importer
 	n     *nodeProto
@@ -381,7 +382,7 @@ func eltwise(op ir.Op) func(c *nodeCtx) error {
 	}
 }
 
-func convHardSigmoid(c *nodeCtx) error {
+func importHardSigmoid(c *nodeCtx) error {
 	if err := c.allow("alpha", "beta"); err != nil {
 		return err
 	}
@@ -403,7 +404,7 @@ func convHardSigmoid(c *nodeCtx) error {
 	return c.emit(ir.HardSigmoid, &ir.HardSigmoidAttrs{Alpha: alpha, Beta: beta}, x)
 }
 
-func convClip(c *nodeCtx) error {
+func importClip(c *nodeCtx) error {
 	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
 	var err error
 	if c.opset() < 11 {
@@ -499,7 +500,7 @@ func (c *nodeCtx) pads4() ([4]int, bool, error) {
 	return [4]int{v[0], v[1], v[2], v[3]}, true, nil
 }
 
-func convConv(c *nodeCtx) error {
+func importConv(c *nodeCtx) error {
 	if err := c.allow("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"); err != nil {
 		return err
 	}
@@ -569,7 +570,7 @@ func convConv(c *nodeCtx) error {
 	return c.emit(ir.Conv, &ir.ConvAttrs{Stride: strides, Dilation: dil, Pads: pads, Group: group}, ins...)
 }
 
-func convAveragePool(c *nodeCtx) error {
+func importAveragePool(c *nodeCtx) error {
 	if err := c.allow("auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides", "dilations"); err != nil {
 		return err
 	}
@@ -635,7 +636,7 @@ func convAveragePool(c *nodeCtx) error {
 	return c.emit(ir.AveragePool, &ir.PoolAttrs{Kernel: k, Stride: strides, Pads: pads, CountIncludePad: cip, CeilMode: ceil}, x)
 }
 
-func convFlatten(c *nodeCtx) error {
+func importFlatten(c *nodeCtx) error {
 	if err := c.allow("axis"); err != nil {
 		return err
 	}
@@ -653,7 +654,7 @@ func convFlatten(c *nodeCtx) error {
 	return c.emit(ir.Flatten, &ir.FlattenAttrs{Axis: axis}, x)
 }
 
-func convGemm(c *nodeCtx) error {
+func importGemm(c *nodeCtx) error {
 	if err := c.allow("alpha", "beta", "transA", "transB"); err != nil {
 		return err
 	}
@@ -688,7 +689,7 @@ func convGemm(c *nodeCtx) error {
 	return c.emit(ir.Gemm, a, ins...)
 }
 
-func convMatMul(c *nodeCtx) error {
+func importMatMul(c *nodeCtx) error {
 	if err := c.allow(); err != nil {
 		return err
 	}
@@ -709,7 +710,7 @@ func convMatMul(c *nodeCtx) error {
 	return c.emit(ir.MatMul, nil, a, b)
 }
 
-func convIdentity(c *nodeCtx) error {
+func importIdentity(c *nodeCtx) error {
 	if err := c.allow(); err != nil {
 		return err
 	}
@@ -734,7 +735,7 @@ func convIdentity(c *nodeCtx) error {
 	return c.emit(ir.Identity, nil, e.v)
 }
 
-func convDropout(c *nodeCtx) error {
+func importDropout(c *nodeCtx) error {
 	if c.opset() < 12 {
 		if err := c.allow("ratio"); err != nil {
 			return err
@@ -773,7 +774,7 @@ func convDropout(c *nodeCtx) error {
 	return c.emit(ir.Dropout, nil, x)
 }
 
-func convSoftmax(c *nodeCtx) error {
+func importSoftmax(c *nodeCtx) error {
 	if err := c.allow("axis"); err != nil {
 		return err
 	}
@@ -823,7 +824,7 @@ func convSoftmax(c *nodeCtx) error {
 	return c.emit(ir.Softmax, &ir.SoftmaxAttrs{Axis: axis}, x)
 }
 
-func convPad(c *nodeCtx) error {
+func importPad(c *nodeCtx) error {
 	var pads []int
 	var value float32
 	var err error
@@ -936,7 +937,7 @@ func convPad(c *nodeCtx) error {
 	return c.emit(ir.Pad, &ir.PadAttrs{Pads: pads, Mode: mode, Value: value}, x)
 }
 
-func convConcat(c *nodeCtx) error {
+func importConcat(c *nodeCtx) error {
 	if err := c.allow("axis"); err != nil {
 		return err
 	}
@@ -964,7 +965,7 @@ func convConcat(c *nodeCtx) error {
 	return c.emit(ir.Concat, &ir.ConcatAttrs{Axis: axis}, ins...)
 }
 
-func convBatchNorm(c *nodeCtx) error {
+func importBatchNorm(c *nodeCtx) error {
 	if err := c.allow("epsilon", "momentum", "spatial", "training_mode"); err != nil {
 		return err
 	}
@@ -1003,7 +1004,7 @@ func convBatchNorm(c *nodeCtx) error {
 	return c.emit(ir.BatchNorm, &ir.BatchNormAttrs{Epsilon: eps}, ins...)
 }
 
-func convConstant(c *nodeCtx) error {
+func importConstant(c *nodeCtx) error {
 	if err := c.arity(0, 0, 1); err != nil {
 		return err
 	}

@@ -310,7 +310,7 @@ func foldConcat(c *nodeCtx, axis int) (bool, error) {
 	return true, nil
 }
 
-func convReshape(c *nodeCtx) error {
+func importReshape(c *nodeCtx) error {
 	if err := c.allow("allowzero"); err != nil {
 		return err
 	}
