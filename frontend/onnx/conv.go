@@ -40,6 +40,21 @@ func autoPads(mode string, pads [4]int, given bool, in, k, s, d [2]int) ([4]int,
 	return out, nil
 }
 
+// windowPads reads the pads and auto_pad attributes of a 2-D window with
+// kernel k, stride s and dilation d over the rank-4 input shape xs, and
+// returns the explicit pads (top, left, bottom, right).
+func (c *nodeCtx) windowPads(xs ir.Shape, k, s, d [2]int) ([4]int, error) {
+	pads, given, err := c.pads4()
+	if err != nil {
+		return [4]int{}, err
+	}
+	mode, err := c.str("auto_pad", "NOTSET")
+	if err != nil {
+		return [4]int{}, err
+	}
+	return autoPads(mode, pads, given, [2]int{xs[2], xs[3]}, k, s, d)
+}
+
 // pads4 reads a 2-D pads attribute.
 func (c *nodeCtx) pads4() ([4]int, bool, error) {
 	v, ok, err := c.ints("pads")
@@ -105,15 +120,8 @@ func importConv(c *nodeCtx) error {
 	if group < 1 {
 		return fmt.Errorf("group %d, want >= 1", group)
 	}
-	pads, given, err := c.pads4()
+	pads, err := c.windowPads(xs, k, strides, dil)
 	if err != nil {
-		return err
-	}
-	mode, err := c.str("auto_pad", "NOTSET")
-	if err != nil {
-		return err
-	}
-	if pads, err = autoPads(mode, pads, given, [2]int{xs[2], xs[3]}, k, strides, dil); err != nil {
 		return err
 	}
 	ins := []*ir.Value{x, w}
@@ -171,15 +179,8 @@ func importAveragePool(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	pads, given, err := c.pads4()
+	pads, err := c.windowPads(xs, k, strides, [2]int{1, 1})
 	if err != nil {
-		return err
-	}
-	mode, err := c.str("auto_pad", "NOTSET")
-	if err != nil {
-		return err
-	}
-	if pads, err = autoPads(mode, pads, given, [2]int{xs[2], xs[3]}, k, strides, [2]int{1, 1}); err != nil {
 		return err
 	}
 	cip, err := c.flag("count_include_pad")
