@@ -96,12 +96,8 @@ func importClip(c *nodeCtx) error {
 			if !c.has(i + 1) {
 				continue
 			}
-			t, err := c.konst(i+1, []string{"min", "max"}[i])
-			if err != nil {
+			if *dst, err = c.konstFloat(i+1, []string{"min", "max"}[i]); err != nil {
 				return err
-			}
-			if *dst, err = scalarFloat(t); err != nil {
-				return fmt.Errorf("%s %w", []string{"min", "max"}[i], err)
 			}
 		}
 	}

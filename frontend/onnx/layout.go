@@ -62,55 +62,26 @@ func importPad(c *nodeCtx) error {
 		if err := c.arity(2, hi, 1); err != nil {
 			return err
 		}
-		t, err := c.konst(1, "pads")
+		p, err := c.konstInts(1, "pads")
 		if err != nil {
 			return err
-		}
-		p, err := tensorInts(t)
-		if err != nil {
-			return fmt.Errorf("pads %w", err)
 		}
 		if pads, err = smallInts(p); err != nil {
 			return fmt.Errorf("pads: %w", err)
 		}
 		if c.has(2) {
-			t, err := c.konst(2, "constant_value")
-			if err != nil {
+			if value, err = c.konstFloat(2, "constant_value"); err != nil {
 				return err
-			}
-			if value, err = scalarFloat(t); err != nil {
-				return fmt.Errorf("constant_value %w", err)
 			}
 		}
 		if c.has(3) {
-			t, err := c.konst(3, "axes")
+			a, err := c.konstInts(3, "axes")
 			if err != nil {
 				return err
 			}
-			a, err := tensorInts(t)
-			if err != nil {
-				return fmt.Errorf("axes %w", err)
+			if pads, err = padAxes(pads, a, r); err != nil {
+				return err
 			}
-			if len(pads) != 2*len(a) {
-				return fmt.Errorf("%d pads for %d axes, want %d", len(pads), len(a), 2*len(a))
-			}
-			full := make([]int, 2*r)
-			seen := make([]bool, r)
-			for i, ax := range a {
-				if ax < int64(-r) || ax >= int64(r) {
-					return fmt.Errorf("axis %d out of range for rank %d", ax, r)
-				}
-				j := int(ax)
-				if j < 0 {
-					j += r
-				}
-				if seen[j] {
-					return fmt.Errorf("axis %d is repeated in axes %v", ax, a)
-				}
-				seen[j] = true
-				full[j], full[r+j] = pads[i], pads[len(a)+i]
-			}
-			pads = full
 		}
 	}
 	mode, err := c.str("mode", "constant")
@@ -137,6 +108,31 @@ func importPad(c *nodeCtx) error {
 		}
 	}
 	return c.emit(ir.Pad, &ir.PadAttrs{Pads: pads, Mode: mode, Value: value}, x)
+}
+
+// padAxes expands pads given for the axes a (all begins, then all ends) to
+// all r dimensions of the input, with zeros for the dimensions a leaves out.
+func padAxes(pads []int, a []int64, r int) ([]int, error) {
+	if len(pads) != 2*len(a) {
+		return nil, fmt.Errorf("%d pads for %d axes, want %d", len(pads), len(a), 2*len(a))
+	}
+	full := make([]int, 2*r)
+	seen := make([]bool, r)
+	for i, ax := range a {
+		if ax < int64(-r) || ax >= int64(r) {
+			return nil, fmt.Errorf("axis %d out of range for rank %d", ax, r)
+		}
+		j := int(ax)
+		if j < 0 {
+			j += r
+		}
+		if seen[j] {
+			return nil, fmt.Errorf("axis %d is repeated in axes %v", ax, a)
+		}
+		seen[j] = true
+		full[j], full[r+j] = pads[i], pads[len(a)+i]
+	}
+	return full, nil
 }
 
 func importConcat(c *nodeCtx) error {

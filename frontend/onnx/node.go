@@ -176,6 +176,34 @@ func (c *nodeCtx) konst(i int, what string) (*ir.Tensor, error) {
 	return nil, fmt.Errorf("input %d (%s, %q) must be a constant (an initializer or a Constant node), not computed at run time", i, what, c.n.inputs[i])
 }
 
+// konstFloat returns the single value of input i, which must be a numeric
+// constant.
+func (c *nodeCtx) konstFloat(i int, what string) (float32, error) {
+	t, err := c.konst(i, what)
+	if err != nil {
+		return 0, err
+	}
+	v, err := scalarFloat(t)
+	if err != nil {
+		return 0, fmt.Errorf("%s %w", what, err)
+	}
+	return v, nil
+}
+
+// konstInts returns the values of input i, which must be an integer
+// constant.
+func (c *nodeCtx) konstInts(i int, what string) ([]int64, error) {
+	t, err := c.konst(i, what)
+	if err != nil {
+		return nil, err
+	}
+	v, err := tensorInts(t)
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", what, err)
+	}
+	return v, nil
+}
+
 // bind binds the first output to e.
 func (c *nodeCtx) bind(e *entry) { c.imp.env[c.n.outputs[0]] = e }
 
