@@ -10,17 +10,11 @@ import (
 
 func unary(op ir.Op) func(c *nodeCtx) error {
 	return func(c *nodeCtx) error {
-		if err := c.allow(); err != nil {
-			return err
-		}
-		if err := c.arity(1, 1, 1); err != nil {
-			return err
-		}
-		x, err := c.in(0)
+		ins, err := c.plainInputs(1)
 		if err != nil {
 			return err
 		}
-		return c.emit(op, nil, x)
+		return c.emit(op, nil, ins...)
 	}
 }
 
@@ -29,21 +23,11 @@ func eltwise(op ir.Op) func(c *nodeCtx) error {
 		if c.opset() < 7 {
 			return fmt.Errorf("legacy broadcasting (before opset 7) is not supported")
 		}
-		if err := c.allow(); err != nil {
-			return err
-		}
-		if err := c.arity(2, 2, 1); err != nil {
-			return err
-		}
-		a, err := c.in(0)
+		ins, err := c.plainInputs(2)
 		if err != nil {
 			return err
 		}
-		b, err := c.in(1)
-		if err != nil {
-			return err
-		}
-		return c.emit(op, nil, a, b)
+		return c.emit(op, nil, ins...)
 	}
 }
 

@@ -42,20 +42,11 @@ func importGemm(c *nodeCtx) error {
 }
 
 func importMatMul(c *nodeCtx) error {
-	if err := c.allow(); err != nil {
-		return err
-	}
-	if err := c.arity(2, 2, 1); err != nil {
-		return err
-	}
-	a, err := c.in(0)
+	ins, err := c.plainInputs(2)
 	if err != nil {
 		return err
 	}
-	b, err := c.in(1)
-	if err != nil {
-		return err
-	}
+	a, b := ins[0], ins[1]
 	if len(a.Type.Shape) < 2 || len(b.Type.Shape) != 2 {
 		return fmt.Errorf("%v x %v: mnc supports MatMul of an A of rank >= 2 by a 2-D B only", a.Type.Shape, b.Type.Shape)
 	}

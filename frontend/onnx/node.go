@@ -159,6 +159,26 @@ func (c *nodeCtx) in(i int) (*ir.Value, error) {
 	return c.imp.value(c.n.inputs[i], e)
 }
 
+// plainInputs checks that the node has no attributes, n inputs and one
+// output, and returns the inputs as graph values.
+func (c *nodeCtx) plainInputs(n int) ([]*ir.Value, error) {
+	if err := c.allow(); err != nil {
+		return nil, err
+	}
+	if err := c.arity(n, n, 1); err != nil {
+		return nil, err
+	}
+	ins := make([]*ir.Value, n)
+	for i := range ins {
+		v, err := c.in(i)
+		if err != nil {
+			return nil, err
+		}
+		ins[i] = v
+	}
+	return ins, nil
+}
+
 // konst returns the data of input i, which must be constant.
 func (c *nodeCtx) konst(i int, what string) (*ir.Tensor, error) {
 	e, err := c.entry(i)
