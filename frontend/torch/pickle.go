@@ -381,6 +381,25 @@ func asInts(v any, what string) ([]int, error) {
 	return out, nil
 }
 
+// storageFields reads the storage type, key and element count of a
+// ('storage', storage_type, key, location, numel, ...) persistent id of at
+// least 5 fields.
+func storageFields(t *types.Tuple) (*storageClass, string, int, error) {
+	cls, ok := t.Get(1).(*storageClass)
+	if !ok {
+		return nil, "", 0, fmt.Errorf("storage type is %s, not a torch storage class", describe(t.Get(1)))
+	}
+	key, ok := t.Get(2).(string)
+	if !ok {
+		return nil, "", 0, fmt.Errorf("storage key is %s, want a str", describe(t.Get(2)))
+	}
+	n, ok := asInt(t.Get(4))
+	if !ok || n < 0 {
+		return nil, "", 0, fmt.Errorf("storage %s: bad element count", quote(key))
+	}
+	return cls, key, n, nil
+}
+
 // rebuildTensorV2 is torch._utils._rebuild_tensor_v2(storage, storage_offset,
 // size, stride, requires_grad, backward_hooks[, metadata]).
 type rebuildTensorV2 struct{}
