@@ -15,10 +15,11 @@ type opInfo struct {
 }
 
 // ops maps the supported op types to their import functions, which live in
-// files by op family: conv.go (convolution, pooling, batch normalization),
+// files by op family: conv.go (Conv, AveragePool, BatchNormalization),
 // matmul.go (Gemm, MatMul), elementwise.go (activations, arithmetic,
-// Softmax, Identity, Dropout), layout.go (Flatten, Pad, Concat, Constant)
-// and shape.go (Reshape and the folded shape computations).
+// Softmax, Identity, Dropout, and unary, which also serves
+// GlobalAveragePool), layout.go (Flatten, Pad, Concat, Constant) and
+// shape.go (Reshape and the folded shape computations).
 var ops map[string]opInfo
 
 func init() {
