@@ -3,7 +3,6 @@ package onnx
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/mncdev/mnc/ir"
@@ -11,37 +10,43 @@ import (
 
 // opInfo describes how one ONNX op type is imported.
 type opInfo struct {
-	since int // first opset defining the op
-	conv  func(c *nodeCtx) error
+	since    int // first opset defining the op
+	importOp func(c *nodeCtx) error
 }
 
+// ops maps the supported op types to their import functions, which live in
+// files by op family: conv.go (Conv, AveragePool, BatchNormalization),
+// matmul.go (Gemm, MatMul), elementwise.go (activations, arithmetic,
+// Softmax, Identity, Dropout, and unary, which also serves
+// GlobalAveragePool), layout.go (Flatten, Pad, Concat, Constant) and
+// shape.go (Reshape and the folded shape computations).
 var ops map[string]opInfo
 
 func init() {
 	ops = map[string]opInfo{
-		"Conv":               {1, convConv},
+		"Conv":               {1, importConv},
 		"Relu":               {1, unary(ir.Relu)},
 		"Sigmoid":            {1, unary(ir.Sigmoid)},
 		"HardSwish":          {14, unary(ir.HardSwish)},
-		"HardSigmoid":        {1, convHardSigmoid},
-		"Clip":               {1, convClip},
+		"HardSigmoid":        {1, importHardSigmoid},
+		"Clip":               {1, importClip},
 		"Add":                {1, eltwise(ir.Add)},
 		"Sub":                {1, eltwise(ir.Sub)},
 		"Mul":                {1, eltwise(ir.Mul)},
 		"Div":                {1, eltwise(ir.Div)},
 		"GlobalAveragePool":  {1, unary(ir.GlobalAveragePool)},
-		"AveragePool":        {1, convAveragePool},
-		"Flatten":            {1, convFlatten},
-		"Reshape":            {5, convReshape},
-		"Gemm":               {1, convGemm},
-		"MatMul":             {1, convMatMul},
-		"Identity":           {1, convIdentity},
-		"Dropout":            {1, convDropout},
-		"Softmax":            {1, convSoftmax},
-		"Pad":                {2, convPad},
-		"Concat":             {4, convConcat},
-		"BatchNormalization": {1, convBatchNorm},
-		"Constant":           {1, convConstant},
+		"AveragePool":        {1, importAveragePool},
+		"Flatten":            {1, importFlatten},
+		"Reshape":            {5, importReshape},
+		"Gemm":               {1, importGemm},
+		"MatMul":             {1, importMatMul},
+		"Identity":           {1, importIdentity},
+		"Dropout":            {1, importDropout},
+		"Softmax":            {1, importSoftmax},
+		"Pad":                {2, importPad},
+		"Concat":             {4, importConcat},
+		"BatchNormalization": {1, importBatchNorm},
+		"Constant":           {1, importConstant},
 		// Folded only as parts of constant shape computations.
 		"Shape":     {1, foldShape},
 		"Gather":    {1, foldGather},
@@ -75,7 +80,7 @@ func (imp *importer) node(n *nodeProto) error {
 		}
 		c.attrs[a.name] = a
 	}
-	if err := info.conv(c); err != nil {
+	if err := info.importOp(c); err != nil {
 		var nf *notFoldable
 		if errors.As(err, &nf) {
 			return fmt.Errorf("unsupported op %q (node %s, opset %d): mnc folds %s only inside constant shape computations (%v)",
@@ -86,7 +91,8 @@ func (imp *importer) node(n *nodeProto) error {
 	return nil
 }
 
-// nodeCtx gives an op converter access to its node's inputs and attributes.
+// nodeCtx gives an op's import function access to its node's inputs and
+// attributes.
 type nodeCtx struct {
 	imp   *importer
 	n     *nodeProto
@@ -154,6 +160,26 @@ func (c *nodeCtx) in(i int) (*ir.Value, error) {
 	return c.imp.value(c.n.inputs[i], e)
 }
 
+// plainInputs checks that the node has no attributes, n inputs and one
+// output, and returns the inputs as graph values.
+func (c *nodeCtx) plainInputs(n int) ([]*ir.Value, error) {
+	if err := c.allow(); err != nil {
+		return nil, err
+	}
+	if err := c.arity(n, n, 1); err != nil {
+		return nil, err
+	}
+	ins := make([]*ir.Value, n)
+	for i := range ins {
+		v, err := c.in(i)
+		if err != nil {
+			return nil, err
+		}
+		ins[i] = v
+	}
+	return ins, nil
+}
+
 // konst returns the data of input i, which must be constant.
 func (c *nodeCtx) konst(i int, what string) (*ir.Tensor, error) {
 	e, err := c.entry(i)
@@ -169,6 +195,34 @@ func (c *nodeCtx) konst(i int, what string) (*ir.Tensor, error) {
 		}
 	}
 	return nil, fmt.Errorf("input %d (%s, %q) must be a constant (an initializer or a Constant node), not computed at run time", i, what, c.n.inputs[i])
+}
+
+// konstFloat returns the single value of input i, which must be a numeric
+// constant.
+func (c *nodeCtx) konstFloat(i int, what string) (float32, error) {
+	t, err := c.konst(i, what)
+	if err != nil {
+		return 0, err
+	}
+	v, err := scalarFloat(t)
+	if err != nil {
+		return 0, fmt.Errorf("%s %w", what, err)
+	}
+	return v, nil
+}
+
+// konstInts returns the values of input i, which must be an integer
+// constant.
+func (c *nodeCtx) konstInts(i int, what string) ([]int64, error) {
+	t, err := c.konst(i, what)
+	if err != nil {
+		return nil, err
+	}
+	v, err := tensorInts(t)
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", what, err)
+	}
+	return v, nil
 }
 
 // bind binds the first output to e.
@@ -340,715 +394,4 @@ func scalarFloat(t *ir.Tensor) (float32, error) {
 		return float32(t.I64[0]), nil
 	}
 	return 0, fmt.Errorf("has invalid type %v", t.DType)
-}
-
-func unary(op ir.Op) func(c *nodeCtx) error {
-	return func(c *nodeCtx) error {
-		if err := c.allow(); err != nil {
-			return err
-		}
-		if err := c.arity(1, 1, 1); err != nil {
-			return err
-		}
-		x, err := c.in(0)
-		if err != nil {
-			return err
-		}
-		return c.emit(op, nil, x)
-	}
-}
-
-func eltwise(op ir.Op) func(c *nodeCtx) error {
-	return func(c *nodeCtx) error {
-		if c.opset() < 7 {
-			return fmt.Errorf("legacy broadcasting (before opset 7) is not supported")
-		}
-		if err := c.allow(); err != nil {
-			return err
-		}
-		if err := c.arity(2, 2, 1); err != nil {
-			return err
-		}
-		a, err := c.in(0)
-		if err != nil {
-			return err
-		}
-		b, err := c.in(1)
-		if err != nil {
-			return err
-		}
-		return c.emit(op, nil, a, b)
-	}
-}
-
-func convHardSigmoid(c *nodeCtx) error {
-	if err := c.allow("alpha", "beta"); err != nil {
-		return err
-	}
-	if err := c.arity(1, 1, 1); err != nil {
-		return err
-	}
-	alpha, err := c.float("alpha", 0.2)
-	if err != nil {
-		return err
-	}
-	beta, err := c.float("beta", 0.5)
-	if err != nil {
-		return err
-	}
-	x, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	return c.emit(ir.HardSigmoid, &ir.HardSigmoidAttrs{Alpha: alpha, Beta: beta}, x)
-}
-
-func convClip(c *nodeCtx) error {
-	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-	var err error
-	if c.opset() < 11 {
-		if err := c.allow("min", "max"); err != nil {
-			return err
-		}
-		if err := c.arity(1, 1, 1); err != nil {
-			return err
-		}
-		if lo, err = c.float("min", lo); err != nil {
-			return err
-		}
-		if hi, err = c.float("max", hi); err != nil {
-			return err
-		}
-	} else {
-		if err := c.allow(); err != nil {
-			return err
-		}
-		if err := c.arity(1, 3, 1); err != nil {
-			return err
-		}
-		for i, dst := range []*float32{&lo, &hi} {
-			if !c.has(i + 1) {
-				continue
-			}
-			t, err := c.konst(i+1, []string{"min", "max"}[i])
-			if err != nil {
-				return err
-			}
-			if *dst, err = scalarFloat(t); err != nil {
-				return fmt.Errorf("%s %w", []string{"min", "max"}[i], err)
-			}
-		}
-	}
-	if math.IsNaN(float64(lo)) || math.IsNaN(float64(hi)) {
-		return fmt.Errorf("NaN bound (min %g, max %g)", lo, hi)
-	}
-	x, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	return c.emit(ir.Clip, &ir.ClipAttrs{Min: lo, Max: hi}, x)
-}
-
-// autoPads resolves auto_pad for a 2-D window over in (H, W) with kernel k,
-// stride s and dilation d. pads holds the explicit pads (top, left, bottom,
-// right) and given whether the attribute was present.
-func autoPads(mode string, pads [4]int, given bool, in, k, s, d [2]int) ([4]int, error) {
-	switch mode {
-	case "NOTSET", "":
-		return pads, nil
-	case "VALID", "SAME_UPPER", "SAME_LOWER":
-	default:
-		return pads, fmt.Errorf("unknown auto_pad %q", mode)
-	}
-	if given && pads != [4]int{} {
-		return pads, fmt.Errorf("auto_pad %s and explicit pads %v are both given", mode, pads)
-	}
-	if mode == "VALID" {
-		return [4]int{}, nil
-	}
-	var out [4]int
-	for i := range 2 {
-		if in[i] < 0 || k[i] < 0 {
-			return pads, fmt.Errorf("auto_pad %s needs known spatial sizes, input has %v and kernel %v", mode, in, k)
-		}
-		o := (in[i] + s[i] - 1) / s[i]
-		total := max(0, (o-1)*s[i]+(k[i]-1)*d[i]+1-in[i])
-		begin := total / 2
-		if mode == "SAME_LOWER" {
-			begin = total - total/2
-		}
-		out[i], out[i+2] = begin, total-begin
-	}
-	return out, nil
-}
-
-// pads4 reads a 2-D pads attribute.
-func (c *nodeCtx) pads4() ([4]int, bool, error) {
-	v, ok, err := c.ints("pads")
-	if err != nil || !ok {
-		return [4]int{}, false, err
-	}
-	if len(v) != 4 {
-		return [4]int{}, false, fmt.Errorf("attribute \"pads\" has %d values, want 4 (2-D only)", len(v))
-	}
-	for _, p := range v {
-		if p < 0 {
-			return [4]int{}, false, fmt.Errorf("negative pads %v", v)
-		}
-	}
-	return [4]int{v[0], v[1], v[2], v[3]}, true, nil
-}
-
-func convConv(c *nodeCtx) error {
-	if err := c.allow("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"); err != nil {
-		return err
-	}
-	if err := c.arity(2, 3, 1); err != nil {
-		return err
-	}
-	x, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	w, err := c.in(1)
-	if err != nil {
-		return err
-	}
-	xs, ws := x.Type.Shape, w.Type.Shape
-	if len(xs) != 4 || len(ws) != 4 {
-		return fmt.Errorf("input %v with weight %v: mnc supports 2-D convolutions (rank-4 input and weight) only", xs, ws)
-	}
-	k := [2]int{ws[2], ws[3]}
-	if ks, ok, err := c.ints("kernel_shape"); err != nil {
-		return err
-	} else if ok {
-		if len(ks) != 2 || ks[0] < 1 || ks[1] < 1 {
-			return fmt.Errorf("kernel_shape %v, want 2 positive values", ks)
-		}
-		for i := range 2 {
-			if k[i] >= 0 && k[i] != ks[i] {
-				return fmt.Errorf("kernel_shape %v does not match the weight %v", ks, ws)
-			}
-			k[i] = ks[i]
-		}
-	}
-	strides, err := c.pair("strides", 1)
-	if err != nil {
-		return err
-	}
-	dil, err := c.pair("dilations", 1)
-	if err != nil {
-		return err
-	}
-	group, err := c.smallInt("group", 1)
-	if err != nil {
-		return err
-	}
-	if group < 1 {
-		return fmt.Errorf("group %d, want >= 1", group)
-	}
-	pads, given, err := c.pads4()
-	if err != nil {
-		return err
-	}
-	mode, err := c.str("auto_pad", "NOTSET")
-	if err != nil {
-		return err
-	}
-	if pads, err = autoPads(mode, pads, given, [2]int{xs[2], xs[3]}, k, strides, dil); err != nil {
-		return err
-	}
-	ins := []*ir.Value{x, w}
-	if c.has(2) {
-		b, err := c.in(2)
-		if err != nil {
-			return err
-		}
-		ins = append(ins, b)
-	}
-	return c.emit(ir.Conv, &ir.ConvAttrs{Stride: strides, Dilation: dil, Pads: pads, Group: group}, ins...)
-}
-
-func convAveragePool(c *nodeCtx) error {
-	if err := c.allow("auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides", "dilations"); err != nil {
-		return err
-	}
-	if err := c.arity(1, 1, 1); err != nil {
-		return err
-	}
-	if c.attrs["ceil_mode"] != nil && c.opset() < 10 {
-		return fmt.Errorf("attribute ceil_mode needs opset 10")
-	}
-	if c.attrs["dilations"] != nil {
-		if c.opset() < 19 {
-			return fmt.Errorf("attribute dilations needs opset 19")
-		}
-		d, ok, err := c.ints("dilations")
-		if err != nil {
-			return err
-		}
-		for _, v := range d {
-			if ok && v != 1 {
-				return fmt.Errorf("dilated average pooling (dilations %v) is not supported", d)
-			}
-		}
-	}
-	x, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	xs := x.Type.Shape
-	if len(xs) != 4 {
-		return fmt.Errorf("input %v: mnc supports 2-D pooling (rank-4 input) only", xs)
-	}
-	ks, ok, err := c.ints("kernel_shape")
-	if err != nil {
-		return err
-	}
-	if !ok || len(ks) != 2 || ks[0] < 1 || ks[1] < 1 {
-		return fmt.Errorf("kernel_shape %v, want 2 positive values", ks)
-	}
-	k := [2]int{ks[0], ks[1]}
-	strides, err := c.pair("strides", 1)
-	if err != nil {
-		return err
-	}
-	pads, given, err := c.pads4()
-	if err != nil {
-		return err
-	}
-	mode, err := c.str("auto_pad", "NOTSET")
-	if err != nil {
-		return err
-	}
-	if pads, err = autoPads(mode, pads, given, [2]int{xs[2], xs[3]}, k, strides, [2]int{1, 1}); err != nil {
-		return err
-	}
-	cip, err := c.flag("count_include_pad")
-	if err != nil {
-		return err
-	}
-	ceil, err := c.flag("ceil_mode")
-	if err != nil {
-		return err
-	}
-	return c.emit(ir.AveragePool, &ir.PoolAttrs{Kernel: k, Stride: strides, Pads: pads, CountIncludePad: cip, CeilMode: ceil}, x)
-}
-
-func convFlatten(c *nodeCtx) error {
-	if err := c.allow("axis"); err != nil {
-		return err
-	}
-	if err := c.arity(1, 1, 1); err != nil {
-		return err
-	}
-	axis, err := c.smallInt("axis", 1)
-	if err != nil {
-		return err
-	}
-	x, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	return c.emit(ir.Flatten, &ir.FlattenAttrs{Axis: axis}, x)
-}
-
-func convGemm(c *nodeCtx) error {
-	if err := c.allow("alpha", "beta", "transA", "transB"); err != nil {
-		return err
-	}
-	if err := c.arity(2, 3, 1); err != nil {
-		return err
-	}
-	a := &ir.GemmAttrs{}
-	var err error
-	if a.Alpha, err = c.float("alpha", 1); err != nil {
-		return err
-	}
-	if a.Beta, err = c.float("beta", 1); err != nil {
-		return err
-	}
-	if a.TransA, err = c.flag("transA"); err != nil {
-		return err
-	}
-	if a.TransB, err = c.flag("transB"); err != nil {
-		return err
-	}
-	var ins []*ir.Value
-	for i := range 3 {
-		if !c.has(i) {
-			continue
-		}
-		v, err := c.in(i)
-		if err != nil {
-			return err
-		}
-		ins = append(ins, v)
-	}
-	return c.emit(ir.Gemm, a, ins...)
-}
-
-func convMatMul(c *nodeCtx) error {
-	if err := c.allow(); err != nil {
-		return err
-	}
-	if err := c.arity(2, 2, 1); err != nil {
-		return err
-	}
-	a, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	b, err := c.in(1)
-	if err != nil {
-		return err
-	}
-	if len(a.Type.Shape) < 2 || len(b.Type.Shape) != 2 {
-		return fmt.Errorf("%v x %v: mnc supports MatMul of an A of rank >= 2 by a 2-D B only", a.Type.Shape, b.Type.Shape)
-	}
-	return c.emit(ir.MatMul, nil, a, b)
-}
-
-func convIdentity(c *nodeCtx) error {
-	if err := c.allow(); err != nil {
-		return err
-	}
-	if err := c.arity(1, 1, 1); err != nil {
-		return err
-	}
-	e, err := c.entry(0)
-	if err != nil {
-		return err
-	}
-	switch {
-	case e.c != nil:
-		// Keep constants constant (a Reshape target may go through an
-		// Identity); the data is cloned if it enters the graph twice.
-		e.c.shared = true
-		c.bind(&entry{c: &constant{name: c.n.outputs[0], t: e.c.t, onnxType: e.c.onnxType, shared: true}})
-		return nil
-	case e.sym != nil:
-		c.bind(&entry{sym: e.sym})
-		return nil
-	}
-	return c.emit(ir.Identity, nil, e.v)
-}
-
-func convDropout(c *nodeCtx) error {
-	if c.opset() < 12 {
-		if err := c.allow("ratio"); err != nil {
-			return err
-		}
-		if err := c.arity(1, 1, 2); err != nil {
-			return err
-		}
-	} else {
-		if err := c.allow("seed"); err != nil {
-			return err
-		}
-		if err := c.arity(1, 3, 2); err != nil {
-			return err
-		}
-		if c.has(2) {
-			t, err := c.konst(2, "training_mode")
-			if err != nil {
-				return fmt.Errorf("%w (mnc imports Dropout in inference mode only)", err)
-			}
-			v, err := scalarFloat(t)
-			if err != nil {
-				return fmt.Errorf("training_mode %w", err)
-			}
-			if v != 0 {
-				return errors.New("training_mode is true: mnc imports Dropout in inference mode only")
-			}
-		}
-	}
-	if err := c.extraOutputsUnused("mnc imports Dropout as an inference-mode identity and has no mask"); err != nil {
-		return err
-	}
-	x, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	return c.emit(ir.Dropout, nil, x)
-}
-
-func convSoftmax(c *nodeCtx) error {
-	if err := c.allow("axis"); err != nil {
-		return err
-	}
-	if err := c.arity(1, 1, 1); err != nil {
-		return err
-	}
-	def := -1
-	if c.opset() < 13 {
-		def = 1
-	}
-	axis, err := c.smallInt("axis", def)
-	if err != nil {
-		return err
-	}
-	x, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	s := x.Type.Shape
-	if c.opset() < 13 {
-		// Before opset 13 Softmax flattens the input to 2-D at axis and
-		// normalises over all trailing dimensions. That equals a softmax
-		// along one axis only when every other trailing dimension is 1.
-		ax, err := ir.NormAxis(axis, len(s))
-		if err != nil {
-			return err
-		}
-		along := len(s) - 1
-		if ax != along {
-			nonUnit := -1
-			for i := ax; i < len(s); i++ {
-				if s[i] < 0 || (s[i] != 1 && nonUnit >= 0) {
-					return fmt.Errorf("axis %d on input %v: before opset 13 Softmax normalises over all dimensions from the axis on, "+
-						"which mnc supports only when the axis is the last dimension or the other trailing dimensions are 1 "+
-						"(re-export with opset 13 or later)", axis, s)
-				}
-				if s[i] != 1 {
-					nonUnit = i
-				}
-			}
-			if nonUnit >= 0 {
-				along = nonUnit
-			}
-		}
-		axis = along
-	}
-	return c.emit(ir.Softmax, &ir.SoftmaxAttrs{Axis: axis}, x)
-}
-
-func convPad(c *nodeCtx) error {
-	var pads []int
-	var value float32
-	var err error
-	x, err := c.in(0)
-	if err != nil {
-		return err
-	}
-	r := len(x.Type.Shape)
-	if c.opset() < 11 {
-		if err := c.allow("mode", "pads", "value"); err != nil {
-			return err
-		}
-		if err := c.arity(1, 1, 1); err != nil {
-			return err
-		}
-		var ok bool
-		if pads, ok, err = c.ints("pads"); err != nil {
-			return err
-		} else if !ok {
-			return errors.New("attribute pads is missing")
-		}
-		if value, err = c.float("value", 0); err != nil {
-			return err
-		}
-	} else {
-		if err := c.allow("mode"); err != nil {
-			return err
-		}
-		hi := 3
-		if c.opset() >= 18 {
-			hi = 4
-		}
-		if err := c.arity(2, hi, 1); err != nil {
-			return err
-		}
-		t, err := c.konst(1, "pads")
-		if err != nil {
-			return err
-		}
-		p, err := tensorInts(t)
-		if err != nil {
-			return fmt.Errorf("pads %w", err)
-		}
-		if pads, err = smallInts(p); err != nil {
-			return fmt.Errorf("pads: %w", err)
-		}
-		if c.has(2) {
-			t, err := c.konst(2, "constant_value")
-			if err != nil {
-				return err
-			}
-			if value, err = scalarFloat(t); err != nil {
-				return fmt.Errorf("constant_value %w", err)
-			}
-		}
-		if c.has(3) {
-			t, err := c.konst(3, "axes")
-			if err != nil {
-				return err
-			}
-			a, err := tensorInts(t)
-			if err != nil {
-				return fmt.Errorf("axes %w", err)
-			}
-			if len(pads) != 2*len(a) {
-				return fmt.Errorf("%d pads for %d axes, want %d", len(pads), len(a), 2*len(a))
-			}
-			full := make([]int, 2*r)
-			seen := make([]bool, r)
-			for i, ax := range a {
-				if ax < int64(-r) || ax >= int64(r) {
-					return fmt.Errorf("axis %d out of range for rank %d", ax, r)
-				}
-				j := int(ax)
-				if j < 0 {
-					j += r
-				}
-				if seen[j] {
-					return fmt.Errorf("axis %d is repeated in axes %v", ax, a)
-				}
-				seen[j] = true
-				full[j], full[r+j] = pads[i], pads[len(a)+i]
-			}
-			pads = full
-		}
-	}
-	mode, err := c.str("mode", "constant")
-	if err != nil {
-		return err
-	}
-	switch mode {
-	case "constant", "reflect", "edge":
-	default:
-		return fmt.Errorf("pad mode %q is not supported (constant, reflect, edge)", mode)
-	}
-	if len(pads) != 2*r {
-		return fmt.Errorf("%d pads for an input of rank %d, want %d", len(pads), r, 2*r)
-	}
-	for i, p := range pads {
-		if p < 0 {
-			return fmt.Errorf("negative pads %v (cropping) are not supported", pads)
-		}
-		if d := x.Type.Shape[i%r]; mode == "reflect" && d >= 0 && p > 0 && p >= d {
-			return fmt.Errorf("reflect pads %v need dimension %d (%d) larger than its pads", pads, i%r, d)
-		}
-		if d := x.Type.Shape[i%r]; mode == "edge" && d == 0 && p > 0 {
-			return fmt.Errorf("edge pads %v on an empty dimension %d", pads, i%r)
-		}
-	}
-	return c.emit(ir.Pad, &ir.PadAttrs{Pads: pads, Mode: mode, Value: value}, x)
-}
-
-func convConcat(c *nodeCtx) error {
-	if err := c.allow("axis"); err != nil {
-		return err
-	}
-	if err := c.arity(1, -1, 1); err != nil {
-		return err
-	}
-	if c.attrs["axis"] == nil {
-		return errors.New("attribute axis is missing")
-	}
-	axis, err := c.smallInt("axis", 0)
-	if err != nil {
-		return err
-	}
-	if done, err := foldConcat(c, axis); done || err != nil {
-		return err
-	}
-	var ins []*ir.Value
-	for i := range c.n.inputs {
-		v, err := c.in(i)
-		if err != nil {
-			return err
-		}
-		ins = append(ins, v)
-	}
-	return c.emit(ir.Concat, &ir.ConcatAttrs{Axis: axis}, ins...)
-}
-
-func convBatchNorm(c *nodeCtx) error {
-	if err := c.allow("epsilon", "momentum", "spatial", "training_mode"); err != nil {
-		return err
-	}
-	if err := c.arity(5, 5, 5); err != nil {
-		return err
-	}
-	eps, err := c.float("epsilon", 1e-5)
-	if err != nil {
-		return err
-	}
-	if c.attrs["spatial"] != nil {
-		sp, err := c.int("spatial", 1)
-		if err != nil {
-			return err
-		}
-		if sp != 1 {
-			return fmt.Errorf("spatial=%d (per-activation statistics) is not supported", sp)
-		}
-	}
-	training, err := c.flag("training_mode")
-	if err != nil {
-		return err
-	}
-	if training {
-		return errors.New("training_mode=1 is not supported: mnc imports inference-mode BatchNormalization only")
-	}
-	if err := c.extraOutputsUnused("mnc imports inference-mode BatchNormalization, which has only the output Y"); err != nil {
-		return err
-	}
-	ins := make([]*ir.Value, 5)
-	for i := range ins {
-		if ins[i], err = c.in(i); err != nil {
-			return err
-		}
-	}
-	return c.emit(ir.BatchNorm, &ir.BatchNormAttrs{Epsilon: eps}, ins...)
-}
-
-func convConstant(c *nodeCtx) error {
-	if err := c.arity(0, 0, 1); err != nil {
-		return err
-	}
-	if len(c.n.attrs) != 1 {
-		return fmt.Errorf("has %d attributes, want exactly one value attribute", len(c.n.attrs))
-	}
-	a := c.n.attrs[0]
-	k := &constant{name: c.n.outputs[0]}
-	var err error
-	switch a.name {
-	case "value":
-		if a.typ != attrTensor {
-			return fmt.Errorf("attribute value has type %s, want TENSOR", attrTypeName(a.typ))
-		}
-		tp, err := decodeTensorProto(a.t)
-		if err != nil {
-			return err
-		}
-		if k.t, err = tp.toTensor(); err != nil {
-			return err
-		}
-		k.onnxType = tp.dtype
-	case "value_float":
-		if _, err = c.attr(a.name, attrFloat); err != nil {
-			return err
-		}
-		k.t, k.onnxType = &ir.Tensor{DType: ir.Float32, Shape: ir.Shape{}, F32: []float32{a.f}}, tFloat
-	case "value_floats":
-		if _, err = c.attr(a.name, attrFloats); err != nil {
-			return err
-		}
-		k.t, k.onnxType = &ir.Tensor{DType: ir.Float32, Shape: ir.Shape{len(a.floats)}, F32: slices.Clone(a.floats)}, tFloat
-	case "value_int":
-		if _, err = c.attr(a.name, attrInt); err != nil {
-			return err
-		}
-		k.t, k.onnxType = &ir.Tensor{DType: ir.Int64, Shape: ir.Shape{}, I64: []int64{a.i}}, tInt64
-	case "value_ints":
-		if _, err = c.attr(a.name, attrInts); err != nil {
-			return err
-		}
-		k.t, k.onnxType = &ir.Tensor{DType: ir.Int64, Shape: ir.Shape{len(a.ints)}, I64: slices.Clone(a.ints)}, tInt64
-	default:
-		return fmt.Errorf("attribute %q is not supported (value, value_float(s) or value_int(s))", a.name)
-	}
-	c.bind(&entry{c: k})
-	return nil
 }

@@ -72,6 +72,17 @@ func symOf(e *entry, int64Only bool) (*symVec, bool) {
 	return s, true
 }
 
+// symIn views input i as a folded vector (see symOf); ok is false if it is
+// not one.
+func (c *nodeCtx) symIn(i int) (*symVec, bool, error) {
+	e, err := c.entry(i)
+	if err != nil {
+		return nil, false, err
+	}
+	s, ok := symOf(e, false)
+	return s, ok, nil
+}
+
 func foldShape(c *nodeCtx) error {
 	if err := c.allow("start", "end"); err != nil {
 		return err
@@ -131,11 +142,10 @@ func foldGather(c *nodeCtx) error {
 	if err := c.arity(2, 2, 1); err != nil {
 		return err
 	}
-	e, err := c.entry(0)
+	data, ok, err := c.symIn(0)
 	if err != nil {
 		return err
 	}
-	data, ok := symOf(e, false)
 	if !ok || data.scalar {
 		return &notFoldable{"its data is not a shape vector"}
 	}
@@ -222,11 +232,10 @@ func foldUnsqueeze(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.entry(0)
+	data, ok, err := c.symIn(0)
 	if err != nil {
 		return err
 	}
-	data, ok := symOf(e, false)
 	if !ok || !data.scalar || len(axes) != 1 || (axes[0] != 0 && axes[0] != -1) {
 		return &notFoldable{"only a folded scalar unsqueezed to a 1-D vector is supported"}
 	}
@@ -239,11 +248,10 @@ func foldSqueeze(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.entry(0)
+	data, ok, err := c.symIn(0)
 	if err != nil {
 		return err
 	}
-	data, ok := symOf(e, false)
 	if !ok || data.scalar || len(data.elems) != 1 || len(axes) > 1 || (len(axes) == 1 && axes[0] != 0 && axes[0] != -1) {
 		return &notFoldable{"only a folded 1-element vector squeezed to a scalar is supported"}
 	}
@@ -262,11 +270,10 @@ func foldCast(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.entry(0)
+	data, ok, err := c.symIn(0)
 	if err != nil {
 		return err
 	}
-	data, ok := symOf(e, false)
 	if !ok || to != tInt64 {
 		return &notFoldable{"only casts of shape vectors to INT64 are folded"}
 	}
@@ -310,7 +317,7 @@ func foldConcat(c *nodeCtx, axis int) (bool, error) {
 	return true, nil
 }
 
-func convReshape(c *nodeCtx) error {
+func importReshape(c *nodeCtx) error {
 	if err := c.allow("allowzero"); err != nil {
 		return err
 	}

@@ -190,9 +190,10 @@ func (f field) each(k scalar, fn func(uint64)) error {
 }
 
 // repeated decodes a whole repeated scalar field of message b (all its
-// occurrences, packed or not), converting each raw element with conv. At most
-// limit elements are accepted; the count is checked before allocating.
-func repeated[T any](b []byte, num protowire.Number, name string, limit int, kind scalar, conv func(uint64) T) ([]T, error) {
+// occurrences, packed or not), turning each raw element into a T with elem.
+// At most limit elements are accepted; the count is checked before
+// allocating.
+func repeated[T any](b []byte, num protowire.Number, name string, limit int, kind scalar, elem func(uint64) T) ([]T, error) {
 	n := 0
 	err := walk(b, func(f field) error {
 		if f.num != num {
@@ -216,7 +217,7 @@ func repeated[T any](b []byte, num protowire.Number, name string, limit int, kin
 		if f.num != num {
 			return nil
 		}
-		return f.each(kind, func(v uint64) { out = append(out, conv(v)) })
+		return f.each(kind, func(v uint64) { out = append(out, elem(v)) })
 	})
 	return out, err
 }

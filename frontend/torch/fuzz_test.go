@@ -12,22 +12,7 @@ func FuzzLoadBytes(f *testing.F) {
 	// Bare pickles exercise the legacy path's unpickler directly.
 	f.Add([]byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03.\x80\x02}.\x80\x02}.\x80\x02]."))
 	f.Add([]byte("\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00}\x94N."))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var origin string
-		panicHook = func(r any, stack []byte) { origin = panicOrigin(stack) }
-		defer func() { panicHook = nil }()
-		sd, err := LoadBytes("fuzz", data)
-		if origin != "" && !strings.Contains(origin, "gopickle") {
-			t.Fatalf("panic in %s (err %v)", origin, err)
-		}
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") || len(err.Error()) > 1000 {
-				t.Fatalf("multi-line error %q", err)
-			}
-			return
-		}
-		checkInvariants(t, sd)
-	})
+	f.Fuzz(fuzzLoad)
 }
 
 // FuzzDataPickle fuzzes the data.pkl of a torch.save zip archive directly
@@ -48,20 +33,25 @@ func FuzzDataPickle(f *testing.F) {
 		}
 	}
 	archive := func(t testing.TB, pkl []byte) []byte { return torchZip(t, pkl, storages) }
-	f.Fuzz(func(t *testing.T, pkl []byte) {
-		var origin string
-		panicHook = func(r any, stack []byte) { origin = panicOrigin(stack) }
-		defer func() { panicHook = nil }()
-		sd, err := LoadBytes("fuzz", archive(t, pkl))
-		if origin != "" && !strings.Contains(origin, "gopickle") {
-			t.Fatalf("panic in %s (err %v)", origin, err)
+	f.Fuzz(func(t *testing.T, pkl []byte) { fuzzLoad(t, archive(t, pkl)) })
+}
+
+// fuzzLoad loads data and fails on a panic outside gopickle (the loader
+// turns panics into errors), on an error message that is not one short
+// line, and on a state_dict that breaks the invariants.
+func fuzzLoad(t *testing.T, data []byte) {
+	var origin string
+	panicHook = func(r any, stack []byte) { origin = panicOrigin(stack) }
+	defer func() { panicHook = nil }()
+	sd, err := LoadBytes("fuzz", data)
+	if origin != "" && !strings.Contains(origin, "gopickle") {
+		t.Fatalf("panic in %s (err %v)", origin, err)
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "\n") || len(err.Error()) > 1000 {
+			t.Fatalf("multi-line error %q", err)
 		}
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") || len(err.Error()) > 1000 {
-				t.Fatalf("multi-line error %q", err)
-			}
-			return
-		}
-		checkInvariants(t, sd)
-	})
+		return
+	}
+	checkInvariants(t, sd)
 }

@@ -120,17 +120,9 @@ func legacyPersistentLoad(pid any, roots map[string]*storage) (any, error) {
 	if t.Len() != 5 && t.Len() != 6 {
 		return nil, fmt.Errorf("storage persistent id has %d fields", t.Len())
 	}
-	cls, ok := t.Get(1).(*storageClass)
-	if !ok {
-		return nil, fmt.Errorf("storage type is %s, not a torch storage class", describe(t.Get(1)))
-	}
-	key, ok := t.Get(2).(string)
-	if !ok {
-		return nil, fmt.Errorf("storage key is %s, want a str", describe(t.Get(2)))
-	}
-	n, ok := asInt(t.Get(4))
-	if !ok || n < 0 {
-		return nil, fmt.Errorf("storage %s: bad element count", quote(key))
+	cls, key, n, err := storageFields(t)
+	if err != nil {
+		return nil, err
 	}
 	root := roots[key]
 	if root == nil {

@@ -177,171 +177,193 @@ func scanPickle(b []byte) (int, error) {
 
 // scanPickleCost is scanPickle also returning the estimated allocation cost.
 func scanPickleCost(b []byte) (int, int, error) {
-	pos := 0
-	cost := 0
+	s := &pickleScan{b: b}
 	budget := costFixed + costPerByte*len(b)
-	work, maxStr := 0, 0
-	need := func(n uint64) error {
-		if n > uint64(len(b)-pos) {
-			return fmt.Errorf("pickle truncated: opcode at offset %d needs %d bytes, %d left", pos, n, len(b)-pos)
-		}
-		return nil
-	}
-	line := func(max int) ([]byte, error) {
-		i := bytes.IndexByte(b[pos:], '\n')
-		if i < 0 {
-			return nil, fmt.Errorf("pickle truncated: unterminated line at offset %d", pos)
-		}
-		if i > max {
-			return nil, fmt.Errorf("pickle text argument at offset %d too long (%d bytes)", pos, i)
-		}
-		l := b[pos : pos+i]
-		pos += i + 1
-		return l, nil
-	}
-	// counted reads an n-byte little-endian length and skips that many bytes.
-	counted := func(n int, signed bool) (uint64, error) {
-		if err := need(uint64(n)); err != nil {
-			return 0, err
-		}
-		var l uint64
-		switch n {
-		case 1:
-			l = uint64(b[pos])
-		case 4:
-			l = uint64(binary.LittleEndian.Uint32(b[pos:]))
-			if signed && l >= 1<<31 {
-				return 0, fmt.Errorf("negative length in pickle at offset %d", pos)
-			}
-		case 8:
-			l = binary.LittleEndian.Uint64(b[pos:])
-		}
-		pos += n
-		if err := need(l); err != nil {
-			return 0, err
-		}
-		pos += int(l)
-		return l, nil
-	}
 	for {
-		if pos >= len(b) {
+		if s.pos >= len(b) {
 			return 0, 0, errors.New("pickle truncated: no STOP opcode")
 		}
-		start := pos
-		op := b[pos]
-		pos++
-		c := costOp
-		var err error
-		var n uint64
-		switch op {
-		case opStop:
-			return pos, cost, nil
-		case opMark:
-			c = costMark
-		case opDup, opGet, opBinGet, opLongBinGet:
-			// May push the longest string seen so far once more.
-			work += maxStr
-			switch op {
-			case opGet:
-				_, err = line(maxNumberLine)
-			case opBinGet:
-				err = need(1)
-				pos++
-			case opLongBinGet:
-				err = need(4)
-				pos += 4
-			}
-		case opPop, opPopMark, opNone, opBinPersID, opAppend, opSetItem,
-			opNewTrue, opNewFalse, opStackGlobal, opMemoize, opReadOnlyBuffer:
-		case opReduce, opBuild, opDict, opEmptyDict, opAppends, opList, opEmptyList,
-			opObj, opTuple, opEmptyTuple, opSetItems, opNewObj, opNewObjEx,
-			opTuple1, opTuple2, opTuple3, opEmptySet, opAddItems, opFrozenSet:
-			c = costContainer
-		case opFloat, opInt, opLong:
-			_, err = line(maxNumberLine)
-		case opString, opUnicode, opPersID, opPut:
-			var l []byte
-			l, err = line(len(b))
-			n = uint64(len(l))
-		case opGlobal, opInst:
-			var mod, name []byte
-			if mod, err = line(len(b)); err == nil {
-				if name, err = line(len(b)); err == nil {
-					g := string(mod) + "." + string(name)
-					if _, ok := allowedGlobals[g]; !ok {
-						return 0, 0, refused(g)
-					}
-				}
-			}
-			if op == opInst {
-				c = costContainer
-			}
-		case opBinInt:
-			err = need(4)
-			pos += 4
-		case opBinInt1, opBinPut, opProto:
-			err = need(1)
-			if err == nil && op == opProto && b[pos] > pickle.HighestProtocol {
-				return 0, 0, fmt.Errorf("unsupported pickle protocol %d", b[pos])
-			}
-			pos++
-		case opBinInt2:
-			err = need(2)
-			pos += 2
-		case opLongBinPut:
-			err = need(4)
-			pos += 4
-		case opBinFloat:
-			err = need(8)
-			pos += 8
-		case opFrame:
-			// The frame's contents are ordinary opcodes that follow; only
-			// check that the declared frame fits, since gopickle allocates
-			// it up front.
-			if err = need(8); err == nil {
-				l := binary.LittleEndian.Uint64(b[pos:])
-				pos += 8
-				if err = need(l); err == nil {
-					cost += int(l)
-				}
-			}
-		case opLong1:
-			n, err = counted(1, false)
-			if err == nil && n == 0 {
-				err = fmt.Errorf("empty LONG1 at offset %d", start)
-			}
-		case opLong4:
-			n, err = counted(4, true)
-			if err == nil && (n == 0 || n > maxLong4) {
-				err = fmt.Errorf("LONG4 of %d bytes at offset %d not supported", n, start)
-			}
-		case opShortBinString, opShortBinBytes, opShortBinUni:
-			n, err = counted(1, false)
-		case opBinString:
-			n, err = counted(4, true)
-		case opBinUnicode, opBinBytes:
-			n, err = counted(4, false)
-		case opBinUnicode8, opBinBytes8, opByteArray8:
-			n, err = counted(8, false)
-		default:
-			return 0, 0, fmt.Errorf("unsupported pickle opcode 0x%02x at offset %d", op, start)
+		start := s.pos
+		op := b[s.pos]
+		s.pos++
+		if op == opStop {
+			return s.pos, s.cost, nil
 		}
+		c, n, err := s.operand(op, start)
 		if err != nil {
 			return 0, 0, err
 		}
 		// Arguments are read into a fresh buffer and usually copied again
 		// into a string.
-		cost += c + 2*int(n)
-		work += int(n)
+		s.cost += c + 2*int(n)
+		s.work += int(n)
 		switch op {
 		case opString, opUnicode, opBinString, opShortBinString, opBinUnicode, opShortBinUni, opBinUnicode8:
 			// A str (hashable, unlike bytes) that memo lookups can push again.
-			maxStr = max(maxStr, int(n))
+			s.maxStr = max(s.maxStr, int(n))
 		}
-		if cost > budget || work > maxWork {
+		if s.cost > budget || s.work > maxWork {
 			return 0, 0, errors.New("pickle too large or too complex for a state_dict")
 		}
 	}
+}
+
+// pickleScan is the state of scanPickleCost: the pickle, the offset of the
+// next byte to read and what the opcodes so far cost.
+type pickleScan struct {
+	b      []byte
+	pos    int
+	cost   int // estimated bytes gopickle allocates
+	work   int // bytes gopickle may hash or copy (see maxWork)
+	maxStr int // longest str argument so far
+}
+
+// need fails unless n more bytes follow the current offset.
+func (s *pickleScan) need(n uint64) error {
+	if n > uint64(len(s.b)-s.pos) {
+		return fmt.Errorf("pickle truncated: opcode at offset %d needs %d bytes, %d left", s.pos, n, len(s.b)-s.pos)
+	}
+	return nil
+}
+
+// line reads a newline-terminated argument of at most limit bytes.
+func (s *pickleScan) line(limit int) ([]byte, error) {
+	i := bytes.IndexByte(s.b[s.pos:], '\n')
+	if i < 0 {
+		return nil, fmt.Errorf("pickle truncated: unterminated line at offset %d", s.pos)
+	}
+	if i > limit {
+		return nil, fmt.Errorf("pickle text argument at offset %d too long (%d bytes)", s.pos, i)
+	}
+	l := s.b[s.pos : s.pos+i]
+	s.pos += i + 1
+	return l, nil
+}
+
+// counted reads an n-byte little-endian length and skips that many bytes.
+func (s *pickleScan) counted(n int, signed bool) (uint64, error) {
+	if err := s.need(uint64(n)); err != nil {
+		return 0, err
+	}
+	var l uint64
+	switch n {
+	case 1:
+		l = uint64(s.b[s.pos])
+	case 4:
+		l = uint64(binary.LittleEndian.Uint32(s.b[s.pos:]))
+		if signed && l >= 1<<31 {
+			return 0, fmt.Errorf("negative length in pickle at offset %d", s.pos)
+		}
+	case 8:
+		l = binary.LittleEndian.Uint64(s.b[s.pos:])
+	}
+	s.pos += n
+	if err := s.need(l); err != nil {
+		return 0, err
+	}
+	s.pos += int(l)
+	return l, nil
+}
+
+// operand checks and skips the arguments of op, the opcode at offset start
+// (other than STOP), and returns the cost of building its value and the
+// length of its variable-length argument, if it has one.
+func (s *pickleScan) operand(op byte, start int) (int, uint64, error) {
+	c := costOp
+	var err error
+	var n uint64
+	switch op {
+	case opMark:
+		c = costMark
+	case opDup, opGet, opBinGet, opLongBinGet:
+		// May push the longest string seen so far once more.
+		s.work += s.maxStr
+		switch op {
+		case opGet:
+			_, err = s.line(maxNumberLine)
+		case opBinGet:
+			err = s.need(1)
+			s.pos++
+		case opLongBinGet:
+			err = s.need(4)
+			s.pos += 4
+		}
+	case opPop, opPopMark, opNone, opBinPersID, opAppend, opSetItem,
+		opNewTrue, opNewFalse, opStackGlobal, opMemoize, opReadOnlyBuffer:
+	case opReduce, opBuild, opDict, opEmptyDict, opAppends, opList, opEmptyList,
+		opObj, opTuple, opEmptyTuple, opSetItems, opNewObj, opNewObjEx,
+		opTuple1, opTuple2, opTuple3, opEmptySet, opAddItems, opFrozenSet:
+		c = costContainer
+	case opFloat, opInt, opLong:
+		_, err = s.line(maxNumberLine)
+	case opString, opUnicode, opPersID, opPut:
+		var l []byte
+		l, err = s.line(len(s.b))
+		n = uint64(len(l))
+	case opGlobal, opInst:
+		var mod, name []byte
+		if mod, err = s.line(len(s.b)); err == nil {
+			if name, err = s.line(len(s.b)); err == nil {
+				g := string(mod) + "." + string(name)
+				if _, ok := allowedGlobals[g]; !ok {
+					return 0, 0, refused(g)
+				}
+			}
+		}
+		if op == opInst {
+			c = costContainer
+		}
+	case opBinInt:
+		err = s.need(4)
+		s.pos += 4
+	case opBinInt1, opBinPut, opProto:
+		err = s.need(1)
+		if err == nil && op == opProto && s.b[s.pos] > pickle.HighestProtocol {
+			return 0, 0, fmt.Errorf("unsupported pickle protocol %d", s.b[s.pos])
+		}
+		s.pos++
+	case opBinInt2:
+		err = s.need(2)
+		s.pos += 2
+	case opLongBinPut:
+		err = s.need(4)
+		s.pos += 4
+	case opBinFloat:
+		err = s.need(8)
+		s.pos += 8
+	case opFrame:
+		// The frame's contents are ordinary opcodes that follow; only
+		// check that the declared frame fits, since gopickle allocates
+		// it up front.
+		if err = s.need(8); err == nil {
+			l := binary.LittleEndian.Uint64(s.b[s.pos:])
+			s.pos += 8
+			if err = s.need(l); err == nil {
+				s.cost += int(l)
+			}
+		}
+	case opLong1:
+		n, err = s.counted(1, false)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("empty LONG1 at offset %d", start)
+		}
+	case opLong4:
+		n, err = s.counted(4, true)
+		if err == nil && (n == 0 || n > maxLong4) {
+			err = fmt.Errorf("LONG4 of %d bytes at offset %d not supported", n, start)
+		}
+	case opShortBinString, opShortBinBytes, opShortBinUni:
+		n, err = s.counted(1, false)
+	case opBinString:
+		n, err = s.counted(4, true)
+	case opBinUnicode, opBinBytes:
+		n, err = s.counted(4, false)
+	case opBinUnicode8, opBinBytes8, opByteArray8:
+		n, err = s.counted(8, false)
+	default:
+		return 0, 0, fmt.Errorf("unsupported pickle opcode 0x%02x at offset %d", op, start)
+	}
+	return c, n, err
 }
 
 // asInt accepts a pickled Python int that fits in an int.
@@ -379,6 +401,25 @@ func asInts(v any, what string) ([]int, error) {
 		out[i] = x
 	}
 	return out, nil
+}
+
+// storageFields reads the storage type, key and element count of a
+// ('storage', storage_type, key, location, numel, ...) persistent id of at
+// least 5 fields.
+func storageFields(t *types.Tuple) (*storageClass, string, int, error) {
+	cls, ok := t.Get(1).(*storageClass)
+	if !ok {
+		return nil, "", 0, fmt.Errorf("storage type is %s, not a torch storage class", describe(t.Get(1)))
+	}
+	key, ok := t.Get(2).(string)
+	if !ok {
+		return nil, "", 0, fmt.Errorf("storage key is %s, want a str", describe(t.Get(2)))
+	}
+	n, ok := asInt(t.Get(4))
+	if !ok || n < 0 {
+		return nil, "", 0, fmt.Errorf("storage %s: bad element count", quote(key))
+	}
+	return cls, key, n, nil
 }
 
 // rebuildTensorV2 is torch._utils._rebuild_tensor_v2(storage, storage_offset,
