@@ -94,3 +94,10 @@ func (im *gemmImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo,
 		im.run(buf[:], kp, k, true, w, bias, y[q0*p.O:], p.O, p.XZero, p.Mult, p.YZero, p.Out, 0, q1-q0)
 	}
 }
+
+// im2colRuns copies, for n pixels, kh runs of 16 bytes from src + k*rs to
+// dst + k*run, advancing dst by kp and src by step per pixel (the interior
+// pixels of conv's im2col; the caller checks every access).
+//
+//go:noescape
+func im2colRuns(dst *int8, kp int, src *int8, step, rs, kh, run, n int)

@@ -4,8 +4,8 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// gemm_amd64.s and depthwise_amd64.s are generated; elementwise_amd64.s is
-// written by hand.
+// gemm_amd64.s and depthwise_amd64.s are generated; elementwise_amd64.s,
+// epilogue_amd64.s, conv_amd64.s and quantize_amd64.s are written by hand.
 //go:generate go run asmgen.go
 
 // The x86-64 variants. Each is chosen only if every instruction its kernels

@@ -40,7 +40,7 @@ var (
 // newARMSet builds an ARM64 Set: the generic twins, with the kernels of
 // gemm_arm64.go (Pointwise, Gemm, Conv), depthwise_arm64.go
 // (Depthwise), elementwise_arm64.go (Add, GlobalAveragePool, ChannelMul,
-// LUT) and boundary_arm64.go (QuantizeCodes, Interleave3) installed over
+// LUT) and quantize_arm64.go (QuantizeCodes, Interleave3) installed over
 // them; dot selects the SDOT kernels where they differ.
 func newARMSet(name, desc string, dot bool) *Set {
 	s := *Generic

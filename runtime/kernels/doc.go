@@ -150,9 +150,9 @@
 // Every assembly function has a Go declaration in a *_amd64.go or
 // *_arm64.go file whose doc comment states the loop it computes and names
 // its generic twin; gemm_amd64.s and depthwise_amd64.s are written by
-// asmgen.go (go generate), elementwise_amd64.s by hand; gemm_arm64.s,
+// asmgen.go (go generate), the other *_amd64.s files by hand; gemm_arm64.s,
 // depthwise_arm64.s and elementwise_arm64.s by asmgen_arm64.go (GOARCH=arm64
-// go generate). The Go assembler lacks most A64 widening, saturating and dot
+// go generate), quantize_arm64.s by hand. The Go assembler lacks most A64 widening, saturating and dot
 // product instructions, so the ARM64 generator writes them as WORD lines
 // with the instruction, decoded by golang.org/x/arch, in a comment;
 // TestWordComments decodes every one again, and TestGeneratedAssembly

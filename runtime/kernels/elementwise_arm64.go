@@ -142,7 +142,7 @@ func lutARM(t *Table, x, y []int8) {
 }
 
 // armElementwise installs the ARM64 kernels of this file and of
-// boundary_arm64.go into s (the same for both variants).
+// quantize_arm64.go into s (the same for both variants).
 func armElementwise(s *Set, dot bool) {
 	s.Add = addARM
 	s.GlobalAveragePool = gapARM

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The ARM64 Sets run quantizeARM and interleave3ARM (boundary_arm64.go).
+// The ARM64 Sets run quantizeARM and interleave3ARM (quantize_arm64.go).
 func TestBoundaryARMInstalled(t *testing.T) {
 	for _, set := range accelSets(t) {
 		if reflect.ValueOf(set.QuantizeCodes).Pointer() != reflect.ValueOf(quantizeARM).Pointer() {

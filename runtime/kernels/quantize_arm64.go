@@ -2,7 +2,7 @@
 
 package kernels
 
-// The ARM64 (NEON) kernels at the network's boundary (boundary_arm64.s),
+// The ARM64 (NEON) kernels at the network's boundary (quantize_arm64.s),
 // the same for "neon" and "dotprod": QuantizeCodes and Interleave3.
 
 // quantizeNEON computes QuantizeCodes(x[:n], inv, zero, y[:n]) for n a

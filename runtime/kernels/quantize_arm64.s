@@ -4,7 +4,7 @@
 
 // The ARM64 (NEON) kernels at the boundary of the network: the float32 ->
 // int8 quantization of the input and the NCHW -> NHWC interleave of its
-// three planes. Declarations and reference loops are in boundary_arm64.go.
+// three planes. Declarations and reference loops are in quantize_arm64.go.
 // The Go assembler lacks the vector FMUL, FMAX, FMIN, FCVTNS and SQXTN, so
 // they are WORD lines with their GNU-syntax disassembly (TestWordComments).
 
