@@ -371,7 +371,7 @@ func inferGemm(n *Node, in []TensorType) (TensorType, error) {
 	}
 	A, B := in[0].Shape, in[1].Shape
 	if len(A) != 2 || len(B) != 2 {
-		return TensorType{}, fmt.Errorf("A %v and B %v must both have rank 2", A, B)
+		return TensorType{}, fmt.Errorf("operands A %v and B %v must both have rank 2", A, B)
 	}
 	m, ka := A[0], A[1]
 	if a.TransA {
@@ -388,7 +388,7 @@ func inferGemm(n *Node, in []TensorType) (TensorType, error) {
 	if len(in) == 3 {
 		s, err := Broadcast(out, in[2].Shape)
 		if err != nil || !s.Equal(out) {
-			return TensorType{}, fmt.Errorf("C %v does not broadcast to %v", in[2].Shape, out)
+			return TensorType{}, fmt.Errorf("operand C %v does not broadcast to %v", in[2].Shape, out)
 		}
 	}
 	return TensorType{DType: in[0].DType, Shape: out}, nil

@@ -281,7 +281,7 @@ func verifyStructure(b []byte) error {
 	}
 	fp, err := v.fieldPos(root, vt, vlen, olen, 0, 4)
 	if err != nil {
-		return fmt.Errorf("Model.format_major: %w", err)
+		return fmt.Errorf("field format_major of the Model table: %w", err)
 	}
 	major := uint32(0)
 	if fp >= 0 {

@@ -186,24 +186,6 @@ func (p *ChannelMulParams) span(n, lo, hi int) (a, b int) {
 	return max(lo-n*p.HW, 0), min(hi-n*p.HW, p.HW)
 }
 
-// gapFinish completes a vectorized pool pass over channels [c0, c0+len(ys))
-// of item xs (HW pixels of p.C channels): acc[:from] holds the sums of the
-// first from channels; it sums the others here, then requantizes all into
-// ys, as GlobalAveragePool does.
-func gapFinish(p *PoolParams, xs []int8, acc []int32, from int, ys []int8) {
-	for c := from; c < len(ys); c++ {
-		var s int32
-		for i := range p.HW {
-			s += int32(xs[i*p.C+c])
-		}
-		acc[c] = s
-	}
-	zsum := int32(p.HW) * p.XZero
-	for c, s := range acc[:len(ys)] {
-		ys[c] = Requantize(s-zsum, p.Mult, p.YZero, p.Out.Lo, p.Out.Hi)
-	}
-}
-
 // Table is a 256-entry lookup table indexed by the input code's
 // two's-complement byte: y = t[uint8(x)].
 type Table [256]int8

@@ -63,6 +63,7 @@ type epiOut struct {
 	zw [16]int16 // +576  output zero point as 16-bit words
 }
 
+// epiBlockSize is the size of an epiBlock (TestEpiBlockLayout).
 const epiBlockSize = 608
 
 // Flags the assembly kernels take with an epiBlock.

@@ -4,12 +4,34 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestEpilogueRewrite checks the 32-bit rewrite of the requantization rule
 // that every SIMD kernel uses (epiBlock) against Requantize, over every
 // shift, extreme multipliers, accumulators at and around the clamp bounds,
 // ties, and extreme zero points and output ranges.
+// TestEpiBlockLayout: the field offsets the assembly reads (the comments
+// of epiBlock and epiOut) and the block size are the struct's.
+func TestEpiBlockLayout(t *testing.T) {
+	var e epiBlock
+	offs := []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"corr", unsafe.Offsetof(e.corr), 0}, {"negB", unsafe.Offsetof(e.negB), 64}, {"b", unsafe.Offsetof(e.b), 128},
+		{"l", unsafe.Offsetof(e.l), 192}, {"m", unsafe.Offsetof(e.m), 256}, {"modd", unsafe.Offsetof(e.modd), 320},
+		{"round", unsafe.Offsetof(e.round), 384}, {"sh", unsafe.Offsetof(e.sh), 448}, {"out", unsafe.Offsetof(e.out), 512},
+		{"out.lo", unsafe.Offsetof(e.out) + unsafe.Offsetof(e.out.lo), 512}, {"out.hi", unsafe.Offsetof(e.out) + unsafe.Offsetof(e.out.hi), 544},
+		{"out.zw", unsafe.Offsetof(e.out) + unsafe.Offsetof(e.out.zw), 576}, {"size", unsafe.Sizeof(e), epiBlockSize},
+	}
+	for _, o := range offs {
+		if o.got != o.want {
+			t.Errorf("epiBlock %s at %d, want %d", o.name, o.got, o.want)
+		}
+	}
+}
+
 func TestEpilogueRewrite(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	accs := func(b int32) []int32 {
