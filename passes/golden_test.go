@@ -16,10 +16,7 @@ import (
 	"github.com/mncdev/mnc/ir/interp"
 )
 
-const (
-	sharedDir = "../../shared/models" // /work/shared, next to the repository
-	relTol    = 1e-5                  // max |diff| <= relTol * max |logit|
-)
+const relTol = 1e-5 // max |diff| <= relTol * max |logit|
 
 func goldenOptions(e golden.Model) frontend.Options {
 	return frontend.Options{Arch: e.Arch, Width: e.Width, Classes: e.Classes, Resolution: e.Resolution, ReducedTail: e.ReducedTail}
@@ -192,9 +189,7 @@ func TestV3LargeStructure(t *testing.T) {
 
 // TestSharedModels compiles the real pretrained models of /work/shared.
 func TestSharedModels(t *testing.T) {
-	if _, err := os.Stat(sharedDir); err != nil {
-		t.Skipf("%s is absent (real models live in ../shared next to the repository): %v", sharedDir, err)
-	}
+	sharedDir := golden.Shared(t, "models")
 	cases := []struct {
 		file, ref string
 		opts      frontend.Options
@@ -205,10 +200,7 @@ func TestSharedModels(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			path := filepath.Join(sharedDir, c.file)
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("skipping: %v", err)
-			}
+			path := golden.Shared(t, "models", c.file)
 			g, err := frontend.Load(path, c.opts)
 			if err != nil {
 				t.Fatal(err)

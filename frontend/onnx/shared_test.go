@@ -2,47 +2,19 @@ package onnx
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/internal/npy"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
 )
 
-// sharedModels returns ../shared/models relative to the repository root (the
-// directory holding go.mod), or "" if absent.
-func sharedModels(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-	models := filepath.Join(filepath.Dir(dir), "shared", "models")
-	if _, err := os.Stat(filepath.Join(models, "mobilenet_v2_1.0_224.onnx")); err != nil {
-		return ""
-	}
-	return models
-}
-
 // The real pretrained MobileNets: import, verify, and reproduce ONNX
 // Runtime's logits with the float reference interpreter.
 func TestSharedMobileNets(t *testing.T) {
-	models := sharedModels(t)
-	if models == "" {
-		t.Skip("../shared/models/mobilenet_v2_1.0_224.onnx not found (shared model directory absent)")
-	}
+	models := golden.Shared(t, "models")
 	for _, name := range []string{"mobilenet_v1_0.25_128", "mobilenet_v2_1.0_224"} {
 		t.Run(name, func(t *testing.T) {
 			g, err := Load(filepath.Join(models, name+".onnx"))

@@ -2,37 +2,12 @@ package preprocess
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/internal/npy"
 )
-
-// sharedDir returns ../shared relative to the repository root (the directory
-// holding go.mod), skipping the test when it does not exist.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("../shared not found: no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("../shared not found: %v", err)
-	}
-	return shared
-}
 
 type diffStats struct {
 	max, mean float64
@@ -60,7 +35,7 @@ func compare(got, want []float32, step float64) diffStats {
 // the reference logits were computed from (PIL bilinear resize to 224x224,
 // x/127.5 - 1, NCHW float32).
 func TestSharedReference(t *testing.T) {
-	shared := sharedDir(t)
+	shared := golden.Shared(t)
 	spec, err := Default(TF, 224, 224)
 	if err != nil {
 		t.Fatal(err)
