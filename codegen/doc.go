@@ -1,5 +1,5 @@
-// Package codegen writes .mnc model files: the FlatBuffers schema
-// (schema/mnc.fbs, Go code generated into runtime/mncfb), the conversion
+// Package codegen writes .mnc model files (the FlatBuffers schema is
+// runtime/mncfb/mnc.fbs, next to its generated Go code): the conversion
 // of a quantized (or float) ir graph into a file, the weight packing for a
 // target and the activation memory plan.
 //
