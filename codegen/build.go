@@ -13,8 +13,11 @@ import (
 
 // Options configures Build.
 type Options struct {
-	// Target names the machine whose kernels read the weights: it selects
-	// the weight layouts. "" means "generic".
+	// Target names the machine the model is for: a target or an alias of
+	// package targets (e.g. rpi4), "" meaning "generic". The file records
+	// the target's name and, for the kernel variants other than generic,
+	// its kernels (TargetKernelsKey). Every target uses the generic weight
+	// layout (see the package documentation).
 	Target string
 	// Producer records what wrote the file, e.g. "mnc 0.1.0".
 	Producer string
@@ -27,32 +30,12 @@ type Options struct {
 	Calibration *runtime.Calibration
 	// Extra holds free-form metadata.
 	Extra map[string]string
-}
 
-// Target describes how weights are laid out for one kind of machine.
-type Target struct {
-	Name string
-	// DepthwiseHWO stores depthwise weights [KH][KW][O] (the layout of
-	// kernels.Depthwise) instead of [O][KH][KW].
-	DepthwiseHWO bool
-}
-
-// Targets lists the known targets. "generic" is the layout of the generic
-// kernels the runtime calls today (every convolution [O][KH][KW][C/G]);
-// the runtime repacks at load what a faster kernel wants otherwise.
-var Targets = map[string]Target{
-	"generic": {Name: "generic"},
-	// generic-hwo stores depthwise weights as kernels.Depthwise reads them.
-	"generic-hwo": {Name: "generic-hwo", DepthwiseHWO: true},
-	// The named machines of package targets (rpi3, rpi4, rpi5 are aliases,
-	// resolved by Build). Each records its name in the file and uses the
-	// layout targets.Target.Layout names; today all use the generic layout
-	// and the runtime repacks at load for the kernels the CPU runs.
-	"amd64-avx2":    {Name: "amd64-avx2"},
-	"amd64-vnni":    {Name: "amd64-vnni"},
-	"arm64":         {Name: "arm64"},
-	"arm64-dotprod": {Name: "arm64-dotprod"},
-	"armv7":         {Name: "armv7"},
+	// depthwiseHWO stores int8 depthwise weights [KH][KW][O]
+	// (WeightLayoutHWO) instead of [O][KH][KW][1]: no target does, but
+	// files written before may, and the runtime reads both; set only by
+	// the tests (export_test.go), which check that.
+	depthwiseHWO bool
 }
 
 // TargetKernelsKey is the metadata key (Options.Extra) under which Build
@@ -73,25 +56,14 @@ func Build(g *ir.Graph, opts Options) ([]byte, error) {
 	if g == nil {
 		return nil, errors.New("codegen: nil graph")
 	}
-	tname := opts.Target
-	if tname == "" {
-		tname = "generic"
+	target, err := targets.Lookup(opts.Target)
+	if err != nil {
+		return nil, fmt.Errorf("codegen: %w", err)
 	}
-	target, ok := Targets[tname]
-	if !ok {
-		t, err := targets.Lookup(tname) // an alias such as rpi4
-		if err != nil {
-			return nil, fmt.Errorf("codegen: %w", err)
-		}
-		target, ok = Targets[t.Name]
-		if !ok {
-			return nil, fmt.Errorf("codegen: target %q has no weight layout (a bug)", t.Name)
-		}
-	}
-	if t, err := targets.Lookup(target.Name); err == nil && t.Kernels != "" && t.Kernels != "generic" {
+	if target.Kernels != "" && target.Kernels != "generic" {
 		// The runtime compares the kernels the target implies with those
 		// the CPU it loads on can run, and says so when it falls back.
-		extra := map[string]string{TargetKernelsKey: t.Kernels}
+		extra := map[string]string{TargetKernelsKey: target.Kernels}
 		for k, v := range opts.Extra {
 			extra[k] = v
 		}
@@ -111,7 +83,7 @@ func Build(g *ir.Graph, opts Options) ([]byte, error) {
 type builder struct {
 	g        *ir.Graph
 	opts     Options
-	target   Target
+	target   targets.Target
 	int8     bool
 	shapes   map[*ir.Value]ir.Shape
 	tensors  []*tensorDef

@@ -221,7 +221,7 @@ func (b *builder) conv(n *ir.Node, x int) error {
 	layout := mncfb.WeightLayoutOHWI
 	var wt int
 	var err error
-	if b.target.DepthwiseHWO && b.int8 && g > 1 && g == c && s[1] == 1 {
+	if b.opts.depthwiseHWO && b.int8 && g > 1 && g == c && s[1] == 1 {
 		layout = mncfb.WeightLayoutHWO
 		q := *w.Quant
 		q.Axis = 2
