@@ -226,9 +226,9 @@ func (b *builder) conv(n *ir.Node, x int) error {
 		q := *w.Quant
 		q.Axis = 2
 		dt, _ := dtypeOf(w.Const.DType)
-		wt = b.constant(w.Name, dt, []int{s[2], s[3], s[0]}, hwo(bytesOf(w.Const), s), &q)
+		wt = b.constant(w.Name, dt, []int{s[2], s[3], s[0]}, hwo(w.Const), &q)
 	} else {
-		wt, err = b.weight(w, []int{s[0], s[2], s[3], s[1]}, ohwi(bytesOf(w.Const), w.Const.DType.Size(), s))
+		wt, err = b.weight(w, []int{s[0], s[2], s[3], s[1]}, ohwi(w.Const))
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
@@ -68,32 +69,26 @@ func putU32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
 
-// ohwi repacks OIHW weights (elements of size es bytes) as OHWI.
-func ohwi(src []byte, es int, s ir.Shape) []byte {
-	o, ci, kh, kw := s[0], s[1], s[2], s[3]
-	dst := make([]byte, len(src))
-	for oc := range o {
-		for c := range ci {
-			for y := range kh {
-				for x := range kw {
-					from := (((oc*ci+c)*kh+y)*kw + x) * es
-					to := (((oc*kh+y)*kw+x)*ci + c) * es
-					copy(dst[to:to+es], src[from:from+es])
-				}
-			}
-		}
+// ohwi returns the bytes of the convolution weights t, OIHW, repacked as
+// OHWI.
+func ohwi(t *ir.Tensor) []byte {
+	s := t.Shape
+	o, i, kh, kw := s[0], s[1], s[2], s[3]
+	r := &ir.Tensor{DType: t.DType, Shape: ir.Shape{o, kh, kw, i}}
+	switch t.DType {
+	case ir.Int8:
+		r.I8 = kernels.OHWI(t.I8, o, i, kh, kw)
+	case ir.Int32:
+		r.I32 = kernels.OHWI(t.I32, o, i, kh, kw)
+	case ir.Float32:
+		r.F32 = kernels.OHWI(t.F32, o, i, kh, kw)
 	}
-	return dst
+	return bytesOf(r)
 }
 
-// hwo repacks depthwise OIHW weights [O][1][KH][KW] as [KH][KW][O].
-func hwo(src []byte, s ir.Shape) []byte {
-	o, k := s[0], s[2]*s[3]
-	dst := make([]byte, len(src))
-	for oc := range o {
-		for t := range k {
-			dst[t*o+oc] = src[oc*k+t]
-		}
-	}
-	return dst
+// hwo returns the bytes of the int8 depthwise weights t, [O][1][KH][KW],
+// repacked as [KH][KW][O].
+func hwo(t *ir.Tensor) []byte {
+	s := t.Shape
+	return bytesOf(&ir.Tensor{DType: ir.Int8, Shape: ir.Shape{s[2], s[3], s[0]}, I8: kernels.Transpose2D(t.I8, s[0], s[2]*s[3])})
 }

@@ -317,27 +317,13 @@ func (p *prepared) prepareConv(n *ir.Node) error {
 	switch {
 	case g > 1 && g == c && cpg == 1 && o%c == 0:
 		p.kind = convDepthwise
-		p.w = make([]int8, len(src))
-		for oc := range o {
-			for k := range kh * kw {
-				p.w[k*o+oc] = src[oc*kh*kw+k]
-			}
-		}
+		p.w = kernels.Transpose2D(src, o, kh*kw)
 	case kh == 1 && kw == 1 && g == 1 && a.Stride == [2]int{1, 1} && a.Pads == [4]int{}:
 		p.kind = convPointwise
 		p.w = src
 	default:
 		p.kind = convGeneral
-		p.w = make([]int8, len(src))
-		for oc := range o {
-			for ci := range cpg {
-				for y := range kh {
-					for x := range kw {
-						p.w[((oc*kh+y)*kw+x)*cpg+ci] = src[((oc*cpg+ci)*kh+y)*kw+x]
-					}
-				}
-			}
-		}
+		p.w = kernels.OHWI(src, o, cpg, kh, kw)
 	}
 	return kernels.ValidateAccumulator(cpg*kh*kw, maxAbs(p.b))
 }
