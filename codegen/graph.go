@@ -8,8 +8,6 @@ import (
 	"fmt"
 
 	"github.com/mncdev/mnc/ir"
-	"github.com/mncdev/mnc/passes"
-	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
@@ -327,21 +325,18 @@ func (b *builder) squeezeExcite(n *ir.Node, x int) error {
 	in := []int{x, t1, b1, t2, b2}
 	var mid []int
 	if b.int8 {
-		xq := n.Inputs[0].Quant
-		ex := a.Gate.InQuant
-		gq := &ir.QuantParams{Scale: []float32{quant.GateScale}, ZeroPoint: []int32{quant.GateZero}}
-		tbl := passes.HardSigmoidTable(passes.QParams{Scale: ex.Scale[0], Zero: ex.ZeroPoint[0]},
-			passes.QParams{Scale: quant.GateScale, Zero: quant.GateZero})
-		tb := make([]byte, 256)
-		for i, v := range tbl {
-			tb[i] = byte(v)
+		// quant.Quantize stores the gate table as input 5, with the gate's
+		// quantization (that of the table's entries) as its Quant.
+		if len(n.Inputs) != 6 || !n.Inputs[5].IsConst() || n.Inputs[5].Quant == nil {
+			return errors.New("an int8 unit needs its gate table and the gate's quantization (input 5, as quant.Quantize stores them)")
 		}
-		in = append(in, b.constant(n.Name+".gate_table", mncfb.DTypeINT8, []int{256}, tb, nil))
+		xq, ex, tbl := n.Inputs[0].Quant, a.Gate.InQuant, n.Inputs[5]
+		in = append(in, b.constant(tbl.Name, mncfb.DTypeINT8, []int{256}, bytesOf(tbl.Const), nil))
 		mid = []int{
 			b.scratch(n.Name+".pooled", mncfb.DTypeINT8, []int{1, c}, xq),
 			b.scratch(n.Name+".squeezed", mncfb.DTypeINT8, []int{1, sq}, a.Act.InQuant),
 			b.scratch(n.Name+".excited", mncfb.DTypeINT8, []int{1, c}, ex),
-			b.scratch(n.Name+".gate", mncfb.DTypeINT8, []int{1, c}, gq),
+			b.scratch(n.Name+".gate", mncfb.DTypeINT8, []int{1, c}, tbl.Quant),
 		}
 	} else {
 		mid = []int{

@@ -637,7 +637,20 @@ func (qz *quantizer) squeezeExcite(n *ir.Node) error {
 	attrs := *a
 	attrs.Act.InQuant = sq
 	attrs.Gate.InQuant = ex
-	out, err := qz.emit(ir.SqueezeExcite, n.Name, qz.name(y), &attrs, n.Layout, qp, x, w1, b1, w2, b2)
+	out, err := qz.emit(ir.SqueezeExcite, n.Name, qz.name(y), &attrs, n.Layout, qp, x, w1, b1, w2, b2, qz.gateTable(n.Name, ex))
 	qz.m[y] = out
 	return err
+}
+
+// gateTable adds the gate table of the SqueezeExcite unit called name: the
+// hard sigmoid as an int8 lookup from the excite result's quantization ex
+// to the gate's (GateScale, GateZero), a constant [256] whose Quant is the
+// gate's quantization (that of its entries).
+func (qz *quantizer) gateTable(name string, ex *ir.QuantParams) *ir.Value {
+	gq := gateQuant()
+	tbl := passes.HardSigmoidTable(passes.QParams{Scale: ex.Scale[0], Zero: ex.ZeroPoint[0]},
+		passes.QParams{Scale: gq.Scale[0], Zero: gq.ZeroPoint[0]})
+	c := qz.q.AddConst(name+".gate_table", &ir.Tensor{DType: ir.Int8, Shape: ir.Shape{256}, I8: tbl[:]})
+	c.Quant = gq
+	return c
 }

@@ -190,7 +190,16 @@ func (r *Report) Sizes(f, q *ir.Graph) {
 	}
 	r.FloatModelBytes = r.FloatWeightBytes
 	r.Int8WeightBytes, r.Int8ModelBytes = 0, 0
+	tables := map[*ir.Value]bool{} // gate tables: counted with their nodes below
+	for _, n := range q.Nodes {
+		if n.Op == ir.SqueezeExcite && len(n.Inputs) == 6 {
+			tables[n.Inputs[5]] = true
+		}
+	}
 	for _, c := range q.Consts {
+		if tables[c] {
+			continue
+		}
 		n := int64(c.Const.Len()) * int64(c.Const.DType.Size())
 		if c.Const.DType == ir.Int8 {
 			r.Int8WeightBytes += n

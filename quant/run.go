@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/mncdev/mnc/ir"
-	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 
@@ -429,7 +428,10 @@ func (p *prepared) prepareSE(n *ir.Node) error {
 	p.zero = append(p.zero, zsq, zex)
 	p.sAux = ssq
 	p.w, p.w2 = n.Inputs[1].Const.I8, n.Inputs[3].Const.I8
-	p.table = kernels.Table(passes.HardSigmoidTable(passes.QParams{Scale: float32(sex), Zero: zex}, passes.QParams{Scale: GateScale, Zero: GateZero}))
+	if len(n.Inputs) < 6 || !n.Inputs[5].IsConst() {
+		return errors.New("SqueezeExcite needs its gate table: an int8 constant [256], input 5")
+	}
+	p.table = kernels.Table(n.Inputs[5].Const.I8)
 	if p.mul, err = kernels.NewMultiplier(p.sx * float64(GateScale) / p.sy); err != nil {
 		return err
 	}
