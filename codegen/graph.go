@@ -249,46 +249,23 @@ func (b *builder) gemm(n *ir.Node, x int) error {
 	if !w.IsConst() || len(w.Type.Shape) != 2 {
 		return fmt.Errorf("weights %s must be a 2-D constant", w)
 	}
-	var wt, bias int
-	var err error
-	if b.int8 {
-		// quant.Check: transB, alpha = beta = 1.
-		if wt, err = b.weight(w, w.Type.Shape, nil); err != nil {
-			return err
+	// The canonical Gemm of the passes pipeline (canonicalize): W [N][K]
+	// with alpha folded in, beta folded into a bias [N].
+	if !a.TransB || a.Alpha != 1 || (a.Beta != 1 && len(n.Inputs) > 2) {
+		return errors.New("needs the canonical Gemm of the passes pipeline: weights [N,K] (transB), alpha = beta = 1")
+	}
+	if len(n.Inputs) > 2 {
+		if c := n.Inputs[2]; !c.IsConst() || len(c.Type.Shape) != 1 || c.Type.Shape[0] != w.Type.Shape[0] {
+			return fmt.Errorf("bias %s %v must be a constant [N]", c, c.Type.Shape)
 		}
-		if bias, err = b.optionalBias(n, 2); err != nil {
-			return err
-		}
-	} else {
-		// Float: store W as [N][K] with alpha folded in, and beta into the bias.
-		src := w.Const.F32
-		k, nn := w.Type.Shape[0], w.Type.Shape[1]
-		if a.TransB {
-			nn, k = k, nn
-		}
-		data := make([]float32, len(src))
-		for o := range nn {
-			for i := range k {
-				v := src[o*k+i]
-				if !a.TransB {
-					v = src[i*nn+o]
-				}
-				data[o*k+i] = float32(float64(a.Alpha) * float64(v))
-			}
-		}
-		wt = b.constant(w.Name, mncfb.DTypeFLOAT32, []int{nn, k}, bytesOf(ir.NewFloat32(ir.Shape{nn, k}, data)), nil)
-		bias = -1
-		if len(n.Inputs) > 2 && n.Inputs[2] != nil {
-			c := n.Inputs[2]
-			if !c.IsConst() || c.Type.Shape.NumElements() != nn || (len(c.Type.Shape) == 2 && c.Type.Shape[0] != 1) {
-				return fmt.Errorf("bias %s %v must be a constant [N] or [1,N]", c, c.Type.Shape)
-			}
-			bv := make([]float32, nn)
-			for i, v := range c.Const.F32 {
-				bv[i] = float32(float64(a.Beta) * float64(v))
-			}
-			bias = b.constant(c.Name, mncfb.DTypeFLOAT32, []int{nn}, bytesOf(ir.NewFloat32(ir.Shape{nn}, bv)), nil)
-		}
+	}
+	wt, err := b.weight(w, w.Type.Shape, nil)
+	if err != nil {
+		return err
+	}
+	bias, err := b.optionalBias(n, 2)
+	if err != nil {
+		return err
 	}
 	o := b.op(mncfb.BuiltinOpFULLY_CONNECTED, n, []int{x, wt, bias})
 	o.fcOpts = true

@@ -31,7 +31,8 @@ func randTensor(r *rand.Rand, shape ir.Shape, scale float64) *ir.Tensor {
 // handBuilt is an NHWC float graph exercising every int8 op outside the
 // passes pipeline's usual output: an unfused squeeze-excite (GlobalAveragePool,
 // Conv with fused hardsigmoid, Mul), Add with a fused ReLU, standalone Clip
-// and HardSwish, a Gemm stored [K,N] with alpha and beta.
+// and HardSwish, a Gemm (in the canonical form, B [N,K] with transB, that
+// the passes pipeline gives every Gemm).
 func handBuilt(t *testing.T, r *rand.Rand) *ir.Graph {
 	t.Helper()
 	g := ir.NewGraph("hand")
@@ -73,7 +74,7 @@ func handBuilt(t *testing.T, r *rand.Rand) *ir.Graph {
 	s = add(ir.HardSwish, "hs", nil, ir.NCHW, s)
 	s = add(ir.GlobalAveragePool, "pool", nil, ir.NHWC, s)
 	s = add(ir.Flatten, "flat", &ir.FlattenAttrs{Axis: 1}, ir.NCHW, s)
-	y := add(ir.Gemm, "logits", &ir.GemmAttrs{Alpha: 0.5, Beta: 2}, ir.NCHW, s, c("fc.w", 1, 16, 5), c("fc.b", 0.3, 5))
+	y := add(ir.Gemm, "logits", &ir.GemmAttrs{Alpha: 1, Beta: 1, TransB: true}, ir.NCHW, s, c("fc.w", 1, 5, 16), c("fc.b", 0.3, 5))
 	g.Outputs = []*ir.Value{y}
 	if err := ir.Verify(g); err != nil {
 		t.Fatal(err)
