@@ -2,7 +2,10 @@ package quant
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -337,6 +340,21 @@ func TestCalibrateImages(t *testing.T) {
 	st, err = Calibrate(g, dir, Options{Preprocess: spec, SkipBad: true, Warn: &warn})
 	if err != nil || st.Images != 3 || len(st.Skipped) != 1 || !strings.Contains(warn.String(), "broken.png") {
 		t.Errorf("skip bad: %v %v %q", st, err, warn.String())
+	}
+	// The record of the images used: the skipped one is not in it.
+	if want := []string{"a.png", "c.jpeg", "sub/b.JPG"}; !slices.Equal(st.ImageList, want) {
+		t.Errorf("image list %v, want %v", st.ImageList, want)
+	}
+	h := sha256.New()
+	for _, f := range st.ImageList {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(h, "%s\x00%x\n", f, sha256.Sum256(data))
+	}
+	if want := hex.EncodeToString(h.Sum(nil)); st.ImageListSHA256 != want {
+		t.Errorf("image list SHA-256 %s, want %s", st.ImageListSHA256, want)
 	}
 	// No usable images.
 	empty := t.TempDir()

@@ -72,6 +72,10 @@ type Report struct {
 	CalibImages int           `json:"calib_images"`
 	CalibTime   time.Duration `json:"calib_time_ns"`
 	Skipped     []string      `json:"skipped_images,omitempty"`
+	// ImageList and ImageListSHA256 are those of Stats: the calibration
+	// images used and the hash of their list.
+	ImageList       []string `json:"-"`
+	ImageListSHA256 string   `json:"-"`
 	// Sizes in bytes: float32 weights (all float constants) and the int8
 	// model's int8 weights; the model sizes add biases, per-channel scales
 	// and lookup tables.

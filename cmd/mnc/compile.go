@@ -148,9 +148,7 @@ architecture with zero weights.`,
 				if output == "" {
 					return nil
 				}
-				if copts.Calibration, err = codegen.CalibrationRecord(qrep, calib, qo.Images); err != nil {
-					return err
-				}
+				copts.Calibration = codegen.CalibrationRecord(qrep)
 				return writeModel(out, output, q, copts)
 			}
 			if output != "" {

@@ -123,9 +123,7 @@ func Run(o RunOptions) (*Result, error) {
 	fmt.Fprintf(o.Out, "  calibrated on %d images in %v (%s)\n", rep.CalibImages, rep.CalibTime.Round(time.Millisecond), rep.Method)
 	qopts := copts
 	qopts.Preprocess = nil // the int8 graph records calibration's own
-	if qopts.Calibration, err = codegen.CalibrationRecord(rep, calibDir, 0); err != nil {
-		return nil, err
-	}
+	qopts.Calibration = codegen.CalibrationRecord(rep)
 	res.Int8.Name, res.Int8.Path = "int8", filepath.Join(dir, "demo_int8.mnc")
 	if err := compileTo(res.Int8.Path, q, qopts, &res.Int8); err != nil {
 		return nil, err
