@@ -141,10 +141,7 @@ func TestSharedReference(t *testing.T) {
 	for _, c := range cases {
 		for _, img := range []string{"grace_hopper", "parrot"} {
 			t.Run(c.name+"/"+img, func(t *testing.T) {
-				inName := c.name
-				if strings.HasSuffix(inName, "_tv") { // same input as the ONNX V2
-					inName = strings.TrimSuffix(inName, "_tv")
-				}
+				inName := strings.TrimSuffix(c.name, "_tv") // _tv: same input as the ONNX V2
 				input := filepath.Join(ref, inName+"."+img+".input.npy")
 				want, err := npy.ReadFile(filepath.Join(ref, c.name+"."+img+".logits.npy"))
 				if err != nil {
