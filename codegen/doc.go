@@ -1,5 +1,5 @@
-// Package codegen writes .mnc model files: the FlatBuffers schema
-// (schema/mnc.fbs, Go code generated into runtime/mncfb), the conversion
+// Package codegen writes .mnc model files (the FlatBuffers schema is
+// runtime/mncfb/mnc.fbs, next to its generated Go code): the conversion
 // of a quantized (or float) ir graph into a file, the weight packing for a
 // target and the activation memory plan.
 //
@@ -28,12 +28,15 @@
 //
 // # Weights and targets
 //
-// Weights are packed for the target's kernels (Options.Target): "generic"
-// stores every convolution [O][KH][KW][C/groups] (the layout of
-// kernels.Conv, which the generic runtime uses for every convolution) and
-// fully connected weights [N][K]. The runtime repacks at load what another
-// kernel reads differently (depthwise [KH][KW][O]), so any file runs with
-// any kernel set.
+// Options.Target names a target of package targets (the one registry;
+// aliases such as rpi4 resolve there): the file records it and its kernel
+// variant. Every target stores the generic layout: every convolution
+// [O][KH][KW][C/groups] (OHWI, the layout of kernels.Conv, kernels.OHWI
+// of the ir's OIHW) and fully connected weights [N][K] (the canonical Gemm
+// of the passes pipeline). The runtime repacks at load what another kernel
+// reads differently (depthwise [KH][KW][O]), so any file runs with any
+// kernel set; it also reads files whose depthwise weights are stored
+// [KH][KW][O] (WeightLayoutHWO), as earlier versions could write them.
 //
 // # Activation memory
 //

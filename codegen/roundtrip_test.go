@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -96,9 +97,11 @@ func closeTo(t *testing.T, got []float32, want *ir.Tensor, tol float64) float64 
 
 // TestGoldenRoundTrip: every testdata model compiles to an int8 and a
 // float32 file; the int8 file's logits equal the int8 reference
-// interpreter's bit for bit (for the generic and the generic-hwo layouts,
-// every kernel variant this CPU runs, and the whole input batch), the float
-// file's match the float interpreter within 1e-5.
+// interpreter's bit for bit (for every kernel variant this CPU runs, and
+// the whole input batch), and so does the same file with its depthwise
+// weights stored [KH][KW][O] (WeightLayoutHWO, which earlier versions could
+// write and the runtime still reads); the float file's match the float
+// interpreter within 1e-5.
 func TestGoldenRoundTrip(t *testing.T) {
 	for _, e := range golden.Manifest(t) {
 		t.Run(e.Name, func(t *testing.T) {
@@ -112,11 +115,16 @@ func TestGoldenRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, target := range []string{"generic", "generic-hwo"} {
-				blob, err := codegen.Build(q, codegen.Options{Target: target})
+			for _, hwo := range []bool{false, true} {
+				opts := codegen.Options{}
+				if hwo {
+					opts = codegen.DepthwiseHWO(opts)
+				}
+				blob, err := codegen.Build(q, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
+				checkDepthwiseLayout(t, blob, hwo)
 				for _, variant := range kernels.Available() {
 					_, it := loadWith(t, blob, variant)
 					sameBits(t, run(t, it, in), want)
@@ -135,6 +143,29 @@ func TestGoldenRoundTrip(t *testing.T) {
 			rel := closeTo(t, run(t, it, in), fwant[0], 1e-5)
 			t.Logf("%s: int8 bit-exact; float32 max rel diff %.2e", e.Name, rel)
 		})
+	}
+}
+
+// checkDepthwiseLayout checks that the file stores its depthwise weights
+// [O][KH][KW][1] (OHWI), or with hwo [KH][KW][O] (HWO).
+func checkDepthwiseLayout(t *testing.T, blob []byte, hwo bool) {
+	t.Helper()
+	want := "weights=OHWI"
+	if hwo {
+		want = "weights=HWO"
+	}
+	m, _ := load(t, blob)
+	found := false
+	for _, op := range m.Info().Ops {
+		if op.Op == "CONV_2D" && strings.Contains(op.Attrs, "groups=") {
+			found = true
+			if !strings.Contains(op.Attrs, want) {
+				t.Fatalf("depthwise %s: %s, want %s", op.Name, op.Attrs, want)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no depthwise convolution in the file")
 	}
 }
 
@@ -192,10 +223,7 @@ func compileShared(t *testing.T, file string, opts frontend.Options, res int) *s
 			if err != nil {
 				return err
 			}
-			rec, err := codegen.CalibrationRecord(sm.rep, calib, sharedCalibImages)
-			if err != nil {
-				return err
-			}
+			rec := codegen.CalibrationRecord(sm.rep)
 			labels, err := os.ReadFile(filepath.Join(dir, "models", "imagenet_labels.txt"))
 			if err != nil {
 				return err

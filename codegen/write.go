@@ -1,13 +1,9 @@
 package codegen
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
@@ -47,43 +43,13 @@ func WriteFile(path string, data []byte) (err error) {
 	return nil
 }
 
-// CalibrationRecord is the calibration record of an int8 model compiled
-// by quant.Compile or CompilePrepared from the images of calibDir with at
-// most maxImages of them (0: all): the method, the image count, a hash of
-// the image list (see the schema) and the report's headline figures.
-func CalibrationRecord(rep *quant.Report, calibDir string, maxImages int) (*runtime.Calibration, error) {
-	files, err := quant.ListImages(calibDir)
-	if err != nil {
-		return nil, err
-	}
-	if maxImages > 0 && len(files) > maxImages {
-		files = files[:maxImages]
-	}
-	skipped := func(f string) bool {
-		for _, s := range rep.Skipped {
-			if strings.HasPrefix(s, f+": ") {
-				return true
-			}
-		}
-		return false
-	}
-	h := sha256.New()
-	for _, f := range files {
-		if skipped(f) {
-			continue
-		}
-		rel, err := filepath.Rel(calibDir, f)
-		if err != nil {
-			rel = f
-		}
-		fh, err := fileSHA256(f)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(h, "%s\x00%s\n", filepath.ToSlash(rel), fh)
-	}
+// CalibrationRecord is the calibration record of an int8 model from its
+// quality report: the method, the image count, the hash of the image list
+// that calibration used (quant.Report.ImageListSHA256, see the schema) and
+// the report's headline figures.
+func CalibrationRecord(rep *quant.Report) *runtime.Calibration {
 	c := &runtime.Calibration{Scheme: rep.Scheme, Method: rep.Method, Images: rep.CalibImages,
-		ImageListSHA256: hex.EncodeToString(h.Sum(nil))}
+		ImageListSHA256: rep.ImageListSHA256}
 	figures := func(m *quant.Metrics) *runtime.Quality {
 		if m == nil {
 			return nil
@@ -92,7 +58,7 @@ func CalibrationRecord(rep *quant.Report, calibDir string, maxImages int) (*runt
 			Cosine: m.Cosine, MinCosine: m.MinCosine}
 	}
 	c.Calib, c.Eval = figures(rep.Calib), figures(rep.Eval)
-	return c, nil
+	return c
 }
 
 func finite(v float64) float64 {
@@ -103,17 +69,4 @@ func finite(v float64) float64 {
 		return -999
 	}
 	return v
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -13,7 +13,7 @@ var arity = [numOps][2]int{
 	HardSwish: {1, 1}, Sigmoid: {1, 1}, Add: {2, 2}, Sub: {2, 2}, Mul: {2, 2}, Div: {2, 2},
 	GlobalAveragePool: {1, 1}, AveragePool: {1, 1}, Flatten: {1, 1}, Reshape: {1, 1}, Gemm: {2, 3},
 	MatMul: {2, 2}, Identity: {1, 1}, Dropout: {1, 1}, Softmax: {1, 1}, Pad: {1, 1}, Concat: {1, -1},
-	Transpose: {1, 1}, SqueezeExcite: {5, 5}, Lookup: {1, 1},
+	Transpose: {1, 1}, SqueezeExcite: {5, 6}, Lookup: {1, 1},
 	Quantize: {1, 1}, Dequantize: {1, 1},
 }
 
@@ -322,6 +322,13 @@ func inferSqueezeExcite(n *Node, in []TensorType) error {
 	}
 	if len(b2) != 1 || !dimEq(b2[0], w2[0]) {
 		return fmt.Errorf("excite bias %v, want [%d]", b2, w2[0])
+	}
+	// An int8 unit may carry its gate table (the hard sigmoid from the
+	// excite result's quantization to the gate's) as a sixth input.
+	if len(in) == 6 {
+		if t := in[5]; in[0].DType != Int8 || t.DType != Int8 || len(t.Shape) != 1 || t.Shape[0] != 256 {
+			return fmt.Errorf("gate table %v of a %v unit, want i8[256] of an int8 unit", t, in[0].DType)
+		}
 	}
 	return nil
 }

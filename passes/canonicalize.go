@@ -22,12 +22,15 @@ import (
 //     HardSwish(x);
 //   - MatMul of a rank-2 A is Gemm, and Gemm (without C) + Add of a constant
 //     is Gemm with C;
+//   - a Gemm with constant B and C takes the canonical form every later
+//     stage expects: B stored [N,K] (transB) with alpha folded in, C a bias
+//     [N] with beta folded in, alpha = beta = 1 (see canonGemm);
 //   - a zero constant Pad of H and W whose readers are all Convs is folded
 //     into their pads.
 func canonicalize(s *State) error {
 	err := fixpoint(s, []func(*rw, *ir.Node) string{
 		dropPassThrough, canonReshape, clipToRelu, recogniseHardSigmoid, recogniseHardSwish,
-		matMulToGemm, gemmAddBias, padIntoConv,
+		matMulToGemm, gemmAddBias, canonGemm, padIntoConv,
 	})
 	before := len(s.Graph.Consts)
 	s.Graph.PruneConsts()
@@ -293,6 +296,65 @@ func gemmAddBias(r *rw, n *ir.Node) string {
 		return "Gemm+Add -> Gemm"
 	}
 	return ""
+}
+
+// canonGemm gives a Gemm whose B is a float32 constant (and C, if present,
+// a float32 constant per output: [N], [1,N] or one value) its canonical
+// form: B [N,K] (transB) holding alpha*B, C a bias [N] holding beta*C, and
+// alpha = beta = 1. Each folded value is the float32 product of two float32
+// values, which equals float32(float64(alpha)*float64(v)); with alpha and
+// beta 1 nothing changes but the layout. Any other Gemm keeps its form (and
+// quantization and codegen reject it).
+func canonGemm(r *rw, n *ir.Node) string {
+	if n.Op != ir.Gemm {
+		return ""
+	}
+	a := n.Attrs.(*ir.GemmAttrs)
+	w := n.Inputs[1]
+	if a.TransA || !w.IsConst() || w.Const.DType != ir.Float32 || len(w.Type.Shape) != 2 {
+		return ""
+	}
+	nOut, k := w.Type.Shape[0], w.Type.Shape[1]
+	if !a.TransB {
+		nOut, k = k, nOut
+	}
+	var c *ir.Value
+	if len(n.Inputs) == 3 {
+		c = n.Inputs[2]
+		cs := c.Type.Shape
+		perOut := cs.NumElements() == nOut && (len(cs) == 1 || (len(cs) == 2 && cs[0] == 1))
+		if !c.IsConst() || c.Const.DType != ir.Float32 || !(perOut || cs.NumElements() == 1) {
+			return ""
+		}
+	}
+	cIsBias := c == nil || (len(c.Type.Shape) == 1 && c.Type.Shape[0] == nOut)
+	if a.TransB && a.Alpha == 1 && a.Beta == 1 && cIsBias {
+		return ""
+	}
+	if !a.TransB || a.Alpha != 1 {
+		src, data := w.Const.F32, make([]float32, nOut*k)
+		for o := range nOut {
+			for i := range k {
+				v := src[o*k+i]
+				if !a.TransB {
+					v = src[i*nOut+o]
+				}
+				data[o*k+i] = a.Alpha * v
+			}
+		}
+		n.Inputs[1] = r.setConst(w, n, ir.NewFloat32(ir.Shape{nOut, k}, data))
+	}
+	if c != nil && (a.Beta != 1 || !cIsBias) {
+		src, data := c.Const.F32, make([]float32, nOut)
+		for i := range data {
+			data[i] = a.Beta * src[min(i, len(src)-1)] // one value broadcasts
+		}
+		n.Inputs[2] = r.setConst(c, n, ir.NewFloat32(ir.Shape{nOut}, data))
+	}
+	canon := *a
+	canon.TransB, canon.Alpha, canon.Beta = true, 1, 1
+	n.Attrs = &canon
+	return "Gemm -> canonical Gemm (B [N,K], alpha and beta folded)"
 }
 
 // padIntoConv folds Pad(x, constant 0, H and W only) into the Convs reading

@@ -15,8 +15,8 @@
 // The target-independent pipeline takes a float NCHW graph from a frontend
 // and returns an equivalent float graph in the runtime's form: canonical ops
 // (no Identity or Dropout, Clip as Relu/Relu6, exporter spellings of
-// HardSwish and HardSigmoid recognised, MatMul+Add as Gemm, zero Pad folded
-// into Conv), BatchNorm folded into the preceding Conv or Gemm, activations
+// HardSwish and HardSigmoid recognised, MatMul+Add as Gemm, every Gemm as
+// B [N,K] with alpha and beta folded, zero Pad folded into Conv), BatchNorm folded into the preceding Conv or Gemm, activations
 // fused into their producers, squeeze-excite blocks as single SqueezeExcite
 // nodes, dead values removed and activations in NHWC. The float reference
 // interpreter gives the same logits before and after (to float32 rounding).

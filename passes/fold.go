@@ -40,6 +40,11 @@ func foldConstants(s *State) error {
 	before := len(g.Consts)
 	g.PruneConsts()
 	s.CountN("drop unused constant", before-len(g.Consts))
+	if len(dead) > 0 {
+		// A folded constant may be the B or C of a Gemm that canonicalize
+		// could not rewrite yet.
+		return fixpoint(s, []func(*rw, *ir.Node) string{canonGemm})
+	}
 	return nil
 }
 

@@ -275,3 +275,14 @@ func (r *rw) privateConst(c *ir.Value, n *ir.Node, name string) *ir.Value {
 	}
 	return r.g.AddConst(name, c.Const.Clone())
 }
+
+// setConst returns the constant that n should read instead of c to see
+// the data t: c itself, given t, when n is its sole reader (it keeps its
+// name), else a new constant of that name.
+func (r *rw) setConst(c *ir.Value, n *ir.Node, t *ir.Tensor) *ir.Value {
+	if !r.soleReader(c, n) {
+		return r.g.AddConst(c.Name, t)
+	}
+	c.Const, c.Type = t, ir.TensorType{DType: t.DType, Shape: t.Shape.Clone()}
+	return c
+}

@@ -131,6 +131,52 @@ func TestMatMulAddToGemm(t *testing.T) {
 	}
 }
 
+// gemmInputs returns the inputs of a Gemm of 6 inputs and 5 outputs: x
+// [N,6], B (a constant [6,5], or [5,6] with transB) and, for a non-nil
+// cshape, a constant C of that shape.
+func gemmInputs(b *gb, transB bool, cshape []int) []*ir.Value {
+	wshape := []int{6, 5}
+	if transB {
+		wshape = []int{5, 6}
+	}
+	in := []*ir.Value{b.input(-1, 6), b.w("w", wshape...)}
+	if cshape != nil {
+		in = append(in, b.w("c", cshape...))
+	}
+	return in
+}
+
+// TestCanonGemm: canonicalize gives every Gemm with constant B and C the
+// form B [N,K] (transB), alpha = beta = 1, C [N], computing the same; one
+// already canonical is left alone.
+func TestCanonGemm(t *testing.T) {
+	for _, transB := range []bool{false, true} {
+		for _, cshape := range [][]int{nil, {5}, {1, 5}, {1}} {
+			b := newGB(t)
+			in := gemmInputs(b, transB, cshape)
+			g := b.output(b.add(ir.Gemm, "fc", &ir.GemmAttrs{Alpha: 0.5, Beta: 2, TransB: transB}, in...))
+			rep := apply(t, g, 1e-6, "canonicalize")
+			n := g.Nodes[0]
+			a := n.Attrs.(*ir.GemmAttrs)
+			if !a.TransB || a.Alpha != 1 || a.Beta != 1 || !n.Inputs[1].Type.Shape.Equal(ir.Shape{5, 6}) || n.Inputs[1].Name != "w" {
+				t.Errorf("transB %v, C %v: not canonical:\n%s", transB, cshape, g)
+			}
+			if cshape != nil && (!n.Inputs[2].Type.Shape.Equal(ir.Shape{5}) || n.Inputs[2].Name != "c") {
+				t.Errorf("transB %v, C %v: bias not [N]:\n%s", transB, cshape, g)
+			}
+			if k := rep.Passes[0].Rewrites["Gemm -> canonical Gemm (B [N,K], alpha and beta folded)"]; k != 1 {
+				t.Errorf("transB %v, C %v: %d rewrites", transB, cshape, k)
+			}
+		}
+	}
+	b := newGB(t)
+	x := b.input(-1, 6)
+	g := b.output(b.add(ir.Gemm, "fc", &ir.GemmAttrs{Alpha: 1, Beta: 1, TransB: true}, x, b.w("w", 5, 6), b.w("c", 5)))
+	if rep := apply(t, g, 0, "canonicalize"); len(rep.Passes[0].Rewrites) != 0 {
+		t.Errorf("a canonical Gemm was rewritten: %v", rep.Passes[0].Rewrites)
+	}
+}
+
 func TestPadIntoConv(t *testing.T) {
 	b := newGB(t)
 	x := b.input(-1, 3, 8, 8)
@@ -204,17 +250,9 @@ func TestFoldBatchNorm(t *testing.T) {
 	}
 	// Gemm, with B transposed or not, with and without C.
 	for _, transB := range []bool{false, true} {
-		for _, withC := range []bool{false, true} {
+		for _, cshape := range [][]int{nil, {5}} {
 			b := newGB(t)
-			x := b.input(-1, 6)
-			wshape := []int{6, 5}
-			if transB {
-				wshape = []int{5, 6}
-			}
-			in := []*ir.Value{x, b.w("w", wshape...)}
-			if withC {
-				in = append(in, b.w("c", 5))
-			}
+			in := gemmInputs(b, transB, cshape)
 			y := b.add(ir.Gemm, "fc", &ir.GemmAttrs{Alpha: 0.5, Beta: 2, TransB: transB}, in...)
 			y = b.add(ir.Relu, "relu", nil, b.bn("bn", y))
 			g := b.output(y)

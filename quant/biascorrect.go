@@ -19,10 +19,7 @@ func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Value, sw []fl
 	}
 	w := n.Inputs[1].Const.F32
 	if n.Op == ir.Gemm {
-		// qz.gemm passes the normalised [N,K] weights as wq; recompute the
-		// float ones in the same order from its dequantized twin.
-		a := n.Attrs.(*ir.GemmAttrs)
-		ws := n.Inputs[1].Const.Shape
+		// The canonical Gemm (see qz.gemm): W [N,K], alpha 1.
 		nOut, k := wq.Type.Shape[0], wq.Type.Shape[1]
 		if len(mean) != k {
 			return fb
@@ -31,14 +28,7 @@ func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Value, sw []fl
 		for o := range nOut {
 			var d float64
 			for j := range k {
-				var wf float32
-				if a.TransB {
-					wf = w[o*ws[1]+j]
-				} else {
-					wf = w[j*ws[1]+o]
-				}
-				wf *= a.Alpha
-				d += (float64(wq.Const.I8[o*k+j])*float64(sw[o]) - float64(wf)) * mean[j]
+				d += (float64(wq.Const.I8[o*k+j])*float64(sw[o]) - float64(w[o*k+j])) * mean[j]
 			}
 			out[o] = float32(float64(out[o]) - d)
 		}

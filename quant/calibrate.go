@@ -1,6 +1,8 @@
 package quant
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -257,6 +259,7 @@ func Calibrate(g *ir.Graph, imageDir string, opts Options) (*Stats, error) {
 	type loaded struct {
 		t    *ir.Tensor
 		file string
+		sum  string // SHA-256 of the file, hex
 		err  error
 	}
 	ch := make([]chan loaded, len(files))
@@ -276,8 +279,12 @@ func Calibrate(g *ir.Graph, imageDir string, opts Options) (*Stats, error) {
 				for i := range work {
 					t := ir.NewFloat32(ir.Shape{1, 3, spec.Height, spec.Width}, nil)
 					err := protectErr(func() error { return spec.File(files[i], t.F32) })
+					var sum string
+					if err == nil {
+						sum, err = fileSHA256(files[i])
+					}
 					tick()
-					ch[i] <- loaded{t, files[i], err}
+					ch[i] <- loaded{t, files[i], sum, err}
 				}
 			}()
 		}
@@ -293,9 +300,11 @@ func Calibrate(g *ir.Graph, imageDir string, opts Options) (*Stats, error) {
 		close(work)
 		wg.Wait()
 	}()
+	sums := map[string]string{}
 	st, err := calibrateStream(g, len(files), func(i int) (*ir.Tensor, string, error) {
 		l := <-ch[i]
 		<-sem
+		sums[l.file] = l.sum
 		return l.t, l.file, l.err
 	}, o, tick)
 	if bar != nil {
@@ -304,9 +313,41 @@ func Calibrate(g *ir.Graph, imageDir string, opts Options) (*Stats, error) {
 	if err != nil {
 		return nil, err // the deferred close(done) stops the loader
 	}
+	st.ImageList, st.ImageListSHA256 = imageList(imageDir, st.Files, sums)
 	st.Preprocess = spec
 	st.Elapsed = time.Since(start)
 	return st, nil
+}
+
+// imageList returns the paths of the used images relative to the
+// calibration directory (slash-separated), and the SHA-256 of the list:
+// for each image in order, "relpath\x00sha256hex\n" (the hash recorded in
+// model files, see runtime.Calibration).
+func imageList(dir string, files []string, sums map[string]string) ([]string, string) {
+	h := sha256.New()
+	list := make([]string, len(files))
+	for i, f := range files {
+		rel, err := filepath.Rel(dir, f)
+		if err != nil {
+			rel = f
+		}
+		list[i] = filepath.ToSlash(rel)
+		fmt.Fprintf(h, "%s\x00%s\n", list[i], sums[f])
+	}
+	return list, hex.EncodeToString(h.Sum(nil))
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // CalibrateTensors is Calibrate over preprocessed inputs (each [n,3,H,W],

@@ -136,7 +136,8 @@ func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, 
 		return nil, err
 	}
 	rep := &Report{Model: ref.Name, Scheme: Scheme, Method: q.Meta[MetaMethod], CalibImages: st.Images,
-		CalibTime: st.Elapsed, Skipped: st.Skipped, Preprocess: q.Meta[MetaPreprocess]}
+		CalibTime: st.Elapsed, Skipped: st.Skipped, Preprocess: q.Meta[MetaPreprocess],
+		ImageList: st.ImageList, ImageListSHA256: st.ImageListSHA256}
 	rep.Sizes(ref, q)
 	calib := st.inputs
 	names := st.Files

@@ -80,7 +80,9 @@
 //     quantization (r = 1/HW); the squeeze 1x1 conv's result is quantized
 //     by Act.InQuant (after its ReLU clamp), the excite conv's by
 //     Gate.InQuant; the gate is the hard-sigmoid table into the fixed [0, 1]
-//     scale; the product x g is requantized with r = s_x (1/255) / s_y.
+//     scale, stored in the node as its sixth input (an int8 constant [256]
+//     named NODE.gate_table whose Quant is the gate's); the product x g is
+//     requantized with r = s_x (1/255) / s_y.
 //   - Add (residual): both inputs requantized to the output scale and
 //     rounded once together (r_a = s_a/s_y, r_b = s_b/s_y, one shared
 //     shift), fused ReLU/ReLU6 as clamps.

@@ -3,12 +3,14 @@ package quant
 import (
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/passes"
 )
 
 // goldenFigures are the logits SQNR (dB) and top-1 agreement (of 3) each
@@ -96,9 +98,35 @@ func assertInt8Body(t *testing.T, q *ir.Graph) {
 			}
 		}
 	}
+	tables := map[*ir.Value]bool{}
+	for _, n := range q.Nodes {
+		if n.Op == ir.SqueezeExcite {
+			checkGateTable(t, n)
+			tables[n.Inputs[5]] = true
+		}
+	}
 	for _, c := range q.Consts {
-		if c.Type.DType == ir.Int8 && (c.Quant == nil || len(c.Quant.Scale) != c.Type.Shape[0]) {
+		if c.Type.DType == ir.Int8 && !tables[c] && (c.Quant == nil || len(c.Quant.Scale) != c.Type.Shape[0]) {
 			t.Errorf("weight %s is not per channel: %v", c, c.Quant)
 		}
+	}
+}
+
+// checkGateTable: an int8 SqueezeExcite holds its gate table, the hard
+// sigmoid from the excite result's quantization to the gate's, as input 5
+// named after the node, with the gate's quantization.
+func checkGateTable(t *testing.T, n *ir.Node) {
+	t.Helper()
+	if len(n.Inputs) != 6 || !n.Inputs[5].IsConst() {
+		t.Fatalf("SqueezeExcite %q has no gate table", n.Name)
+	}
+	tbl := n.Inputs[5]
+	ex := n.Attrs.(*ir.SqueezeExciteAttrs).Gate.InQuant
+	want := passes.HardSigmoidTable(passes.QParams{Scale: ex.Scale[0], Zero: ex.ZeroPoint[0]}, passes.QParams{Scale: GateScale, Zero: GateZero})
+	if tbl.Name != n.Name+".gate_table" || !slices.Equal(tbl.Const.I8, want[:]) {
+		t.Errorf("SqueezeExcite %q: gate table %s differs from the hard sigmoid's", n.Name, tbl)
+	}
+	if q := tbl.Quant; q == nil || len(q.Scale) != 1 || q.Scale[0] != GateScale || q.ZeroPoint[0] != GateZero {
+		t.Errorf("SqueezeExcite %q: gate table quantization %v, want the gate's", n.Name, q)
 	}
 }

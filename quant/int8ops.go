@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/mncdev/mnc/ir"
-	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 
@@ -206,28 +205,17 @@ func prepareConv(n *ir.Node, qx, qy kernels.Quant) (*convOp, error) {
 	switch {
 	case g > 1 && g == c && cpg == 1 && o%c == 0:
 		// [O][1][KH][KW] is [O][K]: transposed to [K][O].
-		s.kind, s.w = convDepthwise, permute(src, []int{o, kh * kw}, []int{1, 0})
+		s.kind, s.w = convDepthwise, kernels.Transpose2D(src, o, kh*kw)
 		s.validate, s.kernel = (*kernels.ConvParams).ValidateDepthwise, kernels.Depthwise
 	case kh == 1 && kw == 1 && g == 1 && a.Stride == [2]int{1, 1} && a.Pads == [4]int{}:
 		s.kind, s.w = convPointwise, src
 		s.validate, s.kernel = (*kernels.ConvParams).ValidatePointwise, kernels.Pointwise
 	default:
 		// OIHW -> OHWI.
-		s.kind, s.w = convGeneral, permute(src, []int{o, cpg, kh, kw}, []int{0, 2, 3, 1})
+		s.kind, s.w = convGeneral, kernels.OHWI(src, o, cpg, kh, kw)
 		s.validate, s.kernel = (*kernels.ConvParams).Validate, kernels.Conv
 	}
 	return s, kernels.ValidateAccumulator(cpg*kh*kw, kernels.MaxAbs(s.b))
-}
-
-// permute returns w of the given shape with its axes permuted.
-func permute(w []int8, shape, perm []int) []int8 {
-	p, err := kernels.NewPermutation(shape, perm)
-	if err != nil {
-		panic(err) // the callers' shapes and permutations are fixed
-	}
-	out := make([]int8, len(w))
-	kernels.Permute(&p, w, out, 0, len(out))
-	return out
 }
 
 func (s *convOp) run(ins []*ir.Tensor, out *ir.Tensor, workers int) error {
@@ -322,7 +310,15 @@ func prepareSE(n *ir.Node, qx, qy kernels.Quant) (*seOp, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &seOp{q: kernels.SEQuant{X: qx, Squeeze: sq, Excite: ex, Gate: kernels.Quant{Scale: float64(GateScale), Zero: GateZero}, Y: qy}}
+	if len(n.Inputs) < 6 {
+		return nil, errors.New("int8 SqueezeExcite needs its gate table: an int8 constant [256], input 5")
+	}
+	table := n.Inputs[5]
+	gate, err := perTensor(table)
+	if err != nil || !table.IsConst() {
+		return nil, fmt.Errorf("gate table %s: an int8 constant [256] with the gate's quantization, input 5", table)
+	}
+	s := &seOp{q: kernels.SEQuant{X: qx, Squeeze: sq, Excite: ex, Gate: gate, Y: qy, Table: kernels.Table(table.Const.I8)}}
 	if s.q.W1, err = weightScales(n.Inputs[1]); err != nil {
 		return nil, err
 	}
@@ -339,7 +335,6 @@ func prepareSE(n *ir.Node, qx, qy kernels.Quant) (*seOp, error) {
 		return nil, err
 	}
 	s.w1, s.w2 = n.Inputs[1].Const.I8, n.Inputs[3].Const.I8
-	s.q.Table = kernels.Table(passes.HardSigmoidTable(passes.QParams{Scale: float32(ex.Scale), Zero: ex.Zero}, passes.QParams{Scale: GateScale, Zero: GateZero}))
 	return s, nil
 }
 

@@ -2,7 +2,10 @@ package quant
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -31,7 +34,8 @@ func randTensor(r *rand.Rand, shape ir.Shape, scale float64) *ir.Tensor {
 // handBuilt is an NHWC float graph exercising every int8 op outside the
 // passes pipeline's usual output: an unfused squeeze-excite (GlobalAveragePool,
 // Conv with fused hardsigmoid, Mul), Add with a fused ReLU, standalone Clip
-// and HardSwish, a Gemm stored [K,N] with alpha and beta.
+// and HardSwish, a Gemm (in the canonical form, B [N,K] with transB, that
+// the passes pipeline gives every Gemm).
 func handBuilt(t *testing.T, r *rand.Rand) *ir.Graph {
 	t.Helper()
 	g := ir.NewGraph("hand")
@@ -73,7 +77,7 @@ func handBuilt(t *testing.T, r *rand.Rand) *ir.Graph {
 	s = add(ir.HardSwish, "hs", nil, ir.NCHW, s)
 	s = add(ir.GlobalAveragePool, "pool", nil, ir.NHWC, s)
 	s = add(ir.Flatten, "flat", &ir.FlattenAttrs{Axis: 1}, ir.NCHW, s)
-	y := add(ir.Gemm, "logits", &ir.GemmAttrs{Alpha: 0.5, Beta: 2}, ir.NCHW, s, c("fc.w", 1, 16, 5), c("fc.b", 0.3, 5))
+	y := add(ir.Gemm, "logits", &ir.GemmAttrs{Alpha: 1, Beta: 1, TransB: true}, ir.NCHW, s, c("fc.w", 1, 5, 16), c("fc.b", 0.3, 5))
 	g.Outputs = []*ir.Value{y}
 	if err := ir.Verify(g); err != nil {
 		t.Fatal(err)
@@ -336,6 +340,21 @@ func TestCalibrateImages(t *testing.T) {
 	st, err = Calibrate(g, dir, Options{Preprocess: spec, SkipBad: true, Warn: &warn})
 	if err != nil || st.Images != 3 || len(st.Skipped) != 1 || !strings.Contains(warn.String(), "broken.png") {
 		t.Errorf("skip bad: %v %v %q", st, err, warn.String())
+	}
+	// The record of the images used: the skipped one is not in it.
+	if want := []string{"a.png", "c.jpeg", "sub/b.JPG"}; !slices.Equal(st.ImageList, want) {
+		t.Errorf("image list %v, want %v", st.ImageList, want)
+	}
+	h := sha256.New()
+	for _, f := range st.ImageList {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(h, "%s\x00%x\n", f, sha256.Sum256(data))
+	}
+	if want := hex.EncodeToString(h.Sum(nil)); st.ImageListSHA256 != want {
+		t.Errorf("image list SHA-256 %s, want %s", st.ImageListSHA256, want)
 	}
 	// No usable images.
 	empty := t.TempDir()

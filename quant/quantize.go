@@ -501,6 +501,9 @@ func (qz *quantizer) conv(n *ir.Node) error {
 	return err
 }
 
+// gemm quantizes a Gemm in the canonical form of the passes pipeline
+// (canonicalize): B [N,K] (transB) with alpha folded in, C a bias [N] with
+// beta folded in, alpha = beta = 1.
 func (qz *quantizer) gemm(n *ir.Node) error {
 	a := n.Attrs.(*ir.GemmAttrs)
 	if a.TransA {
@@ -514,51 +517,27 @@ func (qz *quantizer) gemm(n *ir.Node) error {
 	if !wv.IsConst() || wv.Const.DType != ir.Float32 || len(wv.Const.Shape) != 2 {
 		return fmt.Errorf("weight %s is not a 2-D float32 constant", wv)
 	}
-	// Normalise to W[N,K] with alpha folded in.
-	ws := wv.Const.Shape
-	nOut, kIn := ws[0], ws[1]
-	if !a.TransB {
-		nOut, kIn = ws[1], ws[0]
-	}
-	wf := ir.NewFloat32(ir.Shape{nOut, kIn}, nil)
-	for i := range nOut {
-		for j := range kIn {
-			v := wv.Const.F32[i*kIn+j]
-			if !a.TransB {
-				v = wv.Const.F32[j*nOut+i]
-			}
-			wf.F32[i*kIn+j] = a.Alpha * v
-		}
-	}
-	tmp := &ir.Value{Name: wv.Name, Type: ir.TensorType{DType: ir.Float32, Shape: wf.Shape}, Const: wf}
-	w, sw, err := qz.weights(tmp, wv.Name)
-	if err != nil {
-		return err
-	}
+	kIn := wv.Const.Shape[1]
 	var fb []float32
 	if len(n.Inputs) == 3 {
 		c := n.Inputs[2]
 		if !c.IsConst() || c.Const.DType != ir.Float32 {
 			return fmt.Errorf("bias %s is not a float32 constant", c)
 		}
-		cs := c.Const.Shape
-		switch {
-		case cs.NumElements() == nOut && (len(cs) == 1 || (len(cs) == 2 && cs[0] == 1)):
-			fb = make([]float32, nOut)
-			for i := range fb {
-				fb[i] = a.Beta * c.Const.F32[i]
-			}
-		case cs.NumElements() == 1:
-			fb = make([]float32, nOut)
-			for i := range fb {
-				fb[i] = a.Beta * c.Const.F32[0]
-			}
-		default:
+		if cs := c.Const.Shape; len(cs) != 1 || cs[0] != wv.Const.Shape[0] {
 			return fmt.Errorf("bias %s of shape %v is not per output", c, cs)
 		}
-		if !qz.o.NoBiasCorrect {
-			fb = qz.correctBias(n, fb, w, sw)
-		}
+		fb = c.Const.F32
+	}
+	if !a.TransB || a.Alpha != 1 || a.Beta != 1 {
+		return errors.New("int8 Gemm needs the canonical form of the passes pipeline (B [N,K] with transB, alpha = beta = 1): run it first")
+	}
+	w, sw, err := qz.weights(wv, wv.Name)
+	if err != nil {
+		return err
+	}
+	if fb != nil && !qz.o.NoBiasCorrect {
+		fb = qz.correctBias(n, fb, w, sw)
 	}
 	ins := []*ir.Value{x, w}
 	if fb != nil {
@@ -637,7 +616,20 @@ func (qz *quantizer) squeezeExcite(n *ir.Node) error {
 	attrs := *a
 	attrs.Act.InQuant = sq
 	attrs.Gate.InQuant = ex
-	out, err := qz.emit(ir.SqueezeExcite, n.Name, qz.name(y), &attrs, n.Layout, qp, x, w1, b1, w2, b2)
+	out, err := qz.emit(ir.SqueezeExcite, n.Name, qz.name(y), &attrs, n.Layout, qp, x, w1, b1, w2, b2, qz.gateTable(n.Name, ex))
 	qz.m[y] = out
 	return err
+}
+
+// gateTable adds the gate table of the SqueezeExcite unit called name: the
+// hard sigmoid as an int8 lookup from the excite result's quantization ex
+// to the gate's (GateScale, GateZero), a constant [256] whose Quant is the
+// gate's quantization (that of its entries).
+func (qz *quantizer) gateTable(name string, ex *ir.QuantParams) *ir.Value {
+	gq := gateQuant()
+	tbl := passes.HardSigmoidTable(passes.QParams{Scale: ex.Scale[0], Zero: ex.ZeroPoint[0]},
+		passes.QParams{Scale: gq.Scale[0], Zero: gq.ZeroPoint[0]})
+	c := qz.q.AddConst(name+".gate_table", &ir.Tensor{DType: ir.Int8, Shape: ir.Shape{256}, I8: tbl[:]})
+	c.Quant = gq
+	return c
 }

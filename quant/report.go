@@ -72,6 +72,10 @@ type Report struct {
 	CalibImages int           `json:"calib_images"`
 	CalibTime   time.Duration `json:"calib_time_ns"`
 	Skipped     []string      `json:"skipped_images,omitempty"`
+	// ImageList and ImageListSHA256 are those of Stats: the calibration
+	// images used and the hash of their list.
+	ImageList       []string `json:"-"`
+	ImageListSHA256 string   `json:"-"`
 	// Sizes in bytes: float32 weights (all float constants) and the int8
 	// model's int8 weights; the model sizes add biases, per-channel scales
 	// and lookup tables.
@@ -190,7 +194,16 @@ func (r *Report) Sizes(f, q *ir.Graph) {
 	}
 	r.FloatModelBytes = r.FloatWeightBytes
 	r.Int8WeightBytes, r.Int8ModelBytes = 0, 0
+	tables := map[*ir.Value]bool{} // gate tables: counted with their nodes below
+	for _, n := range q.Nodes {
+		if n.Op == ir.SqueezeExcite && len(n.Inputs) == 6 {
+			tables[n.Inputs[5]] = true
+		}
+	}
 	for _, c := range q.Consts {
+		if tables[c] {
+			continue
+		}
 		n := int64(c.Const.Len()) * int64(c.Const.DType.Size())
 		if c.Const.DType == ir.Int8 {
 			r.Int8WeightBytes += n

@@ -43,13 +43,19 @@ func (ts *TensorStats) ChanMean() []float64 {
 // "V/se.squeeze", "V/se.excite" and "V/se.gate" the inner results of the
 // SqueezeExcite unit whose output is V.
 type Stats struct {
-	Tensors    map[string]*TensorStats
-	Images     int      // images used
-	Files      []string // the images used, in order
-	Skipped    []string // "path: reason" of images skipped (SkipBad)
-	Preprocess preprocess.Spec
-	Elapsed    time.Duration // wall time of Calibrate
-	Workers    int
+	Tensors map[string]*TensorStats
+	Images  int      // images used
+	Files   []string // the images used, in order
+	// ImageList is Files relative to the calibration directory,
+	// slash-separated, and ImageListSHA256 the SHA-256 (hex) of
+	// "relpath\x00sha256hex\n" over them in order: the image list hash of
+	// the calibration record (both empty after CalibrateTensors).
+	ImageList       []string
+	ImageListSHA256 string
+	Skipped         []string // "path: reason" of images skipped (SkipBad)
+	Preprocess      preprocess.Spec
+	Elapsed         time.Duration // wall time of Calibrate
+	Workers         int
 
 	inputs []*ir.Tensor // the calibration inputs, kept for the report (up to a memory bound)
 	// autoChoice is the per-key method chosen by the Auto method.

@@ -221,13 +221,7 @@ func (p *planner) transpose2D(w []int8, rows, cols int) ([]int8, error) {
 	if err := p.bud.spend(int64(len(w)), "repacked weights"); err != nil {
 		return nil, err
 	}
-	t, err := kernels.NewPermutation([]int{rows, cols}, []int{1, 0})
-	if err != nil {
-		return nil, err
-	}
-	r := make([]int8, len(w))
-	kernels.Permute(&t, w, r, 0, len(r))
-	return r, nil
+	return kernels.Transpose2D(w, rows, cols), nil
 }
 
 // convFStep is a float32 convolution (any groups, OHWI weights).

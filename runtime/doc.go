@@ -1,5 +1,3 @@
-
-
 // Package runtime runs compiled .mnc model files: the small, dependency-free
 // part of mnc that a board runner links (it imports the standard library,
 // runtime/kernels, runtime/preprocess, runtime/mncfb, the FlatBuffers
@@ -114,4 +112,3 @@
 // per step. internal/bench (mnc bench) builds its latency and per-layer
 // reports on it.
 package runtime
-

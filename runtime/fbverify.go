@@ -10,7 +10,7 @@ import (
 // from the root is checked to lie inside the file (the FlatBuffers Go
 // library has no verifier, and its accessors index the bytes unchecked).
 // The schema is restated here as data, in the field order of
-// codegen/schema/mnc.fbs; TestSchemaSpecMatchesFBS checks the two agree.
+// runtime/mncfb/mnc.fbs; TestSchemaSpecMatchesFBS checks the two agree.
 
 type fieldKind uint8
 

@@ -12,7 +12,7 @@ import (
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
-// File format constants (see codegen/schema/mnc.fbs).
+// File format constants (see runtime/mncfb/mnc.fbs).
 const (
 	// FileIdentifier is the FlatBuffers file identifier of .mnc files
 	// (bytes 4 to 8).

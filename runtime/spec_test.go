@@ -9,9 +9,9 @@ import (
 
 // TestSchemaSpecMatchesFBS: the verifier's restatement of the schema
 // (fbverify.go) has the tables, fields, order and kinds of
-// codegen/schema/mnc.fbs.
+// runtime/mncfb/mnc.fbs.
 func TestSchemaSpecMatchesFBS(t *testing.T) {
-	src, err := os.ReadFile("../codegen/schema/mnc.fbs")
+	src, err := os.ReadFile("mncfb/mnc.fbs")
 	if err != nil {
 		t.Fatal(err)
 	}

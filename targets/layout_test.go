@@ -4,24 +4,49 @@ import (
 	"testing"
 
 	"github.com/mncdev/mnc/codegen"
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/targets"
 )
 
-// TestCodegenLayouts: every target (and so every alias) has a weight layout
-// in codegen, under its own name so that files record the target.
-func TestCodegenLayouts(t *testing.T) {
-	for _, tg := range targets.All() {
-		l, ok := codegen.Targets[tg.Name]
-		if !ok || l.Name != tg.Name {
-			t.Errorf("codegen.Targets[%q] = %+v, %v", tg.Name, l, ok)
+// TestCodegenTargets: codegen compiles for every target and alias of this
+// registry (its only one), and the file records the target's own name and,
+// when not generic, its kernel variant; an unknown name is an error.
+func TestCodegenTargets(t *testing.T) {
+	g := ir.NewGraph("tiny")
+	x := g.AddInput("x", ir.TensorType{DType: ir.Float32, Shape: ir.Shape{1, 3, 4, 4}})
+	n, err := g.AddNode(ir.Relu, "relu", nil, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Outputs = n.Outputs
+	names := targets.Names()
+	for _, name := range append(names, "") {
+		want, err := targets.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, ok := codegen.Targets[tg.Layout]; !ok {
-			t.Errorf("%s: layout %q unknown to codegen", tg.Name, tg.Layout)
+		blob, err := codegen.Build(g, codegen.Options{Target: name})
+		if err != nil {
+			t.Fatalf("target %q: %v", name, err)
+		}
+		m, err := runtime.Load(blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := m.Info()
+		if info.Target != want.Name {
+			t.Errorf("target %q: the file records %q, want %q", name, info.Target, want.Name)
+		}
+		wantKernels := want.Kernels
+		if wantKernels == "generic" {
+			wantKernels = ""
+		}
+		if k := info.Extra[runtime.TargetKernelsKey]; k != wantKernels {
+			t.Errorf("target %q: the file records kernels %q, want %q", name, k, wantKernels)
 		}
 	}
-	for alias, name := range targets.Aliases {
-		if _, err := targets.Lookup(name); err != nil {
-			t.Errorf("alias %s -> %s: %v", alias, name, err)
-		}
+	if _, err := codegen.Build(g, codegen.Options{Target: "generic-hwo"}); err == nil {
+		t.Error("an unknown target compiled")
 	}
 }

@@ -1,13 +1,14 @@
 // Package targets names the machines mnc compiles for: their GOOS/GOARCH
-// (and GOARM), the CPU features they have, the weight layout a compiled
-// model uses for them, and the kernel variant the runtime runs on them
-// today.
+// (and GOARM), the CPU features they have and the kernel variant the
+// runtime runs on them today. It is the one registry of targets: codegen
+// resolves Options.Target (and aliases such as rpi4) through Lookup, and
+// every target uses the generic weight layout.
 //
 // A target is a promise about the board, not a switch in the runtime: the
 // runtime always chooses its kernels from the CPU it actually runs on
 // (kernels.Choose), so a model compiled for one target loads and runs, bit
 // for bit the same, on any machine; the target only records where it is
-// meant to run and which weight layout suits that machine's kernels.
+// meant to run and which kernels suit it.
 //
 // The package is a leaf (standard library only): the compiler, the CLI and
 // the deploy command share it.
@@ -32,8 +33,6 @@ type Target struct {
 	// Kernels is the kernel variant (kernels.Set name) the runtime picks on
 	// this target today, with the best CPU of the target.
 	Kernels string
-	// Layout names the weight layout (codegen.Targets) compiled models use.
-	Layout string
 	// Boards lists example machines.
 	Boards string
 }
@@ -60,33 +59,33 @@ func (t Target) Env() []string {
 var all = []Target{
 	{
 		Name: "generic", Description: "any machine: the pure-Go reference kernels, the layout every runtime reads",
-		GOOS: "linux", GOARCH: "amd64", Kernels: "generic", Layout: "generic",
+		GOOS: "linux", GOARCH: "amd64", Kernels: "generic",
 		Boards: "anything Go runs on",
 	},
 	{
 		Name: "amd64-avx2", Description: "x86-64 with AVX2 (Haswell and later, Zen)",
-		GOOS: "linux", GOARCH: "amd64", Features: []string{"AVX2"}, Kernels: "avx2", Layout: "generic",
+		GOOS: "linux", GOARCH: "amd64", Features: []string{"AVX2"}, Kernels: "avx2",
 		Boards: "most laptops and servers since 2013",
 	},
 	{
 		Name: "amd64-vnni", Description: "x86-64 with AVX-512 VNNI (Ice Lake, Sapphire Rapids, Zen 4)",
 		GOOS: "linux", GOARCH: "amd64",
-		Features: []string{"AVX2", "AVX512F", "AVX512BW", "AVX512VL", "AVX512VNNI"}, Kernels: "vnni", Layout: "generic",
+		Features: []string{"AVX2", "AVX512F", "AVX512BW", "AVX512VL", "AVX512VNNI"}, Kernels: "vnni",
 		Boards: "Ice Lake and later Xeons/Cores, Zen 4",
 	},
 	{
 		Name: "arm64", Description: "64-bit ARMv8-A (Cortex-A53, Cortex-A72): NEON, no dot product",
-		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD"}, Kernels: "neon", Layout: "generic",
+		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD"}, Kernels: "neon",
 		Boards: "Raspberry Pi 3 (A53), Raspberry Pi 4 (A72), 64-bit Pi OS",
 	},
 	{
 		Name: "arm64-dotprod", Description: "64-bit ARMv8.2-A with the dot product extension (Cortex-A76): SDOT",
-		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD", "ASIMDDP"}, Kernels: "dotprod", Layout: "generic",
+		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD", "ASIMDDP"}, Kernels: "dotprod",
 		Boards: "Raspberry Pi 5 (A76), 64-bit Pi OS",
 	},
 	{
 		Name: "armv7", Description: "32-bit ARMv7-A with VFPv3 (32-bit Raspberry Pi OS on any Pi)",
-		GOOS: "linux", GOARCH: "arm", GOARM: "7", Features: []string{"VFPV3", "NEON"}, Kernels: "generic", Layout: "generic",
+		GOOS: "linux", GOARCH: "arm", GOARM: "7", Features: []string{"VFPV3", "NEON"}, Kernels: "generic",
 		Boards: "Raspberry Pi 2/3/4/5 under 32-bit Pi OS",
 	},
 }

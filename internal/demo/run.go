@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/mncdev/mnc/codegen"
+	"github.com/mncdev/mnc/compile"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/quant"
@@ -100,13 +100,12 @@ func Run(o RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := passes.Run(f, passes.Options{}); err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	copts := codegen.Options{Producer: o.Producer, Labels: Classes, Preprocess: &spec}
 	res := &Result{Images: o.TestImages}
 	res.Float.Name, res.Float.Path = "float32", filepath.Join(dir, "demo_float32.mnc")
-	if err := compileTo(res.Float.Path, f, copts, &res.Float); err != nil {
+	base := compile.Options{Preprocess: spec, Producer: o.Producer, Labels: Classes}
+	fo := base
+	fo.Graph, fo.Quant, fo.Output = f, "float32", res.Float.Path
+	if err := compileTo(fo, &res.Float); err != nil {
 		return nil, err
 	}
 
@@ -115,19 +114,17 @@ func Run(o RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, rep, err := quant.Compile(g, calibDir, quant.Options{Preprocess: spec, Progress: o.Progress, ReportImages: 8})
-	if err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	res.CalibImages, res.CalibElapsed = rep.CalibImages, rep.CalibTime
-	fmt.Fprintf(o.Out, "  calibrated on %d images in %v (%s)\n", rep.CalibImages, rep.CalibTime.Round(time.Millisecond), rep.Method)
-	qopts := copts
-	qopts.Preprocess = nil // the int8 graph records calibration's own
-	if qopts.Calibration, err = codegen.CalibrationRecord(rep, calibDir, 0); err != nil {
-		return nil, err
-	}
 	res.Int8.Name, res.Int8.Path = "int8", filepath.Join(dir, "demo_int8.mnc")
-	if err := compileTo(res.Int8.Path, q, qopts, &res.Int8); err != nil {
+	qo := base
+	qo.Graph, qo.Quant, qo.Calib, qo.Output = g, "int8", calibDir, res.Int8.Path
+	qo.Passes = passes.Options{Check: true}
+	qo.QuantOptions = quant.Options{Progress: o.Progress, ReportImages: 8}
+	qo.AfterQuant = func(rep *quant.Report) error {
+		res.CalibImages, res.CalibElapsed = rep.CalibImages, rep.CalibTime
+		_, err := fmt.Fprintf(o.Out, "  calibrated on %d images in %v (%s)\n", rep.CalibImages, rep.CalibTime.Round(time.Millisecond), rep.Method)
+		return err
+	}
+	if err := compileTo(qo, &res.Int8); err != nil {
 		return nil, err
 	}
 
@@ -150,16 +147,14 @@ func Run(o RunOptions) (*Result, error) {
 	return res, nil
 }
 
-// compileTo writes g as a .mnc file at path and records its size.
-func compileTo(path string, g *ir.Graph, opts codegen.Options, m *ModelResult) error {
-	blob, err := codegen.Build(g, opts)
+// compileTo compiles as opts say (the .mnc file at opts.Output) and
+// records the file's size.
+func compileTo(opts compile.Options, m *ModelResult) error {
+	r, err := compile.Run(opts)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if err := codegen.WriteFile(path, blob); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	m.Bytes = len(blob)
+	m.Bytes = int(r.Model.FileBytes)
 	return nil
 }
 

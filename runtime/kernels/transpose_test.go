@@ -53,8 +53,8 @@ func TestPermute(t *testing.T) {
 				t.Fatalf("trial %d: shape %v perm %v range [%d,%d): element %d = %d, want %d", trial, shape, perm, lo, hi, o, y[o], want[o])
 			}
 		}
-		if dims := p.Dims(); !slices.Equal(dims, permuted(shape, perm)) {
-			t.Fatalf("Dims %v, want %v", dims, permuted(shape, perm))
+		if dims := p.Dims(); !slices.Equal(dims, permutedShape(shape, perm)) {
+			t.Fatalf("Dims %v, want %v", dims, permutedShape(shape, perm))
 		}
 	}
 	for _, bad := range [][]int{{0, 0}, {0, 2}, {1}, {-1, 0}} {
@@ -64,7 +64,7 @@ func TestPermute(t *testing.T) {
 	}
 }
 
-func permuted(s, perm []int) []int {
+func permutedShape(s, perm []int) []int {
 	out := make([]int, len(s))
 	for i, a := range perm {
 		out[i] = s[a]

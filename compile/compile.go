@@ -1,0 +1,213 @@
+package compile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/mncdev/mnc/codegen"
+	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/classify"
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/passes"
+	"github.com/mncdev/mnc/quant"
+	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+// Options configures Run.
+type Options struct {
+	// Model is the float model file (see frontend.Load, with Frontend).
+	// Without it Run compiles Graph, or else the built-in architecture of
+	// Frontend.Arch or Frontend.ArchSpec with zero weights.
+	Model    string
+	Frontend frontend.Options
+	Graph    *ir.Graph // modified in place
+
+	// Passes configures the passes pipeline (checks, dumps, disabled
+	// passes).
+	Passes passes.Options
+
+	// Quant is "int8" (calibrate on the images of Calib and quantize) or
+	// "float32"; "" means float32 with Output set. Without Output and int8
+	// the compile stops after the passes pipeline.
+	Quant string
+	Calib string
+	// QuantOptions configures calibration, quantization and the quality
+	// report; its Preprocess is replaced by Preprocess.
+	QuantOptions quant.Options
+	// Preprocess is the image preprocessing: for int8 the one calibration
+	// uses (see quant.Options.Preprocess), recorded in the file; for a
+	// float32 file of an image model the one recorded, a Spec with only a
+	// Preset meaning that preset's defaults at the model's input size.
+	Preprocess preprocess.Spec
+	// ReportJSON, when set, is a file to write the quality report to as
+	// JSON (int8).
+	ReportJSON string
+	// PassReportJSON says that the caller prints the pass report as JSON,
+	// which an int8 compile refuses (its report is the quality report).
+	PassReportJSON bool
+
+	// Output is the .mnc file to write ("": none).
+	Output string
+	// LabelsFile names a file of class names, one per line (line i =
+	// class i), to store in the model file (it needs Output); Labels gives
+	// them directly.
+	LabelsFile string
+	Labels     []string
+	// Target and Producer are those of codegen.Options.
+	Target   string
+	Producer string
+
+	// AfterPasses, when set, is called with the pass report once the
+	// passes pipeline has run, if the compile goes on (to quantization or
+	// a file); AfterQuant with the quality report once the model is
+	// quantized, before the file is written. An error stops the compile.
+	AfterPasses func(*passes.Report) error
+	AfterQuant  func(*quant.Report) error
+}
+
+// Result is what Run made.
+type Result struct {
+	Graph  *ir.Graph      // the float graph after the passes pipeline
+	Passes *passes.Report // the pass report
+	Int8   *ir.Graph      // the quantized graph (int8)
+	Quant  *quant.Report  // the quality report (int8)
+	// Model describes the file written to Output (nil without Output).
+	Model *runtime.Info
+}
+
+// Run compiles: load, the passes pipeline, with int8 calibration and
+// quantization, and with Output the model file, written atomically.
+func Run(o Options) (*Result, error) {
+	g, err := load(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	res := &Result{Graph: g}
+	if res.Passes, err = passes.Run(g, o.Passes); err != nil {
+		return nil, err
+	}
+	if o.Quant != "int8" && o.Output == "" {
+		return res, nil
+	}
+	if o.AfterPasses != nil {
+		if err := o.AfterPasses(res.Passes); err != nil {
+			return nil, err
+		}
+	}
+	copts := codegen.Options{Target: o.Target, Producer: o.Producer, Labels: o.Labels}
+	if o.Quant == "int8" {
+		if err := quantize(res, o); err != nil {
+			return nil, err
+		}
+		if o.Output == "" {
+			return res, nil
+		}
+		copts.Calibration = codegen.CalibrationRecord(res.Quant)
+		res.Model, err = write(o.Output, res.Int8, copts)
+		return res, err
+	}
+	if s := g.Inputs[0].Type.Shape; len(g.Inputs) == 1 && len(s) == 4 && s[1] == 3 {
+		spec := o.Preprocess
+		if spec.Height == 0 && spec.Width == 0 {
+			if spec, err = preprocess.Default(spec.Preset, s[2], s[3]); err != nil {
+				return nil, err
+			}
+		}
+		copts.Preprocess = &spec
+	}
+	res.Model, err = write(o.Output, g, copts)
+	return res, err
+}
+
+// load returns the float graph of o.
+func load(o Options) (*ir.Graph, error) {
+	switch {
+	case o.Model != "":
+		return frontend.Load(o.Model, o.Frontend)
+	case o.Graph != nil:
+		return o.Graph, nil
+	case o.Frontend.Arch != "" || o.Frontend.ArchSpec != "":
+		return frontend.Definition(o.Frontend)
+	}
+	return nil, errors.New("give a MODEL file, or --arch for a built-in architecture")
+}
+
+// check validates the combination of options, reads the labels and makes
+// Quant explicit ("" stays "" only without Output).
+func (o *Options) check() error {
+	if o.LabelsFile != "" {
+		if o.Output == "" {
+			return errors.New("--labels is stored in the model file: give -o OUT.mnc")
+		}
+		names, err := classify.ReadLabels(o.LabelsFile)
+		if err != nil {
+			return err
+		}
+		o.Labels = names
+	}
+	if o.Output != "" && o.Quant == "" {
+		o.Quant = "float32"
+	}
+	switch o.Quant {
+	case "", "float32":
+		if o.Calib != "" {
+			return errors.New("--calib is for --quant int8")
+		}
+	case "int8":
+		if o.Calib == "" {
+			return errors.New("--quant int8 needs calibration images: --calib DIR")
+		}
+		if o.PassReportJSON {
+			return errors.New("--json is for the pass report; the quality report goes to --report-json FILE")
+		}
+	default:
+		return fmt.Errorf("--quant %q: want int8 or float32", o.Quant)
+	}
+	return nil
+}
+
+// quantize calibrates and quantizes res.Graph, writes the report's JSON
+// when asked, and calls AfterQuant.
+func quantize(res *Result, o Options) error {
+	qo := o.QuantOptions
+	qo.Preprocess = o.Preprocess
+	q, qrep, err := quant.CompilePrepared(res.Graph, o.Calib, qo)
+	if err != nil {
+		return err
+	}
+	res.Int8, res.Quant = q, qrep
+	if o.ReportJSON != "" {
+		data, err := qrep.JSON()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.ReportJSON, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	}
+	if o.AfterQuant != nil {
+		return o.AfterQuant(qrep)
+	}
+	return nil
+}
+
+// write builds the model file of g and writes it atomically to path.
+func write(path string, g *ir.Graph, opts codegen.Options) (*runtime.Info, error) {
+	blob, err := codegen.Build(g, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := codegen.WriteFile(path, blob); err != nil {
+		return nil, err
+	}
+	m, err := runtime.Load(blob)
+	if err != nil {
+		return nil, err
+	}
+	return m.Info(), nil
+}
