@@ -86,41 +86,9 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 	case Conv:
 		return inferConv(n, in)
 	case BatchNorm:
-		a, err := attrsOf[*BatchNormAttrs](n)
-		if err != nil {
-			return same, err
-		}
-		if a.Epsilon < 0 {
-			return same, fmt.Errorf("negative epsilon %g", a.Epsilon)
-		}
-		if len(x.Shape) < 2 || (n.Layout == NHWC && len(x.Shape) != 4) {
-			return same, fmt.Errorf("input rank %d, want >= 2 (4 for NHWC)", len(x.Shape))
-		}
-		ch := x.Shape[1]
-		if n.Layout == NHWC {
-			ch = x.Shape[3]
-		}
-		for i, p := range in[1:] {
-			if len(p.Shape) != 1 || !dimEq(p.Shape[0], ch) {
-				return same, fmt.Errorf("parameter %d has shape %v, want [%d]", i+1, p.Shape, ch)
-			}
-		}
-		return same, nil
+		return inferBatchNorm(n, in)
 	case GlobalAveragePool:
-		if err := noAttrs(n); err != nil {
-			return same, err
-		}
-		if len(x.Shape) < 3 || (n.Layout == NHWC && len(x.Shape) != 4) {
-			return same, fmt.Errorf("input rank %d, want >= 3 (4 for NHWC)", len(x.Shape))
-		}
-		s := x.Shape.Clone()
-		for i := 2; i < len(s); i++ {
-			s[i] = 1
-		}
-		if n.Layout == NHWC {
-			s[1], s[3] = 1, x.Shape[3]
-		}
-		return TensorType{DType: x.DType, Shape: s}, nil
+		return inferGlobalPool(n, in)
 	case AveragePool:
 		return inferPool(n, x)
 	case Flatten:
@@ -143,61 +111,11 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 	case Gemm:
 		return inferGemm(n, in)
 	case MatMul:
-		if err := noAttrs(n); err != nil {
-			return same, err
-		}
-		a, b := x.Shape, in[1].Shape
-		if len(a) < 2 || len(b) != 2 {
-			return same, fmt.Errorf("shapes %v x %v: want A of rank >= 2 and B of rank 2", a, b)
-		}
-		if !dimEq(a[len(a)-1], b[0]) {
-			return same, fmt.Errorf("inner dimensions differ: %v x %v", a, b)
-		}
-		s := append(a[:len(a)-1].Clone(), b[1])
-		return TensorType{DType: x.DType, Shape: s}, nil
+		return inferMatMul(n, in)
 	case Pad:
-		a, err := attrsOf[*PadAttrs](n)
-		if err != nil {
-			return same, err
-		}
-		r := len(x.Shape)
-		if len(a.Pads) != 2*r {
-			return same, fmt.Errorf("%d pads for rank %d, want %d", len(a.Pads), r, 2*r)
-		}
-		switch a.Mode {
-		case "constant", "reflect", "edge":
-		default:
-			return same, fmt.Errorf("unknown mode %q (want constant, reflect or edge)", a.Mode)
-		}
-		s := x.Shape.Clone()
-		for i := range s {
-			if s[i] >= 0 {
-				s[i] += a.Pads[i] + a.Pads[r+i]
-				if s[i] < 1 {
-					return same, fmt.Errorf("pads %v leave dimension %d empty", a.Pads, i)
-				}
-			}
-		}
-		return TensorType{DType: x.DType, Shape: s}, nil
+		return inferPad(n, in)
 	case Transpose:
-		a, err := attrsOf[*TransposeAttrs](n)
-		if err != nil {
-			return same, err
-		}
-		r := len(x.Shape)
-		if len(a.Perm) != r {
-			return same, fmt.Errorf("perm %v for rank %d", a.Perm, r)
-		}
-		seen := make([]bool, r)
-		s := make(Shape, r)
-		for i, p := range a.Perm {
-			if p < 0 || p >= r || seen[p] {
-				return same, fmt.Errorf("perm %v is not a permutation of 0..%d", a.Perm, r-1)
-			}
-			seen[p] = true
-			s[i] = x.Shape[p]
-		}
-		return TensorType{DType: x.DType, Shape: s}, nil
+		return inferTranspose(n, in)
 	case SqueezeExcite:
 		return same, inferSqueezeExcite(n, in)
 	case Quantize, Dequantize:
@@ -221,35 +139,153 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 		}
 		return same, nil
 	case Concat:
-		a, err := attrsOf[*ConcatAttrs](n)
-		if err != nil {
-			return same, err
-		}
-		ax, err := normAxis(a.Axis, len(x.Shape), false)
-		if err != nil {
-			return same, err
-		}
-		s := x.Shape.Clone()
-		for i, t := range in[1:] {
-			if len(t.Shape) != len(s) {
-				return same, fmt.Errorf("input %d has rank %d, want %d", i+1, len(t.Shape), len(s))
-			}
-			for d := range s {
-				switch {
-				case d == ax:
-					if s[d] >= 0 && t.Shape[d] >= 0 {
-						s[d] += t.Shape[d]
-					} else {
-						s[d] = -1
-					}
-				case !dimEq(s[d], t.Shape[d]):
-					return same, fmt.Errorf("input %d has shape %v, want %v outside axis %d", i+1, t.Shape, x.Shape, ax)
-				}
-			}
-		}
-		return TensorType{DType: x.DType, Shape: s}, nil
+		return inferConcat(n, in)
 	}
 	return same, fmt.Errorf("no shape rule")
+}
+
+func inferBatchNorm(n *Node, in []TensorType) (TensorType, error) {
+	x := in[0]
+	same := TensorType{DType: x.DType, Shape: x.Shape.Clone()}
+	a, err := attrsOf[*BatchNormAttrs](n)
+	if err != nil {
+		return same, err
+	}
+	if a.Epsilon < 0 {
+		return same, fmt.Errorf("negative epsilon %g", a.Epsilon)
+	}
+	if len(x.Shape) < 2 || (n.Layout == NHWC && len(x.Shape) != 4) {
+		return same, fmt.Errorf("input rank %d, want >= 2 (4 for NHWC)", len(x.Shape))
+	}
+	ch := x.Shape[1]
+	if n.Layout == NHWC {
+		ch = x.Shape[3]
+	}
+	for i, p := range in[1:] {
+		if len(p.Shape) != 1 || !dimEq(p.Shape[0], ch) {
+			return same, fmt.Errorf("parameter %d has shape %v, want [%d]", i+1, p.Shape, ch)
+		}
+	}
+	return same, nil
+}
+
+func inferGlobalPool(n *Node, in []TensorType) (TensorType, error) {
+	x := in[0]
+	same := TensorType{DType: x.DType, Shape: x.Shape.Clone()}
+	if err := noAttrs(n); err != nil {
+		return same, err
+	}
+	if len(x.Shape) < 3 || (n.Layout == NHWC && len(x.Shape) != 4) {
+		return same, fmt.Errorf("input rank %d, want >= 3 (4 for NHWC)", len(x.Shape))
+	}
+	s := x.Shape.Clone()
+	for i := 2; i < len(s); i++ {
+		s[i] = 1
+	}
+	if n.Layout == NHWC {
+		s[1], s[3] = 1, x.Shape[3]
+	}
+	return TensorType{DType: x.DType, Shape: s}, nil
+}
+
+func inferMatMul(n *Node, in []TensorType) (TensorType, error) {
+	x := in[0]
+	same := TensorType{DType: x.DType, Shape: x.Shape.Clone()}
+	if err := noAttrs(n); err != nil {
+		return same, err
+	}
+	a, b := x.Shape, in[1].Shape
+	if len(a) < 2 || len(b) != 2 {
+		return same, fmt.Errorf("shapes %v x %v: want A of rank >= 2 and B of rank 2", a, b)
+	}
+	if !dimEq(a[len(a)-1], b[0]) {
+		return same, fmt.Errorf("inner dimensions differ: %v x %v", a, b)
+	}
+	s := append(a[:len(a)-1].Clone(), b[1])
+	return TensorType{DType: x.DType, Shape: s}, nil
+}
+
+func inferPad(n *Node, in []TensorType) (TensorType, error) {
+	x := in[0]
+	same := TensorType{DType: x.DType, Shape: x.Shape.Clone()}
+	a, err := attrsOf[*PadAttrs](n)
+	if err != nil {
+		return same, err
+	}
+	r := len(x.Shape)
+	if len(a.Pads) != 2*r {
+		return same, fmt.Errorf("%d pads for rank %d, want %d", len(a.Pads), r, 2*r)
+	}
+	switch a.Mode {
+	case "constant", "reflect", "edge":
+	default:
+		return same, fmt.Errorf("unknown mode %q (want constant, reflect or edge)", a.Mode)
+	}
+	s := x.Shape.Clone()
+	for i := range s {
+		if s[i] >= 0 {
+			s[i] += a.Pads[i] + a.Pads[r+i]
+			if s[i] < 1 {
+				return same, fmt.Errorf("pads %v leave dimension %d empty", a.Pads, i)
+			}
+		}
+	}
+	return TensorType{DType: x.DType, Shape: s}, nil
+}
+
+func inferTranspose(n *Node, in []TensorType) (TensorType, error) {
+	x := in[0]
+	same := TensorType{DType: x.DType, Shape: x.Shape.Clone()}
+	a, err := attrsOf[*TransposeAttrs](n)
+	if err != nil {
+		return same, err
+	}
+	r := len(x.Shape)
+	if len(a.Perm) != r {
+		return same, fmt.Errorf("perm %v for rank %d", a.Perm, r)
+	}
+	seen := make([]bool, r)
+	s := make(Shape, r)
+	for i, p := range a.Perm {
+		if p < 0 || p >= r || seen[p] {
+			return same, fmt.Errorf("perm %v is not a permutation of 0..%d", a.Perm, r-1)
+		}
+		seen[p] = true
+		s[i] = x.Shape[p]
+	}
+	return TensorType{DType: x.DType, Shape: s}, nil
+}
+
+func inferConcat(n *Node, in []TensorType) (TensorType, error) {
+	x := in[0]
+	same := TensorType{DType: x.DType, Shape: x.Shape.Clone()}
+	a, err := attrsOf[*ConcatAttrs](n)
+	if err != nil {
+		return same, err
+	}
+	ax, err := normAxis(a.Axis, len(x.Shape), false)
+	if err != nil {
+		return same, err
+	}
+	s := x.Shape.Clone()
+	for i, t := range in[1:] {
+		if len(t.Shape) != len(s) {
+			return same, fmt.Errorf("input %d has rank %d, want %d", i+1, len(t.Shape), len(s))
+		}
+		for d := range s {
+			switch {
+			case d == ax:
+				if s[d] >= 0 && t.Shape[d] >= 0 {
+					s[d] += t.Shape[d]
+				} else {
+					s[d] = -1
+				}
+			case !dimEq(s[d], t.Shape[d]):
+				return same, fmt.Errorf("input %d has shape %v, want %v outside axis %d", i+1, t.Shape, x.Shape, ax)
+			}
+		}
+	}
+	return TensorType{DType: x.DType, Shape: s}, nil
 }
 
 func inferConv(n *Node, in []TensorType) (TensorType, error) {

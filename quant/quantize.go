@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 
 	"github.com/mncdev/mnc/ir"
@@ -299,9 +298,10 @@ func (qz *quantizer) binary(n *ir.Node) error {
 			return fmt.Errorf("int8 Add needs operands of one shape, have %v and %v", a.Type.Shape, b.Type.Shape)
 		}
 	case ir.Mul:
-		if _, _, err := channelMulShape(a.Type.Shape, b.Type.Shape); err != nil {
-			if _, _, err2 := channelMulShape(b.Type.Shape, a.Type.Shape); err2 != nil {
-				return err
+		as, bs := knownOrMinus1(a.Type.Shape), knownOrMinus1(b.Type.Shape)
+		if _, _, ok := kernels.ChannelMulShape(as, bs); !ok {
+			if _, _, ok := kernels.ChannelMulShape(bs, as); !ok {
+				return fmt.Errorf("int8 Mul supports only an NHWC tensor times a per-channel [N,1,1,C] gate, have %v x %v", a.Type.Shape, b.Type.Shape)
 			}
 		}
 	}
@@ -318,142 +318,14 @@ func (qz *quantizer) binary(n *ir.Node) error {
 	return err
 }
 
-// channelMulShape checks that g scales x per channel in NHWC: x [N,H,W,C]
-// (or [N,C]) and g [N,1,1,C] (or [N,C]); it returns N*HW... as (hw, c).
-func channelMulShape(x, g ir.Shape) (hw, c int, err error) {
-	switch {
-	case len(x) == 4 && len(g) == 4 && g[1] == 1 && g[2] == 1 && g[3] == x[3] && (g[0] == x[0] || (g[0] < 0 && x[0] < 0)):
-		return x[1] * x[2], x[3], nil
-	case len(x) == 2 && x.Equal(g):
-		return 1, x[1], nil
+// knownOrMinus1 returns s with every unknown dimension as -1, so that
+// unknown dimensions (the batch) compare equal.
+func knownOrMinus1(s ir.Shape) []int {
+	d := make([]int, len(s))
+	for i, v := range s {
+		d[i] = max(v, -1)
 	}
-	return 0, 0, fmt.Errorf("int8 Mul supports only an NHWC tensor times a per-channel [N,1,1,C] gate, have %v x %v", x, g)
-}
-
-// weights quantizes a float weight constant per output channel (axis 0):
-// symmetric, scale max|w|/127 (1 for an all-zero channel), codes in
-// [-127, 127]. When the whole tensor already lies on a uniform grid
-// (weights of a model trained with quantization in the loop and stored
-// dequantized: every w an integer multiple of one step, see weightGrid), a
-// channel whose multiples fit in [-127, 127] takes that step as its scale
-// and is represented exactly.
-func (qz *quantizer) weights(w *ir.Value, name string) (*ir.Value, []float32, error) {
-	if !w.IsConst() || w.Const.DType != ir.Float32 {
-		return nil, nil, fmt.Errorf("weight %s is not a float32 constant", w)
-	}
-	t := w.Const
-	if len(t.Shape) < 1 || t.Shape[0] < 1 {
-		return nil, nil, fmt.Errorf("weight %s has shape %v", w, t.Shape)
-	}
-	o := t.Shape[0]
-	per := len(t.F32) / o
-	scales := make([]float32, o)
-	q := make([]int8, len(t.F32))
-	step := weightGrid(t.F32)
-	for c := range o {
-		row := t.F32[c*per : (c+1)*per]
-		var m float64
-		for _, v := range row {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, nil, fmt.Errorf("weight %s holds %v", w, v)
-			}
-			m = max(m, math.Abs(float64(v)))
-		}
-		s := float32(m / 127)
-		if step > 0 && m/float64(step) <= 127.001 {
-			s = step
-		}
-		if !(s > 0) || math.IsInf(float64(s), 0) {
-			s = 1
-		}
-		scales[c] = s
-		for i, v := range row {
-			q[c*per+i] = int8(max(-127, min(127, math.RoundToEven(float64(v)/float64(s)))))
-		}
-	}
-	c := qz.q.AddConst(name, &ir.Tensor{DType: ir.Int8, Shape: t.Shape.Clone(), I8: q})
-	c.Quant = &ir.QuantParams{Scale: scales, ZeroPoint: make([]int32, o), Axis: 0}
-	return c, scales, nil
-}
-
-// weightGrid returns the step of the uniform grid the weights lie on, or 0:
-// the smallest gap between distinct values, accepted when every weight is
-// within 1e-3 steps of an integer multiple of it and the largest magnitude
-// is at most 255 steps (an 8-bit grid). Float weights of an ordinary model
-// fail the test.
-func weightGrid(w []float32) float32 {
-	if len(w) < 16 {
-		return 0
-	}
-	vals := make([]float64, len(w))
-	for i, v := range w {
-		vals[i] = float64(v)
-	}
-	slices.Sort(vals)
-	step := math.Inf(1)
-	for i := 1; i < len(vals); i++ {
-		if d := vals[i] - vals[i-1]; d > 0 {
-			step = min(step, d)
-		}
-	}
-	if math.IsInf(step, 1) || !(step > 0) {
-		return 0
-	}
-	if max(-vals[0], vals[len(vals)-1])/step > 255.5 {
-		return 0
-	}
-	for _, v := range vals {
-		r := v / step
-		if math.Abs(r-math.Round(r)) > 1e-3 {
-			return 0
-		}
-	}
-	return float32(step)
-}
-
-// maxBias bounds the magnitude of quantized biases so that no accumulator
-// can overflow (see kernels.ValidateAccumulator).
-func maxBias(k int) int64 {
-	return kernels.MaxAccumulator - int64(k)*255*128 - 1
-}
-
-// bias quantizes a float bias (nil: none) at scale sx*sw[o], rounding half
-// away from zero and saturating at ±maxBias(k).
-func (qz *quantizer) bias(b []float32, sx float32, sw []float32, name string, k int) (*ir.Value, error) {
-	if b == nil {
-		return nil, nil
-	}
-	if len(b) != len(sw) {
-		return nil, fmt.Errorf("bias %s has %d values for %d channels", name, len(b), len(sw))
-	}
-	lim := maxBias(k)
-	if lim <= 0 {
-		return nil, fmt.Errorf("a dot product of length %d may overflow int32", k)
-	}
-	q := make([]int32, len(b))
-	scales := make([]float32, len(b))
-	for i, v := range b {
-		s := float64(sx) * float64(sw[i])
-		scales[i] = float32(s)
-		r := math.Round(float64(v) / s)
-		if math.IsNaN(r) {
-			return nil, fmt.Errorf("bias %s holds %v", name, v)
-		}
-		q[i] = int32(max(-float64(lim), min(float64(lim), r)))
-	}
-	c := qz.q.AddConst(name, &ir.Tensor{DType: ir.Int32, Shape: ir.Shape{len(b)}, I32: q})
-	c.Quant = &ir.QuantParams{Scale: scales, ZeroPoint: make([]int32, len(b)), Axis: 0}
-	return c, nil
-}
-
-func floatBias(v *ir.Value) ([]float32, error) {
-	if v == nil {
-		return nil, nil
-	}
-	if !v.IsConst() || v.Const.DType != ir.Float32 {
-		return nil, fmt.Errorf("bias %s is not a float32 constant", v)
-	}
-	return v.Const.F32, nil
+	return d
 }
 
 func (qz *quantizer) conv(n *ir.Node) error {

@@ -133,25 +133,9 @@ func (m *Model) read(r *mncfb.Model) error {
 		return err
 	}
 
-	// Buffers.
-	nb := r.BuffersLength()
-	if nb < 1 || nb > maxBuffers {
-		return fmt.Errorf("%d buffers (want 1 to %d; buffer 0 is the empty one)", nb, maxBuffers)
-	}
-	bufs := make([][]byte, nb)
-	var fb mncfb.Buffer
-	for i := range nb {
-		r.Buffers(&fb, i)
-		d := fb.DataBytes()
-		if i == 0 && len(d) != 0 {
-			return fmt.Errorf("buffer 0 holds %d bytes; it must be empty", len(d))
-		}
-		if len(d) > 0 {
-			if start := cap(m.data) - cap(d); start%BufferAlignment != 0 {
-				return fmt.Errorf("buffer %d starts at byte %d, not a multiple of %d", i, start, BufferAlignment)
-			}
-		}
-		bufs[i] = d
+	bufs, err := m.readBuffers(r)
+	if err != nil {
+		return err
 	}
 
 	// Operator codes.
@@ -219,13 +203,53 @@ func (m *Model) read(r *mncfb.Model) error {
 		return fmt.Errorf("input %v and output %v must have batch 1", in.shape, out.shape)
 	}
 
-	// Arena plan.
+	if err := m.readArena(r); err != nil {
+		return err
+	}
+
+	// Metadata.
+	var md mncfb.Metadata
+	if r.Metadata(&md) != nil {
+		if err := m.readMetadata(&md, bud); err != nil {
+			return fmt.Errorf("metadata: %w", err)
+		}
+	}
+	return nil
+}
+
+// readBuffers returns the data of every buffer (in place in the file),
+// checking that buffer 0 is empty and that data is aligned.
+func (m *Model) readBuffers(r *mncfb.Model) ([][]byte, error) {
+	nb := r.BuffersLength()
+	if nb < 1 || nb > maxBuffers {
+		return nil, fmt.Errorf("%d buffers (want 1 to %d; buffer 0 is the empty one)", nb, maxBuffers)
+	}
+	bufs := make([][]byte, nb)
+	var fb mncfb.Buffer
+	for i := range nb {
+		r.Buffers(&fb, i)
+		d := fb.DataBytes()
+		if i == 0 && len(d) != 0 {
+			return nil, fmt.Errorf("buffer 0 holds %d bytes; it must be empty", len(d))
+		}
+		if len(d) > 0 {
+			if start := cap(m.data) - cap(d); start%BufferAlignment != 0 {
+				return nil, fmt.Errorf("buffer %d starts at byte %d, not a multiple of %d", i, start, BufferAlignment)
+			}
+		}
+		bufs[i] = d
+	}
+	return bufs, nil
+}
+
+// readArena reads the arena plan and places every activation in it.
+func (m *Model) readArena(r *mncfb.Model) error {
 	var fa mncfb.ArenaPlan
 	if r.Arena(&fa) == nil {
 		return fmt.Errorf("no arena plan")
 	}
-	if fa.OffsetsLength() != nt {
-		return fmt.Errorf("arena plan has %d offsets for %d tensors", fa.OffsetsLength(), nt)
+	if fa.OffsetsLength() != len(m.tensors) {
+		return fmt.Errorf("arena plan has %d offsets for %d tensors", fa.OffsetsLength(), len(m.tensors))
 	}
 	if fa.Size() > MaxArenaBytes {
 		return fmt.Errorf("arena of %d bytes exceeds the %d-byte limit", fa.Size(), MaxArenaBytes)
@@ -250,14 +274,6 @@ func (m *Model) read(r *mncfb.Model) error {
 			return fmt.Errorf("tensor %d (%q, %d bytes) at arena offset %d does not fit an arena of %d bytes aligned to %d", i, t.name, t.bytes, off, m.arena, al)
 		}
 		t.offset = off
-	}
-
-	// Metadata.
-	var md mncfb.Metadata
-	if r.Metadata(&md) != nil {
-		if err := m.readMetadata(&md, bud); err != nil {
-			return fmt.Errorf("metadata: %w", err)
-		}
 	}
 	return nil
 }

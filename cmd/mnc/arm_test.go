@@ -22,7 +22,8 @@ var armMachines = []struct{ qemu, goarch, goarm, cpu string }{
 // TestARMRunBitExact: mnc cross-built for linux/arm64 and linux/arm
 // (GOARM=7), run under qemu-user, prints the same classes and writes the
 // same logits, byte for byte, as this machine's mnc for every testdata model
-// compiled to int8 and for ../shared's MobileNetV2 compiled to int8. Each
+// compiled to int8 and to float32, run from its ONNX file on the float
+// reference interpreter, and for ../shared's MobileNetV2 compiled to int8. Each
 // emulated CPU runs the best kernels it has (neon on the Cortex-A72,
 // dotprod on max, the Go kernels on ARMv7), so this also checks the ARM
 // kernels end to end against this machine's.
@@ -46,7 +47,16 @@ func TestARMRunBitExact(t *testing.T) {
 		}
 		out := filepath.Join(tmp, m.Name+".mnc")
 		mustRun(t, "compile", filepath.Join(dir, file), "-o", out, "--quant", "int8", "--calib", calib, "--calib-images", "2", "--report-images", "1")
-		jobs = append(jobs, job{name: m.Name, model: out, input: filepath.Join(dir, m.Files["input"])})
+		in := filepath.Join(dir, m.Files["input"])
+		jobs = append(jobs, job{name: m.Name, model: out, input: in})
+		// Float: the float32 file on the runtime, and the ONNX file itself
+		// on the float reference interpreter (ir/interp), whose sums a CPU
+		// with fused multiply-add must not change (runtime/activation.go
+		// states the rule).
+		f32 := filepath.Join(tmp, m.Name+".f32.mnc")
+		mustRun(t, "compile", filepath.Join(dir, file), "-o", f32, "--quant", "float32")
+		jobs = append(jobs, job{name: m.Name + "-float32", model: f32, input: in},
+			job{name: m.Name + "-reference", model: filepath.Join(dir, file), input: in})
 	}
 	args := func(j job, save string) []string {
 		if j.image != "" {

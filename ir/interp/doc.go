@@ -13,5 +13,11 @@
 // at the end of its op. Work inside an op may be split across goroutines
 // (Options.Workers), but each output element is always computed by the same
 // sequence of operations, so results are bit for bit independent of the worker
-// count and of the batch size.
+// count and of the batch size. They are also the same on every CPU: every
+// product in a sum is of two float32 values, exact in float64, so a CPU that
+// fuses it with the addition (Go permits that, and arm64 does it) computes
+// the same sum; a product of values that are not both float32 (the hard
+// sigmoid's slope, Gemm's alpha and beta) is rounded explicitly, which
+// prevents the fusion. The runtime's float32 kernels follow the same rule,
+// and the cross-architecture tests (cmd/mnc TestARMRunBitExact) check both.
 package interp

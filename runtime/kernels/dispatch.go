@@ -19,7 +19,7 @@ import (
 // the same parameters. Pack functions run at load time: they allocate and
 // may be slow; kernels do not allocate.
 type Set struct {
-	Name        string // "generic", "avx2" or "vnni": the values of Select, --kernels and MNC_KERNELS
+	Name        string // "generic", "avx2", "vnni", "neon" or "dotprod": the values of Select, --kernels and MNC_KERNELS
 	Description string // for humans: instructions and register width
 
 	// PackPointwise packs Pointwise weights w[o][c] (o output, c input channels).
@@ -47,18 +47,19 @@ type Set struct {
 // (Choose reads it).
 const EnvVar = "MNC_KERNELS"
 
-func identity2(w []int8, _, _ int) []int8      { return w }
-func identityP(_ *ConvParams, w []int8) []int8 { return w }
+// The generic Set's Pack functions: weights stay in the generic layout.
+func unpackedMatrix(w []int8, _, _ int) []int8    { return w }
+func unpackedConv(_ *ConvParams, w []int8) []int8 { return w }
 
 // Generic is the pure-Go Set: the generic twins themselves, the reference
 // every other Set is tested against. It is available everywhere.
 var Generic = &Set{
 	Name:              "generic",
 	Description:       "pure Go (the reference twins)",
-	PackPointwise:     identity2,
-	PackGemm:          identity2,
-	PackDepthwise:     identityP,
-	PackConv:          identityP,
+	PackPointwise:     unpackedMatrix,
+	PackGemm:          unpackedMatrix,
+	PackDepthwise:     unpackedConv,
+	PackConv:          unpackedConv,
 	Pointwise:         Pointwise,
 	Depthwise:         Depthwise,
 	Conv:              Conv,
