@@ -297,20 +297,10 @@ func TestSharedRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 				rel := closeTo(t, run(t, itf, in), fwant[0], 1e-5)
-				t.Logf("%s on %s: int8 bit-exact (top-1 %d), float32 max rel diff %.2e", c.file, img, argmax(got), rel)
+				t.Logf("%s on %s: int8 bit-exact (top-1 %d), float32 max rel diff %.2e", c.file, img, kernels.Argmax(got), rel)
 			}
 		})
 	}
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // TestSharedV2Figures: the int8 MobileNetV2 file weighs at most 1.02 x

@@ -349,26 +349,36 @@ func (qz *quantizer) conv(n *ir.Node) error {
 	}
 	ws := n.Inputs[1].Type.Shape
 	k := ws[1] * ws[2] * ws[3]
+	return qz.layer(n, x, w, sw, fb, k, a.Act, func(act ir.Activation) ir.Attrs {
+		attrs := *a
+		attrs.Act = act
+		return &attrs
+	})
+}
+
+// layer finishes a convolution or fully connected layer n reading x with
+// the quantized weights w (per-channel scales sw, dot products of length
+// k): it corrects and quantizes the float bias fb (nil: none), quantizes
+// the output for the fused activation act and emits the node with the
+// attributes attrs makes for the activation recorded.
+func (qz *quantizer) layer(n *ir.Node, x, w *ir.Value, sw, fb []float32, k int, act ir.Activation, attrs func(ir.Activation) ir.Attrs) error {
 	if fb != nil && !qz.o.NoBiasCorrect {
 		fb = qz.correctBias(n, fb, w, sw)
 	}
 	ins := []*ir.Value{x, w}
 	if fb != nil {
-		bname := n.Inputs[2].Name
-		b, err := qz.bias(fb, x.Quant.Scale[0], sw, bname, k)
+		b, err := qz.bias(fb, x.Quant.Scale[0], sw, n.Inputs[2].Name, k)
 		if err != nil {
 			return err
 		}
 		ins = append(ins, b)
 	}
 	y := n.Output()
-	qp, act, err := qz.outQuant(y, a.Act)
+	qp, act, err := qz.outQuant(y, act)
 	if err != nil {
 		return err
 	}
-	attrs := *a
-	attrs.Act = act
-	out, err := qz.emit(ir.Conv, n.Name, qz.name(y), &attrs, n.Layout, qp, ins...)
+	out, err := qz.emit(n.Op, n.Name, qz.name(y), attrs(act), n.Layout, qp, ins...)
 	qz.m[y] = out
 	return err
 }
@@ -408,26 +418,9 @@ func (qz *quantizer) gemm(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	if fb != nil && !qz.o.NoBiasCorrect {
-		fb = qz.correctBias(n, fb, w, sw)
-	}
-	ins := []*ir.Value{x, w}
-	if fb != nil {
-		b, err := qz.bias(fb, x.Quant.Scale[0], sw, n.Inputs[2].Name, kIn)
-		if err != nil {
-			return err
-		}
-		ins = append(ins, b)
-	}
-	y := n.Output()
-	qp, act, err := qz.outQuant(y, a.Act)
-	if err != nil {
-		return err
-	}
-	attrs := &ir.GemmAttrs{Alpha: 1, Beta: 1, TransB: true, Act: act}
-	out, err := qz.emit(ir.Gemm, n.Name, qz.name(y), attrs, n.Layout, qp, ins...)
-	qz.m[y] = out
-	return err
+	return qz.layer(n, x, w, sw, fb, kIn, a.Act, func(act ir.Activation) ir.Attrs {
+		return &ir.GemmAttrs{Alpha: 1, Beta: 1, TransB: true, Act: act}
+	})
 }
 
 func (qz *quantizer) squeezeExcite(n *ir.Node) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // LayerReport is the accuracy of one int8 activation against its float
@@ -303,7 +304,7 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 			if nf > 0 && nq > 0 {
 				cos = dot / math.Sqrt(nf*nq)
 			}
-			ft, qt := argmax(fr), argmax(qr)
+			ft, qt := kernels.Argmax(fr), kernels.Argmax(qr)
 			if ft == qt {
 				m.Top1Agree++
 			}
@@ -350,14 +351,4 @@ func valuesOf(g *ir.Graph) []*ir.Value {
 		}
 	}
 	return vs
-}
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }

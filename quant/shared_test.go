@@ -12,6 +12,7 @@ import (
 	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -113,7 +114,7 @@ func (m *sharedModel) logitsOnly(t *testing.T, q *ir.Graph) (sqnrDB float64, agr
 			nq += y * y
 		}
 		cos += dot / math.Sqrt(nf*nq)
-		if argmax(f) == argmax(q) {
+		if kernels.Argmax(f) == kernels.Argmax(q) {
 			agree++
 		}
 	}

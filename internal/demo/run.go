@@ -14,6 +14,7 @@ import (
 	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // Seeds of the demo's image sets; the training script used others, so the
@@ -182,7 +183,7 @@ func evaluate(m *ModelResult, x *ir.Tensor, classes []int) error {
 		if err != nil {
 			return fmt.Errorf("demo: run %s: %w", m.Name, err)
 		}
-		m.Top1[i] = argmax(out.Data)
+		m.Top1[i] = kernels.Argmax(out.Data)
 		if m.Top1[i] == classes[i] {
 			m.Correct++
 		}
@@ -192,16 +193,6 @@ func evaluate(m *ModelResult, x *ir.Tensor, classes []int) error {
 		m.LatencyMS = float64(times[n/2].Microseconds()) / 1000
 	}
 	return nil
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 func (r *Result) print(w io.Writer) {

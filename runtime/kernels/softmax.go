@@ -36,3 +36,15 @@ func softmaxRow[T float32 | float64](x []float32, y []T, dim, stride int) {
 		y[k*stride] = T(math.Exp(float64(x[k*stride])-m) / sum)
 	}
 }
+
+// Argmax returns the index of the largest value of x (the first of equal
+// ones; 0 for an empty x): the top-1 class of a logits row.
+func Argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
