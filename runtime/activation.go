@@ -170,16 +170,24 @@ func (s *unaryFStep) run(ar []byte) {
 	}
 }
 
-func (p *planner) unaryF(op *operator) (step, error) {
+// unaryF32 checks an op of one float32 input and an output of its shape.
+func (p *planner) unaryF32(op *operator) (x, y *tensor, err error) {
 	if err := arity(op, 1, 1, 1, 0); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	x, y := p.arg(op, 0), p.out(op)
+	x, y = p.arg(op, 0), p.out(op)
 	if err := actsF32(x, y); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !slices.Equal(x.shape, y.shape) {
-		return nil, fmt.Errorf("output shape %v, want %v", y.shape, x.shape)
+		return nil, nil, fmt.Errorf("output shape %v, want %v", y.shape, x.shape)
+	}
+	return x, y, nil
+}
+
+func (p *planner) unaryF(op *operator) (step, error) {
+	if _, _, err := p.unaryF32(op); err != nil {
+		return nil, err
 	}
 	s := &unaryFStep{x: p.argView(op, 0), y: p.outView(op)}
 	switch op.code {
@@ -222,18 +230,12 @@ func (p *planner) softmax(op *operator) (step, error) {
 	if !p.float(op) {
 		return nil, errNoInt8
 	}
-	if err := arity(op, 1, 1, 1, 0); err != nil {
+	x, _, err := p.unaryF32(op)
+	if err != nil {
 		return nil, err
 	}
 	if err := wantOptions(op, mncfb.OpOptionsSoftmaxOptions); err != nil {
 		return nil, err
-	}
-	x, y := p.arg(op, 0), p.out(op)
-	if err := actsF32(x, y); err != nil {
-		return nil, err
-	}
-	if !slices.Equal(x.shape, y.shape) {
-		return nil, fmt.Errorf("output shape %v, want %v", y.shape, x.shape)
 	}
 	r := len(x.shape)
 	axis := op.axis
