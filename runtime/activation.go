@@ -12,33 +12,31 @@ import (
 
 // Activations: LOOKUP (int8 tables: the hard activations of an int8
 // model), the clamps RELU, RELU6, CLIP (int8 and float32), HARD_SIGMOID,
-// HARD_SWISH, SIGMOID and SOFTMAX (float32). The lookups split over
-// elements.
+// HARD_SWISH (float32: the kernel set's ActivateF32), SIGMOID and SOFTMAX
+// (float32, in float64 with math.Exp). The lookups split over elements.
 //
-// The float32 ops, here and in the other files, compute in float64 and
-// round each output element to float32 once, after its activation, as
-// ir/interp does. Every product in a sum is of two float32 values, exact in
-// float64, so a platform that fuses it with the addition (Go permits that;
-// arm64 does it) gets the same sum; a product of values that are not both
-// float32 (the hard sigmoid's slope times a float64 sum) is rounded
-// explicitly, float64(a*b), which prevents the fusion. So the float32
-// results are the same on every CPU.
+// The float32 kernels follow the float rule of runtime/kernels (FMA32
+// chains in a fixed order, activations by fixed float32 operations), so
+// every kernel set gives the same bits.
 
-// applyAct evaluates an activation on one value.
-func applyAct(a activation, v float64) float64 {
+// floatAct returns a fused or standalone activation as a float32 kernel
+// applies it.
+func floatAct(a activation) (kernels.Activation, error) {
 	switch a.kind {
+	case mncfb.ActivationKindNONE:
+		return kernels.Activation{}, nil
 	case mncfb.ActivationKindRELU:
-		return max(v, 0)
+		return kernels.Activation{Kind: kernels.ActReLU}, nil
 	case mncfb.ActivationKindRELU6:
-		return min(max(v, 0), 6)
+		return kernels.Activation{Kind: kernels.ActReLU6}, nil
 	case mncfb.ActivationKindCLIP:
-		return min(max(v, float64(a.min)), float64(a.max))
+		return kernels.Activation{Kind: kernels.ActClip, Lo: a.min, Hi: a.max}, nil
 	case mncfb.ActivationKindHARD_SIGMOID:
-		return max(0, min(1, float64(float64(a.alpha)*v)+float64(a.beta)))
+		return kernels.Activation{Kind: kernels.ActHardSigmoid, Alpha: a.alpha, Beta: a.beta}, nil
 	case mncfb.ActivationKindHARD_SWISH:
-		return v * min(max(v+3, 0), 6) / 6
+		return kernels.Activation{Kind: kernels.ActHardSwish}, nil
 	}
-	return v
+	return kernels.Activation{}, fmt.Errorf("activation %v has no float32 kernel", a.kind)
 }
 
 // noFloat is the error of an op without a float32 kernel.
@@ -148,27 +146,31 @@ func (p *planner) clamp8(op *operator) (step, error) {
 	return &clampStep{r: b.Range(qx), x: p.argView(op, 0), y: p.outView(op)}, nil
 }
 
+// unaryFStep is a standalone float32 activation (ActivateF32), split over
+// elements, or SIGMOID.
 type unaryFStep struct {
-	act     activation
+	act     kernels.Activation
 	sigmoid bool
 	x, y    view
+	fn      func(act kernels.Activation, x, y []float32)
 }
 
 func (s *unaryFStep) check([]byte) error { return nil }
+func (s *unaryFStep) run(ar []byte)      { s.runRange(ar, 0, s.y.n) }
 
-func (s *unaryFStep) run(ar []byte) {
-	x, y := s.x.f32(ar), s.y.f32(ar)
-	y = y[:len(x)]
+func (s *unaryFStep) runRange(ar []byte, lo, hi int) {
+	x, y := s.x.f32(ar)[lo:hi], s.y.f32(ar)[lo:hi]
 	if s.sigmoid {
 		for i, v := range x {
 			y[i] = float32(1 / (1 + math.Exp(-float64(v))))
 		}
 		return
 	}
-	for i, v := range x {
-		y[i] = float32(applyAct(s.act, float64(v)))
-	}
+	s.fn(s.act, x, y)
 }
+func (s *unaryFStep) extent() int { return s.y.n }
+func (s *unaryFStep) work() int64 { return elemCost * int64(s.y.n) }
+func (s *unaryFStep) align() int  { return 16 }
 
 // unaryF32 checks an op of one float32 input and an output of its shape.
 func (p *planner) unaryF32(op *operator) (x, y *tensor, err error) {
@@ -189,16 +191,16 @@ func (p *planner) unaryF(op *operator) (step, error) {
 	if _, _, err := p.unaryF32(op); err != nil {
 		return nil, err
 	}
-	s := &unaryFStep{x: p.argView(op, 0), y: p.outView(op)}
+	s := &unaryFStep{x: p.argView(op, 0), y: p.outView(op), fn: p.k.ActivateF32}
+	a := activation{kind: mncfb.ActivationKindRELU}
 	switch op.code {
-	case mncfb.BuiltinOpRELU:
-		s.act.kind = mncfb.ActivationKindRELU
 	case mncfb.BuiltinOpRELU6:
-		s.act.kind = mncfb.ActivationKindRELU6
+		a.kind = mncfb.ActivationKindRELU6
 	case mncfb.BuiltinOpHARD_SWISH:
-		s.act.kind = mncfb.ActivationKindHARD_SWISH
+		a.kind = mncfb.ActivationKindHARD_SWISH
 	case mncfb.BuiltinOpSIGMOID:
 		s.sigmoid = true
+		return s, nil
 	case mncfb.BuiltinOpCLIP, mncfb.BuiltinOpHARD_SIGMOID:
 		if err := wantOptions(op, mncfb.OpOptionsActivationOptions); err != nil {
 			return nil, err
@@ -210,9 +212,11 @@ func (p *planner) unaryF(op *operator) (step, error) {
 		if op.act.kind != want {
 			return nil, fmt.Errorf("options hold activation %v, want %v", op.act.kind, want)
 		}
-		s.act = op.act
+		a = op.act
 	}
-	return s, nil
+	var err error
+	s.act, err = floatAct(a)
+	return s, err
 }
 
 // softmaxStep is kernels.Softmax over one axis.

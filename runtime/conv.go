@@ -224,52 +224,34 @@ func (p *planner) transpose2D(w []int8, rows, cols int) ([]int8, error) {
 	return kernels.Transpose2D(w, rows, cols), nil
 }
 
-// convFStep is a float32 convolution (any groups, OHWI weights).
+// convFStep is a float32 convolution on the kernel set's float32 kernels:
+// DepthwiseF32, PointwiseF32 or ConvF32, split like the int8 ones.
 type convFStep struct {
-	p    kernels.ConvParams // geometry only
-	x, y view
-	w, b []float32
-	act  activation
+	p        kernels.ConvF32Params
+	x, y     view
+	w        []float32 // packed
+	wv       []float32 // before packing, for validate
+	b        []float32
+	fn       func(p *kernels.ConvF32Params, x, w, bias, y []float32, lo, hi int)
+	n        int // rows or pixels
+	validate func(p *kernels.ConvF32Params, x, w, bias, y []float32) error
 }
 
-func (s *convFStep) check([]byte) error { return nil }
-func (s *convFStep) macs() int64        { return s.p.MACs() }
-
-func (s *convFStep) run(ar []byte) {
-	x, y := s.x.f32(ar), s.y.f32(ar)
-	p := &s.p
-	cpg, opg := p.C/p.Groups, p.O/p.Groups
-	for oy := range p.OH {
-		for ox := range p.OW {
-			yo := y[(oy*p.OW+ox)*p.O:][:p.O]
-			for o := range p.O {
-				c0 := (o / opg) * cpg
-				wo := s.w[o*p.KH*p.KW*cpg:][:p.KH*p.KW*cpg]
-				var acc float64
-				for kh := range p.KH {
-					iy := oy*p.StrideH - p.PadTop + kh*p.DilationH
-					if iy < 0 || iy >= p.H {
-						continue
-					}
-					for kw := range p.KW {
-						ix := ox*p.StrideW - p.PadLeft + kw*p.DilationW
-						if ix < 0 || ix >= p.W {
-							continue
-						}
-						xs := x[(iy*p.W+ix)*p.C+c0:][:cpg]
-						ws := wo[(kh*p.KW+kw)*cpg:][:cpg]
-						for ci, v := range xs {
-							acc += float64(v) * float64(ws[ci])
-						}
-					}
-				}
-				if s.b != nil {
-					acc += float64(s.b[o])
-				}
-				yo[o] = float32(applyAct(s.act, acc))
-			}
-		}
+func (s *convFStep) run(ar []byte) { s.runRange(ar, 0, s.n) }
+func (s *convFStep) check(ar []byte) error {
+	return s.validate(&s.p, s.x.f32(ar), s.wv, s.b, s.y.f32(ar))
+}
+func (s *convFStep) runRange(ar []byte, lo, hi int) {
+	s.fn(&s.p, s.x.f32(ar), s.w, s.b, s.y.f32(ar), lo, hi)
+}
+func (s *convFStep) extent() int { return s.n }
+func (s *convFStep) macs() int64 { return s.p.MACs() }
+func (s *convFStep) work() int64 { return s.p.MACs() }
+func (s *convFStep) align() int {
+	if s.n == s.p.Pixels() && s.n != s.p.Rows() {
+		return 8
 	}
+	return 1
 }
 
 func (p *planner) convF(op *operator) (step, error) {
@@ -280,17 +262,62 @@ func (p *planner) convF(op *operator) (step, error) {
 	if op.conv.layout != mncfb.WeightLayoutOHWI {
 		return nil, errors.New("float32 convolutions need OHWI weights")
 	}
-	cp, _, err := p.convGeometry(op, x, w, y)
+	g, _, err := p.convGeometry(op, x, w, y)
 	if err != nil {
 		return nil, err
 	}
-	wt, err := weightsF(w, cp.O, cp.KH, cp.KW, cp.C/cp.Groups)
+	cpg := g.C / g.Groups
+	wt, err := weightsF(w, g.O, g.KH, g.KW, cpg)
 	if err != nil {
 		return nil, err
 	}
-	b, err := biasF(p.arg(op, 2), cp.O)
+	b, err := biasF(p.arg(op, 2), g.O)
 	if err != nil {
 		return nil, err
 	}
-	return &convFStep{p: cp, x: p.argView(op, 0), y: p.outView(op), w: wt, b: b, act: op.conv.act}, nil
+	act, err := floatAct(op.conv.act)
+	if err != nil {
+		return nil, err
+	}
+	s := &convFStep{p: kernels.ConvF32Params{N: g.N, H: g.H, W: g.W, C: g.C, OH: g.OH, OW: g.OW, O: g.O, KH: g.KH, KW: g.KW,
+		StrideH: g.StrideH, StrideW: g.StrideW, DilationH: g.DilationH, DilationW: g.DilationW,
+		PadTop: g.PadTop, PadLeft: g.PadLeft, Groups: g.Groups, Act: act},
+		x: p.argView(op, 0), y: p.outView(op), b: b}
+	k, cp := p.k, &s.p
+	switch {
+	case g.Groups > 1 && g.Groups == g.C && cpg == 1: // depthwise: [O][K] -> [K][O]
+		if s.wv, err = p.transpose2DF32(wt, g.O, g.KH*g.KW); err != nil {
+			return nil, err
+		}
+		s.fn, s.n, s.validate = k.DepthwiseF32, cp.Rows(), (*kernels.ConvF32Params).ValidateDepthwise
+		s.w, err = p.packF32(k.PackDepthwiseF32(cp, s.wv))
+	case g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.Groups == 1 &&
+		op.conv.padT == 0 && op.conv.padL == 0 && op.conv.padB == 0 && op.conv.padR == 0:
+		s.wv, s.fn, s.n, s.validate = wt, k.PointwiseF32, cp.Pixels(), (*kernels.ConvF32Params).ValidatePointwise
+		s.w, err = p.packF32(k.PackPointwiseF32(wt, g.O, g.C))
+	default:
+		s.wv, s.fn, s.n, s.validate = wt, k.ConvF32, cp.Rows(), (*kernels.ConvF32Params).Validate
+		s.w, err = p.packF32(k.PackConvF32(cp, wt))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// packF32 charges float32 weights a kernel set's Pack function returned to
+// the load budget.
+func (p *planner) packF32(w []float32) ([]float32, error) {
+	if err := p.bud.spend(4*int64(len(w)), "packed weights"); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// transpose2DF32 is transpose2D for float32 weights.
+func (p *planner) transpose2DF32(w []float32, rows, cols int) ([]float32, error) {
+	if err := p.bud.spend(4*int64(len(w)), "repacked weights"); err != nil {
+		return nil, err
+	}
+	return kernels.Transpose2D(w, rows, cols), nil
 }

@@ -125,36 +125,49 @@ func (p *planner) mul8(op *operator) (step, error) {
 	return &chanMulStep{p: cp, x: p.argView(op, xi), g: p.argView(op, gi), y: p.outView(op), fn: p.k.ChannelMul}, nil
 }
 
-// eltwiseFStep is ADD or MUL of two tensors of one shape, or MUL of a
-// [1,H,W,C] tensor by a per-channel [1,1,1,C] gate (c > 0).
+// eltwiseFStep is ADD or MUL of two tensors of one shape (the kernel set's
+// AddF32, MulF32: split over elements), or MUL of a [1,H,W,C] tensor by a
+// per-channel [1,1,1,C] gate (ChannelMulF32: split over positions).
 type eltwiseFStep struct {
 	mul     bool
-	c       int // channels of a broadcast gate, 0 for same shapes
+	gate    *kernels.ChannelMulF32Params // a broadcast gate; nil for same shapes
 	a, b, y view
-	act     activation
+	act     kernels.Activation
+	k       *kernels.Set
 }
 
-func (s *eltwiseFStep) check([]byte) error { return nil }
-
-func (s *eltwiseFStep) run(ar []byte) {
-	a, b, y := s.a.f32(ar), s.b.f32(ar), s.y.f32(ar)
-	y = y[:len(a)]
-	switch {
-	case s.c > 0:
-		for i, v := range a {
-			y[i] = float32(applyAct(s.act, float64(v)*float64(b[i%s.c])))
-		}
-	case s.mul:
-		b = b[:len(a)]
-		for i, v := range a {
-			y[i] = float32(applyAct(s.act, float64(v)*float64(b[i])))
-		}
-	default:
-		b = b[:len(a)]
-		for i, v := range a {
-			y[i] = float32(applyAct(s.act, float64(v)+float64(b[i])))
-		}
+func (s *eltwiseFStep) check(ar []byte) error {
+	if s.gate != nil {
+		return s.gate.Validate(s.a.f32(ar), s.b.f32(ar), s.y.f32(ar))
 	}
+	return nil
+}
+func (s *eltwiseFStep) run(ar []byte) { s.runRange(ar, 0, s.extent()) }
+
+func (s *eltwiseFStep) runRange(ar []byte, lo, hi int) {
+	a, b, y := s.a.f32(ar), s.b.f32(ar), s.y.f32(ar)
+	switch {
+	case s.gate != nil:
+		s.k.ChannelMulF32(s.gate, a, b, y, lo, hi)
+	case s.mul:
+		s.k.MulF32(s.act, a[lo:hi], b[lo:hi], y[lo:hi])
+	default:
+		s.k.AddF32(s.act, a[lo:hi], b[lo:hi], y[lo:hi])
+	}
+}
+
+func (s *eltwiseFStep) extent() int {
+	if s.gate != nil {
+		return s.gate.N * s.gate.HW
+	}
+	return s.y.n
+}
+func (s *eltwiseFStep) work() int64 { return elemCost * int64(s.y.n) }
+func (s *eltwiseFStep) align() int {
+	if s.gate != nil {
+		return 8
+	}
+	return 16
 }
 
 func (p *planner) eltwiseF(op *operator) (step, error) {
@@ -162,13 +175,17 @@ func (p *planner) eltwiseF(op *operator) (step, error) {
 	if err := actsF32(a, b, y); err != nil {
 		return nil, err
 	}
-	s := &eltwiseFStep{mul: op.code == mncfb.BuiltinOpMUL, a: p.argView(op, 0), b: p.argView(op, 1), y: p.outView(op), act: op.act}
+	act, err := floatAct(op.act)
+	if err != nil {
+		return nil, err
+	}
+	s := &eltwiseFStep{mul: op.code == mncfb.BuiltinOpMUL, a: p.argView(op, 0), b: p.argView(op, 1), y: p.outView(op), act: act, k: p.k}
 	if slices.Equal(a.shape, b.shape) && slices.Equal(a.shape, y.shape) {
 		return s, nil
 	}
 	if s.mul {
-		if xi, gi, _, c, ok := gated(a.shape, b.shape); ok && a.shape[0] == 1 && slices.Equal(p.arg(op, xi).shape, y.shape) {
-			s.a, s.b, s.c = p.argView(op, xi), p.argView(op, gi), c
+		if xi, gi, hw, c, ok := gated(a.shape, b.shape); ok && a.shape[0] == 1 && slices.Equal(p.arg(op, xi).shape, y.shape) {
+			s.a, s.b, s.gate = p.argView(op, xi), p.argView(op, gi), &kernels.ChannelMulF32Params{N: 1, HW: hw, C: c, Act: act}
 			return s, nil
 		}
 	}

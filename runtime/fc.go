@@ -215,34 +215,28 @@ func (p *planner) cols(x, y view, w []int8, b []int32, o, k int, block func(o0, 
 	return s, nil
 }
 
-// fcFStep is a float32 fully connected layer.
+// fcFStep is a float32 fully connected layer (the kernel set's GemmF32),
+// split over rows.
 type fcFStep struct {
-	m, k, n int
-	x, y    view
-	w, b    []float32
-	act     activation
+	p    kernels.GemmF32Params
+	x, y view
+	w    []float32 // packed
+	wv   []float32 // before packing, for Validate
+	b    []float32
+	fn   func(p *kernels.GemmF32Params, a, w, bias, y []float32, lo, hi int)
 }
 
-func (s *fcFStep) check([]byte) error { return nil }
-func (s *fcFStep) run(ar []byte)      { fcF(s.m, s.k, s.n, s.x.f32(ar), s.w, s.b, s.y.f32(ar), s.act) }
-func (s *fcFStep) macs() int64        { return int64(s.m) * int64(s.n) * int64(s.k) }
-
-func fcF(m, k, n int, x, w, b, y []float32, act activation) {
-	for r := range m {
-		xr := x[r*k : (r+1)*k]
-		for o := range n {
-			wr := w[o*k : (o+1)*k]
-			var acc float64
-			for i, v := range xr {
-				acc += float64(v) * float64(wr[i])
-			}
-			if b != nil {
-				acc += float64(b[o])
-			}
-			y[r*n+o] = float32(applyAct(act, acc))
-		}
-	}
+func (s *fcFStep) run(ar []byte) { s.runRange(ar, 0, s.p.M) }
+func (s *fcFStep) check(ar []byte) error {
+	return s.p.Validate(s.x.f32(ar), s.wv, s.b, s.y.f32(ar))
 }
+func (s *fcFStep) runRange(ar []byte, lo, hi int) {
+	s.fn(&s.p, s.x.f32(ar), s.w, s.b, s.y.f32(ar), lo, hi)
+}
+func (s *fcFStep) extent() int { return s.p.M }
+func (s *fcFStep) macs() int64 { return s.p.MACs() }
+func (s *fcFStep) work() int64 { return s.p.MACs() }
+func (s *fcFStep) align() int  { return 1 }
 
 func (p *planner) fcF(op *operator) (step, error) {
 	x, w, y := p.arg(op, 0), p.arg(op, 1), p.out(op)
@@ -261,5 +255,18 @@ func (p *planner) fcF(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fcFStep{m: m, k: k, n: n, x: p.argView(op, 0), y: p.outView(op), w: wt, b: b, act: op.act}, nil
+	act, err := floatAct(op.act)
+	if err != nil {
+		return nil, err
+	}
+	return p.gemmF(p.argView(op, 0), wt, b, p.outView(op), kernels.GemmF32Params{M: m, K: k, N: n, Act: act})
+}
+
+// gemmF plans a float32 fully connected layer with the given parameters.
+func (p *planner) gemmF(x view, w, b []float32, y view, gp kernels.GemmF32Params) (*fcFStep, error) {
+	pw, err := p.packF32(p.k.PackGemmF32(w, gp.N, gp.K))
+	if err != nil {
+		return nil, err
+	}
+	return &fcFStep{p: gp, x: x, y: y, w: pw, wv: w, b: b, fn: p.k.GemmF32}, nil
 }

@@ -35,7 +35,7 @@ func (p *planner) globalPool(op *operator) (step, error) {
 		return nil, fmt.Errorf("output shape %v, want [1,1,1,%d]", y.shape, c)
 	}
 	if float {
-		return &gapFStep{hw: h * w, c: c, x: p.argView(op, 0), y: p.outView(op)}, nil
+		return &gapFStep{hw: h * w, c: c, x: p.argView(op, 0), y: p.outView(op), fn: p.k.GlobalAveragePoolF32}, nil
 	}
 	pp, err := kernels.NewPoolParams(1, h*w, c, q[0], q[1])
 	if err != nil {
@@ -53,24 +53,15 @@ type poolStep struct {
 func (s *poolStep) run(ar []byte)         { s.fn(&s.p, s.x.i8(ar), s.y.i8(ar)) }
 func (s *poolStep) check(ar []byte) error { return s.p.Validate(s.x.i8(ar), s.y.i8(ar)) }
 
+// gapFStep is a float32 global average pool (GlobalAveragePoolF32).
 type gapFStep struct {
 	hw, c int
 	x, y  view
+	fn    func(n, hw, c int, x, y []float32)
 }
 
 func (s *gapFStep) check([]byte) error { return nil }
-func (s *gapFStep) run(ar []byte)      { gapF(s.hw, s.c, s.x.f32(ar), s.y.f32(ar)) }
-
-func gapF(hw, c int, x, y []float32) {
-	x = x[:hw*c]
-	for ch := range y[:c] {
-		var sum float64
-		for i := ch; i < len(x); i += c {
-			sum += float64(x[i])
-		}
-		y[ch] = float32(sum / float64(hw))
-	}
-}
+func (s *gapFStep) run(ar []byte)      { s.fn(1, s.hw, s.c, s.x.f32(ar), s.y.f32(ar)) }
 
 type avgPoolFStep struct {
 	h, w, c, oh, ow int

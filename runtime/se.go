@@ -155,29 +155,44 @@ func (p *planner) se8(op *operator) (step, error) {
 	return s, nil
 }
 
-// seFStep is the float squeeze-and-excitation unit with its intermediates
-// (pooled, squeezed, gate) in the arena, rounded to float32 like
-// ir/interp's.
+// seFStep is the float32 squeeze-and-excitation unit on the kernel set's
+// float32 kernels (GlobalAveragePoolF32, two GemmF32 with their fused
+// activations, ChannelMulF32), with its intermediates (pooled, squeezed,
+// gate) in the arena: the gate on the calling thread (prologue), the scale
+// split over positions.
 type seFStep struct {
-	hw, c, s       int
-	x, p, q, g, y  view
-	w1, b1, w2, b2 []float32
-	act, gate      activation
+	hw, c           int
+	x, p            view
+	squeeze, excite *fcFStep
+	scale           eltwiseFStep
+	pool            func(n, hw, c int, x, y []float32)
 }
 
-func (s *seFStep) check([]byte) error { return nil }
-func (s *seFStep) macs() int64        { return 2 * int64(s.c) * int64(s.s) }
+func (s *seFStep) check(ar []byte) error {
+	for _, c := range []step{s.squeeze, s.excite, &s.scale} {
+		if err := c.check(ar); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (s *seFStep) macs() int64 { return s.squeeze.macs() + s.excite.macs() }
 
 func (s *seFStep) run(ar []byte) {
-	x, pooled, sq, g, y := s.x.f32(ar), s.p.f32(ar), s.q.f32(ar), s.g.f32(ar), s.y.f32(ar)
-	gapF(s.hw, s.c, x, pooled)
-	fcF(1, s.c, s.s, pooled, s.w1, s.b1, sq, s.act)
-	fcF(1, s.s, s.c, sq, s.w2, s.b2, g, s.gate)
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] = float32(float64(v) * float64(g[i%s.c]))
-	}
+	s.prologue(ar)
+	s.scale.run(ar)
 }
+
+func (s *seFStep) prologue(ar []byte) {
+	s.pool(1, s.hw, s.c, s.x.f32(ar), s.p.f32(ar))
+	s.squeeze.run(ar)
+	s.excite.run(ar)
+}
+
+func (s *seFStep) runRange(ar []byte, lo, hi int) { s.scale.runRange(ar, lo, hi) }
+func (s *seFStep) extent() int                    { return s.scale.extent() }
+func (s *seFStep) work() int64                    { return s.scale.work() }
+func (s *seFStep) align() int                     { return s.scale.align() }
 
 func (p *planner) seF(op *operator) (step, error) {
 	if err := arity(op, 4, 5, 1, 3, 2); err != nil {
@@ -220,6 +235,22 @@ func (p *planner) seF(op *operator) (step, error) {
 			return nil, fmt.Errorf("intermediate %v has shape %v, want [1,%d]", t, t.shape, n)
 		}
 	}
-	return &seFStep{hw: h * w, c: c, s: sq, x: p.argView(op, 0), p: p.m.viewOf(op.mid[0]), q: p.m.viewOf(op.mid[1]),
-		g: p.m.viewOf(op.mid[2]), y: p.outView(op), w1: wt1, b1: b1, w2: wt2, b2: b2, act: op.act, gate: op.gate}, nil
+	act, err := floatAct(op.act)
+	if err != nil {
+		return nil, err
+	}
+	gate, err := floatAct(op.gate)
+	if err != nil {
+		return nil, err
+	}
+	vx, vp, vq, vg := p.argView(op, 0), p.m.viewOf(op.mid[0]), p.m.viewOf(op.mid[1]), p.m.viewOf(op.mid[2])
+	s := &seFStep{hw: h * w, c: c, x: vx, p: vp, pool: p.k.GlobalAveragePoolF32,
+		scale: eltwiseFStep{mul: true, gate: &kernels.ChannelMulF32Params{N: 1, HW: h * w, C: c}, a: vx, b: vg, y: p.outView(op), k: p.k}}
+	if s.squeeze, err = p.gemmF(vp, wt1, b1, vq, kernels.GemmF32Params{M: 1, K: c, N: sq, Act: act}); err != nil {
+		return nil, err
+	}
+	if s.excite, err = p.gemmF(vq, wt2, b2, vg, kernels.GemmF32Params{M: 1, K: sq, N: c, Act: gate}); err != nil {
+		return nil, err
+	}
+	return s, nil
 }

@@ -41,6 +41,25 @@ type Set struct {
 	LUT               func(t *Table, x, y []int8)
 	QuantizeCodes     func(x []float32, inv float32, zero int32, y []int8)
 	Interleave3       func(r, g, b, y []int8)
+
+	// The float32 kernels (the float rule of the package documentation),
+	// with their weight packing like the int8 ones': PackPointwiseF32 packs
+	// PointwiseF32 weights w[o][c], PackGemmF32 GemmF32 weights w[n][k],
+	// PackDepthwiseF32 DepthwiseF32 weights w[KH][KW][O], PackConvF32
+	// ConvF32 weights w[O][KH][KW][C/G].
+	PackPointwiseF32     func(w []float32, o, c int) []float32
+	PackGemmF32          func(w []float32, n, k int) []float32
+	PackDepthwiseF32     func(p *ConvF32Params, w []float32) []float32
+	PackConvF32          func(p *ConvF32Params, w []float32) []float32
+	PointwiseF32         func(p *ConvF32Params, x, w, bias, y []float32, lo, hi int)
+	DepthwiseF32         func(p *ConvF32Params, x, w, bias, y []float32, lo, hi int)
+	ConvF32              func(p *ConvF32Params, x, w, bias, y []float32, lo, hi int)
+	GemmF32              func(p *GemmF32Params, a, w, bias, y []float32, lo, hi int)
+	AddF32               func(act Activation, a, b, y []float32)
+	MulF32               func(act Activation, a, b, y []float32)
+	ChannelMulF32        func(p *ChannelMulF32Params, x, g, y []float32, lo, hi int)
+	GlobalAveragePoolF32 func(n, hw, c int, x, y []float32)
+	ActivateF32          func(act Activation, x, y []float32)
 }
 
 // EnvVar names the environment variable that forces a kernel variant
@@ -48,8 +67,10 @@ type Set struct {
 const EnvVar = "MNC_KERNELS"
 
 // The generic Set's Pack functions: weights stay in the generic layout.
-func unpackedMatrix(w []int8, _, _ int) []int8    { return w }
-func unpackedConv(_ *ConvParams, w []int8) []int8 { return w }
+func unpackedMatrix(w []int8, _, _ int) []int8                { return w }
+func unpackedConv(_ *ConvParams, w []int8) []int8             { return w }
+func unpackedMatrixF32(w []float32, _, _ int) []float32       { return w }
+func unpackedConvF32(_ *ConvF32Params, w []float32) []float32 { return w }
 
 // Generic is the pure-Go Set: the generic twins themselves, the reference
 // every other Set is tested against. It is available everywhere.
@@ -70,6 +91,20 @@ var Generic = &Set{
 	LUT:               LUT,
 	QuantizeCodes:     QuantizeCodes,
 	Interleave3:       Interleave3,
+
+	PackPointwiseF32:     unpackedMatrixF32,
+	PackGemmF32:          unpackedMatrixF32,
+	PackDepthwiseF32:     unpackedConvF32,
+	PackConvF32:          unpackedConvF32,
+	PointwiseF32:         PointwiseF32,
+	DepthwiseF32:         DepthwiseF32,
+	ConvF32:              ConvF32,
+	GemmF32:              GemmF32,
+	AddF32:               AddF32,
+	MulF32:               MulF32,
+	ChannelMulF32:        ChannelMulF32,
+	GlobalAveragePoolF32: GlobalAveragePoolF32,
+	ActivateF32:          ActivateF32,
 }
 
 // variant is a Set this package knows of, built into this binary or not.

@@ -86,6 +86,32 @@
 // ties to even, adds the zero point and saturates to [-128, 127] (NaN gives
 // the zero point); Dequantize computes float32(q - z) * scale in float32.
 //
+// # The float rule
+//
+// The float32 kernels (ConvF32, DepthwiseF32, PointwiseF32, GemmF32, AddF32,
+// MulF32, ChannelMulF32, GlobalAveragePoolF32, ActivateF32) give the same
+// bits on every Set, so that a float32 model's results, and everything the
+// compiler derives from them, are the same on every CPU:
+//
+//   - every dot product is one chain of fused multiply-adds in float32,
+//     acc = FMA32(x, w, acc), starting from the bias (+0 without one), over
+//     its terms in a fixed order: k ascending for Pointwise and Gemm; taps kh,
+//     kw row-major, then input channels ascending, for Conv and Depthwise
+//     (the order of the weights [O][KH][KW][C/G]). Taps outside the input
+//     are FMAs with x = 0, not skipped. SIMD variants vectorize across output
+//     channels and pixels, never across the chain;
+//   - the activation is then applied in float32 by the operations
+//     Activation documents (selects, not min/max instructions, so NaN and
+//     signed zeros come out alike);
+//   - sums (GlobalAveragePoolF32) run position by position in float32 from
+//     +0 and are divided by HW; Add, Mul and ChannelMul are one IEEE
+//     operation per element, then the activation.
+//
+// FMA32 is the chain's step in Go: a*b + c rounded once to float32, as
+// VFMADD231PS and FMLA compute it (math.FMA would round twice). Round to
+// nearest even with subnormals kept, the IEEE default that Go keeps on
+// amd64 and arm64 (no flush-to-zero).
+//
 // # Parallelism
 //
 // Kernels are single-threaded. The ones over large outputs take a range
