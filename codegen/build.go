@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/mncdev/mnc/ir"
-	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
 	"github.com/mncdev/mnc/targets"
@@ -106,11 +105,9 @@ func (b *builder) build() error {
 			b.int8 = true
 		}
 	}
-	if b.int8 {
-		if err := quant.Check(g); err != nil {
-			return err
-		}
-	} else if err := ir.Verify(g); err != nil {
+	// An int8 graph's int8 form is verified with the file written, by
+	// the runtime's loader (Build's last step).
+	if err := ir.Verify(g); err != nil {
 		return err
 	}
 	if err := b.inferShapes(); err != nil {
@@ -219,14 +216,12 @@ func (b *builder) inferShapes() error {
 
 func (b *builder) metadata() error {
 	spec := b.opts.Preprocess
-	if spec == nil && b.int8 {
-		s, ok, err := quant.Preprocess(b.g)
+	if js, ok := b.g.Meta[ir.MetaPreprocess]; spec == nil && b.int8 && ok {
+		s, err := preprocess.ParseSpec([]byte(js))
 		if err != nil {
-			return err
+			return fmt.Errorf("model metadata %q: %w", ir.MetaPreprocess, err)
 		}
-		if ok {
-			spec = &s
-		}
+		spec = &s
 	}
 	if spec != nil {
 		s := b.g.Inputs[0].Type.Shape

@@ -223,7 +223,7 @@ func compileShared(t *testing.T, file string, opts frontend.Options, res int) *s
 			if err != nil {
 				return err
 			}
-			rec := codegen.CalibrationRecord(sm.rep)
+			rec := sm.rep.Record()
 			labels, err := os.ReadFile(filepath.Join(dir, "models", "imagenet_labels.txt"))
 			if err != nil {
 				return err

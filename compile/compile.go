@@ -107,7 +107,7 @@ func Run(o Options) (*Result, error) {
 		if o.Output == "" {
 			return res, nil
 		}
-		copts.Calibration = codegen.CalibrationRecord(res.Quant)
+		copts.Calibration = res.Quant.Record()
 		res.Model, err = write(o.Output, res.Int8, copts)
 		return res, err
 	}

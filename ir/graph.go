@@ -20,6 +20,11 @@ func (v *Value) String() string { return "%" + v.Name }
 // IsConst reports whether v holds constant data.
 func (v *Value) IsConst() bool { return v != nil && v.Const != nil }
 
+// MetaPreprocess is the Graph.Meta key of the image preprocessing a
+// graph's input expects, as the JSON of a preprocess.Spec
+// (preprocess.ParseSpec reads it).
+const MetaPreprocess = "preprocess"
+
 // Node is one operation. All ops have one output today; Outputs is a slice so
 // that the representation need not change for ops that have more.
 type Node struct {
@@ -73,8 +78,8 @@ type Graph struct {
 	// Consts lists the constant values (weights), in creation order.
 	Consts []*Value
 	// Meta holds named facts about the model that travel with it, such as
-	// the preprocessing a quantized model was calibrated with (see
-	// quant.SetPreprocess); nil when there are none.
+	// the preprocessing a quantized model was calibrated with (key
+	// MetaPreprocess, see quant.SetPreprocess); nil when there are none.
 	Meta map[string]string
 
 	nextID int

@@ -35,12 +35,8 @@ func Preprocess(g *ir.Graph) (preprocess.Spec, bool, error) {
 	if !ok {
 		return preprocess.Spec{}, false, nil
 	}
-	var spec preprocess.Spec
-	if err := json.Unmarshal([]byte(s), &spec); err != nil {
-		return preprocess.Spec{}, true, fmt.Errorf("model metadata %q: %w", MetaPreprocess, err)
-	}
-	// Re-derive to validate the preset and size.
-	if _, err := preprocess.Default(spec.Preset, spec.Height, spec.Width); err != nil {
+	spec, err := preprocess.ParseSpec([]byte(s))
+	if err != nil {
 		return preprocess.Spec{}, true, fmt.Errorf("model metadata %q: %w", MetaPreprocess, err)
 	}
 	return spec, true, nil

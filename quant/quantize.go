@@ -23,7 +23,7 @@ const (
 	MetaScheme     = "quant.scheme"
 	MetaMethod     = "quant.method"
 	MetaImages     = "quant.calib_images"
-	MetaPreprocess = "preprocess"
+	MetaPreprocess = ir.MetaPreprocess
 	// Scheme names the quantization contract of quant/doc.go.
 	Scheme = "mnc-int8-v1"
 )

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 
@@ -112,11 +113,13 @@ func (m *Metrics) MarshalJSON() ([]byte, error) {
 	return json.Marshal(c)
 }
 
+// finite clamps a figure to [-999, 999] (NaN: -999), for JSON and the model
+// file, which hold no infinities.
 func finite(v float64) float64 {
 	switch {
-	case math.IsInf(v, 1):
+	case v > 999:
 		return 999
-	case math.IsInf(v, -1), math.IsNaN(v):
+	case v < -999 || v != v:
 		return -999
 	}
 	return v
@@ -351,4 +354,22 @@ func valuesOf(g *ir.Graph) []*ir.Value {
 		}
 	}
 	return vs
+}
+
+// Record returns the calibration record of the int8 model of the report,
+// as model files store it: the method, the image count, the hash of the
+// image list that calibration used (ImageListSHA256, see the schema) and
+// the report's headline figures.
+func (rep *Report) Record() *runtime.Calibration {
+	c := &runtime.Calibration{Scheme: rep.Scheme, Method: rep.Method, Images: rep.CalibImages,
+		ImageListSHA256: rep.ImageListSHA256}
+	figures := func(m *Metrics) *runtime.Quality {
+		if m == nil {
+			return nil
+		}
+		return &runtime.Quality{Images: m.Images, LogitsSQNR: finite(m.LogitsSQNR), Top1Agree: m.Top1Agree,
+			Cosine: m.Cosine, MinCosine: m.MinCosine}
+	}
+	c.Calib, c.Eval = figures(rep.Calib), figures(rep.Eval)
+	return c
 }

@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -61,6 +62,20 @@ func Default(preset Preset, h, w int) (Spec, error) {
 		s.Mean, s.Std = [3]float32{0.5, 0.5, 0.5}, [3]float32{0.5, 0.5, 0.5}
 	}
 	if err := s.validate(); err != nil {
+		return Spec{}, err
+	}
+	return s, nil
+}
+
+// ParseSpec reads a Spec from its JSON encoding (encoding/json's of Spec,
+// as graph metadata and the compiler record it), checking its preset and
+// size.
+func ParseSpec(data []byte) (Spec, error) {
+	var s Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return Spec{}, err
+	}
+	if _, err := Default(s.Preset, s.Height, s.Width); err != nil {
 		return Spec{}, err
 	}
 	return s, nil
