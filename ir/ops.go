@@ -142,7 +142,8 @@ type Activation struct {
 }
 
 // Apply evaluates the activation on one value (float64 for the reference
-// interpreter's accuracy).
+// interpreter's accuracy). The hard sigmoid's product is rounded explicitly,
+// so that no CPU fuses it with the add.
 func (a Activation) Apply(x float64) float64 {
 	switch a.Kind {
 	case ActRelu:
@@ -152,7 +153,7 @@ func (a Activation) Apply(x float64) float64 {
 	case ActClip:
 		return math.Min(math.Max(x, float64(a.Min)), float64(a.Max))
 	case ActHardSigmoid:
-		return math.Max(0, math.Min(1, float64(a.Alpha)*x+float64(a.Beta)))
+		return math.Max(0, math.Min(1, float64(float64(a.Alpha)*x)+float64(a.Beta)))
 	case ActHardSwish:
 		return x * math.Min(math.Max(x+3, 0), 6) / 6
 	}

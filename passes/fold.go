@@ -199,7 +199,7 @@ func foldOneBN(r *rw, n *ir.Node) string {
 	// The new bias.
 	bias := make([]float32, ch)
 	for c := range ch {
-		bias[c] = float32((old[c]-float64(params[2][c]))*scale[c] + float64(params[1][c]))
+		bias[c] = float32(float64((old[c]-float64(params[2][c]))*scale[c]) + float64(params[1][c]))
 	}
 	bv := r.g.AddConst(p.Name+".bias", ir.NewFloat32(ir.Shape{ch}, bias))
 	if len(p.Inputs) == 3 {

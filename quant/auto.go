@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/mncdev/mnc/ir"
-	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 
@@ -68,23 +68,37 @@ func chooseAuto(g *ir.Graph, st *Stats, opts Options) error {
 	if len(inputs) > autoImages {
 		inputs = inputs[:autoImages]
 	}
-	want := map[*ir.Value]bool{}
-	for _, p := range probes {
-		want[p.n.Inputs[0]] = true
-		want[p.n.Output()] = true
+	ex, err := compileGraph(view.g, o.workers())
+	if err != nil {
+		return fmt.Errorf("auto calibration: %w", err)
 	}
-	for _, in := range inputs {
-		captured := map[*ir.Value]*ir.Tensor{}
-		_, err := interp.Run(view.g, []*ir.Tensor{in}, &interp.Options{Workers: o.workers(), Observe: func(v *ir.Value, t *ir.Tensor) {
-			if want[v] {
-				captured[v] = t.Clone()
+	defer ex.close()
+	// The probes, compiled once each; each probe's input and output by
+	// tensor name.
+	probeEx := make([]*executable, len(probes))
+	for i, p := range probes {
+		if probeEx[i], err = compileGraph(p.g, o.workers()); err != nil {
+			return fmt.Errorf("auto calibration: %s %q: %w", p.n.Op, p.n.Name, err)
+		}
+		defer probeEx[i].close()
+	}
+	want := map[string]bool{}
+	for _, p := range probes {
+		want[p.n.Inputs[0].Name] = true
+		want[p.n.Output().Name] = true
+	}
+	for _, in := range batchItems(inputs) {
+		captured := map[string]*ir.Tensor{}
+		_, err := ex.run(in, func(ob *runtime.Observation) {
+			if want[ob.Name] && ob.F32 != nil {
+				captured[ob.Name] = float32View(ob).Clone()
 			}
-		}})
+		})
 		if err != nil {
 			return fmt.Errorf("auto calibration: %w", err)
 		}
-		for _, p := range probes {
-			x, y := captured[p.n.Inputs[0]], captured[p.n.Output()]
+		for i, p := range probes {
+			x, y := captured[p.n.Inputs[0].Name], captured[p.n.Output().Name]
 			if x == nil || y == nil {
 				continue
 			}
@@ -92,14 +106,14 @@ func chooseAuto(g *ir.Graph, st *Stats, opts Options) error {
 				sse[p.key] = make([]float64, len(cands[p.key]))
 			}
 			for c, r := range cands[p.key] {
-				yq, err := interp.Run(p.g, []*ir.Tensor{fakeQuant(x, r)}, &interp.Options{Workers: o.workers()})
+				yq, err := probeEx[i].run(fakeQuant(x, r), nil)
 				if err != nil {
 					return fmt.Errorf("auto calibration: %s %q: %w", p.n.Op, p.n.Name, err)
 				}
 				var e float64
-				for i, v := range yq[0].F32 {
-					d := float64(v) - float64(y.F32[i])
-					e += d * d
+				for j, v := range yq.F32 {
+					d := float64(v) - float64(y.F32[j])
+					e += float64(d * d) // rounded: the same sums on every CPU
 				}
 				sse[p.key][c] += e
 			}

@@ -28,7 +28,7 @@ func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Value, sw []fl
 		for o := range nOut {
 			var d float64
 			for j := range k {
-				d += (float64(wq.Const.I8[o*k+j])*float64(sw[o]) - float64(w[o*k+j])) * mean[j]
+				d += float64((float64(float64(wq.Const.I8[o*k+j])*float64(sw[o])) - float64(w[o*k+j])) * mean[j])
 			}
 			out[o] = float32(float64(out[o]) - d)
 		}
@@ -48,7 +48,7 @@ func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Value, sw []fl
 		for ci := range cpg {
 			for k := range kk {
 				i := (oc*cpg+ci)*kk + k
-				d += (float64(wq.Const.I8[i])*float64(sw[oc]) - float64(w[i])) * mean[c0+ci]
+				d += float64((float64(float64(wq.Const.I8[i])*float64(sw[oc])) - float64(w[i])) * mean[c0+ci])
 			}
 		}
 		out[oc] = float32(float64(out[oc]) - d)

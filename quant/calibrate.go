@@ -9,7 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mncdev/mnc/ir"
-	"github.com/mncdev/mnc/ir/interp"
+	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -66,7 +66,7 @@ func (o Options) workers() int {
 	if o.Workers > 0 {
 		return o.Workers
 	}
-	return runtime.GOMAXPROCS(0)
+	return goruntime.GOMAXPROCS(0)
 }
 
 // normalize fills defaults and checks the method.
@@ -389,11 +389,16 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 	}
 	col := newCollector(chanAx)
 	st := &Stats{Workers: o.workers()}
-	iopts := &interp.Options{Workers: o.workers(), Observe: func(v *ir.Value, t *ir.Tensor) {
-		if k, ok := view.keys[v]; ok {
-			col.observe(k, t)
+	ex, err := compileGraph(view.g, o.workers())
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: %w", err)
+	}
+	defer ex.close()
+	observe := func(ob *runtime.Observation) {
+		if ob.F32 != nil {
+			col.observe(ob.Name, float32View(ob))
 		}
-	}}
+	}
 	kept := 0
 	for i := range n {
 		t, name, err := get(i)
@@ -410,7 +415,7 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 			}
 			continue
 		}
-		if _, err := interp.Run(view.g, []*ir.Tensor{t}, iopts); err != nil {
+		if _, err := ex.run(t, observe); err != nil {
 			return nil, fmt.Errorf("calibrate on %s: %w", name, err)
 		}
 		if tick != nil {

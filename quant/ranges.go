@@ -120,15 +120,15 @@ func quantile(counts []float64, lo, width, q float64) float64 {
 	for _, c := range counts {
 		total += c
 	}
-	target := q * total
+	target := float64(q * total)
 	var cum float64
 	for i, c := range counts {
 		if cum+c >= target && c > 0 {
-			return lo + width*(float64(i)+(target-cum)/c)
+			return lo + float64(width*(float64(i)+(target-cum)/c))
 		}
 		cum += c
 	}
-	return lo + width*float64(len(counts))
+	return lo + float64(width*float64(len(counts)))
 }
 
 // percentileRange clips a fraction (100-pct)/100 of the values at each end.
@@ -207,10 +207,10 @@ func entropyRange(h *Histogram, minSeen float64) Range {
 			qsum += mass
 			if v == 0 {
 				// q is empty where p is not: TensorRT's smoothing.
-				sumPlogQ += pj * math.Log(1e-12)
+				sumPlogQ += float64(pj * math.Log(1e-12))
 				continue
 			}
-			sumPlogQ += pj * math.Log(v)
+			sumPlogQ += float64(pj * math.Log(v))
 		}
 		if qsum == 0 {
 			continue
@@ -233,24 +233,24 @@ func entropyRange(h *Histogram, minSeen float64) Range {
 func expectedSqErr(counts []float64, lo, width float64, r Range) float64 {
 	s, z := r.Params()
 	step := float64(s)
-	qlo, qhi := step*float64(-128-z), step*float64(127-int(z))
+	qlo, qhi := float64(step*float64(-128-z)), float64(step*float64(127-int(z)))
 	var sum, n float64
 	inBin := width * width / 12
 	for i, c := range counts {
 		if c == 0 {
 			continue
 		}
-		x := lo + width*(float64(i)+0.5)
+		x := lo + float64(width*(float64(i)+0.5))
 		var e float64
 		switch {
 		case x < qlo:
-			e = (qlo-x)*(qlo-x) + inBin
+			e = float64((qlo-x)*(qlo-x)) + inBin
 		case x > qhi:
-			e = (x-qhi)*(x-qhi) + inBin
+			e = float64((x-qhi)*(x-qhi)) + inBin
 		default:
 			e = step * step / 12
 		}
-		sum += c * e
+		sum += float64(c * e)
 		n += c
 	}
 	if n == 0 {
@@ -270,7 +270,7 @@ func mseRange(h *Histogram, mm Range) Range {
 	}
 	e := newErrModel(counts, lo, h.Width)
 	n := len(counts)
-	edge := func(i int) float64 { return lo + float64(i)*h.Width }
+	edge := func(i int) float64 { return lo + float64(float64(i)*h.Width) }
 	// Bounds as bin edges; the lower bound stays <= 0 <= upper bound.
 	zeroEdge := int(math.Round(-lo / h.Width))
 	iLo, iHi := 0, n
@@ -309,10 +309,10 @@ func newErrModel(counts []float64, lo, width float64) *errModel {
 	e.cx = make([]float64, len(counts)+1)
 	e.cxx = make([]float64, len(counts)+1)
 	for i, c := range counts {
-		x := lo + width*(float64(i)+0.5)
+		x := lo + float64(width*(float64(i)+0.5))
 		e.c[i+1] = e.c[i] + c
-		e.cx[i+1] = e.cx[i] + c*x
-		e.cxx[i+1] = e.cxx[i] + c*x*x
+		e.cx[i+1] = e.cx[i] + float64(c*x)
+		e.cxx[i+1] = e.cxx[i] + float64(c*x*x)
 	}
 	e.total = e.c[len(counts)]
 	return e
@@ -325,7 +325,7 @@ func (e *errModel) err(r Range) float64 {
 	}
 	s, z := r.Params()
 	step := float64(s)
-	qlo, qhi := step*float64(-128-z), step*float64(127-int(z))
+	qlo, qhi := float64(step*float64(-128-z)), float64(step*float64(127-int(z)))
 	// Bins whose centre is below qlo: centre < qlo <=> i < (qlo-lo)/w - 0.5.
 	a := int(math.Ceil((qlo-e.lo)/e.width - 0.5))
 	a = max(0, min(e.n, a))
@@ -333,9 +333,9 @@ func (e *errModel) err(r Range) float64 {
 	b = max(a, min(e.n, b))
 	inBin := e.width * e.width / 12
 	// Σ c (qlo - x)² over [0, a) and Σ c (x - qhi)² over [b, n).
-	below := qlo*qlo*e.c[a] - 2*qlo*e.cx[a] + e.cxx[a] + inBin*e.c[a]
+	below := float64(qlo*qlo*e.c[a]) - float64(2*qlo*e.cx[a]) + e.cxx[a] + float64(inBin*e.c[a])
 	cb, cxb, cxxb := e.total-e.c[b], e.cx[e.n]-e.cx[b], e.cxx[e.n]-e.cxx[b]
-	above := cxxb - 2*qhi*cxb + qhi*qhi*cb + inBin*cb
+	above := cxxb - float64(2*qhi*cxb) + float64(qhi*qhi*cb) + float64(inBin*cb)
 	inside := (e.c[b] - e.c[a]) * step * step / 12
 	return (below + above + inside) / e.total
 }

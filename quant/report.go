@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mncdev/mnc/ir"
-	"github.com/mncdev/mnc/ir/interp"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/kernels"
 )
@@ -235,14 +234,16 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 		return nil, errors.New("evaluate: no inputs")
 	}
 	start := time.Now()
-	r, err := NewRunner(q, workers)
+	fx, err := compileGraph(f, workers)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("evaluate: float model: %w", err)
 	}
-	fvals := map[string]*ir.Value{}
-	for _, n := range f.Nodes {
-		fvals[n.Output().Name] = n.Output()
+	defer fx.close()
+	qx, err := compileGraph(q, workers)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: int8 model: %w", err)
 	}
+	defer qx.close()
 	m := &Metrics{layerAcc: map[string]*acc{}, MinCosine: 1}
 	var sig, noise, cosSum float64
 	ops := map[string]string{}
@@ -250,40 +251,47 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 		ops[n.Output().Name] = n.Op.String()
 	}
 	for i, in := range inputs {
-		captured := map[string]*ir.Tensor{}
-		fouts, err := interp.Run(f, []*ir.Tensor{in}, &interp.Options{Workers: workers, Observe: func(v *ir.Value, t *ir.Tensor) {
-			if fvals[v.Name] == v {
-				captured[v.Name] = t.Clone()
+		captured := map[string]*ir.Tensor{} // by name: the float values of this input's items, in order
+		fo, err := fx.run(in, func(o *runtime.Observation) {
+			if o.F32 == nil || o.Op < 0 {
+				return
 			}
-		}})
+			t := captured[o.Name]
+			if t == nil {
+				t = &ir.Tensor{DType: ir.Float32, Shape: ir.Shape(o.Shape).Clone()}
+				captured[o.Name] = t
+			}
+			t.F32 = append(t.F32, o.F32...)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("evaluate: float model: %w", err)
 		}
-		qouts, err := r.Run(in, func(v *ir.Value, t *ir.Tensor) {
-			if t.DType != ir.Int8 || v.Quant == nil {
+		qo, err := qx.run(in, func(o *runtime.Observation) {
+			if o.I8 == nil {
 				return
 			}
-			ft := captured[v.Name]
-			if ft == nil || !ft.Shape.Equal(t.Shape) {
+			ft := captured[o.Name]
+			if ft == nil || !ft.Shape.Equal(ir.Shape(o.Shape)) {
 				return
 			}
-			a := m.layerAcc[v.Name]
+			a := m.layerAcc[o.Name]
 			if a == nil {
 				a = &acc{}
-				m.layerAcc[v.Name] = a
+				m.layerAcc[o.Name] = a
 			}
-			s, z := float64(v.Quant.Scale[0]), float64(v.Quant.ZeroPoint[0])
-			for j, c := range t.I8 {
-				x := float64(ft.F32[j])
-				d := x - s*(float64(c)-z)
-				a.sig += x * x
-				a.noise += d * d
+			per := len(o.I8)
+			fv := ft.F32[o.Item*per:][:per]
+			s, z := float64(o.Scale), float64(o.Zero)
+			for j, c := range o.I8 {
+				x := float64(fv[j])
+				d := x - float64(s*(float64(c)-z))
+				a.sig += float64(x * x)
+				a.noise += float64(d * d) // rounded: the same sums on every CPU
 			}
 		})
 		if err != nil {
 			return nil, fmt.Errorf("evaluate: int8 model: %w", err)
 		}
-		fo, qo := fouts[0], qouts[0]
 		if fo.Len() != qo.Len() || len(fo.Shape) == 0 {
 			return nil, fmt.Errorf("evaluate: outputs %v and %v differ in shape", fo.Shape, qo.Shape)
 		}
@@ -297,11 +305,12 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 			var s, nse, dot, nf, nq float64
 			for j := range fr {
 				x, y := float64(fr[j]), float64(qr[j])
-				s += x * x
-				nse += (x - y) * (x - y)
-				dot += x * y
-				nf += x * x
-				nq += y * y
+				d := x - y
+				s += float64(x * x)
+				nse += float64(d * d) // products rounded: the same sums on every CPU
+				dot += float64(x * y)
+				nf += float64(x * x)
+				nq += float64(y * y)
 			}
 			cos := 0.0
 			if nf > 0 && nq > 0 {

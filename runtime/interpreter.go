@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 	"unsafe"
+
+	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
 // Tensor is a float32 tensor: Data holds the product of Shape's dimensions
@@ -40,6 +42,9 @@ type Interpreter struct {
 
 	prof     []time.Duration // per step, while profiling (SetProfile)
 	profRuns int
+
+	observe func(*Observation) // SetObserver
+	obs     Observation
 }
 
 // NewInterpreter returns an interpreter for m, running on the number of
@@ -101,7 +106,9 @@ func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
 	ar := it.arena
 	for b := range n {
 		copy(it.in.f32(ar), in.Data[b*it.sample:(b+1)*it.sample])
-		if it.prof != nil {
+		if it.observe != nil {
+			it.runObserved(b, ar)
+		} else if it.prof != nil {
 			for i, s := range it.m.steps {
 				t0 := time.Now()
 				it.exec(i, s, ar)
@@ -178,4 +185,47 @@ func (it *Interpreter) RunFile(path string) (Tensor, error) {
 		return Tensor{}, err
 	}
 	return it.Run(Tensor{Shape: it.m.tensors[it.m.input].shape, Data: it.image})
+}
+
+// Observation is what an observer (SetObserver) sees of a Run: the model's
+// input, then each operator's output tensor, in the arena (valid only
+// during the call; copy what you keep).
+type Observation struct {
+	Item   int    // batch item
+	Op     int    // operator index; -1 for the model's input
+	Tensor int    // the output's tensor index
+	Name   string // the output's tensor name
+	Shape  []int  // its shape (batch 1; do not modify)
+	F32    []float32
+	I8     []int8  // the codes of an int8 tensor, which Scale and Zero dequantize
+	Scale  float32 // real value = Scale x (code - Zero)
+	Zero   int32
+}
+
+// SetObserver makes every following Run call f with each item's input and
+// after each operator with its output (nil: no observer). The compiler
+// calibrates and evaluates on it; it costs one nil test per Run when off.
+func (it *Interpreter) SetObserver(f func(*Observation)) { it.observe = f }
+
+func (it *Interpreter) runObserved(item int, ar []byte) {
+	it.observeTensor(item, -1, it.m.input, ar)
+	for i, s := range it.m.steps {
+		it.exec(i, s, ar)
+		it.observeTensor(item, i, it.m.ops[i].out[0], ar)
+	}
+}
+
+func (it *Interpreter) observeTensor(item, op, x int, ar []byte) {
+	o := &it.obs
+	t := &it.m.tensors[x]
+	*o = Observation{Item: item, Op: op, Tensor: x, Name: t.name, Shape: t.shape}
+	v := it.m.viewOf(x)
+	switch t.dtype {
+	case mncfb.DTypeFLOAT32:
+		o.F32 = v.f32(ar)
+	case mncfb.DTypeINT8:
+		o.I8 = v.i8(ar)
+		o.Scale, o.Zero = t.scale[0], t.zeroAt(0)
+	}
+	it.observe(o)
 }

@@ -156,7 +156,7 @@ func stemChannels(c Config, s *Spec) int {
 	case FamilyV3:
 		n = s.V3.Blocks[0].In
 	}
-	return makeDivisible(float64(n)*c.Width, s.RoundNearest)
+	return makeDivisible(float64(float64(n)*c.Width), s.RoundNearest)
 }
 
 // checkShapes is checkBind without data checks, for shape-only graphs.

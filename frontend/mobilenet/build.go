@@ -88,9 +88,12 @@ func formatWidth(w float64) string {
 
 // makeDivisible is torchvision's _make_divisible(v, divisor) with
 // min_value = divisor.
+// Callers round a product they pass explicitly (float64(a*b)): Go may
+// otherwise fuse it with the add below (arm64 does), unlike the Python
+// arithmetic this must match.
 func makeDivisible(v float64, divisor int) int {
-	d := float64(divisor)
-	n := max(divisor, int(math.Floor(v+d/2))/divisor*divisor)
+	half := float64(float64(divisor) * 0.5) // rounded: not fused with the add (exact anyway)
+	n := max(divisor, int(math.Floor(v+half))/divisor*divisor)
 	if float64(n) < 0.9*v {
 		n += divisor
 	}
@@ -128,7 +131,7 @@ type builder struct {
 func build(c Config, spec *Spec, alloc bool) (*ir.Graph, error) {
 	b := &builder{g: ir.NewGraph(spec.Name), alloc: alloc, eps: float32(spec.BNEps)}
 	x := b.g.AddInput("input", ir.TensorType{DType: ir.Float32, Shape: ir.Shape{-1, 3, c.Resolution, c.Resolution}})
-	ch := func(v float64) int { return makeDivisible(v*c.Width, spec.RoundNearest) }
+	ch := func(v float64) int { return makeDivisible(float64(v*c.Width), spec.RoundNearest) }
 	switch spec.Family {
 	case FamilyV1:
 		x = b.v1(x, spec.V1, ch, c.Classes)
@@ -275,7 +278,7 @@ func (b *builder) v1(x *ir.Value, s *V1Spec, ch func(float64) int, classes int) 
 
 func (b *builder) v2(x *ir.Value, spec *Spec, c Config, ch func(float64) int) *ir.Value {
 	s := spec.V2
-	lastChannel := makeDivisible(float64(s.LastChannel)*max(1.0, c.Width), spec.RoundNearest)
+	lastChannel := makeDivisible(float64(float64(s.LastChannel)*max(1.0, c.Width)), spec.RoundNearest)
 	x = b.convBNAct(x, "features.0", ch(float64(s.InputChannel)), 3, 2, 1, ir.Relu6)
 	k := 1
 	for _, st := range s.Setting {

@@ -191,7 +191,7 @@ var jpegCrR, jpegCbB, jpegCrG, jpegCbG [256]int32
 func init() {
 	const scaleBits = 16
 	const oneHalf = 1 << (scaleBits - 1)
-	fix := func(x float64) int32 { return int32(x*(1<<scaleBits) + 0.5) }
+	fix := func(x float64) int32 { return int32(float64(x*(1<<scaleBits)) + 0.5) }
 	for i := range 256 {
 		x := int32(i - 128)
 		jpegCrR[i] = (fix(1.40200)*x + oneHalf) >> scaleBits
