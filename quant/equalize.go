@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // Equalize applies cross-layer equalization (Nagel et al. 2019, "Data-Free
@@ -111,7 +112,7 @@ func equalizePair(a, b *ir.Node) float64 {
 		}
 		s := math.Sqrt(r1 / r2)
 		s = max(1e-3, min(1e3, s))
-		worst = max(worst, math.Abs(math.Log(s)))
+		worst = max(worst, math.Abs(kernels.Log(s)))
 		for j := i * per1; j < (i+1)*per1; j++ {
 			w1.F32[j] = float32(float64(w1.F32[j]) / s)
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // Calibration methods (Options.Method).
@@ -165,7 +167,7 @@ func entropyRange(h *Histogram, minSeen float64) Range {
 		if x <= 0 {
 			return 0
 		}
-		return x * math.Log(x)
+		return x * kernels.Log(x)
 	}
 	A := make([]float64, n+1)   // Σ a[:k]
 	NZ := make([]int, n+1)      // nonzero bins in a[:k]
@@ -207,17 +209,17 @@ func entropyRange(h *Histogram, minSeen float64) Range {
 			qsum += mass
 			if v == 0 {
 				// q is empty where p is not: TensorRT's smoothing.
-				sumPlogQ += float64(pj * math.Log(1e-12))
+				sumPlogQ += float64(pj * kernels.Log(1e-12))
 				continue
 			}
-			sumPlogQ += float64(pj * math.Log(v))
+			sumPlogQ += float64(pj * kernels.Log(v))
 		}
 		if qsum == 0 {
 			continue
 		}
 		// KL = Σ (p/T) log((p/T) / (q/qsum)) with q = v, split into sums;
 		// the smoothed terms use q/qsum = 1e-12 directly.
-		kl := plogp/total - math.Log(total) + math.Log(qsum) - sumPlogQ/total
+		kl := plogp/total - kernels.Log(total) + kernels.Log(qsum) - sumPlogQ/total
 		if kl < bestKL {
 			bestKL, bestI = kl, i
 		}

@@ -61,7 +61,7 @@ func sqnr(sig, noise float64) float64 {
 		}
 		return math.Inf(1)
 	}
-	return 10 * math.Log10(sig/noise)
+	return 10 * kernels.Log(sig/noise) / math.Ln10
 }
 
 // Report is the quality report of a quantization.

@@ -3,7 +3,6 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/mncdev/mnc/runtime/kernels"
@@ -13,7 +12,7 @@ import (
 // Activations: LOOKUP (int8 tables: the hard activations of an int8
 // model), the clamps RELU, RELU6, CLIP (int8 and float32), HARD_SIGMOID,
 // HARD_SWISH (float32: the kernel set's ActivateF32), SIGMOID and SOFTMAX
-// (float32, in float64 with math.Exp). The lookups split over elements.
+// (float32, in float64 with kernels.Exp, the same on every CPU). The lookups split over elements.
 //
 // The float32 kernels follow the float rule of runtime/kernels (FMA32
 // chains in a fixed order, activations by fixed float32 operations), so
@@ -162,7 +161,7 @@ func (s *unaryFStep) runRange(ar []byte, lo, hi int) {
 	x, y := s.x.f32(ar)[lo:hi], s.y.f32(ar)[lo:hi]
 	if s.sigmoid {
 		for i, v := range x {
-			y[i] = float32(1 / (1 + math.Exp(-float64(v))))
+			y[i] = float32(1 / (1 + kernels.Exp(-float64(v))))
 		}
 		return
 	}

@@ -65,32 +65,7 @@ func TestARMRunBitExact(t *testing.T) {
 		return []string{"run", j.model, "--top", "3", "--tensor", j.input, "--save-output", save}
 	}
 
-	// Cross-build mnc once per platform, in parallel.
-	bins := map[string]string{}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for _, m := range armMachines {
-		key := m.goarch + m.goarm
-		if _, ok := bins[key]; ok {
-			continue
-		}
-		bins[key] = ""
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			bin := filepath.Join(tmp, "mnc-"+key)
-			cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+m.goarch, "GOARM="+m.goarm)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("build mnc for %s: %v\n%s", key, err, out)
-				return
-			}
-			mu.Lock()
-			bins[key] = bin
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	bins := crossBuild(t, tmp)
 	if t.Failed() {
 		return
 	}
@@ -140,4 +115,118 @@ func TestARMRunBitExact(t *testing.T) {
 			"--preprocess", "tf", "--labels", filepath.Join(shared, "models", "imagenet_labels.txt"))
 		check(t, job{name: "shared-v2", model: out, image: filepath.Join(shared, "images", "eval", "parrot.jpg")})
 	})
+}
+
+// crossBuild builds mnc for every platform of armMachines into dir, in
+// parallel, and returns the binaries by GOARCH+GOARM.
+func crossBuild(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	bins := map[string]string{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, m := range armMachines {
+		key := m.goarch + m.goarm
+		if _, ok := bins[key]; ok {
+			continue
+		}
+		bins[key] = ""
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bin := filepath.Join(dir, "mnc-"+key)
+			cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+m.goarch, "GOARM="+m.goarm)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("build mnc for %s: %v\n%s", key, err, out)
+				return
+			}
+			mu.Lock()
+			bins[key] = bin
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return bins
+}
+
+// runARM runs mnc (args) on an emulated machine and returns its output.
+func runARM(t *testing.T, m struct{ qemu, goarch, goarm, cpu string }, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(m.qemu, append([]string{bin}, args...)...)
+	cmd.Env = os.Environ()
+	if m.cpu != "" {
+		cmd.Env = append(cmd.Env, "QEMU_CPU="+m.cpu)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", m.qemu, strings.Join(cmd.Args[1:], " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// TestARMCompileBitExact: mnc compile, run on emulated ARM machines
+// (linux/arm64 as Cortex-A72 and as max, linux/arm GOARM=7), writes the
+// same .mnc bytes as on this machine, for int8 with every calibration
+// method (and equalization), calibrated on real photos, and for float32:
+// calibration, Auto, bias correction and the quality report compute the
+// same figures on every CPU.
+func TestARMCompileBitExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles mnc and runs it under qemu; skipped with -short")
+	}
+	for _, m := range armMachines {
+		if _, err := exec.LookPath(m.qemu); err != nil {
+			t.Skipf("%s not found (apt-get install qemu-user-static): the ARM runs are not tested", m.qemu)
+		}
+	}
+	calib := golden.Shared(t, "images", "calib")
+	tmp := t.TempDir()
+	bins := crossBuild(t, tmp)
+	if t.Failed() {
+		return
+	}
+	dir := golden.Dir(t)
+	type job struct {
+		name string
+		args []string
+	}
+	var jobs []job
+	methods := [][]string{{}, {"--calib-method", "entropy"}, {"--calib-method", "mse"}, {"--calib-method", "auto", "--equalize"},
+		{"--calib-method", "percentile", "--no-bias-correct"}}
+	for i, m := range golden.Manifest(t) {
+		file := onnxFile(m)
+		if file == "" {
+			continue
+		}
+		model := filepath.Join(dir, file)
+		jobs = append(jobs, job{m.Name + "-float32", []string{"compile", model, "--quant", "float32", "--preprocess", "tf"}})
+		meth := methods[i%len(methods)]
+		jobs = append(jobs, job{m.Name + "-int8" + strings.Join(meth, ""), append([]string{"compile", model, "--quant", "int8",
+			"--calib", calib, "--calib-images", "6", "--report-images", "3", "--preprocess", "tf"}, meth...)})
+	}
+	for _, j := range jobs {
+		t.Run(j.name, func(t *testing.T) {
+			want := filepath.Join(t.TempDir(), "native.mnc")
+			mustRun(t, append(j.args, "-o", want)...)
+			wantBytes, err := os.ReadFile(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range armMachines {
+				out := filepath.Join(t.TempDir(), "arm.mnc")
+				runARM(t, m, bins[m.goarch+m.goarm], append(j.args, "-o", out)...)
+				got, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				label := m.goarch + m.goarm + " " + m.cpu
+				if !bytes.Equal(got, wantBytes) {
+					t.Errorf("%s: the .mnc file differs from this machine's (%d bytes, want %d)", label, len(got), len(wantBytes))
+					continue
+				}
+				t.Logf("%s: %d bytes identical", label, len(got))
+			}
+		})
+	}
 }

@@ -7,7 +7,7 @@ import "math"
 //
 //	y[k] = float32(exp(x[k] - m) / Σ_j exp(x[j] - m))
 //
-// in float64 (math.Exp), the sum in index order. The reference interpreter
+// in float64 (Exp, the same on every CPU), the sum in index order. The reference interpreter
 // and the runtime both run it; SoftmaxProbs gives one row in float64.
 func Softmax(x, y []float32, outer, dim, inner int) {
 	for o := range outer {
@@ -30,10 +30,10 @@ func softmaxRow[T float32 | float64](x []float32, y []T, dim, stride int) {
 	}
 	var sum float64
 	for k := range dim {
-		sum += math.Exp(float64(x[k*stride]) - m)
+		sum += Exp(float64(x[k*stride]) - m)
 	}
 	for k := range dim {
-		y[k*stride] = T(math.Exp(float64(x[k*stride])-m) / sum)
+		y[k*stride] = T(Exp(float64(x[k*stride])-m) / sum)
 	}
 }
 
