@@ -137,8 +137,23 @@ func (c *collector) channelSums(ts *TensorStats, ax int, t *ir.Tensor) {
 	if len(ts.ChanSum) != ch || ch == 0 {
 		return
 	}
-	for i, v := range t.F32 {
-		ts.ChanSum[(i/inner)%ch] += float64(v)
+	// Blocks of inner values of one channel, channels in turn (no division
+	// per value: NHWC tensors have inner = 1).
+	sum := ts.ChanSum
+	x := t.F32
+	for off := 0; off+ch*inner <= len(x); off += ch * inner {
+		if inner == 1 {
+			row := x[off : off+ch]
+			for c, v := range row {
+				sum[c] += float64(v)
+			}
+			continue
+		}
+		for c := range ch {
+			for _, v := range x[off+c*inner : off+(c+1)*inner] {
+				sum[c] += float64(v)
+			}
+		}
 	}
 	ts.ChanCount += int64(len(t.F32) / ch)
 }

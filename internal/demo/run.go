@@ -41,7 +41,7 @@ type ModelResult struct {
 	Bytes     int
 	Correct   int
 	LatencyMS float64 // median of batch-1 runs over the test images, one thread
-	Kernels   string  // the runtime's kernel variant (int8 models)
+	Kernels   string  // the runtime's kernel variant
 	Top1      []int   // predicted class per test image
 }
 
@@ -204,5 +204,5 @@ func (r *Result) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  int8 agrees with float32 on %d/%d images (%.1f%%); int8 file %.2fx smaller\n",
 		r.Agree, r.Images, pct(r.Agree), float64(r.Float.Bytes)/float64(max(r.Int8.Bytes, 1)))
-	fmt.Fprintf(w, "  (latency: median of batch-1 runs, one thread; int8 on the %s kernels, float32 in Go)\n", r.Int8.Kernels)
+	fmt.Fprintf(w, "  (latency: median of batch-1 runs, one thread, on the %s kernels)\n", r.Int8.Kernels)
 }
