@@ -60,7 +60,14 @@ type Options struct {
 	// ReportImages caps the calibration images the report runs through
 	// both models for per-layer SQNR (0: all of them).
 	ReportImages int
+	// Histograms makes calibration keep every tensor's histogram even for
+	// MinMax, which needs none (the other methods do), so that ranges of
+	// every method can be derived from one calibration (Stats.Range).
+	Histograms bool
 }
+
+// needsHistograms reports whether calibration must keep histograms.
+func (o Options) needsHistograms() bool { return o.Histograms || o.Method != MinMax }
 
 func (o Options) workers() int {
 	if o.Workers > 0 {
@@ -387,8 +394,8 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 	if !o.NoBiasCorrect {
 		chanAx = view.chanAx
 	}
-	col := newCollector(chanAx)
-	st := &Stats{Workers: o.workers()}
+	col := newCollector(chanAx, o.needsHistograms())
+	st := &Stats{Workers: o.workers(), Histograms: o.needsHistograms()}
 	ex, err := compileGraph(view.g, o.workers())
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)

@@ -210,6 +210,9 @@ func TestRunErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := Quantize(g, st, Options{Method: Entropy}); err == nil || !strings.Contains(err.Error(), "histograms") {
+		t.Errorf("entropy ranges from a MinMax calibration (no histograms): %v", err)
+	}
 	if _, err := Run(q, ir.NewFloat32(ir.Shape{1, 3, 10, 12}, nil)); err == nil {
 		t.Error("wrong input shape accepted")
 	}

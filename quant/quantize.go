@@ -111,6 +111,9 @@ func (qz *quantizer) actQuant(key string) (*ir.QuantParams, error) {
 			method = MSE
 		}
 	}
+	if method != MinMax && !qz.st.Histograms {
+		return nil, fmt.Errorf("calibration kept no histograms, which method %s needs (Options.Histograms)", method)
+	}
 	r, ok := qz.st.Range(key, method, qz.o.Percentile)
 	if !ok {
 		return nil, fmt.Errorf("no calibration statistics for %q", key)

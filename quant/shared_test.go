@@ -63,7 +63,7 @@ func loadShared(t *testing.T, file string, opts frontend.Options, res int) *shar
 			return err
 		}
 		t0 := time.Now()
-		if m.st, err = Calibrate(m.f, calibDir, Options{Preprocess: spec}); err != nil {
+		if m.st, err = Calibrate(m.f, calibDir, Options{Preprocess: spec, Histograms: true}); err != nil {
 			return err
 		}
 		m.calibTime = time.Since(t0)
@@ -238,7 +238,7 @@ func TestSharedMethods(t *testing.T) {
 					t.Fatal(err)
 				}
 				spec := m.st.Preprocess
-				st, err := Calibrate(g, golden.Shared(t, "images", "calib"), Options{Preprocess: spec})
+				st, err := Calibrate(g, golden.Shared(t, "images", "calib"), Options{Preprocess: spec, Histograms: true})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -56,6 +56,7 @@ type Stats struct {
 	Preprocess      preprocess.Spec
 	Elapsed         time.Duration // wall time of Calibrate
 	Workers         int
+	Histograms      bool // the tensors' histograms were kept (Options.Histograms)
 
 	inputs []*ir.Tensor // the calibration inputs, kept for the report (up to a memory bound)
 	// autoChoice is the per-key method chosen by the Auto method.
@@ -75,10 +76,11 @@ const (
 type collector struct {
 	tensors map[string]*TensorStats
 	chanAx  map[string]int // keys whose per-channel sums are kept, with the axis
+	hist    bool           // keep histograms
 }
 
-func newCollector(chanAx map[string]int) *collector {
-	return &collector{tensors: map[string]*TensorStats{}, chanAx: chanAx}
+func newCollector(chanAx map[string]int, hist bool) *collector {
+	return &collector{tensors: map[string]*TensorStats{}, chanAx: chanAx, hist: hist}
 }
 
 func (c *collector) observe(key string, t *ir.Tensor) {
@@ -87,19 +89,13 @@ func (c *collector) observe(key string, t *ir.Tensor) {
 	}
 	ts := c.tensors[key]
 	if ts == nil {
-		ts = &TensorStats{Min: math.Inf(1), Max: math.Inf(-1), Hist: newHistogram(), ChanAxis: -1}
+		ts = &TensorStats{Min: math.Inf(1), Max: math.Inf(-1), ChanAxis: -1}
+		if c.hist {
+			ts.Hist = newHistogram()
+		}
 		c.tensors[key] = ts
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	var bad int64
-	for _, v := range t.F32 {
-		x := float64(v)
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			bad++
-			continue
-		}
-		lo, hi = min(lo, x), max(hi, x)
-	}
+	lo, hi, bad := finiteRange(t.F32)
 	n := int64(len(t.F32)) - bad
 	ts.NonFinite += bad
 	if n == 0 {
@@ -107,20 +103,36 @@ func (c *collector) observe(key string, t *ir.Tensor) {
 	}
 	ts.Count += n
 	ts.Min, ts.Max = min(ts.Min, lo), max(ts.Max, hi)
-	if bad > 0 {
-		clean := make([]float32, 0, n)
-		for _, v := range t.F32 {
-			if x := float64(v); !math.IsNaN(x) && !math.IsInf(x, 0) {
-				clean = append(clean, v)
+	if c.hist {
+		if bad > 0 {
+			clean := make([]float32, 0, n)
+			for _, v := range t.F32 {
+				if x := float64(v); !math.IsNaN(x) && !math.IsInf(x, 0) {
+					clean = append(clean, v)
+				}
 			}
+			ts.Hist.add(clean, max(-lo, hi))
+		} else {
+			ts.Hist.add(t.F32, max(-lo, hi))
 		}
-		ts.Hist.add(clean, max(-lo, hi))
-	} else {
-		ts.Hist.add(t.F32, max(-lo, hi))
 	}
 	if ax, ok := c.chanAx[key]; ok && ax < len(t.Shape) && bad == 0 {
 		c.channelSums(ts, ax, t)
 	}
+}
+
+// finiteRange returns the smallest and largest finite values of x (+Inf and
+// -Inf when there are none) and the number of NaNs and infinities.
+func finiteRange(x []float32) (lo, hi float64, bad int64) {
+	l, h := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, v := range x {
+		if math.Float32bits(v)&0x7f80_0000 == 0x7f80_0000 { // NaN or Inf
+			bad++
+			continue
+		}
+		l, h = min(l, v), max(h, v)
+	}
+	return float64(l), float64(h), bad
 }
 
 // channelSums adds the per-channel sums of t along axis ax.
@@ -162,7 +174,7 @@ func (c *collector) channelSums(ts *TensorStats, ax int, t *ir.Tensor) {
 // Entropy or MSE), and whether the key has statistics.
 func (s *Stats) Range(key, method string, pct float64) (Range, bool) {
 	ts, ok := s.Tensors[key]
-	if !ok || ts.Count == 0 {
+	if !ok || ts.Count == 0 || (ts.Hist == nil && method != MinMax) {
 		return Range{}, false
 	}
 	return rangeOf(ts, method, pct), true
