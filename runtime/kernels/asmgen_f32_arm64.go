@@ -18,8 +18,10 @@
 //
 // Every multiply-add is one FMLA (fused, rounded once: the float rule's
 // FMA32), each accumulator a chain over k (or over the taps) in order from
-// the bias; the activation is the selects of Activation: FCMGT and BIF
-// (never FMAX/FMIN), HardSwish's division a real FDIV.
+// the bias; the activation is the selects of Activation: FCMGT and BIF or
+// AND (never FMAX/FMIN, whose NaN and signed-zero rules differ; an upper
+// bound after a lower bound of +0 is UMIN of the bits, exactly the select,
+// see actF32ARM), HardSwish's division a real FDIV.
 package main
 
 import (
@@ -127,7 +129,8 @@ func vl(first, n int) string {
 
 // ---------------------------------------------------------------------------
 // Activations (actF32ARM in gemm_f32_arm64.go): constants lo, hi, a, b in
-// four vectors, mode 0 none, 1 clip, 2 clip of FMA(a, v, b), 3 hard swish.
+// four vectors, mode 0 none, 1 clip, 2 clip from +0 of FMA(a, v, b), 3 hard
+// swish, 4 clip from +0.
 
 // actRegs names the constant vectors (lo, hi, a, b) and two temporaries.
 type actRegs struct{ lo, hi, a, b, t0, t1 int }
@@ -139,6 +142,15 @@ func (a *asm) clip(v int, r actRegs) {
 	a.bif(v, r.lo, r.t0)
 	a.three("fcmgt", r.t0, r.hi, v)
 	a.bif(v, r.hi, r.t0)
+}
+
+// zclip is clip for lo = +0 and hi >= +0: v > 0 ? v : +0 by FCMGT (zero)
+// and AND, then r < hi ? r : hi as UMIN of the bits (actF32ARM says why
+// that is exact).
+func (a *asm) zclip(v int, r actRegs) {
+	a.word(0x4ea0c800|uint32(v)<<5|uint32(r.t0), fmt.Sprintf("fcmgt %s, %s, #0", v4(r.t0), v4(v)))
+	a.i("VAND V%d.B16, V%d.B16, V%d.B16", r.t0, v, v)
+	a.i("VUMIN V%d.S4, V%d.S4, V%d.S4", r.hi, v, v)
 }
 
 // fmaStep sets every Vv to FMA32(a, v, b): b + a v, rounded once.
@@ -159,13 +171,17 @@ func (a *asm) actMode(m int, vs []int, r actRegs) {
 		}
 	case 2: // t = b + a v (fused), then clip
 		a.fmaStep(vs, r)
-		a.actMode(1, vs, r)
+		a.actMode(4, vs, r)
 	case 3: // t = v + 3; clip t to [0, 6]; (v t) / 6
 		for _, v := range vs {
 			a.three("fadd", r.t1, v, r.a)
-			a.clip(r.t1, r)
+			a.zclip(r.t1, r)
 			a.three("fmul", r.t1, v, r.t1)
 			a.three("fdiv", v, r.t1, r.b)
+		}
+	case 4:
+		for _, v := range vs {
+			a.zclip(v, r)
 		}
 	}
 }
@@ -174,16 +190,21 @@ func (a *asm) actMode(m int, vs []int, r actRegs) {
 // branching on the mode; labels start with p.
 func (a *asm) act(p string, mode int, vs []int, r actRegs) {
 	a.i("CBZ R%d, %s_a0", mode, p)
+	a.i("CMP $4, R%d", mode)
+	a.i("BEQ %s_a4", p)
 	a.i("CMP $1, R%d", mode)
 	a.i("BEQ %s_a1", p)
 	a.i("CMP $2, R%d", mode)
 	a.i("BEQ %s_a2", p)
 	a.actMode(3, vs, r)
 	a.i("B %s_a0", p)
-	a.l(p + "_a2")
-	a.fmaStep(vs, r) // then clip: falls through
 	a.l(p + "_a1")
 	a.actMode(1, vs, r)
+	a.i("B %s_a0", p)
+	a.l(p + "_a2")
+	a.fmaStep(vs, r) // then clip from +0: falls through
+	a.l(p + "_a4")
+	a.actMode(4, vs, r)
 	a.l(p + "_a0")
 }
 
@@ -191,11 +212,13 @@ func (a *asm) act(p string, mode int, vs []int, r actRegs) {
 // mode is in R(mode); each version ends by jumping to end.
 func (a *asm) byMode(p string, mode int, end string, body func(m int, p string)) {
 	a.i("CBZ R%d, %s_m0", mode, p)
+	a.i("CMP $4, R%d", mode)
+	a.i("BEQ %s_m4", p)
 	a.i("CMP $1, R%d", mode)
 	a.i("BEQ %s_m1", p)
 	a.i("CMP $2, R%d", mode)
 	a.i("BEQ %s_m2", p)
-	for _, m := range []int{3, 2, 1, 0} {
+	for _, m := range []int{3, 4, 2, 1, 0} {
 		if m != 3 {
 			a.l(fmt.Sprintf("%s_m%d", p, m))
 		}
@@ -232,12 +255,9 @@ func (a *asm) gemmTile(rows, nv int) {
 		a.i("ADD R1, R%d, R%d", gemmRows[r-1], gemmRows[r])
 	}
 	a.i("MOVD R5, R21")
-	a.c("accumulators = bias")
-	a.i("VLD1 (R11), %s", vl(24, nv))
+	a.c("accumulators = bias (loads: the FP pipes are the busy ones)")
 	for r := range rows {
-		for h := range nv {
-			a.mov(acc(r, h), 24+h)
-		}
+		a.i("VLD1 (R11), %s", vl(acc(r, 0), nv))
 	}
 	a.i("MOVD R2, R22")
 	a.i("CBZ R22, %s_tail", p)
@@ -373,14 +393,21 @@ const (
 	dwAct     = 144
 )
 
-// Registers: R0 args, R1-R5 the block's row pointers (row kh at the first
-// pixel's tap-0 column), R6 column cursor, R7 cstep, R8 pstep, R9 tstep,
-// R10 weights of the block, R11 weight cursor (5x5), R12 bias, R13 bstep,
-// R15 y cursor, R16 pixels left, R17 blocks left, R19 colmask, R20 rowmask,
-// R21 mode, R22 scratch, R23 col0, R24 the block's channel offset (bytes).
-// Vectors: weights V0-V8 (3x3: tap kh*3+kw; 5x5: the row kh's five taps in
-// V0-V4, reloaded per row), inputs V9-V11, zero V12, accumulators V16-V23
-// (pixel p in V16+p), constants V24-V27, temporaries V28, V29, bias V30.
+// Registers: R0 args, R1-R5 the rows of the window (row kh at the block's
+// channels of the first pixel's tap-0 column; advanced as columns load),
+// R6 column cursor (masked pixels), R7 cstep, R8 pstep, R9 tstep, R10
+// weight cursor, R11 y of the block, R12 bias cursor, R13 bstep, R14 y of
+// the tile, R15 store cursor, R16 pixels left, R17 blocks left, R19 colmask,
+// R20 rowmask, R21 mode, R22 scratch, R23 the tile's offset into the rows
+// (col0 + pixels*pstep), R24 the block's (R23 + 16 b). Vectors: weights
+// V0-V8 (3x3: tap 3 kh + kw; 5x5: row kh's five taps in V0-V4, loaded row
+// by row), inputs V9-V11, zero V12, accumulators V16-V23 (pixel q in
+// V16+q), constants V24-V27, temporaries V28, V29.
+//
+// Loops: pixel tiles outer, blocks of 4 channels inner, so that a tile's
+// window is read across all channels (whole cache lines) before the next
+// one; the block's weights and bias are loaded for each tile (the weights
+// are laid out block after block, tap after tap, in the order read).
 
 // dwTap returns the weight register of tap (kh, kw) for a k x k window.
 func dwTap(k, kh, kw int) int {
@@ -390,35 +417,76 @@ func dwTap(k, kh, kw int) int {
 	return kw
 }
 
-// dwRowWeights reloads row kh's weights (5x5) from the cursor R11.
+// dwRowWeights loads row kh's weights (5x5).
 func (a *asm) dwRowWeights(k int) {
 	if k == 5 {
-		a.i("VLD1.P 64(R11), %s", vl(0, 4))
-		a.i("VLD1.P 16(R11), [V4.S4]")
+		a.i("VLD1.P 64(R10), %s", vl(0, 4))
+		a.i("VLD1.P 16(R10), [V4.S4]")
 	}
 }
 
 var dwActRegs = actRegs{24, 25, 26, 27, 28, 29}
 
+// dwTileStart begins a tile's pass over the blocks.
+func (a *asm) dwTileStart(p string) {
+	a.i("MOVD %d(R0), R10", dwW)
+	a.i("MOVD %d(R0), R12", dwBias)
+	a.i("MOVD %d(R0), R17", dwNblk)
+	a.i("MOVD R23, R24")
+	a.i("MOVD R14, R11")
+	a.l(p + "_blk")
+}
+
+// dwBlockSetup loads the block's weights (3x3), its bias into the t
+// accumulators and the row pointers.
+func (a *asm) dwBlockSetup(k, t int) {
+	if k == 3 {
+		a.i("VLD1.P 64(R10), %s", vl(0, 4))
+		a.i("VLD1.P 64(R10), %s", vl(4, 4))
+		a.i("VLD1.P 16(R10), [V8.S4]")
+	}
+	for q := range t {
+		a.i("VLD1 (R12), [V%d.S4]", 16+q)
+	}
+	for kh := range k {
+		a.i("MOVD %d(R0), R%d", dwRows+8*kh, 1+kh)
+		a.i("ADD R24, R%d, R%d", 1+kh, 1+kh)
+	}
+}
+
+// dwBlockEnd activates and stores the t accumulators and steps to the next
+// block.
+func (a *asm) dwBlockEnd(p string, t int) {
+	var vs []int
+	for q := range t {
+		vs = append(vs, 16+q)
+	}
+	a.act(p, 21, vs, dwActRegs)
+	a.i("MOVD R11, R15")
+	for q := range t {
+		a.i("VST1.P [V%d.S4], (R15)(R7)", 16+q)
+	}
+	a.i("ADD R13, R12, R12")
+	a.i("ADD $16, R24, R24")
+	a.i("ADD $16, R11, R11")
+	a.i("SUBS $1, R17, R17")
+	a.i("BNE %s_blk", p)
+}
+
 // dwTile emits a tile of t pixels for a k x k window at stride s, dilation 1,
 // every tap column inside: each input column is loaded once and serves
-// every pixel whose window holds it; pixel p's chain still runs its taps in
-// order (kh, then kw = j - p s as the columns j ascend).
+// every pixel whose window holds it; pixel q's chain still runs its taps in
+// order (kh, then kw = j - q s as the columns j ascend).
 func (a *asm) dwTile(name string, k, s, t int) {
 	p := fmt.Sprintf("%s_t%d", name, t)
-	for q := range t {
-		a.mov(16+q, 30)
-	}
-	if k == 5 {
-		a.i("MOVD R10, R11")
-	}
+	a.dwTileStart(p)
+	a.dwBlockSetup(k, t)
 	for kh := range k {
 		a.dwRowWeights(k)
 		a.i("TBZ $%d, R20, %s_z%d", kh, p, kh)
-		a.i("MOVD R%d, R6", 1+kh)
 		for j := range (t-1)*s + k {
 			x := 9 + j%3
-			a.i("VLD1.P (R6)(R7), [V%d.S4]", x)
+			a.i("VLD1.P (R%d)(R7), [V%d.S4]", 1+kh, x)
 			for q := range t {
 				if kw := j - q*s; kw >= 0 && kw < k {
 					a.fmla(16+q, x, dwTap(k, kh, kw))
@@ -435,18 +503,10 @@ func (a *asm) dwTile(name string, k, s, t int) {
 		}
 		a.l(fmt.Sprintf("%s_d%d", p, kh))
 	}
+	a.dwBlockEnd(p, t)
 	sh := map[int]int{8: 3, 4: 2, 2: 1, 1: 0}[t]
-	for kh := range k {
-		a.i("ADD R8<<%d, R%d, R%d", sh, 1+kh, 1+kh)
-	}
-	var vs []int
-	for q := range t {
-		vs = append(vs, 16+q)
-	}
-	a.act(p, 21, vs, dwActRegs)
-	for q := range t {
-		a.i("VST1.P [V%d.S4], (R15)(R7)", 16+q)
-	}
+	a.i("ADD R8<<%d, R23, R23", sh)
+	a.i("ADD R7<<%d, R14, R14", sh)
 }
 
 // dwMasked emits the general pixel loop: any dilation and stride, taps
@@ -455,10 +515,8 @@ func (a *asm) dwTile(name string, k, s, t int) {
 func (a *asm) dwMasked(name string, k int) {
 	p := name + "_m"
 	a.l(p + "pix")
-	a.mov(16, 30)
-	if k == 5 {
-		a.i("MOVD R10, R11")
-	}
+	a.dwTileStart(p)
+	a.dwBlockSetup(k, 1)
 	for kh := range k {
 		a.dwRowWeights(k)
 		a.i("TBZ $%d, R20, %s_z%d", kh, p, kh)
@@ -482,11 +540,9 @@ func (a *asm) dwMasked(name string, k int) {
 		}
 		a.l(fmt.Sprintf("%s_d%d", p, kh))
 	}
-	for kh := range k {
-		a.i("ADD R8, R%d, R%d", 1+kh, 1+kh)
-	}
-	a.act(p, 21, []int{16}, dwActRegs)
-	a.i("VST1.P [V16.S4], (R15)(R7)")
+	a.dwBlockEnd(p, 1)
+	a.i("ADD R8, R23, R23")
+	a.i("ADD R7, R14, R14")
 	a.i("SUBS $1, R16, R16")
 	a.i("BNE %spix", p)
 }
@@ -503,31 +559,15 @@ func (a *asm) dwKernel(name string, k, s int, last bool) {
 	a.i("MOVD %d(R0), R7", dwCstep)
 	a.i("MOVD %d(R0), R8", dwPstep)
 	a.i("MOVD %d(R0), R9", dwTstep)
-	a.i("MOVD %d(R0), R10", dwW)
-	a.i("MOVD %d(R0), R12", dwBias)
 	a.i("MOVD %d(R0), R13", dwBstep)
-	a.i("MOVD %d(R0), R17", dwNblk)
 	a.i("MOVD %d(R0), R19", dwColmask)
 	a.i("MOVD %d(R0), R20", dwRowmask)
 	a.i("MOVD %d(R0), R23", dwCol0)
-	a.i("MOVD $0, R24")
-	a.i("CBZ R17, %s_ret", name)
-	a.l(name + "_blk")
-	if k == 3 {
-		a.i("VLD1.P 64(R10), %s", vl(0, 4))
-		a.i("VLD1.P 64(R10), %s", vl(4, 4))
-		a.i("VLD1.P 16(R10), [V8.S4]")
-	}
-	a.i("VLD1.P (R12)(R13), [V30.S4]")
-	for kh := range k {
-		a.i("MOVD %d(R0), R%d", dwRows+8*kh, 1+kh)
-		a.i("ADD R24, R%d, R%d", 1+kh, 1+kh)
-		a.i("ADD R23, R%d, R%d", 1+kh, 1+kh)
-	}
-	a.i("MOVD %d(R0), R15", dwY)
-	a.i("ADD R24, R15, R15")
+	a.i("MOVD %d(R0), R14", dwY)
 	a.i("MOVD %d(R0), R16", dwNpix)
-	a.i("CBZ R16, %s_next", name)
+	a.i("MOVD %d(R0), R17", dwNblk)
+	a.i("CBZ R16, %s_ret", name)
+	a.i("CBZ R17, %s_ret", name)
 	a.i("MOVD %d(R0), R22", dwTiled)
 	a.i("CBZ R22, %s_mpix", name)
 	a.l(name + "_r8")
@@ -538,22 +578,12 @@ func (a *asm) dwKernel(name string, k, s int, last bool) {
 	a.i("B %s_r8", name)
 	for _, t := range []int{4, 2, 1} {
 		a.l(fmt.Sprintf("%s_r%d", name, t))
-		next := fmt.Sprintf("%s_r%d", name, t/2)
-		if t == 1 {
-			next = name + "_next"
-		}
-		a.i("TBZ $%d, R16, %s", map[int]int{4: 2, 2: 1, 1: 0}[t], next)
+		a.i("TBZ $%d, R16, %s_r%d", map[int]int{4: 2, 2: 1, 1: 0}[t], name, t/2)
 		a.dwTile(name, k, s, t)
 	}
-	a.i("B %s_next", name)
+	a.l(name + "_r0")
+	a.i("B %s_ret", name)
 	a.dwMasked(name, k)
-	a.l(name + "_next")
-	if k == 5 {
-		a.i("ADD $%d, R10, R10", 25*16)
-	}
-	a.i("ADD $16, R24, R24")
-	a.i("SUBS $1, R17, R17")
-	a.i("BNE %s_blk", name)
 	a.ret(name+"_ret", last)
 }
 

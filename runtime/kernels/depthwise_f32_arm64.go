@@ -16,14 +16,15 @@ package kernels
 // input are given by pointer (rowmask marks them; the others take the zero
 // vector), then one call computes the pixels whose every tap column is
 // inside the input (the interior), and one call each the pixels left and
-// right of it, whose outside columns colmask marks. Per block of 4
-// channels, a kernel loads the block's weights (3x3: all nine into
-// registers; 5x5: a row of five at a time), then runs the pixels: for
-// dilation 1 in register tiles of 8, 4, 2 and 1 pixels, each input column
-// loaded once for every pixel of the tile whose window holds it (a tile's
-// chains still run their taps in order); otherwise (the border pixels,
-// dilation > 1, strides other than the kernel's) one pixel at a time,
-// testing each tap's row and column bit.
+// right of it, whose outside columns colmask marks. A kernel runs the
+// pixels in tiles, for dilation 1 of 8, 4, 2 and 1 pixels, each input
+// column loaded once for every pixel of the tile whose window holds it (a
+// tile's chains still run their taps in order); otherwise (the border
+// pixels, dilation > 1, strides other than the kernel's) one pixel at a
+// time, testing each tap's row and column bit. Each tile runs every block
+// of 4 channels in turn (so that its window is read in whole cache lines),
+// loading the block's weights (3x3: all nine into registers; 5x5: a row
+// of five at a time) and bias.
 //
 // Packed layout (packDwF32ARM), T = KH x KW taps, nb = C/4 blocks, rem = C%4:
 // for block b and tap t, w[t][4b .. 4b+3] at (b*T + t)*4; then the

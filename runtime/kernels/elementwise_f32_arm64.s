@@ -15,6 +15,8 @@ TEXT ·addF32NEON(SB), NOSPLIT, $0-40
 	MOVD 64(R4), R9
 	CBZ R3, done
 	CBZ R9, ew_m0
+	CMP $4, R9
+	BEQ ew_m4
 	CMP $1, R9
 	BEQ ew_m1
 	CMP $2, R9
@@ -27,36 +29,56 @@ ew_m3_loop:
 	WORD $0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
 	WORD $0x4e27d463 // fadd v3.4s, v3.4s, v7.4s
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
 	SUBS $16, R3, R3
 	BNE ew_m3_loop
+	B done
+ew_m4:
+ew_m4_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x4e24d400 // fadd v0.4s, v0.4s, v4.4s
+	WORD $0x4e25d421 // fadd v1.4s, v1.4s, v5.4s
+	WORD $0x4e26d442 // fadd v2.4s, v2.4s, v6.4s
+	WORD $0x4e27d463 // fadd v3.4s, v3.4s, v7.4s
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
+	SUBS $16, R3, R3
+	BNE ew_m4_loop
 	B done
 ew_m2:
 ew_m2_loop:
@@ -78,22 +100,18 @@ ew_m2_loop:
 	VORR V27.B16, V27.B16, V29.B16
 	VFMLA V3.S4, V26.S4, V29.S4
 	VORR V29.B16, V29.B16, V3.B16
-	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
-	VBIF V28.B16, V24.B16, V0.B16
-	WORD $0x6ea0e73c // fcmgt v28.4s, v25.4s, v0.4s
-	VBIF V28.B16, V25.B16, V0.B16
-	WORD $0x6eb8e43c // fcmgt v28.4s, v1.4s, v24.4s
-	VBIF V28.B16, V24.B16, V1.B16
-	WORD $0x6ea1e73c // fcmgt v28.4s, v25.4s, v1.4s
-	VBIF V28.B16, V25.B16, V1.B16
-	WORD $0x6eb8e45c // fcmgt v28.4s, v2.4s, v24.4s
-	VBIF V28.B16, V24.B16, V2.B16
-	WORD $0x6ea2e73c // fcmgt v28.4s, v25.4s, v2.4s
-	VBIF V28.B16, V25.B16, V2.B16
-	WORD $0x6eb8e47c // fcmgt v28.4s, v3.4s, v24.4s
-	VBIF V28.B16, V24.B16, V3.B16
-	WORD $0x6ea3e73c // fcmgt v28.4s, v25.4s, v3.4s
-	VBIF V28.B16, V25.B16, V3.B16
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
 	SUBS $16, R3, R3
 	BNE ew_m2_loop
@@ -152,6 +170,8 @@ TEXT ·mulF32NEON(SB), NOSPLIT, $0-40
 	MOVD 64(R4), R9
 	CBZ R3, done
 	CBZ R9, ew_m0
+	CMP $4, R9
+	BEQ ew_m4
 	CMP $1, R9
 	BEQ ew_m1
 	CMP $2, R9
@@ -164,36 +184,56 @@ ew_m3_loop:
 	WORD $0x6e26dc42 // fmul v2.4s, v2.4s, v6.4s
 	WORD $0x6e27dc63 // fmul v3.4s, v3.4s, v7.4s
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
 	SUBS $16, R3, R3
 	BNE ew_m3_loop
+	B done
+ew_m4:
+ew_m4_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
+	WORD $0x6e25dc21 // fmul v1.4s, v1.4s, v5.4s
+	WORD $0x6e26dc42 // fmul v2.4s, v2.4s, v6.4s
+	WORD $0x6e27dc63 // fmul v3.4s, v3.4s, v7.4s
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
+	SUBS $16, R3, R3
+	BNE ew_m4_loop
 	B done
 ew_m2:
 ew_m2_loop:
@@ -215,22 +255,18 @@ ew_m2_loop:
 	VORR V27.B16, V27.B16, V29.B16
 	VFMLA V3.S4, V26.S4, V29.S4
 	VORR V29.B16, V29.B16, V3.B16
-	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
-	VBIF V28.B16, V24.B16, V0.B16
-	WORD $0x6ea0e73c // fcmgt v28.4s, v25.4s, v0.4s
-	VBIF V28.B16, V25.B16, V0.B16
-	WORD $0x6eb8e43c // fcmgt v28.4s, v1.4s, v24.4s
-	VBIF V28.B16, V24.B16, V1.B16
-	WORD $0x6ea1e73c // fcmgt v28.4s, v25.4s, v1.4s
-	VBIF V28.B16, V25.B16, V1.B16
-	WORD $0x6eb8e45c // fcmgt v28.4s, v2.4s, v24.4s
-	VBIF V28.B16, V24.B16, V2.B16
-	WORD $0x6ea2e73c // fcmgt v28.4s, v25.4s, v2.4s
-	VBIF V28.B16, V25.B16, V2.B16
-	WORD $0x6eb8e47c // fcmgt v28.4s, v3.4s, v24.4s
-	VBIF V28.B16, V24.B16, V3.B16
-	WORD $0x6ea3e73c // fcmgt v28.4s, v25.4s, v3.4s
-	VBIF V28.B16, V25.B16, V3.B16
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
 	SUBS $16, R3, R3
 	BNE ew_m2_loop
@@ -288,6 +324,8 @@ TEXT ·actF32NEON(SB), NOSPLIT, $0-32
 	MOVD 64(R4), R9
 	CBZ R3, done
 	CBZ R9, ew_m0
+	CMP $4, R9
+	BEQ ew_m4
 	CMP $1, R9
 	BEQ ew_m1
 	CMP $2, R9
@@ -295,36 +333,51 @@ TEXT ·actF32NEON(SB), NOSPLIT, $0-32
 ew_m3_loop:
 	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
 	SUBS $16, R3, R3
 	BNE ew_m3_loop
+	B done
+ew_m4:
+ew_m4_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
+	SUBS $16, R3, R3
+	BNE ew_m4_loop
 	B done
 ew_m2:
 ew_m2_loop:
@@ -341,22 +394,18 @@ ew_m2_loop:
 	VORR V27.B16, V27.B16, V29.B16
 	VFMLA V3.S4, V26.S4, V29.S4
 	VORR V29.B16, V29.B16, V3.B16
-	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
-	VBIF V28.B16, V24.B16, V0.B16
-	WORD $0x6ea0e73c // fcmgt v28.4s, v25.4s, v0.4s
-	VBIF V28.B16, V25.B16, V0.B16
-	WORD $0x6eb8e43c // fcmgt v28.4s, v1.4s, v24.4s
-	VBIF V28.B16, V24.B16, V1.B16
-	WORD $0x6ea1e73c // fcmgt v28.4s, v25.4s, v1.4s
-	VBIF V28.B16, V25.B16, V1.B16
-	WORD $0x6eb8e45c // fcmgt v28.4s, v2.4s, v24.4s
-	VBIF V28.B16, V24.B16, V2.B16
-	WORD $0x6ea2e73c // fcmgt v28.4s, v25.4s, v2.4s
-	VBIF V28.B16, V25.B16, V2.B16
-	WORD $0x6eb8e47c // fcmgt v28.4s, v3.4s, v24.4s
-	VBIF V28.B16, V24.B16, V3.B16
-	WORD $0x6ea3e73c // fcmgt v28.4s, v25.4s, v3.4s
-	VBIF V28.B16, V25.B16, V3.B16
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R2)
 	SUBS $16, R3, R3
 	BNE ew_m2_loop
@@ -408,6 +457,8 @@ TEXT ·chanMulF32NEON(SB), NOSPLIT, $0-56
 	CBZ R3, done
 	CBZ R4, done
 	CBZ R9, cm_m0
+	CMP $4, R9
+	BEQ cm_m4
 	CMP $1, R9
 	BEQ cm_m1
 	CMP $2, R9
@@ -426,31 +477,27 @@ cm_m3_16:
 	WORD $0x6e26dc42 // fmul v2.4s, v2.4s, v6.4s
 	WORD $0x6e27dc63 // fmul v3.4s, v3.4s, v7.4s
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R12)
@@ -464,10 +511,9 @@ cm_m3_4:
 	VLD1.P 16(R11), [V4.S4]
 	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	VST1.P [V0.S4], 16(R12)
@@ -478,6 +524,54 @@ cm_m3_n:
 	ADD R5, R2, R2
 	SUBS $1, R3, R3
 	BNE cm_m3_pix
+	B done
+cm_m4:
+cm_m4_pix:
+	MOVD R0, R10
+	MOVD R1, R11
+	MOVD R2, R12
+	LSR $4, R4, R13
+	CBZ R13, cm_m4_t
+cm_m4_16:
+	VLD1.P 64(R10), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R11), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
+	WORD $0x6e25dc21 // fmul v1.4s, v1.4s, v5.4s
+	WORD $0x6e26dc42 // fmul v2.4s, v2.4s, v6.4s
+	WORD $0x6e27dc63 // fmul v3.4s, v3.4s, v7.4s
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R12)
+	SUBS $1, R13, R13
+	BNE cm_m4_16
+cm_m4_t:
+	UBFX $2, R4, $2, R13
+	CBZ R13, cm_m4_n
+cm_m4_4:
+	VLD1.P 16(R10), [V0.S4]
+	VLD1.P 16(R11), [V4.S4]
+	WORD $0x6e24dc00 // fmul v0.4s, v0.4s, v4.4s
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	VST1.P [V0.S4], 16(R12)
+	SUBS $1, R13, R13
+	BNE cm_m4_4
+cm_m4_n:
+	ADD R5, R0, R0
+	ADD R5, R2, R2
+	SUBS $1, R3, R3
+	BNE cm_m4_pix
 	B done
 cm_m2:
 cm_m2_pix:
@@ -505,22 +599,18 @@ cm_m2_16:
 	VORR V27.B16, V27.B16, V29.B16
 	VFMLA V3.S4, V26.S4, V29.S4
 	VORR V29.B16, V29.B16, V3.B16
-	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
-	VBIF V28.B16, V24.B16, V0.B16
-	WORD $0x6ea0e73c // fcmgt v28.4s, v25.4s, v0.4s
-	VBIF V28.B16, V25.B16, V0.B16
-	WORD $0x6eb8e43c // fcmgt v28.4s, v1.4s, v24.4s
-	VBIF V28.B16, V24.B16, V1.B16
-	WORD $0x6ea1e73c // fcmgt v28.4s, v25.4s, v1.4s
-	VBIF V28.B16, V25.B16, V1.B16
-	WORD $0x6eb8e45c // fcmgt v28.4s, v2.4s, v24.4s
-	VBIF V28.B16, V24.B16, V2.B16
-	WORD $0x6ea2e73c // fcmgt v28.4s, v25.4s, v2.4s
-	VBIF V28.B16, V25.B16, V2.B16
-	WORD $0x6eb8e47c // fcmgt v28.4s, v3.4s, v24.4s
-	VBIF V28.B16, V24.B16, V3.B16
-	WORD $0x6ea3e73c // fcmgt v28.4s, v25.4s, v3.4s
-	VBIF V28.B16, V25.B16, V3.B16
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R12)
 	SUBS $1, R13, R13
 	BNE cm_m2_16
@@ -534,10 +624,9 @@ cm_m2_4:
 	VORR V27.B16, V27.B16, V29.B16
 	VFMLA V0.S4, V26.S4, V29.S4
 	VORR V29.B16, V29.B16, V0.B16
-	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
-	VBIF V28.B16, V24.B16, V0.B16
-	WORD $0x6ea0e73c // fcmgt v28.4s, v25.4s, v0.4s
-	VBIF V28.B16, V25.B16, V0.B16
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
 	VST1.P [V0.S4], 16(R12)
 	SUBS $1, R13, R13
 	BNE cm_m2_4

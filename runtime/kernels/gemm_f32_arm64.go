@@ -54,13 +54,22 @@ func gemmF32x4(x *float32, xstride, kq, kt, npix int, w *float32, wblk, nblk int
 //
 //	mode 0  v
 //	mode 1  clip: r = v > lo ? v : lo; r < hi ? r : hi     (FCMGT, BIF; twice)
-//	mode 2  clip of t = FMA32(a, v, b)                      (FMLA of v by a into b)
-//	mode 3  t = v + a; t clipped to [lo, hi]; (v * t) / b   (FADD, clip, FMUL, FDIV)
+//	mode 4  the same for lo = +0, hi >= +0                  (FCMGT #0, AND; UMIN)
+//	mode 2  mode 4 of t = FMA32(a, v, b)                    (FMLA of v by a into b)
+//	mode 3  t = v + a; t clipped to [lo = +0, hi] by mode 4; (v * t) / b   (FADD, FMUL, FDIV)
 //
-// ReLU is mode 1 on [+0, +Inf] (v > 0 ? v : +0, and then r < +Inf ? r : +Inf
-// changes nothing), ReLU6 on [0, 6], Clip on [Lo, Hi]; HardSigmoid is mode 2
-// with a = Alpha, b = Beta on [0, 1]; HardSwish mode 3 with a = 3, b = 6 on
-// [0, 6]: the operations of Activation.apply, in the same order.
+// ReLU is mode 4 on [+0, +Inf] (v > 0 ? v : +0, and then r < +Inf ? r : +Inf
+// changes nothing), ReLU6 on [0, 6], Clip mode 4 if Lo is +0 and Hi >= +0,
+// else mode 1 on [Lo, Hi]; HardSigmoid is mode 2 with a = Alpha, b = Beta on
+// [0, 1]; HardSwish mode 3 with a = 3, b = 6 on [0, 6]: the operations of
+// Activation.apply, in the same order.
+//
+// Mode 4's UMIN is r < hi ? r : hi exactly: after the first select r is +0
+// or a positive number up to +Inf (a NaN fails v > 0 and gives +0), and
+// hi >= +0 is not NaN (Validate) and has its sign bit clear; the bit
+// patterns of such values, as unsigned integers, are in the order of the
+// values (sign, exponent, fraction), so the smaller pattern is the smaller
+// value, and where r = hi the two patterns are the same.
 type actF32ARM struct {
 	lo, hi, a, b [4]float32
 	mode         int
@@ -76,11 +85,15 @@ func newActF32ARM(act Activation) actF32ARM {
 	}
 	switch act.Kind {
 	case ActReLU:
-		set(1, 0, float32(math.Inf(1)), 0, 0)
+		set(4, 0, float32(math.Inf(1)), 0, 0)
 	case ActReLU6:
-		set(1, 0, 6, 0, 0)
+		set(4, 0, 6, 0, 0)
 	case ActClip:
-		set(1, act.Lo, act.Hi, 0, 0)
+		if math.Float32bits(act.Lo) == 0 && math.Float32bits(act.Hi)>>31 == 0 {
+			set(4, 0, act.Hi, 0, 0)
+		} else {
+			set(1, act.Lo, act.Hi, 0, 0)
+		}
 	case ActHardSigmoid:
 		set(2, 0, 1, act.Alpha, act.Beta)
 	case ActHardSwish:
@@ -128,8 +141,8 @@ func packGemmF32ARM(w []float32, o, k int) []float32 {
 
 // Blocking of gemmF32ARM.
 const (
-	gemmF32ChunkFloats = 8 << 10 // x floats of a chunk of rows (32 KB)
-	gemmF32PartRows    = 64      // rows of a partial block computed at once
+	gemmF32ChunkFloats = 32 << 10 // x floats of a chunk of rows (128 KB, for L2; a block's weights stay in L1)
+	gemmF32PartRows    = 64       // rows of a partial block computed at once
 )
 
 // gemmF32ARM computes rows [lo, hi) of y[.][o] = act(FMA32 chain from bias

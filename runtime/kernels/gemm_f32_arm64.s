@@ -34,24 +34,15 @@ row8:
 	ADD R1, R17, R19
 	ADD R1, R19, R20
 	MOVD R5, R21
-	// accumulators = bias
-	VLD1 (R11), [V24.S4, V25.S4]
-	VORR V24.B16, V24.B16, V0.B16
-	VORR V25.B16, V25.B16, V1.B16
-	VORR V24.B16, V24.B16, V2.B16
-	VORR V25.B16, V25.B16, V3.B16
-	VORR V24.B16, V24.B16, V4.B16
-	VORR V25.B16, V25.B16, V5.B16
-	VORR V24.B16, V24.B16, V6.B16
-	VORR V25.B16, V25.B16, V7.B16
-	VORR V24.B16, V24.B16, V8.B16
-	VORR V25.B16, V25.B16, V9.B16
-	VORR V24.B16, V24.B16, V10.B16
-	VORR V25.B16, V25.B16, V11.B16
-	VORR V24.B16, V24.B16, V12.B16
-	VORR V25.B16, V25.B16, V13.B16
-	VORR V24.B16, V24.B16, V14.B16
-	VORR V25.B16, V25.B16, V15.B16
+	// accumulators = bias (loads: the FP pipes are the busy ones)
+	VLD1 (R11), [V0.S4, V1.S4]
+	VLD1 (R11), [V2.S4, V3.S4]
+	VLD1 (R11), [V4.S4, V5.S4]
+	VLD1 (R11), [V6.S4, V7.S4]
+	VLD1 (R11), [V8.S4, V9.S4]
+	VLD1 (R11), [V10.S4, V11.S4]
+	VLD1 (R11), [V12.S4, V13.S4]
+	VLD1 (R11), [V14.S4, V15.S4]
 	MOVD R2, R22
 	CBZ R22, t8_tail
 t8_loop:
@@ -168,172 +159,109 @@ t8_epi:
 	VLD1 (R10), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVD 64(R10), R25
 	CBZ R25, t8_a0
+	CMP $4, R25
+	BEQ t8_a4
 	CMP $1, R25
 	BEQ t8_a1
 	CMP $2, R25
 	BEQ t8_a2
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	WORD $0x4e3ad49d // fadd v29.4s, v4.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc9d // fmul v29.4s, v4.4s, v29.4s
 	WORD $0x6e3bffa4 // fdiv v4.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4bd // fadd v29.4s, v5.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcbd // fmul v29.4s, v5.4s, v29.4s
 	WORD $0x6e3bffa5 // fdiv v5.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4dd // fadd v29.4s, v6.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcdd // fmul v29.4s, v6.4s, v29.4s
 	WORD $0x6e3bffa6 // fdiv v6.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4fd // fadd v29.4s, v7.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcfd // fmul v29.4s, v7.4s, v29.4s
 	WORD $0x6e3bffa7 // fdiv v7.4s, v29.4s, v27.4s
 	WORD $0x4e3ad51d // fadd v29.4s, v8.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddd1d // fmul v29.4s, v8.4s, v29.4s
 	WORD $0x6e3bffa8 // fdiv v8.4s, v29.4s, v27.4s
 	WORD $0x4e3ad53d // fadd v29.4s, v9.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddd3d // fmul v29.4s, v9.4s, v29.4s
 	WORD $0x6e3bffa9 // fdiv v9.4s, v29.4s, v27.4s
 	WORD $0x4e3ad55d // fadd v29.4s, v10.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddd5d // fmul v29.4s, v10.4s, v29.4s
 	WORD $0x6e3bffaa // fdiv v10.4s, v29.4s, v27.4s
 	WORD $0x4e3ad57d // fadd v29.4s, v11.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddd7d // fmul v29.4s, v11.4s, v29.4s
 	WORD $0x6e3bffab // fdiv v11.4s, v29.4s, v27.4s
 	WORD $0x4e3ad59d // fadd v29.4s, v12.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddd9d // fmul v29.4s, v12.4s, v29.4s
 	WORD $0x6e3bffac // fdiv v12.4s, v29.4s, v27.4s
 	WORD $0x4e3ad5bd // fadd v29.4s, v13.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3dddbd // fmul v29.4s, v13.4s, v29.4s
 	WORD $0x6e3bffad // fdiv v13.4s, v29.4s, v27.4s
 	WORD $0x4e3ad5dd // fadd v29.4s, v14.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddddd // fmul v29.4s, v14.4s, v29.4s
 	WORD $0x6e3bffae // fdiv v14.4s, v29.4s, v27.4s
 	WORD $0x4e3ad5fd // fadd v29.4s, v15.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3dddfd // fmul v29.4s, v15.4s, v29.4s
 	WORD $0x6e3bffaf // fdiv v15.4s, v29.4s, v27.4s
 	B t8_a0
-t8_a2:
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V0.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V0.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V1.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V1.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V2.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V2.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V3.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V3.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V4.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V4.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V5.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V5.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V6.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V6.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V7.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V7.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V8.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V8.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V9.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V9.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V10.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V10.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V11.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V11.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V12.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V12.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V13.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V13.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V14.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V14.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V15.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V15.B16
 t8_a1:
 	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
 	VBIF V28.B16, V24.B16, V0.B16
@@ -399,6 +327,105 @@ t8_a1:
 	VBIF V28.B16, V24.B16, V15.B16
 	WORD $0x6eafe73c // fcmgt v28.4s, v25.4s, v15.4s
 	VBIF V28.B16, V25.B16, V15.B16
+	B t8_a0
+t8_a2:
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V0.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V0.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V1.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V1.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V2.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V2.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V3.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V3.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V4.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V4.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V5.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V5.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V6.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V6.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V7.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V7.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V8.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V8.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V9.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V9.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V10.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V10.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V11.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V11.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V12.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V12.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V13.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V13.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V14.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V14.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V15.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V15.B16
+t8_a4:
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
+	WORD $0x4ea0c89c // fcmgt v28.4s, v4.4s, #0
+	VAND V28.B16, V4.B16, V4.B16
+	VUMIN V25.S4, V4.S4, V4.S4
+	WORD $0x4ea0c8bc // fcmgt v28.4s, v5.4s, #0
+	VAND V28.B16, V5.B16, V5.B16
+	VUMIN V25.S4, V5.S4, V5.S4
+	WORD $0x4ea0c8dc // fcmgt v28.4s, v6.4s, #0
+	VAND V28.B16, V6.B16, V6.B16
+	VUMIN V25.S4, V6.S4, V6.S4
+	WORD $0x4ea0c8fc // fcmgt v28.4s, v7.4s, #0
+	VAND V28.B16, V7.B16, V7.B16
+	VUMIN V25.S4, V7.S4, V7.S4
+	WORD $0x4ea0c91c // fcmgt v28.4s, v8.4s, #0
+	VAND V28.B16, V8.B16, V8.B16
+	VUMIN V25.S4, V8.S4, V8.S4
+	WORD $0x4ea0c93c // fcmgt v28.4s, v9.4s, #0
+	VAND V28.B16, V9.B16, V9.B16
+	VUMIN V25.S4, V9.S4, V9.S4
+	WORD $0x4ea0c95c // fcmgt v28.4s, v10.4s, #0
+	VAND V28.B16, V10.B16, V10.B16
+	VUMIN V25.S4, V10.S4, V10.S4
+	WORD $0x4ea0c97c // fcmgt v28.4s, v11.4s, #0
+	VAND V28.B16, V11.B16, V11.B16
+	VUMIN V25.S4, V11.S4, V11.S4
+	WORD $0x4ea0c99c // fcmgt v28.4s, v12.4s, #0
+	VAND V28.B16, V12.B16, V12.B16
+	VUMIN V25.S4, V12.S4, V12.S4
+	WORD $0x4ea0c9bc // fcmgt v28.4s, v13.4s, #0
+	VAND V28.B16, V13.B16, V13.B16
+	VUMIN V25.S4, V13.S4, V13.S4
+	WORD $0x4ea0c9dc // fcmgt v28.4s, v14.4s, #0
+	VAND V28.B16, V14.B16, V14.B16
+	VUMIN V25.S4, V14.S4, V14.S4
+	WORD $0x4ea0c9fc // fcmgt v28.4s, v15.4s, #0
+	VAND V28.B16, V15.B16, V15.B16
+	VUMIN V25.S4, V15.S4, V15.S4
 t8_a0:
 	MOVD R23, R25
 	VST1.P [V0.S4, V1.S4], (R25)(R9)
@@ -420,16 +447,11 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R21
-	// accumulators = bias
-	VLD1 (R11), [V24.S4, V25.S4]
-	VORR V24.B16, V24.B16, V0.B16
-	VORR V25.B16, V25.B16, V1.B16
-	VORR V24.B16, V24.B16, V2.B16
-	VORR V25.B16, V25.B16, V3.B16
-	VORR V24.B16, V24.B16, V4.B16
-	VORR V25.B16, V25.B16, V5.B16
-	VORR V24.B16, V24.B16, V6.B16
-	VORR V25.B16, V25.B16, V7.B16
+	// accumulators = bias (loads: the FP pipes are the busy ones)
+	VLD1 (R11), [V0.S4, V1.S4]
+	VLD1 (R11), [V2.S4, V3.S4]
+	VLD1 (R11), [V4.S4, V5.S4]
+	VLD1 (R11), [V6.S4, V7.S4]
 	MOVD R2, R22
 	CBZ R22, t4_tail
 t4_loop:
@@ -498,92 +520,61 @@ t4_epi:
 	VLD1 (R10), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVD 64(R10), R25
 	CBZ R25, t4_a0
+	CMP $4, R25
+	BEQ t4_a4
 	CMP $1, R25
 	BEQ t4_a1
 	CMP $2, R25
 	BEQ t4_a2
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	WORD $0x4e3ad49d // fadd v29.4s, v4.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc9d // fmul v29.4s, v4.4s, v29.4s
 	WORD $0x6e3bffa4 // fdiv v4.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4bd // fadd v29.4s, v5.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcbd // fmul v29.4s, v5.4s, v29.4s
 	WORD $0x6e3bffa5 // fdiv v5.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4dd // fadd v29.4s, v6.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcdd // fmul v29.4s, v6.4s, v29.4s
 	WORD $0x6e3bffa6 // fdiv v6.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4fd // fadd v29.4s, v7.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcfd // fmul v29.4s, v7.4s, v29.4s
 	WORD $0x6e3bffa7 // fdiv v7.4s, v29.4s, v27.4s
 	B t4_a0
-t4_a2:
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V0.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V0.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V1.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V1.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V2.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V2.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V3.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V3.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V4.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V4.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V5.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V5.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V6.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V6.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V7.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V7.B16
 t4_a1:
 	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
 	VBIF V28.B16, V24.B16, V0.B16
@@ -617,6 +608,57 @@ t4_a1:
 	VBIF V28.B16, V24.B16, V7.B16
 	WORD $0x6ea7e73c // fcmgt v28.4s, v25.4s, v7.4s
 	VBIF V28.B16, V25.B16, V7.B16
+	B t4_a0
+t4_a2:
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V0.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V0.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V1.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V1.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V2.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V2.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V3.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V3.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V4.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V4.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V5.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V5.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V6.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V6.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V7.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V7.B16
+t4_a4:
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
+	WORD $0x4ea0c89c // fcmgt v28.4s, v4.4s, #0
+	VAND V28.B16, V4.B16, V4.B16
+	VUMIN V25.S4, V4.S4, V4.S4
+	WORD $0x4ea0c8bc // fcmgt v28.4s, v5.4s, #0
+	VAND V28.B16, V5.B16, V5.B16
+	VUMIN V25.S4, V5.S4, V5.S4
+	WORD $0x4ea0c8dc // fcmgt v28.4s, v6.4s, #0
+	VAND V28.B16, V6.B16, V6.B16
+	VUMIN V25.S4, V6.S4, V6.S4
+	WORD $0x4ea0c8fc // fcmgt v28.4s, v7.4s, #0
+	VAND V28.B16, V7.B16, V7.B16
+	VUMIN V25.S4, V7.S4, V7.S4
 t4_a0:
 	MOVD R23, R25
 	VST1.P [V0.S4, V1.S4], (R25)(R9)
@@ -630,12 +672,9 @@ row2:
 	MOVD R0, R12
 	ADD R1, R12, R13
 	MOVD R5, R21
-	// accumulators = bias
-	VLD1 (R11), [V24.S4, V25.S4]
-	VORR V24.B16, V24.B16, V0.B16
-	VORR V25.B16, V25.B16, V1.B16
-	VORR V24.B16, V24.B16, V2.B16
-	VORR V25.B16, V25.B16, V3.B16
+	// accumulators = bias (loads: the FP pipes are the busy ones)
+	VLD1 (R11), [V0.S4, V1.S4]
+	VLD1 (R11), [V2.S4, V3.S4]
 	MOVD R2, R22
 	CBZ R22, t2_tail
 t2_loop:
@@ -680,52 +719,37 @@ t2_epi:
 	VLD1 (R10), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVD 64(R10), R25
 	CBZ R25, t2_a0
+	CMP $4, R25
+	BEQ t2_a4
 	CMP $1, R25
 	BEQ t2_a1
 	CMP $2, R25
 	BEQ t2_a2
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	B t2_a0
-t2_a2:
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V0.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V0.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V1.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V1.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V2.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V2.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V3.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V3.B16
 t2_a1:
 	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
 	VBIF V28.B16, V24.B16, V0.B16
@@ -743,6 +767,33 @@ t2_a1:
 	VBIF V28.B16, V24.B16, V3.B16
 	WORD $0x6ea3e73c // fcmgt v28.4s, v25.4s, v3.4s
 	VBIF V28.B16, V25.B16, V3.B16
+	B t2_a0
+t2_a2:
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V0.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V0.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V1.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V1.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V2.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V2.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V3.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V3.B16
+t2_a4:
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
 t2_a0:
 	MOVD R23, R25
 	VST1.P [V0.S4, V1.S4], (R25)(R9)
@@ -753,10 +804,8 @@ row1:
 	TBZ $0, R4, next
 	MOVD R0, R12
 	MOVD R5, R21
-	// accumulators = bias
-	VLD1 (R11), [V24.S4, V25.S4]
-	VORR V24.B16, V24.B16, V0.B16
-	VORR V25.B16, V25.B16, V1.B16
+	// accumulators = bias (loads: the FP pipes are the busy ones)
+	VLD1 (R11), [V0.S4, V1.S4]
 	MOVD R2, R22
 	CBZ R22, t1_tail
 t1_loop:
@@ -789,32 +838,25 @@ t1_epi:
 	VLD1 (R10), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVD 64(R10), R25
 	CBZ R25, t1_a0
+	CMP $4, R25
+	BEQ t1_a4
 	CMP $1, R25
 	BEQ t1_a1
 	CMP $2, R25
 	BEQ t1_a2
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	B t1_a0
-t1_a2:
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V0.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V0.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V1.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V1.B16
 t1_a1:
 	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
 	VBIF V28.B16, V24.B16, V0.B16
@@ -824,6 +866,21 @@ t1_a1:
 	VBIF V28.B16, V24.B16, V1.B16
 	WORD $0x6ea1e73c // fcmgt v28.4s, v25.4s, v1.4s
 	VBIF V28.B16, V25.B16, V1.B16
+	B t1_a0
+t1_a2:
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V0.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V0.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V1.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V1.B16
+t1_a4:
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
 t1_a0:
 	MOVD R23, R25
 	VST1.P [V0.S4, V1.S4], (R25)(R9)
@@ -867,16 +924,15 @@ row8:
 	ADD R1, R17, R19
 	ADD R1, R19, R20
 	MOVD R5, R21
-	// accumulators = bias
-	VLD1 (R11), [V24.S4]
-	VORR V24.B16, V24.B16, V0.B16
-	VORR V24.B16, V24.B16, V1.B16
-	VORR V24.B16, V24.B16, V2.B16
-	VORR V24.B16, V24.B16, V3.B16
-	VORR V24.B16, V24.B16, V4.B16
-	VORR V24.B16, V24.B16, V5.B16
-	VORR V24.B16, V24.B16, V6.B16
-	VORR V24.B16, V24.B16, V7.B16
+	// accumulators = bias (loads: the FP pipes are the busy ones)
+	VLD1 (R11), [V0.S4]
+	VLD1 (R11), [V1.S4]
+	VLD1 (R11), [V2.S4]
+	VLD1 (R11), [V3.S4]
+	VLD1 (R11), [V4.S4]
+	VLD1 (R11), [V5.S4]
+	VLD1 (R11), [V6.S4]
+	VLD1 (R11), [V7.S4]
 	MOVD R2, R22
 	CBZ R22, t8_tail
 t8_loop:
@@ -952,92 +1008,61 @@ t8_epi:
 	VLD1 (R10), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVD 64(R10), R25
 	CBZ R25, t8_a0
+	CMP $4, R25
+	BEQ t8_a4
 	CMP $1, R25
 	BEQ t8_a1
 	CMP $2, R25
 	BEQ t8_a2
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	WORD $0x4e3ad49d // fadd v29.4s, v4.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc9d // fmul v29.4s, v4.4s, v29.4s
 	WORD $0x6e3bffa4 // fdiv v4.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4bd // fadd v29.4s, v5.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcbd // fmul v29.4s, v5.4s, v29.4s
 	WORD $0x6e3bffa5 // fdiv v5.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4dd // fadd v29.4s, v6.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcdd // fmul v29.4s, v6.4s, v29.4s
 	WORD $0x6e3bffa6 // fdiv v6.4s, v29.4s, v27.4s
 	WORD $0x4e3ad4fd // fadd v29.4s, v7.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddcfd // fmul v29.4s, v7.4s, v29.4s
 	WORD $0x6e3bffa7 // fdiv v7.4s, v29.4s, v27.4s
 	B t8_a0
-t8_a2:
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V0.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V0.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V1.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V1.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V2.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V2.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V3.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V3.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V4.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V4.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V5.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V5.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V6.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V6.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V7.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V7.B16
 t8_a1:
 	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
 	VBIF V28.B16, V24.B16, V0.B16
@@ -1071,6 +1096,57 @@ t8_a1:
 	VBIF V28.B16, V24.B16, V7.B16
 	WORD $0x6ea7e73c // fcmgt v28.4s, v25.4s, v7.4s
 	VBIF V28.B16, V25.B16, V7.B16
+	B t8_a0
+t8_a2:
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V0.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V0.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V1.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V1.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V2.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V2.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V3.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V3.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V4.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V4.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V5.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V5.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V6.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V6.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V7.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V7.B16
+t8_a4:
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
+	WORD $0x4ea0c89c // fcmgt v28.4s, v4.4s, #0
+	VAND V28.B16, V4.B16, V4.B16
+	VUMIN V25.S4, V4.S4, V4.S4
+	WORD $0x4ea0c8bc // fcmgt v28.4s, v5.4s, #0
+	VAND V28.B16, V5.B16, V5.B16
+	VUMIN V25.S4, V5.S4, V5.S4
+	WORD $0x4ea0c8dc // fcmgt v28.4s, v6.4s, #0
+	VAND V28.B16, V6.B16, V6.B16
+	VUMIN V25.S4, V6.S4, V6.S4
+	WORD $0x4ea0c8fc // fcmgt v28.4s, v7.4s, #0
+	VAND V28.B16, V7.B16, V7.B16
+	VUMIN V25.S4, V7.S4, V7.S4
 t8_a0:
 	MOVD R23, R25
 	VST1.P [V0.S4], (R25)(R9)
@@ -1092,12 +1168,11 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R21
-	// accumulators = bias
-	VLD1 (R11), [V24.S4]
-	VORR V24.B16, V24.B16, V0.B16
-	VORR V24.B16, V24.B16, V1.B16
-	VORR V24.B16, V24.B16, V2.B16
-	VORR V24.B16, V24.B16, V3.B16
+	// accumulators = bias (loads: the FP pipes are the busy ones)
+	VLD1 (R11), [V0.S4]
+	VLD1 (R11), [V1.S4]
+	VLD1 (R11), [V2.S4]
+	VLD1 (R11), [V3.S4]
 	MOVD R2, R22
 	CBZ R22, t4_tail
 t4_loop:
@@ -1145,52 +1220,37 @@ t4_epi:
 	VLD1 (R10), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVD 64(R10), R25
 	CBZ R25, t4_a0
+	CMP $4, R25
+	BEQ t4_a4
 	CMP $1, R25
 	BEQ t4_a1
 	CMP $2, R25
 	BEQ t4_a2
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	WORD $0x4e3ad45d // fadd v29.4s, v2.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc5d // fmul v29.4s, v2.4s, v29.4s
 	WORD $0x6e3bffa2 // fdiv v2.4s, v29.4s, v27.4s
 	WORD $0x4e3ad47d // fadd v29.4s, v3.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc7d // fmul v29.4s, v3.4s, v29.4s
 	WORD $0x6e3bffa3 // fdiv v3.4s, v29.4s, v27.4s
 	B t4_a0
-t4_a2:
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V0.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V0.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V1.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V1.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V2.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V2.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V3.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V3.B16
 t4_a1:
 	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
 	VBIF V28.B16, V24.B16, V0.B16
@@ -1208,6 +1268,33 @@ t4_a1:
 	VBIF V28.B16, V24.B16, V3.B16
 	WORD $0x6ea3e73c // fcmgt v28.4s, v25.4s, v3.4s
 	VBIF V28.B16, V25.B16, V3.B16
+	B t4_a0
+t4_a2:
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V0.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V0.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V1.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V1.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V2.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V2.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V3.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V3.B16
+t4_a4:
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
+	WORD $0x4ea0c85c // fcmgt v28.4s, v2.4s, #0
+	VAND V28.B16, V2.B16, V2.B16
+	VUMIN V25.S4, V2.S4, V2.S4
+	WORD $0x4ea0c87c // fcmgt v28.4s, v3.4s, #0
+	VAND V28.B16, V3.B16, V3.B16
+	VUMIN V25.S4, V3.S4, V3.S4
 t4_a0:
 	MOVD R23, R25
 	VST1.P [V0.S4], (R25)(R9)
@@ -1221,10 +1308,9 @@ row2:
 	MOVD R0, R12
 	ADD R1, R12, R13
 	MOVD R5, R21
-	// accumulators = bias
-	VLD1 (R11), [V24.S4]
-	VORR V24.B16, V24.B16, V0.B16
-	VORR V24.B16, V24.B16, V1.B16
+	// accumulators = bias (loads: the FP pipes are the busy ones)
+	VLD1 (R11), [V0.S4]
+	VLD1 (R11), [V1.S4]
 	MOVD R2, R22
 	CBZ R22, t2_tail
 t2_loop:
@@ -1258,32 +1344,25 @@ t2_epi:
 	VLD1 (R10), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVD 64(R10), R25
 	CBZ R25, t2_a0
+	CMP $4, R25
+	BEQ t2_a4
 	CMP $1, R25
 	BEQ t2_a1
 	CMP $2, R25
 	BEQ t2_a2
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	WORD $0x4e3ad43d // fadd v29.4s, v1.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc3d // fmul v29.4s, v1.4s, v29.4s
 	WORD $0x6e3bffa1 // fdiv v1.4s, v29.4s, v27.4s
 	B t2_a0
-t2_a2:
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V0.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V0.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V1.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V1.B16
 t2_a1:
 	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
 	VBIF V28.B16, V24.B16, V0.B16
@@ -1293,6 +1372,21 @@ t2_a1:
 	VBIF V28.B16, V24.B16, V1.B16
 	WORD $0x6ea1e73c // fcmgt v28.4s, v25.4s, v1.4s
 	VBIF V28.B16, V25.B16, V1.B16
+	B t2_a0
+t2_a2:
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V0.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V0.B16
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V1.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V1.B16
+t2_a4:
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
+	WORD $0x4ea0c83c // fcmgt v28.4s, v1.4s, #0
+	VAND V28.B16, V1.B16, V1.B16
+	VUMIN V25.S4, V1.S4, V1.S4
 t2_a0:
 	MOVD R23, R25
 	VST1.P [V0.S4], (R25)(R9)
@@ -1303,9 +1397,8 @@ row1:
 	TBZ $0, R4, next
 	MOVD R0, R12
 	MOVD R5, R21
-	// accumulators = bias
-	VLD1 (R11), [V24.S4]
-	VORR V24.B16, V24.B16, V0.B16
+	// accumulators = bias (loads: the FP pipes are the busy ones)
+	VLD1 (R11), [V0.S4]
 	MOVD R2, R22
 	CBZ R22, t1_tail
 t1_loop:
@@ -1332,27 +1425,33 @@ t1_epi:
 	VLD1 (R10), [V24.S4, V25.S4, V26.S4, V27.S4]
 	MOVD 64(R10), R25
 	CBZ R25, t1_a0
+	CMP $4, R25
+	BEQ t1_a4
 	CMP $1, R25
 	BEQ t1_a1
 	CMP $2, R25
 	BEQ t1_a2
 	WORD $0x4e3ad41d // fadd v29.4s, v0.4s, v26.4s
-	WORD $0x6eb8e7bc // fcmgt v28.4s, v29.4s, v24.4s
-	VBIF V28.B16, V24.B16, V29.B16
-	WORD $0x6ebde73c // fcmgt v28.4s, v25.4s, v29.4s
-	VBIF V28.B16, V25.B16, V29.B16
+	WORD $0x4ea0cbbc // fcmgt v28.4s, v29.4s, #0
+	VAND V28.B16, V29.B16, V29.B16
+	VUMIN V25.S4, V29.S4, V29.S4
 	WORD $0x6e3ddc1d // fmul v29.4s, v0.4s, v29.4s
 	WORD $0x6e3bffa0 // fdiv v0.4s, v29.4s, v27.4s
 	B t1_a0
-t1_a2:
-	VORR V27.B16, V27.B16, V29.B16
-	VFMLA V0.S4, V26.S4, V29.S4
-	VORR V29.B16, V29.B16, V0.B16
 t1_a1:
 	WORD $0x6eb8e41c // fcmgt v28.4s, v0.4s, v24.4s
 	VBIF V28.B16, V24.B16, V0.B16
 	WORD $0x6ea0e73c // fcmgt v28.4s, v25.4s, v0.4s
 	VBIF V28.B16, V25.B16, V0.B16
+	B t1_a0
+t1_a2:
+	VORR V27.B16, V27.B16, V29.B16
+	VFMLA V0.S4, V26.S4, V29.S4
+	VORR V29.B16, V29.B16, V0.B16
+t1_a4:
+	WORD $0x4ea0c81c // fcmgt v28.4s, v0.4s, #0
+	VAND V28.B16, V0.B16, V0.B16
+	VUMIN V25.S4, V0.S4, V0.S4
 t1_a0:
 	MOVD R23, R25
 	VST1.P [V0.S4], (R25)(R9)

@@ -88,8 +88,9 @@ func TestSetF32EdgeGemm(t *testing.T) {
 	for pix := 1; pix <= 33; pix++ {
 		run(pix, 5, 12, randF32(r, pix*5, 1), randF32(r, 60, 0.5), randBiasF32(r, 12), acts[r.IntN(len(acts))])
 	}
-	// Row chunks (8192 / K rows) and the partial blocks' 64-row scratch.
-	for _, c := range [][3]int{{300, 64, 13}, {200, 96, 6}, {70, 130, 5}, {20, 2049, 9}, {9, 4100, 3}, {131, 1, 1}, {1, 1280, 1000}} {
+	// Row chunks (the ARM64 GEMM's: 32768 / K rows) and the partial
+	// blocks' 64-row scratch.
+	for _, c := range [][3]int{{600, 64, 13}, {400, 96, 6}, {70, 130, 5}, {20, 2049, 9}, {9, 4100, 3}, {131, 1, 1}, {1, 1280, 1000}} {
 		pix, k, o := c[0], c[1], c[2]
 		run(pix, k, o, randF32(r, pix*k, 1), randF32(r, o*k, 1/math.Sqrt(float64(k))), randBiasF32(r, o), acts[r.IntN(len(acts))])
 	}
