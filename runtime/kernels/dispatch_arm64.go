@@ -41,12 +41,19 @@ var (
 // gemm_arm64.go (Pointwise, Gemm, Conv), depthwise_arm64.go
 // (Depthwise), elementwise_arm64.go (Add, GlobalAveragePool, ChannelMul,
 // LUT) and quantize_arm64.go (QuantizeCodes, Interleave3) installed over
-// them; dot selects the SDOT kernels where they differ.
+// them; dot selects the SDOT kernels where they differ. The float32
+// kernels (gemm_f32_arm64.go: PointwiseF32, GemmF32, ConvF32;
+// depthwise_f32_arm64.go; elementwise_f32_arm64.go: AddF32, MulF32,
+// ActivateF32, ChannelMulF32, GlobalAveragePoolF32) are the same NEON code
+// in both.
 func newARMSet(name, desc string, dot bool) *Set {
 	s := *Generic
 	s.Name, s.Description = name, desc
 	armGemm(&s, dot)
 	armDepthwise(&s, dot)
 	armElementwise(&s, dot)
+	armGemmF32(&s)
+	armDepthwiseF32(&s)
+	armElementwiseF32(&s)
 	return &s
 }
