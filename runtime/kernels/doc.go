@@ -110,7 +110,10 @@
 // FMA32 is the chain's step in Go: a*b + c rounded once to float32, as
 // VFMADD231PS and FMLA compute it (math.FMA would round twice). Round to
 // nearest even with subnormals kept, the IEEE default that Go keeps on
-// amd64 and arm64 (no flush-to-zero).
+// amd64 and arm64 (no flush-to-zero). The rule fixes every result that is
+// not a NaN; a NaN's sign and payload may differ between CPUs (x86 and ARM
+// propagate different operands' NaNs and make default NaNs of different
+// signs), so only a model whose values reach NaN differs, and only there.
 //
 // # Parallelism
 //
@@ -169,7 +172,10 @@
 // 64-bit lanes: SMULL by M, SRSHL by -S (which is RoundShift), saturating
 // narrows, the zero point, SMAX/SMIN (gemm_arm64.go and depthwise_arm64.go
 // say why the saturations cannot change a result; depthwise_arm64.go also
-// proves a 32-bit SQDMULH path for S >= 32). 32-bit ARM runs the twins.
+// proves a 32-bit SQDMULH path for S >= 32). Both run the same float32
+// kernels: a GEMM of 8 rows x 8 channels by FMLA by element (the stem conv
+// through im2col), depthwise 3x3 and 5x5 with each input column loaded once
+// per pixel tile, and the elementwise kernels. 32-bit ARM runs the twins.
 //
 // # Assembly and its twins
 //
@@ -178,7 +184,9 @@
 // its generic twin; gemm_amd64.s and depthwise_amd64.s are written by
 // asmgen.go (go generate), the other *_amd64.s files by hand; gemm_arm64.s,
 // depthwise_arm64.s and elementwise_arm64.s by asmgen_arm64.go (GOARCH=arm64
-// go generate), quantize_arm64.s by hand. The Go assembler lacks most A64 widening, saturating and dot
+// go generate), quantize_arm64.s by hand, and the float32 kernels
+// (gemm_f32_arm64.s, depthwise_f32_arm64.s, elementwise_f32_arm64.s) by
+// asmgen_f32_arm64.go. The Go assembler lacks most A64 widening, saturating and dot
 // product instructions, so the ARM64 generator writes them as WORD lines
 // with the instruction, decoded by golang.org/x/arch, in a comment;
 // TestWordComments decodes every one again, and TestGeneratedAssembly
@@ -186,7 +194,8 @@
 // Assembly files build with the tag !purego; dispatch_noasm.go
 // (neither amd64 nor arm64, or purego) leaves only Generic, so -tags purego
 // runs everything on the twins. The tests compare every
-// variant with the twins byte for byte (set_test.go: swept shapes, odd
+// variant with the twins byte for byte (set_test.go, and set_f32_test.go
+// and set_f32_edge_test.go for the float32 kernels: swept shapes, odd
 // channel counts, K not a multiple of 4, guard bytes, odd offsets, extreme
 // zero points and multipliers; mobilenet_bench_test.go: whole MobileNetV2-
 // and V3-Large-shaped networks); bench_test.go reports GMAC/s per kernel and

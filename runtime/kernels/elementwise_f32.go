@@ -20,9 +20,11 @@ const (
 )
 
 // Activation is a float32 activation, fused into a kernel or applied on its
-// own (ActivateF32). Every Set computes it on float32 values exactly as
-// apply does, with these operations and no others (comparisons select; a
-// NaN input gives the lower bound):
+// own (ActivateF32). Every Set gives exactly the bits apply gives, which are
+// those of these operations (comparisons select; a NaN input gives the
+// lower bound); a variant may use other instructions where it proves them
+// equal (the ARM64 kernels apply an upper bound as an integer minimum of
+// the bits, exact once the lower select has left only +0 to +Inf):
 //
 //	ReLU         v > 0 ? v : 0
 //	ReLU6        r = ReLU(v); r < 6 ? r : 6
