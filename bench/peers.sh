@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/peers.sh: mnc against ONNX Runtime (int8 QDQ) and PyTorch (int8 FX, onednn) on the same models, same
+# bench/peers.sh: mnc against ONNX Runtime (int8 QDQ, and float32) and PyTorch (int8 FX, onednn) on the same models, same
 # machine, same run: single thread, batch 1, 224x224 (MobileNetV1 0.25: 128x128), rounds A B A B ... (absolute times on shared machines are
 # noisy; the ratios taken back to back are the figures to quote). Large files go to $OUT (default /tmp/mnc-bench),
 # never into the repository.
@@ -25,6 +25,9 @@ MNC=$OUT/mnc
 	--calib "$SHARED/images/calib" --preprocess tf >/dev/null
 [ -f "$OUT/v1q.mnc" ] || $MNC compile "$SHARED/models/mobilenet_v1_0.25_128.onnx" -o "$OUT/v1q.mnc" --quant int8 \
 	--calib "$SHARED/images/calib" --preprocess tf >/dev/null
+# Float32 files of the same ONNX models, against ONNX Runtime's float32 on the ONNX files themselves.
+[ -f "$OUT/v2f.mnc" ] || $MNC compile "$SHARED/models/mobilenet_v2_1.0_224.onnx" -o "$OUT/v2f.mnc" --quant float32 --preprocess tf >/dev/null
+[ -f "$OUT/v1f.mnc" ] || $MNC compile "$SHARED/models/mobilenet_v1_0.25_128.onnx" -o "$OUT/v1f.mnc" --quant float32 --preprocess tf >/dev/null
 have_torch=0
 $PY -c 'import torch, torchvision' 2>/dev/null && have_torch=1
 if [ $have_torch = 1 ]; then
@@ -33,6 +36,7 @@ if [ $have_torch = 1 ]; then
 		[ -f "$OUT/$name.onnx" ] || $PY bench/export_tv.py "$OUT" "$name" >/dev/null
 		[ -f "$OUT/$short.mnc" ] || $MNC compile "$OUT/$name.onnx" -o "$OUT/$short.mnc" --quant int8 \
 			--calib "$SHARED/images/calib" --preprocess tf >/dev/null
+		[ -f "$OUT/${short}f.mnc" ] || $MNC compile "$OUT/$name.onnx" -o "$OUT/${short}f.mnc" --quant float32 --preprocess tf >/dev/null
 	done
 fi
 
@@ -72,6 +76,16 @@ for r in $(seq "$ROUNDS"); do
 		fi
 		if [ $have_torch = 1 ] && [ "$3" != - ]; then
 			echo "$r $1 torch $(torch_ms "$3")" >>"$OUT/results.txt"
+		fi
+	done
+	# Float32: mnc's float32 file against ORT on the float ONNX file.
+	for pair in "v2f $SHARED/models/mobilenet_v2_1.0_224.onnx 224" "v3lf $OUT/mobilenet_v3_large.onnx 224" \
+		"v3sf $OUT/mobilenet_v3_small.onnx 224" "v1f $SHARED/models/mobilenet_v1_0.25_128.onnx 128"; do
+		set -- $pair
+		[ -f "$OUT/$1.mnc" ] || continue
+		echo "$r $1 mnc $(mnc_ms "$OUT/$1.mnc")" >>"$OUT/results.txt"
+		if [ -d /tmp/ortnode/node_modules/onnxruntime-node ] && [ -f "$2" ]; then
+			echo "$r $1 ort $(ort_ms "$2" "$3")" >>"$OUT/results.txt"
 		fi
 	done
 done

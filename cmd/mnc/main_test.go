@@ -126,7 +126,9 @@ func TestGoldenLogits(t *testing.T) {
 }
 
 // TestSharedReference: the real ImageNet models reproduce the reference
-// logits of ONNX Runtime and PyTorch.
+// logits of ONNX Runtime and PyTorch, on the float reference interpreter
+// (the model file itself) and compiled to a float32 .mnc file (the
+// runtime's float32 kernels).
 func TestSharedReference(t *testing.T) {
 	shared := golden.Shared(t)
 	ref := filepath.Join(shared, "models", "reference")
@@ -147,11 +149,20 @@ func TestSharedReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := runTensor(t, filepath.Join(shared, "models", c.model), input, c.extra...)
-				rel := relDiff(t, got, want)
-				t.Logf("%s on %s: max|diff| / max|logit| = %.2e", c.model, img, rel)
-				if rel > 1e-4 {
-					t.Errorf("relative difference %.2e > 1e-4", rel)
+				model := filepath.Join(shared, "models", c.model)
+				f32 := filepath.Join(t.TempDir(), "model.mnc")
+				mustRun(t, append([]string{"compile", model, "--quant", "float32", "-o", f32}, c.extra...)...)
+				for _, m := range []struct{ what, path string }{{"reference interpreter", model}, {"float32 .mnc", f32}} {
+					extra := c.extra
+					if m.path == f32 {
+						extra = nil
+					}
+					got := runTensor(t, m.path, input, extra...)
+					rel := relDiff(t, got, want)
+					t.Logf("%s on %s, %s: max|diff| / max|logit| = %.2e", c.model, img, m.what, rel)
+					if rel > 1e-4 {
+						t.Errorf("%s: relative difference %.2e > 1e-4", m.what, rel)
+					}
 				}
 			})
 		}
