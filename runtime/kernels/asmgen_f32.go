@@ -410,6 +410,434 @@ func gemmKinds() []gemmF32Kind {
 	return ks
 }
 
+// Offsets of dwF32Args (depthwise_f32_amd64.go).
+const (
+	daTaps  = 0   // [25]*float32: per tap, x at the first pixel's tap, channel 0
+	daValid = 200 // bit t: tap t reads x (else it multiplies +0)
+	daW     = 208 // packed weights [nvec][T][VL]
+	daBias  = 216 // C biases (nil: +0)
+	daY     = 224 // the first pixel's output, channel 0
+	daXstep = 232 // bytes between consecutive output pixels' taps
+	daYstep = 240 // bytes between consecutive output pixels
+	daNpix  = 248
+	daNvec  = 256
+	daMask  = 264 // AVX-512: opmask of the last vector's channels
+	daAct   = 272 // *actF32
+)
+
+// dwF32Kind is one depthwise row kernel: a k x k window, vectors of vl
+// channels, groups of px output pixels, weights held in registers
+// (resident) or loaded per tap.
+type dwF32Kind struct {
+	name     string
+	evex     bool
+	vl, k    int
+	px       int
+	resident bool
+}
+
+func (k dwF32Kind) taps() int      { return k.k * k.k }
+func (k dwF32Kind) acc(i int) vreg { return vreg{i, k.vl} }
+func (k dwF32Kind) wr(t int) vreg {
+	if !k.resident {
+		t = 0
+	}
+	return vreg{k.px + t, k.vl}
+}
+func (k dwF32Kind) zero() vreg {
+	if k.resident {
+		return vreg{k.px + k.taps(), k.vl}
+	}
+	return vreg{k.px + 1, k.vl}
+}
+func (k dwF32Kind) tmp() int { return k.zero().n + 1 }
+
+// xpix is the address of pixel i of a group from the tap pointer AX: AX +
+// i*XS (XS = R12, 3XS = R11, 5XS = R10, 7XS = R9).
+func xpix(i int) string {
+	return "(AX)" + []string{"", "(R12*1)", "(R12*2)", "(R11*1)", "(R12*4)", "(R10*1)", "(R11*2)", "(R9*1)"}[i]
+}
+
+// gen emits func NAME(a *dwF32Args).
+func (k dwF32Kind) gen(a *asm) {
+	a.raw(fmt.Sprintf("// func %s(a *dwF32Args)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	a.i("MOVQ a+0(FP), DI")
+	a.i("MOVQ %d(DI), DX", daNvec)
+	a.i("XORQ CX, CX")
+	a.i("MOVQ %d(DI), R8", daW)
+	a.i("MOVQ %d(DI), R12", daXstep)
+	a.i("LEAQ (R12)(R12*2), R11")
+	a.i("LEAQ (R12)(R12*4), R10")
+	a.i("LEAQ (R11)(R12*4), R9")
+	a.i("MOVQ %d(DI), R14", daYstep)
+	z := k.zero()
+	a.i("VXORPS %s, %s, %s", z, z, z)
+	a.l(k.name + "_v")
+	if k.evex {
+		a.i("MOVQ $0xffff, AX")
+		a.i("CMPQ DX, $1")
+		a.i("CMOVQEQ %d(DI), AX", daMask)
+		a.i("KMOVW AX, K1")
+	}
+	if k.resident {
+		for t := range k.taps() {
+			a.i("VMOVUPS %d(R8), %s", 4*k.vl*t, k.wr(t))
+		}
+	}
+	a.i("MOVQ CX, SI")
+	a.i("MOVQ %d(DI), R13", daY)
+	a.i("ADDQ CX, R13")
+	a.i("MOVQ %d(DI), BX", daNpix)
+	full := fmt.Sprintf("%s_g%d", k.name, k.px)
+	a.l(full)
+	a.i("CMPQ BX, $%d", k.px)
+	a.i("JLT %s_tails", k.name)
+	k.group(a, k.px, full)
+	a.i("JMP %s", full)
+	a.l(k.name + "_tails")
+	for m := k.px - 1; m >= 1; m-- {
+		a.i("CMPQ BX, $%d", m)
+		a.i("JEQ %s_g%d", k.name, m)
+	}
+	a.i("JMP %s_vnext", k.name)
+	for m := k.px - 1; m >= 1; m-- {
+		lbl := fmt.Sprintf("%s_g%d", k.name, m)
+		a.l(lbl)
+		k.group(a, m, lbl)
+		a.i("JMP %s_vnext", k.name)
+	}
+	a.l(k.name + "_vnext")
+	a.i("ADDQ $%d, CX", 4*k.vl)
+	a.i("ADDQ $%d, R8", 4*k.vl*k.taps())
+	a.i("DECQ DX")
+	a.i("JNZ %s_v", k.name)
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
+// group emits m output pixels of the current channel vector.
+func (k dwF32Kind) group(a *asm, m int, lbl string) {
+	mask := ""
+	if k.evex {
+		mask = "K1, "
+	}
+	a.i("MOVQ %d(DI), R15", daBias)
+	a.i("TESTQ R15, R15")
+	a.i("JZ %s_nobias", lbl)
+	if k.evex {
+		a.i("VMOVUPS.Z (R15)(CX*1), K1, %s", k.acc(0))
+	} else {
+		a.i("VMOVUPS (R15)(CX*1), %s", k.acc(0))
+	}
+	for i := 1; i < m; i++ {
+		a.i("VMOVAPS %s, %s", k.acc(0), k.acc(i))
+	}
+	a.i("JMP %s_taps", lbl)
+	a.l(lbl + "_nobias")
+	for i := range m {
+		a.i("VXORPS %s, %s, %s", k.acc(i), k.acc(i), k.acc(i))
+	}
+	a.l(lbl + "_taps")
+	for t := range k.taps() {
+		if !k.resident {
+			a.i("VMOVUPS %d(R8), %s", 4*k.vl*t, k.wr(t))
+		}
+		a.i("TESTQ $%d, %d(DI)", 1<<t, daValid)
+		a.i("JZ %s_z%d", lbl, t)
+		a.i("MOVQ %d(DI), AX", daTaps+8*t)
+		a.i("ADDQ SI, AX")
+		for i := range m {
+			a.i("VFMADD231PS %s, %s, %s%s", xpix(i), k.wr(t), mask, k.acc(i))
+		}
+		a.i("JMP %s_d%d", lbl, t)
+		a.l(fmt.Sprintf("%s_z%d", lbl, t))
+		for i := range m {
+			a.i("VFMADD231PS %s, %s, %s", k.zero(), k.wr(t), k.acc(i))
+		}
+		a.l(fmt.Sprintf("%s_d%d", lbl, t))
+	}
+	var accs []vreg
+	for i := range m {
+		accs = append(accs, k.acc(i))
+	}
+	a.i("MOVQ %d(DI), R15", daAct)
+	a.i("MOVQ %d(R15), AX", actKind)
+	actAll(a, accs, k.tmp(), "AX", "R15", lbl)
+	a.i("MOVQ R13, R15")
+	for i := range m {
+		if i > 0 && i%3 == 0 {
+			a.i("LEAQ (R15)(R14*2), R15")
+			a.i("ADDQ R14, R15")
+		}
+		a.i("VMOVUPS %s, %s%s", k.acc(i), mask, "(R15)"+[]string{"", "(R14*1)", "(R14*2)"}[i%3])
+	}
+	a.i("IMUL3Q $%d, R12, AX", m)
+	a.i("ADDQ AX, SI")
+	a.i("IMUL3Q $%d, R14, AX", m)
+	a.i("ADDQ AX, R13")
+	a.i("SUBQ $%d, BX", m)
+}
+
+// dwKinds are the depthwise row kernels.
+func dwKinds() []dwF32Kind {
+	return []dwF32Kind{
+		{name: "dwF32AVX2x3", vl: 8, k: 3, px: 4, resident: true},
+		{name: "dwF32AVX2x5", vl: 8, k: 5, px: 8},
+		{name: "dwF32Z3", evex: true, vl: 16, k: 3, px: 8, resident: true},
+		{name: "dwF32Z5", evex: true, vl: 16, k: 5, px: 4, resident: true},
+	}
+}
+
+// ewKind is one elementwise kernel: "act" y = act(x), "add" y = act(a + b),
+// "mul" y = act(a * b), "cmul" y = act(x * g) per position (g per channel).
+type ewKind struct {
+	name string
+	evex bool
+	vl   int
+	op   string
+}
+
+func (k ewKind) v(n int) vreg { return vreg{n, k.vl} }
+
+// load emits vector j (at byte offset off) of the operation into register r,
+// under the opmask K1 (zeroing) when masked.
+func (k ewKind) load(a *asm, r vreg, off int, masked bool) {
+	z, m := "", ""
+	if masked {
+		z, m = ".Z", "K1, "
+	}
+	a.i("VMOVUPS%s %d(SI), %s%s", z, off, m, r)
+	switch k.op {
+	case "add":
+		a.i("VADDPS%s %d(DX), %s, %s%s", z, off, r, m, r)
+	case "mul", "cmul":
+		a.i("VMULPS%s %d(DX), %s, %s%s", z, off, r, m, r)
+	}
+}
+
+// loops emits the loops over CX elements (SI, DX, DI advancing) for one
+// activation kind, then jumps to end.
+func (k ewKind) loops(a *asm, act int, lbl, end string) {
+	const u = 4
+	step := 4 * k.vl
+	var accs []vreg
+	for j := range u {
+		accs = append(accs, k.v(j))
+	}
+	adv := func(n int) {
+		a.i("ADDQ $%d, SI", n)
+		if k.op != "act" {
+			a.i("ADDQ $%d, DX", n)
+		}
+		a.i("ADDQ $%d, DI", n)
+	}
+	a.l(lbl + "_u")
+	a.i("CMPQ CX, $%d", u*k.vl)
+	a.i("JLT %s_1", lbl)
+	for j := range u {
+		k.load(a, accs[j], j*step, false)
+	}
+	actCode(a, act, accs, 8, "R15")
+	for j := range u {
+		a.i("VMOVUPS %s, %d(DI)", accs[j], j*step)
+	}
+	adv(u * step)
+	a.i("SUBQ $%d, CX", u*k.vl)
+	a.i("JMP %s_u", lbl)
+	a.l(lbl + "_1")
+	a.i("CMPQ CX, $%d", k.vl)
+	a.i("JLT %s_t", lbl)
+	k.load(a, accs[0], 0, false)
+	actCode(a, act, accs[:1], 8, "R15")
+	a.i("VMOVUPS %s, (DI)", accs[0])
+	adv(step)
+	a.i("SUBQ $%d, CX", k.vl)
+	a.i("JMP %s_1", lbl)
+	a.l(lbl + "_t")
+	if k.evex {
+		a.i("TESTQ CX, CX")
+		a.i("JZ %s", end)
+		a.i("MOVQ $1, AX")
+		a.i("SHLQ CX, AX")
+		a.i("DECQ AX")
+		a.i("KMOVW AX, K1")
+		k.load(a, accs[0], 0, true)
+		actCode(a, act, accs[:1], 8, "R15")
+		a.i("VMOVUPS %s, K1, (DI)", accs[0])
+		a.i("LEAQ (SI)(CX*4), SI")
+		if k.op != "act" {
+			a.i("LEAQ (DX)(CX*4), DX")
+		}
+		a.i("LEAQ (DI)(CX*4), DI")
+	}
+	a.i("JMP %s", end)
+}
+
+// gen emits
+//
+//	act:       func NAME(x, y *float32, n int, act *actF32)
+//	add, mul:  func NAME(a, b, y *float32, n int, act *actF32)
+//	cmul:      func NAME(x, gate, y *float32, npos, c int, act *actF32)
+func (k ewKind) gen(a *asm) {
+	var sig string
+	var frame int
+	switch k.op {
+	case "act":
+		sig, frame = "x, y *float32, n int, act *actF32", 32
+	case "cmul":
+		sig, frame = "x, gate, y *float32, npos, c int, act *actF32", 48
+	default:
+		sig, frame = "a, b, y *float32, n int, act *actF32", 40
+	}
+	a.raw(fmt.Sprintf("// func %s(%s)\n", k.name, sig))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-%d\n", k.name, frame))
+	switch k.op {
+	case "act":
+		a.i("MOVQ x+0(FP), SI")
+		a.i("MOVQ y+8(FP), DI")
+		a.i("MOVQ n+16(FP), CX")
+		a.i("MOVQ act+24(FP), R15")
+	case "cmul":
+		a.i("MOVQ x+0(FP), SI")
+		a.i("MOVQ gate+8(FP), R9")
+		a.i("MOVQ y+16(FP), DI")
+		a.i("MOVQ npos+24(FP), BX")
+		a.i("MOVQ c+32(FP), R8")
+		a.i("MOVQ act+40(FP), R15")
+	default:
+		a.i("MOVQ a+0(FP), SI")
+		a.i("MOVQ b+8(FP), DX")
+		a.i("MOVQ y+16(FP), DI")
+		a.i("MOVQ n+24(FP), CX")
+		a.i("MOVQ act+32(FP), R15")
+	}
+	a.i("MOVQ %d(R15), R10", actKind)
+	done := k.name + "_done"
+	kinds := []struct {
+		kind int
+		name string
+	}{{actNone, "none"}, {actClip, "clip"}, {actHSig, "hsig"}, {actHSwsh, "hswish"}}
+	for _, kd := range kinds[1:] {
+		a.i("CMPQ R10, $%d", kd.kind)
+		a.i("JEQ %s_%s", k.name, kd.name)
+	}
+	for _, kd := range kinds {
+		lbl := k.name + "_" + kd.name
+		a.l(lbl)
+		if k.op != "cmul" {
+			k.loops(a, kd.kind, lbl, done)
+			continue
+		}
+		// One pass over the channels per position, g from its start.
+		a.i("TESTQ BX, BX")
+		a.i("JZ %s", done)
+		a.l(lbl + "_pos")
+		a.i("MOVQ R8, CX")
+		a.i("MOVQ R9, DX")
+		k.loops(a, kd.kind, lbl, lbl+"_next")
+		a.l(lbl + "_next")
+		a.i("DECQ BX")
+		a.i("JNZ %s_pos", lbl)
+		a.i("JMP %s", done)
+	}
+	a.l(done)
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
+// gapKind is the pool's sum kernel:
+//
+//	func NAME(x, y *float32, hw, c int, d *float32)
+//
+// y[ch] = (Σ_{i < hw} x[i*c + ch], position by position from +0) / *d for
+// ch < c (AVX2: c a multiple of 8), in groups of g vectors.
+type gapKind struct {
+	name string
+	evex bool
+	vl   int
+	g    int
+}
+
+func (k gapKind) gen(a *asm) {
+	a.raw(fmt.Sprintf("// func %s(x, y *float32, hw, c int, d *float32)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-40\n", k.name))
+	a.i("MOVQ x+0(FP), R8")
+	a.i("MOVQ y+8(FP), DI")
+	a.i("MOVQ hw+16(FP), R9")
+	a.i("MOVQ c+24(FP), CX")
+	a.i("MOVQ d+32(FP), AX")
+	div := vreg{31, k.vl}
+	if !k.evex {
+		div.n = 15
+	}
+	a.i("VBROADCASTSS (AX), %s", div)
+	a.i("MOVQ CX, R10")
+	a.i("SHLQ $2, R10") // bytes per position
+	group := func(nv int, masked bool, lbl string) {
+		m, z := "", ""
+		if masked {
+			m, z = "K1, ", ".Z"
+		}
+		for j := range nv {
+			r := vreg{j, k.vl}
+			a.i("VXORPS %s, %s, %s", r, r, r)
+		}
+		a.i("MOVQ R8, SI")
+		a.i("MOVQ R9, BX")
+		a.l(lbl)
+		for j := range nv {
+			r := vreg{j, k.vl}
+			if masked {
+				a.i("VMOVUPS.Z %d(SI), K1, %s", 4*k.vl*j, vreg{nv + j, k.vl})
+				a.i("VADDPS %s, %s, %s", vreg{nv + j, k.vl}, r, r)
+			} else {
+				a.i("VADDPS %d(SI), %s, %s", 4*k.vl*j, r, r)
+			}
+		}
+		a.i("ADDQ R10, SI")
+		a.i("DECQ BX")
+		a.i("JNZ %s", lbl)
+		for j := range nv {
+			r := vreg{j, k.vl}
+			a.i("VDIVPS%s %s, %s, %s%s", z, div, r, m, r)
+			a.i("VMOVUPS %s, %s%d(DI)", r, m, 4*k.vl*j)
+		}
+	}
+	a.l(k.name + "_g")
+	a.i("CMPQ CX, $%d", k.g*k.vl)
+	a.i("JLT %s_1", k.name)
+	group(k.g, false, k.name+"_gl")
+	a.i("ADDQ $%d, R8", 4*k.g*k.vl)
+	a.i("ADDQ $%d, DI", 4*k.g*k.vl)
+	a.i("SUBQ $%d, CX", k.g*k.vl)
+	a.i("JMP %s_g", k.name)
+	a.l(k.name + "_1")
+	a.i("CMPQ CX, $%d", k.vl)
+	a.i("JLT %s_t", k.name)
+	group(1, false, k.name+"_1l")
+	a.i("ADDQ $%d, R8", 4*k.vl)
+	a.i("ADDQ $%d, DI", 4*k.vl)
+	a.i("SUBQ $%d, CX", k.vl)
+	a.i("JMP %s_1", k.name)
+	a.l(k.name + "_t")
+	if k.evex {
+		a.i("TESTQ CX, CX")
+		a.i("JZ %s_done", k.name)
+		a.i("MOVQ $1, AX")
+		a.i("SHLQ CX, AX")
+		a.i("DECQ AX")
+		a.i("KMOVW AX, K1")
+		group(1, true, k.name+"_tl")
+	}
+	a.l(k.name + "_done")
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
 func main() {
 	flag.Parse()
 	var g asm
@@ -418,6 +846,32 @@ func main() {
 		k.gen(&g)
 	}
 	write("gemm_f32_amd64.s", &g)
+
+	var d asm
+	d.raw(header)
+	for _, k := range dwKinds() {
+		k.gen(&d)
+	}
+	write("depthwise_f32_amd64.s", &d)
+
+	var e asm
+	e.raw(header)
+	for _, isa := range []struct {
+		suffix string
+		evex   bool
+		vl     int
+	}{{"AVX2", false, 8}, {"Z", true, 16}} {
+		for _, op := range []string{"act", "add", "mul", "cmul"} {
+			name := map[string]string{"act": "actF32", "add": "addF32", "mul": "mulF32", "cmul": "chanMulF32"}[op] + isa.suffix
+			ewKind{name: name, evex: isa.evex, vl: isa.vl, op: op}.gen(&e)
+		}
+		g := 4
+		if isa.evex {
+			g = 8
+		}
+		gapKind{name: "gapF32" + isa.suffix, evex: isa.evex, vl: isa.vl, g: g}.gen(&e)
+	}
+	write("elementwise_f32_amd64.s", &e)
 }
 
 func write(name string, a *asm) {

@@ -25,7 +25,7 @@ func TestGeneratedAssembly(t *testing.T) {
 		files []string
 	}{
 		{"asmgen.go", []string{"gemm_amd64.s", "depthwise_amd64.s"}},
-		{"asmgen_f32.go", []string{"gemm_f32_amd64.s"}},
+		{"asmgen_f32.go", []string{"gemm_f32_amd64.s", "depthwise_f32_amd64.s", "elementwise_f32_amd64.s"}},
 		{"asmgen_arm64.go", []string{"gemm_arm64.s", "depthwise_arm64.s", "elementwise_arm64.s"}},
 	} {
 		dir := t.TempDir()

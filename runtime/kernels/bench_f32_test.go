@@ -100,7 +100,7 @@ func BenchmarkConvF32(b *testing.B) {
 
 func BenchmarkElementwiseF32(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
-	const n = 56 * 56 * 24
+	const n = 28 * 28 * 120
 	x, g := benchF32(r, n, 2), benchF32(r, n, 1)
 	y := make([]float32, n)
 	hsw := Activation{Kind: ActHardSwish}

@@ -45,13 +45,13 @@ func lacking(have map[string]bool) []string {
 }
 
 var vnniSet = newX86Set("vnni", "AVX-512 VNNI: VPDPBUSD on 256-bit registers (EVEX), AVX2 elsewhere; float32: AVX-512 FMA on 512-bit registers",
-	gemmVNNI, dwVNNI, gemmF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
+	gemmVNNI, dwVNNI, gemmF32Z, dwF32Z, ewF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
 
-var avx2Set = newX86Set("avx2", "AVX2: VPMADDWD on 16-bit operands, 256-bit registers; float32: FMA3", gemmAVX2, dwAVX2, gemmF32AVX2, false)
+var avx2Set = newX86Set("avx2", "AVX2: VPMADDWD on 16-bit operands, 256-bit registers; float32: FMA3", gemmAVX2, dwAVX2, gemmF32AVX2, dwF32AVX2, ewF32AVX2, false)
 
 // newX86Set builds a Set from its GEMM and depthwise families (int8 and
 // float32); vbmi selects the AVX-512 VBMI lookup table (decided once, here).
-func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, gf *gemmF32Impl, vbmi bool) *Set {
+func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, gf *gemmF32Impl, df *dwF32Impl, ef *ewF32Impl, vbmi bool) *Set {
 	s := *Generic
 	s.Name, s.Description = name, desc
 	s.Add = addX86
@@ -81,5 +81,14 @@ func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, gf *gemmF32Impl, vbm
 	s.PackGemmF32 = gf.pack
 	s.PointwiseF32 = gf.pointwise
 	s.GemmF32 = gf.gemm
+	s.PackConvF32 = gf.packConv
+	s.ConvF32 = gf.conv
+	s.PackDepthwiseF32 = df.pack
+	s.DepthwiseF32 = df.run
+	s.AddF32 = ef.add
+	s.MulF32 = ef.mul
+	s.ChannelMulF32 = ef.channelMul
+	s.GlobalAveragePoolF32 = ef.globalAveragePool
+	s.ActivateF32 = ef.activate
 	return &s
 }

@@ -228,32 +228,44 @@ func (g *gemmF32Impl) call(wd int, a *gemmF32Args) {
 	}
 }
 
-// setBlock sets a's bias, mask and mvec for the block of channels
-// [o0, o0+wd), n of them valid, and returns true if an AVX2 block is
-// partial with biases: the caller must then point a.bias at a padded copy
-// (here, a store through a would move the copy to the heap).
-func (g *gemmF32Impl) setBlock(a *gemmF32Args, bias []float32, o0, wd, n int) bool {
-	valid := g.lastLanes(wd) - (wd - n) // lanes of the last vector
-	a.bias = nil
-	if bias != nil {
-		a.bias = &bias[o0]
-	}
-	if g.evex {
-		a.mask = 1<<valid - 1
-		return false
-	}
-	a.mask = 0
-	if n == wd {
-		return false
-	}
-	a.mask = 1
-	for i := range a.mvec {
-		a.mvec[i] = 0
-		if i < valid {
-			a.mvec[i] = -1
+// blocks runs every block of the o output channels over the rows that a
+// describes (its segments, strides and npix), writing y[p*o + c] for the
+// block's channels c, y starting at the first row's first channel; w is
+// packed by pack for the chain length k. a is a copy: the AVX2 partial
+// block's padded biases live in this frame.
+func (g *gemmF32Impl) blocks(a gemmF32Args, w []float32, k int, bias, y []float32, o int) {
+	var bb [64]float32
+	for o0 := 0; o0 < o; {
+		wd := g.width(o - o0)
+		n := min(wd, o-o0)
+		valid := g.lastLanes(wd) - (wd - n) // lanes of the last vector
+		a.w, a.y = &w[o0*k], &y[o0]
+		a.bias = nil
+		if bias != nil {
+			a.bias = &bias[o0]
 		}
+		switch {
+		case g.evex:
+			a.mask = 1<<valid - 1
+		case n == wd:
+			a.mask = 0
+		default:
+			a.mask = 1
+			for i := range a.mvec {
+				a.mvec[i] = 0
+				if i < valid {
+					a.mvec[i] = -1
+				}
+			}
+			if bias != nil {
+				clear(bb[:wd])
+				copy(bb[:n], bias[o0:o0+n])
+				a.bias = &bb[0]
+			}
+		}
+		g.call(wd, &a)
+		o0 += wd
 	}
-	return bias != nil
 }
 
 // Blocking of rows: rows x (row + output) bytes above which the rows are
@@ -275,7 +287,6 @@ func (g *gemmF32Impl) rows(x []float32, k int, w, bias, y []float32, o int, act 
 	}
 	var av actF32
 	av.set(act)
-	var bb [64]float32
 	a := gemmF32Args{nseg: 1, seglen: k, xstride: 4 * k, ystride: 4 * o, act: &av}
 	chunk := hi - lo
 	if rowBytes := 4 * (k + o); chunk*rowBytes > gemmF32ChunkMin {
@@ -283,18 +294,8 @@ func (g *gemmF32Impl) rows(x []float32, k int, w, bias, y []float32, o int, act 
 	}
 	for p0 := lo; p0 < hi; p0 += chunk {
 		p1 := min(hi, p0+chunk)
-		for o0 := 0; o0 < o; {
-			wd := g.width(o - o0)
-			n := min(wd, o-o0)
-			a.seg[0], a.w, a.npix, a.y = &x[p0*k], &w[o0*k], p1-p0, &y[p0*o+o0]
-			if g.setBlock(&a, bias, o0, wd, n) {
-				clear(bb[:wd])
-				copy(bb[:n], bias[o0:o0+n])
-				a.bias = &bb[0]
-			}
-			g.call(wd, &a)
-			o0 += wd
-		}
+		a.seg[0], a.npix = &x[p0*k], p1-p0
+		g.blocks(a, w, k, bias, y[p0*o:p1*o], o)
 	}
 }
 
