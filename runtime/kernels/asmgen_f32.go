@@ -423,6 +423,12 @@ const (
 	daNvec  = 256
 	daMask  = 264 // AVX-512: opmask of the last vector's channels
 	daAct   = 272 // *actF32
+	daNrows = 280 // output rows
+	daXrow  = 288 // bytes between consecutive output rows' taps
+	daYrow  = 296 // bytes between consecutive output rows
+	daCurX  = 304 // scratch: the current row's x offset
+	daCurY  = 312 // scratch: the current row's output (channel 0)
+	daLeft  = 320 // scratch: rows left
 )
 
 // dwF32Kind is one depthwise row kernel: a k x k window, vectors of vl
@@ -458,10 +464,11 @@ func xpix(i int) string {
 	return "(AX)" + []string{"", "(R12*1)", "(R12*2)", "(R11*1)", "(R12*4)", "(R10*1)", "(R11*2)", "(R9*1)"}[i]
 }
 
-// gen emits func NAME(a *dwF32Args).
-func (k dwF32Kind) gen(a *asm) {
-	a.raw(fmt.Sprintf("// func %s(a *dwF32Args)\n", k.name))
-	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+// dwProlog loads the arguments the depthwise kernels keep in registers:
+// DI the args, DX the vectors left, CX the vector's byte offset, R8 its
+// weights, R12 the pixel step XS (R11 3XS, R10 5XS, R9 7XS), R14 the output
+// pixel step, z a zero register.
+func dwProlog(a *asm, evex bool, z vreg) {
 	a.i("MOVQ a+0(FP), DI")
 	a.i("MOVQ %d(DI), DX", daNvec)
 	a.i("XORQ CX, CX")
@@ -471,8 +478,106 @@ func (k dwF32Kind) gen(a *asm) {
 	a.i("LEAQ (R12)(R12*4), R10")
 	a.i("LEAQ (R11)(R12*4), R9")
 	a.i("MOVQ %d(DI), R14", daYstep)
-	z := k.zero()
 	a.i("VXORPS %s, %s, %s", z, z, z)
+}
+
+// dwRows emits the loop over the rows of a vector and, per row, over its
+// pixels in groups of px (then one group of the rest): SI the x offset of
+// the group (from the taps), R13 its output, BX the pixels left.
+func dwRows(a *asm, name string, px int, group func(m int, lbl string)) {
+	a.i("MOVQ $0, %d(DI)", daCurX)
+	a.i("MOVQ %d(DI), AX", daY)
+	a.i("MOVQ AX, %d(DI)", daCurY)
+	a.i("MOVQ %d(DI), AX", daNrows)
+	a.i("MOVQ AX, %d(DI)", daLeft)
+	a.l(name + "_row")
+	a.i("MOVQ %d(DI), SI", daCurX)
+	a.i("ADDQ CX, SI")
+	a.i("MOVQ %d(DI), R13", daCurY)
+	a.i("ADDQ CX, R13")
+	a.i("MOVQ %d(DI), BX", daNpix)
+	full := fmt.Sprintf("%s_g%d", name, px)
+	a.l(full)
+	a.i("CMPQ BX, $%d", px)
+	a.i("JLT %s_tails", name)
+	group(px, full)
+	a.i("JMP %s", full)
+	a.l(name + "_tails")
+	for m := px - 1; m >= 1; m-- {
+		a.i("CMPQ BX, $%d", m)
+		a.i("JEQ %s_g%d", name, m)
+	}
+	a.i("JMP %s_rownext", name)
+	for m := px - 1; m >= 1; m-- {
+		lbl := fmt.Sprintf("%s_g%d", name, m)
+		a.l(lbl)
+		group(m, lbl)
+		a.i("JMP %s_rownext", name)
+	}
+	a.l(name + "_rownext")
+	a.i("MOVQ %d(DI), AX", daXrow)
+	a.i("ADDQ AX, %d(DI)", daCurX)
+	a.i("MOVQ %d(DI), AX", daYrow)
+	a.i("ADDQ AX, %d(DI)", daCurY)
+	a.i("DECQ %d(DI)", daLeft)
+	a.i("JNZ %s_row", name)
+}
+
+// dwInit starts m accumulators at the vector's biases (+0 without).
+func dwInit(a *asm, evex bool, m int, acc func(int) vreg, lbl string) {
+	a.i("MOVQ %d(DI), R15", daBias)
+	a.i("TESTQ R15, R15")
+	a.i("JZ %s_nobias", lbl)
+	if evex {
+		a.i("VMOVUPS.Z (R15)(CX*1), K1, %s", acc(0))
+	} else {
+		a.i("VMOVUPS (R15)(CX*1), %s", acc(0))
+	}
+	for i := 1; i < m; i++ {
+		a.i("VMOVAPS %s, %s", acc(0), acc(i))
+	}
+	a.i("JMP %s_taps", lbl)
+	a.l(lbl + "_nobias")
+	for i := range m {
+		a.i("VXORPS %s, %s, %s", acc(i), acc(i), acc(i))
+	}
+	a.l(lbl + "_taps")
+}
+
+// dwStore applies the activation to m accumulators, stores them (under
+// K1 on AVX-512) and advances to the next group.
+func dwStore(a *asm, evex bool, m int, acc func(int) vreg, tmp int, lbl string) {
+	mask := ""
+	if evex {
+		mask = "K1, "
+	}
+	var accs []vreg
+	for i := range m {
+		accs = append(accs, acc(i))
+	}
+	a.i("MOVQ %d(DI), R15", daAct)
+	a.i("MOVQ %d(R15), AX", actKind)
+	actAll(a, accs, tmp, "AX", "R15", lbl)
+	a.i("MOVQ R13, R15")
+	for i := range m {
+		if i > 0 && i%3 == 0 {
+			a.i("LEAQ (R15)(R14*2), R15")
+			a.i("ADDQ R14, R15")
+		}
+		a.i("VMOVUPS %s, %s%s", acc(i), mask, "(R15)"+[]string{"", "(R14*1)", "(R14*2)"}[i%3])
+	}
+	a.i("IMUL3Q $%d, R12, AX", m)
+	a.i("ADDQ AX, SI")
+	a.i("IMUL3Q $%d, R14, AX", m)
+	a.i("ADDQ AX, R13")
+	a.i("SUBQ $%d, BX", m)
+}
+
+// gen emits func NAME(a *dwF32Args).
+func (k dwF32Kind) gen(a *asm) {
+	a.raw(fmt.Sprintf("// func %s(a *dwF32Args)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	dwProlog(a, k.evex, k.zero())
 	a.l(k.name + "_v")
 	if k.evex {
 		a.i("MOVQ $0xffff, AX")
@@ -485,29 +590,7 @@ func (k dwF32Kind) gen(a *asm) {
 			a.i("VMOVUPS %d(R8), %s", 4*k.vl*t, k.wr(t))
 		}
 	}
-	a.i("MOVQ CX, SI")
-	a.i("MOVQ %d(DI), R13", daY)
-	a.i("ADDQ CX, R13")
-	a.i("MOVQ %d(DI), BX", daNpix)
-	full := fmt.Sprintf("%s_g%d", k.name, k.px)
-	a.l(full)
-	a.i("CMPQ BX, $%d", k.px)
-	a.i("JLT %s_tails", k.name)
-	k.group(a, k.px, full)
-	a.i("JMP %s", full)
-	a.l(k.name + "_tails")
-	for m := k.px - 1; m >= 1; m-- {
-		a.i("CMPQ BX, $%d", m)
-		a.i("JEQ %s_g%d", k.name, m)
-	}
-	a.i("JMP %s_vnext", k.name)
-	for m := k.px - 1; m >= 1; m-- {
-		lbl := fmt.Sprintf("%s_g%d", k.name, m)
-		a.l(lbl)
-		k.group(a, m, lbl)
-		a.i("JMP %s_vnext", k.name)
-	}
-	a.l(k.name + "_vnext")
+	dwRows(a, k.name, k.px, func(m int, lbl string) { k.group(a, m, lbl) })
 	a.i("ADDQ $%d, CX", 4*k.vl)
 	a.i("ADDQ $%d, R8", 4*k.vl*k.taps())
 	a.i("DECQ DX")
@@ -523,23 +606,7 @@ func (k dwF32Kind) group(a *asm, m int, lbl string) {
 	if k.evex {
 		mask = "K1, "
 	}
-	a.i("MOVQ %d(DI), R15", daBias)
-	a.i("TESTQ R15, R15")
-	a.i("JZ %s_nobias", lbl)
-	if k.evex {
-		a.i("VMOVUPS.Z (R15)(CX*1), K1, %s", k.acc(0))
-	} else {
-		a.i("VMOVUPS (R15)(CX*1), %s", k.acc(0))
-	}
-	for i := 1; i < m; i++ {
-		a.i("VMOVAPS %s, %s", k.acc(0), k.acc(i))
-	}
-	a.i("JMP %s_taps", lbl)
-	a.l(lbl + "_nobias")
-	for i := range m {
-		a.i("VXORPS %s, %s, %s", k.acc(i), k.acc(i), k.acc(i))
-	}
-	a.l(lbl + "_taps")
+	dwInit(a, k.evex, m, k.acc, lbl)
 	for t := range k.taps() {
 		if !k.resident {
 			a.i("VMOVUPS %d(R8), %s", 4*k.vl*t, k.wr(t))
@@ -558,26 +625,113 @@ func (k dwF32Kind) group(a *asm, m int, lbl string) {
 		}
 		a.l(fmt.Sprintf("%s_d%d", lbl, t))
 	}
-	var accs []vreg
-	for i := range m {
-		accs = append(accs, k.acc(i))
+	dwStore(a, k.evex, m, k.acc, k.tmp(), lbl)
+}
+
+// dwColF32Kind is a depthwise kernel for stride 1 and dilation 1 over
+// interior pixels (every column of the window inside the input; a kernel
+// row is valid or padding as a whole, by its first tap's bit of a.valid):
+// per kernel row, the px+k-1 input columns of a group of px pixels are
+// loaded once into registers and each feeds the k FMAs that read it.
+type dwColF32Kind struct {
+	name     string
+	evex     bool
+	vl, k    int
+	px       int
+	resident bool // weights in registers, else loaded per tap
+}
+
+func (k dwColF32Kind) nw() int {
+	if k.resident {
+		return k.k * k.k
 	}
-	a.i("MOVQ %d(DI), R15", daAct)
-	a.i("MOVQ %d(R15), AX", actKind)
-	actAll(a, accs, k.tmp(), "AX", "R15", lbl)
-	a.i("MOVQ R13, R15")
-	for i := range m {
-		if i > 0 && i%3 == 0 {
-			a.i("LEAQ (R15)(R14*2), R15")
-			a.i("ADDQ R14, R15")
+	return 1
+}
+func (k dwColF32Kind) acc(i int) vreg { return vreg{i, k.vl} }
+func (k dwColF32Kind) col(j int) vreg { return vreg{k.px + j, k.vl} }
+func (k dwColF32Kind) wr(t int) vreg  { return vreg{2*k.px + k.k - 1 + t%k.nw(), k.vl} }
+func (k dwColF32Kind) zero() vreg     { return vreg{2*k.px + k.k - 1 + k.nw(), k.vl} }
+func (k dwColF32Kind) tmp() int       { return k.zero().n + 1 }
+func (k dwColF32Kind) asKind() dwF32Kind {
+	return dwF32Kind{name: k.name, evex: k.evex, vl: k.vl, k: k.k, px: k.px}
+}
+
+// colAddr is the address of input column j of a group: AX + j*XS for j < 8,
+// R15 (= AX + 8XS) + (j-8)*XS beyond.
+func colAddr(j int) string {
+	if j >= 8 {
+		return "(R15)" + []string{"", "(R12*1)", "(R12*2)", "(R11*1)", "(R12*4)", "(R10*1)", "(R11*2)", "(R9*1)"}[j-8]
+	}
+	return xpix(j)
+}
+
+func (k dwColF32Kind) gen(a *asm) {
+	if k.tmp() >= map[bool]int{true: 32, false: 16}[k.evex] {
+		panic(k.name + ": too many registers")
+	}
+	a.raw(fmt.Sprintf("// func %s(a *dwF32Args)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	dwProlog(a, k.evex, k.zero())
+	a.l(k.name + "_v")
+	if k.evex {
+		a.i("MOVQ $0xffff, AX")
+		a.i("CMPQ DX, $1")
+		a.i("CMOVQEQ %d(DI), AX", daMask)
+		a.i("KMOVW AX, K1")
+	}
+	if k.resident {
+		for t := range k.k * k.k {
+			a.i("VMOVUPS %d(R8), %s", 4*k.vl*t, k.wr(t))
 		}
-		a.i("VMOVUPS %s, %s%s", k.acc(i), mask, "(R15)"+[]string{"", "(R14*1)", "(R14*2)"}[i%3])
 	}
-	a.i("IMUL3Q $%d, R12, AX", m)
-	a.i("ADDQ AX, SI")
-	a.i("IMUL3Q $%d, R14, AX", m)
-	a.i("ADDQ AX, R13")
-	a.i("SUBQ $%d, BX", m)
+	dwRows(a, k.name, k.px, func(m int, lbl string) { k.group(a, m, lbl) })
+	a.i("ADDQ $%d, CX", 4*k.vl)
+	a.i("ADDQ $%d, R8", 4*k.vl*k.k*k.k)
+	a.i("DECQ DX")
+	a.i("JNZ %s_v", k.name)
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
+func (k dwColF32Kind) group(a *asm, m int, lbl string) {
+	dwInit(a, k.evex, m, k.acc, lbl)
+	ncol := m + k.k - 1
+	for kh := range k.k {
+		t0 := kh * k.k
+		a.i("TESTQ $%d, %d(DI)", 1<<t0, daValid)
+		a.i("JZ %s_z%d", lbl, kh)
+		a.i("MOVQ %d(DI), AX", daTaps+8*t0)
+		a.i("ADDQ SI, AX")
+		if ncol > 8 {
+			a.i("LEAQ (AX)(R12*8), R15")
+		}
+		for j := range ncol {
+			a.i("VMOVUPS %s, %s", colAddr(j), k.col(j))
+		}
+		for kw := range k.k {
+			t := t0 + kw
+			if !k.resident {
+				a.i("VMOVUPS %d(R8), %s", 4*k.vl*t, k.wr(t))
+			}
+			for i := range m {
+				a.i("VFMADD231PS %s, %s, %s", k.col(i+kw), k.wr(t), k.acc(i))
+			}
+		}
+		a.i("JMP %s_d%d", lbl, kh)
+		a.l(fmt.Sprintf("%s_z%d", lbl, kh))
+		for kw := range k.k {
+			t := t0 + kw
+			if !k.resident {
+				a.i("VMOVUPS %d(R8), %s", 4*k.vl*t, k.wr(t))
+			}
+			for i := range m {
+				a.i("VFMADD231PS %s, %s, %s", k.zero(), k.wr(t), k.acc(i))
+			}
+		}
+		a.l(fmt.Sprintf("%s_d%d", lbl, kh))
+	}
+	dwStore(a, k.evex, m, k.acc, k.tmp(), lbl)
 }
 
 // dwKinds are the depthwise row kernels.
@@ -587,6 +741,16 @@ func dwKinds() []dwF32Kind {
 		{name: "dwF32AVX2x5", vl: 8, k: 5, px: 8},
 		{name: "dwF32Z3", evex: true, vl: 16, k: 3, px: 8, resident: true},
 		{name: "dwF32Z5", evex: true, vl: 16, k: 5, px: 4, resident: true},
+	}
+}
+
+// dwColKinds are the stride-1 column kernels.
+func dwColKinds() []dwColF32Kind {
+	return []dwColF32Kind{
+		{name: "dwF32AVX2x3s1", vl: 8, k: 3, px: 5},
+		{name: "dwF32AVX2x5s1", vl: 8, k: 5, px: 4},
+		{name: "dwF32Z3s1", evex: true, vl: 16, k: 3, px: 12},
+		{name: "dwF32Z5s1", evex: true, vl: 16, k: 5, px: 12},
 	}
 }
 
@@ -850,6 +1014,9 @@ func main() {
 	var d asm
 	d.raw(header)
 	for _, k := range dwKinds() {
+		k.gen(&d)
+	}
+	for _, k := range dwColKinds() {
 		k.gen(&d)
 	}
 	write("depthwise_f32_amd64.s", &d)

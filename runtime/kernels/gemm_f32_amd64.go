@@ -268,12 +268,10 @@ func (g *gemmF32Impl) blocks(a gemmF32Args, w []float32, k int, bias, y []float3
 	}
 }
 
-// Blocking of rows: rows x (row + output) bytes above which the rows are
-// processed in chunks, and the bytes per chunk.
-const (
-	gemmF32ChunkMin   = 256 << 10
-	gemmF32ChunkBytes = 64 << 10
-)
+// gemmF32ChunkBytes bounds the bytes of x rows per chunk: each chunk
+// streams all the weights once, and its rows once per block of channels, so
+// chunks are as large as stay in L2.
+const gemmF32ChunkBytes = 256 << 10
 
 // rows computes rows [lo, hi) of y[.][o] = act(FMA32 chains from bias[c]
 // over k of x[m][k] * w[c][k]) with w packed by pack.
@@ -288,10 +286,7 @@ func (g *gemmF32Impl) rows(x []float32, k int, w, bias, y []float32, o int, act 
 	var av actF32
 	av.set(act)
 	a := gemmF32Args{nseg: 1, seglen: k, xstride: 4 * k, ystride: 4 * o, act: &av}
-	chunk := hi - lo
-	if rowBytes := 4 * (k + o); chunk*rowBytes > gemmF32ChunkMin {
-		chunk = max(16, gemmF32ChunkBytes/rowBytes)
-	}
+	chunk := max(64, gemmF32ChunkBytes/(4*k))
 	for p0 := lo; p0 < hi; p0 += chunk {
 		p1 := min(hi, p0+chunk)
 		a.seg[0], a.npix = &x[p0*k], p1-p0

@@ -10,6 +10,7 @@ import (
 // TestF32ArgsLayout checks the offsets asmgen_f32.go assumes.
 func TestF32ArgsLayout(t *testing.T) {
 	var g gemmF32Args
+	var d dwF32Args
 	var v actF32
 	for _, c := range []struct {
 		name      string
@@ -27,6 +28,21 @@ func TestF32ArgsLayout(t *testing.T) {
 		{"gemm.mask", unsafe.Offsetof(g.mask), 128},
 		{"gemm.act", unsafe.Offsetof(g.act), 136},
 		{"gemm.mvec", unsafe.Offsetof(g.mvec), 144},
+		{"dw.taps", unsafe.Offsetof(d.taps), 0},
+		{"dw.valid", unsafe.Offsetof(d.valid), 200},
+		{"dw.w", unsafe.Offsetof(d.w), 208},
+		{"dw.bias", unsafe.Offsetof(d.bias), 216},
+		{"dw.y", unsafe.Offsetof(d.y), 224},
+		{"dw.xstep", unsafe.Offsetof(d.xstep), 232},
+		{"dw.ystep", unsafe.Offsetof(d.ystep), 240},
+		{"dw.npix", unsafe.Offsetof(d.npix), 248},
+		{"dw.nvec", unsafe.Offsetof(d.nvec), 256},
+		{"dw.mask", unsafe.Offsetof(d.mask), 264},
+		{"dw.act", unsafe.Offsetof(d.act), 272},
+		{"dw.nrows", unsafe.Offsetof(d.nrows), 280},
+		{"dw.xrow", unsafe.Offsetof(d.xrow), 288},
+		{"dw.yrow", unsafe.Offsetof(d.yrow), 296},
+		{"dw scratch", unsafe.Sizeof(d), 328},
 		{"act.lo", unsafe.Offsetof(v.lo), 0},
 		{"act.hi", unsafe.Offsetof(v.hi), 64},
 		{"act.a", unsafe.Offsetof(v.a), 128},
