@@ -144,6 +144,8 @@ const (
 	gaMask    = 128 // AVX-512: opmask of the last vector; AVX2: nonzero if the last vector is partial
 	gaAct     = 136 // *actF32
 	gaMvec    = 144 // AVX2: [8]int32 lane mask of the last vector (-1: store)
+	gaPstride = 176 // GEMV: bytes between the panels of consecutive blocks
+	gaPf      = 184 // bytes from the panel to what to prefetch (into L2) as it is read
 )
 
 // gemmF32Kind is one GEMM micro-kernel: a block of output channels made of
@@ -260,8 +262,10 @@ func (k gemmF32Kind) tile(a *asm, R int, lbl string) {
 		}
 	}
 	a.l(lbl + "_k")
-	// The K loop, segment by segment, two k per iteration.
+	// The K loop, segment by segment, two k per iteration, prefetching
+	// the next block's panel at the same pace.
 	a.i("MOVQ %d(DI), R8", gaW)
+	a.i("MOVQ %d(DI), R15", gaPf)
 	a.i("XORQ DX, DX")
 	a.l(lbl + "_seg")
 	a.i("MOVQ (DI)(DX*8), R9")
@@ -281,6 +285,9 @@ func (k gemmF32Kind) tile(a *asm, R int, lbl string) {
 	a.i("CMPQ CX, $2")
 	a.i("JLT %s_tail", lbl)
 	a.l(lbl + "_loop")
+	for l := 0; l < 8*k.nr(); l += 64 {
+		a.i("PREFETCHT1 %d(R8)(R15*1)", l)
+	}
 	k.body(a, R, 0)
 	k.body(a, R, 1)
 	for _, b := range bases {
@@ -367,6 +374,107 @@ func (k gemmF32Kind) body(a *asm, R, u int) {
 			a.i("VFMADD231PS %s, %s, %s", k.wr(v), b.as(k.vecs[v]), k.acc(r, v))
 		}
 	}
+}
+
+// gemvF32Kind is the GEMM micro-kernel for few rows: nb consecutive full
+// blocks of 2 vectors of vl lanes each (their panels gaPstride apart) one
+// row at a time, 2*nb FMA chains in flight, the weights as memory operands.
+type gemvF32Kind struct {
+	name string
+	vl   int
+	nb   int
+}
+
+func (k gemvF32Kind) nacc() int      { return 2 * k.nb }
+func (k gemvF32Kind) acc(j int) vreg { return vreg{j, k.vl} }
+
+// panel returns the address of vector v (0, 1) of block b for the u-th k of
+// an iteration: R8 + b*PS (PS = R10, 3PS = R11).
+func (k gemvF32Kind) panel(b, v, u int) string {
+	d := 4 * (u*2*k.vl + v*k.vl)
+	ds := ""
+	if d != 0 {
+		ds = fmt.Sprint(d)
+	}
+	return ds + "(R8)" + []string{"", "(R10*1)", "(R10*2)", "(R11*1)"}[b]
+}
+
+func (k gemvF32Kind) gen(a *asm) {
+	a.raw(fmt.Sprintf("// func %s(a *gemmF32Args)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	a.i("MOVQ a+0(FP), DI")
+	a.i("MOVQ %d(DI), R12", gaXstride)
+	a.i("MOVQ %d(DI), BX", gaNpix)
+	a.i("MOVQ %d(DI), R13", gaY)
+	a.i("MOVQ %d(DI), R14", gaYstride)
+	a.i("MOVQ %d(DI), R10", gaPstride)
+	a.i("LEAQ (R10)(R10*2), R11")
+	a.i("XORQ SI, SI")
+	lbl := k.name
+	a.l(lbl + "_row")
+	a.i("MOVQ %d(DI), R15", gaBias)
+	a.i("TESTQ R15, R15")
+	a.i("JZ %s_nobias", lbl)
+	for j := range k.nacc() {
+		a.i("VMOVUPS %d(R15), %s", 4*k.vl*j, k.acc(j))
+	}
+	a.i("JMP %s_k", lbl)
+	a.l(lbl + "_nobias")
+	for j := range k.nacc() {
+		a.i("VXORPS %s, %s, %s", k.acc(j), k.acc(j), k.acc(j))
+	}
+	a.l(lbl + "_k")
+	a.i("MOVQ %d(DI), R8", gaW)
+	a.i("XORQ DX, DX")
+	a.l(lbl + "_seg")
+	a.i("MOVQ (DI)(DX*8), R9")
+	a.i("ADDQ SI, R9")
+	a.i("MOVQ %d(DI), CX", gaSeglen)
+	a.i("CMPQ CX, $2")
+	a.i("JLT %s_tail", lbl)
+	b0, b1 := vreg{k.nacc(), k.vl}, vreg{k.nacc() + 1, k.vl}
+	body := func(u int, b vreg) {
+		a.i("VBROADCASTSS %d(R9), %s", 4*u, b)
+		for bl := range k.nb {
+			for v := range 2 {
+				a.i("VFMADD231PS %s, %s, %s", k.panel(bl, v, u), b, k.acc(2*bl+v))
+			}
+		}
+	}
+	a.l(lbl + "_loop")
+	body(0, b0)
+	body(1, b1)
+	a.i("ADDQ $8, R9")
+	a.i("ADDQ $%d, R8", 16*k.vl)
+	a.i("SUBQ $2, CX")
+	a.i("CMPQ CX, $2")
+	a.i("JGE %s_loop", lbl)
+	a.l(lbl + "_tail")
+	a.i("TESTQ CX, CX")
+	a.i("JZ %s_segend", lbl)
+	body(0, b0)
+	a.i("ADDQ $%d, R8", 8*k.vl)
+	a.l(lbl + "_segend")
+	a.i("INCQ DX")
+	a.i("CMPQ DX, %d(DI)", gaNseg)
+	a.i("JLT %s_seg", lbl)
+	var accs []vreg
+	for j := range k.nacc() {
+		accs = append(accs, k.acc(j))
+	}
+	a.i("MOVQ %d(DI), CX", gaAct)
+	a.i("MOVQ %d(CX), DX", actKind)
+	actAll(a, accs, b0.n, "DX", "CX", lbl)
+	for j := range k.nacc() {
+		a.i("VMOVUPS %s, %d(R13)", k.acc(j), 4*k.vl*j)
+	}
+	a.i("ADDQ R12, SI")
+	a.i("ADDQ R14, R13")
+	a.i("DECQ BX")
+	a.i("JNZ %s_row", lbl)
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
 }
 
 // tilesFor returns mr, then halves (rounded up) down to 1.
@@ -1009,6 +1117,8 @@ func main() {
 	for _, k := range gemmKinds() {
 		k.gen(&g)
 	}
+	gemvF32Kind{name: "gemvF32AVX2x64", vl: 8, nb: 4}.gen(&g)
+	gemvF32Kind{name: "gemvF32Z128", vl: 16, nb: 4}.gen(&g)
 	write("gemm_f32_amd64.s", &g)
 
 	var d asm

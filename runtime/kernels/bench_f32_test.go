@@ -126,3 +126,59 @@ func BenchmarkElementwiseF32(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGemvColdF32 is BenchmarkGemmF32's M = 1 case with the weights
+// cycling through 64 MB of copies, so that they come from DRAM as in a
+// whole model (whose weights exceed the caches).
+func BenchmarkGemvColdF32(b *testing.B) {
+	for _, sh := range []struct{ k, n int }{{1280, 1000}, {960, 240}, {240, 960}} {
+		r := rand.New(rand.NewPCG(1, 2))
+		p := &GemmF32Params{M: 1, K: sh.k, N: sh.n}
+		a, w, bias := benchF32(r, sh.k, 1), benchF32(r, sh.n*sh.k, 0.1), benchF32(r, sh.n, 0.1)
+		y := make([]float32, sh.n)
+		copies := max(1, (64<<20)/(4*len(w)))
+		for _, s := range benchSets(b) {
+			pw := make([][]float32, copies)
+			for i := range pw {
+				pw[i] = s.PackGemmF32(w, sh.n, sh.k)
+			}
+			i := 0
+			b.Run(fmt.Sprintf("%dx%d/%s", sh.k, sh.n, s.Name), func(b *testing.B) {
+				loop(b, float64(p.MACs()), "GMAC/s", func() {
+					s.GemmF32(p, a, pw[i%copies], bias, y, 0, 1)
+					i++
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkPointwiseColdF32 is BenchmarkPointwiseF32 for late layers with
+// the weights cycling through 64 MB of copies (from DRAM, as in a model).
+func BenchmarkPointwiseColdF32(b *testing.B) {
+	for _, sh := range []struct{ hw, c, o int }{{7, 320, 1280}, {7, 960, 160}, {7, 160, 960}, {14, 576, 96}, {14, 672, 112}} {
+		r := rand.New(rand.NewPCG(1, 2))
+		pix := sh.hw * sh.hw
+		p := &ConvF32Params{N: 1, H: sh.hw, W: sh.hw, C: sh.c, OH: sh.hw, OW: sh.hw, O: sh.o, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
+			Act: Activation{Kind: ActReLU6}}
+		x, w, bias := benchF32(r, pix*sh.c, 1), benchF32(r, sh.o*sh.c, 0.1), benchF32(r, sh.o, 0.1)
+		y := make([]float32, pix*sh.o)
+		copies := max(1, (64<<20)/(4*len(w)))
+		for _, s := range benchSets(b) {
+			if s.Name == "generic" {
+				continue
+			}
+			pw := make([][]float32, copies)
+			for i := range pw {
+				pw[i] = s.PackPointwiseF32(w, sh.o, sh.c)
+			}
+			i := 0
+			b.Run(fmt.Sprintf("%dx%dx%d-%d/%s", sh.hw, sh.hw, sh.c, sh.o, s.Name), func(b *testing.B) {
+				loop(b, float64(pix*sh.c*sh.o), "GMAC/s", func() {
+					s.PointwiseF32(p, x, pw[i%copies], bias, y, 0, pix)
+					i++
+				})
+			})
+		}
+	}
+}

@@ -66,6 +66,20 @@ func gemmF32Z56(a *gemmF32Args)
 //go:noescape
 func gemmF32Z64(a *gemmF32Args)
 
+// gemvF32AVX2x64 and gemvF32Z128 compute the same as four consecutive full
+// blocks' micro-kernels (AVX2: 4 x 16 channels, AVX-512: 4 x 32), their
+// panels a.pstride bytes apart, one row at a time with the eight
+// accumulators of the four blocks in flight (for one or two rows, where a
+// single block's two FMA chains leave the FMA units idle and a single
+// weight stream the memory); a.bias, a.y and the channels are the first
+// block's.
+//
+//go:noescape
+func gemvF32AVX2x64(a *gemmF32Args)
+
+//go:noescape
+func gemvF32Z128(a *gemmF32Args)
+
 // gemmF32Args is what the GEMM micro-kernels read; keep the offsets in sync
 // with asmgen_f32.go (TestF32ArgsLayout checks them).
 type gemmF32Args struct {
@@ -81,6 +95,8 @@ type gemmF32Args struct {
 	mask    int
 	act     *actF32
 	mvec    [8]int32
+	pstride int // GEMV: bytes between consecutive blocks' panels
+	pf      int // bytes from the panel to the lines to prefetch as it is read
 }
 
 // maxSegF32 bounds the segments of one GEMM call (kernel rows of a Conv).
@@ -236,6 +252,20 @@ func (g *gemmF32Impl) call(wd int, a *gemmF32Args) {
 func (g *gemmF32Impl) blocks(a gemmF32Args, w []float32, k int, bias, y []float32, o int) {
 	var bb [64]float32
 	for o0 := 0; o0 < o; {
+		if a.npix <= gemvRows && o-o0 >= 4*g.main {
+			// Four full blocks at once.
+			a.w, a.y, a.pstride, a.bias = &w[o0*k], &y[o0], 4*g.main*k, nil
+			if bias != nil {
+				a.bias = &bias[o0]
+			}
+			if g.evex {
+				gemvF32Z128(&a)
+			} else {
+				gemvF32AVX2x64(&a)
+			}
+			o0 += 4 * g.main
+			continue
+		}
 		wd := g.width(o - o0)
 		n := min(wd, o-o0)
 		valid := g.lastLanes(wd) - (wd - n) // lanes of the last vector
@@ -263,10 +293,19 @@ func (g *gemmF32Impl) blocks(a gemmF32Args, w []float32, k int, bias, y []float3
 				a.bias = &bb[0]
 			}
 		}
+		// Prefetch the next block's panel while this one runs (the
+		// weights of late layers come from DRAM).
+		a.pf = 0
+		if o0+wd < o {
+			a.pf = 4 * wd * k
+		}
 		g.call(wd, &a)
 		o0 += wd
 	}
 }
+
+// gemvRows is the most rows blocks runs four blocks at a time.
+const gemvRows = 2
 
 // gemmF32ChunkBytes bounds the bytes of x rows per chunk: each chunk
 // streams all the weights once, and its rows once per block of channels, so

@@ -28,6 +28,8 @@ func TestF32ArgsLayout(t *testing.T) {
 		{"gemm.mask", unsafe.Offsetof(g.mask), 128},
 		{"gemm.act", unsafe.Offsetof(g.act), 136},
 		{"gemm.mvec", unsafe.Offsetof(g.mvec), 144},
+		{"gemm.pstride", unsafe.Offsetof(g.pstride), 176},
+		{"gemm.pf", unsafe.Offsetof(g.pf), 184},
 		{"dw.taps", unsafe.Offsetof(d.taps), 0},
 		{"dw.valid", unsafe.Offsetof(d.valid), 200},
 		{"dw.w", unsafe.Offsetof(d.w), 208},
