@@ -59,7 +59,8 @@ const (
 	actHi    = 64  // the upper bound (ReLU: +Inf; ReLU6: 6; Clip: Hi; HardSigmoid: 1; HardSwish: 6, also the divisor)
 	actA     = 128 // HardSigmoid: Alpha; HardSwish: 3
 	actB     = 192 // HardSigmoid: Beta
-	actKind  = 256
+	actC     = 256 // HardSwish: float32(1/6), for the AVX-512 division
+	actKind  = 320
 	actNone  = 0
 	actClip  = 1 // ReLU, ReLU6, Clip
 	actHSig  = 2
@@ -69,8 +70,10 @@ const (
 // actCode applies the activation kind to accs (the selects of Activation:
 // VMAXPS with the bound as its second source is v > lo ? v : lo, VMINPS
 // likewise v < hi ? v : hi). act is the GPR holding the actF32 address, t
-// a free vector register.
-func actCode(a *asm, kind int, accs []vreg, t int, act string) {
+// and t2 free vector registers; lbl prefixes the out-of-line slow paths of
+// the AVX-512 HardSwish division (evex), which follow the code and jump
+// back.
+func actCode(a *asm, kind int, accs []vreg, t, t2 int, act string, evex bool, lbl string) {
 	wide := 8
 	for _, r := range accs {
 		wide = max(wide, r.w)
@@ -90,14 +93,43 @@ func actCode(a *asm, kind int, accs []vreg, t int, act string) {
 			a.i("VMINPS %d(%s), %s, %s", actHi, act, r, r)
 		}
 	case actHSwsh:
-		for _, r := range accs {
+		for i, r := range accs {
 			tr := vreg{t, r.w}
 			a.i("VADDPS %d(%s), %s, %s", actA, act, r, tr) // t = v + 3
 			a.i("VMAXPS %d(%s), %s, %s", actLo, act, tr, tr)
 			a.i("VMINPS %d(%s), %s, %s", actHi, act, tr, tr)
-			a.i("VMULPS %s, %s, %s", tr, r, r)
-			a.i("VDIVPS %d(%s), %s, %s", actHi, act, r, r) // (v*t) / 6
+			a.i("VMULPS %s, %s, %s", tr, r, r) // u = v * t
+			if !evex {
+				a.i("VDIVPS %d(%s), %s, %s", actHi, act, r, r) // u / 6
+				continue
+			}
+			// u / 6 without VDIVPS (ten cycles a ZMM): q1 = u*c (c =
+			// float32(1/6)), e = q1*6 - u (exact), q = q1 - e*c, which
+			// is u/6 rounded once for every u whose q1 is zero or normal
+			// (checked for all 2^32 values); the others (subnormal, Inf,
+			// NaN) divide.
+			sr := vreg{t2, r.w}
+			a.i("VMULPS %d(%s), %s, %s", actC, act, r, tr)
+			a.i("VFPCLASSPS%s $0xb9, %s, K2", map[int]string{8: "Y", 16: "Z"}[r.w], tr) // QNaN, +-Inf, subnormal, SNaN
+			a.i("KORTESTW K2, K2")
+			a.i("JNZ %s_div%d", lbl, i)
+			a.i("VMOVAPS %s, %s", r, sr)
+			a.i("VFMSUB231PS %d(%s), %s, %s", actHi, act, tr, sr) // e = q1*6 - u
+			a.i("VFNMADD231PS %d(%s), %s, %s", actC, act, sr, tr) // q = q1 - e*c
+			a.i("VMOVAPS %s, %s", tr, r)
+			a.l(fmt.Sprintf("%s_back%d", lbl, i))
 		}
+	}
+}
+
+// actSlow emits the out-of-line divisions of actCode's AVX-512 HardSwish,
+// then jumps to next.
+func actSlow(a *asm, accs []vreg, act, lbl, next string) {
+	a.i("JMP %s", next)
+	for i, r := range accs {
+		a.l(fmt.Sprintf("%s_div%d", lbl, i))
+		a.i("VDIVPS %d(%s), %s, %s", actHi, act, r, r)
+		a.i("JMP %s_back%d", lbl, i)
 	}
 }
 
@@ -114,7 +146,7 @@ func actSwitch(a *asm, kindReg, lbl string) {
 
 // actAll emits the four activation paths for accs, each ending with a jump
 // to lbl_store (kind in kindReg, actF32 address in act).
-func actAll(a *asm, accs []vreg, t int, kindReg, act, lbl string) {
+func actAll(a *asm, accs []vreg, t, t2 int, kindReg, act, lbl string, evex bool) {
 	actSwitch(a, kindReg, lbl)
 	a.i("JMP %s_store", lbl)
 	for _, k := range []struct {
@@ -122,8 +154,10 @@ func actAll(a *asm, accs []vreg, t int, kindReg, act, lbl string) {
 		name string
 	}{{actClip, "clip"}, {actHSig, "hsig"}, {actHSwsh, "hswish"}} {
 		a.l(lbl + "_" + k.name)
-		actCode(a, k.kind, accs, t, act)
-		if k.kind != actHSwsh {
+		actCode(a, k.kind, accs, t, t2, act, evex, lbl+"_hs")
+		if k.kind == actHSwsh && evex {
+			actSlow(a, accs, act, lbl+"_hs", lbl+"_store")
+		} else if k.kind != actHSwsh {
 			a.i("JMP %s_store", lbl)
 		}
 	}
@@ -316,7 +350,7 @@ func (k gemmF32Kind) tile(a *asm, R int, lbl string) {
 	}
 	a.i("MOVQ %d(DI), CX", gaAct)
 	a.i("MOVQ %d(CX), DX", actKind)
-	actAll(a, accs, k.bc(), "DX", "CX", lbl)
+	actAll(a, accs, k.bc(), k.wr(0).n, "DX", "CX", lbl, k.evex)
 	a.i("MOVQ R13, R9")
 	a.i("LEAQ (R14)(R14*2), R10")
 	store := func(masked bool) {
@@ -464,7 +498,7 @@ func (k gemvF32Kind) gen(a *asm) {
 	}
 	a.i("MOVQ %d(DI), CX", gaAct)
 	a.i("MOVQ %d(CX), DX", actKind)
-	actAll(a, accs, b0.n, "DX", "CX", lbl)
+	actAll(a, accs, b0.n, b1.n, "DX", "CX", lbl, k.vl == 16)
 	for j := range k.nacc() {
 		a.i("VMOVUPS %s, %d(R13)", k.acc(j), 4*k.vl*j)
 	}
@@ -665,7 +699,7 @@ func dwStore(a *asm, evex bool, m int, acc func(int) vreg, tmp int, lbl string) 
 	}
 	a.i("MOVQ %d(DI), R15", daAct)
 	a.i("MOVQ %d(R15), AX", actKind)
-	actAll(a, accs, tmp, "AX", "R15", lbl)
+	actAll(a, accs, tmp, tmp+1, "AX", "R15", lbl, evex)
 	a.i("MOVQ R13, R15")
 	for i := range m {
 		if i > 0 && i%3 == 0 {
@@ -889,6 +923,16 @@ func (k ewKind) load(a *asm, r vreg, off int, masked bool) {
 	}
 }
 
+// act emits the activation of accs (temporaries 8 and 9), with the
+// AVX-512 HardSwish's slow paths out of line.
+func (k ewKind) act(a *asm, act int, accs []vreg, lbl string) {
+	actCode(a, act, accs, 8, 9, "R15", k.evex, lbl)
+	if act == actHSwsh && k.evex {
+		actSlow(a, accs, "R15", lbl, lbl+"_cont")
+		a.l(lbl + "_cont")
+	}
+}
+
 // loops emits the loops over CX elements (SI, DX, DI advancing) for one
 // activation kind, then jumps to end.
 func (k ewKind) loops(a *asm, act int, lbl, end string) {
@@ -911,7 +955,7 @@ func (k ewKind) loops(a *asm, act int, lbl, end string) {
 	for j := range u {
 		k.load(a, accs[j], j*step, false)
 	}
-	actCode(a, act, accs, 8, "R15")
+	k.act(a, act, accs, lbl+"_uh")
 	for j := range u {
 		a.i("VMOVUPS %s, %d(DI)", accs[j], j*step)
 	}
@@ -922,7 +966,7 @@ func (k ewKind) loops(a *asm, act int, lbl, end string) {
 	a.i("CMPQ CX, $%d", k.vl)
 	a.i("JLT %s_t", lbl)
 	k.load(a, accs[0], 0, false)
-	actCode(a, act, accs[:1], 8, "R15")
+	k.act(a, act, accs[:1], lbl+"_1h")
 	a.i("VMOVUPS %s, (DI)", accs[0])
 	adv(step)
 	a.i("SUBQ $%d, CX", k.vl)
@@ -936,7 +980,7 @@ func (k ewKind) loops(a *asm, act int, lbl, end string) {
 		a.i("DECQ AX")
 		a.i("KMOVW AX, K1")
 		k.load(a, accs[0], 0, true)
-		actCode(a, act, accs[:1], 8, "R15")
+		k.act(a, act, accs[:1], lbl+"_th")
 		a.i("VMOVUPS %s, K1, (DI)", accs[0])
 		a.i("LEAQ (SI)(CX*4), SI")
 		if k.op != "act" {

@@ -25,20 +25,24 @@ func benchF32(r *rand.Rand, n int, scale float64) []float32 {
 }
 
 func BenchmarkPointwiseF32(b *testing.B) {
-	shapes := []struct{ hw, c, o int }{
-		{112, 32, 16}, {112, 16, 96}, {56, 24, 144}, {56, 144, 24}, {28, 32, 192}, {28, 192, 32},
-		{14, 96, 576}, {14, 576, 96}, {7, 160, 960}, {7, 960, 160}, {7, 320, 1280}, {28, 120, 40}, {14, 672, 112},
+	shapes := []struct {
+		hw, c, o int
+		act      ActKind
+	}{
+		{112, 32, 16, ActNone}, {112, 16, 96, ActReLU6}, {56, 24, 144, ActReLU6}, {56, 144, 24, ActNone}, {28, 32, 192, ActReLU6},
+		{28, 192, 32, ActNone}, {14, 96, 576, ActReLU6}, {14, 576, 96, ActNone}, {7, 160, 960, ActReLU6}, {7, 960, 160, ActNone},
+		{7, 320, 1280, ActReLU6}, {28, 120, 40, ActNone}, {14, 672, 112, ActNone}, {28, 40, 240, ActHardSwish}, {14, 80, 480, ActHardSwish},
 	}
 	for _, sh := range shapes {
 		r := rand.New(rand.NewPCG(1, 2))
 		pix := sh.hw * sh.hw
 		p := &ConvF32Params{N: 1, H: sh.hw, W: sh.hw, C: sh.c, OH: sh.hw, OW: sh.hw, O: sh.o, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
-			Act: Activation{Kind: ActReLU6}}
+			Act: Activation{Kind: sh.act}}
 		x, w, bias := benchF32(r, pix*sh.c, 1), benchF32(r, sh.o*sh.c, 0.1), benchF32(r, sh.o, 0.1)
 		y := make([]float32, pix*sh.o)
 		for _, s := range benchSets(b) {
 			pw := s.PackPointwiseF32(w, sh.o, sh.c)
-			b.Run(fmt.Sprintf("%dx%dx%d-%d/%s", sh.hw, sh.hw, sh.c, sh.o, s.Name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%dx%dx%d-%d-act%d/%s", sh.hw, sh.hw, sh.c, sh.o, sh.act, s.Name), func(b *testing.B) {
 				loop(b, float64(pix*sh.c*sh.o), "GMAC/s", func() { s.PointwiseF32(p, x, pw, bias, y, 0, pix) })
 			})
 		}
@@ -83,15 +87,19 @@ func BenchmarkDepthwiseF32(b *testing.B) {
 }
 
 func BenchmarkConvF32(b *testing.B) {
-	for _, o := range []int{32, 16} {
+	for _, sh := range []struct {
+		o   int
+		act ActKind
+	}{{32, ActReLU6}, {16, ActHardSwish}} {
+		o := sh.o
 		r := rand.New(rand.NewPCG(5, 6))
 		p := &ConvF32Params{N: 1, H: 224, W: 224, C: 3, OH: 112, OW: 112, O: o, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
-			PadTop: 1, PadLeft: 1, Act: Activation{Kind: ActReLU6}}
+			PadTop: 1, PadLeft: 1, Act: Activation{Kind: sh.act}}
 		x, w, bias := benchF32(r, 224*224*3, 1), benchF32(r, o*27, 0.2), benchF32(r, o, 0.1)
 		y := make([]float32, 112*112*o)
 		for _, s := range benchSets(b) {
 			pw := s.PackConvF32(p, w)
-			b.Run(fmt.Sprintf("stem-%d/%s", o, s.Name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("stem-%d-act%d/%s", o, sh.act, s.Name), func(b *testing.B) {
 				loop(b, float64(p.MACs()), "GMAC/s", func() { s.ConvF32(p, x, pw, bias, y, 0, p.Rows()) })
 			})
 		}

@@ -16,12 +16,13 @@ import "golang.org/x/sys/cpu"
 // VFMADD231PS) for "avx2"; for "vnni", VPDPBUSD
 // and the other EVEX instructions on 256-bit registers, which need
 // AVX512VNNI, AVX512VL, and AVX512F and AVX512BW (byte and word operations on
-// Y16-Y31), whose float32 kernels also run VFMADD231PS on ZMM (AVX512F).
+// Y16-Y31), whose float32 kernels also run VFMADD231PS on ZMM (AVX512F)
+// and VFPCLASSPS (AVX512DQ).
 func platformVariants() []variant {
 	return []variant{
 		{name: "vnni", set: vnniSet, missing: func() []string {
 			return lacking(map[string]bool{
-				"AVX2": cpu.X86.HasAVX2, "AVX512F": cpu.X86.HasAVX512F, "AVX512BW": cpu.X86.HasAVX512BW,
+				"AVX2": cpu.X86.HasAVX2, "AVX512F": cpu.X86.HasAVX512F, "AVX512BW": cpu.X86.HasAVX512BW, "AVX512DQ": cpu.X86.HasAVX512DQ,
 				"AVX512VL": cpu.X86.HasAVX512VL, "AVX512VNNI": cpu.X86.HasAVX512VNNI,
 			})
 		}},
@@ -36,7 +37,7 @@ const asmNote = ""
 
 func lacking(have map[string]bool) []string {
 	var s []string
-	for _, f := range []string{"AVX2", "FMA", "AVX512F", "AVX512BW", "AVX512VL", "AVX512VNNI"} {
+	for _, f := range []string{"AVX2", "FMA", "AVX512F", "AVX512BW", "AVX512DQ", "AVX512VL", "AVX512VNNI"} {
 		if h, ok := have[f]; ok && !h {
 			s = append(s, f)
 		}

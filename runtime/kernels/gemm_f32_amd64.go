@@ -111,9 +111,12 @@ const maxSegF32 = 8
 //	clip         ReLU: lo = +0, hi = +Inf; ReLU6: 0, 6; Clip: Lo, Hi
 //	hardsigmoid  v = FMA32(a = Alpha, v, b = Beta); lo = 0, hi = 1
 //	hardswish    t = v + a (3), t clipped to [lo, hi] = [0, 6], (v * t) / hi
+//
+// c is float32(1/6), with which AVX-512 divides by 6 exactly without VDIVPS
+// (asmgen_f32.go's actCode says how).
 type actF32 struct {
-	lo, hi, a, b [16]float32
-	kind         int
+	lo, hi, a, b, c [16]float32
+	kind            int
 }
 
 const (
@@ -142,7 +145,7 @@ func (v *actF32) set(act Activation) {
 		panic("kernels: unknown activation")
 	}
 	for i := range 16 {
-		v.lo[i], v.hi[i], v.a[i], v.b[i] = lo, hi, a, b
+		v.lo[i], v.hi[i], v.a[i], v.b[i], v.c[i] = lo, hi, a, b, float32(1.0/6)
 	}
 }
 

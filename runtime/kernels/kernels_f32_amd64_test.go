@@ -49,7 +49,8 @@ func TestF32ArgsLayout(t *testing.T) {
 		{"act.hi", unsafe.Offsetof(v.hi), 64},
 		{"act.a", unsafe.Offsetof(v.a), 128},
 		{"act.b", unsafe.Offsetof(v.b), 192},
-		{"act.kind", unsafe.Offsetof(v.kind), 256},
+		{"act.c", unsafe.Offsetof(v.c), 256},
+		{"act.kind", unsafe.Offsetof(v.kind), 320},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s at offset %d, asmgen_f32.go assumes %d", c.name, c.got, c.want)
