@@ -179,7 +179,8 @@ const (
 	gaAct     = 136 // *actF32
 	gaMvec    = 144 // AVX2: [8]int32 lane mask of the last vector (-1: store)
 	gaPstride = 176 // GEMV: bytes between the panels of consecutive blocks
-	gaPf      = 184 // bytes from the panel to what to prefetch (into L2) as it is read
+	gaPf      = 184 // the prefetch cursor: the next line of weights to fetch into L2
+	gaPfEnd   = 192 // the last line the cursor may reach
 )
 
 // gemmF32Kind is one GEMM micro-kernel: a block of output channels made of
@@ -296,8 +297,9 @@ func (k gemmF32Kind) tile(a *asm, R int, lbl string) {
 		}
 	}
 	a.l(lbl + "_k")
-	// The K loop, segment by segment, two k per iteration, prefetching
-	// the next block's panel at the same pace.
+	// The K loop, segment by segment, two k per iteration, prefetching one
+	// line of the following blocks' weights per iteration (the cursor
+	// persists across tiles: a steady pace DRAM can follow).
 	a.i("MOVQ %d(DI), R8", gaW)
 	a.i("MOVQ %d(DI), R15", gaPf)
 	a.i("XORQ DX, DX")
@@ -319,9 +321,10 @@ func (k gemmF32Kind) tile(a *asm, R int, lbl string) {
 	a.i("CMPQ CX, $2")
 	a.i("JLT %s_tail", lbl)
 	a.l(lbl + "_loop")
-	for l := 0; l < 8*k.nr(); l += 64 {
-		a.i("PREFETCHT1 %d(R8)(R15*1)", l)
-	}
+	a.i("PREFETCHT1 (R15)")
+	a.i("ADDQ $64, R15")
+	a.i("CMPQ R15, %d(DI)", gaPfEnd)
+	a.i("CMOVQGT %d(DI), R15", gaPfEnd)
 	k.body(a, R, 0)
 	k.body(a, R, 1)
 	for _, b := range bases {
@@ -340,6 +343,7 @@ func (k gemmF32Kind) tile(a *asm, R int, lbl string) {
 	a.i("INCQ DX")
 	a.i("CMPQ DX, %d(DI)", gaNseg)
 	a.i("JLT %s_seg", lbl)
+	a.i("MOVQ R15, %d(DI)", gaPf)
 
 	// The activation, then the stores.
 	var accs []vreg

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // The float32 GEMM micro-kernels (gemm_f32_amd64.s, written by
 // asmgen_f32.go). Each computes, for one block of NR output channels (its
@@ -96,7 +99,8 @@ type gemmF32Args struct {
 	act     *actF32
 	mvec    [8]int32
 	pstride int // GEMV: bytes between consecutive blocks' panels
-	pf      int // bytes from the panel to the lines to prefetch as it is read
+	pf      uintptr // the prefetch cursor (an address in w), which the kernels advance
+	pfEnd   uintptr // the last line of w the cursor may reach
 }
 
 // maxSegF32 bounds the segments of one GEMM call (kernel rows of a Conv).
@@ -296,12 +300,11 @@ func (g *gemmF32Impl) blocks(a gemmF32Args, w []float32, k int, bias, y []float3
 				a.bias = &bb[0]
 			}
 		}
-		// Prefetch the next block's panel while this one runs (the
-		// weights of late layers come from DRAM).
-		a.pf = 0
-		if o0+wd < o {
-			a.pf = 4 * wd * k
-		}
+		// Prefetch the next blocks' panels while this one runs (the
+		// weights of late layers come from DRAM), one line per iteration
+		// of the K loop, from the next block's first line on.
+		a.pf = uintptr(unsafe.Pointer(&w[min(o0*k+wd*k, len(w)-1)]))
+		a.pfEnd = uintptr(unsafe.Pointer(&w[len(w)-1]))
 		g.call(wd, &a)
 		o0 += wd
 	}

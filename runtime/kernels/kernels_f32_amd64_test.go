@@ -33,6 +33,7 @@ func TestF32ArgsLayout(t *testing.T) {
 		{"gemm.mvec", unsafe.Offsetof(g.mvec), 144},
 		{"gemm.pstride", unsafe.Offsetof(g.pstride), 176},
 		{"gemm.pf", unsafe.Offsetof(g.pf), 184},
+		{"gemm.pfEnd", unsafe.Offsetof(g.pfEnd), 192},
 		{"dw.taps", unsafe.Offsetof(d.taps), 0},
 		{"dw.valid", unsafe.Offsetof(d.valid), 200},
 		{"dw.w", unsafe.Offsetof(d.w), 208},
