@@ -98,7 +98,7 @@ type gemmF32Args struct {
 	mask    int
 	act     *actF32
 	mvec    [8]int32
-	pstride int // GEMV: bytes between consecutive blocks' panels
+	pstride int     // GEMV: bytes between consecutive blocks' panels
 	pf      uintptr // the prefetch cursor (an address in w), which the kernels advance
 	pfEnd   uintptr // the last line of w the cursor may reach
 }
