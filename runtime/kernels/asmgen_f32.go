@@ -415,21 +415,21 @@ func (k gemmF32Kind) body(a *asm, R, u int) {
 }
 
 // gemvF32Kind is the GEMM micro-kernel for few rows: nb consecutive full
-// blocks of 2 vectors of vl lanes each (their panels gaPstride apart) one
-// row at a time, 2*nb FMA chains in flight, the weights as memory operands.
+// blocks of vpb vectors of vl lanes each (their panels gaPstride apart)
+// one row at a time, nb*vpb FMA chains in flight, the weights as memory
+// operands.
 type gemvF32Kind struct {
-	name string
-	vl   int
-	nb   int
+	name        string
+	vl, nb, vpb int
 }
 
-func (k gemvF32Kind) nacc() int      { return 2 * k.nb }
+func (k gemvF32Kind) nacc() int      { return k.nb * k.vpb }
 func (k gemvF32Kind) acc(j int) vreg { return vreg{j, k.vl} }
 
-// panel returns the address of vector v (0, 1) of block b for the u-th k of
-// an iteration: R8 + b*PS (PS = R10, 3PS = R11).
+// panel returns the address of vector v of block b for the u-th k of an
+// iteration: R8 + b*PS (PS = R10, 3PS = R11).
 func (k gemvF32Kind) panel(b, v, u int) string {
-	d := 4 * (u*2*k.vl + v*k.vl)
+	d := 4 * k.vl * (u*k.vpb + v)
 	ds := ""
 	if d != 0 {
 		ds = fmt.Sprint(d)
@@ -474,8 +474,8 @@ func (k gemvF32Kind) gen(a *asm) {
 	body := func(u int, b vreg) {
 		a.i("VBROADCASTSS %d(R9), %s", 4*u, b)
 		for bl := range k.nb {
-			for v := range 2 {
-				a.i("VFMADD231PS %s, %s, %s", k.panel(bl, v, u), b, k.acc(2*bl+v))
+			for v := range k.vpb {
+				a.i("VFMADD231PS %s, %s, %s", k.panel(bl, v, u), b, k.acc(bl*k.vpb+v))
 			}
 		}
 	}
@@ -483,7 +483,7 @@ func (k gemvF32Kind) gen(a *asm) {
 	body(0, b0)
 	body(1, b1)
 	a.i("ADDQ $8, R9")
-	a.i("ADDQ $%d, R8", 16*k.vl)
+	a.i("ADDQ $%d, R8", 8*k.vl*k.vpb)
 	a.i("SUBQ $2, CX")
 	a.i("CMPQ CX, $2")
 	a.i("JGE %s_loop", lbl)
@@ -491,7 +491,7 @@ func (k gemvF32Kind) gen(a *asm) {
 	a.i("TESTQ CX, CX")
 	a.i("JZ %s_segend", lbl)
 	body(0, b0)
-	a.i("ADDQ $%d, R8", 8*k.vl)
+	a.i("ADDQ $%d, R8", 4*k.vl*k.vpb)
 	a.l(lbl + "_segend")
 	a.i("INCQ DX")
 	a.i("CMPQ DX, %d(DI)", gaNseg)
@@ -1158,6 +1158,17 @@ func (k gapKind) gen(a *asm) {
 	a.raw("\n")
 }
 
+// gemvKinds are the few-row kernels: four or two full blocks (AVX2 blocks
+// of 16 channels, AVX-512 of 64) at once.
+func gemvKinds() []gemvF32Kind {
+	return []gemvF32Kind{
+		{name: "gemvF32AVX2x64", vl: 8, nb: 4, vpb: 2},
+		{name: "gemvF32AVX2x32", vl: 8, nb: 2, vpb: 2},
+		{name: "gemvF32Z256", vl: 16, nb: 4, vpb: 4},
+		{name: "gemvF32Z128", vl: 16, nb: 2, vpb: 4},
+	}
+}
+
 func main() {
 	flag.Parse()
 	var g asm
@@ -1165,8 +1176,9 @@ func main() {
 	for _, k := range gemmKinds() {
 		k.gen(&g)
 	}
-	gemvF32Kind{name: "gemvF32AVX2x64", vl: 8, nb: 4}.gen(&g)
-	gemvF32Kind{name: "gemvF32Z128", vl: 16, nb: 4}.gen(&g)
+	for _, k := range gemvKinds() {
+		k.gen(&g)
+	}
 	write("gemm_f32_amd64.s", &g)
 
 	var d asm

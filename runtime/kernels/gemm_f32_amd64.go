@@ -23,17 +23,22 @@ import (
 // with x(s, p) = a.seg[s] + p*xstride (strides in bytes), so that the k of
 // the chain (s*seglen + j) runs in order: one segment for Pointwise and Gemm
 // (a row of K values), one per kernel row for Conv (a run of KW*C input
-// values). Rows are register tiles (14, 7, 4, 2, 1 rows on AVX-512 for up
-// to 32 channels, fewer for wider blocks, 6, 3, 2, 1 on AVX2 for 16) whose
-// accumulators hold NR channels each; the K loop runs innermost per tile,
-// every FMA one VFMADD231PS lane. Only the channels of the last vector
-// that a.mask selects are stored (AVX-512: an opmask; AVX2: a.mask != 0
-// stores the last vector through the lane mask a.mvec, VMASKMOVPS). The
-// generic twin is gemmRowsF32 (PointwiseF32, GemmF32) and ConvF32.
+// values). Rows are register tiles (AVX-512: 14, 7, 4, 2, 1 rows for up to
+// 32 channels, 9, 5, 3, 2, 1 for 40 and 48, 6, 3, 2, 1 for 56 and 64;
+// AVX2: 12, 6, 3, 2, 1 rows for 8 channels, 6, 3, 2, 1 for 16, 4, 2, 1 for
+// 24) whose accumulators hold NR channels each (a broadcast of x[p][k]
+// times the block's NR weights of k); the K loop runs innermost per tile,
+// two k per iteration, every FMA one VFMADD231PS lane. Only the channels of
+// the last vector that a.mask selects are stored (AVX-512: an opmask;
+// AVX2: a.mask != 0 stores the last vector through the lane mask a.mvec,
+// VMASKMOVPS). Each K iteration also prefetches into L2 the line at a.pf
+// (then advanced by 64 bytes, up to a.pfEnd, and left in a.pf for the next
+// tile): the following blocks' weights, which late layers stream from DRAM.
+// The generic twin is gemmRowsF32 (PointwiseF32, GemmF32) and ConvF32.
 //
-// a.w is the block's panel of the packed layout (packGemmF32); a.bias
-// holds NR readable values for AVX2 (a padded copy for a partial block),
-// the block's valid ones for AVX-512 (the last vector is loaded under the
+// a.w is the block's panel of the packed layout (pack); a.bias holds NR
+// readable values for AVX2 (a padded copy for a partial block), the
+// block's valid ones for AVX-512 (the last vector is loaded under the
 // mask).
 
 //go:noescape
@@ -69,16 +74,22 @@ func gemmF32Z56(a *gemmF32Args)
 //go:noescape
 func gemmF32Z64(a *gemmF32Args)
 
-// gemvF32AVX2x64 and gemvF32Z128 compute the same as four consecutive full
-// blocks' micro-kernels (AVX2: 4 x 16 channels, AVX-512: 4 x 32), their
-// panels a.pstride bytes apart, one row at a time with the eight
-// accumulators of the four blocks in flight (for one or two rows, where a
-// single block's two FMA chains leave the FMA units idle and a single
-// weight stream the memory); a.bias, a.y and the channels are the first
-// block's.
+// The gemv* kernels compute the same as four (gemvF32AVX2x64,
+// gemvF32Z256) or two (gemvF32AVX2x32, gemvF32Z128) consecutive full
+// blocks' micro-kernels (AVX2 blocks of 16 channels, AVX-512 of 64), their
+// panels a.pstride bytes apart, one row at a time with all the blocks'
+// accumulators in flight (for one or two rows, where a single block's few
+// FMA chains leave the FMA units idle and a single weight stream the
+// memory); a.bias, a.y and the channels are the first block's.
 //
 //go:noescape
 func gemvF32AVX2x64(a *gemmF32Args)
+
+//go:noescape
+func gemvF32AVX2x32(a *gemmF32Args)
+
+//go:noescape
+func gemvF32Z256(a *gemmF32Args)
 
 //go:noescape
 func gemvF32Z128(a *gemmF32Args)
@@ -161,7 +172,7 @@ type gemmF32Impl struct {
 
 var (
 	gemmF32AVX2 = &gemmF32Impl{evex: false, main: 16}
-	gemmF32Z    = &gemmF32Impl{evex: true, main: 32}
+	gemmF32Z    = &gemmF32Impl{evex: true, main: 64}
 )
 
 // width returns the width of the block whose first channel leaves rem
@@ -171,11 +182,7 @@ func (g *gemmF32Impl) width(rem int) int {
 	if rem >= g.main {
 		return g.main
 	}
-	w := (rem + 7) / 8 * 8
-	if !g.evex && w > 8 {
-		w = 16
-	}
-	return w
+	return (rem + 7) / 8 * 8
 }
 
 // lastLanes returns the lanes of a block's last vector.
@@ -259,18 +266,23 @@ func (g *gemmF32Impl) call(wd int, a *gemmF32Args) {
 func (g *gemmF32Impl) blocks(a gemmF32Args, w []float32, k int, bias, y []float32, o int) {
 	var bb [64]float32
 	for o0 := 0; o0 < o; {
-		if a.npix <= gemvRows && o-o0 >= 4*g.main {
-			// Four full blocks at once.
+		if nb := min(4, (o-o0)/g.main) &^ 1; a.npix <= gemvRows && nb >= 2 {
+			// Four or two full blocks at once.
 			a.w, a.y, a.pstride, a.bias = &w[o0*k], &y[o0], 4*g.main*k, nil
 			if bias != nil {
 				a.bias = &bias[o0]
 			}
-			if g.evex {
+			switch {
+			case g.evex && nb == 4:
+				gemvF32Z256(&a)
+			case g.evex:
 				gemvF32Z128(&a)
-			} else {
+			case nb == 4:
 				gemvF32AVX2x64(&a)
+			default:
+				gemvF32AVX2x32(&a)
 			}
-			o0 += 4 * g.main
+			o0 += nb * g.main
 			continue
 		}
 		wd := g.width(o - o0)
