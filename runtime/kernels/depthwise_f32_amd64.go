@@ -34,7 +34,8 @@ package kernels
 // tap) and whole vectors (no opmask: the caller runs a partial last vector
 // in the general kernel): per kernel row, the npix+k-1 input columns of a
 // group of pixels are loaded once and each feeds the k FMAs that read it,
-// in the same order of taps.
+// in the same order of taps; groups of 12 pixels on AVX-512, 5 (3x3) or 4
+// (5x5) on AVX2, the weights loaded per tap.
 
 //go:noescape
 func dwF32AVX2x3(a *dwF32Args)
