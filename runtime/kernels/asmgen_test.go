@@ -10,8 +10,9 @@ import (
 
 // TestGeneratedAssembly checks that the checked-in generated assembly is
 // what its generator writes (go generate ./runtime/kernels after editing
-// asmgen.go; GOARCH=arm64 go generate ./runtime/kernels after editing
-// asmgen_arm64.go or asmgen_f32_arm64.go). It runs on any host.
+// asmgen.go or asmgen_f32.go; GOARCH=arm64 go generate ./runtime/kernels
+// after editing asmgen_arm64.go or asmgen_f32_arm64.go). It runs on any
+// host.
 func TestGeneratedAssembly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -25,6 +26,7 @@ func TestGeneratedAssembly(t *testing.T) {
 		files []string
 	}{
 		{"asmgen.go", []string{"gemm_amd64.s", "depthwise_amd64.s"}},
+		{"asmgen_f32.go", []string{"gemm_f32_amd64.s", "depthwise_f32_amd64.s", "elementwise_f32_amd64.s"}},
 		{"asmgen_arm64.go", []string{"gemm_arm64.s", "depthwise_arm64.s", "elementwise_arm64.s"}},
 		{"asmgen_f32_arm64.go", []string{"gemm_f32_arm64.s", "depthwise_f32_arm64.s", "elementwise_f32_arm64.s"}},
 	} {
