@@ -1,11 +1,11 @@
-// Package kernels holds mnc's int8 kernels: as plain, obviously correct Go,
-// the "generic twins" that every optimised kernel must match byte for byte,
-// and the optimised variants themselves (x86-64 AVX2 and AVX-512 VNNI
-// assembly, ARM64 NEON and dot product assembly), chosen once per model
-// through a Set; the functions that derive their parameters from a model's
-// quantization (scheme.go); and the kernels both the compiler's reference
-// interpreters and the runtime run on other types (Permute, any element
-// type; Softmax, float32). Besides the standard library it imports only
+// Package kernels holds mnc's int8 and float32 kernels: as plain, obviously
+// correct Go, the "generic twins" that every optimised kernel must match
+// byte for byte, and the optimised variants themselves (x86-64 AVX2 and
+// AVX-512 assembly, ARM64 NEON and dot product assembly), chosen once per
+// model through a Set; the functions that derive their parameters from a
+// model's quantization (scheme.go); and the kernels both the compiler's
+// reference interpreters and the runtime run (Permute, any element type;
+// Softmax, Exp and Log, float32). Besides the standard library it imports only
 // golang.org/x/sys/cpu, so that a minimal runner can link it without the
 // compiler.
 //
@@ -21,7 +21,9 @@
 //	Gemm       a[M][K]        w[N][K]                 bias[N]  y[M][N]
 //
 // Padding is the input zero point: padded taps contribute nothing to the sum
-// of (x - x_zero) * w.
+// of (x - x_zero) * w. The float32 kernels (ConvF32Params, GemmF32Params)
+// use the same layouts with float32 weights and biases; their padding is
+// +0 (see the float rule).
 //
 // # The requantization rule
 //
@@ -111,9 +113,10 @@
 // VFMADD231PS and FMLA compute it (math.FMA would round twice). Round to
 // nearest even with subnormals kept, the IEEE default that Go keeps on
 // amd64 and arm64 (no flush-to-zero). The rule fixes every result that is
-// not a NaN; a NaN's sign and payload may differ between CPUs (x86 and ARM
-// propagate different operands' NaNs and make default NaNs of different
-// signs), so only a model whose values reach NaN differs, and only there.
+// not a NaN; a NaN's sign and payload may differ between Sets and CPUs
+// (x86 and ARM propagate different operands' NaNs and make default NaNs of
+// different signs; a vector kernel may propagate another operand's NaN than
+// its twin), so only a model whose values reach NaN differs, and only there.
 //
 // # Parallelism
 //
@@ -151,13 +154,21 @@
 // ones.
 //
 // The x86-64 variants: "avx2" needs AVX2 (VPMADDWD on 16-bit operands:
-// exact, unlike VPMADDUBSW, which saturates); "vnni" needs AVX512VNNI,
-// AVX512VL, AVX512F and AVX512BW, and runs VPDPBUSD on 256-bit registers
-// (EVEX, 32 registers), with the activations as the unsigned operand
-// (x + 128, corrected through the weight sums), plus AVX512VBMI for the
-// lookup tables when present. Their requantization is the rule above in
-// 32-bit lanes, rewritten exactly (epilogue.go proves it case by case, and
-// TestEpilogueRewrite checks it over every shift and extreme values).
+// exact, unlike VPMADDUBSW, which saturates) and FMA3; "vnni" needs
+// AVX512VNNI, AVX512VL, AVX512F, AVX512BW and AVX512DQ, and runs VPDPBUSD
+// on 256-bit registers (EVEX, 32 registers), with the activations as the
+// unsigned operand (x + 128, corrected through the weight sums), plus
+// AVX512VBMI for the lookup tables when present. Their requantization is
+// the rule above in 32-bit lanes, rewritten exactly (epilogue.go proves it
+// case by case, and TestEpilogueRewrite checks it over every shift and
+// extreme values). Their float32 kernels are VFMADD231PS chains: GEMM
+// register tiles of up to 14 rows by 8 to 64 channels (AVX-512, ZMM, opmask
+// for the last vector) or 12 rows by 8 to 24 channels (AVX2, VMASKMOVPS),
+// which also run the stem conv, reading the input in place (im2col only at
+// the borders); depthwise 3x3 and 5x5 row kernels, with an interior kernel
+// for stride 1 that loads each input column once per pixel group; and the
+// elementwise kernels (gemm_f32_amd64.go, depthwise_f32_amd64.go,
+// conv_f32_amd64.go and elementwise_f32_amd64.go state them).
 //
 // The ARM64 variants: "neon" needs only Advanced SIMD (every ARMv8-A core:
 // Cortex-A53, A72, the Raspberry Pi 3 and 4). Its GEMM multiplies int8 by
@@ -182,7 +193,9 @@
 // Every assembly function has a Go declaration in a *_amd64.go or
 // *_arm64.go file whose doc comment states the loop it computes and names
 // its generic twin; gemm_amd64.s and depthwise_amd64.s are written by
-// asmgen.go (go generate), the other *_amd64.s files by hand; gemm_arm64.s,
+// asmgen.go (go generate), the float32 gemm_f32_amd64.s,
+// depthwise_f32_amd64.s and elementwise_f32_amd64.s by asmgen_f32.go, the
+// other *_amd64.s files by hand; gemm_arm64.s,
 // depthwise_arm64.s and elementwise_arm64.s by asmgen_arm64.go (GOARCH=arm64
 // go generate), quantize_arm64.s by hand, and the float32 kernels
 // (gemm_f32_arm64.s, depthwise_f32_arm64.s, elementwise_f32_arm64.s) by
@@ -197,7 +210,10 @@
 // variant with the twins byte for byte (set_test.go, and set_f32_test.go
 // and set_f32_edge_test.go for the float32 kernels: swept shapes, odd
 // channel counts, K not a multiple of 4, guard bytes, odd offsets, extreme
-// zero points and multipliers; mobilenet_bench_test.go: whole MobileNetV2-
+// zero points and multipliers; kernels_f32_amd64_test.go: every x86
+// float32 micro-kernel against its twin, special values, and
+// pageguard_linux_amd64_test.go: loads that end at an unmapped page;
+// mobilenet_bench_test.go: whole MobileNetV2-
 // and V3-Large-shaped networks); bench_test.go reports GMAC/s per kernel and
 // Set, and BenchmarkMobileNetV2 and BenchmarkMobileNetV3Large milliseconds
 // per inference.
