@@ -11,7 +11,8 @@ import (
 // CONV_2D: int8 convolutions run the kernel set's Depthwise, Pointwise (a
 // one-pixel pointwise convolution, a classifier, runs as a classifierStep,
 // see fc.go) or Conv, split over output rows (Pointwise over pixels);
-// float32 ones a plain Go loop.
+// float32 ones the same on the float32 kernels (a one-pixel pointwise
+// convolution as a colsFStep).
 
 func (p *planner) conv(op *operator) (step, error) {
 	if err := arity(op, 2, 3, 1, 0); err != nil {
@@ -293,6 +294,10 @@ func (p *planner) convF(op *operator) (step, error) {
 		s.w, err = p.packF32(k.PackDepthwiseF32(cp, s.wv))
 	case g.KH == 1 && g.KW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.Groups == 1 &&
 		op.conv.padT == 0 && op.conv.padL == 0 && op.conv.padB == 0 && op.conv.padR == 0:
+		if cp.Pixels() == 1 && g.O >= 2*colsMin {
+			// One pixel (a classifier as a 1x1 convolution): split the channels.
+			return p.colsF(s.x, s.y, wt, b, kernels.GemmF32Params{M: 1, K: g.C, N: g.O, Act: act})
+		}
 		s.wv, s.fn, s.n, s.validate = wt, k.PointwiseF32, cp.Pixels(), (*kernels.ConvF32Params).ValidatePointwise
 		s.w, err = p.packF32(k.PackPointwiseF32(wt, g.O, g.C))
 	default:

@@ -10,11 +10,13 @@ import (
 )
 
 // The float boundary and the layout ops, for both precisions: QUANTIZE,
-// DEQUANTIZE, TRANSPOSE, RESHAPE. The input's quantize and NCHW->NHWC
+// DEQUANTIZE, TRANSPOSE, RESHAPE. The int8 input's quantize and NCHW->NHWC
 // transpose are not split over threads: they take tens of microseconds on
 // the caller, whose cache holds the input, and a worker reading half of it
 // from the other core was slower (quantize 15 us on one thread, 41 us split
-// in two).
+// in two). The float32 input's transpose is split over pixels
+// (nhwcFStep): the stem convolution reads it, and its part on each thread
+// then finds its rows in that thread's cache.
 
 type quantizeStep struct {
 	x, y  view
@@ -124,7 +126,7 @@ func (s *transposeStep) check([]byte) error { return nil }
 func (s *transposeStep) run(ar []byte) {
 	switch {
 	case s.toNHWC > 0:
-		toNHWC(s.x.i8(ar), s.y.i8(ar), s.toNHWC, s.hw, s.il3)
+		toNHWC(s.x.i8(ar), s.y.i8(ar), s.toNHWC, s.hw, s.il3, 0, s.hw)
 	case s.size == 1:
 		kernels.Permute(&s.perm, s.x.i8(ar), s.y.i8(ar), 0, s.y.n)
 	default:
@@ -154,23 +156,42 @@ func (p *planner) transpose(op *operator) (step, error) {
 		return nil, fmt.Errorf("output shape %v is not %v permuted by %v", y.shape, x.shape, op.perm)
 	}
 	s := &transposeStep{x: p.argView(op, 0), y: p.outView(op), size: elemSize(x.dtype), perm: perm}
-	if len(x.shape) == 4 && s.size == 1 && slices.Equal(op.perm, []int{0, 2, 3, 1}) {
-		s.toNHWC, s.hw, s.il3 = x.shape[1], x.shape[2]*x.shape[3], p.k.Interleave3
+	if len(x.shape) == 4 && slices.Equal(op.perm, []int{0, 2, 3, 1}) {
+		c, hw := x.shape[1], x.shape[2]*x.shape[3]
+		if s.size == 4 {
+			return &nhwcFStep{x: s.x, y: s.y, c: c, hw: hw}, nil
+		}
+		s.toNHWC, s.hw, s.il3 = c, hw, p.k.Interleave3
 	}
 	return s, nil
 }
 
-// toNHWC writes the NCHW -> NHWC permutation of x (batch items of c
-// channels of hw pixels) into y, with il3 (kernels.Interleave3 or a faster
-// twin) for 3 channels.
-func toNHWC(x, y []int8, c, hw int, il3 func(r, g, b, y []int8)) {
+// nhwcFStep is the float32 NCHW -> NHWC transpose, split over pixels.
+type nhwcFStep struct {
+	x, y  view
+	c, hw int
+}
+
+func (s *nhwcFStep) run(ar []byte)      { s.runRange(ar, 0, s.hw) }
+func (s *nhwcFStep) check([]byte) error { return nil }
+func (s *nhwcFStep) runRange(ar []byte, lo, hi int) {
+	toNHWC(s.x.f32(ar), s.y.f32(ar), s.c, s.hw, kernels.Interleave3[float32], lo, hi)
+}
+func (s *nhwcFStep) extent() int { return s.hw }
+func (s *nhwcFStep) work() int64 { return elemCost * int64(s.y.n) }
+func (s *nhwcFStep) align() int  { return 16 }
+
+// toNHWC writes pixels [lo, hi) of the NCHW -> NHWC permutation of x
+// (batch items of c channels of hw pixels) into y, with il3
+// (kernels.Interleave3 or a faster twin) for 3 channels.
+func toNHWC[T any](x, y []T, c, hw int, il3 func(r, g, b, y []T), lo, hi int) {
 	for off := 0; off+c*hw <= len(x); off += c * hw {
 		src, dst := x[off:off+c*hw], y[off:off+c*hw]
 		if c == 3 { // the image input
-			il3(src[:hw], src[hw:2*hw], src[2*hw:], dst)
+			il3(src[lo:hi], src[hw+lo:hw+hi], src[2*hw+lo:2*hw+hi], dst[3*lo:3*hi])
 			continue
 		}
-		for i := range hw {
+		for i := lo; i < hi; i++ {
 			for ch := range c {
 				dst[i*c+ch] = src[ch*hw+i]
 			}

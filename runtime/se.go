@@ -163,7 +163,7 @@ func (p *planner) se8(op *operator) (step, error) {
 type seFStep struct {
 	hw, c           int
 	x, p            view
-	squeeze, excite *fcFStep
+	squeeze, excite splitter
 	scale           eltwiseFStep
 	pool            func(n, hw, c int, x, y []float32)
 }
@@ -176,7 +176,7 @@ func (s *seFStep) check(ar []byte) error {
 	}
 	return nil
 }
-func (s *seFStep) macs() int64 { return s.squeeze.macs() + s.excite.macs() }
+func (s *seFStep) macs() int64 { return s.squeeze.work() + s.excite.work() }
 
 func (s *seFStep) run(ar []byte) {
 	s.prologue(ar)

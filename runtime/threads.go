@@ -16,7 +16,8 @@ import (
 // is the first thread. Steps split their output into one contiguous range
 // per thread: convolutions and fully connected layers with several rows by
 // rows or pixels, the batch-1 classifiers by blocks of channels
-// (classifierStep), adds and lookups by elements, channel multiplies and the
+// (classifierStep, colsFStep), the float32 input's transpose by pixels,
+// adds and lookups by elements, channel multiplies and the
 // scale of squeeze-excite units by positions (after the unit's gate,
 // computed on the caller: prologuer); each family's file says how its steps
 // split. Every output element is computed by the same kernel code whatever

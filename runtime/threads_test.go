@@ -16,9 +16,10 @@ import (
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 
-// goldenInt8 compiles every testdata/golden model to an int8 file (as
-// codegen's round trip does) with its golden input batch.
-func goldenInt8(t *testing.T) (names []string, files [][]byte, inputs []*ir.Tensor) {
+// goldenFiles compiles every testdata/golden model to an int8 file (as
+// codegen's round trip does) and a float32 one, with its golden input
+// batch.
+func goldenFiles(t *testing.T) (names []string, files [][]byte, inputs []*ir.Tensor) {
 	t.Helper()
 	dir := golden.Dir(t)
 	for _, e := range golden.Manifest(t) {
@@ -42,7 +43,17 @@ func goldenInt8(t *testing.T) (names []string, files [][]byte, inputs []*ir.Tens
 		if err != nil {
 			t.Fatal(err)
 		}
-		names, files, inputs = append(names, e.Name), append(files, blob), append(inputs, in)
+		names, files, inputs = append(names, e.Name+"/int8"), append(files, blob), append(inputs, in)
+		if g, err = frontend.Load(filepath.Join(dir, file), frontend.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if g, err = quant.Prepare(g); err != nil {
+			t.Fatal(err)
+		}
+		if blob, err = codegen.Build(g, codegen.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		names, files, inputs = append(names, e.Name+"/float32"), append(files, blob), append(inputs, in)
 	}
 	if len(names) == 0 {
 		t.Fatal("no golden models")
@@ -51,10 +62,11 @@ func goldenInt8(t *testing.T) (names []string, files [][]byte, inputs []*ir.Tens
 }
 
 // TestThreadsBitExact: 1, 2 and 3 threads give the same logits bit for
-// bit, on every golden model and kernel variant this CPU runs, with every
+// bit, on every golden model, int8 and float32, and kernel variant this
+// CPU runs, with every
 // splittable step split (and with the default threshold).
 func TestThreadsBitExact(t *testing.T) {
-	names, files, inputs := goldenInt8(t)
+	names, files, inputs := goldenFiles(t)
 	for _, minMACs := range []int64{0, -1} {
 		restore := func() {}
 		if minMACs >= 0 {
@@ -102,7 +114,7 @@ func TestThreadsBitExact(t *testing.T) {
 // included, and Close stops the workers.
 func TestThreadsAllocsAndClose(t *testing.T) {
 	defer runtime.SetMinParallelMACs(0)()
-	names, files, inputs := goldenInt8(t)
+	names, files, inputs := goldenFiles(t)
 	before := goruntime.NumGoroutine()
 	for k, name := range names {
 		m, err := runtime.Load(files[k])

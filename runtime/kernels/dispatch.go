@@ -90,7 +90,7 @@ var Generic = &Set{
 	ChannelMul:        ChannelMul,
 	LUT:               LUT,
 	QuantizeCodes:     QuantizeCodes,
-	Interleave3:       Interleave3,
+	Interleave3:       Interleave3[int8],
 
 	PackPointwiseF32:     unpackedMatrixF32,
 	PackGemmF32:          unpackedMatrixF32,

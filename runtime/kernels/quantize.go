@@ -24,8 +24,9 @@ func Quantize(x []float32, scale float32, zero int32, y []int8) error {
 
 // Interleave3 writes three planes as pixels: y[3i], y[3i+1], y[3i+2] =
 // r[i], g[i], b[i] for i < len(r) (the NCHW -> NHWC permutation of a
-// 3-channel image). g and b must be as long as r, y three times.
-func Interleave3(r, g, b, y []int8) {
+// 3-channel image), for int8 codes and float32 inputs alike. g and b must
+// be as long as r, y three times.
+func Interleave3[T any](r, g, b, y []T) {
 	y = y[:3*len(r)]
 	g, b = g[:len(r)], b[:len(r)]
 	for i := range r {
