@@ -23,7 +23,8 @@ var armMachines = []struct{ qemu, goarch, goarm, cpu string }{
 // (GOARM=7), run under qemu-user, prints the same classes and writes the
 // same logits, byte for byte, as this machine's mnc for every testdata model
 // compiled to int8 and to float32, run from its ONNX file on the float
-// reference interpreter, and for ../shared's MobileNetV2 compiled to int8. Each
+// reference interpreter, and for ../shared's MobileNetV2 compiled to int8
+// and to float32. Each
 // emulated CPU runs the best kernels it has (neon on the Cortex-A72,
 // dotprod on max, the Go kernels on ARMv7), so this also checks the ARM
 // kernels end to end against this machine's.
@@ -114,6 +115,13 @@ func TestARMRunBitExact(t *testing.T) {
 			"--calib", filepath.Join(shared, "images", "calib"), "--calib-images", "4", "--report-images", "1",
 			"--preprocess", "tf", "--labels", filepath.Join(shared, "models", "imagenet_labels.txt"))
 		check(t, job{name: "shared-v2", model: out, image: filepath.Join(shared, "images", "eval", "parrot.jpg")})
+	})
+	t.Run("shared-v2-float32", func(t *testing.T) {
+		shared := golden.Shared(t)
+		out := filepath.Join(tmp, "mobilenet_v2_1.0_224.f32.mnc")
+		mustRun(t, "compile", filepath.Join(shared, "models", "mobilenet_v2_1.0_224.onnx"), "-o", out, "--quant", "float32",
+			"--preprocess", "tf", "--labels", filepath.Join(shared, "models", "imagenet_labels.txt"))
+		check(t, job{name: "shared-v2-float32", model: out, image: filepath.Join(shared, "images", "eval", "parrot.jpg")})
 	})
 }
 

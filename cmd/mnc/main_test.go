@@ -14,6 +14,7 @@ import (
 
 	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/internal/npy"
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // mncBin is the mnc binary built once for the tests that check real process
@@ -77,6 +78,19 @@ func relDiff(t *testing.T, got, want *npy.Array) float64 {
 	return d / m
 }
 
+// sameFloatBits reports whether a and b hold the same bits.
+func sameFloatBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // runTensor runs `mnc run MODEL --tensor IN --save-output OUT` and returns
 // the logits.
 func runTensor(t *testing.T, model, input string, extra ...string) *npy.Array {
@@ -128,7 +142,7 @@ func TestGoldenLogits(t *testing.T) {
 // TestSharedReference: the real ImageNet models reproduce the reference
 // logits of ONNX Runtime and PyTorch, on the float reference interpreter
 // (the model file itself) and compiled to a float32 .mnc file (the
-// runtime's float32 kernels).
+// runtime's float32 kernels, every variant this CPU runs: identical bytes).
 func TestSharedReference(t *testing.T) {
 	shared := golden.Shared(t)
 	ref := filepath.Join(shared, "models", "reference")
@@ -152,16 +166,27 @@ func TestSharedReference(t *testing.T) {
 				model := filepath.Join(shared, "models", c.model)
 				f32 := filepath.Join(t.TempDir(), "model.mnc")
 				mustRun(t, append([]string{"compile", model, "--quant", "float32", "-o", f32}, c.extra...)...)
-				for _, m := range []struct{ what, path string }{{"reference interpreter", model}, {"float32 .mnc", f32}} {
-					extra := c.extra
-					if m.path == f32 {
-						extra = nil
+				interp := runTensor(t, model, input, c.extra...)
+				rel := relDiff(t, interp, want)
+				t.Logf("%s on %s, reference interpreter: max|diff| / max|logit| = %.2e", c.model, img, rel)
+				if rel > 1e-4 {
+					t.Errorf("reference interpreter: relative difference %.2e > 1e-4", rel)
+				}
+				// The float32 file on every kernel variant: the same bytes,
+				// within 1e-5 of the reference interpreter and 1e-4 of
+				// the peers.
+				var first *npy.Array
+				for _, k := range kernels.Available() {
+					got := runTensor(t, f32, input, "--kernels", k)
+					if first == nil {
+						first = got
+					} else if !sameFloatBits(got.Data, first.Data) {
+						t.Errorf("float32 .mnc: the %s kernels' logits differ from the %s kernels'", k, kernels.Available()[0])
 					}
-					got := runTensor(t, m.path, input, extra...)
-					rel := relDiff(t, got, want)
-					t.Logf("%s on %s, %s: max|diff| / max|logit| = %.2e", c.model, img, m.what, rel)
-					if rel > 1e-4 {
-						t.Errorf("%s: relative difference %.2e > 1e-4", m.what, rel)
+					rel, ri := relDiff(t, got, want), relDiff(t, got, interp)
+					t.Logf("%s on %s, float32 .mnc (%s): max|diff| / max|logit| = %.2e (reference interpreter: %.2e)", c.model, img, k, rel, ri)
+					if rel > 1e-4 || ri > 1e-5 {
+						t.Errorf("float32 .mnc (%s): relative difference %.2e > 1e-4, or %.2e > 1e-5 from the reference interpreter", k, rel, ri)
 					}
 				}
 			})
