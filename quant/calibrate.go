@@ -309,7 +309,12 @@ func Calibrate(g *ir.Graph, imageDir string, opts Options) (*Stats, error) {
 	}()
 	sums := map[string]string{}
 	st, err := calibrateStream(g, len(files), func(i int) (*ir.Tensor, string, error) {
-		l := <-ch[i]
+		var l loaded
+		select {
+		case l = <-ch[i]:
+		case <-done: // calibration failed: stop waiting for images
+			return nil, files[i], errors.New("calibration stopped")
+		}
 		<-sem
 		sums[l.file] = l.sum
 		return l.t, l.file, l.err
@@ -384,7 +389,10 @@ func CalibrateTensors(g *ir.Graph, inputs []*ir.Tensor, opts Options) (*Stats, e
 const maxKeptInputs = 64 << 20
 
 // calibrateStream runs the calibration view over n inputs obtained in order
-// from get.
+// from get. Inputs run in parallel, each on one of o.workers() single-
+// threaded interpreters with a collector of its own; the results are taken
+// in input order (errors, skipped images, the channel sums: see collector),
+// so the statistics are the same for any number of workers.
 func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, error), o Options, tick func()) (*Stats, error) {
 	view, err := newCalibView(g)
 	if err != nil {
@@ -394,50 +402,108 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 	if !o.NoBiasCorrect {
 		chanAx = view.chanAx
 	}
-	col := newCollector(chanAx, o.needsHistograms())
-	st := &Stats{Workers: o.workers(), Histograms: o.needsHistograms()}
-	ex, err := compileGraph(view.g, o.workers())
+	nw := max(1, min(o.workers(), n))
+	exs, err := compileGraphs(view.g, nw)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}
-	defer ex.close()
-	observe := func(ob *runtime.Observation) {
-		if ob.F32 != nil {
-			col.observe(ob.Name, float32View(ob))
+	defer func() {
+		for _, ex := range exs {
+			ex.close()
 		}
+	}()
+	type job struct {
+		i      int
+		t      *ir.Tensor
+		name   string
+		err    error // from get: a bad image
+		runErr error
+		sums   chanSums
 	}
-	kept := 0
-	for i := range n {
-		t, name, err := get(i)
-		if err != nil {
-			if !o.SkipBad {
-				return nil, fmt.Errorf("calibration image %s: %w (use --skip-bad-images to skip it)", name, err)
+	jobs, results := make(chan *job), make(chan *job, nw)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // get runs in input order
+		defer close(jobs)
+		for i := range n {
+			j := &job{i: i}
+			j.t, j.name, j.err = get(i)
+			select {
+			case jobs <- j:
+			case <-stop:
+				return
 			}
-			st.Skipped = append(st.Skipped, fmt.Sprintf("%s: %v", name, err))
-			if o.Warn != nil {
-				fmt.Fprintf(o.Warn, "warning: skipping calibration image %s: %v\n", name, err)
+		}
+	}()
+	cols := make([]*collector, nw)
+	for w := range nw {
+		cols[w] = newCollector(chanAx, o.needsHistograms())
+		go func() {
+			col, ex := cols[w], exs[w]
+			var sums chanSums
+			observe := func(ob *runtime.Observation) {
+				if ob.F32 != nil {
+					col.observe(ob.Name, float32View(ob), sums)
+				}
+			}
+			for j := range jobs {
+				if j.err == nil {
+					sums = chanSums{}
+					if _, err := ex.run(j.t, observe); err != nil {
+						j.runErr = fmt.Errorf("calibrate on %s: %w", j.name, err)
+					}
+					j.sums = sums
+				}
+				select {
+				case results <- j:
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	merged := newCollector(chanAx, o.needsHistograms())
+	st := &Stats{Workers: nw, Histograms: o.needsHistograms()}
+	pending := map[int]*job{}
+	kept := 0
+	for next := 0; next < n; {
+		j := <-results
+		pending[j.i] = j
+		for pending[next] != nil {
+			j := pending[next]
+			delete(pending, next)
+			next++
+			switch {
+			case j.runErr != nil:
+				return nil, j.runErr
+			case j.err != nil:
+				if !o.SkipBad {
+					return nil, fmt.Errorf("calibration image %s: %w (use --skip-bad-images to skip it)", j.name, j.err)
+				}
+				st.Skipped = append(st.Skipped, fmt.Sprintf("%s: %v", j.name, j.err))
+				if o.Warn != nil {
+					fmt.Fprintf(o.Warn, "warning: skipping calibration image %s: %v\n", j.name, j.err)
+				}
+			default:
+				merged.addSums(j.sums)
+				st.Images += max(1, j.t.Shape[0])
+				st.Files = append(st.Files, j.name)
+				if kept+len(j.t.F32) <= maxKeptInputs {
+					st.inputs = append(st.inputs, j.t)
+					kept += len(j.t.F32)
+				}
 			}
 			if tick != nil {
 				tick()
 			}
-			continue
-		}
-		if _, err := ex.run(t, observe); err != nil {
-			return nil, fmt.Errorf("calibrate on %s: %w", name, err)
-		}
-		if tick != nil {
-			tick()
-		}
-		st.Images += max(1, t.Shape[0])
-		st.Files = append(st.Files, name)
-		if kept+len(t.F32) <= maxKeptInputs {
-			st.inputs = append(st.inputs, t)
-			kept += len(t.F32)
 		}
 	}
 	if st.Images == 0 {
 		return nil, errors.New("calibrate: no usable images")
 	}
-	st.Tensors = col.tensors
+	for _, c := range cols {
+		merged.merge(c)
+	}
+	st.Tensors = merged.tensors
 	return st, nil
 }

@@ -38,6 +38,24 @@ func compileGraph(g *ir.Graph, threads int) (*executable, error) {
 	return &executable{m: m, it: it}, nil
 }
 
+// compileGraphs builds g once and returns n single-threaded executables
+// sharing its model, for inputs run in parallel.
+func compileGraphs(g *ir.Graph, n int) ([]*executable, error) {
+	ex, err := compileGraph(g, 1)
+	if err != nil {
+		return nil, err
+	}
+	exs := []*executable{ex}
+	for len(exs) < n {
+		it, err := ex.m.NewInterpreterThreads(1)
+		if err != nil {
+			return nil, err
+		}
+		exs = append(exs, &executable{m: ex.m, it: it})
+	}
+	return exs, nil
+}
+
 // close stops the interpreter's workers.
 func (e *executable) close() { e.it.Close() }
 

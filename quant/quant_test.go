@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -438,5 +439,59 @@ func TestCompileAndReport(t *testing.T) {
 	m := &Metrics{LogitsSQNR: math.Inf(1), Layers: []LayerReport{{Name: "x", SQNR: math.Inf(1)}}}
 	if b, err := json.Marshal(m); err != nil || !strings.Contains(string(b), "999") {
 		t.Errorf("JSON of an exact layer: %s %v", b, err)
+	}
+}
+
+// Calibration and the report run inputs in parallel; their results must
+// not depend on how many workers they use (the channel sums and the
+// report's sums are added in input order).
+func TestParallelResultsIndependentOfWorkers(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	g := handBuilt(t, r)
+	var in []*ir.Tensor
+	for i := range 7 {
+		in = append(in, randTensor(r, ir.Shape{1 + i%2, 3, 12, 12}, 1+float64(i)))
+	}
+	var ref *Stats
+	var refQ *ir.Graph
+	var refM *Metrics
+	for _, w := range []int{1, 2, 3, 16} {
+		st, err := CalibrateTensors(g, in, Options{Workers: w, Histograms: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Workers != min(w, len(in)) {
+			t.Errorf("workers %d: stats say %d", w, st.Workers)
+		}
+		if ref == nil {
+			ref = st
+			if refQ, err = Quantize(g, st, Options{}); err != nil {
+				t.Fatal(err)
+			}
+		} else if !reflect.DeepEqual(st.Tensors, ref.Tensors) || !slices.Equal(st.Files, ref.Files) || st.Images != ref.Images {
+			t.Errorf("workers %d: statistics differ from one worker's", w)
+		}
+		m, err := Evaluate(g, refQ, in, nil, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Elapsed = 0
+		if refM == nil {
+			refM = m
+		} else if !reflect.DeepEqual(m, refM) {
+			t.Errorf("workers %d: metrics differ from one worker's:\n%+v\n%+v", w, m, refM)
+		}
+	}
+	if len(ref.Tensors) == 0 || ref.Tensors["input"].Hist == nil {
+		t.Fatal("no statistics or histograms collected")
+	}
+	chans := 0
+	for _, ts := range ref.Tensors {
+		if ts.ChanSum != nil {
+			chans++
+		}
+	}
+	if chans == 0 {
+		t.Error("no channel sums collected (bias correction's input)")
 	}
 }

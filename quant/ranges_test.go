@@ -12,7 +12,7 @@ func statsOf(xs []float32) *TensorStats {
 	c := newCollector(nil, true)
 	// Feed in chunks so that the histogram grows several times.
 	for i := 0; i < len(xs); i += 1000 {
-		c.observe("x", ir.NewFloat32(ir.Shape{min(1000, len(xs)-i)}, xs[i:min(i+1000, len(xs))]))
+		c.observe("x", ir.NewFloat32(ir.Shape{min(1000, len(xs)-i)}, xs[i:min(i+1000, len(xs))]), nil)
 	}
 	return c.tensors["x"]
 }
@@ -56,12 +56,12 @@ func TestHistogramExactMerge(t *testing.T) {
 	}
 	// Non-finite values are counted apart.
 	c := newCollector(nil, true)
-	c.observe("y", ir.NewFloat32(ir.Shape{4}, []float32{1, float32(math.NaN()), float32(math.Inf(1)), -2}))
+	c.observe("y", ir.NewFloat32(ir.Shape{4}, []float32{1, float32(math.NaN()), float32(math.Inf(1)), -2}), nil)
 	if ts := c.tensors["y"]; ts.Count != 2 || ts.NonFinite != 2 || ts.Min != -2 || ts.Max != 1 {
 		t.Errorf("non-finite: %+v", ts)
 	}
 	// All zeros.
-	c.observe("z", ir.NewFloat32(ir.Shape{10}, nil))
+	c.observe("z", ir.NewFloat32(ir.Shape{10}, nil), nil)
 	if r := rangeOf(c.tensors["z"], MSE, 99); !(r.Hi > 0) || r.Lo != 0 {
 		t.Errorf("zero tensor range %v", r)
 	}

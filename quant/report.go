@@ -7,8 +7,11 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mncdev/mnc/ir"
@@ -228,115 +231,90 @@ func (r *Report) Sizes(f, q *ir.Graph) {
 // a float32 tensor for their common input) and compares them: logits SQNR,
 // top-1 agreement and cosine similarity of output 0, and the SQNR of every
 // int8 activation whose float twin (same name, same shape) exists. names
-// labels the inputs (may be nil).
+// labels the inputs (may be nil). The inputs run in parallel on workers
+// pairs of single-threaded interpreters (0: GOMAXPROCS); every input's sums
+// are its own and are added in input order, so the figures are the same
+// for any number of workers.
 func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) (*Metrics, error) {
 	if len(inputs) == 0 {
 		return nil, errors.New("evaluate: no inputs")
 	}
 	start := time.Now()
-	fx, err := compileGraph(f, workers)
+	if workers < 1 {
+		workers = goruntime.GOMAXPROCS(0)
+	}
+	nw := min(workers, len(inputs))
+	fxs, err := compileGraphs(f, nw)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: float model: %w", err)
 	}
-	defer fx.close()
-	qx, err := compileGraph(q, workers)
+	qxs, err := compileGraphs(q, nw)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: int8 model: %w", err)
 	}
-	defer qx.close()
+	defer func() {
+		for _, ex := range append(fxs, qxs...) {
+			ex.close()
+		}
+	}()
+	results := make([]*inputEval, len(inputs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range nw {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := &evaluator{fx: fxs[w], qx: qxs[w], captured: map[string]*ir.Tensor{}}
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(inputs) {
+					return
+				}
+				results[i] = e.eval(inputs[i])
+			}
+		}()
+	}
+	wg.Wait()
 	m := &Metrics{layerAcc: map[string]*acc{}, MinCosine: 1}
 	var sig, noise, cosSum float64
-	ops := map[string]string{}
-	for _, n := range q.Nodes {
-		ops[n.Output().Name] = n.Op.String()
-	}
-	for i, in := range inputs {
-		captured := map[string]*ir.Tensor{} // by name: the float values of this input's items, in order
-		fo, err := fx.run(in, func(o *runtime.Observation) {
-			if o.F32 == nil || o.Op < 0 {
-				return
-			}
-			t := captured[o.Name]
-			if t == nil {
-				t = &ir.Tensor{DType: ir.Float32, Shape: ir.Shape(o.Shape).Clone()}
-				captured[o.Name] = t
-			}
-			t.F32 = append(t.F32, o.F32...)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: float model: %w", err)
+	for i, r := range results {
+		if r.err != nil {
+			return nil, r.err
 		}
-		qo, err := qx.run(in, func(o *runtime.Observation) {
-			if o.I8 == nil {
-				return
-			}
-			ft := captured[o.Name]
-			if ft == nil || !ft.Shape.Equal(ir.Shape(o.Shape)) {
-				return
-			}
-			a := m.layerAcc[o.Name]
-			if a == nil {
-				a = &acc{}
-				m.layerAcc[o.Name] = a
-			}
-			per := len(o.I8)
-			fv := ft.F32[o.Item*per:][:per]
-			s, z := float64(o.Scale), float64(o.Zero)
-			for j, c := range o.I8 {
-				x := float64(fv[j])
-				d := x - float64(s*(float64(c)-z))
-				a.sig += float64(x * x)
-				a.noise += float64(d * d) // rounded: the same sums on every CPU
-			}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: int8 model: %w", err)
-		}
-		if fo.Len() != qo.Len() || len(fo.Shape) == 0 {
-			return nil, fmt.Errorf("evaluate: outputs %v and %v differ in shape", fo.Shape, qo.Shape)
-		}
-		rows := 1
-		if len(fo.Shape) > 1 {
-			rows = fo.Shape[0]
-		}
-		cols := fo.Len() / max(rows, 1)
-		for row := range rows {
-			fr, qr := fo.F32[row*cols:(row+1)*cols], qo.F32[row*cols:(row+1)*cols]
-			var s, nse, dot, nf, nq float64
-			for j := range fr {
-				x, y := float64(fr[j]), float64(qr[j])
-				d := x - y
-				s += float64(x * x)
-				nse += float64(d * d) // products rounded: the same sums on every CPU
-				dot += float64(x * y)
-				nf += float64(x * x)
-				nq += float64(y * y)
-			}
-			cos := 0.0
-			if nf > 0 && nq > 0 {
-				cos = dot / math.Sqrt(nf*nq)
-			}
-			ft, qt := kernels.Argmax(fr), kernels.Argmax(qr)
-			if ft == qt {
+		for row, x := range r.rows {
+			if x.ft == x.qt {
 				m.Top1Agree++
 			}
 			name := fmt.Sprintf("input %d", i)
 			if i < len(names) {
 				name = names[i]
 			}
-			if rows > 1 {
+			if len(r.rows) > 1 {
 				name += fmt.Sprintf("[%d]", row)
 			}
-			m.PerImage = append(m.PerImage, ImageResult{Name: name, FloatTop1: ft, Int8Top1: qt, LogitsSQNR: sqnr(s, nse), Cosine: cos})
-			sig += s
-			noise += nse
-			cosSum += cos
-			m.MinCosine = min(m.MinCosine, cos)
+			m.PerImage = append(m.PerImage, ImageResult{Name: name, FloatTop1: x.ft, Int8Top1: x.qt, LogitsSQNR: sqnr(x.sig, x.noise), Cosine: x.cos})
+			sig += x.sig
+			noise += x.noise
+			cosSum += x.cos
+			m.MinCosine = min(m.MinCosine, x.cos)
 			m.Images++
+		}
+		for name, p := range r.layers {
+			a := m.layerAcc[name]
+			if a == nil {
+				a = &acc{}
+				m.layerAcc[name] = a
+			}
+			a.sig += p.sig
+			a.noise += p.noise
 		}
 	}
 	m.LogitsSQNR = sqnr(sig, noise)
 	m.Cosine = cosSum / float64(m.Images)
+	ops := map[string]string{}
+	for _, n := range q.Nodes {
+		ops[n.Output().Name] = n.Op.String()
+	}
 	ranges, methods, _ := CalibratedRanges(q)
 	for _, v := range valuesOf(q) {
 		a := m.layerAcc[v.Name]
@@ -352,6 +330,133 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 	sort.SliceStable(m.Layers, func(i, j int) bool { return m.Layers[i].SQNR < m.Layers[j].SQNR })
 	m.Elapsed = time.Since(start)
 	return m, nil
+}
+
+// sqErr returns the sums of x[j]^2 and of (x[j] - deq[codes[j]])^2 (the
+// signal and the quantization noise of an int8 tensor whose float twin is
+// x), in float64 with every product rounded, in four partial sums (j mod 4)
+// added at the end: four chains of additions instead of one, and the same
+// sums on every CPU.
+func sqErr(x []float32, codes []int8, deq *[256]float64) (sig, noise float64) {
+	var s0, s1, s2, s3, n0, n1, n2, n3 float64
+	x = x[:len(codes)]
+	j := 0
+	for ; j+4 <= len(codes); j += 4 {
+		c, v := codes[j:j+4:j+4], x[j:j+4:j+4]
+		x0, x1, x2, x3 := float64(v[0]), float64(v[1]), float64(v[2]), float64(v[3])
+		d0, d1, d2, d3 := x0-deq[uint8(c[0])], x1-deq[uint8(c[1])], x2-deq[uint8(c[2])], x3-deq[uint8(c[3])]
+		s0, s1, s2, s3 = s0+float64(x0*x0), s1+float64(x1*x1), s2+float64(x2*x2), s3+float64(x3*x3)
+		n0, n1, n2, n3 = n0+float64(d0*d0), n1+float64(d1*d1), n2+float64(d2*d2), n3+float64(d3*d3)
+	}
+	for ; j < len(codes); j++ {
+		x0 := float64(x[j])
+		d0 := x0 - deq[uint8(codes[j])]
+		s0, n0 = s0+float64(x0*x0), n0+float64(d0*d0)
+	}
+	return ((s0 + s1) + s2) + s3, ((n0 + n1) + n2) + n3
+}
+
+// inputEval is what Evaluate measures on one input: per batch row the
+// logits' sums and top-1 classes, per int8 activation its signal and noise.
+type inputEval struct {
+	rows   []rowEval
+	layers map[string]*acc
+	err    error
+}
+
+type rowEval struct {
+	sig, noise, cos float64
+	ft, qt          int // float and int8 top-1
+}
+
+// evaluator runs inputs through a float and an int8 executable, keeping
+// the float activations of the input being evaluated in captured (buffers
+// reused from input to input).
+type evaluator struct {
+	fx, qx   *executable
+	captured map[string]*ir.Tensor
+}
+
+func (e *evaluator) eval(in *ir.Tensor) *inputEval {
+	r := &inputEval{layers: map[string]*acc{}}
+	for _, t := range e.captured {
+		t.F32 = t.F32[:0]
+	}
+	fo, err := e.fx.run(in, func(o *runtime.Observation) {
+		if o.F32 == nil || o.Op < 0 {
+			return
+		}
+		t := e.captured[o.Name]
+		if t == nil {
+			t = &ir.Tensor{DType: ir.Float32, Shape: ir.Shape(o.Shape).Clone()}
+			e.captured[o.Name] = t
+		}
+		t.F32 = append(t.F32, o.F32...)
+	})
+	if err != nil {
+		r.err = fmt.Errorf("evaluate: float model: %w", err)
+		return r
+	}
+	var deq [256]float64 // the dequantized value of each code
+	qo, err := e.qx.run(in, func(o *runtime.Observation) {
+		if o.I8 == nil {
+			return
+		}
+		ft := e.captured[o.Name]
+		if ft == nil || !ft.Shape.Equal(ir.Shape(o.Shape)) {
+			return
+		}
+		a := r.layers[o.Name]
+		if a == nil {
+			a = &acc{}
+			r.layers[o.Name] = a
+		}
+		per := len(o.I8)
+		if (o.Item+1)*per > len(ft.F32) {
+			return
+		}
+		fv := ft.F32[o.Item*per:][:per]
+		s, z := float64(o.Scale), float64(o.Zero)
+		for c := -128; c < 128; c++ {
+			deq[uint8(int8(c))] = float64(s * (float64(c) - z))
+		}
+		sig, noise := sqErr(fv, o.I8, &deq)
+		a.sig += sig
+		a.noise += noise
+	})
+	if err != nil {
+		r.err = fmt.Errorf("evaluate: int8 model: %w", err)
+		return r
+	}
+	if fo.Len() != qo.Len() || len(fo.Shape) == 0 {
+		r.err = fmt.Errorf("evaluate: outputs %v and %v differ in shape", fo.Shape, qo.Shape)
+		return r
+	}
+	rows := 1
+	if len(fo.Shape) > 1 {
+		rows = fo.Shape[0]
+	}
+	cols := fo.Len() / max(rows, 1)
+	for row := range rows {
+		fr, qr := fo.F32[row*cols:(row+1)*cols], qo.F32[row*cols:(row+1)*cols]
+		var x rowEval
+		var dot, nf, nq float64
+		for j := range fr {
+			a, b := float64(fr[j]), float64(qr[j])
+			d := a - b
+			x.sig += float64(a * a)
+			x.noise += float64(d * d) // products rounded: the same sums on every CPU
+			dot += float64(a * b)
+			nf += float64(a * a)
+			nq += float64(b * b)
+		}
+		if nf > 0 && nq > 0 {
+			x.cos = dot / math.Sqrt(nf*nq)
+		}
+		x.ft, x.qt = kernels.Argmax(fr), kernels.Argmax(qr)
+		r.rows = append(r.rows, x)
+	}
+	return r
 }
 
 // valuesOf lists the node outputs of g in order.
