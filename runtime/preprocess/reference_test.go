@@ -68,3 +68,32 @@ func TestSharedReference(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFileShared decodes and preprocesses ../shared's calibration
+// photos (JPEG, PNG, BMP of assorted sizes) to 224x224, as calibration
+// does: one image per iteration, in turn. Calibration decodes on every
+// core while the interpreters run, so this is the rate to compare with an
+// inference's time.
+func BenchmarkFileShared(b *testing.B) {
+	dir := golden.Shared(b, "images", "calib")
+	files, err := filepath.Glob(filepath.Join(dir, "*.*"))
+	if err != nil || len(files) == 0 {
+		b.Fatalf("no images in %s: %v", dir, err)
+	}
+	for _, p := range []Preset{TF, Torchvision} {
+		b.Run(string(p), func(b *testing.B) {
+			spec, err := Default(p, 224, 224)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst := make([]float32, 3*224*224)
+			i := 0
+			for b.Loop() {
+				if err := spec.File(files[i%len(files)], dst); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

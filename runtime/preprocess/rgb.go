@@ -35,6 +35,18 @@ func toRGB(img image.Image) *image.RGBA {
 				set(x, y, row[4*x], row[4*x+1], row[4*x+2])
 			}
 		}
+	case *image.RGBA: // PNG RGB and BMP decode to it
+		for y := range h {
+			row := m.Pix[y*m.Stride:]
+			for x := range w {
+				if p := row[4*x : 4*x+4 : 4*x+4]; p[3] == 0xff { // opaque: premultiplied is straight
+					set(x, y, p[0], p[1], p[2])
+				} else {
+					p := straightRGB(m.RGBAAt(b.Min.X+x, b.Min.Y+y))
+					set(x, y, p[0], p[1], p[2])
+				}
+			}
+		}
 	case *image.Paletted:
 		var lut [256][3]uint8
 		for i, c := range m.Palette {
@@ -48,7 +60,7 @@ func toRGB(img image.Image) *image.RGBA {
 			}
 		}
 	default:
-		// Generic path, covering RGBA (un-premultiplied), RGBA64, NRGBA64,
+		// Generic path, covering RGBA64, NRGBA64,
 		// Gray16, CMYK.
 		for y := range h {
 			for x := range w {
