@@ -211,13 +211,7 @@ func TestF32DepthwiseEdges(t *testing.T) {
 		}
 		p := &ConvF32Params{N: 1 + r.IntN(2), H: h, W: w, C: c, OH: oh, OW: ow, O: c, KH: k, KW: k, StrideH: s, StrideW: s,
 			DilationH: d, DilationW: d, PadTop: pt, PadLeft: pl, Groups: c, Act: randAct(r)}
-		x, wt := randF32(r, p.N*h*w*c, 1), randF32(r, k*k*c, 0.3)
-		bias := randBiasF32(r, c)
-		want := make([]float32, p.N*oh*ow*c)
-		if err := p.ValidateDepthwise(x, wt, bias, want); err != nil {
-			t.Fatal(err)
-		}
-		DepthwiseF32(p, x, wt, bias, want, 0, p.Rows())
+		x, wt, bias, want := convF32Case(t, r, p, 0.3, true)
 		for _, st := range sets {
 			name := fmt.Sprintf("%s depthwise %dx%d s%d d%d C=%d N=%d %dx%d pads %d,%d,%d,%d act=%d (trial %d)",
 				st.Name, k, k, s, d, c, p.N, h, w, pt, pl, pb, pr, p.Act.Kind, it)

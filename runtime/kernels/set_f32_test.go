@@ -167,13 +167,7 @@ func TestSetDepthwiseF32(t *testing.T) {
 		}
 		p := &ConvF32Params{N: 1 + r.IntN(2), H: h, W: w, C: c, OH: oh, OW: ow, O: c, KH: kh, KW: kw, StrideH: s, StrideW: s,
 			DilationH: d, DilationW: d, PadTop: pt, PadLeft: pl, Groups: c, Act: randAct(r)}
-		x, wt := randF32(r, p.N*h*w*c, 1), randF32(r, kh*kw*c, 0.3)
-		bias := randBiasF32(r, c)
-		want := make([]float32, p.N*oh*ow*c)
-		if err := p.ValidateDepthwise(x, wt, bias, want); err != nil {
-			t.Fatal(err)
-		}
-		DepthwiseF32(p, x, wt, bias, want, 0, p.Rows())
+		x, wt, bias, want := convF32Case(t, r, p, 0.3, true)
 		for _, st := range sets {
 			name := fmt.Sprintf("%s depthwise %dx%d s%d d%d C=%d %dx%d pads %d,%d,%d,%d act=%d (trial %d)", st.Name, kh, kw, s, d, c, h, w, pt, pl, pb, pr, p.Act.Kind, it)
 			gy := newGuardedF32(r, make([]float32, len(want)))
@@ -185,6 +179,29 @@ func TestSetDepthwiseF32(t *testing.T) {
 			sameBits(t, name, gy.s(), want)
 		}
 	}
+}
+
+// convF32Case makes random operands for a float32 convolution of p's shape
+// (inputs in [-1, 1], weights in [-wscale, wscale], biases) and its
+// reference output from the generic kernel (DepthwiseF32 for p with
+// Groups = C = O, ConvF32 otherwise).
+func convF32Case(t *testing.T, r *rand.Rand, p *ConvF32Params, wscale float64, depthwise bool) (x, wt, bias, want []float32) {
+	t.Helper()
+	x, wt = randF32(r, p.N*p.H*p.W*p.C, 1), randF32(r, p.O*p.KH*p.KW*(p.C/p.Groups), wscale)
+	bias = randBiasF32(r, p.O)
+	want = make([]float32, p.N*p.OH*p.OW*p.O)
+	if depthwise {
+		if err := p.ValidateDepthwise(x, wt, bias, want); err != nil {
+			t.Fatal(err)
+		}
+		DepthwiseF32(p, x, wt, bias, want, 0, p.Rows())
+		return
+	}
+	if err := p.Validate(x, wt, bias, want); err != nil {
+		t.Fatal(err)
+	}
+	ConvF32(p, x, wt, bias, want, 0, p.Rows())
+	return
 }
 
 func TestSetConvF32(t *testing.T) {
@@ -208,13 +225,7 @@ func TestSetConvF32(t *testing.T) {
 		}
 		p := &ConvF32Params{N: 1 + r.IntN(2), H: h, W: w, C: c, OH: oh, OW: ow, O: o, KH: kh, KW: kw, StrideH: s, StrideW: s,
 			PadTop: pt, PadLeft: pl, Groups: g, Act: randAct(r)}
-		x, wt := randF32(r, p.N*h*w*c, 1), randF32(r, o*kh*kw*(c/g), 0.2)
-		bias := randBiasF32(r, o)
-		want := make([]float32, p.N*oh*ow*o)
-		if err := p.Validate(x, wt, bias, want); err != nil {
-			t.Fatal(err)
-		}
-		ConvF32(p, x, wt, bias, want, 0, p.Rows())
+		x, wt, bias, want := convF32Case(t, r, p, 0.2, false)
 		for _, st := range sets {
 			name := fmt.Sprintf("%s conv %dx%d s%d C=%d O=%d G=%d %dx%d act=%d (trial %d)", st.Name, kh, kw, s, c, o, g, h, w, p.Act.Kind, it)
 			gy := newGuardedF32(r, make([]float32, len(want)))
