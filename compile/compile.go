@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
@@ -13,6 +14,7 @@ import (
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
+	"github.com/mncdev/mnc/targets"
 )
 
 // Options configures Run.
@@ -59,6 +61,15 @@ type Options struct {
 	Target   string
 	Producer string
 
+	// MinSQNR and MinAgreement are quality gates of an int8 compile: the
+	// median per-image logits SQNR (dB) and the top-1 agreement (a
+	// fraction) the int8 model must reach on the report's images (and on
+	// the Eval images when given); 0 means no gate. A model that misses
+	// one is not written, and Run returns a *GateError (after AfterQuant
+	// has seen the report).
+	MinSQNR      float64
+	MinAgreement float64
+
 	// AfterPasses, when set, is called with the pass report once the
 	// passes pipeline has run, if the compile goes on (to quantization or
 	// a file); AfterQuant with the quality report once the model is
@@ -80,12 +91,17 @@ type Result struct {
 // Run compiles: load, the passes pipeline, with int8 calibration and
 // quantization, and with Output the model file, written atomically.
 func Run(o Options) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	g, err := load(o)
 	if err != nil {
 		return nil, err
 	}
-	if err := o.check(); err != nil {
-		return nil, err
+	if o.Labels != nil {
+		if err := classify.CheckLabels(o.Labels, classify.OutputClasses(g), o.LabelsFile); err != nil {
+			return nil, err
+		}
 	}
 	res := &Result{Graph: g}
 	if res.Passes, err = passes.Run(g, o.Passes); err != nil {
@@ -103,6 +119,9 @@ func Run(o Options) (*Result, error) {
 	if o.Quant == "int8" {
 		if err := quantize(res, o); err != nil {
 			return nil, err
+		}
+		if err := o.gates(res.Quant); err != nil {
+			return res, err
 		}
 		if o.Output == "" {
 			return res, nil
@@ -137,9 +156,32 @@ func load(o Options) (*ir.Graph, error) {
 	return nil, errors.New("give a MODEL file, or --arch for a built-in architecture")
 }
 
-// check validates the combination of options, reads the labels and makes
-// Quant explicit ("" stays "" only without Output).
+// check validates the options before any work: their combination, the
+// target, the output files (their directories exist and are writable), the
+// image folders; it reads the labels and makes Quant explicit ("" stays ""
+// only without Output).
 func (o *Options) check() error {
+	if o.Output != "" || o.Quant != "" {
+		if _, err := targets.Lookup(o.Target); err != nil {
+			return fmt.Errorf("--target: %w", err)
+		}
+	}
+	if o.Output != "" {
+		if err := codegen.CheckOutput(o.Output); err != nil {
+			return fmt.Errorf("-o: %w", err)
+		}
+	}
+	if o.ReportJSON != "" && o.ReportJSON != "-" {
+		if err := codegen.CheckOutput(o.ReportJSON); err != nil {
+			return fmt.Errorf("--report-json: %w", err)
+		}
+	}
+	if o.MinSQNR < 0 || o.MinAgreement < 0 || o.MinAgreement > 1 {
+		return fmt.Errorf("quality gates: --min-sqnr %g must be >= 0 and --min-agreement %g in [0, 1]", o.MinSQNR, o.MinAgreement)
+	}
+	if (o.MinSQNR > 0 || o.MinAgreement > 0) && o.Quant != "int8" {
+		return errors.New("--min-sqnr and --min-agreement gate an int8 compile: add --quant int8")
+	}
 	if o.LabelsFile != "" {
 		if o.Output == "" {
 			return errors.New("--labels is stored in the model file: give -o OUT.mnc")
@@ -165,6 +207,16 @@ func (o *Options) check() error {
 		if o.PassReportJSON {
 			return errors.New("--json is for the pass report; the quality report goes to --report-json FILE")
 		}
+		for _, d := range []struct{ flag, dir string }{{"--calib", o.Calib}, {"--eval", o.QuantOptions.EvalDir}} {
+			if d.dir == "" {
+				continue
+			}
+			if files, err := quant.ListImages(d.dir); err != nil {
+				return fmt.Errorf("%s: %w", d.flag, err)
+			} else if len(files) == 0 {
+				return fmt.Errorf("%s: no JPEG, PNG, BMP or WebP images under %q", d.flag, d.dir)
+			}
+		}
 	default:
 		return fmt.Errorf("--quant %q: want int8 or float32", o.Quant)
 	}
@@ -186,12 +238,50 @@ func quantize(res *Result, o Options) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(o.ReportJSON, append(data, '\n'), 0o644); err != nil {
+		data = append(data, '\n')
+		if o.ReportJSON == "-" {
+			_, err = os.Stdout.Write(data)
+		} else {
+			err = codegen.WriteFile(o.ReportJSON, data)
+		}
+		if err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 	}
 	if o.AfterQuant != nil {
 		return o.AfterQuant(qrep)
+	}
+	return nil
+}
+
+// GateError is a quality gate the int8 model missed (see
+// Options.MinSQNR); the model was not written.
+type GateError struct {
+	Missed []string // one line per missed gate, with the figures
+}
+
+func (e *GateError) Error() string {
+	return "quality gate missed, no model written: " + strings.Join(e.Missed, "; ")
+}
+
+// gates checks the quality gates on the report's figures.
+func (o Options) gates(r *quant.Report) error {
+	var missed []string
+	check := func(set string, m *quant.Metrics) {
+		if m == nil {
+			return
+		}
+		if med := m.MedianSQNR; o.MinSQNR > 0 && med < o.MinSQNR {
+			missed = append(missed, fmt.Sprintf("%s: median logits SQNR %.2f dB < --min-sqnr %g", set, med, o.MinSQNR))
+		}
+		if a := float64(m.Top1Agree) / float64(max(m.Images, 1)); o.MinAgreement > 0 && a < o.MinAgreement {
+			missed = append(missed, fmt.Sprintf("%s: top-1 agreement %d/%d = %.3f < --min-agreement %g", set, m.Top1Agree, m.Images, a, o.MinAgreement))
+		}
+	}
+	check("calibration images", r.Calib)
+	check("eval images", r.Eval)
+	if missed != nil {
+		return &GateError{Missed: missed}
 	}
 	return nil
 }

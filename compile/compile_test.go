@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,21 +19,33 @@ import (
 // tiny is a built-in architecture with zero weights.
 var tiny = frontend.Options{Arch: "mobilenet_v3_small", Width: 0.1, Classes: 4, Resolution: 32}
 
-// TestOptionErrors: the combinations mnc compile refuses, after loading
-// and before anything runs; nothing is written.
+// TestOptionErrors: the options mnc compile refuses before anything runs
+// (flags, target, outputs, labels, image folders); nothing is written.
 func TestOptionErrors(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "m.mnc")
-	labels := filepath.Join(dir, "labels.txt")
-	if err := os.WriteFile(labels, []byte("a\nb\nc\nd\n"), 0o644); err != nil {
-		t.Fatal(err)
+	labels, three, empty := filepath.Join(dir, "labels.txt"), filepath.Join(dir, "three.txt"), filepath.Join(dir, "empty.txt")
+	for f, text := range map[string]string{labels: "a\nb\nc\nd\n", three: "a\nb\nc\n\n", empty: "\n"} {
+		if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, c := range []struct {
 		o    compile.Options
 		want string
 	}{
 		{compile.Options{}, "give a MODEL file, or --arch"},
-		{compile.Options{Model: filepath.Join(dir, "missing.onnx"), LabelsFile: labels}, "missing.onnx"},
+		{compile.Options{Model: filepath.Join(dir, "missing.onnx"), LabelsFile: labels, Output: out}, "missing.onnx"},
+		{compile.Options{Frontend: tiny, LabelsFile: three, Output: out}, `has 3 labels but the model has 4 classes`},
+		{compile.Options{Frontend: tiny, LabelsFile: empty, Output: out}, `has no labels`},
+		{compile.Options{Frontend: tiny, Output: out, Target: "rpi6"}, `--target: unknown target "rpi6"`},
+		{compile.Options{Frontend: tiny, Output: filepath.Join(dir, "nodir", "m.mnc")}, `does not exist`},
+		{compile.Options{Frontend: tiny, Output: dir}, `is a directory`},
+		{compile.Options{Frontend: tiny, Output: out, ReportJSON: filepath.Join(dir, "nodir", "r.json"), Quant: "int8", Calib: dir}, `--report-json: output`},
+		{compile.Options{Frontend: tiny, Output: out, MinSQNR: 20}, `--min-sqnr and --min-agreement gate an int8 compile`},
+		{compile.Options{Frontend: tiny, Output: out, Quant: "int8", Calib: dir, MinAgreement: 1.5}, `--min-agreement 1.5 in [0, 1]`},
+		{compile.Options{Frontend: tiny, Output: out, Quant: "int8", Calib: dir}, `--calib: no JPEG`},
+		{compile.Options{Frontend: tiny, Output: out, Quant: "int8", Calib: filepath.Join(dir, "nope")}, `--calib: image directory`},
 		{compile.Options{Frontend: tiny, LabelsFile: labels}, "--labels is stored in the model file: give -o OUT.mnc"},
 		{compile.Options{Frontend: tiny, LabelsFile: filepath.Join(dir, "none.txt"), Output: out}, "read labels"},
 		{compile.Options{Frontend: tiny, Calib: dir, Output: out}, "--calib is for --quant int8"},
@@ -50,7 +63,7 @@ func TestOptionErrors(t *testing.T) {
 			t.Errorf("%+v: the passes ran", c.o)
 		}
 	}
-	assertOnly(t, dir, "labels.txt")
+	assertOnly(t, dir, "empty.txt", "labels.txt", "three.txt")
 }
 
 // assertOnly checks that dir holds exactly the named files.
@@ -156,6 +169,32 @@ func TestInt8(t *testing.T) {
 	res, err = compile.Run(compile.Options{Graph: g, Quant: "int8", Calib: calib, QuantOptions: quant.Options{Images: 1}})
 	if err != nil || res.Quant == nil || res.Model != nil {
 		t.Errorf("report only: %+v, %v", res, err)
+	}
+	// Quality gates: a missed gate writes no file, returns a GateError
+	// naming the figures, and the report is still seen.
+	for _, gate := range []compile.Options{{MinSQNR: 999}, {MinAgreement: 1}} {
+		g, err = demo.Graph()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := false
+		gated := filepath.Join(dir, "gated.mnc")
+		o := compile.Options{Graph: g, Quant: "int8", Calib: calib, Output: gated, MinSQNR: gate.MinSQNR, MinAgreement: gate.MinAgreement,
+			Preprocess:   preprocess.Spec{Preset: demo.ModelConfig.Preset},
+			QuantOptions: quant.Options{Images: 4, Method: quant.Entropy, NoBiasCorrect: true}, // entropy on 4 images: agreement < 1 here
+			AfterQuant:   func(*quant.Report) error { seen = true; return nil }}
+		_, err := compile.Run(o)
+		var ge *compile.GateError
+		if gate.MinAgreement == 1 && err == nil {
+			os.Remove(gated) // all 4 images agree: nothing to gate here
+			continue
+		}
+		if !errors.As(err, &ge) || !seen || !strings.Contains(err.Error(), "no model written") {
+			t.Errorf("gate %+v: error %v (report seen %v)", gate, err, seen)
+		}
+		if _, err := os.Stat(gated); !os.IsNotExist(err) {
+			t.Errorf("gate %+v: the model was written", gate)
+		}
 	}
 	assertOnly(t, dir, "calib", "m.mnc", "report.json")
 }

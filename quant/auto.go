@@ -3,6 +3,8 @@ package quant
 import (
 	"fmt"
 	"math"
+	"sort"
+	"strings"
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
@@ -37,7 +39,11 @@ func chooseAuto(g *ir.Graph, st *Stats, opts Options) error {
 			continue
 		}
 		for _, m := range autoCandidates {
-			cands[k] = append(cands[k], rangeOf(ts, m, o.Percentile))
+			r := rangeOf(ts, m, o.Percentile)
+			if m != MinMax && lossVsMinMax(ts, r) > wreckDB {
+				r = rangeOf(ts, MinMax, 0) // a wrecking range is never a candidate
+			}
+			cands[k] = append(cands[k], r)
 		}
 	}
 	// Probes: the Conv and Gemm nodes reading a calibrated tensor.
@@ -179,4 +185,73 @@ func fakeQuant(x *ir.Tensor, r Range) *ir.Tensor {
 		}
 	}
 	return out
+}
+
+// wreckDB is how much higher than min/max's range's (in dB) a tensor's
+// expected quantization error may be under another method's range before
+// the range counts as wrecking the tensor: Auto never picks such a range,
+// and an explicit method that yields one is warned about.
+const wreckDB = 10
+
+// wreck is a tensor whose range under a method has an expected
+// quantization error lossDB above that of its min/max range.
+type wreck struct {
+	key    string
+	lossDB float64
+}
+
+// lossVsMinMax is the expected quantization error of ts's values (from its
+// histogram) under r, relative to that under the min/max range, in dB; 0
+// without a histogram.
+func lossVsMinMax(ts *TensorStats, r Range) float64 {
+	if ts.Hist == nil || ts.Count == 0 {
+		return 0
+	}
+	counts, lo := ts.Hist.bins()
+	e := expectedSqErr(counts, lo, ts.Hist.Width, r)
+	e0 := expectedSqErr(counts, lo, ts.Hist.Width, rangeOf(ts, MinMax, 0))
+	if e0 <= 0 || e <= e0 {
+		return 0
+	}
+	return 10 * kernels.Log(e/e0) / math.Ln10
+}
+
+// wrecked lists the tensors method's ranges wreck (see wreckDB), worst
+// first.
+func wrecked(st *Stats, method string, percentile float64) []wreck {
+	var ws []wreck
+	for k, ts := range st.Tensors {
+		if l := lossVsMinMax(ts, rangeOf(ts, method, percentile)); l > wreckDB {
+			ws = append(ws, wreck{k, l})
+		}
+	}
+	sort.Slice(ws, func(i, j int) bool {
+		if ws[i].lossDB != ws[j].lossDB {
+			return ws[i].lossDB > ws[j].lossDB
+		}
+		return ws[i].key < ws[j].key
+	})
+	return ws
+}
+
+// warnWrecked warns, naming the tensors, when an explicitly chosen method's
+// ranges wreck tensors.
+func warnWrecked(st *Stats, o Options) {
+	if o.Warn == nil || o.Method == MinMax || o.Method == Auto {
+		return
+	}
+	ws := wrecked(st, o.Method, o.Percentile)
+	if len(ws) == 0 {
+		return
+	}
+	var names []string
+	for i, w := range ws {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(ws)-5))
+			break
+		}
+		names = append(names, fmt.Sprintf("%q (+%.1f dB)", w.key, w.lossDB))
+	}
+	fmt.Fprintf(o.Warn, "warning: --calib-method %s clips %d tensors far inside the values they hold: their expected quantization error is more than %d dB above min/max's: %s; --calib-method auto or minmax avoids it\n",
+		o.Method, len(ws), wreckDB, strings.Join(names, ", "))
 }

@@ -109,6 +109,7 @@ func equalized(f *ir.Graph, o Options) (*ir.Graph, error) {
 
 // finish quantizes and reports.
 func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o Options) (*ir.Graph, *Report, error) {
+	warnWrecked(st, o)
 	if o.Method == Auto {
 		if err := chooseAuto(work, st, o); err != nil {
 			return nil, nil, err
@@ -136,8 +137,13 @@ func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, 
 		return nil, err
 	}
 	rep := &Report{Model: ref.Name, Scheme: Scheme, Method: q.Meta[MetaMethod], CalibImages: st.Images,
-		CalibTime: st.Elapsed, Skipped: st.Skipped, Preprocess: q.Meta[MetaPreprocess],
+		CalibTime: st.Elapsed, Skipped: st.Skipped,
 		ImageList: st.ImageList, ImageListSHA256: st.ImageListSHA256}
+	if spec, ok, err := Preprocess(q); err != nil {
+		return nil, err
+	} else if ok {
+		rep.Preprocess = &spec
+	}
 	rep.Sizes(ref, q)
 	calib := st.inputs
 	names := st.Files

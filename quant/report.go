@@ -17,6 +17,7 @@ import (
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/kernels"
+	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 // LayerReport is the accuracy of one int8 activation against its float
@@ -43,16 +44,25 @@ type ImageResult struct {
 
 // Metrics compare the int8 model with the float one over a set of images.
 type Metrics struct {
-	Images     int     `json:"images"`
-	LogitsSQNR float64 `json:"logits_sqnr_db"` // over all images' logits together
+	Images int `json:"images"`
+	// MedianSQNR and WorstSQNR are the median and the lowest of the
+	// per-image logits SQNRs: the headline, which one image with large
+	// logits cannot hide as it can in the pooled LogitsSQNR.
+	MedianSQNR float64 `json:"median_sqnr_db"`
+	WorstSQNR  float64 `json:"worst_sqnr_db"`
+	LogitsSQNR float64 `json:"logits_sqnr_db"` // pooled: over all images' logits together
 	Top1Agree  int     `json:"top1_agree"`     // images (batch rows) with the same top-1
 	Cosine     float64 `json:"cosine"`         // mean cosine similarity of the logits
 	// MinCosine is the lowest per-image cosine similarity.
-	MinCosine float64       `json:"min_cosine"`
-	PerImage  []ImageResult `json:"per_image,omitempty"`
-	Layers    []LayerReport `json:"layers,omitempty"` // worst SQNR first
-	Elapsed   time.Duration `json:"elapsed_ns"`
-	layerAcc  map[string]*acc
+	MinCosine float64 `json:"min_cosine"`
+	// FloatConfidence is the float model's mean top-1 probability (softmax
+	// of its logits): low values on photos of its classes hint at the
+	// wrong preprocessing.
+	FloatConfidence float64       `json:"float_confidence"`
+	PerImage        []ImageResult `json:"per_image,omitempty"`
+	Layers          []LayerReport `json:"layers,omitempty"` // worst SQNR first
+	Elapsed         time.Duration `json:"elapsed_ns"`
+	layerAcc        map[string]*acc
 }
 
 type acc struct{ sig, noise float64 }
@@ -69,13 +79,13 @@ func sqnr(sig, noise float64) float64 {
 
 // Report is the quality report of a quantization.
 type Report struct {
-	Model       string        `json:"model"`
-	Scheme      string        `json:"scheme"`
-	Method      string        `json:"method"`
-	Preprocess  string        `json:"preprocess,omitempty"`
-	CalibImages int           `json:"calib_images"`
-	CalibTime   time.Duration `json:"calib_time_ns"`
-	Skipped     []string      `json:"skipped_images,omitempty"`
+	Model       string           `json:"model"`
+	Scheme      string           `json:"scheme"`
+	Method      string           `json:"method"`
+	Preprocess  *preprocess.Spec `json:"preprocess,omitempty"`
+	CalibImages int              `json:"calib_images"`
+	CalibTime   time.Duration    `json:"calib_time_ns"`
+	Skipped     []string         `json:"skipped_images,omitempty"`
 	// ImageList and ImageListSHA256 are those of Stats: the calibration
 	// images used and the hash of their list.
 	ImageList       []string `json:"-"`
@@ -103,7 +113,7 @@ func (r *Report) JSON() ([]byte, error) {
 func (m *Metrics) MarshalJSON() ([]byte, error) {
 	type plain Metrics
 	c := plain(*m)
-	c.LogitsSQNR = finite(c.LogitsSQNR)
+	c.LogitsSQNR, c.MedianSQNR, c.WorstSQNR = finite(c.LogitsSQNR), finite(c.MedianSQNR), finite(c.WorstSQNR)
 	c.Layers = append([]LayerReport(nil), m.Layers...)
 	for i := range c.Layers {
 		c.Layers[i].SQNR = finite(c.Layers[i].SQNR)
@@ -114,6 +124,10 @@ func (m *Metrics) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(c)
 }
+
+// lowConfidence is the float model's mean top-1 probability below which
+// the report asks whether the preprocessing is right.
+const lowConfidence = 0.25
 
 // finite clamps a figure to [-999, 999] (NaN: -999), for JSON and the model
 // file, which hold no infinities.
@@ -132,7 +146,7 @@ func finite(v float64) float64 {
 func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "int8 quantization of %s (%s, method %s)\n", r.Model, r.Scheme, r.Method)
-	if r.Preprocess != "" {
+	if r.Preprocess != nil {
 		fmt.Fprintf(&b, "  preprocessing: %s\n", r.Preprocess)
 	}
 	fmt.Fprintf(&b, "  calibration: %d images in %v\n", r.CalibImages, r.CalibTime.Round(10*time.Millisecond))
@@ -149,8 +163,11 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 		mb(r.FloatWeightBytes), mb(r.Int8WeightBytes), ratio(r.FloatWeightBytes, r.Int8WeightBytes),
 		mb(r.FloatModelBytes), mb(r.Int8ModelBytes), ratio(r.FloatModelBytes, r.Int8ModelBytes))
 	metrics := func(what string, m *Metrics) {
-		fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB, top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
-			what, m.Images, m.LogitsSQNR, m.Top1Agree, m.Images, m.Cosine, m.MinCosine)
+		fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB median, %.2f worst (%.2f pooled), top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
+			what, m.Images, m.MedianSQNR, m.WorstSQNR, m.LogitsSQNR, m.Top1Agree, m.Images, m.Cosine, m.MinCosine)
+		if m.FloatConfidence < lowConfidence {
+			fmt.Fprintf(&b, "  note: the float model's mean top-1 probability on these images is %.0f%%, low for a trained classifier on photos of its classes: is the preprocessing right (--preprocess)?\n", 100*m.FloatConfidence)
+		}
 	}
 	if r.Calib != nil {
 		metrics("calibration images", r.Calib)
@@ -276,7 +293,7 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 	}
 	wg.Wait()
 	m := &Metrics{layerAcc: map[string]*acc{}, MinCosine: 1}
-	var sig, noise, cosSum float64
+	var sig, noise, cosSum, confSum float64
 	for i, r := range results {
 		if r.err != nil {
 			return nil, r.err
@@ -296,6 +313,7 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 			sig += x.sig
 			noise += x.noise
 			cosSum += x.cos
+			confSum += x.conf
 			m.MinCosine = min(m.MinCosine, x.cos)
 			m.Images++
 		}
@@ -311,6 +329,18 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 	}
 	m.LogitsSQNR = sqnr(sig, noise)
 	m.Cosine = cosSum / float64(m.Images)
+	per := make([]float64, len(m.PerImage))
+	for i, im := range m.PerImage {
+		per[i] = im.LogitsSQNR
+	}
+	sort.Float64s(per)
+	if n := len(per); n > 0 {
+		m.WorstSQNR, m.MedianSQNR = per[0], per[n/2]
+		if n%2 == 0 {
+			m.MedianSQNR = (per[n/2-1] + per[n/2]) / 2
+		}
+	}
+	m.FloatConfidence = confSum / float64(m.Images)
 	ops := map[string]string{}
 	for _, n := range q.Nodes {
 		ops[n.Output().Name] = n.Op.String()
@@ -366,7 +396,8 @@ type inputEval struct {
 
 type rowEval struct {
 	sig, noise, cos float64
-	ft, qt          int // float and int8 top-1
+	conf            float64 // the float top-1's softmax probability
+	ft, qt          int     // float and int8 top-1
 }
 
 // evaluator runs inputs through a float and an int8 executable, keeping
@@ -454,6 +485,11 @@ func (e *evaluator) eval(in *ir.Tensor) *inputEval {
 			x.cos = dot / math.Sqrt(nf*nq)
 		}
 		x.ft, x.qt = kernels.Argmax(fr), kernels.Argmax(qr)
+		var z float64 // softmax denominator relative to the top logit
+		for _, v := range fr {
+			z += kernels.Exp(float64(v) - float64(fr[x.ft]))
+		}
+		x.conf = 1 / z
 		r.rows = append(r.rows, x)
 	}
 	return r

@@ -38,6 +38,12 @@ correction is on unless --no-bias-correct; --equalize adds cross-layer
 equalization. Images are preprocessed by --preprocess, which is recorded in
 the model so that inference prepares images the same way.
 
+The report's headline is per image: the median and worst logits SQNR (and the
+pooled one), top-1 agreement, cosine. Quality gates make a compile fail
+without writing a model: --min-sqnr DB (median per-image logits SQNR) and
+--min-agreement FRACTION (top-1 agreement), checked on the calibration images
+the report runs and on the --eval images; a missed gate exits with status 3.
+
 -o OUT.mnc writes the model file that mnc run and the runtime execute: int8
 with --quant int8, float32 otherwise (to compare on the board). It records the
 preprocessing, the class names of --labels FILE, the calibration record and the
@@ -56,6 +62,7 @@ architecture with zero weights.`,
   mnc compile --arch mobilenet_v2 --dump-after all --check
   mnc compile --list-passes
   mnc compile mobilenet_v2.onnx -o mobilenet_v2.mnc --quant int8 --calib images/ --preprocess tf --labels labels.txt
+  mnc compile mobilenet_v2.onnx -o mobilenet_v2.mnc --quant int8 --calib images/ --preprocess tf --min-sqnr 20 --min-agreement 0.9
   mnc compile mobilenet_v2.onnx -o mobilenet_v2_f32.mnc --quant float32 --preprocess tf`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,6 +76,10 @@ architecture with zero weights.`,
 			}
 			o.Passes.Dump, o.PassReportJSON, o.Producer = out, asJSON, "mnc "+version
 			o.Preprocess = preprocess.Spec{Preset: preprocess.Preset(preset)}
+			if !cmd.Flags().Changed("preprocess") && (o.Quant == "int8" || o.Output != "") && o.Model != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mnc: warning: no --preprocess given: assuming %s (%s); models converted from TensorFlow want --preprocess tf\n",
+					preset, preprocess.Describe(preprocess.Preset(preset)))
+			}
 			o.QuantOptions.Progress, o.QuantOptions.Warn = cmd.ErrOrStderr(), cmd.ErrOrStderr()
 			if report {
 				o.AfterPasses = func(rep *passes.Report) error { return rep.WriteText(out) }
@@ -114,7 +125,9 @@ architecture with zero weights.`,
 	f.StringVar(&flags.QuantOptions.EvalDir, "eval", "", "also report on the held-out images of this `DIR`")
 	f.IntVar(&flags.QuantOptions.ReportImages, "report-images", 0, "run at most `N` calibration images through both models for the report (0: all)")
 	f.IntVar(&flags.QuantOptions.Workers, "threads", 0, "worker goroutines (0: one per core)")
-	f.StringVar(&flags.ReportJSON, "report-json", "", "also write the quality report as JSON to `FILE`")
+	f.StringVar(&flags.ReportJSON, "report-json", "", "also write the quality report as JSON to `FILE` (- for stdout)")
+	f.Float64Var(&flags.MinSQNR, "min-sqnr", 0, "quality gate: the median per-image logits SQNR must reach `DB`, or no model is written and mnc exits 3")
+	f.Float64Var(&flags.MinAgreement, "min-agreement", 0, "quality gate: the int8 top-1 must agree with float's on this `FRACTION` of images (0-1), or no model is written and mnc exits 3")
 	f.StringVarP(&flags.Output, "output", "o", "", "write the compiled model to this .mnc `FILE`")
 	f.StringVar(&flags.LabelsFile, "labels", "", "class names to store in the model file, one per line (line i = class i)")
 	f.StringVar(&flags.Target, "target", "generic", "the machine the model is for (see mnc targets): generic, amd64-avx2, amd64-vnni, arm64, arm64-dotprod, armv7, rpi3, rpi4, rpi5")

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -274,31 +276,44 @@ func TestBadInput(t *testing.T) {
 	notImage := write("picture.jpg", []byte("plain text"))
 	evil := filepath.Join(golden.RepoRoot(t), "frontend", "torch", "testdata", "malicious_global.pt")
 	flags := archFlags(v3s)
+	labels := write("labels.txt", []byte(strings.Repeat("class\n", v3s.Classes+1)))
+	png := write("x.png", tinyPNG(t))
+	f32 := filepath.Join(tmp, "f32.mnc")
+	if _, stderr, code := mnc(t, "compile", filepath.Join(dir, onnxFile), "--quant", "float32", "--preprocess", "tf", "-o", f32); code != 0 {
+		t.Fatalf("compile: %s", stderr)
+	}
 	cases := []struct {
 		name string
 		args []string
 		want string
+		code int // 0: 1
 	}{
-		{"missing file", []string{"run", filepath.Join(tmp, "nope.onnx"), "--tensor", input}, "no such file"},
-		{"unknown format", []string{"run", write("model.h5", []byte("x")), "--tensor", input}, "unknown model format"},
-		{"not a model", []string{"run", notModel, "--tensor", input}, notModel},
-		{"truncated onnx", []string{"run", truncOnnx, "--tensor", input}, truncOnnx},
-		{"truncated checkpoint", append([]string{"run", truncPth, "--tensor", input}, flags...), truncPth},
-		{"checkpoint without arch", []string{"run", filepath.Join(dir, pthFile), "--tensor", input}, "--arch"},
-		{"wrong width", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--width", "1.0")...), "wants"},
-		{"wrong classes", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--classes", "7")...), "classifier"},
-		{"wrong arch", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--arch", "mobilenet_v2")...), "features"},
-		{"evil pickle", append([]string{"run", evil, "--tensor", input}, flags...), "refused"},
-		{"not an image", []string{"run", filepath.Join(dir, onnxFile), notImage}, notImage},
-		{"tensor of wrong size", []string{"run", filepath.Join(dir, onnxFile), "--tensor", filepath.Join(dir, models[0].Files["input"])}, "shape"},
-		{"unknown arch", []string{"inspect", "--arch", "resnet50"}, "resnet50"},
-		{"no input", []string{"run", filepath.Join(dir, onnxFile)}, "--tensor"},
+		{"labels of another length", []string{"run", filepath.Join(dir, onnxFile), "--labels", labels, png}, fmt.Sprintf("has %d labels but the model has %d classes", v3s.Classes+1, v3s.Classes), 0},
+		{"preprocessing override", []string{"run", f32, "--preprocess", "torchvision", png}, "--force-preprocess", 0},
+		{"mistyped flag", []string{"compile", "--calib-methd", "x"}, "did you mean --calib-method?", 2},
+		{"missing argument", []string{"run"}, "requires at least 1 arg", 2},
+		{"unknown command", []string{"frobnicate"}, "unknown command", 2},
+		{"bad flag value", []string{"run", f32, "--top", "many"}, "--top", 2},
+		{"missing file", []string{"run", filepath.Join(tmp, "nope.onnx"), "--tensor", input}, "no such file", 0},
+		{"unknown format", []string{"run", write("model.h5", []byte("x")), "--tensor", input}, "unknown model format", 0},
+		{"not a model", []string{"run", notModel, "--tensor", input}, notModel, 0},
+		{"truncated onnx", []string{"run", truncOnnx, "--tensor", input}, truncOnnx, 0},
+		{"truncated checkpoint", append([]string{"run", truncPth, "--tensor", input}, flags...), truncPth, 0},
+		{"checkpoint without arch", []string{"run", filepath.Join(dir, pthFile), "--tensor", input}, "--arch", 0},
+		{"wrong width", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--width", "1.0")...), "wants", 0},
+		{"wrong classes", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--classes", "7")...), "classifier", 0},
+		{"wrong arch", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--arch", "mobilenet_v2")...), "features", 0},
+		{"evil pickle", append([]string{"run", evil, "--tensor", input}, flags...), "refused", 0},
+		{"not an image", []string{"run", filepath.Join(dir, onnxFile), notImage}, notImage, 0},
+		{"tensor of wrong size", []string{"run", filepath.Join(dir, onnxFile), "--tensor", filepath.Join(dir, models[0].Files["input"])}, "shape", 0},
+		{"unknown arch", []string{"inspect", "--arch", "resnet50"}, "resnet50", 0},
+		{"no input", []string{"run", filepath.Join(dir, onnxFile)}, "--tensor", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, stderr, code := mnc(t, c.args...)
-			if code != 1 {
-				t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr)
+			if want := max(c.code, 1); code != want {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", code, want, stderr)
 			}
 			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
 			if len(lines) != 1 || !strings.HasPrefix(lines[0], "mnc: ") {
@@ -393,4 +408,17 @@ func TestCompileInt8(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q (want one line mentioning %q)", c.args[3:], code, stderr, c.want)
 		}
 	}
+}
+
+// tinyPNG is an 8x8 PNG image.
+func tinyPNG(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

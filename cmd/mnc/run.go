@@ -23,6 +23,7 @@ func newRunCmd() *cobra.Command {
 		top        int
 		asJSON     bool
 		preset     string
+		forcePre   bool
 		ropts      runtime.Options
 	)
 	cmd := &cobra.Command{
@@ -33,8 +34,9 @@ func newRunCmd() *cobra.Command {
 MODEL is a compiled .mnc file (int8 or float32, run by the runtime) or a float
 model (.onnx, .pth, .safetensors; run by the reference interpreter). A .mnc
 file brings its own preprocessing (the one it was calibrated with) and, when
-compiled with --labels, its class names; --preprocess and --labels override
-them.
+compiled with --labels, its class names; --labels overrides them (it must
+name every class: one line per class), and a --preprocess other than the
+recorded one is an error unless --force-preprocess.
 
 Images (JPEG, PNG, BMP, WebP) are preprocessed with --preprocess:
   torchvision  resize the shorter side to size*256/224, center crop, ImageNet mean/std
@@ -66,6 +68,8 @@ writes the N x classes logits as a float32 .npy file.`,
 			}
 			if names == nil {
 				names = rec.Labels
+			} else if err := classify.CheckLabels(names, m.Classes(), labels); err != nil {
+				return err
 			}
 			if rec.KernelsNote != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mnc: note: %s\n", rec.KernelsNote)
@@ -90,8 +94,14 @@ writes the N x classes logits as a float32 .npy file.`,
 				if err != nil {
 					return err
 				}
-				if rec.Spec != nil && !cmd.Flags().Changed("preprocess") {
-					spec = *rec.Spec // what the model was calibrated with
+				if rec.Spec != nil {
+					switch changed := cmd.Flags().Changed("preprocess"); {
+					case !changed || spec.Preset == rec.Spec.Preset:
+						spec = *rec.Spec // what the model was calibrated with
+					case !forcePre:
+						return fmt.Errorf("--preprocess %s differs from the %s preprocessing %q was compiled with, and would give wrong results (add --force-preprocess to run it anyway)",
+							spec.Preset, rec.Spec.Preset, args[0])
+					}
 				}
 				results, logits, err = classify.RunImages(m, images, spec, top, names)
 				if err != nil {
@@ -113,7 +123,8 @@ writes the N x classes logits as a float32 .npy file.`,
 	f.StringVar(&labels, "labels", "", "class names, one per line (line i = class i)")
 	f.IntVar(&top, "top", 5, "how many classes to print per input")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
-	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing: torchvision or tf")
+	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing: torchvision or tf (a .mnc file brings its own)")
+	f.BoolVar(&forcePre, "force-preprocess", false, "use --preprocess even where the .mnc file records another")
 	addRuntimeFlags(cmd, &ropts)
 	return cmd
 }

@@ -22,6 +22,9 @@ type Model interface {
 	// InputShape is the model's input shape; the batch dimension may be < 0
 	// (any).
 	InputShape() ir.Shape
+	// Classes is the number of classes (the last dimension of the logits;
+	// 0 if unknown).
+	Classes() int
 	Run(in *ir.Tensor) (*ir.Tensor, error)
 }
 
@@ -38,6 +41,21 @@ type graphModel struct{ g *ir.Graph }
 
 func (m graphModel) InputShape() ir.Shape { return m.g.Inputs[0].Type.Shape }
 
+func (m graphModel) Classes() int { return OutputClasses(m.g) }
+
+// OutputClasses is the number of classes of a classifier graph: the last
+// dimension of its first output (0 if unknown).
+func OutputClasses(g *ir.Graph) int {
+	if len(g.Outputs) == 0 {
+		return 0
+	}
+	s := g.Outputs[0].Type.Shape
+	if len(s) == 0 || s[len(s)-1] < 0 {
+		return 0
+	}
+	return s[len(s)-1]
+}
+
 func (m graphModel) Run(in *ir.Tensor) (*ir.Tensor, error) {
 	out, err := interp.Run(m.g, []*ir.Tensor{in}, nil)
 	if err != nil {
@@ -52,7 +70,8 @@ type Result struct {
 	Top   []runtime.Class `json:"top"`
 }
 
-// ReadLabels reads one label per line (line i names class i).
+// ReadLabels reads one label per line (line i names class i); a file
+// without labels is an error. Trailing blank lines are dropped.
 func ReadLabels(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -65,9 +84,30 @@ func ReadLabels(path string) ([]string, error) {
 		labels = append(labels, strings.TrimSpace(sc.Text()))
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read labels %s: %w", path, err)
+		return nil, fmt.Errorf("read labels %q: %w", path, err)
+	}
+	for len(labels) > 0 && labels[len(labels)-1] == "" {
+		labels = labels[:len(labels)-1]
+	}
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("labels file %q has no labels (want one class name per line)", path)
 	}
 	return labels, nil
+}
+
+// CheckLabels checks that there is one label per class: a labels file of
+// another length would name every class wrongly.
+func CheckLabels(labels []string, classes int, path string) error {
+	if classes <= 0 || len(labels) == classes {
+		return nil
+	}
+	hint := ""
+	if len(labels) == classes+1 {
+		hint = " (one too many: a \"background\" class the model does not have?)"
+	} else if len(labels)+1 == classes {
+		hint = " (one too few: the model may have a \"background\" class 0)"
+	}
+	return fmt.Errorf("labels file %q has %d labels but the model has %d classes%s", path, len(labels), classes, hint)
 }
 
 // ReadTensor reads an N x C x H x W float32 .npy file and checks it against
@@ -228,6 +268,13 @@ func (b *blobModel) InputShape() ir.Shape {
 	s := ir.Shape(b.m.InputShape())
 	s[0] = -1 // any batch
 	return s
+}
+
+func (b *blobModel) Classes() int {
+	if s := b.m.OutputShape(); len(s) > 0 {
+		return s[len(s)-1]
+	}
+	return 0
 }
 
 func (b *blobModel) Run(in *ir.Tensor) (*ir.Tensor, error) {

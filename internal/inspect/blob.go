@@ -89,7 +89,7 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 	fmt.Fprintf(&b, "\ninput  %s %s %s\noutput %s %s %s\n", in.Input.Name, in.Input.DType, shapeString(in.Input.Shape),
 		in.Output.Name, in.Output.DType, shapeString(in.Output.Shape))
 	if p := in.Preprocess; p != nil {
-		fmt.Fprintf(&b, "preprocessing %s %dx%d (mean %v, std %v)\n", p.Preset, p.Height, p.Width, p.Mean, p.Std)
+		fmt.Fprintf(&b, "preprocessing %s\n", p)
 	}
 	if len(in.Labels) > 0 {
 		fmt.Fprintf(&b, "labels %d (%s, ...)\n", len(in.Labels), in.Labels[0])

@@ -28,14 +28,34 @@ var Presets = []Preset{Torchvision, TF}
 
 // Spec describes how to turn an image into a network input.
 type Spec struct {
-	Preset        Preset
-	Height, Width int // network input size
+	Preset Preset `json:"preset"`
+	// Height and Width are the network input size.
+	Height int `json:"height"`
+	Width  int `json:"width"`
 	// Mean and Std are per RGB channel; the Torchvision preset computes
 	// (x/255 - Mean)/Std in float32, operation by operation, exactly like
 	// torchvision's ToTensor + Normalize. The TF preset ignores them and
 	// computes x/127.5 - 1, which is the same map as Mean = Std = 0.5;
 	// Default fills them in with 0.5 for information.
-	Mean, Std [3]float32
+	Mean [3]float32 `json:"mean"`
+	Std  [3]float32 `json:"std"`
+}
+
+// String describes s for people: "tf 224x224 (mean [0.5 0.5 0.5], std
+// [0.5 0.5 0.5])".
+func (s Spec) String() string {
+	return fmt.Sprintf("%s %dx%d (mean %v, std %v)", s.Preset, s.Height, s.Width, s.Mean, s.Std)
+}
+
+// Describe says in a few words what a preset does.
+func Describe(p Preset) string {
+	switch p {
+	case Torchvision:
+		return "shorter side resized to size*256/224, center crop, ImageNet mean and std"
+	case TF:
+		return "whole image resized to the input size, x/127.5 - 1"
+	}
+	return "unknown preset"
 }
 
 // ImageNet statistics used by torchvision.
