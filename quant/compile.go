@@ -3,6 +3,7 @@ package quant
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/passes"
@@ -111,9 +112,11 @@ func equalized(f *ir.Graph, o Options) (*ir.Graph, error) {
 func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o Options) (*ir.Graph, *Report, error) {
 	warnWrecked(st, o)
 	if o.Method == Auto {
+		start := time.Now()
 		if err := chooseAuto(work, st, o); err != nil {
 			return nil, nil, err
 		}
+		st.rangesTime = time.Since(start)
 	}
 	q, err := Quantize(work, st, o)
 	if err != nil {
@@ -150,16 +153,28 @@ func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, 
 	if o.ReportImages > 0 && len(calib) > o.ReportImages {
 		calib = calib[:o.ReportImages]
 	}
+	start := time.Now()
+	bar := newBar(o.Progress, len(calib)+len(eval), "report: int8 against float")
+	tick := func() {
+		if bar != nil {
+			_ = bar.Add(1) // safe from several goroutines
+		}
+	}
 	if len(calib) > 0 {
-		if rep.Calib, err = Evaluate(ref, q, calib, names, o.workers()); err != nil {
+		if rep.Calib, err = evaluate(ref, q, calib, names, o.workers(), tick); err != nil {
 			return nil, err
 		}
 	}
 	if len(eval) > 0 {
-		if rep.Eval, err = Evaluate(ref, q, eval, evalNames, o.workers()); err != nil {
+		if rep.Eval, err = evaluate(ref, q, eval, evalNames, o.workers(), tick); err != nil {
 			return nil, err
 		}
 	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	rep.ReportTime = time.Since(start)
+	rep.RangesTime = st.rangesTime
 	return rep, nil
 }
 

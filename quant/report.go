@@ -85,7 +85,11 @@ type Report struct {
 	Preprocess  *preprocess.Spec `json:"preprocess,omitempty"`
 	CalibImages int              `json:"calib_images"`
 	CalibTime   time.Duration    `json:"calib_time_ns"`
-	Skipped     []string         `json:"skipped_images,omitempty"`
+	// RangesTime is Auto's choice of ranges, ReportTime the comparison of
+	// the two models (Calib and Eval).
+	RangesTime time.Duration `json:"ranges_time_ns,omitempty"`
+	ReportTime time.Duration `json:"report_time_ns"`
+	Skipped    []string      `json:"skipped_images,omitempty"`
 	// ImageList and ImageListSHA256 are those of Stats: the calibration
 	// images used and the hash of their list.
 	ImageList       []string `json:"-"`
@@ -125,6 +129,12 @@ func (m *Metrics) MarshalJSON() ([]byte, error) {
 	return json.Marshal(c)
 }
 
+// LayerImages is how many of Evaluate's inputs (the first ones) also
+// measure the per-layer SQNR: capturing and comparing every activation
+// costs more than running the two models, and the layers' ranking settles
+// within a few images; the logits are compared on every input.
+const LayerImages = 16
+
 // lowConfidence is the float model's mean top-1 probability below which
 // the report asks whether the preprocessing is right.
 const lowConfidence = 0.25
@@ -149,7 +159,11 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 	if r.Preprocess != nil {
 		fmt.Fprintf(&b, "  preprocessing: %s\n", r.Preprocess)
 	}
-	fmt.Fprintf(&b, "  calibration: %d images in %v\n", r.CalibImages, r.CalibTime.Round(10*time.Millisecond))
+	fmt.Fprintf(&b, "  calibration: %d images in %v", r.CalibImages, r.CalibTime.Round(10*time.Millisecond))
+	if r.RangesTime > 0 {
+		fmt.Fprintf(&b, ", ranges chosen in %v", r.RangesTime.Round(10*time.Millisecond))
+	}
+	fmt.Fprintf(&b, ", report in %v\n", r.ReportTime.Round(10*time.Millisecond))
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "    skipped %s\n", s)
 	}
@@ -184,7 +198,7 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 	}
 	m := r.Calib
 	if m != nil && len(m.Layers) > 0 {
-		fmt.Fprintf(&b, "  per-layer SQNR over the calibration images (worst first):\n")
+		fmt.Fprintf(&b, "  per-layer SQNR over the first %d calibration images (worst first):\n", min(m.Images, LayerImages))
 		fmt.Fprintf(&b, "    %8s  %-18s %-40s %-22s %-10s %5s %s\n", "SQNR dB", "op", "value", "range", "scale", "zero", "method")
 		for i, l := range m.Layers {
 			if maxLayers > 0 && i == maxLayers {
@@ -246,13 +260,19 @@ func (r *Report) Sizes(f, q *ir.Graph) {
 
 // Evaluate runs the float graph f and its int8 twin q on the inputs (each
 // a float32 tensor for their common input) and compares them: logits SQNR,
-// top-1 agreement and cosine similarity of output 0, and the SQNR of every
+// top-1 agreement and cosine similarity of output 0, and (on the first
+// LayerImages inputs) the SQNR of every
 // int8 activation whose float twin (same name, same shape) exists. names
 // labels the inputs (may be nil). The inputs run in parallel on workers
 // pairs of single-threaded interpreters (0: GOMAXPROCS); every input's sums
 // are its own and are added in input order, so the figures are the same
 // for any number of workers.
 func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) (*Metrics, error) {
+	return evaluate(f, q, inputs, names, workers, nil)
+}
+
+// evaluate is Evaluate calling tick (when not nil) after each input.
+func evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, tick func()) (*Metrics, error) {
 	if len(inputs) == 0 {
 		return nil, errors.New("evaluate: no inputs")
 	}
@@ -287,7 +307,10 @@ func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) 
 				if i >= len(inputs) {
 					return
 				}
-				results[i] = e.eval(inputs[i])
+				results[i] = e.eval(inputs[i], i < LayerImages)
+				if tick != nil {
+					tick()
+				}
 			}
 		}()
 	}
@@ -408,12 +431,15 @@ type evaluator struct {
 	captured map[string]*ir.Tensor
 }
 
-func (e *evaluator) eval(in *ir.Tensor) *inputEval {
+// eval compares the models on in: the logits, and with layers the int8
+// activations against their float twins.
+func (e *evaluator) eval(in *ir.Tensor, layers bool) *inputEval {
 	r := &inputEval{layers: map[string]*acc{}}
 	for _, t := range e.captured {
 		t.F32 = t.F32[:0]
 	}
-	fo, err := e.fx.run(in, func(o *runtime.Observation) {
+	var fobs, qobs func(*runtime.Observation)
+	fobs = func(o *runtime.Observation) {
 		if o.F32 == nil || o.Op < 0 {
 			return
 		}
@@ -423,13 +449,17 @@ func (e *evaluator) eval(in *ir.Tensor) *inputEval {
 			e.captured[o.Name] = t
 		}
 		t.F32 = append(t.F32, o.F32...)
-	})
+	}
+	if !layers {
+		fobs = nil
+	}
+	fo, err := e.fx.run(in, fobs)
 	if err != nil {
 		r.err = fmt.Errorf("evaluate: float model: %w", err)
 		return r
 	}
 	var deq [256]float64 // the dequantized value of each code
-	qo, err := e.qx.run(in, func(o *runtime.Observation) {
+	qobs = func(o *runtime.Observation) {
 		if o.I8 == nil {
 			return
 		}
@@ -454,7 +484,11 @@ func (e *evaluator) eval(in *ir.Tensor) *inputEval {
 		sig, noise := sqErr(fv, o.I8, &deq)
 		a.sig += sig
 		a.noise += noise
-	})
+	}
+	if !layers {
+		qobs = nil
+	}
+	qo, err := e.qx.run(in, qobs)
 	if err != nil {
 		r.err = fmt.Errorf("evaluate: int8 model: %w", err)
 		return r

@@ -59,6 +59,8 @@ type Stats struct {
 	Histograms      bool // the tensors' histograms were kept (Options.Histograms)
 
 	inputs []*ir.Tensor // the calibration inputs, kept for the report (up to a memory bound)
+	// rangesTime is how long Auto took to choose.
+	rangesTime time.Duration
 	// autoChoice is the per-key method chosen by the Auto method.
 	autoChoice map[string]string
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	mncsrc "github.com/mncdev/mnc"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/targets"
 )
@@ -32,8 +33,12 @@ which links only the runtime) cross-compiled for --target without cgo, the
 model file, and run.sh. Copy DIR to the board (scp -r DIR pi@raspberrypi:) and
 run ./run.sh IMAGE... there, or ./run.sh -bench.
 
-The runner is built with the Go toolchain from mnc's source: --src, else the
-module containing the current directory. DIR is written as DIR.tmp and renamed,
+The runner is built with the Go toolchain (go on PATH; its module cache or
+proxy provides the runner's three dependencies) from mnc's source: --src,
+else the module containing the current directory, else the runner's source
+embedded in this mnc binary, so that an installed mnc deploys the runtime of
+its own version. run.sh passes its flags through (./run.sh -top 1 -threads 4
+IMAGE...). DIR is written as DIR.tmp and renamed,
 so a failed deploy leaves no half-written folder; an existing DIR is replaced
 only with --force. See mnc targets for the targets.`,
 		Args: cobra.ExactArgs(1),
@@ -80,7 +85,14 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 	}
 	if src == "" {
 		if src, err = findModule(); err != nil {
-			return fmt.Errorf("deploy: %v (--src names mnc's source tree); or %s", err, manual)
+			// Not in a checkout: the runner's source embedded in mnc.
+			if src, err = os.MkdirTemp("", "mnc-runner-src"); err != nil {
+				return fmt.Errorf("deploy: %w", err)
+			}
+			defer os.RemoveAll(src)
+			if err := os.CopyFS(src, mncsrc.RunnerSource); err != nil {
+				return fmt.Errorf("deploy: unpack the runner's source: %w", err)
+			}
 		}
 	}
 
@@ -100,7 +112,7 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 	runner, _ := filepath.Abs(filepath.Join(tmp, "mncrun"))
 	b := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", runner, "./cmd/mncrun")
 	b.Dir = src
-	b.Env = append(os.Environ(), t.Env()...)
+	b.Env = append(os.Environ(), append(t.Env(), "GOFLAGS=-buildvcs=false -mod=readonly")...)
 	var stderr bytes.Buffer
 	b.Stdout, b.Stderr = &stderr, &stderr
 	if err := b.Run(); err != nil {
@@ -111,15 +123,11 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 	}
 	script := fmt.Sprintf(`#!/bin/sh
 # Runs %[1]s (%[2]s, target %[3]s) with the mnc board runner.
-#   ./run.sh IMAGE...          top-5 classes of each image
-#   ./run.sh -bench [-runs N]  median latency of one run
-# mncrun's other flags: ./mncrun -h
+#   ./run.sh IMAGE...                 top-5 classes of each image
+#   ./run.sh -top 1 -threads 4 IMAGE  mncrun's flags pass through (./mncrun -h)
+#   ./run.sh -bench [-runs N]         median latency of one run
 d=$(dirname "$0")
-if [ "$1" = "-bench" ]; then
-	shift
-	exec "$d/mncrun" -bench "$@" "$d/%[1]s"
-fi
-exec "$d/mncrun" "$d/%[1]s" "$@"
+exec "$d/mncrun" -model "$d/%[1]s" "$@"
 `, modelName, info.Precision, info.Target)
 	if err := os.WriteFile(filepath.Join(tmp, "run.sh"), []byte(script), 0o755); err != nil {
 		return fmt.Errorf("deploy: %w", err)

@@ -64,10 +64,25 @@ func TestDeploy(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
 		t.Error("failed deploy wrote its folder")
 	}
+	// Outside a checkout, mnc builds the runner from the source embedded
+	// in it; run.sh passes flags through (-model names the model).
+	elsewhere := filepath.Join(dir, "pi2")
+	cmd := exec.Command(mncBin, "deploy", model, "--target", "rpi4", "-o", elsewhere)
+	cmd.Dir = t.TempDir()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("deploy outside the source tree: %v\n%s", err, b)
+	}
+	if sh, err := os.ReadFile(filepath.Join(elsewhere, "run.sh")); err != nil || !strings.Contains(string(sh), `-model "$d/v3s.mnc" "$@"`) {
+		t.Errorf("run.sh does not pass its flags through: %v\n%s", err, sh)
+	}
 	if q, err := exec.LookPath("qemu-aarch64-static"); err == nil {
 		b, err := exec.Command(q, filepath.Join(out, "mncrun"), "-bench", "-runs", "2", filepath.Join(out, "v3s.mnc")).CombinedOutput()
 		if err != nil || !strings.Contains(string(b), "median") {
 			t.Errorf("deployed runner under qemu: %v\n%s", err, b)
+		}
+		b, err = exec.Command(q, filepath.Join(elsewhere, "mncrun"), "-model", filepath.Join(elsewhere, "v3s.mnc"), "-bench", "-runs", "2", "-threads", "2").CombinedOutput()
+		if err != nil || !strings.Contains(string(b), "median") {
+			t.Errorf("runner built from the embedded source, under qemu: %v\n%s", err, b)
 		}
 	} else {
 		t.Log("qemu-aarch64-static not found: the deployed runner is not run")

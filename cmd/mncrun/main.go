@@ -3,19 +3,26 @@
 // or command-line framework), so that it cross-compiles to a small static
 // binary for a Raspberry Pi (see mnc deploy).
 //
-//	mncrun [-top K] [-kernels NAME] [-save OUT.bin] [-raw] MODEL.mnc IMAGE...
+//	mncrun [-top K] [-threads N] [-kernels NAME] [-json] [-save OUT.bin] [-raw] MODEL.mnc IMAGE...
+//	mncrun -model MODEL.mnc [flags] IMAGE...
 //	mncrun -bench [-runs N] MODEL.mnc
+//	mncrun -version
 //
 // With images it prints, for each, the top K classes with the model's
-// labels; -save writes every image's logits as little-endian float32 (one
-// image after another), -raw prints them as the hexadecimal bits of each
-// float32 (to compare runs on different machines byte for byte). -bench
-// times single runs on a constant input and prints the median latency.
+// labels (-json: one JSON array of {"input", "top": [{"index", "label",
+// "logit", "prob"}]}, as mnc run --json); -save writes every image's logits
+// as little-endian float32 (one image after another), -raw prints them as
+// the hexadecimal bits of each float32 (to compare runs on different
+// machines byte for byte). -bench times single runs on a constant input and
+// prints the median latency. -model names the model so that flags may
+// follow it (run.sh of mnc deploy passes its arguments this way). Exit
+// status: 0 success, 1 error, 2 usage error.
 package main
 
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +30,7 @@ import (
 	"math"
 	"os"
 	goruntime "runtime"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -32,8 +40,32 @@ import (
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "mncrun: %v\n", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
+}
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+// versionLine names the runner's build.
+func versionLine() string {
+	s := "mncrun"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		s += fmt.Sprintf(" (module %s %s", bi.Main.Path, bi.Main.Version)
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" {
+				s += fmt.Sprintf(", revision %.12s", kv.Value)
+			}
+		}
+		s += ", " + bi.GoVersion + ")"
+	}
+	return s + fmt.Sprintf(" %s/%s", goruntime.GOOS, goruntime.GOARCH)
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -44,21 +76,53 @@ func run(args []string, stdout io.Writer) error {
 	raw := fs.Bool("raw", false, "print the logits as the hexadecimal bits of each float32")
 	bench := fs.Bool("bench", false, "benchmark: print the median latency of single runs")
 	runs := fs.Int("runs", 50, "timed runs for -bench")
+	threads := fs.Int("threads", 1, "threads per run (1 to the number of cores)")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	model := fs.String("model", "", "the model `FILE` (then every argument is an image, and flags may follow)")
+	showVersion := fs.Bool("version", false, "print the runner's version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: mncrun [flags] MODEL.mnc IMAGE...\n       mncrun -bench [-runs N] MODEL.mnc\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: mncrun [flags] MODEL.mnc IMAGE...\n       mncrun -model MODEL.mnc [flags] IMAGE...\n       mncrun -bench [-runs N] MODEL.mnc\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
+		return usageError{err}
+	}
+	if *showVersion {
+		_, err := fmt.Fprintln(stdout, versionLine())
 		return err
 	}
-	if fs.NArg() < 1 || (!*bench && fs.NArg() < 2) {
-		fs.Usage()
-		return errors.New("need a model file and, without -bench, at least one image")
+	rest := fs.Args()
+	if *model == "" && len(rest) > 0 {
+		*model, rest = rest[0], rest[1:]
+	} else if *model != "" {
+		// Flags may follow the images too: parse what remains.
+		var imgs []string
+		for len(rest) > 0 {
+			if err := fs.Parse(rest); err != nil {
+				return usageError{err}
+			}
+			rest = fs.Args()
+			if len(rest) > 0 {
+				imgs, rest = append(imgs, rest[0]), rest[1:]
+			}
+		}
+		rest = imgs
 	}
-	m, err := runtime.OpenWith(fs.Arg(0), runtime.Options{Kernels: *kern})
+	switch {
+	case *model == "" || (!*bench && len(rest) == 0):
+		fs.Usage()
+		return usageError{errors.New("need a model file and, without -bench, at least one image")}
+	case *top < 1:
+		return usageError{fmt.Errorf("-top %d: want at least 1", *top)}
+	case *threads < 1 || *threads > 4*goruntime.NumCPU():
+		return usageError{fmt.Errorf("-threads %d: want 1 to %d", *threads, 4*goruntime.NumCPU())}
+	case *runs < 1:
+		return usageError{fmt.Errorf("-runs %d: want at least 1", *runs)}
+	}
+	m, err := runtime.OpenWith(*model, runtime.Options{Kernels: *kern, Threads: *threads})
 	if err != nil {
 		return err
 	}
@@ -70,6 +134,7 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer it.Close()
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	if *bench {
@@ -85,13 +150,22 @@ func run(args []string, stdout io.Writer) error {
 		out = bufio.NewWriter(f)
 	}
 	labels := m.Labels()
-	for _, img := range fs.Args()[1:] {
+	type result struct {
+		Input string          `json:"input"`
+		Top   []runtime.Class `json:"top"`
+	}
+	var results []result
+	for _, img := range rest {
 		res, err := it.RunFile(img)
 		if err != nil {
 			return fmt.Errorf("%s: %w", img, err)
 		}
-		fmt.Fprintln(w, img)
-		printTop(w, res.Data, labels, *top)
+		if *asJSON {
+			results = append(results, result{img, runtime.TopK(res.Data, *top, labels)})
+		} else {
+			fmt.Fprintln(w, img)
+			printTop(w, res.Data, labels, *top)
+		}
 		if *raw {
 			for i, v := range res.Data {
 				if i > 0 {
@@ -111,6 +185,11 @@ func run(args []string, stdout io.Writer) error {
 		if err := out.Flush(); err != nil {
 			return err
 		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
 	}
 	return nil
 }

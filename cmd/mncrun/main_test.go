@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,6 +176,39 @@ func TestUsage(t *testing.T) {
 	fx := getFixture(t)
 	if err := run([]string{"-kernels", "nosuch", fx.model, fx.images[0]}, &out); err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("unknown kernel variant: %v", err)
+	}
+}
+
+// TestFlagsAfterModel: -model lets flags follow (as run.sh passes them),
+// -json prints what -top prints, and bad values are usage errors.
+func TestFlagsAfterModel(t *testing.T) {
+	fx := getFixture(t)
+	var plain, js bytes.Buffer
+	if err := run([]string{"-top", "1", "-threads", "2", fx.model, fx.images[0]}, &plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"-model", fx.model, fx.images[0], "-json", "-top", "1"}, &js); err != nil {
+		t.Fatal(err)
+	}
+	var res []struct {
+		Input string          `json:"input"`
+		Top   []runtime.Class `json:"top"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &res); err != nil || len(res) != 1 || len(res[0].Top) != 1 || res[0].Input != fx.images[0] {
+		t.Fatalf("-json: %v\n%s", err, js.String())
+	}
+	if want := fmt.Sprintf("%5d  %6.2f%%", res[0].Top[0].Index, 100*res[0].Top[0].Prob); !strings.Contains(plain.String(), want) {
+		t.Errorf("-json %+v does not match the text output\n%s", res[0].Top[0], plain.String())
+	}
+	for _, args := range [][]string{{"-top", "0", fx.model, fx.images[0]}, {"-threads", "0", fx.model, fx.images[0]}, {"-model", fx.model}, {"-frob"}} {
+		var u usageError
+		if err := run(args, &plain); !errors.As(err, &u) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	var v bytes.Buffer
+	if err := run([]string{"-version"}, &v); err != nil || !strings.HasPrefix(v.String(), "mncrun (module ") {
+		t.Errorf("-version: %v %q", err, v.String())
 	}
 }
 
