@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -136,6 +137,45 @@ func TestGoldenLogits(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestInferArch: the golden checkpoints run without architecture flags,
+// with one line on stderr saying what was inferred, and give PyTorch's
+// logits.
+func TestInferArch(t *testing.T) {
+	dir, models := golden.Dir(t), golden.Manifest(t)
+	for _, m := range models {
+		t.Run(m.Name, func(t *testing.T) {
+			want, err := npy.ReadFile(filepath.Join(dir, m.Files["logits"]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "out.npy")
+			_, stderr, code := mnc(t, "run", filepath.Join(dir, m.Files["pth"]), "--tensor", filepath.Join(dir, m.Files["input"]),
+				"--resolution", fmt.Sprint(m.Resolution), "--save-output", out)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			note := fmt.Sprintf("mnc: inferred --arch %s --width %s --classes %d", m.Arch, strconv.FormatFloat(m.Width, 'f', -1, 64), m.Classes)
+			if m.ReducedTail {
+				note += " --reduced-tail"
+			}
+			if stderr != note+"\n" {
+				t.Errorf("stderr %q, want %q", stderr, note+"\n")
+			}
+			got, err := npy.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rel := relDiff(t, got, want); rel > 1e-4 {
+				t.Errorf("relative difference %.2e > 1e-4", rel)
+			}
+			// With every flag given nothing is inferred, and nothing said.
+			if _, stderr, _ := mnc(t, append([]string{"inspect", filepath.Join(dir, m.Files["pth"])}, archFlags(m)...)...); stderr != "" {
+				t.Errorf("explicit flags: stderr %q", stderr)
+			}
+		})
 	}
 }
 
@@ -273,6 +313,7 @@ func TestBadInput(t *testing.T) {
 	notModel := write("notes.onnx", []byte("these are not the weights you are looking for\n"))
 	notImage := write("picture.jpg", []byte("plain text"))
 	evil := filepath.Join(golden.RepoRoot(t), "frontend", "torch", "testdata", "malicious_global.pt")
+	notMobileNet := filepath.Join(golden.RepoRoot(t), "frontend", "torch", "testdata", "plain_dict.pt")
 	flags := archFlags(v3s)
 	cases := []struct {
 		name string
@@ -284,10 +325,16 @@ func TestBadInput(t *testing.T) {
 		{"not a model", []string{"run", notModel, "--tensor", input}, notModel},
 		{"truncated onnx", []string{"run", truncOnnx, "--tensor", input}, truncOnnx},
 		{"truncated checkpoint", append([]string{"run", truncPth, "--tensor", input}, flags...), truncPth},
-		{"checkpoint without arch", []string{"run", filepath.Join(dir, pthFile), "--tensor", input}, "--arch"},
-		{"wrong width", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--width", "1.0")...), "wants"},
-		{"wrong classes", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--classes", "7")...), "classifier"},
-		{"wrong arch", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--arch", "mobilenet_v2")...), "features"},
+		{"checkpoint of no MobileNet", []string{"run", notMobileNet, "--tensor", input},
+			`the checkpoint matches no built-in MobileNet; the checkpoint has no features.0.0.weight (first key "w")`},
+		{"wrong width", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--width", "1.0")...),
+			"--width 1.0 does not match the checkpoint, which is mobilenet_v3_small width 0.15 with 10 classes (features.0.0.weight: checkpoint has"},
+		{"wrong classes", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--classes", "7")...),
+			"--classes 7 does not match the checkpoint, which is mobilenet_v3_small width 0.15 with 10 classes (classifier.3.weight: checkpoint has [10,152]"},
+		{"wrong arch", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--arch", "mobilenet_v2")...),
+			"--arch mobilenet_v2 does not match the checkpoint, which is mobilenet_v3_small width 0.15 with 10 classes (missing key features.1.conv.0.0.weight"},
+		{"wrong tail", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--reduced-tail")...),
+			"--reduced-tail does not match the checkpoint"},
 		{"evil pickle", append([]string{"run", evil, "--tensor", input}, flags...), "refused"},
 		{"not an image", []string{"run", filepath.Join(dir, onnxFile), notImage}, notImage},
 		{"tensor of wrong size", []string{"run", filepath.Join(dir, onnxFile), "--tensor", filepath.Join(dir, models[0].Files["input"])}, "shape"},
