@@ -13,14 +13,23 @@ import (
 )
 
 // Options describes the architecture of a checkpoint, which (unlike an ONNX
-// file) holds weights but not the network. ONNX files ignore it.
+// file) holds weights but not the network. ONNX files ignore it. Load infers
+// what is left zero from the checkpoint's tensor names and shapes (see
+// mobilenet.Infer); what is given must agree with the checkpoint.
 type Options struct {
-	Arch        string  // mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small
-	Width       float64 // width multiplier (0: 1.0)
-	Classes     int     // number of classes (0: 1000)
-	Resolution  int     // input height and width (0: 224)
-	ReducedTail bool    // MobileNetV3 reduced_tail
-	ArchSpec    string  // a JSON architecture table replacing Arch's built-in one
+	Arch        string  // mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small ("": inferred)
+	Width       float64 // width multiplier (0: inferred; without a checkpoint 1.0)
+	Classes     int     // number of classes (0: inferred; without a checkpoint 1000)
+	Resolution  int     // input height and width (0: 224; weights do not tell)
+	ReducedTail bool    // MobileNetV3 reduced_tail (false: inferred unless ReducedTailSet)
+	// ReducedTailSet says that ReducedTail was given, also when false
+	// (--reduced-tail=false): a checkpoint must then agree.
+	ReducedTailSet bool
+	ArchSpec       string // a JSON architecture table replacing Arch's built-in one
+	// Note, when set, receives one line saying what Load inferred, e.g.
+	// "inferred --arch mobilenet_v2 --width 0.75 --classes 1000
+	// (alpha-scaled last conv)", when it inferred anything.
+	Note func(string)
 }
 
 // Format is a model file format.
@@ -45,8 +54,8 @@ func FormatOf(path string) (Format, error) {
 	return "", fmt.Errorf("%s: unknown model format (want .onnx, .pth, .pt or .safetensors)", path)
 }
 
-// ErrNoArch reports a checkpoint loaded without an architecture.
-var ErrNoArch = errors.New("a checkpoint holds only weights: name its architecture with --arch (" +
+// ErrNoArch reports an architecture asked for without naming one.
+var ErrNoArch = errors.New("no architecture: name one with --arch (" +
 	strings.Join(mobilenet.Arches(), ", ") + ") or --arch-spec FILE")
 
 // Load reads the float model at path into a verified ir graph.
@@ -58,14 +67,27 @@ func Load(path string, opts Options) (*ir.Graph, error) {
 	if format == ONNX {
 		return onnx.Load(path)
 	}
-	if opts.Arch == "" && opts.ArchSpec == "" {
-		return nil, fmt.Errorf("load %s: %w", path, ErrNoArch)
+	known := mobilenet.Known{Arch: opts.Arch, Width: opts.Width, Classes: opts.Classes}
+	if opts.ReducedTail || opts.ReducedTailSet {
+		rt := opts.ReducedTail
+		known.ReducedTail = &rt
 	}
-	g, cfg, err := definition(opts)
+	if opts.ArchSpec != "" {
+		if known.Spec, err = mobilenet.LoadSpec(opts.ArchSpec); err != nil {
+			return nil, err
+		}
+	}
+	sd, err := torch.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	sd, err := torch.Load(path)
+	inf, err := mobilenet.Infer(sd, known)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	cfg := inf.Config
+	cfg.Resolution = opts.Resolution
+	g, err := mobilenet.Build(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +96,9 @@ func Load(path string, opts Options) (*ir.Graph, error) {
 	}
 	if err := ir.Verify(g); err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if inf.Guessed && opts.Note != nil {
+		opts.Note("inferred " + inf.Flags(opts.ArchSpec != ""))
 	}
 	return g, nil
 }

@@ -76,7 +76,10 @@ func newRootCmd() *cobra.Command {
 PyTorch checkpoints into int8 models, and runs them.
 
 Float models are .onnx files, or .pth/.pt/.safetensors checkpoints of the
-torchvision definitions together with --arch (and --width, --classes, ...).
+torchvision definitions. A checkpoint's --arch, --width, --classes and
+--reduced-tail are inferred from its tensor shapes when left out (one line on
+stderr says what), and must agree with them when given; --resolution (default
+224) cannot be inferred.
 
 Exit status: 0 success, 1 error, 2 usage error (a bad flag or argument),
 3 a quality gate missed (compile --min-sqnr/--min-agreement), 130 interrupted.`,

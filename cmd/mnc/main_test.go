@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -138,6 +139,45 @@ func TestGoldenLogits(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestInferArch: the golden checkpoints run without architecture flags,
+// with one line on stderr saying what was inferred, and give PyTorch's
+// logits.
+func TestInferArch(t *testing.T) {
+	dir, models := golden.Dir(t), golden.Manifest(t)
+	for _, m := range models {
+		t.Run(m.Name, func(t *testing.T) {
+			want, err := npy.ReadFile(filepath.Join(dir, m.Files["logits"]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "out.npy")
+			_, stderr, code := mnc(t, "run", filepath.Join(dir, m.Files["pth"]), "--tensor", filepath.Join(dir, m.Files["input"]),
+				"--resolution", fmt.Sprint(m.Resolution), "--save-output", out)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			note := fmt.Sprintf("mnc: inferred --arch %s --width %s --classes %d", m.Arch, strconv.FormatFloat(m.Width, 'f', -1, 64), m.Classes)
+			if m.ReducedTail {
+				note += " --reduced-tail"
+			}
+			if stderr != note+"\n" {
+				t.Errorf("stderr %q, want %q", stderr, note+"\n")
+			}
+			got, err := npy.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rel := relDiff(t, got, want); rel > 1e-4 {
+				t.Errorf("relative difference %.2e > 1e-4", rel)
+			}
+			// With every flag given nothing is inferred, and nothing said.
+			if _, stderr, _ := mnc(t, append([]string{"inspect", filepath.Join(dir, m.Files["pth"])}, archFlags(m)...)...); stderr != "" {
+				t.Errorf("explicit flags: stderr %q", stderr)
+			}
+		})
 	}
 }
 
@@ -275,6 +315,7 @@ func TestBadInput(t *testing.T) {
 	notModel := write("notes.onnx", []byte("these are not the weights you are looking for\n"))
 	notImage := write("picture.jpg", []byte("plain text"))
 	evil := filepath.Join(golden.RepoRoot(t), "frontend", "torch", "testdata", "malicious_global.pt")
+	notMobileNet := filepath.Join(golden.RepoRoot(t), "frontend", "torch", "testdata", "plain_dict.pt")
 	flags := archFlags(v3s)
 	labels := write("labels.txt", []byte(strings.Repeat("class\n", v3s.Classes+1)))
 	png := write("x.png", tinyPNG(t))
@@ -286,33 +327,43 @@ func TestBadInput(t *testing.T) {
 		name string
 		args []string
 		want string
-		code int // 0: 1
 	}{
-		{"labels of another length", []string{"run", filepath.Join(dir, onnxFile), "--labels", labels, png}, fmt.Sprintf("has %d labels but the model has %d classes", v3s.Classes+1, v3s.Classes), 0},
-		{"preprocessing override", []string{"run", f32, "--preprocess", "torchvision", png}, "--force-preprocess", 0},
-		{"mistyped flag", []string{"compile", "--calib-methd", "x"}, "did you mean --calib-method?", 2},
-		{"missing argument", []string{"run"}, "requires at least 1 arg", 2},
-		{"unknown command", []string{"frobnicate"}, "unknown command", 2},
-		{"bad flag value", []string{"run", f32, "--top", "many"}, "--top", 2},
-		{"missing file", []string{"run", filepath.Join(tmp, "nope.onnx"), "--tensor", input}, "no such file", 0},
-		{"unknown format", []string{"run", write("model.h5", []byte("x")), "--tensor", input}, "unknown model format", 0},
-		{"not a model", []string{"run", notModel, "--tensor", input}, notModel, 0},
-		{"truncated onnx", []string{"run", truncOnnx, "--tensor", input}, truncOnnx, 0},
-		{"truncated checkpoint", append([]string{"run", truncPth, "--tensor", input}, flags...), truncPth, 0},
-		{"checkpoint without arch", []string{"run", filepath.Join(dir, pthFile), "--tensor", input}, "--arch", 0},
-		{"wrong width", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--width", "1.0")...), "wants", 0},
-		{"wrong classes", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--classes", "7")...), "classifier", 0},
-		{"wrong arch", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--arch", "mobilenet_v2")...), "features", 0},
-		{"evil pickle", append([]string{"run", evil, "--tensor", input}, flags...), "refused", 0},
-		{"not an image", []string{"run", filepath.Join(dir, onnxFile), notImage}, notImage, 0},
-		{"tensor of wrong size", []string{"run", filepath.Join(dir, onnxFile), "--tensor", filepath.Join(dir, models[0].Files["input"])}, "shape", 0},
-		{"unknown arch", []string{"inspect", "--arch", "resnet50"}, "resnet50", 0},
-		{"no input", []string{"run", filepath.Join(dir, onnxFile)}, "--tensor", 0},
+		{"labels of another length", []string{"run", filepath.Join(dir, onnxFile), "--labels", labels, png}, fmt.Sprintf("has %d labels but the model has %d classes", v3s.Classes+1, v3s.Classes)},
+		{"preprocessing override", []string{"run", f32, "--preprocess", "torchvision", png}, "--force-preprocess"},
+		{"mistyped flag", []string{"compile", "--calib-methd", "x"}, "did you mean --calib-method?"},
+		{"missing argument", []string{"run"}, "requires at least 1 arg"},
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"bad flag value", []string{"run", f32, "--top", "many"}, "--top"},
+		{"missing file", []string{"run", filepath.Join(tmp, "nope.onnx"), "--tensor", input}, "no such file"},
+		{"unknown format", []string{"run", write("model.h5", []byte("x")), "--tensor", input}, "unknown model format"},
+		{"not a model", []string{"run", notModel, "--tensor", input}, notModel},
+		{"truncated onnx", []string{"run", truncOnnx, "--tensor", input}, truncOnnx},
+		{"truncated checkpoint", append([]string{"run", truncPth, "--tensor", input}, flags...), truncPth},
+		{"checkpoint of no MobileNet", []string{"run", notMobileNet, "--tensor", input},
+			`the checkpoint matches no built-in MobileNet; the checkpoint has no features.0.0.weight (first key "w")`},
+		{"wrong width", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--width", "1.0")...),
+			"--width 1.0 does not match the checkpoint, which is mobilenet_v3_small width 0.15 with 10 classes (features.0.0.weight: checkpoint has"},
+		{"wrong classes", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--classes", "7")...),
+			"--classes 7 does not match the checkpoint, which is mobilenet_v3_small width 0.15 with 10 classes (classifier.3.weight: checkpoint has [10,152]"},
+		{"wrong arch", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--arch", "mobilenet_v2")...),
+			"--arch mobilenet_v2 does not match the checkpoint, which is mobilenet_v3_small width 0.15 with 10 classes (missing key features.1.conv.0.0.weight"},
+		{"wrong tail", append([]string{"run", filepath.Join(dir, pthFile), "--tensor", input}, append(flags, "--reduced-tail")...),
+			"--reduced-tail does not match the checkpoint"},
+		{"evil pickle", append([]string{"run", evil, "--tensor", input}, flags...), "refused"},
+		{"not an image", []string{"run", filepath.Join(dir, onnxFile), notImage}, notImage},
+		{"tensor of wrong size", []string{"run", filepath.Join(dir, onnxFile), "--tensor", filepath.Join(dir, models[0].Files["input"])}, "shape"},
+		{"unknown arch", []string{"inspect", "--arch", "resnet50"}, "resnet50"},
+		{"no input", []string{"run", filepath.Join(dir, onnxFile)}, "--tensor"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, stderr, code := mnc(t, c.args...)
-			if want := max(c.code, 1); code != want {
+			want := 1
+			switch c.name {
+			case "mistyped flag", "missing argument", "unknown command", "bad flag value":
+				want = 2 // usage errors
+			}
+			if code != want {
 				t.Errorf("exit status %d, want %d; stderr:\n%s", code, want, stderr)
 			}
 			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")

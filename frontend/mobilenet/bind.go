@@ -79,55 +79,29 @@ func checkBind(g *ir.Graph, desc string, sd *torch.StateDict) error {
 	return nil
 }
 
-// hintWidths are the widths tried when guessing a checkpoint's config,
-// common ones first.
-var hintWidths = func() []float64 {
-	ws := []float64{1.0, 0.75, 0.5, 0.35, 0.25, 1.3, 1.4, 0.1, 0.15, 0.125, 0.875, 1.25, 1.5, 2.0}
-	for i := 1; i <= 60; i++ { // 0.05 .. 3.0
-		ws = append(ws, float64(i)/20)
-	}
-	return ws
-}()
-
 // hint guesses which built-in config sd belongs to (cheap: shape-only
-// builds) and explains it if that differs from how g was built, or returns "".
+// builds, see search) and explains it if that differs from how g was built,
+// or returns "".
 func hint(sd *torch.StateDict, self Config) string {
 	desc := self.describe()
-	classes := 1000
-	for _, k := range []string{"classifier.3.weight", "classifier.1.weight"} {
-		if t := sd.Tensors[k]; t != nil && len(t.Shape) == 2 {
-			classes = t.Shape[0]
-			break
-		}
-	}
-	stem := -1 // the stem conv's channels prune the search
-	if t := sd.Tensors["features.0.0.weight"]; t != nil && len(t.Shape) == 4 {
-		stem = t.Shape[0]
-	}
-	for _, arch := range Arches() {
-		for _, rt := range []bool{false, true} {
-			if stem < 0 || rt && !strings.HasPrefix(arch, "mobilenet_v3") {
-				continue
-			}
-			for _, w := range hintWidths {
-				c, spec, err := Config{Arch: arch, Width: w, Classes: classes, Resolution: 1, ReducedTail: rt}.normalize()
-				if err != nil || stemChannels(c, spec) != stem {
-					continue
-				}
-				cg, err := build(c, spec, false)
-				if err != nil || checkShapes(cg, sd) != nil {
-					continue
-				}
-				if c.describe() == desc && c.Classes == self.Classes {
-					return ""
-				}
-				return fmt.Sprintf("the checkpoint looks like %s with %d classes", c.describe(), classes)
+	if found := search(sd, Known{}); len(found) > 0 {
+		for _, f := range found {
+			if f.c.describe() == desc && f.c.Classes == self.Classes {
+				return ""
 			}
 		}
+		c := found[0].c
+		return fmt.Sprintf("the checkpoint looks like %s with %d classes", c.describe(), c.Classes)
 	}
+	return familyHint(sd, self.Arch)
+}
+
+// familyHint guesses sd's family from its keys when that is not arch's, or
+// returns "".
+func familyHint(sd *torch.StateDict, arch string) string {
 	has := func(k string) bool { return sd.Tensors[k] != nil }
 	family := func(prefix, msg string) string {
-		if strings.HasPrefix(desc, prefix) {
+		if arch != "" && strings.HasPrefix(arch, prefix) {
 			return ""
 		}
 		return "the checkpoint looks like " + msg

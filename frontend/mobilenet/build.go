@@ -70,13 +70,23 @@ func (c Config) normalize() (Config, *Spec, error) {
 }
 
 // describe names a normalized config for messages:
-// "mobilenet_v2 width 1.0", "mobilenet_v3_small width 0.5 reduced_tail".
+// "mobilenet_v2 width 1.0", "mobilenet_v3_small width 0.5 reduced_tail",
+// "mobilenet_v2 width 0.75 (alpha-scaled last conv)".
 func (c Config) describe() string {
 	s := c.Arch + " width " + formatWidth(c.Width)
 	if c.ReducedTail {
 		s += " reduced_tail"
 	}
+	if AlphaScaled(c) {
+		s += " (alpha-scaled last conv)"
+	}
 	return s
+}
+
+// AlphaScaled reports whether c is a MobileNetV2 whose last conv scales with
+// a width below 1 (V2Spec.LastChannelScales), unlike torchvision's.
+func AlphaScaled(c Config) bool {
+	return c.Spec != nil && c.Spec.V2 != nil && c.Spec.V2.LastChannelScales && c.Width != 0 && c.Width < 1
 }
 
 func formatWidth(w float64) string {
@@ -278,7 +288,11 @@ func (b *builder) v1(x *ir.Value, s *V1Spec, ch func(float64) int, classes int) 
 
 func (b *builder) v2(x *ir.Value, spec *Spec, c Config, ch func(float64) int) *ir.Value {
 	s := spec.V2
-	lastChannel := makeDivisible(float64(float64(s.LastChannel)*max(1.0, c.Width)), spec.RoundNearest)
+	scale := max(1.0, c.Width) // torchvision
+	if s.LastChannelScales {
+		scale = c.Width
+	}
+	lastChannel := makeDivisible(float64(float64(s.LastChannel)*scale), spec.RoundNearest)
 	x = b.convBNAct(x, "features.0", ch(float64(s.InputChannel)), 3, 2, 1, ir.Relu6)
 	k := 1
 	for _, st := range s.Setting {

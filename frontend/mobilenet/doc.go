@@ -10,6 +10,20 @@
 // then fills the constants from a checkpoint read by package torch, checking
 // every key and shape.
 //
+// Infer finds the Config of a checkpoint from its tensor names and shapes,
+// so that users need not name it: the built-in table (or a given Spec), the
+// width (the usual ones and every multiple of 0.05 up to 3; the one whose
+// channel table reproduces every conv shape, which _make_divisible makes
+// unique in practice: if two fit, Infer says so and asks for --width), the
+// class count, reduced_tail and, for MobileNetV2, the alpha-scaled variant
+// (V2Spec.LastChannelScales: the last conv has _make_divisible(1280*width, 8)
+// channels for every width, as in the Keras and TF-slim code, where
+// torchvision keeps 1280 below width 1; at widths >= 1 the two are the same
+// network and Infer reports torchvision's). What the caller gives (Known)
+// must agree with the checkpoint: errors name mnc's flag, what the checkpoint
+// is and the first tensor that shows it. The input resolution cannot be
+// inferred from weights.
+//
 // The graph has one input "input" f32[N,3,R,R] (N unknown) and one output
 // "logits" f32[N,classes]. nn.Conv2d becomes Conv (with a bias input only
 // where PyTorch has one), nn.BatchNorm2d BatchNorm, nn.ReLU, nn.ReLU6,
@@ -66,7 +80,9 @@
 //	v1: {"stem_channels": 32, "blocks": [[out, stride], ...]}
 //	v2: {"input_channel": 32, "last_channel": 1280,
 //	     "inverted_residual_setting": [[t, c, n, s], ...]}
-//	    (last_channel is scaled by max(1, width), as torchvision does)
+//	    (last_channel is scaled by max(1, width), as torchvision does;
+//	    with "last_channel_scales": true, by width for every width, the
+//	    alpha-scaled MobileNetV2 of the Keras and TF-slim code)
 //	v3: {"last_channel": 1280, "reduced_tail_from": 12,
 //	     "lastconv_expansion": 6, "se_divisor": 4,
 //	     "inverted_residual_setting": [[input_c, kernel, expanded_c, out_c, use_se, activation, stride], ...]}

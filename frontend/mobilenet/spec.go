@@ -51,6 +51,10 @@ type V2Spec struct {
 	InputChannel int       // stem channels before width scaling (32)
 	LastChannel  int       // last 1x1 conv channels, scaled by max(1, width) (1280)
 	Setting      []V2Stage // inverted_residual_setting
+	// LastChannelScales scales LastChannel by the width for every width,
+	// also below 1 (the "alpha-scaled" MobileNetV2 of the Keras and TF-slim
+	// code), where torchvision keeps LastChannel for widths <= 1.
+	LastChannelScales bool
 }
 
 // V2Stage is one row of torchvision's inverted_residual_setting: JSON

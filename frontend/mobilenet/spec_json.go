@@ -31,9 +31,10 @@ type v1JSON struct {
 }
 
 type v2JSON struct {
-	InputChannel int               `json:"input_channel"`
-	LastChannel  int               `json:"last_channel"`
-	Setting      []json.RawMessage `json:"inverted_residual_setting"`
+	InputChannel      int               `json:"input_channel"`
+	LastChannel       int               `json:"last_channel"`
+	LastChannelScales bool              `json:"last_channel_scales,omitempty"`
+	Setting           []json.RawMessage `json:"inverted_residual_setting"`
 }
 
 type v3JSON struct {
@@ -92,7 +93,8 @@ func (s Spec) wire(row func(json.RawMessage) json.RawMessage) specJSON {
 		}
 	}
 	if v := s.V2; v != nil {
-		w.V2 = &v2JSON{InputChannel: v.InputChannel, LastChannel: v.LastChannel, Setting: []json.RawMessage{}}
+		w.V2 = &v2JSON{InputChannel: v.InputChannel, LastChannel: v.LastChannel,
+			LastChannelScales: v.LastChannelScales, Setting: []json.RawMessage{}}
 		for _, r := range v.Setting {
 			w.V2.Setting = append(w.V2.Setting, raw(r.Expand, r.Channels, r.Repeats, r.Stride))
 		}
@@ -147,7 +149,7 @@ func (s *Spec) UnmarshalJSON(data []byte) error {
 		}
 	}
 	if v := w.V2; v != nil {
-		out.V2 = &V2Spec{InputChannel: v.InputChannel, LastChannel: v.LastChannel}
+		out.V2 = &V2Spec{InputChannel: v.InputChannel, LastChannel: v.LastChannel, LastChannelScales: v.LastChannelScales}
 		for i, r := range v.Setting {
 			var c [4]int
 			if err := decodeRow(r, fmt.Sprintf("v2.inverted_residual_setting[%d]", i),
@@ -218,7 +220,7 @@ func abbrev(b []byte) string {
 var knownKeys = map[string][]string{
 	"":   {"name", "family", "bn_eps", "round_nearest", "comment", "v1", "v2", "v3"},
 	"v1": {"stem_channels", "blocks"},
-	"v2": {"input_channel", "last_channel", "inverted_residual_setting"},
+	"v2": {"input_channel", "last_channel", "last_channel_scales", "inverted_residual_setting"},
 	"v3": {"last_channel", "reduced_tail_from", "lastconv_expansion", "se_divisor", "inverted_residual_setting"},
 }
 
