@@ -49,6 +49,24 @@ func (m graphModel) Run(in *ir.Tensor) (*ir.Tensor, error) {
 	return out[0], nil
 }
 
+// Classes returns the number of classes of a model made by Open (the last
+// dimension of its output), and false when it is not known before a run.
+func Classes(m Model) (int, bool) {
+	var s []int
+	switch m := m.(type) {
+	case graphModel:
+		s = m.g.Outputs[0].Type.Shape
+	case *blobModel:
+		s = m.m.OutputShape()
+	case *blobReplica:
+		s = m.m.OutputShape()
+	}
+	if len(s) < 2 || s[len(s)-1] < 1 {
+		return 0, false
+	}
+	return s[len(s)-1], true
+}
+
 // Result is the classification of one input.
 type Result struct {
 	Input string          `json:"input"`
