@@ -45,7 +45,8 @@ type Options struct {
 	// Progress gets a progress bar when it is a terminal; else, or when
 	// nil, Run is quiet.
 	Progress io.Writer
-	// Confusions caps the most confused pairs reported per model (0: 10).
+	// Confusions caps the most confused pairs reported per model (0: 10,
+	// negative: none).
 	Confusions int
 }
 
@@ -84,8 +85,11 @@ func Run(o Options) (*Report, error) {
 	if workers == 0 {
 		workers = goruntime.GOMAXPROCS(0)
 	}
-	if o.Confusions == 0 {
+	switch {
+	case o.Confusions == 0:
 		o.Confusions = 10
+	case o.Confusions < 0:
+		o.Confusions = 0
 	}
 	models, err := openModels(o, workers)
 	defer func() {

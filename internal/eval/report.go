@@ -299,7 +299,9 @@ func (r *Report) WriteText(w io.Writer) error {
 
 	for _, m := range r.Models {
 		if len(m.Confusions) == 0 {
-			fmt.Fprintf(&b, "\nmost confused, %s: none (every top-1 right)\n", show(m.Name))
+			if m.Top1Correct == r.ImageCount {
+				fmt.Fprintf(&b, "\nmost confused, %s: none (every top-1 right)\n", show(m.Name))
+			}
 			continue
 		}
 		fmt.Fprintf(&b, "\nmost confused, %s (true -> predicted)\n", show(m.Name))
