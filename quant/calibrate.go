@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
+	"github.com/mncdev/mnc/internal/progress"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
@@ -223,13 +223,7 @@ func protectErr(f func() error) (err error) {
 
 // newBar returns a progress bar on w if w is a terminal, else nil.
 func newBar(w io.Writer, n int, what string) *progressbar.ProgressBar {
-	f, ok := w.(*os.File)
-	if !ok || f == nil || !term.IsTerminal(int(f.Fd())) {
-		return nil
-	}
-	return progressbar.NewOptions(n, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish(),
-		progressbar.OptionThrottle(100*time.Millisecond))
+	return progress.Bar(w, n, what)
 }
 
 // Calibrate runs the float graph g (the output of the passes pipeline) over

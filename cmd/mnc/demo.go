@@ -16,9 +16,14 @@ trained (offline, by testdata/gen/train_demo.py) on procedurally generated
 images of shapes and textures. The demo generates fresh calibration and test
 images, compiles the float model to a float32 and an int8 .mnc file (the int8
 one calibrated on the generated images), runs both with the runtime, and
-prints accuracy, agreement, file sizes and latency.`,
+prints accuracy, agreement, file sizes and latency. The accuracy is what mnc
+eval reports: --dir keeps DIR/calib, DIR/test (an ImageFolder, one folder per
+class), DIR/demo_float32.mnc and DIR/demo_int8.mnc, so that
+  mnc eval DIR/demo_float32.mnc DIR/demo_int8.mnc --images DIR/test
+gives the same numbers with per-class accuracy and confusions.`,
 		Example: `  mnc demo
-  mnc demo --test-images 2000 --dir demo-out   # keep the images and .mnc files`,
+  mnc demo --test-images 2000 --dir demo-out   # keep the images and .mnc files
+  mnc eval demo-out/demo_float32.mnc demo-out/demo_int8.mnc --images demo-out/test`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Out, o.Progress, o.Producer = cmd.OutOrStdout(), cmd.ErrOrStderr(), "mnc "+version

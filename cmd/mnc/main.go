@@ -21,13 +21,30 @@ import (
 // version is the producer version recorded in compiled models.
 var version = "0.1.0-dev"
 
-// Exit codes (documented in the root command's help).
+// Exit codes, as the root --help documents them.
 const (
-	exitError       = 1
-	exitUsage       = 2
-	exitGate        = 3
-	exitInterrupted = 130
+	exitError       = 1   // the command failed
+	exitUsage       = 2   // bad flags or arguments
+	exitQuality     = 3   // a quality gate was missed (compile --min-sqnr/--min-agreement, eval --min-top1)
+	exitInterrupted = 130 // SIGINT or SIGTERM
 )
+
+// codeError is an error that ends mnc with a given exit code.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
+// usageError marks err as a usage error (exit code 2).
+func usageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &codeError{exitUsage, err}
+}
 
 func main() {
 	sig := make(chan os.Signal, 1)
@@ -35,34 +52,33 @@ func main() {
 	go func() {
 		<-sig
 		// Outputs are written to a temporary file renamed into place
-		// (codegen.WriteFile): stopping here leaves no partial file.
+		// (codegen.WriteFile) and deploy's folder as DIR.tmp: stopping
+		// here leaves no partial output under the names asked for.
 		fmt.Fprintln(os.Stderr, "mnc: interrupted")
 		os.Exit(exitInterrupted)
 	}()
-	err := newRootCmd().Execute()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "mnc: %v\n", err)
-	}
-	os.Exit(exitCode(err))
+	os.Exit(execute(os.Args[1:]))
 }
 
-// usageError is a mistake in the command line (exit status 2).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-// exitCode maps an error to the process's exit status.
-func exitCode(err error) int {
-	var gate *compile.GateError
-	var usage usageError
-	switch {
-	case err == nil:
+// execute runs mnc with args, prints any error as one line on stderr and
+// returns the exit code.
+func execute(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
 		return 0
+	}
+	fmt.Fprintf(os.Stderr, "mnc: %v\n", err)
+	var ce *codeError
+	var gate *compile.GateError
+	switch {
+	case errors.As(err, &ce):
+		return ce.code
 	case errors.As(err, &gate):
-		return exitGate
-	case errors.As(err, &usage), strings.HasPrefix(err.Error(), "unknown command"):
-		return exitUsage
+		return exitQuality
+	case cmd == root:
+		return exitUsage // the root does no work: its errors are unknown commands
 	}
 	return exitError
 }
@@ -81,8 +97,9 @@ torchvision definitions. A checkpoint's --arch, --width, --classes and
 stderr says what), and must agree with them when given; --resolution (default
 224) cannot be inferred.
 
-Exit status: 0 success, 1 error, 2 usage error (a bad flag or argument),
-3 a quality gate missed (compile --min-sqnr/--min-agreement), 130 interrupted.`,
+Exit codes: 0 success, 1 error, 2 usage (bad flags or arguments), 3 a quality
+gate missed (compile --min-sqnr/--min-agreement, eval --min-top1; the report
+is still printed, no model is written), 130 interrupted.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -92,25 +109,26 @@ Exit status: 0 success, 1 error, 2 usage error (a bad flag or argument),
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newTargetsCmd())
 	root.AddCommand(newDeployCmd())
+	root.AddCommand(newEvalCmd())
 	root.AddCommand(newVersionCmd())
 	root.SetFlagErrorFunc(flagError)
-	markUsageErrors(root)
+	markUsage(root)
 	return root
 }
 
-// markUsageErrors makes the argument checks of every command report usage
-// errors (exit status 2).
-func markUsageErrors(c *cobra.Command) {
-	if args := c.Args; args != nil {
-		c.Args = func(cmd *cobra.Command, a []string) error {
-			if err := args(cmd, a); err != nil {
-				return usageError{fmt.Errorf("%s: %w (see %s --help)", cmd.CommandPath(), err, cmd.CommandPath())}
+// markUsage makes the argument-count errors of cmd and its subcommands
+// usage errors.
+func markUsage(cmd *cobra.Command) {
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return usageError(fmt.Errorf("%s: %w (see %s --help)", c.CommandPath(), err, c.CommandPath()))
 			}
 			return nil
 		}
 	}
-	for _, sub := range c.Commands() {
-		markUsageErrors(sub)
+	for _, c := range cmd.Commands() {
+		markUsage(c)
 	}
 }
 
@@ -129,7 +147,7 @@ func flagError(c *cobra.Command, err error) error {
 			msg += fmt.Sprintf(" (did you mean --%s?)", best)
 		}
 	}
-	return usageError{fmt.Errorf("%s: %s (see %s --help)", c.CommandPath(), msg, c.CommandPath())}
+	return usageError(fmt.Errorf("%s: %s (see %s --help)", c.CommandPath(), msg, c.CommandPath()))
 }
 
 // editDistance is the Levenshtein distance of a and b.

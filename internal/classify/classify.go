@@ -34,10 +34,13 @@ func Graph(g *ir.Graph) (Model, error) {
 	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
 		return nil, fmt.Errorf("model %s has %d inputs and %d outputs; a classifier has one of each", g.Name, len(g.Inputs), len(g.Outputs))
 	}
-	return graphModel{g}, nil
+	return graphModel{g: g}, nil
 }
 
-type graphModel struct{ g *ir.Graph }
+type graphModel struct {
+	g       *ir.Graph
+	workers int // interp.Options.Workers (0: GOMAXPROCS)
+}
 
 func (m graphModel) InputShape() ir.Shape { return m.g.Inputs[0].Type.Shape }
 
@@ -57,7 +60,7 @@ func OutputClasses(g *ir.Graph) int {
 }
 
 func (m graphModel) Run(in *ir.Tensor) (*ir.Tensor, error) {
-	out, err := interp.Run(m.g, []*ir.Tensor{in}, nil)
+	out, err := interp.Run(m.g, []*ir.Tensor{in}, &interp.Options{Workers: m.workers})
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +221,9 @@ func Print(w io.Writer, results []Result, asJSON bool) error {
 type Recorded struct {
 	Spec   *preprocess.Spec
 	Labels []string
+	// Kind says what runs the model: "int8" or "float32" for a .mnc file
+	// (its precision), "float" for a float model on the interpreter.
+	Kind string
 	// KernelsNote explains a kernel fallback of a .mnc file (see
 	// runtime.Info.KernelsNote); "" if none.
 	KernelsNote string
@@ -244,7 +250,7 @@ func OpenWith(path string, opts frontend.Options, ropts runtime.Options) (Model,
 			m.Close()
 			return nil, nil, err
 		}
-		rec := &Recorded{Labels: m.Labels(), KernelsNote: m.Info().KernelsNote}
+		rec := &Recorded{Labels: m.Labels(), Kind: m.Info().Precision, KernelsNote: m.Info().KernelsNote}
 		if s, ok := m.Preprocess(); ok {
 			rec.Spec = &s
 		}
@@ -255,8 +261,40 @@ func OpenWith(path string, opts frontend.Options, ropts runtime.Options) (Model,
 		return nil, nil, err
 	}
 	m, err := Graph(g)
-	return m, &Recorded{}, err
+	return m, &Recorded{Kind: "float"}, err
 }
+
+// Replicas returns n models (n >= 1) computing what m computes, each on
+// one thread, for inputs run in parallel: one goroutine may use each. They
+// share m's weights; a .mnc model's replicas are interpreters of its loaded
+// file. Close every replica that is an io.Closer before closing m. Models
+// of other types than Open's are returned as n copies of m itself.
+func Replicas(m Model, n int) ([]Model, error) {
+	out := make([]Model, 0, max(n, 1))
+	for range max(n, 1) {
+		switch m := m.(type) {
+		case graphModel:
+			out = append(out, graphModel{g: m.g, workers: 1})
+		case *blobModel:
+			it, err := m.m.NewInterpreterThreads(1)
+			if err != nil {
+				for _, r := range out {
+					r.(*blobReplica).Close()
+				}
+				return nil, err
+			}
+			out = append(out, &blobReplica{blobModel{m: m.m, it: it}})
+		default:
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// blobReplica is a blobModel whose Close stops only its interpreter.
+type blobReplica struct{ blobModel }
+
+func (b *blobReplica) Close() error { b.it.Close(); return nil }
 
 // blobModel runs a compiled model file.
 type blobModel struct {

@@ -21,11 +21,8 @@ import (
 // content does not depend on the scheduling. On error some files may have
 // been written.
 func WriteDataset(dir string, n int, seed uint64, size int) error {
-	if n < 0 {
-		return fmt.Errorf("demo: negative dataset size %d", n)
-	}
-	if size < MinSize || size > MaxSize {
-		return fmt.Errorf("demo: image size %d out of range [%d, %d]", size, MinSize, MaxSize)
+	if err := checkDataset(n, size); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -34,6 +31,37 @@ func WriteDataset(dir string, n int, seed uint64, size int) error {
 	if err := os.WriteFile(filepath.Join(dir, "labels.txt"), []byte(labels), 0o644); err != nil {
 		return err
 	}
+	return writeImages(n, seed, size, func(name string, class int) string { return filepath.Join(dir, name) })
+}
+
+// WriteImageFolder writes the same images as WriteDataset in ImageFolder
+// layout, one subdirectory of dir per class named after it:
+// dir/square/00012_square.png. `mnc eval --images dir` reads it.
+func WriteImageFolder(dir string, n int, seed uint64, size int) error {
+	if err := checkDataset(n, size); err != nil {
+		return err
+	}
+	for _, c := range Classes {
+		if err := os.MkdirAll(filepath.Join(dir, c), 0o755); err != nil {
+			return err
+		}
+	}
+	return writeImages(n, seed, size, func(name string, class int) string { return filepath.Join(dir, Classes[class], name) })
+}
+
+func checkDataset(n, size int) error {
+	if n < 0 {
+		return fmt.Errorf("demo: negative dataset size %d", n)
+	}
+	if size < MinSize || size > MaxSize {
+		return fmt.Errorf("demo: image size %d out of range [%d, %d]", size, MinSize, MaxSize)
+	}
+	return nil
+}
+
+// writeImages encodes samples 0..n-1 in parallel, writing each to
+// path(name, class).
+func writeImages(n int, seed uint64, size int, path func(name string, class int) string) error {
 	digits := max(5, len(strconv.Itoa(n-1)))
 	workers := min(runtime.GOMAXPROCS(0), max(n, 1))
 	errs := make([]error, workers)
@@ -49,7 +77,7 @@ func WriteDataset(dir string, n int, seed uint64, size int) error {
 					return
 				}
 				name := fmt.Sprintf("%0*d_%s.png", digits, i, Classes[class])
-				if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+				if err := os.WriteFile(path(name, class), buf.Bytes(), 0o644); err != nil {
 					errs[w] = err
 					return
 				}

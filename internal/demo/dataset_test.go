@@ -76,3 +76,38 @@ func TestWriteDatasetErrors(t *testing.T) {
 		t.Errorf("n = 0: %d files, want labels.txt only", len(entries))
 	}
 }
+
+// TestWriteImageFolder: the same images as WriteDataset, one folder per
+// class.
+func TestWriteImageFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "test")
+	const n, seed, size = 23, 11, 48
+	if err := WriteImageFolder(dir, n, seed, size); err != nil {
+		t.Fatal(err)
+	}
+	flat := filepath.Join(t.TempDir(), "flat")
+	if err := WriteDataset(flat, n, seed, size); err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for k, c := range Classes {
+		entries, err := os.ReadDir(filepath.Join(dir, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			count++
+			got, err := os.ReadFile(filepath.Join(dir, c, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join(flat, e.Name()))
+			if err != nil || !bytes.Equal(got, want) || !strings.HasSuffix(e.Name(), "_"+Classes[k]+".png") {
+				t.Errorf("%s/%s differs from the flat set's file (%v)", c, e.Name(), err)
+			}
+		}
+	}
+	if count != n {
+		t.Errorf("%d images, want %d", count, n)
+	}
+}

@@ -7,5 +7,7 @@
 // seed, size) triple gives the same pixels on every platform and Go
 // version; Graph builds the embedded checkpoint (model/demo_v3s.pth, made by
 // testdata/gen/train_demo.py from images written by ./internal/demo/gendata)
-// as a float graph, described by ModelConfig.
+// as a float graph, described by ModelConfig. Run measures accuracy with
+// internal/eval on a test set written by WriteImageFolder, exactly as
+// `mnc eval` does.
 package demo

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/mncdev/mnc/compile"
+	"github.com/mncdev/mnc/internal/eval"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
-	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // Seeds of the demo's image sets; the training script used others, so the
@@ -40,9 +40,8 @@ type ModelResult struct {
 	Path      string
 	Bytes     int
 	Correct   int
-	LatencyMS float64 // median of batch-1 runs over the test images, one thread
+	LatencyMS float64 // median of batch-1 runs over the first test images (up to latencyImages), one thread
 	Kernels   string  // the runtime's kernel variant
-	Top1      []int   // predicted class per test image
 }
 
 // Result is what Run measured.
@@ -52,7 +51,13 @@ type Result struct {
 	Agree        int // test images where int8 and float predict the same class
 	CalibImages  int
 	CalibElapsed time.Duration
+	// Eval is the report of `mnc eval` on the two model files and the
+	// test images, where the accuracies and the agreement come from.
+	Eval *eval.Report
 }
+
+// latencyImages bounds the test images timed for the latency column.
+const latencyImages = 200
 
 // Run is `mnc demo`: it generates calibration and test images, compiles the
 // embedded float model to a float32 and an int8 .mnc file (the int8 one
@@ -129,22 +134,34 @@ func Run(o RunOptions) (*Result, error) {
 		return nil, err
 	}
 
-	// Test images, new to the model.
-	x, classes, err := Batch(0, o.TestImages, TestSeed)
+	// Test images, new to the model, in ImageFolder layout: the accuracy
+	// is what `mnc eval` reports on them.
+	testDir := filepath.Join(dir, "test")
+	if err := WriteImageFolder(testDir, o.TestImages, TestSeed, cfg.ImageSize); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Out, "  wrote %d test images to %s\n", o.TestImages, testDir)
+	rep, err := eval.Run(eval.Options{Models: []string{res.Float.Path, res.Int8.Path}, Images: testDir, Progress: o.Progress})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	res.Eval = rep
+	res.Float.Correct, res.Int8.Correct = rep.Models[0].Top1Correct, rep.Models[1].Top1Correct
+	res.Agree = rep.Agreement[0].Top1Agree
+
+	x, _, err := Batch(0, min(o.TestImages, latencyImages), TestSeed)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range []*ModelResult{&res.Float, &res.Int8} {
-		if err := evaluate(m, x, classes); err != nil {
+		if err := timeModel(m, x); err != nil {
 			return nil, err
 		}
 	}
-	for i := range classes {
-		if res.Float.Top1[i] == res.Int8.Top1[i] {
-			res.Agree++
-		}
-	}
 	res.print(o.Out)
+	if o.Dir != "" {
+		fmt.Fprintf(o.Out, "  per class and confusions: mnc eval %s %s --images %s\n", res.Float.Path, res.Int8.Path, testDir)
+	}
 	return res, nil
 }
 
@@ -159,9 +176,9 @@ func compileTo(opts compile.Options, m *ModelResult) error {
 	return nil
 }
 
-// evaluate runs the model file at m.Path on every test image (batch 1),
-// recording predictions and the median latency.
-func evaluate(m *ModelResult, x *ir.Tensor, classes []int) error {
+// timeModel runs the model file at m.Path on every input of x (batch 1,
+// one thread), recording the median latency and the kernel variant.
+func timeModel(m *ModelResult, x *ir.Tensor) error {
 	model, err := runtime.Open(m.Path)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -172,20 +189,16 @@ func evaluate(m *ModelResult, x *ir.Tensor, classes []int) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	n, per := len(classes), x.Shape.NumElements()/max(len(classes), 1)
+	n := x.Shape[0]
+	per := x.Shape.NumElements() / max(n, 1)
 	shape := []int{1, x.Shape[1], x.Shape[2], x.Shape[3]}
 	times := make([]time.Duration, n)
-	m.Top1 = make([]int, n)
 	for i := range n {
 		t0 := time.Now()
-		out, err := it.Run(runtime.Tensor{Shape: shape, Data: x.F32[i*per : (i+1)*per]})
+		_, err := it.Run(runtime.Tensor{Shape: shape, Data: x.F32[i*per : (i+1)*per]})
 		times[i] = time.Since(t0)
 		if err != nil {
 			return fmt.Errorf("demo: run %s: %w", m.Name, err)
-		}
-		m.Top1[i] = kernels.Argmax(out.Data)
-		if m.Top1[i] == classes[i] {
-			m.Correct++
 		}
 	}
 	if n > 0 {

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/classify"
+	"github.com/mncdev/mnc/internal/eval"
+	"github.com/mncdev/mnc/runtime/preprocess"
+)
+
+func newEvalCmd() *cobra.Command {
+	var (
+		o       eval.Options
+		opts    frontend.Options
+		labels  string
+		preset  string
+		asJSON  bool
+		asCSV   bool
+		minTop1 string
+	)
+	cmd := &cobra.Command{
+		Use:   "eval MODEL... --images DIR|LIST",
+		Short: "Measure top-1/top-5 accuracy of models on labelled images",
+		Long: `Run one or more models over labelled images and report, per model, top-1 and
+top-5 accuracy, per-class top-1 and the most confused classes (true ->
+predicted), and the top-1 agreement of every pair of models (float vs int8).
+
+MODEL is a .mnc file (int8 or float32) or a float model (.onnx, .pth, ...;
+checkpoints need --arch etc.), several side by side. A .mnc file brings its
+preprocessing and class names; float models use --preprocess (default
+torchvision) and --labels. --preprocess given explicitly applies to all.
+
+--images is either
+  DIR        ImageFolder layout: DIR/<class>/<image>, one folder per class.
+             A folder name matches the label of its class exactly, in any case
+             ('_' for ' '), or by the label's first comma-separated synonym
+             ("hotdog" for "hotdog, hot dog, red hot"); an unknown name is an
+             error listing the closest labels.
+  LIST.csv   rows "path,label" (.tsv: tab-separated), paths relative to the
+             list; label is a class name or a class index. An optional first
+             row "path,label" and lines starting with # are skipped.
+
+Images are decoded and run in parallel (--workers), each worker with its own
+single-threaded copy of every model; the results do not depend on it.
+Output: aligned tables, --json (the whole report), or --csv (one row per
+image: path, true class, each model's top-1 and whether it is right).
+
+--min-top1 is a quality gate: a fraction (0.7) or a percentage (70%). When a
+model's top-1 accuracy is below it, mnc eval prints the report as usual and
+exits with status 3 (1 is an error, 2 a usage error).`,
+		Example: `  # the demo's models on the demo's test set (written by mnc demo --dir)
+  mnc demo --dir demo-out
+  mnc eval demo-out/demo_float32.mnc demo-out/demo_int8.mnc --images demo-out/test
+
+  # a float ONNX model against its int8 compilation, as a CI gate
+  mnc eval mobilenet_v2.onnx mobilenet_v2.mnc --preprocess tf --labels imagenet_labels.txt \
+      --images val/ --min-top1 70%
+
+  # a list of labelled images, per-image results as CSV
+  mnc eval model.mnc --images labels.csv --csv > results.csv`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Images == "" {
+				return usageError(errors.New("give the labelled images with --images DIR or --images LIST.csv"))
+			}
+			if asJSON && asCSV {
+				return usageError(errors.New("give --json or --csv, not both"))
+			}
+			switch {
+			case o.Confusions < 0:
+				return usageError(fmt.Errorf("--confusions %d: want a count >= 0", o.Confusions))
+			case o.Confusions == 0:
+				o.Confusions = -1 // none
+			}
+			gate := -1.0
+			if minTop1 != "" {
+				v, err := eval.ParseFraction(minTop1)
+				if err != nil {
+					return usageError(fmt.Errorf("--min-top1: %w", err))
+				}
+				gate = v
+			}
+			if cmd.Flags().Changed("preprocess") {
+				o.Preset = preprocess.Preset(preset)
+				if _, err := preprocess.Default(o.Preset, 1, 1); err != nil {
+					return usageError(fmt.Errorf("--preprocess: %w", err))
+				}
+			}
+			if labels != "" {
+				names, err := classify.ReadLabels(labels)
+				if err != nil {
+					return err
+				}
+				o.Labels = names
+			}
+			o.Models, o.Frontend, o.Progress = args, opts, cmd.ErrOrStderr()
+			rep, err := eval.Run(o)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			switch {
+			case asJSON:
+				err = rep.WriteJSON(out)
+			case asCSV:
+				err = rep.WriteCSV(out)
+			default:
+				err = rep.WriteText(out)
+			}
+			if err != nil {
+				return err
+			}
+			if below := rep.Below(gate); len(below) > 0 {
+				var s []string
+				for _, m := range below {
+					s = append(s, fmt.Sprintf("%s %.1f%%", m.Name, 100*m.Top1))
+				}
+				return &codeError{exitQuality, fmt.Errorf("top-1 below --min-top1 %s: %s", minTop1, strings.Join(s, ", "))}
+			}
+			return nil
+		},
+	}
+	addModelFlags(cmd, &opts)
+	f := cmd.Flags()
+	f.StringVar(&o.Images, "images", "", "labelled images: an ImageFolder `DIR` or a .csv/.tsv list of path,label rows")
+	f.StringVar(&labels, "labels", "", "class names, one per line (line i = class i); default: those the .mnc files record")
+	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing of float models (and, if given, of .mnc files too): torchvision or tf")
+	f.IntVar(&o.Workers, "workers", 0, "images decoded and run at once (0: one per core, GOMAXPROCS)")
+	f.StringVar(&o.Kernels, "kernels", "", "force a kernel variant for .mnc files (default: $MNC_KERNELS, else the best this CPU runs)")
+	f.IntVar(&o.Confusions, "confusions", 10, "most confused class pairs to list per model")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&asCSV, "csv", false, "print one CSV row per image instead of the report")
+	f.StringVar(&minTop1, "min-top1", "", "quality gate: exit with status 3 when a model's top-1 is below this fraction (0.7) or percentage (70%)")
+	return cmd
+}
