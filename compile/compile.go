@@ -207,6 +207,11 @@ func (o *Options) check() error {
 		if o.PassReportJSON {
 			return errors.New("--json is for the pass report; the quality report goes to --report-json FILE")
 		}
+		if o.QuantOptions.Method != "" {
+			if _, _, err := quant.ParseMethod(o.QuantOptions.Method); err != nil {
+				return err
+			}
+		}
 		for _, d := range []struct{ flag, dir string }{{"--calib", o.Calib}, {"--eval", o.QuantOptions.EvalDir}} {
 			if d.dir == "" {
 				continue

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -76,13 +78,19 @@ architecture with zero weights.`,
 			}
 			o.Passes.Dump, o.PassReportJSON, o.Producer = out, asJSON, "mnc "+version
 			o.Preprocess = preprocess.Spec{Preset: preprocess.Preset(preset)}
-			if !cmd.Flags().Changed("preprocess") && (o.Quant == "int8" || o.Output != "") && o.Model != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "mnc: warning: no --preprocess given: assuming %s (%s); models converted from TensorFlow want --preprocess tf\n",
-					preset, preprocess.Describe(preprocess.Preset(preset)))
-			}
+			// An ONNX file says nothing of its preprocessing: say, once the
+			// options are checked and the model loaded, which one is assumed.
+			warnPreset := !cmd.Flags().Changed("preprocess") && strings.EqualFold(filepath.Ext(o.Model), ".onnx")
 			o.QuantOptions.Progress, o.QuantOptions.Warn = cmd.ErrOrStderr(), cmd.ErrOrStderr()
-			if report {
-				o.AfterPasses = func(rep *passes.Report) error { return rep.WriteText(out) }
+			o.AfterPasses = func(rep *passes.Report) error {
+				if warnPreset {
+					fmt.Fprintf(cmd.ErrOrStderr(), "mnc: warning: no --preprocess given: assuming %s (%s); models converted from TensorFlow want --preprocess tf\n",
+						preset, preprocess.Describe(preprocess.Preset(preset)))
+				}
+				if report {
+					return rep.WriteText(out)
+				}
+				return nil
 			}
 			o.AfterQuant = func(rep *quant.Report) error { return rep.WriteText(out, 20) }
 			res, err := compile.Run(o)
