@@ -57,6 +57,9 @@ it prints each count's median and its speed-up over the first count.`,
   mnc bench mobilenet_v2.mnc --compare-threads 1,2 --iters 600`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRanges(cmd, flagRange{"iters", 1, 1 << 20}, flagRange{"warmup", 0, 1 << 20}, flagRange{"rounds", 1, 1 << 16}); err != nil {
+				return err
+			}
 			o.Kernels, o.Threads = ro.Kernels, ro.Threads
 			if len(compare) > 0 {
 				if cmd.Flags().Changed("threads") || o.Profile {

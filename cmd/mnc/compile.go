@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -76,7 +77,13 @@ architecture with zero weights.`,
 			if len(args) == 1 {
 				o.Model = args[0]
 			}
-			o.Passes.Dump, o.PassReportJSON, o.Producer = out, asJSON, "mnc "+version
+			if asJSON && len(o.Passes.DumpAfter) > 0 {
+				return usageError(errors.New("--dump-after prints the graph as text; --json is for --report and the quality report"))
+			}
+			// --json: the pass report with --report, else an int8
+			// compile's quality report; stdout holds only the JSON.
+			jsonQuality := asJSON && !report && o.Quant == "int8"
+			o.Passes.Dump, o.PassReportJSON, o.Producer = out, asJSON && !jsonQuality, "mnc "+version
 			o.Preprocess = preprocess.Spec{Preset: preprocess.Preset(preset)}
 			// An ONNX file says nothing of its preprocessing: say, once the
 			// options are checked and the model loaded, which one is assumed.
@@ -92,10 +99,22 @@ architecture with zero weights.`,
 				}
 				return nil
 			}
-			o.AfterQuant = func(rep *quant.Report) error { return rep.WriteText(out, 20) }
+			o.AfterQuant = func(rep *quant.Report) error {
+				if jsonQuality {
+					js, err := rep.JSON()
+					if err == nil {
+						_, err = fmt.Fprintf(out, "%s\n", js)
+					}
+					return err
+				}
+				return rep.WriteText(out, 20)
+			}
 			res, err := compile.Run(o)
 			switch {
 			case err != nil:
+				return err
+			case res.Model != nil && jsonQuality:
+				_, err := fmt.Fprintln(cmd.ErrOrStderr(), inspect.WrittenLine(o.Output, res.Model))
 				return err
 			case res.Model != nil:
 				_, err := fmt.Fprintln(out, inspect.WrittenLine(o.Output, res.Model))
@@ -119,7 +138,7 @@ architecture with zero weights.`,
 	f.StringSliceVar(&flags.Passes.Disable, "disable", nil, "skip this optional `PASS` (repeatable)")
 	f.BoolVar(&report, "report", false, "print per-pass time, rewrites and a summary")
 	f.BoolVar(&flags.Passes.Check, "check", false, "verify the graph after every pass")
-	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON: the pass report with --report, else an int8 compile's quality report")
 	f.BoolVar(&listPasses, "list-passes", false, "list the passes and their ordering constraints")
 	f.StringVar(&flags.Quant, "quant", "", "quantize: int8 (needs --calib), or float32 to keep float")
 	f.StringVar(&flags.Calib, "calib", "", "calibration images: a `DIR` of JPEG/PNG/BMP files, searched recursively")

@@ -18,7 +18,7 @@ func TestTargetsCmd(t *testing.T) {
 			t.Errorf("mnc targets lacks %q:\n%s", s, out)
 		}
 	}
-	if out := mustRun(t, "targets", "--json"); !strings.Contains(out, `"GOARM": "7"`) {
+	if out := mustRun(t, "targets", "--json"); !strings.Contains(out, `"goarm": "7"`) {
 		t.Errorf("mnc targets --json:\n%s", out)
 	}
 }

@@ -396,9 +396,21 @@ func TestInspectArch(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%v: %s", c.args, stderr)
 		}
-		var s struct{ Params, MACs float64 }
+		var s struct {
+			Params, MACs float64
+			Inputs       []struct {
+				Name  string `json:"name"`
+				Shape []int  `json:"shape"`
+			} `json:"inputs"`
+			Layers []struct {
+				Shape []int `json:"shape"`
+			} `json:"layers"`
+		}
 		if err := json.Unmarshal([]byte(stdout), &s); err != nil {
-			t.Fatal(err)
+			t.Fatal(err) // shapes are arrays of numbers
+		}
+		if len(s.Inputs) != 1 || len(s.Inputs[0].Shape) != 4 || s.Inputs[0].Shape[1] != 3 || len(s.Layers) == 0 || len(s.Layers[0].Shape) != 4 {
+			t.Errorf("%v: inputs %+v, %d layers", c.args, s.Inputs, len(s.Layers))
 		}
 		t.Logf("%v: %.4gM params, %.4gM MACs", c.args, s.Params/1e6, s.MACs/1e6)
 		if math.Abs(s.Params/c.params-1) > 0.01 || math.Abs(s.MACs/c.macs-1) > 0.01 {
@@ -441,6 +453,24 @@ func TestCompileInt8(t *testing.T) {
 	t.Logf("mobilenet_v1_0.25_128 int8 (%s): eval %d/%d top-1, %.2f dB", rep.Method, rep.Eval.Top1Agree, rep.Eval.Images, rep.Eval.LogitsSQNR)
 	if rep.Eval.Images != 10 || rep.Eval.Top1Agree < 9 || rep.Eval.LogitsSQNR < 15 {
 		t.Errorf("eval figures %+v", rep.Eval)
+	}
+
+	// --json: the quality report, and only it, on stdout; a quality gate
+	// missed exits 3 and writes nothing.
+	gated := filepath.Join(t.TempDir(), "gated.mnc")
+	stdout, stderr, code = mnc(t, "compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"),
+		"--quant", "int8", "--calib", filepath.Join(shared, "images", "calib"), "--preprocess", "tf", "--calib-images", "4",
+		"--json", "--min-sqnr", "99", "-o", gated)
+	var js struct {
+		Calib struct {
+			MedianSQNR float64 `json:"median_sqnr_db"`
+		} `json:"calib"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &js); err != nil || js.Calib.MedianSQNR == 0 {
+		t.Errorf("--json: %v\n%s", err, stdout)
+	}
+	if _, err := os.Stat(gated); code != 3 || !strings.Contains(stderr, "--min-sqnr 99") || err == nil {
+		t.Errorf("--min-sqnr 99: exit %d (want 3), file written %v: %s", code, err == nil, stderr)
 	}
 
 	for _, c := range []struct {

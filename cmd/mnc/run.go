@@ -48,6 +48,9 @@ writes the N x classes logits as a float32 .npy file.`,
   mnc run model.pth --arch mobilenet_v3_small --classes 10 --tensor in.npy --save-output out.npy`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRanges(cmd, flagRange{"top", 1, 1 << 20}); err != nil {
+				return err
+			}
 			images := args[1:]
 			if (tensor == "") == (len(images) == 0) {
 				return errors.New("give either images or --tensor FILE (not both)")

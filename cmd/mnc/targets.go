@@ -29,13 +29,21 @@ it runs on, never executing an instruction the CPU lacks (MNC_KERNELS or
 			all := targets.All()
 			if asJSON {
 				type row struct {
-					targets.Target
-					Platform string   `json:"platform"`
-					Aliases  []string `json:"aliases,omitempty"`
+					Name        string   `json:"name"`
+					Description string   `json:"description"`
+					Platform    string   `json:"platform"`
+					GOOS        string   `json:"goos"`
+					GOARCH      string   `json:"goarch"`
+					GOARM       string   `json:"goarm,omitempty"`
+					Features    []string `json:"features"`
+					Kernels     string   `json:"kernels"`
+					Boards      string   `json:"boards,omitempty"`
+					Aliases     []string `json:"aliases,omitempty"`
 				}
 				var rows []row
 				for _, t := range all {
-					rows = append(rows, row{Target: t, Platform: t.Platform(), Aliases: aliasesOf(t.Name)})
+					rows = append(rows, row{Name: t.Name, Description: t.Description, Platform: t.Platform(), GOOS: t.GOOS, GOARCH: t.GOARCH,
+						GOARM: t.GOARM, Features: append([]string{}, t.Features...), Kernels: t.Kernels, Boards: t.Boards, Aliases: aliasesOf(t.Name)})
 				}
 				e := json.NewEncoder(w)
 				e.SetIndent("", "  ")

@@ -14,16 +14,29 @@ type Layer struct {
 	Name   string `json:"name"`
 	Op     string `json:"op"`
 	Attrs  string `json:"attrs,omitempty"`
-	Shape  string `json:"shape"`
+	DType  string `json:"dtype"`
+	Shape  []int  `json:"shape"` // -1: any size
 	Params int64  `json:"params"`
 	MACs   int64  `json:"macs"`
+	typ    string // dtype and shape, as the text table prints them
+}
+
+// Tensor is a graph input or output.
+type Tensor struct {
+	Name  string `json:"name"`
+	DType string `json:"dtype"`
+	Shape []int  `json:"shape"`
+}
+
+func tensorOf(v *ir.Value) Tensor {
+	return Tensor{Name: v.Name, DType: v.Type.DType.String(), Shape: append([]int{}, v.Type.Shape...)}
 }
 
 // Summary describes a whole graph.
 type Summary struct {
 	Name    string         `json:"name"`
-	Inputs  []string       `json:"inputs"`
-	Outputs []string       `json:"outputs"`
+	Inputs  []Tensor       `json:"inputs"`
+	Outputs []Tensor       `json:"outputs"`
 	Layers  []Layer        `json:"layers"`
 	Params  int64          `json:"params"`
 	MACs    int64          `json:"macs"`
@@ -38,13 +51,15 @@ func Graph(g *ir.Graph) *Summary {
 		s.Ops[op.String()] = n
 	}
 	for _, v := range g.Inputs {
-		s.Inputs = append(s.Inputs, fmt.Sprintf("%s %v", v.Name, v.Type))
+		s.Inputs = append(s.Inputs, tensorOf(v))
 	}
 	for _, v := range g.Outputs {
-		s.Outputs = append(s.Outputs, fmt.Sprintf("%s %v", v.Name, v.Type))
+		s.Outputs = append(s.Outputs, tensorOf(v))
 	}
 	for _, n := range g.Nodes {
-		l := Layer{Name: n.Output().Name, Op: n.Op.String(), Shape: n.Output().Type.String(), MACs: ir.NodeMACs(n)}
+		o := n.Output()
+		l := Layer{Name: o.Name, Op: n.Op.String(), DType: o.Type.DType.String(), Shape: append([]int{}, o.Type.Shape...),
+			typ: o.Type.String(), MACs: ir.NodeMACs(n)}
 		if n.Attrs != nil {
 			l.Attrs = n.Attrs.String()
 		}
@@ -65,16 +80,16 @@ func (s *Summary) Write(w io.Writer, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "model %s\n", s.Name)
 	for _, in := range s.Inputs {
-		fmt.Fprintf(w, "input  %s\n", in)
+		fmt.Fprintf(w, "input  %s %s%v\n", in.Name, in.DType, ir.Shape(in.Shape))
 	}
 	for _, out := range s.Outputs {
-		fmt.Fprintf(w, "output %s\n", out)
+		fmt.Fprintf(w, "output %s %s%v\n", out.Name, out.DType, ir.Shape(out.Shape))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "layer\top\toutput\tparams\tMACs\t")
 	for _, l := range s.Layers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t\n", l.Name, l.Op, l.Shape, l.Params, l.MACs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t\n", l.Name, l.Op, l.typ, l.Params, l.MACs)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d layers, %s parameters, %s MACs\n", len(s.Layers), human(s.Params), human(s.MACs))
