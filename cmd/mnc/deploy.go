@@ -44,14 +44,16 @@ only with --force. See mnc targets for the targets.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return errors.New("deploy: -o DIR is required")
+				return usageError(errors.New("deploy: -o DIR is required"))
 			}
 			return deploy(cmd.OutOrStdout(), args[0], target, out, src, force)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&target, "target", "rpi4", "the board (see mnc targets): rpi3, rpi4, rpi5, arm64, arm64-dotprod, armv7, amd64-avx2, ...")
-	f.StringVarP(&out, "out", "o", "", "the folder to write")
+	f.StringVarP(&out, "output", "o", "", "the folder to write")
+	f.StringVar(&out, "out", "", "the folder to write (old name of --output)")
+	_ = f.MarkHidden("out")
 	f.StringVar(&src, "src", "", "mnc's source tree (default: the module containing the current directory)")
 	f.BoolVar(&force, "force", false, "replace DIR if it exists")
 	return cmd
@@ -90,6 +92,7 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 				return fmt.Errorf("deploy: %w", err)
 			}
 			defer os.RemoveAll(src)
+			defer onInterrupt(func() { os.RemoveAll(src) })()
 			if err := os.CopyFS(src, mncsrc.RunnerSource); err != nil {
 				return fmt.Errorf("deploy: unpack the runner's source: %w", err)
 			}
@@ -104,6 +107,7 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 		return fmt.Errorf("deploy: %w", err)
 	}
 	ok := false
+	defer onInterrupt(func() { os.RemoveAll(tmp) })()
 	defer func() {
 		if !ok {
 			os.RemoveAll(tmp)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,40 @@ const (
 	exitQuality     = 3   // a quality gate was missed (compile --min-sqnr/--min-agreement, eval --min-top1)
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
+
+// cleanups are run when mnc is interrupted: they remove what a command is
+// in the middle of writing.
+var cleanups struct {
+	sync.Mutex
+	fs map[int]func()
+	n  int
+}
+
+// onInterrupt registers f to run if mnc is interrupted; the returned
+// function unregisters it.
+func onInterrupt(f func()) (cancel func()) {
+	cleanups.Lock()
+	defer cleanups.Unlock()
+	if cleanups.fs == nil {
+		cleanups.fs = map[int]func(){}
+	}
+	id := cleanups.n
+	cleanups.n++
+	cleanups.fs[id] = f
+	return func() {
+		cleanups.Lock()
+		defer cleanups.Unlock()
+		delete(cleanups.fs, id)
+	}
+}
+
+func runCleanups() {
+	cleanups.Lock()
+	defer cleanups.Unlock()
+	for _, f := range cleanups.fs {
+		f()
+	}
+}
 
 // codeError is an error that ends mnc with a given exit code.
 type codeError struct {
@@ -52,9 +87,10 @@ func main() {
 	go func() {
 		<-sig
 		// Outputs are written to a temporary file renamed into place
-		// (codegen.WriteFile) and deploy's folder as DIR.tmp: stopping
-		// here leaves no partial output under the names asked for.
+		// (codegen.WriteFile) and deploy's folder as DIR.tmp, which the
+		// cleanups remove: stopping here leaves no partial output.
 		fmt.Fprintln(os.Stderr, "mnc: interrupted")
+		runCleanups()
 		os.Exit(exitInterrupted)
 	}()
 	os.Exit(execute(os.Args[1:]))
