@@ -139,6 +139,7 @@ func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, 
 		CalibTime: st.Elapsed, Skipped: st.Skipped, Preprocess: q.Meta[MetaPreprocess],
 		ImageList: st.ImageList, ImageListSHA256: st.ImageListSHA256}
 	rep.Sizes(ref, q)
+	rep.keepHistograms(q, st)
 	calib := st.inputs
 	names := st.Files
 	if o.ReportImages > 0 && len(calib) > o.ReportImages {
