@@ -28,7 +28,10 @@ fold BatchNorm, fuse activations, squeeze-excite units, NHWC layout, ...) and,
 with --quant int8, calibrate on the images of --calib DIR and quantize to int8
 (weights per channel, activations per tensor), then report the quality of the
 int8 model against the float one (logits SQNR, top-1 agreement, per-layer SQNR,
-worst first).
+worst first). --report-json FILE also writes the report as JSON, --report-html
+FILE as one self-contained HTML page (per-layer SQNR bars, float-against-int8
+logit scatters, the per-image table, every calibrated range over its histogram;
+no scripts, nothing fetched, printable), written once the compile succeeds.
 
 Calibration methods (--calib-method): minmax (default: the range seen),
 percentile (--percentile, default 99.99), entropy (KL, TensorRT style), mse,
@@ -115,6 +118,7 @@ architecture with zero weights.`,
 	f.IntVar(&flags.QuantOptions.ReportImages, "report-images", 0, "run at most `N` calibration images through both models for the report (0: all)")
 	f.IntVar(&flags.QuantOptions.Workers, "threads", 0, "worker goroutines (0: one per core)")
 	f.StringVar(&flags.ReportJSON, "report-json", "", "also write the quality report as JSON to `FILE`")
+	f.StringVar(&flags.ReportHTML, "report-html", "", "also write the quality report as one self-contained HTML page to `FILE` (charts, histograms; no scripts, works offline)")
 	f.StringVarP(&flags.Output, "output", "o", "", "write the compiled model to this .mnc `FILE`")
 	f.StringVar(&flags.LabelsFile, "labels", "", "class names to store in the model file, one per line (line i = class i)")
 	f.StringVar(&flags.Target, "target", "generic", "the machine the model is for (see mnc targets): generic, amd64-avx2, amd64-vnni, arm64, arm64-dotprod, armv7, rpi3, rpi4, rpi5")
