@@ -46,6 +46,12 @@ type Options struct {
 	// ReportJSON, when set, is a file to write the quality report to as
 	// JSON (int8).
 	ReportJSON string
+	// ReportHTML, when set, is a file to write the quality report to as
+	// one self-contained HTML page (int8): written atomically once the
+	// compile has succeeded (after the model file). It makes calibration
+	// keep its histograms (quant.Options.Histograms), which changes no
+	// range and no byte of the model file.
+	ReportHTML string
 	// PassReportJSON says that the caller prints the pass report as JSON,
 	// which an int8 compile refuses (its report is the quality report).
 	PassReportJSON bool
@@ -120,15 +126,25 @@ func Run(o Options) (*Result, error) {
 		if err := quantize(res, o); err != nil {
 			return nil, err
 		}
-		if err := o.gates(res.Quant); err != nil {
-			return res, err
+		var page []byte // rendered before the model file is written, written after
+		if o.ReportHTML != "" {
+			if page, err = res.Quant.HTML(o.Labels); err != nil {
+				return nil, err
+			}
 		}
-		if o.Output == "" {
-			return res, nil
+		gate := o.gates(res.Quant) // a missed gate: the report, not the model
+		if o.Output != "" && gate == nil {
+			copts.Calibration = res.Quant.Record()
+			if res.Model, err = write(o.Output, res.Int8, copts); err != nil {
+				return nil, err
+			}
 		}
-		copts.Calibration = res.Quant.Record()
-		res.Model, err = write(o.Output, res.Int8, copts)
-		return res, err
+		if o.ReportHTML != "" {
+			if err := codegen.WriteFile(o.ReportHTML, page); err != nil {
+				return nil, fmt.Errorf("write HTML report: %w", err)
+			}
+		}
+		return res, gate
 	}
 	if s := g.Inputs[0].Type.Shape; len(g.Inputs) == 1 && len(s) == 4 && s[1] == 3 {
 		spec := o.Preprocess
@@ -171,6 +187,11 @@ func (o *Options) check() error {
 			return fmt.Errorf("-o: %w", err)
 		}
 	}
+	if o.ReportHTML != "" {
+		if err := codegen.CheckOutput(o.ReportHTML); err != nil {
+			return fmt.Errorf("--report-html: %w", err)
+		}
+	}
 	if o.ReportJSON != "" && o.ReportJSON != "-" {
 		if err := codegen.CheckOutput(o.ReportJSON); err != nil {
 			return fmt.Errorf("--report-json: %w", err)
@@ -199,6 +220,9 @@ func (o *Options) check() error {
 	case "", "float32":
 		if o.Calib != "" {
 			return errors.New("--calib is for --quant int8")
+		}
+		if o.ReportHTML != "" {
+			return errors.New("--report-html is the quality report of --quant int8")
 		}
 	case "int8":
 		if o.Calib == "" {
@@ -233,6 +257,9 @@ func (o *Options) check() error {
 func quantize(res *Result, o Options) error {
 	qo := o.QuantOptions
 	qo.Preprocess = o.Preprocess
+	if o.ReportHTML != "" {
+		qo.Histograms = true // the page draws them; the ranges stay those of the method
+	}
 	q, qrep, err := quant.CompilePrepared(res.Graph, o.Calib, qo)
 	if err != nil {
 		return err

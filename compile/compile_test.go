@@ -1,7 +1,9 @@
 package compile_test
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/mncdev/mnc/compile"
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/demo"
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
@@ -197,4 +200,69 @@ func TestInt8(t *testing.T) {
 		}
 	}
 	assertOnly(t, dir, "calib", "m.mnc", "report.json")
+}
+
+// TestReportHTML: --report-html keeps calibration's histograms for the page
+// and changes no byte of the model file; the page is written once the
+// compile succeeds, atomically, and not at all when it fails.
+func TestReportHTML(t *testing.T) {
+	var e golden.Model
+	for _, m := range golden.Manifest(t) {
+		if m.Name == "v2" {
+			e = m
+		}
+	}
+	dir := t.TempDir()
+	calib := filepath.Join(dir, "calib")
+	if err := demo.WriteDataset(calib, 3, 1, e.Resolution); err != nil {
+		t.Fatal(err)
+	}
+	labels := make([]string, e.Classes)
+	for i := range labels {
+		labels[i] = fmt.Sprintf("class <%d>", i)
+	}
+	run := func(out, page string, labels []string) error {
+		_, err := compile.Run(compile.Options{Model: filepath.Join(golden.Dir(t), e.Files["onnx_opset17"]),
+			Quant: "int8", Calib: calib, Output: out, ReportHTML: page, Labels: labels,
+			QuantOptions: quant.Options{Workers: 2}})
+		return err
+	}
+	plain, with, page := filepath.Join(dir, "plain.mnc"), filepath.Join(dir, "with.mnc"), filepath.Join(dir, "report.html")
+	if err := run(plain, "", labels); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(with, page, labels); err != nil {
+		t.Fatal(err)
+	}
+	a, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("--report-html changed the model file (%d and %d bytes)", len(a), len(b))
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="layers"`, `<div class="hist">`, "class &lt;"} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	// A failing build (a label too many) writes no page.
+	failed := filepath.Join(dir, "failed.html")
+	if err := run(filepath.Join(dir, "failed.mnc"), failed, append(labels, "extra")); err == nil {
+		t.Fatal("a label too many: no error")
+	}
+	// For float32 the flag is refused.
+	if _, err := compile.Run(compile.Options{Frontend: tiny, Output: filepath.Join(dir, "f.mnc"), ReportHTML: failed}); err == nil ||
+		!strings.Contains(err.Error(), "--report-html") {
+		t.Errorf("float32 with --report-html: %v", err)
+	}
+	assertOnly(t, dir, "calib", "plain.mnc", "report.html", "with.mnc")
 }

@@ -148,6 +148,7 @@ func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, 
 		rep.Preprocess = &spec
 	}
 	rep.Sizes(ref, q)
+	rep.keepHistograms(q, st)
 	calib := st.inputs
 	names := st.Files
 	if o.ReportImages > 0 && len(calib) > o.ReportImages {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -63,6 +64,20 @@ type Metrics struct {
 	Layers          []LayerReport `json:"layers,omitempty"` // worst SQNR first
 	Elapsed         time.Duration `json:"elapsed_ns"`
 	layerAcc        map[string]*acc
+	// logits are the float and int8 logits of the first maxKeptLogits
+	// images (batch rows) in input order, for the HTML report's scatter;
+	// not in the JSON.
+	logits []logitSample
+}
+
+// maxKeptLogits caps the images whose logits Evaluate keeps (Metrics.logits).
+const maxKeptLogits = 32
+
+// logitSample is the output 0 of both models on one image (batch row);
+// Image indexes Metrics.PerImage.
+type logitSample struct {
+	Image int
+	F, Q  []float32
 }
 
 type acc struct{ sig, noise float64 }
@@ -105,6 +120,10 @@ type Report struct {
 	// held-out ones.
 	Calib *Metrics `json:"calib"`
 	Eval  *Metrics `json:"eval,omitempty"`
+	// hists are the calibration histograms of the int8 activations, by
+	// value name, when calibration kept them (Options.Histograms), for the
+	// HTML report; not in the JSON.
+	hists map[string]*histSummary
 }
 
 // JSON returns the report as indented JSON.
@@ -307,7 +326,7 @@ func evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, 
 				if i >= len(inputs) {
 					return
 				}
-				results[i] = e.eval(inputs[i], i < LayerImages)
+				results[i] = e.eval(inputs[i], i < LayerImages, i < maxKeptLogits)
 				if tick != nil {
 					tick()
 				}
@@ -338,6 +357,9 @@ func evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, 
 			cosSum += x.cos
 			confSum += x.conf
 			m.MinCosine = min(m.MinCosine, x.cos)
+			if x.f != nil && len(m.logits) < maxKeptLogits {
+				m.logits = append(m.logits, logitSample{Image: len(m.PerImage) - 1, F: x.f, Q: x.q})
+			}
 			m.Images++
 		}
 		for name, p := range r.layers {
@@ -419,8 +441,9 @@ type inputEval struct {
 
 type rowEval struct {
 	sig, noise, cos float64
-	conf            float64 // the float top-1's softmax probability
-	ft, qt          int     // float and int8 top-1
+	conf            float64   // the float top-1's softmax probability
+	ft, qt          int       // float and int8 top-1
+	f, q            []float32 // the logits, when kept
 }
 
 // evaluator runs inputs through a float and an int8 executable, keeping
@@ -431,9 +454,9 @@ type evaluator struct {
 	captured map[string]*ir.Tensor
 }
 
-// eval compares the models on in: the logits, and with layers the int8
-// activations against their float twins.
-func (e *evaluator) eval(in *ir.Tensor, layers bool) *inputEval {
+// eval compares the models on in: the logits (kept with keepLogits), and
+// with layers the int8 activations against their float twins.
+func (e *evaluator) eval(in *ir.Tensor, layers, keepLogits bool) *inputEval {
 	r := &inputEval{layers: map[string]*acc{}}
 	for _, t := range e.captured {
 		t.F32 = t.F32[:0]
@@ -524,6 +547,9 @@ func (e *evaluator) eval(in *ir.Tensor, layers bool) *inputEval {
 			z += kernels.Exp(float64(v) - float64(fr[x.ft]))
 		}
 		x.conf = 1 / z
+		if keepLogits {
+			x.f, x.q = slices.Clone(fr), slices.Clone(qr)
+		}
 		r.rows = append(r.rows, x)
 	}
 	return r

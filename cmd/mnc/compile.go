@@ -31,7 +31,10 @@ fold BatchNorm, fuse activations, squeeze-excite units, NHWC layout, ...) and,
 with --quant int8, calibrate on the images of --calib DIR and quantize to int8
 (weights per channel, activations per tensor), then report the quality of the
 int8 model against the float one (logits SQNR, top-1 agreement, per-layer SQNR,
-worst first).
+worst first). --report-json FILE also writes the report as JSON, --report-html
+FILE as one self-contained HTML page (per-layer SQNR bars, float-against-int8
+logit scatters, the per-image table, every calibrated range over its histogram;
+no scripts, nothing fetched, printable), written once the compile succeeds.
 
 Calibration methods (--calib-method): minmax (default: the range seen),
 percentile (--percentile, default 99.99), entropy (KL, TensorRT style), mse,
@@ -153,6 +156,7 @@ architecture with zero weights.`,
 	f.IntVar(&flags.QuantOptions.ReportImages, "report-images", 0, "run at most `N` calibration images through both models for the report (0: all)")
 	f.IntVar(&flags.QuantOptions.Workers, "threads", 0, "worker goroutines (0: one per core)")
 	f.StringVar(&flags.ReportJSON, "report-json", "", "also write the quality report as JSON to `FILE` (- for stdout)")
+	f.StringVar(&flags.ReportHTML, "report-html", "", "also write the quality report as one self-contained HTML page to `FILE` (charts, histograms; no scripts, works offline)")
 	f.Float64Var(&flags.MinSQNR, "min-sqnr", 0, "quality gate: the median per-image logits SQNR must reach `DB`, or no model is written and mnc exits 3")
 	f.Float64Var(&flags.MinAgreement, "min-agreement", 0, "quality gate: the int8 top-1 must agree with float's on this `FRACTION` of images (0-1), or no model is written and mnc exits 3")
 	f.StringVarP(&flags.Output, "output", "o", "", "write the compiled model to this .mnc `FILE`")
