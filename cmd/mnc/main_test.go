@@ -503,3 +503,47 @@ func tinyPNG(t *testing.T) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestBatchFollowsTensor: an ONNX file exported with a fixed batch of 1 runs
+// an N-item tensor item by item (the same logits as one by one), and a
+// checkpoint is built at the tensor's resolution without --resolution.
+func TestBatchFollowsTensor(t *testing.T) {
+	shared := golden.Shared(t)
+	tmp := t.TempDir()
+	x := make([]float32, 2*3*224*224)
+	for i := range x {
+		x[i] = float32(i%255)/127.5 - 1
+	}
+	two, one := filepath.Join(tmp, "two.npy"), filepath.Join(tmp, "one.npy")
+	if err := npy.WriteFile(two, &npy.Array{Shape: []int{2, 3, 224, 224}, Data: x}); err != nil {
+		t.Fatal(err)
+	}
+	if err := npy.WriteFile(one, &npy.Array{Shape: []int{1, 3, 224, 224}, Data: x[3*224*224:]}); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(shared, "models", "mobilenet_v2_1.0_224.onnx")
+	a, b := filepath.Join(tmp, "a.npy"), filepath.Join(tmp, "b.npy")
+	mustRun(t, "run", model, "--tensor", two, "--save-output", a)
+	mustRun(t, "run", model, "--tensor", one, "--save-output", b)
+	ra, err := npy.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := npy.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ra.Shape) != 2 || ra.Shape[0] != 2 || !sameFloatBits(ra.Data[len(ra.Data)/2:], rb.Data) {
+		t.Errorf("batch of 2 on a batch-1 ONNX file: shape %v, second item differs from its own run", ra.Shape)
+	}
+	// A checkpoint at the tensor's size (the golden V3-Small is 80x80).
+	dir := golden.Dir(t)
+	for _, m := range golden.Manifest(t) {
+		if m.Name == "v3s" {
+			out := mustRun(t, "run", filepath.Join(dir, m.Files["pth"]), "--tensor", filepath.Join(dir, m.Files["input"]), "--top", "1")
+			if !strings.Contains(out, "[0]") {
+				t.Errorf("checkpoint at the tensor's resolution:\n%s", out)
+			}
+		}
+	}
+}

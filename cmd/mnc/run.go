@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -60,6 +62,12 @@ writes the N x classes logits as a float32 .npy file.`,
 				var err error
 				if names, err = classify.ReadLabels(labels); err != nil {
 					return err
+				}
+			}
+			if ext := strings.ToLower(filepath.Ext(args[0])); tensor != "" && !cmd.Flags().Changed("resolution") &&
+				(ext == ".pth" || ext == ".pt" || ext == ".safetensors") {
+				if r, ok := classify.TensorResolution(tensor); ok {
+					opts.Resolution = r // a checkpoint is built at the tensor's size
 				}
 			}
 			m, rec, err := classify.OpenWith(args[0], opts, ropts)

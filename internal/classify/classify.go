@@ -113,6 +113,16 @@ func CheckLabels(labels []string, classes int, path string) error {
 	return fmt.Errorf("labels file %q has %d labels but the model has %d classes%s", path, len(labels), classes, hint)
 }
 
+// TensorResolution returns the square H = W of an N x C x H x W .npy file,
+// for building a fully convolutional checkpoint at the tensor's size.
+func TensorResolution(path string) (int, bool) {
+	a, err := npy.ReadFile(path)
+	if err != nil || len(a.Shape) != 4 || a.Shape[2] != a.Shape[3] || a.Shape[2] < 1 {
+		return 0, false
+	}
+	return a.Shape[2], true
+}
+
 // ReadTensor reads an N x C x H x W float32 .npy file and checks it against
 // the model's input shape.
 func ReadTensor(path string, want ir.Shape) (*ir.Tensor, error) {
@@ -132,6 +142,9 @@ func checkShape(got, want ir.Shape) error {
 		return fmt.Errorf("input has shape %v, the model wants %v", got, want)
 	}
 	for i := range got {
+		if i == 0 && want[0] == 1 && got[0] >= 1 {
+			continue // a fixed batch of 1 runs a batch item by item (RunTensor)
+		}
 		if want[i] >= 0 && got[i] != want[i] {
 			return fmt.Errorf("input has shape %v, the model wants %v", got, want)
 		}
@@ -176,7 +189,7 @@ func RunImages(m Model, paths []string, spec preprocess.Spec, k int, labels []st
 
 // RunTensor runs a whole input batch and returns one result per row.
 func RunTensor(m Model, in *ir.Tensor, name string, k int, labels []string) ([]Result, *ir.Tensor, error) {
-	out, err := m.Run(in)
+	out, err := runBatch(m, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -189,6 +202,32 @@ func RunTensor(m Model, in *ir.Tensor, name string, k int, labels []string) ([]R
 		results[i] = Result{Input: fmt.Sprintf("%s[%d]", name, i), Top: runtime.TopK(out.F32[i*c:(i+1)*c], k, labels)}
 	}
 	return results, out, nil
+}
+
+// runBatch runs in on m, item by item when m takes a fixed batch of one
+// (an ONNX file exported with batch 1) and in has more.
+func runBatch(m Model, in *ir.Tensor) (*ir.Tensor, error) {
+	if s := m.InputShape(); len(s) == 0 || s[0] != 1 || len(in.Shape) == 0 || in.Shape[0] <= 1 {
+		return m.Run(in)
+	}
+	n := in.Shape[0]
+	per := len(in.F32) / n
+	var out *ir.Tensor
+	for i := range n {
+		item := in.Shape.Clone()
+		item[0] = 1
+		o, err := m.Run(ir.NewFloat32(item, in.F32[i*per:(i+1)*per]))
+		if err != nil {
+			return nil, fmt.Errorf("batch item %d: %w", i, err)
+		}
+		if out == nil {
+			s := o.Shape.Clone()
+			s[0] = n
+			out = ir.NewFloat32(s, make([]float32, 0, n*len(o.F32)))
+		}
+		out.F32 = append(out.F32, o.F32...)
+	}
+	return out, nil
 }
 
 // SaveOutput writes logits as a float32 .npy file.
