@@ -93,7 +93,17 @@ func chooseAuto(g *ir.Graph, st *Stats, opts Options) error {
 		want[p.n.Inputs[0].Name] = true
 		want[p.n.Output().Name] = true
 	}
-	for _, in := range batchItems(inputs) {
+	items := batchItems(inputs)
+	bar := newBar(o.Progress, len(items), "auto: choosing ranges")
+	defer func() {
+		if bar != nil {
+			_ = bar.Finish()
+		}
+	}()
+	for _, in := range items {
+		if bar != nil {
+			_ = bar.Add(1)
+		}
 		captured := map[string]*ir.Tensor{}
 		_, err := ex.run(in, func(ob *runtime.Observation) {
 			if want[ob.Name] && ob.F32 != nil {
