@@ -48,7 +48,8 @@ type Options struct {
 	ReportJSON string
 	// ReportHTML, when set, is a file to write the quality report to as
 	// one self-contained HTML page (int8): written atomically once the
-	// compile has succeeded (after the model file). It makes calibration
+	// report is made (after the model file; also when a quality gate is
+	// missed, to look at why). It makes calibration
 	// keep its histograms (quant.Options.Histograms), which changes no
 	// range and no byte of the model file.
 	ReportHTML string
