@@ -153,7 +153,7 @@ architecture with zero weights.`,
 	f.BoolVar(&flags.QuantOptions.Equalize, "equalize", false, "cross-layer equalization before calibration")
 	f.BoolVar(&flags.QuantOptions.NoBiasCorrect, "no-bias-correct", false, "turn off bias correction")
 	f.StringVar(&flags.QuantOptions.EvalDir, "eval", "", "also report on the held-out images of this `DIR`")
-	f.IntVar(&flags.QuantOptions.ReportImages, "report-images", 0, "run at most `N` calibration images through both models for the report (0: all)")
+	f.IntVar(&flags.QuantOptions.ReportImages, "report-images", 100, "run at most `N` calibration images (the first) through both models for the report (0: all); --eval images all run")
 	f.IntVar(&flags.QuantOptions.Workers, "threads", 0, "worker goroutines (0: one per core)")
 	f.StringVar(&flags.ReportJSON, "report-json", "", "also write the quality report as JSON to `FILE` (- for stdout)")
 	f.StringVar(&flags.ReportHTML, "report-html", "", "also write the quality report as one self-contained HTML page to `FILE` (charts, histograms; no scripts, works offline)")
