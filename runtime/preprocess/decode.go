@@ -37,8 +37,31 @@ func LoadImage(path string) (image.Image, error) {
 	return img, nil
 }
 
+// maxJPEGFile bounds the size of a JPEG file, which decodeJPEG reads whole.
+const maxJPEGFile = 1 << 30
+
 func decode(r io.ReadSeeker) (image.Image, error) {
-	cfg, _, err := image.DecodeConfig(bufio.NewReader(r))
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0xff && magic[1] == 0xd8 {
+		data, err := io.ReadAll(io.LimitReader(br, maxJPEGFile+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxJPEGFile {
+			return nil, fmt.Errorf("JPEG file exceeds %d bytes", maxJPEGFile)
+		}
+		img, err := decodeJPEG(data)
+		if !errors.Is(err, errJPEGFallback) {
+			return img, err
+		}
+		// Layouts decodeJPEG leaves to image/jpeg (CMYK, unusual sampling
+		// factors): decoded with Go's IDCT and color conversion.
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		br.Reset(r)
+	}
+	cfg, _, err := image.DecodeConfig(br)
 	if errors.Is(err, image.ErrFormat) {
 		return nil, ErrFormat
 	}
