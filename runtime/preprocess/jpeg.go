@@ -19,7 +19,13 @@ import (
 // (arithmetic, lossless, hierarchical, 12-bit) and corrupt files give an
 // error.
 func decodeJPEG(data []byte) (image.Image, error) {
-	d := &jpegDecoder{data: data}
+	return decodeJPEGLimit(data, maxPixels)
+}
+
+// decodeJPEGLimit is decodeJPEG refusing images over limit pixels (and
+// whose block-padded planes exceed 4*limit samples) before allocating them.
+func decodeJPEGLimit(data []byte, limit int) (image.Image, error) {
+	d := &jpegDecoder{data: data, limit: limit}
 	if err := d.decode(); err != nil {
 		return nil, err
 	}
@@ -48,8 +54,9 @@ type jpegComponent struct {
 }
 
 type jpegDecoder struct {
-	data []byte
-	pos  int
+	data  []byte
+	pos   int
+	limit int // pixels
 
 	frame       bool
 	progressive bool
@@ -199,8 +206,8 @@ func (d *jpegDecoder) parseSOF(seg []byte, progressive bool) error {
 	if d.w == 0 || d.h == 0 {
 		return fmt.Errorf("empty image (%dx%d; DNL is not supported)", d.w, d.h)
 	}
-	if int64(d.w)*int64(d.h) > maxPixels {
-		return fmt.Errorf("image of %dx%d pixels exceeds the limit of %d pixels", d.w, d.h, maxPixels)
+	if d.w*d.h > d.limit {
+		return fmt.Errorf("image of %dx%d pixels exceeds the limit of %d pixels", d.w, d.h, d.limit)
 	}
 	if len(seg) != 6+3*nc {
 		return fmt.Errorf("SOF: length %d does not fit %d components", len(seg), nc)
@@ -247,8 +254,8 @@ func (d *jpegDecoder) parseSOF(seg []byte, progressive bool) error {
 	}
 	// Blocks pad each plane to multiples of 8: bound that too, which
 	// only refuses absurdly narrow images.
-	if samples > 4*maxPixels {
-		return fmt.Errorf("image of %dx%d pixels: its %d padded samples exceed the limit of %d", d.w, d.h, samples, 4*maxPixels)
+	if samples > 4*d.limit {
+		return fmt.Errorf("image of %dx%d pixels: its %d block-padded samples exceed the limit of %d", d.w, d.h, samples, 4*d.limit)
 	}
 	if nc == 1 {
 		// A single component is coded in 8x8 MCUs whatever its factors.
@@ -600,7 +607,11 @@ func (d *jpegDecoder) image() (image.Image, error) {
 				i := 64 * (by*c.bw + bx)
 				blk := (*[64]int16)(c.coefs[i : i+64])
 				off := 8*by*c.stride + 8*bx
-				idctISlow(blk, q, c.plane[off:], c.stride)
+				if *(*[63]int16)(blk[1:]) == ([63]int16{}) {
+					idctDCOnly(blk[0], q, c.plane[off:], c.stride)
+				} else {
+					idctISlow(blk, q, c.plane[off:], c.stride)
+				}
 			}
 		}
 		c.coefs = nil

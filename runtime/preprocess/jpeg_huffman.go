@@ -59,13 +59,14 @@ func (t *huffTable) build(counts *[16]uint8, vals []uint8, isDC bool) error {
 			code += n
 			k += n
 			t.maxcode[l] = code - 1
-			// Codes of length l must fit in l bits.
-			if code > 1<<l {
+			// Codes of length l must fit in l bits, and none may be
+			// all ones.
+			if code >= 1<<l {
 				return errors.New("bad Huffman table: code lengths overflow")
 			}
 			if l <= huffLookBits {
 				for c := t.mincode[l]; c <= t.maxcode[l]; c++ {
-					sym := uint16(t.vals[t.valptr[l]+c-t.mincode[l]])
+					sym := uint16(t.vals[uint8(t.valptr[l]+c-t.mincode[l])])
 					lo := c << (huffLookBits - l)
 					for j := int32(0); j < 1<<(huffLookBits-l); j++ {
 						t.lut[lo+j] = uint16(l)<<8 | sym
@@ -183,7 +184,7 @@ func (br *bitReader) decode(t *huffTable) (uint8, error) {
 		if code <= t.maxcode[l] {
 			br.acc <<= l
 			br.n -= l
-			return t.vals[t.valptr[l]+code-t.mincode[l]], nil
+			return t.vals[uint8(t.valptr[l]+code-t.mincode[l])], nil
 		}
 	}
 	return 0, errBadHuffCode
