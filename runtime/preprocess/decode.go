@@ -21,9 +21,11 @@ var ErrFormat = errors.New("not a JPEG, PNG, BMP or WebP image")
 
 // LoadImage decodes a JPEG, PNG, BMP or WebP file. Images over 2^27 pixels
 // are refused before decoding. EXIF orientation and color profiles are
-// ignored, as PIL and torchvision do. Lossy WebP images are returned as
-// *image.NRGBA converted like libwebp (see webpToNRGBA); other formats as
-// their decoder returns them.
+// ignored, as PIL and torchvision do. JPEGs are decoded like libjpeg (see
+// decodeJPEG) into an *image.Gray, *image.YCbCr or *image.RGBA, except the
+// layouts it leaves to image/jpeg (doc.go); lossy WebP images are returned
+// as *image.NRGBA converted like libwebp (see webpToNRGBA); other formats
+// as their decoder returns them.
 func LoadImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
