@@ -15,23 +15,25 @@
 // range limit, its fancy (triangle) chroma upsampling for 4:2:2, 4:2:0 and
 // 4:4:0 and replication for 4:1:1 and 4:1:0 and for horizontally
 // subsampled planes at most two samples wide (jdsample.c), its fixed-point
-// YCbCr->RGB tables (jdcolor.c),
-// and its choice of color space (JFIF, Adobe transform, component ids).
-// Grayscale, YCbCr and RGB (Adobe) JPEGs are covered. Verified on this
-// package's test JPEGs of every such layout and on every JPEG of
-// ../shared/images (zero differing values against PIL 9.4 with libjpeg-turbo
-// 2.1.5; Go's image/jpeg differed by up to 3 levels on 1.5-4.2% of the RGB
-// values of the ../shared photos).
+// YCbCr->RGB tables (jdcolor.c), its choice of color space (JFIF, Adobe
+// transform, component ids), and for CMYK and YCCK Pillow's inverted
+// ("CMYK;I") reading and CMYK->RGB formula. Grayscale, YCbCr, RGB, CMYK and
+// YCCK JPEGs are covered. Verified on this package's test JPEGs of every
+// such layout and on every JPEG of ../shared/images: zero differing values
+// against PIL 9.4 with libjpeg-turbo 2.1.5 (Go's image/jpeg differed by up
+// to 3 levels on 1.5-4.2% of the RGB values of the ../shared photos, and by
+// up to 2 on 18% of those of the test YCCK file).
 //
-// Not reproduced: four-component JPEGs (CMYK, YCCK), subsampled RGB JPEGs and
-// sampling factors outside those ratios are decoded by image/jpeg (Go's
-// IDCT and color conversion; on the test CMYK file 1.2% of the RGB values
-// differ from PIL's, by 1); arithmetic-coded, lossless, hierarchical and
-// 12-bit JPEGs are refused (image/jpeg cannot decode them either). Corrupt
-// data that libjpeg only warns about is an error here, except a marker met
-// inside entropy-coded data, after which both read zero bits; libjpeg's
-// block smoothing, which applies only to progressive files whose scans leave
-// some coefficients unsent, is not done; the IDCT's range limit saturates
-// like libjpeg-turbo's SIMD code, where its C code wraps values (beyond ±512
+// Not reproduced: subsampled RGB, CMYK and YCCK JPEGs, and sampling factors
+// outside the ratios of image.YCbCr (Cb and Cr sampled differently, luma
+// not the largest), are left to image/jpeg, which refuses most of them
+// ("unsupported JPEG feature") and decodes the rest with Go's IDCT and color
+// conversion; arithmetic-coded, lossless, hierarchical and 12-bit JPEGs are
+// refused (image/jpeg cannot decode them either). Corrupt data that libjpeg
+// only warns about is an error here, except a marker met inside
+// entropy-coded data, after which both read zero bits; libjpeg's block
+// smoothing, which applies only to progressive files whose scans leave some
+// coefficients unsent, is not done; the IDCT's range limit saturates like
+// libjpeg-turbo's SIMD code, where its C code wraps values (beyond ±512
 // from mid-gray, which no valid image reaches).
 package preprocess

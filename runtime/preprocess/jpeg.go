@@ -14,8 +14,9 @@ import (
 // grayscale, an *image.YCbCr (Rect at the origin, planes padded to whole
 // blocks) for YCbCr, which ycbcrToRGB converts with libjpeg's upsampling
 // and color tables, and an *image.RGBA for RGB JPEGs. Layouts it does not
-// reproduce (four components, sampling factors outside the ratios of
-// image.YCbCr, subsampled RGB) give errJPEGFallback; unsupported codings
+// reproduce (subsampled CMYK, YCCK or RGB, sampling factors outside the
+// ratios of image.YCbCr) give errJPEGFallback; CMYK and YCCK JPEGs are
+// returned as an *image.RGBA converted like Pillow (cmykToRGB); unsupported codings
 // (arithmetic, lossless, hierarchical, 12-bit) and corrupt files give an
 // error.
 func decodeJPEG(data []byte) (image.Image, error) {
@@ -213,9 +214,7 @@ func (d *jpegDecoder) parseSOF(seg []byte, progressive bool) error {
 		return fmt.Errorf("SOF: length %d does not fit %d components", len(seg), nc)
 	}
 	switch nc {
-	case 1, 3:
-	case 4:
-		return errJPEGFallback // CMYK / YCCK
+	case 1, 3, 4:
 	default:
 		return fmt.Errorf("unsupported number of components %d", nc)
 	}
@@ -344,6 +343,16 @@ func (d *jpegDecoder) checkColor() error {
 		return nil
 	}
 	c := d.comps
+	if len(c) == 4 {
+		// libjpeg takes four components as YCCK when an Adobe marker
+		// says so (transform 2, or anything but 0), else as CMYK.
+		for i := 1; i < 4; i++ {
+			if c[i].h != c[0].h || c[i].v != c[0].v {
+				return errJPEGFallback // subsampled CMYK/YCCK
+			}
+		}
+		return nil
+	}
 	if d.isRGB() {
 		for i := 1; i < 3; i++ {
 			if c[i].h != c[0].h || c[i].v != c[0].v {
@@ -621,6 +630,9 @@ func (d *jpegDecoder) image() (image.Image, error) {
 	if len(c) == 1 {
 		return &image.Gray{Pix: c[0].plane, Stride: c[0].stride, Rect: r}, nil
 	}
+	if len(c) == 4 {
+		return d.cmykToRGB(), nil
+	}
 	if d.isRGB() {
 		m := image.NewRGBA(r)
 		for y := range d.h {
@@ -638,4 +650,35 @@ func (d *jpegDecoder) image() (image.Image, error) {
 		YStride: c[0].stride, CStride: c[1].stride,
 		SubsampleRatio: ratio, Rect: r,
 	}, nil
+}
+
+// cmykToRGB converts CMYK planes (YCCK ones first to CMYK like libjpeg)
+// like Pillow: it reads Adobe-style inverted
+// samples ("CMYK;I", which it assumes for every CMYK JPEG) and its
+// convert("RGB") computes each channel as (255-K) - (255-K)*C/255 with its
+// MULDIV255 rounding, where C and K are the un-inverted values.
+func (d *jpegDecoder) cmykToRGB() *image.RGBA {
+	c := d.comps
+	m := image.NewRGBA(image.Rect(0, 0, d.w, d.h))
+	conv := func(s, nk int32) uint8 {
+		t := (255-s)*nk + 128
+		return clamp8(nk - ((t>>8)+t)>>8)
+	}
+	ycck := d.adobe && d.adobeTransform != 0
+	for y := range d.h {
+		row := m.Pix[y*m.Stride:]
+		p0, p1, p2, p3 := c[0].plane[y*c[0].stride:], c[1].plane[y*c[1].stride:], c[2].plane[y*c[2].stride:], c[3].plane[y*c[3].stride:]
+		for x := range d.w {
+			s0, s1, s2 := p0[x], p1[x], p2[x]
+			if ycck {
+				// libjpeg's ycck_cmyk_convert: CMY = 255 - RGB of the
+				// YCbCr triple, with the same tables.
+				r, g, b := jpegYCbCrToRGB(s0, s1, s2)
+				s0, s1, s2 = 255-r, 255-g, 255-b
+			}
+			nk := int32(p3[x])
+			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = conv(int32(s0), nk), conv(int32(s1), nk), conv(int32(s2), nk), 0xff
+		}
+	}
+	return m
 }

@@ -8,7 +8,7 @@ whose PIL is linked to the system libjpeg-turbo, and libjpeg-turbo's tools
 
 jpeg/*.jpg      small synthetic JPEGs covering the layouts and codings the
                 decoder handles: sampling 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1,
-                grayscale, RGB (Adobe), baseline, extended sequential with
+                grayscale, RGB and CMYK (Adobe), baseline, extended sequential with
                 16-bit quantization tables, optimized Huffman tables,
                 progressive, non-interleaved sequential scans, restart
                 intervals, odd and tiny sizes.
@@ -16,8 +16,8 @@ jpeg/*.jpg.rgb  PIL's Image.open(f).convert("RGB").tobytes() of each (the
                 size is in the file name).
 jpeg/*.bad.jpg  files the decoder must refuse (arithmetic coding); no .rgb.
 jpeg/*.fallback.jpg
-                files left to image/jpeg (CMYK), with PIL's .rgb to measure
-                the difference.
+                a file left to image/jpeg (Cb and Cr sampled differently),
+                with PIL's .rgb.
 jpeg/shared_rgb.sha256
                 for each JPEG of SHARED_DIR/images/{calib,eval} (default
                 ../../../../shared): "set/name WxH sha256" of PIL's RGB bytes,
@@ -110,9 +110,19 @@ def make_images():
     cjpeg(ppm, "jpeg/cj_420_noninterleaved.jpg", "-scans", "/tmp/gen_jpeg_seq.txt")
     cjpeg(ppm, "jpeg/cj_420_progressive_custom.jpg", "-scans", "/tmp/gen_jpeg_prog.txt", "-restart", "2B")
     cjpeg(ppm, "jpeg/cj_arithmetic.bad.jpg", "-arithmetic")
-    # Four components (Adobe CMYK): left to image/jpeg, whose CMYK->RGB
-    # differs from PIL's; the test measures by how much.
-    src.convert("CMYK").save("jpeg/pil_cmyk.fallback.jpg", quality=90)
+    # Cb and Cr sampled differently: left to image/jpeg.
+    cjpeg(ppm, "jpeg/cj_mixed.fallback.jpg", "-sample", "2x2,1x1,2x1")
+    # Four components: Adobe CMYK, and the same file with the Adobe
+    # transform set to 2, which libjpeg then reads as YCCK.
+    src.convert("CMYK").save("jpeg/pil_cmyk.jpg", quality=90)
+    src.convert("CMYK").save("jpeg/pil_cmyk_progressive.jpg", quality=90, progressive=True)
+    with open("jpeg/pil_cmyk.jpg", "rb") as f:
+        data = bytearray(f.read())
+    i = data.index(b"Adobe")
+    assert data[i + 11] == 0
+    data[i + 11] = 2
+    with open("jpeg/pil_ycck.jpg", "wb") as f:
+        f.write(data)
     # Odd and tiny sizes (narrow chroma planes take libjpeg's replication
     # path; partial MCUs at the right and bottom edges).
     for (w, h, sub) in [(1, 1, 2), (2, 3, 2), (3, 5, 2), (5, 2, 1), (17, 9, 2), (33, 35, 1), (9, 17, 0)]:
