@@ -207,7 +207,7 @@ func (d *jpegDecoder) parseSOF(seg []byte, progressive bool) error {
 	if d.w == 0 || d.h == 0 {
 		return fmt.Errorf("empty image (%dx%d; DNL is not supported)", d.w, d.h)
 	}
-	if d.w*d.h > d.limit {
+	if int64(d.w)*int64(d.h) > int64(d.limit) {
 		return fmt.Errorf("image of %dx%d pixels exceeds the limit of %d pixels", d.w, d.h, d.limit)
 	}
 	if len(seg) != 6+3*nc {
@@ -242,18 +242,18 @@ func (d *jpegDecoder) parseSOF(seg []byte, progressive bool) error {
 	}
 	d.mcusX = (d.w + 8*d.hmax - 1) / (8 * d.hmax)
 	d.mcusY = (d.h + 8*d.vmax - 1) / (8 * d.vmax)
-	samples := 0
+	samples := int64(0)
 	for i := range d.comps {
 		c := &d.comps[i]
 		cw := (d.w*c.h + d.hmax - 1) / d.hmax
 		ch := (d.h*c.v + d.vmax - 1) / d.vmax
 		c.bw, c.bh = (cw+7)/8, (ch+7)/8
 		c.stride = 8 * c.bw
-		samples += 64 * c.bw * c.bh
+		samples += 64 * int64(c.bw) * int64(c.bh)
 	}
 	// Blocks pad each plane to multiples of 8: bound that too, which
 	// only refuses absurdly narrow images.
-	if samples > 4*d.limit {
+	if samples > 4*int64(d.limit) {
 		return fmt.Errorf("image of %dx%d pixels: its %d block-padded samples exceed the limit of %d", d.w, d.h, samples, 4*d.limit)
 	}
 	if nc == 1 {

@@ -7,7 +7,8 @@ package preprocess
 //
 // Integer widths follow libjpeg on a 64-bit machine: coefficients are 16-bit
 // (JCOEF), quantization values are stored as 16-bit multipliers, their
-// product is a C int, the arithmetic is done in 64 bits (JLONG) and the
+// product is a C int, the arithmetic is done in 64 bits (JLONG) on every
+// GOARCH and the
 // intermediate workspace is a C int. The final range limit saturates to
 // [0, 255] like libjpeg-turbo's SIMD IDCTs (the C version's table wraps
 // values beyond ±512 around instead; no valid image reaches them).
@@ -45,7 +46,7 @@ func newIDCTQuant(q *[64]uint16) *idctQuant {
 // idctDCOnly writes the 8x8 block whose only nonzero coefficient is the DC
 // one: the full transform reduces to this value.
 func idctDCOnly(dc int16, q *idctQuant, dst []uint8, stride int) {
-	ws := int(int32(int(int32(dc)*q[0]) << idctPass1Bits))
+	ws := int64(int32(int64(int32(dc)*q[0]) << idctPass1Bits))
 	v := clampSample((ws + 1<<(idctPass1Bits+2)) >> (idctPass1Bits + 3))
 	for y := range 8 {
 		row := dst[y*stride : y*stride+8 : y*stride+8]
@@ -55,9 +56,9 @@ func idctDCOnly(dc int16, q *idctQuant, dst []uint8, stride int) {
 	}
 }
 
-func clampSample(v int) uint8 {
+func clampSample(v int64) uint8 {
 	v += 128
-	if uint(v) > 255 {
+	if uint64(v) > 255 {
 		if v < 0 {
 			return 0
 		}
@@ -75,13 +76,13 @@ func idctISlow(blk *[64]int16, q *idctQuant, dst []uint8, stride int) {
 	for c := range 8 {
 		if blk[8+c] == 0 && blk[16+c] == 0 && blk[24+c] == 0 && blk[32+c] == 0 &&
 			blk[40+c] == 0 && blk[48+c] == 0 && blk[56+c] == 0 {
-			dc := int32(int(int32(blk[c])*q[c]) << idctPass1Bits)
+			dc := int32(int64(int32(blk[c])*q[c]) << idctPass1Bits)
 			for r := range 8 {
 				ws[8*r+c] = dc
 			}
 			continue
 		}
-		deq := func(r int) int { return int(int32(blk[8*r+c]) * q[8*r+c]) }
+		deq := func(r int) int64 { return int64(int32(blk[8*r+c]) * q[8*r+c]) }
 		// Even part.
 		z2, z3 := deq(2), deq(6)
 		z1 := (z2 + z3) * fix0_541196100
@@ -111,19 +112,19 @@ func idctISlow(blk *[64]int16, q *idctQuant, dst []uint8, stride int) {
 		w := (*[8]int32)(ws[8*r : 8*r+8])
 		out := (*[8]uint8)(dst[r*stride : r*stride+8])
 		if w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0 {
-			v := clampSample((int(w[0]) + 1<<(idctPass1Bits+2)) >> (idctPass1Bits + 3))
+			v := clampSample((int64(w[0]) + 1<<(idctPass1Bits+2)) >> (idctPass1Bits + 3))
 			*out = [8]uint8{v, v, v, v, v, v, v, v}
 			continue
 		}
-		z2, z3 := int(w[2]), int(w[6])
+		z2, z3 := int64(w[2]), int64(w[6])
 		z1 := (z2 + z3) * fix0_541196100
 		tmp2 := z1 - z3*fix1_847759065
 		tmp3 := z1 + z2*fix0_765366865
-		tmp0 := (int(w[0]) + int(w[4])) << idctConstBits
-		tmp1 := (int(w[0]) - int(w[4])) << idctConstBits
+		tmp0 := (int64(w[0]) + int64(w[4])) << idctConstBits
+		tmp1 := (int64(w[0]) - int64(w[4])) << idctConstBits
 		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
 		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
-		o0, o1, o2, o3 := idctOdd(int(w[7]), int(w[5]), int(w[3]), int(w[1]))
+		o0, o1, o2, o3 := idctOdd(int64(w[7]), int64(w[5]), int64(w[3]), int64(w[1]))
 		const sh = idctConstBits + idctPass1Bits + 3
 		const rnd = 1 << (sh - 1)
 		out[0] = clampSample((tmp10 + o3 + rnd) >> sh)
@@ -140,7 +141,7 @@ func idctISlow(blk *[64]int16, q *idctQuant, dst []uint8, stride int) {
 // idctOdd is the odd part of the 8-point transform, from the inputs at
 // positions 7, 5, 3 and 1; it returns the terms added to and subtracted
 // from outputs (3, 4), (2, 5), (1, 6) and (0, 7).
-func idctOdd(t0, t1, t2, t3 int) (int, int, int, int) {
+func idctOdd(t0, t1, t2, t3 int64) (int64, int64, int64, int64) {
 	z1 := t0 + t3
 	z2 := t1 + t2
 	z3 := t0 + t2
