@@ -21,9 +21,11 @@ var ErrFormat = errors.New("not a JPEG, PNG, BMP or WebP image")
 
 // LoadImage decodes a JPEG, PNG, BMP or WebP file. Images over 2^27 pixels
 // are refused before decoding. EXIF orientation and color profiles are
-// ignored, as PIL and torchvision do. Lossy WebP images are returned as
-// *image.NRGBA converted like libwebp (see webpToNRGBA); other formats as
-// their decoder returns them.
+// ignored, as PIL and torchvision do. JPEGs are decoded like libjpeg (see
+// decodeJPEG) into an *image.Gray, *image.YCbCr or *image.RGBA, except the
+// layouts it leaves to image/jpeg (doc.go); lossy WebP images are returned
+// as *image.NRGBA converted like libwebp (see webpToNRGBA); other formats
+// as their decoder returns them.
 func LoadImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -37,8 +39,31 @@ func LoadImage(path string) (image.Image, error) {
 	return img, nil
 }
 
+// maxJPEGFile bounds the size of a JPEG file, which decodeJPEG reads whole.
+const maxJPEGFile = 1 << 30
+
 func decode(r io.ReadSeeker) (image.Image, error) {
-	cfg, _, err := image.DecodeConfig(bufio.NewReader(r))
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0xff && magic[1] == 0xd8 {
+		data, err := io.ReadAll(io.LimitReader(br, maxJPEGFile+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxJPEGFile {
+			return nil, fmt.Errorf("JPEG file exceeds %d bytes", maxJPEGFile)
+		}
+		img, err := decodeJPEG(data)
+		if !errors.Is(err, errJPEGFallback) {
+			return img, err
+		}
+		// Layouts decodeJPEG leaves to image/jpeg (CMYK, unusual sampling
+		// factors): decoded with Go's IDCT and color conversion.
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		br.Reset(r)
+	}
+	cfg, _, err := image.DecodeConfig(br)
 	if errors.Is(err, image.ErrFormat) {
 		return nil, ErrFormat
 	}

@@ -1,7 +1,11 @@
 package preprocess
 
 import (
+	"bytes"
+	"image"
+	"image/jpeg"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -46,8 +50,8 @@ func TestSharedReference(t *testing.T) {
 	}{
 		// Lossless source: only resampling arithmetic can differ.
 		{"grace_hopper.bmp", "mobilenet_v2_1.0_224.grace_hopper.input.npy", 1.0001 / 127.5},
-		// JPEG: Go's and libjpeg's IDCTs differ by a few levels.
-		{"parrot.jpg", "mobilenet_v2_1.0_224.parrot.input.npy", 8 / 127.5},
+		// JPEG: decoded like libjpeg, so the tensors are identical.
+		{"parrot.jpg", "mobilenet_v2_1.0_224.parrot.input.npy", 0},
 	} {
 		ref, err := npy.ReadFile(filepath.Join(shared, "models", "reference", tc.ref))
 		if err != nil {
@@ -92,6 +96,45 @@ func BenchmarkFileShared(b *testing.B) {
 				if err := spec.File(files[i%len(files)], dst); err != nil {
 					b.Fatal(err)
 				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeJPEGShared decodes ../shared's JPEG photos to RGB, with
+// this package's libjpeg-exact decoder and, for comparison, with
+// image/jpeg (the same RGB conversion follows both).
+func BenchmarkDecodeJPEGShared(b *testing.B) {
+	var data [][]byte
+	for _, set := range []string{"calib", "eval"} {
+		files, _ := filepath.Glob(filepath.Join(golden.Shared(b, "images", set), "*.jpg"))
+		for _, f := range files {
+			d, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			data = append(data, d)
+		}
+	}
+	if len(data) == 0 {
+		b.Skip("no JPEGs in ../shared/images")
+	}
+	for _, dec := range []struct {
+		name string
+		fn   func([]byte) (image.Image, error)
+	}{
+		{"mnc", decodeJPEG},
+		{"image-jpeg", func(d []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(d)) }},
+	} {
+		b.Run(dec.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				img, err := dec.fn(data[i%len(data)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				toRGB(img)
 				i++
 			}
 		})
