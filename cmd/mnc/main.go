@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mncdev/mnc/compile"
+	"github.com/mncdev/mnc/internal/editdist"
 )
 
 // version is the producer version recorded in compiled models.
@@ -175,7 +176,7 @@ func flagError(c *cobra.Command, err error) error {
 	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
 		best, dist := "", 3 // suggest only close names
 		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if d := editDistance(name, f.Name); d < dist {
+			if d := editdist.Levenshtein(name, f.Name); d < dist {
 				best, dist = f.Name, d
 			}
 		})
@@ -184,25 +185,4 @@ func flagError(c *cobra.Command, err error) error {
 		}
 	}
 	return usageError(fmt.Errorf("%s: %s (see %s --help)", c.CommandPath(), msg, c.CommandPath()))
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/mncdev/mnc/internal/editdist"
 )
 
 // MatchLabel finds the class that name (a folder name or a list's label)
@@ -77,7 +79,7 @@ func closeLabels(norm string, labels []string, n int) []string {
 			if s == "" {
 				continue
 			}
-			d := levenshtein(norm, s)
+			d := editdist.Levenshtein(norm, s)
 			if len(norm) >= 3 && len(s) >= 3 && (strings.Contains(s, norm) || strings.Contains(norm, s)) {
 				d = min(d, 1)
 			}
@@ -95,26 +97,4 @@ func closeLabels(norm string, labels []string, n int) []string {
 		out = append(out, fmt.Sprintf("%d %q", c.i, labels[c.i]))
 	}
 	return out
-}
-
-// levenshtein is the edit distance between a and b, in runes.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
