@@ -150,7 +150,7 @@ func Run(o Options) (*Result, error) {
 	if s := g.Inputs[0].Type.Shape; len(g.Inputs) == 1 && len(s) == 4 && s[1] == 3 {
 		spec := o.Preprocess
 		if spec.Height == 0 && spec.Width == 0 {
-			if spec, err = preprocess.Default(spec.Preset, s[2], s[3]); err != nil {
+			if spec, err = spec.AtSize(s[2], s[3]); err != nil {
 				return nil, err
 			}
 		}

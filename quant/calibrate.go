@@ -154,7 +154,7 @@ func specFor(g *ir.Graph, spec preprocess.Spec) (preprocess.Spec, error) {
 		return preprocess.Default(preprocess.Torchvision, h, w)
 	}
 	if spec.Height == 0 && spec.Width == 0 {
-		return preprocess.Default(spec.Preset, h, w) // a preset alone: at the model's size
+		return spec.AtSize(h, w) // a preset (and its statistics) alone: at the model's size
 	}
 	if spec.Height != h || spec.Width != w {
 		return spec, fmt.Errorf("preprocessing produces %dx%d images but the model input is %dx%d", spec.Height, spec.Width, h, w)

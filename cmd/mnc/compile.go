@@ -21,7 +21,7 @@ func newCompileCmd() *cobra.Command {
 		report     bool
 		asJSON     bool
 		listPasses bool
-		preset     string
+		pre        preprocessFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "compile [MODEL] [-o OUT.mnc]",
@@ -87,15 +87,18 @@ architecture with zero weights.`,
 			// compile's quality report; stdout holds only the JSON.
 			jsonQuality := asJSON && !report && o.Quant == "int8"
 			o.Passes.Dump, o.PassReportJSON, o.Producer = out, asJSON && !jsonQuality, "mnc "+version
-			o.Preprocess = preprocess.Spec{Preset: preprocess.Preset(preset)}
+			var err error
+			if o.Preprocess, err = pre.spec(); err != nil {
+				return err
+			}
 			// An ONNX file says nothing of its preprocessing: say, once the
 			// options are checked and the model loaded, which one is assumed.
-			warnPreset := !cmd.Flags().Changed("preprocess") && strings.EqualFold(filepath.Ext(o.Model), ".onnx")
+			warnPreset := !pre.changed(cmd) && strings.EqualFold(filepath.Ext(o.Model), ".onnx")
 			o.QuantOptions.Progress, o.QuantOptions.Warn = cmd.ErrOrStderr(), cmd.ErrOrStderr()
 			o.AfterPasses = func(rep *passes.Report) error {
 				if warnPreset {
 					fmt.Fprintf(cmd.ErrOrStderr(), "mnc: warning: no --preprocess given: assuming %s (%s); models converted from TensorFlow want --preprocess tf\n",
-						preset, preprocess.Describe(preprocess.Preset(preset)))
+						pre.preset, preprocess.Describe(preprocess.Preset(pre.preset)))
 				}
 				if report {
 					return rep.WriteText(out)
@@ -149,7 +152,7 @@ architecture with zero weights.`,
 	f.Float64Var(&flags.QuantOptions.Percentile, "percentile", 99.99, "the percentile of --calib-method percentile")
 	f.IntVar(&flags.QuantOptions.Images, "calib-images", 0, "use at most `N` calibration images (0: all)")
 	f.BoolVar(&flags.QuantOptions.SkipBad, "skip-bad-images", false, "skip unreadable calibration images with a warning instead of failing")
-	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing: torchvision or tf (recorded in the model)")
+	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (recorded in the model)")
 	f.BoolVar(&flags.QuantOptions.Equalize, "equalize", false, "cross-layer equalization before calibration")
 	f.BoolVar(&flags.QuantOptions.NoBiasCorrect, "no-bias-correct", false, "turn off bias correction")
 	f.StringVar(&flags.QuantOptions.EvalDir, "eval", "", "also report on the held-out images of this `DIR`")

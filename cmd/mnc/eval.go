@@ -10,7 +10,6 @@ import (
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/internal/eval"
-	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 func newEvalCmd() *cobra.Command {
@@ -18,7 +17,7 @@ func newEvalCmd() *cobra.Command {
 		o       eval.Options
 		opts    frontend.Options
 		labels  string
-		preset  string
+		pre     preprocessFlags
 		asJSON  bool
 		asCSV   bool
 		minTop1 string
@@ -85,11 +84,12 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 				}
 				gate = v
 			}
-			if cmd.Flags().Changed("preprocess") {
-				o.Preset = preprocess.Preset(preset)
-				if _, err := preprocess.Default(o.Preset, 1, 1); err != nil {
-					return usageError(fmt.Errorf("--preprocess: %w", err))
+			if pre.changed(cmd) {
+				spec, err := pre.spec()
+				if err != nil {
+					return err
 				}
+				o.Preset, o.Mean, o.Std = spec.Preset, spec.Mean, spec.Std
 			}
 			if labels != "" {
 				names, err := classify.ReadLabels(labels)
@@ -129,7 +129,7 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 	f := cmd.Flags()
 	f.StringVar(&o.Images, "images", "", "labelled images: an ImageFolder `DIR` or a .csv/.tsv list of path,label rows")
 	f.StringVar(&labels, "labels", "", "class names, one per line (line i = class i); default: those the .mnc files record")
-	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing of float models (and, if given, of .mnc files too): torchvision or tf")
+	addPreprocessFlags(cmd, &pre, "image preprocessing of float models (and, if given, of .mnc files too): torchvision or tf")
 	f.IntVar(&o.Workers, "workers", 0, "images decoded and run at once (0: one per core, GOMAXPROCS)")
 	f.StringVar(&o.Kernels, "kernels", "", "force a kernel variant for .mnc files (default: $MNC_KERNELS, else the best this CPU runs)")
 	f.IntVar(&o.Confusions, "confusions", 10, "most confused class pairs to list per model")

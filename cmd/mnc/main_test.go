@@ -334,6 +334,9 @@ func TestBadInput(t *testing.T) {
 		{"missing argument", []string{"run"}, "requires at least 1 arg"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"bad flag value", []string{"run", f32, "--top", "many"}, "--top"},
+		{"mean with tf", []string{"compile", filepath.Join(dir, onnxFile), "-o", filepath.Join(tmp, "m.mnc"), "--preprocess", "tf", "--mean", "1,2,3"}, "--mean and --std are for --preprocess torchvision"},
+		{"bad std", []string{"compile", filepath.Join(dir, onnxFile), "-o", filepath.Join(tmp, "m.mnc"), "--std", "1,2"}, "--std \"1,2\": want three"},
+		{"statistics override", []string{"run", f32, "--mean", "0.4,0.4,0.4", png}, "--force-preprocess"},
 		{"missing file", []string{"run", filepath.Join(tmp, "nope.onnx"), "--tensor", input}, "no such file"},
 		{"unknown format", []string{"run", write("model.h5", []byte("x")), "--tensor", input}, "unknown model format"},
 		{"not a model", []string{"run", notModel, "--tensor", input}, notModel},
@@ -360,7 +363,7 @@ func TestBadInput(t *testing.T) {
 			_, stderr, code := mnc(t, c.args...)
 			want := 1
 			switch c.name {
-			case "mistyped flag", "missing argument", "unknown command", "bad flag value":
+			case "mistyped flag", "missing argument", "unknown command", "bad flag value", "mean with tf", "bad std":
 				want = 2 // usage errors
 			}
 			if code != want {
@@ -545,5 +548,32 @@ func TestBatchFollowsTensor(t *testing.T) {
 				t.Errorf("checkpoint at the tensor's resolution:\n%s", out)
 			}
 		}
+	}
+}
+
+// TestCustomStats: --mean/--std replace the torchvision preset's ImageNet
+// statistics, are recorded in the model file, and mnc run uses them.
+func TestCustomStats(t *testing.T) {
+	dir, tmp := golden.Dir(t), t.TempDir()
+	var onnx string
+	for _, m := range golden.Manifest(t) {
+		if m.Name == "v3s" {
+			onnx = filepath.Join(dir, m.Files["onnx_opset17"])
+		}
+	}
+	out := filepath.Join(tmp, "m.mnc")
+	mustRun(t, "compile", onnx, "-o", out, "--quant", "float32", "--mean", "0.5,0.5,0.5", "--std", "0.25,0.25,0.25")
+	if s := mustRun(t, "inspect", out); !strings.Contains(s, "preprocessing torchvision 80x80 (mean [0.5 0.5 0.5], std [0.25 0.25 0.25])") {
+		t.Errorf("the statistics are not recorded:\n%s", s)
+	}
+	png := filepath.Join(tmp, "x.png")
+	if err := os.WriteFile(png, tinyPNG(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := mustRun(t, "run", out, "--top", "1", png)
+	b := mustRun(t, "run", out, "--top", "1", "--mean", "0.5,0.5,0.5", "--std", "0.25,0.25,0.25", png) // the recorded ones: fine
+	c := mustRun(t, "run", out, "--top", "1", "--force-preprocess", "--std", "0.5,0.5,0.5", png)
+	if a != b || a == c {
+		t.Errorf("runs with the recorded, the same and other statistics:\n%s\n%s\n%s", a, b, c)
 	}
 }

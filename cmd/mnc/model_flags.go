@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 // addModelFlags registers the flags that describe a checkpoint's
@@ -103,4 +104,54 @@ func checkModelFlags(cmd *cobra.Command, args []string) error {
 		}
 	}
 	return nil
+}
+
+// preprocessFlags are --preprocess and the torchvision preset's --mean and
+// --std.
+type preprocessFlags struct{ preset, mean, std string }
+
+func addPreprocessFlags(cmd *cobra.Command, p *preprocessFlags, usage string) {
+	f := cmd.Flags()
+	f.StringVar(&p.preset, "preprocess", "torchvision", usage)
+	f.StringVar(&p.mean, "mean", "", "with --preprocess torchvision: the per-channel mean `R,G,B` of x/255 (default ImageNet's 0.485,0.456,0.406)")
+	f.StringVar(&p.std, "std", "", "with --preprocess torchvision: the per-channel std `R,G,B` (default ImageNet's 0.229,0.224,0.225)")
+}
+
+// changed reports whether any of the preprocessing flags was given.
+func (p *preprocessFlags) changed(cmd *cobra.Command) bool {
+	f := cmd.Flags()
+	return f.Changed("preprocess") || f.Changed("mean") || f.Changed("std")
+}
+
+// spec is the preprocessing the flags ask for, at no size yet (see
+// preprocess.Spec.AtSize); a bad value is a usage error naming the flag.
+func (p *preprocessFlags) spec() (preprocess.Spec, error) {
+	s := preprocess.Spec{Preset: preprocess.Preset(p.preset)}
+	if _, err := preprocess.Default(s.Preset, 1, 1); err != nil {
+		return s, usageError(fmt.Errorf("--preprocess: %w", err))
+	}
+	if p.mean == "" && p.std == "" {
+		return s, nil
+	}
+	if s.Preset != preprocess.Torchvision {
+		return s, usageError(fmt.Errorf("--mean and --std are for --preprocess torchvision (%s computes x/127.5 - 1)", s.Preset))
+	}
+	s.Mean, s.Std = preprocess.ImageNetMean, preprocess.ImageNetStd
+	for _, v := range []struct {
+		flag, text string
+		dst        *[3]float32
+	}{{"mean", p.mean, &s.Mean}, {"std", p.std, &s.Std}} {
+		if v.text == "" {
+			continue
+		}
+		x, err := preprocess.ParseStats(v.text)
+		if err != nil {
+			return s, usageError(fmt.Errorf("--%s %w", v.flag, err))
+		}
+		*v.dst = x
+	}
+	if _, err := s.AtSize(1, 1); err != nil {
+		return s, usageError(fmt.Errorf("--std: %w", err))
+	}
+	return s, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
-	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 func newRunCmd() *cobra.Command {
@@ -24,7 +23,7 @@ func newRunCmd() *cobra.Command {
 		labels     string
 		top        int
 		asJSON     bool
-		preset     string
+		pre        preprocessFlags
 		forcePre   bool
 		ropts      runtime.Options
 	)
@@ -101,17 +100,21 @@ writes the N x classes logits as a float32 .npy file.`,
 				if err != nil {
 					return err
 				}
-				spec, err := preprocess.Default(preprocess.Preset(preset), h, w)
+				want, err := pre.spec()
+				if err != nil {
+					return err
+				}
+				spec, err := want.AtSize(h, w)
 				if err != nil {
 					return err
 				}
 				if rec.Spec != nil {
-					switch changed := cmd.Flags().Changed("preprocess"); {
-					case !changed || spec.Preset == rec.Spec.Preset:
+					switch {
+					case !pre.changed(cmd) || spec == *rec.Spec || (spec.Preset == rec.Spec.Preset && want.Std == [3]float32{}):
 						spec = *rec.Spec // what the model was calibrated with
 					case !forcePre:
-						return fmt.Errorf("--preprocess %s differs from the %s preprocessing %q was compiled with, and would give wrong results (add --force-preprocess to run it anyway)",
-							spec.Preset, rec.Spec.Preset, args[0])
+						return fmt.Errorf("the preprocessing asked for (%s) differs from the one %q was compiled with (%s), and would give wrong results (add --force-preprocess to run it anyway)",
+							spec, args[0], rec.Spec)
 					}
 				}
 				results, logits, err = classify.RunImages(m, images, spec, top, names)
@@ -134,7 +137,7 @@ writes the N x classes logits as a float32 .npy file.`,
 	f.StringVar(&labels, "labels", "", "class names, one per line (line i = class i)")
 	f.IntVar(&top, "top", 5, "how many classes to print per input")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
-	f.StringVar(&preset, "preprocess", "torchvision", "image preprocessing: torchvision or tf (a .mnc file brings its own)")
+	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (a .mnc file brings its own)")
 	f.BoolVar(&forcePre, "force-preprocess", false, "use --preprocess even where the .mnc file records another")
 	addRuntimeFlags(cmd, &ropts)
 	return cmd

@@ -38,6 +38,9 @@ type Options struct {
 	// preset at the model's input size; "" means what a .mnc file records
 	// and the torchvision preset for float models (as `mnc run` does).
 	Preset preprocess.Preset
+	// Mean and Std, when Std is set, replace the torchvision preset's
+	// ImageNet statistics (see preprocess.Spec.AtSize).
+	Mean, Std [3]float32
 	// Workers is the number of images decoded and run at once, each on
 	// single-threaded replicas of the models (0: GOMAXPROCS). The results
 	// do not depend on it.
@@ -167,7 +170,7 @@ func openModels(o Options, workers int) ([]*model, error) {
 		}
 		switch {
 		case o.Preset != "":
-			mm.spec, err = preprocess.Default(o.Preset, h, w)
+			mm.spec, err = preprocess.Spec{Preset: o.Preset, Mean: o.Mean, Std: o.Std}.AtSize(h, w)
 		case rec.Spec != nil:
 			mm.spec = *rec.Spec
 		default:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -85,6 +86,38 @@ func Default(preset Preset, h, w int) (Spec, error) {
 		return Spec{}, err
 	}
 	return s, nil
+}
+
+// AtSize returns s's preset at an h x w network input: Default's Spec,
+// keeping s's Mean and Std when they are set (Std not all zero; the
+// Torchvision preset only: TF's map is fixed).
+func (s Spec) AtSize(h, w int) (Spec, error) {
+	d, err := Default(s.Preset, h, w)
+	if err != nil || s.Std == ([3]float32{}) {
+		return d, err
+	}
+	if s.Preset != Torchvision {
+		return Spec{}, fmt.Errorf("preprocess: custom mean and std need the torchvision preset (%s computes x/127.5 - 1)", s.Preset)
+	}
+	d.Mean, d.Std = s.Mean, s.Std
+	return d, d.validate()
+}
+
+// ParseStats parses "r,g,b" (three numbers) for --mean and --std.
+func ParseStats(s string) ([3]float32, error) {
+	var v [3]float32
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return v, fmt.Errorf("%q: want three comma-separated numbers r,g,b", s)
+	}
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return v, fmt.Errorf("%q: %q is not a finite number", s, p)
+		}
+		v[i] = float32(f)
+	}
+	return v, nil
 }
 
 // ParseSpec reads a Spec from its JSON encoding (encoding/json's of Spec,

@@ -501,3 +501,29 @@ func TestErrors(t *testing.T) {
 		t.Error("1x600000 image accepted")
 	}
 }
+
+func TestAtSizeAndStats(t *testing.T) {
+	s, err := Spec{Preset: Torchvision}.AtSize(32, 48)
+	if err != nil || s.Mean != ImageNetMean || s.Std != ImageNetStd || s.Height != 32 || s.Width != 48 {
+		t.Errorf("torchvision defaults: %+v %v", s, err)
+	}
+	mean, err1 := ParseStats("0.5, 0.5,0.5")
+	std, err2 := ParseStats("0.25,0.25,0.25")
+	if err1 != nil || err2 != nil || mean != [3]float32{0.5, 0.5, 0.5} {
+		t.Fatalf("ParseStats: %v %v %v", mean, err1, err2)
+	}
+	if s, err := (Spec{Preset: Torchvision, Mean: mean, Std: std}).AtSize(8, 8); err != nil || s.Mean != mean || s.Std != std || s.Height != 8 {
+		t.Errorf("custom statistics: %+v %v", s, err)
+	}
+	for _, bad := range []string{"", "1,2", "1,2,3,4", "a,b,c", "1,NaN,2", "1,Inf,2"} {
+		if _, err := ParseStats(bad); err == nil {
+			t.Errorf("ParseStats(%q) accepted", bad)
+		}
+	}
+	if _, err := (Spec{Preset: TF, Mean: mean, Std: std}).AtSize(8, 8); err == nil {
+		t.Error("custom statistics with the tf preset accepted")
+	}
+	if _, err := (Spec{Preset: Torchvision, Std: [3]float32{0, 1, 1}}).AtSize(8, 8); err == nil {
+		t.Error("a zero std accepted")
+	}
+}
