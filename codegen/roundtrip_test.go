@@ -325,7 +325,20 @@ func TestSharedV2Figures(t *testing.T) {
 	}
 	c := info.Calibration
 	if c == nil || c.Images != sharedCalibImages || len(c.ImageListSHA256) != 64 || c.Calib == nil || c.Method == "" {
-		t.Errorf("calibration record %+v", c)
+		t.Fatalf("calibration record %+v", c)
+	}
+	if q, rep := c.Calib, sm.rep.Calib; q.MedianSQNR == nil || q.WorstSQNR == nil || *q.MedianSQNR != rep.MedianSQNR || *q.WorstSQNR != rep.WorstSQNR {
+		t.Errorf("the record's median/worst SQNR %v/%v, the report's %v/%v", q.MedianSQNR, q.WorstSQNR, rep.MedianSQNR, rep.WorstSQNR)
+	}
+	// A file without the appended figures (format 1.0) reads them as absent.
+	rec := sm.rep.Record()
+	rec.Calib.MedianSQNR, rec.Calib.WorstSQNR = nil, nil
+	old, err := codegen.Build(sm.q, codegen.Options{Producer: "test", Calibration: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if om, _ := load(t, old); om.Info().Calibration.Calib.MedianSQNR != nil {
+		t.Error("a record without the median reads one")
 	}
 	fm, _ := load(t, sm.f32)
 	fi := fm.Info()

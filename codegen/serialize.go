@@ -395,6 +395,12 @@ func (s *serializer) quality(q *runtime.Quality) flatbuffers.UOffsetT {
 	mncfb.QualityFiguresAddTop1Agree(fb, int32(q.Top1Agree))
 	mncfb.QualityFiguresAddCosine(fb, q.Cosine)
 	mncfb.QualityFiguresAddMinCosine(fb, q.MinCosine)
+	if q.MedianSQNR != nil {
+		mncfb.QualityFiguresAddMedianSqnrDb(fb, *q.MedianSQNR)
+	}
+	if q.WorstSQNR != nil {
+		mncfb.QualityFiguresAddWorstSqnrDb(fb, *q.WorstSQNR)
+	}
 	return mncfb.QualityFiguresEnd(fb)
 }
 

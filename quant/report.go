@@ -577,8 +577,9 @@ func (rep *Report) Record() *runtime.Calibration {
 		if m == nil {
 			return nil
 		}
+		med, worst := finite(m.MedianSQNR), finite(m.WorstSQNR)
 		return &runtime.Quality{Images: m.Images, LogitsSQNR: finite(m.LogitsSQNR), Top1Agree: m.Top1Agree,
-			Cosine: m.Cosine, MinCosine: m.MinCosine}
+			Cosine: m.Cosine, MinCosine: m.MinCosine, MedianSQNR: &med, WorstSQNR: &worst}
 	}
 	c.Calib, c.Eval = figures(rep.Calib), figures(rep.Eval)
 	return c

@@ -80,7 +80,8 @@ var (
 	specPreprocess = &tableSpec{"Preprocess", []fieldSpec{str("preset"), scalar("height", 4), scalar("width", 4),
 		vec("mean", 4), vec("std", 4)}}
 	specQuality = &tableSpec{"QualityFigures", []fieldSpec{scalar("images", 4), scalar("logits_sqnr_db", 8),
-		scalar("top1_agree", 4), scalar("cosine", 8), scalar("min_cosine", 8)}}
+		scalar("top1_agree", 4), scalar("cosine", 8), scalar("min_cosine", 8),
+		scalar("median_sqnr_db", 8), scalar("worst_sqnr_db", 8)}}
 	specCalibration = &tableSpec{"Calibration", []fieldSpec{str("scheme"), str("method"), scalar("images", 4),
 		str("image_list_sha256"), tab("calib", specQuality), tab("eval", specQuality)}}
 	specKeyValue = &tableSpec{"KeyValue", []fieldSpec{str("key"), str("value")}}

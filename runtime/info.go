@@ -67,6 +67,10 @@ type Quality struct {
 	Top1Agree  int     `json:"top1_agree"`
 	Cosine     float64 `json:"cosine"`
 	MinCosine  float64 `json:"min_cosine"`
+	// MedianSQNR and WorstSQNR are the median and lowest per-image logits
+	// SQNRs; nil in files written before they were recorded.
+	MedianSQNR *float64 `json:"median_sqnr_db,omitempty"`
+	WorstSQNR  *float64 `json:"worst_sqnr_db,omitempty"`
 }
 
 // TensorInfo describes one tensor.

@@ -84,6 +84,23 @@ func (m *Model) readMetadata(md *mncfb.Metadata, bud *budget) error {
 }
 
 func quality(q *mncfb.QualityFigures) *Quality {
-	return &Quality{Images: int(q.Images()), LogitsSQNR: q.LogitsSqnrDb(), Top1Agree: int(q.Top1Agree()),
+	r := &Quality{Images: int(q.Images()), LogitsSQNR: q.LogitsSqnrDb(), Top1Agree: int(q.Top1Agree()),
 		Cosine: q.Cosine(), MinCosine: q.MinCosine()}
+	t := q.Table()
+	if t.Offset(qualityMedianSlot) != 0 { // present (appended fields: absent in older files)
+		v := q.MedianSqnrDb()
+		r.MedianSQNR = &v
+	}
+	if t.Offset(qualityWorstSlot) != 0 {
+		v := q.WorstSqnrDb()
+		r.WorstSQNR = &v
+	}
+	return r
 }
+
+// The vtable slots of QualityFigures' median_sqnr_db and worst_sqnr_db
+// (fields 5 and 6: 4 + 2*index).
+const (
+	qualityMedianSlot = 4 + 2*5
+	qualityWorstSlot  = 4 + 2*6
+)

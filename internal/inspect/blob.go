@@ -100,8 +100,12 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 			what string
 			q    *runtime.Quality
 		}{{"calibration images", c.Calib}, {"eval images", c.Eval}} {
-			if q.q != nil {
-				fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB, top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
+			switch {
+			case q.q != nil && q.q.MedianSQNR != nil && q.q.WorstSQNR != nil:
+				fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB median, %.2f worst (%.2f pooled), top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
+					q.what, q.q.Images, *q.q.MedianSQNR, *q.q.WorstSQNR, q.q.LogitsSQNR, q.q.Top1Agree, q.q.Images, q.q.Cosine, q.q.MinCosine)
+			case q.q != nil:
+				fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB pooled, top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
 					q.what, q.q.Images, q.q.LogitsSQNR, q.q.Top1Agree, q.q.Images, q.q.Cosine, q.q.MinCosine)
 			}
 		}

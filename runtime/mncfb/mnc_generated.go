@@ -2017,8 +2017,32 @@ func (rcv *QualityFigures) MutateMinCosine(n float64) bool {
 	return rcv._tab.MutateFloat64Slot(12, n)
 }
 
+func (rcv *QualityFigures) MedianSqnrDb() float64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(14))
+	if o != 0 {
+		return rcv._tab.GetFloat64(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *QualityFigures) MutateMedianSqnrDb(n float64) bool {
+	return rcv._tab.MutateFloat64Slot(14, n)
+}
+
+func (rcv *QualityFigures) WorstSqnrDb() float64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(16))
+	if o != 0 {
+		return rcv._tab.GetFloat64(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *QualityFigures) MutateWorstSqnrDb(n float64) bool {
+	return rcv._tab.MutateFloat64Slot(16, n)
+}
+
 func QualityFiguresStart(builder *flatbuffers.Builder) {
-	builder.StartObject(5)
+	builder.StartObject(7)
 }
 func QualityFiguresAddImages(builder *flatbuffers.Builder, images int32) {
 	builder.PrependInt32Slot(0, images, 0)
@@ -2034,6 +2058,12 @@ func QualityFiguresAddCosine(builder *flatbuffers.Builder, cosine float64) {
 }
 func QualityFiguresAddMinCosine(builder *flatbuffers.Builder, minCosine float64) {
 	builder.PrependFloat64Slot(4, minCosine, 0.0)
+}
+func QualityFiguresAddMedianSqnrDb(builder *flatbuffers.Builder, medianSqnrDb float64) {
+	builder.PrependFloat64Slot(5, medianSqnrDb, 0.0)
+}
+func QualityFiguresAddWorstSqnrDb(builder *flatbuffers.Builder, worstSqnrDb float64) {
+	builder.PrependFloat64Slot(6, worstSqnrDb, 0.0)
 }
 func QualityFiguresEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
