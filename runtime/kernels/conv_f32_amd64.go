@@ -89,22 +89,3 @@ func (g *gemmF32Impl) conv(p *ConvF32Params, x, w, bias, y []float32, lo, hi int
 		}
 	}
 }
-
-// im2colF32 writes the KH*KW*C inputs of output pixel (n, oy, ox) to row,
-// in the order kh, kw, ci, +0 for the taps outside the input.
-func im2colF32(row []float32, p *ConvF32Params, x []float32, n, oy, ox int) {
-	C := p.C
-	dh, dw := p.dil()
-	for kh := range p.KH {
-		iy := oy*p.StrideH - p.PadTop + kh*dh
-		for kw := range p.KW {
-			ix := ox*p.StrideW - p.PadLeft + kw*dw
-			dst := row[(kh*p.KW+kw)*C:][:C]
-			if iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
-				clear(dst)
-				continue
-			}
-			copy(dst, x[((n*p.H+iy)*p.W+ix)*C:][:C])
-		}
-	}
-}

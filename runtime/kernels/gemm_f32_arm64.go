@@ -247,25 +247,6 @@ func convF32ARM(p *ConvF32Params, x, w, bias, y []float32, lo, hi int) {
 	}
 }
 
-// im2colF32 writes the window of output pixel (n, oy, ox) into row, in
-// (kh, kw, ci) order, zeros for taps outside the input.
-func im2colF32(row []float32, p *ConvF32Params, x []float32, n, oy, ox int) {
-	dh, dw := p.dil()
-	C := p.C
-	for kh := range p.KH {
-		iy := oy*p.StrideH - p.PadTop + kh*dh
-		for kw := range p.KW {
-			ix := ox*p.StrideW - p.PadLeft + kw*dw
-			dst := row[(kh*p.KW+kw)*C:][:C]
-			if iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
-				clear(dst)
-				continue
-			}
-			copy(dst, x[((n*p.H+iy)*p.W+ix)*C:][:C])
-		}
-	}
-}
-
 // armGemmF32 installs the float32 GEMM kernels of this file into s:
 // PointwiseF32, GemmF32 and ConvF32.
 func armGemmF32(s *Set) {
