@@ -63,10 +63,16 @@ writes the N x classes logits as a float32 .npy file.`,
 					return err
 				}
 			}
-			if ext := strings.ToLower(filepath.Ext(args[0])); tensor != "" && !cmd.Flags().Changed("resolution") &&
-				(ext == ".pth" || ext == ".pt" || ext == ".safetensors") {
-				if r, ok := classify.TensorResolution(tensor); ok {
-					opts.Resolution = r // a checkpoint is built at the tensor's size
+			var in *ir.Tensor
+			if tensor != "" {
+				var err error
+				if in, err = classify.ReadTensor(tensor); err != nil {
+					return err
+				}
+				s := in.Shape
+				if ext := strings.ToLower(filepath.Ext(args[0])); !cmd.Flags().Changed("resolution") && len(s) == 4 && s[2] == s[3] && s[2] >= 1 &&
+					(ext == ".pth" || ext == ".pt" || ext == ".safetensors") {
+					opts.Resolution = s[2] // a checkpoint is built at the tensor's size
 				}
 			}
 			m, rec, err := classify.OpenWith(args[0], opts, ropts)
@@ -86,9 +92,8 @@ writes the N x classes logits as a float32 .npy file.`,
 			}
 			var results []classify.Result
 			var logits *ir.Tensor
-			if tensor != "" {
-				in, err := classify.ReadTensor(tensor, m.InputShape())
-				if err != nil {
+			if in != nil {
+				if err := classify.CheckInput(in, tensor, m.InputShape()); err != nil {
 					return err
 				}
 				results, logits, err = classify.RunTensor(m, in, tensor, top, names)

@@ -113,28 +113,22 @@ func CheckLabels(labels []string, classes int, path string) error {
 	return fmt.Errorf("labels file %q has %d labels but the model has %d classes%s", path, len(labels), classes, hint)
 }
 
-// TensorResolution returns the square H = W of an N x C x H x W .npy file,
-// for building a fully convolutional checkpoint at the tensor's size.
-func TensorResolution(path string) (int, bool) {
-	a, err := npy.ReadFile(path)
-	if err != nil || len(a.Shape) != 4 || a.Shape[2] != a.Shape[3] || a.Shape[2] < 1 {
-		return 0, false
-	}
-	return a.Shape[2], true
-}
-
-// ReadTensor reads an N x C x H x W float32 .npy file and checks it against
-// the model's input shape.
-func ReadTensor(path string, want ir.Shape) (*ir.Tensor, error) {
+// ReadTensor reads an N x C x H x W float32 .npy file (see CheckInput).
+func ReadTensor(path string) (*ir.Tensor, error) {
 	a, err := npy.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	t := ir.NewFloat32(ir.Shape(a.Shape), a.Data)
+	return ir.NewFloat32(ir.Shape(a.Shape), a.Data), nil
+}
+
+// CheckInput checks a tensor read from path against the model's input
+// shape.
+func CheckInput(t *ir.Tensor, path string, want ir.Shape) error {
 	if err := checkShape(t.Shape, want); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return t, nil
+	return nil
 }
 
 func checkShape(got, want ir.Shape) error {
