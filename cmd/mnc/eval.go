@@ -85,11 +85,10 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 				gate = v
 			}
 			if pre.changed(cmd) {
-				spec, err := pre.spec()
-				if err != nil {
+				var err error
+				if o.Preprocess, err = pre.spec(); err != nil {
 					return err
 				}
-				o.Preset, o.Mean, o.Std = spec.Preset, spec.Mean, spec.Std
 			}
 			if labels != "" {
 				names, err := classify.ReadLabels(labels)

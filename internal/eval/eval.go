@@ -34,13 +34,11 @@ type Options struct {
 	// Labels are the class names; nil means those the .mnc models record
 	// (which must then agree).
 	Labels []string
-	// Preset, when set, preprocesses the images of every model with this
-	// preset at the model's input size; "" means what a .mnc file records
+	// Preprocess, when its Preset is set, preprocesses the images of every
+	// model with it at the model's input size (preprocess.Spec.AtSize:
+	// its Mean and Std when set); no Preset means what a .mnc file records
 	// and the torchvision preset for float models (as `mnc run` does).
-	Preset preprocess.Preset
-	// Mean and Std, when Std is set, replace the torchvision preset's
-	// ImageNet statistics (see preprocess.Spec.AtSize).
-	Mean, Std [3]float32
+	Preprocess preprocess.Spec
 	// Workers is the number of images decoded and run at once, each on
 	// single-threaded replicas of the models (0: GOMAXPROCS). The results
 	// do not depend on it.
@@ -169,8 +167,8 @@ func openModels(o Options, workers int) ([]*model, error) {
 			return models, fmt.Errorf("eval: %s: %w", p, err)
 		}
 		switch {
-		case o.Preset != "":
-			mm.spec, err = preprocess.Spec{Preset: o.Preset, Mean: o.Mean, Std: o.Std}.AtSize(h, w)
+		case o.Preprocess.Preset != "":
+			mm.spec, err = o.Preprocess.AtSize(h, w)
 		case rec.Spec != nil:
 			mm.spec = *rec.Spec
 		default:
