@@ -7,8 +7,9 @@ package mnc
 
 import "embed"
 
-// RunnerSource holds go.mod, go.sum, cmd/mncrun and runtime/ (tests and
-// their data included: go build ignores them).
+// RunnerSource holds go.mod, go.sum and the Go and assembly files of
+// cmd/mncrun and runtime/ (their tests' data left out; the _test.go files,
+// which go:embed cannot tell apart and go build ignores, are in).
 //
-//go:embed go.mod go.sum cmd/mncrun/*.go runtime
+//go:embed go.mod go.sum cmd/mncrun/*.go runtime/*.go runtime/kernels/*.go runtime/kernels/*.s runtime/mncfb/*.go runtime/preprocess/*.go
 var RunnerSource embed.FS
