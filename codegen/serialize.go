@@ -354,12 +354,30 @@ func (s *serializer) preprocess() flatbuffers.UOffsetT {
 	fb := s.fb
 	preset := fb.CreateString(string(p.Preset))
 	mean, std := s.floats(p.Mean[:]), s.floats(p.Std[:])
+	// The custom fields (format 1.2) are written only when set, so a
+	// preset's record is what format 1.1 wrote.
+	var resize, channels flatbuffers.UOffsetT
+	if p.Resize != "" {
+		resize = fb.CreateString(string(p.Resize))
+	}
+	if p.Channels != "" {
+		channels = fb.CreateString(string(p.Channels))
+	}
 	mncfb.PreprocessStart(fb)
 	mncfb.PreprocessAddPreset(fb, preset)
 	mncfb.PreprocessAddHeight(fb, int32(p.Height))
 	mncfb.PreprocessAddWidth(fb, int32(p.Width))
 	mncfb.PreprocessAddMean(fb, mean)
 	mncfb.PreprocessAddStd(fb, std)
+	mncfb.PreprocessAddScale(fb, p.Scale)
+	if resize != 0 {
+		mncfb.PreprocessAddResize(fb, resize)
+	}
+	mncfb.PreprocessAddResizeTo(fb, int32(p.ResizeTo))
+	mncfb.PreprocessAddCrop(fb, p.Crop)
+	if channels != 0 {
+		mncfb.PreprocessAddChannels(fb, channels)
+	}
 	return mncfb.PreprocessEnd(fb)
 }
 

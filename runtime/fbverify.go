@@ -78,7 +78,8 @@ var (
 	specArena = &tableSpec{"ArenaPlan", []fieldSpec{scalar("size", 8), scalar("lower_bound", 8), scalar("alignment", 4),
 		vec("offsets", 8)}}
 	specPreprocess = &tableSpec{"Preprocess", []fieldSpec{str("preset"), scalar("height", 4), scalar("width", 4),
-		vec("mean", 4), vec("std", 4)}}
+		vec("mean", 4), vec("std", 4), scalar("scale", 4), str("resize"), scalar("resize_to", 4), scalar("crop", 8),
+		str("channels")}}
 	specQuality = &tableSpec{"QualityFigures", []fieldSpec{scalar("images", 4), scalar("logits_sqnr_db", 8),
 		scalar("top1_agree", 4), scalar("cosine", 8), scalar("min_cosine", 8),
 		scalar("median_sqnr_db", 8), scalar("worst_sqnr_db", 8)}}

@@ -32,6 +32,21 @@ func (m *Model) readMetadata(md *mncfb.Metadata, bud *budget) error {
 				return fmt.Errorf("preprocessing mean %v, std %v: not usable", spec.Mean, spec.Std)
 			}
 		}
+		// Format 1.2's custom preprocessing; absent fields read as zero,
+		// the preset's choice.
+		resize, err := m.str(pp.Resize(), bud, "preprocessing")
+		if err != nil {
+			return err
+		}
+		channels, err := m.str(pp.Channels(), bud, "preprocessing")
+		if err != nil {
+			return err
+		}
+		spec.Scale, spec.Resize, spec.ResizeTo = pp.Scale(), preprocess.ResizeMode(resize), int(pp.ResizeTo())
+		spec.Crop, spec.Channels = pp.Crop(), preprocess.ChannelOrder(channels)
+		if err := spec.Check(); err != nil {
+			return err
+		}
 		m.spec = &spec
 		m.info.Preprocess = &spec
 	}

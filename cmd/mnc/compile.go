@@ -39,10 +39,13 @@ no scripts, nothing fetched, printable), written once the compile succeeds.
 Calibration methods (--calib-method): minmax (default: the range seen),
 percentile (--percentile, default 99.99), entropy (KL, TensorRT style), mse,
 auto (per tensor, the method whose range minimises the error of the layer
-reading it). Bias
-correction is on unless --no-bias-correct; --equalize adds cross-layer
-equalization. Images are preprocessed by --preprocess, which is recorded in
-the model so that inference prepares images the same way.
+reading it). Bias correction is on unless --no-bias-correct; --equalize adds
+cross-layer equalization. Images are preprocessed by --preprocess, which is
+recorded in the model so that inference prepares images the same way. Models
+trained with other conventions change a preset's steps with --mean, --std,
+--scale (x = (pixel/scale - mean)/std), --resize, --crop and --channels;
+these are recorded too (a Caffe model: --scale 1 --mean 103.94,116.78,123.68
+--std 1,1,1 --channels bgr; TF-slim evaluation: --preprocess tf --crop 0.875).
 
 The report's headline is per image: the median and worst logits SQNR (and the
 pooled one), top-1 agreement, cosine. Quality gates make a compile fail

@@ -10,6 +10,7 @@ import (
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/internal/eval"
+	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 func newEvalCmd() *cobra.Command {
@@ -89,6 +90,7 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 				if o.Preprocess, err = pre.spec(); err != nil {
 					return err
 				}
+				o.PreprocessOver = func(rec preprocess.Spec) (preprocess.Spec, error) { return pre.forModel(cmd, rec) }
 			}
 			if labels != "" {
 				names, err := classify.ReadLabels(labels)
@@ -128,7 +130,7 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 	f := cmd.Flags()
 	f.StringVar(&o.Images, "images", "", "labelled images: an ImageFolder `DIR` or a .csv/.tsv list of path,label rows")
 	f.StringVar(&labels, "labels", "", "class names, one per line (line i = class i); default: those the .mnc files record")
-	addPreprocessFlags(cmd, &pre, "image preprocessing of float models (and, if given, of .mnc files too): torchvision or tf")
+	addPreprocessFlags(cmd, &pre, "image preprocessing of float models: torchvision or tf (for .mnc files, the flags given change what the file records)")
 	f.IntVar(&o.Workers, "workers", 0, "images decoded and run at once (0: one per core, GOMAXPROCS)")
 	f.StringVar(&o.Kernels, "kernels", "", "force a kernel variant for .mnc files (default: $MNC_KERNELS, else the best this CPU runs)")
 	f.IntVar(&o.Confusions, "confusions", 10, "most confused class pairs to list per model")

@@ -577,3 +577,60 @@ func TestCustomStats(t *testing.T) {
 		t.Errorf("runs with the recorded, the same and other statistics:\n%s\n%s\n%s", a, b, c)
 	}
 }
+
+// TestCustomPreprocess: --scale, --resize, --crop and --channels are
+// recorded in the model and used by mnc run; spelling out the tf preset's
+// steps as custom torchvision preprocessing gives the tf model's logits bit
+// for bit; a run with other steps than the recorded ones is an error unless
+// forced, and flags given to a .mnc file change only what they name.
+func TestCustomPreprocess(t *testing.T) {
+	onnx, tmp := goldenFile(t, "mobilenet_v3_small", "onnx_opset17"), t.TempDir()
+	png := filepath.Join(tmp, "x.png")
+	if err := os.WriteFile(png, tinyPNG(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tf, spelled, custom := filepath.Join(tmp, "tf.mnc"), filepath.Join(tmp, "spelled.mnc"), filepath.Join(tmp, "custom.mnc")
+	mustRun(t, "compile", onnx, "-o", tf, "--quant", "float32", "--preprocess", "tf")
+	mustRun(t, "compile", onnx, "-o", spelled, "--quant", "float32", "--scale", "127.5", "--mean", "1,1,1", "--std", "1,1,1", "--resize", "stretch")
+	mustRun(t, "compile", onnx, "-o", custom, "--quant", "float32", "--preprocess", "tf", "--crop", "0.875", "--channels", "bgr", "--resize", "90")
+	if s := mustRun(t, "inspect", custom); !strings.Contains(s, "preprocessing tf 80x80 (mean [0.5 0.5 0.5], std [0.5 0.5 0.5], central crop 0.875, shorter side resized to 90, center crop, BGR)") {
+		t.Errorf("the custom preprocessing is not recorded:\n%s", s)
+	}
+	logits := func(model string, extra ...string) []float32 {
+		t.Helper()
+		out := filepath.Join(tmp, "logits.npy")
+		mustRun(t, append([]string{"run", model, "--save-output", out, png}, extra...)...)
+		a, err := npy.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Data
+	}
+	if !sameFloatBits(logits(tf), logits(spelled)) {
+		t.Error("tf's steps spelled out as torchvision's give other logits than tf")
+	}
+	c := logits(custom)
+	if sameFloatBits(c, logits(tf)) {
+		t.Error("the custom preprocessing changed nothing")
+	}
+	// The recorded steps, named again, are the recorded steps.
+	if !sameFloatBits(c, logits(custom, "--crop", "0.875", "--preprocess", "tf")) {
+		t.Error("naming the recorded crop changed the logits")
+	}
+	// The tf file run with the custom file's steps, forced, is the custom file.
+	if !sameFloatBits(c, logits(tf, "--force-preprocess", "--crop", "0.875", "--channels", "bgr", "--resize", "90")) {
+		t.Error("forced custom steps on the tf file differ from the custom file")
+	}
+	_, stderr, code := mnc(t, "run", custom, "--channels", "rgb", png)
+	if code != 1 || !strings.Contains(stderr, "differs from the one") || !strings.Contains(stderr, "central crop 0.875, shorter side resized to 90, center crop)") {
+		t.Errorf("another channel order: exit %d, %s", code, stderr)
+	}
+	for _, bad := range [][]string{
+		{"--resize", "0"}, {"--resize", "fit"}, {"--crop", "224"}, {"--crop", "0"}, {"--crop", "-1"},
+		{"--channels", "rgba"}, {"--scale", "0"}, {"--scale", "nan"}, {"--preprocess", "tf", "--scale", "2"},
+	} {
+		if _, stderr, code := mnc(t, append([]string{"compile", onnx, "--quant", "float32", "-o", filepath.Join(tmp, "bad.mnc")}, bad...)...); code != 2 || !strings.Contains(stderr, bad[len(bad)-2]) {
+			t.Errorf("compile %v: exit %d, %s", bad, code, stderr)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -106,37 +107,73 @@ func checkModelFlags(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// preprocessFlags are --preprocess and the torchvision preset's --mean and
-// --std.
-type preprocessFlags struct{ preset, mean, std string }
+// preprocessFlags are --preprocess and the custom preprocessing that
+// changes a preset's steps: --mean, --std and --scale (torchvision preset),
+// --resize, --crop and --channels (either preset).
+type preprocessFlags struct{ preset, mean, std, scale, resize, crop, channels string }
+
+// preprocessFlagNames are the flags of preprocessFlags.
+var preprocessFlagNames = []string{"preprocess", "mean", "std", "scale", "resize", "crop", "channels"}
 
 func addPreprocessFlags(cmd *cobra.Command, p *preprocessFlags, usage string) {
 	f := cmd.Flags()
 	f.StringVar(&p.preset, "preprocess", "torchvision", usage)
-	f.StringVar(&p.mean, "mean", "", "with --preprocess torchvision: the per-channel mean `R,G,B` of x/255 (default ImageNet's 0.485,0.456,0.406)")
-	f.StringVar(&p.std, "std", "", "with --preprocess torchvision: the per-channel std `R,G,B` (default ImageNet's 0.229,0.224,0.225)")
+	f.StringVar(&p.mean, "mean", "", "with --preprocess torchvision: the per-channel mean `R,G,B` of x/scale, in --channels order (default ImageNet's 0.485,0.456,0.406)")
+	f.StringVar(&p.std, "std", "", "with --preprocess torchvision: the per-channel std `R,G,B`, in --channels order (default ImageNet's 0.229,0.224,0.225)")
+	f.StringVar(&p.scale, "scale", "", "with --preprocess torchvision: pixels (0..255) are divided by `N` before --mean and --std (default 255; 1 keeps 0..255, as Caffe models want)")
+	f.StringVar(&p.resize, "resize", "", "how the image reaches the input size: `N` resizes its shorter side to N pixels then center crops, \"stretch\" resizes it whole (default: torchvision int(size*256/224), tf stretch)")
+	f.StringVar(&p.crop, "crop", "", "keep the central `FRACTION` of the image before resizing (TensorFlow's central_crop, e.g. 0.875; default 1)")
+	f.StringVar(&p.channels, "channels", "", "channel `ORDER` of the model's input: rgb or bgr (OpenCV/Caffe-trained models; default rgb)")
 }
 
 // changed reports whether any of the preprocessing flags was given.
 func (p *preprocessFlags) changed(cmd *cobra.Command) bool {
-	f := cmd.Flags()
-	return f.Changed("preprocess") || f.Changed("mean") || f.Changed("std")
+	for _, name := range preprocessFlagNames {
+		if cmd.Flags().Changed(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // spec is the preprocessing the flags ask for, at no size yet (see
 // preprocess.Spec.AtSize); a bad value is a usage error naming the flag.
 func (p *preprocessFlags) spec() (preprocess.Spec, error) {
-	s := preprocess.Spec{Preset: preprocess.Preset(p.preset)}
+	return p.over(preprocess.Spec{Preset: preprocess.Preset(p.preset)})
+}
+
+// forModel is the preprocessing to run a .mnc file that records rec with:
+// rec itself when no flag is given, else rec with the given flags applied
+// over it (a --preprocess naming another preset starts from that preset's
+// own steps), at rec's size.
+func (p *preprocessFlags) forModel(cmd *cobra.Command, rec preprocess.Spec) (preprocess.Spec, error) {
+	if !p.changed(cmd) {
+		return rec, nil
+	}
+	base := rec
+	if cmd.Flags().Changed("preprocess") && preprocess.Preset(p.preset) != rec.Preset {
+		base = preprocess.Spec{Preset: preprocess.Preset(p.preset)}
+	}
+	s, err := p.over(base)
+	if err != nil {
+		return s, err
+	}
+	return s.AtSize(rec.Height, rec.Width)
+}
+
+// over is base with the custom preprocessing flags that were given applied
+// over it.
+func (p *preprocessFlags) over(base preprocess.Spec) (preprocess.Spec, error) {
+	s := base
 	if _, err := preprocess.Default(s.Preset, 1, 1); err != nil {
 		return s, usageError(fmt.Errorf("--preprocess: %w", err))
 	}
-	if p.mean == "" && p.std == "" {
-		return s, nil
+	if s.Preset != preprocess.Torchvision && (p.mean != "" || p.std != "" || p.scale != "") {
+		return s, usageError(fmt.Errorf("--mean, --std and --scale are for --preprocess torchvision (%s computes x/127.5 - 1; --preprocess torchvision --scale 127.5 --mean 1,1,1 --std 1,1,1 --resize stretch is the same map)", s.Preset))
 	}
-	if s.Preset != preprocess.Torchvision {
-		return s, usageError(fmt.Errorf("--mean and --std are for --preprocess torchvision (%s computes x/127.5 - 1)", s.Preset))
+	if (p.mean != "" || p.std != "") && s.Std == ([3]float32{}) {
+		s.Mean, s.Std = preprocess.ImageNetMean, preprocess.ImageNetStd
 	}
-	s.Mean, s.Std = preprocess.ImageNetMean, preprocess.ImageNetStd
 	for _, v := range []struct {
 		flag, text string
 		dst        *[3]float32
@@ -150,8 +187,47 @@ func (p *preprocessFlags) spec() (preprocess.Spec, error) {
 		}
 		*v.dst = x
 	}
+	if p.scale != "" {
+		f, err := strconv.ParseFloat(p.scale, 32)
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			return s, usageError(fmt.Errorf("--scale %q: want a positive number (pixels are divided by it)", p.scale))
+		}
+		s.Scale = float32(f)
+	}
+	switch r := p.resize; {
+	case r == "":
+	case r == string(preprocess.Stretch):
+		s.Resize = preprocess.Stretch
+	default:
+		n, err := strconv.Atoi(r)
+		if err != nil || n < 1 {
+			return s, usageError(fmt.Errorf("--resize %q: want the shorter side's size in pixels (a positive integer) or \"stretch\"", r))
+		}
+		s.Resize, s.ResizeTo = preprocess.Shorter, n
+	}
+	if p.resize == string(preprocess.Stretch) {
+		s.ResizeTo = 0
+	}
+	if p.crop != "" {
+		f, err := strconv.ParseFloat(p.crop, 64)
+		switch {
+		case err == nil && f > 1:
+			return s, usageError(fmt.Errorf("--crop %q: want a central fraction in (0, 1] such as 0.875 (the crop to the input size follows from --resize)", p.crop))
+		case err != nil || !(f > 0):
+			return s, usageError(fmt.Errorf("--crop %q: want a central fraction in (0, 1] such as 0.875", p.crop))
+		}
+		s.Crop = f
+	}
+	if p.channels != "" {
+		switch c := preprocess.ChannelOrder(strings.ToLower(p.channels)); c {
+		case preprocess.RGB, preprocess.BGR:
+			s.Channels = c
+		default:
+			return s, usageError(fmt.Errorf("--channels %q: want rgb or bgr", p.channels))
+		}
+	}
 	if _, err := s.AtSize(1, 1); err != nil {
-		return s, usageError(fmt.Errorf("--std: %w", err))
+		return s, usageError(err)
 	}
 	return s, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 func newRunCmd() *cobra.Command {
@@ -105,21 +106,22 @@ writes the N x classes logits as a float32 .npy file.`,
 				if err != nil {
 					return err
 				}
-				want, err := pre.spec()
-				if err != nil {
-					return err
-				}
-				spec, err := want.AtSize(h, w)
-				if err != nil {
-					return err
-				}
+				var spec preprocess.Spec
 				if rec.Spec != nil {
-					switch {
-					case !pre.changed(cmd) || spec == *rec.Spec || (spec.Preset == rec.Spec.Preset && want.Std == [3]float32{}):
-						spec = *rec.Spec // what the model was calibrated with
-					case !forcePre:
+					if spec, err = pre.forModel(cmd, *rec.Spec); err != nil {
+						return err
+					}
+					if spec != *rec.Spec && !forcePre {
 						return fmt.Errorf("the preprocessing asked for (%s) differs from the one %q was compiled with (%s), and would give wrong results (add --force-preprocess to run it anyway)",
 							spec, args[0], rec.Spec)
+					}
+				} else {
+					want, err := pre.spec()
+					if err != nil {
+						return err
+					}
+					if spec, err = want.AtSize(h, w); err != nil {
+						return err
 					}
 				}
 				results, logits, err = classify.RunImages(m, images, spec, top, names)

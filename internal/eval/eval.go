@@ -39,6 +39,10 @@ type Options struct {
 	// its Mean and Std when set); no Preset means what a .mnc file records
 	// and the torchvision preset for float models (as `mnc run` does).
 	Preprocess preprocess.Spec
+	// PreprocessOver, when set, gives the preprocessing of a .mnc file
+	// from the one it records (the command line's flags applied over it);
+	// it takes precedence over Preprocess for such files.
+	PreprocessOver func(recorded preprocess.Spec) (preprocess.Spec, error)
 	// Workers is the number of images decoded and run at once, each on
 	// single-threaded replicas of the models (0: GOMAXPROCS). The results
 	// do not depend on it.
@@ -167,6 +171,8 @@ func openModels(o Options, workers int) ([]*model, error) {
 			return models, fmt.Errorf("eval: %s: %w", p, err)
 		}
 		switch {
+		case o.PreprocessOver != nil && rec.Spec != nil:
+			mm.spec, err = o.PreprocessOver(*rec.Spec)
 		case o.Preprocess.Preset != "":
 			mm.spec, err = o.Preprocess.AtSize(h, w)
 		case rec.Spec != nil:

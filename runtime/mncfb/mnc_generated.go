@@ -1902,8 +1902,60 @@ func (rcv *Preprocess) MutateStd(j int, n float32) bool {
 	return false
 }
 
+func (rcv *Preprocess) Scale() float32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(14))
+	if o != 0 {
+		return rcv._tab.GetFloat32(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *Preprocess) MutateScale(n float32) bool {
+	return rcv._tab.MutateFloat32Slot(14, n)
+}
+
+func (rcv *Preprocess) Resize() []byte {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(16))
+	if o != 0 {
+		return rcv._tab.ByteVector(o + rcv._tab.Pos)
+	}
+	return nil
+}
+
+func (rcv *Preprocess) ResizeTo() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(18))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Preprocess) MutateResizeTo(n int32) bool {
+	return rcv._tab.MutateInt32Slot(18, n)
+}
+
+func (rcv *Preprocess) Crop() float64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(20))
+	if o != 0 {
+		return rcv._tab.GetFloat64(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *Preprocess) MutateCrop(n float64) bool {
+	return rcv._tab.MutateFloat64Slot(20, n)
+}
+
+func (rcv *Preprocess) Channels() []byte {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(22))
+	if o != 0 {
+		return rcv._tab.ByteVector(o + rcv._tab.Pos)
+	}
+	return nil
+}
+
 func PreprocessStart(builder *flatbuffers.Builder) {
-	builder.StartObject(5)
+	builder.StartObject(10)
 }
 func PreprocessAddPreset(builder *flatbuffers.Builder, preset flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(preset), 0)
@@ -1925,6 +1977,21 @@ func PreprocessAddStd(builder *flatbuffers.Builder, std flatbuffers.UOffsetT) {
 }
 func PreprocessStartStdVector(builder *flatbuffers.Builder, numElems int) flatbuffers.UOffsetT {
 	return builder.StartVector(4, numElems, 4)
+}
+func PreprocessAddScale(builder *flatbuffers.Builder, scale float32) {
+	builder.PrependFloat32Slot(5, scale, 0.0)
+}
+func PreprocessAddResize(builder *flatbuffers.Builder, resize flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(6, flatbuffers.UOffsetT(resize), 0)
+}
+func PreprocessAddResizeTo(builder *flatbuffers.Builder, resizeTo int32) {
+	builder.PrependInt32Slot(7, resizeTo, 0)
+}
+func PreprocessAddCrop(builder *flatbuffers.Builder, crop float64) {
+	builder.PrependFloat64Slot(8, crop, 0.0)
+}
+func PreprocessAddChannels(builder *flatbuffers.Builder, channels flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(9, flatbuffers.UOffsetT(channels), 0)
 }
 func PreprocessEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,6 +32,9 @@ func TestAgainstPIL(t *testing.T) {
 		t.Fatalf("no reference tensors in testdata (run gen.py): %v", err)
 	}
 	for _, file := range files {
+		if strings.Contains(file, ".custom_") {
+			continue // TestCustomAgainstPIL's
+		}
 		// <image>.<preset>_<H>x<W>.npy
 		base := strings.TrimSuffix(filepath.Base(file), ".npy")
 		dot := strings.LastIndexByte(base, '.')
@@ -77,6 +81,118 @@ func TestAgainstPIL(t *testing.T) {
 				t.Errorf("max diff %.3f levels, want 0", maxLevels)
 			}
 		})
+	}
+}
+
+// TestCustomAgainstPIL compares custom preprocessing (Scale, Resize,
+// ResizeTo, Crop, Channels) with the tensors testdata/gen_custom.py made the
+// way torchvision, PIL, numpy and TensorFlow's central_crop compute them:
+// bit for bit. The table mirrors gen_custom.py's CASES.
+func TestCustomAgainstPIL(t *testing.T) {
+	caffeMean, caffeStd := [3]float32{103.94, 116.78, 123.68}, [3]float32{57.375, 57.12, 58.395}
+	for _, tc := range []struct {
+		file string
+		spec Spec
+	}{
+		{"img_61x47.jpg.custom_caffe_32x32.npy", Spec{Preset: Torchvision, Height: 32, Width: 32, Mean: caffeMean, Std: caffeStd, Scale: 1, ResizeTo: 36, Channels: BGR}},
+		{"img_47x61.bmp.custom_fraction_32x32.npy", Spec{Preset: TF, Height: 32, Width: 32, Crop: 0.875}},
+		{"img_61x47.jpg.custom_tvstretch_24x40.npy", Spec{Preset: Torchvision, Height: 24, Width: 40, Mean: ImageNetMean, Std: ImageNetStd, Resize: Stretch}},
+		{"img_61x47_rgba.png.custom_tfshorter_32x32.npy", Spec{Preset: TF, Height: 32, Width: 32, Resize: Shorter, ResizeTo: 40}},
+		{"img_61x47_lossy.webp.custom_mixed_24x40.npy", Spec{Preset: Torchvision, Height: 24, Width: 40, Mean: [3]float32{0.5, 0.4, 0.3}, Std: [3]float32{0.9, 1.1, 1.3}, Scale: 100, ResizeTo: 30, Crop: 0.8, Channels: BGR}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			want, err := npy.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Through AtSize, as the CLI builds it: the spec is canonical
+			// and keeps every custom field.
+			spec, err := tc.spec.AtSize(tc.spec.Height, tc.spec.Width)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !spec.Custom() {
+				t.Errorf("%v: not custom", spec)
+			}
+			img := tc.file[:strings.Index(tc.file, ".custom_")]
+			got := make([]float32, 3*spec.Height*spec.Width)
+			if err := spec.File(filepath.Join("testdata", img), got); err != nil {
+				t.Fatal(err)
+			}
+			if len(want.Data) != len(got) {
+				t.Fatalf("reference has shape %v", want.Shape)
+			}
+			diff := 0
+			for i := range got {
+				if got[i] != want.Data[i] {
+					diff++
+				}
+			}
+			if diff != 0 {
+				t.Errorf("%v: %d of %d values differ", spec, diff, len(got))
+			}
+		})
+	}
+}
+
+// TestCustomPresetEquivalents: custom settings that spell out a preset's
+// own steps compute its tensors exactly and are canonically the preset:
+// the tf map as torchvision with scale 127.5, mean 1, std 1, stretched;
+// torchvision's resize as --resize 256 at 224.
+func TestCustomPresetEquivalents(t *testing.T) {
+	img := filepath.Join("testdata", "img_61x47.jpg")
+	tensor := func(s Spec) []float32 {
+		t.Helper()
+		out := make([]float32, 3*s.Height*s.Width)
+		if err := s.File(img, out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	tf, _ := Default(TF, 24, 40)
+	asTV, err := Spec{Preset: Torchvision, Mean: [3]float32{1, 1, 1}, Std: [3]float32{1, 1, 1}, Scale: 127.5, Resize: Stretch}.AtSize(24, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := tensor(tf), tensor(asTV); !slices.Equal(a, b) {
+		t.Error("torchvision with scale 127.5, mean 1, std 1, stretch differs from tf")
+	}
+	tv, _ := Default(Torchvision, 224, 224)
+	for _, s := range []Spec{
+		{Preset: Torchvision, ResizeTo: 256},
+		{Preset: Torchvision, Resize: Shorter, ResizeTo: 256, Scale: 255, Crop: 1, Channels: RGB},
+		{Preset: Torchvision, Mean: ImageNetMean, Std: ImageNetStd},
+	} {
+		got, err := s.AtSize(224, 224)
+		if err != nil || got != tv {
+			t.Errorf("%+v at 224: %+v, %v; want the preset %+v", s, got, err, tv)
+		}
+	}
+	if (Spec{Preset: TF}).Custom() || tf.Custom() || tv.Custom() {
+		t.Error("a preset's Spec is custom")
+	}
+	for _, bad := range []Spec{
+		{Preset: TF, Scale: 2},
+		{Preset: Torchvision, Scale: -1},
+		{Preset: Torchvision, Resize: "fit"},
+		{Preset: Torchvision, Resize: Stretch, ResizeTo: 30},
+		{Preset: Torchvision, ResizeTo: -3},
+		{Preset: Torchvision, Crop: 1.5},
+		{Preset: Torchvision, Crop: -0.5},
+		{Preset: Torchvision, Channels: "rgba"},
+	} {
+		if s, err := bad.AtSize(24, 24); err == nil {
+			t.Errorf("%+v accepted: %v", bad, s)
+		}
+	}
+	// A crop fraction that leaves nothing (TensorFlow's arithmetic keeps
+	// w mod 2 columns of a w-wide image below 1/3) is an error.
+	s, err := Spec{Preset: TF, Crop: 0.01}.AtSize(8, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.File(filepath.Join("testdata", "img_62x48_lossy.webp"), make([]float32, 3*8*8)); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Errorf("crop 0.01 of 62x48: %v", err)
 	}
 }
 
@@ -322,7 +438,7 @@ func TestResizeGeometry(t *testing.T) {
 		{61, 47, 24, 35, 27}, // size 24 -> int(27.43) = 27
 		{1, 1000, 224, 256, 256000},
 	} {
-		nw, nh := torchvisionResizeSize(tc.w, tc.h, tc.size)
+		nw, nh := shorterSideSize(tc.w, tc.h, defaultResizeTo(tc.size, tc.size))
 		if nw != tc.nw || nh != tc.nh {
 			t.Errorf("resize %dx%d to %d: got %dx%d, want %dx%d", tc.w, tc.h, tc.size, nw, nh, tc.nw, tc.nh)
 		}
