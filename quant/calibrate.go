@@ -413,6 +413,7 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 		err    error // from get: a bad image
 		runErr error
 		sums   chanSums
+		out    *ir.Tensor // the view's output
 	}
 	jobs, results := make(chan *job), make(chan *job, nw)
 	stop := make(chan struct{})
@@ -443,7 +444,8 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 			for j := range jobs {
 				if j.err == nil {
 					sums = chanSums{}
-					if _, err := ex.run(j.t, observe); err != nil {
+					var err error
+					if j.out, err = ex.run(j.t, observe); err != nil {
 						j.runErr = fmt.Errorf("calibrate on %s: %w", j.name, err)
 					}
 					j.sums = sums
@@ -457,7 +459,7 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 		}()
 	}
 	merged := newCollector(chanAx, o.needsHistograms())
-	st := &Stats{Workers: nw, Histograms: o.needsHistograms()}
+	st := &Stats{Workers: nw, Histograms: o.needsHistograms(), view: exs[0].m, viewOf: g}
 	pending := map[int]*job{}
 	kept := 0
 	for next := 0; next < n; {
@@ -484,6 +486,7 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 				st.Files = append(st.Files, j.name)
 				if kept+len(j.t.F32) <= maxKeptInputs {
 					st.inputs = append(st.inputs, j.t)
+					st.floatOut = append(st.floatOut, j.out)
 					kept += len(j.t.F32)
 				}
 			}

@@ -161,13 +161,23 @@ func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, 
 			_ = bar.Add(1) // safe from several goroutines
 		}
 	}
+	// The calibration view of ref computes ref's values: reuse it and its
+	// outputs instead of building and running ref again.
+	fr := floatRef{g: ref}
+	if st.viewOf == ref && st.view != nil {
+		fr.model = st.view
+	}
 	if len(calib) > 0 {
-		if rep.Calib, err = evaluate(ref, q, calib, names, o.workers(), tick); err != nil {
+		cr := fr
+		if fr.model != nil {
+			cr.outs = st.floatOut
+		}
+		if rep.Calib, err = evaluate(cr, q, calib, names, o.workers(), tick); err != nil {
 			return nil, err
 		}
 	}
 	if len(eval) > 0 {
-		if rep.Eval, err = evaluate(ref, q, eval, evalNames, o.workers(), tick); err != nil {
+		if rep.Eval, err = evaluate(fr, q, eval, evalNames, o.workers(), tick); err != nil {
 			return nil, err
 		}
 	}

@@ -45,13 +45,19 @@ func compileGraphs(g *ir.Graph, n int) ([]*executable, error) {
 	if err != nil {
 		return nil, err
 	}
-	exs := []*executable{ex}
+	more, err := executables(ex.m, n-1)
+	return append([]*executable{ex}, more...), err
+}
+
+// executables returns n single-threaded executables of the model m.
+func executables(m *runtime.Model, n int) ([]*executable, error) {
+	var exs []*executable
 	for len(exs) < n {
-		it, err := ex.m.NewInterpreterThreads(1)
+		it, err := m.NewInterpreterThreads(1)
 		if err != nil {
-			return nil, err
+			return exs, err
 		}
-		exs = append(exs, &executable{m: ex.m, it: it})
+		exs = append(exs, &executable{m: m, it: it})
 	}
 	return exs, nil
 }

@@ -287,11 +287,20 @@ func (r *Report) Sizes(f, q *ir.Graph) {
 // are its own and are added in input order, so the figures are the same
 // for any number of workers.
 func Evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int) (*Metrics, error) {
-	return evaluate(f, q, inputs, names, workers, nil)
+	return evaluate(floatRef{g: f}, q, inputs, names, workers, nil)
+}
+
+// floatRef is the float side of an evaluation: the graph f, and, when
+// known, a compiled model that computes f's values bit for bit (the
+// calibration view) and f's outputs for the first inputs.
+type floatRef struct {
+	g     *ir.Graph
+	model *runtime.Model // nil: compile g
+	outs  []*ir.Tensor   // outs[i] is the output for inputs[i]
 }
 
 // evaluate is Evaluate calling tick (when not nil) after each input.
-func evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, tick func()) (*Metrics, error) {
+func evaluate(f floatRef, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, tick func()) (*Metrics, error) {
 	if len(inputs) == 0 {
 		return nil, errors.New("evaluate: no inputs")
 	}
@@ -300,7 +309,13 @@ func evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, 
 		workers = goruntime.GOMAXPROCS(0)
 	}
 	nw := min(workers, len(inputs))
-	fxs, err := compileGraphs(f, nw)
+	var fxs []*executable
+	var err error
+	if f.model != nil {
+		fxs, err = executables(f.model, nw)
+	} else {
+		fxs, err = compileGraphs(f.g, nw)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: float model: %w", err)
 	}
@@ -313,6 +328,11 @@ func evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, 
 			ex.close()
 		}
 	}()
+	// The float values with an int8 twin: the only ones worth capturing.
+	twins := map[string]bool{}
+	for _, v := range valuesOf(q) {
+		twins[v.Name] = true
+	}
 	results := make([]*inputEval, len(inputs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -320,13 +340,17 @@ func evaluate(f, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := &evaluator{fx: fxs[w], qx: qxs[w], captured: map[string]*ir.Tensor{}}
+			e := &evaluator{fx: fxs[w], qx: qxs[w], captured: map[string]*ir.Tensor{}, twins: twins}
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(inputs) {
 					return
 				}
-				results[i] = e.eval(inputs[i], i < LayerImages, i < maxKeptLogits)
+				var out *ir.Tensor
+				if i < len(f.outs) {
+					out = f.outs[i]
+				}
+				results[i] = e.eval(inputs[i], out, i < LayerImages, i < maxKeptLogits)
 				if tick != nil {
 					tick()
 				}
@@ -452,18 +476,19 @@ type rowEval struct {
 type evaluator struct {
 	fx, qx   *executable
 	captured map[string]*ir.Tensor
+	twins    map[string]bool // the names of the int8 model's values
 }
 
 // eval compares the models on in: the logits (kept with keepLogits), and
 // with layers the int8 activations against their float twins.
-func (e *evaluator) eval(in *ir.Tensor, layers, keepLogits bool) *inputEval {
+func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inputEval {
 	r := &inputEval{layers: map[string]*acc{}}
 	for _, t := range e.captured {
 		t.F32 = t.F32[:0]
 	}
 	var fobs, qobs func(*runtime.Observation)
 	fobs = func(o *runtime.Observation) {
-		if o.F32 == nil || o.Op < 0 {
+		if o.F32 == nil || o.Op < 0 || !e.twins[o.Name] {
 			return
 		}
 		t := e.captured[o.Name]
@@ -476,10 +501,13 @@ func (e *evaluator) eval(in *ir.Tensor, layers, keepLogits bool) *inputEval {
 	if !layers {
 		fobs = nil
 	}
-	fo, err := e.fx.run(in, fobs)
-	if err != nil {
-		r.err = fmt.Errorf("evaluate: float model: %w", err)
-		return r
+	fo := floatOut // the float output, when known and the layers are not needed
+	if fo == nil || layers {
+		var err error
+		if fo, err = e.fx.run(in, fobs); err != nil {
+			r.err = fmt.Errorf("evaluate: float model: %w", err)
+			return r
+		}
 	}
 	var deq [256]float64 // the dequantized value of each code
 	qobs = func(o *runtime.Observation) {

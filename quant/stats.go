@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -59,6 +60,15 @@ type Stats struct {
 	Histograms      bool // the tensors' histograms were kept (Options.Histograms)
 
 	inputs []*ir.Tensor // the calibration inputs, kept for the report (up to a memory bound)
+	// floatOut[i] is the calibrated graph's output for inputs[i], and
+	// view the compiled calibration view that computed it, of the graph
+	// viewOf: the report's float reference when it evaluates viewOf (the
+	// view computes its values bit for bit, TestViewIsReference), so that
+	// it neither builds the float model again nor reruns it where it needs
+	// only the logits.
+	floatOut []*ir.Tensor
+	view     *runtime.Model
+	viewOf   *ir.Graph
 	// rangesTime is how long Auto took to choose.
 	rangesTime time.Duration
 	// autoChoice is the per-key method chosen by the Auto method.
