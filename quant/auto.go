@@ -74,7 +74,17 @@ func chooseAuto(g *ir.Graph, st *Stats, opts Options) error {
 	if len(inputs) > autoImages {
 		inputs = inputs[:autoImages]
 	}
-	ex, err := compileGraph(view.g, o.workers())
+	// The calibration view of g, compiled during calibration, when st
+	// has it.
+	var ex *executable
+	if st.viewOf == g && st.view != nil {
+		var it *runtime.Interpreter
+		if it, err = st.view.NewInterpreterThreads(o.workers()); err == nil {
+			ex = &executable{m: st.view, it: it}
+		}
+	} else {
+		ex, err = compileGraph(view.g, o.workers())
+	}
 	if err != nil {
 		return fmt.Errorf("auto calibration: %w", err)
 	}
