@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mncdev/mnc/internal/demo"
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -34,6 +35,8 @@ gives the same numbers with per-class accuracy and confusions.`,
 	f := cmd.Flags()
 	f.IntVar(&o.CalibImages, "calib-images", 64, "calibration images to generate")
 	f.IntVar(&o.TestImages, "test-images", 500, "test images to generate")
+	limitFlag(cmd, "calib-images", 1, limits.DemoImages)
+	limitFlag(cmd, "test-images", 1, limits.DemoImages)
 	f.StringVar(&o.Dir, "dir", "", "keep the generated images and .mnc files in this `DIR` (default: a temporary directory, removed)")
 	return cmd
 }
