@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
@@ -14,6 +15,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mncdev/mnc/internal/golden"
 )
 
 // Cases of the command line (prefix cli-): outputs that are not regular
@@ -308,4 +311,43 @@ func scaledCheckpoint(t *testing.T, from, to string, k float64) string {
 		t.Fatal(err)
 	}
 	return writeFile(t, filepath.Dir(to), filepath.Base(to), buf.Bytes())
+}
+
+// TestHostileOutputEscaped: labels holding terminal escapes and carriage
+// returns, from a --labels file and from a .mnc file that recorded them,
+// reach stdout escaped in mnc run, inspect and eval (the suite checks
+// stderr; this checks what the commands print on success).
+func TestHostileOutputEscaped(t *testing.T) {
+	var classes int
+	for _, m := range golden.Manifest(t) {
+		if m.Arch == "mobilenet_v3_small" && !m.ReducedTail {
+			classes = m.Classes
+		}
+	}
+	dir := t.TempDir()
+	names := []string{"\x1b[2Jcleared", "back\rspace", "tab\tbed", "ok"}
+	for len(names) < classes {
+		names = append(names, fmt.Sprintf("class %d", len(names)))
+	}
+	labels := writeFile(t, dir, "labels.txt", []byte(strings.Join(names, "\n")+"\n"))
+	onnx := goldenFile(t, "mobilenet_v3_small", "onnx_opset17")
+	model := filepath.Join(dir, "m.mnc")
+	mustRun(t, "compile", onnx, "--quant", "float32", "--preprocess", "tf", "--labels", labels, "-o", model)
+	png := writeFile(t, dir, "x.png", tinyPNG(t))
+	list := writeFile(t, dir, "list.csv", []byte("x.png,0\n"))
+	for _, args := range [][]string{
+		{"run", onnx, "--preprocess", "tf", "--labels", labels, "--top", fmt.Sprint(classes), png},
+		{"run", model, "--top", fmt.Sprint(classes), png},
+		{"inspect", model},
+		{"eval", model, "--images", list},
+		{"eval", model, "--images", list, "--csv"},
+	} {
+		out := mustRun(t, args...)
+		if strings.ContainsAny(out, "\x1b\r\t") {
+			t.Errorf("mnc %s: control characters on stdout:\n%q", strings.Join(args, " "), out)
+		}
+		if !strings.Contains(out, `\x1b[2Jcleared`) {
+			t.Errorf("mnc %s: the escaped label is missing:\n%s", strings.Join(args, " "), out)
+		}
+	}
 }
