@@ -90,6 +90,19 @@ func init() {
 			},
 			want: "is a symbolic link, not a folder; refusing to replace it",
 		},
+		hostileCase{
+			name: "cli-demo-dir-symlink",
+			setup: func(t *testing.T, dir string) []string {
+				if err := os.Mkdir(filepath.Join(dir, "real"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink("real", filepath.Join(dir, "out")); err != nil {
+					t.Fatal(err)
+				}
+				return []string{"demo", "--dir", "out", "--test-images", "10", "--calib-images", "4"}
+			},
+			want: `--dir "out" is a symbolic link, not a folder`,
+		},
 		// 2. Flags that size allocations.
 		hostileCase{
 			name: "cli-bench-threads-huge",
