@@ -66,7 +66,7 @@ file or a device there is refused). See mnc targets for the targets.`,
 func deploy(w, errw io.Writer, model, tname, dir, src string, force bool) error {
 	t, err := targets.Lookup(tname)
 	if err != nil {
-		return fmt.Errorf("deploy: %w", err)
+		return fmt.Errorf("deploy: --target: %w", err)
 	}
 	m, err := runtime.Open(model) // verify the file before shipping it
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/frontend/mobilenet"
 	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
@@ -67,6 +68,12 @@ const minResolution = 8
 // size is its own.
 func checkModelFlags(cmd *cobra.Command, args []string) error {
 	f := cmd.Flags()
+	if f.Changed("arch") { // also where it is not used (an ONNX or .mnc file): a wrong name is a mistake
+		a, _ := f.GetString("arch")
+		if _, err := mobilenet.CanonicalArch(a); err != nil {
+			return usageError(fmt.Errorf("--arch: %w", err))
+		}
+	}
 	if f.Changed("width") {
 		if w, _ := f.GetFloat64("width"); !(w > 0 && w <= 8) {
 			return usageError(fmt.Errorf("--width %g: want a multiplier in (0, 8]", w))
