@@ -219,6 +219,13 @@ func init() {
 			want: "--labels: the value is empty", code: exitUsage,
 		},
 		hostileCase{
+			name: "cli-arch-unknown-onnx",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"run", v3s(t), "--tensor", input(t), "--arch", "mobilenet_v9"}
+			},
+			want: `--arch: unknown architecture "mobilenet_v9"`, code: exitUsage,
+		},
+		hostileCase{
 			name:  "cli-image-arg-empty",
 			setup: func(t *testing.T, dir string) []string { return []string{"run", v3s(t), "--preprocess", "tf", ""} },
 			want:  "mnc run: argument 2 is empty", code: exitUsage,
