@@ -9,19 +9,11 @@ import (
 	"github.com/mncdev/mnc/runtime/limits"
 )
 
-// Output files. WriteFile and CheckOutput write only regular files: a path
-// that names anything else — a directory, a device node, a FIFO, a socket,
-// or a symbolic link, even one to a regular file — is refused and left as
-// it is, never replaced by the rename. Writing through a link would follow
-// it to wherever it points (as root, a link planted in a shared directory
-// could aim at any file), so a link is refused with its target named: give
-// that path to replace the file it points to.
-
 // WriteFile writes data to path atomically: into a temporary file in the
-// same directory, synced, then renamed over path. path must be empty or a
-// regular file (see above), checked before the temporary file is made and
-// again just before the rename. On any error the temporary file is removed
-// and path is left as it was.
+// same directory, synced, then renamed over path. path must name nothing
+// or a regular file, not a symbolic link (see the package doc), checked
+// before the temporary file is made and again just before the rename. On
+// any error the temporary file is removed and path is left as it was.
 func WriteFile(path string, data []byte) (err error) {
 	if err := checkTarget(path); err != nil {
 		return err
