@@ -223,7 +223,7 @@ func init() {
 			setup: func(t *testing.T, dir string) []string {
 				return []string{"run", v3s(t), "--tensor", input(t), "--arch", "mobilenet_v9"}
 			},
-			want: `--arch: unknown architecture "mobilenet_v9"`, code: exitUsage,
+			want: `--arch: unknown architecture "mobilenet_v9"`,
 		},
 		hostileCase{
 			name:  "cli-image-arg-empty",

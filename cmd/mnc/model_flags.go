@@ -71,7 +71,7 @@ func checkModelFlags(cmd *cobra.Command, args []string) error {
 	if f.Changed("arch") { // also where it is not used (an ONNX or .mnc file): a wrong name is a mistake
 		a, _ := f.GetString("arch")
 		if _, err := mobilenet.CanonicalArch(a); err != nil {
-			return usageError(fmt.Errorf("--arch: %w", err))
+			return fmt.Errorf("--arch: %w", err) // exit 1, as before this check (mnc inspect --arch resnet50)
 		}
 	}
 	if f.Changed("width") {
