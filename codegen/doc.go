@@ -48,4 +48,17 @@
 // overlap its own, or above them, at 64-byte alignment. The lower bound
 // recorded next to the arena size is the largest number of bytes live
 // during one op; for MobileNets the plan meets it.
+//
+// # Writing files
+//
+// WriteFile writes a file atomically (a temporary file in the same
+// directory, synced, renamed over the path), and only over nothing or a
+// regular file: a directory, a device node, a FIFO, a socket or a symbolic
+// link at the path is refused and left as it is, checked before writing
+// and again just before the rename. A symbolic link is refused even when
+// it points to a regular file (mnc does not write through links, which
+// could point anywhere): the error names its target, to give instead.
+// CheckOutput makes the same checks, and that the directory is writable,
+// before a command does its work; mnc compile -o, --report-json,
+// --report-html and mnc run --save-output use both.
 package codegen

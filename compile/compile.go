@@ -234,7 +234,7 @@ func (o *Options) check() error {
 		}
 		if o.QuantOptions.Method != "" {
 			if _, _, err := quant.ParseMethod(o.QuantOptions.Method); err != nil {
-				return err
+				return fmt.Errorf("--calib-method: %w", err)
 			}
 		}
 		for _, d := range []struct{ flag, dir string }{{"--calib", o.Calib}, {"--eval", o.QuantOptions.EvalDir}} {

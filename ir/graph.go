@@ -3,6 +3,8 @@ package ir
 import (
 	"fmt"
 	"sort"
+
+	"github.com/mncdev/mnc/internal/esc"
 )
 
 // Value is a tensor flowing through the graph: a graph input, a constant
@@ -15,7 +17,10 @@ type Value struct {
 	Quant *QuantParams // quantization parameters, or nil while float
 }
 
-func (v *Value) String() string { return "%" + v.Name }
+// String is the value's name as the dump prints it, "%name", escaped
+// when the name (which comes from a model file) holds control characters
+// (see package esc).
+func (v *Value) String() string { return "%" + esc.String(v.Name) }
 
 // IsConst reports whether v holds constant data.
 func (v *Value) IsConst() bool { return v != nil && v.Const != nil }
@@ -66,7 +71,7 @@ func (l Layout) Axes() (c, h, w int) {
 // Output returns the first output.
 func (n *Node) Output() *Value { return n.Outputs[0] }
 
-func (n *Node) String() string { return fmt.Sprintf("%s(%s)", n.Op, n.Name) }
+func (n *Node) String() string { return fmt.Sprintf("%s(%s)", n.Op, esc.String(n.Name)) }
 
 // Graph is a dataflow graph. Nodes are kept in topological order: every input
 // of a node is a graph input, a constant, or the output of an earlier node.

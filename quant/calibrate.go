@@ -90,10 +90,10 @@ func (o Options) normalize() (Options, error) {
 		o.Percentile = pct
 	}
 	if !(o.Percentile > 50 && o.Percentile <= 100) {
-		return o, fmt.Errorf("percentile %g is not in (50, 100]", o.Percentile)
+		return o, fmt.Errorf("--percentile %g: want a percentile in (50, 100]", o.Percentile)
 	}
 	if o.Images < 0 || o.Workers < 0 || o.ReportImages < 0 {
-		return o, errors.New("negative image count or worker count")
+		return o, fmt.Errorf("negative counts: --calib-images %d, --report-images %d, --threads %d", o.Images, o.ReportImages, o.Workers)
 	}
 	return o, nil
 }

@@ -66,6 +66,10 @@ func Quantize(g *ir.Graph, st *Stats, opts Options) (*ir.Graph, error) {
 		qz.out[v] = true
 	}
 	if err := qz.build(); err != nil {
+		var nf *NonFiniteError
+		if errors.As(err, &nf) {
+			err = nf // it names its layer; the node that needed the range is beside the point
+		}
 		return nil, fmt.Errorf("quantize %s: %w", g.Name, err)
 	}
 	if _, err := passes.RunPasses(qz.q, []passes.Pass{passes.LowerHardActivations}, passes.Options{Check: true}); err != nil {
@@ -116,6 +120,9 @@ func (qz *quantizer) actQuant(key string) (*ir.QuantParams, error) {
 	}
 	r, ok := qz.st.Range(key, method, qz.o.Percentile)
 	if !ok {
+		if err := qz.st.nonFinite(qz.g); err != nil {
+			return nil, err // the cause: activations that overflowed float32
+		}
 		return nil, fmt.Errorf("no calibration statistics for %q", key)
 	}
 	qz.chosen[key] = choice{r, method}

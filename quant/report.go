@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/kernels"
@@ -174,7 +175,7 @@ func finite(v float64) float64 {
 // per-layer SQNR table, worst first (maxLayers rows; 0: all).
 func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "int8 quantization of %s (%s, method %s)\n", r.Model, r.Scheme, r.Method)
+	fmt.Fprintf(&b, "int8 quantization of %s (%s, method %s)\n", esc.String(r.Model), r.Scheme, r.Method)
 	if r.Preprocess != nil {
 		fmt.Fprintf(&b, "  preprocessing: %s\n", r.Preprocess)
 	}
@@ -184,7 +185,7 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 	}
 	fmt.Fprintf(&b, ", report in %v\n", r.ReportTime.Round(10*time.Millisecond))
 	for _, s := range r.Skipped {
-		fmt.Fprintf(&b, "    skipped %s\n", s)
+		fmt.Fprintf(&b, "    skipped %s\n", esc.Line(s))
 	}
 	ratio := func(a, b int64) float64 {
 		if b == 0 {
@@ -212,7 +213,7 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 			if im.FloatTop1 != im.Int8Top1 {
 				mark = "  <- differs"
 			}
-			fmt.Fprintf(&b, "    %-28s float %4d  int8 %4d  SQNR %6.2f dB  cos %.4f%s\n", filepath.Base(im.Name), im.FloatTop1, im.Int8Top1, im.LogitsSQNR, im.Cosine, mark)
+			fmt.Fprintf(&b, "    %-28s float %4d  int8 %4d  SQNR %6.2f dB  cos %.4f%s\n", esc.String(filepath.Base(im.Name)), im.FloatTop1, im.Int8Top1, im.LogitsSQNR, im.Cosine, mark)
 		}
 	}
 	m := r.Calib
@@ -224,7 +225,7 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 				fmt.Fprintf(&b, "    ... %d more\n", len(m.Layers)-maxLayers)
 				break
 			}
-			fmt.Fprintf(&b, "    %8.2f  %-18s %-40s %-22s %-10.4g %5d %s\n", l.SQNR, l.Op, l.Name,
+			fmt.Fprintf(&b, "    %8.2f  %-18s %-40s %-22s %-10.4g %5d %s\n", l.SQNR, l.Op, esc.String(l.Name),
 				fmt.Sprintf("[%.4g, %.4g]", l.Lo, l.Hi), l.Scale, l.Zero, l.Method)
 		}
 	}

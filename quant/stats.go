@@ -156,6 +156,38 @@ func (c *collector) observe(key string, t *ir.Tensor, sums chanSums) {
 	}
 }
 
+// NonFiniteError says that the float model's activations were not finite
+// on the calibration images (weights too large for float32, typically),
+// naming the first layer, in graph order, whose output held NaN or
+// infinities: no int8 range can be derived from values that overflowed.
+type NonFiniteError struct {
+	Op, Layer string // the first such layer
+	Value     string // its output's statistics key
+	NonFinite int64  // NaN and infinite values seen in it
+	Total     int64  // all values seen in it
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("the activations are not finite: the output of %s %q, the first layer whose output is not, held %d NaN or infinite values of %d over the calibration images (are the weights too large for float32?)",
+		e.Op, e.Layer, e.NonFinite, e.Total)
+}
+
+// nonFinite returns a *NonFiniteError naming the first node of g whose
+// output (or an intermediate result of it, see Stats) saw NaN or infinite
+// values during calibration, or nil if none did.
+func (s *Stats) nonFinite(g *ir.Graph) error {
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			for _, k := range []string{o.Name + keyPre, o.Name + keySEPool, o.Name + keySESqueeze, o.Name + keySEExcite, o.Name + keySEGate, o.Name} {
+				if ts := s.Tensors[k]; ts != nil && ts.NonFinite > 0 {
+					return &NonFiniteError{Op: n.Op.String(), Layer: n.Name, Value: k, NonFinite: ts.NonFinite, Total: ts.NonFinite + ts.Count}
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // merge adds the statistics of o (except channel sums, see addSums).
 func (c *collector) merge(o *collector) {
 	for key, s := range o.tensors {

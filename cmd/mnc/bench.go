@@ -8,6 +8,7 @@ import (
 	"github.com/mncdev/mnc/internal/bench"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/kernels"
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // addRuntimeFlags adds --kernels and --threads (for .mnc files).
@@ -16,6 +17,7 @@ func addRuntimeFlags(cmd *cobra.Command, o *runtime.Options) {
 	f.StringVar(&o.Kernels, "kernels", "", "force a kernel variant for .mnc files: "+joinNames(kernels.Names())+
 		" (default: $MNC_KERNELS, else the best this CPU runs)")
 	f.IntVar(&o.Threads, "threads", 0, "threads of the runtime for .mnc files (0: one per core, GOMAXPROCS)")
+	limitFlag(cmd, "threads", 0, limits.Threads)
 }
 
 func joinNames(s []string) string {
@@ -57,9 +59,6 @@ it prints each count's median and its speed-up over the first count.`,
   mnc bench mobilenet_v2.mnc --compare-threads 1,2 --iters 600`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkRanges(cmd, flagRange{"iters", 1, 1 << 20}, flagRange{"warmup", 0, 1 << 20}, flagRange{"rounds", 1, 1 << 16}); err != nil {
-				return err
-			}
 			o.Kernels, o.Threads = ro.Kernels, ro.Threads
 			if len(compare) > 0 {
 				if cmd.Flags().Changed("threads") || o.Profile {
@@ -86,5 +85,9 @@ it prints each count's median and its speed-up over the first count.`,
 	f.IntSliceVar(&compare, "compare-threads", nil, "compare these thread counts back to back (e.g. 1,2)")
 	f.IntVar(&rounds, "rounds", 20, "turns per thread count with --compare-threads")
 	f.BoolVar(&asJSON, "json", false, "print as JSON (median_ms, p90_ms, threads, kernels, gmacs, ...)")
+	limitFlag(cmd, "iters", 1, limits.BenchIters)
+	limitFlag(cmd, "warmup", 0, limits.BenchIters)
+	limitFlag(cmd, "rounds", 1, limits.BenchRounds)
+	limitFlag(cmd, "compare-threads", 1, limits.Threads)
 	return cmd
 }

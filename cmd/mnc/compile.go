@@ -12,6 +12,7 @@ import (
 	"github.com/mncdev/mnc/internal/inspect"
 	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/quant"
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -161,12 +162,15 @@ architecture with zero weights.`,
 	f.StringVar(&flags.QuantOptions.EvalDir, "eval", "", "also report on the held-out images of this `DIR`")
 	f.IntVar(&flags.QuantOptions.ReportImages, "report-images", 100, "run at most `N` calibration images (the first) through both models for the report (0: all); --eval images all run")
 	f.IntVar(&flags.QuantOptions.Workers, "threads", 0, "worker goroutines (0: one per core)")
-	f.StringVar(&flags.ReportJSON, "report-json", "", "also write the quality report as JSON to `FILE` (- for stdout)")
-	f.StringVar(&flags.ReportHTML, "report-html", "", "also write the quality report as one self-contained HTML page to `FILE` (charts, histograms; no scripts, works offline)")
+	f.StringVar(&flags.ReportJSON, "report-json", "", "also write the quality report as JSON to `FILE` (- for stdout; like -o, never over a symbolic link or a non-regular file)")
+	f.StringVar(&flags.ReportHTML, "report-html", "", "also write the quality report as one self-contained HTML page to `FILE` (charts, histograms; no scripts, works offline; like -o, never over a symbolic link or a non-regular file)")
 	f.Float64Var(&flags.MinSQNR, "min-sqnr", 0, "quality gate: the median per-image logits SQNR must reach `DB`, or no model is written and mnc exits 3")
 	f.Float64Var(&flags.MinAgreement, "min-agreement", 0, "quality gate: the int8 top-1 must agree with float's on this `FRACTION` of images (0-1), or no model is written and mnc exits 3")
-	f.StringVarP(&flags.Output, "output", "o", "", "write the compiled model to this .mnc `FILE`")
+	f.StringVarP(&flags.Output, "output", "o", "", "write the compiled model to this .mnc `FILE` (atomically; an existing FILE must be a regular file, not a symbolic link, device or FIFO, which are refused)")
 	f.StringVar(&flags.LabelsFile, "labels", "", "class names to store in the model file, one per line (line i = class i)")
+	limitFlag(cmd, "calib-images", 0, limits.Images)
+	limitFlag(cmd, "report-images", 0, limits.Images)
+	limitFlag(cmd, "threads", 0, limits.Threads)
 	f.StringVar(&flags.Target, "target", "generic", "the machine the model is for (see mnc targets): generic, amd64-avx2, amd64-vnni, arm64, arm64-dotprod, armv7, rpi3, rpi4, rpi5")
 	return cmd
 }

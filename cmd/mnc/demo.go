@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mncdev/mnc/internal/demo"
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -26,6 +30,11 @@ gives the same numbers with per-class accuracy and confusions.`,
   mnc eval demo-out/demo_float32.mnc demo-out/demo_int8.mnc --images demo-out/test`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Dir != "" { // a folder, or nothing yet: not a link, file or device
+				if fi, err := os.Lstat(o.Dir); err == nil && !fi.IsDir() {
+					return fmt.Errorf("--dir %q is %s, not a folder", o.Dir, limits.Kind(fi.Mode()))
+				}
+			}
 			o.Out, o.Progress, o.Producer = cmd.OutOrStdout(), cmd.ErrOrStderr(), "mnc "+version
 			_, err := demo.Run(o)
 			return err
@@ -34,6 +43,8 @@ gives the same numbers with per-class accuracy and confusions.`,
 	f := cmd.Flags()
 	f.IntVar(&o.CalibImages, "calib-images", 64, "calibration images to generate")
 	f.IntVar(&o.TestImages, "test-images", 500, "test images to generate")
-	f.StringVar(&o.Dir, "dir", "", "keep the generated images and .mnc files in this `DIR` (default: a temporary directory, removed)")
+	limitFlag(cmd, "calib-images", 1, limits.DemoImages)
+	limitFlag(cmd, "test-images", 1, limits.DemoImages)
+	f.StringVar(&o.Dir, "dir", "", "keep the generated images and .mnc files in this `DIR`, a folder or a new name, not a symbolic link (default: a temporary directory, removed)")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 
 	mncsrc "github.com/mncdev/mnc"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/targets"
 )
 
@@ -38,20 +39,21 @@ proxy provides the runner's three dependencies) from mnc's source: --src,
 else the module containing the current directory, else the runner's source
 embedded in this mnc binary, so that an installed mnc deploys the runtime of
 its own version. run.sh passes its flags through (./run.sh -top 1 -threads 4
-IMAGE...). DIR is written as DIR.tmp and renamed,
-so a failed deploy leaves no half-written folder; an existing DIR is replaced
-only with --force. See mnc targets for the targets.`,
+IMAGE...). DIR is written as a temporary folder next to it (.DIR.tmp*) and
+renamed, so a failed deploy leaves no half-written folder; an existing DIR is
+replaced only with --force, and only if it is a folder (a symbolic link, a
+file or a device there is refused). See mnc targets for the targets.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return usageError(errors.New("deploy: -o DIR is required"))
 			}
-			return deploy(cmd.OutOrStdout(), args[0], target, out, src, force)
+			return deploy(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], target, out, src, force)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&target, "target", "rpi4", "the board (see mnc targets): rpi3, rpi4, rpi5, arm64, arm64-dotprod, armv7, amd64-avx2, ...")
-	f.StringVarP(&out, "output", "o", "", "the folder to write")
+	f.StringVarP(&out, "output", "o", "", "the folder to write (an existing one only with --force; never a symbolic link)")
 	f.StringVar(&out, "out", "", "the folder to write (old name of --output)")
 	_ = f.MarkHidden("out")
 	f.StringVar(&src, "src", "", "mnc's source tree (default: the module containing the current directory)")
@@ -59,10 +61,12 @@ only with --force. See mnc targets for the targets.`,
 	return cmd
 }
 
-func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
+// deploy writes the folder dir; w gets the report, errw the toolchain's
+// output when the build fails.
+func deploy(w, errw io.Writer, model, tname, dir, src string, force bool) error {
 	t, err := targets.Lookup(tname)
 	if err != nil {
-		return fmt.Errorf("deploy: %w", err)
+		return fmt.Errorf("deploy: --target: %w", err)
 	}
 	m, err := runtime.Open(model) // verify the file before shipping it
 	if err != nil {
@@ -71,8 +75,8 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 	info := *m.Info()
 	m.Close()
 	dir = filepath.Clean(dir)
-	if _, err := os.Stat(dir); err == nil && !force {
-		return fmt.Errorf("deploy: %s exists (--force replaces it)", dir)
+	if err := checkDeployDir(dir, force); err != nil {
+		return err
 	}
 	modelName := filepath.Base(model)
 	buildCmd := fmt.Sprintf("CGO_ENABLED=0 GOOS=%s GOARCH=%s", t.GOOS, t.GOARCH)
@@ -80,7 +84,7 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 		buildCmd += " GOARM=" + t.GOARM
 	}
 	buildCmd += fmt.Sprintf(" go build -trimpath -ldflags='-s -w' -o %s %s/cmd/mncrun", filepath.Join(dir, "mncrun"), modulePath)
-	manual := fmt.Sprintf("build the runner yourself in a checkout of mnc:\n  %s\nthen copy %s into %s", buildCmd, model, dir)
+	manual := fmt.Sprintf("build the runner yourself in a checkout of mnc (%s), then copy %s into %s", buildCmd, model, dir)
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return fmt.Errorf("deploy: no Go toolchain (go) on PATH to cross-compile the runner; %s", manual)
@@ -99,11 +103,8 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 		}
 	}
 
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("deploy: %w", err)
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".tmp*")
+	if err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}
 	ok := false
@@ -119,8 +120,14 @@ func deploy(w io.Writer, model, tname, dir, src string, force bool) error {
 	b.Env = append(os.Environ(), append(t.Env(), "GOFLAGS=-buildvcs=false -mod=readonly")...)
 	var stderr bytes.Buffer
 	b.Stdout, b.Stderr = &stderr, &stderr
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
 	if err := b.Run(); err != nil {
-		return fmt.Errorf("deploy: go build of the runner for %s failed: %v\n%s\n%s", t.Platform(), err, strings.TrimSpace(stderr.String()), manual)
+		for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			fmt.Fprintf(errw, "mnc: go build: %s\n", l)
+		}
+		return fmt.Errorf("deploy: go build of the runner for %s failed (%v; its output is above); %s", t.Platform(), err, manual)
 	}
 	if err := copyFile(model, filepath.Join(tmp, modelName)); err != nil {
 		return fmt.Errorf("deploy: %w", err)
@@ -137,6 +144,9 @@ exec "$d/mncrun" -model "$d/%[1]s" "$@"
 		return fmt.Errorf("deploy: %w", err)
 	}
 	if force {
+		if err := checkDeployDir(dir, force); err != nil { // again: it may have changed during the build
+			return err
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("deploy: %w", err)
 		}
@@ -151,6 +161,24 @@ exec "$d/mncrun" -model "$d/%[1]s" "$@"
 		fmt.Fprintf(w, "note: %s was compiled for target %s (it runs anywhere; recompile with --target %s to record this board)\n", modelName, info.Target, tname)
 	}
 	fmt.Fprintf(w, "next: scp -r %s pi@raspberrypi.local: && ssh pi@raspberrypi.local ./%s/run.sh IMAGE...\n", dir, filepath.Base(dir))
+	return nil
+}
+
+// checkDeployDir refuses a dir that exists, unless force is set and it is
+// a directory (not a symbolic link to one: RemoveAll would remove the link
+// and the rename put a folder in its place, not where it points).
+func checkDeployDir(dir string, force bool) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("deploy: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("deploy: %q is %s, not a folder; refusing to replace it", dir, limits.Kind(fi.Mode()))
+	case !force:
+		return fmt.Errorf("deploy: %s exists (--force replaces it)", dir)
+	}
 	return nil
 }
 

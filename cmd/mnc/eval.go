@@ -10,6 +10,7 @@ import (
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/internal/eval"
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -71,10 +72,7 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 			if asJSON && asCSV {
 				return usageError(errors.New("give --json or --csv, not both"))
 			}
-			switch {
-			case o.Confusions < 0:
-				return usageError(fmt.Errorf("--confusions %d: want a count >= 0", o.Confusions))
-			case o.Confusions == 0:
+			if o.Confusions == 0 {
 				o.Confusions = -1 // none
 			}
 			gate := -1.0
@@ -134,6 +132,8 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 	f.IntVar(&o.Workers, "workers", 0, "images decoded and run at once (0: one per core, GOMAXPROCS)")
 	f.StringVar(&o.Kernels, "kernels", "", "force a kernel variant for .mnc files (default: $MNC_KERNELS, else the best this CPU runs)")
 	f.IntVar(&o.Confusions, "confusions", 10, "most confused class pairs to list per model")
+	limitFlag(cmd, "workers", 0, limits.Threads)
+	limitFlag(cmd, "confusions", 0, limits.Confusions)
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&asCSV, "csv", false, "print one CSV row per image instead of the report")
 	f.StringVar(&minTop1, "min-top1", "", "quality gate: exit with status 3 when a model's top-1 is below this fraction (0.7) or percentage (70%)")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mncdev/mnc/compile"
 	"github.com/mncdev/mnc/internal/editdist"
+	"github.com/mncdev/mnc/internal/esc"
 )
 
 // version is the producer version recorded in compiled models.
@@ -88,7 +89,7 @@ func main() {
 	go func() {
 		<-sig
 		// Outputs are written to a temporary file renamed into place
-		// (codegen.WriteFile) and deploy's folder as DIR.tmp, which the
+		// (codegen.WriteFile) and deploy's folder as a temporary .DIR.tmp*, which the
 		// cleanups remove: stopping here leaves no partial output.
 		fmt.Fprintln(os.Stderr, "mnc: interrupted")
 		runCleanups()
@@ -106,7 +107,9 @@ func execute(args []string) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "mnc: %v\n", err)
+	// One line, whatever the error holds: strings from files are escaped
+	// where errors are made (%q); esc.Line is the backstop.
+	fmt.Fprintf(os.Stderr, "mnc: %s\n", esc.Line(err.Error()))
 	var ce *codeError
 	var gate *compile.GateError
 	switch {
@@ -148,6 +151,7 @@ is still printed, no model is written), 130 interrupted.`,
 	root.AddCommand(newDeployCmd())
 	root.AddCommand(newEvalCmd())
 	root.AddCommand(newVersionCmd())
+	root.PersistentPreRunE = checkFlagValues
 	root.SetFlagErrorFunc(flagError)
 	markUsage(root)
 	return root

@@ -10,6 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/frontend/mobilenet"
+	"github.com/mncdev/mnc/internal/esc"
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -26,7 +29,9 @@ func addModelFlags(cmd *cobra.Command, o *frontend.Options) {
 	rt := f.VarPF(&reducedTailFlag{o}, "reduced-tail", "", "MobileNetV3 with torchvision's reduced_tail (default: inferred from a checkpoint, else false)")
 	rt.NoOptDefVal = "true"
 	f.StringVar(&o.ArchSpec, "arch-spec", "", "JSON `FILE` with a custom architecture table (see frontend/mobilenet)")
-	o.Note = func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "mnc: %s\n", s) }
+	limitFlag(cmd, "classes", 1, limits.Classes)
+	limitFlag(cmd, "resolution", minResolution, limits.Resolution)
+	o.Note = func(s string) { fmt.Fprintf(cmd.ErrOrStderr(), "mnc: %s\n", esc.Line(s)) }
 	cmd.PreRunE = checkModelFlags
 }
 
@@ -54,47 +59,25 @@ func (r *reducedTailFlag) Set(s string) error {
 func (r *reducedTailFlag) Type() string     { return "bool" }
 func (r *reducedTailFlag) IsBoolFlag() bool { return true }
 
-// flagRange is the valid range of an integer flag.
-type flagRange struct {
-	name     string
-	min, max int
-}
-
-// checkRanges returns a usage error naming the first flag whose value lies
-// outside its range: an explicit 0 never silently means a default.
-func checkRanges(cmd *cobra.Command, ranges ...flagRange) error {
-	for _, r := range ranges {
-		f := cmd.Flags().Lookup(r.name)
-		if f == nil {
-			continue
-		}
-		v, err := strconv.Atoi(f.Value.String())
-		if err != nil {
-			continue
-		}
-		if v < r.min || v > r.max {
-			return usageError(fmt.Errorf("--%s %d: want %d to %d", r.name, v, r.min, r.max))
-		}
-	}
-	return nil
-}
+// minResolution is the smallest --resolution: MobileNets downsample by
+// 32, below 8 pixels no layer keeps a spatial extent worth the name.
+const minResolution = 8
 
 // checkModelFlags refuses explicit architecture values that cannot be
-// meant (--width 0, --classes 0, --resolution 0) and --resolution for an
-// ONNX file, whose input size is its own.
+// meant (--width 0; --classes 0 and --resolution 0 are refused by their
+// ranges, see limitFlag) and --resolution for an ONNX file, whose input
+// size is its own.
 func checkModelFlags(cmd *cobra.Command, args []string) error {
 	f := cmd.Flags()
+	if f.Changed("arch") { // also where it is not used (an ONNX or .mnc file): a wrong name is a mistake
+		a, _ := f.GetString("arch")
+		if _, err := mobilenet.CanonicalArch(a); err != nil {
+			return fmt.Errorf("--arch: %w", err) // exit 1, as before this check (mnc inspect --arch resnet50)
+		}
+	}
 	if f.Changed("width") {
 		if w, _ := f.GetFloat64("width"); !(w > 0 && w <= 8) {
 			return usageError(fmt.Errorf("--width %g: want a multiplier in (0, 8]", w))
-		}
-	}
-	if err := checkRanges(cmd, flagRange{"resolution", 8, 4096}); err != nil {
-		return err
-	}
-	if f.Changed("classes") {
-		if err := checkRanges(cmd, flagRange{"classes", 1, 1 << 20}); err != nil {
-			return err
 		}
 	}
 	if f.Changed("resolution") {

@@ -9,10 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -50,8 +52,10 @@ writes the N x classes logits as a float32 .npy file.`,
   mnc run model.pth --arch mobilenet_v3_small --classes 10 --tensor in.npy --save-output out.npy`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkRanges(cmd, flagRange{"top", 1, 1 << 20}); err != nil {
-				return err
+			if saveOutput != "" { // before the work, as compile's -o
+				if err := codegen.CheckOutput(saveOutput); err != nil {
+					return fmt.Errorf("--save-output: %w", err)
+				}
 			}
 			images := args[1:]
 			if (tensor == "") == (len(images) == 0) {
@@ -131,7 +135,7 @@ writes the N x classes logits as a float32 .npy file.`,
 			}
 			if saveOutput != "" {
 				if err := classify.SaveOutput(saveOutput, logits); err != nil {
-					return err
+					return fmt.Errorf("--save-output: %w", err)
 				}
 			}
 			return classify.Print(cmd.OutOrStdout(), results, asJSON)
@@ -140,9 +144,10 @@ writes the N x classes logits as a float32 .npy file.`,
 	addModelFlags(cmd, &opts)
 	f := cmd.Flags()
 	f.StringVar(&tensor, "tensor", "", "run this N x 3 x H x W float32 .npy `FILE` instead of images")
-	f.StringVar(&saveOutput, "save-output", "", "write the logits to this .npy `FILE`")
+	f.StringVar(&saveOutput, "save-output", "", "write the logits to this .npy `FILE` (atomically; an existing FILE must be a regular file, not a symbolic link)")
 	f.StringVar(&labels, "labels", "", "class names, one per line (line i = class i)")
 	f.IntVar(&top, "top", 5, "how many classes to print per input")
+	limitFlag(cmd, "top", 1, limits.Classes)
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (a .mnc file brings its own)")
 	f.BoolVar(&forcePre, "force-preprocess", false, "use --preprocess even where the .mnc file records another")

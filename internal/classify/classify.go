@@ -2,18 +2,22 @@ package classify
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/internal/npy"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
@@ -74,16 +78,27 @@ type Result struct {
 }
 
 // ReadLabels reads one label per line (line i names class i); a file
-// without labels is an error. Trailing blank lines are dropped.
+// without labels is an error. Trailing blank lines are dropped. The file
+// must be a regular file of at most limits.LabelsFile bytes naming at most
+// limits.Classes classes.
 func ReadLabels(path string) ([]string, error) {
-	f, err := os.Open(path)
+	if path == "" {
+		return nil, errors.New("read labels: the file name is empty")
+	}
+	f, st, err := limits.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read labels: %w", err)
 	}
 	defer f.Close()
+	if st.Size() > limits.LabelsFile {
+		return nil, fmt.Errorf("the labels file %s is %s; the limit is %s", path, limits.Bytes(st.Size()), limits.Bytes(limits.LabelsFile))
+	}
 	var labels []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.LimitReader(f, limits.LabelsFile))
 	for sc.Scan() {
+		if len(labels) == limits.Classes {
+			return nil, fmt.Errorf("the labels file %s names more than %d classes (the limit)", path, limits.Classes)
+		}
 		labels = append(labels, strings.TrimSpace(sc.Text()))
 	}
 	if err := sc.Err(); err != nil {
@@ -224,9 +239,15 @@ func runBatch(m Model, in *ir.Tensor) (*ir.Tensor, error) {
 	return out, nil
 }
 
-// SaveOutput writes logits as a float32 .npy file.
+// SaveOutput writes logits as a float32 .npy file, atomically and only
+// over nothing or a regular file (see codegen.WriteFile; CheckOutput
+// checks a path before the work).
 func SaveOutput(path string, t *ir.Tensor) error {
-	return npy.WriteFile(path, &npy.Array{Shape: t.Shape, Data: t.F32})
+	var b bytes.Buffer
+	if err := npy.Write(&b, &npy.Array{Shape: t.Shape, Data: t.F32}); err != nil {
+		return fmt.Errorf("write npy %s: %w", path, err)
+	}
+	return codegen.WriteFile(path, b.Bytes())
 }
 
 // Print writes results as text (one line per class) or as JSON.
@@ -237,9 +258,9 @@ func Print(w io.Writer, results []Result, asJSON bool) error {
 		return enc.Encode(results)
 	}
 	for _, r := range results {
-		fmt.Fprintf(w, "%s\n", filepath.Base(r.Input))
+		fmt.Fprintf(w, "%s\n", esc.String(filepath.Base(r.Input)))
 		for _, c := range r.Top {
-			label := c.Label
+			label := esc.String(c.Label)
 			if label == "" {
 				label = "-"
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mncdev/mnc/quant"
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // Sample is one labelled image.
@@ -109,15 +110,19 @@ func LoadFolder(dir string, labels []string) (*Dataset, error) {
 // with '#' are skipped, and so is a first row "path,label" (any case).
 // Relative paths are relative to the list's directory. A label is a class
 // name (see MatchLabel; an exact name wins over an index) or a class index
-// 0..classes-1. Samples keep the list's order.
+// 0..classes-1. Samples keep the list's order. The list must be a regular
+// file of at most limits.ImageList bytes and limits.ImageListRows rows.
 func LoadList(path string, labels []string, classes int) (*Dataset, error) {
-	f, err := os.Open(path)
+	f, st, err := limits.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)
 	}
 	defer f.Close()
+	if st.Size() > limits.ImageList {
+		return nil, fmt.Errorf("images: the list %s is %s; the limit is %s", path, limits.Bytes(st.Size()), limits.Bytes(limits.ImageList))
+	}
 	ds := &Dataset{Source: path, Format: "csv"}
-	r := csv.NewReader(f)
+	r := csv.NewReader(io.LimitReader(f, limits.ImageList))
 	if strings.EqualFold(filepath.Ext(path), ".tsv") {
 		r.Comma, ds.Format = '\t', "tsv"
 	}
@@ -147,6 +152,9 @@ func LoadList(path string, labels []string, classes int) (*Dataset, error) {
 		if p == "" {
 			return nil, fmt.Errorf("images %s:%d: empty path", path, line)
 		}
+		if len(ds.Samples) == limits.ImageListRows {
+			return nil, fmt.Errorf("images %s:%d: more than %d images (the limit)", path, line, limits.ImageListRows)
+		}
 		class, err := listLabel(l, labels, classes)
 		if err != nil {
 			return nil, fmt.Errorf("images %s:%d: label %q: %w", path, line, l, err)
@@ -158,6 +166,8 @@ func LoadList(path string, labels []string, classes int) (*Dataset, error) {
 			return nil, fmt.Errorf("images %s:%d: %w", path, line, err)
 		} else if st.IsDir() {
 			return nil, fmt.Errorf("images %s:%d: %q is a directory, not an image", path, line, p)
+		} else if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("images %s:%d: %q is %s, not an image file", path, line, p, limits.Kind(st.Mode()))
 		}
 		ds.Samples = append(ds.Samples, Sample{Path: p, Label: class})
 	}

@@ -9,7 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/mncdev/mnc/internal/esc"
 )
 
 // Report is what Run measured.
@@ -191,15 +192,10 @@ func ParseFraction(s string) (float64, error) {
 // show is s as is when it is plain printable text, else quoted with Go
 // escapes: names from files may hold control characters.
 func show(s string) string {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return strconv.Quote(s)
-		}
-	}
 	if s == "" {
 		return `""`
 	}
-	return s
+	return esc.String(s)
 }
 
 // short is a label for a table: its first synonym when it is long
@@ -225,16 +221,17 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	head := []string{"path", "true_index", "true_label"}
 	for _, m := range r.Models {
-		head = append(head, m.Name+" top1_index", m.Name+" top1_label", m.Name+" correct")
+		name := esc.String(m.Name)
+		head = append(head, name+" top1_index", name+" top1_label", name+" correct")
 	}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
 	for i, s := range r.Samples {
-		row := []string{s.Path, strconv.Itoa(s.Label), label(r.Labels, s.Label)}
+		row := []string{esc.String(s.Path), strconv.Itoa(s.Label), esc.String(label(r.Labels, s.Label))}
 		for mi := range r.Models {
 			p := r.Top1[i][mi]
-			row = append(row, strconv.Itoa(p), label(r.Labels, p), strconv.FormatBool(p == s.Label))
+			row = append(row, strconv.Itoa(p), esc.String(label(r.Labels, p)), strconv.FormatBool(p == s.Label))
 		}
 		if err := cw.Write(row); err != nil {
 			return err

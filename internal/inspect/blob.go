@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/kernels"
 )
@@ -39,7 +40,7 @@ func Blob(info *runtime.Info) *BlobSummary {
 // WrittenLine is the line mnc compile prints after writing a model file.
 func WrittenLine(path string, info *runtime.Info) string {
 	return fmt.Sprintf("wrote %s: %s, %s bytes (weights %s), arena %s bytes (lower bound %s), %d ops",
-		path, info.Precision, num(info.FileBytes), num(info.Const.Int8+info.Const.Int32+info.Const.Float32),
+		esc.String(path), info.Precision, num(info.FileBytes), num(info.Const.Int8+info.Const.Int32+info.Const.Float32),
 		num(info.Arena.Bytes), num(info.Arena.LowerBound), len(info.Ops))
 }
 
@@ -77,25 +78,27 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 	}
 	in := s.Info
 	var b strings.Builder
-	fmt.Fprintf(&b, "model %s: %s, format %s, target %s", in.Name, in.Precision, in.Format, in.Target)
+	// Every string of the file is printed escaped (see package esc).
+	e := esc.String
+	fmt.Fprintf(&b, "model %s: %s, format %s, target %s", e(in.Name), e(in.Precision), e(in.Format), e(in.Target))
 	if in.Producer != "" {
-		fmt.Fprintf(&b, ", made by %s", in.Producer)
+		fmt.Fprintf(&b, ", made by %s", e(in.Producer))
 	}
 	fmt.Fprintf(&b, "\nkernels here: %s (this CPU runs %s; --kernels or MNC_KERNELS forces one)",
 		in.Kernels, strings.Join(kernels.Available(), ", "))
 	if in.KernelsNote != "" {
-		fmt.Fprintf(&b, "\nnote: %s", in.KernelsNote)
+		fmt.Fprintf(&b, "\nnote: %s", esc.Line(in.KernelsNote))
 	}
-	fmt.Fprintf(&b, "\ninput  %s %s %s\noutput %s %s %s\n", in.Input.Name, in.Input.DType, shapeString(in.Input.Shape),
-		in.Output.Name, in.Output.DType, shapeString(in.Output.Shape))
+	fmt.Fprintf(&b, "\ninput  %s %s %s\noutput %s %s %s\n", e(in.Input.Name), e(in.Input.DType), shapeString(in.Input.Shape),
+		e(in.Output.Name), e(in.Output.DType), shapeString(in.Output.Shape))
 	if p := in.Preprocess; p != nil {
 		fmt.Fprintf(&b, "preprocessing %s\n", p)
 	}
 	if len(in.Labels) > 0 {
-		fmt.Fprintf(&b, "labels %d (%s, ...)\n", len(in.Labels), in.Labels[0])
+		fmt.Fprintf(&b, "labels %d (%s, ...)\n", len(in.Labels), e(in.Labels[0]))
 	}
 	if c := in.Calibration; c != nil {
-		fmt.Fprintf(&b, "calibration: %s, method %s, %d images, image list sha256 %s\n", c.Scheme, c.Method, c.Images, c.ImageListSHA256)
+		fmt.Fprintf(&b, "calibration: %s, method %s, %d images, image list sha256 %s\n", e(c.Scheme), e(c.Method), c.Images, e(c.ImageListSHA256))
 		for _, q := range []struct {
 			what string
 			q    *runtime.Quality
@@ -141,7 +144,7 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 		if len(o.Intermediates) > 0 {
 			outs += " (+" + ints(o.Intermediates) + ")"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t\n", o.Index, o.Op, o.Version, o.Name, ints(o.Inputs), outs, o.Attrs, o.MACs)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t\n", o.Index, e(o.Op), o.Version, e(o.Name), ints(o.Inputs), outs, e(o.Attrs), o.MACs)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -163,7 +166,7 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 		case len(t.Scale) > 1:
 			q = fmt.Sprintf("%d scales, axis %d", len(t.Scale), t.Axis)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t\n", t.Index, t.Name, t.DType, shapeString(t.Shape), t.Bytes, where, q)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t\n", t.Index, e(t.Name), e(t.DType), shapeString(t.Shape), t.Bytes, where, q)
 	}
 	return tw.Flush()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/ir"
 )
 
@@ -78,18 +79,18 @@ func (s *Summary) Write(w io.Writer, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(s)
 	}
-	fmt.Fprintf(w, "model %s\n", s.Name)
+	fmt.Fprintf(w, "model %s\n", esc.String(s.Name)) // names from the file, escaped
 	for _, in := range s.Inputs {
-		fmt.Fprintf(w, "input  %s %s%v\n", in.Name, in.DType, ir.Shape(in.Shape))
+		fmt.Fprintf(w, "input  %s %s%v\n", esc.String(in.Name), in.DType, ir.Shape(in.Shape))
 	}
 	for _, out := range s.Outputs {
-		fmt.Fprintf(w, "output %s %s%v\n", out.Name, out.DType, ir.Shape(out.Shape))
+		fmt.Fprintf(w, "output %s %s%v\n", esc.String(out.Name), out.DType, ir.Shape(out.Shape))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "layer\top\toutput\tparams\tMACs\t")
 	for _, l := range s.Layers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t\n", l.Name, l.Op, l.typ, l.Params, l.MACs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t\n", esc.String(l.Name), l.Op, l.typ, l.Params, l.MACs)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d layers, %s parameters, %s MACs\n", len(s.Layers), human(s.Params), human(s.MACs))

@@ -15,6 +15,43 @@ const (
 	ModelFile = 1<<31 - 1
 )
 
+// The command line (cmd/mnc): the largest values of the flags that size
+// an allocation or a loop, and the small files it reads besides models and
+// images. A flag beyond its limit is a usage error naming both.
+const (
+	// Threads bounds --threads, --workers and each count of bench
+	// --compare-threads: every thread or worker holds its own interpreter
+	// (and arena of activations), so memory grows with the count.
+	Threads = 1024
+	// BenchIters bounds bench --iters and --warmup (the timed runs' times
+	// are kept, 8 bytes each).
+	BenchIters = 1 << 20
+	// BenchRounds bounds bench --rounds (turns of --compare-threads).
+	BenchRounds = 1 << 16
+	// Classes bounds --classes, --top and the class names of a --labels
+	// file (ImageNet-21k has 21841).
+	Classes = 1 << 20
+	// Resolution bounds --resolution, the input height and width of a
+	// checkpoint's network (the activations budget of the readers bounds
+	// what a resolution costs).
+	Resolution = 4096
+	// Images bounds the image counts of compile --calib-images and
+	// --report-images (caps on the images of a folder).
+	Images = 1 << 24
+	// DemoImages bounds demo --calib-images and --test-images, which
+	// generate that many images on disk (the default is 500).
+	DemoImages = 20000
+	// Confusions bounds eval --confusions (class pairs listed per model).
+	Confusions = 1 << 20
+	// LabelsFile bounds the size of a --labels file (ImageNet's 1000
+	// names take 21 KiB).
+	LabelsFile = 16 << 20
+	// ImageList bounds the size of an eval --images LIST.csv/.tsv file.
+	ImageList = 64 << 20
+	// ImageListRows bounds its rows (images to evaluate).
+	ImageListRows = 1 << 22
+)
+
 // ErrEmptyPath is returned for an empty path.
 var ErrEmptyPath = errors.New("empty path")
 
@@ -57,8 +94,18 @@ func regular(path string, st fs.FileInfo) error {
 	if m.IsRegular() {
 		return nil
 	}
+	return fmt.Errorf("%s is %s, not a regular file", path, Kind(m))
+}
+
+// Kind says what a file of mode m is, for errors: "a directory", "a named
+// pipe (FIFO)", "a symbolic link", "a regular file".
+func Kind(m fs.FileMode) string {
 	what := "not a regular file"
 	switch {
+	case m.IsRegular():
+		what = "a regular file"
+	case m&fs.ModeSymlink != 0:
+		what = "a symbolic link"
 	case m.IsDir():
 		what = "a directory"
 	case m&fs.ModeNamedPipe != 0:
@@ -70,7 +117,7 @@ func regular(path string, st fs.FileInfo) error {
 	case m&fs.ModeDevice != 0:
 		what = "a device"
 	}
-	return fmt.Errorf("%s is %s, not a regular file", path, what)
+	return what
 }
 
 // Open opens path for reading after checking that it names a regular
