@@ -334,9 +334,11 @@ func TestBadInput(t *testing.T) {
 		{"missing argument", []string{"run"}, "requires at least 1 arg"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"bad flag value", []string{"run", f32, "--top", "many"}, "--top"},
-		{"mean with tf", []string{"compile", filepath.Join(dir, onnxFile), "-o", filepath.Join(tmp, "m.mnc"), "--preprocess", "tf", "--mean", "1,2,3"}, "--mean and --std are for --preprocess torchvision"},
+		{"mean with tf", []string{"compile", filepath.Join(dir, onnxFile), "-o", filepath.Join(tmp, "m.mnc"), "--preprocess", "tf", "--mean", "1,2,3"}, "--mean, --std and --scale are for --preprocess torchvision"},
 		{"bad std", []string{"compile", filepath.Join(dir, onnxFile), "-o", filepath.Join(tmp, "m.mnc"), "--std", "1,2"}, "--std \"1,2\": want three"},
-		{"statistics override", []string{"run", f32, "--mean", "0.4,0.4,0.4", png}, "--force-preprocess"},
+		{"statistics override", []string{"run", f32, "--preprocess", "torchvision", "--mean", "0.4,0.4,0.4", png}, "--force-preprocess"},
+		// f32 records tf: flags change what it records, and tf has no mean.
+		{"statistics on tf", []string{"run", f32, "--mean", "0.4,0.4,0.4", png}, "--mean, --std and --scale are for --preprocess torchvision"},
 		{"missing file", []string{"run", filepath.Join(tmp, "nope.onnx"), "--tensor", input}, "no such file"},
 		{"unknown format", []string{"run", write("model.h5", []byte("x")), "--tensor", input}, "unknown model format"},
 		{"not a model", []string{"run", notModel, "--tensor", input}, notModel},
@@ -363,7 +365,7 @@ func TestBadInput(t *testing.T) {
 			_, stderr, code := mnc(t, c.args...)
 			want := 1
 			switch c.name {
-			case "mistyped flag", "missing argument", "unknown command", "bad flag value", "mean with tf", "bad std":
+			case "mistyped flag", "missing argument", "unknown command", "bad flag value", "mean with tf", "bad std", "statistics on tf":
 				want = 2 // usage errors
 			}
 			if code != want {
