@@ -21,13 +21,30 @@ type zipArchive struct {
 	limit    int // cap on inflated
 }
 
+// maxZipEntries bounds the entries of a checkpoint archive (one per
+// storage plus a few: mobilenet_v2 has 317). archive/zip keeps several
+// hundred bytes per entry, so the central directory is bounded before it
+// is parsed.
+const maxZipEntries = 1 << 16
+
+// zipEncrypted is the general-purpose flag bit of an encrypted entry.
+const zipEncrypted = 0x1
+
 func loadZip(data []byte) ([]entry, error) {
+	// Every central directory record starts with this signature: counting
+	// them bounds the entries from above (file data may hold it too).
+	if n := bytes.Count(data, []byte("PK\x01\x02")); n > maxZipEntries {
+		return nil, fmt.Errorf("zip archive has up to %d entries; the limit is %d", n, maxZipEntries)
+	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("bad zip archive: %w", err)
 	}
 	z := &zipArchive{data: data, entries: make(map[string]*zip.File, len(zr.File)), limit: 4*len(data) + 1<<20}
 	for _, f := range zr.File {
+		if f.Flags&zipEncrypted != 0 {
+			return nil, fmt.Errorf("zip entry %s is encrypted, which torch.save never writes", quote(f.Name))
+		}
 		if _, dup := z.entries[f.Name]; dup {
 			return nil, fmt.Errorf("zip archive has two entries named %s", quote(f.Name))
 		}
@@ -104,9 +121,10 @@ func (z *zipArchive) findPrefix(files []*zip.File) error {
 	return nil
 }
 
-// read returns the bytes of a zip entry. Stored entries (what torch.save
-// writes) are returned without copying; compressed ones are inflated within
-// z.limit so a zip bomb cannot exhaust memory.
+// read returns the bytes of a zip entry, whose CRC-32 it always checks
+// (archive/zip skips the check when the recorded CRC is 0). Stored entries
+// (what torch.save writes) are returned without copying; compressed ones
+// are inflated within z.limit so a zip bomb cannot exhaust memory.
 func (z *zipArchive) read(f *zip.File) ([]byte, error) {
 	if f.Method == zip.Store {
 		if f.CompressedSize64 != f.UncompressedSize64 {
@@ -121,8 +139,8 @@ func (z *zipArchive) read(f *zip.File) ([]byte, error) {
 			return nil, fmt.Errorf("zip entry %s: data extends past the end of the file", quote(f.Name))
 		}
 		b := z.data[off : off+int64(size)]
-		if f.CRC32 != 0 && crc32.ChecksumIEEE(b) != f.CRC32 {
-			return nil, fmt.Errorf("zip entry %s: checksum mismatch (corrupt file)", quote(f.Name))
+		if err := checkCRC(f, b); err != nil {
+			return nil, err
 		}
 		return b, nil
 	}
@@ -147,8 +165,18 @@ func (z *zipArchive) read(f *zip.File) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("zip entry %s: %w", quote(f.Name), err)
 	}
+	if err := checkCRC(f, b); err != nil {
+		return nil, err
+	}
 	z.inflated += int(size)
 	return b, nil
+}
+
+func checkCRC(f *zip.File, b []byte) error {
+	if sum := crc32.ChecksumIEEE(b); sum != f.CRC32 {
+		return fmt.Errorf("zip entry %s: checksum mismatch (CRC-32 %08x, the archive records %08x): corrupt file", quote(f.Name), sum, f.CRC32)
+	}
+	return nil
 }
 
 // persistentLoad resolves ('storage', storage_type, key, location, numel) to
