@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"reflect"
 	"sort"
 	"strconv"
@@ -404,7 +405,11 @@ func ParseSpec(data []byte) (*Spec, error) {
 func LoadSpec(path string) (*Spec, error) {
 	data, err := limits.ReadFile(path, limits.ArchSpecFile, "arch spec")
 	if err != nil {
-		return nil, fmt.Errorf("arch spec: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("arch spec: %w", err)
+		}
+		return nil, err // names the path and what is wrong with it
 	}
 	s, err := ParseSpec(data)
 	if err != nil {
