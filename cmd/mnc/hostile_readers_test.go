@@ -109,6 +109,14 @@ func init() {
 			want: `name: "\x1b[2J\x1b]0;pwned\a" holds a control or non-printable character`,
 		},
 		hostileCase{
+			name: "readers-onnx-empty-nodes",
+			setup: func(t *testing.T, dir string) []string {
+				// 25 million empty nodes in 50 MB: each decodes to a struct.
+				return []string{"inspect", writeFile(t, dir, "nodes.onnx", rdModel(bytes.Repeat([]byte{0x0a, 0x00}, 25<<20)))}
+			},
+			want: "the graph has more nodes, initializers, inputs, outputs and attributes than the limit of 65536",
+		},
+		hostileCase{
 			name: "readers-onnx-name-escape",
 			setup: func(t *testing.T, dir string) []string {
 				return []string{"inspect", writeFile(t, dir, "name.onnx", rdModel(rdInput("x\x1b[2J", 1, 3, 8, 8),

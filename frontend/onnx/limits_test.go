@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,5 +55,18 @@ func TestLoadFileLimit(t *testing.T) {
 	}
 	if _, err := Load(path); err == nil || err.Error() != "the ONNX file "+path+" is 8 GiB; the limit is 2 GiB" {
 		t.Errorf("8 GiB file: %v", err)
+	}
+}
+
+// TestGraphElements: a graph of many cheap fields (an empty node is 2
+// bytes, decoded into a struct) is refused before it is all decoded.
+func TestGraphElements(t *testing.T) {
+	data := model(13, bytes.Repeat([]byte{0x0a, 0x00}, 1<<17))
+	if _, err := Decode(data); err == nil || !strings.Contains(err.Error(), "the graph has more nodes, initializers, inputs, outputs and attributes than the limit of 65536") {
+		t.Errorf("empty nodes: %v", err)
+	}
+	node := bytes.Repeat(fStr(1, "x"), 1<<17)
+	if _, err := Decode(model(13, fBytes(1, node))); err == nil || !strings.Contains(err.Error(), "than the limit of 65536") {
+		t.Errorf("node inputs: %v", err)
 	}
 }

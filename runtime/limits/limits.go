@@ -161,6 +161,12 @@ const (
 	// mobilenet_v2's largest is 4.6 MiB at 224x224, 96 MiB at --width 4
 	// and 512x512.
 	Activation = 512 << 20
+	// GraphElements bounds the nodes, initializers, graph inputs and
+	// outputs, and the inputs, outputs and attributes of every node of an
+	// ONNX graph, added up: each costs a decoded struct or string however
+	// few bytes encode it. The MobileNet graphs in testdata and ../shared
+	// have 880 to 1700.
+	GraphElements = 1 << 16
 	// TensorFile bounds the float32 data of a --tensor .npy input (a
 	// float64 file is converted, so it may be twice as large on disk):
 	// 1 GiB is a batch of about 1700 images of 3x224x224.
