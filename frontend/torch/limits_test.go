@@ -3,10 +3,13 @@ package torch
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // patchCentral calls fn with the central directory record and the local
@@ -93,7 +96,7 @@ func TestZipEncrypted(t *testing.T) {
 }
 
 func TestZipEntryCount(t *testing.T) {
-	data := append([]byte("PK\x03\x04"), bytes.Repeat([]byte("PK\x01\x02"), maxZipEntries+1)...)
+	data := append([]byte("PK\x03\x04"), bytes.Repeat([]byte("PK\x01\x02"), limits.CheckpointEntries+1)...)
 	_, err := LoadBytes("x.pt", data)
 	if err == nil || !strings.Contains(err.Error(), "zip archive has up to 65537 entries; the limit is 65536") {
 		t.Errorf("entry count: %v", err)
@@ -154,5 +157,19 @@ func TestLoadFileLimit(t *testing.T) {
 		if _, err := Load(path); err == nil || err.Error() != "the checkpoint "+path+" is 8 GiB; the limit is 2 GiB" {
 			t.Errorf("8 GiB checkpoint: %v", err)
 		}
+	}
+}
+
+func TestSafetensorsTensorCount(t *testing.T) {
+	var h strings.Builder
+	h.WriteString("{")
+	for i := range limits.CheckpointEntries + 1 {
+		fmt.Fprintf(&h, `"t%d":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},`, i)
+	}
+	js := strings.TrimSuffix(h.String(), ",") + "}"
+	data := append(binary.LittleEndian.AppendUint64(nil, uint64(len(js))), js...)
+	_, err := LoadBytes("x.safetensors", data)
+	if err == nil || !strings.Contains(err.Error(), "safetensors: the header lists more tensors than the limit of 65536") {
+		t.Errorf("many tensors: %v", err)
 	}
 }

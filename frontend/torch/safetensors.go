@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 const (
@@ -86,6 +88,9 @@ func loadSafetensors(data []byte) ([]entry, error) {
 		}
 		if seen[key] {
 			return nil, fmt.Errorf("safetensors: duplicate header key %s", quote(key))
+		}
+		if len(seen) >= limits.CheckpointEntries {
+			return nil, fmt.Errorf("safetensors: the header lists more tensors than the limit of %d", limits.CheckpointEntries)
 		}
 		seen[key] = true
 		var raw json.RawMessage

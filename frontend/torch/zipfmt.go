@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/types"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // zipArchive reads entries of a torch.save zip archive held in memory.
@@ -21,20 +23,16 @@ type zipArchive struct {
 	limit    int // cap on inflated
 }
 
-// maxZipEntries bounds the entries of a checkpoint archive (one per
-// storage plus a few: mobilenet_v2 has 317). archive/zip keeps several
-// hundred bytes per entry, so the central directory is bounded before it
-// is parsed.
-const maxZipEntries = 1 << 16
-
 // zipEncrypted is the general-purpose flag bit of an encrypted entry.
 const zipEncrypted = 0x1
 
 func loadZip(data []byte) ([]entry, error) {
-	// Every central directory record starts with this signature: counting
-	// them bounds the entries from above (file data may hold it too).
-	if n := bytes.Count(data, []byte("PK\x01\x02")); n > maxZipEntries {
-		return nil, fmt.Errorf("zip archive has up to %d entries; the limit is %d", n, maxZipEntries)
+	// archive/zip keeps a few hundred bytes per entry: bound the central
+	// directory before it is parsed. Every record starts with this
+	// signature, so counting it bounds the entries from above (file data
+	// may hold it too).
+	if n := bytes.Count(data, []byte("PK\x01\x02")); n > limits.CheckpointEntries {
+		return nil, fmt.Errorf("zip archive has up to %d entries; the limit is %d", n, limits.CheckpointEntries)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {

@@ -161,6 +161,11 @@ const (
 	// mobilenet_v2's largest is 4.6 MiB at 224x224, 96 MiB at --width 4
 	// and 512x512.
 	Activation = 512 << 20
+	// CheckpointEntries bounds the entries of a torch.save zip archive and
+	// the tensors of a .safetensors file (each costs a few hundred bytes
+	// decoded, however few bytes encode it): mobilenet_v2's checkpoint has
+	// 316 entries.
+	CheckpointEntries = 1 << 16
 	// GraphElements bounds the nodes, initializers, graph inputs and
 	// outputs, and the inputs, outputs and attributes of every node of an
 	// ONNX graph, added up: each costs a decoded struct or string however
