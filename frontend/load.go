@@ -104,15 +104,21 @@ func Load(path string, opts Options) (*ir.Graph, error) {
 }
 
 // Definition builds the architecture that opts names, with zero weights: what
-// a checkpoint's tensors bind to, and what `mnc inspect --arch` describes.
+// a checkpoint's tensors bind to, and what `mnc compile --arch` compiles.
 func Definition(opts Options) (*ir.Graph, error) {
-	g, _, err := definition(opts)
-	return g, err
+	return definition(opts, mobilenet.Build)
 }
 
-func definition(opts Options) (*ir.Graph, mobilenet.Config, error) {
+// Describe is Definition without the weights' data (constants have shapes
+// and no elements): what `mnc inspect --arch` describes, allocating no
+// weights.
+func Describe(opts Options) (*ir.Graph, error) {
+	return definition(opts, mobilenet.Shapes)
+}
+
+func definition(opts Options, build func(mobilenet.Config) (*ir.Graph, error)) (*ir.Graph, error) {
 	if opts.Arch == "" && opts.ArchSpec == "" {
-		return nil, mobilenet.Config{}, ErrNoArch
+		return nil, ErrNoArch
 	}
 	cfg := mobilenet.Config{
 		Arch: opts.Arch, Width: opts.Width, Classes: opts.Classes,
@@ -121,10 +127,9 @@ func definition(opts Options) (*ir.Graph, mobilenet.Config, error) {
 	if opts.ArchSpec != "" {
 		spec, err := mobilenet.LoadSpec(opts.ArchSpec)
 		if err != nil {
-			return nil, cfg, err
+			return nil, err
 		}
 		cfg.Spec = spec
 	}
-	g, err := mobilenet.Build(cfg)
-	return g, cfg, err
+	return build(cfg)
 }

@@ -220,3 +220,35 @@ func formatWidth(w float64) string {
 	}
 	return s
 }
+
+// TestDescribe: Describe gives Definition's graph without allocating any
+// weight (what `mnc inspect --arch` prints), and both refuse an
+// architecture over the budget.
+func TestDescribe(t *testing.T) {
+	opts := frontend.Options{Arch: "mobilenet_v3_large", Width: 4}
+	d, err := frontend.Describe(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := frontend.Definition(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Consts) != len(g.Consts) || len(d.Nodes) != len(g.Nodes) {
+		t.Fatalf("Describe: %d constants, %d nodes; Definition: %d, %d", len(d.Consts), len(d.Nodes), len(g.Consts), len(g.Nodes))
+	}
+	for i, c := range d.Consts {
+		if c.Const.Len() != 0 {
+			t.Fatalf("Describe allocated %s", c.Name)
+		}
+		if !c.Type.Shape.Equal(g.Consts[i].Type.Shape) || g.Consts[i].Const.Len() != c.Type.Shape.NumElements() {
+			t.Fatalf("%s: Describe %v, Definition %v with %d elements", c.Name, c.Type, g.Consts[i].Type, g.Consts[i].Const.Len())
+		}
+	}
+	opts.Classes = 1 << 20
+	for _, f := range []func(frontend.Options) (*ir.Graph, error){frontend.Describe, frontend.Definition} {
+		if _, err := f(opts); err == nil || !strings.Contains(err.Error(), "the model's weights need") {
+			t.Errorf("2^20 classes at width 4: %v", err)
+		}
+	}
+}

@@ -45,7 +45,7 @@ With no MODEL, --arch describes a built-in architecture without weights.`,
 			if len(args) == 1 {
 				g, err = frontend.Load(args[0], opts)
 			} else {
-				g, err = frontend.Definition(opts)
+				g, err = frontend.Describe(opts) // no weights needed
 			}
 			if err != nil {
 				return err

@@ -68,13 +68,13 @@ writes the N x classes logits as a float32 .npy file.`,
 					return err
 				}
 			}
-			var in *ir.Tensor
+			var inShape ir.Shape // read from the header: the data is read once it fits the model
 			if tensor != "" {
 				var err error
-				if in, err = classify.ReadTensor(tensor); err != nil {
+				if inShape, err = classify.TensorShape(tensor); err != nil {
 					return err
 				}
-				s := in.Shape
+				s := inShape
 				if ext := strings.ToLower(filepath.Ext(args[0])); !cmd.Flags().Changed("resolution") && len(s) == 4 && s[2] == s[3] && s[2] >= 1 &&
 					(ext == ".pth" || ext == ".pt" || ext == ".safetensors") {
 					opts.Resolution = s[2] // a checkpoint is built at the tensor's size
@@ -97,8 +97,12 @@ writes the N x classes logits as a float32 .npy file.`,
 			}
 			var results []classify.Result
 			var logits *ir.Tensor
-			if in != nil {
-				if err := classify.CheckInput(in, tensor, m.InputShape()); err != nil {
+			if tensor != "" {
+				if err := classify.CheckInput(inShape, tensor, m.InputShape()); err != nil {
+					return err
+				}
+				in, err := classify.ReadTensor(tensor)
+				if err != nil {
 					return err
 				}
 				results, logits, err = classify.RunTensor(m, in, tensor, top, names)

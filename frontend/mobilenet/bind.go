@@ -74,7 +74,7 @@ func checkBind(g *ir.Graph, desc string, sd *torch.StateDict) error {
 		if bnPrefix, ok := strings.CutSuffix(k, ".num_batches_tracked"); ok && want[bnPrefix+".running_var"] {
 			continue
 		}
-		return fmt.Errorf("unexpected key %s (not a parameter or buffer of %s)", k, desc)
+		return fmt.Errorf("unexpected key %q (not a parameter or buffer of %s)", k, desc)
 	}
 	return nil
 }

@@ -111,13 +111,13 @@ func TestBindErrors(t *testing.T) {
 	extra.Keys = append(extra.Keys, "features.19.0.weight")
 	extra.Tensors["features.19.0.weight"] = &torch.Tensor{Shape: []int{1}, Data: []float32{1}}
 	check("unexpected", small, extra,
-		"bind: unexpected key features.19.0.weight (not a parameter or buffer of mobilenet_v2 width 0.35)")
+		"bind: unexpected key \"features.19.0.weight\" (not a parameter or buffer of mobilenet_v2 width 0.35)")
 
 	nbt := without(sd, "")
 	nbt.Keys = append(nbt.Keys, "features.2.conv.2.num_batches_tracked") // conv.2 is a Conv, not a BatchNorm
 	nbt.Tensors["features.2.conv.2.num_batches_tracked"] = &torch.Tensor{Shape: []int{}, Data: []float32{0}}
 	check("num_batches_tracked of a conv", small, nbt,
-		"bind: unexpected key features.2.conv.2.num_batches_tracked (not a parameter or buffer of mobilenet_v2 width 0.35)")
+		"bind: unexpected key \"features.2.conv.2.num_batches_tracked\" (not a parameter or buffer of mobilenet_v2 width 0.35)")
 
 	short := without(sd, "")
 	short.Tensors["features.0.1.bias"] = &torch.Tensor{Shape: []int{16}, Data: make([]float32, 15)}

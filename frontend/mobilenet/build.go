@@ -113,17 +113,37 @@ func makeDivisible(v float64, divisor int) int {
 // Build returns the float32 graph of cfg, mirroring the PyTorch module:
 // input "input" f32[N,3,R,R] (N unknown), output "logits" f32[N,classes],
 // node outputs named by module path and constants by state_dict key, all
-// zero-filled at their PyTorch shapes (see Bind).
+// zero-filled at their PyTorch shapes (see Bind). The weights and
+// activations are checked against the budget (ir.CheckBudget) before the
+// weights are allocated.
 func Build(cfg Config) (*ir.Graph, error) {
+	return buildChecked(cfg, true)
+}
+
+// Shapes is Build without the constants' data (their tensors have shapes
+// and no elements): what describing an architecture needs.
+func Shapes(cfg Config) (*ir.Graph, error) {
+	return buildChecked(cfg, false)
+}
+
+func buildChecked(cfg Config, alloc bool) (*ir.Graph, error) {
 	c, spec, err := cfg.normalize()
 	if err != nil {
 		return nil, err
 	}
-	g, err := build(c, spec, true)
-	if err != nil {
-		return nil, fmt.Errorf("build %s: %w", c.describe(), err)
+	g, err := build(c, spec)
+	if err == nil {
+		err = ir.CheckBudget(g)
 	}
-	if err := ir.Verify(g); err != nil {
+	if err == nil && alloc {
+		for _, v := range g.Consts {
+			v.Const.F32 = make([]float32, v.Const.Shape.NumElements())
+		}
+		// (ir.Verify wants constants' data: Shapes' graph is this one
+		// without it.)
+		err = ir.Verify(g)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", c.describe(), err)
 	}
 	return g, nil
@@ -132,14 +152,14 @@ func Build(cfg Config) (*ir.Graph, error) {
 // builder accumulates the graph; the first error sticks and later calls do
 // nothing.
 type builder struct {
-	g     *ir.Graph
-	alloc bool // allocate constant data (false: shapes only, for hints)
-	eps   float32
-	err   error
+	g   *ir.Graph
+	eps float32
+	err error
 }
 
-func build(c Config, spec *Spec, alloc bool) (*ir.Graph, error) {
-	b := &builder{g: ir.NewGraph(spec.Name), alloc: alloc, eps: float32(spec.BNEps)}
+// build returns the graph of c with constants that have shapes and no data.
+func build(c Config, spec *Spec) (*ir.Graph, error) {
+	b := &builder{g: ir.NewGraph(spec.Name), eps: float32(spec.BNEps)}
 	x := b.g.AddInput("input", ir.TensorType{DType: ir.Float32, Shape: ir.Shape{-1, 3, c.Resolution, c.Resolution}})
 	ch := func(v float64) int { return makeDivisible(float64(v*c.Width), spec.RoundNearest) }
 	switch spec.Family {
@@ -162,13 +182,10 @@ func build(c Config, spec *Spec, alloc bool) (*ir.Graph, error) {
 	return b.g, nil
 }
 
-// param adds a zero-filled constant named by its state_dict key.
+// param adds a constant named by its state_dict key, shape only (Build
+// allocates the data once the budget is checked).
 func (b *builder) param(key string, shape ...int) *ir.Value {
-	t := &ir.Tensor{DType: ir.Float32, Shape: ir.Shape(shape)}
-	if b.alloc {
-		t = ir.NewFloat32(ir.Shape(shape), nil)
-	}
-	return b.g.AddConst(key, t)
+	return b.g.AddConst(key, &ir.Tensor{DType: ir.Float32, Shape: ir.Shape(shape)})
 }
 
 func (b *builder) node(op ir.Op, name string, attrs ir.Attrs, in ...*ir.Value) *ir.Value {

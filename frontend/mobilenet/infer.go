@@ -146,7 +146,7 @@ func search(sd *torch.StateDict, k Known) []candidate {
 				if err != nil || stemChannels(c, spec) != stem {
 					continue
 				}
-				g, err := build(c, spec, false)
+				g, err := build(c, spec)
 				if err != nil || checkShapes(g, sd) != nil {
 					continue
 				}
@@ -274,7 +274,7 @@ func disagreement(sd *torch.StateDict, k Known, free candidate) error {
 	msg := fmt.Sprintf("%s %s not match the checkpoint, which is %s with %d classes",
 		strings.Join(flags, " and "), verb, f.describe(), f.Classes)
 	if c, spec, err := explicit.normalize(); err == nil {
-		if g, err := build(c, spec, false); err == nil {
+		if g, err := build(c, spec); err == nil {
 			if err := checkBind(g, c.describe(), sd); err != nil {
 				msg += " (" + err.Error() + ")"
 			}
@@ -332,7 +332,7 @@ func noFit(sd *torch.StateDict, k Known) error {
 			cfg.Width = closestWidth(sd, cfg)
 		}
 		if c, spec, err := cfg.normalize(); err == nil {
-			if g, err := build(c, spec, false); err == nil {
+			if g, err := build(c, spec); err == nil {
 				if err := checkBind(g, c.describe(), sd); err != nil {
 					msg += ": " + err.Error()
 				}
@@ -362,7 +362,7 @@ func closestWidth(sd *torch.StateDict, cfg Config) float64 {
 		if err != nil {
 			continue
 		}
-		g, err := build(c, spec, false)
+		g, err := build(c, spec)
 		if err != nil {
 			continue
 		}

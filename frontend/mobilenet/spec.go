@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unicode"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // Families of MobileNet. A Spec's Family selects which of its sections (V1,
@@ -172,6 +175,9 @@ func (s *Spec) Validate() error {
 				"v"+s.Family[len(s.Family)-1:])
 		}
 	}
+	if err := checkName(s.Name); err != nil {
+		return err
+	}
 	if s.BNEps < 0 || s.BNEps >= 1 || math.IsNaN(s.BNEps) {
 		return fmt.Errorf("bn_eps: %g is not in (0, 1)", s.BNEps)
 	}
@@ -193,6 +199,9 @@ func (s *Spec) Validate() error {
 		if len(v.Blocks) == 0 {
 			return errors.New("v1.blocks: empty table")
 		}
+		if len(v.Blocks) > limits.ArchBlocks {
+			return fmt.Errorf("v1.blocks: %d blocks; the limit is %d", len(v.Blocks), limits.ArchBlocks)
+		}
 		for i, b := range v.Blocks {
 			p := fmt.Sprintf("v1.blocks[%d]", i)
 			errs = append(errs, chk(p+".out", b.Out, 1, maxC), chk(p+".stride", b.Stride, 1, 2))
@@ -202,6 +211,15 @@ func (s *Spec) Validate() error {
 		errs = append(errs, chk("v2.input_channel", v.InputChannel, 1, maxC), chk("v2.last_channel", v.LastChannel, 1, maxC))
 		if len(v.Setting) == 0 {
 			return errors.New("v2.inverted_residual_setting: empty table")
+		}
+		blocks := 0
+		for _, r := range v.Setting {
+			if r.Repeats >= 1 && r.Repeats <= 64 { // others are refused below
+				blocks += r.Repeats
+			}
+		}
+		if blocks > limits.ArchBlocks {
+			return fmt.Errorf("v2.inverted_residual_setting: %d blocks (the rows' repeats n added up); the limit is %d", blocks, limits.ArchBlocks)
 		}
 		for i, r := range v.Setting {
 			p := fmt.Sprintf("v2.inverted_residual_setting[%d]", i)
@@ -214,6 +232,9 @@ func (s *Spec) Validate() error {
 			chk("v3.lastconv_expansion", v.LastConvExpansion, 0, 64), chk("v3.se_divisor", v.SEDivisor, 0, 1024))
 		if len(v.Blocks) == 0 {
 			return errors.New("v3.inverted_residual_setting: empty table")
+		}
+		if len(v.Blocks) > limits.ArchBlocks {
+			return fmt.Errorf("v3.inverted_residual_setting: %d blocks; the limit is %d", len(v.Blocks), limits.ArchBlocks)
 		}
 		if v.ReducedTailFrom < 0 || v.ReducedTailFrom >= len(v.Blocks) {
 			errs = append(errs, fmt.Errorf("v3.reduced_tail_from: %d is not a row index in [0, %d) (0: no reducible tail)",
@@ -236,6 +257,24 @@ func (s *Spec) Validate() error {
 	for _, e := range errs {
 		if e != nil {
 			return e
+		}
+	}
+	return nil
+}
+
+// maxNameLen bounds a spec's name, which names the graph and appears in
+// messages.
+const maxNameLen = 256
+
+// checkName refuses a name that would put control characters (or a flood
+// of text) into messages and model files.
+func checkName(name string) error {
+	if len(name) > maxNameLen {
+		return fmt.Errorf("name: %d bytes; the limit is %d", len(name), maxNameLen)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("name: %q holds a control or non-printable character", name)
 		}
 	}
 	return nil

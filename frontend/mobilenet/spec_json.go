@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // specJSON is the wire form of a Spec. Rows stay raw so that their errors can
@@ -115,6 +118,10 @@ func (s *Spec) UnmarshalJSON(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var w specJSON
+	// encoding/json keeps the last of duplicate keys; refuse them.
+	if err := checkDuplicates(data); err != nil {
+		return err
+	}
 	// encoding/json matches field names case-insensitively; be exact.
 	if err := checkKeys(data); err != nil {
 		return err
@@ -270,6 +277,85 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	return keys
 }
 
+// checkDuplicates reports the first key given twice in one object, with
+// the object's path ("v3: duplicate key \"last_channel\""), if the JSON
+// parses at all (the decoder reports syntax errors later). It walks the
+// tokens with an explicit stack, so deep nesting costs no recursion.
+func checkDuplicates(data []byte) error {
+	type frame struct {
+		path      string
+		obj       bool
+		keys      map[string]bool // obj: the keys so far
+		expectKey bool            // obj: the next token is a key or '}'
+		cur       string          // obj: the path of the current key's value
+		idx       int             // array: index of the next element
+	}
+	var stack []*frame
+	top := func() *frame {
+		if len(stack) == 0 {
+			return nil
+		}
+		return stack[len(stack)-1]
+	}
+	valueDone := func() {
+		if f := top(); f != nil {
+			if f.obj {
+				f.expectKey = true
+			} else {
+				f.idx++
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		f := top()
+		if f != nil && f.obj && f.expectKey {
+			if tok == json.Delim('}') {
+				stack = stack[:len(stack)-1]
+				valueDone()
+				continue
+			}
+			k, _ := tok.(string)
+			if f.keys[k] {
+				where := ""
+				if f.path != "" {
+					where = f.path + ": "
+				}
+				return fmt.Errorf("%sduplicate key %s", where, strconv.Quote(k))
+			}
+			f.keys[k], f.expectKey, f.cur = true, false, k
+			if f.path != "" {
+				f.cur = f.path + "." + k
+			}
+			continue
+		}
+		if tok == json.Delim(']') {
+			stack = stack[:len(stack)-1]
+			valueDone()
+			continue
+		}
+		path := ""
+		if f != nil {
+			path = f.cur
+			if !f.obj {
+				path = f.path + "[" + strconv.Itoa(f.idx) + "]"
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{path: path, obj: true, keys: map[string]bool{}, expectKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{path: path})
+		default:
+			valueDone()
+		}
+	}
+}
+
 // jsonError rewords encoding/json errors to name the field.
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
@@ -317,9 +403,13 @@ func ParseSpec(data []byte) (*Spec, error) {
 // LoadSpec reads and validates a JSON spec file (see the package doc for the
 // format).
 func LoadSpec(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := limits.ReadFile(path, limits.ArchSpecFile, "arch spec")
 	if err != nil {
-		return nil, fmt.Errorf("arch spec: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("arch spec: %w", err)
+		}
+		return nil, err // names the path and what is wrong with it
 	}
 	s, err := ParseSpec(data)
 	if err != nil {

@@ -2,6 +2,7 @@ package mobilenet
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -210,11 +211,98 @@ func TestSpecErrors(t *testing.T) {
 		{v3(v3ok, `, "reduced_tail_from": 2`), "v3.reduced_tail_from: 2 is not a row index in [0, 2)"},
 		{v3(v3ok, `, "se_divisor": -1`), "v3.se_divisor: -1 is not in"},
 		{`{"family": "mobilenet_v3", "v3": {"inverted_residual_setting": [` + v3ok + `]}}`, "v3.last_channel: 0 is not in"},
+		// Read strictly: a key given twice is refused, naming it and its object.
+		{`{"family": "mobilenet_v1", "family": "mobilenet_v2"}`, `duplicate key "family"`},
+		{v3(v3ok, `, "last_channel": 1280`), `v3: duplicate key "last_channel"`},
+		{`{"family": "mobilenet_v1", "v1": {"stem_channels": 32, "blocks": [[64, 1], {"a": 1, "a": 2}]}}`, `v1.blocks[1]: duplicate key "a"`},
+		{`{"comment": {"x": [{"\u001b": 1, "\u001b": 2}]}, "family": "mobilenet_v1"}`, `comment.x[0]: duplicate key "\x1b"`},
+		// Names reach messages and model files.
+		{`{"name": "a\u001b[2Jb", "family": "mobilenet_v1", "v1": {"stem_channels": 32, "blocks": [[64, 1]]}}`,
+			`name: "a\x1b[2Jb" holds a control or non-printable character`},
+		{`{"name": "` + strings.Repeat("n", 257) + `", "family": "mobilenet_v1", "v1": {"stem_channels": 32, "blocks": [[64, 1]]}}`,
+			"name: 257 bytes; the limit is 256"},
+		// Block counts are bounded before anything is built.
+		{`{"family": "mobilenet_v1", "v1": {"stem_channels": 32, "blocks": [` + strings.Repeat(`[8, 1], `, 1024) + `[8, 1]]}}`,
+			"v1.blocks: 1025 blocks; the limit is 1024"},
+		{`{"family": "mobilenet_v2", "v2": {"input_channel": 32, "last_channel": 1280, "inverted_residual_setting": [` +
+			strings.Repeat(`[1, 8, 64, 1], `, 16) + `[1, 8, 1, 1]]}}`,
+			"v2.inverted_residual_setting: 1025 blocks (the rows' repeats n added up); the limit is 1024"},
+		{v3(strings.Repeat(`[16, 3, 16, 16, false, "RE", 1], `, 1024)+`[16, 3, 16, 16, false, "RE", 1]`, ""),
+			"v3.inverted_residual_setting: 1025 blocks; the limit is 1024"},
 	} {
 		_, err := ParseSpec([]byte(tc.js))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s:\n  error %v\n  want it to contain %q", tc.js, err, tc.want)
 		}
+	}
+}
+
+// TestSpecBudget: a small spec asking for huge layers is refused from its
+// shapes, before any weight is allocated (Build), and Shapes describes the
+// same graph as Build without allocating the weights.
+func TestSpecBudget(t *testing.T) {
+	s, err := ParseSpec([]byte(`{"family": "mobilenet_v1", "v1": {"stem_channels": 65536, "blocks": [[65536, 1]]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, build := range []func(Config) (*ir.Graph, error){Build, Shapes} {
+		if _, err := build(Config{Spec: s}); err == nil || !strings.Contains(err.Error(), "the model's weights need 16.3 GiB; the limit is 1 GiB") {
+			t.Errorf("65536 channels: %v", err)
+		}
+	}
+	if _, err := Build(Config{Arch: "v2", Width: 4, Classes: 1 << 20}); err == nil ||
+		!strings.Contains(err.Error(), "build mobilenet_v2 width 4.0: the model's weights need 20.1 GiB; the limit is 1 GiB") {
+		t.Errorf("2^20 classes at width 4: %v", err)
+	}
+	if _, err := Build(Config{Arch: "v1", Resolution: 1 << 14}); err == nil ||
+		!strings.Contains(err.Error(), "the model's activations need 304.5 GiB at batch 1; the limit is 4 GiB") {
+		t.Errorf("resolution 16384: %v", err)
+	}
+	for _, arch := range Arches() {
+		cfg := Config{Arch: arch, Width: 0.75, Resolution: 160}
+		g, err := Build(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Shapes(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shapes(g) != shapes(d) {
+			t.Errorf("%s: Shapes and Build differ", arch)
+		}
+		for _, c := range d.Consts {
+			if c.Const.Len() != 0 {
+				t.Fatalf("%s: Shapes allocated %s", arch, c.Name)
+			}
+		}
+	}
+}
+
+// shapes lists g's values with their types and its nodes.
+func shapes(g *ir.Graph) string {
+	var b strings.Builder
+	for _, c := range g.Consts {
+		fmt.Fprintf(&b, "const %s %v\n", c.Name, c.Type)
+	}
+	for _, n := range g.Nodes {
+		fmt.Fprintf(&b, "%v %v -> %v %v\n", n, n.Inputs, n.Outputs, n.Output().Type)
+	}
+	return b.String()
+}
+
+// TestLoadSpecLimit: a spec file over limits.ArchSpecFile is refused
+// before it is read (a sparse file: nothing of its size is written).
+func TestLoadSpecLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(path, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 8<<30); err != nil {
+		t.Skip(err)
+	}
+	if _, err := LoadSpec(path); err == nil || !strings.Contains(err.Error(), "is 8 GiB; the limit is 1 MiB") {
+		t.Errorf("8 GiB spec: %v", err)
 	}
 }
 

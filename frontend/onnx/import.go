@@ -4,10 +4,11 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"strconv"
 
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // Supported opset range of the default ONNX domain.
@@ -18,9 +19,12 @@ const (
 
 // Load reads an ONNX model file into an ir graph.
 func Load(path string) (*ir.Graph, error) {
-	data, err := os.ReadFile(path)
+	data, err := limits.ReadFile(path, limits.ModelFile, "ONNX file")
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("load %s: %w", path, err)
+		}
+		return nil, err // names the path and what is wrong with it
 	}
 	g, err := Decode(data)
 	if err != nil {
@@ -54,7 +58,7 @@ func DecodeTensor(data []byte) (t *ir.Tensor, err error) {
 		return nil, err
 	}
 	if tp.dtype == tBool {
-		return nil, fmt.Errorf("tensor %s: element type BOOL is not supported", tp.name)
+		return nil, fmt.Errorf("tensor %q: element type BOOL is not supported", tp.name)
 	}
 	return tp.toTensor()
 }
@@ -110,6 +114,9 @@ func decode(data []byte) (*ir.Graph, error) {
 	if err := ir.Verify(imp.g); err != nil {
 		return nil, err
 	}
+	if err := ir.CheckBudget(imp.g); err != nil {
+		return nil, err
+	}
 	return imp.g, nil
 }
 
@@ -146,7 +153,7 @@ func (imp *importer) run(gp *graphProto) error {
 			return fmt.Errorf("initializer %q is defined twice", tp.name)
 		}
 		defined[tp.name] = true
-		t, err := tp.toTensor()
+		t, err := tp.decodeData()
 		if err != nil {
 			return fmt.Errorf("initializer %q: %w", tp.name, err)
 		}

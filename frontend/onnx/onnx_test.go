@@ -676,7 +676,7 @@ func TestExternalData(t *testing.T) {
 		fBytes(13, cat(fStr(1, "location"), fStr(2, "W.bin"))), fVarint(14, 1))
 	data := model(13, x4(2), initializer(ext), node("Mul", []string{"x", "W"}, []string{"y"}), output("y"))
 	_, err := Decode(data)
-	want := "tensor W uses external data (W.bin); mnc reads only self-contained .onnx files: re-save with onnx.save(model, path, save_as_external_data=False)"
+	want := `initializer "W": uses external data ("W.bin"); mnc reads only self-contained .onnx files: re-save with onnx.save(model, path, save_as_external_data=False)`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want %q", err, want)
 	}

@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // The subset of onnx.proto that mnc reads, decoded by hand with protowire.
@@ -19,6 +21,8 @@ const (
 	maxElems = min(1<<40, math.MaxInt)
 	// maxAttrElems bounds the ints/floats of one attribute.
 	maxAttrElems = 1 << 20
+	// maxOpsets bounds the opset_import entries (one per domain).
+	maxOpsets = 64
 )
 
 type opsetID struct {
@@ -162,6 +166,9 @@ func decodeModel(b []byte) (*modelProto, error) {
 			if err != nil {
 				return fmt.Errorf("opset_import: %w", err)
 			}
+			if len(m.opsets) >= maxOpsets {
+				return fmt.Errorf("more than %d opset_import entries", maxOpsets)
+			}
 			m.opsets = append(m.opsets, o)
 		}
 		return err
@@ -172,17 +179,36 @@ func decodeModel(b []byte) (*modelProto, error) {
 	return m, nil
 }
 
+// elements counts the parts of a graph that each cost a decoded struct or
+// string however few bytes encode them (an empty node is 2 bytes), against
+// limits.GraphElements.
+type elements int
+
+func (e *elements) take() error {
+	if *e++; *e > limits.GraphElements {
+		return fmt.Errorf("the graph has more nodes, initializers, inputs, outputs and attributes than the limit of %d", limits.GraphElements)
+	}
+	return nil
+}
+
 func decodeGraph(b []byte) (*graphProto, error) {
 	g := &graphProto{}
+	var count elements
 	err := walk(b, func(f field) error {
 		var err error
+		switch f.num {
+		case 1, 5, 11, 12:
+			if err := count.take(); err != nil {
+				return err
+			}
+		}
 		switch f.num {
 		case 1:
 			if err = f.want(protowire.BytesType, "node"); err != nil {
 				return err
 			}
 			var n *nodeProto
-			n, err = decodeNode(f.b)
+			n, err = decodeNode(f.b, &count)
 			if err != nil {
 				return fmt.Errorf("node %d: %w", len(g.nodes), err)
 			}
@@ -229,11 +255,17 @@ func decodeGraph(b []byte) (*graphProto, error) {
 	return g, nil
 }
 
-func decodeNode(b []byte) (*nodeProto, error) {
+func decodeNode(b []byte, count *elements) (*nodeProto, error) {
 	n := &nodeProto{}
 	err := walk(b, func(f field) error {
 		var err error
 		var s string
+		switch f.num {
+		case 1, 2, 5:
+			if err := count.take(); err != nil {
+				return err
+			}
+		}
 		switch f.num {
 		case 1:
 			s, err = f.str("input")

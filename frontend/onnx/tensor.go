@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/mncdev/mnc/ir"
 )
@@ -89,12 +90,14 @@ func checkDims(dims []int64) (ir.Shape, int, error) {
 	return shape, n, nil
 }
 
-func externalDataError(name, location string) error {
+func externalDataError(location string) error {
 	if location == "" {
 		location = "location not given"
+	} else {
+		location = strconv.Quote(location)
 	}
-	return fmt.Errorf("tensor %s uses external data (%s); mnc reads only self-contained .onnx files: "+
-		"re-save with onnx.save(model, path, save_as_external_data=False)", name, location)
+	return fmt.Errorf("uses external data (%s); mnc reads only self-contained .onnx files: "+
+		"re-save with onnx.save(model, path, save_as_external_data=False)", location)
 }
 
 // toTensor decodes the tensor's data. The element count implied by the dims
@@ -103,8 +106,8 @@ func externalDataError(name, location string) error {
 func (tp *tensorProto) toTensor() (*ir.Tensor, error) {
 	t, err := tp.decodeData()
 	if err != nil {
-		name := tp.name
-		if name == "" {
+		name := strconv.Quote(tp.name)
+		if tp.name == "" {
 			name = "(unnamed)"
 		}
 		return nil, fmt.Errorf("tensor %s: %w", name, err)
@@ -114,7 +117,7 @@ func (tp *tensorProto) toTensor() (*ir.Tensor, error) {
 
 func (tp *tensorProto) decodeData() (*ir.Tensor, error) {
 	if tp.external || (tp.hasExtData && !tp.hasRaw && tp.floatN+tp.int32N+tp.int64N+tp.doubleN+tp.uint64N+tp.stringN == 0) {
-		return nil, externalDataError(tp.name, tp.location)
+		return nil, externalDataError(tp.location)
 	}
 	if tp.segment {
 		return nil, fmt.Errorf("segmented tensors are not supported")

@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"unicode"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -76,12 +77,27 @@ func (f field) want(t protowire.Type, name string) error {
 	return nil
 }
 
-// str returns a length-delimited field as a string.
+// maxQuoted bounds how much of a refused string an error message shows.
+const maxQuoted = 80
+
+// str returns a length-delimited field as a string. Strings holding control
+// or other non-printable characters are refused: they name nodes, values,
+// ops and the graph, and end up in messages and model files.
 func (f field) str(name string) (string, error) {
 	if err := f.want(protowire.BytesType, name); err != nil {
 		return "", err
 	}
-	return string(f.b), nil
+	s := string(f.b)
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			q := s
+			if len(q) > maxQuoted {
+				q = q[:maxQuoted]
+			}
+			return "", fmt.Errorf("field %s (%d) holds a control or non-printable character: %q", name, f.num, q)
+		}
+	}
+	return s, nil
 }
 
 // int64 returns a varint field as a signed 64-bit integer (proto int64/int32

@@ -8,9 +8,18 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
-const maxSafetensorsHeader = 100 << 20 // same limit as the reference implementation
+const (
+	maxSafetensorsHeader = 100 << 20 // same limit as the reference implementation
+	// maxSafetensorsEntry bounds one tensor's header entry (dtype, a shape
+	// of at most 64 dimensions, two offsets: under 2 KiB), checked before
+	// it is decoded: a shape of millions of dimensions would otherwise
+	// cost 8 bytes per 2 of header.
+	maxSafetensorsEntry = 4 << 10
+)
 
 var safetensorsDtypes = map[string]dtype{
 	"F32":  dtF32,
@@ -80,6 +89,9 @@ func loadSafetensors(data []byte) ([]entry, error) {
 		if seen[key] {
 			return nil, fmt.Errorf("safetensors: duplicate header key %s", quote(key))
 		}
+		if len(seen) >= limits.CheckpointEntries {
+			return nil, fmt.Errorf("safetensors: the header lists more tensors than the limit of %d", limits.CheckpointEntries)
+		}
 		seen[key] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
@@ -91,6 +103,9 @@ func loadSafetensors(data []byte) ([]entry, error) {
 				return nil, fmt.Errorf("safetensors: __metadata__ must map strings to strings: %w", err)
 			}
 			continue
+		}
+		if len(raw) > maxSafetensorsEntry {
+			return nil, fmt.Errorf("safetensors: tensor %s: header entry of %d bytes; the limit is %d", quote(key), len(raw), maxSafetensorsEntry)
 		}
 		var info safetensorsInfo
 		if err := json.Unmarshal(raw, &info); err != nil {

@@ -2,7 +2,9 @@ package torch
 
 import (
 	"fmt"
+	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/types"
@@ -121,14 +123,15 @@ func search(v any, depth int, cache map[any][]kv) []kv {
 	return nil
 }
 
-// materialize turns the tensors of a state_dict into entries; non-tensor
-// values and non-string keys are skipped.
+// materialize turns the tensors of a state_dict into entries. Values that
+// are not tensors are skipped; a key that is not a str is an error (it
+// cannot name a parameter, and skipping it would drop a tensor silently).
 func materialize(items []kv, m *materializer) ([]entry, error) {
 	var out []entry
 	for _, it := range items {
 		key, ok := it.key.(string)
 		if !ok {
-			continue
+			return nil, fmt.Errorf("state_dict key %s is %s, not a str (parameter names are strings)", repr(it.key), describe(it.key))
 		}
 		ref, ok := it.value.(*tensorRef)
 		if !ok {
@@ -141,4 +144,33 @@ func materialize(items []kv, m *materializer) ([]entry, error) {
 		out = append(out, entry{key, t})
 	}
 	return out, nil
+}
+
+// repr shows a decoded pickle value for an error message: numbers, bools
+// and None as Python prints them, strings and bytes quoted, anything else
+// by its type.
+func repr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case int:
+		return strconv.Itoa(x)
+	case *big.Int:
+		if s := x.String(); len(s) <= 40 {
+			return s
+		}
+		return "(a " + strconv.Itoa(x.BitLen()) + "-bit int)"
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		return quote(x)
+	case []byte:
+		return "b" + quote(string(x))
+	}
+	return "(" + describe(v) + ")"
 }

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // Tensor is a dense float32 tensor.
@@ -26,13 +27,13 @@ type StateDict struct {
 // Load reads the checkpoint at path. The format is chosen from the content
 // (zip magic, safetensors header, legacy pickle or tar), not the extension.
 func Load(path string) (*StateDict, error) {
-	data, err := os.ReadFile(path)
+	data, err := limits.ReadFile(path, limits.ModelFile, "checkpoint")
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			err = pe.Err
+			return nil, fmt.Errorf("read checkpoint %s: %w", path, pe.Err)
 		}
-		return nil, fmt.Errorf("read checkpoint %s: %w", path, err)
+		return nil, err // names the path and what is wrong with it
 	}
 	sd, err := load(path, data)
 	if err != nil {

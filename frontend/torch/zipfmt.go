@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/types"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // zipArchive reads entries of a torch.save zip archive held in memory.
@@ -21,13 +23,26 @@ type zipArchive struct {
 	limit    int // cap on inflated
 }
 
+// zipEncrypted is the general-purpose flag bit of an encrypted entry.
+const zipEncrypted = 0x1
+
 func loadZip(data []byte) ([]entry, error) {
+	// archive/zip keeps a few hundred bytes per entry: bound the central
+	// directory before it is parsed. Every record starts with this
+	// signature, so counting it bounds the entries from above (file data
+	// may hold it too).
+	if n := bytes.Count(data, []byte("PK\x01\x02")); n > limits.CheckpointEntries {
+		return nil, fmt.Errorf("zip archive has up to %d entries; the limit is %d", n, limits.CheckpointEntries)
+	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("bad zip archive: %w", err)
 	}
 	z := &zipArchive{data: data, entries: make(map[string]*zip.File, len(zr.File)), limit: 4*len(data) + 1<<20}
 	for _, f := range zr.File {
+		if f.Flags&zipEncrypted != 0 {
+			return nil, fmt.Errorf("zip entry %s is encrypted, which torch.save never writes", quote(f.Name))
+		}
 		if _, dup := z.entries[f.Name]; dup {
 			return nil, fmt.Errorf("zip archive has two entries named %s", quote(f.Name))
 		}
@@ -104,9 +119,10 @@ func (z *zipArchive) findPrefix(files []*zip.File) error {
 	return nil
 }
 
-// read returns the bytes of a zip entry. Stored entries (what torch.save
-// writes) are returned without copying; compressed ones are inflated within
-// z.limit so a zip bomb cannot exhaust memory.
+// read returns the bytes of a zip entry, whose CRC-32 it always checks
+// (archive/zip skips the check when the recorded CRC is 0). Stored entries
+// (what torch.save writes) are returned without copying; compressed ones
+// are inflated within z.limit so a zip bomb cannot exhaust memory.
 func (z *zipArchive) read(f *zip.File) ([]byte, error) {
 	if f.Method == zip.Store {
 		if f.CompressedSize64 != f.UncompressedSize64 {
@@ -121,8 +137,8 @@ func (z *zipArchive) read(f *zip.File) ([]byte, error) {
 			return nil, fmt.Errorf("zip entry %s: data extends past the end of the file", quote(f.Name))
 		}
 		b := z.data[off : off+int64(size)]
-		if f.CRC32 != 0 && crc32.ChecksumIEEE(b) != f.CRC32 {
-			return nil, fmt.Errorf("zip entry %s: checksum mismatch (corrupt file)", quote(f.Name))
+		if err := checkCRC(f, b); err != nil {
+			return nil, err
 		}
 		return b, nil
 	}
@@ -147,8 +163,18 @@ func (z *zipArchive) read(f *zip.File) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("zip entry %s: %w", quote(f.Name), err)
 	}
+	if err := checkCRC(f, b); err != nil {
+		return nil, err
+	}
 	z.inflated += int(size)
 	return b, nil
+}
+
+func checkCRC(f *zip.File, b []byte) error {
+	if sum := crc32.ChecksumIEEE(b); sum != f.CRC32 {
+		return fmt.Errorf("zip entry %s: checksum mismatch (CRC-32 %08x, the archive records %08x): corrupt file", quote(f.Name), sum, f.CRC32)
+	}
+	return nil
 }
 
 // persistentLoad resolves ('storage', storage_type, key, location, numel) to

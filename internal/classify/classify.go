@@ -128,6 +128,17 @@ func CheckLabels(labels []string, classes int, path string) error {
 	return fmt.Errorf("labels file %q has %d labels but the model has %d classes%s", path, len(labels), classes, hint)
 }
 
+// TensorShape reads the shape of an N x C x H x W .npy file from its
+// header, which is checked against the file's size and the size limit
+// without reading the data (see CheckInput, then ReadTensor).
+func TensorShape(path string) (ir.Shape, error) {
+	h, err := npy.ReadHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	return ir.Shape(h.Shape), nil
+}
+
 // ReadTensor reads an N x C x H x W float32 .npy file (see CheckInput).
 func ReadTensor(path string) (*ir.Tensor, error) {
 	a, err := npy.ReadFile(path)
@@ -137,10 +148,10 @@ func ReadTensor(path string) (*ir.Tensor, error) {
 	return ir.NewFloat32(ir.Shape(a.Shape), a.Data), nil
 }
 
-// CheckInput checks a tensor read from path against the model's input
-// shape.
-func CheckInput(t *ir.Tensor, path string, want ir.Shape) error {
-	if err := checkShape(t.Shape, want); err != nil {
+// CheckInput checks the shape of a tensor file (path) against the model's
+// input shape.
+func CheckInput(shape ir.Shape, path string, want ir.Shape) error {
+	if err := checkShape(shape, want); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil

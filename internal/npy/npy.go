@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"strings"
 
 	npyio "github.com/sbinet/npyio/npy"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // Array is a float32 array in C order.
@@ -42,23 +45,41 @@ var (
 
 const recoveredPanic = "malformed header (decoder panic)"
 
-// swapReader lets a single npyio.Reader parse the header from one buffer and
-// then decode the (already size-checked) data from another.
-type swapReader struct{ r io.Reader }
+// Header is what a .npy file's header says about its array.
+type Header struct {
+	Shape []int
+	DType string // "float32" or "float64" (converted to float32 when read)
+	// Size is the file's size the header implies: preamble, header and
+	// data.
+	Size int64
 
-func (s *swapReader) Read(p []byte) (int, error) { return s.r.Read(p) }
+	elemSize  int64
+	bigEndian bool
+	n         int // elements
+}
 
 // Read reads one .npy array from r. It accepts float32 and float64 data in
 // either byte order (float64 is converted to float32), format versions 1.0
 // and 2.0, and C order (Fortran order only when it is the same layout, i.e.
 // at most one dimension exceeds 1). It reads exactly the array's bytes from
-// r, so several arrays saved back to back can be read in turn.
-func Read(r io.Reader) (a *Array, err error) {
+// r, so several arrays saved back to back can be read in turn. Memory grows
+// with the data actually read, whatever the header announces.
+func Read(r io.Reader) (*Array, error) {
+	h, err := readHeaderOf(r)
+	if err != nil {
+		return nil, err
+	}
+	return readData(r, h, false)
+}
+
+// readHeaderOf reads and validates the preamble and header of the array at
+// the start of r.
+func readHeaderOf(r io.Reader) (h *Header, err error) {
 	// npyio slices the header dictionary without bounds checks; the header is
 	// pre-validated below, and this is the last line of defence.
 	defer func() {
 		if p := recover(); p != nil {
-			a, err = nil, fmt.Errorf("npy: %s: %v", recoveredPanic, p)
+			h, err = nil, fmt.Errorf("npy: %s: %v", recoveredPanic, p)
 		}
 	}()
 
@@ -66,26 +87,24 @@ func Read(r io.Reader) (a *Array, err error) {
 	if err != nil {
 		return nil, err
 	}
-
-	src := &swapReader{r: io.MultiReader(bytes.NewReader(pre), bytes.NewReader(hdr))}
-	rr, err := npyio.NewReader(src)
+	rr, err := npyio.NewReader(io.MultiReader(bytes.NewReader(pre), bytes.NewReader(hdr)))
 	if err != nil {
 		return nil, fmt.Errorf("npy: bad header: %w", err)
 	}
-	h := rr.Header
+	d := rr.Header.Descr
 
 	// Validate what npyio parsed.
-	rt := npyio.TypeFrom(h.Descr.Type)
-	var elemSize int64
+	rt := npyio.TypeFrom(d.Type)
+	out := &Header{bigEndian: strings.HasPrefix(d.Type, ">")}
 	switch rt {
 	case float32Type:
-		elemSize = 4
+		out.elemSize, out.DType = 4, "float32"
 	case float64Type:
-		elemSize = 8
+		out.elemSize, out.DType = 8, "float64"
 	default:
-		return nil, unsupportedDtype(h.Descr.Type, rt)
+		return nil, unsupportedDtype(d.Type, rt)
 	}
-	shape := h.Descr.Shape
+	shape := d.Shape
 	if err := checkShapeText(hdr, shape); err != nil {
 		return nil, err
 	}
@@ -93,51 +112,54 @@ func Read(r io.Reader) (a *Array, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.Descr.Fortran && !fortranIsC(shape) {
+	if d.Fortran && !fortranIsC(shape) {
 		return nil, fmt.Errorf("npy: array of shape %s is stored in Fortran order, which is not supported; save it with np.save(path, np.ascontiguousarray(a))", shapeString(shape))
 	}
-	if int64(n) > maxBytes/elemSize {
+	if int64(n) > maxBytes/out.elemSize {
 		return nil, fmt.Errorf("npy: shape %s is too large", shapeString(shape))
 	}
-	nbytes := int64(n) * elemSize
+	out.Shape = append([]int{}, shape...)
+	out.n = n
+	out.Size = int64(len(pre)+len(hdr)) + int64(n)*out.elemSize
+	return out, nil
+}
 
-	// Read the data before npyio allocates anything: io.ReadAll grows with
-	// the bytes actually present, so a header announcing a huge array over a
-	// short stream costs no more than the stream. npyio also ignores short
-	// reads, so it must only ever see complete data.
-	data, err := io.ReadAll(io.LimitReader(r, nbytes))
-	if err != nil {
-		return nil, fmt.Errorf("npy: reading data: %w", err)
+// readData reads the data of the array h describes from r (positioned
+// after the header), converting it to float32 in chunks: nothing of the
+// announced size is allocated up front unless present says the data is
+// known to be there (a file of the right size).
+func readData(r io.Reader, h *Header, present bool) (*Array, error) {
+	const chunk = 64 << 10
+	out := &Array{Shape: h.Shape}
+	if present {
+		out.Data = make([]float32, 0, h.n)
+	} else {
+		out.Data = make([]float32, 0, min(h.n, chunk))
 	}
-	if int64(len(data)) != nbytes {
-		return nil, fmt.Errorf("npy: truncated data: got %d of %d bytes for shape %s %s", len(data), nbytes, shapeString(shape), h.Descr.Type)
+	buf := make([]byte, chunk)
+	order := binary.ByteOrder(binary.LittleEndian)
+	if h.bigEndian {
+		order = binary.BigEndian
 	}
-	src.r = bytes.NewReader(data)
-
-	out := &Array{Shape: append([]int{}, shape...)}
-	if n == 0 {
-		out.Data = []float32{}
-		return out, nil
-	}
-	switch rt {
-	case float32Type:
-		var v []float32
-		if err := rr.Read(&v); err != nil {
-			return nil, fmt.Errorf("npy: decoding data: %w", err)
+	nbytes := int64(h.n) * h.elemSize
+	for done := int64(0); done < nbytes; {
+		b := buf[:min(int64(len(buf)), nbytes-done)]
+		if _, err := io.ReadFull(r, b); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil, fmt.Errorf("npy: truncated data: the header announces %d bytes for shape %s %s, the input ends before", nbytes, shapeString(h.Shape), h.DType)
+			}
+			return nil, fmt.Errorf("npy: reading data: %w", err)
 		}
-		out.Data = v
-	case float64Type:
-		var v []float64
-		if err := rr.Read(&v); err != nil {
-			return nil, fmt.Errorf("npy: decoding data: %w", err)
+		done += int64(len(b))
+		if h.elemSize == 4 {
+			for i := 0; i < len(b); i += 4 {
+				out.Data = append(out.Data, math.Float32frombits(order.Uint32(b[i:])))
+			}
+		} else {
+			for i := 0; i < len(b); i += 8 {
+				out.Data = append(out.Data, float32(math.Float64frombits(order.Uint64(b[i:]))))
+			}
 		}
-		out.Data = make([]float32, len(v))
-		for i, x := range v {
-			out.Data[i] = float32(x)
-		}
-	}
-	if len(out.Data) != n {
-		return nil, fmt.Errorf("npy: decoder returned %d elements, want %d", len(out.Data), n)
 	}
 	return out, nil
 }
@@ -278,23 +300,64 @@ func noEOF(err error) error {
 	return err
 }
 
-// ReadFile reads a .npy file holding a single array. Unlike Read it refuses
-// trailing bytes after the array, which indicate a corrupt file or several
-// concatenated arrays.
-func ReadFile(path string) (*Array, error) {
-	f, err := os.Open(path)
+// ReadHeader reads the header of the .npy file at path, without its data,
+// and checks it against the file: the size the header implies must be the
+// file's (no truncated or trailing data) and the array, as float32, must
+// fit in limits.TensorFile. It is what to compare with a model's input
+// before reading the data.
+func ReadHeader(path string) (*Header, error) {
+	f, h, err := openChecked(path)
 	if err != nil {
-		return nil, fmt.Errorf("read npy %s: %w", path, err)
+		return nil, err
+	}
+	f.Close()
+	return h, nil
+}
+
+// openChecked opens path, reads its header and checks it (see ReadHeader),
+// returning the file positioned at the data.
+func openChecked(path string) (io.ReadCloser, *Header, error) {
+	f, st, err := limits.Open(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, nil, fmt.Errorf("read npy %s: %w", path, err)
+	}
+	br := bufio.NewReaderSize(f, 1<<16)
+	h, err := readHeaderOf(br)
+	if err == nil {
+		switch size := st.Size(); {
+		case size < h.Size:
+			err = fmt.Errorf("npy: truncated data: shape %s %s needs a file of %d bytes, the file has %d", shapeString(h.Shape), h.DType, h.Size, size)
+		case size > h.Size:
+			err = fmt.Errorf("npy: %d bytes of trailing data after the %s array", size-h.Size, shapeString(h.Shape))
+		case int64(h.n) > limits.TensorFile/4:
+			err = fmt.Errorf("npy: the %s array needs %s as float32; the limit is %s", shapeString(h.Shape), limits.Bytes(4*int64(h.n)), limits.Bytes(limits.TensorFile))
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("read npy %s: %w", path, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{br, f}, h, nil
+}
+
+// ReadFile reads a .npy file holding a single array, checked as ReadHeader
+// does before any data is read: unlike Read it refuses trailing bytes after
+// the array, which indicate a corrupt file or several concatenated arrays.
+func ReadFile(path string) (*Array, error) {
+	f, h, err := openChecked(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
-	a, err := Read(br)
+	a, err := readData(f, h, true)
 	if err != nil {
-		return nil, fmt.Errorf("read npy %s: %w", path, err)
-	}
-	if _, err := br.ReadByte(); err == nil {
-		return nil, fmt.Errorf("read npy %s: trailing data after the %s array", path, shapeString(a.Shape))
-	} else if err != io.EOF {
 		return nil, fmt.Errorf("read npy %s: %w", path, err)
 	}
 	return a, nil

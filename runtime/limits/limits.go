@@ -183,3 +183,44 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 		}
 	}
 }
+
+// The model readers' budget (frontend/torch, frontend/onnx,
+// frontend/mobilenet, internal/npy and the graph check in ir).
+const (
+	// ArchSpecFile bounds an --arch-spec JSON file: the built-in tables
+	// are under 2 KiB as JSON.
+	ArchSpecFile = 1 << 20
+	// ArchBlocks bounds the blocks of an architecture table (a V2 row
+	// counts its repeats): the built-in tables have 13 to 17.
+	ArchBlocks = 1024
+	// Weights bounds the constants (weights) of a float graph, computed
+	// from their shapes before anything is allocated: mobilenet_v2 needs
+	// 14 MiB, the largest built-in configuration (mobilenet_v3_large at
+	// --width 4, 1000 classes) 271 MiB.
+	Weights = 1 << 30
+	// Activations bounds the activation tensors of one inference of a
+	// float graph at batch 1 (unknown dimensions count as 1), every graph
+	// input and node output added up, computed from the shapes before
+	// anything runs: mobilenet_v2 needs 76 MiB at 224x224, 395 MiB at
+	// 512x512 and 1.5 GiB at --width 4 and 512x512.
+	Activations = 4 << 30
+	// Activation bounds one activation tensor (batch 1) the same way:
+	// mobilenet_v2's largest is 4.6 MiB at 224x224, 96 MiB at --width 4
+	// and 512x512.
+	Activation = 512 << 20
+	// CheckpointEntries bounds the entries of a torch.save zip archive and
+	// the tensors of a .safetensors file (each costs a few hundred bytes
+	// decoded, however few bytes encode it): mobilenet_v2's checkpoint has
+	// 316 entries.
+	CheckpointEntries = 1 << 16
+	// GraphElements bounds the nodes, initializers, graph inputs and
+	// outputs, and the inputs, outputs and attributes of every node of an
+	// ONNX graph, added up: each costs a decoded struct or string however
+	// few bytes encode it. The MobileNet graphs in testdata and ../shared
+	// have 880 to 1700.
+	GraphElements = 1 << 16
+	// TensorFile bounds the float32 data of a --tensor .npy input (a
+	// float64 file is converted, so it may be twice as large on disk):
+	// 1 GiB is a batch of about 1700 images of 3x224x224.
+	TensorFile = 1 << 30
+)
