@@ -15,6 +15,38 @@ const (
 	ModelFile = 1<<31 - 1
 )
 
+// Runtime: .mnc model files, images and the runner. The model limits are
+// checked by the runtime's verifier and, with the same constants, by the
+// compiler before it writes a file.
+const (
+	// ModelArena bounds the activation memory (the arena) of a .mnc model,
+	// and so every activation tensor.
+	ModelArena = 512 << 20
+	// ModelTensorElements bounds the elements of any tensor of a .mnc
+	// model.
+	ModelTensorElements = 1 << 30
+	// ModelTensors, ModelOps and ModelBuffers bound the tensors, operators
+	// and constant buffers of a .mnc model.
+	ModelTensors = 1 << 16
+	ModelOps     = 1 << 16
+	ModelBuffers = 1 << 16
+
+	// ImageFile bounds the size of an image file (JPEGs are read whole).
+	ImageFile = 512 << 20
+	// ImagePixels bounds an image's width x height, read from its header
+	// before decoding, and the resized image of the preprocessing.
+	ImagePixels = 1 << 27
+	// ImageMemory bounds the memory decoding and preprocessing one image
+	// takes, computed from its header before anything is allocated: the
+	// decoder's buffers and result (from 1 byte a pixel for gray to 8 for
+	// 16-bit PNGs, plus the coefficients of progressive JPEGs and the
+	// alpha planes of WebPs), mnc's RGBA copy (4 bytes a pixel) and the
+	// first resize pass (at most as large when downscaling). 1 GiB admits
+	// a 50-megapixel (8160x6120) photo as a JPEG (baseline or progressive
+	// YCbCr), an 8- or 16-bit PNG, a BMP or a lossy or lossless WebP.
+	ImageMemory = 1 << 30
+)
+
 // ErrEmptyPath is returned for an empty path.
 var ErrEmptyPath = errors.New("empty path")
 
