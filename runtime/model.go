@@ -3,11 +3,11 @@ package runtime
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"unsafe"
 
 	"github.com/mncdev/mnc/runtime/kernels"
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/mncfb"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
@@ -25,19 +25,20 @@ const (
 	// BufferAlignment is the alignment of every constant buffer's data in
 	// the file.
 	BufferAlignment = 16
-	// MaxArenaBytes caps the activation memory a model may ask for.
-	MaxArenaBytes = 512 << 20
+	// MaxArenaBytes caps the activation memory a model may ask for
+	// (limits.ModelArena).
+	MaxArenaBytes = limits.ModelArena
 )
 
 // Limits of the verifier: beyond them a file is refused before anything is
 // allocated for it.
 const (
-	maxFileBytes = 1<<31 - 1
-	maxTensors   = 1 << 16
-	maxOps       = 1 << 16
-	maxBuffers   = 1 << 16
+	maxFileBytes = limits.ModelFile
+	maxTensors   = limits.ModelTensors
+	maxOps       = limits.ModelOps
+	maxBuffers   = limits.ModelBuffers
 	maxRank      = 8
-	maxElements  = 1 << 30
+	maxElements  = limits.ModelTensorElements
 	maxOpArgs    = 8
 )
 
@@ -104,7 +105,7 @@ func LoadWith(data []byte, opts Options) (*Model, error) {
 		// Constant buffers are aligned within the file; keep them
 		// aligned in memory so that they can be used in place.
 		if int64(len(data)) > maxFileBytes {
-			return nil, fmt.Errorf("model: %d bytes is larger than the %d-byte limit", len(data), int64(maxFileBytes))
+			return nil, fmt.Errorf("model: the model is %s; the limit is %s", limits.Bytes(int64(len(data))), limits.Bytes(maxFileBytes))
 		}
 		c := alignedBytes(len(data), 64)
 		copy(c, data)
@@ -183,7 +184,7 @@ func load(data []byte, opts Options) (m *Model, err error) {
 // IsModelFile reports whether the file at path starts like a .mnc model
 // file (its FlatBuffers identifier), whatever its name.
 func IsModelFile(path string) bool {
-	f, err := os.Open(path)
+	f, _, err := limits.Open(path)
 	if err != nil {
 		return false
 	}
