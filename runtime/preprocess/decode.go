@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/color"
 	"io"
-	"strconv"
 	"strings"
 
 	// Decoders registered with image.Decode.
@@ -37,26 +36,17 @@ var ErrFormat = errors.New("not a JPEG, PNG, BMP or WebP image")
 func LoadImage(path string) (image.Image, error) {
 	f, st, err := limits.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", escapePath(path), err)
+		return nil, fmt.Errorf("decode image %s: %w", limits.Printable(path), err)
 	}
 	defer f.Close()
 	if st.Size() > limits.ImageFile {
-		return nil, fmt.Errorf("the image file %s is %s; the limit is %s", escapePath(path), limits.Bytes(st.Size()), limits.Bytes(limits.ImageFile))
+		return nil, fmt.Errorf("the image file %s is %s; the limit is %s", limits.Printable(path), limits.Bytes(st.Size()), limits.Bytes(limits.ImageFile))
 	}
 	img, err := decode(f, imageBudget)
 	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", escapePath(path), err)
+		return nil, fmt.Errorf("decode image %s: %w", limits.Printable(path), err)
 	}
 	return img, nil
-}
-
-// escapePath returns path as is when it is printable, else quoted (a file
-// name may hold newlines or terminal escape sequences).
-func escapePath(path string) string {
-	if q := strconv.Quote(path); q[1:len(q)-1] != path {
-		return q
-	}
-	return path
 }
 
 // maxPixels is limits.ImagePixels, which the preprocessing's resize
