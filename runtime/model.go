@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"unsafe"
 
@@ -47,6 +48,7 @@ const (
 // Open or Load and shared, read-only, by all its Interpreters.
 type Model struct {
 	data    []byte
+	path    string // the file's, for errors ("" for Load)
 	unmap   func() error
 	info    Info
 	tensors []tensor
@@ -84,12 +86,15 @@ func OpenWith(path string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open model: %w", err)
 	}
-	m, err := load(data, opts)
+	if unmap != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	}
+	m, err := load(data, path, opts)
 	if err != nil {
 		if unmap != nil {
 			_ = unmap()
 		}
-		return nil, fmt.Errorf("model %s: %w", path, err)
+		return nil, fmt.Errorf("model %s: %w", limits.Printable(path), err)
 	}
 	m.unmap = unmap
 	return m, nil
@@ -111,7 +116,7 @@ func LoadWith(data []byte, opts Options) (*Model, error) {
 		copy(c, data)
 		data = c
 	}
-	m, err := load(data, opts)
+	m, err := load(data, "", opts)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
@@ -150,18 +155,22 @@ func (m *Model) InputShape() []int { return append([]int(nil), m.tensors[m.input
 // OutputShape returns the shape of one output (batch 1), e.g. [1 1000].
 func (m *Model) OutputShape() []int { return append([]int(nil), m.tensors[m.output].shape...) }
 
-func load(data []byte, opts Options) (m *Model, err error) {
+// load verifies data, read from the file at path ("" for Load).
+func load(data []byte, path string, opts Options) (m *Model, err error) {
 	defer func() {
 		// The verifier is meant to make this unreachable; a file must
 		// never crash the program, whatever it holds.
 		if r := recover(); r != nil {
-			m, err = nil, fmt.Errorf("internal error while verifying the file (please report): %v", r)
+			if err = mappedFault(r, data, path); err == nil {
+				err = fmt.Errorf("internal error while verifying the file (please report): %v", r)
+			}
+			m = nil
 		}
 	}()
 	if err := verifyStructure(data); err != nil {
 		return nil, err
 	}
-	m = &Model{data: data}
+	m = &Model{data: data, path: path}
 	if err := m.read(mncfb.GetRootAsModel(data, 0)); err != nil {
 		return nil, err
 	}
