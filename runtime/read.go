@@ -8,6 +8,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
@@ -165,6 +166,22 @@ func (m *Model) read(r *mncfb.Model) error {
 		if err := m.readTensor(t, &ft, &fq, bufs, bud); err != nil {
 			return fmt.Errorf("tensor %d (%q): %w", i, t.name, err)
 		}
+	}
+
+	// The precision field says what the tensors are: an int8 model
+	// quantizes (some tensor is int8), a float32 one has none.
+	first8 := -1
+	for i := range m.tensors {
+		if m.tensors[i].dtype == mncfb.DTypeINT8 {
+			first8 = i
+			break
+		}
+	}
+	switch {
+	case m.info.Precision == "int8" && first8 < 0:
+		return fmt.Errorf("the file's precision is int8, but none of its tensors is int8")
+	case m.info.Precision == "float32" && first8 >= 0:
+		return fmt.Errorf("the file's precision is float32, but tensor %d (%q) is int8", first8, limits.Printable(m.tensors[first8].name))
 	}
 
 	// Operators.
