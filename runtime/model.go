@@ -220,7 +220,7 @@ func kernelsNote(target, want, got string) string {
 	}
 	if lack := kernels.Lacking(want); len(lack) > 0 {
 		return fmt.Sprintf("compiled for target %s, but this CPU lacks %s for its %s kernels: running the %s kernels (same results, slower)",
-			target, strings.Join(lack, ", "), want, got)
+			limits.Printable(target), strings.Join(lack, ", "), want, got)
 	}
 	return ""
 }

@@ -45,6 +45,9 @@ const (
 	// a 50-megapixel (8160x6120) photo as a JPEG (baseline or progressive
 	// YCbCr), an 8- or 16-bit PNG, a BMP or a lossy or lossless WebP.
 	ImageMemory = 1 << 30
+
+	// BenchRuns bounds mncrun's -runs (its timings are preallocated).
+	BenchRuns = 1_000_000
 )
 
 // ErrEmptyPath is returned for an empty path.
@@ -76,7 +79,7 @@ func CheckRegular(path string) (fs.FileInfo, error) {
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, printablePath(err)
 	}
 	if err := regular(path, st); err != nil {
 		return nil, err
@@ -102,7 +105,16 @@ func regular(path string, st fs.FileInfo) error {
 	case m&fs.ModeDevice != 0:
 		what = "a device"
 	}
-	return fmt.Errorf("%s is %s, not a regular file", path, what)
+	return fmt.Errorf("%s is %s, not a regular file", Printable(path), what)
+}
+
+// printablePath escapes the path of a *fs.PathError (Printable).
+func printablePath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		pe.Path = Printable(pe.Path)
+	}
+	return err
 }
 
 // Open opens path for reading after checking that it names a regular
@@ -114,7 +126,7 @@ func Open(path string) (*os.File, fs.FileInfo, error) {
 	}
 	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, printablePath(err)
 	}
 	st, err := f.Stat()
 	if err == nil {
@@ -139,16 +151,16 @@ func ReadFile(path string, max int64, what string) ([]byte, error) {
 	defer f.Close()
 	size := st.Size()
 	if size > max {
-		return nil, fmt.Errorf("the %s %s is %s; the limit is %s", what, path, Bytes(size), Bytes(max))
+		return nil, fmt.Errorf("the %s %s is %s; the limit is %s", what, Printable(path), Bytes(size), Bytes(max))
 	}
 	// Read at most max+1 bytes: the file may grow after the Stat.
 	data := make([]byte, 0, size)
 	data, err = readAll(io.LimitReader(f, max+1), data)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", Printable(path), err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("the %s %s is larger than the limit of %s", what, path, Bytes(max))
+		return nil, fmt.Errorf("the %s %s is larger than the limit of %s", what, Printable(path), Bytes(max))
 	}
 	return data, nil
 }
