@@ -137,7 +137,7 @@ func (b *builder) build() error {
 		}
 	}
 	b.planArena()
-	return nil
+	return b.checkLimits()
 }
 
 // inferShapes derives every value's shape for batch 1, and checks with

@@ -142,7 +142,7 @@ func (p *planner) conv8(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := bias32(p.arg(op, 2), cp.O)
+	b, err := bias32(p.arg(op, 2), cp.O, q[0].Scale, sw)
 	if err != nil {
 		return nil, err
 	}

@@ -62,6 +62,20 @@
 //
 // Copies made while reading (names, labels, multipliers, repacked weights)
 // are charged to a budget proportional to the file size.
+
+// # Replacing a model file
+//
+// A mapped file is read in place for as long as the model is open. To
+// replace a model under a running service, write the new file next to the
+// old one and rename it over it (os.Rename, atomic): the service keeps
+// reading the old, now unlinked, file until it opens the new one. Never
+// rewrite the file in place (cp new.mnc model.mnc truncates it first):
+// the pages the service had mapped are gone, and Run returns an error
+// saying so ("the model file ... changed while mapped") instead of the
+// process dying of SIGBUS, on every call until the model is opened again
+// (faults.go); a file rewritten in place without shrinking would be read
+// with its new weights against the old plan. The limits every file is
+// checked against are named in runtime/limits.
 //
 // # The execution plan
 //

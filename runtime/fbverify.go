@@ -3,6 +3,8 @@ package runtime
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // The structural verifier: before any generated accessor of runtime/mncfb
@@ -101,7 +103,11 @@ const maxTableVisits = 1 << 20
 type verifier struct {
 	b      []byte
 	visits int
+	end    int64 // the end of the furthest object reached
 }
+
+// reach records that [pos, pos+n) belongs to an object of the buffer.
+func (v *verifier) reach(pos, n int64) { v.end = max(v.end, pos+n) }
 
 func (v *verifier) u32(pos int64) uint32 { return binary.LittleEndian.Uint32(v.b[pos:]) }
 func (v *verifier) u16(pos int64) uint16 { return binary.LittleEndian.Uint16(v.b[pos:]) }
@@ -131,6 +137,8 @@ func (v *verifier) tableAt(pos int64, what string) (vt int64, vlen, olen int64, 
 	if olen < 4 || !v.in(pos, olen) {
 		return 0, 0, 0, fmt.Errorf("%s table at %d has bad size %d", what, pos, olen)
 	}
+	v.reach(vt, vlen)
+	v.reach(pos, olen)
 	return vt, vlen, olen, nil
 }
 
@@ -171,6 +179,7 @@ func (v *verifier) vector(pos, size int64) (int64, error) {
 	if !v.in(pos+4, n*size) {
 		return 0, fmt.Errorf("vector at %d of %d elements overruns the file", pos, n)
 	}
+	v.reach(pos, 4+n*size)
 	return n, nil
 }
 
@@ -183,6 +192,7 @@ func (v *verifier) str(pos int64) error {
 	if !v.in(pos+4+n, 1) || v.b[pos+4+n] != 0 {
 		return fmt.Errorf("string at %d is not terminated", pos)
 	}
+	v.reach(pos+4+n, 1)
 	return nil
 }
 
@@ -267,7 +277,7 @@ func verifyStructure(b []byte) error {
 		return fmt.Errorf("%d bytes is too short for a model file", len(b))
 	}
 	if int64(len(b)) > maxFileBytes {
-		return fmt.Errorf("%d bytes is larger than the %d-byte limit", len(b), int64(maxFileBytes))
+		return fmt.Errorf("the model is %s; the limit is %s", limits.Bytes(int64(len(b))), limits.Bytes(maxFileBytes))
 	}
 	if string(b[4:8]) != FileIdentifier {
 		return fmt.Errorf("not an mnc model file (identifier %q, want %q)", b[4:8], FileIdentifier)
@@ -296,5 +306,34 @@ func verifyStructure(b []byte) error {
 		return fmt.Errorf("format version %d is not supported (this mnc reads %d.x)", major, FormatMajor)
 	}
 	v.visits = 0
-	return v.table(root, specModel)
+	v.reach(0, 8) // the root offset and the identifier
+	if err := v.table(root, specModel); err != nil {
+		return err
+	}
+	return v.checkTail(root, vt, vlen, olen)
+}
+
+// checkTail refuses bytes after the buffer: a FlatBuffers builder writes
+// back to front, so the buffer ends with the first object it wrote, at
+// most followed by the zero padding that aligned it (less than
+// BufferAlignment, the largest alignment of the schema's data). A file of
+// a newer minor version may hold objects of fields this runtime does not
+// know, which the verifier does not reach: its tail is not checked.
+func (v *verifier) checkTail(root, vt, vlen, olen int64) error {
+	minor := uint32(0)
+	if fp, err := v.fieldPos(root, vt, vlen, olen, 1, 4); err == nil && fp >= 0 {
+		minor = v.u32(fp)
+	}
+	if minor > FormatMinor {
+		return nil
+	}
+	tail := v.b[v.end:]
+	zero := true
+	for _, c := range tail {
+		zero = zero && c == 0
+	}
+	if len(tail) >= BufferAlignment || !zero {
+		return fmt.Errorf("%d bytes follow the model's FlatBuffer, which ends at byte %d of %d (a file with something appended)", len(tail), v.end, len(v.b))
+	}
+	return nil
 }

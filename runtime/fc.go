@@ -51,7 +51,7 @@ func (p *planner) fc8(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := bias32(p.arg(op, 2), n)
+	b, err := bias32(p.arg(op, 2), n, q[0].Scale, sw)
 	if err != nil {
 		return nil, err
 	}

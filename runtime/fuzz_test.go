@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
 // FuzzLoad feeds random and mutated model files (seeded with real ones) to
@@ -15,7 +16,14 @@ import (
 //	go test -fuzz=FuzzLoad -fuzztime=3m ./runtime/
 func FuzzLoad(f *testing.F) {
 	tm := blobs(f)
-	for _, b := range [][]byte{tm.int8, tm.f32, tm.int8[:len(tm.int8)/2], []byte("xxxxMNC1"), nil} {
+	seeds := [][]byte{tm.int8, tm.f32, tm.int8[:len(tm.int8)/2], []byte("xxxxMNC1"), nil,
+		// The checks of issue 14: trailing bytes, a bias's stated
+		// quantization, the precision field.
+		append(append([]byte(nil), tm.f32...), "appended"...),
+		withBiasQuant(f, tm.int8, 1, 0), withBiasQuant(f, tm.int8, 1.5, 0),
+		mutate(tm.int8, func(m *mncfb.Model) { m.MutatePrecision(mncfb.PrecisionFLOAT32) }),
+	}
+	for _, b := range seeds {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"image"
+	"runtime/debug"
 	"slices"
 	"time"
 	"unsafe"
@@ -90,9 +91,17 @@ func (it *Interpreter) Model() *Model { return it.m }
 // returns the outputs as [N, ...] (N = 1 for a single item); the result
 // is owned by the interpreter and valid until its next Run.
 func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
+	if it.m.unmap != nil {
+		// A mapped file truncated under us faults: an error, not a crash
+		// (faults.go).
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = Tensor{}, fmt.Errorf("internal error while running the model (please report): %v", r)
+			if err = mappedFault(r, it.m.data, it.m.path); err == nil {
+				err = fmt.Errorf("internal error while running the model (please report): %v", r)
+			}
+			out = Tensor{}
 		}
 	}()
 	n, err := it.batch(in)

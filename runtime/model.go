@@ -3,11 +3,12 @@ package runtime
 import (
 	"fmt"
 	"io"
-	"os"
+	"runtime/debug"
 	"strings"
 	"unsafe"
 
 	"github.com/mncdev/mnc/runtime/kernels"
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/mncfb"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
@@ -25,19 +26,20 @@ const (
 	// BufferAlignment is the alignment of every constant buffer's data in
 	// the file.
 	BufferAlignment = 16
-	// MaxArenaBytes caps the activation memory a model may ask for.
-	MaxArenaBytes = 512 << 20
+	// MaxArenaBytes caps the activation memory a model may ask for
+	// (limits.ModelArena).
+	MaxArenaBytes = limits.ModelArena
 )
 
 // Limits of the verifier: beyond them a file is refused before anything is
 // allocated for it.
 const (
-	maxFileBytes = 1<<31 - 1
-	maxTensors   = 1 << 16
-	maxOps       = 1 << 16
-	maxBuffers   = 1 << 16
+	maxFileBytes = limits.ModelFile
+	maxTensors   = limits.ModelTensors
+	maxOps       = limits.ModelOps
+	maxBuffers   = limits.ModelBuffers
 	maxRank      = 8
-	maxElements  = 1 << 30
+	maxElements  = limits.ModelTensorElements
 	maxOpArgs    = 8
 )
 
@@ -46,6 +48,7 @@ const (
 // Open or Load and shared, read-only, by all its Interpreters.
 type Model struct {
 	data    []byte
+	path    string // the file's, for errors ("" for Load)
 	unmap   func() error
 	info    Info
 	tensors []tensor
@@ -83,12 +86,15 @@ func OpenWith(path string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open model: %w", err)
 	}
-	m, err := load(data, opts)
+	if unmap != nil {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	}
+	m, err := load(data, path, opts)
 	if err != nil {
 		if unmap != nil {
 			_ = unmap()
 		}
-		return nil, fmt.Errorf("model %s: %w", path, err)
+		return nil, fmt.Errorf("model %s: %w", limits.Printable(path), err)
 	}
 	m.unmap = unmap
 	return m, nil
@@ -104,13 +110,13 @@ func LoadWith(data []byte, opts Options) (*Model, error) {
 		// Constant buffers are aligned within the file; keep them
 		// aligned in memory so that they can be used in place.
 		if int64(len(data)) > maxFileBytes {
-			return nil, fmt.Errorf("model: %d bytes is larger than the %d-byte limit", len(data), int64(maxFileBytes))
+			return nil, fmt.Errorf("model: the model is %s; the limit is %s", limits.Bytes(int64(len(data))), limits.Bytes(maxFileBytes))
 		}
 		c := alignedBytes(len(data), 64)
 		copy(c, data)
 		data = c
 	}
-	m, err := load(data, opts)
+	m, err := load(data, "", opts)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
@@ -149,18 +155,22 @@ func (m *Model) InputShape() []int { return append([]int(nil), m.tensors[m.input
 // OutputShape returns the shape of one output (batch 1), e.g. [1 1000].
 func (m *Model) OutputShape() []int { return append([]int(nil), m.tensors[m.output].shape...) }
 
-func load(data []byte, opts Options) (m *Model, err error) {
+// load verifies data, read from the file at path ("" for Load).
+func load(data []byte, path string, opts Options) (m *Model, err error) {
 	defer func() {
 		// The verifier is meant to make this unreachable; a file must
 		// never crash the program, whatever it holds.
 		if r := recover(); r != nil {
-			m, err = nil, fmt.Errorf("internal error while verifying the file (please report): %v", r)
+			if err = mappedFault(r, data, path); err == nil {
+				err = fmt.Errorf("internal error while verifying the file (please report): %v", r)
+			}
+			m = nil
 		}
 	}()
 	if err := verifyStructure(data); err != nil {
 		return nil, err
 	}
-	m = &Model{data: data}
+	m = &Model{data: data, path: path}
 	if err := m.read(mncfb.GetRootAsModel(data, 0)); err != nil {
 		return nil, err
 	}
@@ -183,7 +193,7 @@ func load(data []byte, opts Options) (m *Model, err error) {
 // IsModelFile reports whether the file at path starts like a .mnc model
 // file (its FlatBuffers identifier), whatever its name.
 func IsModelFile(path string) bool {
-	f, err := os.Open(path)
+	f, _, err := limits.Open(path)
 	if err != nil {
 		return false
 	}
@@ -210,7 +220,7 @@ func kernelsNote(target, want, got string) string {
 	}
 	if lack := kernels.Lacking(want); len(lack) > 0 {
 		return fmt.Sprintf("compiled for target %s, but this CPU lacks %s for its %s kernels: running the %s kernels (same results, slower)",
-			target, strings.Join(lack, ", "), want, got)
+			limits.Printable(target), strings.Join(lack, ", "), want, got)
 	}
 	return ""
 }

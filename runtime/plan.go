@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"unsafe"
 
@@ -210,13 +211,37 @@ func weights8(t *tensor, o, axis int) ([]float64, error) {
 	return s, nil
 }
 
-// bias32 checks an optional int32 constant [o].
-func bias32(t *tensor, o int) ([]int32, error) {
+// bias32 checks an optional int32 constant [o], the bias of a layer whose
+// input has scale sx and whose weights have the scales sw (one per output
+// channel, or one). The scheme fixes a bias's quantization (scale
+// sx*sw[i], zero point 0), so the compiler stores none; a file that does
+// store one must state exactly that (within float32 rounding), or the
+// file says something the runtime would not do.
+func bias32(t *tensor, o int, sx float64, sw []float64) ([]int32, error) {
 	if t == nil {
 		return nil, nil
 	}
 	if t.dtype != mncfb.DTypeINT32 || !t.isConst() || len(t.shape) != 1 || t.shape[0] != o {
 		return nil, fmt.Errorf("bias must be an int32 constant [%d], is %v %v", o, t.dtype, t.shape)
+	}
+	if t.scale != nil {
+		if len(t.scale) != 1 && len(t.scale) != o {
+			return nil, fmt.Errorf("bias %v has %d scales for %d channels", t, len(t.scale), o)
+		}
+		for i := range o {
+			want := sx * sw[min(i, len(sw)-1)]
+			got := float64(t.scale[min(i, len(t.scale)-1)])
+			// float32 rounding of the product: half an ulp, and as
+			// much again if the writer rounded both factors first.
+			if math.Abs(got-want) > want*0x1p-23 {
+				return nil, fmt.Errorf("bias %v: channel %d has scale %g, but the layer's input and weight scales make it %g (s_x*s_w)", t, i, got, want)
+			}
+		}
+		for i := range t.zero {
+			if t.zero[i] != 0 {
+				return nil, fmt.Errorf("bias %v has the nonzero zero point %d (a bias's is 0)", t, t.zero[i])
+			}
+		}
 	}
 	return int32s(t.data), nil
 }

@@ -8,6 +8,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
@@ -167,6 +168,22 @@ func (m *Model) read(r *mncfb.Model) error {
 		}
 	}
 
+	// The precision field says what the tensors are: an int8 model
+	// quantizes (some tensor is int8), a float32 one has none.
+	first8 := -1
+	for i := range m.tensors {
+		if m.tensors[i].dtype == mncfb.DTypeINT8 {
+			first8 = i
+			break
+		}
+	}
+	switch {
+	case m.info.Precision == "int8" && first8 < 0:
+		return fmt.Errorf("the file's precision is int8, but none of its tensors is int8")
+	case m.info.Precision == "float32" && first8 >= 0:
+		return fmt.Errorf("the file's precision is float32, but tensor %d (%q) is int8", first8, limits.Printable(m.tensors[first8].name))
+	}
+
 	// Operators.
 	no := r.OperatorsLength()
 	if no < 1 || no > maxOps {
@@ -252,7 +269,7 @@ func (m *Model) readArena(r *mncfb.Model) error {
 		return fmt.Errorf("arena plan has %d offsets for %d tensors", fa.OffsetsLength(), len(m.tensors))
 	}
 	if fa.Size() > MaxArenaBytes {
-		return fmt.Errorf("arena of %d bytes exceeds the %d-byte limit", fa.Size(), MaxArenaBytes)
+		return fmt.Errorf("the model's activations need %s (its arena); the limit is %s", limits.Bytes(int64(min(fa.Size(), 1<<62))), limits.Bytes(MaxArenaBytes))
 	}
 	al := fa.Alignment()
 	if al < BufferAlignment || al > 4096 || al&(al-1) != 0 {
@@ -306,7 +323,7 @@ func (m *Model) readTensor(t *tensor, ft *mncfb.Tensor, fq *mncfb.Quantization, 
 		t.n *= d
 	}
 	if int64(t.n)*int64(es) > maxFileBytes {
-		return fmt.Errorf("shape %v needs %d bytes", t.shape, int64(t.n)*int64(es))
+		return fmt.Errorf("shape %v needs %s; the limit is %s", t.shape, limits.Bytes(int64(t.n)*int64(es)), limits.Bytes(maxFileBytes))
 	}
 	t.bytes = t.n * es
 	t.buffer = int(ft.Buffer())
@@ -319,7 +336,7 @@ func (m *Model) readTensor(t *tensor, ft *mncfb.Tensor, fq *mncfb.Quantization, 
 			return fmt.Errorf("buffer %d holds %d bytes, the %v tensor of shape %v needs %d", t.buffer, len(t.data), t.dtype, t.shape, t.bytes)
 		}
 	} else if t.bytes > MaxArenaBytes {
-		return fmt.Errorf("activation of shape %v needs %d bytes, more than the %d-byte arena limit", t.shape, t.bytes, MaxArenaBytes)
+		return fmt.Errorf("activation of shape %v needs %s; the limit on activation memory (the arena) is %s", t.shape, limits.Bytes(int64(t.bytes)), limits.Bytes(MaxArenaBytes))
 	}
 	if ft.Quantization(fq) == nil {
 		return nil

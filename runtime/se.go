@@ -115,11 +115,11 @@ func (p *planner) se8(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	b1, err := bias32(p.arg(op, 2), sq)
+	b1, err := bias32(p.arg(op, 2), sq, q[0].Scale, sw1)
 	if err != nil {
 		return nil, err
 	}
-	b2, err := bias32(p.arg(op, 4), c)
+	b2, err := bias32(p.arg(op, 4), c, qm[1].Scale, sw2)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	goruntime "runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,10 @@ func newPool(threads int) *pool {
 }
 
 func (p *pool) worker(i int) {
+	// Workers read the model's weights, which may be a mapped file
+	// truncated under us: a fault is a panic that part recovers for Run
+	// (faults.go).
+	debug.SetPanicOnFault(true)
 	w := &p.workers[i-1]
 	var last uint64
 	for {

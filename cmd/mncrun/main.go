@@ -29,12 +29,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
 	"slices"
 	"time"
 
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 func main() {
@@ -68,7 +70,7 @@ func versionLine() string {
 	return s + fmt.Sprintf(" %s/%s", goruntime.GOOS, goruntime.GOARCH)
 }
 
-func run(args []string, stdout io.Writer) error {
+func run(args []string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("mncrun", flag.ContinueOnError)
 	top := fs.Int("top", 5, "classes to print per image")
 	kern := fs.String("kernels", "", "force a kernel variant (generic, avx2, vnni, neon, dotprod); default: $MNC_KERNELS, else the best this CPU runs")
@@ -95,6 +97,11 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	rest := fs.Args()
+	modelSet := false
+	fs.Visit(func(f *flag.Flag) { modelSet = modelSet || f.Name == "model" })
+	if modelSet && *model == "" {
+		return usageError{errors.New("-model: empty path")}
+	}
 	if *model == "" && len(rest) > 0 {
 		*model, rest = rest[0], rest[1:]
 	} else if *model != "" {
@@ -111,7 +118,11 @@ func run(args []string, stdout io.Writer) error {
 		}
 		rest = imgs
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
+	case set["save"] && *save == "":
+		return usageError{errors.New("-save: empty path")}
 	case *model == "" || (!*bench && len(rest) == 0):
 		fs.Usage()
 		return usageError{errors.New("need a model file and, without -bench, at least one image")}
@@ -119,8 +130,13 @@ func run(args []string, stdout io.Writer) error {
 		return usageError{fmt.Errorf("-top %d: want at least 1", *top)}
 	case *threads < 1 || *threads > 4*goruntime.NumCPU():
 		return usageError{fmt.Errorf("-threads %d: want 1 to %d", *threads, 4*goruntime.NumCPU())}
-	case *runs < 1:
-		return usageError{fmt.Errorf("-runs %d: want at least 1", *runs)}
+	case *runs < 1 || *runs > limits.BenchRuns:
+		return usageError{fmt.Errorf("-runs %d: want 1 to %d", *runs, limits.BenchRuns)}
+	}
+	for _, img := range rest {
+		if img == "" {
+			return usageError{errors.New("an image path is empty")}
+		}
 	}
 	m, err := runtime.OpenWith(*model, runtime.Options{Kernels: *kern, Threads: *threads})
 	if err != nil {
@@ -142,12 +158,17 @@ func run(args []string, stdout io.Writer) error {
 	}
 	var out *bufio.Writer
 	if *save != "" {
-		f, err := os.Create(*save)
-		if err != nil {
-			return err
+		af, cerr := createAtomic(*save)
+		if cerr != nil {
+			return cerr
 		}
-		defer f.Close()
-		out = bufio.NewWriter(f)
+		defer af.discard()
+		out = bufio.NewWriter(af.f)
+		defer func() {
+			if err == nil { // run's result
+				err = af.commit()
+			}
+		}()
 	}
 	labels := m.Labels()
 	type result struct {
@@ -158,12 +179,12 @@ func run(args []string, stdout io.Writer) error {
 	for _, img := range rest {
 		res, err := it.RunFile(img)
 		if err != nil {
-			return fmt.Errorf("%s: %w", img, err)
+			return fmt.Errorf("%s: %w", limits.Printable(img), err)
 		}
 		if *asJSON {
 			results = append(results, result{img, runtime.TopK(res.Data, *top, labels)})
 		} else {
-			fmt.Fprintln(w, img)
+			fmt.Fprintln(w, limits.Printable(img))
 			printTop(w, res.Data, labels, *top)
 		}
 		if *raw {
@@ -197,7 +218,7 @@ func run(args []string, stdout io.Writer) error {
 // printTop prints the k largest logits with their softmax probabilities.
 func printTop(w io.Writer, logits []float32, labels []string, k int) {
 	for _, c := range runtime.TopK(logits, k, labels) {
-		fmt.Fprintf(w, "  %5d  %6.2f%%  logit %8.4f  %s\n", c.Index, 100*c.Prob, c.Logit, c.Label)
+		fmt.Fprintf(w, "  %5d  %6.2f%%  logit %8.4f  %s\n", c.Index, 100*c.Prob, c.Logit, limits.Printable(c.Label))
 	}
 }
 
@@ -229,10 +250,60 @@ func benchmark(w io.Writer, m *runtime.Model, it *runtime.Interpreter, runs int)
 	}
 	slices.Sort(ts)
 	info := m.Info()
-	fmt.Fprintf(w, "%s: %s, target %s, kernels %s, %s/%s\n", info.Name, info.Precision, info.Target, info.Kernels, goruntime.GOOS, goruntime.GOARCH)
+	fmt.Fprintf(w, "%s: %s, target %s, kernels %s, %s/%s\n", limits.Printable(info.Name), info.Precision, limits.Printable(info.Target), info.Kernels, goruntime.GOOS, goruntime.GOARCH)
 	fmt.Fprintf(w, "median %.3f ms over %d runs (min %.3f ms, max %.3f ms)\n",
 		ms(ts[len(ts)/2]), runs, ms(ts[0]), ms(ts[len(ts)-1]))
 	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// atomicFile is an output written to a temporary file next to its path
+// and renamed over it by commit, so that a failed run leaves nothing
+// behind and a reader never sees half a file. The path must be new or a
+// regular file: a device, a FIFO or a directory is refused; a symbolic
+// link is followed (the file it names is replaced).
+type atomicFile struct {
+	f    *os.File
+	path string // the final path (a symbolic link resolved)
+	done bool
+}
+
+func createAtomic(path string) (*atomicFile, error) {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("-save %s: not a regular file", limits.Printable(path))
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("-save: %w", err)
+	}
+	if err := f.Chmod(0o644); err != nil { // as os.Create would (CreateTemp: 0600)
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("-save: %w", err)
+	}
+	return &atomicFile{f: f, path: path}, nil
+}
+
+// commit closes the file and renames it to its path.
+func (a *atomicFile) commit() error {
+	if err := a.f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(a.f.Name(), a.path); err != nil {
+		return err
+	}
+	a.done = true
+	return nil
+}
+
+// discard removes the temporary file unless it was committed.
+func (a *atomicFile) discard() {
+	if !a.done {
+		a.f.Close()
+		os.Remove(a.f.Name())
+	}
+}

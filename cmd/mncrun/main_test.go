@@ -29,6 +29,7 @@ type fixture struct {
 	dir    string
 	model  string   // the .mnc file (amd64-vnni)
 	rpi5   string   // the same model, target rpi5
+	odd    string   // the same model, labels holding terminal escapes
 	images []string // images to classify
 }
 
@@ -99,6 +100,17 @@ func buildFixture(dir string) (fixture, error) {
 	if err := os.WriteFile(rpi5, blob, 0o644); err != nil {
 		return fixture{}, err
 	}
+	odd := make([]string, len(demo.Classes))
+	for i, c := range demo.Classes {
+		odd[i] = c + "\x1b[31m\n"
+	}
+	if blob, err = codegen.Build(q, codegen.Options{Producer: "test", Labels: odd}); err != nil {
+		return fixture{}, err
+	}
+	oddModel := filepath.Join(dir, "v3s-odd.mnc")
+	if err := os.WriteFile(oddModel, blob, 0o644); err != nil {
+		return fixture{}, err
+	}
 	images := filepath.Join(dir, "images")
 	if err := demo.WriteDataset(images, 4, 9001, 96); err != nil {
 		return fixture{}, err
@@ -107,7 +119,7 @@ func buildFixture(dir string) (fixture, error) {
 	if err != nil || len(pngs) == 0 {
 		return fixture{}, err
 	}
-	return fixture{dir: dir, model: model, rpi5: rpi5, images: pngs}, nil
+	return fixture{dir: dir, model: model, rpi5: rpi5, odd: oddModel, images: pngs}, nil
 }
 
 // TestDependencies: the runner links the runtime only.
@@ -254,5 +266,75 @@ func TestTargetModelRunsAnywhere(t *testing.T) {
 		if gen[i] != best[i] {
 			t.Fatalf("logit %d: generic %v, best kernels %v", i, gen[i], best[i])
 		}
+	}
+}
+
+// TestBadFlags: explicit zero, negative or empty values are errors naming
+// the flag, and a failed run leaves no -save file behind.
+func TestBadFlags(t *testing.T) {
+	fx := getFixture(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-top", "-5", fx.model, fx.images[0]}, "-top -5"},
+		{[]string{"-top", "0", fx.model, fx.images[0]}, "-top 0"},
+		{[]string{"-threads", "0", fx.model, fx.images[0]}, "-threads 0"},
+		{[]string{"-bench", "-runs", "0", fx.model}, "-runs 0"},
+		{[]string{"-bench", "-runs", "2000000000", fx.model}, "-runs 2000000000"},
+		{[]string{"-save", "", fx.model, fx.images[0]}, "-save: empty path"},
+		{[]string{"-model", "", fx.images[0]}, "-model: empty path"},
+		{[]string{fx.model, ""}, "image path is empty"},
+	} {
+		var out bytes.Buffer
+		err := run(c.args, &out)
+		var u usageError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &u) {
+			t.Errorf("mncrun %q: %v, want a usage error mentioning %q", c.args, err, c.want)
+		}
+	}
+	dir := t.TempDir()
+	save := filepath.Join(dir, "out.bin")
+	missing := filepath.Join(dir, "missing.png")
+	if err := run([]string{"-save", save, fx.model, fx.images[0], missing}, new(bytes.Buffer)); err == nil {
+		t.Fatal("a missing image accepted")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("a failed run left %v behind", ents)
+	}
+	// A -save path that is not a regular file is refused.
+	if err := run([]string{"-save", dir, fx.model, fx.images[0]}, new(bytes.Buffer)); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("-save DIR: %v", err)
+	}
+}
+
+// TestEscapedOutput: an image path or a label with a terminal escape is
+// printed quoted, in the results and in errors.
+func TestEscapedOutput(t *testing.T) {
+	fx := getFixture(t)
+	data, err := os.ReadFile(fx.images[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := filepath.Join(t.TempDir(), "a\x1b[2Jb.png")
+	if err := os.WriteFile(odd, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run([]string{fx.model, odd}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "\x1b") || !strings.Contains(out.String(), `a\x1b[2Jb.png`) {
+		t.Errorf("output holds the raw name:\n%q", out.String())
+	}
+	if err := run([]string{fx.model, odd + ".missing"}, &out); err == nil || strings.Contains(err.Error(), "\x1b") {
+		t.Errorf("error holds the raw name: %q", err)
+	}
+	out.Reset()
+	if err := run([]string{"-top", "3", fx.odd, fx.images[0]}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "\x1b") || strings.Count(out.String(), `\x1b[31m\n"`) != 3 {
+		t.Errorf("labels printed raw:\n%q", out.String())
 	}
 }

@@ -52,6 +52,41 @@ const (
 	ImageListRows = 1 << 22
 )
 
+// Runtime: .mnc model files, images and the runner. The model limits are
+// checked by the runtime's verifier and, with the same constants, by the
+// compiler before it writes a file.
+const (
+	// ModelArena bounds the activation memory (the arena) of a .mnc model,
+	// and so every activation tensor.
+	ModelArena = 512 << 20
+	// ModelTensorElements bounds the elements of any tensor of a .mnc
+	// model.
+	ModelTensorElements = 1 << 30
+	// ModelTensors, ModelOps and ModelBuffers bound the tensors, operators
+	// and constant buffers of a .mnc model.
+	ModelTensors = 1 << 16
+	ModelOps     = 1 << 16
+	ModelBuffers = 1 << 16
+
+	// ImageFile bounds the size of an image file (JPEGs are read whole).
+	ImageFile = 512 << 20
+	// ImagePixels bounds an image's width x height, read from its header
+	// before decoding, and the resized image of the preprocessing.
+	ImagePixels = 1 << 27
+	// ImageMemory bounds the memory decoding and preprocessing one image
+	// takes, computed from its header before anything is allocated: the
+	// decoder's buffers and result (from 1 byte a pixel for gray to 8 for
+	// 16-bit PNGs, plus the coefficients of progressive JPEGs and the
+	// alpha planes of WebPs), mnc's RGBA copy (4 bytes a pixel) and the
+	// first resize pass (at most as large when downscaling). 1 GiB admits
+	// a 50-megapixel (8160x6120) photo as a JPEG (baseline or progressive
+	// YCbCr), an 8- or 16-bit PNG, a BMP or a lossy or lossless WebP.
+	ImageMemory = 1 << 30
+
+	// BenchRuns bounds mncrun's -runs (its timings are preallocated).
+	BenchRuns = 1_000_000
+)
+
 // ErrEmptyPath is returned for an empty path.
 var ErrEmptyPath = errors.New("empty path")
 
@@ -81,7 +116,7 @@ func CheckRegular(path string) (fs.FileInfo, error) {
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, printablePath(err)
 	}
 	if err := regular(path, st); err != nil {
 		return nil, err
@@ -94,7 +129,7 @@ func regular(path string, st fs.FileInfo) error {
 	if m.IsRegular() {
 		return nil
 	}
-	return fmt.Errorf("%s is %s, not a regular file", path, Kind(m))
+	return fmt.Errorf("%s is %s, not a regular file", Printable(path), Kind(m))
 }
 
 // Kind says what a file of mode m is, for errors: "a directory", "a named
@@ -120,6 +155,15 @@ func Kind(m fs.FileMode) string {
 	return what
 }
 
+// printablePath escapes the path of a *fs.PathError (Printable).
+func printablePath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		pe.Path = Printable(pe.Path)
+	}
+	return err
+}
+
 // Open opens path for reading after checking that it names a regular
 // file, and checks again on the open file (the path may have been replaced
 // in between; the open itself never blocks on a FIFO, see openFlags).
@@ -129,7 +173,7 @@ func Open(path string) (*os.File, fs.FileInfo, error) {
 	}
 	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, printablePath(err)
 	}
 	st, err := f.Stat()
 	if err == nil {
@@ -154,16 +198,16 @@ func ReadFile(path string, max int64, what string) ([]byte, error) {
 	defer f.Close()
 	size := st.Size()
 	if size > max {
-		return nil, fmt.Errorf("the %s %s is %s; the limit is %s", what, path, Bytes(size), Bytes(max))
+		return nil, fmt.Errorf("the %s %s is %s; the limit is %s", what, Printable(path), Bytes(size), Bytes(max))
 	}
 	// Read at most max+1 bytes: the file may grow after the Stat.
 	data := make([]byte, 0, size)
 	data, err = readAll(io.LimitReader(f, max+1), data)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", Printable(path), err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("the %s %s is larger than the limit of %s", what, path, Bytes(max))
+		return nil, fmt.Errorf("the %s %s is larger than the limit of %s", what, Printable(path), Bytes(max))
 	}
 	return data, nil
 }

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
-	"os"
+	"strings"
 
 	// Decoders registered with image.Decode.
 	_ "image/jpeg"
@@ -14,56 +15,105 @@ import (
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/webp"
+
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // ErrFormat is returned (wrapped) for files that are not a supported image.
 var ErrFormat = errors.New("not a JPEG, PNG, BMP or WebP image")
 
-// LoadImage decodes a JPEG, PNG, BMP or WebP file. Images over 2^27 pixels
-// are refused before decoding. EXIF orientation and color profiles are
-// ignored, as PIL and torchvision do. JPEGs are decoded like libjpeg (see
-// decodeJPEG) into an *image.Gray, *image.YCbCr or *image.RGBA, except the
-// layouts it leaves to image/jpeg (doc.go); lossy WebP images are returned
-// as *image.NRGBA converted like libwebp (see webpToNRGBA); other formats
-// as their decoder returns them.
+// LoadImage decodes a JPEG, PNG, BMP or WebP file. The path must name a
+// regular file of at most limits.ImageFile bytes (limits.Open: a FIFO or a
+// device is refused before it is opened for reading). Images over
+// limits.ImagePixels pixels, or whose decoding and preprocessing would take
+// more than limits.ImageMemory bytes (computed from the header, see
+// checkMemory), are refused before anything is allocated for them. EXIF
+// orientation and color profiles are ignored, as PIL and torchvision do.
+// JPEGs are decoded like libjpeg (see decodeJPEG) into an *image.Gray,
+// *image.YCbCr or *image.RGBA, except the layouts it leaves to image/jpeg
+// (doc.go); lossy WebP images are returned as *image.NRGBA converted like
+// libwebp (see webpToNRGBA); other formats as their decoder returns them.
 func LoadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	f, st, err := limits.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", path, err)
+		return nil, fmt.Errorf("decode image %s: %w", limits.Printable(path), err)
 	}
 	defer f.Close()
-	img, err := decode(f)
+	if st.Size() > limits.ImageFile {
+		return nil, fmt.Errorf("the image file %s is %s; the limit is %s", limits.Printable(path), limits.Bytes(st.Size()), limits.Bytes(limits.ImageFile))
+	}
+	img, err := decode(f, imageBudget)
 	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", path, err)
+		return nil, fmt.Errorf("decode image %s: %w", limits.Printable(path), err)
 	}
 	return img, nil
 }
 
-// maxJPEGFile bounds the size of a JPEG file, which decodeJPEG reads whole.
-const maxJPEGFile = 1 << 30
+// maxPixels is limits.ImagePixels, which the preprocessing's resize
+// checks too.
+const maxPixels = limits.ImagePixels
 
-func decode(r io.ReadSeeker) (image.Image, error) {
+// budget is what decode may let an image take: pixels (width x height)
+// and bytes of memory (see checkMemory). The fuzz targets use small ones.
+type budget struct {
+	pixels int64
+	memory int64
+}
+
+// imageBudget is LoadImage's budget.
+var imageBudget = budget{pixels: limits.ImagePixels, memory: limits.ImageMemory}
+
+// checkPixels refuses a w x h image over the budget's pixels.
+func (b budget) checkPixels(w, h int) error {
+	if int64(w)*int64(h) > b.pixels {
+		return fmt.Errorf("image of %dx%d pixels exceeds the limit of %d pixels", w, h, b.pixels)
+	}
+	return nil
+}
+
+// checkMemory refuses a w x h image of the named format whose decoder
+// needs decoder bytes (its buffers and its result, as computed from the
+// header by the caller) when that plus mnc's own copies exceeds the
+// budget's memory: the 8-bit RGBA copy of toRGB (4 bytes a pixel) and the
+// first resize pass, which is at most as large when the image is
+// downscaled (the resized image itself is bounded by the pixel limit in
+// Tensor). Every term is counted as if alive at once (the garbage
+// collector may not have freed the earlier ones).
+func (b budget) checkMemory(format string, w, h int, decoder int64) error {
+	need := decoder + 2*4*int64(w)*int64(h)
+	if need > b.memory {
+		return fmt.Errorf("the %dx%d %s image needs %s to decode and preprocess; the limit is %s",
+			w, h, format, limits.Bytes(need), limits.Bytes(b.memory))
+	}
+	return nil
+}
+
+func decode(r io.ReadSeeker, bud budget) (image.Image, error) {
 	br := bufio.NewReader(r)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0xff && magic[1] == 0xd8 {
-		data, err := io.ReadAll(io.LimitReader(br, maxJPEGFile+1))
+		data, err := io.ReadAll(io.LimitReader(br, limits.ImageFile+1))
 		if err != nil {
 			return nil, err
 		}
-		if len(data) > maxJPEGFile {
-			return nil, fmt.Errorf("JPEG file exceeds %d bytes", maxJPEGFile)
+		if len(data) > limits.ImageFile {
+			return nil, fmt.Errorf("the JPEG file is larger than the limit of %s", limits.Bytes(limits.ImageFile))
 		}
-		img, err := decodeJPEG(data)
+		img, err := decodeJPEGBudget(data, bud)
 		if !errors.Is(err, errJPEGFallback) {
 			return img, err
 		}
 		// Layouts decodeJPEG leaves to image/jpeg (CMYK, unusual sampling
-		// factors): decoded with Go's IDCT and color conversion.
+		// factors), whose memory decodeJPEGBudget checked: decoded with
+		// Go's IDCT and color conversion.
 		if _, err := r.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
 		br.Reset(r)
+		img, _, err = image.Decode(br)
+		return img, err
 	}
-	cfg, _, err := image.DecodeConfig(br)
+	head, _ := br.Peek(64)
+	cfg, format, err := image.DecodeConfig(br)
 	if errors.Is(err, image.ErrFormat) {
 		return nil, ErrFormat
 	}
@@ -73,8 +123,11 @@ func decode(r io.ReadSeeker) (image.Image, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("empty image (%dx%d)", cfg.Width, cfg.Height)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return nil, fmt.Errorf("image of %dx%d pixels exceeds the limit of %d pixels", cfg.Width, cfg.Height, maxPixels)
+	if err := bud.checkPixels(cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	if err := bud.checkMemory(strings.ToUpper(format), cfg.Width, cfg.Height, decoderBytes(format, cfg, head)); err != nil {
+		return nil, err
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -99,6 +152,56 @@ func decode(r io.ReadSeeker) (image.Image, error) {
 		}
 	}
 	return img, nil
+}
+
+// decoderBytes is the memory the decoder of a PNG, BMP or WebP image
+// (cfg, from its header; head holds the file's first bytes) takes: its
+// result, the buffers it holds while decoding, and for WebP the NRGBA
+// conversion of decode. It errs on the large side where the header does
+// not tell (a later tRNS chunk, a VP8X file's coding).
+func decoderBytes(format string, cfg image.Config, head []byte) int64 {
+	n := int64(cfg.Width) * int64(cfg.Height)
+	switch format {
+	case "png":
+		// image/png: 8 bytes a pixel for 16-bit samples (RGBA64,
+		// NRGBA64), 1 for a palette, else at most 4 (a tRNS chunk makes
+		// gray NRGBA); an interlaced image decodes each of the 7 passes
+		// into an image of its own before merging them.
+		bpp := int64(4)
+		switch cfg.ColorModel {
+		case color.RGBA64Model, color.NRGBA64Model, color.Gray16Model:
+			bpp = 8
+		default:
+			if _, ok := cfg.ColorModel.(color.Palette); ok {
+				bpp = 1
+			}
+		}
+		need := bpp * n
+		if len(head) > 28 && head[28] != 0 { // IHDR's interlace method
+			need *= 2
+		}
+		return need
+	case "bmp":
+		if _, ok := cfg.ColorModel.(color.Palette); ok {
+			return n
+		}
+		return 4 * n // RGBA
+	case "webp":
+		// Lossless (VP8L): 4 bytes a pixel, and 4 more for the color
+		// indexing transform's output. Lossy (VP8): 4:2:0 planes of the
+		// size padded to macroblocks (1.5 bytes a pixel), converted to
+		// NRGBA (4); its alpha plane (1) is decoded as a lossless image
+		// (8) and copied (1). A VP8X header does not say which coding
+		// follows: count the larger.
+		w16, h16 := (int64(cfg.Width)+15)/16*16, (int64(cfg.Height)+15)/16*16
+		lossy := w16*h16*3/2 + 4*n
+		lossless := 8 * n
+		if cfg.ColorModel == color.NYCbCrAModel {
+			lossy += 10 * n
+		}
+		return max(lossy, lossless)
+	}
+	return 8 * n // no other format is registered
 }
 
 // webpToNRGBA converts the 4:2:0 planes of a lossy WebP (which x/image/webp

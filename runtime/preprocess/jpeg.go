@@ -20,13 +20,16 @@ import (
 // (arithmetic, lossless, hierarchical, 12-bit) and corrupt files give an
 // error.
 func decodeJPEG(data []byte) (image.Image, error) {
-	return decodeJPEGLimit(data, maxPixels)
+	return decodeJPEGBudget(data, imageBudget)
 }
 
-// decodeJPEGLimit is decodeJPEG refusing images over limit pixels (and
-// whose block-padded planes exceed 4*limit samples) before allocating them.
-func decodeJPEGLimit(data []byte, limit int) (image.Image, error) {
-	d := &jpegDecoder{data: data, limit: limit}
+// decodeJPEGBudget is decodeJPEG refusing images over the budget's pixels
+// (and whose block-padded planes exceed 4 samples a pixel of it) at the
+// frame header, and at the first scan, before allocating the planes,
+// images whose decoding takes more than its memory (see need), also when
+// it returns errJPEGFallback (counting what image/jpeg will take).
+func decodeJPEGBudget(data []byte, bud budget) (image.Image, error) {
+	d := &jpegDecoder{data: data, bud: bud}
 	if err := d.decode(); err != nil {
 		return nil, err
 	}
@@ -55,11 +58,13 @@ type jpegComponent struct {
 }
 
 type jpegDecoder struct {
-	data  []byte
-	pos   int
-	limit int // pixels
+	data []byte
+	pos  int
+	bud  budget
 
 	frame       bool
+	allocated   bool  // the planes or coefficients (allocate)
+	samples     int64 // of the block-padded planes
 	progressive bool
 	w, h        int
 	hmax, vmax  int
@@ -207,8 +212,8 @@ func (d *jpegDecoder) parseSOF(seg []byte, progressive bool) error {
 	if d.w == 0 || d.h == 0 {
 		return fmt.Errorf("empty image (%dx%d; DNL is not supported)", d.w, d.h)
 	}
-	if int64(d.w)*int64(d.h) > int64(d.limit) {
-		return fmt.Errorf("image of %dx%d pixels exceeds the limit of %d pixels", d.w, d.h, d.limit)
+	if err := d.bud.checkPixels(d.w, d.h); err != nil {
+		return err
 	}
 	if len(seg) != 6+3*nc {
 		return fmt.Errorf("SOF: length %d does not fit %d components", len(seg), nc)
@@ -253,22 +258,64 @@ func (d *jpegDecoder) parseSOF(seg []byte, progressive bool) error {
 	}
 	// Blocks pad each plane to multiples of 8: bound that too, which
 	// only refuses absurdly narrow images.
-	if samples > 4*int64(d.limit) {
-		return fmt.Errorf("image of %dx%d pixels: its %d block-padded samples exceed the limit of %d", d.w, d.h, samples, 4*d.limit)
+	if samples > 4*d.bud.pixels {
+		return fmt.Errorf("image of %dx%d pixels: its %d block-padded samples exceed the limit of %d", d.w, d.h, samples, 4*d.bud.pixels)
 	}
+	d.samples = samples
 	if nc == 1 {
 		// A single component is coded in 8x8 MCUs whatever its factors.
 		d.comps[0].h, d.comps[0].v, d.hmax, d.vmax = 1, 1, 1, 1
 	}
+	d.frame = true
+	return nil
+}
+
+// need is the memory decoding the frame takes, for decodeJPEG or (fallback)
+// for image/jpeg: the sample planes (block-padded), progressive files'
+// coefficients (int16 here, int32 in image/jpeg) and the RGBA or CMYK
+// image that RGB and four-component files are converted to.
+func (d *jpegDecoder) need(fallback bool) int64 {
+	need := d.samples
+	if d.progressive {
+		if fallback {
+			need += 4 * d.samples
+		} else {
+			need += 2 * d.samples
+		}
+	}
+	if len(d.comps) == 4 || len(d.comps) == 3 && d.isRGB() {
+		need += 4 * int64(d.w) * int64(d.h)
+	}
+	return need
+}
+
+// allocate checks the frame's memory and allocates its planes (sequential)
+// or coefficients (progressive), at the first scan: the markers before it
+// decide the color space, and with it whether image/jpeg decodes instead.
+func (d *jpegDecoder) allocate() error {
+	if err := d.checkColor(); err != nil {
+		if errors.Is(err, errJPEGFallback) {
+			if err := d.bud.checkMemory("JPEG", d.w, d.h, d.need(true)); err != nil {
+				return err
+			}
+		}
+		return err
+	}
+	if d.allocated {
+		return nil
+	}
+	if err := d.bud.checkMemory("JPEG", d.w, d.h, d.need(false)); err != nil {
+		return err
+	}
 	for i := range d.comps {
 		c := &d.comps[i]
-		if progressive {
+		if d.progressive {
 			c.coefs = make([]int16, 64*c.bw*c.bh)
 		} else {
 			c.plane = make([]uint8, 64*c.bw*c.bh)
 		}
 	}
-	d.frame = true
+	d.allocated = true
 	return nil
 }
 
@@ -406,7 +453,7 @@ func (d *jpegDecoder) parseSOS(seg []byte) error {
 	if !d.frame {
 		return errors.New("SOS before SOF")
 	}
-	if err := d.checkColor(); err != nil {
+	if err := d.allocate(); err != nil {
 		return err
 	}
 	if d.scans++; d.scans > maxJPEGScans {

@@ -245,7 +245,7 @@ func FuzzDecodeJPEG(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		img, err := decodeJPEGLimit(data, 1<<16)
+		img, err := decodeJPEGBudget(data, budget{pixels: 1 << 16, memory: 1 << 22})
 		if err != nil {
 			return
 		}

@@ -188,9 +188,6 @@ var (
 const (
 	// maxSide bounds the network input size.
 	maxSide = 1 << 14
-	// maxPixels bounds the decoded image size (checked from the header
-	// before decoding) and the intermediate resized image.
-	maxPixels = 1 << 27
 )
 
 // Default returns the Spec of a preset for an h x w network input.
