@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 )
 
@@ -26,7 +27,7 @@ func (b *builder) checkLimits() error {
 		for _, d := range t.shape {
 			n *= int64(d)
 			if n > limits.ModelTensorElements {
-				return fmt.Errorf("tensor %s of shape %v has more than %d elements, the runtime's limit", limits.Printable(t.name), t.shape, limits.ModelTensorElements)
+				return fmt.Errorf("tensor %s of shape %v has more than %d elements, the runtime's limit", esc.String(t.name), t.shape, limits.ModelTensorElements)
 			}
 		}
 		if t.data != nil {
@@ -35,7 +36,7 @@ func (b *builder) checkLimits() error {
 			continue
 		}
 		if t.bytes > limits.ModelArena {
-			return fmt.Errorf("the activation %s of shape %v needs %s; the runtime's limit on activation memory is %s", limits.Printable(t.name), t.shape, limits.Bytes(t.bytes), limits.Bytes(limits.ModelArena))
+			return fmt.Errorf("the activation %s of shape %v needs %s; the runtime's limit on activation memory is %s", esc.String(t.name), t.shape, limits.Bytes(t.bytes), limits.Bytes(limits.ModelArena))
 		}
 	}
 	if consts+1 > limits.ModelBuffers {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/mncdev/mnc/internal/esc"
+	"github.com/mncdev/mnc/runtime/esc"
 )
 
 // Value is a tensor flowing through the graph: a graph input, a constant

@@ -15,9 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )

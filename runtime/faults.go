@@ -6,7 +6,7 @@ import (
 	goruntime "runtime"
 	"unsafe"
 
-	"github.com/mncdev/mnc/runtime/limits"
+	"github.com/mncdev/mnc/runtime/esc"
 )
 
 // Mapped files
@@ -52,5 +52,5 @@ func mappedFault(r any, data []byte, path string) error {
 	} else if st, err := os.Stat(path); err != nil || st.Size() >= int64(len(data)) {
 		return nil
 	}
-	return fmt.Errorf("the model file %s changed while mapped (truncated or overwritten in place%s): open it again, and replace model files by renaming a new file over them", limits.Printable(path), at)
+	return fmt.Errorf("the model file %s changed while mapped (truncated or overwritten in place%s): open it again, and replace model files by renaming a new file over them", esc.String(path), at)
 }

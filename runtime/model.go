@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/mncfb"
@@ -94,7 +95,7 @@ func OpenWith(path string, opts Options) (*Model, error) {
 		if unmap != nil {
 			_ = unmap()
 		}
-		return nil, fmt.Errorf("model %s: %w", limits.Printable(path), err)
+		return nil, fmt.Errorf("model %s: %w", esc.String(path), err)
 	}
 	m.unmap = unmap
 	return m, nil
@@ -220,7 +221,7 @@ func kernelsNote(target, want, got string) string {
 	}
 	if lack := kernels.Lacking(want); len(lack) > 0 {
 		return fmt.Sprintf("compiled for target %s, but this CPU lacks %s for its %s kernels: running the %s kernels (same results, slower)",
-			limits.Printable(target), strings.Join(lack, ", "), want, got)
+			esc.String(target), strings.Join(lack, ", "), want, got)
 	}
 	return ""
 }

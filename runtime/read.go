@@ -8,6 +8,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
@@ -181,7 +182,7 @@ func (m *Model) read(r *mncfb.Model) error {
 	case m.info.Precision == "int8" && first8 < 0:
 		return fmt.Errorf("the file's precision is int8, but none of its tensors is int8")
 	case m.info.Precision == "float32" && first8 >= 0:
-		return fmt.Errorf("the file's precision is float32, but tensor %d (%q) is int8", first8, limits.Printable(m.tensors[first8].name))
+		return fmt.Errorf("the file's precision is float32, but tensor %d (%q) is int8", first8, esc.String(m.tensors[first8].name))
 	}
 
 	// Operators.

@@ -18,7 +18,7 @@ import (
 
 	"github.com/mncdev/mnc/compile"
 	"github.com/mncdev/mnc/internal/editdist"
-	"github.com/mncdev/mnc/internal/esc"
+	"github.com/mncdev/mnc/runtime/esc"
 )
 
 // version is the producer version recorded in compiled models.

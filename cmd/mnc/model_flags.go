@@ -11,7 +11,7 @@ import (
 
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/frontend/mobilenet"
-	"github.com/mncdev/mnc/internal/esc"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )

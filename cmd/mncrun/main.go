@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 )
 
@@ -179,12 +180,12 @@ func run(args []string, stdout io.Writer) (err error) {
 	for _, img := range rest {
 		res, err := it.RunFile(img)
 		if err != nil {
-			return fmt.Errorf("%s: %w", limits.Printable(img), err)
+			return fmt.Errorf("%s: %w", esc.String(img), err)
 		}
 		if *asJSON {
 			results = append(results, result{img, runtime.TopK(res.Data, *top, labels)})
 		} else {
-			fmt.Fprintln(w, limits.Printable(img))
+			fmt.Fprintln(w, esc.String(img))
 			printTop(w, res.Data, labels, *top)
 		}
 		if *raw {
@@ -218,7 +219,7 @@ func run(args []string, stdout io.Writer) (err error) {
 // printTop prints the k largest logits with their softmax probabilities.
 func printTop(w io.Writer, logits []float32, labels []string, k int) {
 	for _, c := range runtime.TopK(logits, k, labels) {
-		fmt.Fprintf(w, "  %5d  %6.2f%%  logit %8.4f  %s\n", c.Index, 100*c.Prob, c.Logit, limits.Printable(c.Label))
+		fmt.Fprintf(w, "  %5d  %6.2f%%  logit %8.4f  %s\n", c.Index, 100*c.Prob, c.Logit, esc.String(c.Label))
 	}
 }
 
@@ -250,7 +251,7 @@ func benchmark(w io.Writer, m *runtime.Model, it *runtime.Interpreter, runs int)
 	}
 	slices.Sort(ts)
 	info := m.Info()
-	fmt.Fprintf(w, "%s: %s, target %s, kernels %s, %s/%s\n", limits.Printable(info.Name), info.Precision, limits.Printable(info.Target), info.Kernels, goruntime.GOOS, goruntime.GOARCH)
+	fmt.Fprintf(w, "%s: %s, target %s, kernels %s, %s/%s\n", esc.String(info.Name), info.Precision, esc.String(info.Target), info.Kernels, goruntime.GOOS, goruntime.GOARCH)
 	fmt.Fprintf(w, "median %.3f ms over %d runs (min %.3f ms, max %.3f ms)\n",
 		ms(ts[len(ts)/2]), runs, ms(ts[0]), ms(ts[len(ts)-1]))
 	return nil
@@ -274,7 +275,7 @@ func createAtomic(path string) (*atomicFile, error) {
 		path = real
 	}
 	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("-save %s: not a regular file", limits.Printable(path))
+		return nil, fmt.Errorf("-save %s: not a regular file", esc.String(path))
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

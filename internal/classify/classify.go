@@ -12,11 +12,11 @@ import (
 
 	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
-	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/internal/npy"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mncdev/mnc/internal/esc"
+	"github.com/mncdev/mnc/runtime/esc"
 )
 
 // Report is what Run measured.

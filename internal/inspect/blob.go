@@ -7,8 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 

@@ -6,8 +6,8 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/mncdev/mnc/internal/esc"
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/esc"
 )
 
 // Layer is one node of the graph.

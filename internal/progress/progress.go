@@ -11,7 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/mncdev/mnc/internal/esc"
+	"github.com/mncdev/mnc/runtime/esc"
 )
 
 // Bar returns a bar of n steps described by what, drawn on w if w is a

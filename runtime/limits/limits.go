@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/mncdev/mnc/runtime/esc"
 )
 
 // The budget. Sizes are in bytes unless named otherwise.
@@ -129,7 +131,7 @@ func regular(path string, st fs.FileInfo) error {
 	if m.IsRegular() {
 		return nil
 	}
-	return fmt.Errorf("%s is %s, not a regular file", Printable(path), Kind(m))
+	return fmt.Errorf("%s is %s, not a regular file", esc.String(path), Kind(m))
 }
 
 // Kind says what a file of mode m is, for errors: "a directory", "a named
@@ -155,11 +157,11 @@ func Kind(m fs.FileMode) string {
 	return what
 }
 
-// printablePath escapes the path of a *fs.PathError (Printable).
+// printablePath escapes the path of a *fs.PathError (esc.String).
 func printablePath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		pe.Path = Printable(pe.Path)
+		pe.Path = esc.String(pe.Path)
 	}
 	return err
 }
@@ -198,16 +200,16 @@ func ReadFile(path string, max int64, what string) ([]byte, error) {
 	defer f.Close()
 	size := st.Size()
 	if size > max {
-		return nil, fmt.Errorf("the %s %s is %s; the limit is %s", what, Printable(path), Bytes(size), Bytes(max))
+		return nil, fmt.Errorf("the %s %s is %s; the limit is %s", what, esc.String(path), Bytes(size), Bytes(max))
 	}
 	// Read at most max+1 bytes: the file may grow after the Stat.
 	data := make([]byte, 0, size)
 	data, err = readAll(io.LimitReader(f, max+1), data)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", Printable(path), err)
+		return nil, fmt.Errorf("read %s: %w", esc.String(path), err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("the %s %s is larger than the limit of %s", what, Printable(path), Bytes(max))
+		return nil, fmt.Errorf("the %s %s is larger than the limit of %s", what, esc.String(path), Bytes(max))
 	}
 	return data, nil
 }

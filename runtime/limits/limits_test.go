@@ -67,19 +67,3 @@ func TestReadFile(t *testing.T) {
 		t.Fatalf("ReadFile of 8 GiB: %v", err)
 	}
 }
-
-func TestPrintable(t *testing.T) {
-	for in, want := range map[string]string{
-		"photo.jpg":   "photo.jpg",
-		"dir/ä ö.png": "dir/ä ö.png",
-		"a\x1b[31mb":  `"a\x1b[31mb"`,
-		"two\nlines":  `"two\nlines"`,
-		"quote\"d":    `"quote\"d"`,
-		"bad\xffutf8": `"bad\xffutf8"`,
-		"":            "",
-	} {
-		if got := Printable(in); got != want {
-			t.Errorf("Printable(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

@@ -16,6 +16,7 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/webp"
 
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 )
 
@@ -36,15 +37,15 @@ var ErrFormat = errors.New("not a JPEG, PNG, BMP or WebP image")
 func LoadImage(path string) (image.Image, error) {
 	f, st, err := limits.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", limits.Printable(path), err)
+		return nil, fmt.Errorf("decode image %s: %w", esc.String(path), err)
 	}
 	defer f.Close()
 	if st.Size() > limits.ImageFile {
-		return nil, fmt.Errorf("the image file %s is %s; the limit is %s", limits.Printable(path), limits.Bytes(st.Size()), limits.Bytes(limits.ImageFile))
+		return nil, fmt.Errorf("the image file %s is %s; the limit is %s", esc.String(path), limits.Bytes(st.Size()), limits.Bytes(limits.ImageFile))
 	}
 	img, err := decode(f, imageBudget)
 	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", limits.Printable(path), err)
+		return nil, fmt.Errorf("decode image %s: %w", esc.String(path), err)
 	}
 	return img, nil
 }
