@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,22 +108,15 @@ func init() {
 			return b
 		}),
 		hostileCase{
-			// A valid model (the shared MobileNetV2 1.0 checkpoint) at a
-			// resolution whose activations exceed the runtime's limit:
-			// refused before writing, naming the tensor.
+			// Two 3x3 convolutions of a 4000x4000 input into 8 channels:
+			// every tensor is within the readers' budget (488 MiB at most,
+			// 1.2 GiB in all), but the two outputs live at once, so the
+			// runtime's arena would need 976 MiB.
 			name: "runtime-compile-activations-over-limit",
 			setup: func(t *testing.T, dir string) []string {
-				pth, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "models", "mobilenet_v2_1.0_224_tv.pth"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := os.Stat(pth); err != nil {
-					t.Skip(err)
-				}
-				return []string{"compile", pth, "--arch", "mobilenet_v2", "--width", "1.0", "--classes", "1001", "--resolution", "4096",
-					"-o", filepath.Join(dir, "big.mnc")}
+				return []string{"compile", writeFile(t, dir, "big.onnx", twoConvModel(4000)), "--quant", "float32", "-o", filepath.Join(dir, "big.mnc")}
 			},
-			want: "the activation features.2.conv.0.0 of shape [1 2048 2048 96] needs 1.5 GiB; the runtime's limit on activation memory is 512 MiB",
+			want: "the model's activations need 976.6 MiB (its arena); the runtime's limit is 512 MiB",
 		},
 	)
 }
@@ -199,4 +193,20 @@ func zeroPNG(t *testing.T, w, h int) []byte {
 	chunk("IDAT", z.Bytes())
 	chunk("IEND", nil)
 	return out.Bytes()
+}
+
+// twoConvModel is an ONNX model of two 3x3 convolutions (padding 1) of a
+// 1 x 3 x size x size input into 8 channels each.
+func twoConvModel(size int64) []byte {
+	weights := func(name string, o, i int64) []byte {
+		raw := make([]byte, o*i*3*3*4)
+		for k := 0; k < len(raw); k += 4 {
+			binary.LittleEndian.PutUint32(raw[k:], math.Float32bits(0.01))
+		}
+		return rdBytes(5, rdVarint(1, o), rdVarint(1, i), rdVarint(1, 3), rdVarint(1, 3), rdVarint(2, 1), rdBytes(8, []byte(name)), rdBytes(9, raw))
+	}
+	pads := rdAttrInts("pads", 1, 1, 1, 1)
+	return rdModel(rdInput("x", 1, 3, size, size), weights("W1", 8, 3), weights("W2", 8, 8),
+		rdNode("Conv", []string{"x", "W1"}, []string{"y1"}, pads),
+		rdNode("Conv", []string{"y1", "W2"}, []string{"y2"}, pads), rdOutput("y2"))
 }

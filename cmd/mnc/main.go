@@ -178,7 +178,9 @@ func markUsage(cmd *cobra.Command) {
 func flagError(c *cobra.Command, err error) error {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
-		best, dist := "", 3 // suggest only close names
+		// Suggest only close names: within 2 edits, 1 for names of up to
+		// 5 letters (--top is not a misspelt --crop).
+		best, dist := "", min(3, 1+len(name)/3)
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			if d := editdist.Levenshtein(name, f.Name); d < dist {
 				best, dist = f.Name, d
