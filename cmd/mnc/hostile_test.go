@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,20 +71,10 @@ func TestHostileInputs(t *testing.T) {
 			argv := append([]string{"--kill-after=5s", hostileTimeout, prlimit, "--as=" + addressSpaceLimit, mncBin}, args...)
 			cmd := exec.Command(timeout, argv...)
 			cmd.Dir = dir
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
 			if c.stdin != "" {
 				cmd.Stdin = strings.NewReader(c.stdin)
 			}
-			err := cmd.Run()
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			stderr := errb.String()
+			_, stderr, code := runCmd(t, cmd)
 			want := c.code
 			if want == 0 {
 				want = 1

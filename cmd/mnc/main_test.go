@@ -43,7 +43,12 @@ func TestMain(m *testing.M) {
 // mnc runs the binary and returns stdout, stderr and the exit code.
 func mnc(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(mncBin, args...)
+	return runCmd(t, exec.Command(mncBin, args...))
+}
+
+// runCmd runs cmd and returns its stdout, stderr and exit code.
+func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
