@@ -3,6 +3,7 @@ package preprocess
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -10,6 +11,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,7 +114,7 @@ func headerCheck(t *testing.T, data []byte, bud budget) error {
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if err := bud.checkPixels(cfg.Width, cfg.Height); err != nil {
 		return err
@@ -169,6 +171,12 @@ func TestImageMemoryAdmits(t *testing.T) {
 	}
 	for name, data := range refused {
 		err := headerCheck(t, data, imageBudget)
+		if strconv.IntSize == 32 && errors.Is(err, bmp.ErrUnsupported) {
+			// Where int has 32 bits, x/image/bmp itself refuses a BMP
+			// whose 4-byte pixels overflow int (30000x30000 does).
+			t.Logf("%s: %v (32-bit int)", name, err)
+			continue
+		}
 		if err == nil || !strings.Contains(err.Error(), "the limit is "+limits.Bytes(limits.ImageMemory)) && !strings.Contains(err.Error(), "pixels") {
 			t.Errorf("%s: %v, want the memory or pixel limit", name, err)
 		} else {
