@@ -6,6 +6,7 @@ import (
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/mncfb"
 	"github.com/mncdev/mnc/runtime/preprocess"
 	"github.com/mncdev/mnc/targets"
 )
@@ -84,6 +85,7 @@ type builder struct {
 	opts     Options
 	target   targets.Target
 	int8     bool
+	mixed    bool // int8 with some operators in float32 (runtime.OpPrecision)
 	shapes   map[*ir.Value]ir.Shape
 	tensors  []*tensorDef
 	ops      []*opDef
@@ -136,8 +138,26 @@ func (b *builder) build() error {
 			return fmt.Errorf("%d labels for an output of shape %v (want one label per class)", n, s)
 		}
 	}
+	if b.int8 {
+		for _, o := range b.ops {
+			b.mixed = b.mixed || b.opPrecision(o) == mncfb.PrecisionFLOAT32
+		}
+	}
 	b.planArena()
 	return b.checkLimits()
+}
+
+// opPrecision is runtime.OpPrecision of o's activation tensors.
+func (b *builder) opPrecision(o *opDef) mncfb.Precision {
+	var ds []mncfb.DType
+	for _, list := range [][]int{o.in, o.out, o.mid} {
+		for _, x := range list {
+			if x >= 0 && b.tensors[x].data == nil {
+				ds = append(ds, b.tensors[x].dtype)
+			}
+		}
+	}
+	return runtime.OpPrecision(ds...)
 }
 
 // inferShapes derives every value's shape for batch 1, and checks with

@@ -219,7 +219,7 @@ func (b *builder) conv(n *ir.Node, x int) error {
 	layout := mncfb.WeightLayoutOHWI
 	var wt int
 	var err error
-	if b.opts.depthwiseHWO && b.int8 && g > 1 && g == c && s[1] == 1 {
+	if b.opts.depthwiseHWO && w.Const.DType == ir.Int8 && g > 1 && g == c && s[1] == 1 {
 		layout = mncfb.WeightLayoutHWO
 		q := *w.Quant
 		q.Axis = 2
@@ -301,7 +301,7 @@ func (b *builder) squeezeExcite(n *ir.Node, x int) error {
 	}
 	in := []int{x, t1, b1, t2, b2}
 	var mid []int
-	if b.int8 {
+	if n.Output().Type.DType == ir.Int8 {
 		// quant.Quantize stores the gate table as input 5, with the gate's
 		// quantization (that of the table's entries) as its Quant.
 		if len(n.Inputs) != 6 || !n.Inputs[5].IsConst() || n.Inputs[5].Quant == nil {

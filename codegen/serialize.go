@@ -177,6 +177,12 @@ func (s *serializer) operators(codeIdx map[mncfb.BuiltinOp]uint32) []flatbuffers
 			mncfb.OperatorAddOptions(fb, opt)
 		}
 		mncfb.OperatorAddName(fb, name)
+		if s.b.mixed {
+			// Written even where it is FLOAT32, the default, so that
+			// every operator of a mixed file states it.
+			fb.PrependInt8(int8(s.b.opPrecision(o)))
+			fb.Slot(7)
+		}
 		offs[i] = mncfb.OperatorEnd(fb)
 	}
 	return offs
@@ -455,7 +461,10 @@ func (s *serializer) model(codes, tens, ops, bufs []flatbuffers.UOffsetT, arena,
 	mncfb.ModelAddFormatMinor(fb, runtime.FormatMinor)
 	mncfb.ModelAddName(fb, name)
 	prec := mncfb.PrecisionFLOAT32
-	if b.int8 {
+	switch {
+	case b.mixed:
+		prec = mncfb.PrecisionMIXED
+	case b.int8:
 		prec = mncfb.PrecisionINT8
 	}
 	mncfb.ModelAddPrecision(fb, prec)

@@ -64,6 +64,9 @@ type Options struct {
 	// MinMax, which needs none (the other methods do), so that ranges of
 	// every method can be derived from one calibration (Stats.Range).
 	Histograms bool
+	// KeepFloat names nodes of the prepared float graph (QuantizedOps)
+	// that stay float32 in the quantized graph (mixed.go).
+	KeepFloat []string
 }
 
 // needsHistograms reports whether calibration must keep histograms.

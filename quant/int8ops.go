@@ -43,6 +43,9 @@ func prepare(n *ir.Node) (opStep, error) {
 		}
 		return &dequantizeOp{scale: q.Scale[0], zero: q.ZeroPoint[0]}, nil
 	}
+	if len(xs) == 0 && y.Type.DType == ir.Float32 {
+		return prepareFloat(n) // kept float (Options.KeepFloat)
+	}
 	if in0 := n.Inputs[0].Type.DType; in0 != ir.Int8 || y.Type.DType != ir.Int8 {
 		return nil, fmt.Errorf("op on %v -> %v: the int8 interpreter runs int8 ops between Quantize and Dequantize", in0, y.Type.DType)
 	}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/passes"
@@ -24,6 +26,9 @@ const (
 	MetaMethod     = "quant.method"
 	MetaImages     = "quant.calib_images"
 	MetaPreprocess = ir.MetaPreprocess
+	// MetaKeepFloat lists, comma-separated in graph order, the nodes
+	// computed in float32 (Options.KeepFloat).
+	MetaKeepFloat = "quant.keep_float"
 	// Scheme names the quantization contract of quant/doc.go.
 	Scheme = "mnc-int8-v1"
 )
@@ -34,8 +39,14 @@ type quantizer struct {
 	st  *Stats
 	o   Options
 	q   *ir.Graph
-	m   map[*ir.Value]*ir.Value // float value -> int8 (or float boundary) value
+	m   map[*ir.Value]*ir.Value // float value -> its twin in q: int8, or float32 where kept float
 	out map[*ir.Value]bool      // float graph outputs
+	// keep names the nodes that stay float32 (Options.KeepFloat); m8 and
+	// mf cache the bridges between the precisions: the int8 twin
+	// (Quantize) of a float32 value of q and the float32 twin
+	// (Dequantize, or a float constant) of a value of g.
+	keep   map[string]bool
+	m8, mf map[*ir.Value]*ir.Value
 	// chosen records the range and method used for every key.
 	chosen map[string]choice
 	// auto holds the per-key method of the Auto method.
@@ -61,9 +72,16 @@ func Quantize(g *ir.Graph, st *Stats, opts Options) (*ir.Graph, error) {
 		return nil, errors.New("quantize: no calibration statistics")
 	}
 	qz := &quantizer{g: g, st: st, o: o, q: ir.NewGraph(g.Name), m: map[*ir.Value]*ir.Value{},
-		out: map[*ir.Value]bool{}, chosen: map[string]choice{}, auto: st.autoChoice}
+		out: map[*ir.Value]bool{}, chosen: map[string]choice{}, auto: st.autoChoice,
+		keep: map[string]bool{}, m8: map[*ir.Value]*ir.Value{}, mf: map[*ir.Value]*ir.Value{}}
 	for _, v := range g.Outputs {
 		qz.out[v] = true
+	}
+	if err := CheckKeepFloat(g, o.KeepFloat); err != nil {
+		return nil, err
+	}
+	for _, name := range o.KeepFloat {
+		qz.keep[name] = true
 	}
 	if err := qz.build(); err != nil {
 		var nf *NonFiniteError
@@ -75,13 +93,16 @@ func Quantize(g *ir.Graph, st *Stats, opts Options) (*ir.Graph, error) {
 	if _, err := passes.RunPasses(qz.q, []passes.Pass{passes.LowerHardActivations}, passes.Options{Check: true}); err != nil {
 		return nil, fmt.Errorf("quantize %s: %w", g.Name, err)
 	}
-	if err := Check(qz.q); err != nil {
-		return nil, fmt.Errorf("quantize %s: %w", g.Name, err)
-	}
 	qz.q.Meta = map[string]string{
 		MetaScheme: Scheme,
 		MetaMethod: methodLabel(o),
 		MetaImages: strconv.Itoa(st.Images),
+	}
+	if kept := KeptFloat(qz.q); len(kept) > 0 {
+		qz.q.Meta[MetaKeepFloat] = strings.Join(kept, ",")
+	}
+	if err := Check(qz.q); err != nil {
+		return nil, fmt.Errorf("quantize %s: %w", g.Name, err)
 	}
 	if st.Preprocess.Preset != "" {
 		if err := SetPreprocess(qz.q, st.Preprocess); err != nil {
@@ -136,11 +157,28 @@ func perTensorQuant(s float32, z int32) *ir.QuantParams {
 
 func gateQuant() *ir.QuantParams { return perTensorQuant(GateScale, GateZero) }
 
-// value returns the int8 twin of a float activation.
+// value returns the int8 twin of a float activation: where v is computed
+// in float32 (the graph input, a node kept float), a Quantize by v's
+// calibrated range, made once.
 func (qz *quantizer) value(v *ir.Value) (*ir.Value, error) {
 	x := qz.m[v]
 	if x == nil {
 		return nil, fmt.Errorf("value %s has no quantized twin", v)
+	}
+	if x.Type.DType == ir.Float32 && !x.IsConst() {
+		if q := qz.m8[x]; q != nil {
+			return q, nil
+		}
+		qp, err := qz.actQuant(v.Name)
+		if err != nil {
+			return nil, err
+		}
+		q, err := qz.emit(ir.Quantize, v.Name+".quantize", v.Name+".q", nil, ir.NCHW, qp, x)
+		if err != nil {
+			return nil, err
+		}
+		qz.m8[x] = q
+		return q, nil
 	}
 	if x.Type.DType != ir.Int8 || x.Quant == nil {
 		return nil, fmt.Errorf("value %s is not a quantized activation", v)
@@ -179,16 +217,8 @@ func (qz *quantizer) build() error {
 		if in.Type.DType != ir.Float32 {
 			return fmt.Errorf("input %s is %v, want f32", in, in.Type.DType)
 		}
-		fin := qz.q.AddInput(in.Name, in.Type)
-		qp, err := qz.actQuant(in.Name)
-		if err != nil {
-			return err
-		}
-		x, err := qz.emit(ir.Quantize, in.Name+".quantize", in.Name+".q", nil, ir.NCHW, qp, fin)
-		if err != nil {
-			return err
-		}
-		qz.m[in] = x
+		// Quantized where an int8 node first reads it (value).
+		qz.m[in] = qz.q.AddInput(in.Name, in.Type)
 	}
 	for _, n := range qz.g.Nodes {
 		if len(n.Outputs) != 1 {
@@ -218,6 +248,19 @@ func (qz *quantizer) build() error {
 
 func (qz *quantizer) node(n *ir.Node) error {
 	y := n.Output()
+	if qz.keep[n.Name] {
+		return qz.floatNode(n)
+	}
+	switch n.Op {
+	case ir.Transpose, ir.Flatten, ir.Reshape, ir.Identity, ir.Dropout, ir.Relu, ir.Relu6, ir.Clip:
+		// Ops that change no value stay in their input's precision; on
+		// the graph input (the NCHW->NHWC transpose), in that of the
+		// nodes reading their result, so that an int8 model quantizes
+		// its input first, as it always has.
+		if x := qz.m[n.Inputs[0]]; x != nil && x.Type.DType == ir.Float32 && (!slices.Contains(qz.g.Inputs, n.Inputs[0]) || qz.readByKept(y)) {
+			return qz.floatNode(n)
+		}
+	}
 	switch n.Op {
 	case ir.Conv:
 		return qz.conv(n)
@@ -268,6 +311,57 @@ func (qz *quantizer) node(n *ir.Node) error {
 		return qz.binary(n)
 	}
 	return fmt.Errorf("op %v has no int8 form", n.Op)
+}
+
+// readByKept reports whether a node kept float reads v.
+func (qz *quantizer) readByKept(v *ir.Value) bool {
+	for _, n := range qz.g.Nodes {
+		if qz.keep[n.Name] && slices.Contains(n.Inputs, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// floatNode emits n as it is, in float32, on the float32 twins of its
+// inputs (its own float weights).
+func (qz *quantizer) floatNode(n *ir.Node) error {
+	ins := make([]*ir.Value, len(n.Inputs))
+	for i, v := range n.Inputs {
+		x, err := qz.floatOf(v)
+		if err != nil {
+			return err
+		}
+		ins[i] = x
+	}
+	y := n.Output()
+	out, err := qz.emit(n.Op, n.Name, y.Name, n.Attrs, n.Layout, nil, ins...)
+	qz.m[y] = out
+	return err
+}
+
+// floatOf returns the float32 twin of a value of g: a constant as it is,
+// a value computed in float32 itself, an int8 one dequantized (once).
+func (qz *quantizer) floatOf(v *ir.Value) (*ir.Value, error) {
+	if f := qz.mf[v]; f != nil {
+		return f, nil
+	}
+	var f *ir.Value
+	switch x := qz.m[v]; {
+	case v.IsConst():
+		f = qz.q.AddConst(v.Name, v.Const)
+	case x == nil:
+		return nil, fmt.Errorf("value %s is undefined", v)
+	case x.Type.DType == ir.Float32:
+		return x, nil
+	default:
+		var err error
+		if f, err = qz.emit(ir.Dequantize, v.Name+".dequantize", v.Name+".f", nil, ir.NCHW, nil, x); err != nil {
+			return nil, err
+		}
+	}
+	qz.mf[v] = f
+	return f, nil
 }
 
 // outQuant returns the quantization of the result of a node with fused

@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/mncdev/mnc/ir"
@@ -48,7 +49,16 @@ func NewRunner(q *ir.Graph, workers int) (*Runner, error) {
 	if len(q.Inputs) != 1 || q.Inputs[0].Type.DType != ir.Float32 {
 		return nil, errors.New("int8 interpreter: the graph needs one float32 input")
 	}
+	kept := map[string]bool{}
+	if k := q.Meta[MetaKeepFloat]; k != "" {
+		for _, name := range strings.Split(k, ",") {
+			kept[name] = true
+		}
+	}
 	for _, n := range q.Nodes {
+		if Keepable(n.Op) && n.Output().Type.DType == ir.Float32 && !kept[n.Name] {
+			return nil, fmt.Errorf("int8 interpreter: %s %q computes in float32, but the graph does not keep it float (%s)", n.Op, n.Name, MetaKeepFloat)
+		}
 		s, err := prepare(n)
 		if err != nil {
 			return nil, fmt.Errorf("int8 interpreter: %s %q: %w", n.Op, n.Name, err)

@@ -76,7 +76,7 @@ var (
 	specOptions  = []*tableSpec{specConv2D, specFullyConnected, specEltwise, specSqueezeExcite, specPool2D, specTranspose, specReshape, specActOptions, specSoftmax}
 	specOperator = &tableSpec{"Operator", []fieldSpec{scalar("opcode_index", 4), vec("inputs", 4), vec("outputs", 4),
 		vec("intermediates", 4), {name: "options_type", kind: kUnionType, size: 1},
-		{name: "options", kind: kUnion, union: specOptions}, str("name")}}
+		{name: "options", kind: kUnion, union: specOptions}, str("name"), scalar("precision", 1)}}
 	specArena = &tableSpec{"ArenaPlan", []fieldSpec{scalar("size", 8), scalar("lower_bound", 8), scalar("alignment", 4),
 		vec("offsets", 8)}}
 	specPreprocess = &tableSpec{"Preprocess", []fieldSpec{str("preset"), scalar("height", 4), scalar("width", 4),

@@ -18,6 +18,7 @@ import (
 // to int8 and float32 files, with its golden input.
 type testModel struct {
 	int8, f32 []byte
+	mixed     []byte // int8 with its first three quantized ops in float32
 	input     *ir.Tensor
 }
 
@@ -76,6 +77,13 @@ func makeBlobs() (testModel, error) {
 	var m testModel
 	m.input = in
 	if m.int8, err = codegen.Build(q, codegen.Options{Labels: labels(q)}); err != nil {
+		return testModel{}, err
+	}
+	keep := quant.QuantizedOps(g)[:3] // g was prepared by CompileInputs
+	if q, _, err = quant.CompileInputs(g, []*ir.Tensor{in}, nil, quant.Options{KeepFloat: keep}); err != nil {
+		return testModel{}, err
+	}
+	if m.mixed, err = codegen.Build(q, codegen.Options{Labels: labels(q)}); err != nil {
 		return testModel{}, err
 	}
 	m.f32, err = codegen.Build(g, codegen.Options{})

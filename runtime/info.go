@@ -12,9 +12,12 @@ import (
 type Info struct {
 	Name      string `json:"name"`
 	Format    string `json:"format_version"`
-	Precision string `json:"precision"` // "int8" or "float32"
-	Target    string `json:"target"`
-	Kernels   string `json:"kernels"` // the kernel set this runtime chose
+	Precision string `json:"precision"` // "int8", "float32" or "mixed" (int8 with some operators in float32)
+	// FloatOps names the operators of a mixed model that compute in
+	// float32, in order.
+	FloatOps []string `json:"float_ops,omitempty"`
+	Target   string   `json:"target"`
+	Kernels  string   `json:"kernels"` // the kernel set this runtime chose
 	// KernelsNote is set when the kernels chosen are slower than those of
 	// the target the model was compiled for because this CPU cannot run
 	// them (e.g. a Raspberry Pi 5 model on a Pi 4): it says which and why.

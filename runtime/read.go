@@ -128,6 +128,8 @@ func (m *Model) read(r *mncfb.Model) error {
 		m.info.Precision = "int8"
 	case mncfb.PrecisionFLOAT32:
 		m.info.Precision = "float32"
+	case mncfb.PrecisionMIXED:
+		m.info.Precision = "mixed"
 	default:
 		return fmt.Errorf("unknown precision %d", r.Precision())
 	}
@@ -179,8 +181,8 @@ func (m *Model) read(r *mncfb.Model) error {
 		}
 	}
 	switch {
-	case m.info.Precision == "int8" && first8 < 0:
-		return fmt.Errorf("the file's precision is int8, but none of its tensors is int8")
+	case m.info.Precision != "float32" && first8 < 0:
+		return fmt.Errorf("the file's precision is %s, but none of its tensors is int8", m.info.Precision)
 	case m.info.Precision == "float32" && first8 >= 0:
 		return fmt.Errorf("the file's precision is float32, but tensor %d (%q) is int8", first8, esc.String(m.tensors[first8].name))
 	}
@@ -201,6 +203,9 @@ func (m *Model) read(r *mncfb.Model) error {
 		if err := m.readOperator(op, &fo, codes, bud); err != nil {
 			return fmt.Errorf("operator %d (%q): %w", i, op.name, err)
 		}
+	}
+	if err := m.checkPrecisions(r); err != nil {
+		return err
 	}
 
 	// Graph inputs and outputs.

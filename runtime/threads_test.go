@@ -44,6 +44,32 @@ func goldenFiles(t *testing.T) (names []string, files [][]byte, inputs []*ir.Ten
 			t.Fatal(err)
 		}
 		names, files, inputs = append(names, e.Name+"/int8"), append(files, blob), append(inputs, in)
+		// Mixed: every third quantized op kept in float32.
+		if g, err = frontend.Load(filepath.Join(dir, file), frontend.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		var keep []string
+		if f, err := quant.Prepare(g); err != nil {
+			t.Fatal(err)
+		} else {
+			for i, name := range quant.QuantizedOps(f) {
+				if i%3 == 0 {
+					keep = append(keep, name)
+				}
+			}
+		}
+		if q, _, err = quant.CompileInputs(g, []*ir.Tensor{in}, nil, quant.Options{KeepFloat: keep}); err != nil {
+			t.Fatal(err)
+		}
+		if blob, err = codegen.Build(q, codegen.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := runtime.Load(blob); err != nil {
+			t.Fatal(err)
+		} else if m.Info().Precision != "mixed" || len(m.Info().FloatOps) < len(keep) {
+			t.Fatalf("%s mixed: precision %s, float ops %v", e.Name, m.Info().Precision, m.Info().FloatOps)
+		}
+		names, files, inputs = append(names, e.Name+"/mixed"), append(files, blob), append(inputs, in)
 		if g, err = frontend.Load(filepath.Join(dir, file), frontend.Options{}); err != nil {
 			t.Fatal(err)
 		}

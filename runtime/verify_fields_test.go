@@ -46,6 +46,36 @@ func TestPrecisionMatchesTensors(t *testing.T) {
 	wantError(t, b, "the file's precision is float32, but tensor")
 }
 
+// TestMixedPrecision: a mixed model (int8 with some operators in
+// float32) loads, says so and names its float32 operators; every
+// operator's stated precision must be the one its tensors make it, a
+// mixed model must hold both precisions, and int8 and float32 models state
+// none.
+func TestMixedPrecision(t *testing.T) {
+	tm := blobs(t)
+	m, err := runtime.Load(tm.mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := m.Info(); in.Precision != "mixed" || len(in.FloatOps) < 3 || in.Format != "1.3" {
+		t.Fatalf("precision %s, float ops %q, format %s", in.Precision, in.FloatOps, in.Format)
+	}
+	// The stem convolution (operator 1, after the input's transpose)
+	// computes in float32.
+	b := mutate(tm.mixed, func(m *mncfb.Model) {
+		var op mncfb.Operator
+		m.Operators(&op, 1)
+		if !op.MutatePrecision(mncfb.PrecisionINT8) {
+			t.Fatal("the mixed file does not store operator 1's precision")
+		}
+	})
+	wantError(t, b, "states precision INT8, but its tensors make it FLOAT32")
+	wantError(t, mutate(tm.int8, func(m *mncfb.Model) { m.MutatePrecision(mncfb.PrecisionMIXED) }), "(\"input.quantize\") states precision FLOAT32, but its tensors make it INT8")
+	b = mutate(tm.mixed, func(m *mncfb.Model) { m.MutatePrecision(mncfb.PrecisionINT8) })
+	wantError(t, b, "states precision INT8 in a model of precision int8")
+	wantError(t, mutate(tm.mixed, func(m *mncfb.Model) { m.MutatePrecision(mncfb.PrecisionFLOAT32) }), "the file's precision is float32, but tensor")
+}
+
 // TestBiasQuantization: an int32 bias that states a quantization must
 // state the scheme's: scale s_x*s_w per channel, zero point 0. (The
 // compiler stores none; a stored one that contradicts it was ignored.)

@@ -229,16 +229,19 @@ type Precision int8
 const (
 	PrecisionFLOAT32 Precision = 0
 	PrecisionINT8    Precision = 1
+	PrecisionMIXED   Precision = 2
 )
 
 var EnumNamesPrecision = map[Precision]string{
 	PrecisionFLOAT32: "FLOAT32",
 	PrecisionINT8:    "INT8",
+	PrecisionMIXED:   "MIXED",
 }
 
 var EnumValuesPrecision = map[string]Precision{
 	"FLOAT32": PrecisionFLOAT32,
 	"INT8":    PrecisionINT8,
+	"MIXED":   PrecisionMIXED,
 }
 
 func (v Precision) String() string {
@@ -1643,8 +1646,20 @@ func (rcv *Operator) Name() []byte {
 	return nil
 }
 
+func (rcv *Operator) Precision() Precision {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(18))
+	if o != 0 {
+		return Precision(rcv._tab.GetInt8(o + rcv._tab.Pos))
+	}
+	return 0
+}
+
+func (rcv *Operator) MutatePrecision(n Precision) bool {
+	return rcv._tab.MutateInt8Slot(18, int8(n))
+}
+
 func OperatorStart(builder *flatbuffers.Builder) {
-	builder.StartObject(7)
+	builder.StartObject(8)
 }
 func OperatorAddOpcodeIndex(builder *flatbuffers.Builder, opcodeIndex uint32) {
 	builder.PrependUint32Slot(0, opcodeIndex, 0)
@@ -1675,6 +1690,9 @@ func OperatorAddOptions(builder *flatbuffers.Builder, options flatbuffers.UOffse
 }
 func OperatorAddName(builder *flatbuffers.Builder, name flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(6, flatbuffers.UOffsetT(name), 0)
+}
+func OperatorAddPrecision(builder *flatbuffers.Builder, precision Precision) {
+	builder.PrependInt8Slot(7, int8(precision), 0)
 }
 func OperatorEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

@@ -1,0 +1,156 @@
+package quant
+
+import (
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mncdev/mnc/frontend"
+	"github.com/mncdev/mnc/internal/golden"
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/ir/interp"
+)
+
+// everyThird returns every third of the quantized ops of g, from the
+// first: a spread of convolutions, adds, squeeze-excite units, hard
+// activations and the classifier to keep in float32.
+func everyThird(g *ir.Graph) []string {
+	var keep []string
+	for i, name := range QuantizedOps(g) {
+		if i%3 == 0 {
+			keep = append(keep, name)
+		}
+	}
+	return keep
+}
+
+// TestKeepFloat: on every golden model, the ops named by KeepFloat are
+// float32 nodes of the quantized graph (their own float weights, no
+// quantization), bridged by Quantize/Dequantize; the graph passes Check;
+// the runtime's model of it agrees with the reference interpreter to
+// within float rounding; keeping every op gives the float model's logits
+// (to 1e-5), and keeping some never makes the logits worse by more than a
+// little.
+func TestKeepFloat(t *testing.T) {
+	for _, e := range golden.Manifest(t) {
+		file := e.Files["onnx_opset17"]
+		if file == "" {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			in := golden.Tensor(t, filepath.Join(golden.Dir(t), e.Files["input"]))
+			load := func() *ir.Graph {
+				g, err := frontend.Load(filepath.Join(golden.Dir(t), file), frontend.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, err = Prepare(g); err != nil {
+					t.Fatal(err)
+				}
+				return g
+			}
+			f := load()
+			ref, err := interp.Run(f, []*ir.Tensor{in}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := QuantizedOps(f)
+			for _, keep := range [][]string{nil, everyThird(f), all} {
+				q, rep, err := CompileInputs(load(), []*ir.Tensor{in}, []*ir.Tensor{in}, Options{KeepFloat: keep})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := Check(q); err != nil {
+					t.Fatal(err)
+				}
+				if got := KeptFloat(q); !slices.Equal(got, keep) {
+					t.Fatalf("KeptFloat = %v, want %v", got, keep)
+				}
+				if len(keep) > 0 && q.Meta[MetaKeepFloat] != strings.Join(keep, ",") {
+					t.Errorf("meta %q", q.Meta[MetaKeepFloat])
+				}
+				kept := map[string]bool{}
+				for _, k := range keep {
+					kept[k] = true
+				}
+				for _, n := range q.Nodes {
+					if !kept[n.Name] {
+						continue
+					}
+					for _, v := range append(n.Inputs, n.Outputs...) {
+						if v.Type.DType != ir.Float32 || v.Quant != nil {
+							t.Errorf("kept %s %q has %v %v", n.Op, n.Name, v, v.Quant)
+						}
+					}
+				}
+				want, err := Run(q, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ex, err := compileGraph(q, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ex.run(in, nil)
+				ex.close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var sig, diff float64
+				for i := range want.F32 {
+					sig += float64(want.F32[i]) * float64(want.F32[i])
+					d := float64(got.F32[i] - want.F32[i])
+					diff += d * d
+				}
+				t.Logf("%s keep %d of %d: SQNR %.2f dB %d/%d; runtime vs reference interpreter %.1f dB", e.Name, len(keep), len(all),
+					rep.Eval.LogitsSQNR, rep.Eval.Top1Agree, rep.Eval.Images, 10*math.Log10(sig/max(diff, 1e-30)))
+				if diff > sig*1e-6 {
+					t.Errorf("runtime and reference interpreter differ: %.1f dB", 10*math.Log10(sig/diff))
+				}
+				if len(keep) == len(all) {
+					for i := range ref[0].F32 {
+						if d := math.Abs(float64(got.F32[i] - ref[0].F32[i])); d > 1e-5*max(1, math.Abs(float64(ref[0].F32[i]))) {
+							t.Fatalf("all kept float: logit %d is %v, float %v", i, got.F32[i], ref[0].F32[i])
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestKeepFloatNames: unknown, repeated and unquantized names are refused
+// with a clear message.
+func TestKeepFloatNames(t *testing.T) {
+	e := golden.Manifest(t)[0]
+	g, err := frontend.Load(filepath.Join(golden.Dir(t), e.Files["onnx_opset17"]), frontend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, err = Prepare(g); err != nil {
+		t.Fatal(err)
+	}
+	ops := QuantizedOps(g)
+	var reshape string
+	for _, n := range g.Nodes {
+		if !Keepable(n.Op) {
+			reshape = n.Name
+		}
+	}
+	for _, c := range []struct {
+		keep []string
+		want string
+	}{
+		{[]string{ops[1] + "x"}, "did you mean \"" + ops[1] + "\""},
+		{[]string{"zzzzzzzzzzzzzzzzz"}, "no op named \"zzzzzzzzzzzzzzzzz\" (mnc compile --sensitivity lists the ops)"},
+		{[]string{ops[0], ops[0]}, "named twice"},
+		{[]string{reshape}, "computes nothing int8 quantization changes"},
+	} {
+		err := CheckKeepFloat(g, c.keep)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.keep, err, c.want)
+		}
+	}
+}
