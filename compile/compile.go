@@ -124,6 +124,10 @@ func Run(o Options) (*Result, error) {
 	}
 	copts := codegen.Options{Target: o.Target, Producer: o.Producer, Labels: o.Labels}
 	if o.Quant == "int8" {
+		// Before calibration: a misspelt name fails at once.
+		if err := quant.CheckKeepFloat(g, o.QuantOptions.KeepFloat); err != nil {
+			return nil, fmt.Errorf("--keep-float: %w", err)
+		}
 		if err := quantize(res, o); err != nil {
 			return nil, err
 		}
@@ -200,6 +204,9 @@ func (o *Options) check() error {
 	}
 	if o.MinSQNR < 0 || o.MinAgreement < 0 || o.MinAgreement > 1 {
 		return fmt.Errorf("quality gates: --min-sqnr %g must be >= 0 and --min-agreement %g in [0, 1]", o.MinSQNR, o.MinAgreement)
+	}
+	if q := o.QuantOptions; (len(q.KeepFloat) > 0 || q.Sensitivity || q.TargetSQNR != 0 || q.MaxAgreementLoss != nil) && o.Quant != "int8" {
+		return errors.New("--keep-float, --sensitivity, --target-sqnr and --max-agreement-loss are for an int8 compile: add --quant int8")
 	}
 	if (o.MinSQNR > 0 || o.MinAgreement > 0) && o.Quant != "int8" {
 		return errors.New("--min-sqnr and --min-agreement gate an int8 compile: add --quant int8")

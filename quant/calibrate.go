@@ -67,6 +67,17 @@ type Options struct {
 	// KeepFloat names nodes of the prepared float graph (QuantizedOps)
 	// that stay float32 in the quantized graph (mixed.go).
 	KeepFloat []string
+	// Sensitivity runs the sensitivity analysis (Analyze, both ways) on
+	// SensitivityImages calibration images (0: DefaultSensitivityImages)
+	// and puts it in the report.
+	Sensitivity       bool
+	SensitivityImages int
+	// TargetSQNR (dB, 0: none) and MaxAgreementLoss (a fraction of the
+	// images, nil: none) are accuracy targets: ops are kept in float32,
+	// most sensitive first, until the median logits SQNR and the top-1
+	// agreement meet them (target.go).
+	TargetSQNR       float64
+	MaxAgreementLoss *float64
 }
 
 // needsHistograms reports whether calibration must keep histograms.
@@ -97,6 +108,18 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.Images < 0 || o.Workers < 0 || o.ReportImages < 0 {
 		return o, fmt.Errorf("negative counts: --calib-images %d, --report-images %d, --threads %d", o.Images, o.ReportImages, o.Workers)
+	}
+	if o.SensitivityImages < 0 {
+		return o, fmt.Errorf("--sensitivity-images %d: want a positive count (0: %d)", o.SensitivityImages, DefaultSensitivityImages)
+	}
+	if o.SensitivityImages == 0 {
+		o.SensitivityImages = DefaultSensitivityImages
+	}
+	if !(o.TargetSQNR >= 0 && o.TargetSQNR <= 200) {
+		return o, fmt.Errorf("--target-sqnr %g: want dB in (0, 200]", o.TargetSQNR)
+	}
+	if l := o.MaxAgreementLoss; l != nil && !(*l >= 0 && *l <= 1) {
+		return o, fmt.Errorf("--max-agreement-loss %g: want a fraction of the images in [0, 1]", *l)
 	}
 	return o, nil
 }

@@ -118,6 +118,21 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 		}
 		st.rangesTime = time.Since(start)
 	}
+	var sens *Sensitivity
+	var mixed *MixedReport
+	if o.Sensitivity || o.targeted() {
+		var err error
+		if sens, err = Analyze(work, st, o, o.SensitivityImages, true); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.targeted() {
+		var err error
+		if o.KeepFloat, mixed, err = chooseKeep(work, st, o, costOrder(work, sens), eval); err != nil {
+			return nil, nil, fmt.Errorf("choose the ops to keep float: %w", err)
+		}
+		o.KeepFloat = inGraphOrder(work, o.KeepFloat)
+	}
 	q, err := Quantize(work, st, o)
 	if err != nil {
 		return nil, nil, err
@@ -127,6 +142,16 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 	rep, err := Assess(work, q, st, eval, evalNames, o)
 	if err != nil {
 		return nil, nil, err
+	}
+	rep.Sensitivity = sens
+	if len(o.KeepFloat) > 0 || mixed != nil {
+		if mixed == nil {
+			mixed = &MixedReport{}
+		}
+		if err := mixedCost(work, st, o, q, mixed); err != nil {
+			return nil, nil, fmt.Errorf("cost of the ops kept float: %w", err)
+		}
+		rep.Mixed = mixed
 	}
 	return q, rep, nil
 }

@@ -55,11 +55,11 @@ func CheckKeepFloat(g *ir.Graph, keep []string) error {
 		n := nodes[name]
 		switch {
 		case seen[name]:
-			return fmt.Errorf("keep float: %q is named twice", name)
+			return fmt.Errorf("%q is named twice", name)
 		case n == nil:
-			return fmt.Errorf("keep float: the model has no op named %q%s", name, suggest(name, QuantizedOps(g)))
+			return fmt.Errorf("the model has no op named %q%s", name, suggest(name, QuantizedOps(g)))
 		case !Keepable(n.Op):
-			return fmt.Errorf("keep float: %s %q computes nothing int8 quantization changes (keep a Conv, Gemm, SqueezeExcite, Add, Mul, GlobalAveragePool, HardSwish or HardSigmoid)", n.Op, name)
+			return fmt.Errorf("%s %q computes nothing int8 quantization changes (keep a Conv, Gemm, SqueezeExcite, Add, Mul, GlobalAveragePool, HardSwish or HardSigmoid)", n.Op, name)
 		}
 		seen[name] = true
 	}

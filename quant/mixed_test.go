@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/golden"
@@ -152,5 +153,30 @@ func TestKeepFloatNames(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.keep, err, c.want)
 		}
+	}
+}
+
+// TestSensitivityShared: the sensitivity analysis of the ../shared
+// MobileNetV2 covers every quantized op, ranks them, and keeping its top
+// op float does not make the model worse than all-int8 on those images.
+func TestSensitivityShared(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 131 variants of a real MobileNetV2; skipped with -short")
+	}
+	m := loadShared(t, v2ONNX.file, v2ONNX.opts, v2ONNX.res)
+	start := time.Now()
+	s, err := Analyze(m.f, m.st, Options{Preprocess: m.st.Preprocess}, DefaultSensitivityImages, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d ops on %d images in %v; all int8: %v", len(s.Ops), s.Images, time.Since(start), s.Int8)
+	for i, o := range s.Ops[:8] {
+		t.Logf("%d. %s %s: only float %v; only int8 %v", i+1, o.Op, o.Name, o.OnlyFloat, *o.OnlyInt8)
+	}
+	if len(s.Ops) != len(QuantizedOps(m.f)) || s.Images != DefaultSensitivityImages {
+		t.Fatalf("%d ops, %d images", len(s.Ops), s.Images)
+	}
+	if better(s.Int8, s.Ops[0].OnlyFloat) {
+		t.Errorf("keeping the top op float (%v) is worse than all int8 (%v)", s.Ops[0].OnlyFloat, s.Int8)
 	}
 }

@@ -121,6 +121,11 @@ type Report struct {
 	// held-out ones.
 	Calib *Metrics `json:"calib"`
 	Eval  *Metrics `json:"eval,omitempty"`
+	// Sensitivity is the per-op analysis (Options.Sensitivity, and the
+	// ranking of an accuracy target); Mixed the ops kept in float32 and
+	// their cost.
+	Sensitivity *Sensitivity `json:"sensitivity,omitempty"`
+	Mixed       *MixedReport `json:"mixed,omitempty"`
 	// hists are the calibration histograms of the int8 activations, by
 	// value name, when calibration kept them (Options.Histograms), for the
 	// HTML report; not in the JSON.
@@ -216,6 +221,51 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 			fmt.Fprintf(&b, "    %-28s float %4d  int8 %4d  SQNR %6.2f dB  cos %.4f%s\n", esc.String(filepath.Base(im.Name)), im.FloatTop1, im.Int8Top1, im.LogitsSQNR, im.Cosine, mark)
 		}
 	}
+	if x := r.Mixed; x != nil {
+		what := "named by --keep-float"
+		if x.Target != "" {
+			what = "target " + x.Target + map[bool]string{true: ", met", false: ", NOT met even with every op float"}[x.Met]
+		}
+		fmt.Fprintf(&b, "  mixed precision: %d ops kept in float32 (%s)", len(x.Kept), what)
+		if x.ChooseTime > 0 {
+			fmt.Fprintf(&b, ", chosen in %v", x.ChooseTime.Round(10*time.Millisecond))
+		}
+		fmt.Fprintf(&b, "\n    latency (one thread) %.2f ms all int8 -> %.2f ms (%+.1f%%); file %s -> %s\n",
+			ms(x.Int8Latency), ms(x.MixedLatency), 100*(ratio(int64(x.MixedLatency), int64(x.Int8Latency))-1), mb(x.Int8Bytes), mb(x.MixedBytes))
+		for _, k := range x.Kept {
+			fmt.Fprintf(&b, "    float32: %s\n", esc.String(k))
+		}
+		for _, st := range x.Steps {
+			name := "(start)"
+			switch {
+			case strings.HasPrefix(st.Kept, "- "):
+				name = esc.String(st.Kept) + " (pruned)"
+			case st.Kept != "":
+				name = "+ " + esc.String(st.Kept)
+			}
+			fmt.Fprintf(&b, "    %-44s calibration %v", name, st.Calib)
+			if st.Eval != nil {
+				fmt.Fprintf(&b, "; eval %v", *st.Eval)
+			}
+			b.WriteString("\n")
+		}
+	}
+	if s := r.Sensitivity; s != nil {
+		fmt.Fprintf(&b, "  sensitivity on %d calibration images (%v): all int8 %v\n", s.Images, s.Elapsed.Round(10*time.Millisecond), s.Int8)
+		fmt.Fprintf(&b, "    %4s  %-18s %-40s %-34s %s\n", "rank", "op", "name", "only this op float", "only this op int8")
+		for i, o := range s.Ops {
+			if maxLayers > 0 && i == maxLayers {
+				fmt.Fprintf(&b, "    ... %d more\n", len(s.Ops)-maxLayers)
+				break
+			}
+			only8 := "-"
+			if o.OnlyInt8 != nil {
+				only8 = fmt.Sprintf("%6.2f dB  %d/%d", o.OnlyInt8.MedianSQNR, o.OnlyInt8.Top1Agree, o.OnlyInt8.Images)
+			}
+			fmt.Fprintf(&b, "    %4d  %-18s %-40s %-34s %s\n", i+1, o.Op, esc.String(o.Name),
+				fmt.Sprintf("%6.2f dB  %d/%d", o.OnlyFloat.MedianSQNR, o.OnlyFloat.Top1Agree, o.OnlyFloat.Images), only8)
+		}
+	}
 	m := r.Calib
 	if m != nil && len(m.Layers) > 0 {
 		fmt.Fprintf(&b, "  per-layer SQNR over the first %d calibration images (worst first):\n", min(m.Images, LayerImages))
@@ -234,6 +284,8 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 }
 
 func mb(n int64) string { return fmt.Sprintf("%.2f MB", float64(n)/1e6) }
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 func (r *Report) String() string {
 	var b strings.Builder

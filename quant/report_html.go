@@ -150,6 +150,76 @@ type htmlPage struct {
 	Hists     []htmlHist
 	HistNote  string
 	Bad, Warn int
+	Mixed     *htmlMixed
+	Sens      *htmlSens
+}
+
+// htmlMixed is the mixed-precision section: the ops kept float32, their
+// cost, and the steps of an accuracy target.
+type htmlMixed struct {
+	Summary, Cost string
+	Kept          []string
+	Steps         [][3]string // op, calibration quality, eval quality
+}
+
+// htmlSens is the sensitivity table.
+type htmlSens struct {
+	Summary string
+	Rows    []htmlSensRow
+}
+
+type htmlSensRow struct {
+	N                 int
+	Op, Name          string
+	Float, Int8       string
+	FloatCls, Int8Cls string
+}
+
+func (r *Report) htmlMixedOf() *htmlMixed {
+	x := r.Mixed
+	if x == nil {
+		return nil
+	}
+	h := &htmlMixed{Kept: x.Kept}
+	h.Summary = fmt.Sprintf("%d ops kept in float32, named by --keep-float", len(x.Kept))
+	if x.Target != "" {
+		h.Summary = fmt.Sprintf("%d ops kept in float32 for the target %s: %s", len(x.Kept), x.Target, map[bool]string{true: "met", false: "not met, even with every op float"}[x.Met])
+	}
+	h.Cost = fmt.Sprintf("latency (one thread) %.2f ms all int8 → %.2f ms (%+.1f%%); file %s → %s",
+		ms(x.Int8Latency), ms(x.MixedLatency), 100*(float64(x.MixedLatency)/math.Max(float64(x.Int8Latency), 1)-1), mb(x.Int8Bytes), mb(x.MixedBytes))
+	for _, st := range x.Steps {
+		name := "(start)"
+		switch {
+		case strings.HasPrefix(st.Kept, "- "):
+			name = st.Kept + " (pruned)"
+		case st.Kept != "":
+			name = "+ " + st.Kept
+		}
+		ev := ""
+		if st.Eval != nil {
+			ev = st.Eval.String()
+		}
+		h.Steps = append(h.Steps, [3]string{name, st.Calib.String(), ev})
+	}
+	return h
+}
+
+func (r *Report) htmlSensOf() *htmlSens {
+	s := r.Sensitivity
+	if s == nil {
+		return nil
+	}
+	h := &htmlSens{Summary: fmt.Sprintf("%d quantized ops on %d calibration images (%v); all int8: %v", len(s.Ops), s.Images, s.Elapsed.Round(10*time.Millisecond), s.Int8)}
+	for i, o := range s.Ops {
+		row := htmlSensRow{N: i + 1, Op: o.Op, Name: o.Name,
+			Float: fmt.Sprintf("%s dB, %d/%d", f2(o.OnlyFloat.MedianSQNR), o.OnlyFloat.Top1Agree, o.OnlyFloat.Images), FloatCls: sqnrClass(o.OnlyFloat.MedianSQNR)}
+		if o.OnlyInt8 != nil {
+			row.Int8 = fmt.Sprintf("%s dB, %d/%d", f2(o.OnlyInt8.MedianSQNR), o.OnlyInt8.Top1Agree, o.OnlyInt8.Images)
+			row.Int8Cls = sqnrClass(o.OnlyInt8.MedianSQNR)
+		}
+		h.Rows = append(h.Rows, row)
+	}
+	return h
 }
 
 type htmlSet struct {
@@ -314,6 +384,7 @@ func (r *Report) page(labels []string) *htmlPage {
 		}
 		p.Hists, p.HistNote = r.htmlHists()
 	}
+	p.Mixed, p.Sens = r.htmlMixedOf(), r.htmlSensOf()
 	m, of := r.Eval, "held-out"
 	if m == nil || len(m.logits) == 0 {
 		m, of = r.Calib, "calibration"

@@ -129,6 +129,55 @@ func TestHTMLReport(t *testing.T) {
 	}
 }
 
+// TestHTMLMixedAndSensitivity: the mixed-precision and sensitivity
+// sections show every kept op, step and ranked op, escaped, and the text
+// and JSON reports carry them too.
+func TestHTMLMixedAndSensitivity(t *testing.T) {
+	rep := hostileReport()
+	q := Quality{Images: 2, MedianSQNR: 20, LogitsSQNR: 19, WorstSQNR: math.Inf(1), Top1Agree: 2}
+	rep.Sensitivity = &Sensitivity{Images: 2, Int8: q, Ops: []OpSensitivity{
+		{Name: hostile, Op: "Conv", OnlyFloat: q, OnlyInt8: &q}, {Name: "b", Op: "Add", OnlyFloat: q}}}
+	rep.Mixed = &MixedReport{Target: "median logits SQNR >= 30 dB", Met: true, Kept: []string{hostile},
+		Steps:       []MixedStep{{Calib: q}, {Kept: hostile, Calib: q, Eval: &q}, {Kept: "- b", Calib: q}},
+		Int8Latency: 4e6, MixedLatency: 5e6, Int8Bytes: 1e6, MixedBytes: 2e6}
+	page, err := rep.HTML(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(page)
+	checkXHTML(t, page)
+	if strings.Contains(s, hostile) {
+		t.Error("a name is not escaped")
+	}
+	for _, want := range []string{`id="mixed"`, `id="sensitivity"`, "1 ops kept in float32 for the target median logits SQNR &gt;= 30 dB: met",
+		"4.00 ms all int8 → 5.00 ms (", "25.0%)", "- b (pruned)", "20.00 dB, 2/2"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if n := strings.Count(s, "<tr><td class=\"num\">"); n != 2 {
+		t.Errorf("%d sensitivity rows, want 2", n)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mixed precision: 1 ops kept in float32 (target median logits SQNR >= 30 dB, met)", "(+25.0%)", "- b (pruned)", "sensitivity on 2 calibration images"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	js, err := rep.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"kept_float"`, `"only_int8"`, `"worst_sqnr_db": 999`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("the JSON lacks %s", want)
+		}
+	}
+}
+
 // TestHTMLNotInJSON: the logits and histograms kept for the page stay out
 // of the JSON report.
 func TestHTMLNotInJSON(t *testing.T) {

@@ -22,7 +22,8 @@ var armMachines = []struct{ qemu, goarch, goarm, cpu string }{
 // TestARMRunBitExact: mnc cross-built for linux/arm64 and linux/arm
 // (GOARM=7), run under qemu-user, prints the same classes and writes the
 // same logits, byte for byte, as this machine's mnc for every testdata model
-// compiled to int8 and to float32, run from its ONNX file on the float
+// compiled to int8, to mixed precision (every third quantized op float32)
+// and to float32, run from its ONNX file on the float
 // reference interpreter, and for ../shared's MobileNetV2 compiled to int8
 // and to float32. Each
 // emulated CPU runs the best kernels it has (neon on the Cortex-A72,
@@ -50,6 +51,11 @@ func TestARMRunBitExact(t *testing.T) {
 		mustRun(t, "compile", filepath.Join(dir, file), "-o", out, "--quant", "int8", "--calib", calib, "--calib-images", "2", "--report-images", "1")
 		in := filepath.Join(dir, m.Files["input"])
 		jobs = append(jobs, job{name: m.Name, model: out, input: in})
+		// Mixed: every third quantized op kept in float32.
+		mixed := filepath.Join(tmp, m.Name+".mixed.mnc")
+		mustRun(t, "compile", filepath.Join(dir, file), "-o", mixed, "--quant", "int8", "--calib", calib, "--calib-images", "2", "--report-images", "1",
+			"--keep-float", strings.Join(everyThirdOp(t, filepath.Join(dir, file)), ","))
+		jobs = append(jobs, job{name: m.Name + "-mixed", model: mixed, input: in})
 		// Float: the float32 file on the runtime, and the ONNX file itself
 		// on the float reference interpreter (ir/interp), whose sums a CPU
 		// with fused multiply-add must not change (runtime/activation.go

@@ -23,6 +23,7 @@ func newCompileCmd() *cobra.Command {
 		asJSON     bool
 		listPasses bool
 		pre        preprocessFlags
+		maxLoss    float64
 	)
 	cmd := &cobra.Command{
 		Use:   "compile [MODEL] [-o OUT.mnc]",
@@ -81,6 +82,9 @@ architecture with zero weights.`,
 				return passes.WriteTable(out, passes.Pipeline)
 			}
 			o := flags // a copy: the parsed flags stay as they are
+			if cmd.Flags().Changed("max-agreement-loss") {
+				o.QuantOptions.MaxAgreementLoss = &maxLoss
+			}
 			if len(args) == 1 {
 				o.Model = args[0]
 			}
@@ -166,6 +170,11 @@ architecture with zero weights.`,
 	f.StringVar(&flags.ReportHTML, "report-html", "", "also write the quality report as one self-contained HTML page to `FILE` (charts, histograms; no scripts, works offline; like -o, never over a symbolic link or a non-regular file)")
 	f.Float64Var(&flags.MinSQNR, "min-sqnr", 0, "quality gate: the median per-image logits SQNR must reach `DB`, or no model is written and mnc exits 3")
 	f.Float64Var(&flags.MinAgreement, "min-agreement", 0, "quality gate: the int8 top-1 must agree with float's on this `FRACTION` of images (0-1), or no model is written and mnc exits 3")
+	f.StringSliceVar(&flags.QuantOptions.KeepFloat, "keep-float", nil, "keep these ops (`NAME,...`, as --sensitivity lists them) in float32 inside the int8 model")
+	f.BoolVar(&flags.QuantOptions.Sensitivity, "sensitivity", false, "rank every quantized op by what it costs: the model's quality with only that op float, and with only it int8 (in the text, JSON and HTML reports)")
+	f.IntVar(&flags.QuantOptions.SensitivityImages, "sensitivity-images", quant.DefaultSensitivityImages, "calibration images the sensitivity analysis runs (`N`)")
+	f.Float64Var(&flags.QuantOptions.TargetSQNR, "target-sqnr", 0, "accuracy target: keep the fewest ops in float32, most sensitive first, until the median logits SQNR reaches `DB` on the report's calibration images and the --eval images")
+	f.Float64Var(&maxLoss, "max-agreement-loss", 0, "accuracy target: keep ops in float32 as --target-sqnr does until at most this `FRACTION` of the images changes its top-1 (0: none may)")
 	f.StringVarP(&flags.Output, "output", "o", "", "write the compiled model to this .mnc `FILE` (atomically; an existing FILE must be a regular file, not a symbolic link, device or FIFO, which are refused)")
 	f.StringVar(&flags.LabelsFile, "labels", "", "class names to store in the model file, one per line (line i = class i)")
 	limitFlag(cmd, "calib-images", 0, limits.Images)

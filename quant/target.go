@@ -1,0 +1,293 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mncdev/mnc/codegen"
+	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime"
+)
+
+// Accuracy targets (Options.TargetSQNR, Options.MaxAgreementLoss): ops
+// are kept in float32 one at a time, after those of Options.KeepFloat, in
+// the order of costOrder (the noise an op brings, measured by the
+// sensitivity analysis, per unit of the work keeping it float adds), until
+// the model meets every target on the calibration images of the report
+// (Options.ReportImages) and, when given, on the eval images; then every
+// op so added whose removal keeps the targets met is removed again, last
+// added first. The choice depends only on measured quality, never on
+// timings, so a compile gives the same file every time. The report's
+// Mixed section says what was kept, the quality after each step, and what
+// it costs in latency (measured on the runtime, one thread, the int8 and
+// the mixed model in alternating rounds) and in file size.
+
+// MixedStep is the quality after keeping one more op float.
+type MixedStep struct {
+	Kept  string   `json:"kept"` // the op added; "" for the start (Options.KeepFloat only); "- NAME" for one pruned
+	Calib Quality  `json:"calib"`
+	Eval  *Quality `json:"eval,omitempty"`
+}
+
+// MixedReport describes the ops a model keeps in float32 and their cost.
+type MixedReport struct {
+	// Target states the targets ("" when the ops were named by hand), Met
+	// whether the kept ops meet them.
+	Target string      `json:"target,omitempty"`
+	Met    bool        `json:"met"`
+	Kept   []string    `json:"kept_float"`
+	Steps  []MixedStep `json:"steps,omitempty"`
+	// Latency of one inference, one thread, of the model without any op
+	// kept float and of this one (medians of alternating rounds); file
+	// sizes of both.
+	Int8Latency  time.Duration `json:"int8_latency_ns"`
+	MixedLatency time.Duration `json:"mixed_latency_ns"`
+	Int8Bytes    int64         `json:"int8_file_bytes"`
+	MixedBytes   int64         `json:"mixed_file_bytes"`
+	ChooseTime   time.Duration `json:"choose_time_ns,omitempty"`
+}
+
+// targeted reports whether o sets an accuracy target.
+func (o Options) targeted() bool { return o.TargetSQNR > 0 || o.MaxAgreementLoss != nil }
+
+// targetString describes o's targets.
+func (o Options) targetString() string {
+	var t []string
+	if o.TargetSQNR > 0 {
+		t = append(t, fmt.Sprintf("median logits SQNR >= %g dB", o.TargetSQNR))
+	}
+	if o.MaxAgreementLoss != nil {
+		t = append(t, fmt.Sprintf("top-1 agreement loss <= %g", *o.MaxAgreementLoss))
+	}
+	return strings.Join(t, ", ")
+}
+
+// meets reports whether q meets o's targets.
+func (o Options) meets(q Quality) bool {
+	if o.TargetSQNR > 0 && q.MedianSQNR < o.TargetSQNR {
+		return false
+	}
+	return o.MaxAgreementLoss == nil || q.AgreementLoss() <= *o.MaxAgreementLoss+1e-12
+}
+
+// costOrder orders the ops of s for keeping float: by the noise power the
+// op alone brings (10^(-SQNR/10) of the pooled logits SQNR with only that
+// op int8) per unit of work (its MACs plus its output elements, a
+// deterministic stand-in for the float kernels' cost), most first; ties
+// keep the sensitivity order.
+func costOrder(g *ir.Graph, s *Sensitivity) []string {
+	nodes := map[string]*ir.Node{}
+	for _, n := range g.Nodes {
+		nodes[n.Name] = n
+	}
+	type cand struct {
+		name  string
+		score float64
+	}
+	var cs []cand
+	for _, o := range s.Ops {
+		if o.OnlyInt8 == nil {
+			return s.Ranked()
+		}
+		n := nodes[o.Name]
+		work := ir.NodeMACs(n)
+		elems := int64(1)
+		for _, d := range n.Output().Type.Shape {
+			elems *= int64(max(d, 1))
+		}
+		noise := math.Pow(10, -o.OnlyInt8.LogitsSQNR/10)
+		cs = append(cs, cand{o.Name, noise / float64(work+elems)})
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.name
+	}
+	return names
+}
+
+// chooseKeep returns Options.KeepFloat extended by ops of ranked, taken in
+// that order until the model meets o's targets and then pruned (see
+// above), with the steps taken; all of ranked when no prefix meets them
+// (Met false).
+func chooseKeep(g *ir.Graph, st *Stats, o Options, ranked []string, eval []*ir.Tensor) ([]string, *MixedReport, error) {
+	start := time.Now()
+	n := o.ReportImages
+	if n <= 0 {
+		n = len(st.inputs)
+	}
+	pc, err := newProbe(g, st, o, n, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pe *probe
+	if len(eval) > 0 {
+		if pe, err = newProbe(g, &Stats{}, o, 0, eval); err != nil {
+			return nil, nil, err
+		}
+		pe.st = st
+	}
+	rep := &MixedReport{Target: o.targetString()}
+	keep := slices.Clone(o.KeepFloat)
+	todo := slices.DeleteFunc(slices.Clone(ranked), func(s string) bool { return slices.Contains(keep, s) })
+	for i := 0; ; i++ {
+		q, err := quantizeKeeping(g, st, o, keep)
+		if err != nil {
+			return nil, nil, err
+		}
+		step := MixedStep{}
+		if i > 0 {
+			step.Kept = keep[len(keep)-1]
+		}
+		if step.Calib, err = pc.measure(q, o.workers()); err != nil {
+			return nil, nil, err
+		}
+		ok := o.meets(step.Calib)
+		if pe != nil {
+			qe, err := pe.measure(q, o.workers())
+			if err != nil {
+				return nil, nil, err
+			}
+			step.Eval = &qe
+			ok = ok && o.meets(qe)
+		}
+		rep.Steps = append(rep.Steps, step)
+		if ok || len(todo) == 0 {
+			rep.Met = ok
+			break
+		}
+		keep = append(keep, todo[0])
+		todo = todo[1:]
+	}
+	if rep.Met {
+		// Prune: the last added first, never those named by hand.
+		for i := len(keep) - 1; i >= len(o.KeepFloat); i-- {
+			if i == len(keep)-1 && len(rep.Steps) > 1 {
+				continue // without it, the previous step missed the targets
+			}
+			try := slices.Delete(slices.Clone(keep), i, i+1)
+			q, err := quantizeKeeping(g, st, o, try)
+			if err != nil {
+				return nil, nil, err
+			}
+			step := MixedStep{Kept: "- " + keep[i]}
+			if step.Calib, err = pc.measure(q, o.workers()); err != nil {
+				return nil, nil, err
+			}
+			ok := o.meets(step.Calib)
+			if pe != nil && ok {
+				qe, err := pe.measure(q, o.workers())
+				if err != nil {
+					return nil, nil, err
+				}
+				step.Eval = &qe
+				ok = o.meets(qe)
+			}
+			if ok {
+				rep.Steps = append(rep.Steps, step)
+				keep = try
+			}
+		}
+	}
+	rep.ChooseTime = time.Since(start)
+	return keep, rep, nil
+}
+
+// quantizeKeeping is Quantize keeping keep in float32, in graph order.
+func quantizeKeeping(g *ir.Graph, st *Stats, o Options, keep []string) (*ir.Graph, error) {
+	o.KeepFloat = inGraphOrder(g, keep)
+	return Quantize(g, st, o)
+}
+
+// inGraphOrder returns names sorted by their nodes' order in g.
+func inGraphOrder(g *ir.Graph, names []string) []string {
+	pos := map[string]int{}
+	for i, n := range g.Nodes {
+		pos[n.Name] = i
+	}
+	out := slices.Clone(names)
+	sort.SliceStable(out, func(i, j int) bool { return pos[out[i]] < pos[out[j]] })
+	return out
+}
+
+// mixedCost fills rep's latency and size figures: q (with ops kept float)
+// against the same quantization without any.
+func mixedCost(g *ir.Graph, st *Stats, o Options, q *ir.Graph, rep *MixedReport) error {
+	rep.Kept = KeptFloat(q)
+	base, err := quantizeKeeping(g, st, o, nil)
+	if err != nil {
+		return err
+	}
+	var models [2]*runtime.Model
+	for i, m := range []*ir.Graph{base, q} {
+		data, err := codegen.Build(m, codegen.Options{})
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			rep.Int8Bytes = int64(len(data))
+		} else {
+			rep.MixedBytes = int64(len(data))
+		}
+		if models[i], err = runtime.LoadWith(data, runtime.Options{Threads: 1}); err != nil {
+			return err
+		}
+	}
+	if len(st.inputs) == 0 {
+		return nil
+	}
+	lat, err := alternate(models[:], st.inputs[0], 7)
+	if err != nil {
+		return err
+	}
+	rep.Int8Latency, rep.MixedLatency = lat[0], lat[1]
+	return nil
+}
+
+// alternate times one inference of each model on in, one thread, in
+// rounds that run the models in turn (so that a busy spell of the machine
+// hits both), and returns each model's median over the rounds of its mean
+// time per inference in the round (a round runs each model for about
+// 50 ms, at least 3 inferences).
+func alternate(models []*runtime.Model, in *ir.Tensor, rounds int) ([]time.Duration, error) {
+	its := make([]*runtime.Interpreter, len(models))
+	for i, m := range models {
+		it, err := m.NewInterpreterThreads(1)
+		if err != nil {
+			return nil, err
+		}
+		defer it.Close()
+		its[i] = it
+	}
+	x := runtime.Tensor{Shape: in.Shape, Data: in.F32}
+	iters := make([]int, len(its))
+	for i, it := range its { // warm up, and size the rounds
+		t0 := time.Now()
+		if _, err := it.Run(x); err != nil {
+			return nil, err
+		}
+		iters[i] = max(3, int(50*time.Millisecond/max(time.Since(t0), time.Microsecond)))
+	}
+	per := make([][]time.Duration, len(its))
+	for range rounds {
+		for i, it := range its {
+			t0 := time.Now()
+			for range iters[i] {
+				if _, err := it.Run(x); err != nil {
+					return nil, err
+				}
+			}
+			per[i] = append(per[i], time.Since(t0)/time.Duration(iters[i]))
+		}
+	}
+	out := make([]time.Duration, len(its))
+	for i, ds := range per {
+		slices.Sort(ds)
+		out[i] = ds[len(ds)/2]
+	}
+	return out, nil
+}
