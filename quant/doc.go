@@ -141,6 +141,39 @@
 // MobileNets (see testdata/gen); with the default method all reach 24 to 36
 // dB logits SQNR on their golden inputs (the tests require 15 dB).
 //
+// # Mixed precision, sensitivity and accuracy targets
+//
+// Options.KeepFloat names ops of the prepared float graph (QuantizedOps:
+// convolutions, Gemm, squeeze-excite units, adds, muls, pools, hard
+// activations) that stay float32 in the quantized graph: a kept op reads
+// the float32 twins of its inputs (an int8 value is dequantized once, a
+// Dequantize node; the graph input is not quantized for it) and computes
+// with its own float weights; an int8 op reading its result quantizes it
+// by its calibrated range (a Quantize node, once). Ops that change no
+// value stay in their input's precision. The graph's Meta lists the kept
+// ops (MetaKeepFloat) and Check refuses a float op it does not list. The
+// model file is of precision MIXED and every operator states its own
+// (runtime/precision.go); float32 steps follow the runtime's one float
+// rule and int8 steps are exact, so a mixed model gives the same bytes on
+// every CPU and kernel set (the reference interpreter runs kept ops on
+// ir/interp, equal to float rounding: the bytes' reference is the
+// runtime's generic set).
+//
+// Analyze (Options.Sensitivity) measures, on the first
+// Options.SensitivityImages calibration images, the quality of the model
+// with only one op kept float and with only one op int8, for every op,
+// each variant built and run on the runtime's kernels (in parallel, one
+// thread each); it is ranked by the second, worst first.
+//
+// Options.TargetSQNR and Options.MaxAgreementLoss are accuracy targets
+// (target.go): ops are kept float in order of the noise each brings alone
+// per unit of work, until the median logits SQNR and the agreement meet
+// them on the report's calibration images and the eval images, and then
+// pruned; the choice depends on measured quality only, so the file is the
+// same every time. The report's Mixed section lists the kept ops, each
+// step's quality, and the latency (alternating rounds on one thread) and
+// file size against the all-int8 model.
+//
 // # Report
 //
 // Report (text by WriteText, JSON by JSON) gives the float and int8 weight

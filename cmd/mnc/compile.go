@@ -55,6 +55,15 @@ without writing a model: --min-sqnr DB (median per-image logits SQNR) and
 --min-agreement FRACTION (top-1 agreement), checked on the calibration images
 the report runs and on the --eval images; a missed gate exits with status 3.
 
+Mixed precision: --sensitivity ranks every quantized op by the model's quality
+with only that op int8 (and with only it float), on --sensitivity-images
+calibration images; --keep-float NAME,... keeps those ops in float32 inside the
+int8 model (dequantized in, quantized out; the same bytes on every CPU);
+--target-sqnr DB and --max-agreement-loss FRACTION keep ops float, most noise
+per unit of work first, until the median logits SQNR and the top-1 agreement
+reach the target on the report's calibration images and the --eval images. The
+report lists the kept ops and what they cost in latency and size.
+
 -o OUT.mnc writes the model file that mnc run and the runtime execute: int8
 with --quant int8, float32 otherwise (to compare on the board). It records the
 preprocessing, the class names of --labels FILE, the calibration record and the
@@ -74,6 +83,8 @@ architecture with zero weights.`,
   mnc compile --list-passes
   mnc compile mobilenet_v2.onnx -o mobilenet_v2.mnc --quant int8 --calib images/ --preprocess tf --labels labels.txt
   mnc compile mobilenet_v2.onnx -o mobilenet_v2.mnc --quant int8 --calib images/ --preprocess tf --min-sqnr 20 --min-agreement 0.9
+  mnc compile mobilenet_v2.onnx -o mobilenet_v2.mnc --quant int8 --calib images/ --preprocess tf --sensitivity
+  mnc compile mobilenet_v2.onnx -o mobilenet_v2.mnc --quant int8 --calib images/ --preprocess tf --target-sqnr 30
   mnc compile mobilenet_v2.onnx -o mobilenet_v2_f32.mnc --quant float32 --preprocess tf`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -170,7 +181,7 @@ architecture with zero weights.`,
 	f.StringVar(&flags.ReportHTML, "report-html", "", "also write the quality report as one self-contained HTML page to `FILE` (charts, histograms; no scripts, works offline; like -o, never over a symbolic link or a non-regular file)")
 	f.Float64Var(&flags.MinSQNR, "min-sqnr", 0, "quality gate: the median per-image logits SQNR must reach `DB`, or no model is written and mnc exits 3")
 	f.Float64Var(&flags.MinAgreement, "min-agreement", 0, "quality gate: the int8 top-1 must agree with float's on this `FRACTION` of images (0-1), or no model is written and mnc exits 3")
-	f.StringSliceVar(&flags.QuantOptions.KeepFloat, "keep-float", nil, "keep these ops (`NAME,...`, as --sensitivity lists them) in float32 inside the int8 model")
+	f.StringSliceVar(&flags.QuantOptions.KeepFloat, "keep-float", nil, "keep the ops `NAME,...` (as --sensitivity lists them) in float32 inside the int8 model")
 	f.BoolVar(&flags.QuantOptions.Sensitivity, "sensitivity", false, "rank every quantized op by what it costs: the model's quality with only that op float, and with only it int8 (in the text, JSON and HTML reports)")
 	f.IntVar(&flags.QuantOptions.SensitivityImages, "sensitivity-images", quant.DefaultSensitivityImages, "calibration images the sensitivity analysis runs (`N`)")
 	f.Float64Var(&flags.QuantOptions.TargetSQNR, "target-sqnr", 0, "accuracy target: keep the fewest ops in float32, most sensitive first, until the median logits SQNR reaches `DB` on the report's calibration images and the --eval images")

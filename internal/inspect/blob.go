@@ -97,6 +97,9 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 	if len(in.Labels) > 0 {
 		fmt.Fprintf(&b, "labels %d (%s, ...)\n", len(in.Labels), e(in.Labels[0]))
 	}
+	if len(in.FloatOps) > 0 {
+		fmt.Fprintf(&b, "mixed precision: %d of %d ops in float32: %s\n", len(in.FloatOps), len(in.Ops), strings.Join(esc.Strings(in.FloatOps), ", "))
+	}
 	if c := in.Calibration; c != nil {
 		fmt.Fprintf(&b, "calibration: %s, method %s, %d images, image list sha256 %s\n", e(c.Scheme), e(c.Method), c.Images, e(c.ImageListSHA256))
 		for _, q := range []struct {
