@@ -138,8 +138,14 @@ func correctActBias(ref *ir.Graph, model *runtime.Model, q *ir.Graph, inputs []*
 		}
 		return nil
 	}
-	corrected := 0
+	last := 0 // the nodes after the last layer to correct need not run
 	for i, n := range q.Nodes {
+		if layers[n.Output().Name] == n {
+			last = i
+		}
+	}
+	corrected := 0
+	for i, n := range q.Nodes[:last+1] {
 		if err := runAll(n); err != nil {
 			return corrected, err
 		}
