@@ -38,6 +38,12 @@ type Options struct {
 	// its quantized weights, with input means measured during calibration
 	// (Nagel et al. 2019).
 	NoBiasCorrect bool
+	// ActBiasCorrect adds empirical bias correction of the activations'
+	// error after quantization: the biases of the convolutions with at
+	// least 14x14 output positions are corrected, layer by layer, for the
+	// mean error of their int8 outputs on the calibration images (off by
+	// default; see the package documentation for its measured effect).
+	ActBiasCorrect bool
 	// Images caps the number of calibration images (0: all).
 	Images int
 	// SkipBad skips unreadable images with a warning instead of failing.

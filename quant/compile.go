@@ -137,6 +137,11 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 	if err != nil {
 		return nil, nil, err
 	}
+	if o.ActBiasCorrect {
+		if err := actBiasCorrect(work, q, st, o); err != nil {
+			return nil, nil, err
+		}
+	}
 	// The equalized graph computes the same function as ref (equalization
 	// is exact) and has the same intermediate values as q: the reference.
 	rep, err := Assess(work, q, st, eval, evalNames, o)

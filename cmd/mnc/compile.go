@@ -41,7 +41,8 @@ no scripts, nothing fetched, printable), written once the compile succeeds.
 Calibration methods (--calib-method): minmax (default: the range seen),
 percentile (--percentile, default 99.99), entropy (KL, TensorRT style), mse,
 auto (per tensor, the method whose range minimises the error of the layer
-reading it). Bias correction is on unless --no-bias-correct; --equalize adds
+reading it). Bias correction is on unless --no-bias-correct; --act-bias-correct
+adds empirical correction of the activations' mean error; --equalize adds
 cross-layer equalization. Images are preprocessed by --preprocess, which is
 recorded in the model so that inference prepares images the same way. Models
 trained with other conventions change a preset's steps with --mean, --std,
@@ -174,6 +175,7 @@ architecture with zero weights.`,
 	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (recorded in the model)")
 	f.BoolVar(&flags.QuantOptions.Equalize, "equalize", false, "cross-layer equalization before calibration")
 	f.BoolVar(&flags.QuantOptions.NoBiasCorrect, "no-bias-correct", false, "turn off bias correction")
+	f.BoolVar(&flags.QuantOptions.ActBiasCorrect, "act-bias-correct", false, "also correct the convolutions' biases for the mean error of their int8 outputs on the calibration images (slower; see quant's documentation)")
 	f.StringVar(&flags.QuantOptions.EvalDir, "eval", "", "also report on the held-out images of this `DIR`")
 	f.IntVar(&flags.QuantOptions.ReportImages, "report-images", 100, "run at most `N` calibration images (the first) through both models for the report (0: all); --eval images all run")
 	f.IntVar(&flags.QuantOptions.Workers, "threads", 0, "worker goroutines (0: one per core)")

@@ -1,0 +1,79 @@
+package quant
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mncdev/mnc/ir"
+)
+
+// TestMeasurePTQ measures post-training quantization choices on ../shared
+// MobileNetV2 the way doc.go's figures were chosen: statistics from all
+// calibration images, the data-driven choices (auto's ranges, activation
+// bias correction) fitted on MNC_PTQ_FIT images and judged on the held-out
+// rest of the calibration images (MNC_PTQ_SWAP: the first images held out,
+// the last ones fitted), eval reported only as the check. It runs only with
+// MNC_PTQ_MEASURE set (a minute or more):
+//
+//	MNC_PTQ_MEASURE=1 MNC_PTQ_FIT=16 go test ./quant -run TestMeasurePTQ -v
+func TestMeasurePTQ(t *testing.T) {
+	if os.Getenv("MNC_PTQ_MEASURE") == "" {
+		t.Skip("set MNC_PTQ_MEASURE=1 to measure")
+	}
+	m := loadShared(t, v2ONNX.file, v2ONNX.opts, v2ONNX.res)
+	st := m.st
+	nFit := len(st.inputs)
+	if v := os.Getenv("MNC_PTQ_FIT"); v != "" {
+		nFit, _ = strconv.Atoi(v)
+	}
+	fit, hold := st.inputs[:nFit], st.inputs[nFit:]
+	if os.Getenv("MNC_PTQ_SWAP") != "" {
+		k := len(st.inputs) - nFit
+		hold, fit = st.inputs[:k], st.inputs[k:]
+	}
+	saved := st.inputs
+	defer func() { st.inputs = saved }()
+	view, err := newCalibView(m.f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := []string{"minmax", "minmax actbias", "auto", "auto actbias"}
+	if v := os.Getenv("MNC_PTQ_VARIANTS"); v != "" {
+		variants = strings.Split(v, ",")
+	}
+	for _, variant := range variants {
+		o := Options{Method: strings.Fields(variant)[0]}
+		st.inputs = fit // auto's second pass and the correction see only these
+		t0 := time.Now()
+		if o.Method == Auto {
+			st.autoChoice = nil
+			if err := chooseAuto(m.f, st, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q, err := Quantize(m.f, st, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(variant, "actbias") {
+			if _, err := correctActBias(view.g, nil, q, fit, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		el := time.Since(t0)
+		ev := func(in []*ir.Tensor) string {
+			if len(in) == 0 {
+				return "-"
+			}
+			mt, err := Evaluate(m.f, q, in, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strconv.FormatFloat(mt.LogitsSQNR, 'f', 2, 64) + " dB " + strconv.Itoa(mt.Top1Agree) + "/" + strconv.Itoa(mt.Images)
+		}
+		t.Logf("%-16s fit %-14s held out %-14s eval %-14s (%v)", variant, ev(fit), ev(hold), ev(m.eval), el.Round(time.Millisecond))
+	}
+}
