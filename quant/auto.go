@@ -169,26 +169,15 @@ func chooseAuto(g *ir.Graph, st *Stats, opts Options) error {
 	return nil
 }
 
-// single returns a graph running node n alone on a fresh input.
+// single returns a graph running node n alone on a fresh input (its other
+// inputs constants).
 func single(n *ir.Node) (*ir.Graph, error) {
-	g := ir.NewGraph(n.Name)
-	x := g.AddInput(n.Inputs[0].Name, n.Inputs[0].Type)
-	ins := []*ir.Value{x}
 	for _, c := range n.Inputs[1:] {
 		if !c.IsConst() {
 			return nil, fmt.Errorf("%s %q reads a non-constant %s", n.Op, n.Name, c)
 		}
-		ins = append(ins, g.AddConst(c.Name, c.Const))
 	}
-	nn := &ir.Node{Name: n.Name, Op: n.Op, Attrs: n.Attrs, Inputs: ins, Layout: n.Layout}
-	types, err := ir.InferNode(nn, inTypes(ins))
-	if err != nil {
-		return nil, err
-	}
-	nn.Outputs = []*ir.Value{g.NewValue(n.Output().Name, types[0])}
-	g.Nodes = append(g.Nodes, nn)
-	g.Outputs = nn.Outputs
-	return g, ir.Verify(g)
+	return nodeGraph(n)
 }
 
 // fakeQuant returns x quantized with range r and dequantized, exactly as

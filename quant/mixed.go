@@ -110,6 +110,13 @@ func KeptFloat(q *ir.Graph) []string {
 type floatOp struct{ g *ir.Graph }
 
 func prepareFloat(n *ir.Node) (*floatOp, error) {
+	g, err := nodeGraph(n)
+	return &floatOp{g: g}, err
+}
+
+// nodeGraph returns a graph running node n alone: its constants shared,
+// every other input a graph input.
+func nodeGraph(n *ir.Node) (*ir.Graph, error) {
 	g := ir.NewGraph(n.Name)
 	var ins []*ir.Value
 	for _, v := range n.Inputs {
@@ -127,7 +134,7 @@ func prepareFloat(n *ir.Node) (*floatOp, error) {
 	nn.Outputs = []*ir.Value{g.NewValue(n.Output().Name, types[0])}
 	g.Nodes = append(g.Nodes, nn)
 	g.Outputs = nn.Outputs
-	return &floatOp{g: g}, ir.Verify(g)
+	return g, ir.Verify(g)
 }
 
 func (s *floatOp) run(ins []*ir.Tensor, out *ir.Tensor, workers int) error {
