@@ -21,7 +21,9 @@
 // quant.Quantize: QUANTIZE, the int8 body (CONV_2D and FULLY_CONNECTED
 // with fused clamps, LOOKUP tables, SQUEEZE_EXCITE with its four
 // intermediate tensors and its gate table, ADD, MUL, GLOBAL_AVERAGE_POOL,
-// TRANSPOSE, RESHAPE) and DEQUANTIZE; the runtime derives the fixed-point
+// TRANSPOSE, RESHAPE) and DEQUANTIZE; a graph with ops kept in float32
+// (quant.Options.KeepFloat) is written as a MIXED file whose every operator
+// states its precision (runtime.OpPrecision); the runtime derives the fixed-point
 // multipliers from the stored scales by the scheme's own expressions, so
 // its results equal the int8 reference interpreter's bit for bit. Bias
 // scales are not stored (they are the input's scale times the weights').

@@ -50,6 +50,9 @@
 //     zero points), operator code and version, option and activation;
 //     constant buffers are 16-byte aligned and exactly as long as their
 //     tensors;
+//   - precision: the model's (int8, float32 or mixed) agrees with its
+//     tensors, and in a mixed model every operator states its own, that of
+//     its activation tensors (precision.go);
 //   - dataflow: each activation is written once, by one operator, before
 //     it is read; constants are never written;
 //   - the arena plan: every activation fits the arena, tensors whose
