@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"bytes"
 	"math"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/ir"
@@ -178,5 +180,47 @@ func TestSensitivityShared(t *testing.T) {
 	}
 	if better(s.Int8, s.Ops[0].OnlyFloat) {
 		t.Errorf("keeping the top op float (%v) is worse than all int8 (%v)", s.Ops[0].OnlyFloat, s.Int8)
+	}
+}
+
+// TestTargetDeterministic: an accuracy target keeps the same ops and
+// writes the same file whatever the number of workers (the choice depends
+// on measured quality only, never on timings), and meets its target.
+func TestTargetDeterministic(t *testing.T) {
+	e := golden.Manifest(t)[0]
+	for _, m := range golden.Manifest(t) {
+		if m.Name == "v3s" {
+			e = m
+		}
+	}
+	in := golden.Tensor(t, filepath.Join(golden.Dir(t), e.Files["input"]))
+	compile := func(o Options) (*ir.Graph, *Report) {
+		g, err := frontend.Load(filepath.Join(golden.Dir(t), e.Files["onnx_opset17"]), frontend.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, rep, err := CompileInputs(g, []*ir.Tensor{in}, nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q, rep
+	}
+	_, base := compile(Options{})
+	target := base.Calib.MedianSQNR + 4
+	var files [][]byte
+	for _, workers := range []int{1, 2} {
+		q, rep := compile(Options{TargetSQNR: target, Workers: workers})
+		if x := rep.Mixed; x == nil || !x.Met || len(x.Kept) == 0 || rep.Calib.MedianSQNR < target {
+			t.Fatalf("target %.2f dB: %+v, %.2f dB", target, rep.Mixed, rep.Calib.MedianSQNR)
+		}
+		data, err := codegen.Build(q, codegen.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, data)
+		t.Logf("%d workers: %d ops kept for %.2f dB: %.2f dB", workers, len(rep.Mixed.Kept), target, rep.Calib.MedianSQNR)
+	}
+	if !bytes.Equal(files[0], files[1]) {
+		t.Error("the files differ with the number of workers")
 	}
 }
