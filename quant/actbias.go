@@ -118,21 +118,9 @@ func correctActBias(ref *ir.Graph, model *runtime.Model, q *ir.Graph, inputs []*
 	}
 	runAll := func(n *ir.Node) error {
 		for _, env := range envs {
-			ins := make([]*ir.Tensor, len(n.Inputs))
-			types := make([]ir.TensorType, len(n.Inputs))
-			for j, v := range n.Inputs {
-				t := v.Const
-				if t == nil {
-					t = env[v]
-				}
-				if t == nil {
-					return fmt.Errorf("activation bias correction: %s %q: input %s has no value", n.Op, n.Name, v)
-				}
-				ins[j], types[j] = t, ir.TensorType{DType: t.DType, Shape: t.Shape}
-			}
-			out, err := r.runNode(n, ins, types)
+			out, err := r.step(n, env)
 			if err != nil {
-				return fmt.Errorf("activation bias correction: %s %q: %w", n.Op, n.Name, err)
+				return fmt.Errorf("activation bias correction: %w", err)
 			}
 			env[n.Output()] = out
 		}

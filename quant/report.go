@@ -222,28 +222,16 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 		}
 	}
 	if x := r.Mixed; x != nil {
-		what := "named by --keep-float"
-		if x.Target != "" {
-			what = "target " + x.Target + map[bool]string{true: ", met", false: ", NOT met even with every op float"}[x.Met]
-		}
-		fmt.Fprintf(&b, "  mixed precision: %d ops kept in float32 (%s)", len(x.Kept), what)
+		fmt.Fprintf(&b, "  mixed precision: %s", x.summary())
 		if x.ChooseTime > 0 {
 			fmt.Fprintf(&b, ", chosen in %v", x.ChooseTime.Round(10*time.Millisecond))
 		}
-		fmt.Fprintf(&b, "\n    latency (one thread) %.2f ms all int8 -> %.2f ms (%+.1f%%); file %s -> %s\n",
-			ms(x.Int8Latency), ms(x.MixedLatency), 100*(ratio(int64(x.MixedLatency), int64(x.Int8Latency))-1), mb(x.Int8Bytes), mb(x.MixedBytes))
+		fmt.Fprintf(&b, "\n    %s\n", x.cost("->"))
 		for _, k := range x.Kept {
 			fmt.Fprintf(&b, "    float32: %s\n", esc.String(k))
 		}
 		for _, st := range x.Steps {
-			name := "(start)"
-			switch {
-			case strings.HasPrefix(st.Kept, "- "):
-				name = esc.String(st.Kept) + " (pruned)"
-			case st.Kept != "":
-				name = "+ " + esc.String(st.Kept)
-			}
-			fmt.Fprintf(&b, "    %-44s calibration %v", name, st.Calib)
+			fmt.Fprintf(&b, "    %-44s calibration %v", st.label(esc.String), st.Calib)
 			if st.Eval != nil {
 				fmt.Fprintf(&b, "; eval %v", *st.Eval)
 			}
@@ -455,13 +443,7 @@ func evaluate(f floatRef, q *ir.Graph, inputs []*ir.Tensor, names []string, work
 	for i, im := range m.PerImage {
 		per[i] = im.LogitsSQNR
 	}
-	sort.Float64s(per)
-	if n := len(per); n > 0 {
-		m.WorstSQNR, m.MedianSQNR = per[0], per[n/2]
-		if n%2 == 0 {
-			m.MedianSQNR = (per[n/2-1] + per[n/2]) / 2
-		}
-	}
+	m.WorstSQNR, m.MedianSQNR = worstAndMedian(per)
 	m.FloatConfidence = confSum / float64(m.Images)
 	ops := map[string]string{}
 	for _, n := range q.Nodes {
@@ -482,6 +464,15 @@ func evaluate(f floatRef, q *ir.Graph, inputs []*ir.Tensor, names []string, work
 	sort.SliceStable(m.Layers, func(i, j int) bool { return m.Layers[i].SQNR < m.Layers[j].SQNR })
 	m.Elapsed = time.Since(start)
 	return m, nil
+}
+
+// worstAndMedian returns the lowest and the median of the per-image
+// SQNRs (0 and 0 for none).
+func worstAndMedian(per []float64) (worst, med float64) {
+	if len(per) == 0 {
+		return 0, 0
+	}
+	return slices.Min(per), median(per)
 }
 
 // sqErr returns the sums of x[j]^2 and of (x[j] - deq[codes[j]])^2 (the

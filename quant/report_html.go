@@ -180,26 +180,13 @@ func (r *Report) htmlMixedOf() *htmlMixed {
 	if x == nil {
 		return nil
 	}
-	h := &htmlMixed{Kept: x.Kept}
-	h.Summary = fmt.Sprintf("%d ops kept in float32, named by --keep-float", len(x.Kept))
-	if x.Target != "" {
-		h.Summary = fmt.Sprintf("%d ops kept in float32 for the target %s: %s", len(x.Kept), x.Target, map[bool]string{true: "met", false: "not met, even with every op float"}[x.Met])
-	}
-	h.Cost = fmt.Sprintf("latency (one thread) %.2f ms all int8 → %.2f ms (%+.1f%%); file %s → %s",
-		ms(x.Int8Latency), ms(x.MixedLatency), 100*(float64(x.MixedLatency)/math.Max(float64(x.Int8Latency), 1)-1), mb(x.Int8Bytes), mb(x.MixedBytes))
+	h := &htmlMixed{Kept: x.Kept, Summary: x.summary(), Cost: x.cost("→")}
 	for _, st := range x.Steps {
-		name := "(start)"
-		switch {
-		case strings.HasPrefix(st.Kept, "- "):
-			name = st.Kept + " (pruned)"
-		case st.Kept != "":
-			name = "+ " + st.Kept
-		}
 		ev := ""
 		if st.Eval != nil {
 			ev = st.Eval.String()
 		}
-		h.Steps = append(h.Steps, [3]string{name, st.Calib.String(), ev})
+		h.Steps = append(h.Steps, [3]string{st.label(func(s string) string { return s }), st.Calib.String(), ev})
 	}
 	return h
 }

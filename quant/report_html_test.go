@@ -138,7 +138,7 @@ func TestHTMLMixedAndSensitivity(t *testing.T) {
 	rep.Sensitivity = &Sensitivity{Images: 2, Int8: q, Ops: []OpSensitivity{
 		{Name: hostile, Op: "Conv", OnlyFloat: q, OnlyInt8: &q}, {Name: "b", Op: "Add", OnlyFloat: q}}}
 	rep.Mixed = &MixedReport{Target: "median logits SQNR >= 30 dB", Met: true, Kept: []string{hostile},
-		Steps:       []MixedStep{{Calib: q}, {Kept: hostile, Calib: q, Eval: &q}, {Kept: "- b", Calib: q}},
+		Steps:       []MixedStep{{Calib: q}, {Kept: hostile, Calib: q, Eval: &q}, {Kept: "b", Pruned: true, Calib: q}},
 		Int8Latency: 4e6, MixedLatency: 5e6, Int8Bytes: 1e6, MixedBytes: 2e6}
 	page, err := rep.HTML(nil)
 	if err != nil {
@@ -149,7 +149,7 @@ func TestHTMLMixedAndSensitivity(t *testing.T) {
 	if strings.Contains(s, hostile) {
 		t.Error("a name is not escaped")
 	}
-	for _, want := range []string{`id="mixed"`, `id="sensitivity"`, "1 ops kept in float32 for the target median logits SQNR &gt;= 30 dB: met",
+	for _, want := range []string{`id="mixed"`, `id="sensitivity"`, "1 ops kept in float32 (target median logits SQNR &gt;= 30 dB, met)",
 		"4.00 ms all int8 → 5.00 ms (", "25.0%)", "- b (pruned)", "20.00 dB, 2/2"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the page lacks %q", want)

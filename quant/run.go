@@ -154,22 +154,9 @@ func (r *Runner) Run(input *ir.Tensor, observe func(v *ir.Value, t *ir.Tensor)) 
 		keep[v] = true
 	}
 	for i, n := range r.g.Nodes {
-		ins := make([]*ir.Tensor, len(n.Inputs))
-		types := make([]ir.TensorType, len(n.Inputs))
-		for j, v := range n.Inputs {
-			t := v.Const
-			if t == nil {
-				t = env[v]
-			}
-			if t == nil {
-				return nil, fmt.Errorf("int8 interpreter: %s %q: input %s has no value", n.Op, n.Name, v)
-			}
-			ins[j] = t
-			types[j] = ir.TensorType{DType: t.DType, Shape: t.Shape}
-		}
-		out, err := r.runNode(n, ins, types)
+		out, err := r.step(n, env)
 		if err != nil {
-			return nil, fmt.Errorf("int8 interpreter: %s %q: %w", n.Op, n.Name, err)
+			return nil, fmt.Errorf("int8 interpreter: %w", err)
 		}
 		env[n.Output()] = out
 		if observe != nil {
@@ -188,6 +175,28 @@ func (r *Runner) Run(input *ir.Tensor, observe func(v *ir.Value, t *ir.Tensor)) 
 		}
 	}
 	return outs, nil
+}
+
+// step runs node n on the values of env (constants from the graph) and
+// returns its output; errors name the node.
+func (r *Runner) step(n *ir.Node, env map[*ir.Value]*ir.Tensor) (*ir.Tensor, error) {
+	ins := make([]*ir.Tensor, len(n.Inputs))
+	types := make([]ir.TensorType, len(n.Inputs))
+	for j, v := range n.Inputs {
+		t := v.Const
+		if t == nil {
+			t = env[v]
+		}
+		if t == nil {
+			return nil, fmt.Errorf("%s %q: input %s has no value", n.Op, n.Name, v)
+		}
+		ins[j], types[j] = t, ir.TensorType{DType: t.DType, Shape: t.Shape}
+	}
+	out, err := r.runNode(n, ins, types)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", n.Op, n.Name, err)
+	}
+	return out, nil
 }
 
 func (r *Runner) runNode(n *ir.Node, ins []*ir.Tensor, types []ir.TensorType) (out *ir.Tensor, err error) {

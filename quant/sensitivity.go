@@ -192,13 +192,7 @@ func (p *probe) measure(q *ir.Graph, workers int) (Quality, error) {
 		}
 	}
 	qu.LogitsSQNR = sqnr(sig, noise)
-	sort.Float64s(per)
-	if n := len(per); n > 0 {
-		qu.WorstSQNR, qu.MedianSQNR = per[0], per[n/2]
-		if n%2 == 0 {
-			qu.MedianSQNR = (per[n/2-1] + per[n/2]) / 2
-		}
-	}
+	qu.WorstSQNR, qu.MedianSQNR = worstAndMedian(per)
 	return qu, nil
 }
 

@@ -28,9 +28,40 @@ import (
 
 // MixedStep is the quality after keeping one more op float.
 type MixedStep struct {
-	Kept  string   `json:"kept"` // the op added; "" for the start (Options.KeepFloat only); "- NAME" for one pruned
-	Calib Quality  `json:"calib"`
-	Eval  *Quality `json:"eval,omitempty"`
+	// Kept is the op added ("" for the start: Options.KeepFloat only), or
+	// with Pruned the one taken out again.
+	Kept   string   `json:"kept"`
+	Pruned bool     `json:"pruned,omitempty"`
+	Calib  Quality  `json:"calib"`
+	Eval   *Quality `json:"eval,omitempty"`
+}
+
+// label names the step for the reports, the op name passed through e.
+func (s MixedStep) label(e func(string) string) string {
+	switch {
+	case s.Pruned:
+		return "- " + e(s.Kept) + " (pruned)"
+	case s.Kept != "":
+		return "+ " + e(s.Kept)
+	}
+	return "(start)"
+}
+
+// summary says how many ops are kept and why.
+func (x *MixedReport) summary() string {
+	why := "named by --keep-float"
+	if x.Target != "" {
+		why = "target " + x.Target + map[bool]string{true: ", met", false: ", NOT met even with every op float"}[x.Met]
+	}
+	return fmt.Sprintf("%d ops kept in float32 (%s)", len(x.Kept), why)
+}
+
+// cost gives the latency and size of the model against all int8, with
+// arrow between the two.
+func (x *MixedReport) cost(arrow string) string {
+	return fmt.Sprintf("latency (one thread) %.2f ms all int8 %s %.2f ms (%+.1f%%); file %s %s %s",
+		ms(x.Int8Latency), arrow, ms(x.MixedLatency), 100*(float64(x.MixedLatency)/math.Max(float64(x.Int8Latency), 1)-1),
+		mb(x.Int8Bytes), arrow, mb(x.MixedBytes))
 }
 
 // MixedReport describes the ops a model keeps in float32 and their cost.
@@ -174,7 +205,7 @@ func chooseKeep(g *ir.Graph, st *Stats, o Options, ranked []string, eval []*ir.T
 			if err != nil {
 				return nil, nil, err
 			}
-			step := MixedStep{Kept: "- " + keep[i]}
+			step := MixedStep{Kept: keep[i], Pruned: true}
 			if step.Calib, err = pc.measure(q, o.workers()); err != nil {
 				return nil, nil, err
 			}
