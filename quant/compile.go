@@ -131,7 +131,6 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 		if o.KeepFloat, mixed, err = chooseKeep(work, st, o, costOrder(work, sens), eval); err != nil {
 			return nil, nil, fmt.Errorf("choose the ops to keep float: %w", err)
 		}
-		o.KeepFloat = inGraphOrder(work, o.KeepFloat)
 	}
 	q, err := Quantize(work, st, o)
 	if err != nil {

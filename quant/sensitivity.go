@@ -85,29 +85,28 @@ func (s *Sensitivity) Ranked() []string {
 // analysis and the choice of ops to keep run (Options.SensitivityImages).
 const DefaultSensitivityImages = 16
 
-// probe evaluates variants of one quantization on fixed inputs against
-// their float outputs.
+// probe measures quantized variants of g on fixed inputs against g's
+// outputs for them.
 type probe struct {
-	g      *ir.Graph
-	st     *Stats
-	o      Options
 	inputs []*ir.Tensor
 	fouts  []*ir.Tensor
 }
 
-// newProbe returns a probe of the first n calibration inputs kept in st
-// (all for n <= 0) and, when given, the eval inputs.
-func newProbe(g *ir.Graph, st *Stats, o Options, n int, eval []*ir.Tensor) (*probe, error) {
-	inputs := st.inputs
-	if n > 0 && len(inputs) > n {
-		inputs = inputs[:n]
+// firstN returns the first n of ts (all for n <= 0).
+func firstN(ts []*ir.Tensor, n int) []*ir.Tensor {
+	if n > 0 && len(ts) > n {
+		return ts[:n]
 	}
-	inputs = append(slices.Clip(inputs), eval...)
+	return ts
+}
+
+// newProbe returns a probe of g on inputs: the float outputs calibration
+// kept in st for its own inputs, g run for the others.
+func newProbe(g *ir.Graph, st *Stats, inputs []*ir.Tensor) (*probe, error) {
 	if len(inputs) == 0 {
-		return nil, errors.New("no calibration inputs kept to measure on")
+		return nil, errors.New("no inputs to measure on")
 	}
-	p := &probe{g: g, st: st, o: o, inputs: inputs}
-	p.fouts = make([]*ir.Tensor, len(inputs))
+	p := &probe{inputs: inputs, fouts: make([]*ir.Tensor, len(inputs))}
 	var missing []int
 	for i := range inputs {
 		if i < len(st.floatOut) && i < len(st.inputs) && inputs[i] == st.inputs[i] && st.viewOf == g {
@@ -129,18 +128,6 @@ func newProbe(g *ir.Graph, st *Stats, o Options, n int, eval []*ir.Tensor) (*pro
 		}
 	}
 	return p, nil
-}
-
-// quality quantizes p.g keeping keep in float32 and measures the result.
-func (p *probe) quality(keep []string, workers int) (Quality, *ir.Graph, error) {
-	o := p.o
-	o.KeepFloat = keep
-	q, err := Quantize(p.g, p.st, o)
-	if err != nil {
-		return Quality{}, nil, err
-	}
-	qu, err := p.measure(q, workers)
-	return qu, q, err
 }
 
 // measure runs q on the probe's inputs (on up to workers goroutines) and
@@ -216,7 +203,7 @@ func Analyze(g *ir.Graph, st *Stats, opts Options, n int, onlyInt8 bool) (*Sensi
 	}
 	o.KeepFloat = nil
 	start := time.Now()
-	p, err := newProbe(g, st, o, n, nil)
+	p, err := newProbe(g, st, firstN(st.inputs, n))
 	if err != nil {
 		return nil, fmt.Errorf("sensitivity: %w", err)
 	}
@@ -266,7 +253,11 @@ func Analyze(g *ir.Graph, st *Stats, opts Options, n int, onlyInt8 bool) (*Sensi
 				default:
 					keep = slices.Delete(slices.Clone(ops), j.op, j.op+1)
 				}
-				qu, _, err := p.quality(keep, 1)
+				var qu Quality
+				q, err := quantizeKeeping(g, st, o, keep)
+				if err == nil {
+					qu, err = p.measure(q, 1)
+				}
 				switch {
 				case err != nil:
 					errs[k] = err

@@ -147,20 +147,15 @@ func costOrder(g *ir.Graph, s *Sensitivity) []string {
 // (Met false).
 func chooseKeep(g *ir.Graph, st *Stats, o Options, ranked []string, eval []*ir.Tensor) ([]string, *MixedReport, error) {
 	start := time.Now()
-	n := o.ReportImages
-	if n <= 0 {
-		n = len(st.inputs)
-	}
-	pc, err := newProbe(g, st, o, n, nil)
+	pc, err := newProbe(g, st, firstN(st.inputs, o.ReportImages))
 	if err != nil {
 		return nil, nil, err
 	}
 	var pe *probe
 	if len(eval) > 0 {
-		if pe, err = newProbe(g, &Stats{}, o, 0, eval); err != nil {
+		if pe, err = newProbe(g, st, eval); err != nil {
 			return nil, nil, err
 		}
-		pe.st = st
 	}
 	rep := &MixedReport{Target: o.targetString()}
 	keep := slices.Clone(o.KeepFloat)
@@ -228,21 +223,10 @@ func chooseKeep(g *ir.Graph, st *Stats, o Options, ranked []string, eval []*ir.T
 	return keep, rep, nil
 }
 
-// quantizeKeeping is Quantize keeping keep in float32, in graph order.
+// quantizeKeeping is Quantize keeping the ops of keep in float32.
 func quantizeKeeping(g *ir.Graph, st *Stats, o Options, keep []string) (*ir.Graph, error) {
-	o.KeepFloat = inGraphOrder(g, keep)
+	o.KeepFloat = keep
 	return Quantize(g, st, o)
-}
-
-// inGraphOrder returns names sorted by their nodes' order in g.
-func inGraphOrder(g *ir.Graph, names []string) []string {
-	pos := map[string]int{}
-	for i, n := range g.Nodes {
-		pos[n.Name] = i
-	}
-	out := slices.Clone(names)
-	sort.SliceStable(out, func(i, j int) bool { return pos[out[i]] < pos[out[j]] })
-	return out
 }
 
 // mixedCost fills rep's latency and size figures: q (with ops kept float)
