@@ -128,7 +128,7 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 	}
 	if o.targeted() {
 		var err error
-		if o.KeepFloat, mixed, err = chooseKeep(work, st, o, costOrder(work, sens), eval); err != nil {
+		if o.KeepFloat, mixed, err = chooseKeep(work, st, o, sens.Ranked(), eval); err != nil {
 			return nil, nil, fmt.Errorf("choose the ops to keep float: %w", err)
 		}
 	}

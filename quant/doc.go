@@ -224,8 +224,8 @@
 // thread each); it is ranked by the second, worst first.
 //
 // Options.TargetSQNR and Options.MaxAgreementLoss are accuracy targets
-// (target.go): ops are kept float in order of the noise each brings alone
-// per unit of work, until the median logits SQNR and the agreement meet
+// (target.go): ops are kept float in the sensitivity ranking's order (the
+// most noise alone first), until the median logits SQNR and the agreement meet
 // them on the report's calibration images and the eval images, and then
 // pruned; the choice depends on measured quality only, so the file is the
 // same every time. The report's Mixed section lists the kept ops, each

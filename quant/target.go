@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,8 +14,8 @@ import (
 
 // Accuracy targets (Options.TargetSQNR, Options.MaxAgreementLoss): ops
 // are kept in float32 one at a time, after those of Options.KeepFloat, in
-// the order of costOrder (the noise an op brings, measured by the
-// sensitivity analysis, per unit of the work keeping it float adds), until
+// the order of the sensitivity analysis (the op whose quantization alone
+// costs the most first), until
 // the model meets every target on the calibration images of the report
 // (Options.ReportImages) and, when given, on the eval images; then every
 // op so added whose removal keeps the targets met is removed again, last
@@ -103,42 +102,6 @@ func (o Options) meets(q Quality) bool {
 		return false
 	}
 	return o.MaxAgreementLoss == nil || q.AgreementLoss() <= *o.MaxAgreementLoss+1e-12
-}
-
-// costOrder orders the ops of s for keeping float: by the noise power the
-// op alone brings (10^(-SQNR/10) of the pooled logits SQNR with only that
-// op int8) per unit of work (its MACs plus its output elements, a
-// deterministic stand-in for the float kernels' cost), most first; ties
-// keep the sensitivity order.
-func costOrder(g *ir.Graph, s *Sensitivity) []string {
-	nodes := map[string]*ir.Node{}
-	for _, n := range g.Nodes {
-		nodes[n.Name] = n
-	}
-	type cand struct {
-		name  string
-		score float64
-	}
-	var cs []cand
-	for _, o := range s.Ops {
-		if o.OnlyInt8 == nil {
-			return s.Ranked()
-		}
-		n := nodes[o.Name]
-		work := ir.NodeMACs(n)
-		elems := int64(1)
-		for _, d := range n.Output().Type.Shape {
-			elems *= int64(max(d, 1))
-		}
-		noise := math.Pow(10, -o.OnlyInt8.LogitsSQNR/10)
-		cs = append(cs, cand{o.Name, noise / float64(work+elems)})
-	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].score > cs[j].score })
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = c.name
-	}
-	return names
 }
 
 // chooseKeep returns Options.KeepFloat extended by ops of ranked, taken in

@@ -60,8 +60,8 @@ Mixed precision: --sensitivity ranks every quantized op by the model's quality
 with only that op int8 (and with only it float), on --sensitivity-images
 calibration images; --keep-float NAME,... keeps those ops in float32 inside the
 int8 model (dequantized in, quantized out; the same bytes on every CPU);
---target-sqnr DB and --max-agreement-loss FRACTION keep ops float, most noise
-per unit of work first, until the median logits SQNR and the top-1 agreement
+--target-sqnr DB and --max-agreement-loss FRACTION keep ops float, in the
+sensitivity ranking's order, until the median logits SQNR and the top-1 agreement
 reach the target on the report's calibration images and the --eval images. The
 report lists the kept ops and what they cost in latency and size.
 
@@ -186,7 +186,7 @@ architecture with zero weights.`,
 	f.StringSliceVar(&flags.QuantOptions.KeepFloat, "keep-float", nil, "keep the ops `NAME,...` (as --sensitivity lists them) in float32 inside the int8 model")
 	f.BoolVar(&flags.QuantOptions.Sensitivity, "sensitivity", false, "rank every quantized op by what it costs: the model's quality with only that op float, and with only it int8 (in the text, JSON and HTML reports)")
 	f.IntVar(&flags.QuantOptions.SensitivityImages, "sensitivity-images", quant.DefaultSensitivityImages, "calibration images the sensitivity analysis runs (`N`)")
-	f.Float64Var(&flags.QuantOptions.TargetSQNR, "target-sqnr", 0, "accuracy target: keep the fewest ops in float32, most sensitive first, until the median logits SQNR reaches `DB` on the report's calibration images and the --eval images")
+	f.Float64Var(&flags.QuantOptions.TargetSQNR, "target-sqnr", 0, "accuracy target: keep ops in float32, most sensitive first, until the median logits SQNR reaches `DB` on the report's calibration images and the --eval images")
 	f.Float64Var(&maxLoss, "max-agreement-loss", 0, "accuracy target: keep ops in float32 as --target-sqnr does until at most this `FRACTION` of the images changes its top-1 (0: none may)")
 	f.StringVarP(&flags.Output, "output", "o", "", "write the compiled model to this .mnc `FILE` (atomically; an existing FILE must be a regular file, not a symbolic link, device or FIFO, which are refused)")
 	f.StringVar(&flags.LabelsFile, "labels", "", "class names to store in the model file, one per line (line i = class i)")
