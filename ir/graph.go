@@ -15,6 +15,12 @@ type Value struct {
 	Type  TensorType
 	Const *Tensor      // constant data, or nil
 	Quant *QuantParams // quantization parameters, or nil while float
+	// FileRange is the float range [lo, hi] the model file states for this
+	// value (a quantized TFLite tensor's, a QDQ ONNX pair's), or nil.
+	// Passes that replace the value by another computing the same result
+	// carry it over; quant uses it instead of calibrated statistics when
+	// asked to (Options.RangesFromModel).
+	FileRange *[2]float32
 }
 
 // String is the value's name as the dump prints it, "%name", escaped

@@ -96,6 +96,9 @@ func (r *rw) allDead(n *ir.Node) bool {
 // bypass leaves the node and returns false.
 func (r *rw) bypass(n *ir.Node) bool {
 	out, in := n.Output(), n.Inputs[0]
+	if in.FileRange == nil {
+		in.FileRange = out.FileRange // the same values
+	}
 	if !r.outputs[out] {
 		r.g.ReplaceUses(out, in)
 		r.remove(n)
@@ -121,6 +124,9 @@ func (r *rw) bypass(n *ir.Node) bool {
 // graph keeps its output names.
 func (r *rw) absorb(p, n *ir.Node) {
 	pv, nv := p.Output(), n.Output()
+	if nv.FileRange != nil {
+		pv.FileRange = nv.FileRange // the range of the result p now computes
+	}
 	if r.outputs[nv] {
 		nv.Type = pv.Type
 		p.Outputs[0] = nv

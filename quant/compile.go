@@ -226,6 +226,7 @@ func cloneGraph(g *ir.Graph) *ir.Graph {
 	cp := func(v *ir.Value) *ir.Value {
 		nv := c.NewValue(v.Name, v.Type)
 		nv.Name = v.Name
+		nv.FileRange = v.FileRange
 		if v.Quant != nil {
 			q := *v.Quant
 			nv.Quant = &q
