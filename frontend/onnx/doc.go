@@ -12,8 +12,11 @@
 // axis default and pre-13 flattening, Dropout and BatchNormalization training
 // inputs). Imported ops: Conv, Relu, Clip, HardSigmoid, HardSwish, Sigmoid,
 // Add, Sub, Mul, Div, GlobalAveragePool, AveragePool, Flatten, Reshape, Gemm,
-// MatMul, Identity, Dropout, Softmax, Pad, Concat, BatchNormalization and
-// Constant. Shape, Gather, Unsqueeze, Squeeze, Cast and Concat chains that
+// MatMul, Identity, Dropout, Softmax, Pad, Concat, BatchNormalization,
+// Constant, and in pre-quantized (QDQ) files QuantizeLinear and
+// DequantizeLinear: an activation's pair becomes the Clip it computes, its
+// range recorded as ir.Value.FileRange, and dequantized constant codes
+// become float constants (qdq.go). Shape, Gather, Unsqueeze, Squeeze, Cast and Concat chains that
 // compute a Reshape target are folded. Everything else is refused with an
 // error naming the op, the node and the opset; so are external data, training
 // modes, Dropout masks and forms the ir cannot express (3-D convolution,

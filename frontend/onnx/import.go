@@ -75,9 +75,10 @@ type constant struct {
 
 // entry is what an ONNX value name is bound to.
 type entry struct {
-	v   *ir.Value // a graph value
-	c   *constant // or constant data
-	sym *symVec   // or a folded shape computation
+	v   *ir.Value  // a graph value
+	c   *constant  // or constant data
+	sym *symVec    // or a folded shape computation
+	q   *quantized // or a QuantizeLinear result (qdq.go), read only by DequantizeLinear
 }
 
 type importer struct {
@@ -382,6 +383,8 @@ func (imp *importer) value(name string, e *entry) (*ir.Value, error) {
 		}
 		e.c = &constant{name: name, t: t, onnxType: tInt64}
 		return imp.materialize(e.c)
+	case e.q != nil:
+		return nil, fmt.Errorf("%q is a QuantizeLinear result: mnc reads quantized activations only through a DequantizeLinear of the same parameters (a QDQ pair)", name)
 	}
 	return nil, fmt.Errorf("%q has no value", name)
 }

@@ -18,8 +18,9 @@ type opInfo struct {
 // files by op family: conv.go (Conv, AveragePool, BatchNormalization),
 // matmul.go (Gemm, MatMul), elementwise.go (activations, arithmetic,
 // Softmax, Identity, Dropout, and unary, which also serves
-// GlobalAveragePool), layout.go (Flatten, Pad, Concat, Constant) and
-// shape.go (Reshape and the folded shape computations).
+// GlobalAveragePool), layout.go (Flatten, Pad, Concat, Constant),
+// shape.go (Reshape and the folded shape computations) and qdq.go
+// (QuantizeLinear, DequantizeLinear).
 var ops map[string]opInfo
 
 func init() {
@@ -47,6 +48,8 @@ func init() {
 		"Concat":             {4, importConcat},
 		"BatchNormalization": {1, importBatchNorm},
 		"Constant":           {1, importConstant},
+		"QuantizeLinear":     {10, importQuantizeLinear},
+		"DequantizeLinear":   {10, importDequantizeLinear},
 		// Folded only as parts of constant shape computations.
 		"Shape":     {1, foldShape},
 		"Gather":    {1, foldGather},
