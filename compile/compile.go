@@ -110,6 +110,11 @@ func Run(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if o.Quant == "int8" {
+		if err := o.rangesFromModel(g); err != nil {
+			return nil, err
+		}
+	}
 	res := &Result{Graph: g}
 	if res.Passes, err = passes.Run(g, o.Passes); err != nil {
 		return nil, err
@@ -162,6 +167,22 @@ func Run(o Options) (*Result, error) {
 	}
 	res.Model, err = write(o.Output, g, copts)
 	return res, err
+}
+
+// rangesFromModel settles where an int8 compile takes its activation
+// ranges: without --calib from the model file (a QDQ ONNX or quantized
+// TFLite file states them), which must then state them.
+func (o *Options) rangesFromModel(g *ir.Graph) error {
+	states := quant.StatesRanges(g)
+	switch {
+	case o.QuantOptions.RangesFromModel && !states:
+		return errors.New("--calib-from-model: the model file states no activation ranges (it is not a QDQ ONNX or quantized TFLite file); calibrate with --calib DIR")
+	case o.Calib == "" && !states:
+		return errors.New("--quant int8 needs calibration images: --calib DIR (the model file states no activation ranges to use instead)")
+	case o.Calib == "":
+		o.QuantOptions.RangesFromModel = true
+	}
+	return nil
 }
 
 // load returns the float graph of o.
@@ -233,8 +254,8 @@ func (o *Options) check() error {
 			return errors.New("--report-html is the quality report of --quant int8")
 		}
 	case "int8":
-		if o.Calib == "" {
-			return errors.New("--quant int8 needs calibration images: --calib DIR")
+		if o.Calib == "" && (o.MinSQNR > 0 || o.MinAgreement > 0) && o.QuantOptions.EvalDir == "" {
+			return errors.New("--min-sqnr and --min-agreement need images to measure: --calib DIR or --eval DIR")
 		}
 		if o.PassReportJSON {
 			return errors.New("--json is for the pass report; the quality report goes to --report-json FILE")

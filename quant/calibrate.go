@@ -84,6 +84,14 @@ type Options struct {
 	// agreement meet them (target.go).
 	TargetSQNR       float64
 	MaxAgreementLoss *float64
+	// RangesFromModel quantizes every activation whose range the model
+	// file states (ir.Value.FileRange: a QDQ ONNX pair's, a quantized
+	// TFLite tensor's) by that range instead of a calibrated one, so that
+	// a model made with quantization-aware training keeps what training
+	// learned; the others take the calibrated range of Method. Compile
+	// without calibration images needs it and a stated range for every
+	// activation (model.go).
+	RangesFromModel bool
 }
 
 // needsHistograms reports whether calibration must keep histograms.

@@ -50,7 +50,12 @@ func CompilePrepared(f *ir.Graph, calibDir string, opts Options) (*ir.Graph, *Re
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := Calibrate(work, calibDir, o)
+	var st *Stats
+	if calibDir == "" {
+		st, o, err = noImages(work, o)
+	} else {
+		st, err = Calibrate(work, calibDir, o)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -108,6 +108,17 @@
 // specification that the fast kernels must match byte for byte. Check
 // validates that a graph has the int8 form it executes.
 //
+// # Ranges from the model file
+//
+// A pre-quantized file (a QDQ ONNX file; a quantized TFLite file) states
+// its activation ranges, which the frontends record as ir.Value.FileRange.
+// With Options.RangesFromModel every activation that has one is quantized
+// by it (method "model") and the others by the calibrated range; with no
+// calibration images (CompilePrepared with no directory, model.go) there
+// is no bias correction (the file's weights are on their own grid, so the
+// correction would be zero anyway) and an op whose result has no stated
+// range stays float32.
+//
 // # Better-than-peers options
 //
 // Bias correction (on unless Options.NoBiasCorrect): every Conv, Gemm and

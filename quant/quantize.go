@@ -51,6 +51,9 @@ type quantizer struct {
 	chosen map[string]choice
 	// auto holds the per-key method of the Auto method.
 	auto map[string]string
+	// file holds the ranges the model file states, by key
+	// (Options.RangesFromModel; model.go).
+	file map[string]Range
 }
 
 type choice struct {
@@ -68,12 +71,15 @@ func Quantize(g *ir.Graph, st *Stats, opts Options) (*ir.Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st == nil || len(st.Tensors) == 0 {
+	if st == nil || (len(st.Tensors) == 0 && !o.RangesFromModel) {
 		return nil, errors.New("quantize: no calibration statistics")
 	}
 	qz := &quantizer{g: g, st: st, o: o, q: ir.NewGraph(g.Name), m: map[*ir.Value]*ir.Value{},
 		out: map[*ir.Value]bool{}, chosen: map[string]choice{}, auto: st.autoChoice,
 		keep: map[string]bool{}, m8: map[*ir.Value]*ir.Value{}, mf: map[*ir.Value]*ir.Value{}}
+	if o.RangesFromModel {
+		qz.file = fileRanges(g)
+	}
 	for _, v := range g.Outputs {
 		qz.out[v] = true
 	}
@@ -95,7 +101,7 @@ func Quantize(g *ir.Graph, st *Stats, opts Options) (*ir.Graph, error) {
 	}
 	qz.q.Meta = map[string]string{
 		MetaScheme: Scheme,
-		MetaMethod: methodLabel(o),
+		MetaMethod: methodLabel(o, st.Images),
 		MetaImages: strconv.Itoa(st.Images),
 	}
 	if kept := KeptFloat(qz.q); len(kept) > 0 {
@@ -113,8 +119,14 @@ func Quantize(g *ir.Graph, st *Stats, opts Options) (*ir.Graph, error) {
 	return qz.q, nil
 }
 
-func methodLabel(o Options) string {
+func methodLabel(o Options, images int) string {
 	s := o.Method
+	switch {
+	case o.RangesFromModel && images == 0:
+		return MethodModel // no calibration: no other method, no bias correction
+	case o.RangesFromModel:
+		s = MethodModel + ", else " + s
+	}
 	if o.Method == Percentile {
 		s += ":" + strconv.FormatFloat(o.Percentile, 'g', -1, 64)
 	}
@@ -129,6 +141,14 @@ func methodLabel(o Options) string {
 
 // actQuant returns the per-tensor quantization of the statistics key.
 func (qz *quantizer) actQuant(key string) (*ir.QuantParams, error) {
+	if r, ok := qz.file[key]; ok {
+		qz.chosen[key] = choice{r, MethodModel}
+		s, z := r.Params()
+		return perTensorQuant(s, z), nil
+	}
+	if qz.o.RangesFromModel && qz.st.Images == 0 {
+		return nil, fmt.Errorf("the model file states no range for %q and there are no calibration images to measure one", key)
+	}
 	method := qz.o.Method
 	if method == Auto {
 		method = qz.auto[key]

@@ -187,11 +187,18 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 	if r.Preprocess != nil {
 		fmt.Fprintf(&b, "  preprocessing: %s\n", r.Preprocess)
 	}
-	fmt.Fprintf(&b, "  calibration: %d images in %v", r.CalibImages, r.CalibTime.Round(10*time.Millisecond))
+	if r.CalibImages == 0 {
+		b.WriteString("  calibration: none, the model file's own ranges")
+	} else {
+		fmt.Fprintf(&b, "  calibration: %d images in %v", r.CalibImages, r.CalibTime.Round(10*time.Millisecond))
+	}
 	if r.RangesTime > 0 {
 		fmt.Fprintf(&b, ", ranges chosen in %v", r.RangesTime.Round(10*time.Millisecond))
 	}
-	fmt.Fprintf(&b, ", report in %v\n", r.ReportTime.Round(10*time.Millisecond))
+	if r.Calib != nil || r.Eval != nil {
+		fmt.Fprintf(&b, ", report in %v", r.ReportTime.Round(10*time.Millisecond))
+	}
+	b.WriteString("\n")
 	for _, s := range r.Skipped {
 		fmt.Fprintf(&b, "    skipped %s\n", esc.Line(s))
 	}

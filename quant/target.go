@@ -49,6 +49,9 @@ func (s MixedStep) label(e func(string) string) string {
 // summary says how many ops are kept and why.
 func (x *MixedReport) summary() string {
 	why := "named by --keep-float"
+	if x.Unstated {
+		why = "the model file states no range for their results and no calibration images measure one"
+	}
 	if x.Target != "" {
 		why = "target " + x.Target + map[bool]string{true: ", met", false: ", NOT met even with every op float"}[x.Met]
 	}
@@ -58,6 +61,9 @@ func (x *MixedReport) summary() string {
 // cost gives the latency and size of the model against all int8, with
 // arrow between the two.
 func (x *MixedReport) cost(arrow string) string {
+	if x.Int8Bytes == 0 {
+		return fmt.Sprintf("file %s (no all-int8 model to compare with: it would need calibration images)", mb(x.MixedBytes))
+	}
 	return fmt.Sprintf("latency (one thread) %.2f ms all int8 %s %.2f ms (%+.1f%%); file %s %s %s",
 		ms(x.Int8Latency), arrow, ms(x.MixedLatency), 100*(float64(x.MixedLatency)/math.Max(float64(x.Int8Latency), 1)-1),
 		mb(x.Int8Bytes), arrow, mb(x.MixedBytes))
@@ -79,6 +85,11 @@ type MixedReport struct {
 	Int8Bytes    int64         `json:"int8_file_bytes"`
 	MixedBytes   int64         `json:"mixed_file_bytes"`
 	ChooseTime   time.Duration `json:"choose_time_ns,omitempty"`
+	// Unstated says that the ops are kept because the model file states
+	// no range for their results and there are no calibration images
+	// (Options.RangesFromModel; model.go): no all-int8 model exists to
+	// compare with, so only MixedBytes is set.
+	Unstated bool `json:"unstated_ranges,omitempty"`
 }
 
 // targeted reports whether o sets an accuracy target.
@@ -196,6 +207,12 @@ func quantizeKeeping(g *ir.Graph, st *Stats, o Options, keep []string) (*ir.Grap
 // against the same quantization without any.
 func mixedCost(g *ir.Graph, st *Stats, o Options, q *ir.Graph, rep *MixedReport) error {
 	rep.Kept = KeptFloat(q)
+	if st.Images == 0 {
+		rep.Unstated = true
+		data, err := codegen.Build(q, codegen.Options{})
+		rep.MixedBytes = int64(len(data))
+		return err
+	}
 	base, err := quantizeKeeping(g, st, o, nil)
 	if err != nil {
 		return err

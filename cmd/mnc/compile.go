@@ -50,6 +50,13 @@ trained with other conventions change a preset's steps with --mean, --std,
 these are recorded too (a Caffe model: --scale 1 --mean 103.94,116.78,123.68
 --std 1,1,1 --channels bgr; TF-slim evaluation: --preprocess tf --crop 0.875).
 
+Pre-quantized models: a QDQ ONNX file (QuantizeLinear/DequantizeLinear pairs,
+as ONNX Runtime's quantizer and PyTorch's QAT export write them) states its
+activation ranges; without --calib they are used as they are and no image is
+needed (no bias correction, no report unless --eval). With --calib,
+--calib-from-model still takes every range the file states and calibrates
+only the others (and corrects the biases on the images).
+
 The report's headline is per image: the median and worst logits SQNR (and the
 pooled one), top-1 agreement, cosine. Quality gates make a compile fail
 without writing a model: --min-sqnr DB (median per-image logits SQNR) and
@@ -166,8 +173,9 @@ architecture with zero weights.`,
 	f.BoolVar(&flags.Passes.Check, "check", false, "verify the graph after every pass")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON: the pass report with --report, else an int8 compile's quality report")
 	f.BoolVar(&listPasses, "list-passes", false, "list the passes and their ordering constraints")
-	f.StringVar(&flags.Quant, "quant", "", "quantize: int8 (needs --calib), or float32 to keep float")
+	f.StringVar(&flags.Quant, "quant", "", "quantize: int8 (needs --calib, unless the model states its ranges), or float32 to keep float")
 	f.StringVar(&flags.Calib, "calib", "", "calibration images: a `DIR` of JPEG/PNG/BMP files, searched recursively")
+	f.BoolVar(&flags.QuantOptions.RangesFromModel, "calib-from-model", false, "quantize activations by the ranges the model file states (QDQ ONNX), calibrating only the others; the default without --calib")
 	f.StringVar(&flags.QuantOptions.Method, "calib-method", quant.DefaultMethod, "range method: auto, minmax, percentile, entropy or mse")
 	f.Float64Var(&flags.QuantOptions.Percentile, "percentile", 99.99, "the percentile of --calib-method percentile")
 	f.IntVar(&flags.QuantOptions.Images, "calib-images", 0, "use at most `N` calibration images (0: all)")

@@ -101,7 +101,11 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 		fmt.Fprintf(&b, "mixed precision: %d of %d ops in float32: %s\n", len(in.FloatOps), len(in.Ops), strings.Join(esc.Strings(in.FloatOps), ", "))
 	}
 	if c := in.Calibration; c != nil {
-		fmt.Fprintf(&b, "calibration: %s, method %s, %d images, image list sha256 %s\n", e(c.Scheme), e(c.Method), c.Images, e(c.ImageListSHA256))
+		if c.Images == 0 {
+			fmt.Fprintf(&b, "calibration: %s, method %s, no images (the activation ranges are the source model file's)\n", e(c.Scheme), e(c.Method))
+		} else {
+			fmt.Fprintf(&b, "calibration: %s, method %s, %d images, image list sha256 %s\n", e(c.Scheme), e(c.Method), c.Images, e(c.ImageListSHA256))
+		}
 		for _, q := range []struct {
 			what string
 			q    *runtime.Quality
