@@ -107,6 +107,15 @@ architecture with zero weights.`,
 			if len(args) == 1 {
 				o.Model = args[0]
 			}
+			if o.Quant == "int8" && o.Calib == "" {
+				// Without images the model's own ranges are used: the
+				// options of calibration would be silently ignored.
+				for _, name := range []string{"calib-method", "percentile", "calib-images", "skip-bad-images", "no-bias-correct", "report-images"} {
+					if cmd.Flags().Changed(name) {
+						return usageError(fmt.Errorf("--%s works on calibration images: give --calib DIR (without it the model file's own ranges are used)", name))
+					}
+				}
+			}
 			if asJSON && len(o.Passes.DumpAfter) > 0 {
 				return usageError(errors.New("--dump-after prints the graph as text; --json is for --report and the quality report"))
 			}

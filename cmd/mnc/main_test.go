@@ -364,13 +364,17 @@ func TestBadInput(t *testing.T) {
 		{"tensor of wrong size", []string{"run", filepath.Join(dir, onnxFile), "--tensor", filepath.Join(dir, models[0].Files["input"])}, "shape"},
 		{"unknown arch", []string{"inspect", "--arch", "resnet50"}, "resnet50"},
 		{"no input", []string{"run", filepath.Join(dir, onnxFile)}, "--tensor"},
+		{"calibration flag without images", []string{"compile", filepath.Join(dir, "v2.qdq.onnx"), "--quant", "int8", "--calib-method", "entropy", "-o", filepath.Join(tmp, "m.mnc")},
+			"--calib-method works on calibration images: give --calib DIR"},
+		{"float model without images", []string{"compile", filepath.Join(dir, onnxFile), "--quant", "int8", "--preprocess", "tf", "-o", filepath.Join(tmp, "m.mnc")},
+			"--quant int8 needs calibration images: --calib DIR (the model file states no activation ranges to use instead)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, stderr, code := mnc(t, c.args...)
 			want := 1
 			switch c.name {
-			case "mistyped flag", "missing argument", "unknown command", "bad flag value", "mean with tf", "bad std", "statistics on tf":
+			case "mistyped flag", "missing argument", "unknown command", "bad flag value", "mean with tf", "bad std", "statistics on tf", "calibration flag without images":
 				want = 2 // usage errors
 			}
 			if code != want {
