@@ -53,6 +53,18 @@ func fuzzSeeds() [][]byte {
 			node("Concat", []string{"sg", "hs"}, []string{"y"}, aInt("axis", 1)),
 			node("Identity", []string{"y"}, []string{"out"}),
 			output("out")),
+		model(13, // QDQ: an activation pair, per-channel weights, an int32 bias
+			x4(1, 2, 3, 3),
+			initializer(tensorF("s", nil, 0.5)), initializer(tensorU8("z", nil, 10)),
+			initializer(tensorI8("wq", []int64{2, 2, 1, 1}, 1, -2, 3, 127)),
+			initializer(tensorF("ws", []int64{2}, 0.5, 0.25)), initializer(tensorI8("wz", []int64{2}, 0, 0)),
+			initializer(tensorI32("bq", []int64{2}, 4, -8)), initializer(tensorF("bs", []int64{2}, 0.125, 0.5)),
+			node("QuantizeLinear", []string{"x", "s", "z"}, []string{"q"}),
+			node("DequantizeLinear", []string{"q", "s", "z"}, []string{"dq"}),
+			node("DequantizeLinear", []string{"wq", "ws", "wz"}, []string{"w"}, aInt("axis", 0)),
+			node("DequantizeLinear", []string{"bq", "bs"}, []string{"b"}, aInt("axis", 0)),
+			node("Conv", []string{"dq", "w", "b"}, []string{"y"}),
+			output("y")),
 		tensorF("t", []int64{2, 2}, 1, 2, 3, 4),
 		tensorI64("t", []int64{3}, 1, -1, 5),
 	}
