@@ -1,8 +1,13 @@
 package tflite
 
 import (
+	"bytes"
 	"encoding/binary"
+	"flag"
 	"math"
+	"os"
+	"path/filepath"
+	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 )
@@ -225,4 +230,28 @@ func (m *tModel) bytes() []byte {
 func emptyBuffer(b *flatbuffers.Builder) flatbuffers.UOffsetT {
 	b.StartObject(3)
 	return b.EndObject()
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.tflite from the tests' models (testdata/gen/make_tflite.sh)")
+
+// save serializes m and checks it against testdata/NAME.tflite, which
+// -update rewrites: the committed files are the tests' models.
+func save(t *testing.T, name string, m *tModel) []byte {
+	t.Helper()
+	b := m.bytes()
+	path := filepath.Join("testdata", name+".tflite")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	old, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(old, b) {
+		t.Errorf("%s differs from the test's model (%v): run testdata/gen/make_tflite.sh", path, err)
+	}
+	return b
 }

@@ -90,17 +90,17 @@ func (imp *importer) run() error {
 	for _, i := range m.inputs {
 		t := &m.tensors[i]
 		if imp.vals[i] != nil {
-			return fmt.Errorf("input tensor %d %q is listed twice", i, esc.String(t.name))
+			return fmt.Errorf("input tensor %d %q is listed twice", i, t.name)
 		}
 		if t.isConst() {
-			return fmt.Errorf("input tensor %d %q has constant data", i, esc.String(t.name))
+			return fmt.Errorf("input tensor %d %q has constant data", i, t.name)
 		}
 		switch {
 		case t.dtype == ttFloat32:
 		case (t.dtype == ttUint8 || t.dtype == ttInt8) && t.q != nil && len(t.q.scale) == 1:
 		default:
 			return fmt.Errorf("input tensor %d %q is %s%s; mnc takes FLOAT32 inputs or UINT8/INT8 ones with one scale (read as the real values they stand for)",
-				i, esc.String(t.name), typeName(t.dtype), quantNote(t))
+				i, t.name, typeName(t.dtype), quantNote(t))
 		}
 		v := imp.g.AddInput(t.name, ir.TensorType{DType: ir.Float32, Shape: irShape(t.shape)})
 		imp.setRange(v, t)
@@ -136,7 +136,7 @@ func quantNote(t *tensor) string {
 func (imp *importer) opLabel(op *operator) string {
 	s := opName(op.code)
 	if op.code == 32 && op.custom != "" {
-		s += " " + fmt.Sprintf("%q", esc.String(op.custom))
+		s += " " + fmt.Sprintf("%q", op.custom)
 	}
 	return s
 }
@@ -176,7 +176,7 @@ func (imp *importer) value(i int) (*ir.Value, error) {
 	}
 	t := &imp.m.tensors[i]
 	if !t.isConst() {
-		return nil, fmt.Errorf("tensor %d %q is read before any operator writes it", i, esc.String(t.name))
+		return nil, fmt.Errorf("tensor %d %q is read before any operator writes it", i, t.name)
 	}
 	data, err := imp.floats(i)
 	if err != nil {
@@ -232,10 +232,10 @@ func (imp *importer) floats(i int) ([]float32, error) {
 		return out, checkFinite(out, t)
 	case ttUint8, ttInt8, ttInt32:
 	default:
-		return nil, fmt.Errorf("constant %q of element type %s is not supported", esc.String(t.name), typeName(t.dtype))
+		return nil, fmt.Errorf("constant %q of element type %s is not supported", t.name, typeName(t.dtype))
 	}
 	if t.q == nil {
-		return nil, fmt.Errorf("constant %q is %s without quantization parameters", esc.String(t.name), typeName(t.dtype))
+		return nil, fmt.Errorf("constant %q is %s without quantization parameters", t.name, typeName(t.dtype))
 	}
 	inner, ch := 1, 1
 	if len(t.q.scale) > 1 {
@@ -267,7 +267,7 @@ func le32(b []byte) uint32 {
 func checkFinite(x []float32, t *tensor) error {
 	for _, v := range x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("constant %q holds %v", esc.String(t.name), v)
+			return fmt.Errorf("constant %q holds %v", t.name, v)
 		}
 	}
 	return nil
@@ -302,11 +302,11 @@ func (imp *importer) ints(i int, what string) ([]int, error) {
 	}
 	t := &imp.m.tensors[i]
 	if !t.isConst() {
-		return nil, fmt.Errorf("%s %q must be a constant", what, esc.String(t.name))
+		return nil, fmt.Errorf("%s %q must be a constant", what, t.name)
 	}
 	n := t.elems()
 	if n > maxRank*2 {
-		return nil, fmt.Errorf("%s %q has %d values", what, esc.String(t.name), n)
+		return nil, fmt.Errorf("%s %q has %d values", what, t.name, n)
 	}
 	out := make([]int, n)
 	for j := range out {
@@ -317,10 +317,10 @@ func (imp *importer) ints(i int, what string) ([]int, error) {
 		case ttInt64:
 			x = int64(le32(t.data[8*j:])) | int64(le32(t.data[8*j+4:]))<<32
 		default:
-			return nil, fmt.Errorf("%s %q is %s, want INT32 or INT64", what, esc.String(t.name), typeName(t.dtype))
+			return nil, fmt.Errorf("%s %q is %s, want INT32 or INT64", what, t.name, typeName(t.dtype))
 		}
 		if x < -maxElems || x > maxElems {
-			return nil, fmt.Errorf("%s %q holds %d", what, esc.String(t.name), x)
+			return nil, fmt.Errorf("%s %q holds %d", what, t.name, x)
 		}
 		out[j] = int(x)
 	}

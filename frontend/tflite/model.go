@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 )
 
@@ -242,7 +241,7 @@ func (d *decoder) tensor(t *tensor, ft table) error {
 	if t.name, err = ft.string(tensorName, "name"); err != nil {
 		return err
 	}
-	label := func(err error) error { return fmt.Errorf("%q: %w", esc.String(t.name), err) }
+	label := func(err error) error { return fmt.Errorf("%q: %w", t.name, err) }
 	if t.dtype, err = ft.int8(tensorType, 0, "type"); err != nil {
 		return label(err)
 	}
@@ -267,10 +266,10 @@ func (d *decoder) tensor(t *tensor, ft table) error {
 		t.shape[i] = int(x)
 	}
 	if p, err := ft.ref(tensorSparsity, "sparsity"); err != nil || p >= 0 {
-		return label(errors.Join(err, errors.New("sparse tensors are not supported")))
+		return label(orErr(err, "sparse tensors are not supported"))
 	}
 	if v, err := ft.bool(tensorIsVariable, "is_variable"); err != nil || v {
-		return label(errors.Join(err, errors.New("variable tensors are not supported")))
+		return label(orErr(err, "variable tensors are not supported"))
 	}
 	buf, err := ft.uint32(tensorBuffer, "buffer")
 	if err != nil {
@@ -421,4 +420,12 @@ func (d *decoder) operator(op *operator, t table, codes []opcode, ntensors int) 
 	}
 	op.opts, op.hasOpts = o, ok
 	return nil
+}
+
+// orErr is err, or else an error saying msg.
+func orErr(err error, msg string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(msg)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/mncdev/mnc/ir"
-	"github.com/mncdev/mnc/runtime/esc"
 )
 
 // opSpec says how one builtin operator is mapped: the BuiltinOptions member
@@ -57,14 +56,14 @@ func (imp *importer) operator(op *operator) error {
 	t := &imp.m.tensors[o]
 	switch {
 	case t.isConst():
-		return fmt.Errorf("output tensor %d %q has constant data", o, esc.String(t.name))
+		return fmt.Errorf("output tensor %d %q has constant data", o, t.name)
 	case imp.vals[o] != nil:
-		return fmt.Errorf("output tensor %d %q is already written by a graph input or an earlier operator", o, esc.String(t.name))
+		return fmt.Errorf("output tensor %d %q is already written by a graph input or an earlier operator", o, t.name)
 	}
 	switch t.dtype {
 	case ttFloat32, ttUint8, ttInt8, ttInt16:
 	default:
-		return fmt.Errorf("output tensor %d %q is %s; mnc maps float and quantized activations only", o, esc.String(t.name), typeName(t.dtype))
+		return fmt.Errorf("output tensor %d %q is %s; mnc maps float and quantized activations only", o, t.name, typeName(t.dtype))
 	}
 	return spec.fn(imp, op)
 }
@@ -76,7 +75,7 @@ func (imp *importer) out(op *operator) *tensor { return &imp.m.tensors[op.output
 func (imp *importer) define(op *operator, v *ir.Value) error {
 	t := imp.out(op)
 	if want := irShape(t.shape); !v.Type.Shape.Equal(want) {
-		return fmt.Errorf("computes %v where output tensor %q declares %v", v.Type.Shape, esc.String(t.name), t.shape)
+		return fmt.Errorf("computes %v where output tensor %q declares %v", v.Type.Shape, t.name, t.shape)
 	}
 	imp.vals[op.outputs[0]] = v
 	imp.setRange(v, t)
@@ -263,7 +262,7 @@ func (imp *importer) constInput(op *operator, k int, what string) (int, error) {
 	}
 	i := op.inputs[k]
 	if t := &imp.m.tensors[i]; !t.isConst() {
-		return 0, fmt.Errorf("%s %q is not a constant; mnc maps constant weights only", what, esc.String(t.name))
+		return 0, fmt.Errorf("%s %q is not a constant; mnc maps constant weights only", what, t.name)
 	}
 	return i, nil
 }
@@ -325,7 +324,7 @@ func (imp *importer) intData(i int) ([]int64, error) {
 		case ttInt64:
 			out[j] = int64(le32(t.data[8*j:])) | int64(le32(t.data[8*j+4:]))<<32
 		default:
-			return nil, fmt.Errorf("constant %q is %s, want INT32 or INT64", esc.String(t.name), typeName(t.dtype))
+			return nil, fmt.Errorf("constant %q is %s, want INT32 or INT64", t.name, typeName(t.dtype))
 		}
 	}
 	return out, nil
@@ -381,7 +380,7 @@ func importFullyConnected(imp *importer, op *operator) error {
 		return err
 	}
 	if f, err := o.int8(fcWeightsFormat, 0, "weights_format"); err != nil || f != 0 {
-		return errors.Join(err, fmt.Errorf("weights format %d is not supported (DEFAULT only)", f))
+		return orErr(err, fmt.Sprintf("weights format %d is not supported (DEFAULT only)", f))
 	}
 	wi, err := imp.constInput(op, 1, "weights")
 	if err != nil {
@@ -474,7 +473,7 @@ func (imp *importer) operand(op *operator, k, r int) (*ir.Value, error) {
 		return imp.value(i)
 	}
 	if !t.isConst() {
-		return nil, fmt.Errorf("input %d %q of shape %v broadcasts against a 4-D tensor; mnc maps that for constants only", k, esc.String(t.name), t.shape)
+		return nil, fmt.Errorf("input %d %q of shape %v broadcasts against a 4-D tensor; mnc maps that for constants only", k, t.name, t.shape)
 	}
 	if len(t.shape) > 4 {
 		return nil, fmt.Errorf("input %d has rank %d above the output's 4", k, len(t.shape))

@@ -1,6 +1,7 @@
 package tflite
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -47,9 +48,9 @@ func ints(s []int32) []int {
 
 // runNHWC loads the model, runs it on x (NHWC data of input 0) and returns
 // output 0 in TFLite layout.
-func runNHWC(t *testing.T, m *tModel, x []float32) ([]float32, *ir.Graph) {
+func runNHWC(t *testing.T, name string, m *tModel, x []float32) ([]float32, *ir.Graph) {
 	t.Helper()
-	g, err := Decode(m.bytes())
+	g, err := Decode(save(t, name, m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestConvDepthwiseSame(t *testing.T) {
 		m.op(bDepthwiseConv2D, []int32{y1, dw, db}, y, optDepthwiseConv, options(dwPadding, int8(padSame), dwStrideW, 1, dwStrideH, 1,
 			dwMultiplier, 2, dwAct, int8(actRelu)))
 		m.inputs, m.outputs = []int32{x}, []int32{y}
-		got, _ := runNHWC(t, m, wave(c.h*c.w*4, 2))
+		got, _ := runNHWC(t, fmt.Sprintf("conv_%dx%d_s%d_d%d", c.h, c.w, c.stride, c.dil), m, wave(c.h*c.w*4, 2))
 		near(t, "conv+depthwise", got, want)
 	}
 }
@@ -210,7 +211,7 @@ func TestPoolMeanFullyConnected(t *testing.T) {
 			want[2+o] += fc2w[o*18+i] * v
 		}
 	}
-	got, _ := runNHWC(t, m, xv)
+	got, _ := runNHWC(t, "pool_mean_fc", m, xv)
 	near(t, "pool+mean+fc", got, want)
 }
 
@@ -269,7 +270,7 @@ func TestLayoutOps(t *testing.T) {
 			want[i+j] = float32(e[j] / sum)
 		}
 	}
-	got, g := runNHWC(t, m, xv)
+	got, g := runNHWC(t, "layout", m, xv)
 	near(t, "layout ops", got, want)
 	if n := g.Nodes[len(g.Nodes)-1]; n.Op != ir.Softmax {
 		t.Errorf("the last node is %s; a 4-D softmax stays", n)
@@ -284,7 +285,7 @@ func TestSqueezeAndFinalSoftmax(t *testing.T) {
 	y := m.act("y", 1, 5)
 	m.op(bSoftmax, []int32{sq}, y, optSoftmax, options(softmaxBeta, float32(1)))
 	m.inputs, m.outputs = []int32{x}, []int32{y}
-	got, g := runNHWC(t, m, seqf(5, 0, 1))
+	got, g := runNHWC(t, "squeeze_softmax", m, seqf(5, 0, 1))
 	near(t, "squeeze", got, seqf(5, 0, 1))
 	for _, n := range g.Nodes {
 		if n.Op == ir.Softmax {

@@ -64,7 +64,7 @@ func TestQuantized(t *testing.T) {
 	for i := range want {
 		want[i] += []float32{0.5, -2, float32(math.Ldexp(1, -14))}[i%3]
 	}
-	got, g := runNHWC(t, m, xv)
+	got, g := runNHWC(t, "quantized", m, xv)
 	near(t, "quantized", got, want)
 	ranges := map[string][2]float32{"x": {-1, 127.0 / 128}, "c1": {0, 25.5}, "d": {-118 * 0.25, 137 * 0.25}}
 	found := 0
