@@ -36,7 +36,8 @@
 // represent on its ir value, FileRange = [(qmin - zero) * scale,
 // (qmax - zero) * scale].
 //
-// A final SOFTMAX over [N, classes] that is a graph output and feeds nothing
+// Values keep their tensors' names, up to the first ';' (the converter names
+// a fused tensor after all its parts). A final SOFTMAX over [N, classes] that is a graph output and feeds nothing
 // else is left out: mnc's classifiers output logits and the runtime takes
 // the softmax, as for the ONNX files converted from the same models.
 package tflite

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/mncdev/mnc/runtime/limits"
 )
@@ -240,6 +241,11 @@ func (d *decoder) tensor(t *tensor, ft table) error {
 	var err error
 	if t.name, err = ft.string(tensorName, "name"); err != nil {
 		return err
+	}
+	// The converter names a fused tensor after all its parts, "A;B;...":
+	// the first says what it is.
+	if i := strings.IndexByte(t.name, ';'); i > 0 {
+		t.name = t.name[:i]
 	}
 	label := func(err error) error { return fmt.Errorf("%q: %w", t.name, err) }
 	if t.dtype, err = ft.int8(tensorType, 0, "type"); err != nil {
