@@ -5,7 +5,8 @@ import "fmt"
 // The parts of TensorFlow Lite's FlatBuffer schema (schema.fbs, version 3)
 // that mnc reads, as vtable slots (4 + 2*field index; a union takes two
 // fields, its type then its value) and enum values. testdata/tflite.fbs
-// restates them as a schema, from which the tests' generator builds files.
+// restates them as a schema in TFLite's field order; TestSchemaAgrees
+// checks these constants against flatc's reading of the test files with it.
 
 // fileIdent is the file identifier of TFLite files.
 const fileIdent = "TFL3"
@@ -53,14 +54,11 @@ const (
 	ocBuiltinCode    = 10
 
 	// Operator
-	opOpcodeIndex   = 4
-	opInputs        = 6
-	opOutputs       = 8
-	opOptionsType   = 10
-	opOptions       = 12
-	opCustomOptions = 14
-	opIntermediates = 20
-	opOptions2Type  = 26
+	opOpcodeIndex = 4
+	opInputs      = 6
+	opOutputs     = 8
+	opOptionsType = 10
+	opOptions     = 12
 )
 
 // Options fields, by table.
