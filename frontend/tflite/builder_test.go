@@ -21,9 +21,13 @@ type tTensor struct {
 	typ   int8
 	shape []int32
 	data  []byte // constant data, or nil
-	scale []float32
-	zero  []int64
-	qdim  int32
+	// external, for a constant, writes its buffer as TFLite does for
+	// models over 2 GB: no data vector, offset 2 (a placeholder the test
+	// patches) and the data's size; the data is left out of the file.
+	external bool
+	scale    []float32
+	zero     []int64
+	qdim     int32
 }
 
 type tOp struct {
@@ -143,7 +147,14 @@ func (m *tModel) bytes() []byte {
 	tensors := make([]flatbuffers.UOffsetT, len(m.tensors))
 	for i, t := range m.tensors {
 		buf := 0
-		if t.data != nil {
+		switch {
+		case t.external:
+			b.StartObject(3)
+			b.PrependUint64Slot(fi(bufferOffset), 2, 0)
+			b.PrependUint64Slot(fi(bufferSize), uint64(len(t.data)), 0)
+			bufs = append(bufs, b.EndObject())
+			buf = len(bufs) - 1
+		case t.data != nil:
 			data := b.CreateByteVector(t.data)
 			b.StartObject(3)
 			b.PrependUOffsetTSlot(fi(bufferData), data, 0)

@@ -165,3 +165,35 @@ func TestTruncatedShared(t *testing.T) {
 		refused(t, "truncated", b[:n], "")
 	}
 }
+
+// A buffer outside the FlatBuffer (offset and size, as TFLite writes
+// models over 2 GB) is read from the file when it lies inside it.
+func TestExternalBuffer(t *testing.T) {
+	m := small()
+	m.tensors[1].external = true
+	fb := m.bytes()
+	l := locator{t, fb}
+	r := l.must(root(fb, fileIdent, "Model"))
+	bufs, _ := r.vector(modelBuffers, 4, "buffers")
+	off, err := l.must(bufs.table(1, "Buffer")).field(bufferOffset, 8, "offset")
+	if err != nil || off < 0 {
+		t.Fatal(off, err)
+	}
+	file := append(append([]byte(nil), fb...), m.tensors[1].data...)
+	binary.LittleEndian.PutUint64(file[off:], uint64(len(fb)))
+	g, err := decode(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := seqf(6, -1, 0.5)
+	w := g.Consts[0].Const.F32
+	for i := range want {
+		if w[i] != want[i] {
+			t.Fatalf("external weights %v, want %v", w, want)
+		}
+	}
+	binary.LittleEndian.PutUint64(file[off:], uint64(len(fb)+1))
+	refused(t, "external buffer past the end", file, "do not lie inside the file")
+	binary.LittleEndian.PutUint64(file[off:], 1<<63)
+	refused(t, "external buffer offset", file, "do not lie inside the file")
+}
