@@ -73,7 +73,6 @@ type importer struct {
 	g       *ir.Graph
 	vals    []*ir.Value // the ir value of each tensor, once defined
 	weights int64       // bytes of constants made so far (limits.Weights)
-	opIndex int         // the operator being imported, for errors
 	// softmaxIn lists the SOFTMAX operators over class scores, which
 	// dropFinalSoftmax may leave out.
 	softmaxIn []softmaxOf
@@ -107,7 +106,6 @@ func (imp *importer) run() error {
 		imp.vals[i] = v
 	}
 	for k := range m.ops {
-		imp.opIndex = k
 		if err := imp.operator(&m.ops[k]); err != nil {
 			return fmt.Errorf("operator %d (%s): %w", k, imp.opLabel(&m.ops[k]), err)
 		}
@@ -190,7 +188,7 @@ func (imp *importer) value(i int) (*ir.Value, error) {
 	return v, nil
 }
 
-// activation returns the value of input k of op, which must be present.
+// input returns the value of input k of op, which must be present.
 func (imp *importer) input(op *operator, k int) (*ir.Value, error) {
 	if k >= len(op.inputs) || op.inputs[k] < 0 {
 		return nil, fmt.Errorf("input %d is missing", k)

@@ -315,3 +315,31 @@ func TestRefusedOperators(t *testing.T) {
 		}
 	}
 }
+
+// Forms the ir cannot express are refused, naming the operator.
+func TestRefusedForms(t *testing.T) {
+	m := &tModel{}
+	x := m.act("x", 1, 2, 2, 3)
+	y := m.act("y", 1, 2, 2)
+	m.op(bMean, []int32{x, m.i32("axes", []int32{1}, 3)}, y, optReducer, options(reducerKeepDims, false))
+	m.inputs, m.outputs = []int32{x}, []int32{y}
+	if _, err := Decode(m.bytes()); err == nil || !strings.Contains(err.Error(), "operator 0 (MEAN): mean over axes [3]: mnc maps the mean over height and width") {
+		t.Errorf("MEAN over channels: %v", err)
+	}
+	m = &tModel{}
+	x = m.act("x", 1, 2, 2, 3)
+	y = m.act("y", 1, 2, 2, 3)
+	m.op(bConv2D, []int32{x, m.f32("w", []int32{3, 1, 1, 3}, seqf(9, 0, 1)...)}, y, optConv2D, options(convStrideW, 1, convStrideH, 1, convAct, int8(actTanh)))
+	m.inputs, m.outputs = []int32{x}, []int32{y}
+	if _, err := Decode(m.bytes()); err == nil || !strings.Contains(err.Error(), "operator 0 (CONV_2D): fused activation TANH is not supported") {
+		t.Errorf("fused TANH: %v", err)
+	}
+	m = &tModel{}
+	x = m.act("x", 1, 2, 2, 3)
+	y = m.act("y", 1, 12)
+	m.op(bReshape, []int32{x, m.i32("shape", []int32{2}, 1, 6)}, y, optReshape, nil)
+	m.inputs, m.outputs = []int32{x}, []int32{y}
+	if _, err := Decode(m.bytes()); err == nil || !strings.Contains(err.Error(), "operator 0 (RESHAPE): new shape [1 6] does not match the output shape [1 12]") {
+		t.Errorf("RESHAPE target: %v", err)
+	}
+}
