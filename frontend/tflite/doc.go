@@ -11,10 +11,11 @@
 // to the budgets of runtime/limits first. Malformed input is an error of one
 // line, never a panic. Only the first subgraph is read.
 //
-// Mapped operators: CONV_2D, DEPTHWISE_CONV_2D, ADD, MUL, AVERAGE_POOL_2D,
-// MEAN (over height and width), RESHAPE, SQUEEZE, SOFTMAX, FULLY_CONNECTED,
-// HARD_SWISH, LOGISTIC, RELU, RELU6, PAD, CONCATENATION, and QUANTIZE and
-// DEQUANTIZE, which pass their input through (the graph is float); fused
+// Mapped operators: CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, DIV,
+// AVERAGE_POOL_2D, MEAN (over height and width), RESHAPE, SQUEEZE, SOFTMAX,
+// FULLY_CONNECTED, HARD_SWISH, LOGISTIC, RELU, RELU6, PAD, PADV2,
+// CONCATENATION, and QUANTIZE and DEQUANTIZE, which pass their input
+// through (the graph is float); fused
 // activations NONE, RELU, RELU_N1_TO_1 and RELU6. RESIZE_BILINEAR and
 // ARG_MAX are refused until the ir has ops for them, like every other
 // operator, with an error naming it and its index.

@@ -343,3 +343,30 @@ func TestRefusedForms(t *testing.T) {
 		t.Errorf("RESHAPE target: %v", err)
 	}
 }
+
+func TestSubDivPadV2(t *testing.T) {
+	m := &tModel{}
+	x := m.act("x", 1, 2, 2, 2)
+	xv := seqf(8, -2, 0.75)
+	p := m.act("p", 1, 2, 3, 3)
+	m.op(bPadV2, []int32{x, m.i32("pads", []int32{4, 2}, 0, 0, 0, 0, 1, 0, 0, 1), m.f32("cv", []int32{}, 0.5)}, p, optPadV2, nil)
+	s := m.act("s", 1, 2, 3, 3)
+	m.op(bSub, []int32{p, m.f32("k", []int32{3}, 1, 2, 3)}, s, optSub, options(eltwiseAct, int8(actReluN1To1)))
+	y := m.act("y", 1, 2, 3, 3)
+	m.op(bDiv, []int32{s, m.f32("d", []int32{1}, 4)}, y, optDiv, nil)
+	m.inputs, m.outputs = []int32{x}, []int32{y}
+	want := make([]float32, 18)
+	for h := range 2 {
+		for w := range 3 {
+			for c := range 3 {
+				v := float32(0.5)
+				if w >= 1 && c < 2 {
+					v = xv[(h*2+w-1)*2+c]
+				}
+				want[(h*3+w)*3+c] = min(max(v-float32(c+1), -1), 1) / 4
+			}
+		}
+	}
+	got, _ := runNHWC(t, "sub_div_padv2", m, xv)
+	near(t, "sub/div/padv2", got, want)
+}

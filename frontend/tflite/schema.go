@@ -119,9 +119,12 @@ const (
 	optMul            = 21
 	optPad            = 22
 	optReducer        = 27
+	optSub            = 28
+	optDiv            = 29
 	optSqueeze        = 30
 	optDequantize     = 38
 	optArgMax         = 40
+	optPadV2          = 43
 	optQuantize       = 89
 	optHardSwish      = 91
 )
@@ -182,8 +185,11 @@ const (
 	bSoftmax         = 25
 	bPad             = 34
 	bMean            = 40
+	bSub             = 41
+	bDiv             = 42
 	bSqueeze         = 43
 	bArgMax          = 56
+	bPadV2           = 60
 	bQuantize        = 114
 	bHardSwish       = 117
 	// placeholderCode is BuiltinOperator PLACEHOLDER_FOR_GREATER_OP_CODES:

@@ -93,7 +93,8 @@ var optionValues = map[string]uint8{"NONE": 0, "Conv2DOptions": optConv2D, "Dept
 	"ConcatenationOptions": optConcatenation, "AddOptions": optAdd, "ResizeBilinearOptions": optResizeBilinear,
 	"ReshapeOptions": optReshape, "MulOptions": optMul, "PadOptions": optPad, "ReducerOptions": optReducer,
 	"SqueezeOptions": optSqueeze, "DequantizeOptions": optDequantize, "ArgMaxOptions": optArgMax,
-	"QuantizeOptions": optQuantize, "HardSwishOptions": optHardSwish}
+	"QuantizeOptions": optQuantize, "HardSwishOptions": optHardSwish, "SubOptions": optSub, "DivOptions": optDiv,
+	"PadV2Options": optPadV2}
 
 type slotOf struct {
 	slot int
@@ -115,6 +116,8 @@ var optionFields = map[string]map[string]slotOf{
 	"ConcatenationOptions": {"axis": {concatAxis, 'i', 0}, "fused_activation_function": {concatAct, 'b', 0}},
 	"AddOptions":           {"fused_activation_function": {eltwiseAct, 'b', 0}},
 	"MulOptions":           {"fused_activation_function": {eltwiseAct, 'b', 0}},
+	"SubOptions":           {"fused_activation_function": {eltwiseAct, 'b', 0}},
+	"DivOptions":           {"fused_activation_function": {eltwiseAct, 'b', 0}},
 	"ReshapeOptions":       {"new_shape": {reshapeNewShape, 'v', 0}},
 	"ReducerOptions":       {"keep_dims": {reducerKeepDims, 'z', 0}},
 	"SqueezeOptions":       {"squeeze_dims": {squeezeDims, 'v', 0}},

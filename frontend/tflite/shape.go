@@ -241,8 +241,27 @@ func importPad(imp *importer, op *operator) error {
 	if err != nil {
 		return err
 	}
-	if len(op.inputs) != 2 {
+	// PAD pads with zero (a quantized tensor's zero point), PADV2 with its
+	// third input.
+	var value float32
+	switch {
+	case op.code == bPad && len(op.inputs) != 2:
 		return fmt.Errorf("%d inputs, want 2", len(op.inputs))
+	case op.code == bPadV2 && len(op.inputs) != 3:
+		return fmt.Errorf("%d inputs, want 3", len(op.inputs))
+	case op.code == bPadV2:
+		ci, err := imp.constInput(op, 2, "constant_values")
+		if err != nil {
+			return err
+		}
+		if imp.m.tensors[ci].elems() != 1 {
+			return fmt.Errorf("constant_values has shape %v, want one value", imp.m.tensors[ci].shape)
+		}
+		v, err := imp.floats(ci)
+		if err != nil {
+			return err
+		}
+		value = v[0]
 	}
 	r := len(imp.m.tensors[op.inputs[0]].shape)
 	p, err := imp.ints(op.inputs[1], "paddings")
@@ -260,7 +279,7 @@ func importPad(imp *importer, op *operator) error {
 		j := irAxis(a, r)
 		full[j], full[r+j] = p[2*a], p[2*a+1]
 	}
-	return imp.emit(op, ir.Pad, &ir.PadAttrs{Pads: full, Mode: "constant"}, x)
+	return imp.emit(op, ir.Pad, &ir.PadAttrs{Pads: full, Mode: "constant", Value: value}, x)
 }
 
 func importConcat(imp *importer, op *operator) error {
