@@ -3,17 +3,21 @@ package frontend
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/mncdev/mnc/frontend/mobilenet"
 	"github.com/mncdev/mnc/frontend/onnx"
+	"github.com/mncdev/mnc/frontend/tflite"
 	"github.com/mncdev/mnc/frontend/torch"
 	"github.com/mncdev/mnc/ir"
+	"github.com/mncdev/mnc/runtime/limits"
 )
 
 // Options describes the architecture of a checkpoint, which (unlike an ONNX
-// file) holds weights but not the network. ONNX files ignore it. Load infers
+// or TFLite file) holds weights but not the network. ONNX and TFLite files
+// ignore it. Load infers
 // what is left zero from the checkpoint's tensor names and shapes (see
 // mobilenet.Infer); what is given must agree with the checkpoint.
 type Options struct {
@@ -39,11 +43,18 @@ const (
 	ONNX        Format = "onnx"
 	Checkpoint  Format = "pytorch"
 	SafeTensors Format = "safetensors"
+	TFLite      Format = "tflite"
 )
 
-// FormatOf names the format of path from its extension.
+// FormatOf names the format of path: TFLite when the file starts with
+// TFLite's identifier (whatever its name), else from its extension.
 func FormatOf(path string) (Format, error) {
+	if IsTFLite(path) {
+		return TFLite, nil
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
+	case ".tflite":
+		return TFLite, nil // not a TFLite file inside: its reader says why
 	case ".onnx":
 		return ONNX, nil
 	case ".pth", ".pt", ".ckpt", ".bin", ".tar":
@@ -51,7 +62,22 @@ func FormatOf(path string) (Format, error) {
 	case ".safetensors":
 		return SafeTensors, nil
 	}
-	return "", fmt.Errorf("%s: unknown model format (want .onnx, .pth, .pt or .safetensors)", path)
+	return "", fmt.Errorf("%s: unknown model format (want .onnx, .tflite, .pth, .pt or .safetensors)", path)
+}
+
+// IsTFLite reports whether path names a regular file that starts like a
+// TFLite file (a FlatBuffer with the identifier "TFL3").
+func IsTFLite(path string) bool {
+	f, _, err := limits.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [8]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return false
+	}
+	return tflite.IsTFLite(head[:])
 }
 
 // ErrNoArch reports an architecture asked for without naming one.
@@ -64,8 +90,11 @@ func Load(path string, opts Options) (*ir.Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	if format == ONNX {
+	switch format {
+	case ONNX:
 		return onnx.Load(path)
+	case TFLite:
+		return tflite.Load(path)
 	}
 	known := mobilenet.Known{Arch: opts.Arch, Width: opts.Width, Classes: opts.Classes}
 	if opts.ReducedTail || opts.ReducedTailSet {

@@ -252,3 +252,34 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TFLite files are recognised by their identifier, whatever their name; a
+// .tflite name on another file gets the TFLite reader's error.
+func TestLoadTFLite(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(golden.RepoRoot(t), "frontend", "tflite", "testdata", "layout.tflite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	renamed := filepath.Join(dir, "model.bin")
+	if err := os.WriteFile(renamed, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := frontend.FormatOf(renamed); err != nil || f != frontend.TFLite {
+		t.Fatalf("FormatOf: %v %v", f, err)
+	}
+	g, err := frontend.Load(renamed, frontend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Inputs[0].Type.Shape.Equal(ir.Shape{1, 2, 2, 3}) {
+		t.Errorf("input %v, want NCHW [1,2,2,3]", g.Inputs[0].Type)
+	}
+	fake := filepath.Join(dir, "fake.tflite")
+	if err := os.WriteFile(fake, []byte("not a flatbuffer at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := frontend.Load(fake, frontend.Options{}); err == nil || !strings.Contains(err.Error(), `file identifier is "a fl", want "TFL3"`) {
+		t.Errorf("fake .tflite: %v", err)
+	}
+}

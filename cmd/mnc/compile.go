@@ -124,7 +124,7 @@ architecture with zero weights.`,
 			jsonQuality := asJSON && !report && o.Quant == "int8"
 			o.Passes.Dump, o.PassReportJSON, o.Producer = out, asJSON && !jsonQuality, "mnc "+version
 			var err error
-			if o.Preprocess, err = pre.spec(); err != nil {
+			if o.Preprocess, err = pre.specFor(cmd, o.Model); err != nil {
 				return err
 			}
 			// An ONNX file says nothing of its preprocessing: say, once the
@@ -189,7 +189,7 @@ architecture with zero weights.`,
 	f.Float64Var(&flags.QuantOptions.Percentile, "percentile", 99.99, "the percentile of --calib-method percentile")
 	f.IntVar(&flags.QuantOptions.Images, "calib-images", 0, "use at most `N` calibration images (0: all)")
 	f.BoolVar(&flags.QuantOptions.SkipBad, "skip-bad-images", false, "skip unreadable calibration images with a warning instead of failing")
-	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (recorded in the model)")
+	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (recorded in the model; a .tflite model defaults to tf)")
 	f.BoolVar(&flags.QuantOptions.Equalize, "equalize", false, "cross-layer equalization before calibration")
 	f.BoolVar(&flags.QuantOptions.NoBiasCorrect, "no-bias-correct", false, "turn off bias correction")
 	f.BoolVar(&flags.QuantOptions.ActBiasCorrect, "act-bias-correct", false, "also correct the convolutions' biases for the mean error of their int8 outputs on the calibration images (slower; see quant's documentation)")

@@ -31,10 +31,11 @@ func newEvalCmd() *cobra.Command {
 top-5 accuracy, per-class top-1 and the most confused classes (true ->
 predicted), and the top-1 agreement of every pair of models (float vs int8).
 
-MODEL is a .mnc file (int8 or float32) or a float model (.onnx, .pth, ...;
-checkpoints need --arch etc.), several side by side. A .mnc file brings its
+MODEL is a .mnc file (int8 or float32) or a float model (.onnx, .tflite, .pth,
+...; checkpoints need --arch etc.), several side by side. A .mnc file brings its
 preprocessing and class names; float models use --preprocess (default
-torchvision) and --labels. --preprocess given explicitly applies to all.
+torchvision, tf for .tflite files) and --labels. --preprocess given explicitly
+applies to all.
 
 --images is either
   DIR        ImageFolder layout: DIR/<class>/<image>, one folder per class.

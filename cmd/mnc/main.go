@@ -128,11 +128,12 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mnc",
 		Short: "mnc compiles float MobileNets into fast int8 models for x86-64 and ARM boards",
-		Long: `mnc compiles float MobileNets (V1, V2, V3-Large, V3-Small) from ONNX files or
-PyTorch checkpoints into int8 models, and runs them.
+		Long: `mnc compiles float MobileNets (V1, V2, V3-Large, V3-Small) from ONNX files,
+TensorFlow Lite files or PyTorch checkpoints into int8 models, and runs them.
 
-Float models are .onnx files, or .pth/.pt/.safetensors checkpoints of the
-torchvision definitions. A checkpoint's --arch, --width, --classes and
+Float models are .onnx files, .tflite files (float, or uint8/int8-quantized
+ones, which load dequantized as float; --preprocess defaults to tf for them),
+or .pth/.pt/.safetensors checkpoints of the torchvision definitions. A checkpoint's --arch, --width, --classes and
 --reduced-tail are inferred from its tensor shapes when left out (one line on
 stderr says what), and must agree with them when given; --resolution (default
 224) cannot be inferred.

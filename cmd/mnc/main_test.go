@@ -200,10 +200,13 @@ func TestSharedReference(t *testing.T) {
 		{"mobilenet_v2_1.0_224.onnx", "mobilenet_v2_1.0_224", nil},
 		{"mobilenet_v1_0.25_128.onnx", "mobilenet_v1_0.25_128", nil},
 		{"mobilenet_v2_1.0_224_tv.pth", "mobilenet_v2_1.0_224_tv", []string{"--arch", "mobilenet_v2", "--classes", "1001"}},
+		// The uint8 TFLite originals of the ONNX files, loaded as float.
+		{"tflite/mobilenet_v2_1.0_224_quant.tflite", "mobilenet_v2_1.0_224", nil},
+		{"tflite/mobilenet_v1_0.25_128_quant.tflite", "mobilenet_v1_0.25_128", nil},
 	}
 	for _, c := range cases {
 		for _, img := range []string{"grace_hopper", "parrot"} {
-			t.Run(c.name+"/"+img, func(t *testing.T) {
+			t.Run(filepath.Base(c.model)+"/"+img, func(t *testing.T) {
 				inName := strings.TrimSuffix(c.name, "_tv") // the _tv model has the ONNX V2's input
 				input := filepath.Join(ref, inName+"."+img+".input.npy")
 				want, err := npy.ReadFile(filepath.Join(ref, c.name+"."+img+".logits.npy"))

@@ -85,6 +85,9 @@ func checkModelFlags(cmd *cobra.Command, args []string) error {
 			if strings.EqualFold(filepath.Ext(a), ".onnx") {
 				return usageError(fmt.Errorf("--resolution is for checkpoints and --arch: the ONNX file %q fixes its own input size", a))
 			}
+			if frontend.IsTFLite(a) {
+				return usageError(fmt.Errorf("--resolution is for checkpoints and --arch: the TFLite file %q fixes its own input size", a))
+			}
 		}
 	}
 	return nil
@@ -123,6 +126,16 @@ func (p *preprocessFlags) changed(cmd *cobra.Command) bool {
 // preprocess.Spec.AtSize); a bad value is a usage error naming the flag.
 func (p *preprocessFlags) spec() (preprocess.Spec, error) {
 	return p.over(preprocess.Spec{Preset: preprocess.Preset(p.preset)})
+}
+
+// specFor is spec for the float model at path, whose format may imply the
+// preset when --preprocess is not given: tf for TFLite files (TensorFlow's
+// models), torchvision for the others.
+func (p *preprocessFlags) specFor(cmd *cobra.Command, path string) (preprocess.Spec, error) {
+	if !cmd.Flags().Changed("preprocess") && frontend.IsTFLite(path) {
+		return p.over(preprocess.Spec{Preset: preprocess.TF})
+	}
+	return p.spec()
 }
 
 // forModel is the preprocessing to run a .mnc file that records rec with:

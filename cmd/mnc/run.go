@@ -36,7 +36,9 @@ func newRunCmd() *cobra.Command {
 		Long: `Run a model on images or on a preprocessed tensor and print the top classes.
 
 MODEL is a compiled .mnc file (int8 or float32, run by the runtime) or a float
-model (.onnx, .pth, .safetensors; run by the reference interpreter). A .mnc
+model (.onnx, .tflite, .pth, .safetensors; run by the reference interpreter;
+a TFLite file, float or quantized, runs as float and defaults to --preprocess
+tf, the preprocessing of TensorFlow's models). A .mnc
 file brings its own preprocessing (the one it was calibrated with) and, when
 compiled with --labels, its class names; --labels overrides them (it must
 name every class: one line per class), and a --preprocess other than the
@@ -124,7 +126,7 @@ writes the N x classes logits as a float32 .npy file.`,
 							spec, args[0], rec.Spec)
 					}
 				} else {
-					want, err := pre.spec()
+					want, err := pre.specFor(cmd, args[0])
 					if err != nil {
 						return err
 					}
@@ -153,7 +155,7 @@ writes the N x classes logits as a float32 .npy file.`,
 	f.IntVar(&top, "top", 5, "how many classes to print per input")
 	limitFlag(cmd, "top", 1, limits.Classes)
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
-	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (a .mnc file brings its own)")
+	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (a .mnc file brings its own; a .tflite model defaults to tf)")
 	f.BoolVar(&forcePre, "force-preprocess", false, "use --preprocess even where the .mnc file records another")
 	addRuntimeFlags(cmd, &ropts)
 	return cmd

@@ -292,6 +292,11 @@ type Recorded struct {
 	// KernelsNote explains a kernel fallback of a .mnc file (see
 	// runtime.Info.KernelsNote); "" if none.
 	KernelsNote string
+	// Default, for a float model whose format implies its preprocessing,
+	// is that preprocessing at the model's input size: tf for TFLite files
+	// (TensorFlow's models, whose quantized inputs stand for x/127.5 - 1).
+	// Commands use it when no preprocessing flag is given; nil otherwise.
+	Default *preprocess.Spec
 }
 
 // Open loads a model for classification: a compiled .mnc file (recognised
@@ -326,7 +331,18 @@ func OpenWith(path string, opts frontend.Options, ropts runtime.Options) (Model,
 		return nil, nil, err
 	}
 	m, err := Graph(g)
-	return m, &Recorded{Kind: "float"}, err
+	if err != nil {
+		return nil, nil, err
+	}
+	rec := &Recorded{Kind: "float"}
+	if frontend.IsTFLite(path) {
+		if h, w, err := InputSize(m); err == nil {
+			if s, err := preprocess.Default(preprocess.TF, h, w); err == nil {
+				rec.Default = &s
+			}
+		}
+	}
+	return m, rec, nil
 }
 
 // Replicas returns n models (n >= 1) computing what m computes, each on

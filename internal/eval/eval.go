@@ -36,8 +36,9 @@ type Options struct {
 	Labels []string
 	// Preprocess, when its Preset is set, preprocesses the images of every
 	// model with it at the model's input size (preprocess.Spec.AtSize:
-	// its Mean and Std when set); no Preset means what a .mnc file records
-	// and the torchvision preset for float models (as `mnc run` does).
+	// its Mean and Std when set); no Preset means what a .mnc file records,
+	// tf for TFLite files and the torchvision preset for other float models
+	// (as `mnc run` does).
 	Preprocess preprocess.Spec
 	// PreprocessOver, when set, gives the preprocessing of a .mnc file
 	// from the one it records (the command line's flags applied over it);
@@ -177,6 +178,8 @@ func openModels(o Options, workers int) ([]*model, error) {
 			mm.spec, err = o.Preprocess.AtSize(h, w)
 		case rec.Spec != nil:
 			mm.spec = *rec.Spec
+		case rec.Default != nil:
+			mm.spec = *rec.Default
 		default:
 			mm.spec, err = preprocess.Default(preprocess.Torchvision, h, w)
 		}
