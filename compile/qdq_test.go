@@ -12,6 +12,7 @@ import (
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 // TestQDQ: the golden MobileNetV2 quantized by ONNX Runtime's own QDQ
@@ -28,27 +29,7 @@ func TestQDQ(t *testing.T) {
 	if res.Quant.Method != quant.MethodModel || res.Quant.CalibImages != 0 || res.Model.Calibration.Images != 0 {
 		t.Errorf("method %q, %d calibration images", res.Quant.Method, res.Quant.CalibImages)
 	}
-	// The ranges are the file's: every value stating one has an int8 twin
-	// whose codes span it.
-	twins := map[string]*ir.Value{}
-	for _, n := range res.Int8.Nodes {
-		twins[n.Output().Name] = n.Output()
-	}
-	stated := 0
-	for _, n := range res.Graph.Nodes {
-		v := n.Output()
-		q := twins[v.Name]
-		if v.FileRange == nil || q == nil || q.Quant == nil || q.Type.DType != ir.Int8 {
-			continue
-		}
-		stated++
-		s, z := float64(q.Quant.Scale[0]), float64(q.Quant.ZeroPoint[0])
-		lo, hi := (-128-z)*s, (127-z)*s
-		if tol := 1e-6 * (hi - lo); math.Abs(lo-float64(v.FileRange[0])) > tol || math.Abs(hi-float64(v.FileRange[1])) > tol {
-			t.Errorf("%s: int8 codes span [%g, %g], the file states %v", v.Name, lo, hi, *v.FileRange)
-		}
-	}
-	if stated < 50 {
+	if stated := checkFileRanges(t, res); stated < 50 {
 		t.Errorf("only %d int8 values carry the file's range", stated)
 	}
 
@@ -107,5 +88,54 @@ func TestQDQ(t *testing.T) {
 		QuantOptions: quant.Options{RangesFromModel: true}})
 	if err == nil || !strings.Contains(err.Error(), "states no activation ranges") {
 		t.Errorf("--calib-from-model on a float model: %v", err)
+	}
+}
+
+// checkFileRanges checks that every value of the prepared graph stating a
+// range in the model file has an int8 twin whose codes span exactly that
+// range, and returns how many do.
+func checkFileRanges(t *testing.T, res *compile.Result) int {
+	t.Helper()
+	twins := map[string]*ir.Value{}
+	for _, n := range res.Int8.Nodes {
+		twins[n.Output().Name] = n.Output()
+	}
+	stated := 0
+	for _, n := range res.Graph.Nodes {
+		v := n.Output()
+		q := twins[v.Name]
+		if v.FileRange == nil || q == nil || q.Quant == nil || q.Type.DType != ir.Int8 {
+			continue
+		}
+		stated++
+		s, z := float64(q.Quant.Scale[0]), float64(q.Quant.ZeroPoint[0])
+		lo, hi := (-128-z)*s, (127-z)*s
+		if tol := 1e-6 * (hi - lo); math.Abs(lo-float64(v.FileRange[0])) > tol || math.Abs(hi-float64(v.FileRange[1])) > tol {
+			t.Errorf("%s: int8 codes span [%g, %g], the file states %v", v.Name, lo, hi, *v.FileRange)
+		}
+	}
+	return stated
+}
+
+// TestTFLiteOwnRanges: the ../shared uint8 QAT MobileNetV2 compiles to
+// int8 by its own activation ranges, without calibration images, every op
+// int8, and keeps the float top-1 on ../shared/images/eval.
+func TestTFLiteOwnRanges(t *testing.T) {
+	shared := golden.Shared(t)
+	res, err := compile.Run(compile.Options{Model: filepath.Join(shared, "models", "tflite", "mobilenet_v2_1.0_224_quant.tflite"),
+		Quant: "int8", Preprocess: preprocess.Spec{Preset: "tf"}, QuantOptions: quant.Options{EvalDir: filepath.Join(shared, "images", "eval")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept := quant.KeptFloat(res.Int8); len(kept) > 0 {
+		t.Errorf("ops kept float: %v (the file states every range)", kept)
+	}
+	if stated := checkFileRanges(t, res); stated < 60 {
+		t.Errorf("only %d int8 values carry the file's range", stated)
+	}
+	e := res.Quant.Eval
+	t.Logf("own ranges, eval: %.2f dB median, %.2f pooled, top-1 %d/%d", e.MedianSQNR, e.LogitsSQNR, e.Top1Agree, e.Images)
+	if e.Top1Agree != e.Images || e.MedianSQNR < 20 {
+		t.Errorf("own ranges on eval: top-1 %d/%d, %.2f dB median", e.Top1Agree, e.Images, e.MedianSQNR)
 	}
 }
