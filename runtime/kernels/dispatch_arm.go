@@ -26,11 +26,13 @@ var neon32Set = newNeon32Set()
 
 // newNeon32Set builds the "neon32" Set: the generic twins, with the GEMM
 // kernels of gemm_arm.go (Pointwise, Gemm, and Conv through im2col,
-// conv_arm.go) installed over them.
+// conv_arm.go) and depthwise_arm.go (Depthwise 3x3) installed over them.
 func newNeon32Set() *Set {
 	s := *Generic
 	s.Name = "neon32"
 	s.Description = "ARMv7 NEON: VMULL/VMLAL.S8 into 16 bits, VPADAL.S16 into 32 bits, 128-bit registers"
 	neon32Gemm(&s)
+	s.PackDepthwise = packDwNeon32
+	s.Depthwise = dwRunNeon32
 	return &s
 }

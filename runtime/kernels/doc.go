@@ -194,20 +194,25 @@
 // its packed layout, in register tiles of 2 rows x 4 channels (the 16 Q
 // registers of ARMv7): VMULL.S8 and VMLAL.S8 into 16 bits, VPADAL.S16
 // into 32, and the same 64-bit requantization (VMULL.S32, VRSHL.S64,
-// saturating narrows, VMAX/VMIN); gemm_arm.go states it. Its other kernels
-// (and every float32 kernel) are the twins.
+// saturating narrows, VMAX/VMIN); gemm_arm.go states it. Its depthwise 3x3
+// (any stride, dilation and padding; channels a multiple of 8) keeps a block
+// of 8 channels' nine weights in D registers while it walks a row of
+// pixels, pairs taps in int16 as "neon" does and requantizes with VQDMULH
+// where every S of the block is >= 32, else in 64 bits
+// (depthwise_arm.go). Its other kernels (and every float32 kernel) are the
+// twins.
 //
 // # Assembly and its twins
 //
-// Every assembly function has a Go declaration in a *_amd64.go,
-// *_arm64.go or *_arm.go file whose doc comment states the loop it computes and names
+// Every assembly function has a Go declaration in a *_amd64.go, *_arm64.go
+// or *_arm.go file whose doc comment states the loop it computes and names
 // its generic twin; gemm_amd64.s and depthwise_amd64.s are written by
 // asmgen.go (go generate), the float32 gemm_f32_amd64.s,
 // depthwise_f32_amd64.s and elementwise_f32_amd64.s by asmgen_f32.go, the
 // other *_amd64.s files by hand; gemm_arm64.s,
 // depthwise_arm64.s and elementwise_arm64.s by asmgen_arm64.go (GOARCH=arm64
-// go generate), quantize_arm64.s by hand, gemm_arm.s by asmgen_arm.go
-// (GOARCH=arm go generate), and the float32 kernels
+// go generate), quantize_arm64.s by hand, gemm_arm.s and depthwise_arm.s by
+// asmgen_arm.go (GOARCH=arm go generate), and the float32 kernels
 // (gemm_f32_arm64.s, depthwise_f32_arm64.s, elementwise_f32_arm64.s) by
 // asmgen_f32_arm64.go. The Go assembler lacks most A64 widening, saturating and dot
 // product instructions, so the ARM64 generator writes them as WORD lines
