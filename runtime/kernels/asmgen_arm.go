@@ -1,7 +1,7 @@
 //go:build ignore
 
 // asmgen_arm writes the 32-bit ARM (ARMv7-A NEON) assembly kernels of
-// package kernels, gemm_arm.s and depthwise_arm.s:
+// package kernels, gemm_arm.s, depthwise_arm.s and elementwise_arm.s:
 //
 //	go run asmgen_arm.go [-dir DIR]
 //
@@ -11,8 +11,8 @@
 // TestNeon32Words checks every comment against arm-linux-gnueabihf-objdump's
 // decoding of the word, independently of these encoders. Scalar code
 // (argument loads, pointers, counters, branches) uses the assembler's own
-// mnemonics. Every generated function has a Go declaration in gemm_arm.go
-// or depthwise_arm.go whose doc comment states the loop it computes and names the generic twin.
+// mnemonics. Every generated function has a Go declaration in gemm_arm.go,
+// depthwise_arm.go or elementwise_arm.go whose doc comment states the loop it computes and names the generic twin.
 //
 // Registers: the Go ABI0 passes the arguments on the stack (FP); R10 (g)
 // and R11 (the assembler's temporary) are never touched, nor R13-R15; the
@@ -87,6 +87,20 @@ func (a *asm) addw(bits, d, n, m int) {
 	checkQ(d, n)
 	w := 0xf2800100 | esize[bits]<<20 | regs(d, n, m)
 	a.word(w, "vaddw.s%d %s, %s, %s", bits, qr(d), qr(n), dr(m))
+}
+
+// subl emits vsubl.sN Qd, Dn, Dm (2N-bit differences).
+func (a *asm) subl(bits, d, n, m int) {
+	checkQ(d)
+	w := 0xf2800200 | esize[bits]<<20 | regs(d, n, m)
+	a.word(w, "vsubl.s%d %s, %s, %s", bits, qr(d), dr(n), dr(m))
+}
+
+// movl emits vmovl.sN Qd, Dm (sign extension of N-bit lanes).
+func (a *asm) movl(bits, d, m int) {
+	checkQ(d)
+	w := 0xf2800a10 | uint32(bits/8)<<19 | regs(d, 0, m)
+	a.word(w, "vmovl.s%d %s, %s", bits, qr(d), dr(m))
 }
 
 // padal emits vpadal.sN Qd, Qm: Qd's 2N-bit lanes += the pairwise sums of
@@ -529,11 +543,71 @@ func depthwise() string {
 	return a.b.String()
 }
 
+// ---------------------------------------------------------------------------
+// Elementwise (elementwise_arm.s).
+
+// addFn writes addNeon32(a, b, y *int8, n int, c *addConstsNeon32): R0-R2
+// the operands, R3 the elements left (a multiple of 8), R4 the constants:
+// D22 za, D23 zb (int8 lanes), D24 ma, D25 mb (int32), Q13 -S (int64), Q14
+// zy (int16), D30 lo, D31 hi. Per 8 elements: the inputs in D0-D1, minus
+// their zero points in Q1-Q2 (int16), widened to Q3-Q6 (int32), the int64
+// sums in Q7-Q10.
+func (a *asm) addFn() {
+	a.b.WriteString("// func addNeon32(a, b, y *int8, n int, c *addConstsNeon32)\nTEXT ·addNeon32(SB), NOSPLIT, $0-20\n")
+	for i, arg := range []string{"a", "b", "y", "n", "c"} {
+		a.i("MOVW %s+%d(FP), R%d", arg, 4*i, i)
+	}
+	a.ld1(false, 22, 4, 4, wb)
+	a.ld1(false, 26, 4, 4, wb)
+	a.ld1(false, 30, 2, 4, noWB)
+	a.i("CMP $0, R3")
+	a.i("BEQ done")
+	a.l("loop")
+	a.ld1(false, 0, 1, 0, wb)
+	a.ld1(false, 1, 1, 1, wb)
+	a.subl(8, 2, 0, 22)
+	a.subl(8, 4, 1, 23)
+	for i := range 4 {
+		a.movl(16, 6+2*i, 2+i)
+	}
+	for i := range 4 {
+		a.long("vmull", 32, 14+2*i, 6+i, 24)
+	}
+	for i := range 4 {
+		a.long("vmlal", 32, 14+2*i, 10+i, 25)
+	}
+	for i := range 4 {
+		a.same("vrshl", true, 64, 14+2*i, 26, 14+2*i)
+	}
+	for i := range 4 {
+		a.qmovn(64, 6+i, 14+2*i)
+	}
+	a.qmovn(32, 2, 6)
+	a.qmovn(32, 3, 8)
+	a.same("vqadd", true, 16, 2, 2, 28)
+	a.qmovn(16, 0, 2)
+	a.same("vmax", false, 8, 0, 0, 30)
+	a.same("vmin", false, 8, 0, 0, 31)
+	a.ld1(true, 0, 1, 2, wb)
+	a.i("SUB.S $8, R3, R3")
+	a.i("BNE loop")
+	a.l("done")
+	a.i("RET")
+}
+
+func elementwise() string {
+	var a asm
+	a.b.WriteString(header)
+	a.addFn()
+	return a.b.String()
+}
+
 func main() {
 	flag.Parse()
 	for _, f := range []struct{ name, text string }{
 		{"gemm_arm.s", gemm()},
 		{"depthwise_arm.s", depthwise()},
+		{"elementwise_arm.s", elementwise()},
 	} {
 		if err := os.WriteFile(filepath.Join(*dir, f.name), []byte(f.text), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)

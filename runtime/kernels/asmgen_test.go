@@ -30,7 +30,7 @@ func TestGeneratedAssembly(t *testing.T) {
 		{"asmgen_f32.go", []string{"gemm_f32_amd64.s", "depthwise_f32_amd64.s", "elementwise_f32_amd64.s"}},
 		{"asmgen_arm64.go", []string{"gemm_arm64.s", "depthwise_arm64.s", "elementwise_arm64.s"}},
 		{"asmgen_f32_arm64.go", []string{"gemm_f32_arm64.s", "depthwise_f32_arm64.s", "elementwise_f32_arm64.s"}},
-		{"asmgen_arm.go", []string{"gemm_arm.s", "depthwise_arm.s"}},
+		{"asmgen_arm.go", []string{"gemm_arm.s", "depthwise_arm.s", "elementwise_arm.s"}},
 	} {
 		dir := t.TempDir()
 		cmd := exec.Command(gobin, "run", g.gen, "-dir", dir)

@@ -26,7 +26,8 @@ var neon32Set = newNeon32Set()
 
 // newNeon32Set builds the "neon32" Set: the generic twins, with the GEMM
 // kernels of gemm_arm.go (Pointwise, Gemm, and Conv through im2col,
-// conv_arm.go) and depthwise_arm.go (Depthwise 3x3) installed over them.
+// conv_arm.go), depthwise_arm.go (Depthwise 3x3) and elementwise_arm.go
+// (Add) installed over them.
 func newNeon32Set() *Set {
 	s := *Generic
 	s.Name = "neon32"
@@ -34,5 +35,6 @@ func newNeon32Set() *Set {
 	neon32Gemm(&s)
 	s.PackDepthwise = packDwNeon32
 	s.Depthwise = dwRunNeon32
+	s.Add = addRunNeon32
 	return &s
 }

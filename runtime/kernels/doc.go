@@ -199,8 +199,9 @@
 // of 8 channels' nine weights in D registers while it walks a row of
 // pixels, pairs taps in int16 as "neon" does and requantizes with VQDMULH
 // where every S of the block is >= 32, else in 64 bits
-// (depthwise_arm.go). Its other kernels (and every float32 kernel) are the
-// twins.
+// (depthwise_arm.go); its Add is "neon"'s in 8-byte vectors
+// (elementwise_arm.go). Its other kernels (and every float32 kernel) are
+// the twins.
 //
 // # Assembly and its twins
 //
@@ -211,8 +212,9 @@
 // depthwise_f32_amd64.s and elementwise_f32_amd64.s by asmgen_f32.go, the
 // other *_amd64.s files by hand; gemm_arm64.s,
 // depthwise_arm64.s and elementwise_arm64.s by asmgen_arm64.go (GOARCH=arm64
-// go generate), quantize_arm64.s by hand, gemm_arm.s and depthwise_arm.s by
-// asmgen_arm.go (GOARCH=arm go generate), and the float32 kernels
+// go generate), quantize_arm64.s by hand, gemm_arm.s, depthwise_arm.s and
+// elementwise_arm.s by asmgen_arm.go (GOARCH=arm go generate), and the
+// float32 kernels
 // (gemm_f32_arm64.s, depthwise_f32_arm64.s, elementwise_f32_arm64.s) by
 // asmgen_f32_arm64.go. The Go assembler lacks most A64 widening, saturating and dot
 // product instructions, so the ARM64 generator writes them as WORD lines
