@@ -97,24 +97,22 @@ func (l neon32Layout) wsumOff() int { return l.opad() * l.kread }
 func (l neon32Layout) flagOff() int { return l.wsumOff() + 4*l.opad() }
 func (l neon32Layout) size() int    { return l.flagOff() + 4 }
 
-// offset returns the packed position of w[c][k] (k < kread).
-func (l neon32Layout) offset(c, k int) int {
-	base := c / 4 * l.wblk()
-	if k < 16*l.kq {
-		return base + 64*(k/16) + 16*(c%4) + k%16
-	}
-	return base + 64*l.kq + 8*(c%4) + k - 16*l.kq
-}
-
 // packNeon32 packs w[o][k] (row-major) into the layout.
 func packNeon32(w []int8, o, k int) []int8 {
 	l := newNeon32Layout(o, k)
 	out := make([]int8, l.size())
 	neg := int32(0)
 	for c := range o {
+		// Channel c's 16-k chunks at base + 64q, its 8-k tail at tail.
+		base := c/4*l.wblk() + 16*(c%4)
+		tail := c/4*l.wblk() + 64*l.kq + 8*(c%4) - 16*l.kq
 		var s int32
 		for kk, v := range w[c*k : (c+1)*k] {
-			out[l.offset(c, kk)] = v
+			if kk < 16*l.kq {
+				out[base+64*(kk/16)+kk%16] = v
+			} else {
+				out[tail+kk] = v
+			}
 			s += int32(v)
 			if v == -128 {
 				neg = 1
