@@ -595,10 +595,81 @@ func (a *asm) addFn() {
 	a.i("RET")
 }
 
+// chanMulFn writes chanMulNeon32(x, y *int8, npix, c int, gs *int16, k
+// *cmConstsNeon32): R0 x, R1 y, R2 pixels left, R3 C (a multiple of 8), R4
+// the gates (int16, minus their zero point), R6 their cursor, R7 channels
+// left, R5 the constants: D20 zx (int8 lanes), D21 M (int32), Q11 -S
+// (int64), Q12 M, Q13 -(S-31) (int32), Q14 zy (int16), D30 lo, D31 hi; the
+// word at +96 is 1 for the 32-bit path (S >= 32). Per 8 channels: x in
+// D0, the gates in Q1, x - zx in Q2 (int16), the products in Q3-Q4 (int32),
+// on the 64-bit path Q5-Q8.
+func (a *asm) chanMulFn() {
+	a.b.WriteString("// func chanMulNeon32(x, y *int8, npix, c int, gs *int16, k *cmConstsNeon32)\nTEXT ·chanMulNeon32(SB), NOSPLIT, $0-24\n")
+	for i, arg := range []string{"x", "y", "npix", "c", "gs", "k"} {
+		a.i("MOVW %s+%d(FP), R%d", arg, 4*i, i)
+	}
+	a.i("MOVW 96(R5), R8")
+	a.ld1(false, 20, 4, 5, wb)
+	a.ld1(false, 24, 4, 5, wb)
+	a.ld1(false, 28, 4, 5, noWB)
+	a.i("CMP $0, R2")
+	a.i("BEQ done")
+	a.i("CMP $0, R8")
+	a.i("BEQ xpix")
+	for _, fast := range []bool{true, false} {
+		p := "x"
+		if fast {
+			p = "f"
+		}
+		a.l(p + "pix")
+		a.i("MOVW R4, R6")
+		a.i("MOVW R3, R7")
+		a.l(p + "blk")
+		a.ld1(false, 0, 1, 0, wb)
+		a.ld1(false, 2, 2, 6, wb)
+		a.subl(8, 4, 0, 20)
+		a.long("vmull", 16, 6, 4, 2)
+		a.long("vmull", 16, 8, 5, 3)
+		if fast {
+			a.c("S >= 32: VQDMULH, VRSHL by -(S-31) (see fillEpiNeon32)")
+			a.same("vqdmulh", true, 32, 6, 6, 24)
+			a.same("vqdmulh", true, 32, 8, 8, 24)
+			a.same("vrshl", true, 32, 6, 26, 6)
+			a.same("vrshl", true, 32, 8, 26, 8)
+		} else {
+			for i := range 4 {
+				a.long("vmull", 32, 10+2*i, 6+i, 21)
+			}
+			for i := range 4 {
+				a.same("vrshl", true, 64, 10+2*i, 22, 10+2*i)
+			}
+			for i := range 4 {
+				a.qmovn(64, 6+i, 10+2*i)
+			}
+		}
+		a.qmovn(32, 2, 6)
+		a.qmovn(32, 3, 8)
+		a.same("vqadd", true, 16, 2, 2, 28)
+		a.qmovn(16, 0, 2)
+		a.same("vmax", false, 8, 0, 0, 30)
+		a.same("vmin", false, 8, 0, 0, 31)
+		a.ld1(true, 0, 1, 1, wb)
+		a.i("SUB.S $8, R7, R7")
+		a.i("BNE %sblk", p)
+		a.i("SUB.S $1, R2, R2")
+		a.i("BNE %spix", p)
+		a.i("B done")
+	}
+	a.l("done")
+	a.i("RET")
+}
+
 func elementwise() string {
 	var a asm
 	a.b.WriteString(header)
 	a.addFn()
+	a.b.WriteString("\n")
+	a.chanMulFn()
 	return a.b.String()
 }
 

@@ -2,8 +2,8 @@
 
 package kernels
 
-// The 32-bit ARM (ARMv7 NEON) elementwise kernel of the "neon32" Set
-// (elementwise_arm.s, written by asmgen_arm.go).
+// The 32-bit ARM (ARMv7 NEON) elementwise kernels of the "neon32" Set
+// (elementwise_arm.s, written by asmgen_arm.go): Add and ChannelMul.
 
 // addConstsNeon32 is what addNeon32 reads (80 bytes, by three VLD1).
 type addConstsNeon32 struct {
@@ -46,5 +46,71 @@ func addRunNeon32(p *AddParams, a, b, y []int8) {
 	addNeon32(&a[0], &b[0], &y[0], n, &c)
 	if n < len(y) {
 		Add(p, a[n:], b[n:], y[n:])
+	}
+}
+
+// cmConstsNeon32 is what chanMulNeon32 reads (100 bytes: three VLD1 and
+// the flag).
+type cmConstsNeon32 struct {
+	zx    [8]int8  // the input zero point (broadcast)
+	m     [2]int32 // M, for VMULL.S32
+	nsh   [2]int64 // -S
+	m4    [4]int32 // M, for VQDMULH
+	nsh32 [4]int32 // 31 - S
+	zy    [8]int16 // the output zero point
+	lo    [8]int8  // the output clamp
+	hi    [8]int8
+	fast  int32 // 1 if S >= 32: VQDMULH and VRSHL by 31 - S
+}
+
+// chanMulNeon32 computes, for npix pixels of c channels (a multiple of 8),
+//
+//	y[p*c+j] = clamp(zy + RoundShift(int64((x[p*c+j]-zx)*gs[j])*M, S), lo, hi)
+//
+// (|(x - zx) gs| <= 255 x 255: VSUBL.S8 and VMULL.S16 into int32; then, if
+// fast, VQDMULH.S32 by M and VRSHL.S32 by 31 - S, exact for S >= 32 as
+// fillEpiARM (depthwise_arm64.go) proves, else VMULL.S32 into int64 and
+// VRSHL.S64 by -S; then the saturating chain of addNeon32). The generic
+// twin is ChannelMul.
+//
+//go:noescape
+func chanMulNeon32(x, y *int8, npix, c int, gs *int16, k *cmConstsNeon32)
+
+// cmChunkNeon32 bounds the channels ChannelMul handles in assembly (stack
+// scratch).
+const cmChunkNeon32 = 4096
+
+// chanMulRunNeon32 is the ChannelMul of the "neon32" Set.
+func chanMulRunNeon32(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	if p.C%8 != 0 || p.C > cmChunkNeon32 {
+		ChannelMul(p, x, g, y, lo, hi)
+		return
+	}
+	if len(x) < p.N*p.HW*p.C || len(g) < p.N*p.C || len(y) < p.N*p.HW*p.C || lo < 0 || hi > p.N*p.HW {
+		panic("kernels: channel-mul slices too short for their parameters")
+	}
+	var k cmConstsNeon32
+	for i := range 8 {
+		k.zx[i], k.zy[i], k.lo[i], k.hi[i] = int8(p.XZero), int16(p.YZero), p.Out.Lo, p.Out.Hi
+	}
+	for i := range 4 {
+		k.m4[i], k.nsh32[i] = p.Mult.M, 31-p.Mult.S
+	}
+	k.m = [2]int32{p.Mult.M, p.Mult.M}
+	k.nsh = [2]int64{-int64(p.Mult.S), -int64(p.Mult.S)}
+	if p.Mult.S >= 32 {
+		k.fast = 1
+	}
+	var gs [cmChunkNeon32]int16
+	for n := lo / max(p.HW, 1); n < p.N && n*p.HW < hi; n++ {
+		a, b := p.span(n, lo, hi)
+		for c := range p.C {
+			gs[c] = int16(int32(g[n*p.C+c]) - p.GZero)
+		}
+		off := (n*p.HW + a) * p.C
+		chanMulNeon32(&x[off], &y[off], b-a, p.C, &gs[0], &k)
 	}
 }

@@ -52,3 +52,81 @@ loop:
 	BNE loop
 done:
 	RET
+
+// func chanMulNeon32(x, y *int8, npix, c int, gs *int16, k *cmConstsNeon32)
+TEXT ·chanMulNeon32(SB), NOSPLIT, $0-24
+	MOVW x+0(FP), R0
+	MOVW y+4(FP), R1
+	MOVW npix+8(FP), R2
+	MOVW c+12(FP), R3
+	MOVW gs+16(FP), R4
+	MOVW k+20(FP), R5
+	MOVW 96(R5), R8
+	WORD $0xf465420d // vld1.8 {d20-d23}, [r5]!
+	WORD $0xf465820d // vld1.8 {d24-d27}, [r5]!
+	WORD $0xf465c20f // vld1.8 {d28-d31}, [r5]
+	CMP $0, R2
+	BEQ done
+	CMP $0, R8
+	BEQ xpix
+fpix:
+	MOVW R4, R6
+	MOVW R3, R7
+fblk:
+	WORD $0xf420070d // vld1.8 {d0}, [r0]!
+	WORD $0xf4262a0d // vld1.8 {d2-d3}, [r6]!
+	WORD $0xf2804224 // vsubl.s8 q2, d0, d20
+	WORD $0xf2946c02 // vmull.s16 q3, d4, d2
+	WORD $0xf2958c03 // vmull.s16 q4, d5, d3
+	// S >= 32: VQDMULH, VRSHL by -(S-31) (see fillEpiNeon32)
+	WORD $0xf2266b68 // vqdmulh.s32 q3, q3, q12
+	WORD $0xf2288b68 // vqdmulh.s32 q4, q4, q12
+	WORD $0xf22a65c6 // vrshl.s32 q3, q3, q13
+	WORD $0xf22a85c8 // vrshl.s32 q4, q4, q13
+	WORD $0xf3b62286 // vqmovn.s32 d2, q3
+	WORD $0xf3b63288 // vqmovn.s32 d3, q4
+	WORD $0xf212207c // vqadd.s16 q1, q1, q14
+	WORD $0xf3b20282 // vqmovn.s16 d0, q1
+	WORD $0xf200062e // vmax.s8 d0, d0, d30
+	WORD $0xf200063f // vmin.s8 d0, d0, d31
+	WORD $0xf401070d // vst1.8 {d0}, [r1]!
+	SUB.S $8, R7, R7
+	BNE fblk
+	SUB.S $1, R2, R2
+	BNE fpix
+	B done
+xpix:
+	MOVW R4, R6
+	MOVW R3, R7
+xblk:
+	WORD $0xf420070d // vld1.8 {d0}, [r0]!
+	WORD $0xf4262a0d // vld1.8 {d2-d3}, [r6]!
+	WORD $0xf2804224 // vsubl.s8 q2, d0, d20
+	WORD $0xf2946c02 // vmull.s16 q3, d4, d2
+	WORD $0xf2958c03 // vmull.s16 q4, d5, d3
+	WORD $0xf2a6ac25 // vmull.s32 q5, d6, d21
+	WORD $0xf2a7cc25 // vmull.s32 q6, d7, d21
+	WORD $0xf2a8ec25 // vmull.s32 q7, d8, d21
+	WORD $0xf2e90c25 // vmull.s32 q8, d9, d21
+	WORD $0xf236a5ca // vrshl.s64 q5, q5, q11
+	WORD $0xf236c5cc // vrshl.s64 q6, q6, q11
+	WORD $0xf236e5ce // vrshl.s64 q7, q7, q11
+	WORD $0xf27605e0 // vrshl.s64 q8, q8, q11
+	WORD $0xf3ba628a // vqmovn.s64 d6, q5
+	WORD $0xf3ba728c // vqmovn.s64 d7, q6
+	WORD $0xf3ba828e // vqmovn.s64 d8, q7
+	WORD $0xf3ba92a0 // vqmovn.s64 d9, q8
+	WORD $0xf3b62286 // vqmovn.s32 d2, q3
+	WORD $0xf3b63288 // vqmovn.s32 d3, q4
+	WORD $0xf212207c // vqadd.s16 q1, q1, q14
+	WORD $0xf3b20282 // vqmovn.s16 d0, q1
+	WORD $0xf200062e // vmax.s8 d0, d0, d30
+	WORD $0xf200063f // vmin.s8 d0, d0, d31
+	WORD $0xf401070d // vst1.8 {d0}, [r1]!
+	SUB.S $8, R7, R7
+	BNE xblk
+	SUB.S $1, R2, R2
+	BNE xpix
+	B done
+done:
+	RET
