@@ -121,12 +121,12 @@ func (a *asm) padd(d, n, m int) {
 // the GNU operand order is d, m, n), vqdmulh.sN, veor.
 func (a *asm) same(op string, q bool, bits, d, n, m int) {
 	base := map[string]uint32{"vadd": 0xf2000800, "vqadd": 0xf2000010, "vmax": 0xf2000600, "vmin": 0xf2000610,
-		"vrshl": 0xf2000500, "vqdmulh": 0xf2000b00, "veor": 0xf3000110}[op]
+		"vrshl": 0xf2000500, "vqdmulh": 0xf2000b00, "veor": 0xf3000110, "vand": 0xf2000110}[op]
 	if base == 0 {
 		panic(op)
 	}
 	w := base | regs(d, n, m)
-	if op != "veor" {
+	if op != "veor" && op != "vand" {
 		w |= esize[bits] << 20
 	}
 	r := dr
@@ -137,13 +137,31 @@ func (a *asm) same(op string, q bool, bits, d, n, m int) {
 	}
 	suffix := map[string]string{"vadd": ".i", "vqadd": ".s", "vmax": ".s", "vmin": ".s", "vrshl": ".s", "vqdmulh": ".s"}[op]
 	switch {
-	case op == "veor":
-		a.word(w, "veor %s, %s, %s", r(d), r(n), r(m))
+	case op == "veor" || op == "vand":
+		a.word(w, "%s %s, %s, %s", op, r(d), r(n), r(m))
 	case op == "vrshl":
 		a.word(w, "vrshl.s%d %s, %s, %s", bits, r(d), r(m), r(n))
 	default:
 		a.word(w, "%s%s%d %s, %s, %s", op, suffix, bits, r(d), r(n), r(m))
 	}
+}
+
+// fsame emits a float32 three-same instruction on Q registers: vadd.f32,
+// vsub.f32, vmul.f32, vceq.f32 (all ones where equal), vmax.f32, vmin.f32.
+func (a *asm) fsame(op string, d, n, m int) {
+	checkQ(d, n, m)
+	base := map[string]uint32{"vadd": 0xf2000d00, "vsub": 0xf2200d00, "vmul": 0xf3000d10, "vceq": 0xf2000e00,
+		"vmax": 0xf2000f00, "vmin": 0xf2200f00}[op]
+	if base == 0 {
+		panic(op)
+	}
+	a.word(base|1<<6|regs(d, n, m), "%s.f32 %s, %s, %s", op, qr(d), qr(n), qr(m))
+}
+
+// cvt emits vcvt.s32.f32 Qd, Qm (toward zero).
+func (a *asm) cvt(d, m int) {
+	checkQ(d, m)
+	a.word(0xf3bb0740|regs(d, 0, m), "vcvt.s32.f32 %s, %s", qr(d), qr(m))
 }
 
 // qmovn emits vqmovn.sN Dd, Qm (N the source element size: 16, 32, 64).
@@ -664,12 +682,72 @@ func (a *asm) chanMulFn() {
 	a.i("RET")
 }
 
+// quantizeFn writes quantizeNeon32(x *float32, y *int8, n int, k
+// *qConstsNeon32): R0 x, R1 y, R2 the elements left (a multiple of 8), R3
+// the constants: Q8 inv, Q9 1.5 x 2^23, Q10 -512, Q11 512 (float32), Q12
+// the zero point (int32). Per 8 values: Q0-Q1 t = x inv, NaN lanes zeroed
+// through the masks Q2-Q3 of t == t, limited to [-512, 512], rounded by
+// adding and subtracting the constant, converted, plus the zero point, then
+// saturating narrows to int16 (Q2) and int8 (D6).
+func (a *asm) quantizeFn() {
+	a.b.WriteString("// func quantizeNeon32(x *float32, y *int8, n int, k *qConstsNeon32)\nTEXT ·quantizeNeon32(SB), NOSPLIT, $0-16\n")
+	for i, arg := range []string{"x", "y", "n", "k"} {
+		a.i("MOVW %s+%d(FP), R%d", arg, 4*i, i)
+	}
+	a.ld1(false, 16, 4, 3, wb)
+	a.ld1(false, 20, 4, 3, wb)
+	a.ld1(false, 24, 2, 3, noWB)
+	a.i("CMP $0, R2")
+	a.i("BEQ done")
+	a.l("loop")
+	a.ld1(false, 0, 4, 0, wb)
+	for _, q := range []int{0, 2} {
+		a.fsame("vmul", q, q, 16)
+	}
+	for _, q := range []int{0, 2} {
+		a.fsame("vceq", q+4, q, q)
+	}
+	for _, q := range []int{0, 2} {
+		a.same("vand", true, 0, q, q, q+4)
+	}
+	for _, op := range []string{"vmax", "vmin"} {
+		for _, q := range []int{0, 2} {
+			c := 20
+			if op == "vmin" {
+				c = 22
+			}
+			a.fsame(op, q, q, c)
+		}
+	}
+	for _, op := range []string{"vadd", "vsub"} {
+		for _, q := range []int{0, 2} {
+			a.fsame(op, q, q, 18)
+		}
+	}
+	for _, q := range []int{0, 2} {
+		a.cvt(q, q)
+	}
+	for _, q := range []int{0, 2} {
+		a.same("vadd", true, 32, q, q, 24)
+	}
+	a.qmovn(32, 4, 0)
+	a.qmovn(32, 5, 2)
+	a.qmovn(16, 6, 4)
+	a.ld1(true, 6, 1, 1, wb)
+	a.i("SUB.S $8, R2, R2")
+	a.i("BNE loop")
+	a.l("done")
+	a.i("RET")
+}
+
 func elementwise() string {
 	var a asm
 	a.b.WriteString(header)
 	a.addFn()
 	a.b.WriteString("\n")
 	a.chanMulFn()
+	a.b.WriteString("\n")
+	a.quantizeFn()
 	return a.b.String()
 }
 

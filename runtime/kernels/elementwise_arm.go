@@ -3,7 +3,8 @@
 package kernels
 
 // The 32-bit ARM (ARMv7 NEON) elementwise kernels of the "neon32" Set
-// (elementwise_arm.s, written by asmgen_arm.go): Add and ChannelMul.
+// (elementwise_arm.s, written by asmgen_arm.go): Add, ChannelMul and
+// QuantizeCodes.
 
 // addConstsNeon32 is what addNeon32 reads (80 bytes, by three VLD1).
 type addConstsNeon32 struct {
@@ -112,5 +113,40 @@ func chanMulRunNeon32(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 		}
 		off := (n*p.HW + a) * p.C
 		chanMulNeon32(&x[off], &y[off], b-a, p.C, &gs[0], &k)
+	}
+}
+
+// qConstsNeon32 is what quantizeNeon32 reads (80 bytes, by three VLD1).
+type qConstsNeon32 struct {
+	inv, magic, lo, hi [4]float32
+	zero               [4]int32
+}
+
+// quantizeNeon32 is QuantizeCodes for n (a multiple of 8) values, with its
+// float32 steps in NEON (VMUL, VCEQ and VAND for NaN, VMAX and VMIN, VADD
+// and VSUB of 1.5 x 2^23, VCVT, then the zero point and saturating
+// narrows). ARMv7 NEON flushes subnormal operands and results to zero,
+// which changes nothing when inv is a normal float32 below 2^125: a
+// subnormal t rounds to 0 anyway, and a subnormal x gives |x inv| < 2^-1
+// (0 too). The generic twin is QuantizeCodes.
+//
+//go:noescape
+func quantizeNeon32(x *float32, y *int8, n int, k *qConstsNeon32)
+
+// quantizeRunNeon32 is the QuantizeCodes of the "neon32" Set.
+func quantizeRunNeon32(x []float32, inv float32, zero int32, y []int8) {
+	n := len(x) &^ 7
+	if n == 0 || !(inv >= 0x1p-126 && inv < 0x1p125) {
+		QuantizeCodes(x, inv, zero, y)
+		return
+	}
+	y = y[:len(x)]
+	var k qConstsNeon32
+	for i := range 4 {
+		k.inv[i], k.magic[i], k.lo[i], k.hi[i], k.zero[i] = inv, 0x1.8p23, -512, 512, zero
+	}
+	quantizeNeon32(&x[0], &y[0], n, &k)
+	if n < len(x) {
+		QuantizeCodes(x[n:], inv, zero, y[n:])
 	}
 }

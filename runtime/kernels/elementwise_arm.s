@@ -130,3 +130,43 @@ xblk:
 	B done
 done:
 	RET
+
+// func quantizeNeon32(x *float32, y *int8, n int, k *qConstsNeon32)
+TEXT ·quantizeNeon32(SB), NOSPLIT, $0-16
+	MOVW x+0(FP), R0
+	MOVW y+4(FP), R1
+	MOVW n+8(FP), R2
+	MOVW k+12(FP), R3
+	WORD $0xf463020d // vld1.8 {d16-d19}, [r3]!
+	WORD $0xf463420d // vld1.8 {d20-d23}, [r3]!
+	WORD $0xf4638a0f // vld1.8 {d24-d25}, [r3]
+	CMP $0, R2
+	BEQ done
+loop:
+	WORD $0xf420020d // vld1.8 {d0-d3}, [r0]!
+	WORD $0xf3000d70 // vmul.f32 q0, q0, q8
+	WORD $0xf3022d70 // vmul.f32 q1, q1, q8
+	WORD $0xf2004e40 // vceq.f32 q2, q0, q0
+	WORD $0xf2026e42 // vceq.f32 q3, q1, q1
+	WORD $0xf2000154 // vand q0, q0, q2
+	WORD $0xf2022156 // vand q1, q1, q3
+	WORD $0xf2000f64 // vmax.f32 q0, q0, q10
+	WORD $0xf2022f64 // vmax.f32 q1, q1, q10
+	WORD $0xf2200f66 // vmin.f32 q0, q0, q11
+	WORD $0xf2222f66 // vmin.f32 q1, q1, q11
+	WORD $0xf2000d62 // vadd.f32 q0, q0, q9
+	WORD $0xf2022d62 // vadd.f32 q1, q1, q9
+	WORD $0xf2200d62 // vsub.f32 q0, q0, q9
+	WORD $0xf2222d62 // vsub.f32 q1, q1, q9
+	WORD $0xf3bb0740 // vcvt.s32.f32 q0, q0
+	WORD $0xf3bb2742 // vcvt.s32.f32 q1, q1
+	WORD $0xf2200868 // vadd.i32 q0, q0, q12
+	WORD $0xf2222868 // vadd.i32 q1, q1, q12
+	WORD $0xf3b64280 // vqmovn.s32 d4, q0
+	WORD $0xf3b65282 // vqmovn.s32 d5, q1
+	WORD $0xf3b26284 // vqmovn.s16 d6, q2
+	WORD $0xf401670d // vst1.8 {d6}, [r1]!
+	SUB.S $8, R2, R2
+	BNE loop
+done:
+	RET
