@@ -402,22 +402,23 @@ func gemm() string {
 }
 
 // ---------------------------------------------------------------------------
-// Depthwise 3x3 (depthwise_arm.s).
+// Depthwise 3x3 and 5x5 (depthwise_arm.s).
 
 // Offsets of dwArgsNeon32 (depthwise_arm.go; TestDwArgsNeon32Layout checks
 // them) and of a block of epilogue constants (dwEpiNeon32).
 const (
-	dwRow     = 0 // [3]*int8
-	dwTapStep = 12
-	dwPixFix  = 16
-	dwW       = 20
-	dwEpi     = 24
-	dwY       = 28
-	dwC       = 32
-	dwNpix    = 36
-	dwCw      = 40
-	dwBoff    = 44
-	dwOut     = 48 // zy [8]int16, lo [8]int8, hi [8]int8
+	dwRow     = 0 // [5]*int8
+	dwTapStep = 20
+	dwPixFix  = 24
+	dwW       = 28
+	dwEpi     = 32
+	dwY       = 36
+	dwC       = 40
+	dwNpix    = 44
+	dwCw      = 48
+	dwBoff    = 52
+	dwAcc     = 56
+	dwOut     = 60 // zy [8]int16, lo [8]int8, hi [8]int8
 
 	epiCorr  = 0   // [8]int32
 	epiM     = 32  // [8]int32
@@ -426,40 +427,71 @@ const (
 	epiShift = 8   // log2 of the block size, 256 bytes
 )
 
-// Registers: R0-R2 the cursors of the three kernel rows, R3 the tap step
-// (dilation x C), R4 the step from the last tap of a row to the first of the
-// next pixel (stride x C - 2 x tap step), R5 y, R6 C, R7 pixels left (and
-// scratch), R8 the block's weights then its epilogue constants, R9 scratch,
-// R12 the arguments.
-//
-// NEON: D0-D8 the block's weights (8 channels, taps 0-8), D10-D11 the output
-// zero point (int16), D12 lo, D13 hi, D16-D17 and D9 inputs, Q7 and Q11
-// int16 products, Q9-Q10 the int32 accumulators (channels 0-3, 4-7); on the
-// fast path Q12-Q13 M and Q14-Q15 -(S-31).
+// dwGroup is a pass over kernel rows [r0, r0+nr) of a k x k window: its
+// accumulators start from corr (or the scratch the previous pass wrote) and
+// end in the epilogue (or the scratch).
+type dwGroup struct {
+	k, r0, nr      int
+	fromAcc, toAcc bool
+	label          string
+	paired         bool
+}
 
-// dwTaps emits the nine taps of one pixel into Q9-Q10 (starting from the
-// corr vector): by pairs summed in int16 (paired), or one at a time.
-func (a *asm) dwTaps(paired bool) {
-	a.ld1(false, 18, 4, 8, noWB) // acc = corr
+func (g dwGroup) taps() int { return g.k * g.nr }
+
+// Registers of a pass: R0-R(nr-1) the cursors of its kernel rows, R3 the
+// tap step (dilation x C), R4 the step from the last tap of a row to the
+// first of the next pixel (stride x C - (k-1) x tap step), R5 y, R6 C, R7
+// pixels left (and scratch), R8 the block's weights then its epilogue
+// constants, R9 scratch (the scratch cursor of a first pass), R2 the
+// scratch cursor of a second pass (two rows), R12 the arguments.
+//
+// NEON: D0-D(n-1) the pass's weights (8 channels, n taps), D16-D17 inputs,
+// Q9-Q10 the int32 accumulators (channels 0-3, 4-7), Q11 and Q7 (Q13 for a
+// pass of 15 taps) int16 products; a finishing pass (n <= 10) holds the
+// output zero point (int16) in D10-D11, lo in D12, hi in D13 and, on the
+// fast path, M in Q12-Q13 and -(S-31) in Q14-Q15.
+
+// scratchReg returns the scratch cursor of the pass.
+func (g dwGroup) scratchReg() int {
+	if g.nr == 3 {
+		return 9
+	}
+	return 2
+}
+
+// dwTaps emits the pass's taps of one pixel into Q9-Q10 (starting from the
+// corr vector or the scratch): by pairs summed in int16 (paired), or one at
+// a time.
+func (a *asm) dwTaps(g dwGroup) {
+	if g.fromAcc {
+		a.ld1(false, 18, 4, g.scratchReg(), wb)
+	} else {
+		a.ld1(false, 18, 4, 8, noWB) // acc = corr
+	}
+	n := g.taps()
 	post := func(t int) int {
-		if t%3 == 2 {
+		if t%g.k == g.k-1 {
 			return 4
 		}
 		return 3
 	}
 	tmp := [2]int{14, 22}
+	if n > 14 {
+		tmp[0] = 26
+	}
 	k := 0
-	for t := 0; t < 9; k++ {
+	for t := 0; t < n; k++ {
 		q := tmp[k%2]
-		if paired && t+1 < 9 {
-			a.ld1(false, 16, 1, t/3, post(t))
-			a.ld1(false, 17, 1, (t+1)/3, post(t+1))
+		if g.paired && t+1 < n {
+			a.ld1(false, 16, 1, t/g.k, post(t))
+			a.ld1(false, 17, 1, (t+1)/g.k, post(t+1))
 			a.long("vmull", 8, q, 16, t)
 			a.long("vmlal", 8, q, 17, t+1)
 			t += 2
 		} else {
-			a.ld1(false, 9, 1, t/3, post(t))
-			a.long("vmull", 8, q, 9, t)
+			a.ld1(false, 16, 1, t/g.k, post(t))
+			a.long("vmull", 8, q, 16, t)
 			t++
 		}
 		a.addw(16, 18, 18, q)
@@ -479,43 +511,64 @@ func (a *asm) dwStore() {
 	a.ld1(true, 14, 1, 5, 6)
 }
 
-func (a *asm) dwKernel(name string, paired bool) {
-	fmt.Fprintf(&a.b, "// func %s(a *dwArgsNeon32)\nTEXT ·%s(SB), NOSPLIT, $0-4\n", name, name)
-	a.i("MOVW a+0(FP), R12")
-	a.i("ADD $%d, R12, R9", dwOut)
-	a.ld1(false, 10, 4, 9, noWB)
-	a.i("MOVW %d(R12), R3", dwTapStep)
-	a.i("MOVW %d(R12), R4", dwPixFix)
-	a.i("MOVW %d(R12), R6", dwC)
-	a.i("MOVW $0, R7")
-	a.i("MOVW R7, %d(R12)", dwBoff)
-	a.l("blk")
-	a.i("MOVW %d(R12), R7", dwBoff)
-	for r := range 3 {
-		a.i("MOVW %d(R12), R%d", dwRow+4*r, r)
+// dwPass emits one pass of group g over the pixels of the block (R7 holds
+// boff on entry).
+func (a *asm) dwPass(g dwGroup) {
+	p := g.label
+	for r := range g.nr {
+		a.i("MOVW %d(R12), R%d", dwRow+4*(g.r0+r), r)
 		a.i("ADD R7, R%d, R%d", r, r)
 	}
-	a.i("MOVW %d(R12), R5", dwY)
-	a.i("ADD R7, R5, R5")
-	a.c("the block's weights at w + 9 boff")
+	a.c("the pass's weights at w + %d boff + %d", g.k*g.k, 8*g.k*g.r0)
 	a.i("MOVW %d(R12), R8", dwW)
-	a.i("ADD R7<<3, R8, R8")
+	if g.k == 3 {
+		a.i("ADD R7<<3, R8, R8")
+	} else {
+		a.i("ADD R7<<4, R8, R8")
+		a.i("ADD R7<<3, R8, R8")
+	}
 	a.i("ADD R7, R8, R8")
-	a.ld1(false, 0, 4, 8, wb)
-	a.ld1(false, 4, 4, 8, wb)
-	a.ld1(false, 8, 1, 8, noWB)
-	a.c("its epilogue constants at epi + 32 boff")
+	if g.r0 > 0 {
+		a.i("ADD $%d, R8, R8", 8*g.k*g.r0)
+	}
+	for d := 0; d < g.taps(); d += 4 {
+		post := wb
+		if d+4 >= g.taps() {
+			post = noWB
+		}
+		a.ld1(false, d, min(4, g.taps()-d), 8, post)
+	}
+	a.c("the block's epilogue constants at epi + 32 boff")
 	a.i("MOVW %d(R12), R8", dwEpi)
 	a.i("ADD R7<<%d, R8, R8", epiShift-3)
-	a.i("MOVW %d(R8), R9", epiFast)
+	if g.fromAcc || g.toAcc {
+		a.i("MOVW %d(R12), R%d", dwAcc, g.scratchReg())
+	}
 	a.i("MOVW %d(R12), R7", dwNpix)
+	if g.toAcc {
+		a.l(p + "pix")
+		a.dwTaps(g)
+		a.ld1(true, 18, 4, g.scratchReg(), wb)
+		a.i("SUB.S $1, R7, R7")
+		a.i("BNE %spix", p)
+		return
+	}
+	if g.r0 > 0 {
+		a.c("the output constants again (the first pass's weights took D10-D13)")
+		a.i("ADD $%d, R12, R9", dwOut)
+		a.ld1(false, 10, 4, 9, noWB)
+	}
+	a.i("MOVW %d(R12), R5", dwY)
+	a.i("MOVW %d(R12), R9", dwBoff)
+	a.i("ADD R9, R5, R5")
+	a.i("MOVW %d(R8), R9", epiFast)
 	a.i("CMP $0, R9")
-	a.i("BEQ exact")
+	a.i("BEQ %sexact", p)
 	a.i("ADD $%d, R8, R9", epiM)
 	a.ld1(false, 24, 4, 9, wb)
 	a.ld1(false, 28, 4, 9, noWB)
-	a.l("fpix")
-	a.dwTaps(paired)
+	a.l(p + "fpix")
+	a.dwTaps(g)
 	a.c("S >= 32: VQDMULH, VRSHL by -(S-31) (see fillEpiNeon32)")
 	a.same("vqdmulh", true, 32, 18, 18, 24)
 	a.same("vqdmulh", true, 32, 20, 20, 26)
@@ -523,10 +576,10 @@ func (a *asm) dwKernel(name string, paired bool) {
 	a.same("vrshl", true, 32, 20, 30, 20)
 	a.dwStore()
 	a.i("SUB.S $1, R7, R7")
-	a.i("BNE fpix")
-	a.i("B bnext")
-	a.l("exact")
-	a.dwTaps(paired)
+	a.i("BNE %sfpix", p)
+	a.i("B %sdone", p)
+	a.l(p + "exact")
+	a.dwTaps(g)
 	a.i("ADD $%d, R8, R9", epiExact)
 	for h := range 2 {
 		acc := 18 + 2*h
@@ -541,8 +594,33 @@ func (a *asm) dwKernel(name string, paired bool) {
 	}
 	a.dwStore()
 	a.i("SUB.S $1, R7, R7")
-	a.i("BNE exact")
-	a.l("bnext")
+	a.i("BNE %sexact", p)
+	a.l(p + "done")
+}
+
+// dwKernel emits one depthwise function: per block of 8 channels, its
+// passes (3x3: one; 5x5: kernel rows 0-2 into the scratch, then rows 3-4
+// from it).
+func (a *asm) dwKernel(name string, k int, paired bool) {
+	fmt.Fprintf(&a.b, "// func %s(a *dwArgsNeon32)\nTEXT ·%s(SB), NOSPLIT, $0-4\n", name, name)
+	a.i("MOVW a+0(FP), R12")
+	a.i("ADD $%d, R12, R9", dwOut)
+	a.ld1(false, 10, 4, 9, noWB)
+	a.i("MOVW %d(R12), R3", dwTapStep)
+	a.i("MOVW %d(R12), R4", dwPixFix)
+	a.i("MOVW %d(R12), R6", dwC)
+	a.i("MOVW $0, R7")
+	a.i("MOVW R7, %d(R12)", dwBoff)
+	a.l("blk")
+	groups := []dwGroup{{k: 3, r0: 0, nr: 3, label: "a", paired: paired}}
+	if k == 5 {
+		groups = []dwGroup{{k: 5, r0: 0, nr: 3, toAcc: true, label: "a", paired: paired},
+			{k: 5, r0: 3, nr: 2, fromAcc: true, label: "b", paired: paired}}
+	}
+	for _, g := range groups {
+		a.i("MOVW %d(R12), R7", dwBoff)
+		a.dwPass(g)
+	}
 	a.i("MOVW %d(R12), R7", dwBoff)
 	a.i("ADD $8, R7, R7")
 	a.i("MOVW R7, %d(R12)", dwBoff)
@@ -555,9 +633,13 @@ func (a *asm) dwKernel(name string, paired bool) {
 func depthwise() string {
 	var a asm
 	a.b.WriteString(header)
-	a.dwKernel("dwNeon32", true)
+	a.dwKernel("dwNeon32", 3, true)
 	a.b.WriteString("\n")
-	a.dwKernel("dwNeon32w", false)
+	a.dwKernel("dwNeon32w", 3, false)
+	a.b.WriteString("\n")
+	a.dwKernel("dwNeon32x5", 5, true)
+	a.b.WriteString("\n")
+	a.dwKernel("dwNeon32x5w", 5, false)
 	return a.b.String()
 }
 

@@ -7,41 +7,42 @@
 // func dwNeon32(a *dwArgsNeon32)
 TEXT ·dwNeon32(SB), NOSPLIT, $0-4
 	MOVW a+0(FP), R12
-	ADD $48, R12, R9
+	ADD $60, R12, R9
 	WORD $0xf429a20f // vld1.8 {d10-d13}, [r9]
-	MOVW 12(R12), R3
-	MOVW 16(R12), R4
-	MOVW 32(R12), R6
+	MOVW 20(R12), R3
+	MOVW 24(R12), R4
+	MOVW 40(R12), R6
 	MOVW $0, R7
-	MOVW R7, 44(R12)
+	MOVW R7, 52(R12)
 blk:
-	MOVW 44(R12), R7
+	MOVW 52(R12), R7
 	MOVW 0(R12), R0
 	ADD R7, R0, R0
 	MOVW 4(R12), R1
 	ADD R7, R1, R1
 	MOVW 8(R12), R2
 	ADD R7, R2, R2
-	MOVW 28(R12), R5
-	ADD R7, R5, R5
-	// the block's weights at w + 9 boff
-	MOVW 20(R12), R8
+	// the pass's weights at w + 9 boff + 0
+	MOVW 28(R12), R8
 	ADD R7<<3, R8, R8
 	ADD R7, R8, R8
 	WORD $0xf428020d // vld1.8 {d0-d3}, [r8]!
 	WORD $0xf428420d // vld1.8 {d4-d7}, [r8]!
 	WORD $0xf428870f // vld1.8 {d8}, [r8]
-	// its epilogue constants at epi + 32 boff
-	MOVW 24(R12), R8
+	// the block's epilogue constants at epi + 32 boff
+	MOVW 32(R12), R8
 	ADD R7<<5, R8, R8
+	MOVW 44(R12), R7
+	MOVW 36(R12), R5
+	MOVW 52(R12), R9
+	ADD R9, R5, R5
 	MOVW 192(R8), R9
-	MOVW 36(R12), R7
 	CMP $0, R9
-	BEQ exact
+	BEQ aexact
 	ADD $32, R8, R9
 	WORD $0xf469820d // vld1.8 {d24-d27}, [r9]!
 	WORD $0xf469c20f // vld1.8 {d28-d31}, [r9]
-fpix:
+afpix:
 	WORD $0xf468220f // vld1.8 {d18-d21}, [r8]
 	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
 	WORD $0xf4601703 // vld1.8 {d17}, [r0], r3
@@ -67,8 +68,8 @@ fpix:
 	WORD $0xf2c16887 // vmlal.s8 q11, d17, d7
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4229704 // vld1.8 {d9}, [r2], r4
-	WORD $0xf289ec08 // vmull.s8 q7, d9, d8
+	WORD $0xf4620704 // vld1.8 {d16}, [r2], r4
+	WORD $0xf280ec88 // vmull.s8 q7, d16, d8
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
 	// S >= 32: VQDMULH, VRSHL by -(S-31) (see fillEpiNeon32)
@@ -84,9 +85,9 @@ fpix:
 	WORD $0xf20ee61d // vmin.s8 d14, d14, d13
 	WORD $0xf405e706 // vst1.8 {d14}, [r5], r6
 	SUB.S $1, R7, R7
-	BNE fpix
-	B bnext
-exact:
+	BNE afpix
+	B adone
+aexact:
 	WORD $0xf468220f // vld1.8 {d18-d21}, [r8]
 	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
 	WORD $0xf4601703 // vld1.8 {d17}, [r0], r3
@@ -112,8 +113,8 @@ exact:
 	WORD $0xf2c16887 // vmlal.s8 q11, d17, d7
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4229704 // vld1.8 {d9}, [r2], r4
-	WORD $0xf289ec08 // vmull.s8 q7, d9, d8
+	WORD $0xf4620704 // vld1.8 {d16}, [r2], r4
+	WORD $0xf280ec88 // vmull.s8 q7, d16, d8
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
 	ADD $96, R8, R9
@@ -141,12 +142,12 @@ exact:
 	WORD $0xf20ee61d // vmin.s8 d14, d14, d13
 	WORD $0xf405e706 // vst1.8 {d14}, [r5], r6
 	SUB.S $1, R7, R7
-	BNE exact
-bnext:
-	MOVW 44(R12), R7
+	BNE aexact
+adone:
+	MOVW 52(R12), R7
 	ADD $8, R7, R7
-	MOVW R7, 44(R12)
-	MOVW 40(R12), R9
+	MOVW R7, 52(R12)
+	MOVW 48(R12), R9
 	CMP R9, R7
 	BLT blk
 	RET
@@ -154,76 +155,77 @@ bnext:
 // func dwNeon32w(a *dwArgsNeon32)
 TEXT ·dwNeon32w(SB), NOSPLIT, $0-4
 	MOVW a+0(FP), R12
-	ADD $48, R12, R9
+	ADD $60, R12, R9
 	WORD $0xf429a20f // vld1.8 {d10-d13}, [r9]
-	MOVW 12(R12), R3
-	MOVW 16(R12), R4
-	MOVW 32(R12), R6
+	MOVW 20(R12), R3
+	MOVW 24(R12), R4
+	MOVW 40(R12), R6
 	MOVW $0, R7
-	MOVW R7, 44(R12)
+	MOVW R7, 52(R12)
 blk:
-	MOVW 44(R12), R7
+	MOVW 52(R12), R7
 	MOVW 0(R12), R0
 	ADD R7, R0, R0
 	MOVW 4(R12), R1
 	ADD R7, R1, R1
 	MOVW 8(R12), R2
 	ADD R7, R2, R2
-	MOVW 28(R12), R5
-	ADD R7, R5, R5
-	// the block's weights at w + 9 boff
-	MOVW 20(R12), R8
+	// the pass's weights at w + 9 boff + 0
+	MOVW 28(R12), R8
 	ADD R7<<3, R8, R8
 	ADD R7, R8, R8
 	WORD $0xf428020d // vld1.8 {d0-d3}, [r8]!
 	WORD $0xf428420d // vld1.8 {d4-d7}, [r8]!
 	WORD $0xf428870f // vld1.8 {d8}, [r8]
-	// its epilogue constants at epi + 32 boff
-	MOVW 24(R12), R8
+	// the block's epilogue constants at epi + 32 boff
+	MOVW 32(R12), R8
 	ADD R7<<5, R8, R8
+	MOVW 44(R12), R7
+	MOVW 36(R12), R5
+	MOVW 52(R12), R9
+	ADD R9, R5, R5
 	MOVW 192(R8), R9
-	MOVW 36(R12), R7
 	CMP $0, R9
-	BEQ exact
+	BEQ aexact
 	ADD $32, R8, R9
 	WORD $0xf469820d // vld1.8 {d24-d27}, [r9]!
 	WORD $0xf469c20f // vld1.8 {d28-d31}, [r9]
-fpix:
+afpix:
 	WORD $0xf468220f // vld1.8 {d18-d21}, [r8]
-	WORD $0xf4209703 // vld1.8 {d9}, [r0], r3
-	WORD $0xf289ec00 // vmull.s8 q7, d9, d0
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf280ec80 // vmull.s8 q7, d16, d0
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
-	WORD $0xf4209703 // vld1.8 {d9}, [r0], r3
-	WORD $0xf2c96c01 // vmull.s8 q11, d9, d1
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c06c81 // vmull.s8 q11, d16, d1
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4209704 // vld1.8 {d9}, [r0], r4
-	WORD $0xf289ec02 // vmull.s8 q7, d9, d2
+	WORD $0xf4600704 // vld1.8 {d16}, [r0], r4
+	WORD $0xf280ec82 // vmull.s8 q7, d16, d2
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
-	WORD $0xf4219703 // vld1.8 {d9}, [r1], r3
-	WORD $0xf2c96c03 // vmull.s8 q11, d9, d3
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c06c83 // vmull.s8 q11, d16, d3
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4219703 // vld1.8 {d9}, [r1], r3
-	WORD $0xf289ec04 // vmull.s8 q7, d9, d4
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf280ec84 // vmull.s8 q7, d16, d4
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
-	WORD $0xf4219704 // vld1.8 {d9}, [r1], r4
-	WORD $0xf2c96c05 // vmull.s8 q11, d9, d5
+	WORD $0xf4610704 // vld1.8 {d16}, [r1], r4
+	WORD $0xf2c06c85 // vmull.s8 q11, d16, d5
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4229703 // vld1.8 {d9}, [r2], r3
-	WORD $0xf289ec06 // vmull.s8 q7, d9, d6
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf280ec86 // vmull.s8 q7, d16, d6
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
-	WORD $0xf4229703 // vld1.8 {d9}, [r2], r3
-	WORD $0xf2c96c07 // vmull.s8 q11, d9, d7
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf2c06c87 // vmull.s8 q11, d16, d7
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4229704 // vld1.8 {d9}, [r2], r4
-	WORD $0xf289ec08 // vmull.s8 q7, d9, d8
+	WORD $0xf4620704 // vld1.8 {d16}, [r2], r4
+	WORD $0xf280ec88 // vmull.s8 q7, d16, d8
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
 	// S >= 32: VQDMULH, VRSHL by -(S-31) (see fillEpiNeon32)
@@ -239,44 +241,44 @@ fpix:
 	WORD $0xf20ee61d // vmin.s8 d14, d14, d13
 	WORD $0xf405e706 // vst1.8 {d14}, [r5], r6
 	SUB.S $1, R7, R7
-	BNE fpix
-	B bnext
-exact:
+	BNE afpix
+	B adone
+aexact:
 	WORD $0xf468220f // vld1.8 {d18-d21}, [r8]
-	WORD $0xf4209703 // vld1.8 {d9}, [r0], r3
-	WORD $0xf289ec00 // vmull.s8 q7, d9, d0
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf280ec80 // vmull.s8 q7, d16, d0
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
-	WORD $0xf4209703 // vld1.8 {d9}, [r0], r3
-	WORD $0xf2c96c01 // vmull.s8 q11, d9, d1
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c06c81 // vmull.s8 q11, d16, d1
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4209704 // vld1.8 {d9}, [r0], r4
-	WORD $0xf289ec02 // vmull.s8 q7, d9, d2
+	WORD $0xf4600704 // vld1.8 {d16}, [r0], r4
+	WORD $0xf280ec82 // vmull.s8 q7, d16, d2
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
-	WORD $0xf4219703 // vld1.8 {d9}, [r1], r3
-	WORD $0xf2c96c03 // vmull.s8 q11, d9, d3
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c06c83 // vmull.s8 q11, d16, d3
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4219703 // vld1.8 {d9}, [r1], r3
-	WORD $0xf289ec04 // vmull.s8 q7, d9, d4
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf280ec84 // vmull.s8 q7, d16, d4
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
-	WORD $0xf4219704 // vld1.8 {d9}, [r1], r4
-	WORD $0xf2c96c05 // vmull.s8 q11, d9, d5
+	WORD $0xf4610704 // vld1.8 {d16}, [r1], r4
+	WORD $0xf2c06c85 // vmull.s8 q11, d16, d5
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4229703 // vld1.8 {d9}, [r2], r3
-	WORD $0xf289ec06 // vmull.s8 q7, d9, d6
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf280ec86 // vmull.s8 q7, d16, d6
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
-	WORD $0xf4229703 // vld1.8 {d9}, [r2], r3
-	WORD $0xf2c96c07 // vmull.s8 q11, d9, d7
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf2c06c87 // vmull.s8 q11, d16, d7
 	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
 	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
-	WORD $0xf4229704 // vld1.8 {d9}, [r2], r4
-	WORD $0xf289ec08 // vmull.s8 q7, d9, d8
+	WORD $0xf4620704 // vld1.8 {d16}, [r2], r4
+	WORD $0xf280ec88 // vmull.s8 q7, d16, d8
 	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
 	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
 	ADD $96, R8, R9
@@ -304,12 +306,502 @@ exact:
 	WORD $0xf20ee61d // vmin.s8 d14, d14, d13
 	WORD $0xf405e706 // vst1.8 {d14}, [r5], r6
 	SUB.S $1, R7, R7
-	BNE exact
-bnext:
-	MOVW 44(R12), R7
+	BNE aexact
+adone:
+	MOVW 52(R12), R7
 	ADD $8, R7, R7
-	MOVW R7, 44(R12)
-	MOVW 40(R12), R9
+	MOVW R7, 52(R12)
+	MOVW 48(R12), R9
+	CMP R9, R7
+	BLT blk
+	RET
+
+// func dwNeon32x5(a *dwArgsNeon32)
+TEXT ·dwNeon32x5(SB), NOSPLIT, $0-4
+	MOVW a+0(FP), R12
+	ADD $60, R12, R9
+	WORD $0xf429a20f // vld1.8 {d10-d13}, [r9]
+	MOVW 20(R12), R3
+	MOVW 24(R12), R4
+	MOVW 40(R12), R6
+	MOVW $0, R7
+	MOVW R7, 52(R12)
+blk:
+	MOVW 52(R12), R7
+	MOVW 0(R12), R0
+	ADD R7, R0, R0
+	MOVW 4(R12), R1
+	ADD R7, R1, R1
+	MOVW 8(R12), R2
+	ADD R7, R2, R2
+	// the pass's weights at w + 25 boff + 0
+	MOVW 28(R12), R8
+	ADD R7<<4, R8, R8
+	ADD R7<<3, R8, R8
+	ADD R7, R8, R8
+	WORD $0xf428020d // vld1.8 {d0-d3}, [r8]!
+	WORD $0xf428420d // vld1.8 {d4-d7}, [r8]!
+	WORD $0xf428820d // vld1.8 {d8-d11}, [r8]!
+	WORD $0xf428c60f // vld1.8 {d12-d14}, [r8]
+	// the block's epilogue constants at epi + 32 boff
+	MOVW 32(R12), R8
+	ADD R7<<5, R8, R8
+	MOVW 56(R12), R9
+	MOVW 44(R12), R7
+apix:
+	WORD $0xf468220f // vld1.8 {d18-d21}, [r8]
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf4601703 // vld1.8 {d17}, [r0], r3
+	WORD $0xf2c0ac80 // vmull.s8 q13, d16, d0
+	WORD $0xf2c1a881 // vmlal.s8 q13, d17, d1
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf4601703 // vld1.8 {d17}, [r0], r3
+	WORD $0xf2c06c82 // vmull.s8 q11, d16, d2
+	WORD $0xf2c16883 // vmlal.s8 q11, d17, d3
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600704 // vld1.8 {d16}, [r0], r4
+	WORD $0xf4611703 // vld1.8 {d17}, [r1], r3
+	WORD $0xf2c0ac84 // vmull.s8 q13, d16, d4
+	WORD $0xf2c1a885 // vmlal.s8 q13, d17, d5
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf4611703 // vld1.8 {d17}, [r1], r3
+	WORD $0xf2c06c86 // vmull.s8 q11, d16, d6
+	WORD $0xf2c16887 // vmlal.s8 q11, d17, d7
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf4611704 // vld1.8 {d17}, [r1], r4
+	WORD $0xf2c0ac88 // vmull.s8 q13, d16, d8
+	WORD $0xf2c1a889 // vmlal.s8 q13, d17, d9
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf4621703 // vld1.8 {d17}, [r2], r3
+	WORD $0xf2c06c8a // vmull.s8 q11, d16, d10
+	WORD $0xf2c1688b // vmlal.s8 q11, d17, d11
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf4621703 // vld1.8 {d17}, [r2], r3
+	WORD $0xf2c0ac8c // vmull.s8 q13, d16, d12
+	WORD $0xf2c1a88d // vmlal.s8 q13, d17, d13
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4620704 // vld1.8 {d16}, [r2], r4
+	WORD $0xf2c06c8e // vmull.s8 q11, d16, d14
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf449220d // vst1.8 {d18-d21}, [r9]!
+	SUB.S $1, R7, R7
+	BNE apix
+	MOVW 52(R12), R7
+	MOVW 12(R12), R0
+	ADD R7, R0, R0
+	MOVW 16(R12), R1
+	ADD R7, R1, R1
+	// the pass's weights at w + 25 boff + 120
+	MOVW 28(R12), R8
+	ADD R7<<4, R8, R8
+	ADD R7<<3, R8, R8
+	ADD R7, R8, R8
+	ADD $120, R8, R8
+	WORD $0xf428020d // vld1.8 {d0-d3}, [r8]!
+	WORD $0xf428420d // vld1.8 {d4-d7}, [r8]!
+	WORD $0xf4288a0f // vld1.8 {d8-d9}, [r8]
+	// the block's epilogue constants at epi + 32 boff
+	MOVW 32(R12), R8
+	ADD R7<<5, R8, R8
+	MOVW 56(R12), R2
+	MOVW 44(R12), R7
+	// the output constants again (the first pass's weights took D10-D13)
+	ADD $60, R12, R9
+	WORD $0xf429a20f // vld1.8 {d10-d13}, [r9]
+	MOVW 36(R12), R5
+	MOVW 52(R12), R9
+	ADD R9, R5, R5
+	MOVW 192(R8), R9
+	CMP $0, R9
+	BEQ bexact
+	ADD $32, R8, R9
+	WORD $0xf469820d // vld1.8 {d24-d27}, [r9]!
+	WORD $0xf469c20f // vld1.8 {d28-d31}, [r9]
+bfpix:
+	WORD $0xf462220d // vld1.8 {d18-d21}, [r2]!
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf4601703 // vld1.8 {d17}, [r0], r3
+	WORD $0xf280ec80 // vmull.s8 q7, d16, d0
+	WORD $0xf281e881 // vmlal.s8 q7, d17, d1
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf4601703 // vld1.8 {d17}, [r0], r3
+	WORD $0xf2c06c82 // vmull.s8 q11, d16, d2
+	WORD $0xf2c16883 // vmlal.s8 q11, d17, d3
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600704 // vld1.8 {d16}, [r0], r4
+	WORD $0xf4611703 // vld1.8 {d17}, [r1], r3
+	WORD $0xf280ec84 // vmull.s8 q7, d16, d4
+	WORD $0xf281e885 // vmlal.s8 q7, d17, d5
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf4611703 // vld1.8 {d17}, [r1], r3
+	WORD $0xf2c06c86 // vmull.s8 q11, d16, d6
+	WORD $0xf2c16887 // vmlal.s8 q11, d17, d7
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf4611704 // vld1.8 {d17}, [r1], r4
+	WORD $0xf280ec88 // vmull.s8 q7, d16, d8
+	WORD $0xf281e889 // vmlal.s8 q7, d17, d9
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	// S >= 32: VQDMULH, VRSHL by -(S-31) (see fillEpiNeon32)
+	WORD $0xf2622be8 // vqdmulh.s32 q9, q9, q12
+	WORD $0xf2644bea // vqdmulh.s32 q10, q10, q13
+	WORD $0xf26c25e2 // vrshl.s32 q9, q9, q14
+	WORD $0xf26e45e4 // vrshl.s32 q10, q10, q15
+	WORD $0xf3b6e2a2 // vqmovn.s32 d14, q9
+	WORD $0xf3b6f2a4 // vqmovn.s32 d15, q10
+	WORD $0xf21ee05a // vqadd.s16 q7, q7, q5
+	WORD $0xf3b2e28e // vqmovn.s16 d14, q7
+	WORD $0xf20ee60c // vmax.s8 d14, d14, d12
+	WORD $0xf20ee61d // vmin.s8 d14, d14, d13
+	WORD $0xf405e706 // vst1.8 {d14}, [r5], r6
+	SUB.S $1, R7, R7
+	BNE bfpix
+	B bdone
+bexact:
+	WORD $0xf462220d // vld1.8 {d18-d21}, [r2]!
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf4601703 // vld1.8 {d17}, [r0], r3
+	WORD $0xf280ec80 // vmull.s8 q7, d16, d0
+	WORD $0xf281e881 // vmlal.s8 q7, d17, d1
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf4601703 // vld1.8 {d17}, [r0], r3
+	WORD $0xf2c06c82 // vmull.s8 q11, d16, d2
+	WORD $0xf2c16883 // vmlal.s8 q11, d17, d3
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600704 // vld1.8 {d16}, [r0], r4
+	WORD $0xf4611703 // vld1.8 {d17}, [r1], r3
+	WORD $0xf280ec84 // vmull.s8 q7, d16, d4
+	WORD $0xf281e885 // vmlal.s8 q7, d17, d5
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf4611703 // vld1.8 {d17}, [r1], r3
+	WORD $0xf2c06c86 // vmull.s8 q11, d16, d6
+	WORD $0xf2c16887 // vmlal.s8 q11, d17, d7
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf4611704 // vld1.8 {d17}, [r1], r4
+	WORD $0xf280ec88 // vmull.s8 q7, d16, d8
+	WORD $0xf281e889 // vmlal.s8 q7, d17, d9
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	ADD $96, R8, R9
+	WORD $0xf4698a0d // vld1.8 {d24-d25}, [r9]!
+	WORD $0xf469c20d // vld1.8 {d28-d31}, [r9]!
+	WORD $0xf2e26ca8 // vmull.s32 q11, d18, d24
+	WORD $0xf2e3aca9 // vmull.s32 q13, d19, d25
+	WORD $0xf27c65e6 // vrshl.s64 q11, q11, q14
+	WORD $0xf27ea5ea // vrshl.s64 q13, q13, q15
+	WORD $0xf3fa22a6 // vqmovn.s64 d18, q11
+	WORD $0xf3fa32aa // vqmovn.s64 d19, q13
+	WORD $0xf4698a0d // vld1.8 {d24-d25}, [r9]!
+	WORD $0xf469c20d // vld1.8 {d28-d31}, [r9]!
+	WORD $0xf2e46ca8 // vmull.s32 q11, d20, d24
+	WORD $0xf2e5aca9 // vmull.s32 q13, d21, d25
+	WORD $0xf27c65e6 // vrshl.s64 q11, q11, q14
+	WORD $0xf27ea5ea // vrshl.s64 q13, q13, q15
+	WORD $0xf3fa42a6 // vqmovn.s64 d20, q11
+	WORD $0xf3fa52aa // vqmovn.s64 d21, q13
+	WORD $0xf3b6e2a2 // vqmovn.s32 d14, q9
+	WORD $0xf3b6f2a4 // vqmovn.s32 d15, q10
+	WORD $0xf21ee05a // vqadd.s16 q7, q7, q5
+	WORD $0xf3b2e28e // vqmovn.s16 d14, q7
+	WORD $0xf20ee60c // vmax.s8 d14, d14, d12
+	WORD $0xf20ee61d // vmin.s8 d14, d14, d13
+	WORD $0xf405e706 // vst1.8 {d14}, [r5], r6
+	SUB.S $1, R7, R7
+	BNE bexact
+bdone:
+	MOVW 52(R12), R7
+	ADD $8, R7, R7
+	MOVW R7, 52(R12)
+	MOVW 48(R12), R9
+	CMP R9, R7
+	BLT blk
+	RET
+
+// func dwNeon32x5w(a *dwArgsNeon32)
+TEXT ·dwNeon32x5w(SB), NOSPLIT, $0-4
+	MOVW a+0(FP), R12
+	ADD $60, R12, R9
+	WORD $0xf429a20f // vld1.8 {d10-d13}, [r9]
+	MOVW 20(R12), R3
+	MOVW 24(R12), R4
+	MOVW 40(R12), R6
+	MOVW $0, R7
+	MOVW R7, 52(R12)
+blk:
+	MOVW 52(R12), R7
+	MOVW 0(R12), R0
+	ADD R7, R0, R0
+	MOVW 4(R12), R1
+	ADD R7, R1, R1
+	MOVW 8(R12), R2
+	ADD R7, R2, R2
+	// the pass's weights at w + 25 boff + 0
+	MOVW 28(R12), R8
+	ADD R7<<4, R8, R8
+	ADD R7<<3, R8, R8
+	ADD R7, R8, R8
+	WORD $0xf428020d // vld1.8 {d0-d3}, [r8]!
+	WORD $0xf428420d // vld1.8 {d4-d7}, [r8]!
+	WORD $0xf428820d // vld1.8 {d8-d11}, [r8]!
+	WORD $0xf428c60f // vld1.8 {d12-d14}, [r8]
+	// the block's epilogue constants at epi + 32 boff
+	MOVW 32(R12), R8
+	ADD R7<<5, R8, R8
+	MOVW 56(R12), R9
+	MOVW 44(R12), R7
+apix:
+	WORD $0xf468220f // vld1.8 {d18-d21}, [r8]
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c0ac80 // vmull.s8 q13, d16, d0
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c06c81 // vmull.s8 q11, d16, d1
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c0ac82 // vmull.s8 q13, d16, d2
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c06c83 // vmull.s8 q11, d16, d3
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600704 // vld1.8 {d16}, [r0], r4
+	WORD $0xf2c0ac84 // vmull.s8 q13, d16, d4
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c06c85 // vmull.s8 q11, d16, d5
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c0ac86 // vmull.s8 q13, d16, d6
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c06c87 // vmull.s8 q11, d16, d7
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c0ac88 // vmull.s8 q13, d16, d8
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4610704 // vld1.8 {d16}, [r1], r4
+	WORD $0xf2c06c89 // vmull.s8 q11, d16, d9
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf2c0ac8a // vmull.s8 q13, d16, d10
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf2c06c8b // vmull.s8 q11, d16, d11
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf2c0ac8c // vmull.s8 q13, d16, d12
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf4620703 // vld1.8 {d16}, [r2], r3
+	WORD $0xf2c06c8d // vmull.s8 q11, d16, d13
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4620704 // vld1.8 {d16}, [r2], r4
+	WORD $0xf2c0ac8e // vmull.s8 q13, d16, d14
+	WORD $0xf2d221aa // vaddw.s16 q9, q9, d26
+	WORD $0xf2d441ab // vaddw.s16 q10, q10, d27
+	WORD $0xf449220d // vst1.8 {d18-d21}, [r9]!
+	SUB.S $1, R7, R7
+	BNE apix
+	MOVW 52(R12), R7
+	MOVW 12(R12), R0
+	ADD R7, R0, R0
+	MOVW 16(R12), R1
+	ADD R7, R1, R1
+	// the pass's weights at w + 25 boff + 120
+	MOVW 28(R12), R8
+	ADD R7<<4, R8, R8
+	ADD R7<<3, R8, R8
+	ADD R7, R8, R8
+	ADD $120, R8, R8
+	WORD $0xf428020d // vld1.8 {d0-d3}, [r8]!
+	WORD $0xf428420d // vld1.8 {d4-d7}, [r8]!
+	WORD $0xf4288a0f // vld1.8 {d8-d9}, [r8]
+	// the block's epilogue constants at epi + 32 boff
+	MOVW 32(R12), R8
+	ADD R7<<5, R8, R8
+	MOVW 56(R12), R2
+	MOVW 44(R12), R7
+	// the output constants again (the first pass's weights took D10-D13)
+	ADD $60, R12, R9
+	WORD $0xf429a20f // vld1.8 {d10-d13}, [r9]
+	MOVW 36(R12), R5
+	MOVW 52(R12), R9
+	ADD R9, R5, R5
+	MOVW 192(R8), R9
+	CMP $0, R9
+	BEQ bexact
+	ADD $32, R8, R9
+	WORD $0xf469820d // vld1.8 {d24-d27}, [r9]!
+	WORD $0xf469c20f // vld1.8 {d28-d31}, [r9]
+bfpix:
+	WORD $0xf462220d // vld1.8 {d18-d21}, [r2]!
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf280ec80 // vmull.s8 q7, d16, d0
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c06c81 // vmull.s8 q11, d16, d1
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf280ec82 // vmull.s8 q7, d16, d2
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c06c83 // vmull.s8 q11, d16, d3
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600704 // vld1.8 {d16}, [r0], r4
+	WORD $0xf280ec84 // vmull.s8 q7, d16, d4
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c06c85 // vmull.s8 q11, d16, d5
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf280ec86 // vmull.s8 q7, d16, d6
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c06c87 // vmull.s8 q11, d16, d7
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf280ec88 // vmull.s8 q7, d16, d8
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4610704 // vld1.8 {d16}, [r1], r4
+	WORD $0xf2c06c89 // vmull.s8 q11, d16, d9
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	// S >= 32: VQDMULH, VRSHL by -(S-31) (see fillEpiNeon32)
+	WORD $0xf2622be8 // vqdmulh.s32 q9, q9, q12
+	WORD $0xf2644bea // vqdmulh.s32 q10, q10, q13
+	WORD $0xf26c25e2 // vrshl.s32 q9, q9, q14
+	WORD $0xf26e45e4 // vrshl.s32 q10, q10, q15
+	WORD $0xf3b6e2a2 // vqmovn.s32 d14, q9
+	WORD $0xf3b6f2a4 // vqmovn.s32 d15, q10
+	WORD $0xf21ee05a // vqadd.s16 q7, q7, q5
+	WORD $0xf3b2e28e // vqmovn.s16 d14, q7
+	WORD $0xf20ee60c // vmax.s8 d14, d14, d12
+	WORD $0xf20ee61d // vmin.s8 d14, d14, d13
+	WORD $0xf405e706 // vst1.8 {d14}, [r5], r6
+	SUB.S $1, R7, R7
+	BNE bfpix
+	B bdone
+bexact:
+	WORD $0xf462220d // vld1.8 {d18-d21}, [r2]!
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf280ec80 // vmull.s8 q7, d16, d0
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c06c81 // vmull.s8 q11, d16, d1
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf280ec82 // vmull.s8 q7, d16, d2
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4600703 // vld1.8 {d16}, [r0], r3
+	WORD $0xf2c06c83 // vmull.s8 q11, d16, d3
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4600704 // vld1.8 {d16}, [r0], r4
+	WORD $0xf280ec84 // vmull.s8 q7, d16, d4
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c06c85 // vmull.s8 q11, d16, d5
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf280ec86 // vmull.s8 q7, d16, d6
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf2c06c87 // vmull.s8 q11, d16, d7
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	WORD $0xf4610703 // vld1.8 {d16}, [r1], r3
+	WORD $0xf280ec88 // vmull.s8 q7, d16, d8
+	WORD $0xf2d2218e // vaddw.s16 q9, q9, d14
+	WORD $0xf2d4418f // vaddw.s16 q10, q10, d15
+	WORD $0xf4610704 // vld1.8 {d16}, [r1], r4
+	WORD $0xf2c06c89 // vmull.s8 q11, d16, d9
+	WORD $0xf2d221a6 // vaddw.s16 q9, q9, d22
+	WORD $0xf2d441a7 // vaddw.s16 q10, q10, d23
+	ADD $96, R8, R9
+	WORD $0xf4698a0d // vld1.8 {d24-d25}, [r9]!
+	WORD $0xf469c20d // vld1.8 {d28-d31}, [r9]!
+	WORD $0xf2e26ca8 // vmull.s32 q11, d18, d24
+	WORD $0xf2e3aca9 // vmull.s32 q13, d19, d25
+	WORD $0xf27c65e6 // vrshl.s64 q11, q11, q14
+	WORD $0xf27ea5ea // vrshl.s64 q13, q13, q15
+	WORD $0xf3fa22a6 // vqmovn.s64 d18, q11
+	WORD $0xf3fa32aa // vqmovn.s64 d19, q13
+	WORD $0xf4698a0d // vld1.8 {d24-d25}, [r9]!
+	WORD $0xf469c20d // vld1.8 {d28-d31}, [r9]!
+	WORD $0xf2e46ca8 // vmull.s32 q11, d20, d24
+	WORD $0xf2e5aca9 // vmull.s32 q13, d21, d25
+	WORD $0xf27c65e6 // vrshl.s64 q11, q11, q14
+	WORD $0xf27ea5ea // vrshl.s64 q13, q13, q15
+	WORD $0xf3fa42a6 // vqmovn.s64 d20, q11
+	WORD $0xf3fa52aa // vqmovn.s64 d21, q13
+	WORD $0xf3b6e2a2 // vqmovn.s32 d14, q9
+	WORD $0xf3b6f2a4 // vqmovn.s32 d15, q10
+	WORD $0xf21ee05a // vqadd.s16 q7, q7, q5
+	WORD $0xf3b2e28e // vqmovn.s16 d14, q7
+	WORD $0xf20ee60c // vmax.s8 d14, d14, d12
+	WORD $0xf20ee61d // vmin.s8 d14, d14, d13
+	WORD $0xf405e706 // vst1.8 {d14}, [r5], r6
+	SUB.S $1, R7, R7
+	BNE bexact
+bdone:
+	MOVW 52(R12), R7
+	ADD $8, R7, R7
+	MOVW R7, 52(R12)
+	MOVW 48(R12), R9
 	CMP R9, R7
 	BLT blk
 	RET

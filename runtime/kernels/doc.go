@@ -195,9 +195,10 @@
 // registers of ARMv7): VMULL.S8 and VMLAL.S8 into 16 bits, VPADAL.S16
 // into 32, and the same 64-bit requantization (VMULL.S32, VRSHL.S64,
 // saturating narrows, VMAX/VMIN); gemm_arm.go states it. Its depthwise 3x3
-// (any stride, dilation and padding; channels a multiple of 8) keeps a block
-// of 8 channels' nine weights in D registers while it walks a row of
-// pixels, pairs taps in int16 as "neon" does and requantizes with VQDMULH
+// and 5x5 (any stride, dilation and padding; channels a multiple of 8) keeps
+// a block of 8 channels' weights in D registers while it walks a row of
+// pixels (5x5 in two passes through an int32 scratch), pairs taps in int16
+// as "neon" does and requantizes with VQDMULH
 // where every S of the block is >= 32, else in 64 bits
 // (depthwise_arm.go); its Add and ChannelMul are "neon"'s in 8-byte vectors,
 // and its QuantizeCodes runs the twin's float32 steps in NEON, whose flush
