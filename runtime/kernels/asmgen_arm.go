@@ -822,6 +822,52 @@ func (a *asm) quantizeFn() {
 	a.i("RET")
 }
 
+// gapFn writes gapSumNeon32(x *int8, hw, c, nblk int, acc *int32): R0 the
+// block's first channel, R1 HW, R2 C (the pixel stride), R3 blocks left,
+// R4 the sums' cursor, R5 the pixel cursor, R6 pixels left, R7 those of the
+// chunk. Per block of 16 channels: Q0-Q3 the int32 sums, Q4-Q5 int16
+// partial sums of at most 256 pixels (|sum| <= 256 x 128), the pixel in
+// D12-D13.
+func (a *asm) gapFn() {
+	a.b.WriteString("// func gapSumNeon32(x *int8, hw, c, nblk int, acc *int32)\nTEXT ·gapSumNeon32(SB), NOSPLIT, $0-20\n")
+	for i, arg := range []string{"x", "hw", "c", "nblk", "acc"} {
+		a.i("MOVW %s+%d(FP), R%d", arg, 4*i, i)
+	}
+	a.i("CMP $0, R3")
+	a.i("BEQ done")
+	a.l("blk")
+	for q := range 4 {
+		a.same("veor", true, 0, 2*q, 2*q, 2*q)
+	}
+	a.i("MOVW R0, R5")
+	a.i("MOVW R1, R6")
+	a.l("chunk")
+	a.same("veor", true, 0, 8, 8, 8)
+	a.same("veor", true, 0, 10, 10, 10)
+	a.i("MOVW $256, R7")
+	a.i("CMP R7, R6")
+	a.i("MOVW.LT R6, R7")
+	a.i("SUB R7, R6, R6")
+	a.l("pix")
+	a.ld1(false, 12, 2, 5, 2)
+	a.addw(8, 8, 8, 12)
+	a.addw(8, 10, 10, 13)
+	a.i("SUB.S $1, R7, R7")
+	a.i("BNE pix")
+	for q := range 4 {
+		a.addw(16, 2*q, 2*q, 8+q)
+	}
+	a.i("CMP $0, R6")
+	a.i("BNE chunk")
+	a.ld1(true, 0, 4, 4, wb)
+	a.ld1(true, 4, 4, 4, wb)
+	a.i("ADD $16, R0, R0")
+	a.i("SUB.S $1, R3, R3")
+	a.i("BNE blk")
+	a.l("done")
+	a.i("RET")
+}
+
 func elementwise() string {
 	var a asm
 	a.b.WriteString(header)
@@ -830,6 +876,8 @@ func elementwise() string {
 	a.chanMulFn()
 	a.b.WriteString("\n")
 	a.quantizeFn()
+	a.b.WriteString("\n")
+	a.gapFn()
 	return a.b.String()
 }
 

@@ -27,7 +27,7 @@ var neon32Set = newNeon32Set()
 // newNeon32Set builds the "neon32" Set: the generic twins, with the GEMM
 // kernels of gemm_arm.go (Pointwise, Gemm, and Conv through im2col,
 // conv_arm.go), depthwise_arm.go (Depthwise 3x3 and 5x5) and elementwise_arm.go
-// (Add, ChannelMul, QuantizeCodes) installed over them.
+// (Add, ChannelMul, QuantizeCodes, GlobalAveragePool) installed over them.
 func newNeon32Set() *Set {
 	s := *Generic
 	s.Name = "neon32"
@@ -38,5 +38,6 @@ func newNeon32Set() *Set {
 	s.Add = addRunNeon32
 	s.ChannelMul = chanMulRunNeon32
 	s.QuantizeCodes = quantizeRunNeon32
+	s.GlobalAveragePool = gapRunNeon32
 	return &s
 }

@@ -200,8 +200,8 @@
 // pixels (5x5 in two passes through an int32 scratch), pairs taps in int16
 // as "neon" does and requantizes with VQDMULH
 // where every S of the block is >= 32, else in 64 bits
-// (depthwise_arm.go); its Add and ChannelMul are "neon"'s in 8-byte vectors,
-// and its QuantizeCodes runs the twin's float32 steps in NEON, whose flush
+// (depthwise_arm.go); its Add, ChannelMul and GlobalAveragePool are
+// "neon"'s in 8- and 16-byte vectors, and its QuantizeCodes runs the twin's float32 steps in NEON, whose flush
 // to zero cannot change a code for the multipliers it accepts
 // (elementwise_arm.go). Its other kernels (and every float32 kernel) are
 // the twins.

@@ -3,8 +3,8 @@
 package kernels
 
 // The 32-bit ARM (ARMv7 NEON) elementwise kernels of the "neon32" Set
-// (elementwise_arm.s, written by asmgen_arm.go): Add, ChannelMul and
-// QuantizeCodes.
+// (elementwise_arm.s, written by asmgen_arm.go): Add, ChannelMul,
+// QuantizeCodes and GlobalAveragePool.
 
 // addConstsNeon32 is what addNeon32 reads (80 bytes, by three VLD1).
 type addConstsNeon32 struct {
@@ -148,5 +148,51 @@ func quantizeRunNeon32(x []float32, inv float32, zero int32, y []int8) {
 	quantizeNeon32(&x[0], &y[0], n, &k)
 	if n < len(x) {
 		QuantizeCodes(x[n:], inv, zero, y[n:])
+	}
+}
+
+// gapSumNeon32 sums x[hw][c] over hw for nblk blocks of 16 channels:
+// acc[16j+l] = Σ_i x[i*c + 16j + l] (VADDW.S8 into int16 partial sums of at
+// most 256 pixels, then VADDW.S16 into int32). The generic twin is the sum
+// loop of GlobalAveragePool (without the zero point, which the caller
+// subtracts).
+//
+//go:noescape
+func gapSumNeon32(x *int8, hw, c, nblk int, acc *int32)
+
+// gapChunkNeon32 bounds the channels of one pass of the pool (stack
+// scratch).
+const gapChunkNeon32 = 2048
+
+// gapRunNeon32 is the GlobalAveragePool of the "neon32" Set: the sums of
+// whole 16-channel blocks in assembly, the others here, then Σ (x - zx) =
+// Σ x - HW zx (exact in int32, as Validate bounds HW) requantized as the
+// twin does.
+func gapRunNeon32(p *PoolParams, x, y []int8) {
+	if len(x) < p.N*p.HW*p.C || len(y) < p.N*p.C {
+		panic("kernels: pool slices too short for their parameters")
+	}
+	var acc [gapChunkNeon32]int32
+	zsum := int32(p.HW) * p.XZero
+	for n := range p.N {
+		for c0 := 0; c0 < p.C; c0 += gapChunkNeon32 {
+			cw := min(gapChunkNeon32, p.C-c0)
+			nblk := cw / 16
+			xs := x[n*p.HW*p.C+c0:]
+			if nblk > 0 {
+				gapSumNeon32(&xs[0], p.HW, p.C, nblk, &acc[0])
+			}
+			for c := 16 * nblk; c < cw; c++ {
+				var s int32
+				for i := range p.HW {
+					s += int32(xs[i*p.C+c])
+				}
+				acc[c] = s
+			}
+			ys := y[n*p.C+c0:][:cw]
+			for c, s := range acc[:cw] {
+				ys[c] = Requantize(s-zsum, p.Mult, p.YZero, p.Out.Lo, p.Out.Hi)
+			}
+		}
 	}
 }

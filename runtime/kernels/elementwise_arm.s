@@ -170,3 +170,46 @@ loop:
 	BNE loop
 done:
 	RET
+
+// func gapSumNeon32(x *int8, hw, c, nblk int, acc *int32)
+TEXT ·gapSumNeon32(SB), NOSPLIT, $0-20
+	MOVW x+0(FP), R0
+	MOVW hw+4(FP), R1
+	MOVW c+8(FP), R2
+	MOVW nblk+12(FP), R3
+	MOVW acc+16(FP), R4
+	CMP $0, R3
+	BEQ done
+blk:
+	WORD $0xf3000150 // veor q0, q0, q0
+	WORD $0xf3022152 // veor q1, q1, q1
+	WORD $0xf3044154 // veor q2, q2, q2
+	WORD $0xf3066156 // veor q3, q3, q3
+	MOVW R0, R5
+	MOVW R1, R6
+chunk:
+	WORD $0xf3088158 // veor q4, q4, q4
+	WORD $0xf30aa15a // veor q5, q5, q5
+	MOVW $256, R7
+	CMP R7, R6
+	MOVW.LT R6, R7
+	SUB R7, R6, R6
+pix:
+	WORD $0xf425ca02 // vld1.8 {d12-d13}, [r5], r2
+	WORD $0xf288810c // vaddw.s8 q4, q4, d12
+	WORD $0xf28aa10d // vaddw.s8 q5, q5, d13
+	SUB.S $1, R7, R7
+	BNE pix
+	WORD $0xf2900108 // vaddw.s16 q0, q0, d8
+	WORD $0xf2922109 // vaddw.s16 q1, q1, d9
+	WORD $0xf294410a // vaddw.s16 q2, q2, d10
+	WORD $0xf296610b // vaddw.s16 q3, q3, d11
+	CMP $0, R6
+	BNE chunk
+	WORD $0xf404020d // vst1.8 {d0-d3}, [r4]!
+	WORD $0xf404420d // vst1.8 {d4-d7}, [r4]!
+	ADD $16, R0, R0
+	SUB.S $1, R3, R3
+	BNE blk
+done:
+	RET
