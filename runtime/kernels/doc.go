@@ -198,13 +198,13 @@
 // and 5x5 (any stride, dilation and padding; channels a multiple of 8) keeps
 // a block of 8 channels' weights in D registers while it walks a row of
 // pixels (5x5 in two passes through an int32 scratch), pairs taps in int16
-// as "neon" does and requantizes with VQDMULH
-// where every S of the block is >= 32, else in 64 bits
-// (depthwise_arm.go); its Add, ChannelMul and GlobalAveragePool are
-// "neon"'s in 8- and 16-byte vectors, and its QuantizeCodes runs the twin's float32 steps in NEON, whose flush
-// to zero cannot change a code for the multipliers it accepts
-// (elementwise_arm.go). Its other kernels (and every float32 kernel) are
-// the twins.
+// as "neon" does and requantizes with VQDMULH where every S of the block is
+// >= 32, else in 64 bits (depthwise_arm.go); its Add, ChannelMul and
+// GlobalAveragePool are "neon"'s in 8- and 16-byte vectors, and its
+// QuantizeCodes runs the twin's float32 steps in NEON, whose flush to zero
+// cannot change a code for the multipliers it accepts (elementwise_arm.go).
+// Its other kernels (LUT, Interleave3, and every float32 kernel) are the
+// twins.
 //
 // # Assembly and its twins
 //
