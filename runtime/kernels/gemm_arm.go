@@ -103,16 +103,18 @@ func packNeon32(w []int8, o, k int) []int8 {
 	out := make([]int8, l.size())
 	neg := int32(0)
 	for c := range o {
-		// Channel c's 16-k chunks at base + 64q, its 8-k tail at tail.
+		// Channel c's 16-k chunks at base + 64q, its 8-k tail after them.
+		row := w[c*k : (c+1)*k]
 		base := c/4*l.wblk() + 16*(c%4)
-		tail := c/4*l.wblk() + 64*l.kq + 8*(c%4) - 16*l.kq
-		var s int32
-		for kk, v := range w[c*k : (c+1)*k] {
-			if kk < 16*l.kq {
-				out[base+64*(kk/16)+kk%16] = v
+		for q := 0; 16*q < k; q++ {
+			if q < l.kq {
+				copy(out[base+64*q:][:16], row[16*q:])
 			} else {
-				out[tail+kk] = v
+				copy(out[c/4*l.wblk()+64*l.kq+8*(c%4):][:8], row[16*q:])
 			}
+		}
+		var s int32
+		for _, v := range row {
 			s += int32(v)
 			if v == -128 {
 				neg = 1
