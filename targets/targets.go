@@ -85,7 +85,7 @@ var all = []Target{
 	},
 	{
 		Name: "armv7", Description: "32-bit ARMv7-A with VFPv3 (32-bit Raspberry Pi OS on any Pi)",
-		GOOS: "linux", GOARCH: "arm", GOARM: "7", Features: []string{"VFPV3", "NEON"}, Kernels: "generic",
+		GOOS: "linux", GOARCH: "arm", GOARM: "7", Features: []string{"VFPV3", "NEON"}, Kernels: "neon32",
 		Boards: "Raspberry Pi 2/3/4/5 under 32-bit Pi OS",
 	},
 }

@@ -27,7 +27,7 @@ var armMachines = []struct{ qemu, goarch, goarm, cpu string }{
 // reference interpreter, and for ../shared's MobileNetV2 compiled to int8
 // and to float32. Each
 // emulated CPU runs the best kernels it has (neon on the Cortex-A72,
-// dotprod on max, the Go kernels on ARMv7), so this also checks the ARM
+// dotprod on max, neon32 on ARMv7), so this also checks the ARM
 // kernels end to end against this machine's.
 func TestARMRunBitExact(t *testing.T) {
 	if testing.Short() {

@@ -74,7 +74,7 @@ func versionLine() string {
 func run(args []string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("mncrun", flag.ContinueOnError)
 	top := fs.Int("top", 5, "classes to print per image")
-	kern := fs.String("kernels", "", "force a kernel variant (generic, avx2, vnni, neon, dotprod); default: $MNC_KERNELS, else the best this CPU runs")
+	kern := fs.String("kernels", "", "force a kernel variant (generic, avx2, vnni, neon, dotprod, neon32); default: $MNC_KERNELS, else the best this CPU runs")
 	save := fs.String("save", "", "write the logits of every image to `FILE` as little-endian float32")
 	raw := fs.Bool("raw", false, "print the logits as the hexadecimal bits of each float32")
 	bench := fs.Bool("bench", false, "benchmark: print the median latency of single runs")

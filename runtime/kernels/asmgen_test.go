@@ -11,7 +11,8 @@ import (
 // TestGeneratedAssembly checks that the checked-in generated assembly is
 // what its generator writes (go generate ./runtime/kernels after editing
 // asmgen.go or asmgen_f32.go; GOARCH=arm64 go generate ./runtime/kernels
-// after editing asmgen_arm64.go or asmgen_f32_arm64.go). It runs on any
+// after editing asmgen_arm64.go or asmgen_f32_arm64.go; GOARCH=arm go
+// generate ./runtime/kernels after editing asmgen_arm.go). It runs on any
 // host.
 func TestGeneratedAssembly(t *testing.T) {
 	if testing.Short() {
@@ -29,6 +30,7 @@ func TestGeneratedAssembly(t *testing.T) {
 		{"asmgen_f32.go", []string{"gemm_f32_amd64.s", "depthwise_f32_amd64.s", "elementwise_f32_amd64.s"}},
 		{"asmgen_arm64.go", []string{"gemm_arm64.s", "depthwise_arm64.s", "elementwise_arm64.s"}},
 		{"asmgen_f32_arm64.go", []string{"gemm_f32_arm64.s", "depthwise_f32_arm64.s", "elementwise_f32_arm64.s"}},
+		{"asmgen_arm.go", []string{"gemm_arm.s", "depthwise_arm.s", "elementwise_arm.s"}},
 	} {
 		dir := t.TempDir()
 		cmd := exec.Command(gobin, "run", g.gen, "-dir", dir)

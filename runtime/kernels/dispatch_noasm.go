@@ -1,8 +1,9 @@
-//go:build !(amd64 || arm64) || purego
+//go:build !(amd64 || arm64 || arm) || purego
 
 package kernels
 
-// platformVariants: no assembly in this build; every accelerated variant is
+// platformVariants: no assembly in this build (purego, or neither x86-64
+// nor ARM); every accelerated variant is
 // known by name only (see variants).
 func platformVariants() []variant { return nil }
 

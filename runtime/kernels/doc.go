@@ -1,13 +1,13 @@
 // Package kernels holds mnc's int8 and float32 kernels: as plain, obviously
 // correct Go, the "generic twins" that every optimised kernel must match
 // byte for byte, and the optimised variants themselves (x86-64 AVX2 and
-// AVX-512 assembly, ARM64 NEON and dot product assembly), chosen once per
-// model through a Set; the functions that derive their parameters from a
-// model's quantization (scheme.go); and the kernels both the compiler's
-// reference interpreters and the runtime run (Permute, any element type;
-// Softmax, Exp and Log, float32). Besides the standard library it imports only
-// golang.org/x/sys/cpu, so that a minimal runner can link it without the
-// compiler.
+// AVX-512 assembly, ARM64 NEON and dot product assembly, 32-bit ARM NEON
+// assembly), chosen once per model through a Set; the functions that derive
+// their parameters from a model's quantization (scheme.go); and the kernels
+// both the compiler's reference interpreters and the runtime run (Permute,
+// any element type; Softmax, Exp and Log, float32). Besides the standard
+// library it imports only golang.org/x/sys/cpu, so that a minimal runner can
+// link it without the compiler.
 //
 // # Tensors
 //
@@ -137,7 +137,7 @@
 // # Kernel sets
 //
 // A Set is one implementation of every kernel: Generic (the twins), "avx2",
-// "vnni", "neon" or "dotprod". Select(name) returns one ("" or "auto": the best this binary and
+// "vnni", "neon", "dotprod" or "neon32". Select(name) returns one ("" or "auto": the best this binary and
 // CPU can run; a variant this CPU or build lacks is an error naming what is
 // missing, never a silent fallback), Choose(flag) adds the MNC_KERNELS
 // environment variable, Available and Names list them. The choice is made
@@ -186,26 +186,49 @@
 // proves a 32-bit SQDMULH path for S >= 32). Both run the same float32
 // kernels: a GEMM of 8 rows x 8 channels by FMLA by element (the stem conv
 // through im2col), depthwise 3x3 and 5x5 with each input column loaded once
-// per pixel tile, and the elementwise kernels. 32-bit ARM runs the twins.
+// per pixel tile, and the elementwise kernels.
+//
+// The 32-bit ARM variant: "neon32" (GOARCH=arm, ARMv7-A with NEON: every
+// Raspberry Pi from the 2 on under 32-bit Pi OS; cpu.ARM.HasNEON) runs
+// Pointwise, Gemm and Conv (through im2col) as the "neon" GEMM does, on
+// its packed layout, in register tiles of 2 rows x 4 channels (the 16 Q
+// registers of ARMv7): VMULL.S8 and VMLAL.S8 into 16 bits, VPADAL.S16
+// into 32, and the same 64-bit requantization (VMULL.S32, VRSHL.S64,
+// saturating narrows, VMAX/VMIN); gemm_arm.go states it. Its depthwise 3x3
+// and 5x5 (any stride, dilation and padding; channels a multiple of 8) keeps
+// a block of 8 channels' weights in D registers while it walks a row of
+// pixels (5x5 in two passes through an int32 scratch), pairs taps in int16
+// as "neon" does and requantizes with VQDMULH where every S of the block is
+// >= 32, else in 64 bits (depthwise_arm.go); its Add, ChannelMul and
+// GlobalAveragePool are "neon"'s in 8- and 16-byte vectors, and its
+// QuantizeCodes runs the twin's float32 steps in NEON, whose flush to zero
+// cannot change a code for the multipliers it accepts (elementwise_arm.go).
+// Its other kernels (LUT, Interleave3, and every float32 kernel) are the
+// twins.
 //
 // # Assembly and its twins
 //
-// Every assembly function has a Go declaration in a *_amd64.go or
-// *_arm64.go file whose doc comment states the loop it computes and names
+// Every assembly function has a Go declaration in a *_amd64.go, *_arm64.go
+// or *_arm.go file whose doc comment states the loop it computes and names
 // its generic twin; gemm_amd64.s and depthwise_amd64.s are written by
 // asmgen.go (go generate), the float32 gemm_f32_amd64.s,
 // depthwise_f32_amd64.s and elementwise_f32_amd64.s by asmgen_f32.go, the
 // other *_amd64.s files by hand; gemm_arm64.s,
 // depthwise_arm64.s and elementwise_arm64.s by asmgen_arm64.go (GOARCH=arm64
-// go generate), quantize_arm64.s by hand, and the float32 kernels
+// go generate), quantize_arm64.s by hand, gemm_arm.s, depthwise_arm.s and
+// elementwise_arm.s by asmgen_arm.go (GOARCH=arm go generate), and the
+// float32 kernels
 // (gemm_f32_arm64.s, depthwise_f32_arm64.s, elementwise_f32_arm64.s) by
 // asmgen_f32_arm64.go. The Go assembler lacks most A64 widening, saturating and dot
 // product instructions, so the ARM64 generator writes them as WORD lines
 // with the instruction, decoded by golang.org/x/arch, in a comment;
 // TestWordComments decodes every one again, and TestGeneratedAssembly
-// checks every generated file is up to date.
+// checks every generated file is up to date. The 32-bit ARM assembler has no
+// NEON at all: asmgen_arm.go encodes every NEON instruction as a WORD line
+// with its GNU text as the comment, and TestNeon32Words decodes them with
+// arm-linux-gnueabihf-objdump (skipping where it is not installed).
 // Assembly files build with the tag !purego; dispatch_noasm.go
-// (neither amd64 nor arm64, or purego) leaves only Generic, so -tags purego
+// (neither amd64, arm64 nor arm, or purego) leaves only Generic, so -tags purego
 // runs everything on the twins. The tests compare every
 // variant with the twins byte for byte (set_test.go, and set_f32_test.go
 // and set_f32_edge_test.go for the float32 kernels: swept shapes, odd
