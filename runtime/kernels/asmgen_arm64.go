@@ -209,6 +209,12 @@ type out struct{ zy, lo, hi int }
 // int8 in Vb and clamps it. early adds the zero point to each h[k] as soon
 // as it is complete, else to all of them after the narrows.
 func (a *asm) narrow(s []int, h [2]int, b int, o out, early bool) {
+	a.narrowNC(s, h, b, o, early)
+	a.clamp(b, o)
+}
+
+// narrowNC is narrow without the clamp.
+func (a *asm) narrowNC(s []int, h [2]int, b int, o out, early bool) {
 	nh := (len(s) + 1) / 2
 	for k := range nh {
 		a.sqxtn(false, 1, h[k], s[2*k])
@@ -228,6 +234,10 @@ func (a *asm) narrow(s []int, h [2]int, b int, o out, early bool) {
 	if nh > 1 {
 		a.sqxtn(true, 0, b, h[1])
 	}
+}
+
+// clamp clamps the int8 lanes of Vb to [lo, hi].
+func (a *asm) clamp(b int, o out) {
 	a.same("smax", true, 0, b, b, o.lo)
 	a.same("smin", true, 0, b, b, o.hi)
 }
@@ -251,7 +261,7 @@ func (a *asm) narrow64(d, p []int) {
 // R5 weight block, R6 wblk, R7 blocks left, R8 y column of the block,
 // R9 ystride, R10 e, R11 quads of the block, R12-R15 the tile's rows,
 // R19 weight cursor, R20 loop counter, R21 y row, R22 scratch, R23 x,
-// R24 scratch pointer.
+// R24 scratch pointer, R25 the clamp flag.
 const frame = "$0-96"
 
 func (a *asm) prologue(name string) {
@@ -267,6 +277,7 @@ func (a *asm) prologue(name string) {
 	a.i("MOVD ystride+72(FP), R9")
 	a.i("MOVD e+80(FP), R10")
 	a.i("MOVD q+88(FP), R11")
+	a.i("MOVD 48(R10), R25") // 1: clamp to [lo, hi]
 	a.i("CBZ R7, done")
 }
 
@@ -319,18 +330,32 @@ func vlist(first, n int) string {
 }
 
 // requant32 turns the int32 accumulators regs (4 channels each, those of
-// the quad whose corr, M, -S (low pair) and -S (high pair) are in
-// vc, vm, vs0, vs1) into RoundShift((acc + corr) x M, S) saturated to
-// int32, in place, with temporaries t0..t3.
-func (a *asm) requant32(regs []int, vc, vm, vs0, vs1 int, tmp [4]int) {
+// the quad whose M, -S (low pair) and -S (high pair) are in vm, vs0, vs1)
+// into RoundShift(acc x M, S) saturated to int32, in place, with
+// temporaries t0..t3 (the 64-bit path).
+func (a *asm) requant32(regs []int, vm, vs0, vs1 int, tmp [4]int) {
 	for i, r := range regs {
 		t0, t1 := tmp[2*(i%2)], tmp[2*(i%2)+1]
-		a.i("VADD V%d.S4, V%d.S4, V%d.S4", vc, r, r)
 		a.long2("smull", 2, t0, r, vm)
 		a.same("srshl", true, 3, t0, t0, vs0)
 		a.same("srshl", true, 3, t1, t1, vs1)
 		a.narrow64([]int{r}, []int{t0, t1})
 	}
+}
+
+// Offsets in a block's epilogue constants (armBlkWords in gemm_arm64.go),
+// in bytes, for a block of wd channels.
+func blkM(wd int) int     { return 4 * wd }
+func blkSh32(wd int) int  { return 8 * wd }
+func blkSh64(wd int) int  { return 12 * wd }
+func blkFast(wd int) int  { return 20 * wd }
+func blkBytes(wd int) int { return 20*wd + 16 }
+
+// clampIf clamps the int8 lanes of Vb unless R25 is 0 (label p unique).
+func (a *asm) clampIf(p string, b int, o out) {
+	a.i("CBZ R25, %snoclamp", p)
+	a.clamp(b, o)
+	a.l(p + "noclamp")
 }
 
 // neon writes the SMULL/SMLAL2/SADALP kernel (safe: SMULL/SMULL2 and two
@@ -408,7 +433,7 @@ func neon(a *asm, name string, safe bool) {
 			}
 		}
 		a.l(p + "epi")
-		// Reduce: row r's sums of channels 0-3 into V4+r.
+		// Reduce: row r's sums of channels 0-3 into V4+r, plus corr.
 		for r := range rows {
 			b := 16 + 4*r
 			a.i("VADDP V%d.S4, V%d.S4, V8.S4", b+1, b)
@@ -416,22 +441,48 @@ func neon(a *asm, name string, safe bool) {
 			a.i("VADDP V9.S4, V8.S4, V%d.S4", 4+r)
 		}
 		a.i("VLD1 (R10), [V0.B16, V1.B16, V2.B16]")
-		a.i("VLD1 (R11), [V8.B16, V9.B16, V10.B16, V11.B16]")
+		a.i("VLD1 (R11), [V8.B16, V9.B16, V10.B16]") // corr, M, -(S-31)
 		var regs []int
 		for r := range rows {
 			regs = append(regs, 4+r)
+			a.i("VADD V8.S4, V%d.S4, V%d.S4", 4+r, 4+r)
 		}
-		a.requant32(regs, 8, 9, 10, 11, [4]int{12, 13, 14, 15})
-		a.narrow(regs, [2]int{12, 13}, 14, out{0, 1, 2}, false)
+		a.fastOrExact(p, blkFast(4), func() {
+			for _, r := range regs {
+				a.same("sqdmulh", true, 2, r, r, 9)
+			}
+			for _, r := range regs {
+				a.same("srshl", true, 2, r, r, 10)
+			}
+		}, func() {
+			a.i("ADD $%d, R11, R24", blkSh64(4))
+			a.i("VLD1 (R24), [V10.B16, V11.B16]")
+			a.requant32(regs, 9, 10, 11, [4]int{12, 13, 14, 15})
+		})
+		a.narrowNC(regs, [2]int{12, 13}, 14, out{0, 1, 2}, false)
+		a.clampIf(p, 14, out{0, 1, 2})
 		a.i("MOVD R21, R24")
 		for r := range rows {
-			a.i("VMOV V14.S[%d], R22", r)
-			a.i("MOVW R22, (R24)")
 			if r+1 < rows {
-				a.i("ADD R9, R24, R24")
+				a.i("VST1.P V14.S[%d], (R24)(R9)", r)
+			} else {
+				a.i("VST1 V14.S[%d], (R24)", r)
 			}
 		}
-	}, 64, 4)
+	}, blkBytes(4), 4)
+}
+
+// fastOrExact emits the two requantization paths of a tile (label prefix
+// p): fast (SQDMULH and SRSHL by -(S-31), when the block's flag at
+// off(R11) says every S >= 32, see fillEpiARM) or exact (64-bit products).
+func (a *asm) fastOrExact(p string, off int, fast, exact func()) {
+	a.i("MOVD %d(R11), R22", off)
+	a.i("CBZ R22, %sexact", p)
+	fast()
+	a.i("B %srounded", p)
+	a.l(p + "exact")
+	exact()
+	a.l(p + "rounded")
 }
 
 // dot writes the SDOT kernel for blocks of 4 nv channels (nv = 4: the
@@ -448,11 +499,8 @@ func dot(a *asm, name string, nv int) {
 	a.loops(func(rows int) {
 		p := fmt.Sprintf("d%d", rows)
 		a.rowPtrs(rows)
-		for r := range rows {
-			for c := range nv {
-				v := 16 + 4*r + c
-				a.i("VEOR V%d.B16, V%d.B16, V%d.B16", v, v, v)
-			}
+		for r := range rows { // the accumulators start at corr
+			a.i("VLD1 (R11), %s", vlist(16+4*r, nv))
 		}
 		a.i("MOVD R2, R20")
 		a.i("CBZ R20, %stail", p)
@@ -492,22 +540,42 @@ func dot(a *asm, name string, nv int) {
 		a.i("SUBS $1, R20, R20")
 		a.i("BNE %stloop", p)
 		a.l(p + "epi")
-		a.i("MOVD R11, R24")
-		for c := range nv {
-			a.i("VLD1.P 64(R24), %s", vlist(0, 4))
-			var regs []int
-			for r := range rows {
-				regs = append(regs, 16+4*r+c)
+		wd := 4 * nv
+		a.fastOrExact(p, blkFast(wd), func() {
+			a.i("ADD $%d, R11, R24", blkM(wd))
+			a.i("VLD1.P %d(R24), %s", 16*nv, vlist(0, nv))
+			a.i("VLD1 (R24), %s", vlist(8, nv))
+			for c := range nv {
+				for r := range rows {
+					a.same("sqdmulh", true, 2, 16+4*r+c, 16+4*r+c, c)
+				}
 			}
-			a.requant32(regs, 0, 1, 2, 3, [4]int{8, 9, 10, 11})
-		}
+			for c := range nv {
+				for r := range rows {
+					a.same("srshl", true, 2, 16+4*r+c, 16+4*r+c, 8+c)
+				}
+			}
+		}, func() {
+			for c := range nv {
+				a.i("ADD $%d, R11, R24", blkM(wd)+16*c)
+				a.i("VLD1 (R24), [V0.B16]")
+				a.i("ADD $%d, R11, R24", blkSh64(wd)+32*c)
+				a.i("VLD1 (R24), [V2.B16, V3.B16]")
+				var regs []int
+				for r := range rows {
+					regs = append(regs, 16+4*r+c)
+				}
+				a.requant32(regs, 0, 2, 3, [4]int{8, 9, 10, 11})
+			}
+		})
 		a.i("MOVD R21, R24")
 		for r := range rows {
 			var s []int
 			for c := range nv {
 				s = append(s, 16+4*r+c)
 			}
-			a.narrow(s, [2]int{4, 5}, 6, out{12, 13, 14}, false)
+			a.narrowNC(s, [2]int{4, 5}, 6, out{12, 13, 14}, false)
+			a.clampIf(fmt.Sprintf("%sr%d", p, r), 6, out{12, 13, 14})
 			switch nv {
 			case 4:
 				a.i("VST1 [V6.B16], (R24)")
@@ -527,7 +595,7 @@ func dot(a *asm, name string, nv int) {
 				a.i("ADD R9, R24, R24")
 			}
 		}
-	}, 64*nv, 4*nv)
+	}, blkBytes(4*nv), 4*nv)
 }
 
 func gemm() string {
