@@ -103,6 +103,9 @@ func disasm(w uint32) string {
 		idx := w>>11&1<<1 | w>>21&1
 		return fmt.Sprintf("sdot v%d.%s, v%d.%s, v%d.4b[%d]", w&31, ta, w>>5&31, tb, m, idx)
 	}
+	if w&0xbfe0fc00 == 0x0e809400 { // SDOT (vector)
+		return fmt.Sprintf("sdot v%d.4s, v%d.16b, v%d.16b", w&31, w>>5&31, w>>16&31)
+	}
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], w)
 	in, err := arm64asm.Decode(b[:])
@@ -172,7 +175,7 @@ func (a *asm) sadalp(q bool, size, d, n int) {
 
 // same emits a three-same instruction (sqadd, srshl, smax, smin, sqdmulh).
 func (a *asm) same(op string, q bool, size, d, n, m int) {
-	opc, ok := map[string]uint32{"sqadd": 0x01, "srshl": 0x0a, "smax": 0x0c, "smin": 0x0d, "sqdmulh": 0x16}[op]
+	opc, ok := map[string]uint32{"sqadd": 0x01, "sqshl": 0x09, "srshl": 0x0a, "smax": 0x0c, "smin": 0x0d, "sqdmulh": 0x16}[op]
 	if !ok {
 		panic(op)
 	}
@@ -195,6 +198,21 @@ func (a *asm) sxtl(q bool, size, d, n int) {
 func (a *asm) sdot(d, n, m, idx int) {
 	w := vec(0x0f80e000, true, 0, d, n, m&15) | uint32(idx&1)<<21 | uint32(m>>4&1)<<20 | uint32(idx>>1)<<11
 	a.word(w, "sdot", vreg(d, 2, true), vreg(n, 0, true), fmt.Sprintf("v%d.4b[%d]", m, idx))
+}
+
+// sdotv emits sdot Vd.4s, Vn.16b, Vm.16b (vector).
+func (a *asm) sdotv(d, n, m int) {
+	a.word(vec(0x4e809400, true, 0, d, n, m), "sdot", vreg(d, 2, true), vreg(n, 0, true), vreg(m, 0, true))
+}
+
+// zip emits zip1 (hi = false) or zip2 Vd, Vn, Vm on 16 lanes of bytes
+// (size 0) or 8 of halfwords (size 1).
+func (a *asm) zip(hi bool, size, d, n, m int) {
+	base, op := uint32(0x0e003800), "zip1"
+	if hi {
+		base, op = 0x0e007800, "zip2"
+	}
+	a.word(vec(base, true, size, d, n, m), op, vreg(d, size, true), vreg(n, size, true), vreg(m, size, true))
 }
 
 // ---------------------------------------------------------------------------
@@ -692,7 +710,8 @@ const (
 	epiNsh64 = 128 // [16]int64 -S
 	epiNsh32 = 256 // [16]int32 -(S-31), when fast
 	epiFast  = 320 // int64: 1 if S >= 32 for every channel of the block
-	epiSize  = 384
+	epiPre   = 384 // [16]int32 max(0, 32-S)
+	epiSize  = 448
 )
 
 // epilogue requantizes V0-V3 (16 channels; V0-V1 for 8) with the constants
@@ -831,6 +850,177 @@ func (a *asm) dwKernel(name string, groups [][2]int, paired bool) {
 	a.ret(name + "_ret")
 }
 
+// Offsets of dwDotArgs (depthwise_dot_arm64.go; TestDwDotArgsLayout checks
+// them).
+const (
+	ddRows  = 0  // [4]*int8
+	ddSteps = 32 // [4]int
+	ddW     = 64
+	ddY0    = 72
+	ddY1    = 80
+	ddEpi   = 88
+	ddC     = 96
+	ddNpix  = 104
+	ddNblk  = 112
+	ddZy    = 120
+	ddClamp = 144
+	ddZx    = 152
+	ddWcols = 160
+	ddIx0   = 168
+)
+
+// dwDot3x3 writes dwDot3x3s1 (stride 1): two output rows of a 3x3
+// stride-1 depthwise convolution by SDOT, per 16-channel block (outer loop) and output pixel
+// (inner loop, unrolled by 3 so that the three input columns of the window
+// rotate through the registers). Each input column is loaded once per block
+// (from zx, by CSEL of the pointers, if it lies outside [0, wcols)): its 4
+// rows (16 channels each) are interleaved by ZIP1/ZIP2 (bytes, then
+// halfwords) into 4 vectors whose lane c holds the 4 rows of channel c, and
+// SDOT by the packed weights [w0, w1, w2, 0] (output row 0) and
+// [0, w0, w1, w2] (output row 1) of each kernel column adds the column's 3
+// taps of each output row. dwDot3x3s2 (stride 2) is the same for one output
+// row, whose pixels load two new columns each (the third column of a
+// window is the first of the next), with the row-0 weights only (the
+// fourth row, which the driver points at the third, meets zero weights).
+//
+// Registers: R0-R3 input rows, R4-R7 their column steps, R8 weight cursor,
+// R9, R10 the two output rows, R11 epilogue constants of the block, R12 C,
+// R13 pixels left, R14 blocks left, R15 zx of the block, R16 its fast flag,
+// R19 args, R20 block
+// offset (16 b), R21 weights of the block, R22 scratch, R23 input column,
+// R24 wcols, R25 the clamp flag. V0-V11 the three
+// columns (4 vectors each), V12-V15 and V16-V19 the accumulators of output
+// rows 0 and 1, V20-V27 weights (and column loads, epilogue constants),
+// V28 zy (int16), V29 lo, V30 hi.
+func (a *asm) dwDot3x3(stride int) {
+	name := fmt.Sprintf("dwDot3x3s%d", stride)
+	L := fmt.Sprintf("dd%d_", stride)
+	accs := []int{12, 16} // output rows oy, oy+1
+	if stride == 2 {
+		accs = accs[:1]
+	}
+	a.fn(name, "a *dwDotArgs", 19)
+	a.bcast(19, 22, ddZy, "V28.H8", "V29.B16", "V30.B16")
+	a.i("MOVD %d(R19), R25", ddClamp)
+	a.i("MOVD %d(R19), R12", ddC)
+	for r := range 4 {
+		a.i("MOVD %d(R19), R%d", ddSteps+8*r, 4+r)
+	}
+	a.i("MOVD %d(R19), R14", ddNblk)
+	a.i("MOVD %d(R19), R24", ddWcols)
+	a.i("MOVD $0, R20")
+	a.i("MOVD %d(R19), R21", ddW)
+	a.i("MOVD %d(R19), R11", ddEpi)
+	a.i("CBZ R14, %sret", L)
+	a.l(L + "blk")
+	a.i("MOVD %d(R19), R23", ddIx0)
+	for r := range 4 { // R(r) = rows[r] + 16 b + ix0 steps[r]
+		a.i("MOVD %d(R19), R%d", ddRows+8*r, r)
+		a.i("ADD R20, R%d, R%d", r, r)
+		a.i("MADD R23, R%d, R%d, R%d", r, 4+r, r)
+	}
+	a.i("MOVD %d(R19), R15", ddZx)
+	a.i("ADD R20, R15, R15")
+	a.i("MOVD %d(R11), R16", epiFast)
+	a.i("MOVD %d(R19), R9", ddY0)
+	a.i("ADD R20, R9, R9")
+	a.i("MOVD %d(R19), R10", ddY1)
+	a.i("ADD R20, R10, R10")
+	a.i("MOVD %d(R19), R13", ddNpix)
+	// col loads the next input column into slot s (V4s..V4s+3).
+	col := func(slot int) {
+		a.i("CMP R24, R23") // LO: 0 <= column < wcols
+		for r := range 4 {
+			a.i("CSEL LO, R%d, R15, R22", r)
+			a.i("VLD1 (R22), [V%d.B16]", 20+r)
+			a.i("ADD R%d, R%d, R%d", 4+r, r, r)
+		}
+		a.i("ADD $1, R23")
+		a.zip(false, 0, 24, 20, 21)
+		a.zip(true, 0, 25, 20, 21)
+		a.zip(false, 0, 26, 22, 23)
+		a.zip(true, 0, 27, 22, 23)
+		a.zip(false, 1, 4*slot, 24, 26)
+		a.zip(true, 1, 4*slot+1, 24, 26)
+		a.zip(false, 1, 4*slot+2, 25, 27)
+		a.zip(true, 1, 4*slot+3, 25, 27)
+	}
+	// Pixel u's first column is in slot first(u); it loads stride new ones.
+	first := func(u int) int { return stride * u % 3 }
+	for c := range 3 - stride {
+		col(c)
+	}
+	a.l(L + "pix")
+	for u := range 3 {
+		f := first(u)
+		for c := range stride {
+			col((f + 3 - stride + c) % 3)
+		}
+		for _, acc := range accs {
+			a.i("VLD1 (R11), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", acc, acc+1, acc+2, acc+3)
+		}
+		a.i("MOVD R21, R8")
+		for kw := range 3 {
+			sl := (f + kw) % 3
+			a.i("VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]")
+			if stride == 1 {
+				a.i("VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]")
+			} else {
+				a.i("ADD $64, R8")
+			}
+			for v := range 4 {
+				for k, acc := range accs {
+					a.sdotv(acc+v, 4*sl+v, 20+4*k+v)
+				}
+			}
+		}
+		// Requantize (the 32-bit path; for a block with an S < 32, after
+		// SQSHL by max(0, 32-S)) into the dead column f's registers; row 1
+		// is stored first (a single row passes y1 = y0).
+		d := 4 * f
+		a.i("CBNZ R16, %su%dfast", L, u)
+		a.i("ADD $%d, R11, R22", epiPre)
+		a.i("VLD1 (R22), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", d, d+1, d+2, d+3)
+		for v := range 4 {
+			for _, acc := range accs {
+				a.same("sqshl", true, 2, acc+v, acc+v, d+v)
+			}
+		}
+		a.l(fmt.Sprintf("%su%dfast", L, u))
+		a.i("ADD $%d, R11, R22", epiM)
+		a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
+		a.i("ADD $%d, R11, R22", epiNsh32)
+		a.i("VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]")
+		for v := range 4 {
+			for _, acc := range accs {
+				a.same("sqdmulh", true, 2, acc+v, acc+v, 20+v)
+			}
+		}
+		for v := range 4 {
+			for _, acc := range accs {
+				a.same("srshl", true, 2, acc+v, acc+v, 24+v)
+			}
+		}
+		o := out{28, 29, 30}
+		for k := len(accs) - 1; k >= 0; k-- {
+			acc := accs[k]
+			a.narrowNC([]int{acc, acc + 1, acc + 2, acc + 3}, [2]int{d, d + 1}, d+2+k, o, false)
+			a.clampIf(fmt.Sprintf("%su%dr%d", L, u, k), d+2+k, o)
+			a.i("VST1.P [V%d.B16], (R%d)(R12)", d+2+k, 9+k)
+		}
+		a.i("SUBS $1, R13")
+		a.i("BEQ %snext", L)
+	}
+	a.i("B %spix", L)
+	a.l(L + "next")
+	a.i("ADD $16, R20")
+	a.i("ADD $%d, R21", 384)
+	a.i("ADD $%d, R11", epiSize)
+	a.i("SUBS $1, R14")
+	a.i("BNE %sblk", L)
+	a.ret(L + "ret")
+}
+
 func depthwise() string {
 	var a asm
 	a.b.WriteString(header)
@@ -838,6 +1028,8 @@ func depthwise() string {
 	a.dwKernel("dwNEON5x5", [][2]int{{0, 12}, {12, 13}}, true)
 	a.dwKernel("dwNEON3x3w", [][2]int{{0, 9}}, false)
 	a.dwKernel("dwNEON5x5w", [][2]int{{0, 12}, {12, 13}}, false)
+	a.dwDot3x3(1)
+	a.dwDot3x3(2)
 	return a.b.String()
 }
 
