@@ -547,7 +547,7 @@ func dot(a *asm, name string, nv int) {
 		a.i("CBZ R20, %sepi", p)
 		a.l(p + "tloop")
 		for r := range rows {
-			a.i("VLD1.P 4(R%d), V%d.S[0]", 12+r, 4+r)
+			a.i("FMOVS.P 4(R%d), F%d", 12+r, 4+r) // lane 0 (the rest zeroed)
 		}
 		a.i("VLD1.P %d(R19), %s", 16*nv, vlist(0, nv))
 		for r := range rows {

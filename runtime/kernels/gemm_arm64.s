@@ -738,10 +738,10 @@ d4tail:
 	MOVD R3, R20
 	CBZ R20, d4epi
 d4tloop:
-	VLD1.P 4(R12), V4.S[0]
-	VLD1.P 4(R13), V5.S[0]
-	VLD1.P 4(R14), V6.S[0]
-	VLD1.P 4(R15), V7.S[0]
+	FMOVS.P 4(R12), F4
+	FMOVS.P 4(R13), F5
+	FMOVS.P 4(R14), F6
+	FMOVS.P 4(R15), F7
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1009,7 +1009,7 @@ d1tail:
 	MOVD R3, R20
 	CBZ R20, d1epi
 d1tloop:
-	VLD1.P 4(R12), V4.S[0]
+	FMOVS.P 4(R12), F4
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1197,10 +1197,10 @@ d4tail:
 	MOVD R3, R20
 	CBZ R20, d4epi
 d4tloop:
-	VLD1.P 4(R12), V4.S[0]
-	VLD1.P 4(R13), V5.S[0]
-	VLD1.P 4(R14), V6.S[0]
-	VLD1.P 4(R15), V7.S[0]
+	FMOVS.P 4(R12), F4
+	FMOVS.P 4(R13), F5
+	FMOVS.P 4(R14), F6
+	FMOVS.P 4(R15), F7
 	VLD1.P 48(R19), [V0.B16, V1.B16, V2.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1432,7 +1432,7 @@ d1tail:
 	MOVD R3, R20
 	CBZ R20, d1epi
 d1tloop:
-	VLD1.P 4(R12), V4.S[0]
+	FMOVS.P 4(R12), F4
 	VLD1.P 48(R19), [V0.B16, V1.B16, V2.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1593,10 +1593,10 @@ d4tail:
 	MOVD R3, R20
 	CBZ R20, d4epi
 d4tloop:
-	VLD1.P 4(R12), V4.S[0]
-	VLD1.P 4(R13), V5.S[0]
-	VLD1.P 4(R14), V6.S[0]
-	VLD1.P 4(R15), V7.S[0]
+	FMOVS.P 4(R12), F4
+	FMOVS.P 4(R13), F5
+	FMOVS.P 4(R14), F6
+	FMOVS.P 4(R15), F7
 	VLD1.P 32(R19), [V0.B16, V1.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1764,7 +1764,7 @@ d1tail:
 	MOVD R3, R20
 	CBZ R20, d1epi
 d1tloop:
-	VLD1.P 4(R12), V4.S[0]
+	FMOVS.P 4(R12), F4
 	VLD1.P 32(R19), [V0.B16, V1.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1891,10 +1891,10 @@ d4tail:
 	MOVD R3, R20
 	CBZ R20, d4epi
 d4tloop:
-	VLD1.P 4(R12), V4.S[0]
-	VLD1.P 4(R13), V5.S[0]
-	VLD1.P 4(R14), V6.S[0]
-	VLD1.P 4(R15), V7.S[0]
+	FMOVS.P 4(R12), F4
+	FMOVS.P 4(R13), F5
+	FMOVS.P 4(R14), F6
+	FMOVS.P 4(R15), F7
 	VLD1.P 16(R19), [V0.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f85e014 // sdot v20.4s, v0.16b, v5.4b[0]
@@ -2014,7 +2014,7 @@ d1tail:
 	MOVD R3, R20
 	CBZ R20, d1epi
 d1tloop:
-	VLD1.P 4(R12), V4.S[0]
+	FMOVS.P 4(R12), F4
 	VLD1.P 16(R19), [V0.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	SUBS $1, R20, R20
