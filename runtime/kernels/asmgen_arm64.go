@@ -347,27 +347,13 @@ func vlist(first, n int) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-// requant32 turns the int32 accumulators regs (4 channels each, those of
-// the quad whose M, -S (low pair) and -S (high pair) are in vm, vs0, vs1)
-// into RoundShift(acc x M, S) saturated to int32, in place, with
-// temporaries t0..t3 (the 64-bit path).
-func (a *asm) requant32(regs []int, vm, vs0, vs1 int, tmp [4]int) {
-	for i, r := range regs {
-		t0, t1 := tmp[2*(i%2)], tmp[2*(i%2)+1]
-		a.long2("smull", 2, t0, r, vm)
-		a.same("srshl", true, 3, t0, t0, vs0)
-		a.same("srshl", true, 3, t1, t1, vs1)
-		a.narrow64([]int{r}, []int{t0, t1})
-	}
-}
-
 // Offsets in a block's epilogue constants (armBlkWords in gemm_arm64.go),
 // in bytes, for a block of wd channels.
 func blkM(wd int) int     { return 4 * wd }
 func blkSh32(wd int) int  { return 8 * wd }
-func blkSh64(wd int) int  { return 12 * wd }
-func blkFast(wd int) int  { return 20 * wd }
-func blkBytes(wd int) int { return 20*wd + 16 }
+func blkPre(wd int) int   { return 12 * wd }
+func blkFast(wd int) int  { return 16 * wd }
+func blkBytes(wd int) int { return 16*wd + 16 }
 
 // clampIf clamps the int8 lanes of Vb unless R25 is 0 (label p unique).
 func (a *asm) clampIf(p string, b int, o out) {
@@ -465,18 +451,19 @@ func neon(a *asm, name string, safe bool) {
 			regs = append(regs, 4+r)
 			a.i("VADD V8.S4, V%d.S4, V%d.S4", 4+r, 4+r)
 		}
-		a.fastOrExact(p, blkFast(4), func() {
+		a.preShift(p, blkFast(4), func() {
+			a.i("ADD $%d, R11, R24", blkPre(4))
+			a.i("VLD1 (R24), [V11.B16]")
 			for _, r := range regs {
-				a.same("sqdmulh", true, 2, r, r, 9)
+				a.same("sqshl", true, 2, r, r, 11)
 			}
-			for _, r := range regs {
-				a.same("srshl", true, 2, r, r, 10)
-			}
-		}, func() {
-			a.i("ADD $%d, R11, R24", blkSh64(4))
-			a.i("VLD1 (R24), [V10.B16, V11.B16]")
-			a.requant32(regs, 9, 10, 11, [4]int{12, 13, 14, 15})
 		})
+		for _, r := range regs {
+			a.same("sqdmulh", true, 2, r, r, 9)
+		}
+		for _, r := range regs {
+			a.same("srshl", true, 2, r, r, 10)
+		}
 		a.narrowNC(regs, [2]int{12, 13}, 14, out{0, 1, 2}, false)
 		a.clampIf(p, 14, out{0, 1, 2})
 		a.i("MOVD R21, R24")
@@ -490,17 +477,15 @@ func neon(a *asm, name string, safe bool) {
 	}, blkBytes(4), 4)
 }
 
-// fastOrExact emits the two requantization paths of a tile (label prefix
-// p): fast (SQDMULH and SRSHL by -(S-31), when the block's flag at
-// off(R11) says every S >= 32, see fillEpiARM) or exact (64-bit products).
-func (a *asm) fastOrExact(p string, off int, fast, exact func()) {
+// preShift emits the start of a tile's requantization (label prefix p):
+// unless the block's flag at off(R11) says every S >= 32, pre shifts the
+// accumulators left by max(0, 32-S) with SQSHL; then (the caller) SQDMULH
+// by M and SRSHL by -(max(S, 32)-31), which fillEpiARM proves exact.
+func (a *asm) preShift(p string, off int, pre func()) {
 	a.i("MOVD %d(R11), R22", off)
-	a.i("CBZ R22, %sexact", p)
-	fast()
-	a.i("B %srounded", p)
-	a.l(p + "exact")
-	exact()
-	a.l(p + "rounded")
+	a.i("CBNZ R22, %sfast", p)
+	pre()
+	a.l(p + "fast")
 }
 
 // dot writes the SDOT kernel for blocks of 4 nv channels (nv = 4: the
@@ -559,33 +544,28 @@ func dot(a *asm, name string, nv int) {
 		a.i("BNE %stloop", p)
 		a.l(p + "epi")
 		wd := 4 * nv
-		a.fastOrExact(p, blkFast(wd), func() {
-			a.i("ADD $%d, R11, R24", blkM(wd))
-			a.i("VLD1.P %d(R24), %s", 16*nv, vlist(0, nv))
-			a.i("VLD1 (R24), %s", vlist(8, nv))
+		a.preShift(p, blkFast(wd), func() {
+			a.i("ADD $%d, R11, R24", blkPre(wd))
+			a.i("VLD1 (R24), %s", vlist(0, nv))
 			for c := range nv {
 				for r := range rows {
-					a.same("sqdmulh", true, 2, 16+4*r+c, 16+4*r+c, c)
+					a.same("sqshl", true, 2, 16+4*r+c, 16+4*r+c, c)
 				}
-			}
-			for c := range nv {
-				for r := range rows {
-					a.same("srshl", true, 2, 16+4*r+c, 16+4*r+c, 8+c)
-				}
-			}
-		}, func() {
-			for c := range nv {
-				a.i("ADD $%d, R11, R24", blkM(wd)+16*c)
-				a.i("VLD1 (R24), [V0.B16]")
-				a.i("ADD $%d, R11, R24", blkSh64(wd)+32*c)
-				a.i("VLD1 (R24), [V2.B16, V3.B16]")
-				var regs []int
-				for r := range rows {
-					regs = append(regs, 16+4*r+c)
-				}
-				a.requant32(regs, 0, 2, 3, [4]int{8, 9, 10, 11})
 			}
 		})
+		a.i("ADD $%d, R11, R24", blkM(wd))
+		a.i("VLD1.P %d(R24), %s", 16*nv, vlist(0, nv))
+		a.i("VLD1 (R24), %s", vlist(8, nv))
+		for c := range nv {
+			for r := range rows {
+				a.same("sqdmulh", true, 2, 16+4*r+c, 16+4*r+c, c)
+			}
+		}
+		for c := range nv {
+			for r := range rows {
+				a.same("srshl", true, 2, 16+4*r+c, 16+4*r+c, 8+c)
+			}
+		}
 		a.i("MOVD R21, R24")
 		for r := range rows {
 			var s []int
@@ -707,59 +687,43 @@ func (a *asm) taps(n, width int, paired bool) {
 const (
 	epiCorr  = 0   // [16]int32 corr = bias - zx Σ w
 	epiM     = 64  // [16]int32 M
-	epiNsh64 = 128 // [16]int64 -S
-	epiNsh32 = 256 // [16]int32 -(S-31), when fast
-	epiFast  = 320 // int64: 1 if S >= 32 for every channel of the block
-	epiPre   = 384 // [16]int32 max(0, 32-S)
-	epiSize  = 448
+	epiNsh32 = 128 // [16]int32 31-max(S, 32)
+	epiPre   = 192 // [16]int32 max(0, 32-S)
+	epiFast  = 256 // int64: 1 if S >= 32 for every channel of the block
+	epiSize  = 272
 )
 
 // epilogue requantizes V0-V3 (16 channels; V0-V1 for 8) with the constants
-// at R15 and stores them at R14 (post-incremented for 16). If every S of the
-// block is >= 32 it takes the 32-bit path: SQDMULH (floor(acc M / 2^31),
-// never saturating as M >= 0 > -2^31) then SRSHL by -(S-31); else the 64-bit
-// one: SMULL/SMULL2 then SRSHL by -S.
+// at R15 and stores them at R14 (post-incremented for 16), in 32-bit lanes:
+// unless every S of the block is >= 32, SQSHL by max(0, 32-S); then SQDMULH
+// (floor(acc M / 2^31), never saturating as M >= 0 > -2^31) and SRSHL by
+// -(max(S, 32)-31) (fillEpiARM proves it).
 func (a *asm) epilogue(label string, width int) {
 	nacc := width / 4
+	regs := "[V20.S4, V21.S4, V22.S4, V23.S4]"
+	sh := "[V24.S4, V25.S4, V26.S4, V27.S4]"
+	if width == 8 {
+		regs, sh = "[V20.S4, V21.S4]", "[V24.S4, V25.S4]"
+	}
 	a.i("MOVD %d(R15), R22", epiFast)
-	a.i("CBZ R22, %s_exact", label)
+	a.i("CBNZ R22, %s_fast", label)
+	a.i("ADD $%d, R15, R23", epiPre)
+	a.i("VLD1 (R23), %s", sh)
+	for i := range nacc {
+		a.same("sqshl", true, 2, i, i, 24+i)
+	}
+	a.l(label + "_fast")
 	a.i("ADD $%d, R15, R22", epiM)
 	a.i("ADD $%d, R15, R23", epiNsh32)
-	if width == 16 {
-		a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
-		a.i("VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]")
-	} else {
-		a.i("VLD1 (R22), [V20.S4, V21.S4]")
-		a.i("VLD1 (R23), [V24.S4, V25.S4]")
-	}
+	a.i("VLD1 (R22), %s", regs)
+	a.i("VLD1 (R23), %s", sh)
 	for i := range nacc {
 		a.same("sqdmulh", true, 2, i, i, 20+i)
 	}
 	for i := range nacc {
 		a.same("srshl", true, 2, i, i, 24+i)
 	}
-	a.i("B %s_narrow", label)
-	a.l(label + "_exact")
-	a.i("ADD $%d, R15, R22", epiM)
-	a.i("ADD $%d, R15, R23", epiNsh64)
-	if width == 16 {
-		a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
-		a.i("VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]")
-		a.i("VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]")
-	} else {
-		a.i("VLD1 (R22), [V20.S4, V21.S4]")
-		a.i("VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]")
-	}
-	var accs, prods []int
-	for i := range nacc {
-		a.long2("smull", 2, 4+2*i, i, 20+i)
-		accs, prods = append(accs, i), append(prods, 4+2*i, 5+2*i)
-	}
-	for i, r := range prods {
-		a.same("srshl", true, 3, r, r, 24+i)
-	}
-	a.narrow64(accs, prods)
-	a.l(label + "_narrow")
+	accs := []int{0, 1, 2, 3}[:nacc]
 	a.narrow(accs, [2]int{0, 2}, 0, out{16, 17, 18}, true)
 	if width == 16 {
 		a.i("VST1.P [V0.B16], 16(R14)")

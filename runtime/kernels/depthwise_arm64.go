@@ -24,22 +24,20 @@ import "slices"
 // the generic Σ (x - zx) w. Sums wrap in int32 exactly as the generic ones
 // (the true result fits).
 //
-// Requantization (the epilogue, per 16 channels): SMULL/SMULL2 of the int32
-// accumulator by the int32 multiplier M[c] into int64 lanes (exact: |acc| <
-// 2^31, 0 <= M < 2^31), SRSHL by -S[c] (a rounding shift right: exactly
-// (v + 2^(S-1)) >> S, computed by the instruction without intermediate
-// overflow), SQXTN to int32, SQXTN to int16, SQADD of the output zero point
-// (int16), SQXTN to int8, SMAX lo, SMIN hi. The saturating chain equals
-// clamp(z + v, lo, hi): saturation is monotone and [lo, hi] lies inside
-// [-128, 127]. If v fits in int16, the narrows to int16 leave it unchanged,
-// z + v (|z| <= 128) is saturated to int16 and then to int8, and clamping a
-// saturated value to a sub-range of the saturation range gives the clamp of
-// the unsaturated one. If v > 32767 (v < -32768), the chain gives
-// 32767 + z >= 32639 (-32768 + z <= -32641), saturated to 127 (-128),
-// clamped to hi (lo), which is also clamp(z + v, lo, hi) since z + v > 127
-// (< -128). A block whose channels all have S >= 32 (the usual case) takes
-// an equally exact 32-bit path instead of the 64-bit products: SQDMULH and
-// SRSHL by -(S-31) (fillEpiARM proves it), then the same narrows.
+// Requantization (the epilogue, per 16 channels), in 32-bit lanes: in a
+// block with an S < 32, SQSHL of the accumulator by max(0, 32-S); then
+// SQDMULH by M[c] and SRSHL by -(max(S, 32)-31), which give v =
+// RoundShift(acc M, S) exactly, or, when the SQSHL saturates, a value
+// beyond 2^29 in magnitude of v's sign (fillEpiARM proves it); then SQXTN
+// to int16, SQADD of the output zero point (int16), SQXTN to int8, SMAX
+// lo, SMIN hi. The saturating chain equals clamp(z + v, lo, hi):
+// saturation is monotone and [lo, hi] lies inside [-128, 127]. If v fits
+// in int16, the narrow to int16 leaves it unchanged, z + v (|z| <= 128) is
+// saturated to int16 and then to int8, and clamping a saturated value to a
+// sub-range of the saturation range gives the clamp of the unsaturated
+// one. If v > 32767 (v < -32768), the chain gives 32767 + z >= 32639
+// (-32768 + z <= -32641), saturated to 127 (-128), clamped to hi (lo),
+// which is also clamp(z + v, lo, hi) since z + v > 127 (< -128).
 //
 // Driving (dwRunARM): per chunk of at most 512 channels, per output row,
 // one call for the interior pixels (every tap inside the input columns; a
@@ -111,15 +109,14 @@ func dwNEON5x5w(a *dwArgsARM)
 // epiWords is the size of one block of epilogue constants, in int32 (the
 // offsets are in asmgen_arm64.go):
 //
-//	+0    corr[16]  int32  bias - zx Σ_t w[t]
-//	+64   M[16]     int32
-//	+128  -S[16]    int64  (the 64-bit path)
-//	+256  31-max(S, 32)[16]  int32  (the 32-bit path)
-//	+320  fast      int64  1 if S >= 32 for every channel of the block
-//	+384  max(0, 32-S)[16]  int32  (the 32-bit path's pre-shift for S < 32)
+//	+0    corr[16]           int32  bias - zx Σ_t w[t]
+//	+64   M[16]              int32
+//	+128  31-max(S, 32)[16]  int32
+//	+192  max(0, 32-S)[16]   int32  (the pre-shift for S < 32)
+//	+256  fast               int64  1 if S >= 32 for every channel of the block
 //
 // Lanes past the channels have M = 0 and S = 62.
-const epiWords = 112
+const epiWords = 68
 
 // fillEpiARM fills the epilogue blocks of channels [c0, c0+cw) (cw <= the
 // blocks of epi) from the multipliers, bias (nil: zero) and the packed
@@ -131,7 +128,7 @@ const epiWords = 112
 // floor((h + 2^(S-32)) / 2^(S-31)) = floor((v + 2^(S-1)) / 2^S) because
 // 2^(S-1) is a multiple of 2^31 (nested floors of divisions by 2^31 and
 // 2^(S-31) compose), the rule's RoundShift(v, S). For S < 32 (blocks not
-// fast; only dwDot3x3s1 takes this path for them) the accumulator is first
+// fast) the accumulator is first
 // shifted left by j = 32 - S with SQSHL (saturating): if acc 2^j fits in
 // int32, RoundShift(acc 2^j M, 32) = RoundShift(acc M, S) exactly and the
 // above applies with S = 32; if it saturates, |acc| >= 2^(31-j) and M >=
@@ -156,14 +153,12 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 				}
 				e[j], e[16+j], s = corr, p.Mult[ch].M, p.Mult[ch].S
 			}
-			ns := -int64(s)
-			e[32+2*j], e[33+2*j] = int32(ns), int32(ns>>32)
-			e[64+j] = 31 - max(s, 32)
-			e[96+j] = max(0, 32-s)
+			e[32+j] = 31 - max(s, 32)
+			e[48+j] = max(0, 32-s)
 			fast = fast && s >= 32
 		}
 		if fast {
-			e[80] = 1
+			e[64] = 1
 		}
 	}
 }

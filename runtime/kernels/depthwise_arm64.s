@@ -107,10 +107,17 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON3x3_g0_e16_exact
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON3x3_g0_e16_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+dwNEON3x3_g0_e16_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
@@ -121,38 +128,6 @@ dwNEON3x3_g0_blk:
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
-	B dwNEON3x3_g0_e16_narrow
-dwNEON3x3_g0_e16_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x0eb6c048 // smull v8.2d, v2.2s, v22.2s
-	WORD $0x4eb6c049 // smull2 v9.2d, v2.4s, v22.4s
-	WORD $0x0eb7c06a // smull v10.2d, v3.2s, v23.2s
-	WORD $0x4eb7c06b // smull2 v11.2d, v3.4s, v23.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x4efc5508 // srshl v8.2d, v8.2d, v28.2d
-	WORD $0x4efd5529 // srshl v9.2d, v9.2d, v29.2d
-	WORD $0x4efe554a // srshl v10.2d, v10.2d, v30.2d
-	WORD $0x4eff556b // srshl v11.2d, v11.2d, v31.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
-	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
-	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
-	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
-dwNEON3x3_g0_e16_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -164,7 +139,7 @@ dwNEON3x3_g0_e16_narrow:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	ADD $448, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON3x3_g0_blk
 dwNEON3x3_g0_tail:
@@ -204,35 +179,21 @@ dwNEON3x3_g0_tail:
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON3x3_g0_e8_exact
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON3x3_g0_e8_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+dwNEON3x3_g0_e8_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4]
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
-	B dwNEON3x3_g0_e8_narrow
-dwNEON3x3_g0_e8_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4]
-	VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-dwNEON3x3_g0_e8_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -371,7 +332,7 @@ dwNEON5x5_g0_blk:
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R16)
-	ADD $448, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5_g0_blk
 dwNEON5x5_g0_tail:
@@ -546,10 +507,17 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON5x5_g1_e16_exact
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON5x5_g1_e16_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+dwNEON5x5_g1_e16_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
@@ -560,38 +528,6 @@ dwNEON5x5_g1_blk:
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
-	B dwNEON5x5_g1_e16_narrow
-dwNEON5x5_g1_e16_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x0eb6c048 // smull v8.2d, v2.2s, v22.2s
-	WORD $0x4eb6c049 // smull2 v9.2d, v2.4s, v22.4s
-	WORD $0x0eb7c06a // smull v10.2d, v3.2s, v23.2s
-	WORD $0x4eb7c06b // smull2 v11.2d, v3.4s, v23.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x4efc5508 // srshl v8.2d, v8.2d, v28.2d
-	WORD $0x4efd5529 // srshl v9.2d, v9.2d, v29.2d
-	WORD $0x4efe554a // srshl v10.2d, v10.2d, v30.2d
-	WORD $0x4eff556b // srshl v11.2d, v11.2d, v31.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
-	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
-	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
-	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
-dwNEON5x5_g1_e16_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -603,7 +539,7 @@ dwNEON5x5_g1_e16_narrow:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	ADD $448, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5_g1_blk
 dwNEON5x5_g1_tail:
@@ -657,35 +593,21 @@ dwNEON5x5_g1_tail:
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON5x5_g1_e8_exact
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON5x5_g1_e8_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+dwNEON5x5_g1_e8_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4]
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
-	B dwNEON5x5_g1_e8_narrow
-dwNEON5x5_g1_e8_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4]
-	VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-dwNEON5x5_g1_e8_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -822,10 +744,17 @@ dwNEON3x3w_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON3x3w_g0_e16_exact
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON3x3w_g0_e16_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+dwNEON3x3w_g0_e16_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
@@ -836,38 +765,6 @@ dwNEON3x3w_g0_blk:
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
-	B dwNEON3x3w_g0_e16_narrow
-dwNEON3x3w_g0_e16_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x0eb6c048 // smull v8.2d, v2.2s, v22.2s
-	WORD $0x4eb6c049 // smull2 v9.2d, v2.4s, v22.4s
-	WORD $0x0eb7c06a // smull v10.2d, v3.2s, v23.2s
-	WORD $0x4eb7c06b // smull2 v11.2d, v3.4s, v23.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x4efc5508 // srshl v8.2d, v8.2d, v28.2d
-	WORD $0x4efd5529 // srshl v9.2d, v9.2d, v29.2d
-	WORD $0x4efe554a // srshl v10.2d, v10.2d, v30.2d
-	WORD $0x4eff556b // srshl v11.2d, v11.2d, v31.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
-	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
-	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
-	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
-dwNEON3x3w_g0_e16_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -879,7 +776,7 @@ dwNEON3x3w_g0_e16_narrow:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	ADD $448, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON3x3w_g0_blk
 dwNEON3x3w_g0_tail:
@@ -931,35 +828,21 @@ dwNEON3x3w_g0_tail:
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON3x3w_g0_e8_exact
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON3x3w_g0_e8_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+dwNEON3x3w_g0_e8_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4]
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
-	B dwNEON3x3w_g0_e8_narrow
-dwNEON3x3w_g0_e8_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4]
-	VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-dwNEON3x3w_g0_e8_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -1128,7 +1011,7 @@ dwNEON5x5w_g0_blk:
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R16)
-	ADD $448, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5w_g0_blk
 dwNEON5x5w_g0_tail:
@@ -1351,10 +1234,17 @@ dwNEON5x5w_g1_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON5x5w_g1_e16_exact
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON5x5w_g1_e16_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+dwNEON5x5w_g1_e16_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
@@ -1365,38 +1255,6 @@ dwNEON5x5w_g1_blk:
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
-	B dwNEON5x5w_g1_e16_narrow
-dwNEON5x5w_g1_e16_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x0eb6c048 // smull v8.2d, v2.2s, v22.2s
-	WORD $0x4eb6c049 // smull2 v9.2d, v2.4s, v22.4s
-	WORD $0x0eb7c06a // smull v10.2d, v3.2s, v23.2s
-	WORD $0x4eb7c06b // smull2 v11.2d, v3.4s, v23.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x4efc5508 // srshl v8.2d, v8.2d, v28.2d
-	WORD $0x4efd5529 // srshl v9.2d, v9.2d, v29.2d
-	WORD $0x4efe554a // srshl v10.2d, v10.2d, v30.2d
-	WORD $0x4eff556b // srshl v11.2d, v11.2d, v31.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
-	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
-	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
-	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
-dwNEON5x5w_g1_e16_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -1408,7 +1266,7 @@ dwNEON5x5w_g1_e16_narrow:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	ADD $448, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5w_g1_blk
 dwNEON5x5w_g1_tail:
@@ -1480,35 +1338,21 @@ dwNEON5x5w_g1_tail:
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON5x5w_g1_e8_exact
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON5x5w_g1_e8_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+dwNEON5x5w_g1_e8_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4]
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
-	B dwNEON5x5w_g1_e8_narrow
-dwNEON5x5w_g1_e8_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4]
-	VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-dwNEON5x5w_g1_e8_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -1559,7 +1403,7 @@ dd1_blk:
 	MADD R23, R3, R7, R3
 	MOVD 152(R19), R15
 	ADD R20, R15, R15
-	MOVD 320(R11), R16
+	MOVD 256(R11), R16
 	MOVD 72(R19), R9
 	ADD R20, R9, R9
 	MOVD 80(R19), R10
@@ -1666,7 +1510,7 @@ dd1_pix:
 	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
 	WORD $0x4e9b9573 // sdot v19.4s, v11.16b, v27.16b
 	CBNZ R16, dd1_u0fast
-	ADD $384, R11, R22
+	ADD $192, R11, R22
 	VLD1 (R22), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x4ea04d8c // sqshl v12.4s, v12.4s, v0.4s
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
@@ -1679,7 +1523,7 @@ dd1_pix:
 dd1_u0fast:
 	ADD $64, R11, R22
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	ADD $256, R11, R22
+	ADD $128, R11, R22
 	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
 	WORD $0x4eb4b610 // sqdmulh v16.4s, v16.4s, v20.4s
@@ -1781,7 +1625,7 @@ dd1_u0r0noclamp:
 	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
 	WORD $0x4e9b9473 // sdot v19.4s, v3.16b, v27.16b
 	CBNZ R16, dd1_u1fast
-	ADD $384, R11, R22
+	ADD $192, R11, R22
 	VLD1 (R22), [V4.S4, V5.S4, V6.S4, V7.S4]
 	WORD $0x4ea44d8c // sqshl v12.4s, v12.4s, v4.4s
 	WORD $0x4ea44e10 // sqshl v16.4s, v16.4s, v4.4s
@@ -1794,7 +1638,7 @@ dd1_u0r0noclamp:
 dd1_u1fast:
 	ADD $64, R11, R22
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	ADD $256, R11, R22
+	ADD $128, R11, R22
 	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
 	WORD $0x4eb4b610 // sqdmulh v16.4s, v16.4s, v20.4s
@@ -1896,7 +1740,7 @@ dd1_u1r0noclamp:
 	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
 	WORD $0x4e9b94f3 // sdot v19.4s, v7.16b, v27.16b
 	CBNZ R16, dd1_u2fast
-	ADD $384, R11, R22
+	ADD $192, R11, R22
 	VLD1 (R22), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84d8c // sqshl v12.4s, v12.4s, v8.4s
 	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
@@ -1909,7 +1753,7 @@ dd1_u1r0noclamp:
 dd1_u2fast:
 	ADD $64, R11, R22
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	ADD $256, R11, R22
+	ADD $128, R11, R22
 	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
 	WORD $0x4eb4b610 // sqdmulh v16.4s, v16.4s, v20.4s
@@ -1959,7 +1803,7 @@ dd1_u2r0noclamp:
 dd1_next:
 	ADD $16, R20
 	ADD $384, R21
-	ADD $448, R11
+	ADD $272, R11
 	SUBS $1, R14
 	BNE dd1_blk
 dd1_ret:
@@ -2002,7 +1846,7 @@ dd2_blk:
 	MADD R23, R3, R7, R3
 	MOVD 152(R19), R15
 	ADD R20, R15, R15
-	MOVD 320(R11), R16
+	MOVD 256(R11), R16
 	MOVD 72(R19), R9
 	ADD R20, R9, R9
 	MOVD 80(R19), R10
@@ -2096,7 +1940,7 @@ dd2_pix:
 	WORD $0x4e96954e // sdot v14.4s, v10.16b, v22.16b
 	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
 	CBNZ R16, dd2_u0fast
-	ADD $384, R11, R22
+	ADD $192, R11, R22
 	VLD1 (R22), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x4ea04d8c // sqshl v12.4s, v12.4s, v0.4s
 	WORD $0x4ea14dad // sqshl v13.4s, v13.4s, v1.4s
@@ -2105,7 +1949,7 @@ dd2_pix:
 dd2_u0fast:
 	ADD $64, R11, R22
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	ADD $256, R11, R22
+	ADD $128, R11, R22
 	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
@@ -2195,7 +2039,7 @@ dd2_u0r0noclamp:
 	WORD $0x4e9694ce // sdot v14.4s, v6.16b, v22.16b
 	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
 	CBNZ R16, dd2_u1fast
-	ADD $384, R11, R22
+	ADD $192, R11, R22
 	VLD1 (R22), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84d8c // sqshl v12.4s, v12.4s, v8.4s
 	WORD $0x4ea94dad // sqshl v13.4s, v13.4s, v9.4s
@@ -2204,7 +2048,7 @@ dd2_u0r0noclamp:
 dd2_u1fast:
 	ADD $64, R11, R22
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	ADD $256, R11, R22
+	ADD $128, R11, R22
 	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
@@ -2294,7 +2138,7 @@ dd2_u1r0noclamp:
 	WORD $0x4e96944e // sdot v14.4s, v2.16b, v22.16b
 	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
 	CBNZ R16, dd2_u2fast
-	ADD $384, R11, R22
+	ADD $192, R11, R22
 	VLD1 (R22), [V4.S4, V5.S4, V6.S4, V7.S4]
 	WORD $0x4ea44d8c // sqshl v12.4s, v12.4s, v4.4s
 	WORD $0x4ea54dad // sqshl v13.4s, v13.4s, v5.4s
@@ -2303,7 +2147,7 @@ dd2_u1r0noclamp:
 dd2_u2fast:
 	ADD $64, R11, R22
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	ADD $256, R11, R22
+	ADD $128, R11, R22
 	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
@@ -2332,7 +2176,7 @@ dd2_u2r0noclamp:
 dd2_next:
 	ADD $16, R20
 	ADD $384, R21
-	ADD $448, R11
+	ADD $272, R11
 	SUBS $1, R14
 	BNE dd2_blk
 dd2_ret:

@@ -28,17 +28,13 @@ package kernels
 // symmetrically below; and clamp(sat8(u), lo, hi) = clamp(u, lo, hi)
 // because [lo, hi] lies within [-128, 127], so the clamp is skipped when
 // [lo, hi] = [-128, 127] (armEpi.clamp = 0). In the assembly, v is computed
-// one of two ways, chosen per block (its fast flag):
-//
-//   - every S >= 32 (the usual case): SQDMULH by M, then SRSHL by -(S-31),
-//     in 32-bit lanes, exactly RoundShift(acc M, S) (fillEpiARM proves it);
-//   - else SMULL and SMULL2 (32 x 32 -> 64 bits, |acc| < 2^31 and M < 2^31
-//     give |v| < 2^62), SRSHL by -S (a rounding shift right: exactly
-//     (v + 2^(S-1)) >> S, S in [1, 62]), SQXTN to 32 bits (saturating;
-//     sat16 of it equals sat16 of v);
-//
-// then SQXTN to 16, SQADD z, SQXTN to 8, SMAX lo, SMIN hi. The generic twin
-// is gemmRows.
+// in 32-bit lanes: SQDMULH by M, then SRSHL by -(S-31), exactly
+// RoundShift(acc M, S) for S >= 32, and, in a block with an S < 32 (its
+// fast flag 0), after SQSHL of acc by 32-S (fillEpiARM proves both: when
+// that SQSHL saturates, the result is beyond 2^29 in magnitude with v's
+// sign, which the narrows map to the same end as v); then
+// SQXTN to 16, SQADD z, SQXTN to 8, SMAX lo, SMIN hi. The generic twin is
+// gemmRows.
 //
 // gemmNeon: bw = 4, Advanced SIMD only. The packed block (armLayout) holds
 // kq chunks of 16 k (16 bytes per channel) then, if kt = 1, one chunk of
@@ -89,14 +85,14 @@ func gemmDot4(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *in
 // of one block of wd channels (wd a multiple of 4), which the kernel reads
 // at q:
 //
-//	+0     corr[wd]   int32  bias - zx Σ_k w (the accumulators' start)
-//	+4wd   M[wd]      int32
-//	+8wd   -(S-31)    int32  (the 32-bit path)
-//	+12wd  -S[wd]     int64  (the 64-bit path)
-//	+20wd  fast       int64  1 if S >= 32 for every channel of the block
+//	+0     corr[wd]          int32  bias - zx Σ_k w (the accumulators' start)
+//	+4wd   M[wd]             int32
+//	+8wd   31-max(S, 32)     int32
+//	+12wd  max(0, 32-S)      int32  (the pre-shift)
+//	+16wd  fast              int64  1 if S >= 32 for every channel of the block
 //
 // Lanes past the channels have corr = M = 0 and S = 62.
-func armBlkWords(wd int) int { return 5*wd + 4 }
+func armBlkWords(wd int) int { return 4*wd + 4 }
 
 // armGroup is the number of channels whose epilogue constants run computes
 // at once.
@@ -112,7 +108,7 @@ type armEpi struct {
 	lo, hi [16]int8 // +16, +32
 	clamp  int64    // +48
 	_      int64
-	q      [armGroup / 4 * (5*4 + 4)]int32 // +64
+	q      [armGroup / 4 * (4*4 + 4)]int32 // +64
 }
 
 // fillBlk fills the epilogue constants of the block of wd channels
@@ -133,10 +129,9 @@ func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx i
 				fast = 0
 			}
 		}
-		q[j], q[wd+j], q[2*wd+j] = cr, m, 31-s
-		q[3*wd+2*j], q[3*wd+2*j+1] = -s, -1 // -S as int64
+		q[j], q[wd+j], q[2*wd+j], q[3*wd+j] = cr, m, 31-max(s, 32), max(0, 32-s)
 	}
-	q[5*wd], q[5*wd+1], q[5*wd+2], q[5*wd+3] = fast, 0, 0, 0
+	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, 0, 0
 }
 
 // armImpl is one family of GEMM micro-kernels.

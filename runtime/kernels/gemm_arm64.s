@@ -162,8 +162,15 @@ n4epi:
 	VADD V8.S4, V5.S4, V5.S4
 	VADD V8.S4, V6.S4, V6.S4
 	VADD V8.S4, V7.S4, V7.S4
-	MOVD 80(R11), R22
-	CBZ R22, n4exact
+	MOVD 64(R11), R22
+	CBNZ R22, n4fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V11.B16]
+	WORD $0x4eab4c84 // sqshl v4.4s, v4.4s, v11.4s
+	WORD $0x4eab4ca5 // sqshl v5.4s, v5.4s, v11.4s
+	WORD $0x4eab4cc6 // sqshl v6.4s, v6.4s, v11.4s
+	WORD $0x4eab4ce7 // sqshl v7.4s, v7.4s, v11.4s
+n4fast:
 	WORD $0x4ea9b484 // sqdmulh v4.4s, v4.4s, v9.4s
 	WORD $0x4ea9b4a5 // sqdmulh v5.4s, v5.4s, v9.4s
 	WORD $0x4ea9b4c6 // sqdmulh v6.4s, v6.4s, v9.4s
@@ -172,35 +179,6 @@ n4epi:
 	WORD $0x4eaa54a5 // srshl v5.4s, v5.4s, v10.4s
 	WORD $0x4eaa54c6 // srshl v6.4s, v6.4s, v10.4s
 	WORD $0x4eaa54e7 // srshl v7.4s, v7.4s, v10.4s
-	B n4rounded
-n4exact:
-	ADD $48, R11, R24
-	VLD1 (R24), [V10.B16, V11.B16]
-	WORD $0x0ea9c08c // smull v12.2d, v4.2s, v9.2s
-	WORD $0x4ea9c08d // smull2 v13.2d, v4.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14984 // sqxtn v4.2s, v12.2d
-	WORD $0x4ea149a4 // sqxtn2 v4.4s, v13.2d
-	WORD $0x0ea9c0ae // smull v14.2d, v5.2s, v9.2s
-	WORD $0x4ea9c0af // smull2 v15.2d, v5.4s, v9.4s
-	WORD $0x4eea55ce // srshl v14.2d, v14.2d, v10.2d
-	WORD $0x4eeb55ef // srshl v15.2d, v15.2d, v11.2d
-	WORD $0x0ea149c5 // sqxtn v5.2s, v14.2d
-	WORD $0x4ea149e5 // sqxtn2 v5.4s, v15.2d
-	WORD $0x0ea9c0cc // smull v12.2d, v6.2s, v9.2s
-	WORD $0x4ea9c0cd // smull2 v13.2d, v6.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14986 // sqxtn v6.2s, v12.2d
-	WORD $0x4ea149a6 // sqxtn2 v6.4s, v13.2d
-	WORD $0x0ea9c0ee // smull v14.2d, v7.2s, v9.2s
-	WORD $0x4ea9c0ef // smull2 v15.2d, v7.4s, v9.4s
-	WORD $0x4eea55ce // srshl v14.2d, v14.2d, v10.2d
-	WORD $0x4eeb55ef // srshl v15.2d, v15.2d, v11.2d
-	WORD $0x0ea149c7 // sqxtn v7.2s, v14.2d
-	WORD $0x4ea149e7 // sqxtn2 v7.4s, v15.2d
-n4rounded:
 	WORD $0x0e61488c // sqxtn v12.4h, v4.4s
 	WORD $0x4e6148ac // sqxtn2 v12.8h, v5.4s
 	WORD $0x0e6148cd // sqxtn v13.4h, v6.4s
@@ -268,21 +246,14 @@ n1epi:
 	VLD1 (R10), [V0.B16, V1.B16, V2.B16]
 	VLD1 (R11), [V8.B16, V9.B16, V10.B16]
 	VADD V8.S4, V4.S4, V4.S4
-	MOVD 80(R11), R22
-	CBZ R22, n1exact
+	MOVD 64(R11), R22
+	CBNZ R22, n1fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V11.B16]
+	WORD $0x4eab4c84 // sqshl v4.4s, v4.4s, v11.4s
+n1fast:
 	WORD $0x4ea9b484 // sqdmulh v4.4s, v4.4s, v9.4s
 	WORD $0x4eaa5484 // srshl v4.4s, v4.4s, v10.4s
-	B n1rounded
-n1exact:
-	ADD $48, R11, R24
-	VLD1 (R24), [V10.B16, V11.B16]
-	WORD $0x0ea9c08c // smull v12.2d, v4.2s, v9.2s
-	WORD $0x4ea9c08d // smull2 v13.2d, v4.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14984 // sqxtn v4.2s, v12.2d
-	WORD $0x4ea149a4 // sqxtn2 v4.4s, v13.2d
-n1rounded:
 	WORD $0x0e61488c // sqxtn v12.4h, v4.4s
 	WORD $0x4e600d8c // sqadd v12.8h, v12.8h, v0.8h
 	WORD $0x0e21498e // sqxtn v14.8b, v12.8h
@@ -298,7 +269,7 @@ n1noclamp:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $96, R11, R11
+	ADD $80, R11, R11
 	ADD $4, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -479,8 +450,15 @@ n4epi:
 	VADD V8.S4, V5.S4, V5.S4
 	VADD V8.S4, V6.S4, V6.S4
 	VADD V8.S4, V7.S4, V7.S4
-	MOVD 80(R11), R22
-	CBZ R22, n4exact
+	MOVD 64(R11), R22
+	CBNZ R22, n4fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V11.B16]
+	WORD $0x4eab4c84 // sqshl v4.4s, v4.4s, v11.4s
+	WORD $0x4eab4ca5 // sqshl v5.4s, v5.4s, v11.4s
+	WORD $0x4eab4cc6 // sqshl v6.4s, v6.4s, v11.4s
+	WORD $0x4eab4ce7 // sqshl v7.4s, v7.4s, v11.4s
+n4fast:
 	WORD $0x4ea9b484 // sqdmulh v4.4s, v4.4s, v9.4s
 	WORD $0x4ea9b4a5 // sqdmulh v5.4s, v5.4s, v9.4s
 	WORD $0x4ea9b4c6 // sqdmulh v6.4s, v6.4s, v9.4s
@@ -489,35 +467,6 @@ n4epi:
 	WORD $0x4eaa54a5 // srshl v5.4s, v5.4s, v10.4s
 	WORD $0x4eaa54c6 // srshl v6.4s, v6.4s, v10.4s
 	WORD $0x4eaa54e7 // srshl v7.4s, v7.4s, v10.4s
-	B n4rounded
-n4exact:
-	ADD $48, R11, R24
-	VLD1 (R24), [V10.B16, V11.B16]
-	WORD $0x0ea9c08c // smull v12.2d, v4.2s, v9.2s
-	WORD $0x4ea9c08d // smull2 v13.2d, v4.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14984 // sqxtn v4.2s, v12.2d
-	WORD $0x4ea149a4 // sqxtn2 v4.4s, v13.2d
-	WORD $0x0ea9c0ae // smull v14.2d, v5.2s, v9.2s
-	WORD $0x4ea9c0af // smull2 v15.2d, v5.4s, v9.4s
-	WORD $0x4eea55ce // srshl v14.2d, v14.2d, v10.2d
-	WORD $0x4eeb55ef // srshl v15.2d, v15.2d, v11.2d
-	WORD $0x0ea149c5 // sqxtn v5.2s, v14.2d
-	WORD $0x4ea149e5 // sqxtn2 v5.4s, v15.2d
-	WORD $0x0ea9c0cc // smull v12.2d, v6.2s, v9.2s
-	WORD $0x4ea9c0cd // smull2 v13.2d, v6.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14986 // sqxtn v6.2s, v12.2d
-	WORD $0x4ea149a6 // sqxtn2 v6.4s, v13.2d
-	WORD $0x0ea9c0ee // smull v14.2d, v7.2s, v9.2s
-	WORD $0x4ea9c0ef // smull2 v15.2d, v7.4s, v9.4s
-	WORD $0x4eea55ce // srshl v14.2d, v14.2d, v10.2d
-	WORD $0x4eeb55ef // srshl v15.2d, v15.2d, v11.2d
-	WORD $0x0ea149c7 // sqxtn v7.2s, v14.2d
-	WORD $0x4ea149e7 // sqxtn2 v7.4s, v15.2d
-n4rounded:
 	WORD $0x0e61488c // sqxtn v12.4h, v4.4s
 	WORD $0x4e6148ac // sqxtn2 v12.8h, v5.4s
 	WORD $0x0e6148cd // sqxtn v13.4h, v6.4s
@@ -589,21 +538,14 @@ n1epi:
 	VLD1 (R10), [V0.B16, V1.B16, V2.B16]
 	VLD1 (R11), [V8.B16, V9.B16, V10.B16]
 	VADD V8.S4, V4.S4, V4.S4
-	MOVD 80(R11), R22
-	CBZ R22, n1exact
+	MOVD 64(R11), R22
+	CBNZ R22, n1fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V11.B16]
+	WORD $0x4eab4c84 // sqshl v4.4s, v4.4s, v11.4s
+n1fast:
 	WORD $0x4ea9b484 // sqdmulh v4.4s, v4.4s, v9.4s
 	WORD $0x4eaa5484 // srshl v4.4s, v4.4s, v10.4s
-	B n1rounded
-n1exact:
-	ADD $48, R11, R24
-	VLD1 (R24), [V10.B16, V11.B16]
-	WORD $0x0ea9c08c // smull v12.2d, v4.2s, v9.2s
-	WORD $0x4ea9c08d // smull2 v13.2d, v4.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14984 // sqxtn v4.2s, v12.2d
-	WORD $0x4ea149a4 // sqxtn2 v4.4s, v13.2d
-n1rounded:
 	WORD $0x0e61488c // sqxtn v12.4h, v4.4s
 	WORD $0x4e600d8c // sqadd v12.8h, v12.8h, v0.8h
 	WORD $0x0e21498e // sqxtn v14.8b, v12.8h
@@ -619,7 +561,7 @@ n1noclamp:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $96, R11, R11
+	ADD $80, R11, R11
 	ADD $4, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -762,8 +704,27 @@ d4tloop:
 	SUBS $1, R20, R20
 	BNE d4tloop
 d4epi:
-	MOVD 320(R11), R22
-	CBZ R22, d4exact
+	MOVD 256(R11), R22
+	CBNZ R22, d4fast
+	ADD $192, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
+	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
+	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea14eb5 // sqshl v21.4s, v21.4s, v1.4s
+	WORD $0x4ea14f39 // sqshl v25.4s, v25.4s, v1.4s
+	WORD $0x4ea14fbd // sqshl v29.4s, v29.4s, v1.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+	WORD $0x4ea24ed6 // sqshl v22.4s, v22.4s, v2.4s
+	WORD $0x4ea24f5a // sqshl v26.4s, v26.4s, v2.4s
+	WORD $0x4ea24fde // sqshl v30.4s, v30.4s, v2.4s
+	WORD $0x4ea34e73 // sqshl v19.4s, v19.4s, v3.4s
+	WORD $0x4ea34ef7 // sqshl v23.4s, v23.4s, v3.4s
+	WORD $0x4ea34f7b // sqshl v27.4s, v27.4s, v3.4s
+	WORD $0x4ea34fff // sqshl v31.4s, v31.4s, v3.4s
+d4fast:
 	ADD $64, R11, R24
 	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1 (R24), [V8.B16, V9.B16, V10.B16, V11.B16]
@@ -799,121 +760,6 @@ d4epi:
 	WORD $0x4eab56f7 // srshl v23.4s, v23.4s, v11.4s
 	WORD $0x4eab577b // srshl v27.4s, v27.4s, v11.4s
 	WORD $0x4eab57ff // srshl v31.4s, v31.4s, v11.4s
-	B d4rounded
-d4exact:
-	ADD $64, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $192, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c208 // smull v8.2d, v16.2s, v0.2s
-	WORD $0x4ea0c209 // smull2 v9.2d, v16.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	WORD $0x0ea0c28a // smull v10.2d, v20.2s, v0.2s
-	WORD $0x4ea0c28b // smull2 v11.2d, v20.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14954 // sqxtn v20.2s, v10.2d
-	WORD $0x4ea14974 // sqxtn2 v20.4s, v11.2d
-	WORD $0x0ea0c308 // smull v8.2d, v24.2s, v0.2s
-	WORD $0x4ea0c309 // smull2 v9.2d, v24.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
-	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	WORD $0x0ea0c38a // smull v10.2d, v28.2s, v0.2s
-	WORD $0x4ea0c38b // smull2 v11.2d, v28.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495c // sqxtn v28.2s, v10.2d
-	WORD $0x4ea1497c // sqxtn2 v28.4s, v11.2d
-	ADD $80, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $224, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c228 // smull v8.2d, v17.2s, v0.2s
-	WORD $0x4ea0c229 // smull2 v9.2d, v17.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	WORD $0x0ea0c2aa // smull v10.2d, v21.2s, v0.2s
-	WORD $0x4ea0c2ab // smull2 v11.2d, v21.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14955 // sqxtn v21.2s, v10.2d
-	WORD $0x4ea14975 // sqxtn2 v21.4s, v11.2d
-	WORD $0x0ea0c328 // smull v8.2d, v25.2s, v0.2s
-	WORD $0x4ea0c329 // smull2 v9.2d, v25.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
-	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
-	WORD $0x0ea0c3aa // smull v10.2d, v29.2s, v0.2s
-	WORD $0x4ea0c3ab // smull2 v11.2d, v29.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495d // sqxtn v29.2s, v10.2d
-	WORD $0x4ea1497d // sqxtn2 v29.4s, v11.2d
-	ADD $96, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $256, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c248 // smull v8.2d, v18.2s, v0.2s
-	WORD $0x4ea0c249 // smull2 v9.2d, v18.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14912 // sqxtn v18.2s, v8.2d
-	WORD $0x4ea14932 // sqxtn2 v18.4s, v9.2d
-	WORD $0x0ea0c2ca // smull v10.2d, v22.2s, v0.2s
-	WORD $0x4ea0c2cb // smull2 v11.2d, v22.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14956 // sqxtn v22.2s, v10.2d
-	WORD $0x4ea14976 // sqxtn2 v22.4s, v11.2d
-	WORD $0x0ea0c348 // smull v8.2d, v26.2s, v0.2s
-	WORD $0x4ea0c349 // smull2 v9.2d, v26.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea1491a // sqxtn v26.2s, v8.2d
-	WORD $0x4ea1493a // sqxtn2 v26.4s, v9.2d
-	WORD $0x0ea0c3ca // smull v10.2d, v30.2s, v0.2s
-	WORD $0x4ea0c3cb // smull2 v11.2d, v30.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495e // sqxtn v30.2s, v10.2d
-	WORD $0x4ea1497e // sqxtn2 v30.4s, v11.2d
-	ADD $112, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $288, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c268 // smull v8.2d, v19.2s, v0.2s
-	WORD $0x4ea0c269 // smull2 v9.2d, v19.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14913 // sqxtn v19.2s, v8.2d
-	WORD $0x4ea14933 // sqxtn2 v19.4s, v9.2d
-	WORD $0x0ea0c2ea // smull v10.2d, v23.2s, v0.2s
-	WORD $0x4ea0c2eb // smull2 v11.2d, v23.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14957 // sqxtn v23.2s, v10.2d
-	WORD $0x4ea14977 // sqxtn2 v23.4s, v11.2d
-	WORD $0x0ea0c368 // smull v8.2d, v27.2s, v0.2s
-	WORD $0x4ea0c369 // smull2 v9.2d, v27.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea1491b // sqxtn v27.2s, v8.2d
-	WORD $0x4ea1493b // sqxtn2 v27.4s, v9.2d
-	WORD $0x0ea0c3ea // smull v10.2d, v31.2s, v0.2s
-	WORD $0x4ea0c3eb // smull2 v11.2d, v31.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495f // sqxtn v31.2s, v10.2d
-	WORD $0x4ea1497f // sqxtn2 v31.4s, v11.2d
-d4rounded:
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -1018,8 +864,15 @@ d1tloop:
 	SUBS $1, R20, R20
 	BNE d1tloop
 d1epi:
-	MOVD 320(R11), R22
-	CBZ R22, d1exact
+	MOVD 256(R11), R22
+	CBNZ R22, d1fast
+	ADD $192, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+	WORD $0x4ea34e73 // sqshl v19.4s, v19.4s, v3.4s
+d1fast:
 	ADD $64, R11, R24
 	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1 (R24), [V8.B16, V9.B16, V10.B16, V11.B16]
@@ -1031,49 +884,6 @@ d1epi:
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
 	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
 	WORD $0x4eab5673 // srshl v19.4s, v19.4s, v11.4s
-	B d1rounded
-d1exact:
-	ADD $64, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $192, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c208 // smull v8.2d, v16.2s, v0.2s
-	WORD $0x4ea0c209 // smull2 v9.2d, v16.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	ADD $80, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $224, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c228 // smull v8.2d, v17.2s, v0.2s
-	WORD $0x4ea0c229 // smull2 v9.2d, v17.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	ADD $96, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $256, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c248 // smull v8.2d, v18.2s, v0.2s
-	WORD $0x4ea0c249 // smull2 v9.2d, v18.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14912 // sqxtn v18.2s, v8.2d
-	WORD $0x4ea14932 // sqxtn2 v18.4s, v9.2d
-	ADD $112, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $288, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c268 // smull v8.2d, v19.2s, v0.2s
-	WORD $0x4ea0c269 // smull2 v9.2d, v19.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14913 // sqxtn v19.2s, v8.2d
-	WORD $0x4ea14933 // sqxtn2 v19.4s, v9.2d
-d1rounded:
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -1094,7 +904,7 @@ d1r0noclamp:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $336, R11, R11
+	ADD $272, R11, R11
 	ADD $16, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -1217,8 +1027,23 @@ d4tloop:
 	SUBS $1, R20, R20
 	BNE d4tloop
 d4epi:
-	MOVD 240(R11), R22
-	CBZ R22, d4exact
+	MOVD 192(R11), R22
+	CBNZ R22, d4fast
+	ADD $144, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
+	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
+	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea14eb5 // sqshl v21.4s, v21.4s, v1.4s
+	WORD $0x4ea14f39 // sqshl v25.4s, v25.4s, v1.4s
+	WORD $0x4ea14fbd // sqshl v29.4s, v29.4s, v1.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+	WORD $0x4ea24ed6 // sqshl v22.4s, v22.4s, v2.4s
+	WORD $0x4ea24f5a // sqshl v26.4s, v26.4s, v2.4s
+	WORD $0x4ea24fde // sqshl v30.4s, v30.4s, v2.4s
+d4fast:
 	ADD $48, R11, R24
 	VLD1.P 48(R24), [V0.B16, V1.B16, V2.B16]
 	VLD1 (R24), [V8.B16, V9.B16, V10.B16]
@@ -1246,93 +1071,6 @@ d4epi:
 	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
 	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
 	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
-	B d4rounded
-d4exact:
-	ADD $48, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $144, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c208 // smull v8.2d, v16.2s, v0.2s
-	WORD $0x4ea0c209 // smull2 v9.2d, v16.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	WORD $0x0ea0c28a // smull v10.2d, v20.2s, v0.2s
-	WORD $0x4ea0c28b // smull2 v11.2d, v20.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14954 // sqxtn v20.2s, v10.2d
-	WORD $0x4ea14974 // sqxtn2 v20.4s, v11.2d
-	WORD $0x0ea0c308 // smull v8.2d, v24.2s, v0.2s
-	WORD $0x4ea0c309 // smull2 v9.2d, v24.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
-	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	WORD $0x0ea0c38a // smull v10.2d, v28.2s, v0.2s
-	WORD $0x4ea0c38b // smull2 v11.2d, v28.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495c // sqxtn v28.2s, v10.2d
-	WORD $0x4ea1497c // sqxtn2 v28.4s, v11.2d
-	ADD $64, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $176, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c228 // smull v8.2d, v17.2s, v0.2s
-	WORD $0x4ea0c229 // smull2 v9.2d, v17.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	WORD $0x0ea0c2aa // smull v10.2d, v21.2s, v0.2s
-	WORD $0x4ea0c2ab // smull2 v11.2d, v21.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14955 // sqxtn v21.2s, v10.2d
-	WORD $0x4ea14975 // sqxtn2 v21.4s, v11.2d
-	WORD $0x0ea0c328 // smull v8.2d, v25.2s, v0.2s
-	WORD $0x4ea0c329 // smull2 v9.2d, v25.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
-	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
-	WORD $0x0ea0c3aa // smull v10.2d, v29.2s, v0.2s
-	WORD $0x4ea0c3ab // smull2 v11.2d, v29.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495d // sqxtn v29.2s, v10.2d
-	WORD $0x4ea1497d // sqxtn2 v29.4s, v11.2d
-	ADD $80, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $208, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c248 // smull v8.2d, v18.2s, v0.2s
-	WORD $0x4ea0c249 // smull2 v9.2d, v18.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14912 // sqxtn v18.2s, v8.2d
-	WORD $0x4ea14932 // sqxtn2 v18.4s, v9.2d
-	WORD $0x0ea0c2ca // smull v10.2d, v22.2s, v0.2s
-	WORD $0x4ea0c2cb // smull2 v11.2d, v22.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14956 // sqxtn v22.2s, v10.2d
-	WORD $0x4ea14976 // sqxtn2 v22.4s, v11.2d
-	WORD $0x0ea0c348 // smull v8.2d, v26.2s, v0.2s
-	WORD $0x4ea0c349 // smull2 v9.2d, v26.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea1491a // sqxtn v26.2s, v8.2d
-	WORD $0x4ea1493a // sqxtn2 v26.4s, v9.2d
-	WORD $0x0ea0c3ca // smull v10.2d, v30.2s, v0.2s
-	WORD $0x4ea0c3cb // smull2 v11.2d, v30.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495e // sqxtn v30.2s, v10.2d
-	WORD $0x4ea1497e // sqxtn2 v30.4s, v11.2d
-d4rounded:
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -1440,8 +1178,14 @@ d1tloop:
 	SUBS $1, R20, R20
 	BNE d1tloop
 d1epi:
-	MOVD 240(R11), R22
-	CBZ R22, d1exact
+	MOVD 192(R11), R22
+	CBNZ R22, d1fast
+	ADD $144, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+d1fast:
 	ADD $48, R11, R24
 	VLD1.P 48(R24), [V0.B16, V1.B16, V2.B16]
 	VLD1 (R24), [V8.B16, V9.B16, V10.B16]
@@ -1451,39 +1195,6 @@ d1epi:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
 	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
-	B d1rounded
-d1exact:
-	ADD $48, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $144, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c208 // smull v8.2d, v16.2s, v0.2s
-	WORD $0x4ea0c209 // smull2 v9.2d, v16.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	ADD $64, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $176, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c228 // smull v8.2d, v17.2s, v0.2s
-	WORD $0x4ea0c229 // smull2 v9.2d, v17.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	ADD $80, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $208, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c248 // smull v8.2d, v18.2s, v0.2s
-	WORD $0x4ea0c249 // smull2 v9.2d, v18.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14912 // sqxtn v18.2s, v8.2d
-	WORD $0x4ea14932 // sqxtn2 v18.4s, v9.2d
-d1rounded:
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -1506,7 +1217,7 @@ d1r0noclamp:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $256, R11, R11
+	ADD $208, R11, R11
 	ADD $12, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -1609,8 +1320,19 @@ d4tloop:
 	SUBS $1, R20, R20
 	BNE d4tloop
 d4epi:
-	MOVD 160(R11), R22
-	CBZ R22, d4exact
+	MOVD 128(R11), R22
+	CBNZ R22, d4fast
+	ADD $96, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
+	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
+	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea14eb5 // sqshl v21.4s, v21.4s, v1.4s
+	WORD $0x4ea14f39 // sqshl v25.4s, v25.4s, v1.4s
+	WORD $0x4ea14fbd // sqshl v29.4s, v29.4s, v1.4s
+d4fast:
 	ADD $32, R11, R24
 	VLD1.P 32(R24), [V0.B16, V1.B16]
 	VLD1 (R24), [V8.B16, V9.B16]
@@ -1630,65 +1352,6 @@ d4epi:
 	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
 	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
 	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
-	B d4rounded
-d4exact:
-	ADD $32, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $96, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c208 // smull v8.2d, v16.2s, v0.2s
-	WORD $0x4ea0c209 // smull2 v9.2d, v16.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	WORD $0x0ea0c28a // smull v10.2d, v20.2s, v0.2s
-	WORD $0x4ea0c28b // smull2 v11.2d, v20.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14954 // sqxtn v20.2s, v10.2d
-	WORD $0x4ea14974 // sqxtn2 v20.4s, v11.2d
-	WORD $0x0ea0c308 // smull v8.2d, v24.2s, v0.2s
-	WORD $0x4ea0c309 // smull2 v9.2d, v24.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
-	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	WORD $0x0ea0c38a // smull v10.2d, v28.2s, v0.2s
-	WORD $0x4ea0c38b // smull2 v11.2d, v28.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495c // sqxtn v28.2s, v10.2d
-	WORD $0x4ea1497c // sqxtn2 v28.4s, v11.2d
-	ADD $48, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $128, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c228 // smull v8.2d, v17.2s, v0.2s
-	WORD $0x4ea0c229 // smull2 v9.2d, v17.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	WORD $0x0ea0c2aa // smull v10.2d, v21.2s, v0.2s
-	WORD $0x4ea0c2ab // smull2 v11.2d, v21.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14955 // sqxtn v21.2s, v10.2d
-	WORD $0x4ea14975 // sqxtn2 v21.4s, v11.2d
-	WORD $0x0ea0c328 // smull v8.2d, v25.2s, v0.2s
-	WORD $0x4ea0c329 // smull2 v9.2d, v25.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
-	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
-	WORD $0x0ea0c3aa // smull v10.2d, v29.2s, v0.2s
-	WORD $0x4ea0c3ab // smull2 v11.2d, v29.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495d // sqxtn v29.2s, v10.2d
-	WORD $0x4ea1497d // sqxtn2 v29.4s, v11.2d
-d4rounded:
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -1771,8 +1434,13 @@ d1tloop:
 	SUBS $1, R20, R20
 	BNE d1tloop
 d1epi:
-	MOVD 160(R11), R22
-	CBZ R22, d1exact
+	MOVD 128(R11), R22
+	CBNZ R22, d1fast
+	ADD $96, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+d1fast:
 	ADD $32, R11, R24
 	VLD1.P 32(R24), [V0.B16, V1.B16]
 	VLD1 (R24), [V8.B16, V9.B16]
@@ -1780,29 +1448,6 @@ d1epi:
 	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
-	B d1rounded
-d1exact:
-	ADD $32, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $96, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c208 // smull v8.2d, v16.2s, v0.2s
-	WORD $0x4ea0c209 // smull2 v9.2d, v16.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	ADD $48, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $128, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c228 // smull v8.2d, v17.2s, v0.2s
-	WORD $0x4ea0c229 // smull2 v9.2d, v17.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-d1rounded:
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -1820,7 +1465,7 @@ d1r0noclamp:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $176, R11, R11
+	ADD $144, R11, R11
 	ADD $8, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -1903,8 +1548,15 @@ d4tloop:
 	SUBS $1, R20, R20
 	BNE d4tloop
 d4epi:
-	MOVD 80(R11), R22
-	CBZ R22, d4exact
+	MOVD 64(R11), R22
+	CBNZ R22, d4fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V0.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
+	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
+	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
+d4fast:
 	ADD $16, R11, R24
 	VLD1.P 16(R24), [V0.B16]
 	VLD1 (R24), [V8.B16]
@@ -1916,37 +1568,6 @@ d4epi:
 	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
 	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
 	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
-	B d4rounded
-d4exact:
-	ADD $16, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $48, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c208 // smull v8.2d, v16.2s, v0.2s
-	WORD $0x4ea0c209 // smull2 v9.2d, v16.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	WORD $0x0ea0c28a // smull v10.2d, v20.2s, v0.2s
-	WORD $0x4ea0c28b // smull2 v11.2d, v20.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14954 // sqxtn v20.2s, v10.2d
-	WORD $0x4ea14974 // sqxtn2 v20.4s, v11.2d
-	WORD $0x0ea0c308 // smull v8.2d, v24.2s, v0.2s
-	WORD $0x4ea0c309 // smull2 v9.2d, v24.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
-	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	WORD $0x0ea0c38a // smull v10.2d, v28.2s, v0.2s
-	WORD $0x4ea0c38b // smull2 v11.2d, v28.4s, v0.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495c // sqxtn v28.2s, v10.2d
-	WORD $0x4ea1497c // sqxtn2 v28.4s, v11.2d
-d4rounded:
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
@@ -2020,26 +1641,17 @@ d1tloop:
 	SUBS $1, R20, R20
 	BNE d1tloop
 d1epi:
-	MOVD 80(R11), R22
-	CBZ R22, d1exact
+	MOVD 64(R11), R22
+	CBNZ R22, d1fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V0.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+d1fast:
 	ADD $16, R11, R24
 	VLD1.P 16(R24), [V0.B16]
 	VLD1 (R24), [V8.B16]
 	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
-	B d1rounded
-d1exact:
-	ADD $16, R11, R24
-	VLD1 (R24), [V0.B16]
-	ADD $48, R11, R24
-	VLD1 (R24), [V2.B16, V3.B16]
-	WORD $0x0ea0c208 // smull v8.2d, v16.2s, v0.2s
-	WORD $0x4ea0c209 // smull2 v9.2d, v16.4s, v0.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-d1rounded:
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
@@ -2056,7 +1668,7 @@ d1r0noclamp:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $96, R11, R11
+	ADD $80, R11, R11
 	ADD $4, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
