@@ -279,7 +279,7 @@ func (a *asm) narrow64(d, p []int) {
 // R5 weight block, R6 wblk, R7 blocks left, R8 y column of the block,
 // R9 ystride, R10 e, R11 quads of the block, R12-R15 the tile's rows,
 // R19 weight cursor, R20 loop counter, R21 y row, R22 scratch, R23 x,
-// R24 scratch pointer, R25 the clamp flag.
+// R24 scratch pointer, R25 the clamp flag, R26 the neon loop's k offset.
 const frame = "$0-96"
 
 func (a *asm) prologue(name string) {
@@ -377,12 +377,14 @@ func neon(a *asm, name string, safe bool) {
 			a.i("VEOR V%d.B16, V%d.B16, V%d.B16", 16+i, 16+i, 16+i)
 		}
 		a.i("MOVD R2, R20")
+		a.i("MOVD $0, R26") // k offset in the rows (no base register updates)
 		a.i("CBZ R20, %stail", p)
 		a.l(p + "loop")
 		a.i("VLD1.P 64(R19), %s", vlist(0, 4))
 		for r := range rows {
-			a.i("VLD1.P 16(R%d), [V%d.B16]", 12+r, 4+r)
+			a.ldrReg(true, 4+r, 12+r, 26)
 		}
+		a.i("ADD $16, R26")
 		type pair struct{ r, c int }
 		var pairs []pair
 		for r := range rows {
@@ -423,6 +425,9 @@ func neon(a *asm, name string, safe bool) {
 		// each row's 8 bytes replicated in both halves of V4+r.
 		a.l(p + "tail")
 		a.i("CBZ R3, %sepi", p)
+		for r := range rows {
+			a.i("ADD R26, R%d, R%d", 12+r, 12+r)
+		}
 		a.i("VLD1 (R19), [V0.B16, V1.B16]")
 		for r := range rows {
 			a.i("VLD1R (R%d), [V%d.D2]", 12+r, 4+r)
@@ -653,17 +658,14 @@ func (a *asm) taps(n, width int, paired bool) {
 	for k := 0; step*k < n; k++ {
 		x0, x1, w0, w1, p0, p1 := pairRegs(k)
 		ta, pair := step*k, paired && 2*k+1 < n
-		// The inputs: 16 bytes (post-incremented), or the last 8.
-		ld := "VLD1.P 16(R%d), [V%d.B16]"
-		if width == 8 {
-			ld = "VLD1 (R%d), [V%d.B8]"
-		}
-		a.i(ld, ta, x0)
+		// The inputs at the block offset R24: 16 bytes, or the last 8; the
+		// weights at tap offsets in the block's (no base register updates).
+		a.ldrReg(width == 16, x0, ta, 24)
 		if pair {
-			a.i(ld, ta+1, x1)
-			a.i("VLD1.P 32(R13), [V%d.B16, V%d.B16]", w0, w1)
+			a.ldrReg(width == 16, x1, ta+1, 24)
+			a.i("FLDPQ %d(R13), (F%d, F%d)", 16*ta, w0, w1)
 		} else {
-			a.i("VLD1.P 16(R13), [V%d.B16]", w0)
+			a.i("FMOVQ %d(R13), F%d", 16*ta, w0)
 		}
 		// mul: the low 8 products into p0, for 16 the high 8 into p1.
 		mul := func(op string, x, w int) {
@@ -681,6 +683,17 @@ func (a *asm) taps(n, width int, paired bool) {
 			a.addw2(1, 2, p1)
 		}
 	}
+	a.i("ADD $%d, R13", 16*n)
+	a.i("ADD $16, R24")
+}
+
+// ldrReg emits ldr Qt (q) or Dt, [Xn, Xm] (register offset, no write-back).
+func (a *asm) ldrReg(q bool, t, n, m int) {
+	w, r := uint32(0xfc606800), fmt.Sprintf("d%d", t)
+	if q {
+		w, r = 0x3ce06800, fmt.Sprintf("q%d", t)
+	}
+	a.word(w|uint32(m)<<16|uint32(n)<<5|uint32(t), "ldr", r, fmt.Sprintf("[x%d,x%d]", n, m))
 }
 
 // Offsets in a block of epilogue constants (epiBlockARM, 384 bytes).
@@ -744,6 +757,7 @@ func (a *asm) group(name string, t0, n int, wOff int, init, finish string, paire
 		a.i("MADD R20, R%d, R21, R%d", t, t)
 	}
 	a.i("MOVD %d(R19), R13", wOff)
+	a.i("MOVD $0, R24") // the block's offset in the tap vectors
 	a.i("MOVD %d(R19), R15", offEpi)
 	if finish == "epi" {
 		a.i("MOVD %d(R19), R14", offY)

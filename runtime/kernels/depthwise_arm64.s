@@ -47,6 +47,7 @@ dwNEON3x3_pix:
 	MOVD 264(R19), R21
 	MADD R20, R8, R21, R8
 	MOVD 400(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 416(R19), R14
 	MOVD 440(R19), R21
@@ -55,9 +56,9 @@ dwNEON3x3_pix:
 	CBZ R17, dwNEON3x3_g0_tail
 dwNEON3x3_g0_blk:
 	VLD1 (R15), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R1), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	WORD $0x3cf86825 // ldr q5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -66,9 +67,9 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R2), [V10.B16]
-	VLD1.P 16(R3), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8684a // ldr q10, [x2,x24]
+	WORD $0x3cf8686b // ldr q11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -77,9 +78,9 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R5), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	WORD $0x3cf868a5 // ldr q5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -88,9 +89,9 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R6), [V10.B16]
-	VLD1.P 16(R7), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf868ca // ldr q10, [x6,x24]
+	WORD $0x3cf868eb // ldr q11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -99,14 +100,16 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD $144, R13
+	ADD $16, R24
 	MOVD 256(R15), R22
 	CBNZ R22, dwNEON3x3_g0_e16_fast
 	ADD $192, R15, R23
@@ -146,39 +149,41 @@ dwNEON3x3_g0_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON3x3_g0_done
 	VLD1 (R15), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1 (R1), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	WORD $0xfc786825 // ldr d5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R2), [V10.B8]
-	VLD1 (R3), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78684a // ldr d10, [x2,x24]
+	WORD $0xfc78686b // ldr d11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1 (R5), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	WORD $0xfc7868a5 // ldr d5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R6), [V10.B8]
-	VLD1 (R7), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc7868ca // ldr d10, [x6,x24]
+	WORD $0xfc7868eb // ldr d11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	ADD $144, R13
+	ADD $16, R24
 	MOVD 256(R15), R22
 	CBNZ R22, dwNEON3x3_g0_e8_fast
 	ADD $192, R15, R23
@@ -259,15 +264,16 @@ dwNEON5x5_pix:
 	MOVD 288(R19), R21
 	MADD R20, R11, R21, R11
 	MOVD 400(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 432(R19), R16
 	MOVD 456(R19), R17
 	CBZ R17, dwNEON5x5_g0_tail
 dwNEON5x5_g0_blk:
 	VLD1 (R15), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R1), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	WORD $0x3cf86825 // ldr q5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -276,9 +282,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R2), [V10.B16]
-	VLD1.P 16(R3), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8684a // ldr q10, [x2,x24]
+	WORD $0x3cf8686b // ldr q11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -287,9 +293,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R5), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	WORD $0x3cf868a5 // ldr q5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -298,9 +304,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R6), [V10.B16]
-	VLD1.P 16(R7), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf868ca // ldr q10, [x6,x24]
+	WORD $0x3cf868eb // ldr q11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -309,9 +315,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R9), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	WORD $0x3cf86925 // ldr q5, [x9,x24]
+	FLDPQ 128(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -320,9 +326,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R10), [V10.B16]
-	VLD1.P 16(R11), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8694a // ldr q10, [x10,x24]
+	WORD $0x3cf8696b // ldr q11, [x11,x24]
+	FLDPQ 160(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -331,6 +337,8 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
+	ADD $192, R13
+	ADD $16, R24
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R16)
 	ADD $272, R15
 	SUB $1, R17
@@ -339,48 +347,50 @@ dwNEON5x5_g0_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON5x5_g0_done
 	VLD1 (R15), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1 (R1), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	WORD $0xfc786825 // ldr d5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R2), [V10.B8]
-	VLD1 (R3), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78684a // ldr d10, [x2,x24]
+	WORD $0xfc78686b // ldr d11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1 (R5), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	WORD $0xfc7868a5 // ldr d5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R6), [V10.B8]
-	VLD1 (R7), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc7868ca // ldr d10, [x6,x24]
+	WORD $0xfc7868eb // ldr d11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1 (R9), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	WORD $0xfc786925 // ldr d5, [x9,x24]
+	FLDPQ 128(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R10), [V10.B8]
-	VLD1 (R11), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78694a // ldr d10, [x10,x24]
+	WORD $0xfc78696b // ldr d11, [x11,x24]
+	FLDPQ 160(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
+	ADD $192, R13
+	ADD $16, R24
 	VST1 [V0.S4, V1.S4], (R16)
 dwNEON5x5_g0_done:
 	// tap pointers: R(t) = base[12+t] + pixel*step[12+t]
@@ -424,6 +434,7 @@ dwNEON5x5_g0_done:
 	MOVD 392(R19), R21
 	MADD R20, R12, R21, R12
 	MOVD 408(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 416(R19), R14
 	MOVD 440(R19), R21
@@ -433,9 +444,9 @@ dwNEON5x5_g0_done:
 	CBZ R17, dwNEON5x5_g1_tail
 dwNEON5x5_g1_blk:
 	VLD1.P 64(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R1), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	WORD $0x3cf86825 // ldr q5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -444,9 +455,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R2), [V10.B16]
-	VLD1.P 16(R3), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8684a // ldr q10, [x2,x24]
+	WORD $0x3cf8686b // ldr q11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -455,9 +466,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R5), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	WORD $0x3cf868a5 // ldr q5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -466,9 +477,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R6), [V10.B16]
-	VLD1.P 16(R7), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf868ca // ldr q10, [x6,x24]
+	WORD $0x3cf868eb // ldr q11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -477,9 +488,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R9), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	WORD $0x3cf86925 // ldr q5, [x9,x24]
+	FLDPQ 128(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -488,9 +499,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R10), [V10.B16]
-	VLD1.P 16(R11), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8694a // ldr q10, [x10,x24]
+	WORD $0x3cf8696b // ldr q11, [x11,x24]
+	FLDPQ 160(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -499,14 +510,16 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R12), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86984 // ldr q4, [x12,x24]
+	FMOVQ 192(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD $208, R13
+	ADD $16, R24
 	MOVD 256(R15), R22
 	CBNZ R22, dwNEON5x5_g1_e16_fast
 	ADD $192, R15, R23
@@ -546,53 +559,55 @@ dwNEON5x5_g1_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON5x5_g1_done
 	VLD1 (R16), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1 (R1), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	WORD $0xfc786825 // ldr d5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R2), [V10.B8]
-	VLD1 (R3), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78684a // ldr d10, [x2,x24]
+	WORD $0xfc78686b // ldr d11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1 (R5), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	WORD $0xfc7868a5 // ldr d5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R6), [V10.B8]
-	VLD1 (R7), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc7868ca // ldr d10, [x6,x24]
+	WORD $0xfc7868eb // ldr d11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1 (R9), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	WORD $0xfc786925 // ldr d5, [x9,x24]
+	FLDPQ 128(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R10), [V10.B8]
-	VLD1 (R11), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78694a // ldr d10, [x10,x24]
+	WORD $0xfc78696b // ldr d11, [x11,x24]
+	FLDPQ 160(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R12), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786984 // ldr d4, [x12,x24]
+	FMOVQ 192(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	ADD $208, R13
+	ADD $16, R24
 	MOVD 256(R15), R22
 	CBNZ R22, dwNEON5x5_g1_e8_fast
 	ADD $192, R15, R23
@@ -664,6 +679,7 @@ dwNEON3x3w_pix:
 	MOVD 264(R19), R21
 	MADD R20, R8, R21, R8
 	MOVD 400(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 416(R19), R14
 	MOVD 440(R19), R21
@@ -672,78 +688,80 @@ dwNEON3x3w_pix:
 	CBZ R17, dwNEON3x3w_g0_tail
 dwNEON3x3w_g0_blk:
 	VLD1 (R15), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R1), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8682a // ldr q10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R2), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86844 // ldr q4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R3), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8686a // ldr q10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R5), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868aa // ldr q10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R6), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf868c4 // ldr q4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R7), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868ea // ldr q10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD $144, R13
+	ADD $16, R24
 	MOVD 256(R15), R22
 	CBNZ R22, dwNEON3x3w_g0_e16_fast
 	ADD $192, R15, R23
@@ -783,51 +801,53 @@ dwNEON3x3w_g0_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON3x3w_g0_done
 	VLD1 (R15), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R1), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78682a // ldr d10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R2), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786844 // ldr d4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R3), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78686a // ldr d10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R5), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868aa // ldr d10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R6), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc7868c4 // ldr d4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R7), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868ea // ldr d10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	ADD $144, R13
+	ADD $16, R24
 	MOVD 256(R15), R22
 	CBNZ R22, dwNEON3x3w_g0_e8_fast
 	ADD $192, R15, R23
@@ -908,108 +928,111 @@ dwNEON5x5w_pix:
 	MOVD 288(R19), R21
 	MADD R20, R11, R21, R11
 	MOVD 400(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 432(R19), R16
 	MOVD 456(R19), R17
 	CBZ R17, dwNEON5x5w_g0_tail
 dwNEON5x5w_g0_blk:
 	VLD1 (R15), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R1), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8682a // ldr q10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R2), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86844 // ldr q4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R3), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8686a // ldr q10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R5), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868aa // ldr q10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R6), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf868c4 // ldr q4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R7), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868ea // ldr q10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R9), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8692a // ldr q10, [x9,x24]
+	FMOVQ 144(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R10), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86944 // ldr q4, [x10,x24]
+	FMOVQ 160(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R11), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8696a // ldr q10, [x11,x24]
+	FMOVQ 176(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
+	ADD $192, R13
+	ADD $16, R24
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R16)
 	ADD $272, R15
 	SUB $1, R17
@@ -1018,66 +1041,68 @@ dwNEON5x5w_g0_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON5x5w_g0_done
 	VLD1 (R15), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R1), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78682a // ldr d10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R2), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786844 // ldr d4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R3), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78686a // ldr d10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R5), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868aa // ldr d10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R6), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc7868c4 // ldr d4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R7), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868ea // ldr d10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R9), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78692a // ldr d10, [x9,x24]
+	FMOVQ 144(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R10), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786944 // ldr d4, [x10,x24]
+	FMOVQ 160(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R11), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78696a // ldr d10, [x11,x24]
+	FMOVQ 176(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
+	ADD $192, R13
+	ADD $16, R24
 	VST1 [V0.S4, V1.S4], (R16)
 dwNEON5x5w_g0_done:
 	// tap pointers: R(t) = base[12+t] + pixel*step[12+t]
@@ -1121,6 +1146,7 @@ dwNEON5x5w_g0_done:
 	MOVD 392(R19), R21
 	MADD R20, R12, R21, R12
 	MOVD 408(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 416(R19), R14
 	MOVD 440(R19), R21
@@ -1130,110 +1156,112 @@ dwNEON5x5w_g0_done:
 	CBZ R17, dwNEON5x5w_g1_tail
 dwNEON5x5w_g1_blk:
 	VLD1.P 64(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R1), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8682a // ldr q10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R2), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86844 // ldr q4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R3), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8686a // ldr q10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R5), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868aa // ldr q10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R6), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf868c4 // ldr q4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R7), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868ea // ldr q10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R9), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8692a // ldr q10, [x9,x24]
+	FMOVQ 144(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R10), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86944 // ldr q4, [x10,x24]
+	FMOVQ 160(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R11), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8696a // ldr q10, [x11,x24]
+	FMOVQ 176(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R12), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86984 // ldr q4, [x12,x24]
+	FMOVQ 192(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
+	ADD $208, R13
+	ADD $16, R24
 	MOVD 256(R15), R22
 	CBNZ R22, dwNEON5x5w_g1_e16_fast
 	ADD $192, R15, R23
@@ -1273,71 +1301,73 @@ dwNEON5x5w_g1_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON5x5w_g1_done
 	VLD1 (R16), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R1), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78682a // ldr d10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R2), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786844 // ldr d4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R3), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78686a // ldr d10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R5), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868aa // ldr d10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R6), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc7868c4 // ldr d4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R7), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868ea // ldr d10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R9), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78692a // ldr d10, [x9,x24]
+	FMOVQ 144(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R10), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786944 // ldr d4, [x10,x24]
+	FMOVQ 160(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R11), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78696a // ldr d10, [x11,x24]
+	FMOVQ 176(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R12), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786984 // ldr d4, [x12,x24]
+	FMOVQ 192(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
+	ADD $208, R13
+	ADD $16, R24
 	MOVD 256(R15), R22
 	CBNZ R22, dwNEON5x5w_g1_e8_fast
 	ADD $192, R15, R23

@@ -47,13 +47,15 @@ row4:
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
 	MOVD R2, R20
+	MOVD $0, R26
 	CBZ R20, n4tail
 n4loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 16(R12), [V4.B16]
-	VLD1.P 16(R13), [V5.B16]
-	VLD1.P 16(R14), [V6.B16]
-	VLD1.P 16(R15), [V7.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	WORD $0x3cfa69a5 // ldr q5, [x13,x26]
+	WORD $0x3cfa69c6 // ldr q6, [x14,x26]
+	WORD $0x3cfa69e7 // ldr q7, [x15,x26]
+	ADD $16, R26
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
 	WORD $0x0e24c029 // smull v9.8h, v1.8b, v4.8b
 	WORD $0x0e24c04a // smull v10.8h, v2.8b, v4.8b
@@ -106,6 +108,10 @@ n4loop:
 	BNE n4loop
 n4tail:
 	CBZ R3, n4epi
+	ADD R26, R12, R12
+	ADD R26, R13, R13
+	ADD R26, R14, R14
+	ADD R26, R15, R15
 	VLD1 (R19), [V0.B16, V1.B16]
 	VLD1R (R12), [V4.D2]
 	VLD1R (R13), [V5.D2]
@@ -209,10 +215,12 @@ row1:
 	VEOR V18.B16, V18.B16, V18.B16
 	VEOR V19.B16, V19.B16, V19.B16
 	MOVD R2, R20
+	MOVD $0, R26
 	CBZ R20, n1tail
 n1loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 16(R12), [V4.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	ADD $16, R26
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
 	WORD $0x0e24c029 // smull v9.8h, v1.8b, v4.8b
 	WORD $0x0e24c04a // smull v10.8h, v2.8b, v4.8b
@@ -229,6 +237,7 @@ n1loop:
 	BNE n1loop
 n1tail:
 	CBZ R3, n1epi
+	ADD R26, R12, R12
 	VLD1 (R19), [V0.B16, V1.B16]
 	VLD1R (R12), [V4.D2]
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
@@ -319,13 +328,15 @@ row4:
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
 	MOVD R2, R20
+	MOVD $0, R26
 	CBZ R20, n4tail
 n4loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 16(R12), [V4.B16]
-	VLD1.P 16(R13), [V5.B16]
-	VLD1.P 16(R14), [V6.B16]
-	VLD1.P 16(R15), [V7.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	WORD $0x3cfa69a5 // ldr q5, [x13,x26]
+	WORD $0x3cfa69c6 // ldr q6, [x14,x26]
+	WORD $0x3cfa69e7 // ldr q7, [x15,x26]
+	ADD $16, R26
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
 	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
 	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
@@ -394,6 +405,10 @@ n4loop:
 	BNE n4loop
 n4tail:
 	CBZ R3, n4epi
+	ADD R26, R12, R12
+	ADD R26, R13, R13
+	ADD R26, R14, R14
+	ADD R26, R15, R15
 	VLD1 (R19), [V0.B16, V1.B16]
 	VLD1R (R12), [V4.D2]
 	VLD1R (R13), [V5.D2]
@@ -497,10 +512,12 @@ row1:
 	VEOR V18.B16, V18.B16, V18.B16
 	VEOR V19.B16, V19.B16, V19.B16
 	MOVD R2, R20
+	MOVD $0, R26
 	CBZ R20, n1tail
 n1loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 16(R12), [V4.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	ADD $16, R26
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
 	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
 	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
@@ -521,6 +538,7 @@ n1loop:
 	BNE n1loop
 n1tail:
 	CBZ R3, n1epi
+	ADD R26, R12, R12
 	VLD1 (R19), [V0.B16, V1.B16]
 	VLD1R (R12), [V4.D2]
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
