@@ -5,8 +5,9 @@ package kernels
 import "slices"
 
 // The ARM64 (NEON) depthwise kernels (depthwise_arm64.s, written by
-// asmgen_arm64.go), the same for "neon" and "dotprod": a 3x3 or 5x5
-// window, any stride, dilation and padding, channels a multiple of 8.
+// asmgen_arm64.go), of "neon", and of "dotprod" for the layers its SDOT
+// kernels (depthwise_dot_arm64.go) do not take: a 3x3 or 5x5 window, any
+// stride, dilation and padding, channels a multiple of 8.
 //
 // Arithmetic. Per block of 16 channels (the last one 8 if C % 16 = 8) and
 // pair of taps a, b: SMULL/SMULL2 of tap a's input bytes by its weights into
