@@ -103,6 +103,9 @@ func disasm(w uint32) string {
 		idx := w>>11&1<<1 | w>>21&1
 		return fmt.Sprintf("sdot v%d.%s, v%d.%s, v%d.4b[%d]", w&31, ta, w>>5&31, tb, m, idx)
 	}
+	if w&0xbfe0fc00 == 0x0e809400 { // SDOT (vector)
+		return fmt.Sprintf("sdot v%d.4s, v%d.16b, v%d.16b", w&31, w>>5&31, w>>16&31)
+	}
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], w)
 	in, err := arm64asm.Decode(b[:])
@@ -172,7 +175,7 @@ func (a *asm) sadalp(q bool, size, d, n int) {
 
 // same emits a three-same instruction (sqadd, srshl, smax, smin, sqdmulh).
 func (a *asm) same(op string, q bool, size, d, n, m int) {
-	opc, ok := map[string]uint32{"sqadd": 0x01, "srshl": 0x0a, "smax": 0x0c, "smin": 0x0d, "sqdmulh": 0x16}[op]
+	opc, ok := map[string]uint32{"sqadd": 0x01, "sqshl": 0x09, "srshl": 0x0a, "smax": 0x0c, "smin": 0x0d, "sqdmulh": 0x16}[op]
 	if !ok {
 		panic(op)
 	}
@@ -197,6 +200,21 @@ func (a *asm) sdot(d, n, m, idx int) {
 	a.word(w, "sdot", vreg(d, 2, true), vreg(n, 0, true), fmt.Sprintf("v%d.4b[%d]", m, idx))
 }
 
+// sdotv emits sdot Vd.4s, Vn.16b, Vm.16b (vector).
+func (a *asm) sdotv(d, n, m int) {
+	a.word(vec(0x4e809400, true, 0, d, n, m), "sdot", vreg(d, 2, true), vreg(n, 0, true), vreg(m, 0, true))
+}
+
+// zip emits zip1 (hi = false) or zip2 Vd, Vn, Vm on 16 lanes of bytes
+// (size 0) or 8 of halfwords (size 1).
+func (a *asm) zip(hi bool, size, d, n, m int) {
+	base, op := uint32(0x0e003800), "zip1"
+	if hi {
+		base, op = 0x0e007800, "zip2"
+	}
+	a.word(vec(base, true, size, d, n, m), op, vreg(d, size, true), vreg(n, size, true), vreg(m, size, true))
+}
+
 // ---------------------------------------------------------------------------
 // Requantization, shared by the kernels.
 
@@ -209,6 +227,12 @@ type out struct{ zy, lo, hi int }
 // int8 in Vb and clamps it. early adds the zero point to each h[k] as soon
 // as it is complete, else to all of them after the narrows.
 func (a *asm) narrow(s []int, h [2]int, b int, o out, early bool) {
+	a.narrowNC(s, h, b, o, early)
+	a.clamp(b, o)
+}
+
+// narrowNC is narrow without the clamp.
+func (a *asm) narrowNC(s []int, h [2]int, b int, o out, early bool) {
 	nh := (len(s) + 1) / 2
 	for k := range nh {
 		a.sqxtn(false, 1, h[k], s[2*k])
@@ -228,6 +252,10 @@ func (a *asm) narrow(s []int, h [2]int, b int, o out, early bool) {
 	if nh > 1 {
 		a.sqxtn(true, 0, b, h[1])
 	}
+}
+
+// clamp clamps the int8 lanes of Vb to [lo, hi].
+func (a *asm) clamp(b int, o out) {
 	a.same("smax", true, 0, b, b, o.lo)
 	a.same("smin", true, 0, b, b, o.hi)
 }
@@ -251,7 +279,7 @@ func (a *asm) narrow64(d, p []int) {
 // R5 weight block, R6 wblk, R7 blocks left, R8 y column of the block,
 // R9 ystride, R10 e, R11 quads of the block, R12-R15 the tile's rows,
 // R19 weight cursor, R20 loop counter, R21 y row, R22 scratch, R23 x,
-// R24 scratch pointer.
+// R24 scratch pointer, R25 the clamp flag, R26 the neon loop's k offset.
 const frame = "$0-96"
 
 func (a *asm) prologue(name string) {
@@ -267,6 +295,7 @@ func (a *asm) prologue(name string) {
 	a.i("MOVD ystride+72(FP), R9")
 	a.i("MOVD e+80(FP), R10")
 	a.i("MOVD q+88(FP), R11")
+	a.i("MOVD 48(R10), R25") // 1: clamp to [lo, hi]
 	a.i("CBZ R7, done")
 }
 
@@ -318,19 +347,19 @@ func vlist(first, n int) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
-// requant32 turns the int32 accumulators regs (4 channels each, those of
-// the quad whose corr, M, -S (low pair) and -S (high pair) are in
-// vc, vm, vs0, vs1) into RoundShift((acc + corr) x M, S) saturated to
-// int32, in place, with temporaries t0..t3.
-func (a *asm) requant32(regs []int, vc, vm, vs0, vs1 int, tmp [4]int) {
-	for i, r := range regs {
-		t0, t1 := tmp[2*(i%2)], tmp[2*(i%2)+1]
-		a.i("VADD V%d.S4, V%d.S4, V%d.S4", vc, r, r)
-		a.long2("smull", 2, t0, r, vm)
-		a.same("srshl", true, 3, t0, t0, vs0)
-		a.same("srshl", true, 3, t1, t1, vs1)
-		a.narrow64([]int{r}, []int{t0, t1})
-	}
+// Offsets in a block's epilogue constants (armBlkWords in gemm_arm64.go),
+// in bytes, for a block of wd channels.
+func blkM(wd int) int     { return 4 * wd }
+func blkSh32(wd int) int  { return 8 * wd }
+func blkPre(wd int) int   { return 12 * wd }
+func blkFast(wd int) int  { return 16 * wd }
+func blkBytes(wd int) int { return 16*wd + 16 }
+
+// clampIf clamps the int8 lanes of Vb unless R25 is 0 (label p unique).
+func (a *asm) clampIf(p string, b int, o out) {
+	a.i("CBZ R25, %snoclamp", p)
+	a.clamp(b, o)
+	a.l(p + "noclamp")
 }
 
 // neon writes the SMULL/SMLAL2/SADALP kernel (safe: SMULL/SMULL2 and two
@@ -348,12 +377,14 @@ func neon(a *asm, name string, safe bool) {
 			a.i("VEOR V%d.B16, V%d.B16, V%d.B16", 16+i, 16+i, 16+i)
 		}
 		a.i("MOVD R2, R20")
+		a.i("MOVD $0, R26") // k offset in the rows (no base register updates)
 		a.i("CBZ R20, %stail", p)
 		a.l(p + "loop")
 		a.i("VLD1.P 64(R19), %s", vlist(0, 4))
 		for r := range rows {
-			a.i("VLD1.P 16(R%d), [V%d.B16]", 12+r, 4+r)
+			a.ldrReg(true, 4+r, 12+r, 26)
 		}
+		a.i("ADD $16, R26")
 		type pair struct{ r, c int }
 		var pairs []pair
 		for r := range rows {
@@ -394,6 +425,9 @@ func neon(a *asm, name string, safe bool) {
 		// each row's 8 bytes replicated in both halves of V4+r.
 		a.l(p + "tail")
 		a.i("CBZ R3, %sepi", p)
+		for r := range rows {
+			a.i("ADD R26, R%d, R%d", 12+r, 12+r)
+		}
 		a.i("VLD1 (R19), [V0.B16, V1.B16]")
 		for r := range rows {
 			a.i("VLD1R (R%d), [V%d.D2]", 12+r, 4+r)
@@ -408,7 +442,7 @@ func neon(a *asm, name string, safe bool) {
 			}
 		}
 		a.l(p + "epi")
-		// Reduce: row r's sums of channels 0-3 into V4+r.
+		// Reduce: row r's sums of channels 0-3 into V4+r, plus corr.
 		for r := range rows {
 			b := 16 + 4*r
 			a.i("VADDP V%d.S4, V%d.S4, V8.S4", b+1, b)
@@ -416,22 +450,47 @@ func neon(a *asm, name string, safe bool) {
 			a.i("VADDP V9.S4, V8.S4, V%d.S4", 4+r)
 		}
 		a.i("VLD1 (R10), [V0.B16, V1.B16, V2.B16]")
-		a.i("VLD1 (R11), [V8.B16, V9.B16, V10.B16, V11.B16]")
+		a.i("VLD1 (R11), [V8.B16, V9.B16, V10.B16]") // corr, M, -(S-31)
 		var regs []int
 		for r := range rows {
 			regs = append(regs, 4+r)
+			a.i("VADD V8.S4, V%d.S4, V%d.S4", 4+r, 4+r)
 		}
-		a.requant32(regs, 8, 9, 10, 11, [4]int{12, 13, 14, 15})
-		a.narrow(regs, [2]int{12, 13}, 14, out{0, 1, 2}, false)
+		a.preShift(p, blkFast(4), func() {
+			a.i("ADD $%d, R11, R24", blkPre(4))
+			a.i("VLD1 (R24), [V11.B16]")
+			for _, r := range regs {
+				a.same("sqshl", true, 2, r, r, 11)
+			}
+		})
+		for _, r := range regs {
+			a.same("sqdmulh", true, 2, r, r, 9)
+		}
+		for _, r := range regs {
+			a.same("srshl", true, 2, r, r, 10)
+		}
+		a.narrowNC(regs, [2]int{12, 13}, 14, out{0, 1, 2}, false)
+		a.clampIf(p, 14, out{0, 1, 2})
 		a.i("MOVD R21, R24")
 		for r := range rows {
-			a.i("VMOV V14.S[%d], R22", r)
-			a.i("MOVW R22, (R24)")
 			if r+1 < rows {
-				a.i("ADD R9, R24, R24")
+				a.i("VST1.P V14.S[%d], (R24)(R9)", r)
+			} else {
+				a.i("VST1 V14.S[%d], (R24)", r)
 			}
 		}
-	}, 64, 4)
+	}, blkBytes(4), 4)
+}
+
+// preShift emits the start of a tile's requantization (label prefix p):
+// unless the block's flag at off(R11) says every S >= 32, pre shifts the
+// accumulators left by max(0, 32-S) with SQSHL; then (the caller) SQDMULH
+// by M and SRSHL by -(max(S, 32)-31), which fillEpiARM proves exact.
+func (a *asm) preShift(p string, off int, pre func()) {
+	a.i("MOVD %d(R11), R22", off)
+	a.i("CBNZ R22, %sfast", p)
+	pre()
+	a.l(p + "fast")
 }
 
 // dot writes the SDOT kernel for blocks of 4 nv channels (nv = 4: the
@@ -448,11 +507,8 @@ func dot(a *asm, name string, nv int) {
 	a.loops(func(rows int) {
 		p := fmt.Sprintf("d%d", rows)
 		a.rowPtrs(rows)
-		for r := range rows {
-			for c := range nv {
-				v := 16 + 4*r + c
-				a.i("VEOR V%d.B16, V%d.B16, V%d.B16", v, v, v)
-			}
+		for r := range rows { // the accumulators start at corr
+			a.i("VLD1 (R11), %s", vlist(16+4*r, nv))
 		}
 		a.i("MOVD R2, R20")
 		a.i("CBZ R20, %stail", p)
@@ -481,7 +537,7 @@ func dot(a *asm, name string, nv int) {
 		a.i("CBZ R20, %sepi", p)
 		a.l(p + "tloop")
 		for r := range rows {
-			a.i("VLD1.P 4(R%d), V%d.S[0]", 12+r, 4+r)
+			a.i("FMOVS.P 4(R%d), F%d", 12+r, 4+r) // lane 0 (the rest zeroed)
 		}
 		a.i("VLD1.P %d(R19), %s", 16*nv, vlist(0, nv))
 		for r := range rows {
@@ -492,14 +548,28 @@ func dot(a *asm, name string, nv int) {
 		a.i("SUBS $1, R20, R20")
 		a.i("BNE %stloop", p)
 		a.l(p + "epi")
-		a.i("MOVD R11, R24")
-		for c := range nv {
-			a.i("VLD1.P 64(R24), %s", vlist(0, 4))
-			var regs []int
-			for r := range rows {
-				regs = append(regs, 16+4*r+c)
+		wd := 4 * nv
+		a.preShift(p, blkFast(wd), func() {
+			a.i("ADD $%d, R11, R24", blkPre(wd))
+			a.i("VLD1 (R24), %s", vlist(0, nv))
+			for c := range nv {
+				for r := range rows {
+					a.same("sqshl", true, 2, 16+4*r+c, 16+4*r+c, c)
+				}
 			}
-			a.requant32(regs, 0, 1, 2, 3, [4]int{8, 9, 10, 11})
+		})
+		a.i("ADD $%d, R11, R24", blkM(wd))
+		a.i("VLD1.P %d(R24), %s", 16*nv, vlist(0, nv))
+		a.i("VLD1 (R24), %s", vlist(8, nv))
+		for c := range nv {
+			for r := range rows {
+				a.same("sqdmulh", true, 2, 16+4*r+c, 16+4*r+c, c)
+			}
+		}
+		for c := range nv {
+			for r := range rows {
+				a.same("srshl", true, 2, 16+4*r+c, 16+4*r+c, 8+c)
+			}
 		}
 		a.i("MOVD R21, R24")
 		for r := range rows {
@@ -507,7 +577,8 @@ func dot(a *asm, name string, nv int) {
 			for c := range nv {
 				s = append(s, 16+4*r+c)
 			}
-			a.narrow(s, [2]int{4, 5}, 6, out{12, 13, 14}, false)
+			a.narrowNC(s, [2]int{4, 5}, 6, out{12, 13, 14}, false)
+			a.clampIf(fmt.Sprintf("%sr%d", p, r), 6, out{12, 13, 14})
 			switch nv {
 			case 4:
 				a.i("VST1 [V6.B16], (R24)")
@@ -527,7 +598,7 @@ func dot(a *asm, name string, nv int) {
 				a.i("ADD R9, R24, R24")
 			}
 		}
-	}, 64*nv, 4*nv)
+	}, blkBytes(4*nv), 4*nv)
 }
 
 func gemm() string {
@@ -587,17 +658,14 @@ func (a *asm) taps(n, width int, paired bool) {
 	for k := 0; step*k < n; k++ {
 		x0, x1, w0, w1, p0, p1 := pairRegs(k)
 		ta, pair := step*k, paired && 2*k+1 < n
-		// The inputs: 16 bytes (post-incremented), or the last 8.
-		ld := "VLD1.P 16(R%d), [V%d.B16]"
-		if width == 8 {
-			ld = "VLD1 (R%d), [V%d.B8]"
-		}
-		a.i(ld, ta, x0)
+		// The inputs at the block offset R24: 16 bytes, or the last 8; the
+		// weights at tap offsets in the block's (no base register updates).
+		a.ldrReg(width == 16, x0, ta, 24)
 		if pair {
-			a.i(ld, ta+1, x1)
-			a.i("VLD1.P 32(R13), [V%d.B16, V%d.B16]", w0, w1)
+			a.ldrReg(width == 16, x1, ta+1, 24)
+			a.i("FLDPQ %d(R13), (F%d, F%d)", 16*ta, w0, w1)
 		} else {
-			a.i("VLD1.P 16(R13), [V%d.B16]", w0)
+			a.i("FMOVQ %d(R13), F%d", 16*ta, w0)
 		}
 		// mul: the low 8 products into p0, for 16 the high 8 into p1.
 		mul := func(op string, x, w int) {
@@ -615,64 +683,60 @@ func (a *asm) taps(n, width int, paired bool) {
 			a.addw2(1, 2, p1)
 		}
 	}
+	a.i("ADD $%d, R13", 16*n)
+	a.i("ADD $16, R24")
+}
+
+// ldrReg emits ldr Qt (q) or Dt, [Xn, Xm] (register offset, no write-back).
+func (a *asm) ldrReg(q bool, t, n, m int) {
+	w, r := uint32(0xfc606800), fmt.Sprintf("d%d", t)
+	if q {
+		w, r = 0x3ce06800, fmt.Sprintf("q%d", t)
+	}
+	a.word(w|uint32(m)<<16|uint32(n)<<5|uint32(t), "ldr", r, fmt.Sprintf("[x%d,x%d]", n, m))
 }
 
 // Offsets in a block of epilogue constants (epiBlockARM, 384 bytes).
 const (
 	epiCorr  = 0   // [16]int32 corr = bias - zx Σ w
 	epiM     = 64  // [16]int32 M
-	epiNsh64 = 128 // [16]int64 -S
-	epiNsh32 = 256 // [16]int32 -(S-31), when fast
-	epiFast  = 320 // int64: 1 if S >= 32 for every channel of the block
-	epiSize  = 384
+	epiNsh32 = 128 // [16]int32 31-max(S, 32)
+	epiPre   = 192 // [16]int32 max(0, 32-S)
+	epiFast  = 256 // int64: 1 if S >= 32 for every channel of the block
+	epiSize  = 272
 )
 
 // epilogue requantizes V0-V3 (16 channels; V0-V1 for 8) with the constants
-// at R15 and stores them at R14 (post-incremented for 16). If every S of the
-// block is >= 32 it takes the 32-bit path: SQDMULH (floor(acc M / 2^31),
-// never saturating as M >= 0 > -2^31) then SRSHL by -(S-31); else the 64-bit
-// one: SMULL/SMULL2 then SRSHL by -S.
+// at R15 and stores them at R14 (post-incremented for 16), in 32-bit lanes:
+// unless every S of the block is >= 32, SQSHL by max(0, 32-S); then SQDMULH
+// (floor(acc M / 2^31), never saturating as M >= 0 > -2^31) and SRSHL by
+// -(max(S, 32)-31) (fillEpiARM proves it).
 func (a *asm) epilogue(label string, width int) {
 	nacc := width / 4
+	regs := "[V20.S4, V21.S4, V22.S4, V23.S4]"
+	sh := "[V24.S4, V25.S4, V26.S4, V27.S4]"
+	if width == 8 {
+		regs, sh = "[V20.S4, V21.S4]", "[V24.S4, V25.S4]"
+	}
 	a.i("MOVD %d(R15), R22", epiFast)
-	a.i("CBZ R22, %s_exact", label)
+	a.i("CBNZ R22, %s_fast", label)
+	a.i("ADD $%d, R15, R23", epiPre)
+	a.i("VLD1 (R23), %s", sh)
+	for i := range nacc {
+		a.same("sqshl", true, 2, i, i, 24+i)
+	}
+	a.l(label + "_fast")
 	a.i("ADD $%d, R15, R22", epiM)
 	a.i("ADD $%d, R15, R23", epiNsh32)
-	if width == 16 {
-		a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
-		a.i("VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]")
-	} else {
-		a.i("VLD1 (R22), [V20.S4, V21.S4]")
-		a.i("VLD1 (R23), [V24.S4, V25.S4]")
-	}
+	a.i("VLD1 (R22), %s", regs)
+	a.i("VLD1 (R23), %s", sh)
 	for i := range nacc {
 		a.same("sqdmulh", true, 2, i, i, 20+i)
 	}
 	for i := range nacc {
 		a.same("srshl", true, 2, i, i, 24+i)
 	}
-	a.i("B %s_narrow", label)
-	a.l(label + "_exact")
-	a.i("ADD $%d, R15, R22", epiM)
-	a.i("ADD $%d, R15, R23", epiNsh64)
-	if width == 16 {
-		a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
-		a.i("VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]")
-		a.i("VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]")
-	} else {
-		a.i("VLD1 (R22), [V20.S4, V21.S4]")
-		a.i("VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]")
-	}
-	var accs, prods []int
-	for i := range nacc {
-		a.long2("smull", 2, 4+2*i, i, 20+i)
-		accs, prods = append(accs, i), append(prods, 4+2*i, 5+2*i)
-	}
-	for i, r := range prods {
-		a.same("srshl", true, 3, r, r, 24+i)
-	}
-	a.narrow64(accs, prods)
-	a.l(label + "_narrow")
+	accs := []int{0, 1, 2, 3}[:nacc]
 	a.narrow(accs, [2]int{0, 2}, 0, out{16, 17, 18}, true)
 	if width == 16 {
 		a.i("VST1.P [V0.B16], 16(R14)")
@@ -693,6 +757,7 @@ func (a *asm) group(name string, t0, n int, wOff int, init, finish string, paire
 		a.i("MADD R20, R%d, R21, R%d", t, t)
 	}
 	a.i("MOVD %d(R19), R13", wOff)
+	a.i("MOVD $0, R24") // the block's offset in the tap vectors
 	a.i("MOVD %d(R19), R15", offEpi)
 	if finish == "epi" {
 		a.i("MOVD %d(R19), R14", offY)
@@ -763,6 +828,177 @@ func (a *asm) dwKernel(name string, groups [][2]int, paired bool) {
 	a.ret(name + "_ret")
 }
 
+// Offsets of dwDotArgs (depthwise_dot_arm64.go; TestDwDotArgsLayout checks
+// them).
+const (
+	ddRows  = 0  // [4]*int8
+	ddSteps = 32 // [4]int
+	ddW     = 64
+	ddY0    = 72
+	ddY1    = 80
+	ddEpi   = 88
+	ddC     = 96
+	ddNpix  = 104
+	ddNblk  = 112
+	ddZy    = 120
+	ddClamp = 144
+	ddZx    = 152
+	ddWcols = 160
+	ddIx0   = 168
+)
+
+// dwDot3x3 writes dwDot3x3s1 (stride 1): two output rows of a 3x3
+// stride-1 depthwise convolution by SDOT, per 16-channel block (outer loop) and output pixel
+// (inner loop, unrolled by 3 so that the three input columns of the window
+// rotate through the registers). Each input column is loaded once per block
+// (from zx, by CSEL of the pointers, if it lies outside [0, wcols)): its 4
+// rows (16 channels each) are interleaved by ZIP1/ZIP2 (bytes, then
+// halfwords) into 4 vectors whose lane c holds the 4 rows of channel c, and
+// SDOT by the packed weights [w0, w1, w2, 0] (output row 0) and
+// [0, w0, w1, w2] (output row 1) of each kernel column adds the column's 3
+// taps of each output row. dwDot3x3s2 (stride 2) is the same for one output
+// row, whose pixels load two new columns each (the third column of a
+// window is the first of the next), with the row-0 weights only (the
+// fourth row, which the driver points at the third, meets zero weights).
+//
+// Registers: R0-R3 input rows, R4-R7 their column steps, R8 weight cursor,
+// R9, R10 the two output rows, R11 epilogue constants of the block, R12 C,
+// R13 pixels left, R14 blocks left, R15 zx of the block, R16 its fast flag,
+// R19 args, R20 block
+// offset (16 b), R21 weights of the block, R22 scratch, R23 input column,
+// R24 wcols, R25 the clamp flag. V0-V11 the three
+// columns (4 vectors each), V12-V15 and V16-V19 the accumulators of output
+// rows 0 and 1, V20-V27 weights (and column loads, epilogue constants),
+// V28 zy (int16), V29 lo, V30 hi.
+func (a *asm) dwDot3x3(stride int) {
+	name := fmt.Sprintf("dwDot3x3s%d", stride)
+	L := fmt.Sprintf("dd%d_", stride)
+	accs := []int{12, 16} // output rows oy, oy+1
+	if stride == 2 {
+		accs = accs[:1]
+	}
+	a.fn(name, "a *dwDotArgs", 19)
+	a.bcast(19, 22, ddZy, "V28.H8", "V29.B16", "V30.B16")
+	a.i("MOVD %d(R19), R25", ddClamp)
+	a.i("MOVD %d(R19), R12", ddC)
+	for r := range 4 {
+		a.i("MOVD %d(R19), R%d", ddSteps+8*r, 4+r)
+	}
+	a.i("MOVD %d(R19), R14", ddNblk)
+	a.i("MOVD %d(R19), R24", ddWcols)
+	a.i("MOVD $0, R20")
+	a.i("MOVD %d(R19), R21", ddW)
+	a.i("MOVD %d(R19), R11", ddEpi)
+	a.i("CBZ R14, %sret", L)
+	a.l(L + "blk")
+	a.i("MOVD %d(R19), R23", ddIx0)
+	for r := range 4 { // R(r) = rows[r] + 16 b + ix0 steps[r]
+		a.i("MOVD %d(R19), R%d", ddRows+8*r, r)
+		a.i("ADD R20, R%d, R%d", r, r)
+		a.i("MADD R23, R%d, R%d, R%d", r, 4+r, r)
+	}
+	a.i("MOVD %d(R19), R15", ddZx)
+	a.i("ADD R20, R15, R15")
+	a.i("MOVD %d(R11), R16", epiFast)
+	a.i("MOVD %d(R19), R9", ddY0)
+	a.i("ADD R20, R9, R9")
+	a.i("MOVD %d(R19), R10", ddY1)
+	a.i("ADD R20, R10, R10")
+	a.i("MOVD %d(R19), R13", ddNpix)
+	// col loads the next input column into slot s (V4s..V4s+3).
+	col := func(slot int) {
+		a.i("CMP R24, R23") // LO: 0 <= column < wcols
+		for r := range 4 {
+			a.i("CSEL LO, R%d, R15, R22", r)
+			a.i("VLD1 (R22), [V%d.B16]", 20+r)
+			a.i("ADD R%d, R%d, R%d", 4+r, r, r)
+		}
+		a.i("ADD $1, R23")
+		a.zip(false, 0, 24, 20, 21)
+		a.zip(true, 0, 25, 20, 21)
+		a.zip(false, 0, 26, 22, 23)
+		a.zip(true, 0, 27, 22, 23)
+		a.zip(false, 1, 4*slot, 24, 26)
+		a.zip(true, 1, 4*slot+1, 24, 26)
+		a.zip(false, 1, 4*slot+2, 25, 27)
+		a.zip(true, 1, 4*slot+3, 25, 27)
+	}
+	// Pixel u's first column is in slot first(u); it loads stride new ones.
+	first := func(u int) int { return stride * u % 3 }
+	for c := range 3 - stride {
+		col(c)
+	}
+	a.l(L + "pix")
+	for u := range 3 {
+		f := first(u)
+		for c := range stride {
+			col((f + 3 - stride + c) % 3)
+		}
+		for _, acc := range accs {
+			a.i("VLD1 (R11), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", acc, acc+1, acc+2, acc+3)
+		}
+		a.i("MOVD R21, R8")
+		for kw := range 3 {
+			sl := (f + kw) % 3
+			a.i("VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]")
+			if stride == 1 {
+				a.i("VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]")
+			} else {
+				a.i("ADD $64, R8")
+			}
+			for v := range 4 {
+				for k, acc := range accs {
+					a.sdotv(acc+v, 4*sl+v, 20+4*k+v)
+				}
+			}
+		}
+		// Requantize (the 32-bit path; for a block with an S < 32, after
+		// SQSHL by max(0, 32-S)) into the dead column f's registers; row 1
+		// is stored first (a single row passes y1 = y0).
+		d := 4 * f
+		a.i("CBNZ R16, %su%dfast", L, u)
+		a.i("ADD $%d, R11, R22", epiPre)
+		a.i("VLD1 (R22), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", d, d+1, d+2, d+3)
+		for v := range 4 {
+			for _, acc := range accs {
+				a.same("sqshl", true, 2, acc+v, acc+v, d+v)
+			}
+		}
+		a.l(fmt.Sprintf("%su%dfast", L, u))
+		a.i("ADD $%d, R11, R22", epiM)
+		a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
+		a.i("ADD $%d, R11, R22", epiNsh32)
+		a.i("VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]")
+		for v := range 4 {
+			for _, acc := range accs {
+				a.same("sqdmulh", true, 2, acc+v, acc+v, 20+v)
+			}
+		}
+		for v := range 4 {
+			for _, acc := range accs {
+				a.same("srshl", true, 2, acc+v, acc+v, 24+v)
+			}
+		}
+		o := out{28, 29, 30}
+		for k := len(accs) - 1; k >= 0; k-- {
+			acc := accs[k]
+			a.narrowNC([]int{acc, acc + 1, acc + 2, acc + 3}, [2]int{d, d + 1}, d+2+k, o, false)
+			a.clampIf(fmt.Sprintf("%su%dr%d", L, u, k), d+2+k, o)
+			a.i("VST1.P [V%d.B16], (R%d)(R12)", d+2+k, 9+k)
+		}
+		a.i("SUBS $1, R13")
+		a.i("BEQ %snext", L)
+	}
+	a.i("B %spix", L)
+	a.l(L + "next")
+	a.i("ADD $16, R20")
+	a.i("ADD $%d, R21", 384)
+	a.i("ADD $%d, R11", epiSize)
+	a.i("SUBS $1, R14")
+	a.i("BNE %sblk", L)
+	a.ret(L + "ret")
+}
+
 func depthwise() string {
 	var a asm
 	a.b.WriteString(header)
@@ -770,6 +1006,8 @@ func depthwise() string {
 	a.dwKernel("dwNEON5x5", [][2]int{{0, 12}, {12, 13}}, true)
 	a.dwKernel("dwNEON3x3w", [][2]int{{0, 9}}, false)
 	a.dwKernel("dwNEON5x5w", [][2]int{{0, 12}, {12, 13}}, false)
+	a.dwDot3x3(1)
+	a.dwDot3x3(2)
 	return a.b.String()
 }
 

@@ -5,8 +5,9 @@ package kernels
 import "slices"
 
 // The ARM64 (NEON) depthwise kernels (depthwise_arm64.s, written by
-// asmgen_arm64.go), the same for "neon" and "dotprod": a 3x3 or 5x5
-// window, any stride, dilation and padding, channels a multiple of 8.
+// asmgen_arm64.go), of "neon", and of "dotprod" for the layers its SDOT
+// kernels (depthwise_dot_arm64.go) do not take: a 3x3 or 5x5 window, any
+// stride, dilation and padding, channels a multiple of 8.
 //
 // Arithmetic. Per block of 16 channels (the last one 8 if C % 16 = 8) and
 // pair of taps a, b: SMULL/SMULL2 of tap a's input bytes by its weights into
@@ -24,22 +25,20 @@ import "slices"
 // the generic Σ (x - zx) w. Sums wrap in int32 exactly as the generic ones
 // (the true result fits).
 //
-// Requantization (the epilogue, per 16 channels): SMULL/SMULL2 of the int32
-// accumulator by the int32 multiplier M[c] into int64 lanes (exact: |acc| <
-// 2^31, 0 <= M < 2^31), SRSHL by -S[c] (a rounding shift right: exactly
-// (v + 2^(S-1)) >> S, computed by the instruction without intermediate
-// overflow), SQXTN to int32, SQXTN to int16, SQADD of the output zero point
-// (int16), SQXTN to int8, SMAX lo, SMIN hi. The saturating chain equals
-// clamp(z + v, lo, hi): saturation is monotone and [lo, hi] lies inside
-// [-128, 127]. If v fits in int16, the narrows to int16 leave it unchanged,
-// z + v (|z| <= 128) is saturated to int16 and then to int8, and clamping a
-// saturated value to a sub-range of the saturation range gives the clamp of
-// the unsaturated one. If v > 32767 (v < -32768), the chain gives
-// 32767 + z >= 32639 (-32768 + z <= -32641), saturated to 127 (-128),
-// clamped to hi (lo), which is also clamp(z + v, lo, hi) since z + v > 127
-// (< -128). A block whose channels all have S >= 32 (the usual case) takes
-// an equally exact 32-bit path instead of the 64-bit products: SQDMULH and
-// SRSHL by -(S-31) (fillEpiARM proves it), then the same narrows.
+// Requantization (the epilogue, per 16 channels), in 32-bit lanes: in a
+// block with an S < 32, SQSHL of the accumulator by max(0, 32-S); then
+// SQDMULH by M[c] and SRSHL by -(max(S, 32)-31), which give v =
+// RoundShift(acc M, S) exactly, or, when the SQSHL saturates, a value
+// beyond 2^29 in magnitude of v's sign (fillEpiARM proves it); then SQXTN
+// to int16, SQADD of the output zero point (int16), SQXTN to int8, SMAX
+// lo, SMIN hi. The saturating chain equals clamp(z + v, lo, hi):
+// saturation is monotone and [lo, hi] lies inside [-128, 127]. If v fits
+// in int16, the narrow to int16 leaves it unchanged, z + v (|z| <= 128) is
+// saturated to int16 and then to int8, and clamping a saturated value to a
+// sub-range of the saturation range gives the clamp of the unsaturated
+// one. If v > 32767 (v < -32768), the chain gives 32767 + z >= 32639
+// (-32768 + z <= -32641), saturated to 127 (-128), clamped to hi (lo),
+// which is also clamp(z + v, lo, hi) since z + v > 127 (< -128).
 //
 // Driving (dwRunARM): per chunk of at most 512 channels, per output row,
 // one call for the interior pixels (every tap inside the input columns; a
@@ -111,14 +110,14 @@ func dwNEON5x5w(a *dwArgsARM)
 // epiWords is the size of one block of epilogue constants, in int32 (the
 // offsets are in asmgen_arm64.go):
 //
-//	+0    corr[16]  int32  bias - zx Σ_t w[t]
-//	+64   M[16]     int32
-//	+128  -S[16]    int64  (the 64-bit path)
-//	+256  31-S[16]  int32  (the 32-bit path)
-//	+320  fast      int64  1 if S >= 32 for every channel of the block
+//	+0    corr[16]           int32  bias - zx Σ_t w[t]
+//	+64   M[16]              int32
+//	+128  31-max(S, 32)[16]  int32
+//	+192  max(0, 32-S)[16]   int32  (the pre-shift for S < 32)
+//	+256  fast               int64  1 if S >= 32 for every channel of the block
 //
 // Lanes past the channels have M = 0 and S = 62.
-const epiWords = 96
+const epiWords = 68
 
 // fillEpiARM fills the epilogue blocks of channels [c0, c0+cw) (cw <= the
 // blocks of epi) from the multipliers, bias (nil: zero) and the packed
@@ -129,7 +128,15 @@ const epiWords = 96
 // acc = M = -2^31, impossible with M >= 0), and SRSHL by -(S-31) gives
 // floor((h + 2^(S-32)) / 2^(S-31)) = floor((v + 2^(S-1)) / 2^S) because
 // 2^(S-1) is a multiple of 2^31 (nested floors of divisions by 2^31 and
-// 2^(S-31) compose), the rule's RoundShift(v, S).
+// 2^(S-31) compose), the rule's RoundShift(v, S). For S < 32 (blocks not
+// fast) the accumulator is first
+// shifted left by j = 32 - S with SQSHL (saturating): if acc 2^j fits in
+// int32, RoundShift(acc 2^j M, 32) = RoundShift(acc M, S) exactly and the
+// above applies with S = 32; if it saturates, |acc| >= 2^(31-j) and M >=
+// 2^30 (M < 2^30 only with S = 62) give |acc M 2^-S| >= 2^(61-j-S) = 2^29,
+// so the rule saturates, and the saturated acc' (|acc'| >= 2^31 - 1, its
+// sign) gives |floor(acc' M / 2^31)| >= 2^30 - 1 and after the shift by 1
+// at least 2^29 - 1 in magnitude, of the same sign: the same end.
 func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw int) {
 	nb := (cw + 15) / 16
 	clear(epi[:nb*epiWords])
@@ -147,13 +154,12 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 				}
 				e[j], e[16+j], s = corr, p.Mult[ch].M, p.Mult[ch].S
 			}
-			ns := -int64(s)
-			e[32+2*j], e[33+2*j] = int32(ns), int32(ns>>32)
-			e[64+j] = 31 - s
+			e[32+j] = 31 - max(s, 32)
+			e[48+j] = max(0, 32-s)
 			fast = fast && s >= 32
 		}
 		if fast {
-			e[80] = 1
+			e[64] = 1
 		}
 	}
 }
@@ -213,8 +219,29 @@ func packDwARM(p *ConvParams, w []int8) []int8 {
 	return out
 }
 
-// dwRunARM is the Depthwise of the ARM64 Sets.
+// dwRunARM is the Depthwise of the "neon" Set.
 func dwRunARM(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
+	dwRun(p, x, w, bias, y, lo, hi, false)
+}
+
+// dwRunDot is the Depthwise of the "dotprod" Set: dwRunARM, with the SDOT
+// kernel for pairs of rows of 3x3 stride-1 layers (packDwDot).
+func dwRunDot(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
+	dwRun(p, x, w, bias, y, lo, hi, true)
+}
+
+// dwState is what the row passes of one chunk share (no pointers: those
+// are the passes' arguments, so that the scratch stays on the stack).
+type dwState struct {
+	p        *ConvParams
+	kern     int // dwCallARM
+	c0       int // the chunk's first channel
+	s, dh    int // stride and dilation of the columns and rows
+	kwoff    [5]int
+	oxA, oxB int // the interior pixels
+}
+
+func dwRun(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, dot bool) {
 	T := p.KH * p.KW
 	if !dwFastARM(p) || len(w) == T*p.C {
 		Depthwise(p, x, w, bias, y, lo, hi)
@@ -225,28 +252,34 @@ func dwRunARM(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	}
 	C := p.C
 	nb := (C + 15) / 16
-	if len(w) != dwPackedLenARM(p) || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() || lo < 0 ||
+	n := dwPackedLenARM(p)
+	dot = dot && dwDotPacked(p)
+	if dot {
+		n += dwDotLen(p)
+	}
+	if len(w) != n || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() || lo < 0 ||
 		len(p.Mult) < C || (bias != nil && len(bias) < C) {
 		panic("kernels: depthwise slices too short for their parameters")
 	}
 	groups := dwGroupsARM(p.KH)
-	dh, dw := p.dil()
-	s := p.StrideW
-	var kwoff [5]int
+	st := dwState{p: p, s: p.StrideW}
+	var dw int
+	st.dh, dw = p.dil()
+	s := st.s
 	for kw := range p.KW {
-		kwoff[kw] = kw*dw - p.PadLeft
+		st.kwoff[kw] = kw*dw - p.PadLeft
 	}
 	// Interior pixels: ox*s + kwoff[0] >= 0 and ox*s + kwoff[KW-1] < W.
 	oxA := 0
-	if k0 := kwoff[0]; k0 < 0 {
+	if k0 := st.kwoff[0]; k0 < 0 {
 		oxA = (-k0 + s - 1) / s
 	}
 	oxB := -1
-	if last := p.W - 1 - kwoff[p.KW-1]; last >= 0 {
+	if last := p.W - 1 - st.kwoff[p.KW-1]; last >= 0 {
 		oxB = last / s
 	}
 	oxB = min(oxB+1, p.OW)
-	oxA = min(oxA, oxB)
+	st.oxA, st.oxB = min(oxA, oxB), oxB
 
 	var zx [dwChunkARM]int8
 	for i := range zx {
@@ -255,9 +288,16 @@ func dwRunARM(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	var epi [dwChunkARM / 16 * epiWords]int32
 	var acc [dwChunkARM]int32
 	var a dwArgsARM
+	var dotW *int8 // the chunk's SDOT weights
 	a.c, a.zy, a.lo, a.hi = C, int(p.YZero), int(p.Out.Lo), int(p.Out.Hi)
 	a.epi, a.acc = &epi[0], &acc[0]
-	var rowOff [5]int
+	st.kern = 0 // dwCallARM: 3x3 or 5x5 (+1), paired or not (+2)
+	if p.KH == 5 {
+		st.kern++
+	}
+	if w[dwPackedLenARM(p)-1] != 0 {
+		st.kern += 2
+	}
 	for c0 := 0; c0 < C; c0 += dwChunkARM {
 		cw := min(dwChunkARM, C-c0)
 		fillEpiARM(epi[:], p, bias, w[T*nb*16:], c0, cw)
@@ -270,56 +310,73 @@ func dwRunARM(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 		if len(groups) > 1 {
 			a.w1 = &w[groups[1][0]*nb*16+(c0/16)*groups[1][1]*16]
 		}
-		kern := 0 // dwCallARM: 3x3 or 5x5 (+1), paired or not (+2)
-		if p.KH == 5 {
-			kern++
-		}
-		if w[len(w)-1] != 0 {
-			kern += 2
+		st.c0 = c0
+		useDot := dot
+		if useDot {
+			dotW = &w[dwPackedLenARM(p)+c0/16*dwDotBlk]
 		}
 		for r := lo; r < hi; r++ {
-			n, oy := r/p.OH, r%p.OH
-			for kh := range p.KH {
-				iy := oy*p.StrideH - p.PadTop + kh*dh
-				rowOff[kh] = -1
-				if iy >= 0 && iy < p.H {
-					rowOff[kh] = (n*p.H+iy)*p.W*C + c0
-				}
+			if !useDot {
+				st.row(&a, &zx, x, y, r)
+				continue
 			}
-			yRow := (n*p.OH+oy)*p.OW*C + c0
-			if oxA < oxB {
-				for kh := range p.KH {
-					for kw := range p.KW {
-						t := kh*p.KW + kw
-						if rowOff[kh] < 0 {
-							a.base[t], a.step[t] = &zx[0], 0
-							continue
-						}
-						a.base[t], a.step[t] = &x[rowOff[kh]+(oxA*s+kwoff[kw])*C], s*C
-					}
-				}
-				a.y, a.npix = &y[yRow+oxA*C], oxB-oxA
-				dwCallARM(kern, &a)
+			nr := 1
+			if p.StrideH == 1 && r+1 < hi && (r+1)%p.OH != 0 {
+				nr = 2 // rows r and r+1 (same image)
 			}
-			// Border pixels, one call each: out-of-range taps read zx.
-			for ox := range p.OW {
-				if ox >= oxA && ox < oxB {
+			st.dotRows(&epi[0], a.nblk, &zx, dotW, x, y, r, nr)
+			r += nr - 1
+		}
+	}
+}
+
+// row runs output row r of the chunk on the NEON kernel: its interior
+// pixels in one call, then each border pixel.
+func (st *dwState) row(proto *dwArgsARM, zx *[dwChunkARM]int8, x, y []int8, r int) {
+	p, C, s := st.p, st.p.C, st.s
+	a := *proto // a local: its pointers then stay off the heap
+
+	n, oy := r/p.OH, r%p.OH
+	var rowOff [5]int
+	for kh := range p.KH {
+		iy := oy*p.StrideH - p.PadTop + kh*st.dh
+		rowOff[kh] = -1
+		if iy >= 0 && iy < p.H {
+			rowOff[kh] = (n*p.H+iy)*p.W*C + st.c0
+		}
+	}
+	yRow := (n*p.OH+oy)*p.OW*C + st.c0
+	if st.oxA < st.oxB {
+		for kh := range p.KH {
+			for kw := range p.KW {
+				t := kh*p.KW + kw
+				if rowOff[kh] < 0 {
+					a.base[t], a.step[t] = &zx[0], 0
 					continue
 				}
-				for kh := range p.KH {
-					for kw := range p.KW {
-						t := kh*p.KW + kw
-						ix := ox*s + kwoff[kw]
-						a.base[t], a.step[t] = &zx[0], 0
-						if rowOff[kh] >= 0 && ix >= 0 && ix < p.W {
-							a.base[t] = &x[rowOff[kh]+ix*C]
-						}
-					}
-				}
-				a.y, a.npix = &y[yRow+ox*C], 1
-				dwCallARM(kern, &a)
+				a.base[t], a.step[t] = &x[rowOff[kh]+(st.oxA*s+st.kwoff[kw])*C], s*C
 			}
 		}
+		a.y, a.npix = &y[yRow+st.oxA*C], st.oxB-st.oxA
+		dwCallARM(st.kern, &a)
+	}
+	// Border pixels, one call each: out-of-range taps read zx.
+	for ox := range p.OW {
+		if ox >= st.oxA && ox < st.oxB {
+			continue
+		}
+		for kh := range p.KH {
+			for kw := range p.KW {
+				t := kh*p.KW + kw
+				ix := ox*s + st.kwoff[kw]
+				a.base[t], a.step[t] = &zx[0], 0
+				if rowOff[kh] >= 0 && ix >= 0 && ix < p.W {
+					a.base[t] = &x[rowOff[kh]+ix*C]
+				}
+			}
+		}
+		a.y, a.npix = &y[yRow+ox*C], 1
+		dwCallARM(st.kern, &a)
 	}
 }
 
@@ -338,10 +395,14 @@ func dwCallARM(kern int, a *dwArgsARM) {
 	}
 }
 
-// armDepthwise installs the ARM64 kernels of this file into s (the same
-// for both variants: SDOT would need the taps interleaved in groups of
-// four bytes per lane, which the depthwise layout does not give for free).
+// armDepthwise installs the ARM64 depthwise kernels into s: those of this
+// file, plus for dotprod the SDOT kernel of 3x3 stride-1 layers
+// (depthwise_dot_arm64.go).
 func armDepthwise(s *Set, dot bool) {
 	s.PackDepthwise = packDwARM
 	s.Depthwise = dwRunARM
+	if dot {
+		s.PackDepthwise = packDwDot
+		s.Depthwise = dwRunDot
+	}
 }

@@ -47,6 +47,7 @@ dwNEON3x3_pix:
 	MOVD 264(R19), R21
 	MADD R20, R8, R21, R8
 	MOVD 400(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 416(R19), R14
 	MOVD 440(R19), R21
@@ -55,9 +56,9 @@ dwNEON3x3_pix:
 	CBZ R17, dwNEON3x3_g0_tail
 dwNEON3x3_g0_blk:
 	VLD1 (R15), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R1), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	WORD $0x3cf86825 // ldr q5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -66,9 +67,9 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R2), [V10.B16]
-	VLD1.P 16(R3), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8684a // ldr q10, [x2,x24]
+	WORD $0x3cf8686b // ldr q11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -77,9 +78,9 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R5), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	WORD $0x3cf868a5 // ldr q5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -88,9 +89,9 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R6), [V10.B16]
-	VLD1.P 16(R7), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf868ca // ldr q10, [x6,x24]
+	WORD $0x3cf868eb // ldr q11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -99,18 +100,27 @@ dwNEON3x3_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON3x3_g0_e16_exact
+	ADD $144, R13
+	ADD $16, R24
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON3x3_g0_e16_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+dwNEON3x3_g0_e16_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
@@ -121,38 +131,6 @@ dwNEON3x3_g0_blk:
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
-	B dwNEON3x3_g0_e16_narrow
-dwNEON3x3_g0_e16_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x0eb6c048 // smull v8.2d, v2.2s, v22.2s
-	WORD $0x4eb6c049 // smull2 v9.2d, v2.4s, v22.4s
-	WORD $0x0eb7c06a // smull v10.2d, v3.2s, v23.2s
-	WORD $0x4eb7c06b // smull2 v11.2d, v3.4s, v23.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x4efc5508 // srshl v8.2d, v8.2d, v28.2d
-	WORD $0x4efd5529 // srshl v9.2d, v9.2d, v29.2d
-	WORD $0x4efe554a // srshl v10.2d, v10.2d, v30.2d
-	WORD $0x4eff556b // srshl v11.2d, v11.2d, v31.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
-	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
-	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
-	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
-dwNEON3x3_g0_e16_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -164,75 +142,63 @@ dwNEON3x3_g0_e16_narrow:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	ADD $384, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON3x3_g0_blk
 dwNEON3x3_g0_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON3x3_g0_done
 	VLD1 (R15), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1 (R1), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	WORD $0xfc786825 // ldr d5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R2), [V10.B8]
-	VLD1 (R3), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78684a // ldr d10, [x2,x24]
+	WORD $0xfc78686b // ldr d11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1 (R5), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	WORD $0xfc7868a5 // ldr d5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R6), [V10.B8]
-	VLD1 (R7), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc7868ca // ldr d10, [x6,x24]
+	WORD $0xfc7868eb // ldr d11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON3x3_g0_e8_exact
+	ADD $144, R13
+	ADD $16, R24
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON3x3_g0_e8_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+dwNEON3x3_g0_e8_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4]
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
-	B dwNEON3x3_g0_e8_narrow
-dwNEON3x3_g0_e8_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4]
-	VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-dwNEON3x3_g0_e8_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -298,15 +264,16 @@ dwNEON5x5_pix:
 	MOVD 288(R19), R21
 	MADD R20, R11, R21, R11
 	MOVD 400(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 432(R19), R16
 	MOVD 456(R19), R17
 	CBZ R17, dwNEON5x5_g0_tail
 dwNEON5x5_g0_blk:
 	VLD1 (R15), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R1), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	WORD $0x3cf86825 // ldr q5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -315,9 +282,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R2), [V10.B16]
-	VLD1.P 16(R3), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8684a // ldr q10, [x2,x24]
+	WORD $0x3cf8686b // ldr q11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -326,9 +293,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R5), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	WORD $0x3cf868a5 // ldr q5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -337,9 +304,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R6), [V10.B16]
-	VLD1.P 16(R7), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf868ca // ldr q10, [x6,x24]
+	WORD $0x3cf868eb // ldr q11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -348,9 +315,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R9), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	WORD $0x3cf86925 // ldr q5, [x9,x24]
+	FLDPQ 128(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -359,9 +326,9 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R10), [V10.B16]
-	VLD1.P 16(R11), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8694a // ldr q10, [x10,x24]
+	WORD $0x3cf8696b // ldr q11, [x11,x24]
+	FLDPQ 160(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -370,56 +337,60 @@ dwNEON5x5_g0_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
+	ADD $192, R13
+	ADD $16, R24
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R16)
-	ADD $384, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5_g0_blk
 dwNEON5x5_g0_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON5x5_g0_done
 	VLD1 (R15), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1 (R1), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	WORD $0xfc786825 // ldr d5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R2), [V10.B8]
-	VLD1 (R3), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78684a // ldr d10, [x2,x24]
+	WORD $0xfc78686b // ldr d11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1 (R5), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	WORD $0xfc7868a5 // ldr d5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R6), [V10.B8]
-	VLD1 (R7), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc7868ca // ldr d10, [x6,x24]
+	WORD $0xfc7868eb // ldr d11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1 (R9), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	WORD $0xfc786925 // ldr d5, [x9,x24]
+	FLDPQ 128(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R10), [V10.B8]
-	VLD1 (R11), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78694a // ldr d10, [x10,x24]
+	WORD $0xfc78696b // ldr d11, [x11,x24]
+	FLDPQ 160(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
+	ADD $192, R13
+	ADD $16, R24
 	VST1 [V0.S4, V1.S4], (R16)
 dwNEON5x5_g0_done:
 	// tap pointers: R(t) = base[12+t] + pixel*step[12+t]
@@ -463,6 +434,7 @@ dwNEON5x5_g0_done:
 	MOVD 392(R19), R21
 	MADD R20, R12, R21, R12
 	MOVD 408(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 416(R19), R14
 	MOVD 440(R19), R21
@@ -472,9 +444,9 @@ dwNEON5x5_g0_done:
 	CBZ R17, dwNEON5x5_g1_tail
 dwNEON5x5_g1_blk:
 	VLD1.P 64(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R1), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	WORD $0x3cf86825 // ldr q5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -483,9 +455,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R2), [V10.B16]
-	VLD1.P 16(R3), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8684a // ldr q10, [x2,x24]
+	WORD $0x3cf8686b // ldr q11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -494,9 +466,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R5), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	WORD $0x3cf868a5 // ldr q5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -505,9 +477,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R6), [V10.B16]
-	VLD1.P 16(R7), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf868ca // ldr q10, [x6,x24]
+	WORD $0x3cf868eb // ldr q11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -516,9 +488,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R9), [V5.B16]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	WORD $0x3cf86925 // ldr q5, [x9,x24]
+	FLDPQ 128(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
@@ -527,9 +499,9 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R10), [V10.B16]
-	VLD1.P 16(R11), [V11.B16]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0x3cf8694a // ldr q10, [x10,x24]
+	WORD $0x3cf8696b // ldr q11, [x11,x24]
+	FLDPQ 160(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
@@ -538,18 +510,27 @@ dwNEON5x5_g1_blk:
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R12), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86984 // ldr q4, [x12,x24]
+	FMOVQ 192(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON5x5_g1_e16_exact
+	ADD $208, R13
+	ADD $16, R24
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON5x5_g1_e16_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+dwNEON5x5_g1_e16_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
@@ -560,38 +541,6 @@ dwNEON5x5_g1_blk:
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
-	B dwNEON5x5_g1_e16_narrow
-dwNEON5x5_g1_e16_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x0eb6c048 // smull v8.2d, v2.2s, v22.2s
-	WORD $0x4eb6c049 // smull2 v9.2d, v2.4s, v22.4s
-	WORD $0x0eb7c06a // smull v10.2d, v3.2s, v23.2s
-	WORD $0x4eb7c06b // smull2 v11.2d, v3.4s, v23.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x4efc5508 // srshl v8.2d, v8.2d, v28.2d
-	WORD $0x4efd5529 // srshl v9.2d, v9.2d, v29.2d
-	WORD $0x4efe554a // srshl v10.2d, v10.2d, v30.2d
-	WORD $0x4eff556b // srshl v11.2d, v11.2d, v31.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
-	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
-	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
-	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
-dwNEON5x5_g1_e16_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -603,89 +552,77 @@ dwNEON5x5_g1_e16_narrow:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	ADD $384, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5_g1_blk
 dwNEON5x5_g1_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON5x5_g1_done
 	VLD1 (R16), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1 (R1), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	WORD $0xfc786825 // ldr d5, [x1,x24]
+	FLDPQ 0(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R2), [V10.B8]
-	VLD1 (R3), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78684a // ldr d10, [x2,x24]
+	WORD $0xfc78686b // ldr d11, [x3,x24]
+	FLDPQ 32(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1 (R5), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	WORD $0xfc7868a5 // ldr d5, [x5,x24]
+	FLDPQ 64(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R6), [V10.B8]
-	VLD1 (R7), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc7868ca // ldr d10, [x6,x24]
+	WORD $0xfc7868eb // ldr d11, [x7,x24]
+	FLDPQ 96(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1 (R9), [V5.B8]
-	VLD1.P 32(R13), [V6.B16, V7.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	WORD $0xfc786925 // ldr d5, [x9,x24]
+	FLDPQ 128(R13), (F6, F7)
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e2780a8 // smlal v8.8h, v5.8b, v7.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R10), [V10.B8]
-	VLD1 (R11), [V11.B8]
-	VLD1.P 32(R13), [V12.B16, V13.B16]
+	WORD $0xfc78694a // ldr d10, [x10,x24]
+	WORD $0xfc78696b // ldr d11, [x11,x24]
+	FLDPQ 160(R13), (F12, F13)
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e2d816e // smlal v14.8h, v11.8b, v13.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R12), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786984 // ldr d4, [x12,x24]
+	FMOVQ 192(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON5x5_g1_e8_exact
+	ADD $208, R13
+	ADD $16, R24
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON5x5_g1_e8_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+dwNEON5x5_g1_e8_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4]
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
-	B dwNEON5x5_g1_e8_narrow
-dwNEON5x5_g1_e8_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4]
-	VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-dwNEON5x5_g1_e8_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -742,6 +679,7 @@ dwNEON3x3w_pix:
 	MOVD 264(R19), R21
 	MADD R20, R8, R21, R8
 	MOVD 400(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 416(R19), R14
 	MOVD 440(R19), R21
@@ -750,82 +688,91 @@ dwNEON3x3w_pix:
 	CBZ R17, dwNEON3x3w_g0_tail
 dwNEON3x3w_g0_blk:
 	VLD1 (R15), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R1), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8682a // ldr q10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R2), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86844 // ldr q4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R3), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8686a // ldr q10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R5), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868aa // ldr q10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R6), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf868c4 // ldr q4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R7), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868ea // ldr q10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON3x3w_g0_e16_exact
+	ADD $144, R13
+	ADD $16, R24
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON3x3w_g0_e16_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+dwNEON3x3w_g0_e16_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
@@ -836,38 +783,6 @@ dwNEON3x3w_g0_blk:
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
-	B dwNEON3x3w_g0_e16_narrow
-dwNEON3x3w_g0_e16_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x0eb6c048 // smull v8.2d, v2.2s, v22.2s
-	WORD $0x4eb6c049 // smull2 v9.2d, v2.4s, v22.4s
-	WORD $0x0eb7c06a // smull v10.2d, v3.2s, v23.2s
-	WORD $0x4eb7c06b // smull2 v11.2d, v3.4s, v23.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x4efc5508 // srshl v8.2d, v8.2d, v28.2d
-	WORD $0x4efd5529 // srshl v9.2d, v9.2d, v29.2d
-	WORD $0x4efe554a // srshl v10.2d, v10.2d, v30.2d
-	WORD $0x4eff556b // srshl v11.2d, v11.2d, v31.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
-	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
-	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
-	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
-dwNEON3x3w_g0_e16_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -879,87 +794,75 @@ dwNEON3x3w_g0_e16_narrow:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	ADD $384, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON3x3w_g0_blk
 dwNEON3x3w_g0_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON3x3w_g0_done
 	VLD1 (R15), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R1), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78682a // ldr d10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R2), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786844 // ldr d4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R3), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78686a // ldr d10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R5), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868aa // ldr d10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R6), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc7868c4 // ldr d4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R7), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868ea // ldr d10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON3x3w_g0_e8_exact
+	ADD $144, R13
+	ADD $16, R24
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON3x3w_g0_e8_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+dwNEON3x3w_g0_e8_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4]
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
-	B dwNEON3x3w_g0_e8_narrow
-dwNEON3x3w_g0_e8_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4]
-	VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-dwNEON3x3w_g0_e8_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -1025,176 +928,181 @@ dwNEON5x5w_pix:
 	MOVD 288(R19), R21
 	MADD R20, R11, R21, R11
 	MOVD 400(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 432(R19), R16
 	MOVD 456(R19), R17
 	CBZ R17, dwNEON5x5w_g0_tail
 dwNEON5x5w_g0_blk:
 	VLD1 (R15), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R1), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8682a // ldr q10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R2), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86844 // ldr q4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R3), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8686a // ldr q10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R5), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868aa // ldr q10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R6), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf868c4 // ldr q4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R7), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868ea // ldr q10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R9), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8692a // ldr q10, [x9,x24]
+	FMOVQ 144(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R10), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86944 // ldr q4, [x10,x24]
+	FMOVQ 160(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R11), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8696a // ldr q10, [x11,x24]
+	FMOVQ 176(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
+	ADD $192, R13
+	ADD $16, R24
 	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R16)
-	ADD $384, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5w_g0_blk
 dwNEON5x5w_g0_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON5x5w_g0_done
 	VLD1 (R15), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R1), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78682a // ldr d10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R2), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786844 // ldr d4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R3), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78686a // ldr d10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R5), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868aa // ldr d10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R6), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc7868c4 // ldr d4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R7), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868ea // ldr d10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R9), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78692a // ldr d10, [x9,x24]
+	FMOVQ 144(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R10), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786944 // ldr d4, [x10,x24]
+	FMOVQ 160(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R11), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78696a // ldr d10, [x11,x24]
+	FMOVQ 176(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
+	ADD $192, R13
+	ADD $16, R24
 	VST1 [V0.S4, V1.S4], (R16)
 dwNEON5x5w_g0_done:
 	// tap pointers: R(t) = base[12+t] + pixel*step[12+t]
@@ -1238,6 +1146,7 @@ dwNEON5x5w_g0_done:
 	MOVD 392(R19), R21
 	MADD R20, R12, R21, R12
 	MOVD 408(R19), R13
+	MOVD $0, R24
 	MOVD 424(R19), R15
 	MOVD 416(R19), R14
 	MOVD 440(R19), R21
@@ -1247,114 +1156,123 @@ dwNEON5x5w_g0_done:
 	CBZ R17, dwNEON5x5w_g1_tail
 dwNEON5x5w_g1_blk:
 	VLD1.P 64(R16), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 16(R0), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86804 // ldr q4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R1), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8682a // ldr q10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R2), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86844 // ldr q4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R3), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8686a // ldr q10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R4), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86884 // ldr q4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R5), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868aa // ldr q10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R6), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf868c4 // ldr q4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R7), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf868ea // ldr q10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R8), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86904 // ldr q4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R9), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8692a // ldr q10, [x9,x24]
+	FMOVQ 144(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R10), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86944 // ldr q4, [x10,x24]
+	FMOVQ 160(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	VLD1.P 16(R11), [V10.B16]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0x3cf8696a // ldr q10, [x11,x24]
+	FMOVQ 176(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x4e2cc14f // smull2 v15.8h, v10.16b, v12.16b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
 	WORD $0x0e6f1042 // saddw v2.4s, v2.4s, v15.4h
 	WORD $0x4e6f1063 // saddw2 v3.4s, v3.4s, v15.8h
-	VLD1.P 16(R12), [V4.B16]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0x3cf86984 // ldr q4, [x12,x24]
+	FMOVQ 192(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x4e26c089 // smull2 v9.8h, v4.16b, v6.16b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
 	WORD $0x0e691042 // saddw v2.4s, v2.4s, v9.4h
 	WORD $0x4e691063 // saddw2 v3.4s, v3.4s, v9.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON5x5w_g1_e16_exact
+	ADD $208, R13
+	ADD $16, R24
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON5x5w_g1_e16_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba4c42 // sqshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb4c63 // sqshl v3.4s, v3.4s, v27.4s
+dwNEON5x5w_g1_e16_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1 (R23), [V24.S4, V25.S4, V26.S4, V27.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
@@ -1365,38 +1283,6 @@ dwNEON5x5w_g1_blk:
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
-	B dwNEON5x5w_g1_e16_narrow
-dwNEON5x5w_g1_e16_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1.P 64(R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	VLD1 (R23), [V28.D2, V29.D2, V30.D2, V31.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x0eb6c048 // smull v8.2d, v2.2s, v22.2s
-	WORD $0x4eb6c049 // smull2 v9.2d, v2.4s, v22.4s
-	WORD $0x0eb7c06a // smull v10.2d, v3.2s, v23.2s
-	WORD $0x4eb7c06b // smull2 v11.2d, v3.4s, v23.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x4efc5508 // srshl v8.2d, v8.2d, v28.2d
-	WORD $0x4efd5529 // srshl v9.2d, v9.2d, v29.2d
-	WORD $0x4efe554a // srshl v10.2d, v10.2d, v30.2d
-	WORD $0x4eff556b // srshl v11.2d, v11.2d, v31.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-	WORD $0x0ea14902 // sqxtn v2.2s, v8.2d
-	WORD $0x4ea14922 // sqxtn2 v2.4s, v9.2d
-	WORD $0x0ea14943 // sqxtn v3.2s, v10.2d
-	WORD $0x4ea14963 // sqxtn2 v3.4s, v11.2d
-dwNEON5x5w_g1_e16_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -1408,107 +1294,95 @@ dwNEON5x5w_g1_e16_narrow:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	ADD $384, R15
+	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5w_g1_blk
 dwNEON5x5w_g1_tail:
 	MOVD 464(R19), R22
 	CBZ R22, dwNEON5x5w_g1_done
 	VLD1 (R16), [V0.S4, V1.S4]
-	VLD1 (R0), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786804 // ldr d4, [x0,x24]
+	FMOVQ 0(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R1), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78682a // ldr d10, [x1,x24]
+	FMOVQ 16(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R2), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786844 // ldr d4, [x2,x24]
+	FMOVQ 32(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R3), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78686a // ldr d10, [x3,x24]
+	FMOVQ 48(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R4), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786884 // ldr d4, [x4,x24]
+	FMOVQ 64(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R5), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868aa // ldr d10, [x5,x24]
+	FMOVQ 80(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R6), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc7868c4 // ldr d4, [x6,x24]
+	FMOVQ 96(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R7), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc7868ea // ldr d10, [x7,x24]
+	FMOVQ 112(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R8), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786904 // ldr d4, [x8,x24]
+	FMOVQ 128(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R9), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78692a // ldr d10, [x9,x24]
+	FMOVQ 144(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R10), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786944 // ldr d4, [x10,x24]
+	FMOVQ 160(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	VLD1 (R11), [V10.B8]
-	VLD1.P 16(R13), [V12.B16]
+	WORD $0xfc78696a // ldr d10, [x11,x24]
+	FMOVQ 176(R13), F12
 	WORD $0x0e2cc14e // smull v14.8h, v10.8b, v12.8b
 	WORD $0x0e6e1000 // saddw v0.4s, v0.4s, v14.4h
 	WORD $0x4e6e1021 // saddw2 v1.4s, v1.4s, v14.8h
-	VLD1 (R12), [V4.B8]
-	VLD1.P 16(R13), [V6.B16]
+	WORD $0xfc786984 // ldr d4, [x12,x24]
+	FMOVQ 192(R13), F6
 	WORD $0x0e26c088 // smull v8.8h, v4.8b, v6.8b
 	WORD $0x0e681000 // saddw v0.4s, v0.4s, v8.4h
 	WORD $0x4e681021 // saddw2 v1.4s, v1.4s, v8.8h
-	MOVD 320(R15), R22
-	CBZ R22, dwNEON5x5w_g1_e8_exact
+	ADD $208, R13
+	ADD $16, R24
+	MOVD 256(R15), R22
+	CBNZ R22, dwNEON5x5w_g1_e8_fast
+	ADD $192, R15, R23
+	VLD1 (R23), [V24.S4, V25.S4]
+	WORD $0x4eb84c00 // sqshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb94c21 // sqshl v1.4s, v1.4s, v25.4s
+dwNEON5x5w_g1_e8_fast:
 	ADD $64, R15, R22
-	ADD $256, R15, R23
+	ADD $128, R15, R23
 	VLD1 (R22), [V20.S4, V21.S4]
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
-	B dwNEON5x5w_g1_e8_narrow
-dwNEON5x5w_g1_e8_exact:
-	ADD $64, R15, R22
-	ADD $128, R15, R23
-	VLD1 (R22), [V20.S4, V21.S4]
-	VLD1 (R23), [V24.D2, V25.D2, V26.D2, V27.D2]
-	WORD $0x0eb4c004 // smull v4.2d, v0.2s, v20.2s
-	WORD $0x4eb4c005 // smull2 v5.2d, v0.4s, v20.4s
-	WORD $0x0eb5c026 // smull v6.2d, v1.2s, v21.2s
-	WORD $0x4eb5c027 // smull2 v7.2d, v1.4s, v21.4s
-	WORD $0x4ef85484 // srshl v4.2d, v4.2d, v24.2d
-	WORD $0x4ef954a5 // srshl v5.2d, v5.2d, v25.2d
-	WORD $0x4efa54c6 // srshl v6.2d, v6.2d, v26.2d
-	WORD $0x4efb54e7 // srshl v7.2d, v7.2d, v27.2d
-	WORD $0x0ea14880 // sqxtn v0.2s, v4.2d
-	WORD $0x4ea148a0 // sqxtn2 v0.4s, v5.2d
-	WORD $0x0ea148c1 // sqxtn v1.2s, v6.2d
-	WORD $0x4ea148e1 // sqxtn2 v1.4s, v7.2d
-dwNEON5x5w_g1_e8_narrow:
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
@@ -1520,5 +1394,821 @@ dwNEON5x5w_g1_done:
 	ADD $1, R20
 	B dwNEON5x5w_pix
 dwNEON5x5w_ret:
+	RET
+
+// func dwDot3x3s1(a *dwDotArgs)
+TEXT ·dwDot3x3s1(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R19
+	MOVD 120(R19), R22
+	VDUP R22, V28.H8
+	MOVD 128(R19), R22
+	VDUP R22, V29.B16
+	MOVD 136(R19), R22
+	VDUP R22, V30.B16
+	MOVD 144(R19), R25
+	MOVD 96(R19), R12
+	MOVD 32(R19), R4
+	MOVD 40(R19), R5
+	MOVD 48(R19), R6
+	MOVD 56(R19), R7
+	MOVD 112(R19), R14
+	MOVD 160(R19), R24
+	MOVD $0, R20
+	MOVD 64(R19), R21
+	MOVD 88(R19), R11
+	CBZ R14, dd1_ret
+dd1_blk:
+	MOVD 168(R19), R23
+	MOVD 0(R19), R0
+	ADD R20, R0, R0
+	MADD R23, R0, R4, R0
+	MOVD 8(R19), R1
+	ADD R20, R1, R1
+	MADD R23, R1, R5, R1
+	MOVD 16(R19), R2
+	ADD R20, R2, R2
+	MADD R23, R2, R6, R2
+	MOVD 24(R19), R3
+	ADD R20, R3, R3
+	MADD R23, R3, R7, R3
+	MOVD 152(R19), R15
+	ADD R20, R15, R15
+	MOVD 256(R11), R16
+	MOVD 72(R19), R9
+	ADD R20, R9, R9
+	MOVD 80(R19), R10
+	ADD R20, R10, R10
+	MOVD 104(R19), R13
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b26 // zip1 v6.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b27 // zip2 v7.8h, v25.8h, v27.8h
+dd1_pix:
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b2a // zip1 v10.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b2b // zip2 v11.8h, v25.8h, v27.8h
+	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
+	VLD1 (R11), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD R21, R8
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94940c // sdot v12.4s, v0.16b, v20.16b
+	WORD $0x4e989410 // sdot v16.4s, v0.16b, v24.16b
+	WORD $0x4e95942d // sdot v13.4s, v1.16b, v21.16b
+	WORD $0x4e999431 // sdot v17.4s, v1.16b, v25.16b
+	WORD $0x4e96944e // sdot v14.4s, v2.16b, v22.16b
+	WORD $0x4e9a9452 // sdot v18.4s, v2.16b, v26.16b
+	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
+	WORD $0x4e9b9473 // sdot v19.4s, v3.16b, v27.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94948c // sdot v12.4s, v4.16b, v20.16b
+	WORD $0x4e989490 // sdot v16.4s, v4.16b, v24.16b
+	WORD $0x4e9594ad // sdot v13.4s, v5.16b, v21.16b
+	WORD $0x4e9994b1 // sdot v17.4s, v5.16b, v25.16b
+	WORD $0x4e9694ce // sdot v14.4s, v6.16b, v22.16b
+	WORD $0x4e9a94d2 // sdot v18.4s, v6.16b, v26.16b
+	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
+	WORD $0x4e9b94f3 // sdot v19.4s, v7.16b, v27.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94950c // sdot v12.4s, v8.16b, v20.16b
+	WORD $0x4e989510 // sdot v16.4s, v8.16b, v24.16b
+	WORD $0x4e95952d // sdot v13.4s, v9.16b, v21.16b
+	WORD $0x4e999531 // sdot v17.4s, v9.16b, v25.16b
+	WORD $0x4e96954e // sdot v14.4s, v10.16b, v22.16b
+	WORD $0x4e9a9552 // sdot v18.4s, v10.16b, v26.16b
+	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
+	WORD $0x4e9b9573 // sdot v19.4s, v11.16b, v27.16b
+	CBNZ R16, dd1_u0fast
+	ADD $192, R11, R22
+	VLD1 (R22), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD $0x4ea04d8c // sqshl v12.4s, v12.4s, v0.4s
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea14dad // sqshl v13.4s, v13.4s, v1.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea24dce // sqshl v14.4s, v14.4s, v2.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+	WORD $0x4ea34def // sqshl v15.4s, v15.4s, v3.4s
+	WORD $0x4ea34e73 // sqshl v19.4s, v19.4s, v3.4s
+dd1_u0fast:
+	ADD $64, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	ADD $128, R11, R22
+	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
+	WORD $0x4eb4b610 // sqdmulh v16.4s, v16.4s, v20.4s
+	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
+	WORD $0x4eb5b631 // sqdmulh v17.4s, v17.4s, v21.4s
+	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
+	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
+	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x0e614a00 // sqxtn v0.4h, v16.4s
+	WORD $0x4e614a20 // sqxtn2 v0.8h, v17.4s
+	WORD $0x0e614a41 // sqxtn v1.4h, v18.4s
+	WORD $0x4e614a61 // sqxtn2 v1.8h, v19.4s
+	WORD $0x4e7c0c00 // sqadd v0.8h, v0.8h, v28.8h
+	WORD $0x4e7c0c21 // sqadd v1.8h, v1.8h, v28.8h
+	WORD $0x0e214803 // sqxtn v3.8b, v0.8h
+	WORD $0x4e214823 // sqxtn2 v3.16b, v1.8h
+	CBZ R25, dd1_u0r1noclamp
+	WORD $0x4e3d6463 // smax v3.16b, v3.16b, v29.16b
+	WORD $0x4e3e6c63 // smin v3.16b, v3.16b, v30.16b
+dd1_u0r1noclamp:
+	VST1.P [V3.B16], (R10)(R12)
+	WORD $0x0e614980 // sqxtn v0.4h, v12.4s
+	WORD $0x4e6149a0 // sqxtn2 v0.8h, v13.4s
+	WORD $0x0e6149c1 // sqxtn v1.4h, v14.4s
+	WORD $0x4e6149e1 // sqxtn2 v1.8h, v15.4s
+	WORD $0x4e7c0c00 // sqadd v0.8h, v0.8h, v28.8h
+	WORD $0x4e7c0c21 // sqadd v1.8h, v1.8h, v28.8h
+	WORD $0x0e214802 // sqxtn v2.8b, v0.8h
+	WORD $0x4e214822 // sqxtn2 v2.16b, v1.8h
+	CBZ R25, dd1_u0r0noclamp
+	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
+	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
+dd1_u0r0noclamp:
+	VST1.P [V2.B16], (R9)(R12)
+	SUBS $1, R13
+	BEQ dd1_next
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
+	VLD1 (R11), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD R21, R8
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94948c // sdot v12.4s, v4.16b, v20.16b
+	WORD $0x4e989490 // sdot v16.4s, v4.16b, v24.16b
+	WORD $0x4e9594ad // sdot v13.4s, v5.16b, v21.16b
+	WORD $0x4e9994b1 // sdot v17.4s, v5.16b, v25.16b
+	WORD $0x4e9694ce // sdot v14.4s, v6.16b, v22.16b
+	WORD $0x4e9a94d2 // sdot v18.4s, v6.16b, v26.16b
+	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
+	WORD $0x4e9b94f3 // sdot v19.4s, v7.16b, v27.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94950c // sdot v12.4s, v8.16b, v20.16b
+	WORD $0x4e989510 // sdot v16.4s, v8.16b, v24.16b
+	WORD $0x4e95952d // sdot v13.4s, v9.16b, v21.16b
+	WORD $0x4e999531 // sdot v17.4s, v9.16b, v25.16b
+	WORD $0x4e96954e // sdot v14.4s, v10.16b, v22.16b
+	WORD $0x4e9a9552 // sdot v18.4s, v10.16b, v26.16b
+	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
+	WORD $0x4e9b9573 // sdot v19.4s, v11.16b, v27.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94940c // sdot v12.4s, v0.16b, v20.16b
+	WORD $0x4e989410 // sdot v16.4s, v0.16b, v24.16b
+	WORD $0x4e95942d // sdot v13.4s, v1.16b, v21.16b
+	WORD $0x4e999431 // sdot v17.4s, v1.16b, v25.16b
+	WORD $0x4e96944e // sdot v14.4s, v2.16b, v22.16b
+	WORD $0x4e9a9452 // sdot v18.4s, v2.16b, v26.16b
+	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
+	WORD $0x4e9b9473 // sdot v19.4s, v3.16b, v27.16b
+	CBNZ R16, dd1_u1fast
+	ADD $192, R11, R22
+	VLD1 (R22), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x4ea44d8c // sqshl v12.4s, v12.4s, v4.4s
+	WORD $0x4ea44e10 // sqshl v16.4s, v16.4s, v4.4s
+	WORD $0x4ea54dad // sqshl v13.4s, v13.4s, v5.4s
+	WORD $0x4ea54e31 // sqshl v17.4s, v17.4s, v5.4s
+	WORD $0x4ea64dce // sqshl v14.4s, v14.4s, v6.4s
+	WORD $0x4ea64e52 // sqshl v18.4s, v18.4s, v6.4s
+	WORD $0x4ea74def // sqshl v15.4s, v15.4s, v7.4s
+	WORD $0x4ea74e73 // sqshl v19.4s, v19.4s, v7.4s
+dd1_u1fast:
+	ADD $64, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	ADD $128, R11, R22
+	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
+	WORD $0x4eb4b610 // sqdmulh v16.4s, v16.4s, v20.4s
+	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
+	WORD $0x4eb5b631 // sqdmulh v17.4s, v17.4s, v21.4s
+	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
+	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
+	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
+	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
+	WORD $0x0e614a45 // sqxtn v5.4h, v18.4s
+	WORD $0x4e614a65 // sqxtn2 v5.8h, v19.4s
+	WORD $0x4e7c0c84 // sqadd v4.8h, v4.8h, v28.8h
+	WORD $0x4e7c0ca5 // sqadd v5.8h, v5.8h, v28.8h
+	WORD $0x0e214887 // sqxtn v7.8b, v4.8h
+	WORD $0x4e2148a7 // sqxtn2 v7.16b, v5.8h
+	CBZ R25, dd1_u1r1noclamp
+	WORD $0x4e3d64e7 // smax v7.16b, v7.16b, v29.16b
+	WORD $0x4e3e6ce7 // smin v7.16b, v7.16b, v30.16b
+dd1_u1r1noclamp:
+	VST1.P [V7.B16], (R10)(R12)
+	WORD $0x0e614984 // sqxtn v4.4h, v12.4s
+	WORD $0x4e6149a4 // sqxtn2 v4.8h, v13.4s
+	WORD $0x0e6149c5 // sqxtn v5.4h, v14.4s
+	WORD $0x4e6149e5 // sqxtn2 v5.8h, v15.4s
+	WORD $0x4e7c0c84 // sqadd v4.8h, v4.8h, v28.8h
+	WORD $0x4e7c0ca5 // sqadd v5.8h, v5.8h, v28.8h
+	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, dd1_u1r0noclamp
+	WORD $0x4e3d64c6 // smax v6.16b, v6.16b, v29.16b
+	WORD $0x4e3e6cc6 // smin v6.16b, v6.16b, v30.16b
+dd1_u1r0noclamp:
+	VST1.P [V6.B16], (R9)(R12)
+	SUBS $1, R13
+	BEQ dd1_next
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b26 // zip1 v6.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b27 // zip2 v7.8h, v25.8h, v27.8h
+	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
+	VLD1 (R11), [V16.S4, V17.S4, V18.S4, V19.S4]
+	MOVD R21, R8
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94950c // sdot v12.4s, v8.16b, v20.16b
+	WORD $0x4e989510 // sdot v16.4s, v8.16b, v24.16b
+	WORD $0x4e95952d // sdot v13.4s, v9.16b, v21.16b
+	WORD $0x4e999531 // sdot v17.4s, v9.16b, v25.16b
+	WORD $0x4e96954e // sdot v14.4s, v10.16b, v22.16b
+	WORD $0x4e9a9552 // sdot v18.4s, v10.16b, v26.16b
+	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
+	WORD $0x4e9b9573 // sdot v19.4s, v11.16b, v27.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94940c // sdot v12.4s, v0.16b, v20.16b
+	WORD $0x4e989410 // sdot v16.4s, v0.16b, v24.16b
+	WORD $0x4e95942d // sdot v13.4s, v1.16b, v21.16b
+	WORD $0x4e999431 // sdot v17.4s, v1.16b, v25.16b
+	WORD $0x4e96944e // sdot v14.4s, v2.16b, v22.16b
+	WORD $0x4e9a9452 // sdot v18.4s, v2.16b, v26.16b
+	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
+	WORD $0x4e9b9473 // sdot v19.4s, v3.16b, v27.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R8), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e94948c // sdot v12.4s, v4.16b, v20.16b
+	WORD $0x4e989490 // sdot v16.4s, v4.16b, v24.16b
+	WORD $0x4e9594ad // sdot v13.4s, v5.16b, v21.16b
+	WORD $0x4e9994b1 // sdot v17.4s, v5.16b, v25.16b
+	WORD $0x4e9694ce // sdot v14.4s, v6.16b, v22.16b
+	WORD $0x4e9a94d2 // sdot v18.4s, v6.16b, v26.16b
+	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
+	WORD $0x4e9b94f3 // sdot v19.4s, v7.16b, v27.16b
+	CBNZ R16, dd1_u2fast
+	ADD $192, R11, R22
+	VLD1 (R22), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84d8c // sqshl v12.4s, v12.4s, v8.4s
+	WORD $0x4ea84e10 // sqshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea94dad // sqshl v13.4s, v13.4s, v9.4s
+	WORD $0x4ea94e31 // sqshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa4dce // sqshl v14.4s, v14.4s, v10.4s
+	WORD $0x4eaa4e52 // sqshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab4def // sqshl v15.4s, v15.4s, v11.4s
+	WORD $0x4eab4e73 // sqshl v19.4s, v19.4s, v11.4s
+dd1_u2fast:
+	ADD $64, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	ADD $128, R11, R22
+	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
+	WORD $0x4eb4b610 // sqdmulh v16.4s, v16.4s, v20.4s
+	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
+	WORD $0x4eb5b631 // sqdmulh v17.4s, v17.4s, v21.4s
+	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
+	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
+	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x0e614a08 // sqxtn v8.4h, v16.4s
+	WORD $0x4e614a28 // sqxtn2 v8.8h, v17.4s
+	WORD $0x0e614a49 // sqxtn v9.4h, v18.4s
+	WORD $0x4e614a69 // sqxtn2 v9.8h, v19.4s
+	WORD $0x4e7c0d08 // sqadd v8.8h, v8.8h, v28.8h
+	WORD $0x4e7c0d29 // sqadd v9.8h, v9.8h, v28.8h
+	WORD $0x0e21490b // sqxtn v11.8b, v8.8h
+	WORD $0x4e21492b // sqxtn2 v11.16b, v9.8h
+	CBZ R25, dd1_u2r1noclamp
+	WORD $0x4e3d656b // smax v11.16b, v11.16b, v29.16b
+	WORD $0x4e3e6d6b // smin v11.16b, v11.16b, v30.16b
+dd1_u2r1noclamp:
+	VST1.P [V11.B16], (R10)(R12)
+	WORD $0x0e614988 // sqxtn v8.4h, v12.4s
+	WORD $0x4e6149a8 // sqxtn2 v8.8h, v13.4s
+	WORD $0x0e6149c9 // sqxtn v9.4h, v14.4s
+	WORD $0x4e6149e9 // sqxtn2 v9.8h, v15.4s
+	WORD $0x4e7c0d08 // sqadd v8.8h, v8.8h, v28.8h
+	WORD $0x4e7c0d29 // sqadd v9.8h, v9.8h, v28.8h
+	WORD $0x0e21490a // sqxtn v10.8b, v8.8h
+	WORD $0x4e21492a // sqxtn2 v10.16b, v9.8h
+	CBZ R25, dd1_u2r0noclamp
+	WORD $0x4e3d654a // smax v10.16b, v10.16b, v29.16b
+	WORD $0x4e3e6d4a // smin v10.16b, v10.16b, v30.16b
+dd1_u2r0noclamp:
+	VST1.P [V10.B16], (R9)(R12)
+	SUBS $1, R13
+	BEQ dd1_next
+	B dd1_pix
+dd1_next:
+	ADD $16, R20
+	ADD $384, R21
+	ADD $272, R11
+	SUBS $1, R14
+	BNE dd1_blk
+dd1_ret:
+	RET
+
+// func dwDot3x3s2(a *dwDotArgs)
+TEXT ·dwDot3x3s2(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R19
+	MOVD 120(R19), R22
+	VDUP R22, V28.H8
+	MOVD 128(R19), R22
+	VDUP R22, V29.B16
+	MOVD 136(R19), R22
+	VDUP R22, V30.B16
+	MOVD 144(R19), R25
+	MOVD 96(R19), R12
+	MOVD 32(R19), R4
+	MOVD 40(R19), R5
+	MOVD 48(R19), R6
+	MOVD 56(R19), R7
+	MOVD 112(R19), R14
+	MOVD 160(R19), R24
+	MOVD $0, R20
+	MOVD 64(R19), R21
+	MOVD 88(R19), R11
+	CBZ R14, dd2_ret
+dd2_blk:
+	MOVD 168(R19), R23
+	MOVD 0(R19), R0
+	ADD R20, R0, R0
+	MADD R23, R0, R4, R0
+	MOVD 8(R19), R1
+	ADD R20, R1, R1
+	MADD R23, R1, R5, R1
+	MOVD 16(R19), R2
+	ADD R20, R2, R2
+	MADD R23, R2, R6, R2
+	MOVD 24(R19), R3
+	ADD R20, R3, R3
+	MADD R23, R3, R7, R3
+	MOVD 152(R19), R15
+	ADD R20, R15, R15
+	MOVD 256(R11), R16
+	MOVD 72(R19), R9
+	ADD R20, R9, R9
+	MOVD 80(R19), R10
+	ADD R20, R10, R10
+	MOVD 104(R19), R13
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+dd2_pix:
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b26 // zip1 v6.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b27 // zip2 v7.8h, v25.8h, v27.8h
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b2a // zip1 v10.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b2b // zip2 v11.8h, v25.8h, v27.8h
+	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD R21, R8
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94940c // sdot v12.4s, v0.16b, v20.16b
+	WORD $0x4e95942d // sdot v13.4s, v1.16b, v21.16b
+	WORD $0x4e96944e // sdot v14.4s, v2.16b, v22.16b
+	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94948c // sdot v12.4s, v4.16b, v20.16b
+	WORD $0x4e9594ad // sdot v13.4s, v5.16b, v21.16b
+	WORD $0x4e9694ce // sdot v14.4s, v6.16b, v22.16b
+	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94950c // sdot v12.4s, v8.16b, v20.16b
+	WORD $0x4e95952d // sdot v13.4s, v9.16b, v21.16b
+	WORD $0x4e96954e // sdot v14.4s, v10.16b, v22.16b
+	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
+	CBNZ R16, dd2_u0fast
+	ADD $192, R11, R22
+	VLD1 (R22), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD $0x4ea04d8c // sqshl v12.4s, v12.4s, v0.4s
+	WORD $0x4ea14dad // sqshl v13.4s, v13.4s, v1.4s
+	WORD $0x4ea24dce // sqshl v14.4s, v14.4s, v2.4s
+	WORD $0x4ea34def // sqshl v15.4s, v15.4s, v3.4s
+dd2_u0fast:
+	ADD $64, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	ADD $128, R11, R22
+	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
+	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
+	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
+	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614980 // sqxtn v0.4h, v12.4s
+	WORD $0x4e6149a0 // sqxtn2 v0.8h, v13.4s
+	WORD $0x0e6149c1 // sqxtn v1.4h, v14.4s
+	WORD $0x4e6149e1 // sqxtn2 v1.8h, v15.4s
+	WORD $0x4e7c0c00 // sqadd v0.8h, v0.8h, v28.8h
+	WORD $0x4e7c0c21 // sqadd v1.8h, v1.8h, v28.8h
+	WORD $0x0e214802 // sqxtn v2.8b, v0.8h
+	WORD $0x4e214822 // sqxtn2 v2.16b, v1.8h
+	CBZ R25, dd2_u0r0noclamp
+	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
+	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
+dd2_u0r0noclamp:
+	VST1.P [V2.B16], (R9)(R12)
+	SUBS $1, R13
+	BEQ dd2_next
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b26 // zip1 v6.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b27 // zip2 v7.8h, v25.8h, v27.8h
+	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD R21, R8
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94950c // sdot v12.4s, v8.16b, v20.16b
+	WORD $0x4e95952d // sdot v13.4s, v9.16b, v21.16b
+	WORD $0x4e96954e // sdot v14.4s, v10.16b, v22.16b
+	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94940c // sdot v12.4s, v0.16b, v20.16b
+	WORD $0x4e95942d // sdot v13.4s, v1.16b, v21.16b
+	WORD $0x4e96944e // sdot v14.4s, v2.16b, v22.16b
+	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94948c // sdot v12.4s, v4.16b, v20.16b
+	WORD $0x4e9594ad // sdot v13.4s, v5.16b, v21.16b
+	WORD $0x4e9694ce // sdot v14.4s, v6.16b, v22.16b
+	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
+	CBNZ R16, dd2_u1fast
+	ADD $192, R11, R22
+	VLD1 (R22), [V8.S4, V9.S4, V10.S4, V11.S4]
+	WORD $0x4ea84d8c // sqshl v12.4s, v12.4s, v8.4s
+	WORD $0x4ea94dad // sqshl v13.4s, v13.4s, v9.4s
+	WORD $0x4eaa4dce // sqshl v14.4s, v14.4s, v10.4s
+	WORD $0x4eab4def // sqshl v15.4s, v15.4s, v11.4s
+dd2_u1fast:
+	ADD $64, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	ADD $128, R11, R22
+	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
+	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
+	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
+	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614988 // sqxtn v8.4h, v12.4s
+	WORD $0x4e6149a8 // sqxtn2 v8.8h, v13.4s
+	WORD $0x0e6149c9 // sqxtn v9.4h, v14.4s
+	WORD $0x4e6149e9 // sqxtn2 v9.8h, v15.4s
+	WORD $0x4e7c0d08 // sqadd v8.8h, v8.8h, v28.8h
+	WORD $0x4e7c0d29 // sqadd v9.8h, v9.8h, v28.8h
+	WORD $0x0e21490a // sqxtn v10.8b, v8.8h
+	WORD $0x4e21492a // sqxtn2 v10.16b, v9.8h
+	CBZ R25, dd2_u1r0noclamp
+	WORD $0x4e3d654a // smax v10.16b, v10.16b, v29.16b
+	WORD $0x4e3e6d4a // smin v10.16b, v10.16b, v30.16b
+dd2_u1r0noclamp:
+	VST1.P [V10.B16], (R9)(R12)
+	SUBS $1, R13
+	BEQ dd2_next
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b2a // zip1 v10.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b2b // zip2 v11.8h, v25.8h, v27.8h
+	CMP R24, R23
+	CSEL LO, R0, R15, R22
+	VLD1 (R22), [V20.B16]
+	ADD R4, R0, R0
+	CSEL LO, R1, R15, R22
+	VLD1 (R22), [V21.B16]
+	ADD R5, R1, R1
+	CSEL LO, R2, R15, R22
+	VLD1 (R22), [V22.B16]
+	ADD R6, R2, R2
+	CSEL LO, R3, R15, R22
+	VLD1 (R22), [V23.B16]
+	ADD R7, R3, R3
+	ADD $1, R23
+	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
+	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
+	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
+	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
+	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
+	MOVD R21, R8
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94948c // sdot v12.4s, v4.16b, v20.16b
+	WORD $0x4e9594ad // sdot v13.4s, v5.16b, v21.16b
+	WORD $0x4e9694ce // sdot v14.4s, v6.16b, v22.16b
+	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94950c // sdot v12.4s, v8.16b, v20.16b
+	WORD $0x4e95952d // sdot v13.4s, v9.16b, v21.16b
+	WORD $0x4e96954e // sdot v14.4s, v10.16b, v22.16b
+	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
+	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
+	ADD $64, R8
+	WORD $0x4e94940c // sdot v12.4s, v0.16b, v20.16b
+	WORD $0x4e95942d // sdot v13.4s, v1.16b, v21.16b
+	WORD $0x4e96944e // sdot v14.4s, v2.16b, v22.16b
+	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
+	CBNZ R16, dd2_u2fast
+	ADD $192, R11, R22
+	VLD1 (R22), [V4.S4, V5.S4, V6.S4, V7.S4]
+	WORD $0x4ea44d8c // sqshl v12.4s, v12.4s, v4.4s
+	WORD $0x4ea54dad // sqshl v13.4s, v13.4s, v5.4s
+	WORD $0x4ea64dce // sqshl v14.4s, v14.4s, v6.4s
+	WORD $0x4ea74def // sqshl v15.4s, v15.4s, v7.4s
+dd2_u2fast:
+	ADD $64, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	ADD $128, R11, R22
+	VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]
+	WORD $0x4eb4b58c // sqdmulh v12.4s, v12.4s, v20.4s
+	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
+	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
+	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614984 // sqxtn v4.4h, v12.4s
+	WORD $0x4e6149a4 // sqxtn2 v4.8h, v13.4s
+	WORD $0x0e6149c5 // sqxtn v5.4h, v14.4s
+	WORD $0x4e6149e5 // sqxtn2 v5.8h, v15.4s
+	WORD $0x4e7c0c84 // sqadd v4.8h, v4.8h, v28.8h
+	WORD $0x4e7c0ca5 // sqadd v5.8h, v5.8h, v28.8h
+	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, dd2_u2r0noclamp
+	WORD $0x4e3d64c6 // smax v6.16b, v6.16b, v29.16b
+	WORD $0x4e3e6cc6 // smin v6.16b, v6.16b, v30.16b
+dd2_u2r0noclamp:
+	VST1.P [V6.B16], (R9)(R12)
+	SUBS $1, R13
+	BEQ dd2_next
+	B dd2_pix
+dd2_next:
+	ADD $16, R20
+	ADD $384, R21
+	ADD $272, R11
+	SUBS $1, R14
+	BNE dd2_blk
+dd2_ret:
 	RET
 

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/cpu"
 )
 
 func TestDwArgsARMLayout(t *testing.T) {
@@ -37,6 +39,35 @@ func TestDwArgsARMLayout(t *testing.T) {
 	}
 }
 
+func TestDwDotArgsLayout(t *testing.T) {
+	var a dwDotArgs
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"rows", unsafe.Offsetof(a.rows), 0},
+		{"steps", unsafe.Offsetof(a.steps), 32},
+		{"w", unsafe.Offsetof(a.w), 64},
+		{"y0", unsafe.Offsetof(a.y0), 72},
+		{"y1", unsafe.Offsetof(a.y1), 80},
+		{"epi", unsafe.Offsetof(a.epi), 88},
+		{"c", unsafe.Offsetof(a.c), 96},
+		{"npix", unsafe.Offsetof(a.npix), 104},
+		{"nblk", unsafe.Offsetof(a.nblk), 112},
+		{"zy", unsafe.Offsetof(a.zy), 120},
+		{"lo", unsafe.Offsetof(a.lo), 128},
+		{"hi", unsafe.Offsetof(a.hi), 136},
+		{"clamp", unsafe.Offsetof(a.clamp), 144},
+		{"zx", unsafe.Offsetof(a.zx), 152},
+		{"wcols", unsafe.Offsetof(a.wcols), 160},
+		{"ix0", unsafe.Offsetof(a.ix0), 168},
+	} {
+		if f.got != f.want {
+			t.Errorf("dwDotArgs.%s at %d, asmgen_arm64.go says %d", f.name, f.got, f.want)
+		}
+	}
+}
+
 // TestDepthwiseNEON runs the NEON depthwise kernels over strides,
 // dilations, pads, channel counts around the 16- and 8-wide blocks and the
 // 512-channel chunk, against the generic twin: with symmetric weights in
@@ -47,7 +78,7 @@ func TestDepthwiseNEON(t *testing.T) {
 	r := rand.New(rand.NewPCG(71, 72))
 	n := 0
 	for _, k := range []int{3, 5} {
-		for _, c := range []int{8, 16, 24, 40, 72, 120, 504, 520, 1032} {
+		for _, c := range []int{8, 16, 24, 32, 40, 64, 72, 120, 504, 520, 528, 1032} {
 			for rep := range 6 {
 				s := 1 + rep%2
 				d := 1
@@ -88,19 +119,86 @@ func TestDepthwiseNEON(t *testing.T) {
 					t.Fatalf("%dx%d C=%d: packed to %d bytes, flag %d", k, k, c, len(pw), pw[len(pw)-1])
 				}
 				name := fmt.Sprintf("w>=%d %dx%d/%d d%d C=%d %dx%d pads %v zx=%d zy=%d out=%v", minW, k, k, s, d, c, h, w, pads, p.XZero, p.YZero, p.Out)
-				gx, gw := newGuarded(r, x), newGuarded(r, pw)
-				gy := newGuarded(r, make([]int8, len(want)))
-				for _, sp := range splits(r, p.Rows()) {
-					dwRunARM(p, gx.s(), gw.s(), bias, gy.s(), sp[0], sp[1])
+				run, pack := dwRunARM, packDwARM
+				for _, dot := range []bool{false, true} {
+					if dot {
+						if !cpu.ARM64.HasASIMDDP {
+							continue
+						}
+						run, pack, name = dwRunDot, packDwDot, name+" dotprod"
+					}
+					pw := pack(p, wd)
+					gx, gw := newGuarded(r, x), newGuarded(r, pw)
+					gy := newGuarded(r, make([]int8, len(want)))
+					for _, sp := range splits(r, p.Rows()) {
+						run(p, gx.s(), gw.s(), bias, gy.s(), sp[0], sp[1])
+					}
+					gx.check(t, name+" x")
+					gw.check(t, name+" w")
+					gy.check(t, name+" y")
+					if !slices.Equal(gy.s(), want) {
+						reportDiff(t, name, gy.s(), want, c)
+					}
+					n++
 				}
-				gx.check(t, name+" x")
-				gw.check(t, name+" w")
-				gy.check(t, name+" y")
-				if !slices.Equal(gy.s(), want) {
-					reportDiff(t, name, gy.s(), want, c)
-				}
-				n++
 			}
+		}
+	}
+	t.Logf("%d cases", n)
+}
+
+// TestDepthwiseDot sweeps the SDOT kernels of 3x3 stride-1 and -2 layers
+// (pairs of rows and a single last row, image boundaries, pads 0-2 on every side,
+// widths 1-11 around its 3-pixel unroll, channels around the 512-channel
+// chunk) with typical multipliers (S >= 32) and extreme ones (S < 32: the
+// pre-shift), against the generic twin.
+func TestDepthwiseDot(t *testing.T) {
+	if !cpu.ARM64.HasASIMDDP {
+		t.Skip("no ASIMDDP")
+	}
+	r := rand.New(rand.NewPCG(81, 82))
+	n := 0
+	for _, c := range []int{16, 32, 48, 528} {
+		for rep := range 40 {
+			h, w := 1+r.IntN(9), 1+r.IntN(11)
+			if c > 500 {
+				h, w = 1+r.IntN(4), 1+r.IntN(6)
+			}
+			pads := [4]int{1, 1, 1, 1}
+			if rep%3 == 2 {
+				pads = [4]int{r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)}
+			}
+			if h+pads[0]+pads[2] < 3 || w+pads[1]+pads[3] < 3 {
+				continue
+			}
+			s := 1 + rep%5/3 // strides 1 and 2
+			p, x, wd, bias := newConvCase(r, 1+r.IntN(2), h, w, c, c, 3, 3, s, s, 1, 1, pads[0], pads[1], pads[2], pads[3], c)
+			p.Mult = typicalMults(r, c)
+			if rep%4 == 3 {
+				p.Mult = extremeMults(r, c, 1, 9) // S < 32 and S = 62 too
+			}
+			want := make([]int8, p.N*p.OH*p.OW*p.O)
+			if err := p.ValidateDepthwise(x, wd, bias, want); err != nil {
+				t.Fatal(err)
+			}
+			Depthwise(p, x, wd, bias, want, 0, p.Rows())
+			name := fmt.Sprintf("C=%d N=%d %dx%d/%d pads %v zx=%d zy=%d out=%v", c, p.N, h, w, s, pads, p.XZero, p.YZero, p.Out)
+			pw := packDwDot(p, wd)
+			if len(pw) != dwPackedLenARM(p)+dwDotLen(p) {
+				t.Fatalf("%s: packed to %d bytes", name, len(pw))
+			}
+			gx, gw := newGuarded(r, x), newGuarded(r, pw)
+			gy := newGuarded(r, make([]int8, len(want)))
+			for _, sp := range splits(r, p.Rows()) {
+				dwRunDot(p, gx.s(), gw.s(), bias, gy.s(), sp[0], sp[1])
+			}
+			gx.check(t, name+" x")
+			gw.check(t, name+" w")
+			gy.check(t, name+" y")
+			if !slices.Equal(gy.s(), want) {
+				reportDiff(t, name, gy.s(), want, c)
+			}
+			n++
 		}
 	}
 	t.Logf("%d cases", n)

@@ -7,27 +7,32 @@ package kernels
 
 // The ARM64 GEMM micro-kernels (gemm_arm64.s). Each computes, for nblk
 // consecutive blocks of output channels (block b: packed weights at
-// w + b*wblk, epilogue constants q[b*bw/4 ...], outputs at column b*bw of
-// y) and npix rows of x (row p at x + p*xstride, kread bytes readable):
+// w + b*wblk, epilogue constants at q + b*armBlkWords(bw), outputs at
+// column b*bw of y) and npix rows of x (row p at x + p*xstride, kread bytes
+// readable):
 //
 //	for b := range nblk:
 //		for p := range npix:
 //			for c := range bw:
-//				acc := Σ_{k < kread} x[p*xstride + k] * wt(b, k, c)      // zero weights past K
-//				v := RoundShift((acc + corr[c]) * M[c], S[c])            // 64-bit, exact
+//				acc := corr[c] + Σ_{k < kread} x[p*xstride + k] * wt(b, k, c)  // zero weights past K
+//				v := RoundShift(acc * M[c], S[c])                             // exact
 //				y[p*ystride + b*bw + c] = clamp(sat8(sat16(sat16(v) + z)), lo, hi)
 //
 // with corr = bias - zx Σ_k w (the input zero point folded into the weight
-// sums, as gemmRows does), rows in register tiles of 4 and 1. The last
-// line equals the rule clamp(z + v, lo, hi): for |v| <= 32767, sat16(v) = v
-// and sat16(v + z) differs from v + z only when |v + z| > 32767, which
-// sat8 maps to the same end (-128 or 127) as v + z itself; for v > 32767,
-// sat16(v) + z >= 32767 - 128 > 127 and v + z > 127 both give 127 (then
-// hi), and symmetrically below; and clamp(sat8(u), lo, hi) = clamp(u, lo,
-// hi) because [lo, hi] lies within [-128, 127]. In the assembly: SMULL and
-// SMULL2 (32 x 32 -> 64 bits, |acc| < 2^31 and M < 2^31 give |v| < 2^62),
-// SRSHL by -S (a rounding shift right: exactly (v + 2^(S-1)) >> S, S in
-// [1, 62]), SQXTN to 32 bits (saturating; sat16 of it equals sat16 of v),
+// sums, as gemmRows does; the sum wraps in int32 like the generic one, whose
+// true value fits), rows in register tiles of 4 and 1. The last line equals
+// the rule clamp(z + v, lo, hi): for |v| <= 32767, sat16(v) = v and
+// sat16(v + z) differs from v + z only when |v + z| > 32767, which sat8 maps
+// to the same end (-128 or 127) as v + z itself; for v > 32767, sat16(v) +
+// z >= 32767 - 128 > 127 and v + z > 127 both give 127 (then hi), and
+// symmetrically below; and clamp(sat8(u), lo, hi) = clamp(u, lo, hi)
+// because [lo, hi] lies within [-128, 127], so the clamp is skipped when
+// [lo, hi] = [-128, 127] (armEpi.clamp = 0). In the assembly, v is computed
+// in 32-bit lanes: SQDMULH by M, then SRSHL by -(S-31), exactly
+// RoundShift(acc M, S) for S >= 32, and, in a block with an S < 32 (its
+// fast flag 0), after SQSHL of acc by 32-S (fillEpiARM proves both: when
+// that SQSHL saturates, the result is beyond 2^29 in magnitude with v's
+// sign, which the narrows map to the same end as v); then
 // SQXTN to 16, SQADD z, SQXTN to 8, SMAX lo, SMIN hi. The generic twin is
 // gemmRows.
 //
@@ -41,14 +46,14 @@ package kernels
 // end.
 //
 //go:noescape
-func gemmNeon(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *armQuad)
+func gemmNeon(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *int32)
 
 // gemmNeonSafe is gemmNeon for weight matrices holding -128 (where two
 // products of -128 x -128 would overflow int16): SMULL and SMULL2, each
 // pairwise-added into the accumulator by its own SADALP.
 //
 //go:noescape
-func gemmNeonSafe(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *armQuad)
+func gemmNeonSafe(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *int32)
 
 // gemmDot: bw = 16, ARMv8.2 SDOT. The packed block holds 4 kq + kt groups
 // of 4 k (the g = 4 layout of pack.go with 16 lanes: lane (group, channel)
@@ -57,44 +62,76 @@ func gemmNeonSafe(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y
 // it with 16 bytes of weights (4 channels x 4 k).
 //
 //go:noescape
-func gemmDot(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *armQuad)
+func gemmDot(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *int32)
 
 // gemmDot12 is gemmDot for a block of 12 channels (bw = 12: the narrower
 // last block of the layout, packed like the 16-wide ones with 12 lanes per
 // group).
 //
 //go:noescape
-func gemmDot12(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *armQuad)
+func gemmDot12(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *int32)
 
 // gemmDot8 is gemmDot for a block of 8 channels.
 //
 //go:noescape
-func gemmDot8(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *armQuad)
+func gemmDot8(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *int32)
 
 // gemmDot4 is gemmDot for a block of 4 channels.
 //
 //go:noescape
-func gemmDot4(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *armQuad)
+func gemmDot4(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *int32)
 
-// armQuad is the epilogue constants of 4 output channels (64 bytes, read
-// by one VLD1 of 4 registers): corr = bias - zx wsum, M, and -S as 64-bit
-// lanes for SRSHL.
-type armQuad struct {
-	corr [4]int32
-	m    [4]int32
-	sh   [4]int64
-}
+// armBlkWords returns the size, in int32 words, of the epilogue constants
+// of one block of wd channels (wd a multiple of 4), which the kernel reads
+// at q:
+//
+//	+0     corr[wd]          int32  bias - zx Σ_k w (the accumulators' start)
+//	+4wd   M[wd]             int32
+//	+8wd   31-max(S, 32)     int32
+//	+12wd  max(0, 32-S)      int32  (the pre-shift)
+//	+16wd  fast              int64  1 if S >= 32 for every channel of the block
+//
+// Lanes past the channels have corr = M = 0 and S = 62.
+func armBlkWords(wd int) int { return 4*wd + 4 }
 
 // armGroup is the number of channels whose epilogue constants run computes
 // at once.
 const armGroup = 256
 
 // armEpi is the epilogue constants of up to armGroup channels: the output
-// zero point (as 16-bit lanes) and clamp (broadcast), then the quads.
+// zero point (as 16-bit lanes) and clamp (broadcast), a flag (1 unless the
+// clamp is [-128, 127], which the saturating narrow already applies), then
+// the blocks' constants (armBlkWords each; 4-channel blocks are the
+// largest).
 type armEpi struct {
 	z      [8]int16 // +0
 	lo, hi [16]int8 // +16, +32
-	q      [armGroup / 4]armQuad
+	clamp  int64    // +48
+	_      int64
+	q      [armGroup / 4 * (4*4 + 4)]int32 // +64
+}
+
+// fillBlk fills the epilogue constants of the block of wd channels
+// starting at channel c0, of which n (<= wd) exist, at q.
+func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx int32, mult []Multiplier) {
+	q = q[:armBlkWords(wd)]
+	fast := int32(1)
+	for j := range wd {
+		cr, m, s := int32(0), int32(0), int32(MaxShift)
+		if j < n {
+			c := c0 + j
+			if bias != nil {
+				cr = bias[c]
+			}
+			cr -= zx * readInt32(w, l.wsumOff()+4*c)
+			m, s = mult[c].M, mult[c].S
+			if s < 32 {
+				fast = 0
+			}
+		}
+		q[j], q[wd+j], q[2*wd+j], q[3*wd+j] = cr, m, 31-max(s, 32), max(0, 32-s)
+	}
+	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, 0, 0
 }
 
 // armImpl is one family of GEMM micro-kernels.
@@ -192,7 +229,7 @@ func (im *armImpl) pack(w []int8, o, k int) []int8 {
 // kernel calls the micro-kernel. (Direct calls: a call through a func value
 // would make e escape.)
 // wd is the width of the blocks.
-func (im *armImpl) kernel(safe bool, wd int, x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *armQuad) {
+func (im *armImpl) kernel(safe bool, wd int, x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *int8, ystride int, e *armEpi, q *int32) {
 	switch {
 	case im.dot && wd == 16:
 		gemmDot(x, xstride, kq, kt, npix, w, wblk, nblk, y, ystride, e, q)
@@ -244,23 +281,15 @@ func (im *armImpl) run(x []int8, xstride, k int, w []int8, bias []int32, y []int
 	for i := range e.lo {
 		e.lo[i], e.hi[i] = out.Lo, out.Hi
 	}
+	if out != Full {
+		e.clamp = 1
+	}
 	for g0 := 0; g0 < o; g0 += armGroup {
 		g1 := min(o, g0+armGroup)
-		for i := range (g1 - g0 + 3) / 4 {
-			qd := &e.q[i]
-			for j := range 4 {
-				c := g0 + 4*i + j
-				if c >= g1 {
-					qd.corr[j], qd.m[j], qd.sh[j] = 0, 0, -1
-					continue
-				}
-				var cr int32
-				if bias != nil {
-					cr = bias[c]
-				}
-				cr -= zx * readInt32(w, l.wsumOff()+4*c)
-				qd.corr[j], qd.m[j], qd.sh[j] = cr, mult[c].M, -int64(mult[c].S)
-			}
+		nw := armBlkWords(l.bw)
+		for c0 := g0; c0 < g1; c0 += l.bw {
+			i := (c0 - g0) / l.bw
+			fillBlk(e.q[i*nw:], l.width(c0/l.bw), c0, min(l.bw, g1-c0), w, l, bias, zx, mult)
 		}
 		b0 := g0 / l.bw
 		nfull := (g1 - g0) / l.bw
@@ -274,7 +303,7 @@ func (im *armImpl) run(x []int8, xstride, k int, w []int8, bias []int32, y []int
 				continue
 			}
 			wd := l.width(b0 + nfull)
-			qd := &e.q[nfull*l.bw/4]
+			qd := &e.q[nfull*nw]
 			if wd == part {
 				// The last, narrower block, straight into y.
 				im.rows(safe, x, xstride, l, w, b0+nfull, 1, wd, y, p0*o+g0+nfull*l.bw, o, &e, qd, p0, p1)
@@ -297,7 +326,7 @@ func (im *armImpl) run(x []int8, xstride, k int, w []int8, bias []int32, y []int
 // rows runs the kernel on rows [p0, p1) of x and blocks [b0, b0+nb), all wd
 // channels wide, row p written at y[yoff + (p-p0)*ystride].
 func (im *armImpl) rows(safe bool, x []int8, xstride int, l armLayout, w []int8, b0, nb, wd int, y []int8, yoff, ystride int,
-	e *armEpi, q *armQuad, p0, p1 int) {
+	e *armEpi, q *int32, p0, p1 int) {
 	// Bounds of the kernel's reads and writes.
 	if b0+nb > l.nblk() || l.width(b0+nb-1) != wd || yoff+(p1-p0-1)*ystride+nb*wd > len(y) {
 		panic("kernels: gemm block out of range")

@@ -16,6 +16,7 @@ TEXT ·gemmNeon(SB), NOSPLIT, $0-96
 	MOVD ystride+72(FP), R9
 	MOVD e+80(FP), R10
 	MOVD q+88(FP), R11
+	MOVD 48(R10), R25
 	CBZ R7, done
 blk:
 	MOVD R23, R0
@@ -46,13 +47,15 @@ row4:
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
 	MOVD R2, R20
+	MOVD $0, R26
 	CBZ R20, n4tail
 n4loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 16(R12), [V4.B16]
-	VLD1.P 16(R13), [V5.B16]
-	VLD1.P 16(R14), [V6.B16]
-	VLD1.P 16(R15), [V7.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	WORD $0x3cfa69a5 // ldr q5, [x13,x26]
+	WORD $0x3cfa69c6 // ldr q6, [x14,x26]
+	WORD $0x3cfa69e7 // ldr q7, [x15,x26]
+	ADD $16, R26
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
 	WORD $0x0e24c029 // smull v9.8h, v1.8b, v4.8b
 	WORD $0x0e24c04a // smull v10.8h, v2.8b, v4.8b
@@ -105,6 +108,10 @@ n4loop:
 	BNE n4loop
 n4tail:
 	CBZ R3, n4epi
+	ADD R26, R12, R12
+	ADD R26, R13, R13
+	ADD R26, R14, R14
+	ADD R26, R15, R15
 	VLD1 (R19), [V0.B16, V1.B16]
 	VLD1R (R12), [V4.D2]
 	VLD1R (R13), [V5.D2]
@@ -156,35 +163,28 @@ n4epi:
 	VADDP V31.S4, V30.S4, V9.S4
 	VADDP V9.S4, V8.S4, V7.S4
 	VLD1 (R10), [V0.B16, V1.B16, V2.B16]
-	VLD1 (R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1 (R11), [V8.B16, V9.B16, V10.B16]
 	VADD V8.S4, V4.S4, V4.S4
-	WORD $0x0ea9c08c // smull v12.2d, v4.2s, v9.2s
-	WORD $0x4ea9c08d // smull2 v13.2d, v4.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14984 // sqxtn v4.2s, v12.2d
-	WORD $0x4ea149a4 // sqxtn2 v4.4s, v13.2d
 	VADD V8.S4, V5.S4, V5.S4
-	WORD $0x0ea9c0ae // smull v14.2d, v5.2s, v9.2s
-	WORD $0x4ea9c0af // smull2 v15.2d, v5.4s, v9.4s
-	WORD $0x4eea55ce // srshl v14.2d, v14.2d, v10.2d
-	WORD $0x4eeb55ef // srshl v15.2d, v15.2d, v11.2d
-	WORD $0x0ea149c5 // sqxtn v5.2s, v14.2d
-	WORD $0x4ea149e5 // sqxtn2 v5.4s, v15.2d
 	VADD V8.S4, V6.S4, V6.S4
-	WORD $0x0ea9c0cc // smull v12.2d, v6.2s, v9.2s
-	WORD $0x4ea9c0cd // smull2 v13.2d, v6.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14986 // sqxtn v6.2s, v12.2d
-	WORD $0x4ea149a6 // sqxtn2 v6.4s, v13.2d
 	VADD V8.S4, V7.S4, V7.S4
-	WORD $0x0ea9c0ee // smull v14.2d, v7.2s, v9.2s
-	WORD $0x4ea9c0ef // smull2 v15.2d, v7.4s, v9.4s
-	WORD $0x4eea55ce // srshl v14.2d, v14.2d, v10.2d
-	WORD $0x4eeb55ef // srshl v15.2d, v15.2d, v11.2d
-	WORD $0x0ea149c7 // sqxtn v7.2s, v14.2d
-	WORD $0x4ea149e7 // sqxtn2 v7.4s, v15.2d
+	MOVD 64(R11), R22
+	CBNZ R22, n4fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V11.B16]
+	WORD $0x4eab4c84 // sqshl v4.4s, v4.4s, v11.4s
+	WORD $0x4eab4ca5 // sqshl v5.4s, v5.4s, v11.4s
+	WORD $0x4eab4cc6 // sqshl v6.4s, v6.4s, v11.4s
+	WORD $0x4eab4ce7 // sqshl v7.4s, v7.4s, v11.4s
+n4fast:
+	WORD $0x4ea9b484 // sqdmulh v4.4s, v4.4s, v9.4s
+	WORD $0x4ea9b4a5 // sqdmulh v5.4s, v5.4s, v9.4s
+	WORD $0x4ea9b4c6 // sqdmulh v6.4s, v6.4s, v9.4s
+	WORD $0x4ea9b4e7 // sqdmulh v7.4s, v7.4s, v9.4s
+	WORD $0x4eaa5484 // srshl v4.4s, v4.4s, v10.4s
+	WORD $0x4eaa54a5 // srshl v5.4s, v5.4s, v10.4s
+	WORD $0x4eaa54c6 // srshl v6.4s, v6.4s, v10.4s
+	WORD $0x4eaa54e7 // srshl v7.4s, v7.4s, v10.4s
 	WORD $0x0e61488c // sqxtn v12.4h, v4.4s
 	WORD $0x4e6148ac // sqxtn2 v12.8h, v5.4s
 	WORD $0x0e6148cd // sqxtn v13.4h, v6.4s
@@ -193,20 +193,15 @@ n4epi:
 	WORD $0x4e600dad // sqadd v13.8h, v13.8h, v0.8h
 	WORD $0x0e21498e // sqxtn v14.8b, v12.8h
 	WORD $0x4e2149ae // sqxtn2 v14.16b, v13.8h
+	CBZ R25, n4noclamp
 	WORD $0x4e2165ce // smax v14.16b, v14.16b, v1.16b
 	WORD $0x4e226dce // smin v14.16b, v14.16b, v2.16b
+n4noclamp:
 	MOVD R21, R24
-	VMOV V14.S[0], R22
-	MOVW R22, (R24)
-	ADD R9, R24, R24
-	VMOV V14.S[1], R22
-	MOVW R22, (R24)
-	ADD R9, R24, R24
-	VMOV V14.S[2], R22
-	MOVW R22, (R24)
-	ADD R9, R24, R24
-	VMOV V14.S[3], R22
-	MOVW R22, (R24)
+	VST1.P V14.S[0], (R24)(R9)
+	VST1.P V14.S[1], (R24)(R9)
+	VST1.P V14.S[2], (R24)(R9)
+	VST1 V14.S[3], (R24)
 	ADD R1<<2, R0, R0
 	ADD R9<<2, R21, R21
 	SUB $4, R4, R4
@@ -220,10 +215,12 @@ row1:
 	VEOR V18.B16, V18.B16, V18.B16
 	VEOR V19.B16, V19.B16, V19.B16
 	MOVD R2, R20
+	MOVD $0, R26
 	CBZ R20, n1tail
 n1loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 16(R12), [V4.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	ADD $16, R26
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
 	WORD $0x0e24c029 // smull v9.8h, v1.8b, v4.8b
 	WORD $0x0e24c04a // smull v10.8h, v2.8b, v4.8b
@@ -240,6 +237,7 @@ n1loop:
 	BNE n1loop
 n1tail:
 	CBZ R3, n1epi
+	ADD R26, R12, R12
 	VLD1 (R19), [V0.B16, V1.B16]
 	VLD1R (R12), [V4.D2]
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
@@ -255,29 +253,32 @@ n1epi:
 	VADDP V19.S4, V18.S4, V9.S4
 	VADDP V9.S4, V8.S4, V4.S4
 	VLD1 (R10), [V0.B16, V1.B16, V2.B16]
-	VLD1 (R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1 (R11), [V8.B16, V9.B16, V10.B16]
 	VADD V8.S4, V4.S4, V4.S4
-	WORD $0x0ea9c08c // smull v12.2d, v4.2s, v9.2s
-	WORD $0x4ea9c08d // smull2 v13.2d, v4.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14984 // sqxtn v4.2s, v12.2d
-	WORD $0x4ea149a4 // sqxtn2 v4.4s, v13.2d
+	MOVD 64(R11), R22
+	CBNZ R22, n1fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V11.B16]
+	WORD $0x4eab4c84 // sqshl v4.4s, v4.4s, v11.4s
+n1fast:
+	WORD $0x4ea9b484 // sqdmulh v4.4s, v4.4s, v9.4s
+	WORD $0x4eaa5484 // srshl v4.4s, v4.4s, v10.4s
 	WORD $0x0e61488c // sqxtn v12.4h, v4.4s
 	WORD $0x4e600d8c // sqadd v12.8h, v12.8h, v0.8h
 	WORD $0x0e21498e // sqxtn v14.8b, v12.8h
+	CBZ R25, n1noclamp
 	WORD $0x4e2165ce // smax v14.16b, v14.16b, v1.16b
 	WORD $0x4e226dce // smin v14.16b, v14.16b, v2.16b
+n1noclamp:
 	MOVD R21, R24
-	VMOV V14.S[0], R22
-	MOVW R22, (R24)
+	VST1 V14.S[0], (R24)
 	ADD R1, R0, R0
 	ADD R9, R21, R21
 	SUB $1, R4, R4
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $64, R11, R11
+	ADD $80, R11, R11
 	ADD $4, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -296,6 +297,7 @@ TEXT ·gemmNeonSafe(SB), NOSPLIT, $0-96
 	MOVD ystride+72(FP), R9
 	MOVD e+80(FP), R10
 	MOVD q+88(FP), R11
+	MOVD 48(R10), R25
 	CBZ R7, done
 blk:
 	MOVD R23, R0
@@ -326,13 +328,15 @@ row4:
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
 	MOVD R2, R20
+	MOVD $0, R26
 	CBZ R20, n4tail
 n4loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 16(R12), [V4.B16]
-	VLD1.P 16(R13), [V5.B16]
-	VLD1.P 16(R14), [V6.B16]
-	VLD1.P 16(R15), [V7.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	WORD $0x3cfa69a5 // ldr q5, [x13,x26]
+	WORD $0x3cfa69c6 // ldr q6, [x14,x26]
+	WORD $0x3cfa69e7 // ldr q7, [x15,x26]
+	ADD $16, R26
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
 	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
 	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
@@ -401,6 +405,10 @@ n4loop:
 	BNE n4loop
 n4tail:
 	CBZ R3, n4epi
+	ADD R26, R12, R12
+	ADD R26, R13, R13
+	ADD R26, R14, R14
+	ADD R26, R15, R15
 	VLD1 (R19), [V0.B16, V1.B16]
 	VLD1R (R12), [V4.D2]
 	VLD1R (R13), [V5.D2]
@@ -452,35 +460,28 @@ n4epi:
 	VADDP V31.S4, V30.S4, V9.S4
 	VADDP V9.S4, V8.S4, V7.S4
 	VLD1 (R10), [V0.B16, V1.B16, V2.B16]
-	VLD1 (R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1 (R11), [V8.B16, V9.B16, V10.B16]
 	VADD V8.S4, V4.S4, V4.S4
-	WORD $0x0ea9c08c // smull v12.2d, v4.2s, v9.2s
-	WORD $0x4ea9c08d // smull2 v13.2d, v4.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14984 // sqxtn v4.2s, v12.2d
-	WORD $0x4ea149a4 // sqxtn2 v4.4s, v13.2d
 	VADD V8.S4, V5.S4, V5.S4
-	WORD $0x0ea9c0ae // smull v14.2d, v5.2s, v9.2s
-	WORD $0x4ea9c0af // smull2 v15.2d, v5.4s, v9.4s
-	WORD $0x4eea55ce // srshl v14.2d, v14.2d, v10.2d
-	WORD $0x4eeb55ef // srshl v15.2d, v15.2d, v11.2d
-	WORD $0x0ea149c5 // sqxtn v5.2s, v14.2d
-	WORD $0x4ea149e5 // sqxtn2 v5.4s, v15.2d
 	VADD V8.S4, V6.S4, V6.S4
-	WORD $0x0ea9c0cc // smull v12.2d, v6.2s, v9.2s
-	WORD $0x4ea9c0cd // smull2 v13.2d, v6.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14986 // sqxtn v6.2s, v12.2d
-	WORD $0x4ea149a6 // sqxtn2 v6.4s, v13.2d
 	VADD V8.S4, V7.S4, V7.S4
-	WORD $0x0ea9c0ee // smull v14.2d, v7.2s, v9.2s
-	WORD $0x4ea9c0ef // smull2 v15.2d, v7.4s, v9.4s
-	WORD $0x4eea55ce // srshl v14.2d, v14.2d, v10.2d
-	WORD $0x4eeb55ef // srshl v15.2d, v15.2d, v11.2d
-	WORD $0x0ea149c7 // sqxtn v7.2s, v14.2d
-	WORD $0x4ea149e7 // sqxtn2 v7.4s, v15.2d
+	MOVD 64(R11), R22
+	CBNZ R22, n4fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V11.B16]
+	WORD $0x4eab4c84 // sqshl v4.4s, v4.4s, v11.4s
+	WORD $0x4eab4ca5 // sqshl v5.4s, v5.4s, v11.4s
+	WORD $0x4eab4cc6 // sqshl v6.4s, v6.4s, v11.4s
+	WORD $0x4eab4ce7 // sqshl v7.4s, v7.4s, v11.4s
+n4fast:
+	WORD $0x4ea9b484 // sqdmulh v4.4s, v4.4s, v9.4s
+	WORD $0x4ea9b4a5 // sqdmulh v5.4s, v5.4s, v9.4s
+	WORD $0x4ea9b4c6 // sqdmulh v6.4s, v6.4s, v9.4s
+	WORD $0x4ea9b4e7 // sqdmulh v7.4s, v7.4s, v9.4s
+	WORD $0x4eaa5484 // srshl v4.4s, v4.4s, v10.4s
+	WORD $0x4eaa54a5 // srshl v5.4s, v5.4s, v10.4s
+	WORD $0x4eaa54c6 // srshl v6.4s, v6.4s, v10.4s
+	WORD $0x4eaa54e7 // srshl v7.4s, v7.4s, v10.4s
 	WORD $0x0e61488c // sqxtn v12.4h, v4.4s
 	WORD $0x4e6148ac // sqxtn2 v12.8h, v5.4s
 	WORD $0x0e6148cd // sqxtn v13.4h, v6.4s
@@ -489,20 +490,15 @@ n4epi:
 	WORD $0x4e600dad // sqadd v13.8h, v13.8h, v0.8h
 	WORD $0x0e21498e // sqxtn v14.8b, v12.8h
 	WORD $0x4e2149ae // sqxtn2 v14.16b, v13.8h
+	CBZ R25, n4noclamp
 	WORD $0x4e2165ce // smax v14.16b, v14.16b, v1.16b
 	WORD $0x4e226dce // smin v14.16b, v14.16b, v2.16b
+n4noclamp:
 	MOVD R21, R24
-	VMOV V14.S[0], R22
-	MOVW R22, (R24)
-	ADD R9, R24, R24
-	VMOV V14.S[1], R22
-	MOVW R22, (R24)
-	ADD R9, R24, R24
-	VMOV V14.S[2], R22
-	MOVW R22, (R24)
-	ADD R9, R24, R24
-	VMOV V14.S[3], R22
-	MOVW R22, (R24)
+	VST1.P V14.S[0], (R24)(R9)
+	VST1.P V14.S[1], (R24)(R9)
+	VST1.P V14.S[2], (R24)(R9)
+	VST1 V14.S[3], (R24)
 	ADD R1<<2, R0, R0
 	ADD R9<<2, R21, R21
 	SUB $4, R4, R4
@@ -516,10 +512,12 @@ row1:
 	VEOR V18.B16, V18.B16, V18.B16
 	VEOR V19.B16, V19.B16, V19.B16
 	MOVD R2, R20
+	MOVD $0, R26
 	CBZ R20, n1tail
 n1loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VLD1.P 16(R12), [V4.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	ADD $16, R26
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
 	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
 	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
@@ -540,6 +538,7 @@ n1loop:
 	BNE n1loop
 n1tail:
 	CBZ R3, n1epi
+	ADD R26, R12, R12
 	VLD1 (R19), [V0.B16, V1.B16]
 	VLD1R (R12), [V4.D2]
 	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
@@ -555,29 +554,32 @@ n1epi:
 	VADDP V19.S4, V18.S4, V9.S4
 	VADDP V9.S4, V8.S4, V4.S4
 	VLD1 (R10), [V0.B16, V1.B16, V2.B16]
-	VLD1 (R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1 (R11), [V8.B16, V9.B16, V10.B16]
 	VADD V8.S4, V4.S4, V4.S4
-	WORD $0x0ea9c08c // smull v12.2d, v4.2s, v9.2s
-	WORD $0x4ea9c08d // smull2 v13.2d, v4.4s, v9.4s
-	WORD $0x4eea558c // srshl v12.2d, v12.2d, v10.2d
-	WORD $0x4eeb55ad // srshl v13.2d, v13.2d, v11.2d
-	WORD $0x0ea14984 // sqxtn v4.2s, v12.2d
-	WORD $0x4ea149a4 // sqxtn2 v4.4s, v13.2d
+	MOVD 64(R11), R22
+	CBNZ R22, n1fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V11.B16]
+	WORD $0x4eab4c84 // sqshl v4.4s, v4.4s, v11.4s
+n1fast:
+	WORD $0x4ea9b484 // sqdmulh v4.4s, v4.4s, v9.4s
+	WORD $0x4eaa5484 // srshl v4.4s, v4.4s, v10.4s
 	WORD $0x0e61488c // sqxtn v12.4h, v4.4s
 	WORD $0x4e600d8c // sqadd v12.8h, v12.8h, v0.8h
 	WORD $0x0e21498e // sqxtn v14.8b, v12.8h
+	CBZ R25, n1noclamp
 	WORD $0x4e2165ce // smax v14.16b, v14.16b, v1.16b
 	WORD $0x4e226dce // smin v14.16b, v14.16b, v2.16b
+n1noclamp:
 	MOVD R21, R24
-	VMOV V14.S[0], R22
-	MOVW R22, (R24)
+	VST1 V14.S[0], (R24)
 	ADD R1, R0, R0
 	ADD R9, R21, R21
 	SUB $1, R4, R4
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $64, R11, R11
+	ADD $80, R11, R11
 	ADD $4, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -596,6 +598,7 @@ TEXT ·gemmDot(SB), NOSPLIT, $0-96
 	MOVD ystride+72(FP), R9
 	MOVD e+80(FP), R10
 	MOVD q+88(FP), R11
+	MOVD 48(R10), R25
 	CBZ R7, done
 	VLD1 (R10), [V12.B16, V13.B16, V14.B16]
 blk:
@@ -610,22 +613,10 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
+	VLD1 (R11), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1 (R11), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1 (R11), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1 (R11), [V28.B16, V29.B16, V30.B16, V31.B16]
 	MOVD R2, R20
 	CBZ R20, d4tail
 d4loop:
@@ -707,10 +698,10 @@ d4tail:
 	MOVD R3, R20
 	CBZ R20, d4epi
 d4tloop:
-	VLD1.P 4(R12), V4.S[0]
-	VLD1.P 4(R13), V5.S[0]
-	VLD1.P 4(R14), V6.S[0]
-	VLD1.P 4(R15), V7.S[0]
+	FMOVS.P 4(R12), F4
+	FMOVS.P 4(R13), F5
+	FMOVS.P 4(R14), F6
+	FMOVS.P 4(R15), F7
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -731,123 +722,62 @@ d4tloop:
 	SUBS $1, R20, R20
 	BNE d4tloop
 d4epi:
-	MOVD R11, R24
+	MOVD 256(R11), R22
+	CBNZ R22, d4fast
+	ADD $192, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
+	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
+	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea14eb5 // sqshl v21.4s, v21.4s, v1.4s
+	WORD $0x4ea14f39 // sqshl v25.4s, v25.4s, v1.4s
+	WORD $0x4ea14fbd // sqshl v29.4s, v29.4s, v1.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+	WORD $0x4ea24ed6 // sqshl v22.4s, v22.4s, v2.4s
+	WORD $0x4ea24f5a // sqshl v26.4s, v26.4s, v2.4s
+	WORD $0x4ea24fde // sqshl v30.4s, v30.4s, v2.4s
+	WORD $0x4ea34e73 // sqshl v19.4s, v19.4s, v3.4s
+	WORD $0x4ea34ef7 // sqshl v23.4s, v23.4s, v3.4s
+	WORD $0x4ea34f7b // sqshl v27.4s, v27.4s, v3.4s
+	WORD $0x4ea34fff // sqshl v31.4s, v31.4s, v3.4s
+d4fast:
+	ADD $64, R11, R24
 	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V16.S4, V16.S4
-	WORD $0x0ea1c208 // smull v8.2d, v16.2s, v1.2s
-	WORD $0x4ea1c209 // smull2 v9.2d, v16.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VADD V0.S4, V20.S4, V20.S4
-	WORD $0x0ea1c28a // smull v10.2d, v20.2s, v1.2s
-	WORD $0x4ea1c28b // smull2 v11.2d, v20.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14954 // sqxtn v20.2s, v10.2d
-	WORD $0x4ea14974 // sqxtn2 v20.4s, v11.2d
-	VADD V0.S4, V24.S4, V24.S4
-	WORD $0x0ea1c308 // smull v8.2d, v24.2s, v1.2s
-	WORD $0x4ea1c309 // smull2 v9.2d, v24.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
-	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	VADD V0.S4, V28.S4, V28.S4
-	WORD $0x0ea1c38a // smull v10.2d, v28.2s, v1.2s
-	WORD $0x4ea1c38b // smull2 v11.2d, v28.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495c // sqxtn v28.2s, v10.2d
-	WORD $0x4ea1497c // sqxtn2 v28.4s, v11.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V17.S4, V17.S4
-	WORD $0x0ea1c228 // smull v8.2d, v17.2s, v1.2s
-	WORD $0x4ea1c229 // smull2 v9.2d, v17.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	VADD V0.S4, V21.S4, V21.S4
-	WORD $0x0ea1c2aa // smull v10.2d, v21.2s, v1.2s
-	WORD $0x4ea1c2ab // smull2 v11.2d, v21.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14955 // sqxtn v21.2s, v10.2d
-	WORD $0x4ea14975 // sqxtn2 v21.4s, v11.2d
-	VADD V0.S4, V25.S4, V25.S4
-	WORD $0x0ea1c328 // smull v8.2d, v25.2s, v1.2s
-	WORD $0x4ea1c329 // smull2 v9.2d, v25.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
-	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
-	VADD V0.S4, V29.S4, V29.S4
-	WORD $0x0ea1c3aa // smull v10.2d, v29.2s, v1.2s
-	WORD $0x4ea1c3ab // smull2 v11.2d, v29.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495d // sqxtn v29.2s, v10.2d
-	WORD $0x4ea1497d // sqxtn2 v29.4s, v11.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V18.S4, V18.S4
-	WORD $0x0ea1c248 // smull v8.2d, v18.2s, v1.2s
-	WORD $0x4ea1c249 // smull2 v9.2d, v18.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14912 // sqxtn v18.2s, v8.2d
-	WORD $0x4ea14932 // sqxtn2 v18.4s, v9.2d
-	VADD V0.S4, V22.S4, V22.S4
-	WORD $0x0ea1c2ca // smull v10.2d, v22.2s, v1.2s
-	WORD $0x4ea1c2cb // smull2 v11.2d, v22.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14956 // sqxtn v22.2s, v10.2d
-	WORD $0x4ea14976 // sqxtn2 v22.4s, v11.2d
-	VADD V0.S4, V26.S4, V26.S4
-	WORD $0x0ea1c348 // smull v8.2d, v26.2s, v1.2s
-	WORD $0x4ea1c349 // smull2 v9.2d, v26.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea1491a // sqxtn v26.2s, v8.2d
-	WORD $0x4ea1493a // sqxtn2 v26.4s, v9.2d
-	VADD V0.S4, V30.S4, V30.S4
-	WORD $0x0ea1c3ca // smull v10.2d, v30.2s, v1.2s
-	WORD $0x4ea1c3cb // smull2 v11.2d, v30.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495e // sqxtn v30.2s, v10.2d
-	WORD $0x4ea1497e // sqxtn2 v30.4s, v11.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V19.S4, V19.S4
-	WORD $0x0ea1c268 // smull v8.2d, v19.2s, v1.2s
-	WORD $0x4ea1c269 // smull2 v9.2d, v19.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14913 // sqxtn v19.2s, v8.2d
-	WORD $0x4ea14933 // sqxtn2 v19.4s, v9.2d
-	VADD V0.S4, V23.S4, V23.S4
-	WORD $0x0ea1c2ea // smull v10.2d, v23.2s, v1.2s
-	WORD $0x4ea1c2eb // smull2 v11.2d, v23.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14957 // sqxtn v23.2s, v10.2d
-	WORD $0x4ea14977 // sqxtn2 v23.4s, v11.2d
-	VADD V0.S4, V27.S4, V27.S4
-	WORD $0x0ea1c368 // smull v8.2d, v27.2s, v1.2s
-	WORD $0x4ea1c369 // smull2 v9.2d, v27.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea1491b // sqxtn v27.2s, v8.2d
-	WORD $0x4ea1493b // sqxtn2 v27.4s, v9.2d
-	VADD V0.S4, V31.S4, V31.S4
-	WORD $0x0ea1c3ea // smull v10.2d, v31.2s, v1.2s
-	WORD $0x4ea1c3eb // smull2 v11.2d, v31.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495f // sqxtn v31.2s, v10.2d
-	WORD $0x4ea1497f // sqxtn2 v31.4s, v11.2d
+	VLD1 (R24), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
+	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
+	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab5673 // srshl v19.4s, v19.4s, v11.4s
+	WORD $0x4eab56f7 // srshl v23.4s, v23.4s, v11.4s
+	WORD $0x4eab577b // srshl v27.4s, v27.4s, v11.4s
+	WORD $0x4eab57ff // srshl v31.4s, v31.4s, v11.4s
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -857,8 +787,10 @@ d4epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d4r0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r0noclamp:
 	VST1 [V6.B16], (R24)
 	ADD R9, R24, R24
 	WORD $0x0e614a84 // sqxtn v4.4h, v20.4s
@@ -869,8 +801,10 @@ d4epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d4r1noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r1noclamp:
 	VST1 [V6.B16], (R24)
 	ADD R9, R24, R24
 	WORD $0x0e614b04 // sqxtn v4.4h, v24.4s
@@ -881,8 +815,10 @@ d4epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d4r2noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r2noclamp:
 	VST1 [V6.B16], (R24)
 	ADD R9, R24, R24
 	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
@@ -893,8 +829,10 @@ d4epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d4r3noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r3noclamp:
 	VST1 [V6.B16], (R24)
 	ADD R1<<2, R0, R0
 	ADD R9<<2, R21, R21
@@ -904,10 +842,7 @@ row1:
 	CBZ R4, next
 	MOVD R0, R12
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
+	VLD1 (R11), [V16.B16, V17.B16, V18.B16, V19.B16]
 	MOVD R2, R20
 	CBZ R20, d1tail
 d1loop:
@@ -938,7 +873,7 @@ d1tail:
 	MOVD R3, R20
 	CBZ R20, d1epi
 d1tloop:
-	VLD1.P 4(R12), V4.S[0]
+	FMOVS.P 4(R12), F4
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -947,39 +882,26 @@ d1tloop:
 	SUBS $1, R20, R20
 	BNE d1tloop
 d1epi:
-	MOVD R11, R24
+	MOVD 256(R11), R22
+	CBNZ R22, d1fast
+	ADD $192, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+	WORD $0x4ea34e73 // sqshl v19.4s, v19.4s, v3.4s
+d1fast:
+	ADD $64, R11, R24
 	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V16.S4, V16.S4
-	WORD $0x0ea1c208 // smull v8.2d, v16.2s, v1.2s
-	WORD $0x4ea1c209 // smull2 v9.2d, v16.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V17.S4, V17.S4
-	WORD $0x0ea1c228 // smull v8.2d, v17.2s, v1.2s
-	WORD $0x4ea1c229 // smull2 v9.2d, v17.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V18.S4, V18.S4
-	WORD $0x0ea1c248 // smull v8.2d, v18.2s, v1.2s
-	WORD $0x4ea1c249 // smull2 v9.2d, v18.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14912 // sqxtn v18.2s, v8.2d
-	WORD $0x4ea14932 // sqxtn2 v18.4s, v9.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V19.S4, V19.S4
-	WORD $0x0ea1c268 // smull v8.2d, v19.2s, v1.2s
-	WORD $0x4ea1c269 // smull2 v9.2d, v19.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14913 // sqxtn v19.2s, v8.2d
-	WORD $0x4ea14933 // sqxtn2 v19.4s, v9.2d
+	VLD1 (R24), [V8.B16, V9.B16, V10.B16, V11.B16]
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab5673 // srshl v19.4s, v19.4s, v11.4s
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -989,8 +911,10 @@ d1epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d1r0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d1r0noclamp:
 	VST1 [V6.B16], (R24)
 	ADD R1, R0, R0
 	ADD R9, R21, R21
@@ -998,7 +922,7 @@ d1epi:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $256, R11, R11
+	ADD $272, R11, R11
 	ADD $16, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -1017,6 +941,7 @@ TEXT ·gemmDot12(SB), NOSPLIT, $0-96
 	MOVD ystride+72(FP), R9
 	MOVD e+80(FP), R10
 	MOVD q+88(FP), R11
+	MOVD 48(R10), R25
 	CBZ R7, done
 	VLD1 (R10), [V12.B16, V13.B16, V14.B16]
 blk:
@@ -1031,18 +956,10 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
+	VLD1 (R11), [V16.B16, V17.B16, V18.B16]
+	VLD1 (R11), [V20.B16, V21.B16, V22.B16]
+	VLD1 (R11), [V24.B16, V25.B16, V26.B16]
+	VLD1 (R11), [V28.B16, V29.B16, V30.B16]
 	MOVD R2, R20
 	CBZ R20, d4tail
 d4loop:
@@ -1108,10 +1025,10 @@ d4tail:
 	MOVD R3, R20
 	CBZ R20, d4epi
 d4tloop:
-	VLD1.P 4(R12), V4.S[0]
-	VLD1.P 4(R13), V5.S[0]
-	VLD1.P 4(R14), V6.S[0]
-	VLD1.P 4(R15), V7.S[0]
+	FMOVS.P 4(R12), F4
+	FMOVS.P 4(R13), F5
+	FMOVS.P 4(R14), F6
+	FMOVS.P 4(R15), F7
 	VLD1.P 48(R19), [V0.B16, V1.B16, V2.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1128,94 +1045,50 @@ d4tloop:
 	SUBS $1, R20, R20
 	BNE d4tloop
 d4epi:
-	MOVD R11, R24
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V16.S4, V16.S4
-	WORD $0x0ea1c208 // smull v8.2d, v16.2s, v1.2s
-	WORD $0x4ea1c209 // smull2 v9.2d, v16.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VADD V0.S4, V20.S4, V20.S4
-	WORD $0x0ea1c28a // smull v10.2d, v20.2s, v1.2s
-	WORD $0x4ea1c28b // smull2 v11.2d, v20.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14954 // sqxtn v20.2s, v10.2d
-	WORD $0x4ea14974 // sqxtn2 v20.4s, v11.2d
-	VADD V0.S4, V24.S4, V24.S4
-	WORD $0x0ea1c308 // smull v8.2d, v24.2s, v1.2s
-	WORD $0x4ea1c309 // smull2 v9.2d, v24.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
-	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	VADD V0.S4, V28.S4, V28.S4
-	WORD $0x0ea1c38a // smull v10.2d, v28.2s, v1.2s
-	WORD $0x4ea1c38b // smull2 v11.2d, v28.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495c // sqxtn v28.2s, v10.2d
-	WORD $0x4ea1497c // sqxtn2 v28.4s, v11.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V17.S4, V17.S4
-	WORD $0x0ea1c228 // smull v8.2d, v17.2s, v1.2s
-	WORD $0x4ea1c229 // smull2 v9.2d, v17.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	VADD V0.S4, V21.S4, V21.S4
-	WORD $0x0ea1c2aa // smull v10.2d, v21.2s, v1.2s
-	WORD $0x4ea1c2ab // smull2 v11.2d, v21.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14955 // sqxtn v21.2s, v10.2d
-	WORD $0x4ea14975 // sqxtn2 v21.4s, v11.2d
-	VADD V0.S4, V25.S4, V25.S4
-	WORD $0x0ea1c328 // smull v8.2d, v25.2s, v1.2s
-	WORD $0x4ea1c329 // smull2 v9.2d, v25.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
-	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
-	VADD V0.S4, V29.S4, V29.S4
-	WORD $0x0ea1c3aa // smull v10.2d, v29.2s, v1.2s
-	WORD $0x4ea1c3ab // smull2 v11.2d, v29.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495d // sqxtn v29.2s, v10.2d
-	WORD $0x4ea1497d // sqxtn2 v29.4s, v11.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V18.S4, V18.S4
-	WORD $0x0ea1c248 // smull v8.2d, v18.2s, v1.2s
-	WORD $0x4ea1c249 // smull2 v9.2d, v18.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14912 // sqxtn v18.2s, v8.2d
-	WORD $0x4ea14932 // sqxtn2 v18.4s, v9.2d
-	VADD V0.S4, V22.S4, V22.S4
-	WORD $0x0ea1c2ca // smull v10.2d, v22.2s, v1.2s
-	WORD $0x4ea1c2cb // smull2 v11.2d, v22.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14956 // sqxtn v22.2s, v10.2d
-	WORD $0x4ea14976 // sqxtn2 v22.4s, v11.2d
-	VADD V0.S4, V26.S4, V26.S4
-	WORD $0x0ea1c348 // smull v8.2d, v26.2s, v1.2s
-	WORD $0x4ea1c349 // smull2 v9.2d, v26.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea1491a // sqxtn v26.2s, v8.2d
-	WORD $0x4ea1493a // sqxtn2 v26.4s, v9.2d
-	VADD V0.S4, V30.S4, V30.S4
-	WORD $0x0ea1c3ca // smull v10.2d, v30.2s, v1.2s
-	WORD $0x4ea1c3cb // smull2 v11.2d, v30.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495e // sqxtn v30.2s, v10.2d
-	WORD $0x4ea1497e // sqxtn2 v30.4s, v11.2d
+	MOVD 192(R11), R22
+	CBNZ R22, d4fast
+	ADD $144, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
+	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
+	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea14eb5 // sqshl v21.4s, v21.4s, v1.4s
+	WORD $0x4ea14f39 // sqshl v25.4s, v25.4s, v1.4s
+	WORD $0x4ea14fbd // sqshl v29.4s, v29.4s, v1.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+	WORD $0x4ea24ed6 // sqshl v22.4s, v22.4s, v2.4s
+	WORD $0x4ea24f5a // sqshl v26.4s, v26.4s, v2.4s
+	WORD $0x4ea24fde // sqshl v30.4s, v30.4s, v2.4s
+d4fast:
+	ADD $48, R11, R24
+	VLD1.P 48(R24), [V0.B16, V1.B16, V2.B16]
+	VLD1 (R24), [V8.B16, V9.B16, V10.B16]
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
+	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
+	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -1224,8 +1097,10 @@ d4epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d4r0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
@@ -1238,8 +1113,10 @@ d4epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d4r1noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r1noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
@@ -1252,8 +1129,10 @@ d4epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d4r2noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r2noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
@@ -1266,8 +1145,10 @@ d4epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d4r3noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r3noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
@@ -1280,9 +1161,7 @@ row1:
 	CBZ R4, next
 	MOVD R0, R12
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
+	VLD1 (R11), [V16.B16, V17.B16, V18.B16]
 	MOVD R2, R20
 	CBZ R20, d1tail
 d1loop:
@@ -1309,7 +1188,7 @@ d1tail:
 	MOVD R3, R20
 	CBZ R20, d1epi
 d1tloop:
-	VLD1.P 4(R12), V4.S[0]
+	FMOVS.P 4(R12), F4
 	VLD1.P 48(R19), [V0.B16, V1.B16, V2.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1317,31 +1196,23 @@ d1tloop:
 	SUBS $1, R20, R20
 	BNE d1tloop
 d1epi:
-	MOVD R11, R24
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V16.S4, V16.S4
-	WORD $0x0ea1c208 // smull v8.2d, v16.2s, v1.2s
-	WORD $0x4ea1c209 // smull2 v9.2d, v16.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V17.S4, V17.S4
-	WORD $0x0ea1c228 // smull v8.2d, v17.2s, v1.2s
-	WORD $0x4ea1c229 // smull2 v9.2d, v17.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V18.S4, V18.S4
-	WORD $0x0ea1c248 // smull v8.2d, v18.2s, v1.2s
-	WORD $0x4ea1c249 // smull2 v9.2d, v18.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14912 // sqxtn v18.2s, v8.2d
-	WORD $0x4ea14932 // sqxtn2 v18.4s, v9.2d
+	MOVD 192(R11), R22
+	CBNZ R22, d1fast
+	ADD $144, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
+d1fast:
+	ADD $48, R11, R24
+	VLD1.P 48(R24), [V0.B16, V1.B16, V2.B16]
+	VLD1 (R24), [V8.B16, V9.B16, V10.B16]
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
@@ -1350,8 +1221,10 @@ d1epi:
 	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
+	CBZ R25, d1r0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d1r0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
@@ -1362,7 +1235,7 @@ d1epi:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $192, R11, R11
+	ADD $208, R11, R11
 	ADD $12, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -1381,6 +1254,7 @@ TEXT ·gemmDot8(SB), NOSPLIT, $0-96
 	MOVD ystride+72(FP), R9
 	MOVD e+80(FP), R10
 	MOVD q+88(FP), R11
+	MOVD 48(R10), R25
 	CBZ R7, done
 	VLD1 (R10), [V12.B16, V13.B16, V14.B16]
 blk:
@@ -1395,14 +1269,10 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
+	VLD1 (R11), [V16.B16, V17.B16]
+	VLD1 (R11), [V20.B16, V21.B16]
+	VLD1 (R11), [V24.B16, V25.B16]
+	VLD1 (R11), [V28.B16, V29.B16]
 	MOVD R2, R20
 	CBZ R20, d4tail
 d4loop:
@@ -1452,10 +1322,10 @@ d4tail:
 	MOVD R3, R20
 	CBZ R20, d4epi
 d4tloop:
-	VLD1.P 4(R12), V4.S[0]
-	VLD1.P 4(R13), V5.S[0]
-	VLD1.P 4(R14), V6.S[0]
-	VLD1.P 4(R15), V7.S[0]
+	FMOVS.P 4(R12), F4
+	FMOVS.P 4(R13), F5
+	FMOVS.P 4(R14), F6
+	FMOVS.P 4(R15), F7
 	VLD1.P 32(R19), [V0.B16, V1.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
@@ -1468,72 +1338,47 @@ d4tloop:
 	SUBS $1, R20, R20
 	BNE d4tloop
 d4epi:
-	MOVD R11, R24
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V16.S4, V16.S4
-	WORD $0x0ea1c208 // smull v8.2d, v16.2s, v1.2s
-	WORD $0x4ea1c209 // smull2 v9.2d, v16.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VADD V0.S4, V20.S4, V20.S4
-	WORD $0x0ea1c28a // smull v10.2d, v20.2s, v1.2s
-	WORD $0x4ea1c28b // smull2 v11.2d, v20.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14954 // sqxtn v20.2s, v10.2d
-	WORD $0x4ea14974 // sqxtn2 v20.4s, v11.2d
-	VADD V0.S4, V24.S4, V24.S4
-	WORD $0x0ea1c308 // smull v8.2d, v24.2s, v1.2s
-	WORD $0x4ea1c309 // smull2 v9.2d, v24.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
-	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	VADD V0.S4, V28.S4, V28.S4
-	WORD $0x0ea1c38a // smull v10.2d, v28.2s, v1.2s
-	WORD $0x4ea1c38b // smull2 v11.2d, v28.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495c // sqxtn v28.2s, v10.2d
-	WORD $0x4ea1497c // sqxtn2 v28.4s, v11.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V17.S4, V17.S4
-	WORD $0x0ea1c228 // smull v8.2d, v17.2s, v1.2s
-	WORD $0x4ea1c229 // smull2 v9.2d, v17.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
-	VADD V0.S4, V21.S4, V21.S4
-	WORD $0x0ea1c2aa // smull v10.2d, v21.2s, v1.2s
-	WORD $0x4ea1c2ab // smull2 v11.2d, v21.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14955 // sqxtn v21.2s, v10.2d
-	WORD $0x4ea14975 // sqxtn2 v21.4s, v11.2d
-	VADD V0.S4, V25.S4, V25.S4
-	WORD $0x0ea1c328 // smull v8.2d, v25.2s, v1.2s
-	WORD $0x4ea1c329 // smull2 v9.2d, v25.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14919 // sqxtn v25.2s, v8.2d
-	WORD $0x4ea14939 // sqxtn2 v25.4s, v9.2d
-	VADD V0.S4, V29.S4, V29.S4
-	WORD $0x0ea1c3aa // smull v10.2d, v29.2s, v1.2s
-	WORD $0x4ea1c3ab // smull2 v11.2d, v29.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495d // sqxtn v29.2s, v10.2d
-	WORD $0x4ea1497d // sqxtn2 v29.4s, v11.2d
+	MOVD 128(R11), R22
+	CBNZ R22, d4fast
+	ADD $96, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
+	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
+	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+	WORD $0x4ea14eb5 // sqshl v21.4s, v21.4s, v1.4s
+	WORD $0x4ea14f39 // sqshl v25.4s, v25.4s, v1.4s
+	WORD $0x4ea14fbd // sqshl v29.4s, v29.4s, v1.4s
+d4fast:
+	ADD $32, R11, R24
+	VLD1.P 32(R24), [V0.B16, V1.B16]
+	VLD1 (R24), [V8.B16, V9.B16]
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
+	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
+	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d4r0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	ADD R9, R24, R24
@@ -1541,8 +1386,10 @@ d4epi:
 	WORD $0x4e614aa4 // sqxtn2 v4.8h, v21.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d4r1noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r1noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	ADD R9, R24, R24
@@ -1550,8 +1397,10 @@ d4epi:
 	WORD $0x4e614b24 // sqxtn2 v4.8h, v25.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d4r2noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r2noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	ADD R9, R24, R24
@@ -1559,8 +1408,10 @@ d4epi:
 	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d4r3noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r3noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	ADD R1<<2, R0, R0
@@ -1571,8 +1422,7 @@ row1:
 	CBZ R4, next
 	MOVD R0, R12
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
+	VLD1 (R11), [V16.B16, V17.B16]
 	MOVD R2, R20
 	CBZ R20, d1tail
 d1loop:
@@ -1595,37 +1445,36 @@ d1tail:
 	MOVD R3, R20
 	CBZ R20, d1epi
 d1tloop:
-	VLD1.P 4(R12), V4.S[0]
+	FMOVS.P 4(R12), F4
 	VLD1.P 32(R19), [V0.B16, V1.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f84e031 // sdot v17.4s, v1.16b, v4.4b[0]
 	SUBS $1, R20, R20
 	BNE d1tloop
 d1epi:
-	MOVD R11, R24
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V16.S4, V16.S4
-	WORD $0x0ea1c208 // smull v8.2d, v16.2s, v1.2s
-	WORD $0x4ea1c209 // smull2 v9.2d, v16.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V17.S4, V17.S4
-	WORD $0x0ea1c228 // smull v8.2d, v17.2s, v1.2s
-	WORD $0x4ea1c229 // smull2 v9.2d, v17.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14911 // sqxtn v17.2s, v8.2d
-	WORD $0x4ea14931 // sqxtn2 v17.4s, v9.2d
+	MOVD 128(R11), R22
+	CBNZ R22, d1fast
+	ADD $96, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
+d1fast:
+	ADD $32, R11, R24
+	VLD1.P 32(R24), [V0.B16, V1.B16]
+	VLD1 (R24), [V8.B16, V9.B16]
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d1r0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d1r0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	ADD R1, R0, R0
@@ -1634,7 +1483,7 @@ d1epi:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $128, R11, R11
+	ADD $144, R11, R11
 	ADD $8, R8, R8
 	SUBS $1, R7, R7
 	BNE blk
@@ -1653,6 +1502,7 @@ TEXT ·gemmDot4(SB), NOSPLIT, $0-96
 	MOVD ystride+72(FP), R9
 	MOVD e+80(FP), R10
 	MOVD q+88(FP), R11
+	MOVD 48(R10), R25
 	CBZ R7, done
 	VLD1 (R10), [V12.B16, V13.B16, V14.B16]
 blk:
@@ -1667,10 +1517,10 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V28.B16, V28.B16, V28.B16
+	VLD1 (R11), [V16.B16]
+	VLD1 (R11), [V20.B16]
+	VLD1 (R11), [V24.B16]
+	VLD1 (R11), [V28.B16]
 	MOVD R2, R20
 	CBZ R20, d4tail
 d4loop:
@@ -1704,10 +1554,10 @@ d4tail:
 	MOVD R3, R20
 	CBZ R20, d4epi
 d4tloop:
-	VLD1.P 4(R12), V4.S[0]
-	VLD1.P 4(R13), V5.S[0]
-	VLD1.P 4(R14), V6.S[0]
-	VLD1.P 4(R15), V7.S[0]
+	FMOVS.P 4(R12), F4
+	FMOVS.P 4(R13), F5
+	FMOVS.P 4(R14), F6
+	FMOVS.P 4(R15), F7
 	VLD1.P 16(R19), [V0.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	WORD $0x4f85e014 // sdot v20.4s, v0.16b, v5.4b[0]
@@ -1716,66 +1566,64 @@ d4tloop:
 	SUBS $1, R20, R20
 	BNE d4tloop
 d4epi:
-	MOVD R11, R24
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V16.S4, V16.S4
-	WORD $0x0ea1c208 // smull v8.2d, v16.2s, v1.2s
-	WORD $0x4ea1c209 // smull2 v9.2d, v16.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
-	VADD V0.S4, V20.S4, V20.S4
-	WORD $0x0ea1c28a // smull v10.2d, v20.2s, v1.2s
-	WORD $0x4ea1c28b // smull2 v11.2d, v20.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea14954 // sqxtn v20.2s, v10.2d
-	WORD $0x4ea14974 // sqxtn2 v20.4s, v11.2d
-	VADD V0.S4, V24.S4, V24.S4
-	WORD $0x0ea1c308 // smull v8.2d, v24.2s, v1.2s
-	WORD $0x4ea1c309 // smull2 v9.2d, v24.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14918 // sqxtn v24.2s, v8.2d
-	WORD $0x4ea14938 // sqxtn2 v24.4s, v9.2d
-	VADD V0.S4, V28.S4, V28.S4
-	WORD $0x0ea1c38a // smull v10.2d, v28.2s, v1.2s
-	WORD $0x4ea1c38b // smull2 v11.2d, v28.4s, v1.4s
-	WORD $0x4ee2554a // srshl v10.2d, v10.2d, v2.2d
-	WORD $0x4ee3556b // srshl v11.2d, v11.2d, v3.2d
-	WORD $0x0ea1495c // sqxtn v28.2s, v10.2d
-	WORD $0x4ea1497c // sqxtn2 v28.4s, v11.2d
+	MOVD 64(R11), R22
+	CBNZ R22, d4fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V0.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
+	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
+	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
+d4fast:
+	ADD $16, R11, R24
+	VLD1.P 16(R24), [V0.B16]
+	VLD1 (R24), [V8.B16]
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
+	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
+	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d4r0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r0noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	ADD R9, R24, R24
 	WORD $0x0e614a84 // sqxtn v4.4h, v20.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d4r1noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r1noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	ADD R9, R24, R24
 	WORD $0x0e614b04 // sqxtn v4.4h, v24.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d4r2noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r2noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	ADD R9, R24, R24
 	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d4r3noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4r3noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	ADD R1<<2, R0, R0
@@ -1786,7 +1634,7 @@ row1:
 	CBZ R4, next
 	MOVD R0, R12
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
+	VLD1 (R11), [V16.B16]
 	MOVD R2, R20
 	CBZ R20, d1tail
 d1loop:
@@ -1805,27 +1653,31 @@ d1tail:
 	MOVD R3, R20
 	CBZ R20, d1epi
 d1tloop:
-	VLD1.P 4(R12), V4.S[0]
+	FMOVS.P 4(R12), F4
 	VLD1.P 16(R19), [V0.B16]
 	WORD $0x4f84e010 // sdot v16.4s, v0.16b, v4.4b[0]
 	SUBS $1, R20, R20
 	BNE d1tloop
 d1epi:
-	MOVD R11, R24
-	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
-	VADD V0.S4, V16.S4, V16.S4
-	WORD $0x0ea1c208 // smull v8.2d, v16.2s, v1.2s
-	WORD $0x4ea1c209 // smull2 v9.2d, v16.4s, v1.4s
-	WORD $0x4ee25508 // srshl v8.2d, v8.2d, v2.2d
-	WORD $0x4ee35529 // srshl v9.2d, v9.2d, v3.2d
-	WORD $0x0ea14910 // sqxtn v16.2s, v8.2d
-	WORD $0x4ea14930 // sqxtn2 v16.4s, v9.2d
+	MOVD 64(R11), R22
+	CBNZ R22, d1fast
+	ADD $48, R11, R24
+	VLD1 (R24), [V0.B16]
+	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
+d1fast:
+	ADD $16, R11, R24
+	VLD1.P 16(R24), [V0.B16]
+	VLD1 (R24), [V8.B16]
+	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	MOVD R21, R24
 	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
 	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
+	CBZ R25, d1r0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d1r0noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	ADD R1, R0, R0
@@ -1834,7 +1686,7 @@ d1epi:
 	B row1
 next:
 	ADD R6, R5, R5
-	ADD $64, R11, R11
+	ADD $80, R11, R11
 	ADD $4, R8, R8
 	SUBS $1, R7, R7
 	BNE blk

@@ -1,0 +1,150 @@
+//go:build !purego
+
+package kernels
+
+// The SDOT depthwise kernels of the "dotprod" Set (depthwise_arm64.s,
+// written by asmgen_arm64.go): 3x3 windows, stride 1 or 2, no dilation, channels
+// a multiple of 16; the other layers run the NEON kernels of
+// depthwise_arm64.go. It computes whole rows, the columns outside the input
+// reading the zx vector.
+//
+// Arithmetic. Two output rows oy, oy+1 read input rows oy-PadTop .. +3.
+// For each input column and 16 channels, ZIP1/ZIP2 interleave the 4 rows'
+// bytes so that 32-bit lane c holds x[row 0..3][c]; SDOT with the packed
+// weights [w0, w1, w2, 0] of a kernel column (its 3 rows' taps) adds the
+// column's taps of output row oy, and with [0, w0, w1, w2] those of row
+// oy+1. The sums are exact in int32 (no int16 pairs: weights of -128 are
+// fine) and start at corr = bias - zx Σ_t w[t] as in the NEON kernels, the
+// padding rows reading zx; each column of a 16-channel block is
+// interleaved once and used by the three pixels whose window holds it.
+// The requantization is depthwise_arm64.go's 32-bit path (SQDMULH, SRSHL
+// by -(S-31), after SQSHL by 32-S in blocks with an S < 32, fillEpiARM
+// proves both), then the saturating narrows, the zero point and the clamp
+// unless it is [-128, 127].
+//
+// Packed layout (packDwDot): packDwARM's, then for each 16-channel block b
+// and kernel column kw, at dwPackedLenARM + b*dwDotBlk + kw*128: 4 vectors
+// of 16 bytes for output row oy (vector v, lane j: channel 16b+4v+j, bytes
+// w[0][kw], w[1][kw], w[2][kw], 0 of it, w[kh][kw] the tap kh*3+kw), then 4
+// for row oy+1 (bytes 0, w[0][kw], w[1][kw], w[2][kw]).
+
+// dwDotArgs is what dwDot3x3s1 reads (offsets in asmgen_arm64.go;
+// TestDwDotArgsLayout checks them).
+type dwDotArgs struct {
+	rows  [4]*int8 // input rows oy-PadTop+k at column 0, first channel of the chunk (or zx)
+	steps [4]int   // bytes between input columns (C, or 0 for zx)
+	w     *int8    // SDOT weights of the chunk's first block
+	y0    *int8    // output row oy at pixel 0
+	y1    *int8    // output row oy+1 (y0 for a single row: row 1 is stored first)
+	epi   *int32   // epilogue constants (fillEpiARM)
+	c     int      // bytes between pixels (C)
+	npix  int      // output pixels (OW >= 1)
+	nblk  int      // 16-channel blocks of the chunk
+	zy    int
+	lo    int
+	hi    int
+	clamp int   // 1 unless [lo, hi] = [-128, 127]
+	zx    *int8 // the chunk's zx vector, read for columns outside the input
+	wcols int   // input columns (W)
+	ix0   int   // input column of pixel 0's first tap (-PadLeft)
+}
+
+// dwDot3x3s1 computes the pixels ox = 0 .. npix-1 of output rows oy (y0)
+// and oy+1 (y1) of a 3x3 stride-1 depthwise convolution for the channels
+// of one chunk:
+//
+//	for i := range npix:
+//		for c := range 16 nblk:
+//			for r := range 2:
+//				acc := corr[c] + Σ_{kh, kw < 3} int32(in(r+kh, ix0+i+kw, c)) * w[kh][kw][c]
+//				y_r[i*C + c] = clamp(zy + RoundShift(int64(acc)*M[c], S[c]), lo, hi)
+//
+// with in(k, ix, c) = rows[k][ix*steps[k] + c] for 0 <= ix < wcols, else zx[c].
+//
+// The generic twin is Depthwise.
+//
+//go:noescape
+func dwDot3x3s1(a *dwDotArgs)
+
+// dwDot3x3s2 is dwDot3x3s1 for stride 2 and one output row (y0):
+//
+//	for i := range npix:
+//		for c := range 16 nblk:
+//			acc := corr[c] + Σ_{kh, kw < 3} int32(in(kh, ix0+2i+kw, c)) * w[kh][kw][c]
+//			y0[i*C + c] = clamp(zy + RoundShift(int64(acc)*M[c], S[c]), lo, hi)
+//
+// (rows[3] and y1 are not used, but rows[3] is read: the driver passes
+// rows[2]). The generic twin is Depthwise.
+//
+//go:noescape
+func dwDot3x3s2(a *dwDotArgs)
+
+// dwDotBlk is the size of the SDOT weights of one 16-channel block.
+const dwDotBlk = 3 * 2 * 64
+
+// dwDotPacked reports whether packDwDot adds the SDOT weights for p.
+func dwDotPacked(p *ConvParams) bool {
+	dh, dw := p.dil()
+	return dwFastARM(p) && p.KH == 3 && p.C%16 == 0 && p.StrideH == p.StrideW && p.StrideW <= 2 && dh == 1 && dw == 1
+}
+
+// dwDotLen is the size of the SDOT weights of p.
+func dwDotLen(p *ConvParams) int { return p.C / 16 * dwDotBlk }
+
+// packDwDot is the PackDepthwise of the "dotprod" Set.
+func packDwDot(p *ConvParams, w []int8) []int8 {
+	out := packDwARM(p, w)
+	if !dwDotPacked(p) {
+		return out
+	}
+	C := p.C
+	d := make([]int8, dwDotLen(p))
+	for c := range C {
+		b, v, j := c/16, c%16/4, c%4
+		for kw := range 3 {
+			o := b*dwDotBlk + kw*128 + v*16 + 4*j
+			for kh := range 3 {
+				t := w[(kh*3+kw)*C+c]
+				d[o+kh] = t      // row oy: byte kh
+				d[o+64+kh+1] = t // row oy+1: byte kh+1
+			}
+		}
+	}
+	return append(out, d...)
+}
+
+// dotRows runs output rows r and, if nr = 2 (stride 1), r+1 (of the same
+// image) on dwDot3x3s1 or dwDot3x3s2.
+func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwChunkARM]int8, w *int8, x, y []int8, r, nr int) {
+	p, C := st.p, st.p.C
+	var d dwDotArgs
+	n, oy := r/p.OH, r%p.OH
+	for k := range 4 {
+		iy := oy*st.s - p.PadTop + k
+		if st.s == 2 && k == 3 {
+			iy-- // not used: the third row again
+		}
+		d.rows[k], d.steps[k] = &zx[0], 0
+		if iy >= 0 && iy < p.H {
+			d.rows[k], d.steps[k] = &x[(n*p.H+iy)*p.W*C+st.c0], C
+		}
+	}
+	d.y0 = &y[(n*p.OH+oy)*p.OW*C+st.c0]
+	d.y1 = d.y0
+	if nr == 2 {
+		d.y1 = &y[(n*p.OH+oy+1)*p.OW*C+st.c0]
+	}
+	d.w, d.epi, d.zx = w, epi, &zx[0]
+	d.c, d.npix, d.nblk = C, p.OW, nblk
+	d.wcols, d.ix0 = p.W, -p.PadLeft
+	d.zy, d.lo, d.hi = int(p.YZero), int(p.Out.Lo), int(p.Out.Hi)
+	d.clamp = 0
+	if p.Out != Full {
+		d.clamp = 1
+	}
+	if st.s == 2 {
+		dwDot3x3s2(&d)
+		return
+	}
+	dwDot3x3s1(&d)
+}
