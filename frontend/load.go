@@ -3,7 +3,6 @@ package frontend
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
@@ -68,16 +67,8 @@ func FormatOf(path string) (Format, error) {
 // IsTFLite reports whether path names a regular file that starts like a
 // TFLite file (a FlatBuffer with the identifier "TFL3").
 func IsTFLite(path string) bool {
-	f, _, err := limits.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var head [8]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil {
-		return false
-	}
-	return tflite.IsTFLite(head[:])
+	head, ok := limits.Head(path, 8)
+	return ok && tflite.IsTFLite(head)
 }
 
 // ErrNoArch reports an architecture asked for without naming one.

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"fmt"
-	"io"
 	"runtime/debug"
 	"strings"
 	"unsafe"
@@ -194,16 +193,8 @@ func load(data []byte, path string, opts Options) (m *Model, err error) {
 // IsModelFile reports whether the file at path starts like a .mnc model
 // file (its FlatBuffers identifier), whatever its name.
 func IsModelFile(path string) bool {
-	f, _, err := limits.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var head [8]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil {
-		return false
-	}
-	return string(head[4:8]) == FileIdentifier
+	head, ok := limits.Head(path, 8)
+	return ok && string(head[4:8]) == FileIdentifier
 }
 
 // TargetKernelsKey is the metadata key under which the compiler records the

@@ -91,6 +91,22 @@ func Open(path string) (*os.File, fs.FileInfo, error) {
 	return f, st, nil
 }
 
+// Head returns the first n bytes of the regular file at path (opened by
+// Open), or false when it cannot be read or is shorter: what the readers
+// that recognise a format by its identifier look at.
+func Head(path string, n int) ([]byte, bool) {
+	f, _, err := Open(path)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	head := make([]byte, n)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return nil, false
+	}
+	return head, true
+}
+
 // ReadFile reads the regular file at path whole, refusing it before
 // allocating anything when it is larger than max bytes; what names the
 // file's kind in that error ("the ONNX file ... is 8 GiB; the limit is
