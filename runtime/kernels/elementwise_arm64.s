@@ -15,12 +15,6 @@ TEXT ·addNEON(SB), NOSPLIT, $0-40
 	VDUP R5, V20.B16
 	MOVD 8(R4), R5
 	VDUP R5, V21.B16
-	MOVD 16(R4), R5
-	VDUP R5, V22.S4
-	MOVD 24(R4), R5
-	VDUP R5, V23.S4
-	MOVD 32(R4), R5
-	VDUP R5, V30.D2
 	MOVD 40(R4), R5
 	VDUP R5, V31.H8
 	MOVD 48(R4), R5
@@ -28,6 +22,73 @@ TEXT ·addNEON(SB), NOSPLIT, $0-40
 	MOVD 56(R4), R5
 	VDUP R5, V19.B16
 	CBZ R3, add_done
+	MOVD 64(R4), R5
+	CBZ R5, add_slow
+	// 32-bit lanes: H = da MAh + db MBh, L = da MAl + db MBl (int16 halves
+	// of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM)
+	MOVD 72(R4), R5
+	VDUP R5, V22.H8
+	MOVD 80(R4), R5
+	VDUP R5, V23.H8
+	MOVD 88(R4), R5
+	VDUP R5, V24.H8
+	MOVD 96(R4), R5
+	VDUP R5, V25.H8
+	MOVD 104(R4), R5
+	VDUP R5, V26.S4
+add_fast:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e352024 // ssubl v4.8h, v1.8b, v21.8b
+	WORD $0x4e352025 // ssubl2 v5.8h, v1.16b, v21.16b
+	WORD $0x0e76c046 // smull v6.4s, v2.4h, v22.4h
+	WORD $0x4e76c047 // smull2 v7.4s, v2.8h, v22.8h
+	WORD $0x0e76c068 // smull v8.4s, v3.4h, v22.4h
+	WORD $0x4e76c069 // smull2 v9.4s, v3.8h, v22.8h
+	WORD $0x0e778086 // smlal v6.4s, v4.4h, v23.4h
+	WORD $0x4e778087 // smlal2 v7.4s, v4.8h, v23.8h
+	WORD $0x0e7780a8 // smlal v8.4s, v5.4h, v23.4h
+	WORD $0x4e7780a9 // smlal2 v9.4s, v5.8h, v23.8h
+	WORD $0x0e78c04a // smull v10.4s, v2.4h, v24.4h
+	WORD $0x4e78c04b // smull2 v11.4s, v2.8h, v24.8h
+	WORD $0x0e78c06c // smull v12.4s, v3.4h, v24.4h
+	WORD $0x4e78c06d // smull2 v13.4s, v3.8h, v24.8h
+	WORD $0x0e79808a // smlal v10.4s, v4.4h, v25.4h
+	WORD $0x4e79808b // smlal2 v11.4s, v4.8h, v25.8h
+	WORD $0x0e7980ac // smlal v12.4s, v5.4h, v25.4h
+	WORD $0x4e7980ad // smlal2 v13.4s, v5.8h, v25.8h
+	WORD $0x4f301546 // ssra v6.4s, v10.4s, #16
+	WORD $0x4f301567 // ssra v7.4s, v11.4s, #16
+	WORD $0x4f301588 // ssra v8.4s, v12.4s, #16
+	WORD $0x4f3015a9 // ssra v9.4s, v13.4s, #16
+	WORD $0x4eba54c6 // srshl v6.4s, v6.4s, v26.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eba5508 // srshl v8.4s, v8.4s, v26.4s
+	WORD $0x4eba5529 // srshl v9.4s, v9.4s, v26.4s
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	WORD $0x4e7f0c00 // sqadd v0.8h, v0.8h, v31.8h
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+	WORD $0x4e7f0c42 // sqadd v2.8h, v2.8h, v31.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	WORD $0x4e326400 // smax v0.16b, v0.16b, v18.16b
+	WORD $0x4e336c00 // smin v0.16b, v0.16b, v19.16b
+	VST1.P [V0.B16], 16(R2)
+	SUBS $16, R3
+	BNE add_fast
+	RET
+add_slow:
+	// 64-bit lanes: exact products, SRSHL by -S
+	MOVD 16(R4), R5
+	VDUP R5, V22.S4
+	MOVD 24(R4), R5
+	VDUP R5, V23.S4
+	MOVD 32(R4), R5
+	VDUP R5, V30.D2
 add_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
