@@ -1030,6 +1030,23 @@ func (a *asm) requant16(p []int, sh int, o out) {
 	a.narrow([]int{0, 1, 2, 3}, [2]int{0, 2}, 0, o, true)
 }
 
+// cmRequant requantizes the int32 products in V6.. (nv vectors) as the
+// depthwise epilogue does: unless R8 (fast: S >= 32), SQSHL by V23
+// (32-S); SQDMULH by V22 (M), SRSHL by V27 (31-max(S, 32)).
+func (a *asm) cmRequant(label string, nv int) {
+	a.i("CBNZ R8, %s", label)
+	for i := range nv {
+		a.same("sqshl", true, 2, 6+i, 6+i, 23)
+	}
+	a.l(label)
+	for i := range nv {
+		a.same("sqdmulh", true, 2, 6+i, 6+i, 22)
+	}
+	for i := range nv {
+		a.same("srshl", true, 2, 6+i, 6+i, 27)
+	}
+}
+
 func elementwise() string {
 	var a asm
 	a.b.WriteString(header)
@@ -1127,10 +1144,10 @@ func elementwise() string {
 	a.i("BNE gap_blk")
 	a.ret("gap_done")
 
-	// chanMulNEON: c a multiple of 8. cmConstsARM: zx, m, nsh, zy, lo, hi,
+	// chanMulNEON: c a multiple of 8. cmConstsARM: zx, m, pre, zy, lo, hi,
 	// fast, nsh32.
 	a.fn("chanMulNEON", "x, y *int8, npix, c int, gs *int16, k *cmConstsARM", 0)
-	a.bcast(5, 6, 0, "V20.B16", "V22.S4", "V23.D2", "V24.H8", "V25.B16", "V26.B16", "", "V27.S4")
+	a.bcast(5, 6, 0, "V20.B16", "V22.S4", "V23.S4", "V24.H8", "V25.B16", "V26.B16", "", "V27.S4")
 	cm := out{24, 25, 26}
 	a.i("MOVD 48(R5), R8")
 	a.i("CBZ R2, cm_done")
@@ -1144,22 +1161,8 @@ func elementwise() string {
 	a.long2("ssubl", 0, 4, 1, 20)
 	a.long2("smull", 1, 6, 4, 2)
 	a.long2("smull", 1, 8, 5, 3)
-	a.i("CBZ R8, cm_exact")
-	a.c("S >= 32: SQDMULH and SRSHL by -(S-31) (see fillEpiARM)")
-	for i := range 4 {
-		a.same("sqdmulh", true, 2, 6+i, 6+i, 22)
-	}
-	for i := range 4 {
-		a.same("srshl", true, 2, 6+i, 6+i, 27)
-	}
+	a.cmRequant("cm_fast", 4)
 	a.narrow([]int{6, 7, 8, 9}, [2]int{0, 2}, 0, cm, false)
-	a.i("B cm_store")
-	a.l("cm_exact")
-	for i := range 4 {
-		a.long2("smull", 2, 10+2*i, 6+i, 22)
-	}
-	a.requant16([]int{10, 11, 12, 13, 14, 15, 16, 17}, 23, cm)
-	a.l("cm_store")
 	a.i("VST1.P [V0.B16], 16(R1)")
 	a.i("SUBS $1, R7")
 	a.i("BNE cm_blk")
@@ -1169,14 +1172,8 @@ func elementwise() string {
 	a.i("VLD1 (R6), [V2.H8]")
 	a.long("ssubl", false, 0, 4, 1, 20)
 	a.long2("smull", 1, 6, 4, 2)
-	for i := range 2 {
-		a.long2("smull", 2, 10+2*i, 6+i, 22)
-	}
-	for i := range 4 {
-		a.same("srshl", true, 3, 10+i, 10+i, 23)
-	}
-	a.narrow64([]int{0, 1}, []int{10, 11, 12, 13})
-	a.narrow([]int{0, 1}, [2]int{0}, 0, cm, true)
+	a.cmRequant("cm_tfast", 2)
+	a.narrow([]int{6, 7}, [2]int{0}, 0, cm, true)
 	a.i("VST1.P [V0.B8], 8(R1)")
 	a.l("cm_next")
 	a.i("SUBS $1, R2")

@@ -41,19 +41,20 @@ func gapSumNEON(x *int8, hw, c, nblk int, acc *int32)
 
 // cmConstsARM is what chanMulNEON reads, one value each (broadcast).
 type cmConstsARM struct {
-	zx, m, nsh, zy, lo, hi int
-	fast                   int // 1 if S >= 32: the 32-bit path of fillEpiARM, with nsh32
-	nsh32                  int // 31 - S
+	zx, m, pre, zy, lo, hi int // pre: max(0, 32-S)
+	fast                   int // 1 if S >= 32 (no SQSHL by pre)
+	nsh32                  int // 31 - max(S, 32)
 }
 
 // chanMulNEON computes, for npix pixels of c channels (a multiple of 8),
 //
-//	y[p*c+j] = clamp(zy + RoundShift(int64((x[p*c+j]-zx)*gs[j])*m, -nsh), lo, hi)
+//	y[p*c+j] = clamp(zy + RoundShift(int64((x[p*c+j]-zx)*gs[j])*m, S), lo, hi)
 //
-// (|(x - zx) gs| <= 255 x 255: SMULL of int16 into int32, then SMULL by m
-// into int64 and SRSHL by nsh; or, if fast (S >= 32) for the 16-wide
-// steps, SQDMULH by m and SRSHL by nsh32, exact as fillEpiARM shows). The
-// generic twin is ChannelMul.
+// (|(x - zx) gs| <= 255 x 255: SMULL of int16 into int32), requantized in
+// 32-bit lanes as the depthwise epilogue: unless fast, SQSHL by pre; then
+// SQDMULH by m and SRSHL by nsh32, exact as fillEpiARM shows (the product
+// plays the accumulator; with M = 0, possible at any S, every step gives
+// 0, as the rule). The generic twin is ChannelMul.
 //
 //go:noescape
 func chanMulNEON(x, y *int8, npix, c int, gs *int16, k *cmConstsARM)
@@ -162,8 +163,8 @@ func chanMulARM(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 	if len(x) < p.N*p.HW*p.C || len(g) < p.N*p.C || len(y) < p.N*p.HW*p.C || lo < 0 || hi > p.N*p.HW {
 		panic("kernels: channel-mul slices too short for their parameters")
 	}
-	k := cmConstsARM{zx: int(p.XZero), m: int(p.Mult.M), nsh: -int(p.Mult.S), zy: int(p.YZero), lo: int(p.Out.Lo), hi: int(p.Out.Hi),
-		nsh32: 31 - int(p.Mult.S)}
+	k := cmConstsARM{zx: int(p.XZero), m: int(p.Mult.M), pre: max(0, 32-int(p.Mult.S)), zy: int(p.YZero), lo: int(p.Out.Lo), hi: int(p.Out.Hi),
+		nsh32: 31 - max(int(p.Mult.S), 32)}
 	if p.Mult.S >= 32 {
 		k.fast = 1
 	}

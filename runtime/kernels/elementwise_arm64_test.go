@@ -117,3 +117,52 @@ func TestAddNEONLengths(t *testing.T) {
 		}
 	}
 }
+
+// TestChanMulNEONAllProducts runs chanMulARM on every (x, g) pair of codes
+// (256 pixels by 256 channels, and the same codes over 264 channels, so that
+// the 8-wide tail sees them too) for multipliers at the edges of the rule:
+// every shift class (S < 32 with the SQSHL pre-shift, saturating or not;
+// S >= 32; S = 62 with a tiny M), M at both ends of its range and 0,
+// extreme zero points and clamps.
+func TestChanMulNEONAllProducts(t *testing.T) {
+	r := rand.New(rand.NewPCG(165, 166))
+	shifts := []int32{1, 2, 8, 15, 16, 17, 22, 24, 30, 31, 32, 33, 38, 40, 46, 47, 48, 61, 62}
+	zs := []int32{-128, -1, 0, 127}
+	for it := range 60 {
+		c := []int{256, 264, 8, 24}[it%4]
+		hw := 65536 / c
+		x, g := make([]int8, hw*c), make([]int8, c)
+		for i := range x {
+			x[i] = int8(i / c)
+		}
+		for i := range g {
+			g[i] = int8(i)
+		}
+		if c < 256 {
+			x, g = randI8(r, hw*c, -128, 127), randI8(r, c, -128, 127)
+		}
+		s := shifts[it%len(shifts)]
+		m := []int32{0, 1 << 30, 1<<31 - 1, int32(1<<30 + r.IntN(1<<30))}[r.IntN(4)]
+		if s == MaxShift && r.IntN(2) == 0 {
+			m = int32(r.IntN(1 << 20))
+		}
+		p := ChannelMulParams{N: 1, HW: hw, C: c, XZero: zs[r.IntN(4)], GZero: zs[r.IntN(4)], YZero: int32(r.IntN(256) - 128),
+			Mult: Multiplier{M: m, S: s}, Out: []Range{Full, {-100, 50}, {0, 0}}[r.IntN(3)]}
+		if err := p.Validate(x, g, make([]int8, len(x))); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]int8, len(x))
+		ChannelMul(&p, x, g, want, 0, hw)
+		gx, gy := newGuarded(r, x), newGuarded(r, make([]int8, len(x)))
+		chanMulARM(&p, gx.s(), g, gy.s(), 0, hw)
+		name := fmt.Sprintf("%+v", p)
+		gy.check(t, name)
+		if got := gy.s(); !slices.Equal(got, want) {
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s: x=%d g=%d: %d, want %d", name, x[i], g[i%c], got[i], want[i])
+				}
+			}
+		}
+	}
+}
