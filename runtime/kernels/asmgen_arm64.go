@@ -193,6 +193,12 @@ func (a *asm) sxtl(q bool, size, d, n int) {
 	a.word(vec(0x0f00a400, q, 0, d, n, 8<<size), half("sxtl", q), vreg(d, size+1, true), vreg(n, size, q))
 }
 
+// ssra emits ssra Vd += Vn >> sh (arithmetic; immh:immb = 2 esize - sh,
+// at bit 16), elements of size.
+func (a *asm) ssra(q bool, size, d, n, sh int) {
+	a.word(vec(0x0f001400, q, 0, d, n, 16<<size-sh), "ssra", vreg(d, size, q), vreg(n, size, q), fmt.Sprintf("#%d", sh))
+}
+
 // sdot emits sdot Vd.4s, Vn.16b, Vm.4b[idx] (by element: idx = H:L at bits
 // 11 and 21, m = M:Rm at bits 20 and 16).
 func (a *asm) sdot(d, n, m, idx int) {
@@ -1024,15 +1030,66 @@ func (a *asm) requant16(p []int, sh int, o out) {
 	a.narrow([]int{0, 1, 2, 3}, [2]int{0, 2}, 0, o, true)
 }
 
+// cmRequant requantizes the int32 products in V6.. (nv vectors) as the
+// depthwise epilogue does: unless R8 (fast: S >= 32), SQSHL by V23
+// (32-S); SQDMULH by V22 (M), SRSHL by V27 (31-max(S, 32)).
+func (a *asm) cmRequant(label string, nv int) {
+	a.i("CBNZ R8, %s", label)
+	for i := range nv {
+		a.same("sqshl", true, 2, 6+i, 6+i, 23)
+	}
+	a.l(label)
+	for i := range nv {
+		a.same("sqdmulh", true, 2, 6+i, 6+i, 22)
+	}
+	for i := range nv {
+		a.same("srshl", true, 2, 6+i, 6+i, 27)
+	}
+}
+
 func elementwise() string {
 	var a asm
 	a.b.WriteString(header)
 
 	// addNEON: n a multiple of 16. addConstsARM: za, zb, ma, mb, nsh, zy,
-	// lo, hi (int each).
+	// lo, hi, fast, mah, mbh, mal, mbl, nsh16 (int each).
 	a.fn("addNEON", "a, b, y *int8, n int, c *addConstsARM", 0)
-	a.bcast(4, 5, 0, "V20.B16", "V21.B16", "V22.S4", "V23.S4", "V30.D2", "V31.H8", "V18.B16", "V19.B16")
+	a.bcast(4, 5, 0, "V20.B16", "V21.B16", "", "", "", "V31.H8", "V18.B16", "V19.B16")
+	ao := out{31, 18, 19}
 	a.i("CBZ R3, add_done")
+	a.i("MOVD 64(R4), R5")
+	a.i("CBZ R5, add_slow")
+	a.c("32-bit lanes: H = da MAh + db MBh, L = da MAl + db MBl (int16 halves")
+	a.c("of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM)")
+	a.bcast(4, 5, 72, "V22.H8", "V23.H8", "V24.H8", "V25.H8", "V26.S4")
+	a.l("add_fast")
+	a.i("VLD1.P 16(R0), [V0.B16]")
+	a.i("VLD1.P 16(R1), [V1.B16]")
+	for k := range 2 { // input k - its zero point, in V2+2k, V3+2k
+		a.long2("ssubl", 0, 2+2*k, k, 20+k)
+	}
+	for part := range 2 { // H in V6-V9, L in V10-V13
+		for i := range 2 {
+			a.long2("smull", 1, 6+4*part+2*i, 2+i, 22+2*part)
+		}
+		for i := range 2 {
+			a.long2("smlal", 1, 6+4*part+2*i, 4+i, 23+2*part)
+		}
+	}
+	for i := range 4 {
+		a.ssra(true, 2, 6+i, 10+i, 16)
+	}
+	for i := range 4 {
+		a.same("srshl", true, 2, 6+i, 6+i, 26)
+	}
+	a.narrow([]int{6, 7, 8, 9}, [2]int{0, 2}, 0, ao, true)
+	a.i("VST1.P [V0.B16], 16(R2)")
+	a.i("SUBS $16, R3")
+	a.i("BNE add_fast")
+	a.i("RET")
+	a.l("add_slow")
+	a.c("64-bit lanes: exact products, SRSHL by -S")
+	a.bcast(4, 5, 16, "V22.S4", "V23.S4", "V30.D2")
 	a.l("add_loop")
 	a.i("VLD1.P 16(R0), [V0.B16]")
 	a.i("VLD1.P 16(R1), [V1.B16]")
@@ -1050,7 +1107,7 @@ func elementwise() string {
 	for i := range 4 {
 		a.long2("smlal", 2, prods[2*i], 10+i, 23)
 	}
-	a.requant16(prods, 30, out{31, 18, 19})
+	a.requant16(prods, 30, ao)
 	a.i("VST1.P [V0.B16], 16(R2)")
 	a.i("SUBS $16, R3")
 	a.i("BNE add_loop")
@@ -1087,10 +1144,10 @@ func elementwise() string {
 	a.i("BNE gap_blk")
 	a.ret("gap_done")
 
-	// chanMulNEON: c a multiple of 8. cmConstsARM: zx, m, nsh, zy, lo, hi,
+	// chanMulNEON: c a multiple of 8. cmConstsARM: zx, m, pre, zy, lo, hi,
 	// fast, nsh32.
 	a.fn("chanMulNEON", "x, y *int8, npix, c int, gs *int16, k *cmConstsARM", 0)
-	a.bcast(5, 6, 0, "V20.B16", "V22.S4", "V23.D2", "V24.H8", "V25.B16", "V26.B16", "", "V27.S4")
+	a.bcast(5, 6, 0, "V20.B16", "V22.S4", "V23.S4", "V24.H8", "V25.B16", "V26.B16", "", "V27.S4")
 	cm := out{24, 25, 26}
 	a.i("MOVD 48(R5), R8")
 	a.i("CBZ R2, cm_done")
@@ -1104,22 +1161,8 @@ func elementwise() string {
 	a.long2("ssubl", 0, 4, 1, 20)
 	a.long2("smull", 1, 6, 4, 2)
 	a.long2("smull", 1, 8, 5, 3)
-	a.i("CBZ R8, cm_exact")
-	a.c("S >= 32: SQDMULH and SRSHL by -(S-31) (see fillEpiARM)")
-	for i := range 4 {
-		a.same("sqdmulh", true, 2, 6+i, 6+i, 22)
-	}
-	for i := range 4 {
-		a.same("srshl", true, 2, 6+i, 6+i, 27)
-	}
+	a.cmRequant("cm_fast", 4)
 	a.narrow([]int{6, 7, 8, 9}, [2]int{0, 2}, 0, cm, false)
-	a.i("B cm_store")
-	a.l("cm_exact")
-	for i := range 4 {
-		a.long2("smull", 2, 10+2*i, 6+i, 22)
-	}
-	a.requant16([]int{10, 11, 12, 13, 14, 15, 16, 17}, 23, cm)
-	a.l("cm_store")
 	a.i("VST1.P [V0.B16], 16(R1)")
 	a.i("SUBS $1, R7")
 	a.i("BNE cm_blk")
@@ -1129,14 +1172,8 @@ func elementwise() string {
 	a.i("VLD1 (R6), [V2.H8]")
 	a.long("ssubl", false, 0, 4, 1, 20)
 	a.long2("smull", 1, 6, 4, 2)
-	for i := range 2 {
-		a.long2("smull", 2, 10+2*i, 6+i, 22)
-	}
-	for i := range 4 {
-		a.same("srshl", true, 3, 10+i, 10+i, 23)
-	}
-	a.narrow64([]int{0, 1}, []int{10, 11, 12, 13})
-	a.narrow([]int{0, 1}, [2]int{0}, 0, cm, true)
+	a.cmRequant("cm_tfast", 2)
+	a.narrow([]int{6, 7}, [2]int{0}, 0, cm, true)
 	a.i("VST1.P [V0.B8], 8(R1)")
 	a.l("cm_next")
 	a.i("SUBS $1, R2")

@@ -3,23 +3,30 @@
 package kernels
 
 // The ARM64 (NEON) elementwise kernels (elementwise_arm64.s, written by
-// asmgen_arm64.go), the same for "neon" and "dotprod". Each requantizes
-// with the epilogue of depthwise_arm64.go: an exact 64-bit product, SRSHL by
-// -S (exactly RoundShift), then the saturating narrows, + zero point and
-// clamp, which equal the rule (see there).
+// asmgen_arm64.go), the same for "neon" and "dotprod". ChannelMul
+// requantizes with the epilogue of depthwise_arm64.go (SQSHL by 32-S if
+// S < 32, SQDMULH, SRSHL, the saturating narrows, + zero point and clamp,
+// which equal the rule: see there and fillEpiARM); Add in 32-bit lanes as
+// addARM shows, or, for the parameters that does not cover, with exact
+// 64-bit products and SRSHL by -S.
 
 // addConstsARM is what addNEON reads, one value each (broadcast by VDUP).
 type addConstsARM struct {
 	za, zb, ma, mb, nsh, zy, lo, hi int
+	fast                            int // 1: the 32-bit path with the fields below (addARM)
+	mah, mbh, mal, mbl              int // MA = mah 2^16 + mal, MB likewise, each in [-2^15, 2^15)
+	nsh16                           int // -min(S-16, 31)
 }
 
 // addNEON is Add for n (a multiple of 16) elements:
 //
 //	for i := range n:
-//		v := int64(a[i]-za)*ma + int64(b[i]-zb)*mb          // SSUBL, SXTL, SMULL, SMLAL (|v| < 2^40)
+//		v := int64(a[i]-za)*ma + int64(b[i]-zb)*mb
 //		y[i] = clamp(zy + RoundShift(v, -nsh), lo, hi)
 //
-// The generic twin is Add.
+// If fast, in 32-bit lanes (SSUBL; SMULL, SMLAL of the int16 halves; SSRA;
+// SRSHL by nsh16), else in 64-bit ones (SSUBL, SXTL, SMULL, SMLAL, |v| <
+// 2^40; SRSHL by nsh). The generic twin is Add.
 //
 //go:noescape
 func addNEON(a, b, y *int8, n int, c *addConstsARM)
@@ -34,19 +41,20 @@ func gapSumNEON(x *int8, hw, c, nblk int, acc *int32)
 
 // cmConstsARM is what chanMulNEON reads, one value each (broadcast).
 type cmConstsARM struct {
-	zx, m, nsh, zy, lo, hi int
-	fast                   int // 1 if S >= 32: the 32-bit path of fillEpiARM, with nsh32
-	nsh32                  int // 31 - S
+	zx, m, pre, zy, lo, hi int // pre: max(0, 32-S)
+	fast                   int // 1 if S >= 32 (no SQSHL by pre)
+	nsh32                  int // 31 - max(S, 32)
 }
 
 // chanMulNEON computes, for npix pixels of c channels (a multiple of 8),
 //
-//	y[p*c+j] = clamp(zy + RoundShift(int64((x[p*c+j]-zx)*gs[j])*m, -nsh), lo, hi)
+//	y[p*c+j] = clamp(zy + RoundShift(int64((x[p*c+j]-zx)*gs[j])*m, S), lo, hi)
 //
-// (|(x - zx) gs| <= 255 x 255: SMULL of int16 into int32, then SMULL by m
-// into int64 and SRSHL by nsh; or, if fast (S >= 32) for the 16-wide
-// steps, SQDMULH by m and SRSHL by nsh32, exact as fillEpiARM shows). The
-// generic twin is ChannelMul.
+// (|(x - zx) gs| <= 255 x 255: SMULL of int16 into int32), requantized in
+// 32-bit lanes as the depthwise epilogue: unless fast, SQSHL by pre; then
+// SQDMULH by m and SRSHL by nsh32, exact as fillEpiARM shows (the product
+// plays the accumulator; with M = 0, possible at any S, every step gives
+// 0, as the rule). The generic twin is ChannelMul.
 //
 //go:noescape
 func chanMulNEON(x, y *int8, npix, c int, gs *int16, k *cmConstsARM)
@@ -59,6 +67,49 @@ func chanMulNEON(x, y *int8, npix, c int, gs *int16, k *cmConstsARM)
 //go:noescape
 func lutNEON(t *Table, x, y *int8, n int)
 
+// addFastMaxM bounds the multipliers of Add's 32-bit path (exclusive):
+// below it M splits into int16 halves.
+const addFastMaxM = 1<<31 - 1<<15
+
+// addConstsFor returns the constants of addNEON for p.
+//
+// The 32-bit path, and why it is exact. With S >= 17 and MA, MB <
+// 2^31 - 2^15, each multiplier splits as M = Mh 2^16 + Ml with Ml =
+// ((M + 2^15) mod 2^16) - 2^15 in [-2^15, 2^15) and Mh = (M + 2^15) >> 16
+// in [0, 2^15), both int16. With da = a - za and db = b - zb in [-255, 255]
+// (SSUBL into int16), SMULL and SMLAL give, exactly in int32,
+// H = da MAh + db MBh and L = da MAl + db MBl (|H|, |L| <= 2 x 255 x 2^15 <
+// 2^24), and v = da MA + db MB = 2^16 H + L. Let n = S - 16 >= 1; as
+// 2^(S-1) = 2^16 2^(n-1),
+//
+//	RoundShift(v, S) = floor((2^16 (H + 2^(n-1)) + L) / 2^16 / 2^n)
+//	                 = floor((H + 2^(n-1) + floor(L / 2^16)) / 2^n)
+//	                 = RoundShift(H + (L >> 16), n)
+//
+// (nested floors of divisions by powers of two compose; integers leave a
+// floor unchanged), which is SSRA #16 (H += L >> 16, arithmetic) and SRSHL
+// by -n, exact in 32-bit lanes (|H + (L >> 16)| < 2^25). For n > 31 the
+// shift is by 31 instead: both give 0, since x + 2^(k-1) lies in
+// [0, 2^k) for |x| < 2^25 and k >= 26. The narrows, the zero point and
+// the clamp follow as in the depthwise epilogue (depthwise_arm64.go).
+// Other parameters (S <= 16, which no realistic scales give, or a
+// multiplier within 2^15 of 2^31) take the 64-bit path.
+func addConstsFor(p *AddParams) addConstsARM {
+	c := addConstsARM{za: int(p.AZero), zb: int(p.BZero), ma: int(p.MA), mb: int(p.MB), nsh: -int(p.S),
+		zy: int(p.YZero), lo: int(p.Out.Lo), hi: int(p.Out.Hi)}
+	if p.S >= 17 && p.MA < addFastMaxM && p.MB < addFastMaxM {
+		split := func(m int32) (h, l int) {
+			h = int(m+1<<15) >> 16
+			return h, int(m) - h<<16
+		}
+		c.fast = 1
+		c.mah, c.mal = split(p.MA)
+		c.mbh, c.mbl = split(p.MB)
+		c.nsh16 = -min(int(p.S)-16, 31)
+	}
+	return c
+}
+
 // addARM is the Add of the ARM64 Sets.
 func addARM(p *AddParams, a, b, y []int8) {
 	n := len(y) &^ 15
@@ -67,8 +118,7 @@ func addARM(p *AddParams, a, b, y []int8) {
 		return
 	}
 	a, b = a[:len(y)], b[:len(y)]
-	c := addConstsARM{za: int(p.AZero), zb: int(p.BZero), ma: int(p.MA), mb: int(p.MB), nsh: -int(p.S),
-		zy: int(p.YZero), lo: int(p.Out.Lo), hi: int(p.Out.Hi)}
+	c := addConstsFor(p)
 	addNEON(&a[0], &b[0], &y[0], n, &c)
 	if n < len(y) {
 		Add(p, a[n:], b[n:], y[n:])
@@ -113,8 +163,8 @@ func chanMulARM(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 	if len(x) < p.N*p.HW*p.C || len(g) < p.N*p.C || len(y) < p.N*p.HW*p.C || lo < 0 || hi > p.N*p.HW {
 		panic("kernels: channel-mul slices too short for their parameters")
 	}
-	k := cmConstsARM{zx: int(p.XZero), m: int(p.Mult.M), nsh: -int(p.Mult.S), zy: int(p.YZero), lo: int(p.Out.Lo), hi: int(p.Out.Hi),
-		nsh32: 31 - int(p.Mult.S)}
+	k := cmConstsARM{zx: int(p.XZero), m: int(p.Mult.M), pre: max(0, 32-int(p.Mult.S)), zy: int(p.YZero), lo: int(p.Out.Lo), hi: int(p.Out.Hi),
+		nsh32: 31 - max(int(p.Mult.S), 32)}
 	if p.Mult.S >= 32 {
 		k.fast = 1
 	}

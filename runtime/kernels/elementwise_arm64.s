@@ -15,12 +15,6 @@ TEXT ·addNEON(SB), NOSPLIT, $0-40
 	VDUP R5, V20.B16
 	MOVD 8(R4), R5
 	VDUP R5, V21.B16
-	MOVD 16(R4), R5
-	VDUP R5, V22.S4
-	MOVD 24(R4), R5
-	VDUP R5, V23.S4
-	MOVD 32(R4), R5
-	VDUP R5, V30.D2
 	MOVD 40(R4), R5
 	VDUP R5, V31.H8
 	MOVD 48(R4), R5
@@ -28,6 +22,73 @@ TEXT ·addNEON(SB), NOSPLIT, $0-40
 	MOVD 56(R4), R5
 	VDUP R5, V19.B16
 	CBZ R3, add_done
+	MOVD 64(R4), R5
+	CBZ R5, add_slow
+	// 32-bit lanes: H = da MAh + db MBh, L = da MAl + db MBl (int16 halves
+	// of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM)
+	MOVD 72(R4), R5
+	VDUP R5, V22.H8
+	MOVD 80(R4), R5
+	VDUP R5, V23.H8
+	MOVD 88(R4), R5
+	VDUP R5, V24.H8
+	MOVD 96(R4), R5
+	VDUP R5, V25.H8
+	MOVD 104(R4), R5
+	VDUP R5, V26.S4
+add_fast:
+	VLD1.P 16(R0), [V0.B16]
+	VLD1.P 16(R1), [V1.B16]
+	WORD $0x0e342002 // ssubl v2.8h, v0.8b, v20.8b
+	WORD $0x4e342003 // ssubl2 v3.8h, v0.16b, v20.16b
+	WORD $0x0e352024 // ssubl v4.8h, v1.8b, v21.8b
+	WORD $0x4e352025 // ssubl2 v5.8h, v1.16b, v21.16b
+	WORD $0x0e76c046 // smull v6.4s, v2.4h, v22.4h
+	WORD $0x4e76c047 // smull2 v7.4s, v2.8h, v22.8h
+	WORD $0x0e76c068 // smull v8.4s, v3.4h, v22.4h
+	WORD $0x4e76c069 // smull2 v9.4s, v3.8h, v22.8h
+	WORD $0x0e778086 // smlal v6.4s, v4.4h, v23.4h
+	WORD $0x4e778087 // smlal2 v7.4s, v4.8h, v23.8h
+	WORD $0x0e7780a8 // smlal v8.4s, v5.4h, v23.4h
+	WORD $0x4e7780a9 // smlal2 v9.4s, v5.8h, v23.8h
+	WORD $0x0e78c04a // smull v10.4s, v2.4h, v24.4h
+	WORD $0x4e78c04b // smull2 v11.4s, v2.8h, v24.8h
+	WORD $0x0e78c06c // smull v12.4s, v3.4h, v24.4h
+	WORD $0x4e78c06d // smull2 v13.4s, v3.8h, v24.8h
+	WORD $0x0e79808a // smlal v10.4s, v4.4h, v25.4h
+	WORD $0x4e79808b // smlal2 v11.4s, v4.8h, v25.8h
+	WORD $0x0e7980ac // smlal v12.4s, v5.4h, v25.4h
+	WORD $0x4e7980ad // smlal2 v13.4s, v5.8h, v25.8h
+	WORD $0x4f301546 // ssra v6.4s, v10.4s, #16
+	WORD $0x4f301567 // ssra v7.4s, v11.4s, #16
+	WORD $0x4f301588 // ssra v8.4s, v12.4s, #16
+	WORD $0x4f3015a9 // ssra v9.4s, v13.4s, #16
+	WORD $0x4eba54c6 // srshl v6.4s, v6.4s, v26.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eba5508 // srshl v8.4s, v8.4s, v26.4s
+	WORD $0x4eba5529 // srshl v9.4s, v9.4s, v26.4s
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	WORD $0x4e7f0c00 // sqadd v0.8h, v0.8h, v31.8h
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+	WORD $0x4e7f0c42 // sqadd v2.8h, v2.8h, v31.8h
+	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	WORD $0x4e326400 // smax v0.16b, v0.16b, v18.16b
+	WORD $0x4e336c00 // smin v0.16b, v0.16b, v19.16b
+	VST1.P [V0.B16], 16(R2)
+	SUBS $16, R3
+	BNE add_fast
+	RET
+add_slow:
+	// 64-bit lanes: exact products, SRSHL by -S
+	MOVD 16(R4), R5
+	VDUP R5, V22.S4
+	MOVD 24(R4), R5
+	VDUP R5, V23.S4
+	MOVD 32(R4), R5
+	VDUP R5, V30.D2
 add_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
@@ -145,7 +206,7 @@ TEXT ·chanMulNEON(SB), NOSPLIT, $0-48
 	MOVD 8(R5), R6
 	VDUP R6, V22.S4
 	MOVD 16(R5), R6
-	VDUP R6, V23.D2
+	VDUP R6, V23.S4
 	MOVD 24(R5), R6
 	VDUP R6, V24.H8
 	MOVD 32(R5), R6
@@ -169,8 +230,12 @@ cm_blk:
 	WORD $0x4e62c087 // smull2 v7.4s, v4.8h, v2.8h
 	WORD $0x0e63c0a8 // smull v8.4s, v5.4h, v3.4h
 	WORD $0x4e63c0a9 // smull2 v9.4s, v5.8h, v3.8h
-	CBZ R8, cm_exact
-	// S >= 32: SQDMULH and SRSHL by -(S-31) (see fillEpiARM)
+	CBNZ R8, cm_fast
+	WORD $0x4eb74cc6 // sqshl v6.4s, v6.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+	WORD $0x4eb74d08 // sqshl v8.4s, v8.4s, v23.4s
+	WORD $0x4eb74d29 // sqshl v9.4s, v9.4s, v23.4s
+cm_fast:
 	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
 	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
 	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
@@ -189,43 +254,6 @@ cm_blk:
 	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
 	WORD $0x4e396400 // smax v0.16b, v0.16b, v25.16b
 	WORD $0x4e3a6c00 // smin v0.16b, v0.16b, v26.16b
-	B cm_store
-cm_exact:
-	WORD $0x0eb6c0ca // smull v10.2d, v6.2s, v22.2s
-	WORD $0x4eb6c0cb // smull2 v11.2d, v6.4s, v22.4s
-	WORD $0x0eb6c0ec // smull v12.2d, v7.2s, v22.2s
-	WORD $0x4eb6c0ed // smull2 v13.2d, v7.4s, v22.4s
-	WORD $0x0eb6c10e // smull v14.2d, v8.2s, v22.2s
-	WORD $0x4eb6c10f // smull2 v15.2d, v8.4s, v22.4s
-	WORD $0x0eb6c130 // smull v16.2d, v9.2s, v22.2s
-	WORD $0x4eb6c131 // smull2 v17.2d, v9.4s, v22.4s
-	WORD $0x4ef7554a // srshl v10.2d, v10.2d, v23.2d
-	WORD $0x4ef7556b // srshl v11.2d, v11.2d, v23.2d
-	WORD $0x4ef7558c // srshl v12.2d, v12.2d, v23.2d
-	WORD $0x4ef755ad // srshl v13.2d, v13.2d, v23.2d
-	WORD $0x4ef755ce // srshl v14.2d, v14.2d, v23.2d
-	WORD $0x4ef755ef // srshl v15.2d, v15.2d, v23.2d
-	WORD $0x4ef75610 // srshl v16.2d, v16.2d, v23.2d
-	WORD $0x4ef75631 // srshl v17.2d, v17.2d, v23.2d
-	WORD $0x0ea14940 // sqxtn v0.2s, v10.2d
-	WORD $0x4ea14960 // sqxtn2 v0.4s, v11.2d
-	WORD $0x0ea14981 // sqxtn v1.2s, v12.2d
-	WORD $0x4ea149a1 // sqxtn2 v1.4s, v13.2d
-	WORD $0x0ea149c2 // sqxtn v2.2s, v14.2d
-	WORD $0x4ea149e2 // sqxtn2 v2.4s, v15.2d
-	WORD $0x0ea14a03 // sqxtn v3.2s, v16.2d
-	WORD $0x4ea14a23 // sqxtn2 v3.4s, v17.2d
-	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	WORD $0x4e780c00 // sqadd v0.8h, v0.8h, v24.8h
-	WORD $0x0e614842 // sqxtn v2.4h, v2.4s
-	WORD $0x4e614862 // sqxtn2 v2.8h, v3.4s
-	WORD $0x4e780c42 // sqadd v2.8h, v2.8h, v24.8h
-	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
-	WORD $0x4e396400 // smax v0.16b, v0.16b, v25.16b
-	WORD $0x4e3a6c00 // smin v0.16b, v0.16b, v26.16b
-cm_store:
 	VST1.P [V0.B16], 16(R1)
 	SUBS $1, R7
 	BNE cm_blk
@@ -236,20 +264,16 @@ cm_tail:
 	WORD $0x0e342024 // ssubl v4.8h, v1.8b, v20.8b
 	WORD $0x0e62c086 // smull v6.4s, v4.4h, v2.4h
 	WORD $0x4e62c087 // smull2 v7.4s, v4.8h, v2.8h
-	WORD $0x0eb6c0ca // smull v10.2d, v6.2s, v22.2s
-	WORD $0x4eb6c0cb // smull2 v11.2d, v6.4s, v22.4s
-	WORD $0x0eb6c0ec // smull v12.2d, v7.2s, v22.2s
-	WORD $0x4eb6c0ed // smull2 v13.2d, v7.4s, v22.4s
-	WORD $0x4ef7554a // srshl v10.2d, v10.2d, v23.2d
-	WORD $0x4ef7556b // srshl v11.2d, v11.2d, v23.2d
-	WORD $0x4ef7558c // srshl v12.2d, v12.2d, v23.2d
-	WORD $0x4ef755ad // srshl v13.2d, v13.2d, v23.2d
-	WORD $0x0ea14940 // sqxtn v0.2s, v10.2d
-	WORD $0x4ea14960 // sqxtn2 v0.4s, v11.2d
-	WORD $0x0ea14981 // sqxtn v1.2s, v12.2d
-	WORD $0x4ea149a1 // sqxtn2 v1.4s, v13.2d
-	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
-	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	CBNZ R8, cm_tfast
+	WORD $0x4eb74cc6 // sqshl v6.4s, v6.4s, v23.4s
+	WORD $0x4eb74ce7 // sqshl v7.4s, v7.4s, v23.4s
+cm_tfast:
+	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
+	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
+	WORD $0x4ebb54e7 // srshl v7.4s, v7.4s, v27.4s
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
 	WORD $0x4e780c00 // sqadd v0.8h, v0.8h, v24.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e396400 // smax v0.16b, v0.16b, v25.16b
