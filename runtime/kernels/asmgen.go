@@ -312,9 +312,9 @@ func (k gemmKind) tile(a *asm, R int, lbl string) {
 // bytes of the K loop, restored at the next tile) when V = 2.
 func (k gemmKind) idxReg() string {
 	if k.v == 2 {
-		return "Y28"
+		return k.r(28)
 	}
-	return "Y20"
+	return k.r(20)
 }
 
 func (k gemmKind) mov() string {
@@ -466,7 +466,7 @@ func (k gemmKind) epilogue(a *asm, R int, lbl string) {
 		cst, temps = []int{8, 9, 10, 11}, []int{12, 13, 14, 15}
 	}
 	if k.z {
-		a.i("VMOVDQU32 permT2Z<>(SB), %s", k.r(28))
+		a.i("VMOVDQU32 permT2Z<>(SB), %s", k.idxReg())
 	} else if k.vnni {
 		a.i("VMOVDQU32 permT2<>(SB), %s", k.idxReg())
 	}
@@ -496,9 +496,7 @@ func (k gemmKind) epilogue(a *asm, R int, lbl string) {
 			a.i("VPSRLQ $32, %s, %s", acc, t)
 			a.i("VPMULDQ %s, %s, %s", k.r(cst[0]), acc, acc)
 			a.i("VPMULDQ %s, %s, %s", k.r(cst[1]), t, t)
-			if k.z {
-				a.i("VPERMT2D %s, %s, %s", t, k.r(28), acc)
-			} else if k.vnni {
+			if k.vnni {
 				// acc = (high dwords of acc, of t) interleaved.
 				a.i("VPERMT2D %s, %s, %s", t, k.idxReg(), acc)
 			} else {
@@ -592,14 +590,41 @@ func (k gemmKind) epilogue(a *asm, R int, lbl string) {
 	}
 }
 
-// packZ is the pack stage of the 512-bit kernels (V = 2, 32 channels): two
-// rows per vector, VPERMD by permIdxZ, 32-byte stores under the mask K2.
+// packZ is the pack stage of the 512-bit kernels: for 32 channels (V = 2)
+// two rows per vector, for 16 (V = 1) four, put in row order by VPERMD by
+// permIdxZ; the stores write the bytes of the mask K2.
 func (k gemmKind) packZ(a *asm, R int, cst, temps []int) {
 	zr, lor, hir := k.r(cst[0]), k.r(cst[1]), k.r(cst[2])
 	a.i("VBROADCASTI64X4 %d(R8), %s", offZ, zr)
 	a.i("VBROADCASTI64X4 %d(R8), %s", offLo, lor)
 	a.i("VBROADCASTI64X4 %d(R8), %s", offHi, hir)
 	t0, t1 := k.r(temps[0]), k.r(temps[1])
+	if k.v == 1 {
+		for r := 0; r < R; r += 4 {
+			rr := [4]int{}
+			for j := range 4 {
+				rr[j] = min(r+j, R-1)
+			}
+			a.i("VPACKSSDW %s, %s, %s", k.r(k.acc(rr[1], 0)), k.r(k.acc(rr[0], 0)), t0)
+			a.i("VPACKSSDW %s, %s, %s", k.r(k.acc(rr[3], 0)), k.r(k.acc(rr[2], 0)), t1)
+			a.i("VPADDSW %s, %s, %s", zr, t0, t0)
+			a.i("VPADDSW %s, %s, %s", zr, t1, t1)
+			a.i("VPACKSSWB %s, %s, %s", t1, t0, t0)
+			a.i("VPERMD %s, Z29, %s", t0, t0)
+			a.i("VPMAXSB %s, %s, %s", lor, t0, t0)
+			a.i("VPMINSB %s, %s, %s", hir, t0, t0)
+			for j := range min(4, R-r) {
+				xt := x(temps[0])
+				if j > 0 {
+					xt = x(temps[1])
+					a.i("VEXTRACTI32X4 $%d, %s, %s", j, t0, xt)
+				}
+				a.i("VMOVDQU8 %s, K2, (R13)", xt)
+				a.i("ADDQ R14, R13")
+			}
+		}
+		return
+	}
 	for r := 0; r < R; r += 2 {
 		r1 := min(r+1, R-1)
 		a.i("VPACKSSDW %s, %s, %s", k.r(k.acc(r, 1)), k.r(k.acc(r, 0)), t0)
@@ -1069,6 +1094,7 @@ func main() {
 	a.raw(permDataZ())
 	for _, k := range []gemmKind{
 		{name: "gemmVNNIZ32", vnni: true, v: 2, z: true, tiles: []int{12, 4, 1}},
+		{name: "gemmVNNIZ16", vnni: true, v: 1, z: true, tiles: []int{12, 4, 1}},
 		{name: "gemmVNNI16", vnni: true, v: 2, tiles: []int{12, 4, 1}},
 		{name: "gemmVNNI8", vnni: true, v: 1, tiles: []int{12, 4, 1}},
 		{name: "gemmAVX2x16", v: 2, tiles: []int{4, 1}},

@@ -161,8 +161,8 @@
 // AVX512VBMI for the lookup tables when present; "vnni512" needs the same
 // and is "vnni" with its GEMM (Pointwise, Gemm, Conv through im2col) on
 // 512-bit registers: blocks of 32 output channels, two ZMM vectors per row
-// (the same sums and epilogue, one 16-channel epiBlock per vector), the
-// 16- and 8-channel remainders on vnni's kernels. Their requantization is
+// (the same sums and epilogue, one 16-channel epiBlock per vector), a
+// remainder of 16 channels in one ZMM vector, one of 8 on vnni's kernel. Their requantization is
 // the rule above in 32-bit lanes, rewritten exactly (epilogue.go proves it
 // case by case, and TestEpilogueRewrite checks it over every shift and
 // extreme values). Their float32 kernels are VFMADD231PS chains: GEMM

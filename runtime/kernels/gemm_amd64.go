@@ -24,7 +24,11 @@ package kernels
 // constants are those of two consecutive epiBlocks, e[0] for channels 0-15
 // and e[1] for 16-31, one Z vector per field; it stores the bytes of the
 // channels c with bit c of flags>>32 set (a partial block writes only its
-// valid channels).
+// valid channels). gemmVNNIZ16 is the same for a block of 16 channels in
+// one Z vector (e[0] only), its store mask in bits 0-15 of flags>>32.
+
+//go:noescape
+func gemmVNNIZ16(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
 
 //go:noescape
 func gemmVNNIZ32(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
@@ -61,6 +65,8 @@ func (im *gemmImpl) kernel(wd int, x *int8, xstride, kg, ktail int, w *int8, npi
 	switch {
 	case wd == 32:
 		gemmVNNIZ32(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+	case wd == 16 && im.bw == 32:
+		gemmVNNIZ16(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
 	case im.vnni && wd == 16:
 		gemmVNNI16(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
 	case im.vnni:
@@ -119,7 +125,11 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 					(1<<n-1)<<32
 				continue
 			}
-			flags[i] = im.fill16(&eb[i], eo, mult, bias, w, l, zx, yz, out, o0, min(l.width(o0), o-o0))
+			n := min(l.width(o0), o-o0)
+			flags[i] = im.fill16(&eb[i], eo, mult, bias, w, l, zx, yz, out, o0, n)
+			if im.bw == 32 && l.width(o0) == 16 {
+				flags[i] |= (1<<n - 1) << 32 // gemmVNNIZ16's store mask
+			}
 		}
 		for p0 := lo; p0 < hi; p0 += chunk {
 			p1 := min(hi, p0+chunk)
@@ -157,7 +167,7 @@ func (im *gemmImpl) block(x []int8, xstride, kg, ktail int, w []int8, l gemmLayo
 	wd := l.width(o0)
 	n := min(wd, o-o0)
 	wp := &w[l.blockOff(o0)]
-	if n == wd || wd == 32 { // the 32-wide kernel stores under a mask
+	if n == wd || im.bw == 32 && wd >= 16 { // the 512-bit kernels store under a mask
 		im.kernel(wd, &x[p0*xstride], xstride, kg, ktail, wp, p1-p0, &y[p0*o+o0], o, e, flags)
 		return
 	}
