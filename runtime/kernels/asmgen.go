@@ -78,12 +78,57 @@ GLOBL permT2<>(SB), RODATA|NOPTR, $32
 
 `
 
+// permIdxZ and permT2Z are permIdx and permT2 for the 512-bit kernels: the
+// dwords left by VPACKSSDW+VPACKSSWB of two rows of 32 channels (row r in
+// dwords 0-1 of each 128-bit lane, row r+1 in 2-3) gathered into row r's
+// 32 bytes then row r+1's; the interleave of the high dwords of the even
+// and odd VPMULDQ products.
+func permDataZ() string {
+	var b strings.Builder
+	for i := range 16 {
+		fmt.Fprintf(&b, "DATA permIdxZ<>+%d(SB)/4, $%d\n", 4*i, 4*(i%4)+i/4)
+	}
+	b.WriteString("GLOBL permIdxZ<>(SB), RODATA|NOPTR, $64\n\n")
+	for i := range 16 {
+		fmt.Fprintf(&b, "DATA permT2Z<>+%d(SB)/4, $%d\n", 4*i, (i|1)+16*(i%2))
+	}
+	b.WriteString("GLOBL permT2Z<>(SB), RODATA|NOPTR, $64\n\n")
+	return b.String()
+}
+
 // gemmKind describes one GEMM micro-kernel family.
 type gemmKind struct {
 	name  string
 	vnni  bool // VPDPBUSD on unsigned x+128 (else VPMADDWD on int16)
-	v     int  // 8-channel vectors per block: 1 or 2
+	v     int  // vectors per block: 1 or 2
+	z     bool // 512-bit registers (16 channels per vector; VNNI only), else 256-bit (8)
 	tiles []int
+}
+
+// r names vector register n at the kernel's width.
+func (k gemmKind) r(n int) string {
+	if k.z {
+		return fmt.Sprintf("Z%d", n)
+	}
+	return y(n)
+}
+
+// vb is the size of one vector in bytes.
+func (k gemmKind) vb() int {
+	if k.z {
+		return 64
+	}
+	return 32
+}
+
+// coff is the offset from R8 of the epilogue constants of vector v: a
+// 256-bit vector is one half of an epiBlock field, a 512-bit one a whole
+// field of the v-th of consecutive epiBlocks.
+func (k gemmKind) coff(v int) int {
+	if k.z {
+		return epiSize * v
+	}
+	return 32 * v
 }
 
 // rowAddr returns the address of row r (of a tile) plus disp: rows are
@@ -121,8 +166,16 @@ func (k gemmKind) gen(a *asm) {
 	a.i("MOVQ e+64(FP), R8")
 	if k.vnni {
 		a.i("MOVL $0x80808080, DX")
-		a.i("VPBROADCASTD DX, Y28")
-		a.i("VMOVDQU32 permIdx<>(SB), Y29")
+		a.i("VPBROADCASTD DX, %s", k.r(28))
+		if k.z {
+			a.i("VMOVDQU32 permIdxZ<>(SB), Z29")
+			// The store mask (bytes of the block's valid channels).
+			a.i("MOVQ flags+72(FP), DX")
+			a.i("SHRQ $32, DX")
+			a.i("KMOVD DX, K2")
+		} else {
+			a.i("VMOVDQU32 permIdx<>(SB), Y29")
+		}
 		a.i("MOVL $0xAA, DX")
 		a.i("KMOVW DX, K1")
 	}
@@ -153,16 +206,16 @@ func (k gemmKind) tile(a *asm, R int, lbl string) {
 	}
 	if k.vnni && V == 2 {
 		a.i("MOVL $0x80808080, DX")
-		a.i("VPBROADCASTD DX, Y28")
+		a.i("VPBROADCASTD DX, %s", k.r(28))
 	}
 	// Accumulators start at corr (bias and zero-point correction).
 	for v := range V {
-		a.i("%s %d(R8), %s", mov, offCorr+32*v, y(k.acc(0, v)))
+		a.i("%s %d(R8), %s", mov, offCorr+k.coff(v), k.r(k.acc(0, v)))
 	}
 	for r := 1; r < R; r++ {
 		for v := range V {
 			if k.vnni {
-				a.i("VMOVDQA64 %s, %s", y(k.acc(0, v)), y(k.acc(r, v)))
+				a.i("VMOVDQA64 %s, %s", k.r(k.acc(0, v)), k.r(k.acc(r, v)))
 			} else {
 				a.i("VMOVDQA %s, %s", y(k.acc(0, v)), y(k.acc(r, v)))
 			}
@@ -201,7 +254,7 @@ func (k gemmKind) tile(a *asm, R int, lbl string) {
 	for b := 0; b < (R+2)/3; b++ {
 		a.i("ADDQ $%d, %s", step, bases[b])
 	}
-	a.i("ADDQ $%d, DI", 32*V)
+	a.i("ADDQ $%d, DI", k.vb()*V)
 	a.i("DECQ CX")
 	a.i("JNZ %s_loop", lbl)
 
@@ -259,9 +312,9 @@ func (k gemmKind) tile(a *asm, R int, lbl string) {
 // bytes of the K loop, restored at the next tile) when V = 2.
 func (k gemmKind) idxReg() string {
 	if k.v == 2 {
-		return "Y28"
+		return k.r(28)
 	}
-	return "Y20"
+	return k.r(20)
 }
 
 func (k gemmKind) mov() string {
@@ -287,7 +340,7 @@ func (k gemmKind) unrolled1(a *asm, lbl string) {
 	for c := 1; c < 4; c++ {
 		for v := range V {
 			if k.vnni {
-				a.i("VPXORD %s, %s, %s", y(chain(c, v)), y(chain(c, v)), y(chain(c, v)))
+				a.i("VPXORD %s, %s, %s", k.r(chain(c, v)), k.r(chain(c, v)), k.r(chain(c, v)))
 			} else {
 				a.i("VPXOR %s, %s, %s", y(chain(c, v)), y(chain(c, v)), y(chain(c, v)))
 			}
@@ -301,25 +354,25 @@ func (k gemmKind) unrolled1(a *asm, lbl string) {
 				accReg = k.acc(0, v)
 			}
 			if k.vnni {
-				a.i("VMOVDQU32 %d(DI), %s", 32*V*c+32*v, y(24+v+2*(c%2)))
+				a.i("VMOVDQU32 %d(DI), %s", k.vb()*(V*c+v), k.r(24+v+2*(c%2)))
 			} else {
 				a.i("VMOVDQU %d(DI), %s", 32*V*c+32*v, y(8+v))
 			}
 			_ = accReg
 		}
 		if k.vnni {
-			b := y(26 + c%2)
+			b := k.r(26 + c%2)
 			if c%2 == 1 {
-				b = y(30)
+				b = k.r(30)
 			}
 			a.i("VPBROADCASTD %d(R9), %s", 4*c, b)
-			a.i("VPXORD Y28, %s, %s", b, b)
+			a.i("VPXORD %s, %s, %s", k.r(28), b, b)
 			for v := range V {
 				acc := k.acc(0, v)
 				if c > 0 {
 					acc = chain(c, v)
 				}
-				a.i("VPDPBUSD %s, %s, %s", y(24+v+2*(c%2)), b, y(acc))
+				a.i("VPDPBUSD %s, %s, %s", k.r(24+v+2*(c%2)), b, k.r(acc))
 			}
 		} else {
 			b := 10 + c%2
@@ -341,13 +394,13 @@ func (k gemmKind) unrolled1(a *asm, lbl string) {
 		step = 2
 	}
 	a.i("ADDQ $%d, R9", 4*step)
-	a.i("ADDQ $%d, DI", 4*32*V)
+	a.i("ADDQ $%d, DI", 4*k.vb()*V)
 	a.i("SUBQ $4, CX")
 	a.i("CMPQ CX, $4")
 	a.i("JGE %s_u1", lbl)
 	for c := 1; c < 4; c++ {
 		for v := range V {
-			a.i("VPADDD %s, %s, %s", y(chain(c, v)), y(k.acc(0, v)), y(k.acc(0, v)))
+			a.i("VPADDD %s, %s, %s", k.r(chain(c, v)), k.r(k.acc(0, v)), k.r(k.acc(0, v)))
 		}
 	}
 	a.l(lbl + "_u1done")
@@ -355,9 +408,9 @@ func (k gemmKind) unrolled1(a *asm, lbl string) {
 
 func (k gemmKind) loadW(a *asm) {
 	if k.vnni {
-		a.i("VMOVDQU32 (DI), Y24")
+		a.i("VMOVDQU32 (DI), %s", k.r(24))
 		if k.v == 2 {
-			a.i("VMOVDQU32 32(DI), Y25")
+			a.i("VMOVDQU32 %d(DI), %s", k.vb(), k.r(25))
 		}
 	} else {
 		a.i("VMOVDQU (DI), Y8")
@@ -371,11 +424,11 @@ func (k gemmKind) loadW(a *asm) {
 // for the tail) into the row's accumulators.
 func (k gemmKind) row(a *asm, r int, src string, gpr bool) {
 	if k.vnni {
-		b := y(26 + r%2)
+		b := k.r(26 + r%2)
 		a.i("VPBROADCASTD %s, %s", src, b)
-		a.i("VPXORD Y28, %s, %s", b, b)
+		a.i("VPXORD %s, %s, %s", k.r(28), b, b)
 		for v := range k.v {
-			a.i("VPDPBUSD %s, %s, %s", y(24+v), b, y(k.acc(r, v)))
+			a.i("VPDPBUSD %s, %s, %s", k.r(24+v), b, k.r(k.acc(r, v)))
 		}
 		return
 	}
@@ -412,35 +465,37 @@ func (k gemmKind) epilogue(a *asm, R int, lbl string) {
 	} else {
 		cst, temps = []int{8, 9, 10, 11}, []int{12, 13, 14, 15}
 	}
-	if k.vnni {
+	if k.z {
+		a.i("VMOVDQU32 permT2Z<>(SB), %s", k.idxReg())
+	} else if k.vnni {
 		a.i("VMOVDQU32 permT2<>(SB), %s", k.idxReg())
 	}
 	a.i("TESTQ $1, flags+72(FP)")
 	a.i("JZ %s_noclamp", lbl)
 	for v := range V {
-		a.i("%s %d(R8), %s", k.mov(), offNegB+32*v, y(cst[0]))
-		a.i("%s %d(R8), %s", k.mov(), offB+32*v, y(cst[1]))
-		a.i("%s %d(R8), %s", k.mov(), offL+32*v, y(cst[2]))
+		a.i("%s %d(R8), %s", k.mov(), offNegB+k.coff(v), k.r(cst[0]))
+		a.i("%s %d(R8), %s", k.mov(), offB+k.coff(v), k.r(cst[1]))
+		a.i("%s %d(R8), %s", k.mov(), offL+k.coff(v), k.r(cst[2]))
 		for r := range R {
-			acc := y(k.acc(r, v))
-			a.i("VPMAXSD %s, %s, %s", y(cst[0]), acc, acc)
-			a.i("VPMINSD %s, %s, %s", y(cst[1]), acc, acc)
-			a.i("VPSLLVD %s, %s, %s", y(cst[2]), acc, acc)
+			acc := k.r(k.acc(r, v))
+			a.i("VPMAXSD %s, %s, %s", k.r(cst[0]), acc, acc)
+			a.i("VPMINSD %s, %s, %s", k.r(cst[1]), acc, acc)
+			a.i("VPSLLVD %s, %s, %s", k.r(cst[2]), acc, acc)
 		}
 	}
 	a.l(lbl + "_noclamp")
 	n := 0
 	for v := range V {
 		for i, off := range []int{offM, offModd, offRound, offSh} {
-			a.i("%s %d(R8), %s", k.mov(), off+32*v, y(cst[i]))
+			a.i("%s %d(R8), %s", k.mov(), off+k.coff(v), k.r(cst[i]))
 		}
 		for r := range R {
-			acc := y(k.acc(r, v))
-			t := y(temps[n%len(temps)])
+			acc := k.r(k.acc(r, v))
+			t := k.r(temps[n%len(temps)])
 			n++
 			a.i("VPSRLQ $32, %s, %s", acc, t)
-			a.i("VPMULDQ %s, %s, %s", y(cst[0]), acc, acc)
-			a.i("VPMULDQ %s, %s, %s", y(cst[1]), t, t)
+			a.i("VPMULDQ %s, %s, %s", k.r(cst[0]), acc, acc)
+			a.i("VPMULDQ %s, %s, %s", k.r(cst[1]), t, t)
 			if k.vnni {
 				// acc = (high dwords of acc, of t) interleaved.
 				a.i("VPERMT2D %s, %s, %s", t, k.idxReg(), acc)
@@ -448,9 +503,13 @@ func (k gemmKind) epilogue(a *asm, R int, lbl string) {
 				a.i("VPSRLQ $32, %s, %s", acc, acc)
 				a.i("VPBLENDD $0xAA, %s, %s, %s", t, acc, acc)
 			}
-			a.i("VPADDD %s, %s, %s", y(cst[2]), acc, acc)
-			a.i("VPSRAVD %s, %s, %s", y(cst[3]), acc, acc)
+			a.i("VPADDD %s, %s, %s", k.r(cst[2]), acc, acc)
+			a.i("VPSRAVD %s, %s, %s", k.r(cst[3]), acc, acc)
 		}
+	}
+	if k.z {
+		k.packZ(a, R, cst, temps)
+		return
 	}
 	// The pack stage: z, lo, hi in registers.
 	a.i("%s %d(R8), %s", k.mov(), offZ, y(cst[0]))
@@ -526,6 +585,61 @@ func (k gemmKind) epilogue(a *asm, R int, lbl string) {
 			case 3:
 				a.i("VPEXTRQ $1, %s, (R13)", xt1)
 			}
+			a.i("ADDQ R14, R13")
+		}
+	}
+}
+
+// packZ is the pack stage of the 512-bit kernels: for 32 channels (V = 2)
+// two rows per vector, for 16 (V = 1) four, put in row order by VPERMD by
+// permIdxZ; the stores write the bytes of the mask K2.
+func (k gemmKind) packZ(a *asm, R int, cst, temps []int) {
+	zr, lor, hir := k.r(cst[0]), k.r(cst[1]), k.r(cst[2])
+	a.i("VBROADCASTI64X4 %d(R8), %s", offZ, zr)
+	a.i("VBROADCASTI64X4 %d(R8), %s", offLo, lor)
+	a.i("VBROADCASTI64X4 %d(R8), %s", offHi, hir)
+	t0, t1 := k.r(temps[0]), k.r(temps[1])
+	if k.v == 1 {
+		for r := 0; r < R; r += 4 {
+			rr := [4]int{}
+			for j := range 4 {
+				rr[j] = min(r+j, R-1)
+			}
+			a.i("VPACKSSDW %s, %s, %s", k.r(k.acc(rr[1], 0)), k.r(k.acc(rr[0], 0)), t0)
+			a.i("VPACKSSDW %s, %s, %s", k.r(k.acc(rr[3], 0)), k.r(k.acc(rr[2], 0)), t1)
+			a.i("VPADDSW %s, %s, %s", zr, t0, t0)
+			a.i("VPADDSW %s, %s, %s", zr, t1, t1)
+			a.i("VPACKSSWB %s, %s, %s", t1, t0, t0)
+			a.i("VPERMD %s, Z29, %s", t0, t0)
+			a.i("VPMAXSB %s, %s, %s", lor, t0, t0)
+			a.i("VPMINSB %s, %s, %s", hir, t0, t0)
+			for j := range min(4, R-r) {
+				xt := x(temps[0])
+				if j > 0 {
+					xt = x(temps[1])
+					a.i("VEXTRACTI32X4 $%d, %s, %s", j, t0, xt)
+				}
+				a.i("VMOVDQU8 %s, K2, (R13)", xt)
+				a.i("ADDQ R14, R13")
+			}
+		}
+		return
+	}
+	for r := 0; r < R; r += 2 {
+		r1 := min(r+1, R-1)
+		a.i("VPACKSSDW %s, %s, %s", k.r(k.acc(r, 1)), k.r(k.acc(r, 0)), t0)
+		a.i("VPACKSSDW %s, %s, %s", k.r(k.acc(r1, 1)), k.r(k.acc(r1, 0)), t1)
+		a.i("VPADDSW %s, %s, %s", zr, t0, t0)
+		a.i("VPADDSW %s, %s, %s", zr, t1, t1)
+		a.i("VPACKSSWB %s, %s, %s", t1, t0, t0)
+		a.i("VPERMD %s, Z29, %s", t0, t0)
+		a.i("VPMAXSB %s, %s, %s", lor, t0, t0)
+		a.i("VPMINSB %s, %s, %s", hir, t0, t0)
+		a.i("VMOVDQU8 %s, K2, (R13)", y(temps[0]))
+		a.i("ADDQ R14, R13")
+		if r+1 < R {
+			a.i("VEXTRACTI64X4 $1, %s, %s", t0, y(temps[1]))
+			a.i("VMOVDQU8 %s, K2, (R13)", y(temps[1]))
 			a.i("ADDQ R14, R13")
 		}
 	}
@@ -977,7 +1091,10 @@ func main() {
 	var a asm
 	a.raw(header)
 	a.raw(permData)
+	a.raw(permDataZ())
 	for _, k := range []gemmKind{
+		{name: "gemmVNNIZ32", vnni: true, v: 2, z: true, tiles: []int{12, 4, 1}},
+		{name: "gemmVNNIZ16", vnni: true, v: 1, z: true, tiles: []int{12, 4, 1}},
 		{name: "gemmVNNI16", vnni: true, v: 2, tiles: []int{12, 4, 1}},
 		{name: "gemmVNNI8", vnni: true, v: 1, tiles: []int{12, 4, 1}},
 		{name: "gemmAVX2x16", v: 2, tiles: []int{4, 1}},

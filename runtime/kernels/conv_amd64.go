@@ -20,7 +20,7 @@ func (im *gemmImpl) packConv(p *ConvParams, w []int8) []int8 {
 	if !im.convOK(p) {
 		return w
 	}
-	return packGemm(w, p.O, p.KH*p.KW*p.C, im.g)
+	return packGemm(w, p.O, p.KH*p.KW*p.C, im.g, im.bw)
 }
 
 func (im *gemmImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {

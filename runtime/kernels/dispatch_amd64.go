@@ -19,13 +19,15 @@ import "golang.org/x/sys/cpu"
 // Y16-Y31), whose float32 kernels also run VFMADD231PS on ZMM (AVX512F)
 // and VFPCLASSPS (AVX512DQ).
 func platformVariants() []variant {
+	vnniMissing := func() []string {
+		return lacking(map[string]bool{
+			"AVX2": cpu.X86.HasAVX2, "AVX512F": cpu.X86.HasAVX512F, "AVX512BW": cpu.X86.HasAVX512BW, "AVX512DQ": cpu.X86.HasAVX512DQ,
+			"AVX512VL": cpu.X86.HasAVX512VL, "AVX512VNNI": cpu.X86.HasAVX512VNNI,
+		})
+	}
 	return []variant{
-		{name: "vnni", set: vnniSet, missing: func() []string {
-			return lacking(map[string]bool{
-				"AVX2": cpu.X86.HasAVX2, "AVX512F": cpu.X86.HasAVX512F, "AVX512BW": cpu.X86.HasAVX512BW, "AVX512DQ": cpu.X86.HasAVX512DQ,
-				"AVX512VL": cpu.X86.HasAVX512VL, "AVX512VNNI": cpu.X86.HasAVX512VNNI,
-			})
-		}},
+		{name: "vnni512", set: vnni512Set, missing: vnniMissing},
+		{name: "vnni", set: vnniSet, missing: vnniMissing},
 		{name: "avx2", set: avx2Set, missing: func() []string {
 			return lacking(map[string]bool{"AVX2": cpu.X86.HasAVX2, "FMA": cpu.X86.HasFMA})
 		}},
@@ -48,6 +50,11 @@ func lacking(have map[string]bool) []string {
 var vnniSet = newX86Set("vnni", "AVX-512 VNNI: VPDPBUSD on 256-bit registers (EVEX), AVX2 elsewhere; float32: AVX-512 FMA on 512-bit registers",
 	gemmVNNI, dwVNNI, gemmF32Z, dwF32Z, ewF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
 
+// vnni512Set is vnniSet with the 512-bit GEMM (Pointwise, Gemm, and Conv
+// through im2col): gemmVNNIZ32 on blocks of 32 channels.
+var vnni512Set = newX86Set("vnni512", "AVX-512 VNNI: VPDPBUSD on 512-bit registers for the GEMM (Pointwise, Gemm, Conv), 256-bit (EVEX) for depthwise, AVX2 elsewhere; float32: AVX-512 FMA on 512-bit registers",
+	gemmVNNI512, dwVNNI, gemmF32Z, dwF32Z, ewF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
+
 var avx2Set = newX86Set("avx2", "AVX2: VPMADDWD on 16-bit operands, 256-bit registers; float32: FMA3", gemmAVX2, dwAVX2, gemmF32AVX2, dwF32AVX2, ewF32AVX2, false)
 
 // newX86Set builds a Set from its GEMM and depthwise families (int8 and
@@ -65,7 +72,7 @@ func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, gf *gemmF32Impl, df 
 		s.LUT = lutX86VBMI
 		s.Description += "; LUT with AVX-512 VBMI"
 	}
-	s.PackPointwise = func(w []int8, o, c int) []int8 { return packGemm(w, o, c, gm.g) }
+	s.PackPointwise = func(w []int8, o, c int) []int8 { return packGemm(w, o, c, gm.g, gm.bw) }
 	s.PackGemm = s.PackPointwise
 	s.Pointwise = func(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 		gm.run(x, p.C, p.C, false, w, bias, y, p.O, p.XZero, p.Mult, p.YZero, p.Out, lo, hi)

@@ -137,7 +137,7 @@
 // # Kernel sets
 //
 // A Set is one implementation of every kernel: Generic (the twins), "avx2",
-// "vnni", "neon", "dotprod" or "neon32". Select(name) returns one ("" or "auto": the best this binary and
+// "vnni", "vnni512", "neon", "dotprod" or "neon32". Select(name) returns one ("" or "auto": the best this binary and
 // CPU can run; a variant this CPU or build lacks is an error naming what is
 // missing, never a silent fallback), Choose(flag) adds the MNC_KERNELS
 // environment variable, Available and Names list them. The choice is made
@@ -158,7 +158,11 @@
 // AVX512VNNI, AVX512VL, AVX512F, AVX512BW and AVX512DQ, and runs VPDPBUSD
 // on 256-bit registers (EVEX, 32 registers), with the activations as the
 // unsigned operand (x + 128, corrected through the weight sums), plus
-// AVX512VBMI for the lookup tables when present. Their requantization is
+// AVX512VBMI for the lookup tables when present; "vnni512" needs the same
+// and is "vnni" with its GEMM (Pointwise, Gemm, Conv through im2col) on
+// 512-bit registers: blocks of 32 output channels, two ZMM vectors per row
+// (the same sums and epilogue, one 16-channel epiBlock per vector), a
+// remainder of 16 channels in one ZMM vector, one of 8 on vnni's kernel. Their requantization is
 // the rule above in 32-bit lanes, rewritten exactly (epilogue.go proves it
 // case by case, and TestEpilogueRewrite checks it over every shift and
 // extreme values). Their float32 kernels are VFMADD231PS chains: GEMM

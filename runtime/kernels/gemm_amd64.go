@@ -3,7 +3,7 @@
 package kernels
 
 // The GEMM micro-kernels (gemm_amd64.s, written by asmgen.go). Each computes,
-// for one block of width output channels (16 or 8) starting at the packed
+// for one block of width output channels (32, 16 or 8) starting at the packed
 // block w (GEMM layout, pack.go) and npix rows of x:
 //
 //	for p := range npix:
@@ -18,6 +18,20 @@ package kernels
 // read one by one, never past the row. Rows are processed in register tiles
 // of 12, 4 and 1 (VNNI) or 4 and 1 (AVX2) rows; flags&epiClamp selects the
 // clamp step of the epilogue. The generic twin is gemmRows.
+//
+// gemmVNNIZ32 is gemmVNNI16 on 512-bit registers: blocks of 32 channels in
+// two Z vectors of 16, the 12-row tile holding 24 of them; its epilogue
+// constants are those of two consecutive epiBlocks, e[0] for channels 0-15
+// and e[1] for 16-31, one Z vector per field; it stores the bytes of the
+// channels c with bit c of flags>>32 set (a partial block writes only its
+// valid channels). gemmVNNIZ16 is the same for a block of 16 channels in
+// one Z vector (e[0] only), its store mask in bits 0-15 of flags>>32.
+
+//go:noescape
+func gemmVNNIZ16(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+//go:noescape
+func gemmVNNIZ32(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
 
 //go:noescape
 func gemmVNNI16(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
@@ -36,17 +50,23 @@ type gemmImpl struct {
 	vnni bool
 	g    int   // k per 32-bit lane of the packed weights
 	zoff int32 // added to the input zero point in the correction (128 for VNNI)
+	bw   int   // the widest block (gemmLayout): 32 runs gemmVNNIZ32
 }
 
 var (
-	gemmVNNI = &gemmImpl{vnni: true, g: 4, zoff: 128}
-	gemmAVX2 = &gemmImpl{vnni: false, g: 2, zoff: 0}
+	gemmVNNI    = &gemmImpl{vnni: true, g: 4, zoff: 128, bw: 16}
+	gemmVNNI512 = &gemmImpl{vnni: true, g: 4, zoff: 128, bw: 32}
+	gemmAVX2    = &gemmImpl{vnni: false, g: 2, zoff: 0, bw: 16}
 )
 
 // kernel calls the micro-kernel for a block of width wd. (Direct calls: a
 // call through a func value would make e escape.)
 func (im *gemmImpl) kernel(wd int, x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int) {
 	switch {
+	case wd == 32:
+		gemmVNNIZ32(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+	case wd == 16 && im.bw == 32:
+		gemmVNNIZ16(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
 	case im.vnni && wd == 16:
 		gemmVNNI16(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
 	case im.vnni:
@@ -71,7 +91,7 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 	if lo >= hi {
 		return
 	}
-	l := gemmLayout{o: o, k: k, g: im.g}
+	l := gemmLayout{o: o, k: k, g: im.g, bw: im.bw}
 	kg, ktail := k/im.g, k%im.g
 	rowLen := k
 	if padded {
@@ -85,7 +105,7 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 	// Loop order: channel groups of up to gemmGroup channels (their
 	// epilogue constants computed once), then chunks of rows small enough
 	// for the rows and their outputs to stay in L1 across the group's
-	// blocks, then blocks of 16 (or 8) channels.
+	// blocks, then blocks of 32, 16 or 8 channels (l.width).
 	chunk := hi - lo
 	if (hi-lo)*(rowLen+o) > gemmChunkMin {
 		chunk = max(48, gemmChunkBytes/(rowLen+o)/12*12)
@@ -95,24 +115,43 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 	for g0 := 0; g0 < o; g0 += gemmGroup {
 		g1 := min(o, g0+gemmGroup)
 		var flags [gemmGroup / 16]int
-		for o0 := g0; o0 < g1; o0 += 16 {
-			e := &eb[(o0-g0)/16]
-			e.out = eo
-			switch n := min(l.width(o0), o-o0); n {
-			case 16:
-				flags[(o0-g0)/16] = e.fillGroups(mult, bias, w, l.wsumOff(), zx+im.zoff, [4]int{o0, o0 + 4, o0 + 8, o0 + 12})
-			case 8:
-				flags[(o0-g0)/16] = e.fillGroups(mult, bias, w, l.wsumOff(), zx+im.zoff, [4]int{o0, o0 + 4, o0, o0 + 4})
-			default:
-				flags[(o0-g0)/16] = e.fill(mult, bias, w, l.wsumOff(), zx+im.zoff, yz, out, o0, n)
+		for o0 := g0; o0 < g1; o0 += l.width(o0) {
+			i := (o0 - g0) / 16
+			if l.width(o0) == 32 {
+				// Two epiBlocks, and the store mask of the valid channels.
+				n := min(32, o-o0)
+				flags[i] = im.fill16(&eb[i], eo, mult, bias, w, l, zx, yz, out, o0, 16) |
+					im.fill16(&eb[i+1], eo, mult, bias, w, l, zx, yz, out, o0+16, n-16) |
+					(1<<n-1)<<32
+				continue
+			}
+			n := min(l.width(o0), o-o0)
+			flags[i] = im.fill16(&eb[i], eo, mult, bias, w, l, zx, yz, out, o0, n)
+			if im.bw == 32 && l.width(o0) == 16 {
+				flags[i] |= (1<<n - 1) << 32 // gemmVNNIZ16's store mask
 			}
 		}
 		for p0 := lo; p0 < hi; p0 += chunk {
 			p1 := min(hi, p0+chunk)
-			for o0 := g0; o0 < g1; o0 += 16 {
+			for o0 := g0; o0 < g1; o0 += l.width(o0) {
 				im.block(x, xstride, kg, ktail, w, l, y, o, o0, &eb[(o0-g0)/16], flags[(o0-g0)/16], p0, p1)
 			}
 		}
+	}
+}
+
+// fill16 fills e with the epilogue constants of the n (<= 16) channels from
+// o0 and returns its flags.
+func (im *gemmImpl) fill16(e *epiBlock, eo epiOut, mult []Multiplier, bias []int32, w []int8, l gemmLayout,
+	zx int32, yz int32, out Range, o0, n int) int {
+	e.out = eo
+	switch n {
+	case 16:
+		return e.fillGroups(mult, bias, w, l.wsumOff(), zx+im.zoff, [4]int{o0, o0 + 4, o0 + 8, o0 + 12})
+	case 8:
+		return e.fillGroups(mult, bias, w, l.wsumOff(), zx+im.zoff, [4]int{o0, o0 + 4, o0, o0 + 4})
+	default:
+		return e.fill(mult, bias, w, l.wsumOff(), zx+im.zoff, yz, out, o0, n)
 	}
 }
 
@@ -128,7 +167,7 @@ func (im *gemmImpl) block(x []int8, xstride, kg, ktail int, w []int8, l gemmLayo
 	wd := l.width(o0)
 	n := min(wd, o-o0)
 	wp := &w[l.blockOff(o0)]
-	if n == wd {
+	if n == wd || im.bw == 32 && wd >= 16 { // the 512-bit kernels store under a mask
 		im.kernel(wd, &x[p0*xstride], xstride, kg, ktail, wp, p1-p0, &y[p0*o+o0], o, e, flags)
 		return
 	}

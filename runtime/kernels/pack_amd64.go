@@ -10,48 +10,51 @@ package kernels
 // the operand of VPMADDWD):
 //
 //	Kg = ceil(K/g) groups of g consecutive k; output channels in blocks of
-//	16, the last block 8 wide if at most 8 channels remain (Opad = O rounded
-//	up accordingly); block b starting at channel o0 holds, from byte
+//	bw = 16 channels (32 for the 512-bit kernels of "vnni512"), the last
+//	block 8 wide if at most 8 channels remain, 16 wide if at most 16 (Opad
+//	= O rounded up accordingly); block b starting at channel o0 holds, from byte
 //	o0*Kg*4, Kg x width lanes of 4 bytes: lane (q, c) = w[o0+c][q*g .. q*g+g-1]
 //	(int8 for g = 4, little-endian int16 for g = 2), zero past K or O.
 //	Then Opad little-endian int32: wsum[o] = Σ_k w[o][k].
 type gemmLayout struct {
 	o, k int // output channels and dot-product length
 	g    int // k per 32-bit lane: 4 (int8) or 2 (int16)
+	bw   int // the widest block: 16 or 32
 }
 
 func (l gemmLayout) kg() int { return (l.k + l.g - 1) / l.g }
 
-// width returns the width (8 or 16) of the block starting at channel o0.
+// width returns the width (8, 16 or 32) of the block starting at channel o0.
 func (l gemmLayout) width(o0 int) int {
-	if l.o-o0 > 8 {
+	switch r := l.o - o0; {
+	case r > 16 && l.bw == 32:
+		return 32
+	case r > 8:
 		return 16
+	default:
+		return 8
 	}
-	return 8
 }
 
 func (l gemmLayout) opad() int {
-	full := l.o / 16 * 16
-	switch r := l.o - full; {
-	case r == 0:
+	full := l.o / l.bw * l.bw
+	if full == l.o {
 		return full
-	case r > 8:
-		return full + 16
-	default:
-		return full + 8
 	}
+	return full + l.width(full)
 }
 
 func (l gemmLayout) blockOff(o0 int) int { return o0 * l.kg() * 4 }
 func (l gemmLayout) wsumOff() int        { return l.opad() * l.kg() * 4 }
 func (l gemmLayout) size() int           { return l.wsumOff() + 4*l.opad() }
 
-// packGemm packs w[o][k] (row stride k) into the GEMM layout.
-func packGemm(w []int8, o, k, g int) []int8 {
-	l := gemmLayout{o: o, k: k, g: g}
+// packGemm packs w[o][k] (row stride k) into the GEMM layout of blocks up
+// to bw wide.
+func packGemm(w []int8, o, k, g, bw int) []int8 {
+	l := gemmLayout{o: o, k: k, g: g, bw: bw}
 	kg := l.kg()
 	out := make([]int8, l.size())
-	for o0 := 0; o0 < o; o0 += 16 {
+	for o0 := 0; o0 < o; o0 += l.width(o0) {
 		wd := l.width(o0)
 		base := l.blockOff(o0)
 		for c := range min(wd, o-o0) {
