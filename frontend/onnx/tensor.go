@@ -179,7 +179,7 @@ func decodeRaw(t *ir.Tensor, dtype int32, raw []byte, n int) {
 	case tFloat16:
 		t.F32 = make([]float32, n)
 		for i := range t.F32 {
-			t.F32[i] = halfToFloat(le.Uint16(raw[2*i:]))
+			t.F32[i] = ir.Float16ToFloat32(le.Uint16(raw[2*i:]))
 		}
 	case tBfloat16:
 		t.F32 = make([]float32, n)
@@ -252,7 +252,7 @@ func (tp *tensorProto) decodeTyped(t *ir.Tensor, num int, n int) error {
 			t.F32 = append(t.F32, float32(math.Float64frombits(v)))
 		case tFloat16:
 			if inRange(0, math.MaxUint16) {
-				t.F32 = append(t.F32, halfToFloat(uint16(v)))
+				t.F32 = append(t.F32, ir.Float16ToFloat32(uint16(v)))
 			}
 		case tBfloat16:
 			if inRange(0, math.MaxUint16) {
@@ -294,26 +294,4 @@ func (tp *tensorProto) decodeTyped(t *ir.Tensor, num int, n int) error {
 		return fmt.Errorf("decoded %d values, want %d", t.Len(), n)
 	}
 	return nil
-}
-
-// halfToFloat converts IEEE 754 binary16 bits to float32.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		// Subnormal: value = mant * 2^-24.
-		f := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime/esc"
+	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/limits"
 )
 
@@ -225,7 +226,7 @@ func (imp *importer) floats(i int) ([]float32, error) {
 		return out, checkFinite(out, t)
 	case ttFloat16:
 		for j := range out {
-			out[j] = half(uint16(b[2*j]) | uint16(b[2*j+1])<<8)
+			out[j] = ir.Float16ToFloat32(uint16(b[2*j]) | uint16(b[2*j+1])<<8)
 		}
 		return out, checkFinite(out, t)
 	case ttUint8, ttInt8, ttInt32:
@@ -271,27 +272,6 @@ func checkFinite(x []float32, t *tensor) error {
 	return nil
 }
 
-// half converts an IEEE 754 binary16 value.
-func half(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	case exp == 0:
-		if frac == 0 {
-			return math.Float32frombits(sign)
-		}
-		f := float32(frac) / (1 << 24) // subnormal: frac * 2^-24
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
-}
-
 // ints returns constant tensor i (INT32 or INT64) as ints, each bounded in
 // magnitude by maxElems.
 func (imp *importer) ints(i int, what string) ([]int, error) {
@@ -326,28 +306,14 @@ func (imp *importer) ints(i int, what string) ([]int, error) {
 }
 
 // permute reorders data of shape s (rank 4) so that output dimension i is
-// input dimension perm[i].
+// input dimension perm[i] (kernels.Permute).
 func permute(data []float32, s []int, perm [4]int) []float32 {
+	p, err := kernels.NewPermutation(s, perm[:])
+	if err != nil {
+		panic(err) // the callers' perms permute 4 axes and s has rank 4
+	}
 	out := make([]float32, len(data))
-	var stride [4]int
-	stride[3] = 1
-	for i := 2; i >= 0; i-- {
-		stride[i] = stride[i+1] * s[i+1]
-	}
-	d := [4]int{s[perm[0]], s[perm[1]], s[perm[2]], s[perm[3]]}
-	st := [4]int{stride[perm[0]], stride[perm[1]], stride[perm[2]], stride[perm[3]]}
-	k := 0
-	for a := range d[0] {
-		for b := range d[1] {
-			for c := range d[2] {
-				base := a*st[0] + b*st[1] + c*st[2]
-				for e := range d[3] {
-					out[k] = data[base+e*st[3]]
-					k++
-				}
-			}
-		}
-	}
+	kernels.Permute(&p, data, out, 0, len(out))
 	return out
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/mncdev/mnc/ir"
 )
 
 // dtype is the element type of stored tensor data (always little endian).
@@ -47,7 +49,7 @@ func (d dtype) at(raw []byte, i int) float32 {
 	case dtF64:
 		return float32(math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:])))
 	case dtF16:
-		return halfToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+		return ir.Float16ToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
 	case dtBF16:
 		return math.Float32frombits(uint32(binary.LittleEndian.Uint16(raw[2*i:])) << 16)
 	case dtI64:
@@ -81,27 +83,6 @@ func (d dtype) decode(out []float32, raw []byte, first int) {
 	for i := range out {
 		out[i] = d.at(raw, first+i)
 	}
-}
-
-// halfToFloat32 converts an IEEE 754 binary16 value exactly.
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h & 0x3ff)
-	switch exp {
-	case 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		f := float32(mant) / (1 << 24) // subnormal: mant * 2^-24, exact in float32
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	case 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 }
 
 // storage is one serialized storage: numel elements of dtype in data.
