@@ -1,6 +1,7 @@
 package tflite
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -221,12 +222,12 @@ func (imp *importer) floats(i int) ([]float32, error) {
 	switch t.dtype {
 	case ttFloat32:
 		for j := range out {
-			out[j] = math.Float32frombits(le32(b[4*j:]))
+			out[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
 		}
 		return out, checkFinite(out, t)
 	case ttFloat16:
 		for j := range out {
-			out[j] = ir.Float16ToFloat32(uint16(b[2*j]) | uint16(b[2*j+1])<<8)
+			out[j] = ir.Float16ToFloat32(binary.LittleEndian.Uint16(b[2*j:]))
 		}
 		return out, checkFinite(out, t)
 	case ttUint8, ttInt8, ttInt32:
@@ -252,15 +253,11 @@ func (imp *importer) floats(i int) ([]float32, error) {
 		case ttInt8:
 			q = int64(int8(b[j]))
 		default:
-			q = int64(int32(le32(b[4*j:])))
+			q = int64(int32(binary.LittleEndian.Uint32(b[4*j:])))
 		}
 		out[j] = float32(float64(q-t.q.zero[c]) * float64(t.q.scale[c]))
 	}
 	return out, nil
-}
-
-func le32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 func checkFinite(x []float32, t *tensor) error {
@@ -286,17 +283,12 @@ func (imp *importer) ints(i int, what string) ([]int, error) {
 	if n > maxRank*2 {
 		return nil, fmt.Errorf("%s %q has %d values", what, t.name, n)
 	}
+	xs, err := imp.intData(i)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	out := make([]int, n)
-	for j := range out {
-		var x int64
-		switch t.dtype {
-		case ttInt32:
-			x = int64(int32(le32(t.data[4*j:])))
-		case ttInt64:
-			x = int64(le32(t.data[8*j:])) | int64(le32(t.data[8*j+4:]))<<32
-		default:
-			return nil, fmt.Errorf("%s %q is %s, want INT32 or INT64", what, t.name, typeName(t.dtype))
-		}
+	for j, x := range xs {
 		if x < -maxElems || x > maxElems {
 			return nil, fmt.Errorf("%s %q holds %d", what, t.name, x)
 		}

@@ -1,6 +1,7 @@
 package tflite
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -323,9 +324,9 @@ func (imp *importer) intData(i int) ([]int64, error) {
 	for j := range out {
 		switch t.dtype {
 		case ttInt32:
-			out[j] = int64(int32(le32(t.data[4*j:])))
+			out[j] = int64(int32(binary.LittleEndian.Uint32(t.data[4*j:])))
 		case ttInt64:
-			out[j] = int64(le32(t.data[8*j:])) | int64(le32(t.data[8*j+4:]))<<32
+			out[j] = int64(binary.LittleEndian.Uint64(t.data[8*j:]))
 		default:
 			return nil, fmt.Errorf("constant %q is %s, want INT32 or INT64", t.name, typeName(t.dtype))
 		}
