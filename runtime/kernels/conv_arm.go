@@ -14,7 +14,7 @@ package kernels
 const neon32Im2colBytes = 16 << 10
 
 func convOKNeon32(p *ConvParams) bool {
-	return p.groups() == 1 && newNeon32Layout(p.O, p.KH*p.KW*p.C).kread <= neon32Im2colBytes
+	return p.groups() == 1 && newArmLayout(p.O, p.KH*p.KW*p.C, false).kread <= neon32Im2colBytes
 }
 
 func packConvNeon32(p *ConvParams, w []int8) []int8 {
@@ -36,7 +36,7 @@ func convNeon32(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) 
 		panic("kernels: conv slices too short for their parameters")
 	}
 	k := p.KH * p.KW * p.C
-	kp := newNeon32Layout(p.O, k).kread
+	kp := newArmLayout(p.O, k, false).kread
 	var buf [neon32Im2colBytes]int8
 	chunk := neon32Im2colBytes / kp
 	zx := int8(p.XZero)

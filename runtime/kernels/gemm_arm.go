@@ -66,65 +66,9 @@ type neon32Epi struct {
 	q      [neon32Group / 4]neon32Quad
 }
 
-// neon32Layout is the packed weight layout of an [O][K] matrix: blocks of 4
-// output channels (zero weights in the padding channels), kq chunks of 16 k
-// (64 bytes: channel c at 16c holds w[c][16q .. 16q+15]), then, if kt = 1,
-// one chunk of 8 k (32 bytes: channel c at 8c), zero past K; then opad
-// little-endian int32 wsum[o] = Σ_k w[o][k]; then an int32 flag, 1 if some
-// weight is -128 (gemmNeon32Safe).
-type neon32Layout struct {
-	o, k   int
-	kq, kt int
-	kread  int // bytes of each row the kernel reads
-}
-
-func newNeon32Layout(o, k int) neon32Layout {
-	l := neon32Layout{o: o, k: k, kq: k / 16}
-	switch r := k % 16; {
-	case r > 8:
-		l.kq++
-	case r > 0:
-		l.kt = 1
-	}
-	l.kread = 16*l.kq + 8*l.kt
-	return l
-}
-
-func (l neon32Layout) nblk() int    { return (l.o + 3) / 4 }
-func (l neon32Layout) wblk() int    { return 4 * l.kread }
-func (l neon32Layout) opad() int    { return 4 * l.nblk() }
-func (l neon32Layout) wsumOff() int { return l.opad() * l.kread }
-func (l neon32Layout) flagOff() int { return l.wsumOff() + 4*l.opad() }
-func (l neon32Layout) size() int    { return l.flagOff() + 4 }
-
-// packNeon32 packs w[o][k] (row-major) into the layout.
-func packNeon32(w []int8, o, k int) []int8 {
-	l := newNeon32Layout(o, k)
-	out := make([]int8, l.size())
-	neg := int32(0)
-	for c := range o {
-		// Channel c's 16-k chunks at base + 64q, its 8-k tail after them.
-		row := w[c*k : (c+1)*k]
-		base := c/4*l.wblk() + 16*(c%4)
-		for q := 0; 16*q < k; q++ {
-			if q < l.kq {
-				copy(out[base+64*q:][:16], row[16*q:])
-			} else {
-				copy(out[c/4*l.wblk()+64*l.kq+8*(c%4):][:8], row[16*q:])
-			}
-		}
-		var s int32
-		for _, v := range row {
-			s += int32(v)
-			if v == -128 {
-				neg = 1
-			}
-		}
-		putInt32(out[l.wsumOff()+4*c:], s)
-	}
-	putInt32(out[l.flagOff():], neg)
-	return out
-}
+// packNeon32 packs w[o][k] (row-major) in the ARM64 neon Set's layout
+// (armLayout, 4-wide blocks).
+func packNeon32(w []int8, o, k int) []int8 { return packArm(w, newArmLayout(o, k, false)) }
 
 // Blocking of runNeon32.
 const (
@@ -144,7 +88,7 @@ func runNeon32(x []int8, xstride, k int, w []int8, bias []int32, y []int8, o int
 	if lo >= hi {
 		return
 	}
-	l := newNeon32Layout(o, k)
+	l := newArmLayout(o, k, false)
 	// The assembly trusts its arguments: check every access here.
 	if lo < 0 || xstride < k || len(w) < l.size() || (hi-1)*xstride+k > len(x) || hi*o > len(y) || len(mult) < o || (bias != nil && len(bias) < o) {
 		panic("kernels: gemm slices too short for their parameters")
@@ -206,7 +150,7 @@ func runNeon32(x []int8, xstride, k int, w []int8, bias []int32, y []int8, o int
 // neon32Rows runs the kernel on rows [p0, p1) of x and blocks [b0, b0+nb),
 // row p written at y[yoff + (p-p0)*ystride] (wd: the bytes written per
 // block, 4).
-func neon32Rows(safe bool, x []int8, xstride int, l neon32Layout, w []int8, b0, nb, wd int, y []int8, yoff, ystride int,
+func neon32Rows(safe bool, x []int8, xstride int, l armLayout, w []int8, b0, nb, wd int, y []int8, yoff, ystride int,
 	e *neon32Epi, q *neon32Quad, p0, p1 int) {
 	// Bounds of the kernel's reads and writes.
 	if b0+nb > l.nblk() || yoff+(p1-p0-1)*ystride+nb*wd > len(y) {

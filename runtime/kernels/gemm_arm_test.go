@@ -80,7 +80,7 @@ func TestNeon32GemmTiles(t *testing.T) {
 // TestNeon32GemmPackFlag checks that the packer flags exactly the weight
 // matrices holding -128.
 func TestNeon32GemmPackFlag(t *testing.T) {
-	l := newNeon32Layout(5, 19)
+	l := newArmLayout(5, 19, false)
 	w := make([]int8, 5*19)
 	if readInt32(packNeon32(w, 5, 19), l.flagOff()) != 0 {
 		t.Error("flag set without -128")
