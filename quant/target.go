@@ -61,7 +61,7 @@ func (x *MixedReport) summary() string {
 // cost gives the latency and size of the model against all int8, with
 // arrow between the two.
 func (x *MixedReport) cost(arrow string) string {
-	if x.Int8Bytes == 0 {
+	if x.Unstated {
 		return fmt.Sprintf("file %s (no all-int8 model to compare with: it would need calibration images)", mb(x.MixedBytes))
 	}
 	return fmt.Sprintf("latency (one thread) %.2f ms all int8 %s %.2f ms (%+.1f%%); file %s %s %s",
