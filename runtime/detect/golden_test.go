@@ -1,0 +1,157 @@
+package detect
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"testing"
+)
+
+type goldenFile struct {
+	Torch   string `json:"torch"`
+	Anchors struct {
+		FeatureMaps [][2]int `json:"feature_maps"`
+		Image       [2]int   `json:"image"`
+		Boxes       string   `json:"boxes"`
+	} `json:"anchors"`
+	Softmax []struct {
+		Classes int    `json:"classes"`
+		Logits  string `json:"logits"`
+		Softmax string `json:"softmax"`
+	} `json:"softmax"`
+	Cases []struct {
+		Name        string   `json:"name"`
+		FeatureMaps [][2]int `json:"feature_maps"`
+		Classes     int      `json:"classes"`
+		Candidates  int      `json:"candidates"`
+		Logits      string   `json:"logits"`
+		Regression  string   `json:"regression"`
+		Boxes       string   `json:"boxes"`
+		Scores      string   `json:"scores"`
+		Labels      []int    `json:"labels"`
+	} `json:"cases"`
+}
+
+func f32s(t *testing.T, s string) []float32 {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b)%4 != 0 {
+		t.Fatalf("bad base64 float32 array: %v", err)
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+func asBoxes(f []float32) []Box {
+	out := make([]Box, len(f)/4)
+	for i := range out {
+		copy(out[i][:], f[4*i:])
+	}
+	return out
+}
+
+func loadGolden(t *testing.T) goldenFile {
+	b, err := os.ReadFile("testdata/ssd_golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g goldenFile
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// TestGoldenAnchors: ssdlite320's 3234 default boxes, bit for bit.
+func TestGoldenAnchors(t *testing.T) {
+	g := loadGolden(t)
+	want := asBoxes(f32s(t, g.Anchors.Boxes))
+	got, err := Anchors(SSDLite320(), g.Anchors.FeatureMaps, g.Anchors.Image[0], g.Anchors.Image[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) != 3234 {
+		t.Fatalf("%d anchors, torchvision %d (want 3234)", len(got), len(want))
+	}
+	for i := range want {
+		for c := 0; c < 4; c++ {
+			if math.Float32bits(got[i][c]) != math.Float32bits(want[i][c]) {
+				t.Fatalf("anchor %d: %v, torchvision %v", i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestGoldenPostprocess: torchvision's detections (count, order, labels,
+// score and box bits) from the same logits and regressions.
+func TestGoldenPostprocess(t *testing.T) {
+	g := loadGolden(t)
+	if len(g.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range g.Cases {
+		anchors, err := Anchors(SSDLite320(), c.FeatureMaps, 320, 320)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits := f32s(t, c.Logits)
+		rel := asBoxes(f32s(t, c.Regression))
+		wantB := asBoxes(f32s(t, c.Boxes))
+		wantS := f32s(t, c.Scores)
+		got, err := Postprocess(logits, c.Classes, rel, anchors, 320, 320, SSDLite320Params())
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if len(got) != len(c.Labels) {
+			t.Errorf("%s: %d detections, torchvision %d", c.Name, len(got), len(c.Labels))
+			continue
+		}
+		bad := 0
+		for i, d := range got {
+			same := d.Label == c.Labels[i] && math.Float32bits(d.Score) == math.Float32bits(wantS[i])
+			for k := 0; k < 4; k++ {
+				same = same && math.Float32bits(d.Box[k]) == math.Float32bits(wantB[i][k])
+			}
+			if !same {
+				if bad < 3 {
+					t.Errorf("%s: detection %d: label %d score %.9g box %v; torchvision %d %.9g %v",
+						c.Name, i, d.Label, d.Score, d.Box, c.Labels[i], wantS[i], wantB[i])
+				}
+				bad++
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%s: %d of %d detections differ", c.Name, bad, len(got))
+		}
+	}
+}
+
+// TestGoldenSoftmax: F.softmax's bits for rows shorter than, equal to and
+// longer than PyTorch's 8 lanes (91 is COCO's class count).
+func TestGoldenSoftmax(t *testing.T) {
+	g := loadGolden(t)
+	if len(g.Softmax) == 0 {
+		t.Fatal("no softmax cases")
+	}
+	for _, c := range g.Softmax {
+		want := f32s(t, c.Softmax)
+		got, err := Softmax(f32s(t, c.Logits), c.Classes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := 0
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				bad++
+			}
+		}
+		if bad > 0 || len(got) != len(want) {
+			t.Errorf("%d classes: %d of %d probabilities differ", c.Classes, bad, len(want))
+		}
+	}
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Golden cases for runtime/detect from torchvision's own SSD code.
+
+Writes ../ssd_golden.json: the default boxes of ssdlite320_mobilenet_v3_large
+for its six 320x320 feature maps, and post-processing cases, each random
+class logits and box regressions run through torchvision's
+SSD.postprocess_detections (softmax, BoxCoder decoding, clipping, per-class
+threshold and topk, batched_nms, detections_per_img) with the SSDLite320
+settings. Float arrays are base64 of little-endian float32.
+
+Cases: "random" (normal logits and regressions), "ties" (integer logits, so
+many exactly equal scores, and zero regressions on every other anchor, so
+boxes equal to heavily overlapping anchors), "wide" (large regressions that
+hit bbox_xform_clip and the image border). "softmax" holds
+F.softmax(dim=-1) of 64 random rows for several class counts (the lane
+structure of PyTorch's kernel depends on it). Small ones take batched_nms's
+coordinate-trick route (<= 1000 candidates), large ones its per-class route.
+
+Run with torch 1.13 / torchvision 0.14 on an x86-64 CPU with AVX2 (the
+golden exp and softmax bits are those of PyTorch's AVX2 kernels):
+    /usr/bin/python3 make_ssd_golden.py
+"""
+import base64, json, os, types
+import numpy as np
+import torch
+import torchvision
+from torchvision.models.detection import ssd as ssdmod
+from torchvision.models.detection import _utils as det_utils
+from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+from torchvision.models.detection.image_list import ImageList
+
+torch.set_num_threads(1)
+
+
+def b64(a):
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode()
+
+
+def anchors_for(fmaps, size=(320, 320)):
+    gen = DefaultBoxGenerator([[2, 3] for _ in range(6)], min_ratio=0.2, max_ratio=0.95)
+    images = ImageList(torch.zeros(1, 3, *size), [size])
+    feats = [torch.zeros(1, 1, h, w) for h, w in fmaps]
+    return gen(images, feats)[0]
+
+
+def fake_ssd():
+    return types.SimpleNamespace(
+        box_coder=det_utils.BoxCoder(weights=(10.0, 10.0, 5.0, 5.0)),
+        score_thresh=0.001, nms_thresh=0.55, detections_per_img=300, topk_candidates=300)
+
+
+def case(name, fmaps, classes, seed, kind):
+    g = torch.Generator().manual_seed(seed)
+    anchors = anchors_for(fmaps)
+    n = anchors.shape[0]
+    if kind == "ties":
+        logits = torch.randint(-3, 4, (1, n, classes), generator=g).float()
+        rel = torch.randn(1, n, 4, generator=g)
+        rel[:, ::2] = 0
+    elif kind == "wide":
+        logits = torch.randn(1, n, classes, generator=g) * 3
+        rel = torch.randn(1, n, 4, generator=g) * 30
+    else:
+        logits = torch.randn(1, n, classes, generator=g) * 2
+        rel = torch.randn(1, n, 4, generator=g)
+    out = ssdmod.SSD.postprocess_detections(
+        fake_ssd(), {"bbox_regression": rel, "cls_logits": logits}, [anchors], [(320, 320)])[0]
+    ncand = int((torch.softmax(logits[0], -1)[:, 1:] > 0.001).sum(0).clamp(max=300).sum())
+    return {
+        "name": name, "feature_maps": fmaps, "classes": classes, "candidates": ncand,
+        "logits": b64(logits[0].numpy()), "regression": b64(rel[0].numpy()),
+        "boxes": b64(out["boxes"].numpy()), "scores": b64(out["scores"].numpy()),
+        "labels": out["labels"].tolist(),
+    }
+
+
+def main():
+    full = [[20, 20], [10, 10], [5, 5], [3, 3], [2, 2], [1, 1]]
+    small = [[5, 5], [3, 3], [2, 2], [1, 1], [1, 1], [1, 1]]
+    mid = [[10, 10], [5, 5], [3, 3], [2, 2], [1, 1], [1, 1]]
+    cases = []
+    for s in range(3):
+        cases.append(case(f"random-small-{s}", small, 5, 100 + s, "random"))
+        cases.append(case(f"ties-small-{s}", small, 5, 200 + s, "ties"))
+        cases.append(case(f"wide-small-{s}", small, 5, 300 + s, "wide"))
+        cases.append(case(f"random-mid-{s}", mid, 8, 400 + s, "random"))
+        cases.append(case(f"ties-mid-{s}", mid, 8, 500 + s, "ties"))
+    sm = []
+    g = torch.Generator().manual_seed(7)
+    for c in (1, 3, 8, 13, 21, 91):
+        x = torch.randn(64, c, generator=g) * 4
+        sm.append({"classes": c, "logits": b64(x.numpy()), "softmax": b64(torch.softmax(x, -1).numpy())})
+    out = {
+        "softmax": sm,
+        "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "anchors": {"feature_maps": full, "image": [320, 320], "boxes": b64(anchors_for(full).numpy())},
+        "cases": cases,
+    }
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ssd_golden.json")
+    with open(path, "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+    print(path, len(cases), "cases", [(c["name"], c["candidates"], len(c["labels"])) for c in cases])
+
+
+if __name__ == "__main__":
+    main()
