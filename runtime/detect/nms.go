@@ -80,7 +80,8 @@ func stdMin(a, b float32) float32 {
 // torchvision on CPU it takes one of two routes, whose float results differ:
 // up to 1000 boxes the "coordinate trick" (every box shifted by
 // label * (max coordinate + 1), one NMS over all, so IoUs are computed on the
-// shifted float32 coordinates), above 1000 one NMS per label, the kept indices
+// shifted float32 coordinates; one NaN coordinate among the boxes makes every
+// shift NaN, and then nothing is suppressed, as in torchvision), above 1000 one NMS per label, the kept indices
 // then sorted by decreasing score with std::sort (libstdc++'s, so equal scores
 // of different labels come out in torch's order).
 func BatchedNMS(boxes []Box, scores []float32, labels []int, iouThresh float64) ([]int, error) {
