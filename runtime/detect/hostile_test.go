@@ -135,8 +135,8 @@ func FuzzPostprocess(f *testing.F) {
 			return v
 		}
 		n := len(data) / 4
-		if n > 2000 {
-			n = 2000
+		if n > 400 {
+			n = 400
 		}
 		anchors := make([]Box, n)
 		rel := make([]Box, n)
