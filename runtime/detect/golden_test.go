@@ -22,15 +22,17 @@ type goldenFile struct {
 		Softmax string `json:"softmax"`
 	} `json:"softmax"`
 	Cases []struct {
-		Name        string   `json:"name"`
-		FeatureMaps [][2]int `json:"feature_maps"`
-		Classes     int      `json:"classes"`
-		Candidates  int      `json:"candidates"`
-		Logits      string   `json:"logits"`
-		Regression  string   `json:"regression"`
-		Boxes       string   `json:"boxes"`
-		Scores      string   `json:"scores"`
-		Labels      []int    `json:"labels"`
+		Name        string     `json:"name"`
+		Kind        string     `json:"kind"`
+		Seed        uint64     `json:"seed"`
+		FeatureMaps [][2]int   `json:"feature_maps"`
+		Classes     int        `json:"classes"`
+		Params      [4]float64 `json:"params"`
+		Candidates  int        `json:"candidates"`
+		LogitsCheck string     `json:"logits_check"`
+		Boxes       string     `json:"boxes"`
+		Scores      string     `json:"scores"`
+		Labels      []int      `json:"labels"`
 	} `json:"cases"`
 }
 
@@ -89,6 +91,8 @@ func TestGoldenAnchors(t *testing.T) {
 
 // TestGoldenPostprocess: torchvision's detections (count, order, labels,
 // score and box bits) from the same logits and regressions.
+//
+// The inputs are make_ssd_golden.py's rand_inputs, repeated here.
 func TestGoldenPostprocess(t *testing.T) {
 	g := loadGolden(t)
 	if len(g.Cases) == 0 {
@@ -99,11 +103,17 @@ func TestGoldenPostprocess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		logits := f32s(t, c.Logits)
-		rel := asBoxes(f32s(t, c.Regression))
+		logits, rel := randInputs(c.Kind, len(anchors), c.Classes, c.Seed)
+		check := f32s(t, c.LogitsCheck)
+		for i, v := range check {
+			if math.Float32bits(v) != math.Float32bits(logits[len(logits)-c.Classes+i]) {
+				t.Fatalf("%s: the generated inputs are not the script's (last row of logits %v, script %v)", c.Name, logits[len(logits)-c.Classes:], check)
+			}
+		}
+		p := Params{ScoreThresh: c.Params[0], NMSThresh: c.Params[1], DetectionsPerImg: int(c.Params[2]), TopKCandidates: int(c.Params[3])}
 		wantB := asBoxes(f32s(t, c.Boxes))
 		wantS := f32s(t, c.Scores)
-		got, err := Postprocess(logits, c.Classes, rel, anchors, 320, 320, SSDLite320Params())
+		got, err := Postprocess(logits, c.Classes, rel, anchors, 320, 320, p)
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
@@ -154,4 +164,47 @@ func TestGoldenSoftmax(t *testing.T) {
 			t.Errorf("%d classes: %d of %d probabilities differ", c.Classes, bad, len(want))
 		}
 	}
+}
+
+type splitMix uint64
+
+func (s *splitMix) next() uint64 {
+	*s += 0x9E3779B97F4A7C15
+	z := uint64(*s)
+	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+	z = (z ^ z>>27) * 0x94D049BB133111EB
+	return z ^ z>>31
+}
+
+func (s *splitMix) uniform() float64 { return float64(s.next()>>40) / 16777216.0 }
+
+func (s *splitMix) normal() float64 {
+	return (s.uniform() + s.uniform() + s.uniform() + s.uniform() - 2.0) * 1.7320508075688772
+}
+
+func randInputs(kind string, n, classes int, seed uint64) ([]float32, []Box) {
+	r := splitMix(seed)
+	logits := make([]float32, n*classes)
+	rel := make([]Box, n)
+	scale, rscale := 2.0, 1.0
+	if kind == "wide" {
+		scale, rscale = 3.0, 30.0
+	}
+	for i := 0; i < n; i++ {
+		for c := 0; c < classes; c++ {
+			if kind == "ties" {
+				logits[i*classes+c] = float32(float64(r.next()%7) - 3.0)
+			} else {
+				logits[i*classes+c] = float32(r.normal() * scale)
+			}
+		}
+		for k := 0; k < 4; k++ {
+			v := r.normal() * rscale
+			if kind == "ties" && i%2 == 0 {
+				v = 0
+			}
+			rel[i][k] = float32(v)
+		}
+	}
+	return logits, rel
 }

@@ -2,11 +2,15 @@
 """Golden cases for runtime/detect from torchvision's own SSD code.
 
 Writes ../ssd_golden.json: the default boxes of ssdlite320_mobilenet_v3_large
-for its six 320x320 feature maps, and post-processing cases, each random
-class logits and box regressions run through torchvision's
+for its six 320x320 feature maps, and post-processing cases, each
+pseudo-random class logits and box regressions run through torchvision's
 SSD.postprocess_detections (softmax, BoxCoder decoding, clipping, per-class
 threshold and topk, batched_nms, detections_per_img) with the SSDLite320
-settings. Float arrays are base64 of little-endian float32.
+settings or the case's own. Float arrays are base64 of little-endian float32.
+
+The inputs are not stored: they come from splitmix64 (seeded per case) with
+exact dyadic float64 arithmetic (see rand_inputs), which golden_test.go
+repeats bit for bit, so the file holds only torchvision's outputs.
 
 Cases: "random" (normal logits and regressions), "ties" (integer logits, so
 many exactly equal scores, and zero regressions on every other anchor, so
@@ -49,26 +53,58 @@ def fake_ssd():
         score_thresh=0.001, nms_thresh=0.55, detections_per_img=300, topk_candidates=300)
 
 
-def case(name, fmaps, classes, seed, kind):
-    g = torch.Generator().manual_seed(seed)
+M64 = (1 << 64) - 1
+
+
+class SplitMix:
+    def __init__(self, seed):
+        self.x = seed & M64
+
+    def next(self):
+        self.x = (self.x + 0x9E3779B97F4A7C15) & M64
+        z = self.x
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        return z ^ (z >> 31)
+
+    def uniform(self):  # k / 2^24, exact
+        return (self.next() >> 40) / 16777216.0
+
+    def normal(self):  # Irwin-Hall(4) - 2, times sqrt(3): mean 0, sd 1; exact until the float32 rounding
+        return (self.uniform() + self.uniform() + self.uniform() + self.uniform() - 2.0) * 1.7320508075688772
+
+
+def rand_inputs(kind, n, classes, seed):
+    """Logits [n, classes] and regressions [n, 4], float32, in this order."""
+    r = SplitMix(seed)
+    logits = np.zeros((n, classes), np.float32)
+    rel = np.zeros((n, 4), np.float32)
+    for i in range(n):
+        for c in range(classes):
+            if kind == "ties":
+                logits[i, c] = np.float32(float(r.next() % 7) - 3.0)
+            else:
+                logits[i, c] = np.float32(r.normal() * (3.0 if kind == "wide" else 2.0))
+        for k in range(4):
+            v = r.normal() * (30.0 if kind == "wide" else 1.0)
+            rel[i, k] = np.float32(0.0 if kind == "ties" and i % 2 == 0 else v)
+    return torch.from_numpy(logits), torch.from_numpy(rel)
+
+
+def case(name, fmaps, classes, seed, kind, params=None):
     anchors = anchors_for(fmaps)
     n = anchors.shape[0]
-    if kind == "ties":
-        logits = torch.randint(-3, 4, (1, n, classes), generator=g).float()
-        rel = torch.randn(1, n, 4, generator=g)
-        rel[:, ::2] = 0
-    elif kind == "wide":
-        logits = torch.randn(1, n, classes, generator=g) * 3
-        rel = torch.randn(1, n, 4, generator=g) * 30
-    else:
-        logits = torch.randn(1, n, classes, generator=g) * 2
-        rel = torch.randn(1, n, 4, generator=g)
+    logits, rel = rand_inputs(kind, n, classes, seed)
+    ssd = fake_ssd()
+    if params:
+        ssd.score_thresh, ssd.nms_thresh, ssd.detections_per_img, ssd.topk_candidates = params
     out = ssdmod.SSD.postprocess_detections(
-        fake_ssd(), {"bbox_regression": rel, "cls_logits": logits}, [anchors], [(320, 320)])[0]
-    ncand = int((torch.softmax(logits[0], -1)[:, 1:] > 0.001).sum(0).clamp(max=300).sum())
+        ssd, {"bbox_regression": rel[None], "cls_logits": logits[None]}, [anchors], [(320, 320)])[0]
+    ncand = int((torch.softmax(logits, -1)[:, 1:] > ssd.score_thresh).sum(0).clamp(max=ssd.topk_candidates).sum())
     return {
-        "name": name, "feature_maps": fmaps, "classes": classes, "candidates": ncand,
-        "logits": b64(logits[0].numpy()), "regression": b64(rel[0].numpy()),
+        "name": name, "kind": kind, "seed": seed, "feature_maps": fmaps, "classes": classes,
+        "params": [ssd.score_thresh, ssd.nms_thresh, ssd.detections_per_img, ssd.topk_candidates],
+        "candidates": ncand, "logits_check": b64(logits[-1].numpy()),
         "boxes": b64(out["boxes"].numpy()), "scores": b64(out["scores"].numpy()),
         "labels": out["labels"].tolist(),
     }
@@ -85,6 +121,9 @@ def main():
         cases.append(case(f"wide-small-{s}", small, 5, 300 + s, "wide"))
         cases.append(case(f"random-mid-{s}", mid, 8, 400 + s, "random"))
         cases.append(case(f"ties-mid-{s}", mid, 8, 500 + s, "ties"))
+        cases.append(case(f"strict-small-{s}", small, 5, 600 + s, "ties", (0.3, 0.3, 50, 20)))
+    cases.append(case("coco-full", full, 91, 700, "random"))
+    cases.append(case("coco-full-ties", full, 91, 701, "ties"))
     sm = []
     g = torch.Generator().manual_seed(7)
     for c in (1, 3, 8, 13, 21, 91):
