@@ -24,9 +24,28 @@
 // SelectTopK reproduces those algorithms (stdsort.go) so tied scores come out
 // in the same order.
 //
+// Boxes are in the frame of the transformed input (320x320 for SSDLite):
+// torchvision's GeneralizedRCNNTransform.postprocess, which scales them back
+// to the original image, is not part of this package.
+//
+// The golden cases (testdata/ssd_golden.json, from testdata/gen/
+// make_ssd_golden.py running torchvision itself) are compared bit for bit:
+// anchors, softmax, and detections' count, order, labels, scores and boxes.
+//
+// # Evaluation
+//
+// Box files (boxfile.go: one per image, "class x0 y0 x1 y1" lines for the
+// ground truth, "class x0 y0 x1 y1 score" for detections), VOC AP@0.5 with
+// all-points interpolation (ap.go) and a confusion-matrix mIoU with label 255
+// ignored (miou.go) are float64 and need no torchvision bits; they are
+// checked against hand-computed cases and testdata/gen/make_eval_golden.py.
+//
 // # Limits
 //
-// Every entry point checks its counts against MaxAnchors, MaxClasses and
-// MaxCandidates before it allocates and returns an error, never panics, on
-// NaN, Inf, negative or inverted boxes.
+// Every entry point checks its counts against MaxAnchors, MaxClasses, MaxTopK
+// and MaxCandidates before it allocates, and refuses larger inputs with an
+// error. NaN, Inf, negative-size, zero-size and inverted anchors or boxes and
+// NaN/Inf logits are not errors: they go through torchvision's float
+// arithmetic as they would in torchvision (a NaN score never passes the
+// threshold; a NaN box suppresses nothing), and never cause a panic.
 package detect

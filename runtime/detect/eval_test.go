@@ -172,3 +172,29 @@ func TestMeanIoU(t *testing.T) {
 		t.Errorf("empty matrix mIoU %v, want NaN", m)
 	}
 }
+
+// FuzzParseBoxes: any bytes are boxes or an error naming the file, never a
+// panic; what parses is finite and not inverted.
+func FuzzParseBoxes(f *testing.F) {
+	f.Add([]byte("cat 1 2 3 4 0.5\n# x\n\ndog 0 0 0 0 1e-3\n"), true)
+	f.Add([]byte("a 1 2 3 4\nb 1e308 1 1e308 2\n"), false)
+	f.Fuzz(func(t *testing.T, data []byte, scored bool) {
+		got, err := ParseBoxes(strings.NewReader(string(data)), "f.txt", scored)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.txt") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		for _, l := range got {
+			for _, v := range append(l.Box[:], l.Score) {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("non-finite value parsed: %+v", l)
+				}
+			}
+			if l.Box[2] < l.Box[0] || l.Box[3] < l.Box[1] || l.Class == "" {
+				t.Fatalf("bad box parsed: %+v", l)
+			}
+		}
+	})
+}

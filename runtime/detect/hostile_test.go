@@ -105,6 +105,8 @@ func TestLimits(t *testing.T) {
 		{"topk", errOf(Postprocess(nil, 2, nil, nil, 32, 32, Params{TopKCandidates: MaxTopK + 1})), "topk"},
 		{"NaN nms", errOf(Postprocess(nil, 2, nil, nil, 32, 32, Params{NMSThresh: math.NaN()})), "NaN"},
 		{"logit count", errOf(Postprocess(make([]float32, 3), 2, make([]Box, 2), make([]Box, 2), 32, 32, SSDLite320Params())), "3 logits for 2 anchors"},
+		{"candidates", errOf(Select(make([]float32, 600*4000), 4000, make([]Box, 600), Params{TopKCandidates: 600, DetectionsPerImg: 1})), "MaxCandidates"},
+		{"nms count", errOf(NMS(make([]Box, MaxCandidates+1), make([]float32, MaxCandidates+1), 0.5)), "limit"},
 		{"label", errOf(BatchedNMS([]Box{{}}, []float32{1}, []int{-1}, 0.5)), "label -1"},
 	} {
 		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.want) {

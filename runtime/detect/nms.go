@@ -15,8 +15,8 @@ func NMS(boxes []Box, scores []float32, iouThresh float64) ([]int, error) {
 	if len(boxes) != len(scores) {
 		return nil, fmt.Errorf("detect: nms: %d boxes, %d scores", len(boxes), len(scores))
 	}
-	if len(boxes) > MaxTopK*MaxClasses {
-		return nil, fmt.Errorf("detect: nms: %d boxes; the limit is %d", len(boxes), MaxTopK*MaxClasses)
+	if len(boxes) > MaxCandidates {
+		return nil, fmt.Errorf("detect: nms: %d boxes; the limit is %d", len(boxes), MaxCandidates)
 	}
 	return nms(boxes, scores, iouThresh), nil
 }
@@ -88,8 +88,8 @@ func BatchedNMS(boxes []Box, scores []float32, labels []int, iouThresh float64) 
 	if len(boxes) != len(scores) || len(boxes) != len(labels) {
 		return nil, fmt.Errorf("detect: batched nms: %d boxes, %d scores, %d labels", len(boxes), len(scores), len(labels))
 	}
-	if len(boxes) > MaxTopK*MaxClasses {
-		return nil, fmt.Errorf("detect: batched nms: %d boxes; the limit is %d", len(boxes), MaxTopK*MaxClasses)
+	if len(boxes) > MaxCandidates {
+		return nil, fmt.Errorf("detect: batched nms: %d boxes; the limit is %d", len(boxes), MaxCandidates)
 	}
 	for i, l := range labels {
 		if l < 0 || l >= MaxClasses {

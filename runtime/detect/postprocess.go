@@ -75,6 +75,9 @@ func Select(scores []float32, classes int, boxes []Box, p Params) ([]Detection, 
 	if p.TopKCandidates < 0 || p.TopKCandidates > MaxTopK || p.DetectionsPerImg < 0 || p.DetectionsPerImg > MaxTopK {
 		return nil, fmt.Errorf("detect: topk %d, detections %d: want 0 to %d", p.TopKCandidates, p.DetectionsPerImg, MaxTopK)
 	}
+	if c := (classes - 1) * min(p.TopKCandidates, len(boxes)); c > MaxCandidates {
+		return nil, fmt.Errorf("detect: up to %d NMS candidates (%d classes x topk %d); the limit is %d (MaxCandidates)", c, classes-1, p.TopKCandidates, MaxCandidates)
+	}
 	thr := float32(p.ScoreThresh)
 	var cb []Box
 	var cs []float32

@@ -13,6 +13,7 @@ const (
 	MaxClasses    = 1 << 12 // classes, background included
 	MaxTopK       = 1 << 12 // TopKCandidates and DetectionsPerImg
 	MaxFeatureMap = 1 << 12 // height or width of one feature map, and of the image
+	MaxCandidates = 1 << 20 // boxes entering NMS: (classes-1) * TopKCandidates at most
 )
 
 // Box is [x0, y0, x1, y1] in pixels, as torchvision's xyxy boxes.
