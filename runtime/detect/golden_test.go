@@ -16,6 +16,10 @@ type goldenFile struct {
 		Image       [2]int   `json:"image"`
 		Boxes       string   `json:"boxes"`
 	} `json:"anchors"`
+	Exp struct {
+		X   string `json:"x"`
+		Exp string `json:"exp"`
+	} `json:"exp"`
 	Softmax []struct {
 		Classes int    `json:"classes"`
 		Logits  string `json:"logits"`
@@ -207,4 +211,30 @@ func randInputs(kind string, n, classes int, seed uint64) ([]float32, []Box) {
 		}
 	}
 	return logits, rel
+}
+
+// TestGoldenExp: expf is torch.exp's bits; float32(math.Exp) is not (the
+// test says how often it differs, to show the case is not vacuous).
+func TestGoldenExp(t *testing.T) {
+	g := loadGolden(t)
+	x, want := f32s(t, g.Exp.X), f32s(t, g.Exp.Exp)
+	if len(x) != len(want) || len(x) < 4000 {
+		t.Fatalf("%d inputs, %d outputs", len(x), len(want))
+	}
+	bad, libm := 0, 0
+	for i, v := range x {
+		if math.Float32bits(expf(v)) != math.Float32bits(want[i]) {
+			if bad < 3 {
+				t.Errorf("expf(%v) = %v, torch %v", v, expf(v), want[i])
+			}
+			bad++
+		}
+		if float32(math.Exp(float64(v))) != want[i] {
+			libm++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d differ", bad, len(x))
+	}
+	t.Logf("float32(math.Exp) differs from torch.exp on %d of %d", libm, len(x))
 }

@@ -15,7 +15,8 @@ repeats bit for bit, so the file holds only torchvision's outputs.
 Cases: "random" (normal logits and regressions), "ties" (integer logits, so
 many exactly equal scores, and zero regressions on every other anchor, so
 boxes equal to heavily overlapping anchors), "wide" (large regressions that
-hit bbox_xform_clip and the image border). "softmax" holds
+hit bbox_xform_clip and the image border). "exp" holds torch.exp
+of 4009 float32 values (SLEEF's, not a correctly rounded exp); "softmax" holds
 F.softmax(dim=-1) of 64 random rows for several class counts (the lane
 structure of PyTorch's kernel depends on it). Small ones take batched_nms's
 coordinate-trick route (<= 1000 candidates), large ones its per-class route.
@@ -129,7 +130,10 @@ def main():
     for c in (1, 3, 8, 13, 21, 91):
         x = torch.randn(64, c, generator=g) * 4
         sm.append({"classes": c, "logits": b64(x.numpy()), "softmax": b64(torch.softmax(x, -1).numpy())})
+    ex = torch.cat([torch.rand(3000, generator=g) * 30 - 20, torch.randn(1000, generator=g) * 0.01,
+                    torch.tensor([0.0, -0.0, 88.0, 100.0, 100.5, -103.9, -104.5, float("inf"), float("-inf")])])
     out = {
+        "exp": {"x": b64(ex.numpy()), "exp": b64(torch.exp(ex).numpy())},
         "softmax": sm,
         "torch": torch.__version__, "torchvision": torchvision.__version__,
         "anchors": {"feature_maps": full, "image": [320, 320], "boxes": b64(anchors_for(full).numpy())},
