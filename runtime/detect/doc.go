@@ -24,9 +24,9 @@
 // SelectTopK reproduces those algorithms (stdsort.go) so tied scores come out
 // in the same order.
 //
-// Boxes are in the frame of the transformed input (320x320 for SSDLite):
-// torchvision's GeneralizedRCNNTransform.postprocess, which scales them back
-// to the original image, is not part of this package.
+// Postprocess's boxes are in the frame of the transformed input (320x320 for
+// SSDLite); Rescale is GeneralizedRCNNTransform.postprocess's scaling back to
+// the original image.
 //
 // The golden cases (testdata/ssd_golden.json, from testdata/gen/
 // make_ssd_golden.py running torchvision itself) are compared bit for bit:

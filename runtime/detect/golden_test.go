@@ -35,6 +35,7 @@ type goldenFile struct {
 		Candidates  int        `json:"candidates"`
 		LogitsCheck string     `json:"logits_check"`
 		Boxes       string     `json:"boxes"`
+		Rescaled    string     `json:"rescaled_480x641"`
 		Scores      string     `json:"scores"`
 		Labels      []int      `json:"labels"`
 	} `json:"cases"`
@@ -102,6 +103,12 @@ func TestGoldenPostprocess(t *testing.T) {
 	if len(g.Cases) == 0 {
 		t.Fatal("no cases")
 	}
+	nRescaled := 0
+	defer func() {
+		if nRescaled < 6 {
+			t.Errorf("only %d cases check Rescale; want 6", nRescaled)
+		}
+	}()
 	for _, c := range g.Cases {
 		anchors, err := Anchors(SSDLite320(), c.FeatureMaps, 320, 320)
 		if err != nil {
@@ -141,6 +148,19 @@ func TestGoldenPostprocess(t *testing.T) {
 		}
 		if bad > 0 {
 			t.Errorf("%s: %d of %d detections differ", c.Name, bad, len(got))
+		}
+		if err := Rescale(got, 320, 320, 480, 641); err != nil {
+			t.Fatal(err)
+		}
+		rescaled := asBoxes(f32s(t, c.Rescaled))
+		if len(rescaled) > 0 {
+			nRescaled++
+		}
+		for i, w := range rescaled {
+			if bits(got[i].Box) != bits(w) {
+				t.Errorf("%s: detection %d rescaled to %v; torchvision %v", c.Name, i, got[i].Box, w)
+				break
+			}
 		}
 	}
 }
@@ -237,4 +257,8 @@ func TestGoldenExp(t *testing.T) {
 		t.Errorf("%d of %d differ", bad, len(x))
 	}
 	t.Logf("float32(math.Exp) differs from torch.exp on %d of %d", libm, len(x))
+}
+
+func bits(b Box) [4]uint32 {
+	return [4]uint32{math.Float32bits(b[0]), math.Float32bits(b[1]), math.Float32bits(b[2]), math.Float32bits(b[3])}
 }

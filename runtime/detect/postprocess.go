@@ -112,3 +112,24 @@ func Select(scores []float32, classes int, boxes []Box, p Params) ([]Detection, 
 	}
 	return out, nil
 }
+
+// Rescale is GeneralizedRCNNTransform.postprocess's resize_boxes: boxes of
+// the fromH x fromW model input scaled to the toH x toW original image, by
+// float32 ratios to/from (x by the widths', y by the heights'), in place.
+func Rescale(d []Detection, fromH, fromW, toH, toW int) error {
+	for _, v := range []int{fromH, fromW, toH, toW} {
+		if v <= 0 || v > 1<<24 {
+			return fmt.Errorf("detect: rescale %dx%d to %dx%d: sizes must be 1 to %d", fromH, fromW, toH, toW, 1<<24)
+		}
+	}
+	rh := float32(toH) / float32(fromH)
+	rw := float32(toW) / float32(fromW)
+	for i := range d {
+		b := &d[i].Box
+		b[0] *= rw
+		b[2] *= rw
+		b[1] *= rh
+		b[3] *= rh
+	}
+	return nil
+}

@@ -6,7 +6,9 @@ for its six 320x320 feature maps, and post-processing cases, each
 pseudo-random class logits and box regressions run through torchvision's
 SSD.postprocess_detections (softmax, BoxCoder decoding, clipping, per-class
 threshold and topk, batched_nms, detections_per_img) with the SSDLite320
-settings or the case's own. Float arrays are base64 of little-endian float32.
+settings or the case's own, and the boxes as GeneralizedRCNNTransform's
+resize_boxes scales them to a 480x641 original image (for the "-0" and
+"coco" cases). Float arrays are base64 of little-endian float32.
 
 The inputs are not stored: they come from splitmix64 (seeded per case) with
 exact dyadic float64 arithmetic (see rand_inputs), which golden_test.go
@@ -102,7 +104,10 @@ def case(name, fmaps, classes, seed, kind, params=None):
     out = ssdmod.SSD.postprocess_detections(
         ssd, {"bbox_regression": rel[None], "cls_logits": logits[None]}, [anchors], [(320, 320)])[0]
     ncand = int((torch.softmax(logits, -1)[:, 1:] > ssd.score_thresh).sum(0).clamp(max=ssd.topk_candidates).sum())
+    from torchvision.models.detection.transform import resize_boxes
+    rescaled = resize_boxes(out["boxes"], (320, 320), (480, 641))
     return {
+        "rescaled_480x641": b64(rescaled.numpy()) if name.endswith("-0") or name.startswith("coco") else "",
         "name": name, "kind": kind, "seed": seed, "feature_maps": fmaps, "classes": classes,
         "params": [ssd.score_thresh, ssd.nms_thresh, ssd.detections_per_img, ssd.topk_candidates],
         "candidates": ncand, "logits_check": b64(logits[-1].numpy()),
