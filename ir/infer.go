@@ -14,7 +14,7 @@ var arity = [numOps][2]int{
 	GlobalAveragePool: {1, 1}, AveragePool: {1, 1}, Flatten: {1, 1}, Reshape: {1, 1}, Gemm: {2, 3},
 	MatMul: {2, 2}, Identity: {1, 1}, Dropout: {1, 1}, Softmax: {1, 1}, Pad: {1, 1}, Concat: {1, -1},
 	Transpose: {1, 1}, SqueezeExcite: {5, 6}, Lookup: {1, 1},
-	Quantize: {1, 1}, Dequantize: {1, 1},
+	Quantize: {1, 1}, Dequantize: {1, 1}, ResizeBilinear: {1, 1},
 }
 
 // InferNode computes the output types of n from the given input types,
@@ -140,6 +140,8 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 		return same, nil
 	case Concat:
 		return inferConcat(n, in)
+	case ResizeBilinear:
+		return inferResize(n, x)
 	}
 	return same, fmt.Errorf("no shape rule")
 }
@@ -572,7 +574,7 @@ func noAttrs(n *Node) error {
 // layoutSensitive reports whether Node.Layout matters for op.
 func layoutSensitive(op Op) bool {
 	switch op {
-	case Conv, BatchNorm, AveragePool, GlobalAveragePool, SqueezeExcite:
+	case Conv, BatchNorm, AveragePool, GlobalAveragePool, SqueezeExcite, ResizeBilinear:
 		return true
 	}
 	return false
@@ -595,4 +597,22 @@ func fromNCHW(s Shape, l Layout) Shape {
 		return Shape{s[0], s[2], s[3], s[1]}
 	}
 	return s
+}
+
+func inferResize(n *Node, x TensorType) (TensorType, error) {
+	a, err := attrsOf[*ResizeAttrs](n)
+	if err != nil {
+		return TensorType{}, err
+	}
+	if len(x.Shape) != 4 {
+		return TensorType{}, fmt.Errorf("input %v must have rank 4", x.Shape)
+	}
+	if a.Size[0] < 1 || a.Size[1] < 1 || a.Size[0] > 1<<16 || a.Size[1] > 1<<16 {
+		return TensorType{}, fmt.Errorf("output size %v must be positive and at most 65536", a.Size)
+	}
+	if a.AlignCorners && a.HalfPixelCenters {
+		return TensorType{}, fmt.Errorf("align_corners and half_pixel_centers are both set")
+	}
+	xs := toNCHW(x.Shape, n.Layout)
+	return TensorType{DType: x.DType, Shape: fromNCHW(Shape{xs[0], xs[1], a.Size[0], a.Size[1]}, n.Layout)}, nil
 }

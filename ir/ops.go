@@ -71,6 +71,10 @@ const (
 	// Dequantize: X i8 -> f32 with the input value's Quant (per tensor):
 	// x = (q - zero) * scale. No attributes.
 	Dequantize
+	// ResizeBilinear: X[N,C,H,W] -> [N,C,Size[0],Size[1]], bilinear
+	// interpolation over H and W. Attrs *ResizeAttrs (the coordinate rule).
+	// Layout-sensitive like Conv.
+	ResizeBilinear
 
 	numOps
 )
@@ -82,6 +86,7 @@ var opNames = [...]string{
 	Reshape: "Reshape", Gemm: "Gemm", MatMul: "MatMul", Identity: "Identity", Dropout: "Dropout",
 	Softmax: "Softmax", Pad: "Pad", Concat: "Concat", Transpose: "Transpose",
 	SqueezeExcite: "SqueezeExcite", Lookup: "Lookup", Quantize: "Quantize", Dequantize: "Dequantize",
+	ResizeBilinear: "ResizeBilinear",
 }
 
 func (o Op) String() string {
@@ -327,4 +332,50 @@ func (a *LookupAttrs) String() string {
 		s = "fn=" + a.Fn + " " + s
 	}
 	return s
+}
+
+// ResizeAttrs configures ResizeBilinear: the output size (H, W) and the
+// rule mapping an output coordinate d (0-based, one axis, input size in,
+// output size out) to the input coordinate x it samples.
+//
+//   - AlignCorners (TFLite align_corners, PyTorch align_corners=True):
+//     x = d*(in-1)/(out-1), and x = 0 when out = 1.
+//   - HalfPixelCenters (TFLite half_pixel_centers, PyTorch
+//     align_corners=False, ONNX half_pixel): x = (d+0.5)*in/out - 0.5,
+//     clamped below at 0.
+//   - neither (TFLite's legacy default, ONNX asymmetric): x = d*in/out.
+//
+// Both set is invalid (TFLite refuses it too). The sample is
+// (1-f)*X[x0] + f*X[x1] along each axis, with x0 = floor(x), x1 =
+// min(x0+1, in-1), f = x-x0, H first then W: y = (1-fy)*((1-fx)*X[y0,x0] +
+// fx*X[y0,x1]) + fy*((1-fx)*X[y1,x0] + fx*X[y1,x1]), evaluated in float64.
+// The scale in/out (or (in-1)/(out-1)) is computed in float64.
+type ResizeAttrs struct {
+	Size             [2]int // H, W
+	AlignCorners     bool
+	HalfPixelCenters bool
+}
+
+func (a *ResizeAttrs) String() string {
+	return fmt.Sprintf("size=%d,%d align_corners=%v half_pixel_centers=%v", a.Size[0], a.Size[1], a.AlignCorners, a.HalfPixelCenters)
+}
+
+// Source returns, for output index d of an axis resized from in to out,
+// the two input indices and the weight f of the second (ResizeAttrs'
+// formula).
+func (a *ResizeAttrs) Source(d, in, out int) (x0, x1 int, f float64) {
+	var x float64
+	switch {
+	case a.AlignCorners:
+		if out > 1 {
+			x = float64(d) * (float64(in-1) / float64(out-1))
+		}
+	case a.HalfPixelCenters:
+		x = max((float64(d)+0.5)*(float64(in)/float64(out))-0.5, 0)
+	default:
+		x = float64(d) * (float64(in) / float64(out))
+	}
+	x0 = min(int(math.Floor(x)), in-1)
+	x1 = min(x0+1, in-1)
+	return x0, x1, x - float64(x0)
 }

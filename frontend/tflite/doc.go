@@ -14,11 +14,12 @@
 // Mapped operators: CONV_2D, DEPTHWISE_CONV_2D, ADD, SUB, MUL, DIV,
 // AVERAGE_POOL_2D, MEAN (over height and width), RESHAPE, SQUEEZE, SOFTMAX,
 // FULLY_CONNECTED, HARD_SWISH, LOGISTIC, RELU, RELU6, PAD, PADV2,
-// CONCATENATION, and QUANTIZE and DEQUANTIZE, which pass their input
-// through (the graph is float); fused
-// activations NONE, RELU, RELU_N1_TO_1 and RELU6. RESIZE_BILINEAR and
-// ARG_MAX are refused until the ir has ops for them, like every other
-// operator, with an error naming it and its index.
+// CONCATENATION, RESIZE_BILINEAR (size from its constant input 1;
+// align_corners and half_pixel_centers as ir.ResizeAttrs), and QUANTIZE
+// and DEQUANTIZE, which pass their input through (the graph is float);
+// fused activations NONE, RELU, RELU_N1_TO_1 and RELU6. ARG_MAX (an INT64
+// output) is refused until the ir has an integer-output op for it, like
+// every other operator, with an error naming it and its index.
 //
 // Layout: TFLite is NHWC, the ir NCHW. The graph input [N,H,W,C] becomes
 // [N,C,H,W] like the ONNX files', every 4-D tensor is held NCHW, filters

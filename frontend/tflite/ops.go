@@ -40,7 +40,7 @@ func init() {
 		bConcatenation:   {optConcatenation, importConcat},
 		bQuantize:        {optQuantize, passThrough},
 		bDequantize:      {optDequantize, passThrough},
-		bResizeBilinear:  {optResizeBilinear, notYet("resize")},
+		bResizeBilinear:  {optResizeBilinear, importResize},
 		bArgMax:          {optArgMax, notYet("arg-max")},
 	}
 }
@@ -498,4 +498,33 @@ func notYet(what string) func(imp *importer, op *operator) error {
 	return func(imp *importer, op *operator) error {
 		return fmt.Errorf("not supported yet: mnc's ir has no %s op", what)
 	}
+}
+
+// importResize maps RESIZE_BILINEAR: the output size is the constant
+// input 1 (INT32 [2], height and width), the options align_corners and
+// half_pixel_centers select ir.ResizeAttrs' coordinate rule.
+func importResize(imp *importer, op *operator) error {
+	ac, err := op.opts.bool(resizeAlignCorners, "align_corners")
+	if err != nil {
+		return err
+	}
+	hp, err := op.opts.bool(resizeHalfPixel, "half_pixel_centers")
+	if err != nil {
+		return err
+	}
+	x, err := imp.act4(op, 0)
+	if err != nil {
+		return err
+	}
+	if len(op.inputs) != 2 {
+		return fmt.Errorf("%d inputs, want 2 (the image and its new size)", len(op.inputs))
+	}
+	size, err := imp.ints(op.inputs[1], "size (input 1)")
+	if err != nil {
+		return err
+	}
+	if len(size) != 2 {
+		return fmt.Errorf("size holds %d values, want 2 (height, width)", len(size))
+	}
+	return imp.emit(op, ir.ResizeBilinear, &ir.ResizeAttrs{Size: [2]int{size[0], size[1]}, AlignCorners: ac, HalfPixelCenters: hp}, x)
 }

@@ -300,7 +300,7 @@ func TestRefusedOperators(t *testing.T) {
 		want string
 	}{
 		{17, "operator 0 (MAX_POOL_2D): this operator is not supported"},
-		{bResizeBilinear, "operator 0 (RESIZE_BILINEAR): not supported yet"},
+		{bResizeBilinear, "operator 0 (RESIZE_BILINEAR): 1 inputs, want 2"},
 		{bArgMax, "operator 0 (ARG_MAX): not supported yet"},
 		{200, "operator 0 (builtin operator 200)"},
 	} {
@@ -369,4 +369,28 @@ func TestSubDivPadV2(t *testing.T) {
 	}
 	got, _ := runNHWC(t, "sub_div_padv2", m, xv)
 	near(t, "sub/div/padv2", got, want)
+}
+
+// RESIZE_BILINEAR with align_corners, as DeepLab's: a 1x2 row to 1x3.
+func TestResizeBilinear(t *testing.T) {
+	m := &tModel{}
+	x := m.act("x", 1, 1, 2, 1)
+	y := m.act("y", 1, 1, 3, 1)
+	m.op(bResizeBilinear, []int32{x, m.i32("size", []int32{2}, 1, 3)}, y, optResizeBilinear, options(resizeAlignCorners, true))
+	m.inputs, m.outputs = []int32{x}, []int32{y}
+	// Decoded in memory: the generated-file check of runNHWC needs
+	// TensorFlow, which this test does not (the shape [1,1,W,1] is the
+	// same in NHWC and NCHW order).
+	g, err := Decode(m.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := g.Nodes[len(g.Nodes)-1]; n.Op != ir.ResizeBilinear || !n.Attrs.(*ir.ResizeAttrs).AlignCorners {
+		t.Fatalf("last node %s, want ResizeBilinear with align_corners", n)
+	}
+	out, err := interp.Run(g, []*ir.Tensor{ir.NewFloat32(ir.Shape{1, 1, 1, 2}, []float32{0, 1})}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "resize", out[0].F32, []float32{0, 0.5, 1})
 }

@@ -102,6 +102,10 @@ const (
 	reducerKeepDims = 4
 	// SqueezeOptions
 	squeezeDims = 4
+	// ResizeBilinearOptions (slots 4 and 6, new_height and new_width, are
+	// deprecated: the size is input 1)
+	resizeAlignCorners = 8
+	resizeHalfPixel    = 10
 )
 
 // Members of union BuiltinOptions that mnc reads (0 is NONE).

@@ -269,6 +269,8 @@ func kernel(n *ir.Node, in []*ir.Tensor, out *ir.Tensor, workers int) error {
 		return pad(n.Attrs.(*ir.PadAttrs), in[0], out)
 	case ir.Concat:
 		return concat(n.Attrs.(*ir.ConcatAttrs), in, out)
+	case ir.ResizeBilinear:
+		resizeBilinear(n.Attrs.(*ir.ResizeAttrs), in[0], out)
 	case ir.Transpose:
 		transpose(n.Attrs.(*ir.TransposeAttrs).Perm, in[0], out)
 	case ir.SqueezeExcite:
