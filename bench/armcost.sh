@@ -1,0 +1,62 @@
+#!/bin/bash
+# bench/armcost.sh: the mnc rows of ../shared/tools/armcost in about a minute and a half on 2 cores (its run.sh, ~8
+# minutes, also builds and runs XNNPACK): per-inference instruction counts of `mnc bench --threads 1` under
+# qemu-aarch64 7.2 with armcost's counting plugin, QEMU_CPU=cortex-a72 with --kernels neon (Pi 4) and QEMU_CPU=max
+# with --kernels dotprod (Pi 5), priced by armcost's costmodel.py (OUT/report.md, OUT/results.json).
+#
+#   PLUGIN=/path/libcount.so bash bench/armcost.sh [OUT]      # from the repository root; OUT default /tmp/mnc-armcost
+#
+# PLUGIN: armcost's plugin/count.c built against QEMU 7.2's qemu-plugin.h (run.sh's steps 2 and 3; with the header
+# from `apt-get source --download-only qemu`: gcc -O2 -shared -fPIC -I$QEMU/include/qemu $(pkg-config --cflags
+# glib-2.0) plugin/count.c -o libcount.so $(pkg-config --libs glib-2.0)). MODELS (default "v2 v3l v3s"): v2 is
+# ../shared's MobileNetV2 calibrated on ../shared/images/calib; v3l and v3s the built-in architectures with zero weights
+# (speed only). Per inference: the counts of N2 (default 3) minus N1 (1) inferences, divided by N2-N1; the SIMD
+# counts repeat exactly run to run. JOBS: parallel emulations (default 2).
+set -euo pipefail
+OUT=$(readlink -m "${1:-/tmp/mnc-armcost}")
+SHARED=$(readlink -f "${SHARED:-../shared}")
+ARMCOST=$SHARED/tools/armcost
+PLUGIN=$(readlink -f "${PLUGIN:?set PLUGIN to the armcost plugin libcount.so, see the comment at the top}")
+MODELS=${MODELS:-"v2 v3l v3s"}
+N1=${N1:-1}; N2=${N2:-3}; JOBS=${JOBS:-2}
+QEMU=/usr/bin/qemu-aarch64 # Debian's qemu-user 7.2: dynamic, has -plugin
+rm -rf "$OUT/counts" "$OUT/logs"
+mkdir -p "$OUT"/{build,models,counts,logs}
+B=$OUT/build
+CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -o "$B/mnc-arm64" ./cmd/mnc
+go build -o "$B/mnc" ./cmd/mnc
+q="--quant int8 --calib $SHARED/images/calib --preprocess tf"
+for m in $MODELS; do
+	case $m in
+	v2) src="$SHARED/models/mobilenet_v2_1.0_224.onnx" ;;
+	v3l) src="--arch mobilenet_v3_large" ;;
+	v3s) src="--arch mobilenet_v3_small" ;;
+	*) echo "unknown model $m" >&2; exit 2 ;;
+	esac
+	[ -f "$OUT/models/$m.mnc" ] || "$B/mnc" compile $src $q -o "$OUT/models/$m.mnc" >"$OUT/logs/compile_$m.log" 2>&1
+done
+: >"$OUT/runs.tsv"
+: >"$OUT/jobs.txt"
+for m in $MODELS; do
+	macs=$("$B/mnc" bench "$OUT/models/$m.mnc" --iters 1 --warmup 0 --threads 1 | sed -n '1s/.* \([0-9.]*\)M MACs.*/\1/p')
+	macs=$(python3 -c "print(int(float('$macs')*1e6))")
+	for cpu in cortex-a72 max; do
+		k=neon
+		[ $cpu = max ] && k=dotprod
+		for n in $N1 $N2; do
+			cf=mnc.${m}_${cpu}_n${n}_r1.txt
+			printf 'mnc.%s.%s\tmnc\t%s\t%s\t%s\t1\t%s\t%s\t%s\n' $m $cpu $m $cpu $n $cf $macs $k >>"$OUT/runs.tsv"
+			echo "QEMU_CPU=$cpu $QEMU -plugin $PLUGIN,out=$OUT/counts/$cf $B/mnc-arm64 bench $OUT/models/$m.mnc" \
+				"--threads 1 --iters $n --warmup 0 --kernels $k >$OUT/logs/${cf%.txt}.log 2>&1" >>"$OUT/jobs.txt"
+		done
+	done
+done
+xargs -P "$JOBS" -I{} -d '\n' bash -c {} <"$OUT/jobs.txt"
+python3 "$ARMCOST/costmodel.py" "$OUT" >"$OUT/logs/costmodel.log"
+python3 - "$OUT/results.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1])):
+    e = r['pi5'] if r['qemu_cpu'] == 'max' else r['pi4']
+    print('%-4s %-10s %-8s %7.2fM instructions  %6.2f ms (%s bound)' % (r['model'], r['qemu_cpu'], r['kernels'],
+          r['insns'] / 1e6, e['ms'], e['bound']))
+PY
