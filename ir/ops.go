@@ -371,7 +371,7 @@ func (a *ResizeAttrs) Source(d, in, out int) (x0, x1 int, f float64) {
 			x = float64(d) * (float64(in-1) / float64(out-1))
 		}
 	case a.HalfPixelCenters:
-		x = max((float64(d)+0.5)*(float64(in)/float64(out))-0.5, 0)
+		x = max(float64((float64(d)+0.5)*(float64(in)/float64(out)))-0.5, 0) // product rounded: no fused multiply-add
 	default:
 		x = float64(d) * (float64(in) / float64(out))
 	}
