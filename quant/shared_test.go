@@ -187,22 +187,22 @@ var methodFigures = map[string]map[string]struct {
 	agree int
 }{
 	"mobilenet_v2_1.0_224.onnx": {
-		"minmax": {21.10, 10}, "minmax+biascorrect": {23.88, 10},
-		"percentile:99.99": {18.51, 9}, "percentile:99.99+biascorrect": {20.74, 9},
-		"entropy": {0.02, 0}, "entropy+biascorrect": {0.07, 1},
-		"mse": {20.38, 10}, "mse+biascorrect": {24.65, 9},
-		"auto": {20.62, 9}, "auto+biascorrect": {24.44, 9},
-		"eq minmax+biascorrect": {23.74, 10}, "eq percentile:99.99+biascorrect": {20.62, 9},
-		"eq entropy+biascorrect": {0.07, 1}, "eq mse+biascorrect": {24.38, 10}, "eq auto+biascorrect": {24.50, 10},
+		"minmax": {24.01, 10}, "minmax+biascorrect": {24.25, 10},
+		"percentile:99.99": {20.78, 9}, "percentile:99.99+biascorrect": {20.60, 9},
+		"entropy": {0.07, 1}, "entropy+biascorrect": {0.06, 1},
+		"mse": {24.88, 9}, "mse+biascorrect": {24.76, 9},
+		"auto": {25.01, 10}, "auto+biascorrect": {24.90, 10},
+		"eq minmax+biascorrect": {24.00, 10}, "eq percentile:99.99+biascorrect": {20.67, 9},
+		"eq entropy+biascorrect": {0.06, 0}, "eq mse+biascorrect": {24.59, 9}, "eq auto+biascorrect": {24.40, 10},
 	},
 	"mobilenet_v1_0.25_128.onnx": {
-		"minmax": {23.75, 10}, "minmax+biascorrect": {24.92, 10},
-		"percentile:99.99": {23.60, 9}, "percentile:99.99+biascorrect": {24.92, 9},
-		"entropy": {4.02, 2}, "entropy+biascorrect": {4.02, 2},
-		"mse": {23.75, 9}, "mse+biascorrect": {24.98, 8},
-		"auto": {23.88, 9}, "auto+biascorrect": {24.61, 9},
-		"eq minmax+biascorrect": {24.92, 10}, "eq percentile:99.99+biascorrect": {24.92, 9},
-		"eq entropy+biascorrect": {4.02, 2}, "eq mse+biascorrect": {24.98, 8}, "eq auto+biascorrect": {24.61, 9},
+		"minmax": {25.29, 10}, "minmax+biascorrect": {25.31, 10},
+		"percentile:99.99": {25.31, 9}, "percentile:99.99+biascorrect": {25.21, 9},
+		"entropy": {4.01, 2}, "entropy+biascorrect": {3.99, 2},
+		"mse": {25.27, 8}, "mse+biascorrect": {25.12, 9},
+		"auto": {25.71, 9}, "auto+biascorrect": {25.53, 9},
+		"eq minmax+biascorrect": {25.31, 10}, "eq percentile:99.99+biascorrect": {25.21, 9},
+		"eq entropy+biascorrect": {3.99, 2}, "eq mse+biascorrect": {25.12, 9}, "eq auto+biascorrect": {25.53, 9},
 	},
 }
 

@@ -18,7 +18,10 @@ import (
 // (weights of a model trained with quantization in the loop and stored
 // dequantized: every w an integer multiple of one step, see weightGrid), a
 // channel whose multiples fit in [-127, 127] takes that step as its scale
-// and is represented exactly.
+// and is represented exactly. Without bias correction (no calibration
+// images, or Options.NoBiasCorrect) a channel that is not represented
+// exactly is rounded so that its codes keep the channel's weight sum
+// (keepSum): the data-free form of the correction.
 func (qz *quantizer) weights(w *ir.Value, name string) (*ir.Value, []float32, error) {
 	if !w.IsConst() || w.Const.DType != ir.Float32 {
 		return nil, nil, fmt.Errorf("weight %s is not a float32 constant", w)
@@ -42,15 +45,20 @@ func (qz *quantizer) weights(w *ir.Value, name string) (*ir.Value, []float32, er
 			m = max(m, math.Abs(float64(v)))
 		}
 		s := float32(m / 127)
-		if step > 0 && m/float64(step) <= 127.001 {
+		exact := step > 0 && m/float64(step) <= 127.001
+		if exact {
 			s = step
 		}
 		if !(s > 0) || math.IsInf(float64(s), 0) {
 			s = 1
 		}
 		scales[c] = s
+		codes := q[c*per : (c+1)*per]
 		for i, v := range row {
-			q[c*per+i] = int8(max(-127, min(127, math.RoundToEven(float64(v)/float64(s)))))
+			codes[i] = int8(max(-127, min(127, math.RoundToEven(float64(v)/float64(s)))))
+		}
+		if !exact && qz.o.NoBiasCorrect {
+			keepSum(row, codes, s)
 		}
 	}
 	c := qz.q.AddConst(name, &ir.Tensor{DType: ir.Int8, Shape: t.Shape.Clone(), I8: q})
@@ -59,10 +67,12 @@ func (qz *quantizer) weights(w *ir.Value, name string) (*ir.Value, []float32, er
 }
 
 // weightGrid returns the step of the uniform grid the weights lie on, or 0:
-// the smallest gap between distinct values, accepted when every weight is
-// within 1e-3 steps of an integer multiple of it and the largest magnitude
-// is at most 255 steps (an 8-bit grid). Float weights of an ordinary model
-// fail the test.
+// the smallest gap between distinct values, refined as top/round(top/gap)
+// on the largest magnitude top (the gap itself carries the rounding of two
+// float32 values, which over 200 steps exceeds the tolerance), accepted when
+// every weight is within 1e-3 steps of an integer multiple of it and top is
+// at most 255 steps (an 8-bit grid). Float weights of an ordinary model fail
+// the test.
 func weightGrid(w []float32) float32 {
 	if len(w) < 16 {
 		return 0
@@ -81,9 +91,12 @@ func weightGrid(w []float32) float32 {
 	if math.IsInf(step, 1) || !(step > 0) {
 		return 0
 	}
-	if max(-vals[0], vals[len(vals)-1])/step > 255.5 {
+	top := max(-vals[0], vals[len(vals)-1])
+	n := math.Round(top / step)
+	if n > 255 {
 		return 0
 	}
+	step = top / n
 	for _, v := range vals {
 		r := v / step
 		if math.Abs(r-math.Round(r)) > 1e-3 {
@@ -91,6 +104,40 @@ func weightGrid(w []float32) float32 {
 		}
 	}
 	return float32(step)
+}
+
+// keepSum moves codes of one channel (quantized at scale s from row) by one
+// step at a time, each time the code whose rounding error grows least, until
+// the channel's total error sum(codes*s - row) is within s/2: rounding that
+// keeps each output's expected shift under an input of constant mean, where
+// bias correction would measure and remove it. Codes stay in [-127, 127].
+func keepSum(row []float32, codes []int8, s float32) {
+	sf := float64(s)
+	var e float64
+	for i, v := range row {
+		e += float64(float64(codes[i])*sf) - float64(v)
+	}
+	for math.Abs(e) > sf/2 {
+		dir := 1.0
+		if e > 0 {
+			dir = -1
+		}
+		best, cost := -1, math.Inf(1)
+		for i, v := range row {
+			n := float64(codes[i]) + dir
+			if n < -127 || n > 127 {
+				continue
+			}
+			if c := math.Abs(float64(n*sf)-float64(v)) - math.Abs(float64(float64(codes[i])*sf)-float64(v)); c < cost {
+				best, cost = i, c
+			}
+		}
+		if best < 0 {
+			return
+		}
+		codes[best] += int8(dir)
+		e += float64(dir * sf)
+	}
 }
 
 // maxBias bounds the magnitude of quantized biases so that no accumulator
