@@ -535,13 +535,14 @@ func normAxis(axis, rank int, end bool) (int, error) {
 	if end {
 		lim++
 	}
-	if axis < 0 {
-		axis += rank
+	a := axis
+	if a < 0 {
+		a += rank
 	}
-	if axis < 0 || axis >= lim {
-		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank)
+	if a < 0 || a >= lim {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank) // as given, not shifted
 	}
-	return axis, nil
+	return a, nil
 }
 
 // NormAxis maps a possibly negative axis into [0, rank).
