@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 
 	"github.com/mncdev/mnc/runtime/kernels"
@@ -14,7 +15,7 @@ var arity = [numOps][2]int{
 	GlobalAveragePool: {1, 1}, AveragePool: {1, 1}, Flatten: {1, 1}, Reshape: {1, 1}, Gemm: {2, 3},
 	MatMul: {2, 2}, Identity: {1, 1}, Dropout: {1, 1}, Softmax: {1, 1}, Pad: {1, 1}, Concat: {1, -1},
 	Transpose: {1, 1}, SqueezeExcite: {5, 6}, Lookup: {1, 1},
-	Quantize: {1, 1}, Dequantize: {1, 1}, ResizeBilinear: {1, 1},
+	Quantize: {1, 1}, Dequantize: {1, 1}, ResizeBilinear: {1, 1}, ArgMax: {1, 1},
 }
 
 // InferNode computes the output types of n from the given input types,
@@ -142,6 +143,8 @@ func inferNode(n *Node, in []TensorType) (TensorType, error) {
 		return inferConcat(n, in)
 	case ResizeBilinear:
 		return inferResize(n, x)
+	case ArgMax:
+		return inferArgMax(n, x)
 	}
 	return same, fmt.Errorf("no shape rule")
 }
@@ -535,13 +538,14 @@ func normAxis(axis, rank int, end bool) (int, error) {
 	if end {
 		lim++
 	}
-	if axis < 0 {
-		axis += rank
+	a := axis
+	if a < 0 {
+		a += rank
 	}
-	if axis < 0 || axis >= lim {
-		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank)
+	if a < 0 || a >= lim {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", axis, rank) // as given, not shifted
 	}
-	return axis, nil
+	return a, nil
 }
 
 // NormAxis maps a possibly negative axis into [0, rank).
@@ -615,4 +619,29 @@ func inferResize(n *Node, x TensorType) (TensorType, error) {
 	}
 	xs := toNCHW(x.Shape, n.Layout)
 	return TensorType{DType: x.DType, Shape: fromNCHW(Shape{xs[0], xs[1], a.Size[0], a.Size[1]}, n.Layout)}, nil
+}
+
+func inferArgMax(n *Node, x TensorType) (TensorType, error) {
+	a, err := attrsOf[*ArgMaxAttrs](n)
+	if err != nil {
+		return TensorType{}, err
+	}
+	if x.DType != Float32 {
+		return TensorType{}, fmt.Errorf("input is %v, want f32", x.DType)
+	}
+	if a.OutputType != Int32 && a.OutputType != Int64 {
+		return TensorType{}, fmt.Errorf("output type %v, want i32 or i64", a.OutputType)
+	}
+	ax, err := normAxis(a.Axis, len(x.Shape), false)
+	if err != nil {
+		return TensorType{}, err
+	}
+	switch d := x.Shape[ax]; {
+	case d == 0:
+		return TensorType{}, fmt.Errorf("axis %d of input %v is empty: it has no largest element", a.Axis, x.Shape)
+	case a.OutputType == Int32 && d > math.MaxInt32:
+		return TensorType{}, fmt.Errorf("axis %d of input %v is too long for i32 indices", a.Axis, x.Shape)
+	}
+	s := append(append(make(Shape, 0, len(x.Shape)-1), x.Shape[:ax]...), x.Shape[ax+1:]...)
+	return TensorType{DType: a.OutputType, Shape: s}, nil
 }

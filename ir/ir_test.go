@@ -344,3 +344,94 @@ func TestQuantizeDequantizeShapes(t *testing.T) {
 		t.Errorf("dump:\n%s", s)
 	}
 }
+
+func TestArgMaxShapes(t *testing.T) {
+	f := func(s ...int) TensorType { return TensorType{Float32, s} }
+	cases := []struct {
+		name  string
+		attrs Attrs
+		in    TensorType
+		want  TensorType
+		err   string
+	}{
+		{"channels", &ArgMaxAttrs{Axis: 1, OutputType: Int64}, f(-1, 21, 65, 65), TensorType{Int64, Shape{-1, 65, 65}}, ""},
+		{"negative axis", &ArgMaxAttrs{Axis: -3, OutputType: Int32}, f(1, 21, 65, 65), TensorType{Int32, Shape{1, 65, 65}}, ""},
+		{"last axis", &ArgMaxAttrs{Axis: -1, OutputType: Int32}, f(2, 10), TensorType{Int32, Shape{2}}, ""},
+		{"to a scalar", &ArgMaxAttrs{Axis: 0, OutputType: Int64}, f(5), TensorType{Int64, Shape{}}, ""},
+		{"unknown axis size", &ArgMaxAttrs{Axis: 0, OutputType: Int64}, f(-1, 3), TensorType{Int64, Shape{3}}, ""},
+		{"axis past the end", &ArgMaxAttrs{Axis: 4, OutputType: Int64}, f(1, 2, 3, 4), TensorType{}, "axis 4 out of range for rank 4"},
+		{"axis before the start", &ArgMaxAttrs{Axis: -5, OutputType: Int64}, f(1, 2, 3, 4), TensorType{}, "axis -5 out of range for rank 4"},
+		{"huge axis", &ArgMaxAttrs{Axis: 1 << 62, OutputType: Int64}, f(1, 2), TensorType{}, "out of range for rank 2"},
+		{"scalar input", &ArgMaxAttrs{Axis: 0, OutputType: Int64}, f(), TensorType{}, "axis 0 out of range for rank 0"},
+		{"empty axis", &ArgMaxAttrs{Axis: 1, OutputType: Int64}, f(1, 0, 3), TensorType{}, "is empty"},
+		{"f32 output", &ArgMaxAttrs{Axis: 1, OutputType: Float32}, f(1, 3), TensorType{}, "output type f32, want i32 or i64"},
+		{"i8 output", &ArgMaxAttrs{Axis: 1, OutputType: Int8}, f(1, 3), TensorType{}, "output type i8, want i32 or i64"},
+		{"no output type", &ArgMaxAttrs{Axis: 1}, f(1, 3), TensorType{}, "output type invalid, want i32 or i64"},
+		{"i8 input", &ArgMaxAttrs{Axis: 1, OutputType: Int64}, TensorType{Int8, Shape{1, 3}}, TensorType{}, "input is i8, want f32"},
+		{"no attributes", nil, f(1, 3), TensorType{}, "attributes are <nil>, want *ir.ArgMaxAttrs"},
+		{"nil attributes", (*ArgMaxAttrs)(nil), f(1, 3), TensorType{}, "want *ir.ArgMaxAttrs"},
+		{"other attributes", &ConcatAttrs{Axis: 1}, f(1, 3), TensorType{}, "attributes are *ir.ConcatAttrs"},
+	}
+	for _, c := range cases {
+		n := &Node{Name: "am", Op: ArgMax, Attrs: c.attrs}
+		got, err := InferNode(n, []TensorType{c.in})
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err = %v, want %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got[0].DType != c.want.DType || !got[0].Shape.Equal(c.want.Shape) {
+			t.Errorf("%s: %v %v, want %v", c.name, got, err, c.want)
+		}
+	}
+}
+
+// Verify refuses an ArgMax whose attributes were broken after it was
+// built (as a hostile file or a faulty pass could leave them), and one
+// whose recorded output type is not the indices'.
+func TestVerifyArgMax(t *testing.T) {
+	build := func(t *testing.T) *Graph {
+		g := NewGraph("seg")
+		x := g.AddInput("logits", TensorType{Float32, Shape{1, 21, 4, 4}})
+		y, err := g.Add(ArgMax, "classes", &ArgMaxAttrs{Axis: 1, OutputType: Int64}, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Outputs = []*Value{y}
+		return g
+	}
+	g := build(t)
+	if err := Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	if s := g.String(); !strings.Contains(s, "%classes = ArgMax(%logits) axis=1 output_type=i64 : i64[1,4,4]") {
+		t.Errorf("dump:\n%s", s)
+	}
+	if op, ok := OpByName("ArgMax"); !ok || op != ArgMax {
+		t.Error("OpByName(ArgMax)")
+	}
+	if LayoutSensitive(ArgMax) {
+		t.Error("ArgMax is layout-sensitive")
+	}
+	for _, c := range []struct {
+		name   string
+		break_ func(n *Node)
+		want   string
+	}{
+		{"axis", func(n *Node) { n.Attrs.(*ArgMaxAttrs).Axis = 7 }, `ArgMax "classes": axis 7 out of range for rank 4`},
+		{"negative axis", func(n *Node) { n.Attrs.(*ArgMaxAttrs).Axis = -9 }, "axis -9 out of range"},
+		{"output type", func(n *Node) { n.Attrs.(*ArgMaxAttrs).OutputType = Float32 }, "output type f32, want i32 or i64"},
+		{"bad output type", func(n *Node) { n.Attrs.(*ArgMaxAttrs).OutputType = DType(200) }, "output type dtype(200), want i32 or i64"},
+		{"nil attributes", func(n *Node) { n.Attrs = (*ArgMaxAttrs)(nil) }, "attributes are"},
+		{"another axis", func(n *Node) { n.Attrs.(*ArgMaxAttrs).Axis = 2 }, "recorded as i64[1,4,4], inference gives i64[1,21,4]"},
+		{"other index type", func(n *Node) { n.Attrs.(*ArgMaxAttrs).OutputType = Int32 }, "recorded as i64[1,4,4], inference gives i32[1,4,4]"},
+		{"two inputs", func(n *Node) { n.Inputs = append(n.Inputs, n.Inputs[0]) }, "has 2 inputs, want 1"},
+	} {
+		g := build(t)
+		c.break_(g.Nodes[0])
+		if err := Verify(g); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Verify = %v, want an error containing %q", c.name, err, c.want)
+		}
+	}
+}

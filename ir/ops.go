@@ -75,6 +75,15 @@ const (
 	// interpolation over H and W. Attrs *ResizeAttrs (the coordinate rule).
 	// Layout-sensitive like Conv.
 	ResizeBilinear
+	// ArgMax: X[d0..dk..dr-1] f32 -> [d0..dr-1 without dk], the index along
+	// axis k = Attrs *ArgMaxAttrs' Axis of the largest element, as i32 or
+	// i64 (its OutputType): TFLite's ARG_MAX, ONNX's ArgMax with keepdims=0
+	// and select_last_index=0 (the axis is always removed). The first index
+	// wins on ties, as in TFLite and NumPy. NaN never wins: NaN elements are
+	// skipped, and a slice that is all NaN gives index 0 (NumPy returns the
+	// first NaN instead; TFLite keeps a NaN only at index 0). Not
+	// layout-sensitive: the axis is explicit.
+	ArgMax
 
 	numOps
 )
@@ -86,7 +95,7 @@ var opNames = [...]string{
 	Reshape: "Reshape", Gemm: "Gemm", MatMul: "MatMul", Identity: "Identity", Dropout: "Dropout",
 	Softmax: "Softmax", Pad: "Pad", Concat: "Concat", Transpose: "Transpose",
 	SqueezeExcite: "SqueezeExcite", Lookup: "Lookup", Quantize: "Quantize", Dequantize: "Dequantize",
-	ResizeBilinear: "ResizeBilinear",
+	ResizeBilinear: "ResizeBilinear", ArgMax: "ArgMax",
 }
 
 func (o Op) String() string {
@@ -378,4 +387,15 @@ func (a *ResizeAttrs) Source(d, in, out int) (x0, x1 int, f float64) {
 	x0 = min(int(math.Floor(x)), in-1)
 	x1 = min(x0+1, in-1)
 	return x0, x1, x - float64(x0)
+}
+
+// ArgMaxAttrs configures ArgMax: the axis reduced (negative counts from
+// the end) and the integer type of the indices, Int32 or Int64.
+type ArgMaxAttrs struct {
+	Axis       int
+	OutputType DType
+}
+
+func (a *ArgMaxAttrs) String() string {
+	return fmt.Sprintf("axis=%d output_type=%v", a.Axis, a.OutputType)
 }

@@ -74,6 +74,15 @@ func (m *tModel) i32(name string, shape []int32, v ...int32) int32 {
 	return m.add(tTensor{name: name, typ: ttInt32, shape: shape, data: b})
 }
 
+// i64 adds an int64 constant.
+func (m *tModel) i64(name string, shape []int32, v ...int64) int32 {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(x))
+	}
+	return m.add(tTensor{name: name, typ: ttInt64, shape: shape, data: b})
+}
+
 func (m *tModel) op(code int32, in []int32, out int32, optType uint8, opts func(b *flatbuffers.Builder) flatbuffers.UOffsetT) {
 	m.ops = append(m.ops, tOp{code: code, in: in, out: []int32{out}, optType: optType, opts: opts})
 }

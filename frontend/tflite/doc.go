@@ -15,19 +15,24 @@
 // AVERAGE_POOL_2D, MEAN (over height and width), RESHAPE, SQUEEZE, SOFTMAX,
 // FULLY_CONNECTED, HARD_SWISH, LOGISTIC, RELU, RELU6, PAD, PADV2,
 // CONCATENATION, RESIZE_BILINEAR (size from its constant input 1;
-// align_corners and half_pixel_centers as ir.ResizeAttrs), and QUANTIZE
-// and DEQUANTIZE, which pass their input through (the graph is float);
-// fused activations NONE, RELU, RELU_N1_TO_1 and RELU6. ARG_MAX (an INT64
-// output) is refused until the ir has an integer-output op for it, like
-// every other operator, with an error naming it and its index.
+// align_corners and half_pixel_centers as ir.ResizeAttrs), ARG_MAX (as
+// ir.ArgMax, over inputs of rank 1 to 4; the axis is its constant input 1,
+// one INT32 or INT64 value; output_type INT32 or INT64, as its output
+// tensor: the graph's only integer values, which no other operator may
+// read), and QUANTIZE and DEQUANTIZE, which pass their input through (the
+// graph is float); fused activations NONE, RELU, RELU_N1_TO_1 and RELU6.
+// Every other operator is refused with an error naming it and its index.
 //
 // Layout: TFLite is NHWC, the ir NCHW. The graph input [N,H,W,C] becomes
 // [N,C,H,W] like the ONNX files', every 4-D tensor is held NCHW, filters
 // OHWI become OIHW and depthwise filters [1,KH,KW,O] become [O,1,KH,KW].
-// Axes of MEAN, SOFTMAX, PAD and CONCATENATION are mapped; RESHAPE and
-// SQUEEZE keep TFLite's row-major semantics, through transposes where the
-// two layouts order the elements differently. TF's SAME padding becomes the
-// exact asymmetric pads (the odd one after).
+// Axes of MEAN, SOFTMAX, PAD, CONCATENATION and ARG_MAX are mapped (an
+// ARG_MAX over the channels of a 4-D tensor, DeepLab's, reads the NCHW
+// value; over another axis, its NHWC transpose, so that the 3-D indices
+// keep TFLite's order); RESHAPE and SQUEEZE keep TFLite's row-major
+// semantics, through transposes where the two layouts order the elements
+// differently. TF's SAME padding becomes the exact asymmetric pads (the odd
+// one after).
 //
 // Quantized files (uint8 and int8, per tensor or per axis) load as float:
 // constants are dequantized, (q - zero) * scale, and integer biases with

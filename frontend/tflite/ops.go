@@ -41,7 +41,7 @@ func init() {
 		bQuantize:        {optQuantize, passThrough},
 		bDequantize:      {optDequantize, passThrough},
 		bResizeBilinear:  {optResizeBilinear, importResize},
-		bArgMax:          {optArgMax, notYet("arg-max")},
+		bArgMax:          {optArgMax, importArgMax},
 	}
 }
 
@@ -64,10 +64,11 @@ func (imp *importer) operator(op *operator) error {
 	case imp.vals[o] != nil:
 		return fmt.Errorf("output tensor %d %q is already written by a graph input or an earlier operator", o, t.name)
 	}
-	switch t.dtype {
-	case ttFloat32, ttUint8, ttInt8, ttInt16:
+	switch {
+	case t.dtype == ttFloat32, t.dtype == ttUint8, t.dtype == ttInt8, t.dtype == ttInt16:
+	case op.code == bArgMax && (t.dtype == ttInt32 || t.dtype == ttInt64): // the indices
 	default:
-		return fmt.Errorf("output tensor %d %q is %s; mnc maps float and quantized activations only", o, t.name, typeName(t.dtype))
+		return fmt.Errorf("output tensor %d %q is %s; mnc maps float and quantized activations only (and ARG_MAX's INT32 or INT64 indices)", o, t.name, typeName(t.dtype))
 	}
 	return spec.fn(imp, op)
 }
@@ -75,11 +76,16 @@ func (imp *importer) operator(op *operator) error {
 // out is the output tensor of op.
 func (imp *importer) out(op *operator) *tensor { return &imp.m.tensors[op.outputs[0]] }
 
-// define binds op's output tensor to v, which must have its shape.
+// define binds op's output tensor to v, which must have its shape. Only
+// ARG_MAX defines an integer value (its indices): any other operator
+// reading them (through a file declaring its output float) is refused.
 func (imp *importer) define(op *operator, v *ir.Value) error {
 	t := imp.out(op)
 	if want := irShape(t.shape); !v.Type.Shape.Equal(want) {
 		return fmt.Errorf("computes %v where output tensor %q declares %v", v.Type.Shape, t.name, t.shape)
+	}
+	if v.Type.DType != ir.Float32 && op.code != bArgMax {
+		return fmt.Errorf("reads %v indices (an ARG_MAX's output); mnc maps no operator over them", v.Type.DType)
 	}
 	imp.vals[op.outputs[0]] = v
 	imp.setRange(v, t)
@@ -493,13 +499,6 @@ func (imp *importer) operand(op *operator, k, r int) (*ir.Value, error) {
 	return imp.g.AddConst(t.name, ir.NewFloat32(irShape(s), permute(data, s, [4]int{0, 3, 1, 2}))), nil
 }
 
-// notYet refuses an operator the ir has no op for yet.
-func notYet(what string) func(imp *importer, op *operator) error {
-	return func(imp *importer, op *operator) error {
-		return fmt.Errorf("not supported yet: mnc's ir has no %s op", what)
-	}
-}
-
 // importResize maps RESIZE_BILINEAR: the output size is the constant
 // input 1 (INT32 [2], height and width), the options align_corners and
 // half_pixel_centers select ir.ResizeAttrs' coordinate rule.
@@ -527,4 +526,61 @@ func importResize(imp *importer, op *operator) error {
 		return fmt.Errorf("size holds %d values, want 2 (height, width)", len(size))
 	}
 	return imp.emit(op, ir.ResizeBilinear, &ir.ResizeAttrs{Size: [2]int{size[0], size[1]}, AlignCorners: ac, HalfPixelCenters: hp}, x)
+}
+
+// importArgMax maps ARG_MAX: the axis is the constant input 1 (INT32 or
+// INT64, one value), the option output_type (INT32 or INT64, which the
+// output tensor must be) the ir.ArgMaxAttrs' OutputType. Over a 4-D input
+// the TFLite axis is mapped to the NCHW value's: over the channels (axis
+// 3, DeepLab's) the indices [N,H,W] come out in TFLite's order directly;
+// over another axis the input goes back to NHWC first, so that the 3-D
+// result keeps TFLite's dimension order. A 5-D or larger input, whose 4-D
+// indices the reader would hold NCHW, is refused.
+func importArgMax(imp *importer, op *operator) error {
+	ot, err := op.opts.int8(argMaxOutputType, ttFloat32, "output_type")
+	if err != nil {
+		return err
+	}
+	var dt ir.DType
+	switch ot {
+	case ttInt32:
+		dt = ir.Int32
+	case ttInt64:
+		dt = ir.Int64
+	default:
+		return fmt.Errorf("output_type %s, want INT32 or INT64", typeName(ot))
+	}
+	if out := imp.out(op); out.dtype != ot {
+		return fmt.Errorf("output_type %s, but output tensor %q is %s", typeName(ot), out.name, typeName(out.dtype))
+	}
+	if len(op.inputs) != 2 {
+		return fmt.Errorf("%d inputs, want 2 (the tensor and the axis)", len(op.inputs))
+	}
+	x, err := imp.input(op, 0)
+	if err != nil {
+		return err
+	}
+	axis, err := imp.ints(op.inputs[1], "axis (input 1)")
+	if err != nil {
+		return err
+	}
+	if len(axis) != 1 {
+		return fmt.Errorf("axis (input 1) holds %d values, want 1", len(axis))
+	}
+	xs := imp.m.tensors[op.inputs[0]].shape
+	r := len(xs)
+	if r > 4 {
+		return fmt.Errorf("input of rank %d; mnc maps ARG_MAX over inputs of rank 1 to 4", r)
+	}
+	a, err := normAxis(int32(axis[0]), r)
+	if err != nil {
+		return err
+	}
+	if r == 4 && a != 3 {
+		if x, err = imp.g.Add(ir.Transpose, imp.out(op).name+"_nhwc", &ir.TransposeAttrs{Perm: []int{0, 2, 3, 1}}, x); err != nil {
+			return err
+		}
+		return imp.emit(op, ir.ArgMax, &ir.ArgMaxAttrs{Axis: a, OutputType: dt}, x)
+	}
+	return imp.emit(op, ir.ArgMax, &ir.ArgMaxAttrs{Axis: irAxis(a, r), OutputType: dt}, x)
 }

@@ -3,8 +3,11 @@ package tflite
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+
+	flatbuffers "github.com/google/flatbuffers/go"
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/ir/interp"
@@ -301,7 +304,6 @@ func TestRefusedOperators(t *testing.T) {
 	}{
 		{17, "operator 0 (MAX_POOL_2D): this operator is not supported"},
 		{bResizeBilinear, "operator 0 (RESIZE_BILINEAR): 1 inputs, want 2"},
-		{bArgMax, "operator 0 (ARG_MAX): not supported yet"},
 		{200, "operator 0 (builtin operator 200)"},
 	} {
 		m := &tModel{}
@@ -393,4 +395,161 @@ func TestResizeBilinear(t *testing.T) {
 		t.Fatal(err)
 	}
 	near(t, "resize", out[0].F32, []float32{0, 0.5, 1})
+}
+
+// argMaxRef is ARG_MAX over axis a of the NHWC (TFLite order) data x of
+// shape s: the first largest element's index.
+func argMaxRef(x []float32, s []int, a int) []int64 {
+	outer, inner := 1, 1
+	for _, d := range s[:a] {
+		outer *= d
+	}
+	for _, d := range s[a+1:] {
+		inner *= d
+	}
+	out := make([]int64, outer*inner)
+	for o := range outer {
+		for i := range inner {
+			best := 0
+			for d := range s[a] {
+				if x[(o*s[a]+d)*inner+i] > x[(o*s[a]+best)*inner+i] {
+					best = d
+				}
+			}
+			out[o*inner+i] = int64(best)
+		}
+	}
+	return out
+}
+
+// ARG_MAX over each axis of a 4-D input (the channels as DeepLab's, H
+// through a transpose, W by a negative axis), INT32 and INT64 indices and
+// axes, against the NHWC reference; values repeat, so ties occur.
+func TestArgMax(t *testing.T) {
+	m := &tModel{}
+	xs := []int{1, 2, 3, 4}
+	x := m.act("x", 1, 2, 3, 4)
+	xv := make([]float32, 24)
+	for i := range xv {
+		xv[i] = float32((i * 7) % 5) // 0 2 4 1 3 0 2 ...: ties along every axis
+	}
+	type arg struct {
+		axis, tfAxis int
+		typ          int8
+		shape        []int32
+	}
+	args := []arg{{3, 3, ttInt64, []int32{1, 2, 3}}, {1, 1, ttInt32, []int32{1, 3, 4}}, {-2, 2, ttInt64, []int32{1, 2, 4}}, {0, 0, ttInt32, []int32{2, 3, 4}}}
+	for k, a := range args {
+		y := m.add(tTensor{name: fmt.Sprintf("y%d", k), typ: a.typ, shape: a.shape})
+		ax := m.i32(fmt.Sprintf("axis%d", k), []int32{1}, int32(a.axis))
+		if k == 1 {
+			ax = m.i64("axis1", []int32{}, int64(a.axis)) // a scalar INT64 axis
+		}
+		m.op(bArgMax, []int32{x, ax}, y, optArgMax, options(argMaxOutputType, a.typ))
+		m.outputs = append(m.outputs, y)
+	}
+	m.inputs = []int32{x}
+	// Decoded in memory, as TestResizeBilinear.
+	g, err := Decode(m.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := interp.Run(g, []*ir.Tensor{ir.NewFloat32(irShape(xs), toNCHW(xv, xs))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, a := range args {
+		got := out[k]
+		want := argMaxRef(xv, xs, a.tfAxis)
+		idx := got.I64
+		if a.typ == ttInt32 {
+			if got.DType != ir.Int32 {
+				t.Fatalf("axis %d: %v indices, want i32", a.axis, got.DType)
+			}
+			idx = make([]int64, len(got.I32))
+			for i, v := range got.I32 {
+				idx[i] = int64(v)
+			}
+		} else if got.DType != ir.Int64 {
+			t.Fatalf("axis %d: %v indices, want i64", a.axis, got.DType)
+		}
+		if !got.Shape.Equal(ir.Shape(ints(a.shape))) || !slices.Equal(idx, want) {
+			t.Errorf("axis %d: %v %v, want %v %v", a.axis, got.Shape, idx, a.shape, want)
+		}
+	}
+	// The channel axis needs no transpose: the first node reads the input.
+	if n := g.Nodes[0]; n.Op != ir.ArgMax || n.Attrs.(*ir.ArgMaxAttrs).Axis != 1 || n.Inputs[0] != g.Inputs[0] {
+		t.Errorf("first node %s, want ArgMax over the NCHW channels of the input", n.Format())
+	}
+}
+
+// ARG_MAX's forms mnc does not map are refused with an error naming the
+// operator and its index.
+func TestArgMaxRefused(t *testing.T) {
+	type build func(m *tModel, x int32) (ins []int32, out int32, opts func(*flatbuffers.Builder) flatbuffers.UOffsetT)
+	i64out := func(m *tModel, shape ...int32) int32 { return m.add(tTensor{name: "y", typ: ttInt64, shape: shape}) }
+	withType := func(typ int8) func(*flatbuffers.Builder) flatbuffers.UOffsetT { return options(argMaxOutputType, typ) }
+	for _, c := range []struct {
+		name  string
+		build build
+		want  string
+	}{
+		{"no options", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.i32("a", []int32{1}, 3)}, i64out(m, 1, 2, 3), nil
+		}, "operator 0 (ARG_MAX): output_type FLOAT32, want INT32 or INT64"},
+		{"output type differs", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.i32("a", []int32{1}, 3)}, i64out(m, 1, 2, 3), withType(ttInt32)
+		}, `operator 0 (ARG_MAX): output_type INT32, but output tensor "y" is INT64`},
+		{"float output", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.i32("a", []int32{1}, 3)}, m.act("y", 1, 2, 3), withType(ttInt64)
+		}, `operator 0 (ARG_MAX): output_type INT64, but output tensor "y" is FLOAT32`},
+		{"no axis", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x}, i64out(m, 1, 2, 3), withType(ttInt64)
+		}, "operator 0 (ARG_MAX): 1 inputs, want 2 (the tensor and the axis)"},
+		{"axis not constant", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.add(tTensor{name: "a", typ: ttInt32, shape: []int32{1}})}, i64out(m, 1, 2, 3), withType(ttInt64)
+		}, `operator 0 (ARG_MAX): axis (input 1) "a" must be a constant`},
+		{"two axes", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.i32("a", []int32{2}, 1, 2)}, i64out(m, 1, 2), withType(ttInt64)
+		}, "operator 0 (ARG_MAX): axis (input 1) holds 2 values, want 1"},
+		{"float axis", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.f32("a", []int32{1}, 3)}, i64out(m, 1, 2, 3), withType(ttInt64)
+		}, `operator 0 (ARG_MAX): axis (input 1): constant "a" is FLOAT32, want INT32 or INT64`},
+		{"axis out of range", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.i32("a", []int32{1}, 4)}, i64out(m, 1, 2, 3), withType(ttInt64)
+		}, "operator 0 (ARG_MAX): axis 4 is out of range for rank 4"},
+		{"negative axis out of range", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.i64("a", []int32{1}, -5)}, i64out(m, 1, 2, 3), withType(ttInt64)
+		}, "operator 0 (ARG_MAX): axis -5 is out of range for rank 4"},
+		{"huge axis", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.i64("a", []int32{1}, 1<<40)}, i64out(m, 1, 2, 3), withType(ttInt64)
+		}, `operator 0 (ARG_MAX): axis (input 1) "a" holds 1099511627776`},
+		{"wrong output shape", func(m *tModel, x int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{x, m.i32("a", []int32{1}, 3)}, i64out(m, 1, 3, 2), withType(ttInt64)
+		}, `operator 0 (ARG_MAX): computes [1,2,3] where output tensor "y" declares [1 3 2]`},
+		{"rank 5", func(m *tModel, _ int32) ([]int32, int32, func(*flatbuffers.Builder) flatbuffers.UOffsetT) {
+			return []int32{m.f32("c", []int32{1, 1, 1, 1, 2}, 1, 2), m.i32("a", []int32{1}, 4)}, i64out(m, 1, 1, 1, 1), withType(ttInt64)
+		}, "operator 0 (ARG_MAX): input of rank 5; mnc maps ARG_MAX over inputs of rank 1 to 4"},
+	} {
+		m := &tModel{}
+		x := m.act("x", 1, 2, 3, 4)
+		ins, y, opts := c.build(m, x)
+		m.op(bArgMax, ins, y, optArgMax, opts)
+		m.inputs, m.outputs = []int32{x}, []int32{y}
+		if _, err := Decode(m.bytes()); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	// The indices feed no other operator, even where a file declares the
+	// reader's output float.
+	m := &tModel{}
+	x := m.act("x", 1, 2, 3, 4)
+	y := m.add(tTensor{name: "y", typ: ttInt64, shape: []int32{1, 2, 3}})
+	m.op(bArgMax, []int32{x, m.i32("a", []int32{1}, 3)}, y, optArgMax, options(argMaxOutputType, int8(ttInt64)))
+	r := m.act("r", 1, 2, 3)
+	m.op(bRelu, []int32{y}, r, optNone, nil)
+	m.inputs, m.outputs = []int32{x}, []int32{r}
+	if _, err := Decode(m.bytes()); err == nil || !strings.Contains(err.Error(), "operator 1 (RELU): reads i64 indices (an ARG_MAX's output)") {
+		t.Errorf("RELU of the indices: %v", err)
+	}
 }

@@ -106,6 +106,8 @@ const (
 	// deprecated: the size is input 1)
 	resizeAlignCorners = 8
 	resizeHalfPixel    = 10
+	// ArgMaxOptions
+	argMaxOutputType = 4
 )
 
 // Members of union BuiltinOptions that mnc reads (0 is NONE).

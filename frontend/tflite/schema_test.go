@@ -121,6 +121,7 @@ var optionFields = map[string]map[string]slotOf{
 	"ReshapeOptions":       {"new_shape": {reshapeNewShape, 'v', 0}},
 	"ReducerOptions":       {"keep_dims": {reducerKeepDims, 'z', 0}},
 	"SqueezeOptions":       {"squeeze_dims": {squeezeDims, 'v', 0}},
+	"ArgMaxOptions":        {"output_type": {argMaxOutputType, 'b', 0}},
 }
 
 func compareModel(t *testing.T, j *fbModel, m *model) {

@@ -1,5 +1,6 @@
 // Package interp is mnc's float reference interpreter: it executes an ir.Graph
-// on float32 tensors with plain, obviously correct Go, and is the oracle every
+// on float32 tensors (ArgMax alone has integer results: the indices) with
+// plain, obviously correct Go, and is the oracle every
 // later stage (passes, quantization, generated code) is checked against. Ops
 // follow ONNX semantics (Softmax as in opset 13); AveragePool follows PyTorch
 // where ONNX is vague (the part of a ceil-mode window hanging past the end pad

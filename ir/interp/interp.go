@@ -26,7 +26,9 @@ type Options struct {
 // are unknown (negative, e.g. the batch) take the size of the actual input;
 // every node's output shape is re-inferred from the concrete input shapes.
 // The returned tensors are owned by the caller. Neither g nor the inputs are
-// modified, so concurrent Runs of one graph are safe.
+// modified, so concurrent Runs of one graph are safe. Every value is f32
+// except the i32 or i64 indices ArgMax computes, which no other op reads
+// (a node reading them is an error) but a graph output (or Observe) may.
 func Run(g *ir.Graph, inputs []*ir.Tensor, opts *Options) ([]*ir.Tensor, error) {
 	if g == nil {
 		return nil, errors.New("interp: nil graph")
@@ -190,16 +192,31 @@ func runNode(n *ir.Node, ins []*ir.Tensor, types []ir.TensorType, workers int) (
 		if len(ts) != 1 || len(n.Outputs) != 1 {
 			return fmt.Errorf("op has %d outputs (%d inferred); the interpreter supports one", len(n.Outputs), len(ts))
 		}
-		if ts[0].DType != ir.Float32 || !ts[0].Shape.Known() {
-			return fmt.Errorf("inferred output type %v is not a concrete f32 type", ts[0])
+		if out, err = newOutput(n.Op, ts[0]); err != nil {
+			return err
 		}
-		out = ir.NewFloat32(ts[0].Shape, nil)
 		return kernel(n, ins, out, workers)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("run node %q (%s): %w", n.Name, n.Op, err)
 	}
 	return out, nil
+}
+
+// newOutput allocates a node's zeroed result of type t: f32, or the i32
+// or i64 indices of ArgMax.
+func newOutput(op ir.Op, t ir.TensorType) (*ir.Tensor, error) {
+	n := t.Shape.NumElements()
+	switch {
+	case n < 0: // unknown dimensions: refused below
+	case t.DType == ir.Float32:
+		return ir.NewFloat32(t.Shape, nil), nil
+	case op == ir.ArgMax && t.DType == ir.Int32:
+		return &ir.Tensor{DType: ir.Int32, Shape: t.Shape.Clone(), I32: make([]int32, n)}, nil
+	case op == ir.ArgMax && t.DType == ir.Int64:
+		return &ir.Tensor{DType: ir.Int64, Shape: t.Shape.Clone(), I64: make([]int64, n)}, nil
+	}
+	return nil, fmt.Errorf("inferred output type %v is not a concrete f32 type (or ArgMax's i32 or i64)", t)
 }
 
 // protect calls f, converting a panic (a bug in a kernel) into an error.
@@ -271,6 +288,8 @@ func kernel(n *ir.Node, in []*ir.Tensor, out *ir.Tensor, workers int) error {
 		return concat(n.Attrs.(*ir.ConcatAttrs), in, out)
 	case ir.ResizeBilinear:
 		resizeBilinear(n.Attrs.(*ir.ResizeAttrs), in[0], out)
+	case ir.ArgMax:
+		return argMax(n.Attrs.(*ir.ArgMaxAttrs), in[0], out)
 	case ir.Transpose:
 		transpose(n.Attrs.(*ir.TransposeAttrs).Perm, in[0], out)
 	case ir.SqueezeExcite:
