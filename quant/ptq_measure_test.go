@@ -45,7 +45,7 @@ func TestMeasurePTQ(t *testing.T) {
 		variants = strings.Split(v, ",")
 	}
 	for _, variant := range variants {
-		o := Options{Method: strings.Fields(variant)[0]}
+		o := Options{Method: strings.Fields(variant)[0], NoBiasCorrect: strings.Contains(variant, "nobc")}
 		st.inputs = fit // auto's second pass and the correction see only these
 		t0 := time.Now()
 		if o.Method == Auto {
