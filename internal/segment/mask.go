@@ -132,33 +132,35 @@ func MaskNames(base string) []string {
 // JPEG, PNG, BMP and WebP files, or one image file) with their masks in
 // masks: the mask of images/SUB/NAME.EXT is the first of MaskNames(NAME.EXT)
 // found in masks/SUB, the photo itself excepted. Files that are another
-// photo's mask are not photos (the masks may lie among the photos); a photo
-// without a mask is an error. Pairs are sorted by photo path.
-func Pairs(images, masks string) ([]Pair, error) {
+// photo's mask are not photos (the masks may lie among the photos). Photos
+// without a mask are returned apart (VOC's JPEGImages holds more photos
+// than SegmentationClass masks); none with a mask is an error. Both lists
+// are sorted by photo path.
+func Pairs(images, masks string) (pairs []Pair, unmasked []string, err error) {
 	st, err := os.Stat(images)
 	if err != nil {
-		return nil, fmt.Errorf("images: %w", err)
+		return nil, nil, fmt.Errorf("images: %w", err)
 	}
 	var files []string
 	root := images
 	if st.IsDir() {
 		if files, err = quant.ListImages(images); err != nil {
-			return nil, fmt.Errorf("images: %w", err)
+			return nil, nil, fmt.Errorf("images: %w", err)
 		}
 	} else {
 		files, root = []string{images}, filepath.Dir(images)
 	}
 	if mst, err := os.Stat(masks); err != nil {
-		return nil, fmt.Errorf("masks: %w", err)
+		return nil, nil, fmt.Errorf("masks: %w", err)
 	} else if !mst.IsDir() {
-		return nil, fmt.Errorf("masks: %s is not a directory", masks)
+		return nil, nil, fmt.Errorf("masks: %s is not a directory", masks)
 	}
 	found := make([]string, len(files))
 	isMask := map[string]bool{}
 	for i, f := range files {
 		rel, err := filepath.Rel(root, filepath.Dir(f))
 		if err != nil {
-			return nil, fmt.Errorf("images: %w", err)
+			return nil, nil, fmt.Errorf("images: %w", err)
 		}
 		dir := filepath.Join(masks, rel)
 		for _, n := range MaskNames(filepath.Base(f)) {
@@ -173,21 +175,24 @@ func Pairs(images, masks string) ([]Pair, error) {
 			}
 		}
 	}
-	var pairs []Pair
 	for i, f := range files {
-		if isMask[key(f)] {
-			continue
+		switch {
+		case isMask[key(f)]:
+		case found[i] == "":
+			unmasked = append(unmasked, f)
+		default:
+			pairs = append(pairs, Pair{Image: f, Mask: found[i]})
 		}
-		if found[i] == "" {
-			rel, _ := filepath.Rel(root, filepath.Dir(f))
-			return nil, fmt.Errorf("no mask for %s in %s (looked for %s)", f, filepath.Join(masks, rel), strings.Join(MaskNames(filepath.Base(f)), ", "))
-		}
-		pairs = append(pairs, Pair{Image: f, Mask: found[i]})
 	}
-	if len(pairs) == 0 {
-		return nil, fmt.Errorf("images %s: no JPEG, PNG, BMP or WebP photos", images)
+	switch {
+	case len(pairs) > 0:
+		return pairs, unmasked, nil
+	case len(unmasked) > 0:
+		f := unmasked[0]
+		rel, _ := filepath.Rel(root, filepath.Dir(f))
+		return nil, nil, fmt.Errorf("no photo of %s has a mask in %s: for %s, looked for %s", images, masks, f, strings.Join(MaskNames(filepath.Base(f)), ", ")+" in "+filepath.Join(masks, rel))
 	}
-	return pairs, nil
+	return nil, nil, fmt.Errorf("images %s: no JPEG, PNG, BMP or WebP photos", images)
 }
 
 // key identifies a file by its cleaned absolute path.

@@ -15,6 +15,7 @@ type Score struct {
 	classes        int
 	c              *detect.Confusion
 	right, counted uint64
+	truth, pred    [256]uint64 // counted pixels per class, in the masks and predicted
 }
 
 // NewScore returns an empty score over classes 0 to classes-1 (at most
@@ -43,12 +44,23 @@ func (s *Score) Add(pred, truth Map) error {
 	for i, t := range truth.Pix {
 		if t != Unseen {
 			s.counted++
+			s.truth[t]++
+			s.pred[pred.Pix[i]]++
 			if pred.Pix[i] == t {
 				s.right++
 			}
 		}
 	}
 	return nil
+}
+
+// Counts returns the counted pixels of class c in the ground truth and in
+// the prediction.
+func (s *Score) Counts(c int) (truth, pred uint64) {
+	if c < 0 || c > 255 {
+		return 0, 0
+	}
+	return s.truth[c], s.pred[c]
 }
 
 // Pixels is the number of pixels counted (not ignored).

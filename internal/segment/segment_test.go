@@ -222,9 +222,15 @@ func TestPairs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pairs, err := Pairs(dir, dir)
+	if err := os.WriteFile(filepath.Join(dir, "cat.jpg"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pairs, unmasked, err := Pairs(dir, dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(unmasked) != 1 || filepath.Base(unmasked[0]) != "cat.jpg" {
+		t.Errorf("without a mask: %v", unmasked)
 	}
 	var got []string
 	for _, p := range pairs {
@@ -240,11 +246,11 @@ func TestPairs(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(masks, "dog_segmentation.png"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pairs, err = Pairs(filepath.Join(dir, "dog_segmentation.bmp"), masks)
+	pairs, _, err = Pairs(filepath.Join(dir, "dog_segmentation.bmp"), masks)
 	if err != nil || len(pairs) != 1 || pairs[0].Mask != filepath.Join(masks, "dog_segmentation.png") {
 		t.Errorf("same name: %v %v", pairs, err)
 	}
-	if _, err := Pairs(filepath.Join(dir, "bird_segmentation.bmp"), masks); err == nil || !strings.Contains(err.Error(), "bird_segmentation_mask.png") {
+	if _, _, err := Pairs(filepath.Join(dir, "bird_segmentation.bmp"), masks); err == nil || !strings.Contains(err.Error(), "bird_segmentation_mask.png") {
 		t.Errorf("no mask: %v", err)
 	}
 }
@@ -266,6 +272,9 @@ func TestScore(t *testing.T) {
 	if s.PixelAccuracy() != 0.6 || s.Pixels() != 5 || math.Abs(iou[0]-1.0/3) > 1e-12 || iou[3] != 0.5 ||
 		math.Abs(miou-5.0/12) > 1e-12 || !math.IsNaN(iou[1]) {
 		t.Errorf("accuracy %v, IoU %v, mIoU %v", s.PixelAccuracy(), iou[:4], miou)
+	}
+	if tr, pr := s.Counts(3); tr != 3 || pr != 3 {
+		t.Errorf("class 3: %d pixels in the mask, %d predicted; want 3 and 3", tr, pr)
 	}
 	if err := s.Add(pred, Map{W: 3, H: 2, Pix: []uint8{0, 0, 0, 0, 0, 30}}); err == nil || !strings.Contains(err.Error(), "class 30") {
 		t.Errorf("a class beyond the 21: %v", err)
