@@ -36,7 +36,8 @@ func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run MODEL [IMAGE...]",
 		Short: "Classify or segment images (or a tensor file) with a model",
-		Long: `Run a model on images or on a preprocessed tensor and print the top classes.
+		Long: `Run a model on images or on a preprocessed tensor and print the top classes
+(for a segmentation model, the classes present by pixel share: see below).
 
 MODEL is a compiled .mnc file (int8 or float32, run by the runtime) or a float
 model (.onnx, .tflite, .pth, .safetensors; run by the reference interpreter;

@@ -293,7 +293,7 @@ func TestEvalSegmentation(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout, stderr, code = mnc(t, "eval", argmax, "--images", filepath.Join(dir, "photo.png"), "--masks", dir, "--labels", labels)
-	for _, want := range []string{"1 images with masks", "seg_argmax.tflite  float  tf 16x16     92.86%  0.8917", "1  red                 80       0.8000"} {
+	for _, want := range []string{"1 photo and its mask", "seg_argmax.tflite  float  tf 16x16     92.86%  0.8917", "1  red                 80       0.8000"} {
 		if code != 0 || !strings.Contains(squashAll(stdout), squash(want)) {
 			t.Errorf("text report: exit %d, no %q in:\n%s%s", code, want, stdout, stderr)
 		}

@@ -358,9 +358,19 @@ func (r *SegReport) WriteJSON(w io.Writer) error {
 // in a mask or predicted by a model.
 func (r *SegReport) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d images with masks (%s, masks %s)\n", r.ImageCount, show(r.Images), show(r.Masks))
+	photos := func(n int) string {
+		if n == 1 {
+			return "1 photo"
+		}
+		return strconv.Itoa(n) + " photos"
+	}
+	their := "their masks"
+	if r.ImageCount == 1 {
+		their = "its mask"
+	}
+	fmt.Fprintf(&b, "%s and %s (%s, masks %s)\n", photos(r.ImageCount), their, show(r.Images), show(r.Masks))
 	if n := len(r.Unmasked); n > 0 {
-		fmt.Fprintf(&b, "%d photos without a mask left out (the first: %s)\n", n, show(r.Unmasked[0]))
+		fmt.Fprintf(&b, "%s without a mask left out (the first: %s)\n", photos(n), show(r.Unmasked[0]))
 	}
 	b.WriteString("\n")
 	pct := func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }
