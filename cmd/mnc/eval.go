@@ -10,6 +10,7 @@ import (
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/internal/eval"
+	"github.com/mncdev/mnc/internal/segment"
 	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
@@ -23,10 +24,11 @@ func newEvalCmd() *cobra.Command {
 		asJSON  bool
 		asCSV   bool
 		minTop1 string
+		maskMap string
 	)
 	cmd := &cobra.Command{
-		Use:   "eval MODEL... --images DIR|LIST",
-		Short: "Measure top-1/top-5 accuracy of models on labelled images",
+		Use:   "eval MODEL... --images DIR|LIST [--masks DIR]",
+		Short: "Measure top-1/top-5 accuracy of models on labelled images (mIoU of segmentation models on masks)",
 		Long: `Run one or more models over labelled images and report, per model, top-1 and
 top-5 accuracy, per-class top-1 and the most confused classes (true ->
 predicted), and the top-1 agreement of every pair of models (float vs int8).
@@ -54,7 +56,26 @@ image: path, true class, each model's top-1 and whether it is right).
 
 --min-top1 is a quality gate: a fraction (0.7) or a percentage (70%). When a
 model's top-1 accuracy is below it, mnc eval prints the report as usual and
-exits with status 3 (1 is an error, 2 a usage error).`,
+exits with status 3 (1 is an error, 2 a usage error).
+
+Segmentation models (see mnc run --help) are scored on masks: --images is a
+directory of photos (searched recursively) or one photo, and --masks the
+directory of their masks. The mask of IMAGES/SUB/NAME.EXT is the first found
+in MASKS/SUB of NAME_mask.png, NAME_mask.bmp, then, when NAME ends in
+_NUMBER, with _mask before the number (dog_256.bmp: dog_mask_256.bmp), then
+NAME.png, NAME.bmp (not the photo itself); photos and masks may share a
+directory (the masks are not taken for photos), and photos without a mask
+are left out, the report says how many. A mask is a PNG or BMP of class indices: the palette index of a
+paletted image (as VOC's SegmentationClass PNGs, and the PNGs mnc run
+--save-image writes) or the grey value of a greyscale one; 255 is ignore.
+--mask-map FROM=TO,... changes values as they are read (0=12,1=0,2=255: an
+Oxford-IIIT Pets trimap as VOC's dog, background and ignore; 1=255,2=255
+ignores values 1 and 2). Each model's class map is mapped onto the mask by
+nearest neighbour and scored, summed over all the photos: pixel accuracy
+(over the pixels not ignored), the IoU of every class present in a mask or
+predicted, and their mean (mIoU); and every pair of models is compared, the
+second's class maps scored against the first's (pixel agreement and mIoU).
+--json adds each photo's scores. --csv and --min-top1 are for classifiers.`,
 		Example: `  # the demo's models on the demo's test set (written by mnc demo --dir)
   mnc demo --dir demo-out
   mnc eval demo-out/demo_float32.mnc demo-out/demo_int8.mnc --images demo-out/test
@@ -64,7 +85,13 @@ exits with status 3 (1 is an error, 2 a usage error).`,
       --images val/ --min-top1 70%
 
   # a list of labelled images, per-image results as CSV
-  mnc eval model.mnc --images labels.csv --csv > results.csv`,
+  mnc eval model.mnc --images labels.csv --csv > results.csv
+
+  # segmentation: mIoU on VOC photos (2007_000032.jpg, its mask 2007_000032.png)
+  mnc eval deeplabv3.tflite deeplabv3_int8.mnc --images VOC2012/JPEGImages --masks VOC2012/SegmentationClass \
+      --labels pascal_voc_segmentation_labels.txt
+  # Oxford-IIIT Pets trimaps (0 pet, 1 background, 2 outline) read as VOC classes
+  mnc eval deeplabv3.tflite --images pets/images --masks pets/trimaps --mask-map 0=12,1=0,2=255 --json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Images == "" {
@@ -72,6 +99,9 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 			}
 			if asJSON && asCSV {
 				return usageError(errors.New("give --json or --csv, not both"))
+			}
+			if o.Masks != "" && (asCSV || minTop1 != "") {
+				return usageError(errors.New("--csv and --min-top1 are for classifiers; with --masks the report is text or --json"))
 			}
 			if o.Confusions == 0 {
 				o.Confusions = -1 // none
@@ -99,6 +129,12 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 				o.Labels = names
 			}
 			o.Models, o.Frontend, o.Progress = args, opts, cmd.ErrOrStderr()
+			if o.Masks != "" {
+				return evalSegmentation(cmd, o, maskMap, asJSON)
+			}
+			if maskMap != "" {
+				return usageError(errors.New("--mask-map changes the values of the masks: give them with --masks DIR"))
+			}
 			rep, err := eval.Run(o)
 			if err != nil {
 				return err
@@ -137,6 +173,25 @@ exits with status 3 (1 is an error, 2 a usage error).`,
 	limitFlag(cmd, "confusions", 0, limits.Confusions)
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&asCSV, "csv", false, "print one CSV row per image instead of the report")
+	f.StringVar(&o.Masks, "masks", "", "segmentation models: the `DIR` of the masks of the --images photos (IMAGE_mask.png or .bmp, see above)")
+	f.StringVar(&maskMap, "mask-map", "", "with --masks: change mask values as they are read, `FROM=TO,...` (0=12,1=0,2=255 reads Oxford pets trimaps as VOC; 255 = ignore)")
 	f.StringVar(&minTop1, "min-top1", "", "quality gate: exit with status 3 when a model's top-1 is below this fraction (0.7) or percentage (70%)")
 	return cmd
+}
+
+// evalSegmentation is mnc eval --masks: segmentation models scored
+// against masks.
+func evalSegmentation(cmd *cobra.Command, o eval.Options, maskMap string, asJSON bool) error {
+	var err error
+	if o.MaskMap, err = segment.ParseRemap(maskMap); err != nil {
+		return usageError(fmt.Errorf("--mask-map: %w", err))
+	}
+	rep, err := eval.RunSegmentation(o)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return rep.WriteJSON(cmd.OutOrStdout())
+	}
+	return rep.WriteText(cmd.OutOrStdout())
 }

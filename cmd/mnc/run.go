@@ -12,6 +12,7 @@ import (
 	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
+	"github.com/mncdev/mnc/internal/segment"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/limits"
@@ -29,11 +30,14 @@ func newRunCmd() *cobra.Command {
 		pre        preprocessFlags
 		forcePre   bool
 		ropts      runtime.Options
+		saveImage  string
+		overlay    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run MODEL [IMAGE...]",
-		Short: "Classify images (or a tensor file) with a model",
-		Long: `Run a model on images or on a preprocessed tensor and print the top classes.
+		Short: "Classify or segment images (or a tensor file) with a model",
+		Long: `Run a model on images or on a preprocessed tensor and print the top classes
+(for a segmentation model, the classes present by pixel share: see below).
 
 MODEL is a compiled .mnc file (int8 or float32, run by the runtime) or a float
 model (.onnx, .tflite, .pth, .safetensors; run by the reference interpreter;
@@ -48,12 +52,38 @@ Images (JPEG, PNG, BMP, WebP) are preprocessed with --preprocess:
   torchvision  resize the shorter side to size*256/224, center crop, ImageNet mean/std
   tf           resize the whole image to the input size, x/127.5 - 1
 --tensor takes an N x 3 x H x W float32 NumPy array instead; --save-output
-writes the N x classes logits as a float32 .npy file.`,
+writes the N x classes logits as a float32 .npy file.
+
+Segmentation models are told by their output: a class map [N,H,W] (as the
+ArgMax that ends DeepLab gives) or float logits [N,C,H,W] with H and W above
+1, whose argmax over C is taken (the first class wins ties). For each image
+mnc run prints the classes present, the most pixels first: class index,
+share of the pixels, label (every class present unless --top). The class
+map has the model's input size; it is mapped back onto the photo's own size
+by nearest neighbour (each photo pixel takes the class under its centre),
+and the shares are counted there. --json gives, per image, the photo's
+width and height and each class's index, label, pixels and share.
+--save-image FILE.png writes the class map at the photo's size as a
+paletted PNG in the PASCAL VOC colours (palette index = class, so it reads
+back as a mask); with several images each gets its own file, FILE with the
+photo's base name inserted (seg.png: seg_bird.png, seg_dog.png). --overlay
+blends the colours over the photo at 50% instead. --save-output writes the
+model's output as float32 (logits, or the class indices). Classifiers refuse
+--save-image.`,
 		Example: `  mnc run mobilenet_v2.mnc cat.jpg dog.png
   mnc run mobilenet_v2.onnx --preprocess tf --labels labels.txt cat.jpg dog.png
-  mnc run model.pth --arch mobilenet_v3_small --classes 10 --tensor in.npy --save-output out.npy`,
+  mnc run model.pth --arch mobilenet_v3_small --classes 10 --tensor in.npy --save-output out.npy
+
+  # segmentation: the classes of each photo, and its class map as a PNG
+  mnc run deeplabv3_mnv2_pascal_quant.tflite bird.jpg --labels pascal_voc_segmentation_labels.txt \
+      --save-image bird_classes.png
+  # the colours over the photos, one file per photo (seg_bird.png, seg_dog.png)
+  mnc run deeplabv3_mnv2_pascal_quant.tflite bird.jpg dog.jpg --save-image seg.png --overlay`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if overlay && saveImage == "" {
+				return usageError(errors.New("--overlay blends the image --save-image writes: give --save-image FILE.png"))
+			}
 			if saveOutput != "" { // before the work, as compile's -o
 				if err := codegen.CheckOutput(saveOutput); err != nil {
 					return fmt.Errorf("--save-output: %w", err)
@@ -89,15 +119,30 @@ writes the N x classes logits as a float32 .npy file.`,
 			if c, ok := m.(io.Closer); ok {
 				defer c.Close()
 			}
+			seg, segClasses := segment.Is(m)
+			if !seg && saveImage != "" {
+				return fmt.Errorf("--save-image is for segmentation models: %s is a classifier (output %v)", args[0], classify.Output(m).Type.Shape)
+			}
+			if seg && tensor != "" && saveImage != "" {
+				return errors.New("--save-image needs images (it draws over the photo's size), not --tensor")
+			}
+			classes := m.Classes()
+			if seg {
+				classes = segClasses
+			}
 			if names == nil {
 				names = rec.Labels
-			} else if err := classify.CheckLabels(names, m.Classes(), labels); err != nil {
-				return err
+			} else {
+				names = classify.FitLabels(names, classes)
+				if err := classify.CheckLabels(names, classes, labels); err != nil {
+					return err
+				}
 			}
 			if rec.KernelsNote != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "mnc: note: %s\n", rec.KernelsNote)
 			}
 			var results []classify.Result
+			var segResults []segment.Result
 			var logits *ir.Tensor
 			if tensor != "" {
 				if err := classify.CheckInput(inShape, tensor, m.InputShape()); err != nil {
@@ -107,7 +152,11 @@ writes the N x classes logits as a float32 .npy file.`,
 				if err != nil {
 					return err
 				}
-				results, logits, err = classify.RunTensor(m, in, tensor, top, names)
+				if seg {
+					segResults, logits, err = segment.RunTensor(m, in, tensor, names)
+				} else {
+					results, logits, err = classify.RunTensor(m, in, tensor, top, names)
+				}
 				if err != nil {
 					return err
 				}
@@ -134,7 +183,22 @@ writes the N x classes logits as a float32 .npy file.`,
 						return err
 					}
 				}
-				results, logits, err = classify.RunImages(m, images, spec, top, names)
+				if seg {
+					save := segment.Save{Overlay: overlay}
+					if saveImage != "" {
+						if save.Paths, err = segment.SavePaths(saveImage, images); err != nil {
+							return err
+						}
+						for _, p := range save.Paths { // before the work
+							if err := codegen.CheckOutput(p); err != nil {
+								return fmt.Errorf("--save-image: %w", err)
+							}
+						}
+					}
+					segResults, logits, err = segment.RunImages(m, images, spec, names, save)
+				} else {
+					results, logits, err = classify.RunImages(m, images, spec, top, names)
+				}
 				if err != nil {
 					return err
 				}
@@ -143,6 +207,13 @@ writes the N x classes logits as a float32 .npy file.`,
 				if err := classify.SaveOutput(saveOutput, logits); err != nil {
 					return fmt.Errorf("--save-output: %w", err)
 				}
+			}
+			if seg {
+				n := 0 // every class present, unless --top says
+				if cmd.Flags().Changed("top") {
+					n = top
+				}
+				return segment.Print(cmd.OutOrStdout(), segResults, asJSON, n)
 			}
 			return classify.Print(cmd.OutOrStdout(), results, asJSON)
 		},
@@ -157,6 +228,8 @@ writes the N x classes logits as a float32 .npy file.`,
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (a .mnc file brings its own; a .tflite model defaults to tf)")
 	f.BoolVar(&forcePre, "force-preprocess", false, "use --preprocess even where the .mnc file records another")
+	f.StringVar(&saveImage, "save-image", "", "segmentation models: write each photo's class map as a PNG `FILE` in the PASCAL VOC colours, at the photo's size (several photos: FILE_<photo name>.png)")
+	f.BoolVar(&overlay, "overlay", false, "with --save-image: blend the class colours over the photo at 50% instead")
 	addRuntimeFlags(cmd, &ropts)
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
 	"github.com/mncdev/mnc/internal/progress"
+	"github.com/mncdev/mnc/internal/segment"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/preprocess"
@@ -54,6 +55,11 @@ type Options struct {
 	// Confusions caps the most confused pairs reported per model (0: 10,
 	// negative: none).
 	Confusions int
+	// Masks, for RunSegmentation, is the directory of the photos' masks
+	// (see segment.Pairs); MaskMap changes their values as they are read
+	// (nil: as they are).
+	Masks   string
+	MaskMap *segment.Remap
 }
 
 // model is one opened model and how to feed it.
@@ -105,6 +111,11 @@ func Run(o Options) (*Report, error) {
 	}()
 	if err != nil {
 		return nil, err
+	}
+	for _, m := range models {
+		if seg, _ := segment.Is(m.main); seg {
+			return nil, fmt.Errorf("eval: %s is a segmentation model (output %v): give the masks of the photos with --masks DIR", m.path, classify.Output(m.main).Type.Shape)
+		}
 	}
 	labels, err := pickLabels(o.Labels, models)
 	if err != nil {

@@ -5,5 +5,5 @@
 # TensorFlow). The tests check that the committed files equal what they
 # build; run this after changing a test model. From the repository root.
 set -e
-go test ./frontend/tflite -run 'TestConv|TestPool|TestLayout|TestSqueeze|TestQuantized|TestSubDivPadV2' -count=1 -update
+go test ./frontend/tflite -run 'TestConv|TestPool|TestLayout|TestSqueeze|TestQuantized|TestSubDivPadV2|TestSegmentationModels' -count=1 -update
 ls -l frontend/tflite/testdata/*.tflite
