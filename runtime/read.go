@@ -61,6 +61,12 @@ type convOptions struct {
 	layout                       mncfb.WeightLayout
 }
 
+// resizeOptions are RESIZE_BILINEAR's (format 1.4).
+type resizeOptions struct {
+	h, w                    int
+	alignCorners, halfPixel bool
+}
+
 type poolOptions struct {
 	kh, kw, strideH, strideW int
 	padT, padL, padB, padR   int
@@ -81,7 +87,8 @@ type operator struct {
 	act     activation // fused activation (or a standalone op's parameters)
 	gate    activation
 	perm    []int
-	axis    int
+	axis    int // SOFTMAX, ARG_MAX, CONCATENATION
+	resize  resizeOptions
 }
 
 // budget bounds what reading a file may copy or allocate beyond the file:
@@ -508,6 +515,18 @@ func (m *Model) readOperator(op *operator, fo *mncfb.Operator, codes []mncfb.Ope
 		op.act, err = readActivation(o.Activation(&a))
 	case mncfb.OpOptionsSoftmaxOptions:
 		var o mncfb.SoftmaxOptions
+		o.Init(t.Bytes, t.Pos)
+		op.axis = int(o.Axis())
+	case mncfb.OpOptionsResizeBilinearOptions:
+		var o mncfb.ResizeBilinearOptions
+		o.Init(t.Bytes, t.Pos)
+		op.resize = resizeOptions{h: int(o.Height()), w: int(o.Width()), alignCorners: o.AlignCorners(), halfPixel: o.HalfPixelCenters()}
+	case mncfb.OpOptionsArgMaxOptions:
+		var o mncfb.ArgMaxOptions
+		o.Init(t.Bytes, t.Pos)
+		op.axis = int(o.Axis())
+	case mncfb.OpOptionsConcatenationOptions:
+		var o mncfb.ConcatenationOptions
 		o.Init(t.Bytes, t.Pos)
 		op.axis = int(o.Axis())
 	default:
