@@ -226,8 +226,10 @@ func (m *Model) read(r *mncfb.Model) error {
 		}
 	}
 	in, out := &m.tensors[m.input], &m.tensors[m.output]
-	if in.dtype != mncfb.DTypeFLOAT32 || out.dtype != mncfb.DTypeFLOAT32 || in.isConst() || out.isConst() {
-		return fmt.Errorf("the graph input and output must be float32 activations (have %v %v)", in.dtype, out.dtype)
+	// The output may be int32: an ARG_MAX's indices (format 1.4; the
+	// planner checks that only ARG_MAX writes int32 activations).
+	if in.dtype != mncfb.DTypeFLOAT32 || (out.dtype != mncfb.DTypeFLOAT32 && out.dtype != mncfb.DTypeINT32) || in.isConst() || out.isConst() {
+		return fmt.Errorf("the graph input must be a float32 activation and the output a float32 or int32 one (have %v %v)", in.dtype, out.dtype)
 	}
 	if in.shape[0] != 1 || out.shape[0] != 1 {
 		return fmt.Errorf("input %v and output %v must have batch 1", in.shape, out.shape)
