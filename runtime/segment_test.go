@@ -14,6 +14,7 @@ import (
 	"github.com/mncdev/mnc/ir/interp"
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
@@ -302,4 +303,90 @@ func fixLowerBound(data []byte) []byte {
 		m.Arena(&a)
 		a.MutateLowerBound(lb)
 	})
+}
+
+// TestSegmentationInt8: segGraph calibrated on its inputs and quantized
+// (ResizeBilinear in its input's quantization, Concat requantizing the
+// inputs whose range is not the output's, ArgMax on the codes) runs as an
+// int8 model file equal to quant's reference interpreter on every kernel
+// set: every int8 tensor byte for byte and the class map.
+func TestSegmentationInt8(t *testing.T) {
+	ins := segInputs()
+	q, _, err := quant.CompileInputs(segGraph(t), ins, nil, quant.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var concat *ir.Node
+	for _, n := range q.Nodes {
+		if n.Op == ir.Concat {
+			concat = n
+		}
+	}
+	if concat == nil || concat.Output().Type.DType != ir.Int8 {
+		t.Fatal("no int8 Concat in the quantized graph")
+	}
+	requantized := 0
+	for _, v := range concat.Inputs {
+		if v.Quant.Scale[0] != concat.Output().Quant.Scale[0] {
+			requantized++
+		}
+	}
+	if requantized == 0 {
+		t.Error("the Concat requantizes none of its inputs: the test does not exercise it")
+	}
+	data, err := codegen.Build(q, codegen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := quant.NewRunner(q, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range kernels.Available() {
+		m, err := runtime.LoadWith(data, runtime.Options{Kernels: set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Info().Precision != "int8" {
+			t.Fatalf("precision %s", m.Info().Precision)
+		}
+		it, err := m.NewInterpreter()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, in := range ins {
+			want := map[string][]int8{}
+			ref, err := r.Run(in, func(v *ir.Value, x *ir.Tensor) {
+				if x.DType == ir.Int8 {
+					want[v.Name] = slices.Clone(x.I8)
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			it.SetObserver(func(o *runtime.Observation) {
+				if o.I8 == nil {
+					return
+				}
+				if w, ok := want[o.Name]; !ok || !slices.Equal(w, o.I8) {
+					t.Errorf("kernels %s, input %d: tensor %q differs from the reference interpreter's", set, k, o.Name)
+				}
+				seen++
+			})
+			out, err := it.Run(runtime.Tensor{Shape: in.Shape, Data: in.F32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen < 6 {
+				t.Errorf("observed %d int8 tensors", seen)
+			}
+			for i, c := range out.I32 {
+				if int64(c) != ref[0].I64[i] {
+					t.Fatalf("kernels %s, input %d: class %d at pixel %d, the reference %d", set, k, c, i, ref[0].I64[i])
+				}
+			}
+		}
+		it.Close()
+	}
 }
