@@ -184,6 +184,14 @@ func (s *argMaxStep) check([]byte) error {
 }
 
 func (s *argMaxStep) run(ar []byte) {
+	switch {
+	case s.inner == 1 && s.int8: // NHWC's channels
+		kernels.ArgMaxLastI8(s.x.i8(ar), s.outer, s.dim, s.y.i32(ar))
+		return
+	case s.inner == 1:
+		kernels.ArgMaxLastF32(s.x.f32(ar), s.outer, s.dim, s.y.i32(ar))
+		return
+	}
 	if s.int8 {
 		kernels.ArgMax(s.x.i8(ar), s.outer, s.dim, s.inner, s.y.i32(ar))
 		return

@@ -16,23 +16,6 @@ import (
 // positive scale the argmax of the codes is that of the values. The
 // caller checks len(x) = outer*dim*inner, len(y) = outer*inner, dim >= 1.
 func ArgMax[T int8 | float32](x []T, outer, dim, inner int, y []int32) {
-	if inner == 1 { // the channels of an NHWC tensor
-		for o := range outer {
-			src := x[o*dim : o*dim+dim]
-			best := -1
-			var top T
-			for d, v := range src {
-				if v != v { // NaN
-					continue
-				}
-				if best < 0 || v > top {
-					best, top = d, v
-				}
-			}
-			y[o] = int32(max(best, 0))
-		}
-		return
-	}
 	for o := range outer {
 		for i := range inner {
 			src := x[o*dim*inner+i:]
@@ -40,7 +23,7 @@ func ArgMax[T int8 | float32](x []T, outer, dim, inner int, y []int32) {
 			var top T
 			for d := range dim {
 				v := src[d*inner]
-				if v != v {
+				if v != v { // NaN
 					continue
 				}
 				if best < 0 || v > top {
@@ -49,6 +32,54 @@ func ArgMax[T int8 | float32](x []T, outer, dim, inner int, y []int32) {
 			}
 			y[o*inner+i] = int32(max(best, 0))
 		}
+	}
+}
+
+// ArgMaxLastI8 is ArgMax of int8 codes over the last axis (inner = 1, the
+// channels of an NHWC tensor), the same indices without the NaN test.
+func ArgMaxLastI8(x []int8, outer, dim int, y []int32) {
+	y = y[:outer]
+	for o := range y {
+		src := x[o*dim : o*dim+dim]
+		best, top := 0, src[0]
+		for d := 1; d < len(src); d++ {
+			v := src[d]
+			if v > top { // conditional moves, no branch to mispredict
+				best = d
+			}
+			top = max(top, v)
+		}
+		y[o] = int32(best)
+	}
+}
+
+// ArgMaxLastF32 is ArgMax of float32 values over the last axis (inner =
+// 1), the same indices: the scan starts at the first value that is not
+// NaN (0 if there is none), and a later value replaces the best only when
+// larger (a NaN never is).
+func ArgMaxLastF32(x []float32, outer, dim int, y []int32) {
+	y = y[:outer]
+	for o := range y {
+		src := x[o*dim : o*dim+dim]
+		first := 0
+		for first < len(src)-1 && src[first] != src[first] {
+			first++
+		}
+		best, top := first, src[first]
+		for d := first + 1; d < len(src); d++ {
+			v := src[d]
+			gt := v > top
+			if gt { // conditional moves, no branch to mispredict
+				best = d
+			}
+			if gt {
+				top = v
+			}
+		}
+		if top != top { // all NaN
+			best = 0
+		}
+		y[o] = int32(best)
 	}
 }
 

@@ -167,6 +167,7 @@ func ResizeBilinearF32(p *ResizeParams, x, y []float32, lo, hi int) {
 			d := dst[ox*c : ox*c+c]
 			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
 			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
+			a0, a1, b0, b1 = a0[:len(d)], a1[:len(d)], b0[:len(d)], b1[:len(d)] // no bounds checks below
 			for ch := range d {
 				top := float64((1-fx)*float64(a0[ch])) + float64(fx*float64(a1[ch]))
 				bot := float64((1-fx)*float64(b0[ch])) + float64(fx*float64(b1[ch]))
@@ -178,33 +179,62 @@ func ResizeBilinearF32(p *ResizeParams, x, y []float32, lo, hi int) {
 
 // ResizeBilinearI8 computes output rows [lo, hi) (of N*OH) of the resize
 // of the int8 codes x into y (the output has x's scale and zero point),
-// by ResizeSource10's coordinates: v = Σ q*wy*wx over the four taps (in
-// int64, the weights of an axis summing to 2^10), y = clamp(RoundShift(v,
-// 20)) (round to nearest, ties toward +infinity, the package's rule;
-// TFLite rounds ties away from zero). Generic Go on every Set.
+// by ResizeSource10's coordinates: v = Σ q*wy*wx over the four taps (the
+// weights of an axis in [0, 2^10] summing to 2^10, so |v| <= 2^27: exact
+// in int32, in any order), y = clamp(RoundShift(v, 20)) (round to
+// nearest, ties toward +infinity, the package's rule; TFLite rounds ties
+// away from zero). Rows of at most resizeRow values are interpolated
+// vertically first, once per output row, then horizontally (the same
+// integer sum). Generic Go on every Set.
 func ResizeBilinearI8(p *ResizeParams, x, y []int8, lo, hi int) {
 	const one = 1 << ResizeFrac
+	const half = 1 << (2*ResizeFrac - 1)
 	c, ow := p.C, p.OW
 	xs := p.xs[ow:]
+	var buf [resizeRow]int32
 	for r := lo; r < hi; r++ {
 		b, oy := r/p.OH, r%p.OH
 		ty := p.ys[p.OH+oy]
 		base := b * p.H * p.W * c
 		row0, row1 := x[base+ty.i0:], x[base+ty.i1:]
 		dst := y[r*ow*c : (r+1)*ow*c]
-		wy1 := ty.w1
+		wy1 := int32(ty.w1)
 		wy0 := one - wy1
+		if wc := p.W * c; wc <= resizeRow {
+			col := buf[:wc]
+			r0, r1 := row0[:wc], row1[:wc]
+			for i := range col {
+				col[i] = int32(r0[i])*wy0 + int32(r1[i])*wy1
+			}
+			for ox, tx := range xs {
+				wx1 := int32(tx.w1)
+				wx0 := one - wx1
+				d := dst[ox*c : ox*c+c]
+				c0, c1 := col[tx.i0:tx.i0+c], col[tx.i1:tx.i1+c]
+				c0, c1 = c0[:len(d)], c1[:len(d)] // no bounds checks below
+				for ch := range d {
+					v := c0[ch]*wx0 + c1[ch]*wx1
+					d[ch] = int8(min(max((v+half)>>(2*ResizeFrac), -128), 127))
+				}
+			}
+			continue
+		}
 		for ox, tx := range xs {
-			wx1 := tx.w1
+			wx1 := int32(tx.w1)
 			wx0 := one - wx1
 			w00, w01, w10, w11 := wy0*wx0, wy0*wx1, wy1*wx0, wy1*wx1
 			d := dst[ox*c : ox*c+c]
 			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
 			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
+			a0, a1, b0, b1 = a0[:len(d)], a1[:len(d)], b0[:len(d)], b1[:len(d)] // no bounds checks below
 			for ch := range d {
-				v := int64(a0[ch])*w00 + int64(a1[ch])*w01 + int64(b0[ch])*w10 + int64(b1[ch])*w11
-				d[ch] = Clamp(RoundShift(v, 2*ResizeFrac), -128, 127)
+				v := int32(a0[ch])*w00 + int32(a1[ch])*w01 + int32(b0[ch])*w10 + int32(b1[ch])*w11
+				d[ch] = int8(min(max((v+half)>>(2*ResizeFrac), -128), 127))
 			}
 		}
 	}
 }
+
+// resizeRow is the longest input row (W*C values) ResizeBilinearI8
+// interpolates vertically first, in a buffer on the stack.
+const resizeRow = 2048

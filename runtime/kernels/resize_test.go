@@ -155,3 +155,88 @@ func i8bytes(v []int8) []byte {
 	}
 	return b
 }
+
+// TestArgMaxLast: the last-axis kernels give ArgMax's indices (ties, NaN,
+// all NaN included).
+func TestArgMaxLast(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, dim := range []int{1, 2, 3, 21} {
+		const outer = 500
+		x8 := make([]int8, outer*dim)
+		xf := make([]float32, outer*dim)
+		seed := uint32(dim)
+		for i := range x8 {
+			seed = seed*1664525 + 1013904223
+			x8[i] = int8(seed>>24) / 16 // many ties
+			xf[i] = float32(x8[i])
+			if seed>>8&7 == 0 {
+				xf[i] = nan
+			}
+		}
+		for o := 0; o < outer; o += 7 { // whole slices of NaN
+			for d := range dim {
+				xf[o*dim+d] = nan
+			}
+		}
+		want, have := make([]int32, outer), make([]int32, outer)
+		kernels.ArgMax(x8, outer, dim, 1, want)
+		kernels.ArgMaxLastI8(x8, outer, dim, have)
+		if string(i32bytes(want)) != string(i32bytes(have)) {
+			t.Errorf("int8, dim %d: %v, want %v", dim, have[:10], want[:10])
+		}
+		kernels.ArgMax(xf, outer, dim, 1, want)
+		kernels.ArgMaxLastF32(xf, outer, dim, have)
+		if string(i32bytes(want)) != string(i32bytes(have)) {
+			t.Errorf("float32, dim %d: %v, want %v", dim, have[:10], want[:10])
+		}
+	}
+}
+
+func i32bytes(v []int32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = append(b, byte(x), byte(x>>8), byte(x>>16), byte(x>>24))
+	}
+	return b
+}
+
+// TestResizeBilinearI8: the kernel (vertical first for short rows, the four
+// taps at once for long ones) equals the sum of ResizeSource10's four
+// products rounded once, for every rule, up- and downsampling.
+func TestResizeBilinearI8(t *testing.T) {
+	for _, g := range []struct{ h, w, c, oh, ow int }{
+		{33, 33, 21, 65, 65}, {5, 7, 3, 13, 4}, {1, 1, 8, 9, 9}, {6, 400, 6, 11, 700}, {9, 9, 1, 3, 3},
+	} {
+		for _, rule := range []ir.ResizeAttrs{{}, {AlignCorners: true}, {HalfPixelCenters: true}} {
+			p, err := kernels.NewResizeParams(2, g.h, g.w, g.c, g.oh, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := make([]int8, 2*g.h*g.w*g.c)
+			seed := uint32(g.h*31 + g.w)
+			for i := range x {
+				seed = seed*1664525 + 1013904223
+				x[i] = int8(seed >> 24)
+			}
+			y := make([]int8, 2*g.oh*g.ow*g.c)
+			kernels.ResizeBilinearI8(&p, x, y, 0, 2*g.oh)
+			for b := range 2 {
+				for oy := range g.oh {
+					y0, y1, wy1 := kernels.ResizeSource10(oy, g.h, g.oh, rule.AlignCorners, rule.HalfPixelCenters)
+					for ox := range g.ow {
+						x0, x1, wx1 := kernels.ResizeSource10(ox, g.w, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
+						for ch := range g.c {
+							at := func(yy, xx int) int64 { return int64(x[((b*g.h+yy)*g.w+xx)*g.c+ch]) }
+							v := at(y0, x0)*(1024-wy1)*(1024-wx1) + at(y0, x1)*(1024-wy1)*wx1 +
+								at(y1, x0)*wy1*(1024-wx1) + at(y1, x1)*wy1*wx1
+							want := kernels.Clamp(kernels.RoundShift(v, 20), -128, 127)
+							if got := y[((b*g.oh+oy)*g.ow+ox)*g.c+ch]; got != want {
+								t.Fatalf("%+v %v: y[%d,%d,%d,%d] = %d, want %d", g, &rule, b, oy, ox, ch, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
