@@ -162,13 +162,28 @@ func TestSegmentationFloat(t *testing.T) {
 }
 
 // segFile is segGraph as a float32 model file.
-func segFile(t *testing.T) []byte {
+func segFile(t testing.TB) []byte {
 	t.Helper()
 	f, err := quant.Prepare(segGraph(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	data, err := codegen.Build(f, codegen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// segFile8 is segGraph quantized (calibrated on segInputs) as an int8
+// model file.
+func segFile8(t testing.TB) []byte {
+	t.Helper()
+	q, _, err := quant.CompileInputs(segGraph(t), segInputs(), nil, quant.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := codegen.Build(q, codegen.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
