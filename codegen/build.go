@@ -118,9 +118,9 @@ func (b *builder) build() error {
 	if err := b.metadata(); err != nil {
 		return err
 	}
-	in := g.Inputs[0]
-	if in.Type.DType != ir.Float32 || g.Outputs[0].Type.DType != ir.Float32 {
-		return fmt.Errorf("the graph input and output must be float32, are %v and %v", in.Type.DType, g.Outputs[0].Type.DType)
+	in, gout := g.Inputs[0], g.Outputs[0]
+	if in.Type.DType != ir.Float32 || (gout.Type.DType != ir.Float32 && !argMaxOutput(g)) {
+		return fmt.Errorf("the graph input and output must be float32 (or the output an ArgMax's indices), are %v and %v", in.Type.DType, gout.Type.DType)
 	}
 	b.input = b.activation(in)
 	for _, n := range g.Nodes {
@@ -145,6 +145,17 @@ func (b *builder) build() error {
 	}
 	b.planArena()
 	return b.checkLimits()
+}
+
+// argMaxOutput reports whether the graph output is an ArgMax's indices
+// (i32 or i64; the file stores them INT32).
+func argMaxOutput(g *ir.Graph) bool {
+	for _, n := range g.Nodes {
+		if n.Op == ir.ArgMax && n.Output() == g.Outputs[0] {
+			return true
+		}
+	}
+	return false
 }
 
 // opPrecision is runtime.OpPrecision of o's activation tensors.

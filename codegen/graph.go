@@ -6,6 +6,7 @@ package codegen
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime/mncfb"
@@ -40,6 +41,8 @@ type opDef struct {
 	actOpts bool  // standalone CLIP / HARD_SIGMOID: act goes in ActivationOptions
 	pool    *ir.PoolAttrs
 	fcOpts  bool
+	resize  *ir.ResizeAttrs // RESIZE_BILINEAR
+	opAxis  int             // ARG_MAX, CONCATENATION: the axis, in [0, rank)
 }
 
 type convDef struct {
@@ -132,6 +135,12 @@ func (b *builder) node(n *ir.Node) error {
 	case ir.Quantize:
 		b.op(mncfb.BuiltinOpQUANTIZE, n, []int{x})
 	case ir.Dequantize:
+		if b.fusedDequantize(n) {
+			// ARG_MAX compares the codes (one positive scale: the
+			// largest code is the largest value): no float32 copy.
+			b.tensorOf[n.Output()] = x
+			return nil
+		}
 		b.op(mncfb.BuiltinOpDEQUANTIZE, n, []int{x})
 	case ir.Conv:
 		return b.conv(n, x)
@@ -198,10 +207,65 @@ func (b *builder) node(n *ir.Node) error {
 		ax := n.Attrs.(*ir.SoftmaxAttrs).Axis
 		o := b.op(mncfb.BuiltinOpSOFTMAX, n, []int{x})
 		o.axis = &ax
+	case ir.ResizeBilinear:
+		if n.Layout != ir.NHWC {
+			return errors.New("needs the NHWC layout (run the passes pipeline)")
+		}
+		o := b.op(mncfb.BuiltinOpRESIZE_BILINEAR, n, []int{x})
+		o.resize = n.Attrs.(*ir.ResizeAttrs)
+	case ir.Concat:
+		ins := []int{x}
+		for i := 1; i < len(n.Inputs); i++ {
+			t, err := b.in(n, i)
+			if err != nil {
+				return err
+			}
+			ins = append(ins, t)
+		}
+		ax, err := ir.NormAxis(n.Attrs.(*ir.ConcatAttrs).Axis, len(b.shapes[n.Output()]))
+		if err != nil {
+			return err
+		}
+		o := b.op(mncfb.BuiltinOpCONCATENATION, n, ins)
+		o.opAxis = ax
+	case ir.ArgMax:
+		// The indices are stored INT32 whatever the graph's type (an
+		// i64 ArgMax of TFLite included): an axis of a model file has
+		// fewer than 2^30 elements. ARG_MAX reads int8 codes directly
+		// where quant.Quantize dequantized them for it (fusedDequantize).
+		ax, err := ir.NormAxis(n.Attrs.(*ir.ArgMaxAttrs).Axis, len(b.tensors[x].shape))
+		if err != nil {
+			return err
+		}
+		o := b.op(mncfb.BuiltinOpARG_MAX, n, []int{x})
+		o.opAxis = ax
+		b.tensors[o.out[0]].dtype = mncfb.DTypeINT32
 	default:
 		return fmt.Errorf("op %v is not supported in model files", n.Op)
 	}
 	return nil
+}
+
+// fusedDequantize reports whether Dequantize n only feeds ArgMax nodes
+// (quant.Quantize's form of an int8 ArgMax: ir.ArgMax reads float32), so
+// that the ARG_MAX operators read its int8 input instead.
+func (b *builder) fusedDequantize(n *ir.Node) bool {
+	y := n.Output()
+	if slices.Contains(b.g.Outputs, y) {
+		return false
+	}
+	readers := 0
+	for _, m := range b.g.Nodes {
+		for _, v := range m.Inputs {
+			if v == y {
+				if m.Op != ir.ArgMax {
+					return false
+				}
+				readers++
+			}
+		}
+	}
+	return readers > 0
 }
 
 func (b *builder) conv(n *ir.Node, x int) error {

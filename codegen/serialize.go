@@ -254,6 +254,22 @@ func (s *serializer) options(o *opDef) (mncfb.OpOptions, flatbuffers.UOffsetT) {
 		mncfb.ReshapeOptionsStart(fb)
 		mncfb.ReshapeOptionsAddNewShape(fb, sh)
 		return mncfb.OpOptionsReshapeOptions, mncfb.ReshapeOptionsEnd(fb)
+	case o.resize != nil:
+		r := o.resize
+		mncfb.ResizeBilinearOptionsStart(fb)
+		mncfb.ResizeBilinearOptionsAddHeight(fb, int32(r.Size[0]))
+		mncfb.ResizeBilinearOptionsAddWidth(fb, int32(r.Size[1]))
+		mncfb.ResizeBilinearOptionsAddAlignCorners(fb, r.AlignCorners)
+		mncfb.ResizeBilinearOptionsAddHalfPixelCenters(fb, r.HalfPixelCenters)
+		return mncfb.OpOptionsResizeBilinearOptions, mncfb.ResizeBilinearOptionsEnd(fb)
+	case o.code == mncfb.BuiltinOpARG_MAX:
+		mncfb.ArgMaxOptionsStart(fb)
+		mncfb.ArgMaxOptionsAddAxis(fb, int32(o.opAxis))
+		return mncfb.OpOptionsArgMaxOptions, mncfb.ArgMaxOptionsEnd(fb)
+	case o.code == mncfb.BuiltinOpCONCATENATION:
+		mncfb.ConcatenationOptionsStart(fb)
+		mncfb.ConcatenationOptionsAddAxis(fb, int32(o.opAxis))
+		return mncfb.OpOptionsConcatenationOptions, mncfb.ConcatenationOptionsEnd(fb)
 	case o.axis != nil:
 		mncfb.SoftmaxOptionsStart(fb)
 		mncfb.SoftmaxOptionsAddAxis(fb, int32(*o.axis))

@@ -20,7 +20,8 @@ var (
 // GlobalAveragePool, SqueezeExcite) with a 4-D input get Node.Layout = NHWC
 // (weights stay OIHW); elementwise ops follow their inputs (4-D or
 // one-element constant operands are permuted once); Concat, Pad and Softmax
-// have their axes remapped; Flatten and Reshape read an NHWC value directly
+// have their axes remapped, and so has an ArgMax over the channels (its
+// result has no layout); Flatten and Reshape read an NHWC value directly
 // when its NHWC and NCHW element orders coincide (H*W == 1 or C == 1, the
 // classifier head) and the result is the same. Every other reader of an NHWC
 // value reads it through a Transpose(0,3,1,2) and runs NCHW, and graph
@@ -171,6 +172,22 @@ func (l *layouter) convert(n *ir.Node) (bool, error) {
 		a := *n.Attrs.(*ir.SoftmaxAttrs)
 		ax, err := ir.NormAxis(a.Axis, 4)
 		if err != nil {
+			return false, err
+		}
+		a.Axis = toNCHW[ax]
+		return true, l.retarget(n, []int{0}, func() { n.Attrs = &a })
+
+	case n.Op == ir.ArgMax:
+		if !l.nhwc[x] {
+			return true, nil
+		}
+		// Over the channels, the result [N,H,W] is the same in both
+		// layouts: NHWC's last axis, without transposing the input (a
+		// segmentation's 21x513x513 logits). Other axes leave the rest in
+		// NCHW order and run NCHW.
+		a := *n.Attrs.(*ir.ArgMaxAttrs)
+		ax, err := ir.NormAxis(a.Axis, 4)
+		if err != nil || ax != 1 {
 			return false, err
 		}
 		a.Axis = toNCHW[ax]

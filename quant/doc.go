@@ -91,6 +91,18 @@
 //   - GlobalAveragePool: the int32 sum over H x W, requantized with
 //     r = s_x / (HW s_y).
 //   - Transpose, Flatten, Reshape: the same codes and quantization.
+//   - ResizeBilinear (NHWC): the input's quantization kept; the codes
+//     interpolated in fixed point, kernels.ResizeBilinearI8 (coordinates
+//     and weights with 10 fractional bits, kernels.ResizeSource10, the
+//     four products summed in int64 and rounded once by RoundShift(v, 20)).
+//   - Concat: the output quantized by its own range (the file's, or the
+//     calibrated one); each input whose quantization differs is
+//     requantized to it, y = z_y + RoundShift((x - z_x) M, S) with
+//     M 2^-S = s_x/s_y (kernels.NewRequant), the others copied.
+//   - ArgMax: in the graph, an ArgMax of the dequantized int8 input (the
+//     Dequantize read by nothing else); model files drop the Dequantize
+//     and compare the codes (one positive scale: the same indices, the
+//     first of equal ones winning). The indices are the graph's output.
 //   - Boundaries: the float input is quantized by a Quantize node
 //     (float32 x * (1/s), round half to even, + z, saturated) and every
 //     output is dequantized by a Dequantize node ((q - z) s in float32), so
@@ -259,6 +271,11 @@
 // file size against the all-int8 model.
 //
 // # Report
+//
+// A model whose output is a class map (an ArgMax's indices: DeepLabV3)
+// is compared pixel by pixel: its "logits SQNR" is 10 log10(pixels /
+// differing pixels), its cosine the fraction of pixels that agree, and its
+// top-1 agreement counts the images whose maps agree entirely.
 //
 // Report (text by WriteText, JSON by JSON) gives the float and int8 weight
 // and model sizes, and, on the calibration images (Options.ReportImages caps

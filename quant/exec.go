@@ -75,6 +75,9 @@ func (e *executable) run(in *ir.Tensor, observe func(*runtime.Observation)) (*ir
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", e.m.Info().Name, err)
 	}
+	if out.I32 != nil { // an ArgMax's indices
+		return &ir.Tensor{DType: ir.Int32, Shape: ir.Shape(out.Shape).Clone(), I32: append([]int32(nil), out.I32...)}, nil
+	}
 	return ir.NewFloat32(ir.Shape(out.Shape), append([]float32(nil), out.Data...)), nil
 }
 

@@ -43,6 +43,11 @@ func prepare(n *ir.Node) (opStep, error) {
 		}
 		return &dequantizeOp{scale: q.Scale[0], zero: q.ZeroPoint[0]}, nil
 	}
+	if n.Op == ir.ArgMax {
+		// On the dequantized int8 values (Quantize's form of an int8
+		// ArgMax; the runtime compares the codes, the same indices).
+		return prepareArgMax(n)
+	}
 	if len(xs) == 0 && y.Type.DType == ir.Float32 {
 		return prepareFloat(n) // kept float (Options.KeepFloat)
 	}
@@ -65,6 +70,13 @@ func prepare(n *ir.Node) (opStep, error) {
 		return &poolOp{x: xs[0], y: qy}, nil
 	case ir.Lookup:
 		return &lookupOp{table: kernels.Table(n.Attrs.(*ir.LookupAttrs).Table)}, nil
+	case ir.ResizeBilinear:
+		if n.Layout != ir.NHWC {
+			return nil, errors.New("int8 ResizeBilinear needs NHWC")
+		}
+		return &resizeOp{a: n.Attrs.(*ir.ResizeAttrs)}, sameQuant(n)
+	case ir.Concat:
+		return prepareConcat(n, xs, qy)
 	case ir.Transpose:
 		return &transposeOp{perm: n.Attrs.(*ir.TransposeAttrs).Perm}, sameQuant(n)
 	case ir.Flatten, ir.Reshape, ir.Identity, ir.Dropout:
@@ -462,6 +474,109 @@ type clampOp struct{ r kernels.Range }
 func (s *clampOp) run(ins []*ir.Tensor, out *ir.Tensor, _ int) error {
 	for i, v := range ins[0].I8 {
 		out.I8[i] = max(s.r.Lo, min(s.r.Hi, v))
+	}
+	return nil
+}
+
+// resizeOp is an int8 bilinear resize of an NHWC tensor (the input's
+// quantization kept): kernels.ResizeBilinearI8, the runtime's kernel.
+type resizeOp struct{ a *ir.ResizeAttrs }
+
+func (s *resizeOp) run(ins []*ir.Tensor, out *ir.Tensor, _ int) error {
+	x := ins[0].Shape
+	p, err := kernels.NewResizeParams(x[0], x[1], x[2], x[3], s.a.Size[0], s.a.Size[1], s.a.AlignCorners, s.a.HalfPixelCenters)
+	if err != nil {
+		return err
+	}
+	if err := p.Validate(len(ins[0].I8), len(out.I8)); err != nil {
+		return err
+	}
+	kernels.ResizeBilinearI8(&p, ins[0].I8, out.I8, 0, p.N*p.OH)
+	return nil
+}
+
+// concatOp is an int8 concatenation, each input requantized to the
+// output's quantization (kernels.NewRequant: a copy where they are the
+// same).
+type concatOp struct {
+	axis int
+	req  []kernels.Requant
+}
+
+func prepareConcat(n *ir.Node, xs []kernels.Quant, qy kernels.Quant) (opStep, error) {
+	if len(xs) != len(n.Inputs) {
+		return nil, errors.New("int8 Concat needs int8 activations as every input")
+	}
+	ax, err := ir.NormAxis(n.Attrs.(*ir.ConcatAttrs).Axis, len(n.Output().Type.Shape))
+	if err != nil {
+		return nil, err
+	}
+	s := &concatOp{axis: ax}
+	for i, q := range xs {
+		r, err := kernels.NewRequant(q, qy)
+		if err != nil {
+			return nil, fmt.Errorf("input %d: %w", i, err)
+		}
+		s.req = append(s.req, r)
+	}
+	return s, nil
+}
+
+func (s *concatOp) run(ins []*ir.Tensor, out *ir.Tensor, _ int) error {
+	inner := 1
+	for _, d := range out.Shape[s.axis+1:] {
+		inner *= d
+	}
+	p := kernels.ConcatParams{Outer: len(out.I8) / max(1, out.Shape[s.axis]*inner), Requant: s.req}
+	lens := make([]int, len(ins))
+	for k, x := range ins {
+		p.Chunks = append(p.Chunks, x.Shape[s.axis]*inner)
+		lens[k] = len(x.I8)
+	}
+	if err := p.Validate(lens, len(out.I8)); err != nil {
+		return err
+	}
+	for k, x := range ins {
+		kernels.ConcatI8(&p, k, x.I8, out.I8)
+	}
+	return nil
+}
+
+// argMaxOp is the ArgMax of float32 values (dequantized int8 ones in an
+// int8 graph) by kernels.ArgMax, the runtime's kernel; i32 or i64 out.
+type argMaxOp struct{ axis int }
+
+func prepareArgMax(n *ir.Node) (opStep, error) {
+	x := n.Inputs[0]
+	if x.Type.DType != ir.Float32 {
+		return nil, fmt.Errorf("ArgMax reads %v, want f32", x.Type.DType)
+	}
+	ax, err := ir.NormAxis(n.Attrs.(*ir.ArgMaxAttrs).Axis, len(x.Type.Shape))
+	return &argMaxOp{axis: ax}, err
+}
+
+func (s *argMaxOp) run(ins []*ir.Tensor, out *ir.Tensor, _ int) error {
+	x := ins[0]
+	dim, inner := x.Shape[s.axis], 1
+	for _, d := range x.Shape[s.axis+1:] {
+		inner *= d
+	}
+	if dim < 1 || len(x.F32)%(dim*inner) != 0 {
+		return fmt.Errorf("ArgMax of %v over axis %d", x.Shape, s.axis)
+	}
+	outer := len(x.F32) / (dim * inner)
+	idx := out.I32
+	if out.DType == ir.Int64 {
+		idx = make([]int32, len(out.I64))
+	}
+	if len(idx) != outer*inner {
+		return fmt.Errorf("ArgMax output %v for input %v", out.Shape, x.Shape)
+	}
+	kernels.ArgMax(x.F32, outer, dim, inner, idx)
+	for i, v := range idx {
+		if out.DType == ir.Int64 {
+			out.I64[i] = int64(v)
+		}
 	}
 	return nil
 }

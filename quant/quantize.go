@@ -329,6 +329,49 @@ func (qz *quantizer) node(n *ir.Node) error {
 		return err
 	case ir.Add, ir.Mul:
 		return qz.binary(n)
+	case ir.ResizeBilinear:
+		// Interpolated codes keep the input's quantization (as TFLite's
+		// int8 RESIZE_BILINEAR, whose input and output share it).
+		if n.Layout != ir.NHWC {
+			return errors.New("int8 ResizeBilinear needs NHWC (run the passes pipeline first)")
+		}
+		x, err := qz.value(n.Inputs[0])
+		if err != nil {
+			return err
+		}
+		qp := *x.Quant
+		out, err := qz.emit(n.Op, n.Name, qz.name(y), n.Attrs, n.Layout, &qp, x)
+		qz.m[y] = out
+		return err
+	case ir.Concat:
+		// Each input is requantized to the output's range (the file's or
+		// the calibrated one); inputs already in it are copied.
+		ins := make([]*ir.Value, len(n.Inputs))
+		for i, v := range n.Inputs {
+			x, err := qz.value(v)
+			if err != nil {
+				return err
+			}
+			ins[i] = x
+		}
+		qp, err := qz.actQuant(y.Name)
+		if err != nil {
+			return err
+		}
+		out, err := qz.emit(n.Op, n.Name, qz.name(y), n.Attrs, n.Layout, qp, ins...)
+		qz.m[y] = out
+		return err
+	case ir.ArgMax:
+		// ir.ArgMax reads float32: the int8 input dequantized, which the
+		// model file drops (codegen), its ARG_MAX comparing the codes
+		// (one positive scale: the same indices).
+		x, err := qz.floatOf(n.Inputs[0])
+		if err != nil {
+			return err
+		}
+		out, err := qz.emit(n.Op, n.Name, y.Name, n.Attrs, n.Layout, nil, x)
+		qz.m[y] = out
+		return err
 	}
 	return fmt.Errorf("op %v has no int8 form", n.Op)
 }

@@ -602,6 +602,10 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 		r.err = fmt.Errorf("evaluate: outputs %v and %v differ in shape", fo.Shape, qo.Shape)
 		return r
 	}
+	if fo.DType == ir.Int32 || qo.DType == ir.Int32 {
+		classMapRows(r, fo, qo)
+		return r
+	}
 	rows := 1
 	if len(fo.Shape) > 1 {
 		rows = fo.Shape[0]
@@ -635,6 +639,34 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 		r.rows = append(r.rows, x)
 	}
 	return r
+}
+
+// classMapRows compares class maps (an ArgMax's indices, a segmentation's
+// output) item by item: the signal is the item's pixel count and the noise
+// the count of pixels whose classes differ (so the logits SQNR reads as
+// 10 log10(pixels / differing pixels)), the cosine is the fraction of
+// pixels that agree, and top-1 agrees when the whole map does.
+func classMapRows(r *inputEval, fo, qo *ir.Tensor) {
+	if fo.DType != ir.Int32 || qo.DType != ir.Int32 {
+		r.err = fmt.Errorf("evaluate: outputs %v and %v: one is a class map, the other not", fo.DType, qo.DType)
+		return
+	}
+	rows := max(fo.Shape[0], 1)
+	cols := len(fo.I32) / rows
+	for row := range rows {
+		fr, qr := fo.I32[row*cols:(row+1)*cols], qo.I32[row*cols:(row+1)*cols]
+		diff := 0
+		for j := range fr {
+			if fr[j] != qr[j] {
+				diff++
+			}
+		}
+		x := rowEval{sig: float64(cols), noise: float64(diff), cos: 1 - float64(diff)/float64(max(cols, 1)), conf: 1}
+		if diff > 0 {
+			x.qt = 1
+		}
+		r.rows = append(r.rows, x)
+	}
 }
 
 // valuesOf lists the node outputs of g in order.

@@ -213,10 +213,15 @@ func (r *Runner) runNode(n *ir.Node, ins []*ir.Tensor, types []ir.TensorType) (o
 	if !shape.Known() {
 		return nil, fmt.Errorf("output shape %v is not concrete", shape)
 	}
-	if ts[0].DType == ir.Float32 {
+	switch n := shape.NumElements(); ts[0].DType {
+	case ir.Float32:
 		out = ir.NewFloat32(shape, nil)
-	} else {
-		out = &ir.Tensor{DType: ir.Int8, Shape: shape, I8: make([]int8, shape.NumElements())}
+	case ir.Int32:
+		out = &ir.Tensor{DType: ir.Int32, Shape: shape, I32: make([]int32, n)}
+	case ir.Int64:
+		out = &ir.Tensor{DType: ir.Int64, Shape: shape, I64: make([]int64, n)}
+	default:
+		out = &ir.Tensor{DType: ir.Int8, Shape: shape, I8: make([]int8, n)}
 	}
 	return out, r.steps[n].run(ins, out, r.workers)
 }

@@ -30,7 +30,9 @@
 // Run takes a preprocessed float32 tensor ([3,H,W] or a batch [N,3,H,W],
 // NCHW as PyTorch and ONNX have it) and returns the float32 logits; the
 // result is the interpreter's and valid until its next Run, which allocates
-// nothing. RunImage and RunFile apply the preprocessing recorded in the
+// nothing. A segmentation model (format 1.4: DeepLabV3, whose output is an
+// ARG_MAX's class map) returns int32 indices in Tensor.I32 instead of
+// Data. RunImage and RunFile apply the preprocessing recorded in the
 // file (the one the int8 model was calibrated with).
 //
 // # Loading: the verifier

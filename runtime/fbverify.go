@@ -72,8 +72,13 @@ var (
 	specReshape    = &tableSpec{"ReshapeOptions", []fieldSpec{vec("new_shape", 4)}}
 	specActOptions = &tableSpec{"ActivationOptions", []fieldSpec{tab("activation", specActivation)}}
 	specSoftmax    = &tableSpec{"SoftmaxOptions", []fieldSpec{scalar("axis", 4)}}
+	specResize     = &tableSpec{"ResizeBilinearOptions", []fieldSpec{scalar("height", 4), scalar("width", 4),
+		scalar("align_corners", 1), scalar("half_pixel_centers", 1)}}
+	specArgMax = &tableSpec{"ArgMaxOptions", []fieldSpec{scalar("axis", 4)}}
+	specConcat = &tableSpec{"ConcatenationOptions", []fieldSpec{scalar("axis", 4)}}
 	// specOptions lists the members of union OpOptions in order (type 1 first).
-	specOptions  = []*tableSpec{specConv2D, specFullyConnected, specEltwise, specSqueezeExcite, specPool2D, specTranspose, specReshape, specActOptions, specSoftmax}
+	specOptions = []*tableSpec{specConv2D, specFullyConnected, specEltwise, specSqueezeExcite, specPool2D, specTranspose,
+		specReshape, specActOptions, specSoftmax, specResize, specArgMax, specConcat}
 	specOperator = &tableSpec{"Operator", []fieldSpec{scalar("opcode_index", 4), vec("inputs", 4), vec("outputs", 4),
 		vec("intermediates", 4), {name: "options_type", kind: kUnionType, size: 1},
 		{name: "options", kind: kUnion, union: specOptions}, str("name"), scalar("precision", 1)}}

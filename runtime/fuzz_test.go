@@ -22,6 +22,9 @@ func FuzzLoad(f *testing.F) {
 		append(append([]byte(nil), tm.f32...), "appended"...),
 		withBiasQuant(f, tm.int8, 1, 0), withBiasQuant(f, tm.int8, 1.5, 0),
 		mutate(tm.int8, func(m *mncfb.Model) { m.MutatePrecision(mncfb.PrecisionFLOAT32) }),
+		// Format 1.4's RESIZE_BILINEAR, CONCATENATION and ARG_MAX (an
+		// INT32 output), in both precisions.
+		segFile(f), segFile8(f),
 	}
 	for _, b := range seeds {
 		f.Add(b)
@@ -61,20 +64,22 @@ func FuzzLoad(f *testing.F) {
 }
 
 // FuzzPatch writes small integers at fuzzer-chosen places of a real model
-// file (int8 or float32), so that most inputs stay well-formed FlatBuffers
+// file (int8 or float32; kind 2 and 3: the float32 and int8 files of a
+// small segmentation head, format 1.4's RESIZE_BILINEAR, CONCATENATION and
+// ARG_MAX), so that most inputs stay well-formed FlatBuffers
 // whose contents are wrong: shapes, strides, pads, indices, offsets,
 // scales. The verifier must refuse them or the model must run.
 //
 //	go test -fuzz=FuzzPatch -fuzztime=3m ./runtime/
 func FuzzPatch(f *testing.F) {
 	tm := blobs(f)
-	f.Add(false, []byte{})
-	f.Add(true, []byte{0, 1, 0, 0, 2, 0})
-	f.Fuzz(func(t *testing.T, float bool, patch []byte) {
-		base := tm.int8
-		if float {
-			base = tm.f32
-		}
+	files := [][]byte{tm.int8, tm.f32, segFile(f), segFile8(f)}
+	f.Add(uint8(0), []byte{})
+	f.Add(uint8(1), []byte{0, 1, 0, 0, 2, 0})
+	f.Add(uint8(2), []byte{0, 1, 0, 0, 2, 0})
+	f.Add(uint8(3), []byte{4, 1, 0, 0, 7, 0})
+	f.Fuzz(func(t *testing.T, kind uint8, patch []byte) {
+		base := files[int(kind)%len(files)]
 		data := append([]byte(nil), base...)
 		for i := 0; i+6 <= len(patch) && i < 6*16; i += 6 {
 			off := int(binary.LittleEndian.Uint32(patch[i:])) % (len(data) - 4)

@@ -12,10 +12,13 @@ import (
 )
 
 // Tensor is a float32 tensor: Data holds the product of Shape's dimensions
-// in row-major order.
+// in row-major order. A model whose output is int32 (format 1.4: an
+// ARG_MAX's indices, a segmentation's class map) returns it in I32, Data
+// being nil; every other tensor has I32 nil.
 type Tensor struct {
 	Shape []int
 	Data  []float32
+	I32   []int32
 }
 
 // Interpreter runs a Model. It owns the activation memory (one arena, as
@@ -33,6 +36,7 @@ type Interpreter struct {
 	sample int // input elements per batch item
 	per    int // output elements per batch item
 	result []float32
+	res32  []int32 // the result of an int32 output
 	shape  []int
 	image  []float32
 
@@ -108,10 +112,21 @@ func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
 	if err != nil {
 		return Tensor{}, err
 	}
-	if need := n * it.per; cap(it.result) < need {
+	out32 := it.m.tensors[it.m.output].dtype == mncfb.DTypeINT32
+	need := n * it.per
+	switch {
+	case out32 && cap(it.res32) < need:
+		it.res32 = make([]int32, need)
+	case !out32 && cap(it.result) < need:
 		it.result = make([]float32, need)
 	}
-	res := it.result[:n*it.per]
+	var res []float32
+	var res32 []int32
+	if out32 {
+		res32 = it.res32[:need]
+	} else {
+		res = it.result[:need]
+	}
 	ar := it.arena
 	for b := range n {
 		copy(it.in.f32(ar), in.Data[b*it.sample:(b+1)*it.sample])
@@ -129,10 +144,14 @@ func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
 				it.exec(i, s, ar)
 			}
 		}
-		copy(res[b*it.per:(b+1)*it.per], it.out.f32(ar))
+		if out32 {
+			copy(res32[b*it.per:(b+1)*it.per], it.out.i32(ar))
+		} else {
+			copy(res[b*it.per:(b+1)*it.per], it.out.f32(ar))
+		}
 	}
 	it.shape[0] = n
-	return Tensor{Shape: it.shape, Data: res}, nil
+	return Tensor{Shape: it.shape, Data: res, I32: res32}, nil
 }
 
 // batch checks an input against the model's input shape and returns the
@@ -207,6 +226,7 @@ type Observation struct {
 	Shape  []int  // its shape (batch 1; do not modify)
 	F32    []float32
 	I8     []int8  // the codes of an int8 tensor, which Scale and Zero dequantize
+	I32    []int32 // an int32 tensor (ARG_MAX's indices)
 	Scale  float32 // real value = Scale x (code - Zero)
 	Zero   int32
 }
@@ -235,6 +255,8 @@ func (it *Interpreter) observeTensor(item, op, x int, ar []byte) {
 	case mncfb.DTypeINT8:
 		o.I8 = v.i8(ar)
 		o.Scale, o.Zero = t.scale[0], t.zeroAt(0)
+	case mncfb.DTypeINT32:
+		o.I32 = v.i32(ar)
 	}
 	it.observe(o)
 }

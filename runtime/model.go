@@ -22,7 +22,7 @@ const (
 	// package reads and codegen writes. Files of a newer major version are
 	// refused; a newer minor version only adds fields, which are ignored.
 	FormatMajor = 1
-	FormatMinor = 3 // 1.1: QualityFigures.median_sqnr_db and worst_sqnr_db; 1.2: Preprocess.scale, resize, resize_to, crop, channels; 1.3: Precision MIXED, Operator.precision
+	FormatMinor = 4 // 1.1: QualityFigures.median_sqnr_db and worst_sqnr_db; 1.2: Preprocess.scale, resize, resize_to, crop, channels; 1.3: Precision MIXED, Operator.precision; 1.4: RESIZE_BILINEAR, ARG_MAX, CONCATENATION and their options, an INT32 graph output
 	// BufferAlignment is the alignment of every constant buffer's data in
 	// the file.
 	BufferAlignment = 16

@@ -16,8 +16,9 @@ import (
 // splitting: layout.go (QUANTIZE, DEQUANTIZE, TRANSPOSE, RESHAPE), conv.go
 // (CONV_2D), fc.go (FULLY_CONNECTED), elementwise.go (ADD, MUL),
 // activation.go (LOOKUP, the clamps, the hard activations, SIGMOID,
-// SOFTMAX), pool.go (GLOBAL_AVERAGE_POOL, AVERAGE_POOL_2D) and se.go
-// (SQUEEZE_EXCITE). This file holds what they share: the step interface,
+// SOFTMAX), pool.go (GLOBAL_AVERAGE_POOL, AVERAGE_POOL_2D), se.go
+// (SQUEEZE_EXCITE) and segment.go (RESIZE_BILINEAR, CONCATENATION,
+// ARG_MAX). This file holds what they share: the step interface,
 // arena views, the table of operators and the operand checks.
 
 // step is one operator of the execution plan with everything resolved at
@@ -61,6 +62,9 @@ var ops = map[mncfb.BuiltinOp]opKind{
 	mncfb.BuiltinOpGLOBAL_AVERAGE_POOL: {1, (*planner).globalPool},
 	mncfb.BuiltinOpAVERAGE_POOL_2D:     {1, (*planner).avgPool},
 	mncfb.BuiltinOpSQUEEZE_EXCITE:      {1, (*planner).squeezeExcite},
+	mncfb.BuiltinOpRESIZE_BILINEAR:     {1, (*planner).resize},
+	mncfb.BuiltinOpARG_MAX:             {1, (*planner).argMax},
+	mncfb.BuiltinOpCONCATENATION:       {1, (*planner).concat},
 }
 
 // view is a tensor's place in the arena: n elements from byte off.
@@ -90,11 +94,35 @@ func (m *Model) buildPlan() error {
 	m.steps = make([]step, len(m.ops))
 	for i := range m.ops {
 		op := &m.ops[i]
+		if err := int32Tensors(m, op); err != nil {
+			return fmt.Errorf("operator %d (%v %q): %w", i, op.code, op.name, err)
+		}
 		s, err := p.op(op)
 		if err != nil {
 			return fmt.Errorf("operator %d (%v %q): %w", i, op.code, op.name, err)
 		}
 		m.steps[i] = s
+	}
+	return nil
+}
+
+// int32Tensors checks that int32 activations are ARG_MAX's outputs, read
+// by no operator (the graph output), whatever each planner checks.
+func int32Tensors(m *Model, op *operator) error {
+	is32 := func(x int) bool {
+		return x >= 0 && !m.tensors[x].isConst() && m.tensors[x].dtype == mncfb.DTypeINT32
+	}
+	for _, list := range [][]int{op.in, op.mid} {
+		for _, x := range list {
+			if is32(x) {
+				return fmt.Errorf("reads the int32 activation %v; int32 activations are ARG_MAX's outputs, read by no operator", &m.tensors[x])
+			}
+		}
+	}
+	for _, x := range op.out {
+		if is32(x) && op.code != mncfb.BuiltinOpARG_MAX {
+			return fmt.Errorf("writes the int32 activation %v; only ARG_MAX writes int32 activations", &m.tensors[x])
+		}
 	}
 	return nil
 }

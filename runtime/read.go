@@ -61,6 +61,12 @@ type convOptions struct {
 	layout                       mncfb.WeightLayout
 }
 
+// resizeOptions are RESIZE_BILINEAR's (format 1.4).
+type resizeOptions struct {
+	h, w                    int
+	alignCorners, halfPixel bool
+}
+
 type poolOptions struct {
 	kh, kw, strideH, strideW int
 	padT, padL, padB, padR   int
@@ -81,7 +87,8 @@ type operator struct {
 	act     activation // fused activation (or a standalone op's parameters)
 	gate    activation
 	perm    []int
-	axis    int
+	axis    int // SOFTMAX, ARG_MAX, CONCATENATION
+	resize  resizeOptions
 }
 
 // budget bounds what reading a file may copy or allocate beyond the file:
@@ -219,8 +226,10 @@ func (m *Model) read(r *mncfb.Model) error {
 		}
 	}
 	in, out := &m.tensors[m.input], &m.tensors[m.output]
-	if in.dtype != mncfb.DTypeFLOAT32 || out.dtype != mncfb.DTypeFLOAT32 || in.isConst() || out.isConst() {
-		return fmt.Errorf("the graph input and output must be float32 activations (have %v %v)", in.dtype, out.dtype)
+	// The output may be int32: an ARG_MAX's indices (format 1.4; the
+	// planner checks that only ARG_MAX writes int32 activations).
+	if in.dtype != mncfb.DTypeFLOAT32 || (out.dtype != mncfb.DTypeFLOAT32 && out.dtype != mncfb.DTypeINT32) || in.isConst() || out.isConst() {
+		return fmt.Errorf("the graph input must be a float32 activation and the output a float32 or int32 one (have %v %v)", in.dtype, out.dtype)
 	}
 	if in.shape[0] != 1 || out.shape[0] != 1 {
 		return fmt.Errorf("input %v and output %v must have batch 1", in.shape, out.shape)
@@ -508,6 +517,18 @@ func (m *Model) readOperator(op *operator, fo *mncfb.Operator, codes []mncfb.Ope
 		op.act, err = readActivation(o.Activation(&a))
 	case mncfb.OpOptionsSoftmaxOptions:
 		var o mncfb.SoftmaxOptions
+		o.Init(t.Bytes, t.Pos)
+		op.axis = int(o.Axis())
+	case mncfb.OpOptionsResizeBilinearOptions:
+		var o mncfb.ResizeBilinearOptions
+		o.Init(t.Bytes, t.Pos)
+		op.resize = resizeOptions{h: int(o.Height()), w: int(o.Width()), alignCorners: o.AlignCorners(), halfPixel: o.HalfPixelCenters()}
+	case mncfb.OpOptionsArgMaxOptions:
+		var o mncfb.ArgMaxOptions
+		o.Init(t.Bytes, t.Pos)
+		op.axis = int(o.Axis())
+	case mncfb.OpOptionsConcatenationOptions:
+		var o mncfb.ConcatenationOptions
 		o.Init(t.Bytes, t.Pos)
 		op.axis = int(o.Axis())
 	default:

@@ -31,6 +31,16 @@ func TestTrailingBytes(t *testing.T) {
 	if _, err := runtime.Load(append(newer, "future fields"...)); err != nil {
 		t.Errorf("newer minor version: %v", err)
 	}
+	// Files of the older minor versions (1.0 to 1.3, which lack the
+	// fields appended since) still load.
+	for minor := range uint32(runtime.FormatMinor) {
+		for _, good := range [][]byte{tm.int8, tm.f32} {
+			older := mutate(good, func(m *mncfb.Model) { m.MutateFormatMinor(minor) })
+			if _, err := runtime.Load(older); err != nil {
+				t.Errorf("format 1.%d: %v", minor, err)
+			}
+		}
+	}
 }
 
 // TestPrecisionMatchesTensors: a file whose precision field says float32
@@ -57,7 +67,7 @@ func TestMixedPrecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in := m.Info(); in.Precision != "mixed" || len(in.FloatOps) < 3 || in.Format != "1.3" {
+	if in := m.Info(); in.Precision != "mixed" || len(in.FloatOps) < 3 || in.Format != "1.4" {
 		t.Fatalf("precision %s, float ops %q, format %s", in.Precision, in.FloatOps, in.Format)
 	}
 	// The stem convolution (operator 1, after the input's transpose)

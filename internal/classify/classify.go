@@ -396,10 +396,15 @@ func (b *blobModel) Classes() int {
 	return 0
 }
 
+// Run returns the model's output: float32 logits, or the i32 indices of a
+// model whose output is an ARG_MAX's (a segmentation's class map).
 func (b *blobModel) Run(in *ir.Tensor) (*ir.Tensor, error) {
 	out, err := b.it.Run(runtime.Tensor{Shape: in.Shape, Data: in.F32})
 	if err != nil {
 		return nil, err
+	}
+	if out.I32 != nil {
+		return &ir.Tensor{DType: ir.Int32, Shape: ir.Shape(out.Shape).Clone(), I32: append([]int32(nil), out.I32...)}, nil
 	}
 	return ir.NewFloat32(ir.Shape(out.Shape), append([]float32(nil), out.Data...)), nil
 }

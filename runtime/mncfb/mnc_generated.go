@@ -61,6 +61,9 @@ const (
 	BuiltinOpHARD_SWISH          BuiltinOp = 17
 	BuiltinOpSIGMOID             BuiltinOp = 18
 	BuiltinOpSOFTMAX             BuiltinOp = 19
+	BuiltinOpRESIZE_BILINEAR     BuiltinOp = 20
+	BuiltinOpARG_MAX             BuiltinOp = 21
+	BuiltinOpCONCATENATION       BuiltinOp = 22
 )
 
 var EnumNamesBuiltinOp = map[BuiltinOp]string{
@@ -84,6 +87,9 @@ var EnumNamesBuiltinOp = map[BuiltinOp]string{
 	BuiltinOpHARD_SWISH:          "HARD_SWISH",
 	BuiltinOpSIGMOID:             "SIGMOID",
 	BuiltinOpSOFTMAX:             "SOFTMAX",
+	BuiltinOpRESIZE_BILINEAR:     "RESIZE_BILINEAR",
+	BuiltinOpARG_MAX:             "ARG_MAX",
+	BuiltinOpCONCATENATION:       "CONCATENATION",
 }
 
 var EnumValuesBuiltinOp = map[string]BuiltinOp{
@@ -107,6 +113,9 @@ var EnumValuesBuiltinOp = map[string]BuiltinOp{
 	"HARD_SWISH":          BuiltinOpHARD_SWISH,
 	"SIGMOID":             BuiltinOpSIGMOID,
 	"SOFTMAX":             BuiltinOpSOFTMAX,
+	"RESIZE_BILINEAR":     BuiltinOpRESIZE_BILINEAR,
+	"ARG_MAX":             BuiltinOpARG_MAX,
+	"CONCATENATION":       BuiltinOpCONCATENATION,
 }
 
 func (v BuiltinOp) String() string {
@@ -189,6 +198,9 @@ const (
 	OpOptionsReshapeOptions        OpOptions = 7
 	OpOptionsActivationOptions     OpOptions = 8
 	OpOptionsSoftmaxOptions        OpOptions = 9
+	OpOptionsResizeBilinearOptions OpOptions = 10
+	OpOptionsArgMaxOptions         OpOptions = 11
+	OpOptionsConcatenationOptions  OpOptions = 12
 )
 
 var EnumNamesOpOptions = map[OpOptions]string{
@@ -202,6 +214,9 @@ var EnumNamesOpOptions = map[OpOptions]string{
 	OpOptionsReshapeOptions:        "ReshapeOptions",
 	OpOptionsActivationOptions:     "ActivationOptions",
 	OpOptionsSoftmaxOptions:        "SoftmaxOptions",
+	OpOptionsResizeBilinearOptions: "ResizeBilinearOptions",
+	OpOptionsArgMaxOptions:         "ArgMaxOptions",
+	OpOptionsConcatenationOptions:  "ConcatenationOptions",
 }
 
 var EnumValuesOpOptions = map[string]OpOptions{
@@ -215,6 +230,9 @@ var EnumValuesOpOptions = map[string]OpOptions{
 	"ReshapeOptions":        OpOptionsReshapeOptions,
 	"ActivationOptions":     OpOptionsActivationOptions,
 	"SoftmaxOptions":        OpOptionsSoftmaxOptions,
+	"ResizeBilinearOptions": OpOptionsResizeBilinearOptions,
+	"ArgMaxOptions":         OpOptionsArgMaxOptions,
+	"ConcatenationOptions":  OpOptionsConcatenationOptions,
 }
 
 func (v OpOptions) String() string {
@@ -1497,6 +1515,198 @@ func SoftmaxOptionsAddAxis(builder *flatbuffers.Builder, axis int32) {
 	builder.PrependInt32Slot(0, axis, 0)
 }
 func SoftmaxOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
+	return builder.EndObject()
+}
+
+type ResizeBilinearOptions struct {
+	_tab flatbuffers.Table
+}
+
+func GetRootAsResizeBilinearOptions(buf []byte, offset flatbuffers.UOffsetT) *ResizeBilinearOptions {
+	n := flatbuffers.GetUOffsetT(buf[offset:])
+	x := &ResizeBilinearOptions{}
+	x.Init(buf, n+offset)
+	return x
+}
+
+func GetSizePrefixedRootAsResizeBilinearOptions(buf []byte, offset flatbuffers.UOffsetT) *ResizeBilinearOptions {
+	n := flatbuffers.GetUOffsetT(buf[offset+flatbuffers.SizeUint32:])
+	x := &ResizeBilinearOptions{}
+	x.Init(buf, n+offset+flatbuffers.SizeUint32)
+	return x
+}
+
+func (rcv *ResizeBilinearOptions) Init(buf []byte, i flatbuffers.UOffsetT) {
+	rcv._tab.Bytes = buf
+	rcv._tab.Pos = i
+}
+
+func (rcv *ResizeBilinearOptions) Table() flatbuffers.Table {
+	return rcv._tab
+}
+
+func (rcv *ResizeBilinearOptions) Height() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(4))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *ResizeBilinearOptions) MutateHeight(n int32) bool {
+	return rcv._tab.MutateInt32Slot(4, n)
+}
+
+func (rcv *ResizeBilinearOptions) Width() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(6))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *ResizeBilinearOptions) MutateWidth(n int32) bool {
+	return rcv._tab.MutateInt32Slot(6, n)
+}
+
+func (rcv *ResizeBilinearOptions) AlignCorners() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(8))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+func (rcv *ResizeBilinearOptions) MutateAlignCorners(n bool) bool {
+	return rcv._tab.MutateBoolSlot(8, n)
+}
+
+func (rcv *ResizeBilinearOptions) HalfPixelCenters() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(10))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+func (rcv *ResizeBilinearOptions) MutateHalfPixelCenters(n bool) bool {
+	return rcv._tab.MutateBoolSlot(10, n)
+}
+
+func ResizeBilinearOptionsStart(builder *flatbuffers.Builder) {
+	builder.StartObject(4)
+}
+func ResizeBilinearOptionsAddHeight(builder *flatbuffers.Builder, height int32) {
+	builder.PrependInt32Slot(0, height, 0)
+}
+func ResizeBilinearOptionsAddWidth(builder *flatbuffers.Builder, width int32) {
+	builder.PrependInt32Slot(1, width, 0)
+}
+func ResizeBilinearOptionsAddAlignCorners(builder *flatbuffers.Builder, alignCorners bool) {
+	builder.PrependBoolSlot(2, alignCorners, false)
+}
+func ResizeBilinearOptionsAddHalfPixelCenters(builder *flatbuffers.Builder, halfPixelCenters bool) {
+	builder.PrependBoolSlot(3, halfPixelCenters, false)
+}
+func ResizeBilinearOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
+	return builder.EndObject()
+}
+
+type ArgMaxOptions struct {
+	_tab flatbuffers.Table
+}
+
+func GetRootAsArgMaxOptions(buf []byte, offset flatbuffers.UOffsetT) *ArgMaxOptions {
+	n := flatbuffers.GetUOffsetT(buf[offset:])
+	x := &ArgMaxOptions{}
+	x.Init(buf, n+offset)
+	return x
+}
+
+func GetSizePrefixedRootAsArgMaxOptions(buf []byte, offset flatbuffers.UOffsetT) *ArgMaxOptions {
+	n := flatbuffers.GetUOffsetT(buf[offset+flatbuffers.SizeUint32:])
+	x := &ArgMaxOptions{}
+	x.Init(buf, n+offset+flatbuffers.SizeUint32)
+	return x
+}
+
+func (rcv *ArgMaxOptions) Init(buf []byte, i flatbuffers.UOffsetT) {
+	rcv._tab.Bytes = buf
+	rcv._tab.Pos = i
+}
+
+func (rcv *ArgMaxOptions) Table() flatbuffers.Table {
+	return rcv._tab
+}
+
+func (rcv *ArgMaxOptions) Axis() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(4))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *ArgMaxOptions) MutateAxis(n int32) bool {
+	return rcv._tab.MutateInt32Slot(4, n)
+}
+
+func ArgMaxOptionsStart(builder *flatbuffers.Builder) {
+	builder.StartObject(1)
+}
+func ArgMaxOptionsAddAxis(builder *flatbuffers.Builder, axis int32) {
+	builder.PrependInt32Slot(0, axis, 0)
+}
+func ArgMaxOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
+	return builder.EndObject()
+}
+
+type ConcatenationOptions struct {
+	_tab flatbuffers.Table
+}
+
+func GetRootAsConcatenationOptions(buf []byte, offset flatbuffers.UOffsetT) *ConcatenationOptions {
+	n := flatbuffers.GetUOffsetT(buf[offset:])
+	x := &ConcatenationOptions{}
+	x.Init(buf, n+offset)
+	return x
+}
+
+func GetSizePrefixedRootAsConcatenationOptions(buf []byte, offset flatbuffers.UOffsetT) *ConcatenationOptions {
+	n := flatbuffers.GetUOffsetT(buf[offset+flatbuffers.SizeUint32:])
+	x := &ConcatenationOptions{}
+	x.Init(buf, n+offset+flatbuffers.SizeUint32)
+	return x
+}
+
+func (rcv *ConcatenationOptions) Init(buf []byte, i flatbuffers.UOffsetT) {
+	rcv._tab.Bytes = buf
+	rcv._tab.Pos = i
+}
+
+func (rcv *ConcatenationOptions) Table() flatbuffers.Table {
+	return rcv._tab
+}
+
+func (rcv *ConcatenationOptions) Axis() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(4))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *ConcatenationOptions) MutateAxis(n int32) bool {
+	return rcv._tab.MutateInt32Slot(4, n)
+}
+
+func ConcatenationOptionsStart(builder *flatbuffers.Builder) {
+	builder.StartObject(1)
+}
+func ConcatenationOptionsAddAxis(builder *flatbuffers.Builder, axis int32) {
+	builder.PrependInt32Slot(0, axis, 0)
+}
+func ConcatenationOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
 }
 

@@ -1,0 +1,240 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Bilinear resizing of NHWC tensors (DeepLabV3's upsampling): one generic
+// Go kernel per precision, the same on every Set (there is no assembly
+// twin), shared by the runtime and quant's int8 reference interpreter.
+
+// MaxResize bounds the output height and width of a resize (ir's bound).
+const MaxResize = 1 << 16
+
+// ResizeSource maps output index d of an axis resized from in to out to
+// the two input indices it samples and the weight f of the second, by
+// the coordinate rule (ir.ResizeAttrs states it; its Source returns the
+// same values, checked by TestResizeSourceMatchesIR):
+//
+//   - alignCorners: x = d*((in-1)/(out-1)), and x = 0 when out = 1;
+//   - halfPixel: x = max((d+0.5)*(in/out) - 0.5, 0);
+//   - neither: x = d*(in/out);
+//
+// each quotient and product rounded to float64 (no fused multiply-add),
+// x0 = min(floor(x), in-1), x1 = min(x0+1, in-1), f = x - x0.
+func ResizeSource(d, in, out int, alignCorners, halfPixel bool) (x0, x1 int, f float64) {
+	var x float64
+	switch {
+	case alignCorners:
+		if out > 1 {
+			x = float64(float64(d) * (float64(in-1) / float64(out-1)))
+		}
+	case halfPixel:
+		x = max(float64((float64(d)+0.5)*(float64(in)/float64(out)))-0.5, 0)
+	default:
+		x = float64(float64(d) * (float64(in) / float64(out)))
+	}
+	x0 = min(int(math.Floor(x)), in-1)
+	x1 = min(x0+1, in-1)
+	return x0, x1, x - float64(x0)
+}
+
+// ResizeFrac is the number of fractional bits of the int8 kernel's
+// coordinates and weights (TFLite's ResizeBilinearInteger has 10 too).
+const ResizeFrac = 10
+
+// ResizeSource10 is the int8 kernel's coordinate rule, in fixed point with
+// ResizeFrac fractional bits (one = 2^10): the scale is
+// scale10 = round_half_up(2^10 * num/den), exactly in integers, where
+// num/den is (in-1)/(out-1) with alignCorners and out > 1, else in/out;
+// the output index d samples s = d*scale10, minus 2^9 - scale10/2
+// (integer halving) with halfPixel; x0 = min(max(floor(s/2^10), 0), in-1),
+// x1 = min(x0+1, in-1), and the weight of x1 is w1 = clamp(s - x0*2^10, 0,
+// 2^10), that of x0 is 2^10 - w1. This is TFLite's rule except for the
+// scale (TFLite rounds a float32 quotient) and the clamps, which TFLite
+// lacks (it can read past the edge when the scale rounds up).
+func ResizeSource10(d, in, out int, alignCorners, halfPixel bool) (x0, x1 int, w1 int64) {
+	num, den := int64(in), int64(out)
+	if alignCorners && out > 1 {
+		num, den = int64(in-1), int64(out-1)
+	}
+	const one = 1 << ResizeFrac
+	scale := (2*one*num + den) / (2 * den)
+	s := int64(d) * scale
+	if halfPixel {
+		s += scale/2 - one/2
+	}
+	x0 = int(min(max(floorDiv(s, one), 0), int64(in-1)))
+	x1 = min(x0+1, in-1)
+	w1 = min(max(s-int64(x0)*one, 0), one)
+	if x1 == x0 {
+		w1 = 0
+	}
+	return x0, x1, w1
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// resizeTap is one output coordinate: the two input indices (scaled by
+// the stride of their axis) and the weight of the second.
+type resizeTap struct {
+	i0, i1 int
+	f      float64 // float32 kernel
+	w1     int64   // int8 kernel, of 2^ResizeFrac
+}
+
+// ResizeParams describes a bilinear resize of x[N][H][W][C] to
+// y[N][OH][OW][C]; NewResizeParams derives the taps of both axes.
+type ResizeParams struct {
+	N, H, W, C, OH, OW int
+	AlignCorners       bool
+	HalfPixel          bool
+	ys, xs             []resizeTap
+}
+
+// NewResizeParams checks the geometry (positive sizes, outputs of at most
+// MaxResize a side, at most 2^31 elements either side, not both rules)
+// and computes the taps.
+func NewResizeParams(n, h, w, c, oh, ow int, alignCorners, halfPixel bool) (ResizeParams, error) {
+	if n < 1 || h < 1 || w < 1 || c < 1 || oh < 1 || ow < 1 {
+		return ResizeParams{}, fmt.Errorf("kernels: resize of [%d %d %d %d] to %dx%d: sizes must be positive", n, h, w, c, oh, ow)
+	}
+	if oh > MaxResize || ow > MaxResize || h > 1<<30 || w > 1<<30 {
+		return ResizeParams{}, fmt.Errorf("kernels: resize of %dx%d to %dx%d: sides are at most %d out, 2^30 in", h, w, oh, ow, MaxResize)
+	}
+	const lim = 1 << 31
+	if int64(n)*int64(c) > lim || int64(n)*int64(c)*int64(h)*int64(w) > lim || int64(n)*int64(c)*int64(oh)*int64(ow) > lim {
+		return ResizeParams{}, fmt.Errorf("kernels: resize of [%d %d %d %d] to %dx%d: more than 2^31 elements", n, h, w, c, oh, ow)
+	}
+	if alignCorners && halfPixel {
+		return ResizeParams{}, errors.New("kernels: resize with both align_corners and half_pixel_centers")
+	}
+	p := ResizeParams{N: n, H: h, W: w, C: c, OH: oh, OW: ow, AlignCorners: alignCorners, HalfPixel: halfPixel}
+	p.ys, p.xs = p.taps(h, oh, w*c), p.taps(w, ow, c)
+	return p, nil
+}
+
+// taps computes the taps of one axis for both kernels; indices are scaled
+// by stride.
+func (p *ResizeParams) taps(in, out, stride int) []resizeTap {
+	t := make([]resizeTap, 2*out)
+	for d := range out {
+		x0, x1, f := ResizeSource(d, in, out, p.AlignCorners, p.HalfPixel)
+		t[d] = resizeTap{i0: x0 * stride, i1: x1 * stride, f: f}
+		q0, q1, w1 := ResizeSource10(d, in, out, p.AlignCorners, p.HalfPixel)
+		t[out+d] = resizeTap{i0: q0 * stride, i1: q1 * stride, w1: w1}
+	}
+	return t
+}
+
+// Validate checks the lengths of x and y and that p was made by
+// NewResizeParams.
+func (p *ResizeParams) Validate(nx, ny int) error {
+	if len(p.ys) != 2*p.OH || len(p.xs) != 2*p.OW {
+		return errors.New("kernels: resize parameters not made by NewResizeParams")
+	}
+	if nx != p.N*p.H*p.W*p.C || ny != p.N*p.OH*p.OW*p.C {
+		return fmt.Errorf("kernels: resize of [%d %d %d %d] to %dx%d given %d and %d elements", p.N, p.H, p.W, p.C, p.OH, p.OW, nx, ny)
+	}
+	return nil
+}
+
+// ResizeBilinearF32 computes output rows [lo, hi) (of N*OH) of the
+// resize of x into y, by ResizeSource's coordinates: y = (1-fy)*top +
+// fy*bot with top = (1-fx)*x[y0,x0] + fx*x[y0,x1] and bot likewise on
+// row y1, in float64 with every product rounded (no fused multiply-add),
+// stored as float32: ir/interp's ResizeBilinear, bit for bit.
+func ResizeBilinearF32(p *ResizeParams, x, y []float32, lo, hi int) {
+	c, ow := p.C, p.OW
+	xs := p.xs[:ow]
+	for r := lo; r < hi; r++ {
+		b, oy := r/p.OH, r%p.OH
+		ty := p.ys[oy]
+		base := b * p.H * p.W * c
+		row0, row1 := x[base+ty.i0:], x[base+ty.i1:]
+		dst := y[r*ow*c : (r+1)*ow*c]
+		fy := ty.f
+		for ox, tx := range xs {
+			fx := tx.f
+			d := dst[ox*c : ox*c+c]
+			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
+			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
+			a0, a1, b0, b1 = a0[:len(d)], a1[:len(d)], b0[:len(d)], b1[:len(d)] // no bounds checks below
+			for ch := range d {
+				top := float64((1-fx)*float64(a0[ch])) + float64(fx*float64(a1[ch]))
+				bot := float64((1-fx)*float64(b0[ch])) + float64(fx*float64(b1[ch]))
+				d[ch] = float32(float64((1-fy)*top) + float64(fy*bot))
+			}
+		}
+	}
+}
+
+// ResizeBilinearI8 computes output rows [lo, hi) (of N*OH) of the resize
+// of the int8 codes x into y (the output has x's scale and zero point),
+// by ResizeSource10's coordinates: v = Σ q*wy*wx over the four taps (the
+// weights of an axis in [0, 2^10] summing to 2^10, so |v| <= 2^27: exact
+// in int32, in any order), y = clamp(RoundShift(v, 20)) (round to
+// nearest, ties toward +infinity, the package's rule; TFLite rounds ties
+// away from zero). Rows of at most resizeRow values are interpolated
+// vertically first, once per output row, then horizontally (the same
+// integer sum). Generic Go on every Set.
+func ResizeBilinearI8(p *ResizeParams, x, y []int8, lo, hi int) {
+	const one = 1 << ResizeFrac
+	const half = 1 << (2*ResizeFrac - 1)
+	c, ow := p.C, p.OW
+	xs := p.xs[ow:]
+	var buf [resizeRow]int32
+	for r := lo; r < hi; r++ {
+		b, oy := r/p.OH, r%p.OH
+		ty := p.ys[p.OH+oy]
+		base := b * p.H * p.W * c
+		row0, row1 := x[base+ty.i0:], x[base+ty.i1:]
+		dst := y[r*ow*c : (r+1)*ow*c]
+		wy1 := int32(ty.w1)
+		wy0 := one - wy1
+		if wc := p.W * c; wc <= resizeRow {
+			col := buf[:wc]
+			r0, r1 := row0[:wc], row1[:wc]
+			for i := range col {
+				col[i] = int32(r0[i])*wy0 + int32(r1[i])*wy1
+			}
+			for ox, tx := range xs {
+				wx1 := int32(tx.w1)
+				wx0 := one - wx1
+				d := dst[ox*c : ox*c+c]
+				c0, c1 := col[tx.i0:tx.i0+c], col[tx.i1:tx.i1+c]
+				c0, c1 = c0[:len(d)], c1[:len(d)] // no bounds checks below
+				for ch := range d {
+					v := c0[ch]*wx0 + c1[ch]*wx1
+					d[ch] = int8(min(max((v+half)>>(2*ResizeFrac), -128), 127))
+				}
+			}
+			continue
+		}
+		for ox, tx := range xs {
+			wx1 := int32(tx.w1)
+			wx0 := one - wx1
+			w00, w01, w10, w11 := wy0*wx0, wy0*wx1, wy1*wx0, wy1*wx1
+			d := dst[ox*c : ox*c+c]
+			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
+			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
+			a0, a1, b0, b1 = a0[:len(d)], a1[:len(d)], b0[:len(d)], b1[:len(d)] // no bounds checks below
+			for ch := range d {
+				v := int32(a0[ch])*w00 + int32(a1[ch])*w01 + int32(b0[ch])*w10 + int32(b1[ch])*w11
+				d[ch] = int8(min(max((v+half)>>(2*ResizeFrac), -128), 127))
+			}
+		}
+	}
+}
+
+// resizeRow is the longest input row (W*C values) ResizeBilinearI8
+// interpolates vertically first, in a buffer on the stack.
+const resizeRow = 2048
