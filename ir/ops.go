@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/mncdev/mnc/runtime/kernels"
 )
 
 // Op is the kind of a node.
@@ -371,22 +373,9 @@ func (a *ResizeAttrs) String() string {
 
 // Source returns, for output index d of an axis resized from in to out,
 // the two input indices and the weight f of the second (ResizeAttrs'
-// formula).
+// formula): kernels.ResizeSource, the one copy the runtime's kernels use.
 func (a *ResizeAttrs) Source(d, in, out int) (x0, x1 int, f float64) {
-	var x float64
-	switch {
-	case a.AlignCorners:
-		if out > 1 {
-			x = float64(d) * (float64(in-1) / float64(out-1))
-		}
-	case a.HalfPixelCenters:
-		x = max(float64((float64(d)+0.5)*(float64(in)/float64(out)))-0.5, 0) // product rounded: no fused multiply-add
-	default:
-		x = float64(d) * (float64(in) / float64(out))
-	}
-	x0 = min(int(math.Floor(x)), in-1)
-	x1 = min(x0+1, in-1)
-	return x0, x1, x - float64(x0)
+	return kernels.ResizeSource(d, in, out, a.AlignCorners, a.HalfPixelCenters)
 }
 
 // ArgMaxAttrs configures ArgMax: the axis reduced (negative counts from

@@ -10,8 +10,10 @@ import (
 // canonicalize rewrites the spellings different exporters use for one thing
 // into one form, to a fixed point:
 //
-//   - Identity, Dropout, Clip(-Inf,+Inf) and Flatten/Reshape that do not
-//     change the shape are dropped;
+//   - Identity, Dropout, Clip(-Inf,+Inf), a ResizeBilinear to the size it
+//     reads (every coordinate rule samples x = d there, weight 0: a copy,
+//     as DeepLab's 33x33 -> 33x33) and Flatten/Reshape that do not change
+//     the shape are dropped;
 //   - Flatten/Reshape take one form: a chain collapses into one node; a
 //     reshape to [prod(d0..dk-1), prod(dk..)] is Flatten(axis=k); any other
 //     Reshape has its target resolved (no 0 entries, -1 only for an unknown
@@ -41,6 +43,11 @@ func canonicalize(s *State) error {
 func dropPassThrough(r *rw, n *ir.Node) string {
 	switch n.Op {
 	case ir.Identity, ir.Dropout:
+	case ir.ResizeBilinear:
+		a, x := n.Attrs.(*ir.ResizeAttrs), n.Inputs[0].Type.Shape
+		if n.Layout != ir.NCHW || len(x) != 4 || x[2] != a.Size[0] || x[3] != a.Size[1] {
+			return ""
+		}
 	case ir.Clip:
 		a := n.Attrs.(*ir.ClipAttrs)
 		if !(isNegInf(a.Min) && isPosInf(a.Max)) {

@@ -35,6 +35,25 @@ func TestDropPassThrough(t *testing.T) {
 	wantOps(t, g, "Identity")
 }
 
+// TestDropIdentityResize: a ResizeBilinear to the size it reads is a copy
+// under every coordinate rule and goes; one that changes the size stays.
+func TestDropIdentityResize(t *testing.T) {
+	for _, a := range []ir.ResizeAttrs{{Size: [2]int{5, 7}}, {Size: [2]int{5, 7}, AlignCorners: true}, {Size: [2]int{5, 7}, HalfPixelCenters: true}} {
+		b := newGB(t)
+		x := b.input(1, 3, 5, 7)
+		y := b.add(ir.ResizeBilinear, "same", &a, x)
+		up := a
+		up.Size = [2]int{9, 13}
+		y = b.add(ir.ResizeBilinear, "up", &up, y)
+		g := b.output(b.add(ir.Relu, "relu", nil, y))
+		rep := apply(t, g, 0, "canonicalize")
+		wantOps(t, g, "ResizeBilinear Relu")
+		if g.Nodes[0].Name != "up" || rep.Passes[0].Rewrites["drop ResizeBilinear"] != 1 {
+			t.Errorf("%v: rewrites %v, graph:\n%s", &a, rep.Passes[0].Rewrites, g)
+		}
+	}
+}
+
 func TestClip(t *testing.T) {
 	b := newGB(t)
 	x := b.input(-1, 4)

@@ -177,8 +177,11 @@ func (m *Model) describe() {
 			attrs = append(attrs, "perm="+strings.Trim(strings.ReplaceAll(fmt.Sprint(op.perm), " ", ","), "[]"))
 		case mncfb.OpOptionsPool2DOptions:
 			attrs = append(attrs, fmt.Sprintf("kernel=%d,%d stride=%d,%d", op.pool.kh, op.pool.kw, op.pool.strideH, op.pool.strideW))
-		case mncfb.OpOptionsSoftmaxOptions:
+		case mncfb.OpOptionsSoftmaxOptions, mncfb.OpOptionsArgMaxOptions, mncfb.OpOptionsConcatenationOptions:
 			attrs = append(attrs, fmt.Sprintf("axis=%d", op.axis))
+		case mncfb.OpOptionsResizeBilinearOptions:
+			r := op.resize
+			attrs = append(attrs, fmt.Sprintf("size=%d,%d align_corners=%v half_pixel_centers=%v", r.h, r.w, r.alignCorners, r.halfPixel))
 		}
 		if s := actString(op.act); s != "" {
 			attrs = append(attrs, "act="+s)

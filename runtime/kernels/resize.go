@@ -15,8 +15,8 @@ const MaxResize = 1 << 16
 
 // ResizeSource maps output index d of an axis resized from in to out to
 // the two input indices it samples and the weight f of the second, by
-// the coordinate rule (ir.ResizeAttrs states it; its Source returns the
-// same values, checked by TestResizeSourceMatchesIR):
+// the coordinate rule (ir.ResizeAttrs states it, and its Source calls this
+// function, so ir/interp and the runtime sample alike):
 //
 //   - alignCorners: x = d*((in-1)/(out-1)), and x = 0 when out = 1;
 //   - halfPixel: x = max((d+0.5)*(in/out) - 0.5, 0);

@@ -9,26 +9,6 @@ import (
 	"github.com/mncdev/mnc/runtime/kernels"
 )
 
-// TestResizeSourceMatchesIR: the runtime's coordinate rule is ir's
-// (ir.ResizeAttrs.Source, which ir/interp's ResizeBilinear uses), for
-// every rule and a range of sizes, so float resizes agree bit for bit.
-func TestResizeSourceMatchesIR(t *testing.T) {
-	sizes := []int{1, 2, 3, 5, 7, 8, 16, 33, 65, 129, 257, 513}
-	for _, rule := range []ir.ResizeAttrs{{}, {AlignCorners: true}, {HalfPixelCenters: true}} {
-		for _, in := range sizes {
-			for _, out := range sizes {
-				for d := range out {
-					a0, a1, af := rule.Source(d, in, out)
-					b0, b1, bf := kernels.ResizeSource(d, in, out, rule.AlignCorners, rule.HalfPixelCenters)
-					if a0 != b0 || a1 != b1 || math.Float64bits(af) != math.Float64bits(bf) {
-						t.Fatalf("%v %d of %d->%d: ir %d %d %v, kernels %d %d %v", &rule, d, in, out, a0, a1, af, b0, b1, bf)
-					}
-				}
-			}
-		}
-	}
-}
-
 // TestResizeSource10: the fixed-point coordinates stay inside the input,
 // their weights in [0, 2^10], and they are within one step of the float
 // ones (for DeepLab's 33 -> 513 with align_corners, exact: the scale is
