@@ -20,9 +20,9 @@ import (
 // what is left zero from the checkpoint's tensor names and shapes (see
 // mobilenet.Infer); what is given must agree with the checkpoint.
 type Options struct {
-	Arch        string  // mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small ("": inferred)
+	Arch        string  // a mobilenet.Arches name, e.g. mobilenet_v2 or lraspp_mobilenet_v3_large ("": inferred)
 	Width       float64 // width multiplier (0: inferred; without a checkpoint 1.0)
-	Classes     int     // number of classes (0: inferred; without a checkpoint 1000)
+	Classes     int     // number of classes (0: inferred; without a checkpoint 1000, 21 for segmentation)
 	Resolution  int     // input height and width (0: 224; weights do not tell)
 	ReducedTail bool    // MobileNetV3 reduced_tail (false: inferred unless ReducedTailSet)
 	// ReducedTailSet says that ReducedTail was given, also when false

@@ -283,3 +283,39 @@ func TestLoadTFLite(t *testing.T) {
 		t.Errorf("fake .tflite: %v", err)
 	}
 }
+
+// TestLoadSegmentation: testdata/seg's LR-ASPP and DeepLabV3 checkpoints
+// (testdata/gen/make_seg_golden.py) load without architecture flags, the
+// note naming what was inferred, and reproduce PyTorch's "out".
+func TestLoadSegmentation(t *testing.T) {
+	dir := filepath.Join(golden.RepoRoot(t), "testdata", "seg")
+	for _, tc := range []struct {
+		name, note string
+		res        int
+	}{
+		{"lraspp", "inferred --arch lraspp_mobilenet_v3_large --width 0.5 --classes 21", 100},
+		{"deeplabv3", "inferred --arch deeplabv3_mobilenet_v3_large --width 0.1 --classes 6", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var notes []string
+			g, err := frontend.Load(filepath.Join(dir, tc.name+".pth"),
+				frontend.Options{Resolution: tc.res, Note: func(s string) { notes = append(notes, s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(notes) != 1 || notes[0] != tc.note {
+				t.Errorf("notes %q, want %q", notes, tc.note)
+			}
+			if out := g.Outputs[0]; out.Name != "out" {
+				t.Errorf("output %s", out.Name)
+			}
+			in := golden.Tensor(t, filepath.Join(dir, tc.name+".input.npy"))
+			want := golden.Tensor(t, filepath.Join(dir, tc.name+".out.npy"))
+			d := logitsDiff(t, g, in, want)
+			t.Logf("max |diff| / max |out| %.2e", d)
+			if d > 1e-4 {
+				t.Errorf("out differs from PyTorch by %.3g of its max", d)
+			}
+		})
+	}
+}

@@ -22,7 +22,8 @@ import (
 // must agree with it.
 func addModelFlags(cmd *cobra.Command, o *frontend.Options) {
 	f := cmd.Flags()
-	f.StringVar(&o.Arch, "arch", "", "architecture of a .pth/.safetensors checkpoint: mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small\n(default: inferred from the checkpoint)")
+	f.StringVar(&o.Arch, "arch", "", "architecture of a .pth/.safetensors checkpoint: mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small,\n"+
+		"or the segmentation models lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large (default: inferred from the checkpoint)")
 	f.Float64Var(&o.Width, "width", 0, "width multiplier of the architecture (default: inferred from a checkpoint, else 1.0)")
 	f.IntVar(&o.Classes, "classes", 0, "number of classes of the checkpoint's classifier (default: inferred from a checkpoint, else 1000)")
 	f.IntVar(&o.Resolution, "resolution", 224, "input height and width of a checkpoint's network (weights do not tell it)")

@@ -74,6 +74,10 @@ func checkBind(g *ir.Graph, desc string, sd *torch.StateDict) error {
 		if bnPrefix, ok := strings.CutSuffix(k, ".num_batches_tracked"); ok && want[bnPrefix+".running_var"] {
 			continue
 		}
+		if strings.HasPrefix(k, "aux_classifier.") {
+			return fmt.Errorf("unexpected key %q: the auxiliary head of aux_loss=True is not built (the graph computes \"out\" only); "+
+				"save the state_dict without its aux_classifier.* keys", k)
+		}
 		return fmt.Errorf("unexpected key %q (not a parameter or buffer of %s)", k, desc)
 	}
 	return nil
@@ -107,13 +111,19 @@ func familyHint(sd *torch.StateDict, arch string) string {
 		return "the checkpoint looks like " + msg
 	}
 	switch {
+	case has("backbone.1.block.0.0.weight") && has("classifier.low_classifier.weight"):
+		return family("lraspp_", "torchvision's LR-ASPP on MobileNetV3 (backbone.K.block.* and classifier.low_classifier.* keys)")
+	case has("backbone.1.block.0.0.weight") && has("classifier.0.convs.0.0.weight"):
+		return family("deeplabv3_", "torchvision's DeepLabV3 on MobileNetV3 (backbone.K.block.* and classifier.0.convs.* keys)")
+	case has("backbone.1.block.0.0.weight"):
+		return "the checkpoint looks like a torchvision segmentation model on MobileNetV3 (backbone.K.block.* keys) with neither an LR-ASPP nor a DeepLabV3 head"
 	case has("features.1.block.0.0.weight"):
 		return family("mobilenet_v3", "a torchvision MobileNetV3 (features.K.block.* keys)")
 	case has("features.1.conv.0.0.weight"):
 		return family("mobilenet_v2", "a torchvision MobileNetV2 (features.K.conv.* keys)")
 	case has("features.1.3.weight"):
 		return family("mobilenet_v1", "a MobileNetV1 (features.K.3.* keys)")
-	case len(sd.Keys) > 0 && !has("features.0.0.weight"):
+	case len(sd.Keys) > 0 && !has("features.0.0.weight") && !has("backbone.0.0.weight"):
 		return fmt.Sprintf("the checkpoint has no features.0.0.weight (first key %q); is it a MobileNet state_dict?", sd.Keys[0])
 	}
 	return ""

@@ -12,11 +12,13 @@ import (
 // Config selects an architecture and its hyper-parameters.
 type Config struct {
 	// Arch is a built-in architecture: "mobilenet_v1", "mobilenet_v2",
-	// "mobilenet_v3_large", "mobilenet_v3_small" or an alias ("v1", "v2",
-	// "v3l", "v3_large", "v3s", "v3_small"). Ignored when Spec is set.
+	// "mobilenet_v3_large", "mobilenet_v3_small", the segmentation models
+	// "lraspp_mobilenet_v3_large" and "deeplabv3_mobilenet_v3_large", or an
+	// alias ("v1", "v2", "v3l", "v3_large", "v3s", "v3_small"). Ignored
+	// when Spec is set.
 	Arch        string
 	Width       float64 // width multiplier in (0, 4]; 0 means 1.0
-	Classes     int     // 0 means 1000
+	Classes     int     // 0 means 1000 (21 for a segmentation model, as torchvision)
 	Resolution  int     // input height and width; 0 means 224
 	ReducedTail bool    // V3 only: torchvision's reduced_tail
 	Dropout     float64 // classifier dropout probability; 0 means 0.2 (validated, not used at inference)
@@ -27,9 +29,6 @@ type Config struct {
 func (c Config) normalize() (Config, *Spec, error) {
 	if c.Width == 0 {
 		c.Width = 1
-	}
-	if c.Classes == 0 {
-		c.Classes = 1000
 	}
 	if c.Resolution == 0 {
 		c.Resolution = 224
@@ -51,6 +50,12 @@ func (c Config) normalize() (Config, *Spec, error) {
 		}
 		c.Arch = a
 		spec = builtin[a].withDefaults()
+	}
+	if c.Classes == 0 {
+		c.Classes = 1000
+		if spec.Seg != nil {
+			c.Classes = 21 // torchvision's segmentation default (VOC's 20 and background)
+		}
 	}
 	switch {
 	case !(c.Width > 0) || c.Width > 4:
@@ -111,7 +116,8 @@ func makeDivisible(v float64, divisor int) int {
 }
 
 // Build returns the float32 graph of cfg, mirroring the PyTorch module:
-// input "input" f32[N,3,R,R] (N unknown), output "logits" f32[N,classes],
+// input "input" f32[N,3,R,R] (N unknown), output "logits" f32[N,classes]
+// (a segmentation model's "out" f32[N,classes,R,R]),
 // node outputs named by module path and constants by state_dict key, all
 // zero-filled at their PyTorch shapes (see Bind). The weights and
 // activations are checked against the budget (ir.CheckBudget) before the
@@ -168,7 +174,11 @@ func build(c Config, spec *Spec) (*ir.Graph, error) {
 	case FamilyV2:
 		x = b.v2(x, spec, c, ch)
 	case FamilyV3:
-		x = b.v3(x, spec, c, ch)
+		if spec.Seg != nil {
+			x = b.seg(x, spec, c, ch)
+		} else {
+			x = b.v3(x, spec, c, ch)
+		}
 	default:
 		return nil, fmt.Errorf("unknown family %q", spec.Family)
 	}
@@ -209,6 +219,11 @@ func channels(x *ir.Value) int { return x.Type.Shape[1] }
 // conv adds nn.Conv2d(in, out, k, stride, padding (k-1)/2, groups, bias) at
 // module path name.
 func (b *builder) conv(x *ir.Value, name string, out, k, stride, groups int, bias bool) *ir.Value {
+	return b.convDil(x, name, out, k, stride, 1, groups, bias)
+}
+
+// convDil is conv with dilation dil and torchvision's padding (k-1)/2*dil.
+func (b *builder) convDil(x *ir.Value, name string, out, k, stride, dil, groups int, bias bool) *ir.Value {
 	if b.err != nil {
 		return nil
 	}
@@ -221,9 +236,9 @@ func (b *builder) conv(x *ir.Value, name string, out, k, stride, groups int, bia
 	if bias {
 		inputs = append(inputs, b.param(name+".bias", out))
 	}
-	p := (k - 1) / 2
+	p := (k - 1) / 2 * dil
 	return b.node(ir.Conv, name, &ir.ConvAttrs{
-		Stride: [2]int{stride, stride}, Dilation: [2]int{1, 1}, Pads: [4]int{p, p, p, p}, Group: groups,
+		Stride: [2]int{stride, stride}, Dilation: [2]int{dil, dil}, Pads: [4]int{p, p, p, p}, Group: groups,
 	}, inputs...)
 }
 
@@ -250,7 +265,12 @@ func (b *builder) act(x *ir.Value, name string, op ir.Op) *ir.Value {
 // convBNAct is torchvision's Conv2dNormActivation (bias-free conv, BN,
 // optional activation) at prefix: prefix.0, prefix.1, prefix.2.
 func (b *builder) convBNAct(x *ir.Value, prefix string, out, k, stride, groups int, act ir.Op) *ir.Value {
-	x = b.conv(x, prefix+".0", out, k, stride, groups, false)
+	return b.convBNActDil(x, prefix, out, k, stride, 1, groups, act)
+}
+
+// convBNActDil is convBNAct with dilation dil.
+func (b *builder) convBNActDil(x *ir.Value, prefix string, out, k, stride, dil, groups int, act ir.Op) *ir.Value {
+	x = b.convDil(x, prefix+".0", out, k, stride, dil, groups, false)
 	x = b.bn(x, prefix+".1")
 	if act != ir.InvalidOp {
 		x = b.act(x, prefix+".2", act)
@@ -395,12 +415,33 @@ func (b *builder) v3(x *ir.Value, spec *Spec, c Config, ch func(float64) int) *i
 		b.err = err
 		return nil
 	}
-	x = b.convBNAct(x, "features.0", rows[0].in, 3, 2, 1, ir.HardSwish)
+	feats := b.v3Features(x, spec, rows, "features", 0)
+	if feats == nil {
+		return nil
+	}
+	x = b.head(feats[len(feats)-1])
+	x = b.linear(x, "classifier.0", "classifier.0", lastChannel)
+	x = b.act(x, "classifier.1", ir.HardSwish)
+	x = b.node(ir.Dropout, "classifier.2", nil, x)
+	return b.linear(x, "classifier.3", "logits", c.Classes)
+}
+
+// v3Features adds MobileNetV3's features (stem, one InvertedResidual per
+// row, last 1x1 conv) at prefix ("features", or a segmentation model's
+// "backbone") and returns the output of each, features[0] to
+// features[len(rows)+1] (nil after an error). With dilateFrom > 0, the rows
+// from that index on are torchvision's dilated=True tail: depthwise
+// dilation 2 and stride 1, the row's stride still deciding the residual
+// connection as in InvertedResidual.
+func (b *builder) v3Features(x *ir.Value, spec *Spec, rows []v3Row, prefix string, dilateFrom int) []*ir.Value {
+	feats := make([]*ir.Value, 0, len(rows)+2)
+	x = b.convBNAct(x, prefix+".0", rows[0].in, 3, 2, 1, ir.HardSwish)
+	feats = append(feats, x)
 	for i, r := range rows {
 		if b.err != nil {
 			break
 		}
-		k := "features." + strconv.Itoa(i+1)
+		k := prefix + "." + strconv.Itoa(i+1)
 		p := k + ".block"
 		if channels(x) != r.in {
 			b.err = fmt.Errorf("%s: input has %d channels, row %d says input_c %d", k, channels(x), i, r.in)
@@ -412,7 +453,11 @@ func (b *builder) v3(x *ir.Value, spec *Spec, c Config, ch func(float64) int) *i
 		if r.expanded != r.in {
 			x = b.convBNAct(x, next(), r.expanded, 1, 1, 1, r.act)
 		}
-		x = b.convBNAct(x, next(), r.expanded, r.kernel, r.stride, r.expanded, r.act)
+		stride, dil := r.stride, 1
+		if dilateFrom > 0 && i >= dilateFrom {
+			stride, dil = 1, 2
+		}
+		x = b.convBNActDil(x, next(), r.expanded, r.kernel, stride, dil, r.expanded, r.act)
 		if r.se {
 			x = b.se(x, next(), makeDivisible(float64(r.expanded/spec.V3.SEDivisor), spec.RoundNearest))
 		}
@@ -420,14 +465,15 @@ func (b *builder) v3(x *ir.Value, spec *Spec, c Config, ch func(float64) int) *i
 		if r.stride == 1 && r.in == r.out {
 			x = b.node(ir.Add, k, nil, x, in)
 		}
+		feats = append(feats, x)
 	}
 	n := len(rows) + 1
-	x = b.convBNAct(x, "features."+strconv.Itoa(n), spec.V3.LastConvExpansion*rows[len(rows)-1].out, 1, 1, 1, ir.HardSwish)
-	x = b.head(x)
-	x = b.linear(x, "classifier.0", "classifier.0", lastChannel)
-	x = b.act(x, "classifier.1", ir.HardSwish)
-	x = b.node(ir.Dropout, "classifier.2", nil, x)
-	return b.linear(x, "classifier.3", "logits", c.Classes)
+	x = b.convBNAct(x, prefix+"."+strconv.Itoa(n), spec.V3.LastConvExpansion*rows[len(rows)-1].out, 1, 1, 1, ir.HardSwish)
+	feats = append(feats, x)
+	if b.err != nil {
+		return nil
+	}
+	return feats
 }
 
 // se is torchvision's SqueezeExcitation with ReLU and Hardsigmoid.

@@ -26,6 +26,10 @@ func checkGraph(t *testing.T, g *ir.Graph, classes, res int) {
 		!g.Inputs[0].Type.Shape.Equal(ir.Shape{-1, 3, res, res}) || g.Inputs[0].Type.DType != ir.Float32 {
 		t.Fatalf("inputs %v", g.Inputs)
 	}
+	if len(g.Outputs) == 1 && g.Outputs[0].Name == "out" {
+		checkSegGraph(t, g, classes, res)
+		return
+	}
 	if len(g.Outputs) != 1 || g.Outputs[0].Name != "logits" || !g.Outputs[0].Type.Shape.Equal(ir.Shape{-1, classes}) {
 		t.Fatalf("outputs %v: %v", g.Outputs, g.Outputs[0].Type)
 	}
@@ -41,6 +45,27 @@ func checkGraph(t *testing.T, g *ir.Graph, classes, res int) {
 	// Five stride-2 stages: the last feature map is ceil(res/32).
 	if s, want := pool.Inputs[0].Type.Shape, ceilDiv2n(res, 5); s[2] != want || s[3] != want {
 		t.Errorf("last feature map %v, want %dx%d", s, want, want)
+	}
+}
+
+// checkSegGraph checks a segmentation graph's output (logits at the input
+// size) and its backbone's output stride 16.
+func checkSegGraph(t *testing.T, g *ir.Graph, classes, res int) {
+	t.Helper()
+	if out := g.Outputs[0]; !out.Type.Shape.Equal(ir.Shape{-1, classes, res, res}) {
+		t.Fatalf("output %v", out.Type)
+	}
+	var last *ir.Value // the last conv's HardSwish, backbone.16.2 in V3-Large
+	for _, n := range g.Nodes {
+		if strings.HasPrefix(n.Name, "backbone.") {
+			last = n.Output()
+		}
+	}
+	if last == nil {
+		t.Fatal("no backbone")
+	}
+	if s, want := last.Type.Shape, ceilDiv2n(res, 4); s[2] != want || s[3] != want {
+		t.Errorf("high feature map %v, want %dx%d", s, want, want)
 	}
 }
 
@@ -114,7 +139,7 @@ func TestAliases(t *testing.T) {
 			t.Errorf("CanonicalArch(%q) = %q, %v; want %q", alias, got, err, want)
 		}
 	}
-	if len(Arches()) != 4 {
+	if len(Arches()) != 6 {
 		t.Errorf("Arches() = %v", Arches())
 	}
 	for _, a := range Arches() {

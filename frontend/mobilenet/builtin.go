@@ -66,6 +66,18 @@ var builtin = map[string]*Spec{
 	},
 }
 
+// Torchvision's segmentation models on MobileNetV3-Large (dilated=True,
+// aux_loss=False), with their own defaults.
+func init() {
+	seg := func(name string, head *SegSpec) {
+		s := builtin["mobilenet_v3_large"].Clone()
+		s.Name, s.Seg = name, head
+		builtin[name] = s
+	}
+	seg("lraspp_mobilenet_v3_large", &SegSpec{Head: HeadLRASPP, InterChannels: 128})
+	seg("deeplabv3_mobilenet_v3_large", &SegSpec{Head: HeadDeepLabV3, ASPPChannels: 256, AtrousRates: []int{12, 24, 36}})
+}
+
 var aliases = map[string]string{
 	"v1":                "mobilenet_v1",
 	"mobilenetv1":       "mobilenet_v1",
@@ -83,7 +95,8 @@ var aliases = map[string]string{
 
 // Arches lists the canonical names of the built-in architectures.
 func Arches() []string {
-	return []string{"mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small"}
+	return []string{"mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
+		"lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"}
 }
 
 // CanonicalArch maps an architecture name or alias (case-insensitive, '-'

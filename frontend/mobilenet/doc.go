@@ -1,5 +1,6 @@
 // Package mobilenet builds float MobileNet V1, V2, V3-Large and V3-Small
-// graphs (package ir) exactly as the PyTorch modules compute them, so that a
+// graphs, and torchvision's LR-ASPP and DeepLabV3 segmentation models on
+// MobileNetV3-Large (package ir), exactly as the PyTorch modules compute them, so that a
 // PyTorch state_dict binds to them by name. Each architecture is a table (a
 // Spec; the built-in ones are torchvision's tables, and custom ones are read
 // from JSON by LoadSpec); the code only interprets the table. Build makes the
@@ -25,7 +26,8 @@
 // inferred from weights.
 //
 // The graph has one input "input" f32[N,3,R,R] (N unknown) and one output
-// "logits" f32[N,classes]. nn.Conv2d becomes Conv (with a bias input only
+// "logits" f32[N,classes] ("out" f32[N,classes,R,R] for segmentation, see
+// below). nn.Conv2d becomes Conv (with a bias input only
 // where PyTorch has one), nn.BatchNorm2d BatchNorm, nn.ReLU, nn.ReLU6,
 // nn.Hardswish and nn.Hardsigmoid the matching ops (HardSigmoid with alpha
 // 1/6, beta 0.5), a residual connection Add (named by its block,
@@ -60,6 +62,58 @@
 //
 // V2 and V3 use torchvision's names (mobilenetv2.py, mobilenetv3.py).
 //
+// # Segmentation
+//
+// "lraspp_mobilenet_v3_large" and "deeplabv3_mobilenet_v3_large" are
+// torchvision 0.14's models of those names with aux_loss=False
+// (torchvision/models/segmentation/lraspp.py, deeplabv3.py), at any width
+// and with reduced_tail as well (torchvision's builders fix width 1.0 and
+// no reduced tail; the others are the same builders on
+// mobilenet_v3_large(width_mult=W, reduced_tail=T, dilated=True)). Classes
+// default to 21. Their tables are the MobileNetV3-Large one with a
+// segmentation section (Spec.Seg, SegSpec):
+//
+//   - The backbone is MobileNetV3's features with dilated=True: from the C4
+//     row on (reduced_tail_from, features 13 to 15 in V3-Large) each
+//     depthwise conv has dilation 2, padding (k-1)/2*2 and stride 1, so the
+//     last feature has output stride 16; avgpool and classifier are not
+//     built. Keys are backbone.K.* where the classifier has features.K.*:
+//     backbone.0.0.weight, backbone.1.block.0.0.weight, ...,
+//     backbone.16.1.running_var.
+//   - The head reads features at torchvision's stage_indices: 0, every
+//     block whose row has stride 2 (_is_cn) and the last conv ([0, 2, 4,
+//     7, 13, 16] in V3-Large). LR-ASPP's "low" is stage_indices[-4]
+//     (features 4, output stride 8), "high" and DeepLabV3's input
+//     stage_indices[-1].
+//   - The head's BatchNorm2d layers have PyTorch's eps 1e-5 (the
+//     backbone's are 1e-3), and every F.interpolate is ResizeBilinear with
+//     half-pixel centers (align_corners=False), to a size fixed by R.
+//
+// LR-ASPP (inter_channels 128):
+//
+//	classifier.cbr.0.weight, classifier.cbr.1.*      Conv2d(high, 128, 1) + BN + ReLU   on high
+//	classifier.scale.1.weight                        AdaptiveAvgPool2d(1), Conv2d(high, 128, 1), Sigmoid (scale.0 to .2)
+//	classifier.low_classifier.{weight,bias}          Conv2d(low, classes, 1)            on low
+//	classifier.high_classifier.{weight,bias}         Conv2d(128, classes, 1)
+//
+// with nodes classifier.mul (cbr * scale), classifier.interpolate (to the
+// low feature's size) and classifier (low_classifier(low) +
+// high_classifier(x), an Add), then "out", the resize to R x R.
+//
+// DeepLabV3 (ASPP of 256 channels, atrous rates 12, 24, 36):
+//
+//	classifier.0.convs.0.0.weight, .1.*       Conv2d(high, 256, 1) + BN + ReLU
+//	classifier.0.convs.J.0.weight, .1.*       Conv2d(high, 256, 3, padding=rate, dilation=rate) + BN + ReLU, J = 1..3
+//	classifier.0.convs.4.1.weight, .2.*       AdaptiveAvgPool2d(1), Conv2d(high, 256, 1), BN, ReLU, resized back (node classifier.0.convs.4)
+//	classifier.0.project.0.weight, .1.*       Conv2d(1280, 256, 1) + BN + ReLU + Dropout(0.5) on the concatenation (node classifier.0.cat)
+//	classifier.1.weight, classifier.2.*       Conv2d(256, 256, 3, padding=1) + BN + ReLU (classifier.3)
+//	classifier.4.{weight,bias}                Conv2d(256, classes, 1)
+//
+// then "out". Infer tells the two heads apart by classifier.low_classifier.*
+// and classifier.0.convs.* and reads the classes from low_classifier or
+// classifier.4. A checkpoint of aux_loss=True (aux_classifier.* keys, the
+// training-only FCN head) is refused with a message saying so.
+//
 // # Spec JSON
 //
 // A custom architecture (mnc's --arch-spec) is a JSON object read strictly:
@@ -73,6 +127,7 @@
 //	round_nearest  _make_divisible divisor for every channel count (default 8)
 //	comment        free text, ignored
 //	v1 | v2 | v3   the table of the family (exactly that one)
+//	segmentation   with v3 only: a segmentation head instead of the classifier
 //
 // Channel counts in the tables are before width scaling; Build applies
 // _make_divisible(c*width, round_nearest) as torchvision does.
@@ -86,13 +141,19 @@
 //	v3: {"last_channel": 1280, "reduced_tail_from": 12,
 //	     "lastconv_expansion": 6, "se_divisor": 4,
 //	     "inverted_residual_setting": [[input_c, kernel, expanded_c, out_c, use_se, activation, stride], ...]}
+//	segmentation: {"head": "lraspp", "inter_channels": 128}
+//	          or  {"head": "deeplabv3", "aspp_channels": 256, "atrous_rates": [12, 24, 36]}
+//	    (the numbers are the defaults; the v3 table then needs
+//	    reduced_tail_from > 0, where the dilated tail starts, and at least
+//	    two rows of stride 2)
 //
 // In v3, activation is "RE" (ReLU) or "HS" (Hardswish), stride is 1 or 2,
 // each row's input_c must equal the previous row's out_c and the stem conv
 // has the first row's input_c channels. reduced_tail_from is the index of the
 // first tail row (torchvision's C4): with reduced_tail, that row's out_c and
 // every later row's input_c, expanded_c and out_c are halved before scaling,
-// and so is last_channel; 0 means the table has no reducible tail.
+// and so is last_channel; in a segmentation model the same rows are the
+// dilated tail; 0 means the table has no reducible tail.
 // lastconv_expansion (default 6) gives the last 1x1 conv's channels as a
 // multiple of the last out_c; squeeze-and-excitation uses
 // _make_divisible(expanded_c // se_divisor, round_nearest) channels

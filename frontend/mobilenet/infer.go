@@ -81,7 +81,22 @@ func checkpointClasses(sd *torch.StateDict) int {
 			return t.Shape[0]
 		}
 	}
+	// Segmentation heads: LR-ASPP's low_classifier, DeepLabV3's last conv.
+	for _, k := range []string{"classifier.low_classifier.weight", "classifier.4.weight"} {
+		if t := sd.Tensors[k]; t != nil && len(t.Shape) == 4 {
+			return t.Shape[0]
+		}
+	}
 	return 0
+}
+
+// stemKey is the state_dict key of the stem conv of spec's model:
+// features.0.0.weight, or backbone.0.0.weight in a segmentation model.
+func stemKey(spec *Spec) string {
+	if spec.Seg != nil {
+		return "backbone.0.0.weight"
+	}
+	return "features.0.0.weight"
 }
 
 // candidate is a config that reproduces every shape of a checkpoint.
@@ -95,11 +110,13 @@ type candidate struct {
 // (num_batches_tracked aside). Builds are shape-only and pruned by the stem
 // conv's channels.
 func search(sd *torch.StateDict, k Known) []candidate {
-	stem := -1
-	if t := sd.Tensors["features.0.0.weight"]; t != nil && len(t.Shape) == 4 {
-		stem = t.Shape[0]
+	stems := map[string]int{} // stem conv channels by stemKey
+	for _, k := range []string{"features.0.0.weight", "backbone.0.0.weight"} {
+		if t := sd.Tensors[k]; t != nil && len(t.Shape) == 4 {
+			stems[k] = t.Shape[0]
+		}
 	}
-	if stem < 0 {
+	if len(stems) == 0 {
 		return nil
 	}
 	classes := k.Classes
@@ -143,7 +160,10 @@ func search(sd *torch.StateDict, k Known) []candidate {
 				cfg := base
 				cfg.Width, cfg.Classes, cfg.Resolution, cfg.ReducedTail = w, classes, 1, rt
 				c, spec, err := cfg.normalize()
-				if err != nil || stemChannels(c, spec) != stem {
+				if err != nil {
+					continue
+				}
+				if stem, ok := stems[stemKey(spec)]; !ok || stemChannels(c, spec) != stem {
 					continue
 				}
 				g, err := build(c, spec)
@@ -303,6 +323,10 @@ func noFit(sd *torch.StateDict, k Known) error {
 	}
 	if cfg.Arch == "" && cfg.Spec == nil {
 		switch {
+		case has("backbone.1.block.0.0.weight") && has("classifier.low_classifier.weight"):
+			cfg.Arch = "lraspp_mobilenet_v3_large"
+		case has("backbone.1.block.0.0.weight") && has("classifier.0.convs.0.0.weight"):
+			cfg.Arch = "deeplabv3_mobilenet_v3_large"
 		case has("features.1.block.0.0.weight"):
 			cfg.Arch = "mobilenet_v3_large"
 			if has("features.1.block.1.fc1.weight") {

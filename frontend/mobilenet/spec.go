@@ -24,9 +24,18 @@ const (
 	ActHS = "HS" // nn.Hardswish
 )
 
+// Segmentation heads (Spec.Seg.Head), as torchvision.models.segmentation
+// builds them on a MobileNetV3.
+const (
+	HeadLRASPP    = "lraspp"    // LRASPPHead (lraspp_mobilenet_v3_large)
+	HeadDeepLabV3 = "deeplabv3" // DeepLabHead (deeplabv3_mobilenet_v3_large)
+)
+
 // Spec describes a MobileNet architecture as data. Exactly one of V1, V2 and
 // V3 is set, the one matching Family. Zero BNEps, RoundNearest and V3's
-// LastConvExpansion and SEDivisor mean the family's defaults.
+// LastConvExpansion and SEDivisor mean the family's defaults. With Seg set
+// (V3 only) the network is a segmentation model on the dilated features of
+// the V3 table instead of a classifier.
 type Spec struct {
 	Name         string  // graph name; defaults to Family
 	Family       string  // FamilyV1, FamilyV2 or FamilyV3
@@ -35,6 +44,32 @@ type Spec struct {
 	V1           *V1Spec
 	V2           *V2Spec
 	V3           *V3Spec
+	Seg          *SegSpec
+}
+
+// SegSpec makes a V3 table torchvision's semantic segmentation model
+// (torchvision/models/segmentation, 0.14): the backbone is the table's
+// features built with dilated=True, that is the rows from
+// V3.ReducedTailFrom on (torchvision's C4 stage) have depthwise dilation 2,
+// padding (k-1)/2*2 and stride 1 (the row's stride still marks the stage
+// and the residual rule), and no avgpool or classifier; its tensors are
+// backbone.K.* and the head's classifier.*. The output "out" is the head's
+// logits resized (bilinear, align_corners=False) to the input size.
+//
+// The head reads features[K] for K in torchvision's stage_indices: 0, the
+// index of every row with stride > 1 (1 + its row index), and the last
+// 1x1 conv. LR-ASPP takes "low" = stage_indices[-4] (output stride 8) and
+// "high" = stage_indices[-1]; DeepLabV3 takes the last.
+type SegSpec struct {
+	Head string // HeadLRASPP or HeadDeepLabV3
+	// InterChannels is LR-ASPP's inter_channels; 0: 128.
+	InterChannels int
+	// ASPPChannels is DeepLabV3's ASPP out_channels, which the head's 3x3
+	// conv keeps; 0: 256.
+	ASPPChannels int
+	// AtrousRates are DeepLabV3's ASPP rates, one dilated 3x3 branch each;
+	// empty: 12, 24, 36.
+	AtrousRates []int
 }
 
 // V1Spec is the depthwise-separable stack of MobileNet V1.
@@ -89,7 +124,8 @@ type V3Spec struct {
 }
 
 // V3Block is one bneck row: JSON [input_c, kernel, expanded_c, out_c, use_se,
-// activation, stride], channels before width scaling, dilation 1.
+// activation, stride], channels before width scaling, dilation 1 (2 in the
+// dilated tail of a segmentation backbone, see SegSpec).
 type V3Block struct {
 	In       int
 	Kernel   int
@@ -118,6 +154,11 @@ func (s *Spec) Clone() *Spec {
 		v.Blocks = append([]V3Block(nil), v.Blocks...)
 		c.V3 = &v
 	}
+	if s.Seg != nil {
+		v := *s.Seg
+		v.AtrousRates = append([]int(nil), v.AtrousRates...)
+		c.Seg = &v
+	}
 	return &c
 }
 
@@ -142,6 +183,21 @@ func (s *Spec) withDefaults() *Spec {
 		}
 		if c.V3.SEDivisor == 0 {
 			c.V3.SEDivisor = 4
+		}
+	}
+	if c.Seg != nil {
+		switch c.Seg.Head {
+		case HeadLRASPP:
+			if c.Seg.InterChannels == 0 {
+				c.Seg.InterChannels = 128
+			}
+		case HeadDeepLabV3:
+			if c.Seg.ASPPChannels == 0 {
+				c.Seg.ASPPChannels = 256
+			}
+			if len(c.Seg.AtrousRates) == 0 {
+				c.Seg.AtrousRates = []int{12, 24, 36}
+			}
 		}
 	}
 	return c
@@ -259,7 +315,71 @@ func (s *Spec) Validate() error {
 			return e
 		}
 	}
+	return s.validateSeg()
+}
+
+// maxAtrousRates bounds DeepLabV3's ASPP branches.
+const maxAtrousRates = 16
+
+// validateSeg checks the segmentation section of a spec whose table is
+// valid.
+func (s *Spec) validateSeg() error {
+	g := s.Seg
+	if g == nil {
+		return nil
+	}
+	if s.Family != FamilyV3 {
+		return fmt.Errorf("segmentation: needs family mobilenet_v3 (torchvision's segmentation backbone), not %s", s.Family)
+	}
+	if s.V3.ReducedTailFrom == 0 {
+		return errors.New("segmentation: v3.reduced_tail_from is 0, and it marks the first row of the dilated tail (torchvision's C4)")
+	}
+	if n := len(segStages(s.V3.Blocks)); n < 4 {
+		return fmt.Errorf("segmentation: the table has %d rows with stride 2; the head's stage_indices[-4] needs at least 2", n-2)
+	}
+	const maxC = 1 << 16
+	switch g.Head {
+	case HeadLRASPP:
+		if g.ASPPChannels != 0 || len(g.AtrousRates) != 0 {
+			return errors.New("segmentation: aspp_channels and atrous_rates are for head deeplabv3, not lraspp")
+		}
+		if g.InterChannels < 0 || g.InterChannels > maxC {
+			return fmt.Errorf("segmentation.inter_channels: %d is not in [1, %d] (0: 128)", g.InterChannels, maxC)
+		}
+	case HeadDeepLabV3:
+		if g.InterChannels != 0 {
+			return errors.New("segmentation: inter_channels is for head lraspp, not deeplabv3")
+		}
+		if g.ASPPChannels < 0 || g.ASPPChannels > maxC {
+			return fmt.Errorf("segmentation.aspp_channels: %d is not in [1, %d] (0: 256)", g.ASPPChannels, maxC)
+		}
+		if len(g.AtrousRates) > maxAtrousRates {
+			return fmt.Errorf("segmentation.atrous_rates: %d rates; the limit is %d", len(g.AtrousRates), maxAtrousRates)
+		}
+		for i, r := range g.AtrousRates {
+			if r < 1 || r > 1024 {
+				return fmt.Errorf("segmentation.atrous_rates[%d]: %d is not in [1, 1024]", i, r)
+			}
+		}
+	case "":
+		return fmt.Errorf("segmentation.head: missing (want %q or %q)", HeadLRASPP, HeadDeepLabV3)
+	default:
+		return fmt.Errorf("segmentation.head: unknown head %q (want %q or %q)", g.Head, HeadLRASPP, HeadDeepLabV3)
+	}
 	return nil
+}
+
+// segStages is torchvision's stage_indices for a V3 table: the features
+// index of the stem (0), of every row with stride > 1 (InvertedResidual's
+// _is_cn) and of the last 1x1 conv.
+func segStages(rows []V3Block) []int {
+	idx := []int{0}
+	for i, r := range rows {
+		if r.Stride > 1 {
+			idx = append(idx, i+1)
+		}
+	}
+	return append(idx, len(rows)+1)
 }
 
 // maxNameLen bounds a spec's name, which names the graph and appears in

@@ -25,7 +25,15 @@ type specJSON struct {
 	V1           *v1JSON  `json:"v1,omitempty"`
 	V2           *v2JSON  `json:"v2,omitempty"`
 	V3           *v3JSON  `json:"v3,omitempty"`
+	Seg          *segJSON `json:"segmentation,omitempty"`
 	Comment      any      `json:"comment,omitempty"` // free text, ignored
+}
+
+type segJSON struct {
+	Head          string `json:"head"`
+	InterChannels int    `json:"inter_channels,omitempty"`
+	ASPPChannels  int    `json:"aspp_channels,omitempty"`
+	AtrousRates   []int  `json:"atrous_rates,omitempty"`
 }
 
 type v1JSON struct {
@@ -109,6 +117,10 @@ func (s Spec) wire(row func(json.RawMessage) json.RawMessage) specJSON {
 			w.V3.Blocks = append(w.V3.Blocks, raw(b.In, b.Kernel, b.Expanded, b.Out, b.SE, b.Act, b.Stride))
 		}
 	}
+	if v := s.Seg; v != nil {
+		w.Seg = &segJSON{Head: v.Head, InterChannels: v.InterChannels, ASPPChannels: v.ASPPChannels,
+			AtrousRates: v.AtrousRates}
+	}
 	return w
 }
 
@@ -179,6 +191,12 @@ func (s *Spec) UnmarshalJSON(data []byte) error {
 			out.V3.Blocks = append(out.V3.Blocks, b)
 		}
 	}
+	if v := w.Seg; v != nil {
+		out.Seg = &SegSpec{Head: v.Head, InterChannels: v.InterChannels, ASPPChannels: v.ASPPChannels}
+		if len(v.AtrousRates) > 0 {
+			out.Seg.AtrousRates = v.AtrousRates
+		}
+	}
 	*s = out
 	return nil
 }
@@ -225,10 +243,11 @@ func abbrev(b []byte) string {
 
 // knownKeys lists the fields of each object of the format.
 var knownKeys = map[string][]string{
-	"":   {"name", "family", "bn_eps", "round_nearest", "comment", "v1", "v2", "v3"},
-	"v1": {"stem_channels", "blocks"},
-	"v2": {"input_channel", "last_channel", "last_channel_scales", "inverted_residual_setting"},
-	"v3": {"last_channel", "reduced_tail_from", "lastconv_expansion", "se_divisor", "inverted_residual_setting"},
+	"":             {"name", "family", "bn_eps", "round_nearest", "comment", "v1", "v2", "v3", "segmentation"},
+	"v1":           {"stem_channels", "blocks"},
+	"v2":           {"input_channel", "last_channel", "last_channel_scales", "inverted_residual_setting"},
+	"v3":           {"last_channel", "reduced_tail_from", "lastconv_expansion", "se_divisor", "inverted_residual_setting"},
+	"segmentation": {"head", "inter_channels", "aspp_channels", "atrous_rates"},
 }
 
 // checkKeys reports the first unknown field with its path, if the objects
@@ -257,7 +276,7 @@ func checkKeys(data []byte) error {
 	if err := check("", top); err != nil {
 		return err
 	}
-	for _, sec := range []string{"v1", "v2", "v3"} {
+	for _, sec := range []string{"v1", "v2", "v3", "segmentation"} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[sec]; ok && json.Unmarshal(raw, &obj) == nil {
 			if err := check(sec, obj); err != nil {

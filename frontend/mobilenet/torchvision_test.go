@@ -66,7 +66,13 @@ func loadFixture(t *testing.T) *tvFixture {
 var leafOps = map[string]ir.Op{
 	"Conv2d": ir.Conv, "BatchNorm2d": ir.BatchNorm, "ReLU": ir.Relu, "ReLU6": ir.Relu6,
 	"Hardswish": ir.HardSwish, "Hardsigmoid": ir.HardSigmoid, "Dropout": ir.Dropout,
-	"Linear": ir.Gemm, "AdaptiveAvgPool2d": ir.GlobalAveragePool,
+	"Linear": ir.Gemm, "AdaptiveAvgPool2d": ir.GlobalAveragePool, "Sigmoid": ir.Sigmoid,
+}
+
+// segFunctional are the nodes of a segmentation graph that are no PyTorch
+// module (functional calls in the forward methods).
+var segFunctional = map[string]bool{
+	"classifier.mul": true, "classifier.interpolate": true, "classifier.0.cat": true, "out": true,
 }
 
 // TestTorchvisionCrossCheck compares built graphs with the PyTorch modules:
@@ -83,6 +89,7 @@ func TestTorchvisionCrossCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			seg := builtin[c.Arch].Seg != nil
 			// State dict: constants are exactly the keys less num_batches_tracked, in order.
 			var keys []string
 			shapes := map[string]ir.Shape{}
@@ -143,7 +150,7 @@ func TestTorchvisionCrossCheck(t *testing.T) {
 					if n.Op != op {
 						t.Errorf("module %s (%s) is a %v node", mod.Path, mod.Type, n.Op)
 					}
-					checkAttrs(t, n, mod, g)
+					checkAttrs(t, n, mod, seg)
 					if mod.Type == "Linear" {
 						lastLinear = mod.Path
 					}
@@ -162,11 +169,18 @@ func TestTorchvisionCrossCheck(t *testing.T) {
 				}
 			}
 			for _, n := range g.Nodes {
-				if !paths[n.Name] && n.Name != "flatten" && !(n.Name == "avgpool" && c.Arch == "mobilenet_v2") {
+				if !paths[n.Name] && n.Name != "flatten" && !(n.Name == "avgpool" && c.Arch == "mobilenet_v2") &&
+					!(seg && segFunctional[n.Name]) {
 					t.Errorf("node %s (%v) matches no PyTorch module", n.Name, n.Op)
 				}
 			}
-			if out := g.Outputs[0]; out.Name != "logits" || nodes[lastLinear] == nil || nodes[lastLinear].Output() != out {
+			out := g.Outputs[0]
+			switch {
+			case seg:
+				if want := (ir.Shape{-1, c.Classes, c.Resolution, c.Resolution}); out.Name != "out" || !out.Type.Shape.Equal(want) {
+					t.Errorf("output %s %v, want out %v", out.Name, out.Type.Shape, want)
+				}
+			case out.Name != "logits" || nodes[lastLinear] == nil || nodes[lastLinear].Output() != out:
 				t.Errorf("output %s is not the last Linear %s", out.Name, lastLinear)
 			}
 		})
@@ -185,7 +199,7 @@ func parseModule(t *testing.T, raw json.RawMessage) tvModule {
 	return m
 }
 
-func checkAttrs(t *testing.T, n *ir.Node, m tvModule, g *ir.Graph) {
+func checkAttrs(t *testing.T, n *ir.Node, m tvModule, seg bool) {
 	t.Helper()
 	a := m.Attrs
 	switch m.Type {
@@ -213,8 +227,12 @@ func checkAttrs(t *testing.T, n *ir.Node, m tvModule, g *ir.Graph) {
 			t.Errorf("%s: Gemm %v with %d inputs, want nn.Linear as alpha 1 beta 1 transB and a bias", m.Path, ga, len(n.Inputs))
 		}
 	case "Dropout":
-		if a.P == nil || *a.P != 0.2 {
-			t.Errorf("%s: torchvision dropout %v, want the default 0.2", m.Path, a.P)
+		want := 0.2 // the classifiers' default
+		if seg {
+			want = 0.5 // DeepLabV3's ASPP project
+		}
+		if a.P == nil || *a.P != want {
+			t.Errorf("%s: torchvision dropout %v, want %g", m.Path, a.P, want)
 		}
 	}
 }

@@ -13,11 +13,13 @@
 // inputs). Imported ops: Conv, Relu, Clip, HardSigmoid, HardSwish, Sigmoid,
 // Add, Sub, Mul, Div, GlobalAveragePool, AveragePool, Flatten, Reshape, Gemm,
 // MatMul, Identity, Dropout, Softmax, Pad, Concat, BatchNormalization,
-// Constant, and in pre-quantized (QDQ) files QuantizeLinear and
+// Constant, Resize (mode linear with half_pixel, pytorch_half_pixel,
+// align_corners or asymmetric coordinates, as ir.ResizeBilinear where that
+// computes the same samples; resize.go), and in pre-quantized (QDQ) files QuantizeLinear and
 // DequantizeLinear: an activation's pair becomes the Clip it computes, its
 // range recorded as ir.Value.FileRange, and dequantized constant codes
-// become float constants (qdq.go). Shape, Gather, Unsqueeze, Squeeze, Cast and Concat chains that
-// compute a Reshape target are folded. Everything else is refused with an
+// become float constants (qdq.go). Shape, Gather, Slice, Unsqueeze, Squeeze, Cast and Concat chains that
+// compute a Reshape target or Resize sizes are folded. Everything else is refused with an
 // error naming the op, the node and the opset; so are external data, training
 // modes, Dropout masks and forms the ir cannot express (3-D convolution,
 // dilated pooling, negative pads, allowzero with zeros).

@@ -19,7 +19,8 @@ type opInfo struct {
 // matmul.go (Gemm, MatMul), elementwise.go (activations, arithmetic,
 // Softmax, Identity, Dropout, and unary, which also serves
 // GlobalAveragePool), layout.go (Flatten, Pad, Concat, Constant),
-// shape.go (Reshape and the folded shape computations) and qdq.go
+// shape.go (Reshape and the folded shape computations), resize.go
+// (Resize) and qdq.go
 // (QuantizeLinear, DequantizeLinear).
 var ops map[string]opInfo
 
@@ -56,6 +57,8 @@ func init() {
 		"Unsqueeze": {1, foldUnsqueeze},
 		"Squeeze":   {1, foldSqueeze},
 		"Cast":      {6, foldCast},
+		"Slice":     {1, foldSlice},
+		"Resize":    {10, importResize},
 	}
 }
 

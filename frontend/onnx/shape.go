@@ -11,7 +11,7 @@ import (
 //
 //	Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1]))
 //
-// The importer folds such chains (Shape, Gather, Unsqueeze, Squeeze,
+// The importer folds such chains (Shape, Gather, Slice, Unsqueeze, Squeeze,
 // Cast to INT64 and Concat of 1-D integer vectors) symbolically: each
 // element is a known integer or "dimension i of value v". A Reshape target
 // whose unknown elements are dimensions of the reshaped value at the same
@@ -278,6 +278,116 @@ func foldCast(c *nodeCtx) error {
 		return &notFoldable{"only casts of shape vectors to INT64 are folded"}
 	}
 	c.bind(&entry{sym: data})
+	return nil
+}
+
+// foldSlice folds a Slice of a shape vector with constant starts, ends,
+// axes (0) and steps (attributes before opset 10, inputs from 10), as
+// exporters cut the leading dimensions off Shape(x).
+func foldSlice(c *nodeCtx) error {
+	var starts, ends, axes, steps []int64
+	var err error
+	if c.opset() < 10 {
+		if err := c.allow("starts", "ends", "axes"); err != nil {
+			return err
+		}
+		if err := c.arity(1, 1, 1); err != nil {
+			return err
+		}
+		get := func(name string, required bool) ([]int64, error) {
+			a, err := c.attr(name, attrInts)
+			if err != nil || a == nil {
+				if err == nil && required {
+					err = fmt.Errorf("attribute %s is missing", name)
+				}
+				return nil, err
+			}
+			return a.ints, nil
+		}
+		if starts, err = get("starts", true); err != nil {
+			return err
+		}
+		if ends, err = get("ends", true); err != nil {
+			return err
+		}
+		if axes, err = get("axes", false); err != nil {
+			return err
+		}
+	} else {
+		if err := c.allow(); err != nil {
+			return err
+		}
+		if err := c.arity(3, 5, 1); err != nil {
+			return err
+		}
+		konst := func(i int, what string) ([]int64, error) {
+			if !c.has(i) {
+				return nil, nil
+			}
+			e, err := c.entry(i)
+			if err != nil {
+				return nil, err
+			}
+			if e.c == nil {
+				return nil, &notFoldable{"its " + what + " are not constant"}
+			}
+			v, err := tensorInts(e.c.t)
+			if err != nil {
+				return nil, fmt.Errorf("%s %w", what, err)
+			}
+			return v, nil
+		}
+		if starts, err = konst(1, "starts"); err != nil {
+			return err
+		}
+		if ends, err = konst(2, "ends"); err != nil {
+			return err
+		}
+		if axes, err = konst(3, "axes"); err != nil {
+			return err
+		}
+		if steps, err = konst(4, "steps"); err != nil {
+			return err
+		}
+	}
+	data, ok, err := c.symIn(0)
+	if err != nil {
+		return err
+	}
+	if !ok || data.scalar {
+		return &notFoldable{"its data is not a shape vector"}
+	}
+	if len(starts) != 1 || len(ends) != 1 || len(axes) > 1 || len(steps) > 1 {
+		return fmt.Errorf("%d starts, %d ends, %d axes and %d steps; a 1-D shape vector takes one each", len(starts), len(ends), len(axes), len(steps))
+	}
+	if len(axes) == 1 && axes[0] != 0 && axes[0] != -1 {
+		return fmt.Errorf("axis %d out of range for a 1-D shape vector", axes[0])
+	}
+	step := int64(1)
+	if len(steps) == 1 {
+		step = steps[0]
+	}
+	if step == 0 {
+		return errors.New("step 0")
+	}
+	// ONNX's clamping: negative indices count from the end, then starts and
+	// ends are clamped to [0, n] ([-1, n-1] for a negative step).
+	n := int64(len(data.elems))
+	lo, hi := int64(0), n
+	if step < 0 {
+		lo, hi = -1, n-1
+	}
+	clamp := func(v int64) int64 {
+		if v < 0 {
+			v += n // cannot overflow: v < 0 < n
+		}
+		return min(max(v, lo), hi)
+	}
+	out := &symVec{}
+	for i := clamp(starts[0]); (step > 0 && i < clamp(ends[0])) || (step < 0 && i > clamp(ends[0])); i += step {
+		out.elems = append(out.elems, data.elems[i])
+	}
+	c.bind(&entry{sym: out})
 	return nil
 }
 

@@ -7,7 +7,10 @@ network):
     /usr/bin/python3 frontend/mobilenet/testdata/gen_keys.py
 
 For each config in CONFIGS it builds the PyTorch model (torchvision's
-mobilenet_v2 / mobilenet_v3_large / mobilenet_v3_small, or the team's
+mobilenet_v2 / mobilenet_v3_large / mobilenet_v3_small, the segmentation
+models lraspp_mobilenet_v3_large / deeplabv3_mobilenet_v3_large (at another
+width or reduced_tail through the builders' own _lraspp_mobilenetv3 /
+_deeplabv3_mobilenetv3 on mobilenet_v3_large(dilated=True)), or the team's
 MobileNetV1 below, identical to testdata/gen/make_golden.py's), runs one
 forward pass of a [1,3,R,R] input with hooks on every module and records:
 
@@ -44,6 +47,10 @@ CONFIGS = [
     dict(arch="mobilenet_v3_small", width=1.0, classes=1000, reduced_tail=False, resolution=224),
     dict(arch="mobilenet_v3_small", width=0.5, classes=10, reduced_tail=True, resolution=97),
     dict(arch="mobilenet_v3_small", width=1.25, classes=5, reduced_tail=False, resolution=33),
+    dict(arch="lraspp_mobilenet_v3_large", width=1.0, classes=21, reduced_tail=False, resolution=224),
+    dict(arch="lraspp_mobilenet_v3_large", width=0.5, classes=5, reduced_tail=True, resolution=100),
+    dict(arch="deeplabv3_mobilenet_v3_large", width=1.0, classes=21, reduced_tail=False, resolution=224),
+    dict(arch="deeplabv3_mobilenet_v3_large", width=0.35, classes=3, reduced_tail=False, resolution=97),
 ]
 
 
@@ -83,6 +90,15 @@ class MobileNetV1(nn.Module):
 def build(cfg):
     arch, w, k = cfg["arch"], cfg["width"], cfg["classes"]
     tvm = torchvision.models
+    seg = tvm.segmentation
+    if arch in ("lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"):
+        if w == 1.0 and not cfg["reduced_tail"]:  # torchvision's own builder (no width or reduced_tail argument)
+            return getattr(seg, arch)(weights=None, weights_backbone=None, num_classes=k)
+        # the builders' own code (segmentation/lraspp.py, deeplabv3.py) on a scaled dilated backbone
+        backbone = tvm.mobilenet_v3_large(weights=None, width_mult=w, reduced_tail=cfg["reduced_tail"], dilated=True)
+        if arch.startswith("lraspp"):
+            return seg.lraspp._lraspp_mobilenetv3(backbone, k)
+        return seg.deeplabv3._deeplabv3_mobilenetv3(backbone, k, False)
     if arch == "mobilenet_v1":
         return MobileNetV1(width_mult=w, num_classes=k)
     if arch == "mobilenet_v2":
@@ -112,7 +128,8 @@ def main():
 
         def hook(name):
             def f(m, inp, o):
-                rec[name] = list(o.shape[1:])
+                if isinstance(o, torch.Tensor):  # not IntermediateLayerGetter's dict
+                    rec[name] = list(o.shape[1:])
                 if isinstance(m, nn.Conv2d):
                     kh, kw = m.kernel_size
                     macs[0] += o.numel() * (m.in_channels // m.groups) * kh * kw
