@@ -45,6 +45,72 @@ func HardSigmoidTable(in, out QParams) [256]int8 { return table(in, out, false) 
 // HardSwishTable: see HardSigmoidTable.
 func HardSwishTable(in, out QParams) [256]int8 { return table(in, out, true) }
 
+// SigmoidTable returns the table of sigmoid(x) = 1/(1+exp(-x)) by the same
+// rule: each entry the correctly rounded int8 result for its input code.
+// exp has no rational form, so it is evaluated in 256-bit binary floating
+// point (sigmoidBig), far past the precision that could move a rounding:
+// the exact value is irrational for every code but x = 0 (exactly 1/2 there,
+// as here), so it never sits on a rounding boundary. The table does not
+// depend on the CPU or on Go's math package. Panics as HardSigmoidTable.
+func SigmoidTable(in, out QParams) [256]int8 {
+	if err := in.valid(); err != nil {
+		panic("input quantization: " + err.Error())
+	}
+	if err := out.valid(); err != nil {
+		panic("output quantization: " + err.Error())
+	}
+	var t [256]int8
+	sIn := new(big.Rat).SetFloat64(float64(in.Scale))
+	sOut := new(big.Rat).SetFloat64(float64(out.Scale))
+	for c := -128; c <= 127; c++ {
+		x := new(big.Rat).Mul(sIn, big.NewRat(int64(c)-int64(in.Zero), 1))
+		y, _ := new(big.Float).SetPrec(sigmoidPrec).Quo(sigmoidBig(x), new(big.Float).SetPrec(sigmoidPrec).SetRat(sOut)).Rat(nil)
+		q := roundHalfAway(y) + int64(out.Zero)
+		t[uint8(int8(c))] = int8(min(max(q, -128), 127))
+	}
+	return t
+}
+
+// sigmoidPrec is the binary precision of sigmoidBig.
+const sigmoidPrec = 256
+
+// sigmoidBig is 1/(1+exp(-x)) to about sigmoidPrec bits: exp(-|x|) by its
+// Taylor series at |x|/2^k (k making the argument below 1/2), squared k
+// times; sigmoid(x) = 1 - sigmoid(-x) for x < 0.
+func sigmoidBig(x *big.Rat) *big.Float {
+	prec := uint(sigmoidPrec + 64)
+	a := new(big.Float).SetPrec(prec).SetRat(x)
+	neg := a.Sign() < 0
+	a.Abs(a)
+	k := 0
+	half := big.NewFloat(0.5)
+	for a.Cmp(half) > 0 {
+		a.Quo(a, big.NewFloat(2))
+		k++
+	}
+	// e = exp(-a) = sum (-a)^n / n!
+	e := new(big.Float).SetPrec(prec).SetInt64(1)
+	term := new(big.Float).SetPrec(prec).SetInt64(1)
+	eps := new(big.Float).SetPrec(prec).SetMantExp(big.NewFloat(1), -int(prec))
+	for n := int64(1); ; n++ {
+		term.Mul(term, a)
+		term.Quo(term, new(big.Float).SetPrec(prec).SetInt64(-n))
+		e.Add(e, term)
+		if new(big.Float).Abs(term).Cmp(eps) < 0 {
+			break
+		}
+	}
+	for range k {
+		e.Mul(e, e)
+	}
+	one := new(big.Float).SetPrec(prec).SetInt64(1)
+	s := new(big.Float).SetPrec(prec).Quo(one, new(big.Float).SetPrec(prec).Add(one, e)) // sigmoid(|x|)
+	if neg {
+		s.Sub(one, s)
+	}
+	return s
+}
+
 // LookupIndex is the table index of int8 code q.
 func LookupIndex(q int8) uint8 { return uint8(q) }
 
@@ -106,11 +172,11 @@ func roundHalfAway(r *big.Rat) int64 {
 // it once every value carries its quantization.
 var LowerHardActivations = Pass{
 	Name: "lower-hard-activations", Fn: lowerHardActivations, Required: true,
-	Doc: "replace int8 HardSigmoid/HardSwish (standalone or fused) by 256-entry Lookup tables",
+	Doc: "replace int8 HardSigmoid/HardSwish (standalone or fused) and Sigmoid by 256-entry Lookup tables",
 }
 
-// lowerHardActivations turns every HardSigmoid(alpha=1/6, beta=1/2) and
-// HardSwish on int8 values with per-tensor quantization into a Lookup node
+// lowerHardActivations turns every HardSigmoid(alpha=1/6, beta=1/2),
+// HardSwish and Sigmoid on int8 values with per-tensor quantization into a Lookup node
 // with the table of HardSigmoidTable or HardSwishTable. A hard activation
 // fused into a Conv, Gemm or elementwise op whose result is int8 is split
 // off: the op's result becomes a new int8 value quantized as the
@@ -120,6 +186,21 @@ func lowerHardActivations(s *State) error {
 	g := s.Graph
 	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
 		switch n.Op {
+		case ir.Sigmoid:
+			x, y := n.Inputs[0], n.Output()
+			if x.Type.DType != ir.Int8 || y.Type.DType != ir.Int8 {
+				continue
+			}
+			qi, err := perTensor(x.Quant)
+			if err == nil {
+				var qo QParams
+				if qo, err = perTensor(y.Quant); err == nil {
+					s.Count("Sigmoid -> Lookup")
+					n.Op, n.Attrs = ir.Lookup, &ir.LookupAttrs{Fn: "sigmoid", Table: SigmoidTable(qi, qo)}
+					continue
+				}
+			}
+			return fmt.Errorf("%s %q: %w", n.Op, n.Name, err)
 		case ir.HardSigmoid, ir.HardSwish:
 			x, y := n.Inputs[0], n.Output()
 			if x.Type.DType != ir.Int8 || y.Type.DType != ir.Int8 {

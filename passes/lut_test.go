@@ -253,3 +253,78 @@ func TestLowerHardActivations(t *testing.T) {
 		}
 	}
 }
+
+// TestSigmoidTable: every entry of SigmoidTable equals the float64
+// evaluation (math.Exp, rounded half away from zero) wherever that one is
+// more than 1e-9 of a step from a rounding boundary (where it is not,
+// float64 cannot decide: the entry is counted, and checked against the
+// neighbours), and spot values.
+func TestSigmoidTable(t *testing.T) {
+	close := 0
+	for _, p := range lutParams {
+		in, out := p[0], p[1]
+		tab := SigmoidTable(in, out)
+		for c := -128; c <= 127; c++ {
+			q := int8(c)
+			x := float64(in.Scale) * float64(int32(q)-in.Zero)
+			r := 1 / (1 + math.Exp(-x)) / float64(out.Scale)
+			want := int8(math.Min(math.Max(math.Round(r)+float64(out.Zero), -128), 127))
+			got := tab[LookupIndex(q)]
+			if f := math.Abs(r - math.Trunc(r)); math.Abs(f-0.5) < 1e-9 {
+				close++
+				if d := int(got) - int(want); d < -1 || d > 1 {
+					t.Errorf("in=%+v out=%+v q=%d: table %d, float64 %d (near a tie)", in, out, q, got, want)
+				}
+				continue
+			}
+			if got != want {
+				t.Errorf("in=%+v out=%+v q=%d: table %d, float64 %d", in, out, q, got, want)
+			}
+		}
+	}
+	t.Logf("%d pairs x 256 codes, %d within 1e-9 of a rounding boundary", len(lutParams), close)
+	tab := SigmoidTable(QParams{1.0 / 16, 0}, QParams{1.0 / 256, -128})
+	for _, c := range []struct {
+		q    int8
+		want int8
+	}{
+		{0, 0},       // sigmoid(0) = 1/2 = 128 steps exactly -> 128-128
+		{-128, -128}, // sigmoid(-8) = 0.000335 = 0.09 steps
+		{127, 127},   // sigmoid(7.94) = 0.99964 = 255.9 steps -> 256 -> clamped
+		{16, 59},     // sigmoid(1) = 0.731059 = 187.15 steps -> 187-128
+	} {
+		if got := tab[LookupIndex(c.q)]; got != c.want {
+			t.Errorf("sigmoid table q=%d: %d, want %d", c.q, got, c.want)
+		}
+	}
+}
+
+// TestLowerSigmoid: an int8 Sigmoid becomes a Lookup with SigmoidTable of
+// its quantizations; a float one stays.
+func TestLowerSigmoid(t *testing.T) {
+	g := ir.NewGraph("q")
+	x := g.AddInput("x", ir.TensorType{DType: ir.Int8, Shape: ir.Shape{1, 4}})
+	x.Quant = qp(0.05, 3)
+	y, err := g.Add(ir.Sigmoid, "sig", nil, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y.Type.DType, y.Quant = ir.Int8, qp(1.0/256, -128)
+	f := g.AddInput("f", ir.TensorType{DType: ir.Float32, Shape: ir.Shape{1, 4}})
+	yf, err := g.Add(ir.Sigmoid, "sigf", nil, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Outputs = []*ir.Value{y, yf}
+	if _, err := RunPasses(g, []Pass{LowerHardActivations}, Options{Check: true}); err != nil {
+		t.Fatal(err)
+	}
+	n := g.Nodes[0]
+	a, ok := n.Attrs.(*ir.LookupAttrs)
+	if n.Op != ir.Lookup || !ok || a.Fn != "sigmoid" || a.Table != SigmoidTable(QParams{0.05, 3}, QParams{1.0 / 256, -128}) {
+		t.Errorf("int8 Sigmoid lowered to %v %v", n.Op, n.Attrs)
+	}
+	if g.Nodes[1].Op != ir.Sigmoid {
+		t.Errorf("float Sigmoid became %v", g.Nodes[1].Op)
+	}
+}

@@ -24,7 +24,7 @@ import (
 // with their own int8 arithmetic (what quantization changes).
 func Keepable(op ir.Op) bool {
 	switch op {
-	case ir.Conv, ir.Gemm, ir.SqueezeExcite, ir.Add, ir.Mul, ir.GlobalAveragePool, ir.HardSwish, ir.HardSigmoid:
+	case ir.Conv, ir.Gemm, ir.SqueezeExcite, ir.Add, ir.Mul, ir.GlobalAveragePool, ir.HardSwish, ir.HardSigmoid, ir.Sigmoid:
 		return true
 	}
 	return false

@@ -298,7 +298,9 @@ func (qz *quantizer) node(n *ir.Node) error {
 		out, err := qz.emit(n.Op, n.Name, qz.name(y), n.Attrs, n.Layout, &qp, x)
 		qz.m[y] = out
 		return err
-	case ir.HardSwish, ir.HardSigmoid:
+	case ir.HardSwish, ir.HardSigmoid, ir.Sigmoid:
+		// Lookup tables (passes.LowerHardActivations); the gates'
+		// results, in [0, 1], take the fixed gate quantization.
 		x, err := qz.value(n.Inputs[0])
 		if err != nil {
 			return err
