@@ -122,6 +122,27 @@ func TestARMRunBitExact(t *testing.T) {
 			"--preprocess", "tf", "--labels", filepath.Join(shared, "models", "imagenet_labels.txt"))
 		check(t, job{name: "shared-v2", model: out, image: filepath.Join(shared, "images", "eval", "parrot.jpg")})
 	})
+	// Segmentation: Coral's DeepLabV3 (int8 by the file's own ranges, and
+	// float32) and the LR-ASPP of testdata/seg (int8, Sigmoid as a table):
+	// resize, concat, argmax and dilated depthwise on every ARM Set.
+	t.Run("shared-deeplab", func(t *testing.T) {
+		shared := golden.Shared(t)
+		src := filepath.Join(shared, "models", "tflite", "deeplabv3_mnv2_dm05_pascal_quant.tflite")
+		img := filepath.Join(shared, "images", "seg", "bird_segmentation.bmp")
+		out := filepath.Join(tmp, "deeplab.mnc")
+		mustRun(t, "compile", src, "-o", out, "--quant", "int8")
+		check(t, job{name: "shared-deeplab", model: out, image: img})
+		f32 := filepath.Join(tmp, "deeplab.f32.mnc")
+		mustRun(t, "compile", src, "-o", f32, "--quant", "float32")
+		check(t, job{name: "shared-deeplab-float32", model: f32, image: img})
+	})
+	t.Run("seg-lraspp", func(t *testing.T) {
+		seg := filepath.Join(filepath.Dir(dir), "seg")
+		out := filepath.Join(tmp, "lraspp.mnc")
+		mustRun(t, "compile", filepath.Join(seg, "lraspp.pth"), "--resolution", "100", "-o", out, "--quant", "int8",
+			"--calib", calib, "--calib-images", "2", "--report-images", "1")
+		check(t, job{name: "seg-lraspp", model: out, input: filepath.Join(seg, "lraspp.input.npy")})
+	})
 	t.Run("shared-v2-float32", func(t *testing.T) {
 		shared := golden.Shared(t)
 		out := filepath.Join(tmp, "mobilenet_v2_1.0_224.f32.mnc")
