@@ -10,7 +10,8 @@
 # from `apt-get source --download-only qemu`: gcc -O2 -shared -fPIC -I$QEMU/include/qemu $(pkg-config --cflags
 # glib-2.0) plugin/count.c -o libcount.so $(pkg-config --libs glib-2.0)). MODELS (default "v2 v3l v3s"): v2 is
 # ../shared's MobileNetV2 calibrated on ../shared/images/calib; v3l and v3s the built-in architectures with zero weights
-# (speed only). Per inference: the counts of N2 (default 3) minus N1 (1) inferences, divided by N2-N1; the SIMD
+# (speed only); deeplab and deeplab05 (not in the default list) ../shared's Coral DeepLabV3-MobileNetV2 513x513 1.0 and
+# 0.5-depth, int8 by the files' own ranges. Per inference: the counts of N2 (default 3) minus N1 (1) inferences, divided by N2-N1; the SIMD
 # counts repeat exactly run to run. JOBS: parallel emulations (default 2).
 set -euo pipefail
 OUT=$(readlink -m "${1:-/tmp/mnc-armcost}")
@@ -31,9 +32,13 @@ for m in $MODELS; do
 	v2) src="$SHARED/models/mobilenet_v2_1.0_224.onnx" ;;
 	v3l) src="--arch mobilenet_v3_large" ;;
 	v3s) src="--arch mobilenet_v3_small" ;;
+	deeplab) src="$SHARED/models/tflite/deeplabv3_mnv2_pascal_quant.tflite" ;;
+	deeplab05) src="$SHARED/models/tflite/deeplabv3_mnv2_dm05_pascal_quant.tflite" ;;
 	*) echo "unknown model $m" >&2; exit 2 ;;
 	esac
-	[ -f "$OUT/models/$m.mnc" ] || "$B/mnc" compile $src $q -o "$OUT/models/$m.mnc" >"$OUT/logs/compile_$m.log" 2>&1
+	mq=$q
+	case $m in deeplab*) mq="--quant int8" ;; esac # the file's own ranges
+	[ -f "$OUT/models/$m.mnc" ] || "$B/mnc" compile $src $mq -o "$OUT/models/$m.mnc" >"$OUT/logs/compile_$m.log" 2>&1
 done
 : >"$OUT/runs.tsv"
 : >"$OUT/jobs.txt"

@@ -22,15 +22,14 @@
 // when the graph's are i64 (TFLite's ARG_MAX): no axis of a model file
 // reaches 2^31 elements. RESIZE_BILINEAR, CONCATENATION and ARG_MAX
 // (format 1.4) take their options from ir.ResizeAttrs, ir.ConcatAttrs and
-// ir.ArgMaxAttrs, axes normalized to [0, rank). Int8 files hold exactly the int8 graph of
+// ir.ArgMaxAttrs (with a fused resize, ArgMaxOptions.resize), axes
+// normalized to [0, rank). Int8 files hold exactly the int8 graph of
 // quant.Quantize: QUANTIZE, the int8 body (CONV_2D and FULLY_CONNECTED
 // with fused clamps, LOOKUP tables, SQUEEZE_EXCITE with its four
 // intermediate tensors and its gate table, ADD, MUL, GLOBAL_AVERAGE_POOL,
 // TRANSPOSE, RESHAPE, RESIZE_BILINEAR, CONCATENATION) and DEQUANTIZE, or
-// an ARG_MAX reading the int8 codes: quant.Quantize gives an int8 ArgMax
-// as a Dequantize read only by the ArgMax (ir.ArgMax reads float32), and
-// Build drops that Dequantize (one positive scale: the largest code is the
-// largest value, the first of equal ones the same); a graph with ops kept in float32
+// an ARG_MAX reading the int8 codes (one positive scale: the largest code
+// is the largest value, the first of equal ones the same); a graph with ops kept in float32
 // (quant.Options.KeepFloat) is written as a MIXED file whose every operator
 // states its precision (runtime.OpPrecision); the runtime derives the fixed-point
 // multipliers from the stored scales by the scheme's own expressions, so

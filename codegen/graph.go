@@ -6,7 +6,6 @@ package codegen
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime/mncfb"
@@ -41,7 +40,7 @@ type opDef struct {
 	actOpts bool  // standalone CLIP / HARD_SIGMOID: act goes in ActivationOptions
 	pool    *ir.PoolAttrs
 	fcOpts  bool
-	resize  *ir.ResizeAttrs // RESIZE_BILINEAR
+	resize  *ir.ResizeAttrs // RESIZE_BILINEAR, a fused ARG_MAX
 	opAxis  int             // ARG_MAX, CONCATENATION: the axis, in [0, rank)
 }
 
@@ -135,12 +134,6 @@ func (b *builder) node(n *ir.Node) error {
 	case ir.Quantize:
 		b.op(mncfb.BuiltinOpQUANTIZE, n, []int{x})
 	case ir.Dequantize:
-		if b.fusedDequantize(n) {
-			// ARG_MAX compares the codes (one positive scale: the
-			// largest code is the largest value): no float32 copy.
-			b.tensorOf[n.Output()] = x
-			return nil
-		}
 		b.op(mncfb.BuiltinOpDEQUANTIZE, n, []int{x})
 	case ir.Conv:
 		return b.conv(n, x)
@@ -231,41 +224,19 @@ func (b *builder) node(n *ir.Node) error {
 	case ir.ArgMax:
 		// The indices are stored INT32 whatever the graph's type (an
 		// i64 ArgMax of TFLite included): an axis of a model file has
-		// fewer than 2^30 elements. ARG_MAX reads int8 codes directly
-		// where quant.Quantize dequantized them for it (fusedDequantize).
+		// fewer than 2^30 elements.
 		ax, err := ir.NormAxis(n.Attrs.(*ir.ArgMaxAttrs).Axis, len(b.tensors[x].shape))
 		if err != nil {
 			return err
 		}
 		o := b.op(mncfb.BuiltinOpARG_MAX, n, []int{x})
 		o.opAxis = ax
+		o.resize = n.Attrs.(*ir.ArgMaxAttrs).Resize
 		b.tensors[o.out[0]].dtype = mncfb.DTypeINT32
 	default:
 		return fmt.Errorf("op %v is not supported in model files", n.Op)
 	}
 	return nil
-}
-
-// fusedDequantize reports whether Dequantize n only feeds ArgMax nodes
-// (quant.Quantize's form of an int8 ArgMax: ir.ArgMax reads float32), so
-// that the ARG_MAX operators read its int8 input instead.
-func (b *builder) fusedDequantize(n *ir.Node) bool {
-	y := n.Output()
-	if slices.Contains(b.g.Outputs, y) {
-		return false
-	}
-	readers := 0
-	for _, m := range b.g.Nodes {
-		for _, v := range m.Inputs {
-			if v == y {
-				if m.Op != ir.ArgMax {
-					return false
-				}
-				readers++
-			}
-		}
-	}
-	return readers > 0
 }
 
 func (b *builder) conv(n *ir.Node, x int) error {

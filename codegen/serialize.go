@@ -254,18 +254,19 @@ func (s *serializer) options(o *opDef) (mncfb.OpOptions, flatbuffers.UOffsetT) {
 		mncfb.ReshapeOptionsStart(fb)
 		mncfb.ReshapeOptionsAddNewShape(fb, sh)
 		return mncfb.OpOptionsReshapeOptions, mncfb.ReshapeOptionsEnd(fb)
-	case o.resize != nil:
-		r := o.resize
-		mncfb.ResizeBilinearOptionsStart(fb)
-		mncfb.ResizeBilinearOptionsAddHeight(fb, int32(r.Size[0]))
-		mncfb.ResizeBilinearOptionsAddWidth(fb, int32(r.Size[1]))
-		mncfb.ResizeBilinearOptionsAddAlignCorners(fb, r.AlignCorners)
-		mncfb.ResizeBilinearOptionsAddHalfPixelCenters(fb, r.HalfPixelCenters)
-		return mncfb.OpOptionsResizeBilinearOptions, mncfb.ResizeBilinearOptionsEnd(fb)
 	case o.code == mncfb.BuiltinOpARG_MAX:
+		var r flatbuffers.UOffsetT
+		if o.resize != nil { // fused (ir.ArgMaxAttrs.Resize)
+			r = resizeOptions(fb, o.resize)
+		}
 		mncfb.ArgMaxOptionsStart(fb)
 		mncfb.ArgMaxOptionsAddAxis(fb, int32(o.opAxis))
+		if r != 0 {
+			mncfb.ArgMaxOptionsAddResize(fb, r)
+		}
 		return mncfb.OpOptionsArgMaxOptions, mncfb.ArgMaxOptionsEnd(fb)
+	case o.resize != nil:
+		return mncfb.OpOptionsResizeBilinearOptions, resizeOptions(fb, o.resize)
 	case o.code == mncfb.BuiltinOpCONCATENATION:
 		mncfb.ConcatenationOptionsStart(fb)
 		mncfb.ConcatenationOptionsAddAxis(fb, int32(o.opAxis))
@@ -497,4 +498,13 @@ func (s *serializer) model(codes, tens, ops, bufs []flatbuffers.UOffsetT, arena,
 	}
 	fb.FinishWithFileIdentifier(mncfb.ModelEnd(fb), []byte(runtime.FileIdentifier))
 	return fb.FinishedBytes()
+}
+
+func resizeOptions(fb *flatbuffers.Builder, r *ir.ResizeAttrs) flatbuffers.UOffsetT {
+	mncfb.ResizeBilinearOptionsStart(fb)
+	mncfb.ResizeBilinearOptionsAddHeight(fb, int32(r.Size[0]))
+	mncfb.ResizeBilinearOptionsAddWidth(fb, int32(r.Size[1]))
+	mncfb.ResizeBilinearOptionsAddAlignCorners(fb, r.AlignCorners)
+	mncfb.ResizeBilinearOptionsAddHalfPixelCenters(fb, r.HalfPixelCenters)
+	return mncfb.ResizeBilinearOptionsEnd(fb)
 }

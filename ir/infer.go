@@ -626,8 +626,8 @@ func inferArgMax(n *Node, x TensorType) (TensorType, error) {
 	if err != nil {
 		return TensorType{}, err
 	}
-	if x.DType != Float32 {
-		return TensorType{}, fmt.Errorf("input is %v, want f32", x.DType)
+	if x.DType != Float32 && x.DType != Int8 {
+		return TensorType{}, fmt.Errorf("input is %v, want f32 or i8", x.DType)
 	}
 	if a.OutputType != Int32 && a.OutputType != Int64 {
 		return TensorType{}, fmt.Errorf("output type %v, want i32 or i64", a.OutputType)
@@ -635,6 +635,19 @@ func inferArgMax(n *Node, x TensorType) (TensorType, error) {
 	ax, err := normAxis(a.Axis, len(x.Shape), false)
 	if err != nil {
 		return TensorType{}, err
+	}
+	if r := a.Resize; r != nil {
+		switch {
+		case len(x.Shape) != 4 || ax != 3:
+			return TensorType{}, fmt.Errorf("a fused resize needs an NHWC [N,H,W,C] input and axis 3, have %v and axis %d", x.Shape, a.Axis)
+		case r.Size[0] < 1 || r.Size[1] < 1 || r.Size[0] > 1<<16 || r.Size[1] > 1<<16:
+			return TensorType{}, fmt.Errorf("fused resize: output size %v must be positive and at most 65536", r.Size)
+		case r.AlignCorners && r.HalfPixelCenters:
+			return TensorType{}, fmt.Errorf("fused resize: align_corners and half_pixel_centers are both set")
+		case x.Shape[3] == 0:
+			return TensorType{}, fmt.Errorf("axis 3 of input %v is empty: it has no largest element", x.Shape)
+		}
+		return TensorType{DType: a.OutputType, Shape: Shape{x.Shape[0], r.Size[0], r.Size[1]}}, nil
 	}
 	switch d := x.Shape[ax]; {
 	case d == 0:

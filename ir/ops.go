@@ -77,7 +77,8 @@ const (
 	// interpolation over H and W. Attrs *ResizeAttrs (the coordinate rule).
 	// Layout-sensitive like Conv.
 	ResizeBilinear
-	// ArgMax: X[d0..dk..dr-1] f32 -> [d0..dr-1 without dk], the index along
+	// ArgMax: X[d0..dk..dr-1] f32 (or int8 codes of one positive scale, the
+	// same indices) -> [d0..dr-1 without dk], the index along
 	// axis k = Attrs *ArgMaxAttrs' Axis of the largest element, as i32 or
 	// i64 (its OutputType): TFLite's ARG_MAX, ONNX's ArgMax with keepdims=0
 	// and select_last_index=0 (the axis is always removed). The first index
@@ -380,11 +381,26 @@ func (a *ResizeAttrs) Source(d, in, out int) (x0, x1 int, f float64) {
 
 // ArgMaxAttrs configures ArgMax: the axis reduced (negative counts from
 // the end) and the integer type of the indices, Int32 or Int64.
+//
+// Resize, when set, fuses a ResizeBilinear before the ArgMax (the pass
+// fuse-resize-argmax makes it; DeepLab's upsampled logits): the input is an
+// NHWC [N,H,W,C] tensor, the axis its channels (3), and the result
+// [N,Size[0],Size[1]] the ArgMax over C of ResizeBilinear(x) by Resize's
+// rule. On float32 input that is the two ops exactly (each interpolated
+// value rounded to float32 as ResizeBilinear stores it); on int8 codes the
+// ArgMax compares the interpolations before any rounding (the fixed-point
+// sums of kernels.ResizeSource10's weights), so it has none of the ties an
+// int8 ResizeBilinear's rounding makes, and no upsampled tensor is stored.
 type ArgMaxAttrs struct {
 	Axis       int
 	OutputType DType
+	Resize     *ResizeAttrs
 }
 
 func (a *ArgMaxAttrs) String() string {
-	return fmt.Sprintf("axis=%d output_type=%v", a.Axis, a.OutputType)
+	s := fmt.Sprintf("axis=%d output_type=%v", a.Axis, a.OutputType)
+	if a.Resize != nil {
+		s += " resize(" + a.Resize.String() + ")"
+	}
+	return s
 }

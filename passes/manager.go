@@ -47,6 +47,8 @@ var Pipeline = []Pass{
 		"remove nodes whose results nothing reads, and unused constants"},
 	{"layout-nhwc", layoutNHWC, true,
 		"run layout-sensitive ops in NHWC, the runtime's layout, with Transposes where a value changes layout"},
+	{"fuse-resize-argmax", fuseResizeArgMax, false,
+		"fuse an NHWC ResizeBilinear read only by an ArgMax over the channels into the ArgMax (segmentation heads)"},
 }
 
 // Constraints are the ordering rules of the passes (here and in the
@@ -59,6 +61,7 @@ var Constraints = []Constraint{
 	{"fold-batchnorm", "fuse-activations", "in Conv -> BatchNorm -> Relu the BatchNorm must be gone for the Relu to follow the Conv, and a Conv with a fused activation cannot absorb a BatchNorm"},
 	{"fuse-activations", "squeeze-excite", "squeeze-excite units are recognised in fused form: Conv(act=relu) -> Conv(act=hardsigmoid)"},
 	{"squeeze-excite", "layout-nhwc", "the squeeze-excite recogniser matches NCHW subgraphs"},
+	{"layout-nhwc", "fuse-resize-argmax", "a fused resize is defined on an NHWC input, the ArgMax over its last axis"},
 }
 
 // CheckOrder reports an error if list breaks a constraint, names a pass

@@ -44,8 +44,8 @@ func prepare(n *ir.Node) (opStep, error) {
 		return &dequantizeOp{scale: q.Scale[0], zero: q.ZeroPoint[0]}, nil
 	}
 	if n.Op == ir.ArgMax {
-		// On the dequantized int8 values (Quantize's form of an int8
-		// ArgMax; the runtime compares the codes, the same indices).
+		// On the int8 codes, or on float32 values (an ArgMax reading a
+		// value kept float).
 		return prepareArgMax(n)
 	}
 	if len(xs) == 0 && y.Type.DType == ir.Float32 {
@@ -542,37 +542,64 @@ func (s *concatOp) run(ins []*ir.Tensor, out *ir.Tensor, _ int) error {
 	return nil
 }
 
-// argMaxOp is the ArgMax of float32 values (dequantized int8 ones in an
-// int8 graph) by kernels.ArgMax, the runtime's kernel; i32 or i64 out.
-type argMaxOp struct{ axis int }
+// argMaxOp is the ArgMax of int8 codes or float32 values by the runtime's
+// kernels (kernels.ArgMax; with a fused resize kernels.ResizeArgMaxI8 or
+// ResizeArgMaxF32); i32 or i64 out.
+type argMaxOp struct {
+	axis   int
+	resize *ir.ResizeAttrs
+}
 
 func prepareArgMax(n *ir.Node) (opStep, error) {
 	x := n.Inputs[0]
-	if x.Type.DType != ir.Float32 {
-		return nil, fmt.Errorf("ArgMax reads %v, want f32", x.Type.DType)
+	if x.Type.DType != ir.Float32 && x.Type.DType != ir.Int8 {
+		return nil, fmt.Errorf("ArgMax reads %v, want i8 or f32", x.Type.DType)
 	}
-	ax, err := ir.NormAxis(n.Attrs.(*ir.ArgMaxAttrs).Axis, len(x.Type.Shape))
-	return &argMaxOp{axis: ax}, err
+	a := n.Attrs.(*ir.ArgMaxAttrs)
+	ax, err := ir.NormAxis(a.Axis, len(x.Type.Shape))
+	return &argMaxOp{axis: ax, resize: a.Resize}, err
 }
 
 func (s *argMaxOp) run(ins []*ir.Tensor, out *ir.Tensor, _ int) error {
 	x := ins[0]
-	dim, inner := x.Shape[s.axis], 1
-	for _, d := range x.Shape[s.axis+1:] {
-		inner *= d
-	}
-	if dim < 1 || len(x.F32)%(dim*inner) != 0 {
-		return fmt.Errorf("ArgMax of %v over axis %d", x.Shape, s.axis)
-	}
-	outer := len(x.F32) / (dim * inner)
 	idx := out.I32
 	if out.DType == ir.Int64 {
 		idx = make([]int32, len(out.I64))
 	}
-	if len(idx) != outer*inner {
-		return fmt.Errorf("ArgMax output %v for input %v", out.Shape, x.Shape)
+	if r := s.resize; r != nil {
+		if len(x.Shape) != 4 || s.axis != 3 {
+			return fmt.Errorf("ArgMax with a fused resize of %v over axis %d", x.Shape, s.axis)
+		}
+		p, err := kernels.NewResizeParams(x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], r.Size[0], r.Size[1], r.AlignCorners, r.HalfPixelCenters)
+		if err != nil {
+			return err
+		}
+		if err := p.Validate(x.Len(), len(idx)*p.C); err != nil {
+			return err
+		}
+		if x.DType == ir.Int8 {
+			kernels.ResizeArgMaxI8(&p, x.I8, idx, 0, p.N*p.OH)
+		} else {
+			kernels.ResizeArgMaxF32(&p, x.F32, idx, 0, p.N*p.OH)
+		}
+	} else {
+		dim, inner := x.Shape[s.axis], 1
+		for _, d := range x.Shape[s.axis+1:] {
+			inner *= d
+		}
+		if dim < 1 || x.Len()%(dim*inner) != 0 {
+			return fmt.Errorf("ArgMax of %v over axis %d", x.Shape, s.axis)
+		}
+		outer := x.Len() / (dim * inner)
+		if len(idx) != outer*inner {
+			return fmt.Errorf("ArgMax output %v for input %v", out.Shape, x.Shape)
+		}
+		if x.DType == ir.Int8 {
+			kernels.ArgMax(x.I8, outer, dim, inner, idx)
+		} else {
+			kernels.ArgMax(x.F32, outer, dim, inner, idx)
+		}
 	}
-	kernels.ArgMax(x.F32, outer, dim, inner, idx)
 	for i, v := range idx {
 		if out.DType == ir.Int64 {
 			out.I64[i] = int64(v)

@@ -364,10 +364,9 @@ func (qz *quantizer) node(n *ir.Node) error {
 		qz.m[y] = out
 		return err
 	case ir.ArgMax:
-		// ir.ArgMax reads float32: the int8 input dequantized, which the
-		// model file drops (codegen), its ARG_MAX comparing the codes
-		// (one positive scale: the same indices).
-		x, err := qz.floatOf(n.Inputs[0])
+		// On the int8 codes (one positive scale: the same indices as the
+		// values'; with a fused resize, the interpolations' exact sums).
+		x, err := qz.value(n.Inputs[0])
 		if err != nil {
 			return err
 		}

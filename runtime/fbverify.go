@@ -74,7 +74,7 @@ var (
 	specSoftmax    = &tableSpec{"SoftmaxOptions", []fieldSpec{scalar("axis", 4)}}
 	specResize     = &tableSpec{"ResizeBilinearOptions", []fieldSpec{scalar("height", 4), scalar("width", 4),
 		scalar("align_corners", 1), scalar("half_pixel_centers", 1)}}
-	specArgMax = &tableSpec{"ArgMaxOptions", []fieldSpec{scalar("axis", 4)}}
+	specArgMax = &tableSpec{"ArgMaxOptions", []fieldSpec{scalar("axis", 4), tab("resize", specResize)}}
 	specConcat = &tableSpec{"ConcatenationOptions", []fieldSpec{scalar("axis", 4)}}
 	// specOptions lists the members of union OpOptions in order (type 1 first).
 	specOptions = []*tableSpec{specConv2D, specFullyConnected, specEltwise, specSqueezeExcite, specPool2D, specTranspose,

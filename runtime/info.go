@@ -183,6 +183,9 @@ func (m *Model) describe() {
 			r := op.resize
 			attrs = append(attrs, fmt.Sprintf("size=%d,%d align_corners=%v half_pixel_centers=%v", r.h, r.w, r.alignCorners, r.halfPixel))
 		}
+		if r := op.argResize; r != nil {
+			attrs = append(attrs, fmt.Sprintf("resize=%d,%d align_corners=%v half_pixel_centers=%v", r.h, r.w, r.alignCorners, r.halfPixel))
+		}
 		if s := actString(op.act); s != "" {
 			attrs = append(attrs, "act="+s)
 		}

@@ -89,6 +89,8 @@ type operator struct {
 	perm    []int
 	axis    int // SOFTMAX, ARG_MAX, CONCATENATION
 	resize  resizeOptions
+	// argResize is ARG_MAX's fused resize (nil: none).
+	argResize *resizeOptions
 }
 
 // budget bounds what reading a file may copy or allocate beyond the file:
@@ -527,6 +529,10 @@ func (m *Model) readOperator(op *operator, fo *mncfb.Operator, codes []mncfb.Ope
 		var o mncfb.ArgMaxOptions
 		o.Init(t.Bytes, t.Pos)
 		op.axis = int(o.Axis())
+		var r mncfb.ResizeBilinearOptions
+		if o.Resize(&r) != nil { // a fused resize (format 1.4)
+			op.argResize = &resizeOptions{h: int(r.Height()), w: int(r.Width()), alignCorners: r.AlignCorners(), halfPixel: r.HalfPixelCenters()}
+		}
 	case mncfb.OpOptionsConcatenationOptions:
 		var o mncfb.ConcatenationOptions
 		o.Init(t.Bytes, t.Pos)

@@ -11,7 +11,8 @@ import (
 )
 
 // The segmentation head's operators (format 1.4), for both precisions:
-// RESIZE_BILINEAR (split over output rows), CONCATENATION and ARG_MAX.
+// RESIZE_BILINEAR (split over output rows), CONCATENATION and ARG_MAX (with
+// a fused resize, split over output rows too).
 // Their kernels are generic Go in runtime/kernels (ResizeBilinearF32 and
 // I8, ConcatF32 and I8, ArgMax), the same on every kernel Set, so int8
 // results are identical everywhere and equal quant's reference
@@ -223,6 +224,9 @@ func (p *planner) argMax(op *operator) (step, error) {
 	if ax < 0 || ax >= r {
 		return nil, fmt.Errorf("axis %d outside [0, %d) of input %v", ax, r, x.shape)
 	}
+	if o := op.argResize; o != nil {
+		return p.resizeArgMax(op, *o, x, y, int8)
+	}
 	want := slices.Delete(slices.Clone(x.shape), ax, ax+1)
 	if len(want) == 0 {
 		want = []int{1}
@@ -236,4 +240,52 @@ func (p *planner) argMax(op *operator) (step, error) {
 	}
 	s.outer = x.n / (s.dim * s.inner)
 	return s, nil
+}
+
+// resizeArgMaxStep is an ARG_MAX with a fused resize: the ArgMax over the
+// channels of the bilinear resize of a [1,H,W,C] tensor, split over output
+// rows (kernels.ResizeArgMaxI8 and ResizeArgMaxF32).
+type resizeArgMaxStep struct {
+	p    kernels.ResizeParams
+	x, y view
+	int8 bool
+}
+
+func (s *resizeArgMaxStep) run(ar []byte) { s.runRange(ar, 0, s.p.OH) }
+func (s *resizeArgMaxStep) check([]byte) error {
+	return s.p.Validate(s.x.n, s.y.n*s.p.C)
+}
+func (s *resizeArgMaxStep) runRange(ar []byte, lo, hi int) {
+	if s.int8 {
+		kernels.ResizeArgMaxI8(&s.p, s.x.i8(ar), s.y.i32(ar), lo, hi)
+		return
+	}
+	kernels.ResizeArgMaxF32(&s.p, s.x.f32(ar), s.y.i32(ar), lo, hi)
+}
+func (s *resizeArgMaxStep) extent() int { return s.p.OH }
+func (s *resizeArgMaxStep) work() int64 { return elemCost * int64(s.y.n) * int64(s.p.C) }
+func (s *resizeArgMaxStep) align() int  { return 1 }
+
+func (p *planner) resizeArgMax(op *operator, o resizeOptions, x, y *tensor, int8 bool) (step, error) {
+	h, w, c, err := nhwc(x)
+	if err != nil {
+		return nil, err
+	}
+	if op.axis != 3 {
+		return nil, fmt.Errorf("a fused resize needs axis 3 (the channels), not %d", op.axis)
+	}
+	if o.h < 1 || o.w < 1 || o.h > kernels.MaxResize || o.w > kernels.MaxResize {
+		return nil, fmt.Errorf("fused resize to %dx%d: sides must be positive and at most %d", o.h, o.w, kernels.MaxResize)
+	}
+	if !slices.Equal(y.shape, []int{1, o.h, o.w}) {
+		return nil, fmt.Errorf("output shape %v, want [1 %d %d] (input %v resized to %dx%d, the channels reduced)", y.shape, o.h, o.w, x.shape, o.h, o.w)
+	}
+	if err := p.bud.spend(int64(o.h+o.w)*2*int64(unsafe.Sizeof(struct{ a, b, c, d int64 }{})), "resize coordinates"); err != nil {
+		return nil, err
+	}
+	rp, err := kernels.NewResizeParams(1, h, w, c, o.h, o.w, o.alignCorners, o.halfPixel)
+	if err != nil {
+		return nil, err
+	}
+	return &resizeArgMaxStep{p: rp, x: p.argView(op, 0), y: p.outView(op), int8: int8}, nil
 }

@@ -222,6 +222,18 @@ func resizeOpts(t *testing.T, m *mncfb.Model, k int) *mncfb.ResizeBilinearOption
 	return &r
 }
 
+// argResizeOpts is the fused resize of the file's ARG_MAX.
+func argResizeOpts(t *testing.T, m *mncfb.Model) *mncfb.ResizeBilinearOptions {
+	tb := options(t, opsOf(m, mncfb.BuiltinOpARG_MAX)[0])
+	var a mncfb.ArgMaxOptions
+	a.Init(tb.Bytes, tb.Pos)
+	r := a.Resize(nil)
+	if r == nil {
+		t.Fatal("the ARG_MAX has no fused resize")
+	}
+	return r
+}
+
 // TestSegmentationCorrupt: hostile options and shapes of the new operators
 // are clear errors, never panics: resize sizes zero, absurd or not the
 // output's, argmax and concat axes out of range, outputs of the wrong
@@ -238,11 +250,19 @@ func TestSegmentationCorrupt(t *testing.T) {
 		{"resize height zero", "must be positive", func(t *testing.T, m *mncfb.Model) { resizeOpts(t, m, 0).MutateHeight(0) }},
 		{"resize height negative", "must be positive", func(t *testing.T, m *mncfb.Model) { resizeOpts(t, m, 1).MutateHeight(-8) }},
 		{"resize absurd size", "at most 65536", func(t *testing.T, m *mncfb.Model) {
-			r := resizeOpts(t, m, 2)
+			r := resizeOpts(t, m, 1)
 			r.MutateHeight(1 << 30)
 			r.MutateWidth(1 << 30)
 		}},
-		{"resize size not the output's", "want [1 16 15 3]", func(t *testing.T, m *mncfb.Model) { resizeOpts(t, m, 2).MutateHeight(16) }},
+		{"resize size not the output's", "want [1 16 8 4]", func(t *testing.T, m *mncfb.Model) { resizeOpts(t, m, 1).MutateHeight(16) }},
+		// The logits' resize is fused into the ARG_MAX (fuse-resize-argmax).
+		{"fused resize absurd size", "at most 65536", func(t *testing.T, m *mncfb.Model) {
+			r := argResizeOpts(t, m)
+			r.MutateHeight(1 << 30)
+			r.MutateWidth(1 << 30)
+		}},
+		{"fused resize zero", "must be positive", func(t *testing.T, m *mncfb.Model) { argResizeOpts(t, m).MutateWidth(0) }},
+		{"fused resize size not the output's", "want [1 16 15]", func(t *testing.T, m *mncfb.Model) { argResizeOpts(t, m).MutateHeight(16) }},
 		{"resize output layout", "output shape [1 3 8 8], want [1 8 8 3]", func(t *testing.T, m *mncfb.Model) {
 			o := tensorAt(m, int(opsOf(m, mncfb.BuiltinOpRESIZE_BILINEAR)[0].Outputs(0)))
 			o.MutateShape(1, 3)
@@ -260,7 +280,7 @@ func TestSegmentationCorrupt(t *testing.T) {
 			a.Init(tb.Bytes, tb.Pos)
 			a.MutateAxis(-1)
 		}},
-		{"argmax on another axis", "want [1 15 3]", func(t *testing.T, m *mncfb.Model) {
+		{"argmax on another axis", "needs axis 3", func(t *testing.T, m *mncfb.Model) {
 			tb := options(t, opsOf(m, mncfb.BuiltinOpARG_MAX)[0])
 			var a mncfb.ArgMaxOptions
 			a.Init(tb.Bytes, tb.Pos)

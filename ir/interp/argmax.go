@@ -11,6 +11,21 @@ import (
 // ir.ArgMax: the first largest element wins, NaN never does, and a slice
 // that is all NaN gives 0.
 func argMax(a *ir.ArgMaxAttrs, x, out *ir.Tensor) error {
+	if r := a.Resize; r != nil {
+		// The fused resize (ir.ArgMaxAttrs): x is NHWC; resized as
+		// ResizeBilinear does (in NCHW here), the ArgMax over C.
+		if len(x.Shape) != 4 || x.DType != ir.Float32 {
+			return fmt.Errorf("fused resize of %v%v, want f32 NHWC", x.DType, x.Shape)
+		}
+		n, h, w, c := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+		nchw := ir.NewFloat32(ir.Shape{n, c, h, w}, nil)
+		transpose([]int{0, 3, 1, 2}, x, nchw)
+		up := ir.NewFloat32(ir.Shape{n, c, r.Size[0], r.Size[1]}, nil)
+		resizeBilinear(r, nchw, up)
+		b := *a
+		b.Axis, b.Resize = 1, nil
+		return argMax(&b, up, out)
+	}
 	axis, err := ir.NormAxis(a.Axis, len(x.Shape))
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package interp
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -77,5 +78,48 @@ func TestArgMaxResultNotReadable(t *testing.T) {
 	_, err = Run(g, []*ir.Tensor{tensor([]int{1, 4}, 1, 2, 3, 4)}, nil)
 	if err == nil || !strings.Contains(err.Error(), `run node "r" (Relu): input 0 has dtype i64`) {
 		t.Errorf("Relu of the indices: %v", err)
+	}
+}
+
+// TestArgMaxFusedResize: ArgMax with a fused resize gives the indices of
+// ResizeBilinear (NHWC) then ArgMax over the channels, for every rule.
+func TestArgMaxFusedResize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := ir.NewFloat32(ir.Shape{2, 5, 6, 4}, nil)
+	for i := range x.F32 {
+		x.F32[i] = float32(rng.IntN(7)) / 4 // many ties
+	}
+	for _, r := range []ir.ResizeAttrs{{Size: [2]int{9, 11}}, {Size: [2]int{9, 11}, AlignCorners: true}, {Size: [2]int{3, 13}, HalfPixelCenters: true}} {
+		g := ir.NewGraph("two")
+		in := g.AddInput("x", ir.TensorType{DType: ir.Float32, Shape: x.Shape})
+		up, err := g.Add(ir.ResizeBilinear, "up", &r, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Nodes[0].Layout = ir.NHWC
+		up.Type.Shape = ir.Shape{2, r.Size[0], r.Size[1], 4}
+		am, err := g.Add(ir.ArgMax, "am", &ir.ArgMaxAttrs{Axis: 3, OutputType: ir.Int32}, up)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Outputs = []*ir.Value{am}
+		f := ir.NewGraph("fused")
+		fin := f.AddInput("x", ir.TensorType{DType: ir.Float32, Shape: x.Shape})
+		fam, err := f.Add(ir.ArgMax, "am", &ir.ArgMaxAttrs{Axis: 3, OutputType: ir.Int32, Resize: &r}, fin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Outputs = []*ir.Value{fam}
+		want, err := Run(g, []*ir.Tensor{x}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Run(f, []*ir.Tensor{x}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got[0].Shape.Equal(want[0].Shape) || !slices.Equal(got[0].I32, want[0].I32) {
+			t.Errorf("%v: fused %v %v, two ops %v %v", &r, got[0].Shape, got[0].I32[:8], want[0].Shape, want[0].I32[:8])
+		}
 	}
 }

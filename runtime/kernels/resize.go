@@ -238,3 +238,78 @@ func ResizeBilinearI8(p *ResizeParams, x, y []int8, lo, hi int) {
 // resizeRow is the longest input row (W*C values) ResizeBilinearI8
 // interpolates vertically first, in a buffer on the stack.
 const resizeRow = 2048
+
+// ResizeArgMaxF32 writes, for output rows [lo, hi) (of N*OH), into y
+// [N*OH*OW] the ArgMax over the channels (ArgMax's rule: the first largest,
+// NaN never, 0 when all are NaN) of the values ResizeBilinearF32 stores
+// (the same float64 expression, rounded to float32): the two ops fused
+// (ir.ArgMaxAttrs.Resize), without storing the resized tensor.
+func ResizeArgMaxF32(p *ResizeParams, x []float32, y []int32, lo, hi int) {
+	c, ow := p.C, p.OW
+	xs := p.xs[:ow]
+	for r := lo; r < hi; r++ {
+		b, oy := r/p.OH, r%p.OH
+		ty := p.ys[oy]
+		base := b * p.H * p.W * c
+		row0, row1 := x[base+ty.i0:], x[base+ty.i1:]
+		fy := ty.f
+		dst := y[r*ow : (r+1)*ow]
+		for ox, tx := range xs {
+			fx := tx.f
+			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
+			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
+			a1, b0, b1 = a1[:len(a0)], b0[:len(a0)], b1[:len(a0)] // no bounds checks below
+			best := -1
+			var top float32
+			for ch := range a0 {
+				top0 := float64((1-fx)*float64(a0[ch])) + float64(fx*float64(a1[ch]))
+				bot := float64((1-fx)*float64(b0[ch])) + float64(fx*float64(b1[ch]))
+				v := float32(float64((1-fy)*top0) + float64(fy*bot))
+				if v != v { // NaN
+					continue
+				}
+				if best < 0 || v > top {
+					best, top = ch, v
+				}
+			}
+			dst[ox] = int32(max(best, 0))
+		}
+	}
+}
+
+// ResizeArgMaxI8 writes, for output rows [lo, hi), the ArgMax over the
+// channels of the int8 resize's interpolations before rounding: the sums
+// v = Σ q*wy*wx of ResizeBilinearI8 (exact in int32), the first largest
+// winning. Where ResizeBilinearI8's rounding makes two channels' codes
+// equal, the exact sums still tell them apart.
+func ResizeArgMaxI8(p *ResizeParams, x []int8, y []int32, lo, hi int) {
+	const one = 1 << ResizeFrac
+	c, ow := p.C, p.OW
+	xs := p.xs[ow:]
+	for r := lo; r < hi; r++ {
+		b, oy := r/p.OH, r%p.OH
+		ty := p.ys[p.OH+oy]
+		base := b * p.H * p.W * c
+		row0, row1 := x[base+ty.i0:], x[base+ty.i1:]
+		wy1 := int32(ty.w1)
+		wy0 := one - wy1
+		dst := y[r*ow : (r+1)*ow]
+		for ox, tx := range xs {
+			wx1 := int32(tx.w1)
+			wx0 := one - wx1
+			w00, w01, w10, w11 := wy0*wx0, wy0*wx1, wy1*wx0, wy1*wx1
+			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
+			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
+			a1, b0, b1 = a1[:len(a0)], b0[:len(a0)], b1[:len(a0)] // no bounds checks below
+			best, top := 0, int32(a0[0])*w00+int32(a1[0])*w01+int32(b0[0])*w10+int32(b1[0])*w11
+			for ch := 1; ch < len(a0); ch++ {
+				v := int32(a0[ch])*w00 + int32(a1[ch])*w01 + int32(b0[ch])*w10 + int32(b1[ch])*w11
+				if v > top { // conditional moves
+					best = ch
+				}
+				top = max(top, v)
+			}
+			dst[ox] = int32(best)
+		}
+	}
+}

@@ -220,3 +220,87 @@ func TestResizeBilinearI8(t *testing.T) {
 		}
 	}
 }
+
+// TestResizeArgMax: the fused kernels. Float: exactly ResizeBilinearF32
+// then ArgMax (NaNs and ties included). Int8: the ArgMax of the exact sums
+// of ResizeSource10's four products (computed here independently), which
+// is ResizeBilinearI8-then-ArgMax's index wherever the rounded codes have
+// one largest channel (rounding is monotone), and breaks the codes' ties.
+func TestResizeArgMax(t *testing.T) {
+	brokenTies := 0
+	for _, g := range []struct{ h, w, c, oh, ow int }{
+		{33, 33, 21, 65, 65}, {5, 7, 3, 13, 4}, {1, 1, 8, 9, 9}, {9, 9, 1, 3, 3}, {4, 6, 2, 17, 5},
+	} {
+		for _, rule := range []ir.ResizeAttrs{{}, {AlignCorners: true}, {HalfPixelCenters: true}} {
+			p, err := kernels.NewResizeParams(2, g.h, g.w, g.c, g.oh, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, m := 2*g.h*g.w*g.c, 2*g.oh*g.ow
+			x8, xf := make([]int8, n), make([]float32, n)
+			seed := uint32(g.h*31 + g.w + g.c)
+			for i := range x8 {
+				seed = seed*1664525 + 1013904223
+				x8[i] = int8(seed>>24) / 16 * 16 // coarse codes: ties after rounding
+				xf[i] = float32(x8[i]) / 32
+				if seed%97 == 0 {
+					xf[i] = float32(math.NaN())
+				}
+			}
+			// Float: the two ops.
+			up := make([]float32, m*g.c)
+			kernels.ResizeBilinearF32(&p, xf, up, 0, 2*g.oh)
+			want, got := make([]int32, m), make([]int32, m)
+			kernels.ArgMax(up, m, g.c, 1, want)
+			kernels.ResizeArgMaxF32(&p, xf, got, 0, 2*g.oh)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%+v %v f32: pixel %d: fused %d, two ops %d", g, &rule, i, got[i], want[i])
+				}
+			}
+			// Int8.
+			up8 := make([]int8, m*g.c)
+			kernels.ResizeBilinearI8(&p, x8, up8, 0, 2*g.oh)
+			codes := make([]int32, m)
+			kernels.ArgMax(up8, m, g.c, 1, codes)
+			kernels.ResizeArgMaxI8(&p, x8, got, 0, 2*g.oh)
+			for b := range 2 {
+				for oy := range g.oh {
+					y0, y1, wy1 := kernels.ResizeSource10(oy, g.h, g.oh, rule.AlignCorners, rule.HalfPixelCenters)
+					for ox := range g.ow {
+						x0, x1, wx1 := kernels.ResizeSource10(ox, g.w, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
+						best, top, uniq := 0, int64(math.MinInt64), true
+						for ch := range g.c {
+							at := func(yy, xx int) int64 { return int64(x8[((b*g.h+yy)*g.w+xx)*g.c+ch]) }
+							v := at(y0, x0)*(1024-wy1)*(1024-wx1) + at(y0, x1)*(1024-wy1)*wx1 +
+								at(y1, x0)*wy1*(1024-wx1) + at(y1, x1)*wy1*wx1
+							if v > top {
+								best, top = ch, v
+							}
+						}
+						px := (b*g.oh+oy)*g.ow + ox
+						row := up8[px*g.c : px*g.c+g.c]
+						for ch, q := range row {
+							if ch != int(codes[px]) && q == row[codes[px]] {
+								uniq = false
+							}
+						}
+						if got[px] != int32(best) {
+							t.Fatalf("%+v %v i8: pixel %d: fused %d, exact sums %d", g, &rule, px, got[px], best)
+						}
+						if uniq && got[px] != codes[px] {
+							t.Fatalf("%+v %v i8: pixel %d: fused %d, the codes' unique largest %d", g, &rule, px, got[px], codes[px])
+						}
+						if !uniq && got[px] != codes[px] {
+							brokenTies++
+						}
+					}
+				}
+			}
+		}
+	}
+	if brokenTies == 0 {
+		t.Error("no rounded tie was broken: the test does not exercise the difference")
+	}
+	t.Logf("%d pixels whose rounded codes tie went to a later channel", brokenTies)
+}

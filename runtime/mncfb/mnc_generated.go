@@ -1651,11 +1651,27 @@ func (rcv *ArgMaxOptions) MutateAxis(n int32) bool {
 	return rcv._tab.MutateInt32Slot(4, n)
 }
 
+func (rcv *ArgMaxOptions) Resize(obj *ResizeBilinearOptions) *ResizeBilinearOptions {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(6))
+	if o != 0 {
+		x := rcv._tab.Indirect(o + rcv._tab.Pos)
+		if obj == nil {
+			obj = new(ResizeBilinearOptions)
+		}
+		obj.Init(rcv._tab.Bytes, x)
+		return obj
+	}
+	return nil
+}
+
 func ArgMaxOptionsStart(builder *flatbuffers.Builder) {
-	builder.StartObject(1)
+	builder.StartObject(2)
 }
 func ArgMaxOptionsAddAxis(builder *flatbuffers.Builder, axis int32) {
 	builder.PrependInt32Slot(0, axis, 0)
+}
+func ArgMaxOptionsAddResize(builder *flatbuffers.Builder, resize flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(1, flatbuffers.UOffsetT(resize), 0)
 }
 func ArgMaxOptionsEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

@@ -34,7 +34,7 @@ func (s Spec) Region(w, h int) (x0, y0, x1, y1 float64, err error) {
 	nw, nh := shorterSideSize(cw, ch, s.resizeTo())
 	top, left, padT, padL := centerCrop(nw, nh, s.Width, s.Height)
 	sx, sy := float64(cw)/float64(nw), float64(ch)/float64(nh) // image pixels per resized pixel
-	x0 = float64(cx) + float64(left-padL)*sx
-	y0 = float64(cy) + float64(top-padT)*sy
-	return x0, y0, x0 + float64(s.Width)*sx, y0 + float64(s.Height)*sy, nil
+	x0 = float64(cx) + float64(float64(left-padL)*sx)          // products rounded: no fused multiply-add
+	y0 = float64(cy) + float64(float64(top-padT)*sy)
+	return x0, y0, x0 + float64(float64(s.Width)*sx), y0 + float64(float64(s.Height)*sy), nil
 }
