@@ -266,6 +266,117 @@ func (a *asm) clamp(b int, o out) {
 	a.same("smin", true, 0, b, b, o.hi)
 }
 
+// shrn emits sqrshrn(2) (round) or sqshrn(2) Vd.narrow = saturate(Vn.wide
+// >> sh), size the narrow one (immh:immb = 2 esize - sh at bit 16).
+func (a *asm) shrn(round, q bool, size, d, n, sh int) {
+	base, op := uint32(0x0f009400), "sqshrn"
+	if round {
+		base, op = 0x0f009c00, "sqrshrn"
+	}
+	a.word(vec(base, q, 0, d, n, 16<<size-sh), half(op, q), vreg(d, size, q), vreg(n, size+1, true), fmt.Sprintf("#%d", sh))
+}
+
+// sqxtun emits sqxtun(2) Vd.narrow = saturate to unsigned(Vn.wide), size
+// the narrow one.
+func (a *asm) sqxtun(q bool, size, d, n int) {
+	a.word(vec(0x2e212800, q, size, d, n, 0), half("sqxtun", q), vreg(d, size, q), vreg(n, size+1, true))
+}
+
+// addMul emits R(d) += R(k) * n by shifted adds (n > 0).
+func (a *asm) addMul(d, k, n int) {
+	for b := 0; n>>b != 0; b++ {
+		if n>>b&1 != 0 {
+			a.i("ADD R%d<<%d, R%d, R%d", k, b, d, d)
+		}
+	}
+}
+
+// maxUniformK is the largest uniform shift the epilogues' SQRSHRN table
+// holds (SQRSHRN to 16 bits shifts by 1-16).
+const maxUniformK = 16
+
+// shiftNarrow emits the rounding right shift by k = max(S, 32) - 31 of the
+// int32 vectors s[r] of each row r (after SQDMULH) and their saturating
+// narrow to the int16 vectors h[r] (two int32 vectors per int16 one, the
+// last alone if odd; h[r][j] may be s[r][j]). R(kreg) holds the block's
+// uniform k, 1-16, or 0 when its channels' k differ: 0 runs SRSHL by the
+// vectors sh[j] (-k of the lanes of s[.][j]), then SQXTN; k a jump, through
+// R(treg), into a table of maxUniformK leaves of equal size, leaf k holding
+// SQRSHRN #k (the same value: the rounding shift, then the saturation to
+// 16 bits). Label prefix p.
+func (a *asm) shiftNarrow(p string, kreg, treg int, s [][]int, h [][2]int, sh []int) {
+	narrow := func(round bool, k int) int {
+		n := 0
+		for r := range s {
+			for j, v := range s[r] {
+				if round {
+					a.shrn(true, j%2 == 1, 1, h[r][j/2], v, k)
+				} else {
+					a.sqxtn(j%2 == 1, 1, h[r][j/2], v)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	a.i("CBZ R%d, %sgen", kreg, p)
+	a.i("SUB $1, R%d", kreg)
+	a.i("ADR %stbl, R%d", p, treg)
+	words := 0
+	for r := range s {
+		words += len(s[r])
+	}
+	a.addMul(treg, kreg, 4*(words+1))
+	a.i("JMP (R%d)", treg)
+	a.l(p + "gen")
+	for r := range s {
+		for j, v := range s[r] {
+			a.same("srshl", true, 2, v, v, sh[j])
+		}
+	}
+	narrow(false, 0)
+	a.i("B %sjoin", p)
+	a.l(p + "tbl")
+	for k := 1; k <= maxUniformK; k++ {
+		if narrow(true, k) != words {
+			panic("leaf size")
+		}
+		a.i("B %sjoin", p)
+	}
+	a.l(p + "join")
+}
+
+// zeroNarrow emits, for each row r, the output zero point and the narrow
+// of the int16 vectors h[r] (one or two) to the int8 vector b, then
+// row(r): unless R(ureg) (the zero point is -128), SQADD of the zero
+// point o.zy, then SQXTN; if it is -128, SQXTUN to [0, 255], then EOR
+// with V(x80), 0x80 bytes: sat8(v - 128) = sat_u8(v) - 128, whose two's
+// complement byte is sat_u8(v) with its top bit flipped. Label prefix p.
+func (a *asm) zeroNarrow(p string, ureg, x80 int, h [][2]int, nh []int, b int, o out, row func(r int, p string)) {
+	a.i("CBNZ R%d, %su", ureg, p)
+	for r := range h {
+		for j := range nh[r] {
+			a.same("sqadd", true, 1, h[r][j], h[r][j], o.zy)
+		}
+		a.sqxtn(false, 0, b, h[r][0])
+		if nh[r] > 1 {
+			a.sqxtn(true, 0, b, h[r][1])
+		}
+		row(r, fmt.Sprintf("%sr%d", p, r))
+	}
+	a.i("B %sdone", p)
+	a.l(p + "u")
+	for r := range h {
+		a.sqxtun(false, 0, b, h[r][0])
+		if nh[r] > 1 {
+			a.sqxtun(true, 0, b, h[r][1])
+		}
+		a.i("VEOR V%d.B16, V%d.B16, V%d.B16", x80, b, b)
+		row(r, fmt.Sprintf("%su%d", p, r))
+	}
+	a.l(p + "done")
+}
+
 // narrow64 saturates the int64 vectors p, in pairs, to the int32 vectors d.
 func (a *asm) narrow64(d, p []int) {
 	for k, r := range d {
@@ -285,7 +396,8 @@ func (a *asm) narrow64(d, p []int) {
 // R5 weight block, R6 wblk, R7 blocks left, R8 y column of the block,
 // R9 ystride, R10 e, R11 quads of the block, R12-R15 the tile's rows,
 // R19 weight cursor, R20 loop counter, R21 y row, R22 scratch, R23 x,
-// R24 scratch pointer, R25 the clamp flag, R26 the neon loop's k offset.
+// R24 scratch pointer, R25 the clamp flag, R26 the neon loop's k offset (dot:
+// 1 if the output zero point is -128).
 const frame = "$0-96"
 
 func (a *asm) prologue(name string) {
@@ -359,6 +471,7 @@ func blkM(wd int) int     { return 4 * wd }
 func blkSh32(wd int) int  { return 8 * wd }
 func blkPre(wd int) int   { return 12 * wd }
 func blkFast(wd int) int  { return 16 * wd }
+func blkK(wd int) int     { return 16*wd + 8 }
 func blkBytes(wd int) int { return 16*wd + 16 }
 
 // clampIf clamps the int8 lanes of Vb unless R25 is 0 (label p unique).
@@ -506,10 +619,15 @@ func (a *asm) preShift(p string, off int, pre func()) {
 // 4c..4c+3. Per 16 k: rows V4-V7 (16 bytes: four groups of 4 k), then for
 // each group i the channels' weights (nv vectors, alternately from V0 and
 // V8) and one SDOT by element i per row and vector. V12-V14 hold the
-// output zero point and clamp throughout.
+// output zero point and clamp throughout, V15 0x80 bytes. The epilogue:
+// SQDMULH by M (after the pre-shift in a block with an S < 32), then
+// shiftNarrow (SQRSHRN #k if the block's k = max(S, 32) - 31 is uniform,
+// else SRSHL, SQXTN) and zeroNarrow into V6 per row.
 func dot(a *asm, name string, nv int) {
 	a.prologue(name)
 	a.i("VLD1 (R10), [V12.B16, V13.B16, V14.B16]")
+	a.i("MOVD 56(R10), R26") // 1: the zero point is -128
+	a.i("VMOVI $128, V15.B16")
 	a.loops(func(rows int) {
 		p := fmt.Sprintf("d%d", rows)
 		a.rowPtrs(rows)
@@ -572,19 +690,22 @@ func dot(a *asm, name string, nv int) {
 				a.same("sqdmulh", true, 2, 16+4*r+c, 16+4*r+c, c)
 			}
 		}
-		for c := range nv {
-			for r := range rows {
-				a.same("srshl", true, 2, 16+4*r+c, 16+4*r+c, 8+c)
-			}
-		}
-		a.i("MOVD R21, R24")
+		// Row r's int16 vectors: V16+4r and V17+4r (in place).
+		var s [][]int
+		var h [][2]int
+		var nh []int
 		for r := range rows {
-			var s []int
+			var sr []int
 			for c := range nv {
-				s = append(s, 16+4*r+c)
+				sr = append(sr, 16+4*r+c)
 			}
-			a.narrowNC(s, [2]int{4, 5}, 6, out{12, 13, 14}, false)
-			a.clampIf(fmt.Sprintf("%sr%d", p, r), 6, out{12, 13, 14})
+			s, h, nh = append(s, sr), append(h, [2]int{16 + 4*r, 17 + 4*r}), append(nh, (nv+1)/2)
+		}
+		a.i("MOVD %d(R11), R22", blkK(wd))
+		a.shiftNarrow(p+"k", 22, 24, s, h, []int{8, 9, 10, 11})
+		a.i("MOVD R21, R24")
+		a.zeroNarrow(p+"z", 26, 15, h, nh, 6, out{12, 13, 14}, func(r int, lp string) {
+			a.clampIf(lp, 6, out{12, 13, 14})
 			switch nv {
 			case 4:
 				a.i("VST1 [V6.B16], (R24)")
@@ -603,7 +724,7 @@ func dot(a *asm, name string, nv int) {
 			if r+1 < rows {
 				a.i("ADD R9, R24, R24")
 			}
-		}
+		})
 	}, blkBytes(4*nv), 4*nv)
 }
 

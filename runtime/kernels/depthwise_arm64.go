@@ -164,6 +164,20 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 	}
 }
 
+// uniformK folds a channel of shift s into k, the block's uniform shift
+// after SQDMULH so far (-1: no channel yet; 0: not uniform): the block
+// keeps k = max(s, 32) - 31 while every channel has the same one and it is
+// at most 16, the range of SQRSHRN to 16 bits (the lanes past the channels,
+// with M = 0, give 0 for any k and are not folded in).
+func uniformK(k, s int32) int32 {
+	ks := max(s, 32) - 31
+	switch {
+	case ks > 16 || k == 0 || (k > 0 && k != ks):
+		return 0
+	}
+	return ks
+}
+
 // dwChunkARM bounds the channels of one pass (the stack scratch).
 const dwChunkARM = 512
 

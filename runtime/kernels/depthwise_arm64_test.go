@@ -203,3 +203,23 @@ func TestDepthwiseDot(t *testing.T) {
 	}
 	t.Logf("%d cases", n)
 }
+
+// TestUniformK checks the blocks' uniform shift: k = max(S, 32) - 31 when
+// every channel has it and it is at most 16, else 0.
+func TestUniformK(t *testing.T) {
+	for _, c := range []struct {
+		s    []int32
+		want int32
+	}{
+		{[]int32{40}, 9}, {[]int32{40, 40, 40}, 9}, {[]int32{40, 41}, 0}, {[]int32{20, 32, 31}, 1},
+		{[]int32{47, 47}, 16}, {[]int32{48}, 0}, {[]int32{62}, 0}, {[]int32{33, 62}, 0}, {[]int32{1}, 1},
+	} {
+		k := int32(-1)
+		for _, s := range c.s {
+			k = uniformK(k, s)
+		}
+		if max(k, 0) != c.want {
+			t.Errorf("S %v: k %d, want %d", c.s, k, c.want)
+		}
+	}
+}
