@@ -346,6 +346,15 @@ func (a *asm) shiftNarrow(p string, kreg, treg int, s [][]int, h [][2]int, sh []
 	a.l(p + "join")
 }
 
+// zeroFlag sets R(d) to 1 if the zero point at off(R(base)) is -128, else
+// 0, and V(x80) to 0x80 bytes (for zeroNarrow).
+func (a *asm) zeroFlag(base, off, d, x80 int) {
+	a.i("MOVD %d(R%d), R%d", off, base, d)
+	a.i("CMP $-128, R%d", d)
+	a.i("CSET EQ, R%d", d)
+	a.i("VMOVI $128, V%d.B16", x80)
+}
+
 // zeroNarrow emits, for each row r, the output zero point and the narrow
 // of the int16 vectors h[r] (one or two) to the int8 vector b, then
 // row(r): unless R(ureg) (the zero point is -128), SQADD of the zero
@@ -763,9 +772,9 @@ const (
 
 // Registers: R0-R12 tap pointers, R13 weights, R14 y, R15 epilogue
 // constants, R16 accumulator scratch, R17 block counter, R19 args, R20 pixel,
-// R21-R23 scratch. V0-V3 int32 accumulators, V4-V15 tap temporaries (two
-// sets, alternating by pair), V16 zy (int16), V17 lo, V18 hi, V20-V23 M,
-// V24-V31 -S (int64).
+// R21-R23 scratch, R25 1 if zy = -128. V0-V3 int32 accumulators, V4-V15
+// tap temporaries (two sets, alternating by pair), V16 zy (int16), V17 lo,
+// V18 hi, V19 0x80 bytes, V20-V23 M, V24-V27 the shifts.
 
 // pairRegs returns the x, w and int16 product registers of set k.
 func pairRegs(k int) (x0, x1, w0, w1, p0, p1 int) {
@@ -830,6 +839,7 @@ const (
 	epiNsh32 = 128 // [16]int32 31-max(S, 32)
 	epiPre   = 192 // [16]int32 max(0, 32-S)
 	epiFast  = 256 // int64: 1 if S >= 32 for every channel of the block
+	epiK     = 264 // int64: the channels' uniform max(S, 32) - 31 if <= 16, else 0
 	epiSize  = 272
 )
 
@@ -837,7 +847,9 @@ const (
 // at R15 and stores them at R14 (post-incremented for 16), in 32-bit lanes:
 // unless every S of the block is >= 32, SQSHL by max(0, 32-S); then SQDMULH
 // (floor(acc M / 2^31), never saturating as M >= 0 > -2^31) and SRSHL by
-// -(max(S, 32)-31) (fillEpiARM proves it).
+// -(max(S, 32)-31) (fillEpiARM proves it), SQXTN, or SQRSHRN #k for both
+// when the block's k is uniform (shiftNarrow); then zeroNarrow (R25: the
+// zero point is -128) and the clamp.
 func (a *asm) epilogue(label string, width int) {
 	nacc := width / 4
 	regs := "[V20.S4, V21.S4, V22.S4, V23.S4]"
@@ -860,16 +872,17 @@ func (a *asm) epilogue(label string, width int) {
 	for i := range nacc {
 		a.same("sqdmulh", true, 2, i, i, 20+i)
 	}
-	for i := range nacc {
-		a.same("srshl", true, 2, i, i, 24+i)
-	}
-	accs := []int{0, 1, 2, 3}[:nacc]
-	a.narrow(accs, [2]int{0, 2}, 0, out{16, 17, 18}, true)
-	if width == 16 {
-		a.i("VST1.P [V0.B16], 16(R14)")
-	} else {
-		a.i("VST1 [V0.B8], (R14)")
-	}
+	// int16 vectors V0 (and V1 for 16 channels), in place.
+	a.i("MOVD %d(R15), R22", epiK)
+	a.shiftNarrow(label+"_k", 22, 23, [][]int{[]int{0, 1, 2, 3}[:nacc]}, [][2]int{{0, 1}}, []int{24, 25, 26, 27})
+	a.zeroNarrow(label+"_z", 25, 19, [][2]int{{0, 1}}, []int{nacc / 2}, 0, out{16, 17, 18}, func(int, string) {
+		a.clamp(0, out{16, 17, 18})
+		if width == 16 {
+			a.i("VST1.P [V0.B16], 16(R14)")
+		} else {
+			a.i("VST1 [V0.B8], (R14)")
+		}
+	})
 }
 
 // group emits the per-pixel pass of one tap group: taps [t0, t0+n) from the
@@ -931,6 +944,7 @@ func (a *asm) block(name string, n, width int, init, finish string, paired bool)
 func (a *asm) dwKernel(name string, groups [][2]int, paired bool) {
 	a.fn(name, "a *dwArgsARM", 19)
 	a.bcast(19, 21, offZy, "V16.H8", "V17.B16", "V18.B16")
+	a.zeroFlag(19, offZy, 25, 19)
 	a.i("MOVD $0, R20")
 	a.l(name + "_pix")
 	a.i("MOVD %d(R19), R21", offNpix)
@@ -993,10 +1007,12 @@ const (
 // R13 pixels left, R14 blocks left, R15 zx of the block, R16 its fast flag,
 // R19 args, R20 block
 // offset (16 b), R21 weights of the block, R22 scratch, R23 input column,
-// R24 wcols, R25 the clamp flag. V0-V11 the three
+// R24 wcols, R25 the clamp flag, R26 1 if zy = -128, R17 the epilogue's
+// jump. V0-V11 the three
 // columns (4 vectors each), V12-V15 and V16-V19 the accumulators of output
 // rows 0 and 1, V20-V27 weights (and column loads, epilogue constants),
-// V28 zy (int16), V29 lo, V30 hi.
+// V28 zy (int16), V29 lo, V30 hi, V31 0x80 bytes. The epilogue:
+// SQDMULH, shiftNarrow (SQRSHRN #k for a block of uniform k), zeroNarrow.
 func (a *asm) dwDot3x3(stride int) {
 	name := fmt.Sprintf("dwDot3x3s%d", stride)
 	L := fmt.Sprintf("dd%d_", stride)
@@ -1006,6 +1022,7 @@ func (a *asm) dwDot3x3(stride int) {
 	}
 	a.fn(name, "a *dwDotArgs", 19)
 	a.bcast(19, 22, ddZy, "V28.H8", "V29.B16", "V30.B16")
+	a.zeroFlag(19, ddZy, 26, 31)
 	a.i("MOVD %d(R19), R25", ddClamp)
 	a.i("MOVD %d(R19), R12", ddC)
 	for r := range 4 {
@@ -1101,18 +1118,23 @@ func (a *asm) dwDot3x3(stride int) {
 				a.same("sqdmulh", true, 2, acc+v, acc+v, 20+v)
 			}
 		}
-		for v := range 4 {
-			for _, acc := range accs {
-				a.same("srshl", true, 2, acc+v, acc+v, 24+v)
-			}
-		}
-		o := out{28, 29, 30}
+		// Row r's int16 vectors: V(acc), V(acc+1), in place; row 1
+		// first.
+		var sr [][]int
+		var h [][2]int
+		var nh []int
 		for k := len(accs) - 1; k >= 0; k-- {
 			acc := accs[k]
-			a.narrowNC([]int{acc, acc + 1, acc + 2, acc + 3}, [2]int{d, d + 1}, d+2+k, o, false)
-			a.clampIf(fmt.Sprintf("%su%dr%d", L, u, k), d+2+k, o)
-			a.i("VST1.P [V%d.B16], (R%d)(R12)", d+2+k, 9+k)
+			sr, h, nh = append(sr, []int{acc, acc + 1, acc + 2, acc + 3}), append(h, [2]int{acc, acc + 1}), append(nh, 2)
 		}
+		a.i("MOVD %d(R11), R22", epiK)
+		a.shiftNarrow(fmt.Sprintf("%su%dk", L, u), 22, 17, sr, h, []int{24, 25, 26, 27})
+		o := out{28, 29, 30}
+		a.zeroNarrow(fmt.Sprintf("%su%dz", L, u), 26, 31, h, nh, d, o, func(r int, lp string) {
+			k := len(accs) - 1 - r
+			a.clampIf(lp, d, o)
+			a.i("VST1.P [V%d.B16], (R%d)(R12)", d, 9+k)
+		})
 		a.i("SUBS $1, R13")
 		a.i("BEQ %snext", L)
 	}

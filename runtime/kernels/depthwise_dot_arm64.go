@@ -20,7 +20,9 @@ package kernels
 // The requantization is depthwise_arm64.go's 32-bit path (SQDMULH, SRSHL
 // by -(S-31), after SQSHL by 32-S in blocks with an S < 32, fillEpiARM
 // proves both), then the saturating narrows, the zero point and the clamp
-// unless it is [-128, 127].
+// unless it is [-128, 127], with the NEON kernels' shortcuts (SQRSHRN #k
+// for a block of uniform shift, SQXTUN and EOR 0x80 for a zero point of
+// -128).
 //
 // Packed layout (packDwDot): packDwARM's, then for each 16-channel block b
 // and kernel column kw, at dwPackedLenARM + b*dwDotBlk + kw*128: 4 vectors
