@@ -3084,6 +3084,8 @@ TEXT ·dwDot3x3s2(SB), NOSPLIT, $0-8
 	MOVD $0, R20
 	MOVD 64(R19), R21
 	MOVD 88(R19), R11
+	MOVD $dwDotTbl<>(SB), R22
+	VLD1 (R22), [V16.B16, V17.B16, V18.B16, V19.B16]
 	CBZ R14, dd2_ret
 dd2_blk:
 	MOVD 168(R19), R23
@@ -3096,9 +3098,6 @@ dd2_blk:
 	MOVD 16(R19), R2
 	ADD R20, R2, R2
 	MADD R23, R2, R6, R2
-	MOVD 24(R19), R3
-	ADD R20, R3, R3
-	MADD R23, R3, R7, R3
 	MOVD 152(R19), R15
 	ADD R20, R15, R15
 	MOVD 256(R11), R16
@@ -3115,20 +3114,15 @@ dd2_blk:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V0.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V1.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V2.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V3.B16
 dd2_pix:
 	CMP R24, R23
 	CSEL LO, R0, R15, R22
@@ -3138,20 +3132,15 @@ dd2_pix:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b26 // zip1 v6.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b27 // zip2 v7.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V4.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V5.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V6.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V7.B16
 	CMP R24, R23
 	CSEL LO, R0, R15, R22
 	VLD1 (R22), [V20.B16]
@@ -3160,20 +3149,15 @@ dd2_pix:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b2a // zip1 v10.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b2b // zip2 v11.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V8.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V9.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V10.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V11.B16
 	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD R21, R8
 	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
@@ -3340,20 +3324,15 @@ dd2_u0zdone:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V0.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V1.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V2.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V3.B16
 	CMP R24, R23
 	CSEL LO, R0, R15, R22
 	VLD1 (R22), [V20.B16]
@@ -3362,20 +3341,15 @@ dd2_u0zdone:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b26 // zip1 v6.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b27 // zip2 v7.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V4.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V5.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V6.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V7.B16
 	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD R21, R8
 	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
@@ -3542,20 +3516,15 @@ dd2_u1zdone:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b2a // zip1 v10.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b2b // zip2 v11.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V8.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V9.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V10.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V11.B16
 	CMP R24, R23
 	CSEL LO, R0, R15, R22
 	VLD1 (R22), [V20.B16]
@@ -3564,20 +3533,15 @@ dd2_u1zdone:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V0.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V1.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V2.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V3.B16
 	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD R21, R8
 	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
@@ -3746,3 +3710,12 @@ dd2_next:
 dd2_ret:
 	RET
 
+DATA dwDotTbl<>+0(SB)/8, $0xff110302ff100100
+DATA dwDotTbl<>+8(SB)/8, $0xff130706ff120504
+DATA dwDotTbl<>+16(SB)/8, $0xff150b0aff140908
+DATA dwDotTbl<>+24(SB)/8, $0xff170f0eff160d0c
+DATA dwDotTbl<>+32(SB)/8, $0xff091312ff081110
+DATA dwDotTbl<>+40(SB)/8, $0xff0b1716ff0a1514
+DATA dwDotTbl<>+48(SB)/8, $0xff0d1b1aff0c1918
+DATA dwDotTbl<>+56(SB)/8, $0xff0f1f1eff0e1d1c
+GLOBL dwDotTbl<>(SB), RODATA|NOPTR, $64
