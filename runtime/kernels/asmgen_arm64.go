@@ -291,22 +291,34 @@ func (a *asm) addMul(d, k, n int) {
 	}
 }
 
-// maxUniformK is the largest uniform shift the epilogues' SQRSHRN table
-// holds (SQRSHRN to 16 bits shifts by 1-16).
-const maxUniformK = 16
+// The epilogue's leaves: after SQDMULH, one jump (index from the block's
+// constants) to leaf i of a table: i < 16, SQRSHRN #i+1 (the block's
+// channels share k = max(S, 32) - 31 = i+1); 16 the SRSHL by register and
+// SQXTN path; the same again, from 17, for an output zero point of -128.
+const (
+	uniformLeaves = 16                      // k = 1-16, the range of SQRSHRN to 16 bits
+	epiLeaves     = 2 * (uniformLeaves + 1) // with the zero point of -128
+)
 
-// shiftNarrow emits the rounding right shift by k = max(S, 32) - 31 of the
-// int32 vectors s[r] of each row r (after SQDMULH) and their saturating
-// narrow to the int16 vectors h[r] (two int32 vectors per int16 one, the
-// last alone if odd; h[r][j] may be s[r][j]). R(kreg) holds the block's
-// uniform k, 1-16, or 0 when its channels' k differ: 0 runs SRSHL by the
-// vectors sh[j] (-k of the lanes of s[.][j]), then SQXTN; k a jump, through
-// R(treg), into a table of maxUniformK leaves of equal size, leaf k holding
-// SQRSHRN #k (the same value: the rounding shift, then the saturation to
-// 16 bits). Label prefix p.
-func (a *asm) shiftNarrow(p string, kreg, treg int, s [][]int, h [][2]int, sh []int) {
-	narrow := func(round bool, k int) int {
-		n := 0
+// requantTail emits the end of a requantization after SQDMULH, for rows r
+// of int32 vectors s[r] (the same channels in every row) into int16
+// vectors h[r] (two int32 vectors per int16 one, the last alone if odd;
+// h[r][j] may be s[r][j]) and then the int8 vector b, calling row(r)
+// after each row's (to clamp and store b). R(ireg) holds the block's leaf
+// index (see the leaves above), R(treg) is scratch. The rounding right
+// shift by k and the saturating narrow to int16: SQRSHRN #k in the leaves
+// of a uniform k, else SRSHL by the vectors sh[j] (-k for the lanes of
+// s[.][j]) then SQXTN, the same values. The zero point: SQADD of o.zy,
+// then SQXTN to int8; for a zero point of -128, SQXTUN to [0, 255] then
+// EOR with V(x80), 0x80 bytes, as sat8(v - 128) = sat_u8(v) - 128, whose
+// two's complement byte is sat_u8(v) with its top bit flipped. Label
+// prefix p.
+func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []int, b int, o out, x80 int, row func(r int, p string)) {
+	words := 0
+	for r := range s {
+		words += len(s[r])
+	}
+	narrow := func(round bool, k int) {
 		for r := range s {
 			for j, v := range s[r] {
 				if round {
@@ -314,70 +326,52 @@ func (a *asm) shiftNarrow(p string, kreg, treg int, s [][]int, h [][2]int, sh []
 				} else {
 					a.sqxtn(j%2 == 1, 1, h[r][j/2], v)
 				}
-				n++
 			}
 		}
-		return n
 	}
-	a.i("CBZ R%d, %sgen", kreg, p)
-	a.i("SUB $1, R%d", kreg)
 	a.i("ADR %stbl, R%d", p, treg)
-	words := 0
-	for r := range s {
-		words += len(s[r])
-	}
-	a.addMul(treg, kreg, 4*(words+1))
+	a.addMul(treg, ireg, 4*(words+1))
 	a.i("JMP (R%d)", treg)
-	a.l(p + "gen")
-	for r := range s {
-		for j, v := range s[r] {
-			a.same("srshl", true, 2, v, v, sh[j])
-		}
-	}
-	narrow(false, 0)
-	a.i("B %sjoin", p)
 	a.l(p + "tbl")
-	for k := 1; k <= maxUniformK; k++ {
-		if narrow(true, k) != words {
-			panic("leaf size")
+	for _, z := range []string{"z", "u"} {
+		for k := 1; k <= uniformLeaves; k++ {
+			narrow(true, k)
+			a.i("B %s%sjoin", p, z)
 		}
-		a.i("B %sjoin", p)
+		for range words + 1 { // the leaf of the SRSHL path, padded
+			a.i("B %s%sgen", p, z)
+		}
 	}
-	a.l(p + "join")
-}
-
-// zeroFlag sets R(d) to 1 if the zero point at off(R(base)) is -128, else
-// 0, and V(x80) to 0x80 bytes (for zeroNarrow).
-func (a *asm) zeroFlag(base, off, d, x80 int) {
-	a.i("MOVD %d(R%d), R%d", off, base, d)
-	a.i("CMP $-128, R%d", d)
-	a.i("CSET EQ, R%d", d)
-	a.i("VMOVI $128, V%d.B16", x80)
-}
-
-// zeroNarrow emits, for each row r, the output zero point and the narrow
-// of the int16 vectors h[r] (one or two) to the int8 vector b, then
-// row(r): unless R(ureg) (the zero point is -128), SQADD of the zero
-// point o.zy, then SQXTN; if it is -128, SQXTUN to [0, 255], then EOR
-// with V(x80), 0x80 bytes: sat8(v - 128) = sat_u8(v) - 128, whose two's
-// complement byte is sat_u8(v) with its top bit flipped. Label prefix p.
-func (a *asm) zeroNarrow(p string, ureg, x80 int, h [][2]int, nh []int, b int, o out, row func(r int, p string)) {
-	a.i("CBNZ R%d, %su", ureg, p)
+	gen := func(z string) {
+		a.l(p + z + "gen")
+		for r := range s {
+			for j, v := range s[r] {
+				a.same("srshl", true, 2, v, v, sh[j])
+			}
+		}
+		narrow(false, 0)
+	}
+	// The zero point -128 (ReLU6 outputs) last, without a branch to done.
+	gen("z")
+	a.l(p + "zjoin")
 	for r := range h {
-		for j := range nh[r] {
+		nh := (len(s[r]) + 1) / 2
+		for j := range nh {
 			a.same("sqadd", true, 1, h[r][j], h[r][j], o.zy)
 		}
 		a.sqxtn(false, 0, b, h[r][0])
-		if nh[r] > 1 {
+		if nh > 1 {
 			a.sqxtn(true, 0, b, h[r][1])
 		}
 		row(r, fmt.Sprintf("%sr%d", p, r))
 	}
 	a.i("B %sdone", p)
-	a.l(p + "u")
+	gen("u")
+	a.l(p + "ujoin")
 	for r := range h {
+		nh := (len(s[r]) + 1) / 2
 		a.sqxtun(false, 0, b, h[r][0])
-		if nh[r] > 1 {
+		if nh > 1 {
 			a.sqxtun(true, 0, b, h[r][1])
 		}
 		a.i("VEOR V%d.B16, V%d.B16, V%d.B16", x80, b, b)
@@ -406,7 +400,7 @@ func (a *asm) narrow64(d, p []int) {
 // R9 ystride, R10 e, R11 quads of the block, R12-R15 the tile's rows,
 // R19 weight cursor, R20 loop counter, R21 y row, R22 scratch, R23 x,
 // R24 scratch pointer, R25 the clamp flag, R26 the neon loop's k offset (dot:
-// 1 if the output zero point is -128).
+// the epilogue's jump).
 const frame = "$0-96"
 
 func (a *asm) prologue(name string) {
@@ -480,7 +474,7 @@ func blkM(wd int) int     { return 4 * wd }
 func blkSh32(wd int) int  { return 8 * wd }
 func blkPre(wd int) int   { return 12 * wd }
 func blkFast(wd int) int  { return 16 * wd }
-func blkK(wd int) int     { return 16*wd + 8 }
+func blkLeaf(wd int) int  { return 16*wd + 8 }
 func blkBytes(wd int) int { return 16*wd + 16 }
 
 // clampIf clamps the int8 lanes of Vb unless R25 is 0 (label p unique).
@@ -630,12 +624,10 @@ func (a *asm) preShift(p string, off int, pre func()) {
 // V8) and one SDOT by element i per row and vector. V12-V14 hold the
 // output zero point and clamp throughout, V15 0x80 bytes. The epilogue:
 // SQDMULH by M (after the pre-shift in a block with an S < 32), then
-// shiftNarrow (SQRSHRN #k if the block's k = max(S, 32) - 31 is uniform,
-// else SRSHL, SQXTN) and zeroNarrow into V6 per row.
+// requantTail into V6 per row (the block's leaf index at blkLeaf).
 func dot(a *asm, name string, nv int) {
 	a.prologue(name)
 	a.i("VLD1 (R10), [V12.B16, V13.B16, V14.B16]")
-	a.i("MOVD 56(R10), R26") // 1: the zero point is -128
 	a.i("VMOVI $128, V15.B16")
 	a.loops(func(rows int) {
 		p := fmt.Sprintf("d%d", rows)
@@ -702,18 +694,16 @@ func dot(a *asm, name string, nv int) {
 		// Row r's int16 vectors: V16+4r and V17+4r (in place).
 		var s [][]int
 		var h [][2]int
-		var nh []int
 		for r := range rows {
 			var sr []int
 			for c := range nv {
 				sr = append(sr, 16+4*r+c)
 			}
-			s, h, nh = append(s, sr), append(h, [2]int{16 + 4*r, 17 + 4*r}), append(nh, (nv+1)/2)
+			s, h = append(s, sr), append(h, [2]int{16 + 4*r, 17 + 4*r})
 		}
-		a.i("MOVD %d(R11), R22", blkK(wd))
-		a.shiftNarrow(p+"k", 22, 24, s, h, []int{8, 9, 10, 11})
+		a.i("MOVD %d(R11), R22", blkLeaf(wd))
 		a.i("MOVD R21, R24")
-		a.zeroNarrow(p+"z", 26, 15, h, nh, 6, out{12, 13, 14}, func(r int, lp string) {
+		a.requantTail(p+"q", 22, 26, s, h, []int{8, 9, 10, 11}, 6, out{12, 13, 14}, 15, func(r int, lp string) {
 			a.clampIf(lp, 6, out{12, 13, 14})
 			switch nv {
 			case 4:
@@ -772,7 +762,7 @@ const (
 
 // Registers: R0-R12 tap pointers, R13 weights, R14 y, R15 epilogue
 // constants, R16 accumulator scratch, R17 block counter, R19 args, R20 pixel,
-// R21-R23 scratch, R25 1 if zy = -128. V0-V3 int32 accumulators, V4-V15
+// R21-R23 scratch. V0-V3 int32 accumulators, V4-V15
 // tap temporaries (two sets, alternating by pair), V16 zy (int16), V17 lo,
 // V18 hi, V19 0x80 bytes, V20-V23 M, V24-V27 the shifts.
 
@@ -839,7 +829,7 @@ const (
 	epiNsh32 = 128 // [16]int32 31-max(S, 32)
 	epiPre   = 192 // [16]int32 max(0, 32-S)
 	epiFast  = 256 // int64: 1 if S >= 32 for every channel of the block
-	epiK     = 264 // int64: the channels' uniform max(S, 32) - 31 if <= 16, else 0
+	epiLeaf  = 264 // int64: the block's leaf index (requantTail)
 	epiSize  = 272
 )
 
@@ -848,8 +838,8 @@ const (
 // unless every S of the block is >= 32, SQSHL by max(0, 32-S); then SQDMULH
 // (floor(acc M / 2^31), never saturating as M >= 0 > -2^31) and SRSHL by
 // -(max(S, 32)-31) (fillEpiARM proves it), SQXTN, or SQRSHRN #k for both
-// when the block's k is uniform (shiftNarrow); then zeroNarrow (R25: the
-// zero point is -128) and the clamp.
+// when the block's k is uniform, and the zero point (requantTail, the
+// block's leaf index at epiLeaf), then the clamp.
 func (a *asm) epilogue(label string, width int) {
 	nacc := width / 4
 	regs := "[V20.S4, V21.S4, V22.S4, V23.S4]"
@@ -873,9 +863,8 @@ func (a *asm) epilogue(label string, width int) {
 		a.same("sqdmulh", true, 2, i, i, 20+i)
 	}
 	// int16 vectors V0 (and V1 for 16 channels), in place.
-	a.i("MOVD %d(R15), R22", epiK)
-	a.shiftNarrow(label+"_k", 22, 23, [][]int{[]int{0, 1, 2, 3}[:nacc]}, [][2]int{{0, 1}}, []int{24, 25, 26, 27})
-	a.zeroNarrow(label+"_z", 25, 19, [][2]int{{0, 1}}, []int{nacc / 2}, 0, out{16, 17, 18}, func(int, string) {
+	a.i("MOVD %d(R15), R22", epiLeaf)
+	a.requantTail(label+"_q", 22, 23, [][]int{[]int{0, 1, 2, 3}[:nacc]}, [][2]int{{0, 1}}, []int{24, 25, 26, 27}, 0, out{16, 17, 18}, 19, func(int, string) {
 		a.clamp(0, out{16, 17, 18})
 		if width == 16 {
 			a.i("VST1.P [V0.B16], 16(R14)")
@@ -944,7 +933,7 @@ func (a *asm) block(name string, n, width int, init, finish string, paired bool)
 func (a *asm) dwKernel(name string, groups [][2]int, paired bool) {
 	a.fn(name, "a *dwArgsARM", 19)
 	a.bcast(19, 21, offZy, "V16.H8", "V17.B16", "V18.B16")
-	a.zeroFlag(19, offZy, 25, 19)
+	a.i("VMOVI $128, V19.B16")
 	a.i("MOVD $0, R20")
 	a.l(name + "_pix")
 	a.i("MOVD %d(R19), R21", offNpix)
@@ -1009,12 +998,11 @@ const (
 // R13 pixels left, R14 blocks left, R15 zx of the block, R16 its fast flag,
 // R19 args, R20 block
 // offset (16 b), R21 weights of the block, R22 scratch, R23 input column,
-// R24 wcols, R25 the clamp flag, R26 1 if zy = -128, R17 the epilogue's
-// jump. V0-V11 the three
+// R24 wcols, R25 the clamp flag, R17 the epilogue's jump. V0-V11 the three
 // columns (4 vectors each), V12-V15 and V16-V19 the accumulators of output
 // rows 0 and 1, V20-V27 weights (and column loads, epilogue constants),
 // V28 zy (int16), V29 lo, V30 hi, V31 0x80 bytes. The epilogue:
-// SQDMULH, shiftNarrow (SQRSHRN #k for a block of uniform k), zeroNarrow.
+// SQDMULH, then requantTail (the block's leaf index at epiLeaf).
 func (a *asm) dwDot3x3(stride int) {
 	name := fmt.Sprintf("dwDot3x3s%d", stride)
 	L := fmt.Sprintf("dd%d_", stride)
@@ -1024,7 +1012,7 @@ func (a *asm) dwDot3x3(stride int) {
 	}
 	a.fn(name, "a *dwDotArgs", 19)
 	a.bcast(19, 22, ddZy, "V28.H8", "V29.B16", "V30.B16")
-	a.zeroFlag(19, ddZy, 26, 31)
+	a.i("VMOVI $128, V31.B16")
 	a.i("MOVD %d(R19), R25", ddClamp)
 	a.i("MOVD %d(R19), R12", ddC)
 	for r := range 4 {
@@ -1147,15 +1135,13 @@ func (a *asm) dwDot3x3(stride int) {
 		// first.
 		var sr [][]int
 		var h [][2]int
-		var nh []int
 		for k := len(accs) - 1; k >= 0; k-- {
 			acc := accs[k]
-			sr, h, nh = append(sr, []int{acc, acc + 1, acc + 2, acc + 3}), append(h, [2]int{acc, acc + 1}), append(nh, 2)
+			sr, h = append(sr, []int{acc, acc + 1, acc + 2, acc + 3}), append(h, [2]int{acc, acc + 1})
 		}
-		a.i("MOVD %d(R11), R22", epiK)
-		a.shiftNarrow(fmt.Sprintf("%su%dk", L, u), 22, 17, sr, h, []int{24, 25, 26, 27})
+		a.i("MOVD %d(R11), R22", epiLeaf)
 		o := out{28, 29, 30}
-		a.zeroNarrow(fmt.Sprintf("%su%dz", L, u), 26, 31, h, nh, d, o, func(r int, lp string) {
+		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{24, 25, 26, 27}, d, o, 31, func(r int, lp string) {
 			k := len(accs) - 1 - r
 			a.clampIf(lp, d, o)
 			a.i("VST1.P [V%d.B16], (R%d)(R12)", d, 9+k)

@@ -118,7 +118,7 @@ func dwNEON5x5w(a *dwArgsARM)
 //	+128  31-max(S, 32)[16]  int32
 //	+192  max(0, 32-S)[16]   int32  (the pre-shift for S < 32)
 //	+256  fast               int64  1 if S >= 32 for every channel of the block
-//	+264  k                  int64  the channels' max(S, 32) - 31 if the same for all and <= 16, else 0
+//	+264  leaf               int64  epiLeaf (the channels' shift if the same for all, the zero point)
 //
 // Lanes past the channels have M = 0 and S = 62.
 const epiWords = 68
@@ -166,7 +166,7 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 		if fast {
 			e[64] = 1
 		}
-		e[66] = max(k, 0)
+		e[66] = epiLeaf(max(k, 0), p.YZero)
 	}
 }
 
@@ -182,6 +182,21 @@ func uniformK(k, s int32) int32 {
 		return 0
 	}
 	return ks
+}
+
+// epiLeaf returns the leaf of the epilogues' table (asmgen_arm64.go's
+// requantTail) for a block of uniform shift k (0: none) and output zero
+// point yz: k-1 (SQRSHRN #k) or 16 (SRSHL by register), plus 17 if yz is
+// -128 (SQXTUN and EOR 0x80 instead of SQADD yz and SQXTN).
+func epiLeaf(k, yz int32) int32 {
+	i := int32(16)
+	if k > 0 {
+		i = k - 1
+	}
+	if yz == -128 {
+		i += 17
+	}
+	return i
 }
 
 // dwChunkARM bounds the channels of one pass (the stack scratch).

@@ -13,9 +13,6 @@ TEXT ·dwNEON3x3(SB), NOSPLIT, $0-8
 	VDUP R21, V17.B16
 	MOVD 488(R19), R21
 	VDUP R21, V18.B16
-	MOVD 472(R19), R25
-	CMP $-128, R25
-	CSET EQ, R25
 	VMOVI $128, V19.B16
 	MOVD $0, R20
 dwNEON3x3_pix:
@@ -132,13 +129,182 @@ dwNEON3x3_g0_e16_fast:
 	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
 	MOVD 264(R15), R22
-	CBZ R22, dwNEON3x3_g0_e16_kgen
-	SUB $1, R22
-	ADR dwNEON3x3_g0_e16_ktbl, R23
+	ADR dwNEON3x3_g0_e16_qtbl, R23
 	ADD R22<<2, R23, R23
 	ADD R22<<4, R23, R23
 	JMP (R23)
-dwNEON3x3_g0_e16_kgen:
+dwNEON3x3_g0_e16_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON3x3_g0_e16_qzjoin
+	B dwNEON3x3_g0_e16_qzgen
+	B dwNEON3x3_g0_e16_qzgen
+	B dwNEON3x3_g0_e16_qzgen
+	B dwNEON3x3_g0_e16_qzgen
+	B dwNEON3x3_g0_e16_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON3x3_g0_e16_qujoin
+	B dwNEON3x3_g0_e16_qugen
+	B dwNEON3x3_g0_e16_qugen
+	B dwNEON3x3_g0_e16_qugen
+	B dwNEON3x3_g0_e16_qugen
+	B dwNEON3x3_g0_e16_qugen
+dwNEON3x3_g0_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
@@ -147,90 +313,7 @@ dwNEON3x3_g0_e16_kgen:
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
 	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
-	B dwNEON3x3_g0_e16_kjoin
-dwNEON3x3_g0_e16_ktbl:
-	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
-	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
-	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
-	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
-	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
-	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
-	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
-	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
-	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
-	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
-	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
-	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
-	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
-	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
-	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
-	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
-	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
-	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
-	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
-	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
-	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
-	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
-	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
-	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
-	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
-	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
-	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
-	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
-	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
-	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
-	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
-	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
-	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
-	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
-	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
-	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
-	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
-	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
-	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
-	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
-	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
-	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
-	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
-	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
-	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
-	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
-	B dwNEON3x3_g0_e16_kjoin
-	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
-	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
-	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
-	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
-	B dwNEON3x3_g0_e16_kjoin
-dwNEON3x3_g0_e16_kjoin:
-	CBNZ R25, dwNEON3x3_g0_e16_zu
+dwNEON3x3_g0_e16_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
@@ -238,15 +321,24 @@ dwNEON3x3_g0_e16_kjoin:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	B dwNEON3x3_g0_e16_zdone
-dwNEON3x3_g0_e16_zu:
+	B dwNEON3x3_g0_e16_qdone
+dwNEON3x3_g0_e16_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON3x3_g0_e16_qujoin:
 	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
 	WORD $0x6e212820 // sqxtun2 v0.16b, v1.8h
 	VEOR V19.B16, V0.B16, V0.B16
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-dwNEON3x3_g0_e16_zdone:
+dwNEON3x3_g0_e16_qdone:
 	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON3x3_g0_blk
@@ -303,82 +395,137 @@ dwNEON3x3_g0_e8_fast:
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	MOVD 264(R15), R22
-	CBZ R22, dwNEON3x3_g0_e8_kgen
-	SUB $1, R22
-	ADR dwNEON3x3_g0_e8_ktbl, R23
+	ADR dwNEON3x3_g0_e8_qtbl, R23
 	ADD R22<<2, R23, R23
 	ADD R22<<3, R23, R23
 	JMP (R23)
-dwNEON3x3_g0_e8_kgen:
+dwNEON3x3_g0_e8_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON3x3_g0_e8_qzjoin
+	B dwNEON3x3_g0_e8_qzgen
+	B dwNEON3x3_g0_e8_qzgen
+	B dwNEON3x3_g0_e8_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON3x3_g0_e8_qujoin
+	B dwNEON3x3_g0_e8_qugen
+	B dwNEON3x3_g0_e8_qugen
+	B dwNEON3x3_g0_e8_qugen
+dwNEON3x3_g0_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	B dwNEON3x3_g0_e8_kjoin
-dwNEON3x3_g0_e8_ktbl:
-	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
-	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
-	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
-	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
-	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
-	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
-	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
-	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
-	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
-	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
-	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
-	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
-	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
-	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
-	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
-	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
-	B dwNEON3x3_g0_e8_kjoin
-	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
-	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
-	B dwNEON3x3_g0_e8_kjoin
-dwNEON3x3_g0_e8_kjoin:
-	CBNZ R25, dwNEON3x3_g0_e8_zu
+dwNEON3x3_g0_e8_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
-	B dwNEON3x3_g0_e8_zdone
-dwNEON3x3_g0_e8_zu:
+	B dwNEON3x3_g0_e8_qdone
+dwNEON3x3_g0_e8_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON3x3_g0_e8_qujoin:
 	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
 	VEOR V19.B16, V0.B16, V0.B16
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
-dwNEON3x3_g0_e8_zdone:
+dwNEON3x3_g0_e8_qdone:
 dwNEON3x3_g0_done:
 	ADD $1, R20
 	B dwNEON3x3_pix
@@ -394,9 +541,6 @@ TEXT ·dwNEON5x5(SB), NOSPLIT, $0-8
 	VDUP R21, V17.B16
 	MOVD 488(R19), R21
 	VDUP R21, V18.B16
-	MOVD 472(R19), R25
-	CMP $-128, R25
-	CSET EQ, R25
 	VMOVI $128, V19.B16
 	MOVD $0, R20
 dwNEON5x5_pix:
@@ -715,13 +859,182 @@ dwNEON5x5_g1_e16_fast:
 	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
 	MOVD 264(R15), R22
-	CBZ R22, dwNEON5x5_g1_e16_kgen
-	SUB $1, R22
-	ADR dwNEON5x5_g1_e16_ktbl, R23
+	ADR dwNEON5x5_g1_e16_qtbl, R23
 	ADD R22<<2, R23, R23
 	ADD R22<<4, R23, R23
 	JMP (R23)
-dwNEON5x5_g1_e16_kgen:
+dwNEON5x5_g1_e16_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON5x5_g1_e16_qzjoin
+	B dwNEON5x5_g1_e16_qzgen
+	B dwNEON5x5_g1_e16_qzgen
+	B dwNEON5x5_g1_e16_qzgen
+	B dwNEON5x5_g1_e16_qzgen
+	B dwNEON5x5_g1_e16_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON5x5_g1_e16_qujoin
+	B dwNEON5x5_g1_e16_qugen
+	B dwNEON5x5_g1_e16_qugen
+	B dwNEON5x5_g1_e16_qugen
+	B dwNEON5x5_g1_e16_qugen
+	B dwNEON5x5_g1_e16_qugen
+dwNEON5x5_g1_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
@@ -730,90 +1043,7 @@ dwNEON5x5_g1_e16_kgen:
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
 	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
-	B dwNEON5x5_g1_e16_kjoin
-dwNEON5x5_g1_e16_ktbl:
-	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
-	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
-	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
-	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
-	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
-	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
-	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
-	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
-	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
-	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
-	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
-	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
-	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
-	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
-	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
-	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
-	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
-	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
-	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
-	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
-	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
-	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
-	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
-	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
-	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
-	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
-	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
-	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
-	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
-	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
-	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
-	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
-	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
-	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
-	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
-	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
-	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
-	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
-	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
-	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
-	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
-	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
-	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
-	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
-	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
-	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
-	B dwNEON5x5_g1_e16_kjoin
-	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
-	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
-	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
-	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
-	B dwNEON5x5_g1_e16_kjoin
-dwNEON5x5_g1_e16_kjoin:
-	CBNZ R25, dwNEON5x5_g1_e16_zu
+dwNEON5x5_g1_e16_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
@@ -821,15 +1051,24 @@ dwNEON5x5_g1_e16_kjoin:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	B dwNEON5x5_g1_e16_zdone
-dwNEON5x5_g1_e16_zu:
+	B dwNEON5x5_g1_e16_qdone
+dwNEON5x5_g1_e16_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON5x5_g1_e16_qujoin:
 	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
 	WORD $0x6e212820 // sqxtun2 v0.16b, v1.8h
 	VEOR V19.B16, V0.B16, V0.B16
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-dwNEON5x5_g1_e16_zdone:
+dwNEON5x5_g1_e16_qdone:
 	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5_g1_blk
@@ -900,82 +1139,137 @@ dwNEON5x5_g1_e8_fast:
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	MOVD 264(R15), R22
-	CBZ R22, dwNEON5x5_g1_e8_kgen
-	SUB $1, R22
-	ADR dwNEON5x5_g1_e8_ktbl, R23
+	ADR dwNEON5x5_g1_e8_qtbl, R23
 	ADD R22<<2, R23, R23
 	ADD R22<<3, R23, R23
 	JMP (R23)
-dwNEON5x5_g1_e8_kgen:
+dwNEON5x5_g1_e8_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON5x5_g1_e8_qzjoin
+	B dwNEON5x5_g1_e8_qzgen
+	B dwNEON5x5_g1_e8_qzgen
+	B dwNEON5x5_g1_e8_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON5x5_g1_e8_qujoin
+	B dwNEON5x5_g1_e8_qugen
+	B dwNEON5x5_g1_e8_qugen
+	B dwNEON5x5_g1_e8_qugen
+dwNEON5x5_g1_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	B dwNEON5x5_g1_e8_kjoin
-dwNEON5x5_g1_e8_ktbl:
-	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
-	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
-	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
-	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
-	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
-	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
-	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
-	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
-	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
-	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
-	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
-	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
-	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
-	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
-	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
-	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
-	B dwNEON5x5_g1_e8_kjoin
-	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
-	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
-	B dwNEON5x5_g1_e8_kjoin
-dwNEON5x5_g1_e8_kjoin:
-	CBNZ R25, dwNEON5x5_g1_e8_zu
+dwNEON5x5_g1_e8_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
-	B dwNEON5x5_g1_e8_zdone
-dwNEON5x5_g1_e8_zu:
+	B dwNEON5x5_g1_e8_qdone
+dwNEON5x5_g1_e8_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON5x5_g1_e8_qujoin:
 	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
 	VEOR V19.B16, V0.B16, V0.B16
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
-dwNEON5x5_g1_e8_zdone:
+dwNEON5x5_g1_e8_qdone:
 dwNEON5x5_g1_done:
 	ADD $1, R20
 	B dwNEON5x5_pix
@@ -991,9 +1285,6 @@ TEXT ·dwNEON3x3w(SB), NOSPLIT, $0-8
 	VDUP R21, V17.B16
 	MOVD 488(R19), R21
 	VDUP R21, V18.B16
-	MOVD 472(R19), R25
-	CMP $-128, R25
-	CSET EQ, R25
 	VMOVI $128, V19.B16
 	MOVD $0, R20
 dwNEON3x3w_pix:
@@ -1130,13 +1421,182 @@ dwNEON3x3w_g0_e16_fast:
 	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
 	MOVD 264(R15), R22
-	CBZ R22, dwNEON3x3w_g0_e16_kgen
-	SUB $1, R22
-	ADR dwNEON3x3w_g0_e16_ktbl, R23
+	ADR dwNEON3x3w_g0_e16_qtbl, R23
 	ADD R22<<2, R23, R23
 	ADD R22<<4, R23, R23
 	JMP (R23)
-dwNEON3x3w_g0_e16_kgen:
+dwNEON3x3w_g0_e16_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON3x3w_g0_e16_qzjoin
+	B dwNEON3x3w_g0_e16_qzgen
+	B dwNEON3x3w_g0_e16_qzgen
+	B dwNEON3x3w_g0_e16_qzgen
+	B dwNEON3x3w_g0_e16_qzgen
+	B dwNEON3x3w_g0_e16_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON3x3w_g0_e16_qujoin
+	B dwNEON3x3w_g0_e16_qugen
+	B dwNEON3x3w_g0_e16_qugen
+	B dwNEON3x3w_g0_e16_qugen
+	B dwNEON3x3w_g0_e16_qugen
+	B dwNEON3x3w_g0_e16_qugen
+dwNEON3x3w_g0_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
@@ -1145,90 +1605,7 @@ dwNEON3x3w_g0_e16_kgen:
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
 	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
-	B dwNEON3x3w_g0_e16_kjoin
-dwNEON3x3w_g0_e16_ktbl:
-	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
-	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
-	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
-	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
-	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
-	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
-	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
-	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
-	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
-	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
-	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
-	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
-	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
-	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
-	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
-	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
-	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
-	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
-	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
-	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
-	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
-	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
-	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
-	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
-	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
-	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
-	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
-	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
-	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
-	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
-	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
-	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
-	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
-	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
-	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
-	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
-	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
-	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
-	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
-	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
-	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
-	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
-	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
-	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
-	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
-	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
-	B dwNEON3x3w_g0_e16_kjoin
-	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
-	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
-	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
-	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
-	B dwNEON3x3w_g0_e16_kjoin
-dwNEON3x3w_g0_e16_kjoin:
-	CBNZ R25, dwNEON3x3w_g0_e16_zu
+dwNEON3x3w_g0_e16_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
@@ -1236,15 +1613,24 @@ dwNEON3x3w_g0_e16_kjoin:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	B dwNEON3x3w_g0_e16_zdone
-dwNEON3x3w_g0_e16_zu:
+	B dwNEON3x3w_g0_e16_qdone
+dwNEON3x3w_g0_e16_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON3x3w_g0_e16_qujoin:
 	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
 	WORD $0x6e212820 // sqxtun2 v0.16b, v1.8h
 	VEOR V19.B16, V0.B16, V0.B16
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-dwNEON3x3w_g0_e16_zdone:
+dwNEON3x3w_g0_e16_qdone:
 	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON3x3w_g0_blk
@@ -1313,82 +1699,137 @@ dwNEON3x3w_g0_e8_fast:
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	MOVD 264(R15), R22
-	CBZ R22, dwNEON3x3w_g0_e8_kgen
-	SUB $1, R22
-	ADR dwNEON3x3w_g0_e8_ktbl, R23
+	ADR dwNEON3x3w_g0_e8_qtbl, R23
 	ADD R22<<2, R23, R23
 	ADD R22<<3, R23, R23
 	JMP (R23)
-dwNEON3x3w_g0_e8_kgen:
+dwNEON3x3w_g0_e8_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON3x3w_g0_e8_qzjoin
+	B dwNEON3x3w_g0_e8_qzgen
+	B dwNEON3x3w_g0_e8_qzgen
+	B dwNEON3x3w_g0_e8_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON3x3w_g0_e8_qujoin
+	B dwNEON3x3w_g0_e8_qugen
+	B dwNEON3x3w_g0_e8_qugen
+	B dwNEON3x3w_g0_e8_qugen
+dwNEON3x3w_g0_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	B dwNEON3x3w_g0_e8_kjoin
-dwNEON3x3w_g0_e8_ktbl:
-	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
-	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
-	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
-	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
-	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
-	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
-	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
-	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
-	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
-	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
-	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
-	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
-	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
-	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
-	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
-	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
-	B dwNEON3x3w_g0_e8_kjoin
-	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
-	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
-	B dwNEON3x3w_g0_e8_kjoin
-dwNEON3x3w_g0_e8_kjoin:
-	CBNZ R25, dwNEON3x3w_g0_e8_zu
+dwNEON3x3w_g0_e8_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
-	B dwNEON3x3w_g0_e8_zdone
-dwNEON3x3w_g0_e8_zu:
+	B dwNEON3x3w_g0_e8_qdone
+dwNEON3x3w_g0_e8_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON3x3w_g0_e8_qujoin:
 	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
 	VEOR V19.B16, V0.B16, V0.B16
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
-dwNEON3x3w_g0_e8_zdone:
+dwNEON3x3w_g0_e8_qdone:
 dwNEON3x3w_g0_done:
 	ADD $1, R20
 	B dwNEON3x3w_pix
@@ -1404,9 +1845,6 @@ TEXT ·dwNEON5x5w(SB), NOSPLIT, $0-8
 	VDUP R21, V17.B16
 	MOVD 488(R19), R21
 	VDUP R21, V18.B16
-	MOVD 472(R19), R25
-	CMP $-128, R25
-	CSET EQ, R25
 	VMOVI $128, V19.B16
 	MOVD $0, R20
 dwNEON5x5w_pix:
@@ -1803,13 +2241,182 @@ dwNEON5x5w_g1_e16_fast:
 	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
 	MOVD 264(R15), R22
-	CBZ R22, dwNEON5x5w_g1_e16_kgen
-	SUB $1, R22
-	ADR dwNEON5x5w_g1_e16_ktbl, R23
+	ADR dwNEON5x5w_g1_e16_qtbl, R23
 	ADD R22<<2, R23, R23
 	ADD R22<<4, R23, R23
 	JMP (R23)
-dwNEON5x5w_g1_e16_kgen:
+dwNEON5x5w_g1_e16_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON5x5w_g1_e16_qzjoin
+	B dwNEON5x5w_g1_e16_qzgen
+	B dwNEON5x5w_g1_e16_qzgen
+	B dwNEON5x5w_g1_e16_qzgen
+	B dwNEON5x5w_g1_e16_qzgen
+	B dwNEON5x5w_g1_e16_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON5x5w_g1_e16_qujoin
+	B dwNEON5x5w_g1_e16_qugen
+	B dwNEON5x5w_g1_e16_qugen
+	B dwNEON5x5w_g1_e16_qugen
+	B dwNEON5x5w_g1_e16_qugen
+	B dwNEON5x5w_g1_e16_qugen
+dwNEON5x5w_g1_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
@@ -1818,90 +2425,7 @@ dwNEON5x5w_g1_e16_kgen:
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
 	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
 	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
-	B dwNEON5x5w_g1_e16_kjoin
-dwNEON5x5w_g1_e16_ktbl:
-	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
-	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
-	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
-	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
-	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
-	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
-	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
-	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
-	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
-	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
-	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
-	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
-	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
-	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
-	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
-	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
-	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
-	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
-	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
-	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
-	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
-	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
-	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
-	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
-	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
-	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
-	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
-	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
-	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
-	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
-	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
-	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
-	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
-	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
-	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
-	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
-	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
-	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
-	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
-	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
-	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
-	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
-	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
-	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
-	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
-	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
-	B dwNEON5x5w_g1_e16_kjoin
-	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
-	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
-	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
-	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
-	B dwNEON5x5w_g1_e16_kjoin
-dwNEON5x5w_g1_e16_kjoin:
-	CBNZ R25, dwNEON5x5w_g1_e16_zu
+dwNEON5x5w_g1_e16_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
@@ -1909,15 +2433,24 @@ dwNEON5x5w_g1_e16_kjoin:
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-	B dwNEON5x5w_g1_e16_zdone
-dwNEON5x5w_g1_e16_zu:
+	B dwNEON5x5w_g1_e16_qdone
+dwNEON5x5w_g1_e16_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON5x5w_g1_e16_qujoin:
 	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
 	WORD $0x6e212820 // sqxtun2 v0.16b, v1.8h
 	VEOR V19.B16, V0.B16, V0.B16
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
-dwNEON5x5w_g1_e16_zdone:
+dwNEON5x5w_g1_e16_qdone:
 	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5w_g1_blk
@@ -2006,82 +2539,137 @@ dwNEON5x5w_g1_e8_fast:
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	MOVD 264(R15), R22
-	CBZ R22, dwNEON5x5w_g1_e8_kgen
-	SUB $1, R22
-	ADR dwNEON5x5w_g1_e8_ktbl, R23
+	ADR dwNEON5x5w_g1_e8_qtbl, R23
 	ADD R22<<2, R23, R23
 	ADD R22<<3, R23, R23
 	JMP (R23)
-dwNEON5x5w_g1_e8_kgen:
+dwNEON5x5w_g1_e8_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON5x5w_g1_e8_qzjoin
+	B dwNEON5x5w_g1_e8_qzgen
+	B dwNEON5x5w_g1_e8_qzgen
+	B dwNEON5x5w_g1_e8_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON5x5w_g1_e8_qujoin
+	B dwNEON5x5w_g1_e8_qugen
+	B dwNEON5x5w_g1_e8_qugen
+	B dwNEON5x5w_g1_e8_qugen
+dwNEON5x5w_g1_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
-	B dwNEON5x5w_g1_e8_kjoin
-dwNEON5x5w_g1_e8_ktbl:
-	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
-	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
-	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
-	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
-	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
-	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
-	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
-	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
-	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
-	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
-	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
-	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
-	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
-	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
-	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
-	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
-	B dwNEON5x5w_g1_e8_kjoin
-	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
-	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
-	B dwNEON5x5w_g1_e8_kjoin
-dwNEON5x5w_g1_e8_kjoin:
-	CBNZ R25, dwNEON5x5w_g1_e8_zu
+dwNEON5x5w_g1_e8_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
-	B dwNEON5x5w_g1_e8_zdone
-dwNEON5x5w_g1_e8_zu:
+	B dwNEON5x5w_g1_e8_qdone
+dwNEON5x5w_g1_e8_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON5x5w_g1_e8_qujoin:
 	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
 	VEOR V19.B16, V0.B16, V0.B16
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
-dwNEON5x5w_g1_e8_zdone:
+dwNEON5x5w_g1_e8_qdone:
 dwNEON5x5w_g1_done:
 	ADD $1, R20
 	B dwNEON5x5w_pix
@@ -2097,9 +2685,6 @@ TEXT ·dwDot3x3s1(SB), NOSPLIT, $0-8
 	VDUP R22, V29.B16
 	MOVD 136(R19), R22
 	VDUP R22, V30.B16
-	MOVD 120(R19), R26
-	CMP $-128, R26
-	CSET EQ, R26
 	VMOVI $128, V31.B16
 	MOVD 144(R19), R25
 	MOVD 96(R19), R12
@@ -2260,13 +2845,318 @@ dd1_u0fast:
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
 	MOVD 264(R11), R22
-	CBZ R22, dd1_u0kgen
-	SUB $1, R22
-	ADR dd1_u0ktbl, R17
+	ADR dd1_u0qtbl, R17
 	ADD R22<<2, R17, R17
 	ADD R22<<5, R17, R17
 	JMP (R17)
-dd1_u0kgen:
+dd1_u0qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u0qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u0qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u0qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u0qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u0qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u0qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u0qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u0qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u0qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u0qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u0qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u0qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u0qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u0qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u0qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u0qzjoin
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u0qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u0qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u0qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u0qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u0qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u0qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u0qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u0qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u0qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u0qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u0qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u0qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u0qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u0qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u0qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u0qujoin
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+dd1_u0qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
 	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
@@ -2283,191 +3173,61 @@ dd1_u0kgen:
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
-	B dd1_u0kjoin
-dd1_u0ktbl:
-	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
-	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
-	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
-	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
-	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
-	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
-	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
-	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
-	B dd1_u0kjoin
-	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
-	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
-	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
-	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
-	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
-	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
-	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
-	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
-	B dd1_u0kjoin
-	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
-	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
-	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
-	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
-	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
-	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
-	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
-	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
-	B dd1_u0kjoin
-	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
-	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
-	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
-	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
-	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
-	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
-	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
-	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
-	B dd1_u0kjoin
-	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
-	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
-	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
-	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
-	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
-	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
-	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
-	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
-	B dd1_u0kjoin
-	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
-	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
-	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
-	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
-	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
-	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
-	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
-	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
-	B dd1_u0kjoin
-	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
-	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
-	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
-	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
-	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
-	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
-	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
-	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
-	B dd1_u0kjoin
-	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
-	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
-	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
-	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
-	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
-	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
-	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
-	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
-	B dd1_u0kjoin
-	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
-	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
-	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
-	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
-	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
-	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
-	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
-	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
-	B dd1_u0kjoin
-	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
-	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
-	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
-	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
-	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
-	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
-	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
-	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
-	B dd1_u0kjoin
-	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
-	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
-	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
-	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
-	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
-	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
-	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
-	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
-	B dd1_u0kjoin
-	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
-	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
-	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
-	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
-	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
-	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
-	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
-	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
-	B dd1_u0kjoin
-	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
-	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
-	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
-	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
-	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
-	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
-	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
-	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
-	B dd1_u0kjoin
-	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
-	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
-	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
-	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
-	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
-	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
-	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
-	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
-	B dd1_u0kjoin
-	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
-	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
-	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
-	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
-	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
-	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
-	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
-	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
-	B dd1_u0kjoin
-	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
-	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
-	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
-	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
-	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
-	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
-	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
-	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
-	B dd1_u0kjoin
-dd1_u0kjoin:
-	CBNZ R26, dd1_u0zu
+dd1_u0qzjoin:
 	WORD $0x4e7c0e10 // sqadd v16.8h, v16.8h, v28.8h
 	WORD $0x4e7c0e31 // sqadd v17.8h, v17.8h, v28.8h
 	WORD $0x0e214a00 // sqxtn v0.8b, v16.8h
 	WORD $0x4e214a20 // sqxtn2 v0.16b, v17.8h
-	CBZ R25, dd1_u0zr0noclamp
+	CBZ R25, dd1_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dd1_u0zr0noclamp:
+dd1_u0qr0noclamp:
 	VST1.P [V0.B16], (R10)(R12)
 	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
 	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
 	WORD $0x0e214980 // sqxtn v0.8b, v12.8h
 	WORD $0x4e2149a0 // sqxtn2 v0.16b, v13.8h
-	CBZ R25, dd1_u0zr1noclamp
+	CBZ R25, dd1_u0qr1noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dd1_u0zr1noclamp:
+dd1_u0qr1noclamp:
 	VST1.P [V0.B16], (R9)(R12)
-	B dd1_u0zdone
-dd1_u0zu:
+	B dd1_u0qdone
+dd1_u0qugen:
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u0qujoin:
 	WORD $0x2e212a00 // sqxtun v0.8b, v16.8h
 	WORD $0x6e212a20 // sqxtun2 v0.16b, v17.8h
 	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dd1_u0zu0noclamp
+	CBZ R25, dd1_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dd1_u0zu0noclamp:
+dd1_u0qu0noclamp:
 	VST1.P [V0.B16], (R10)(R12)
 	WORD $0x2e212980 // sqxtun v0.8b, v12.8h
 	WORD $0x6e2129a0 // sqxtun2 v0.16b, v13.8h
 	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dd1_u0zu1noclamp
+	CBZ R25, dd1_u0qu1noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dd1_u0zu1noclamp:
+dd1_u0qu1noclamp:
 	VST1.P [V0.B16], (R9)(R12)
-dd1_u0zdone:
+dd1_u0qdone:
 	SUBS $1, R13
 	BEQ dd1_next
 	CMP R24, R23
@@ -2550,13 +3310,318 @@ dd1_u1fast:
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
 	MOVD 264(R11), R22
-	CBZ R22, dd1_u1kgen
-	SUB $1, R22
-	ADR dd1_u1ktbl, R17
+	ADR dd1_u1qtbl, R17
 	ADD R22<<2, R17, R17
 	ADD R22<<5, R17, R17
 	JMP (R17)
-dd1_u1kgen:
+dd1_u1qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u1qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u1qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u1qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u1qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u1qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u1qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u1qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u1qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u1qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u1qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u1qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u1qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u1qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u1qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u1qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u1qzjoin
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u1qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u1qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u1qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u1qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u1qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u1qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u1qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u1qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u1qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u1qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u1qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u1qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u1qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u1qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u1qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u1qujoin
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+dd1_u1qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
 	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
@@ -2573,191 +3638,61 @@ dd1_u1kgen:
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
-	B dd1_u1kjoin
-dd1_u1ktbl:
-	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
-	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
-	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
-	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
-	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
-	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
-	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
-	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
-	B dd1_u1kjoin
-	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
-	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
-	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
-	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
-	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
-	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
-	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
-	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
-	B dd1_u1kjoin
-	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
-	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
-	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
-	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
-	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
-	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
-	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
-	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
-	B dd1_u1kjoin
-	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
-	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
-	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
-	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
-	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
-	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
-	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
-	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
-	B dd1_u1kjoin
-	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
-	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
-	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
-	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
-	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
-	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
-	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
-	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
-	B dd1_u1kjoin
-	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
-	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
-	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
-	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
-	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
-	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
-	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
-	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
-	B dd1_u1kjoin
-	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
-	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
-	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
-	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
-	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
-	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
-	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
-	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
-	B dd1_u1kjoin
-	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
-	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
-	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
-	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
-	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
-	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
-	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
-	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
-	B dd1_u1kjoin
-	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
-	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
-	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
-	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
-	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
-	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
-	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
-	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
-	B dd1_u1kjoin
-	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
-	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
-	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
-	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
-	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
-	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
-	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
-	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
-	B dd1_u1kjoin
-	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
-	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
-	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
-	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
-	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
-	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
-	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
-	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
-	B dd1_u1kjoin
-	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
-	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
-	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
-	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
-	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
-	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
-	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
-	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
-	B dd1_u1kjoin
-	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
-	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
-	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
-	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
-	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
-	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
-	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
-	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
-	B dd1_u1kjoin
-	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
-	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
-	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
-	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
-	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
-	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
-	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
-	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
-	B dd1_u1kjoin
-	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
-	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
-	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
-	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
-	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
-	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
-	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
-	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
-	B dd1_u1kjoin
-	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
-	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
-	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
-	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
-	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
-	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
-	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
-	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
-	B dd1_u1kjoin
-dd1_u1kjoin:
-	CBNZ R26, dd1_u1zu
+dd1_u1qzjoin:
 	WORD $0x4e7c0e10 // sqadd v16.8h, v16.8h, v28.8h
 	WORD $0x4e7c0e31 // sqadd v17.8h, v17.8h, v28.8h
 	WORD $0x0e214a04 // sqxtn v4.8b, v16.8h
 	WORD $0x4e214a24 // sqxtn2 v4.16b, v17.8h
-	CBZ R25, dd1_u1zr0noclamp
+	CBZ R25, dd1_u1qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dd1_u1zr0noclamp:
+dd1_u1qr0noclamp:
 	VST1.P [V4.B16], (R10)(R12)
 	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
 	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
 	WORD $0x0e214984 // sqxtn v4.8b, v12.8h
 	WORD $0x4e2149a4 // sqxtn2 v4.16b, v13.8h
-	CBZ R25, dd1_u1zr1noclamp
+	CBZ R25, dd1_u1qr1noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dd1_u1zr1noclamp:
+dd1_u1qr1noclamp:
 	VST1.P [V4.B16], (R9)(R12)
-	B dd1_u1zdone
-dd1_u1zu:
+	B dd1_u1qdone
+dd1_u1qugen:
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u1qujoin:
 	WORD $0x2e212a04 // sqxtun v4.8b, v16.8h
 	WORD $0x6e212a24 // sqxtun2 v4.16b, v17.8h
 	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dd1_u1zu0noclamp
+	CBZ R25, dd1_u1qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dd1_u1zu0noclamp:
+dd1_u1qu0noclamp:
 	VST1.P [V4.B16], (R10)(R12)
 	WORD $0x2e212984 // sqxtun v4.8b, v12.8h
 	WORD $0x6e2129a4 // sqxtun2 v4.16b, v13.8h
 	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dd1_u1zu1noclamp
+	CBZ R25, dd1_u1qu1noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dd1_u1zu1noclamp:
+dd1_u1qu1noclamp:
 	VST1.P [V4.B16], (R9)(R12)
-dd1_u1zdone:
+dd1_u1qdone:
 	SUBS $1, R13
 	BEQ dd1_next
 	CMP R24, R23
@@ -2840,13 +3775,318 @@ dd1_u2fast:
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
 	MOVD 264(R11), R22
-	CBZ R22, dd1_u2kgen
-	SUB $1, R22
-	ADR dd1_u2ktbl, R17
+	ADR dd1_u2qtbl, R17
 	ADD R22<<2, R17, R17
 	ADD R22<<5, R17, R17
 	JMP (R17)
-dd1_u2kgen:
+dd1_u2qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u2qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u2qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u2qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u2qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u2qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u2qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u2qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u2qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u2qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u2qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u2qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u2qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u2qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u2qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u2qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u2qzjoin
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u2qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u2qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u2qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u2qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u2qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u2qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u2qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u2qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u2qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u2qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u2qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u2qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u2qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u2qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u2qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u2qujoin
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+dd1_u2qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
 	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
@@ -2863,191 +4103,61 @@ dd1_u2kgen:
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
-	B dd1_u2kjoin
-dd1_u2ktbl:
-	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
-	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
-	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
-	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
-	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
-	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
-	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
-	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
-	B dd1_u2kjoin
-	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
-	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
-	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
-	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
-	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
-	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
-	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
-	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
-	B dd1_u2kjoin
-	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
-	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
-	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
-	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
-	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
-	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
-	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
-	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
-	B dd1_u2kjoin
-	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
-	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
-	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
-	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
-	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
-	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
-	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
-	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
-	B dd1_u2kjoin
-	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
-	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
-	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
-	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
-	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
-	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
-	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
-	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
-	B dd1_u2kjoin
-	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
-	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
-	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
-	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
-	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
-	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
-	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
-	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
-	B dd1_u2kjoin
-	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
-	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
-	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
-	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
-	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
-	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
-	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
-	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
-	B dd1_u2kjoin
-	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
-	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
-	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
-	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
-	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
-	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
-	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
-	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
-	B dd1_u2kjoin
-	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
-	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
-	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
-	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
-	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
-	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
-	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
-	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
-	B dd1_u2kjoin
-	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
-	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
-	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
-	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
-	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
-	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
-	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
-	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
-	B dd1_u2kjoin
-	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
-	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
-	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
-	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
-	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
-	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
-	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
-	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
-	B dd1_u2kjoin
-	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
-	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
-	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
-	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
-	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
-	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
-	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
-	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
-	B dd1_u2kjoin
-	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
-	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
-	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
-	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
-	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
-	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
-	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
-	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
-	B dd1_u2kjoin
-	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
-	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
-	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
-	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
-	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
-	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
-	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
-	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
-	B dd1_u2kjoin
-	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
-	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
-	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
-	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
-	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
-	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
-	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
-	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
-	B dd1_u2kjoin
-	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
-	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
-	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
-	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
-	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
-	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
-	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
-	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
-	B dd1_u2kjoin
-dd1_u2kjoin:
-	CBNZ R26, dd1_u2zu
+dd1_u2qzjoin:
 	WORD $0x4e7c0e10 // sqadd v16.8h, v16.8h, v28.8h
 	WORD $0x4e7c0e31 // sqadd v17.8h, v17.8h, v28.8h
 	WORD $0x0e214a08 // sqxtn v8.8b, v16.8h
 	WORD $0x4e214a28 // sqxtn2 v8.16b, v17.8h
-	CBZ R25, dd1_u2zr0noclamp
+	CBZ R25, dd1_u2qr0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dd1_u2zr0noclamp:
+dd1_u2qr0noclamp:
 	VST1.P [V8.B16], (R10)(R12)
 	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
 	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
 	WORD $0x0e214988 // sqxtn v8.8b, v12.8h
 	WORD $0x4e2149a8 // sqxtn2 v8.16b, v13.8h
-	CBZ R25, dd1_u2zr1noclamp
+	CBZ R25, dd1_u2qr1noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dd1_u2zr1noclamp:
+dd1_u2qr1noclamp:
 	VST1.P [V8.B16], (R9)(R12)
-	B dd1_u2zdone
-dd1_u2zu:
+	B dd1_u2qdone
+dd1_u2qugen:
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u2qujoin:
 	WORD $0x2e212a08 // sqxtun v8.8b, v16.8h
 	WORD $0x6e212a28 // sqxtun2 v8.16b, v17.8h
 	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dd1_u2zu0noclamp
+	CBZ R25, dd1_u2qu0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dd1_u2zu0noclamp:
+dd1_u2qu0noclamp:
 	VST1.P [V8.B16], (R10)(R12)
 	WORD $0x2e212988 // sqxtun v8.8b, v12.8h
 	WORD $0x6e2129a8 // sqxtun2 v8.16b, v13.8h
 	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dd1_u2zu1noclamp
+	CBZ R25, dd1_u2qu1noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dd1_u2zu1noclamp:
+dd1_u2qu1noclamp:
 	VST1.P [V8.B16], (R9)(R12)
-dd1_u2zdone:
+dd1_u2qdone:
 	SUBS $1, R13
 	BEQ dd1_next
 	B dd1_pix
@@ -3069,9 +4179,6 @@ TEXT ·dwDot3x3s2(SB), NOSPLIT, $0-8
 	VDUP R22, V29.B16
 	MOVD 136(R19), R22
 	VDUP R22, V30.B16
-	MOVD 120(R19), R26
-	CMP $-128, R26
-	CSET EQ, R26
 	VMOVI $128, V31.B16
 	MOVD 144(R19), R25
 	MOVD 96(R19), R12
@@ -3195,13 +4302,182 @@ dd2_u0fast:
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	MOVD 264(R11), R22
-	CBZ R22, dd2_u0kgen
-	SUB $1, R22
-	ADR dd2_u0ktbl, R17
+	ADR dd2_u0qtbl, R17
 	ADD R22<<2, R17, R17
 	ADD R22<<4, R17, R17
 	JMP (R17)
-dd2_u0kgen:
+dd2_u0qtbl:
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u0qzjoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u0qzjoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u0qzjoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u0qzjoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u0qzjoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u0qzjoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u0qzjoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u0qzjoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u0qzjoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u0qzjoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u0qzjoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u0qzjoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u0qzjoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u0qzjoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u0qzjoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u0qzjoin
+	B dd2_u0qzgen
+	B dd2_u0qzgen
+	B dd2_u0qzgen
+	B dd2_u0qzgen
+	B dd2_u0qzgen
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u0qujoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u0qujoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u0qujoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u0qujoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u0qujoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u0qujoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u0qujoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u0qujoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u0qujoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u0qujoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u0qujoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u0qujoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u0qujoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u0qujoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u0qujoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u0qujoin
+	B dd2_u0qugen
+	B dd2_u0qugen
+	B dd2_u0qugen
+	B dd2_u0qugen
+	B dd2_u0qugen
+dd2_u0qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
@@ -3210,110 +4486,36 @@ dd2_u0kgen:
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
-	B dd2_u0kjoin
-dd2_u0ktbl:
-	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
-	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
-	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
-	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
-	B dd2_u0kjoin
-	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
-	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
-	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
-	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
-	B dd2_u0kjoin
-	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
-	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
-	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
-	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
-	B dd2_u0kjoin
-	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
-	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
-	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
-	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
-	B dd2_u0kjoin
-	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
-	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
-	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
-	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
-	B dd2_u0kjoin
-	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
-	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
-	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
-	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
-	B dd2_u0kjoin
-	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
-	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
-	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
-	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
-	B dd2_u0kjoin
-	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
-	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
-	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
-	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
-	B dd2_u0kjoin
-	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
-	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
-	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
-	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
-	B dd2_u0kjoin
-	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
-	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
-	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
-	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
-	B dd2_u0kjoin
-	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
-	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
-	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
-	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
-	B dd2_u0kjoin
-	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
-	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
-	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
-	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
-	B dd2_u0kjoin
-	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
-	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
-	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
-	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
-	B dd2_u0kjoin
-	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
-	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
-	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
-	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
-	B dd2_u0kjoin
-	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
-	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
-	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
-	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
-	B dd2_u0kjoin
-	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
-	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
-	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
-	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
-	B dd2_u0kjoin
-dd2_u0kjoin:
-	CBNZ R26, dd2_u0zu
+dd2_u0qzjoin:
 	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
 	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
 	WORD $0x0e214980 // sqxtn v0.8b, v12.8h
 	WORD $0x4e2149a0 // sqxtn2 v0.16b, v13.8h
-	CBZ R25, dd2_u0zr0noclamp
+	CBZ R25, dd2_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dd2_u0zr0noclamp:
+dd2_u0qr0noclamp:
 	VST1.P [V0.B16], (R9)(R12)
-	B dd2_u0zdone
-dd2_u0zu:
+	B dd2_u0qdone
+dd2_u0qugen:
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u0qujoin:
 	WORD $0x2e212980 // sqxtun v0.8b, v12.8h
 	WORD $0x6e2129a0 // sqxtun2 v0.16b, v13.8h
 	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dd2_u0zu0noclamp
+	CBZ R25, dd2_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dd2_u0zu0noclamp:
+dd2_u0qu0noclamp:
 	VST1.P [V0.B16], (R9)(R12)
-dd2_u0zdone:
+dd2_u0qdone:
 	SUBS $1, R13
 	BEQ dd2_next
 	CMP R24, R23
@@ -3387,13 +4589,182 @@ dd2_u1fast:
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	MOVD 264(R11), R22
-	CBZ R22, dd2_u1kgen
-	SUB $1, R22
-	ADR dd2_u1ktbl, R17
+	ADR dd2_u1qtbl, R17
 	ADD R22<<2, R17, R17
 	ADD R22<<4, R17, R17
 	JMP (R17)
-dd2_u1kgen:
+dd2_u1qtbl:
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u1qzjoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u1qzjoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u1qzjoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u1qzjoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u1qzjoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u1qzjoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u1qzjoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u1qzjoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u1qzjoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u1qzjoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u1qzjoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u1qzjoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u1qzjoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u1qzjoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u1qzjoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u1qzjoin
+	B dd2_u1qzgen
+	B dd2_u1qzgen
+	B dd2_u1qzgen
+	B dd2_u1qzgen
+	B dd2_u1qzgen
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u1qujoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u1qujoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u1qujoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u1qujoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u1qujoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u1qujoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u1qujoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u1qujoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u1qujoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u1qujoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u1qujoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u1qujoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u1qujoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u1qujoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u1qujoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u1qujoin
+	B dd2_u1qugen
+	B dd2_u1qugen
+	B dd2_u1qugen
+	B dd2_u1qugen
+	B dd2_u1qugen
+dd2_u1qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
@@ -3402,110 +4773,36 @@ dd2_u1kgen:
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
-	B dd2_u1kjoin
-dd2_u1ktbl:
-	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
-	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
-	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
-	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
-	B dd2_u1kjoin
-	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
-	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
-	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
-	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
-	B dd2_u1kjoin
-	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
-	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
-	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
-	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
-	B dd2_u1kjoin
-	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
-	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
-	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
-	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
-	B dd2_u1kjoin
-	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
-	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
-	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
-	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
-	B dd2_u1kjoin
-	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
-	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
-	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
-	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
-	B dd2_u1kjoin
-	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
-	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
-	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
-	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
-	B dd2_u1kjoin
-	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
-	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
-	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
-	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
-	B dd2_u1kjoin
-	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
-	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
-	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
-	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
-	B dd2_u1kjoin
-	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
-	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
-	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
-	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
-	B dd2_u1kjoin
-	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
-	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
-	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
-	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
-	B dd2_u1kjoin
-	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
-	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
-	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
-	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
-	B dd2_u1kjoin
-	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
-	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
-	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
-	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
-	B dd2_u1kjoin
-	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
-	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
-	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
-	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
-	B dd2_u1kjoin
-	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
-	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
-	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
-	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
-	B dd2_u1kjoin
-	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
-	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
-	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
-	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
-	B dd2_u1kjoin
-dd2_u1kjoin:
-	CBNZ R26, dd2_u1zu
+dd2_u1qzjoin:
 	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
 	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
 	WORD $0x0e214988 // sqxtn v8.8b, v12.8h
 	WORD $0x4e2149a8 // sqxtn2 v8.16b, v13.8h
-	CBZ R25, dd2_u1zr0noclamp
+	CBZ R25, dd2_u1qr0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dd2_u1zr0noclamp:
+dd2_u1qr0noclamp:
 	VST1.P [V8.B16], (R9)(R12)
-	B dd2_u1zdone
-dd2_u1zu:
+	B dd2_u1qdone
+dd2_u1qugen:
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u1qujoin:
 	WORD $0x2e212988 // sqxtun v8.8b, v12.8h
 	WORD $0x6e2129a8 // sqxtun2 v8.16b, v13.8h
 	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dd2_u1zu0noclamp
+	CBZ R25, dd2_u1qu0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dd2_u1zu0noclamp:
+dd2_u1qu0noclamp:
 	VST1.P [V8.B16], (R9)(R12)
-dd2_u1zdone:
+dd2_u1qdone:
 	SUBS $1, R13
 	BEQ dd2_next
 	CMP R24, R23
@@ -3579,13 +4876,182 @@ dd2_u2fast:
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	MOVD 264(R11), R22
-	CBZ R22, dd2_u2kgen
-	SUB $1, R22
-	ADR dd2_u2ktbl, R17
+	ADR dd2_u2qtbl, R17
 	ADD R22<<2, R17, R17
 	ADD R22<<4, R17, R17
 	JMP (R17)
-dd2_u2kgen:
+dd2_u2qtbl:
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u2qzjoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u2qzjoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u2qzjoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u2qzjoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u2qzjoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u2qzjoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u2qzjoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u2qzjoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u2qzjoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u2qzjoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u2qzjoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u2qzjoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u2qzjoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u2qzjoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u2qzjoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u2qzjoin
+	B dd2_u2qzgen
+	B dd2_u2qzgen
+	B dd2_u2qzgen
+	B dd2_u2qzgen
+	B dd2_u2qzgen
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u2qujoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u2qujoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u2qujoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u2qujoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u2qujoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u2qujoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u2qujoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u2qujoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u2qujoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u2qujoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u2qujoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u2qujoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u2qujoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u2qujoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u2qujoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u2qujoin
+	B dd2_u2qugen
+	B dd2_u2qugen
+	B dd2_u2qugen
+	B dd2_u2qugen
+	B dd2_u2qugen
+dd2_u2qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
@@ -3594,110 +5060,36 @@ dd2_u2kgen:
 	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
-	B dd2_u2kjoin
-dd2_u2ktbl:
-	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
-	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
-	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
-	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
-	B dd2_u2kjoin
-	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
-	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
-	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
-	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
-	B dd2_u2kjoin
-	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
-	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
-	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
-	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
-	B dd2_u2kjoin
-	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
-	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
-	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
-	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
-	B dd2_u2kjoin
-	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
-	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
-	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
-	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
-	B dd2_u2kjoin
-	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
-	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
-	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
-	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
-	B dd2_u2kjoin
-	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
-	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
-	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
-	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
-	B dd2_u2kjoin
-	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
-	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
-	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
-	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
-	B dd2_u2kjoin
-	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
-	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
-	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
-	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
-	B dd2_u2kjoin
-	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
-	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
-	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
-	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
-	B dd2_u2kjoin
-	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
-	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
-	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
-	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
-	B dd2_u2kjoin
-	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
-	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
-	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
-	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
-	B dd2_u2kjoin
-	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
-	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
-	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
-	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
-	B dd2_u2kjoin
-	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
-	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
-	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
-	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
-	B dd2_u2kjoin
-	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
-	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
-	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
-	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
-	B dd2_u2kjoin
-	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
-	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
-	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
-	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
-	B dd2_u2kjoin
-dd2_u2kjoin:
-	CBNZ R26, dd2_u2zu
+dd2_u2qzjoin:
 	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
 	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
 	WORD $0x0e214984 // sqxtn v4.8b, v12.8h
 	WORD $0x4e2149a4 // sqxtn2 v4.16b, v13.8h
-	CBZ R25, dd2_u2zr0noclamp
+	CBZ R25, dd2_u2qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dd2_u2zr0noclamp:
+dd2_u2qr0noclamp:
 	VST1.P [V4.B16], (R9)(R12)
-	B dd2_u2zdone
-dd2_u2zu:
+	B dd2_u2qdone
+dd2_u2qugen:
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u2qujoin:
 	WORD $0x2e212984 // sqxtun v4.8b, v12.8h
 	WORD $0x6e2129a4 // sqxtun2 v4.16b, v13.8h
 	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dd2_u2zu0noclamp
+	CBZ R25, dd2_u2qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dd2_u2zu0noclamp:
+dd2_u2qu0noclamp:
 	VST1.P [V4.B16], (R9)(R12)
-dd2_u2zdone:
+dd2_u2qdone:
 	SUBS $1, R13
 	BEQ dd2_next
 	B dd2_pix

@@ -37,7 +37,7 @@ package kernels
 // shortcuts with the same values: in a block whose channels share k =
 // max(S, 32) - 31 <= 16 (its k word nonzero), SRSHL by -k and SQXTN are
 // one SQRSHRN #k (a jump into a table of the 16 immediates): both round
-// the same way, then saturate to 16 bits; and when z = -128 (armEpi.uz),
+// the same way, then saturate to 16 bits; and when z = -128,
 // SQADD z and SQXTN to 8 are SQXTUN to [0, 255] and an EOR of 0x80:
 // sat8(u - 128) = sat_u8(u) - 128 for every int16 u, and flipping the top
 // bit of a byte in [0, 255] subtracts 128 in two's complement. The generic
@@ -97,7 +97,7 @@ func gemmDot4(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *in
 //	+8wd   31-max(S, 32)     int32
 //	+12wd  max(0, 32-S)      int32  (the pre-shift)
 //	+16wd  fast              int64  1 if S >= 32 for every channel of the block
-//	+16wd+8 k                int64  the channels' max(S, 32) - 31 if it is the same for all and <= 16, else 0
+//	+16wd+8 leaf             int64  epiLeaf (the channels' shift if the same for all, the zero point)
 //
 // Lanes past the channels have corr = M = 0 and S = 62.
 func armBlkWords(wd int) int { return 4*wd + 4 }
@@ -112,16 +112,16 @@ const armGroup = 256
 // the blocks' constants (armBlkWords each; 4-channel blocks are the
 // largest).
 type armEpi struct {
-	z      [8]int16                        // +0
-	lo, hi [16]int8                        // +16, +32
-	clamp  int64                           // +48
-	uz     int64                           // +56: 1 if the zero point is -128 (the SDOT kernels' unsigned narrow)
+	z      [8]int16 // +0
+	lo, hi [16]int8 // +16, +32
+	clamp  int64    // +48
+	_      int64
 	q      [armGroup / 4 * (4*4 + 4)]int32 // +64
 }
 
 // fillBlk fills the epilogue constants of the block of wd channels
 // starting at channel c0, of which n (<= wd) exist, at q.
-func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx int32, mult []Multiplier) {
+func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx int32, mult []Multiplier, yz int32) {
 	q = q[:armBlkWords(wd)]
 	fast, k := int32(1), int32(-1) // k: -1 none yet, 0 not uniform
 	for j := range wd {
@@ -140,7 +140,7 @@ func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx i
 		}
 		q[j], q[wd+j], q[2*wd+j], q[3*wd+j] = cr, m, 31-max(s, 32), max(0, 32-s)
 	}
-	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, max(k, 0), 0
+	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, epiLeaf(max(k, 0), yz), 0
 }
 
 // armImpl is one family of GEMM micro-kernels.
@@ -215,15 +215,12 @@ func (im *armImpl) run(x []int8, xstride, k int, w []int8, bias []int32, y []int
 	if out != Full {
 		e.clamp = 1
 	}
-	if yz == -128 {
-		e.uz = 1
-	}
 	for g0 := 0; g0 < o; g0 += armGroup {
 		g1 := min(o, g0+armGroup)
 		nw := armBlkWords(l.bw)
 		for c0 := g0; c0 < g1; c0 += l.bw {
 			i := (c0 - g0) / l.bw
-			fillBlk(e.q[i*nw:], l.width(c0/l.bw), c0, min(l.bw, g1-c0), w, l, bias, zx, mult)
+			fillBlk(e.q[i*nw:], l.width(c0/l.bw), c0, min(l.bw, g1-c0), w, l, bias, zx, mult, yz)
 		}
 		b0 := g0 / l.bw
 		nfull := (g1 - g0) / l.bw
