@@ -266,6 +266,120 @@ func (a *asm) clamp(b int, o out) {
 	a.same("smin", true, 0, b, b, o.hi)
 }
 
+// shrn emits sqrshrn(2) (round) or sqshrn(2) Vd.narrow = saturate(Vn.wide
+// >> sh), size the narrow one (immh:immb = 2 esize - sh at bit 16).
+func (a *asm) shrn(round, q bool, size, d, n, sh int) {
+	base, op := uint32(0x0f009400), "sqshrn"
+	if round {
+		base, op = 0x0f009c00, "sqrshrn"
+	}
+	a.word(vec(base, q, 0, d, n, 16<<size-sh), half(op, q), vreg(d, size, q), vreg(n, size+1, true), fmt.Sprintf("#%d", sh))
+}
+
+// sqxtun emits sqxtun(2) Vd.narrow = saturate to unsigned(Vn.wide), size
+// the narrow one.
+func (a *asm) sqxtun(q bool, size, d, n int) {
+	a.word(vec(0x2e212800, q, size, d, n, 0), half("sqxtun", q), vreg(d, size, q), vreg(n, size+1, true))
+}
+
+// addMul emits R(d) += R(k) * n by shifted adds (n > 0).
+func (a *asm) addMul(d, k, n int) {
+	for b := 0; n>>b != 0; b++ {
+		if n>>b&1 != 0 {
+			a.i("ADD R%d<<%d, R%d, R%d", k, b, d, d)
+		}
+	}
+}
+
+// The epilogue's leaves: after SQDMULH, one jump (index from the block's
+// constants) to leaf i of a table: i < 16, SQRSHRN #i+1 (the block's
+// channels share k = max(S, 32) - 31 = i+1); 16 the SRSHL by register and
+// SQXTN path; the same again, from 17, for an output zero point of -128.
+const (
+	uniformLeaves = 16                      // k = 1-16, the range of SQRSHRN to 16 bits
+	epiLeaves     = 2 * (uniformLeaves + 1) // with the zero point of -128
+)
+
+// requantTail emits the end of a requantization after SQDMULH, for rows r
+// of int32 vectors s[r] (the same channels in every row) into int16
+// vectors h[r] (two int32 vectors per int16 one, the last alone if odd;
+// h[r][j] may be s[r][j]) and then the int8 vector b, calling row(r)
+// after each row's (to clamp and store b). R(ireg) holds the block's leaf
+// index (see the leaves above), R(treg) is scratch. The rounding right
+// shift by k and the saturating narrow to int16: SQRSHRN #k in the leaves
+// of a uniform k, else SRSHL by the vectors sh[j] (-k for the lanes of
+// s[.][j]) then SQXTN, the same values. The zero point: SQADD of o.zy,
+// then SQXTN to int8; for a zero point of -128, SQXTUN to [0, 255] then
+// EOR with V(x80), 0x80 bytes, as sat8(v - 128) = sat_u8(v) - 128, whose
+// two's complement byte is sat_u8(v) with its top bit flipped. Label
+// prefix p.
+func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []int, b int, o out, x80 int, row func(r int, p string)) {
+	words := 0
+	for r := range s {
+		words += len(s[r])
+	}
+	narrow := func(round bool, k int) {
+		for r := range s {
+			for j, v := range s[r] {
+				if round {
+					a.shrn(true, j%2 == 1, 1, h[r][j/2], v, k)
+				} else {
+					a.sqxtn(j%2 == 1, 1, h[r][j/2], v)
+				}
+			}
+		}
+	}
+	a.i("ADR %stbl, R%d", p, treg)
+	a.addMul(treg, ireg, 4*(words+1))
+	a.i("JMP (R%d)", treg)
+	a.l(p + "tbl")
+	for _, z := range []string{"z", "u"} {
+		for k := 1; k <= uniformLeaves; k++ {
+			narrow(true, k)
+			a.i("B %s%sjoin", p, z)
+		}
+		for range words + 1 { // the leaf of the SRSHL path, padded
+			a.i("B %s%sgen", p, z)
+		}
+	}
+	gen := func(z string) {
+		a.l(p + z + "gen")
+		for r := range s {
+			for j, v := range s[r] {
+				a.same("srshl", true, 2, v, v, sh[j])
+			}
+		}
+		narrow(false, 0)
+	}
+	// The zero point -128 (ReLU6 outputs) last, without a branch to done.
+	gen("z")
+	a.l(p + "zjoin")
+	for r := range h {
+		nh := (len(s[r]) + 1) / 2
+		for j := range nh {
+			a.same("sqadd", true, 1, h[r][j], h[r][j], o.zy)
+		}
+		a.sqxtn(false, 0, b, h[r][0])
+		if nh > 1 {
+			a.sqxtn(true, 0, b, h[r][1])
+		}
+		row(r, fmt.Sprintf("%sr%d", p, r))
+	}
+	a.i("B %sdone", p)
+	gen("u")
+	a.l(p + "ujoin")
+	for r := range h {
+		nh := (len(s[r]) + 1) / 2
+		a.sqxtun(false, 0, b, h[r][0])
+		if nh > 1 {
+			a.sqxtun(true, 0, b, h[r][1])
+		}
+		a.i("VEOR V%d.B16, V%d.B16, V%d.B16", x80, b, b)
+		row(r, fmt.Sprintf("%su%d", p, r))
+	}
+	a.l(p + "done")
+}
+
 // narrow64 saturates the int64 vectors p, in pairs, to the int32 vectors d.
 func (a *asm) narrow64(d, p []int) {
 	for k, r := range d {
@@ -285,7 +399,8 @@ func (a *asm) narrow64(d, p []int) {
 // R5 weight block, R6 wblk, R7 blocks left, R8 y column of the block,
 // R9 ystride, R10 e, R11 quads of the block, R12-R15 the tile's rows,
 // R19 weight cursor, R20 loop counter, R21 y row, R22 scratch, R23 x,
-// R24 scratch pointer, R25 the clamp flag, R26 the neon loop's k offset.
+// R24 scratch pointer, R25 the clamp flag, R26 the neon loop's k offset (dot:
+// the epilogue's jump).
 const frame = "$0-96"
 
 func (a *asm) prologue(name string) {
@@ -359,6 +474,7 @@ func blkM(wd int) int     { return 4 * wd }
 func blkSh32(wd int) int  { return 8 * wd }
 func blkPre(wd int) int   { return 12 * wd }
 func blkFast(wd int) int  { return 16 * wd }
+func blkLeaf(wd int) int  { return 16*wd + 8 }
 func blkBytes(wd int) int { return 16*wd + 16 }
 
 // clampIf clamps the int8 lanes of Vb unless R25 is 0 (label p unique).
@@ -506,10 +622,13 @@ func (a *asm) preShift(p string, off int, pre func()) {
 // 4c..4c+3. Per 16 k: rows V4-V7 (16 bytes: four groups of 4 k), then for
 // each group i the channels' weights (nv vectors, alternately from V0 and
 // V8) and one SDOT by element i per row and vector. V12-V14 hold the
-// output zero point and clamp throughout.
+// output zero point and clamp throughout, V15 0x80 bytes. The epilogue:
+// SQDMULH by M (after the pre-shift in a block with an S < 32), then
+// requantTail into V6 per row (the block's leaf index at blkLeaf).
 func dot(a *asm, name string, nv int) {
 	a.prologue(name)
 	a.i("VLD1 (R10), [V12.B16, V13.B16, V14.B16]")
+	a.i("VMOVI $128, V15.B16")
 	a.loops(func(rows int) {
 		p := fmt.Sprintf("d%d", rows)
 		a.rowPtrs(rows)
@@ -572,19 +691,20 @@ func dot(a *asm, name string, nv int) {
 				a.same("sqdmulh", true, 2, 16+4*r+c, 16+4*r+c, c)
 			}
 		}
-		for c := range nv {
-			for r := range rows {
-				a.same("srshl", true, 2, 16+4*r+c, 16+4*r+c, 8+c)
-			}
-		}
-		a.i("MOVD R21, R24")
+		// Row r's int16 vectors: V16+4r and V17+4r (in place).
+		var s [][]int
+		var h [][2]int
 		for r := range rows {
-			var s []int
+			var sr []int
 			for c := range nv {
-				s = append(s, 16+4*r+c)
+				sr = append(sr, 16+4*r+c)
 			}
-			a.narrowNC(s, [2]int{4, 5}, 6, out{12, 13, 14}, false)
-			a.clampIf(fmt.Sprintf("%sr%d", p, r), 6, out{12, 13, 14})
+			s, h = append(s, sr), append(h, [2]int{16 + 4*r, 17 + 4*r})
+		}
+		a.i("MOVD %d(R11), R22", blkLeaf(wd))
+		a.i("MOVD R21, R24")
+		a.requantTail(p+"q", 22, 26, s, h, []int{8, 9, 10, 11}, 6, out{12, 13, 14}, 15, func(r int, lp string) {
+			a.clampIf(lp, 6, out{12, 13, 14})
 			switch nv {
 			case 4:
 				a.i("VST1 [V6.B16], (R24)")
@@ -603,7 +723,7 @@ func dot(a *asm, name string, nv int) {
 			if r+1 < rows {
 				a.i("ADD R9, R24, R24")
 			}
-		}
+		})
 	}, blkBytes(4*nv), 4*nv)
 }
 
@@ -642,9 +762,9 @@ const (
 
 // Registers: R0-R12 tap pointers, R13 weights, R14 y, R15 epilogue
 // constants, R16 accumulator scratch, R17 block counter, R19 args, R20 pixel,
-// R21-R23 scratch. V0-V3 int32 accumulators, V4-V15 tap temporaries (two
-// sets, alternating by pair), V16 zy (int16), V17 lo, V18 hi, V20-V23 M,
-// V24-V31 -S (int64).
+// R21-R23 scratch. V0-V3 int32 accumulators, V4-V15
+// tap temporaries (two sets, alternating by pair), V16 zy (int16), V17 lo,
+// V18 hi, V19 0x80 bytes, V20-V23 M, V24-V27 the shifts.
 
 // pairRegs returns the x, w and int16 product registers of set k.
 func pairRegs(k int) (x0, x1, w0, w1, p0, p1 int) {
@@ -709,6 +829,7 @@ const (
 	epiNsh32 = 128 // [16]int32 31-max(S, 32)
 	epiPre   = 192 // [16]int32 max(0, 32-S)
 	epiFast  = 256 // int64: 1 if S >= 32 for every channel of the block
+	epiLeaf  = 264 // int64: the block's leaf index (requantTail)
 	epiSize  = 272
 )
 
@@ -716,7 +837,9 @@ const (
 // at R15 and stores them at R14 (post-incremented for 16), in 32-bit lanes:
 // unless every S of the block is >= 32, SQSHL by max(0, 32-S); then SQDMULH
 // (floor(acc M / 2^31), never saturating as M >= 0 > -2^31) and SRSHL by
-// -(max(S, 32)-31) (fillEpiARM proves it).
+// -(max(S, 32)-31) (fillEpiARM proves it), SQXTN, or SQRSHRN #k for both
+// when the block's k is uniform, and the zero point (requantTail, the
+// block's leaf index at epiLeaf), then the clamp.
 func (a *asm) epilogue(label string, width int) {
 	nacc := width / 4
 	regs := "[V20.S4, V21.S4, V22.S4, V23.S4]"
@@ -739,16 +862,16 @@ func (a *asm) epilogue(label string, width int) {
 	for i := range nacc {
 		a.same("sqdmulh", true, 2, i, i, 20+i)
 	}
-	for i := range nacc {
-		a.same("srshl", true, 2, i, i, 24+i)
-	}
-	accs := []int{0, 1, 2, 3}[:nacc]
-	a.narrow(accs, [2]int{0, 2}, 0, out{16, 17, 18}, true)
-	if width == 16 {
-		a.i("VST1.P [V0.B16], 16(R14)")
-	} else {
-		a.i("VST1 [V0.B8], (R14)")
-	}
+	// int16 vectors V0 (and V1 for 16 channels), in place.
+	a.i("MOVD %d(R15), R22", epiLeaf)
+	a.requantTail(label+"_q", 22, 23, [][]int{[]int{0, 1, 2, 3}[:nacc]}, [][2]int{{0, 1}}, []int{24, 25, 26, 27}, 0, out{16, 17, 18}, 19, func(int, string) {
+		a.clamp(0, out{16, 17, 18})
+		if width == 16 {
+			a.i("VST1.P [V0.B16], 16(R14)")
+		} else {
+			a.i("VST1 [V0.B8], (R14)")
+		}
+	})
 }
 
 // group emits the per-pixel pass of one tap group: taps [t0, t0+n) from the
@@ -810,6 +933,7 @@ func (a *asm) block(name string, n, width int, init, finish string, paired bool)
 func (a *asm) dwKernel(name string, groups [][2]int, paired bool) {
 	a.fn(name, "a *dwArgsARM", 19)
 	a.bcast(19, 21, offZy, "V16.H8", "V17.B16", "V18.B16")
+	a.i("VMOVI $128, V19.B16")
 	a.i("MOVD $0, R20")
 	a.l(name + "_pix")
 	a.i("MOVD %d(R19), R21", offNpix)
@@ -864,18 +988,21 @@ const (
 // [0, w0, w1, w2] (output row 1) of each kernel column adds the column's 3
 // taps of each output row. dwDot3x3s2 (stride 2) is the same for one output
 // row, whose pixels load two new columns each (the third column of a
-// window is the first of the next), with the row-0 weights only (the
-// fourth row, which the driver points at the third, meets zero weights).
+// window is the first of the next), with the row-0 weights only; its
+// columns are 3 rows, interleaved by one ZIP1/ZIP2 of rows 0 and 1 (bytes)
+// and 4 TBLs of two registers that add row 2 and a zero byte (6 SIMD
+// operations per column instead of 8).
 //
 // Registers: R0-R3 input rows, R4-R7 their column steps, R8 weight cursor,
 // R9, R10 the two output rows, R11 epilogue constants of the block, R12 C,
 // R13 pixels left, R14 blocks left, R15 zx of the block, R16 its fast flag,
 // R19 args, R20 block
 // offset (16 b), R21 weights of the block, R22 scratch, R23 input column,
-// R24 wcols, R25 the clamp flag. V0-V11 the three
+// R24 wcols, R25 the clamp flag, R17 the epilogue's jump. V0-V11 the three
 // columns (4 vectors each), V12-V15 and V16-V19 the accumulators of output
 // rows 0 and 1, V20-V27 weights (and column loads, epilogue constants),
-// V28 zy (int16), V29 lo, V30 hi.
+// V28 zy (int16), V29 lo, V30 hi, V31 0x80 bytes. The epilogue:
+// SQDMULH, then requantTail (the block's leaf index at epiLeaf).
 func (a *asm) dwDot3x3(stride int) {
 	name := fmt.Sprintf("dwDot3x3s%d", stride)
 	L := fmt.Sprintf("dd%d_", stride)
@@ -885,6 +1012,7 @@ func (a *asm) dwDot3x3(stride int) {
 	}
 	a.fn(name, "a *dwDotArgs", 19)
 	a.bcast(19, 22, ddZy, "V28.H8", "V29.B16", "V30.B16")
+	a.i("VMOVI $128, V31.B16")
 	a.i("MOVD %d(R19), R25", ddClamp)
 	a.i("MOVD %d(R19), R12", ddC)
 	for r := range 4 {
@@ -895,10 +1023,16 @@ func (a *asm) dwDot3x3(stride int) {
 	a.i("MOVD $0, R20")
 	a.i("MOVD %d(R19), R21", ddW)
 	a.i("MOVD %d(R19), R11", ddEpi)
+	nrows := 4 // input rows read
+	if stride == 2 {
+		nrows = 3
+		a.i("MOVD $dwDotTbl<>(SB), R22")
+		a.i("VLD1 (R22), [V16.B16, V17.B16, V18.B16, V19.B16]")
+	}
 	a.i("CBZ R14, %sret", L)
 	a.l(L + "blk")
 	a.i("MOVD %d(R19), R23", ddIx0)
-	for r := range 4 { // R(r) = rows[r] + 16 b + ix0 steps[r]
+	for r := range nrows { // R(r) = rows[r] + 16 b + ix0 steps[r]
 		a.i("MOVD %d(R19), R%d", ddRows+8*r, r)
 		a.i("ADD R20, R%d, R%d", r, r)
 		a.i("MADD R23, R%d, R%d, R%d", r, 4+r, r)
@@ -914,12 +1048,29 @@ func (a *asm) dwDot3x3(stride int) {
 	// col loads the next input column into slot s (V4s..V4s+3).
 	col := func(slot int) {
 		a.i("CMP R24, R23") // LO: 0 <= column < wcols
-		for r := range 4 {
+		dst := []int{20, 21, 22, 23}
+		if stride == 2 {
+			dst[2] = 25
+		}
+		for r := range nrows {
 			a.i("CSEL LO, R%d, R15, R22", r)
-			a.i("VLD1 (R22), [V%d.B16]", 20+r)
+			a.i("VLD1 (R22), [V%d.B16]", dst[r])
 			a.i("ADD R%d, R%d, R%d", 4+r, r, r)
 		}
 		a.i("ADD $1, R23")
+		if stride == 2 {
+			// Rows 0, 1 by halfwords (V24: channels 0-7, V26: 8-15), then
+			// each vector's bytes from {V24, V25} or {V25, V26} (row 2 in
+			// V25) by the dwDotTbl indices in V16-V19; the fourth byte of a
+			// lane is 0 (index 255).
+			a.zip(false, 0, 24, 20, 21)
+			a.zip(true, 0, 26, 20, 21)
+			for v := range 4 {
+				t := 24 + v/2
+				a.i("VTBL V%d.B16, [V%d.B16, V%d.B16], V%d.B16", 16+v, t, t+1, 4*slot+v)
+			}
+			return
+		}
 		a.zip(false, 0, 24, 20, 21)
 		a.zip(true, 0, 25, 20, 21)
 		a.zip(false, 0, 26, 22, 23)
@@ -980,18 +1131,21 @@ func (a *asm) dwDot3x3(stride int) {
 				a.same("sqdmulh", true, 2, acc+v, acc+v, 20+v)
 			}
 		}
-		for v := range 4 {
-			for _, acc := range accs {
-				a.same("srshl", true, 2, acc+v, acc+v, 24+v)
-			}
-		}
-		o := out{28, 29, 30}
+		// Row r's int16 vectors: V(acc), V(acc+1), in place; row 1
+		// first.
+		var sr [][]int
+		var h [][2]int
 		for k := len(accs) - 1; k >= 0; k-- {
 			acc := accs[k]
-			a.narrowNC([]int{acc, acc + 1, acc + 2, acc + 3}, [2]int{d, d + 1}, d+2+k, o, false)
-			a.clampIf(fmt.Sprintf("%su%dr%d", L, u, k), d+2+k, o)
-			a.i("VST1.P [V%d.B16], (R%d)(R12)", d+2+k, 9+k)
+			sr, h = append(sr, []int{acc, acc + 1, acc + 2, acc + 3}), append(h, [2]int{acc, acc + 1})
 		}
+		a.i("MOVD %d(R11), R22", epiLeaf)
+		o := out{28, 29, 30}
+		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{24, 25, 26, 27}, d, o, 31, func(r int, lp string) {
+			k := len(accs) - 1 - r
+			a.clampIf(lp, d, o)
+			a.i("VST1.P [V%d.B16], (R%d)(R12)", d, 9+k)
+		})
 		a.i("SUBS $1, R13")
 		a.i("BEQ %snext", L)
 	}
@@ -1014,6 +1168,28 @@ func depthwise() string {
 	a.dwKernel("dwNEON5x5w", [][2]int{{0, 12}, {12, 13}}, false)
 	a.dwDot3x3(1)
 	a.dwDot3x3(2)
+	// dwDotTbl: dwDot3x3s2's VTBL indices. Vector v (channels 4v+j, j < 4)
+	// takes, for lane j, rows 0 and 1 of channel c = 4v+j (bytes 2c, 2c+1
+	// of the halfword zip of the rows 0-7, at indices 0-15 of {V24, V25}, or
+	// of channels 8-15 at indices 16-31 of {V25, V26}), row 2 (V25: index
+	// 16+c, or c) and a zero (255).
+	var tbl [64]byte
+	for v := range 4 {
+		for j := range 4 {
+			c := 4*v + j
+			b := tbl[16*v+4*j:]
+			if v < 2 {
+				b[0], b[1], b[2] = byte(2*c), byte(2*c+1), byte(16+c)
+			} else {
+				b[0], b[1], b[2] = byte(16+2*(c-8)), byte(17+2*(c-8)), byte(c)
+			}
+			b[3] = 255
+		}
+	}
+	for k := range 8 {
+		a.b.WriteString(fmt.Sprintf("DATA dwDotTbl<>+%d(SB)/8, $0x%016x\n", 8*k, binary.LittleEndian.Uint64(tbl[8*k:])))
+	}
+	a.b.WriteString("GLOBL dwDotTbl<>(SB), RODATA|NOPTR, $64\n")
 	return a.b.String()
 }
 

@@ -31,7 +31,10 @@ import "slices"
 // RoundShift(acc M, S) exactly, or, when the SQSHL saturates, a value
 // beyond 2^29 in magnitude of v's sign (fillEpiARM proves it); then SQXTN
 // to int16, SQADD of the output zero point (int16), SQXTN to int8, SMAX
-// lo, SMIN hi. The saturating chain equals clamp(z + v, lo, hi):
+// lo, SMIN hi. Two shortcuts give the same values (see gemm_arm64.go):
+// in a block whose channels share k = max(S, 32) - 31 <= 16, SQRSHRN #k
+// instead of SRSHL and SQXTN; when z = -128, SQXTUN and an EOR of 0x80
+// instead of SQADD z and SQXTN. The saturating chain equals clamp(z + v, lo, hi):
 // saturation is monotone and [lo, hi] lies inside [-128, 127]. If v fits
 // in int16, the narrow to int16 leaves it unchanged, z + v (|z| <= 128) is
 // saturated to int16 and then to int8, and clamping a saturated value to a
@@ -115,6 +118,7 @@ func dwNEON5x5w(a *dwArgsARM)
 //	+128  31-max(S, 32)[16]  int32
 //	+192  max(0, 32-S)[16]   int32  (the pre-shift for S < 32)
 //	+256  fast               int64  1 if S >= 32 for every channel of the block
+//	+264  leaf               int64  epiLeaf (the channels' shift if the same for all, the zero point)
 //
 // Lanes past the channels have M = 0 and S = 62.
 const epiWords = 68
@@ -142,7 +146,7 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 	clear(epi[:nb*epiWords])
 	for b := range nb {
 		e := epi[b*epiWords:][:epiWords]
-		fast := true
+		fast, k := true, int32(-1)
 		for j := range 16 {
 			ch := c0 + 16*b + j
 			s := int32(MaxShift)
@@ -153,6 +157,7 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 					corr += bias[ch]
 				}
 				e[j], e[16+j], s = corr, p.Mult[ch].M, p.Mult[ch].S
+				k = uniformK(k, s)
 			}
 			e[32+j] = 31 - max(s, 32)
 			e[48+j] = max(0, 32-s)
@@ -161,7 +166,37 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 		if fast {
 			e[64] = 1
 		}
+		e[66] = epiLeaf(max(k, 0), p.YZero)
 	}
+}
+
+// uniformK folds a channel of shift s into k, the block's uniform shift
+// after SQDMULH so far (-1: no channel yet; 0: not uniform): the block
+// keeps k = max(s, 32) - 31 while every channel has the same one and it is
+// at most 16, the range of SQRSHRN to 16 bits (the lanes past the channels,
+// with M = 0, give 0 for any k and are not folded in).
+func uniformK(k, s int32) int32 {
+	ks := max(s, 32) - 31
+	switch {
+	case ks > 16 || k == 0 || (k > 0 && k != ks):
+		return 0
+	}
+	return ks
+}
+
+// epiLeaf returns the leaf of the epilogues' table (asmgen_arm64.go's
+// requantTail) for a block of uniform shift k (0: none) and output zero
+// point yz: k-1 (SQRSHRN #k) or 16 (SRSHL by register), plus 17 if yz is
+// -128 (SQXTUN and EOR 0x80 instead of SQADD yz and SQXTN).
+func epiLeaf(k, yz int32) int32 {
+	i := int32(16)
+	if k > 0 {
+		i = k - 1
+	}
+	if yz == -128 {
+		i += 17
+	}
+	return i
 }
 
 // dwChunkARM bounds the channels of one pass (the stack scratch).

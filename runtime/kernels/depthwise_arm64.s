@@ -13,6 +13,7 @@ TEXT ·dwNEON3x3(SB), NOSPLIT, $0-8
 	VDUP R21, V17.B16
 	MOVD 488(R19), R21
 	VDUP R21, V18.B16
+	VMOVI $128, V19.B16
 	MOVD $0, R20
 dwNEON3x3_pix:
 	MOVD 448(R19), R21
@@ -127,21 +128,217 @@ dwNEON3x3_g0_e16_fast:
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	MOVD 264(R15), R22
+	ADR dwNEON3x3_g0_e16_qtbl, R23
+	ADD R22<<2, R23, R23
+	ADD R22<<4, R23, R23
+	JMP (R23)
+dwNEON3x3_g0_e16_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON3x3_g0_e16_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON3x3_g0_e16_qzjoin
+	B dwNEON3x3_g0_e16_qzgen
+	B dwNEON3x3_g0_e16_qzgen
+	B dwNEON3x3_g0_e16_qzgen
+	B dwNEON3x3_g0_e16_qzgen
+	B dwNEON3x3_g0_e16_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON3x3_g0_e16_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON3x3_g0_e16_qujoin
+	B dwNEON3x3_g0_e16_qugen
+	B dwNEON3x3_g0_e16_qugen
+	B dwNEON3x3_g0_e16_qugen
+	B dwNEON3x3_g0_e16_qugen
+	B dwNEON3x3_g0_e16_qugen
+dwNEON3x3_g0_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON3x3_g0_e16_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
-	WORD $0x0e614842 // sqxtn v2.4h, v2.4s
-	WORD $0x4e614862 // sqxtn2 v2.8h, v3.4s
-	WORD $0x4e700c42 // sqadd v2.8h, v2.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
+	B dwNEON3x3_g0_e16_qdone
+dwNEON3x3_g0_e16_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON3x3_g0_e16_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	WORD $0x6e212820 // sqxtun2 v0.16b, v1.8h
+	VEOR V19.B16, V0.B16, V0.B16
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	VST1.P [V0.B16], 16(R14)
+dwNEON3x3_g0_e16_qdone:
 	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON3x3_g0_blk
@@ -197,15 +394,138 @@ dwNEON3x3_g0_e8_fast:
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	MOVD 264(R15), R22
+	ADR dwNEON3x3_g0_e8_qtbl, R23
+	ADD R22<<2, R23, R23
+	ADD R22<<3, R23, R23
+	JMP (R23)
+dwNEON3x3_g0_e8_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON3x3_g0_e8_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON3x3_g0_e8_qzjoin
+	B dwNEON3x3_g0_e8_qzgen
+	B dwNEON3x3_g0_e8_qzgen
+	B dwNEON3x3_g0_e8_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON3x3_g0_e8_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON3x3_g0_e8_qujoin
+	B dwNEON3x3_g0_e8_qugen
+	B dwNEON3x3_g0_e8_qugen
+	B dwNEON3x3_g0_e8_qugen
+dwNEON3x3_g0_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON3x3_g0_e8_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
+	B dwNEON3x3_g0_e8_qdone
+dwNEON3x3_g0_e8_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON3x3_g0_e8_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	VEOR V19.B16, V0.B16, V0.B16
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	VST1 [V0.B8], (R14)
+dwNEON3x3_g0_e8_qdone:
 dwNEON3x3_g0_done:
 	ADD $1, R20
 	B dwNEON3x3_pix
@@ -221,6 +541,7 @@ TEXT ·dwNEON5x5(SB), NOSPLIT, $0-8
 	VDUP R21, V17.B16
 	MOVD 488(R19), R21
 	VDUP R21, V18.B16
+	VMOVI $128, V19.B16
 	MOVD $0, R20
 dwNEON5x5_pix:
 	MOVD 448(R19), R21
@@ -537,21 +858,217 @@ dwNEON5x5_g1_e16_fast:
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	MOVD 264(R15), R22
+	ADR dwNEON5x5_g1_e16_qtbl, R23
+	ADD R22<<2, R23, R23
+	ADD R22<<4, R23, R23
+	JMP (R23)
+dwNEON5x5_g1_e16_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON5x5_g1_e16_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON5x5_g1_e16_qzjoin
+	B dwNEON5x5_g1_e16_qzgen
+	B dwNEON5x5_g1_e16_qzgen
+	B dwNEON5x5_g1_e16_qzgen
+	B dwNEON5x5_g1_e16_qzgen
+	B dwNEON5x5_g1_e16_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON5x5_g1_e16_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON5x5_g1_e16_qujoin
+	B dwNEON5x5_g1_e16_qugen
+	B dwNEON5x5_g1_e16_qugen
+	B dwNEON5x5_g1_e16_qugen
+	B dwNEON5x5_g1_e16_qugen
+	B dwNEON5x5_g1_e16_qugen
+dwNEON5x5_g1_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON5x5_g1_e16_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
-	WORD $0x0e614842 // sqxtn v2.4h, v2.4s
-	WORD $0x4e614862 // sqxtn2 v2.8h, v3.4s
-	WORD $0x4e700c42 // sqadd v2.8h, v2.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
+	B dwNEON5x5_g1_e16_qdone
+dwNEON5x5_g1_e16_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON5x5_g1_e16_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	WORD $0x6e212820 // sqxtun2 v0.16b, v1.8h
+	VEOR V19.B16, V0.B16, V0.B16
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	VST1.P [V0.B16], 16(R14)
+dwNEON5x5_g1_e16_qdone:
 	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5_g1_blk
@@ -621,15 +1138,138 @@ dwNEON5x5_g1_e8_fast:
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	MOVD 264(R15), R22
+	ADR dwNEON5x5_g1_e8_qtbl, R23
+	ADD R22<<2, R23, R23
+	ADD R22<<3, R23, R23
+	JMP (R23)
+dwNEON5x5_g1_e8_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON5x5_g1_e8_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON5x5_g1_e8_qzjoin
+	B dwNEON5x5_g1_e8_qzgen
+	B dwNEON5x5_g1_e8_qzgen
+	B dwNEON5x5_g1_e8_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON5x5_g1_e8_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON5x5_g1_e8_qujoin
+	B dwNEON5x5_g1_e8_qugen
+	B dwNEON5x5_g1_e8_qugen
+	B dwNEON5x5_g1_e8_qugen
+dwNEON5x5_g1_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON5x5_g1_e8_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
+	B dwNEON5x5_g1_e8_qdone
+dwNEON5x5_g1_e8_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON5x5_g1_e8_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	VEOR V19.B16, V0.B16, V0.B16
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	VST1 [V0.B8], (R14)
+dwNEON5x5_g1_e8_qdone:
 dwNEON5x5_g1_done:
 	ADD $1, R20
 	B dwNEON5x5_pix
@@ -645,6 +1285,7 @@ TEXT ·dwNEON3x3w(SB), NOSPLIT, $0-8
 	VDUP R21, V17.B16
 	MOVD 488(R19), R21
 	VDUP R21, V18.B16
+	VMOVI $128, V19.B16
 	MOVD $0, R20
 dwNEON3x3w_pix:
 	MOVD 448(R19), R21
@@ -779,21 +1420,217 @@ dwNEON3x3w_g0_e16_fast:
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	MOVD 264(R15), R22
+	ADR dwNEON3x3w_g0_e16_qtbl, R23
+	ADD R22<<2, R23, R23
+	ADD R22<<4, R23, R23
+	JMP (R23)
+dwNEON3x3w_g0_e16_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON3x3w_g0_e16_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON3x3w_g0_e16_qzjoin
+	B dwNEON3x3w_g0_e16_qzgen
+	B dwNEON3x3w_g0_e16_qzgen
+	B dwNEON3x3w_g0_e16_qzgen
+	B dwNEON3x3w_g0_e16_qzgen
+	B dwNEON3x3w_g0_e16_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON3x3w_g0_e16_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON3x3w_g0_e16_qujoin
+	B dwNEON3x3w_g0_e16_qugen
+	B dwNEON3x3w_g0_e16_qugen
+	B dwNEON3x3w_g0_e16_qugen
+	B dwNEON3x3w_g0_e16_qugen
+	B dwNEON3x3w_g0_e16_qugen
+dwNEON3x3w_g0_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON3x3w_g0_e16_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
-	WORD $0x0e614842 // sqxtn v2.4h, v2.4s
-	WORD $0x4e614862 // sqxtn2 v2.8h, v3.4s
-	WORD $0x4e700c42 // sqadd v2.8h, v2.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
+	B dwNEON3x3w_g0_e16_qdone
+dwNEON3x3w_g0_e16_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON3x3w_g0_e16_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	WORD $0x6e212820 // sqxtun2 v0.16b, v1.8h
+	VEOR V19.B16, V0.B16, V0.B16
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	VST1.P [V0.B16], 16(R14)
+dwNEON3x3w_g0_e16_qdone:
 	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON3x3w_g0_blk
@@ -861,15 +1698,138 @@ dwNEON3x3w_g0_e8_fast:
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	MOVD 264(R15), R22
+	ADR dwNEON3x3w_g0_e8_qtbl, R23
+	ADD R22<<2, R23, R23
+	ADD R22<<3, R23, R23
+	JMP (R23)
+dwNEON3x3w_g0_e8_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON3x3w_g0_e8_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON3x3w_g0_e8_qzjoin
+	B dwNEON3x3w_g0_e8_qzgen
+	B dwNEON3x3w_g0_e8_qzgen
+	B dwNEON3x3w_g0_e8_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON3x3w_g0_e8_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON3x3w_g0_e8_qujoin
+	B dwNEON3x3w_g0_e8_qugen
+	B dwNEON3x3w_g0_e8_qugen
+	B dwNEON3x3w_g0_e8_qugen
+dwNEON3x3w_g0_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON3x3w_g0_e8_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
+	B dwNEON3x3w_g0_e8_qdone
+dwNEON3x3w_g0_e8_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON3x3w_g0_e8_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	VEOR V19.B16, V0.B16, V0.B16
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	VST1 [V0.B8], (R14)
+dwNEON3x3w_g0_e8_qdone:
 dwNEON3x3w_g0_done:
 	ADD $1, R20
 	B dwNEON3x3w_pix
@@ -885,6 +1845,7 @@ TEXT ·dwNEON5x5w(SB), NOSPLIT, $0-8
 	VDUP R21, V17.B16
 	MOVD 488(R19), R21
 	VDUP R21, V18.B16
+	VMOVI $128, V19.B16
 	MOVD $0, R20
 dwNEON5x5w_pix:
 	MOVD 448(R19), R21
@@ -1279,21 +2240,217 @@ dwNEON5x5w_g1_e16_fast:
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
 	WORD $0x4eb6b442 // sqdmulh v2.4s, v2.4s, v22.4s
 	WORD $0x4eb7b463 // sqdmulh v3.4s, v3.4s, v23.4s
+	MOVD 264(R15), R22
+	ADR dwNEON5x5w_g1_e16_qtbl, R23
+	ADD R22<<2, R23, R23
+	ADD R22<<4, R23, R23
+	JMP (R23)
+dwNEON5x5w_g1_e16_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON5x5w_g1_e16_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON5x5w_g1_e16_qzjoin
+	B dwNEON5x5w_g1_e16_qzgen
+	B dwNEON5x5w_g1_e16_qzgen
+	B dwNEON5x5w_g1_e16_qzgen
+	B dwNEON5x5w_g1_e16_qzgen
+	B dwNEON5x5w_g1_e16_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
+	WORD $0x4f1f9c61 // sqrshrn2 v1.8h, v3.4s, #1
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	WORD $0x0f1e9c41 // sqrshrn v1.4h, v2.4s, #2
+	WORD $0x4f1e9c61 // sqrshrn2 v1.8h, v3.4s, #2
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	WORD $0x0f1d9c41 // sqrshrn v1.4h, v2.4s, #3
+	WORD $0x4f1d9c61 // sqrshrn2 v1.8h, v3.4s, #3
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	WORD $0x0f1c9c41 // sqrshrn v1.4h, v2.4s, #4
+	WORD $0x4f1c9c61 // sqrshrn2 v1.8h, v3.4s, #4
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	WORD $0x0f1b9c41 // sqrshrn v1.4h, v2.4s, #5
+	WORD $0x4f1b9c61 // sqrshrn2 v1.8h, v3.4s, #5
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	WORD $0x0f1a9c41 // sqrshrn v1.4h, v2.4s, #6
+	WORD $0x4f1a9c61 // sqrshrn2 v1.8h, v3.4s, #6
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	WORD $0x0f199c41 // sqrshrn v1.4h, v2.4s, #7
+	WORD $0x4f199c61 // sqrshrn2 v1.8h, v3.4s, #7
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	WORD $0x0f189c41 // sqrshrn v1.4h, v2.4s, #8
+	WORD $0x4f189c61 // sqrshrn2 v1.8h, v3.4s, #8
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	WORD $0x0f179c41 // sqrshrn v1.4h, v2.4s, #9
+	WORD $0x4f179c61 // sqrshrn2 v1.8h, v3.4s, #9
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	WORD $0x0f169c41 // sqrshrn v1.4h, v2.4s, #10
+	WORD $0x4f169c61 // sqrshrn2 v1.8h, v3.4s, #10
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	WORD $0x0f159c41 // sqrshrn v1.4h, v2.4s, #11
+	WORD $0x4f159c61 // sqrshrn2 v1.8h, v3.4s, #11
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	WORD $0x0f149c41 // sqrshrn v1.4h, v2.4s, #12
+	WORD $0x4f149c61 // sqrshrn2 v1.8h, v3.4s, #12
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	WORD $0x0f139c41 // sqrshrn v1.4h, v2.4s, #13
+	WORD $0x4f139c61 // sqrshrn2 v1.8h, v3.4s, #13
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	WORD $0x0f129c41 // sqrshrn v1.4h, v2.4s, #14
+	WORD $0x4f129c61 // sqrshrn2 v1.8h, v3.4s, #14
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	WORD $0x0f119c41 // sqrshrn v1.4h, v2.4s, #15
+	WORD $0x4f119c61 // sqrshrn2 v1.8h, v3.4s, #15
+	B dwNEON5x5w_g1_e16_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	WORD $0x0f109c41 // sqrshrn v1.4h, v2.4s, #16
+	WORD $0x4f109c61 // sqrshrn2 v1.8h, v3.4s, #16
+	B dwNEON5x5w_g1_e16_qujoin
+	B dwNEON5x5w_g1_e16_qugen
+	B dwNEON5x5w_g1_e16_qugen
+	B dwNEON5x5w_g1_e16_qugen
+	B dwNEON5x5w_g1_e16_qugen
+	B dwNEON5x5w_g1_e16_qugen
+dwNEON5x5w_g1_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
 	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON5x5w_g1_e16_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
-	WORD $0x0e614842 // sqxtn v2.4h, v2.4s
-	WORD $0x4e614862 // sqxtn2 v2.8h, v3.4s
-	WORD $0x4e700c42 // sqadd v2.8h, v2.8h, v16.8h
+	WORD $0x4e700c21 // sqadd v1.8h, v1.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
-	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	WORD $0x4e214820 // sqxtn2 v0.16b, v1.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1.P [V0.B16], 16(R14)
+	B dwNEON5x5w_g1_e16_qdone
+dwNEON5x5w_g1_e16_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x4eba5442 // srshl v2.4s, v2.4s, v26.4s
+	WORD $0x4ebb5463 // srshl v3.4s, v3.4s, v27.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+dwNEON5x5w_g1_e16_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	WORD $0x6e212820 // sqxtun2 v0.16b, v1.8h
+	VEOR V19.B16, V0.B16, V0.B16
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	VST1.P [V0.B16], 16(R14)
+dwNEON5x5w_g1_e16_qdone:
 	ADD $272, R15
 	SUB $1, R17
 	CBNZ R17, dwNEON5x5w_g1_blk
@@ -1381,15 +2538,138 @@ dwNEON5x5w_g1_e8_fast:
 	VLD1 (R23), [V24.S4, V25.S4]
 	WORD $0x4eb4b400 // sqdmulh v0.4s, v0.4s, v20.4s
 	WORD $0x4eb5b421 // sqdmulh v1.4s, v1.4s, v21.4s
+	MOVD 264(R15), R22
+	ADR dwNEON5x5w_g1_e8_qtbl, R23
+	ADD R22<<2, R23, R23
+	ADD R22<<3, R23, R23
+	JMP (R23)
+dwNEON5x5w_g1_e8_qtbl:
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON5x5w_g1_e8_qzjoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON5x5w_g1_e8_qzjoin
+	B dwNEON5x5w_g1_e8_qzgen
+	B dwNEON5x5w_g1_e8_qzgen
+	B dwNEON5x5w_g1_e8_qzgen
+	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
+	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1e9c00 // sqrshrn v0.4h, v0.4s, #2
+	WORD $0x4f1e9c20 // sqrshrn2 v0.8h, v1.4s, #2
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1d9c00 // sqrshrn v0.4h, v0.4s, #3
+	WORD $0x4f1d9c20 // sqrshrn2 v0.8h, v1.4s, #3
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1c9c00 // sqrshrn v0.4h, v0.4s, #4
+	WORD $0x4f1c9c20 // sqrshrn2 v0.8h, v1.4s, #4
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1b9c00 // sqrshrn v0.4h, v0.4s, #5
+	WORD $0x4f1b9c20 // sqrshrn2 v0.8h, v1.4s, #5
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f1a9c00 // sqrshrn v0.4h, v0.4s, #6
+	WORD $0x4f1a9c20 // sqrshrn2 v0.8h, v1.4s, #6
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f199c00 // sqrshrn v0.4h, v0.4s, #7
+	WORD $0x4f199c20 // sqrshrn2 v0.8h, v1.4s, #7
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f189c00 // sqrshrn v0.4h, v0.4s, #8
+	WORD $0x4f189c20 // sqrshrn2 v0.8h, v1.4s, #8
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f179c00 // sqrshrn v0.4h, v0.4s, #9
+	WORD $0x4f179c20 // sqrshrn2 v0.8h, v1.4s, #9
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f169c00 // sqrshrn v0.4h, v0.4s, #10
+	WORD $0x4f169c20 // sqrshrn2 v0.8h, v1.4s, #10
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f159c00 // sqrshrn v0.4h, v0.4s, #11
+	WORD $0x4f159c20 // sqrshrn2 v0.8h, v1.4s, #11
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f149c00 // sqrshrn v0.4h, v0.4s, #12
+	WORD $0x4f149c20 // sqrshrn2 v0.8h, v1.4s, #12
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f139c00 // sqrshrn v0.4h, v0.4s, #13
+	WORD $0x4f139c20 // sqrshrn2 v0.8h, v1.4s, #13
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f129c00 // sqrshrn v0.4h, v0.4s, #14
+	WORD $0x4f129c20 // sqrshrn2 v0.8h, v1.4s, #14
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f119c00 // sqrshrn v0.4h, v0.4s, #15
+	WORD $0x4f119c20 // sqrshrn2 v0.8h, v1.4s, #15
+	B dwNEON5x5w_g1_e8_qujoin
+	WORD $0x0f109c00 // sqrshrn v0.4h, v0.4s, #16
+	WORD $0x4f109c20 // sqrshrn2 v0.8h, v1.4s, #16
+	B dwNEON5x5w_g1_e8_qujoin
+	B dwNEON5x5w_g1_e8_qugen
+	B dwNEON5x5w_g1_e8_qugen
+	B dwNEON5x5w_g1_e8_qugen
+dwNEON5x5w_g1_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
 	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
 	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON5x5w_g1_e8_qzjoin:
 	WORD $0x4e700c00 // sqadd v0.8h, v0.8h, v16.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
 	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
 	VST1 [V0.B8], (R14)
+	B dwNEON5x5w_g1_e8_qdone
+dwNEON5x5w_g1_e8_qugen:
+	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
+	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+dwNEON5x5w_g1_e8_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	VEOR V19.B16, V0.B16, V0.B16
+	WORD $0x4e316400 // smax v0.16b, v0.16b, v17.16b
+	WORD $0x4e326c00 // smin v0.16b, v0.16b, v18.16b
+	VST1 [V0.B8], (R14)
+dwNEON5x5w_g1_e8_qdone:
 dwNEON5x5w_g1_done:
 	ADD $1, R20
 	B dwNEON5x5w_pix
@@ -1405,6 +2685,7 @@ TEXT ·dwDot3x3s1(SB), NOSPLIT, $0-8
 	VDUP R22, V29.B16
 	MOVD 136(R19), R22
 	VDUP R22, V30.B16
+	VMOVI $128, V31.B16
 	MOVD 144(R19), R25
 	MOVD 96(R19), R12
 	MOVD 32(R19), R4
@@ -1563,40 +2844,390 @@ dd1_u0fast:
 	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
-	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	MOVD 264(R11), R22
+	ADR dd1_u0qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<5, R17, R17
+	JMP (R17)
+dd1_u0qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u0qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u0qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u0qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u0qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u0qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u0qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u0qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u0qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u0qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u0qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u0qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u0qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u0qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u0qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u0qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u0qzjoin
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	B dd1_u0qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u0qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u0qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u0qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u0qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u0qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u0qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u0qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u0qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u0qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u0qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u0qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u0qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u0qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u0qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u0qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u0qujoin
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+	B dd1_u0qugen
+dd1_u0qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
-	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
-	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
 	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
-	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
 	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
-	WORD $0x0e614a00 // sqxtn v0.4h, v16.4s
-	WORD $0x4e614a20 // sqxtn2 v0.8h, v17.4s
-	WORD $0x0e614a41 // sqxtn v1.4h, v18.4s
-	WORD $0x4e614a61 // sqxtn2 v1.8h, v19.4s
-	WORD $0x4e7c0c00 // sqadd v0.8h, v0.8h, v28.8h
-	WORD $0x4e7c0c21 // sqadd v1.8h, v1.8h, v28.8h
-	WORD $0x0e214803 // sqxtn v3.8b, v0.8h
-	WORD $0x4e214823 // sqxtn2 v3.16b, v1.8h
-	CBZ R25, dd1_u0r1noclamp
-	WORD $0x4e3d6463 // smax v3.16b, v3.16b, v29.16b
-	WORD $0x4e3e6c63 // smin v3.16b, v3.16b, v30.16b
-dd1_u0r1noclamp:
-	VST1.P [V3.B16], (R10)(R12)
-	WORD $0x0e614980 // sqxtn v0.4h, v12.4s
-	WORD $0x4e6149a0 // sqxtn2 v0.8h, v13.4s
-	WORD $0x0e6149c1 // sqxtn v1.4h, v14.4s
-	WORD $0x4e6149e1 // sqxtn2 v1.8h, v15.4s
-	WORD $0x4e7c0c00 // sqadd v0.8h, v0.8h, v28.8h
-	WORD $0x4e7c0c21 // sqadd v1.8h, v1.8h, v28.8h
-	WORD $0x0e214802 // sqxtn v2.8b, v0.8h
-	WORD $0x4e214822 // sqxtn2 v2.16b, v1.8h
-	CBZ R25, dd1_u0r0noclamp
-	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
-	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
-dd1_u0r0noclamp:
-	VST1.P [V2.B16], (R9)(R12)
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u0qzjoin:
+	WORD $0x4e7c0e10 // sqadd v16.8h, v16.8h, v28.8h
+	WORD $0x4e7c0e31 // sqadd v17.8h, v17.8h, v28.8h
+	WORD $0x0e214a00 // sqxtn v0.8b, v16.8h
+	WORD $0x4e214a20 // sqxtn2 v0.16b, v17.8h
+	CBZ R25, dd1_u0qr0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dd1_u0qr0noclamp:
+	VST1.P [V0.B16], (R10)(R12)
+	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
+	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
+	WORD $0x0e214980 // sqxtn v0.8b, v12.8h
+	WORD $0x4e2149a0 // sqxtn2 v0.16b, v13.8h
+	CBZ R25, dd1_u0qr1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dd1_u0qr1noclamp:
+	VST1.P [V0.B16], (R9)(R12)
+	B dd1_u0qdone
+dd1_u0qugen:
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u0qujoin:
+	WORD $0x2e212a00 // sqxtun v0.8b, v16.8h
+	WORD $0x6e212a20 // sqxtun2 v0.16b, v17.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dd1_u0qu0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dd1_u0qu0noclamp:
+	VST1.P [V0.B16], (R10)(R12)
+	WORD $0x2e212980 // sqxtun v0.8b, v12.8h
+	WORD $0x6e2129a0 // sqxtun2 v0.16b, v13.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dd1_u0qu1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dd1_u0qu1noclamp:
+	VST1.P [V0.B16], (R9)(R12)
+dd1_u0qdone:
 	SUBS $1, R13
 	BEQ dd1_next
 	CMP R24, R23
@@ -1678,40 +3309,390 @@ dd1_u1fast:
 	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
-	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	MOVD 264(R11), R22
+	ADR dd1_u1qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<5, R17, R17
+	JMP (R17)
+dd1_u1qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u1qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u1qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u1qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u1qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u1qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u1qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u1qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u1qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u1qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u1qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u1qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u1qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u1qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u1qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u1qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u1qzjoin
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	B dd1_u1qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u1qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u1qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u1qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u1qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u1qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u1qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u1qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u1qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u1qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u1qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u1qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u1qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u1qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u1qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u1qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u1qujoin
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+	B dd1_u1qugen
+dd1_u1qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
-	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
-	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
 	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
-	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
 	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
-	WORD $0x0e614a45 // sqxtn v5.4h, v18.4s
-	WORD $0x4e614a65 // sqxtn2 v5.8h, v19.4s
-	WORD $0x4e7c0c84 // sqadd v4.8h, v4.8h, v28.8h
-	WORD $0x4e7c0ca5 // sqadd v5.8h, v5.8h, v28.8h
-	WORD $0x0e214887 // sqxtn v7.8b, v4.8h
-	WORD $0x4e2148a7 // sqxtn2 v7.16b, v5.8h
-	CBZ R25, dd1_u1r1noclamp
-	WORD $0x4e3d64e7 // smax v7.16b, v7.16b, v29.16b
-	WORD $0x4e3e6ce7 // smin v7.16b, v7.16b, v30.16b
-dd1_u1r1noclamp:
-	VST1.P [V7.B16], (R10)(R12)
-	WORD $0x0e614984 // sqxtn v4.4h, v12.4s
-	WORD $0x4e6149a4 // sqxtn2 v4.8h, v13.4s
-	WORD $0x0e6149c5 // sqxtn v5.4h, v14.4s
-	WORD $0x4e6149e5 // sqxtn2 v5.8h, v15.4s
-	WORD $0x4e7c0c84 // sqadd v4.8h, v4.8h, v28.8h
-	WORD $0x4e7c0ca5 // sqadd v5.8h, v5.8h, v28.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, dd1_u1r0noclamp
-	WORD $0x4e3d64c6 // smax v6.16b, v6.16b, v29.16b
-	WORD $0x4e3e6cc6 // smin v6.16b, v6.16b, v30.16b
-dd1_u1r0noclamp:
-	VST1.P [V6.B16], (R9)(R12)
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u1qzjoin:
+	WORD $0x4e7c0e10 // sqadd v16.8h, v16.8h, v28.8h
+	WORD $0x4e7c0e31 // sqadd v17.8h, v17.8h, v28.8h
+	WORD $0x0e214a04 // sqxtn v4.8b, v16.8h
+	WORD $0x4e214a24 // sqxtn2 v4.16b, v17.8h
+	CBZ R25, dd1_u1qr0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dd1_u1qr0noclamp:
+	VST1.P [V4.B16], (R10)(R12)
+	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
+	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
+	WORD $0x0e214984 // sqxtn v4.8b, v12.8h
+	WORD $0x4e2149a4 // sqxtn2 v4.16b, v13.8h
+	CBZ R25, dd1_u1qr1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dd1_u1qr1noclamp:
+	VST1.P [V4.B16], (R9)(R12)
+	B dd1_u1qdone
+dd1_u1qugen:
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u1qujoin:
+	WORD $0x2e212a04 // sqxtun v4.8b, v16.8h
+	WORD $0x6e212a24 // sqxtun2 v4.16b, v17.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dd1_u1qu0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dd1_u1qu0noclamp:
+	VST1.P [V4.B16], (R10)(R12)
+	WORD $0x2e212984 // sqxtun v4.8b, v12.8h
+	WORD $0x6e2129a4 // sqxtun2 v4.16b, v13.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dd1_u1qu1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dd1_u1qu1noclamp:
+	VST1.P [V4.B16], (R9)(R12)
+dd1_u1qdone:
 	SUBS $1, R13
 	BEQ dd1_next
 	CMP R24, R23
@@ -1793,40 +3774,390 @@ dd1_u2fast:
 	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
-	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	MOVD 264(R11), R22
+	ADR dd1_u2qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<5, R17, R17
+	JMP (R17)
+dd1_u2qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u2qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u2qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u2qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u2qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u2qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u2qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u2qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u2qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u2qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u2qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u2qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u2qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u2qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u2qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u2qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u2qzjoin
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	B dd1_u2qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd1_u2qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd1_u2qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd1_u2qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd1_u2qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd1_u2qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd1_u2qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd1_u2qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd1_u2qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd1_u2qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd1_u2qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd1_u2qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd1_u2qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd1_u2qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd1_u2qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd1_u2qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd1_u2qujoin
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+	B dd1_u2qugen
+dd1_u2qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
-	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
-	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
 	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
-	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
 	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
-	WORD $0x0e614a08 // sqxtn v8.4h, v16.4s
-	WORD $0x4e614a28 // sqxtn2 v8.8h, v17.4s
-	WORD $0x0e614a49 // sqxtn v9.4h, v18.4s
-	WORD $0x4e614a69 // sqxtn2 v9.8h, v19.4s
-	WORD $0x4e7c0d08 // sqadd v8.8h, v8.8h, v28.8h
-	WORD $0x4e7c0d29 // sqadd v9.8h, v9.8h, v28.8h
-	WORD $0x0e21490b // sqxtn v11.8b, v8.8h
-	WORD $0x4e21492b // sqxtn2 v11.16b, v9.8h
-	CBZ R25, dd1_u2r1noclamp
-	WORD $0x4e3d656b // smax v11.16b, v11.16b, v29.16b
-	WORD $0x4e3e6d6b // smin v11.16b, v11.16b, v30.16b
-dd1_u2r1noclamp:
-	VST1.P [V11.B16], (R10)(R12)
-	WORD $0x0e614988 // sqxtn v8.4h, v12.4s
-	WORD $0x4e6149a8 // sqxtn2 v8.8h, v13.4s
-	WORD $0x0e6149c9 // sqxtn v9.4h, v14.4s
-	WORD $0x4e6149e9 // sqxtn2 v9.8h, v15.4s
-	WORD $0x4e7c0d08 // sqadd v8.8h, v8.8h, v28.8h
-	WORD $0x4e7c0d29 // sqadd v9.8h, v9.8h, v28.8h
-	WORD $0x0e21490a // sqxtn v10.8b, v8.8h
-	WORD $0x4e21492a // sqxtn2 v10.16b, v9.8h
-	CBZ R25, dd1_u2r0noclamp
-	WORD $0x4e3d654a // smax v10.16b, v10.16b, v29.16b
-	WORD $0x4e3e6d4a // smin v10.16b, v10.16b, v30.16b
-dd1_u2r0noclamp:
-	VST1.P [V10.B16], (R9)(R12)
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u2qzjoin:
+	WORD $0x4e7c0e10 // sqadd v16.8h, v16.8h, v28.8h
+	WORD $0x4e7c0e31 // sqadd v17.8h, v17.8h, v28.8h
+	WORD $0x0e214a08 // sqxtn v8.8b, v16.8h
+	WORD $0x4e214a28 // sqxtn2 v8.16b, v17.8h
+	CBZ R25, dd1_u2qr0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dd1_u2qr0noclamp:
+	VST1.P [V8.B16], (R10)(R12)
+	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
+	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
+	WORD $0x0e214988 // sqxtn v8.8b, v12.8h
+	WORD $0x4e2149a8 // sqxtn2 v8.16b, v13.8h
+	CBZ R25, dd1_u2qr1noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dd1_u2qr1noclamp:
+	VST1.P [V8.B16], (R9)(R12)
+	B dd1_u2qdone
+dd1_u2qugen:
+	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
+	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
+	WORD $0x4eba5652 // srshl v18.4s, v18.4s, v26.4s
+	WORD $0x4ebb5673 // srshl v19.4s, v19.4s, v27.4s
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd1_u2qujoin:
+	WORD $0x2e212a08 // sqxtun v8.8b, v16.8h
+	WORD $0x6e212a28 // sqxtun2 v8.16b, v17.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dd1_u2qu0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dd1_u2qu0noclamp:
+	VST1.P [V8.B16], (R10)(R12)
+	WORD $0x2e212988 // sqxtun v8.8b, v12.8h
+	WORD $0x6e2129a8 // sqxtun2 v8.16b, v13.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dd1_u2qu1noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dd1_u2qu1noclamp:
+	VST1.P [V8.B16], (R9)(R12)
+dd1_u2qdone:
 	SUBS $1, R13
 	BEQ dd1_next
 	B dd1_pix
@@ -1848,6 +4179,7 @@ TEXT ·dwDot3x3s2(SB), NOSPLIT, $0-8
 	VDUP R22, V29.B16
 	MOVD 136(R19), R22
 	VDUP R22, V30.B16
+	VMOVI $128, V31.B16
 	MOVD 144(R19), R25
 	MOVD 96(R19), R12
 	MOVD 32(R19), R4
@@ -1859,6 +4191,8 @@ TEXT ·dwDot3x3s2(SB), NOSPLIT, $0-8
 	MOVD $0, R20
 	MOVD 64(R19), R21
 	MOVD 88(R19), R11
+	MOVD $dwDotTbl<>(SB), R22
+	VLD1 (R22), [V16.B16, V17.B16, V18.B16, V19.B16]
 	CBZ R14, dd2_ret
 dd2_blk:
 	MOVD 168(R19), R23
@@ -1871,9 +4205,6 @@ dd2_blk:
 	MOVD 16(R19), R2
 	ADD R20, R2, R2
 	MADD R23, R2, R6, R2
-	MOVD 24(R19), R3
-	ADD R20, R3, R3
-	MADD R23, R3, R7, R3
 	MOVD 152(R19), R15
 	ADD R20, R15, R15
 	MOVD 256(R11), R16
@@ -1890,20 +4221,15 @@ dd2_blk:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V0.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V1.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V2.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V3.B16
 dd2_pix:
 	CMP R24, R23
 	CSEL LO, R0, R15, R22
@@ -1913,20 +4239,15 @@ dd2_pix:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b26 // zip1 v6.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b27 // zip2 v7.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V4.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V5.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V6.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V7.B16
 	CMP R24, R23
 	CSEL LO, R0, R15, R22
 	VLD1 (R22), [V20.B16]
@@ -1935,20 +4256,15 @@ dd2_pix:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b2a // zip1 v10.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b2b // zip2 v11.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V8.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V9.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V10.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V11.B16
 	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD R21, R8
 	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
@@ -1985,23 +4301,221 @@ dd2_u0fast:
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	MOVD 264(R11), R22
+	ADR dd2_u0qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dd2_u0qtbl:
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u0qzjoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u0qzjoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u0qzjoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u0qzjoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u0qzjoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u0qzjoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u0qzjoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u0qzjoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u0qzjoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u0qzjoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u0qzjoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u0qzjoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u0qzjoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u0qzjoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u0qzjoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u0qzjoin
+	B dd2_u0qzgen
+	B dd2_u0qzgen
+	B dd2_u0qzgen
+	B dd2_u0qzgen
+	B dd2_u0qzgen
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u0qujoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u0qujoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u0qujoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u0qujoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u0qujoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u0qujoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u0qujoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u0qujoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u0qujoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u0qujoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u0qujoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u0qujoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u0qujoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u0qujoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u0qujoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u0qujoin
+	B dd2_u0qugen
+	B dd2_u0qugen
+	B dd2_u0qugen
+	B dd2_u0qugen
+	B dd2_u0qugen
+dd2_u0qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
 	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
-	WORD $0x0e614980 // sqxtn v0.4h, v12.4s
-	WORD $0x4e6149a0 // sqxtn2 v0.8h, v13.4s
-	WORD $0x0e6149c1 // sqxtn v1.4h, v14.4s
-	WORD $0x4e6149e1 // sqxtn2 v1.8h, v15.4s
-	WORD $0x4e7c0c00 // sqadd v0.8h, v0.8h, v28.8h
-	WORD $0x4e7c0c21 // sqadd v1.8h, v1.8h, v28.8h
-	WORD $0x0e214802 // sqxtn v2.8b, v0.8h
-	WORD $0x4e214822 // sqxtn2 v2.16b, v1.8h
-	CBZ R25, dd2_u0r0noclamp
-	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
-	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
-dd2_u0r0noclamp:
-	VST1.P [V2.B16], (R9)(R12)
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u0qzjoin:
+	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
+	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
+	WORD $0x0e214980 // sqxtn v0.8b, v12.8h
+	WORD $0x4e2149a0 // sqxtn2 v0.16b, v13.8h
+	CBZ R25, dd2_u0qr0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dd2_u0qr0noclamp:
+	VST1.P [V0.B16], (R9)(R12)
+	B dd2_u0qdone
+dd2_u0qugen:
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u0qujoin:
+	WORD $0x2e212980 // sqxtun v0.8b, v12.8h
+	WORD $0x6e2129a0 // sqxtun2 v0.16b, v13.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dd2_u0qu0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dd2_u0qu0noclamp:
+	VST1.P [V0.B16], (R9)(R12)
+dd2_u0qdone:
 	SUBS $1, R13
 	BEQ dd2_next
 	CMP R24, R23
@@ -2012,20 +4526,15 @@ dd2_u0r0noclamp:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V0.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V1.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V2.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V3.B16
 	CMP R24, R23
 	CSEL LO, R0, R15, R22
 	VLD1 (R22), [V20.B16]
@@ -2034,20 +4543,15 @@ dd2_u0r0noclamp:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b26 // zip1 v6.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b27 // zip2 v7.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V4.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V5.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V6.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V7.B16
 	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD R21, R8
 	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
@@ -2084,23 +4588,221 @@ dd2_u1fast:
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	MOVD 264(R11), R22
+	ADR dd2_u1qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dd2_u1qtbl:
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u1qzjoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u1qzjoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u1qzjoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u1qzjoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u1qzjoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u1qzjoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u1qzjoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u1qzjoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u1qzjoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u1qzjoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u1qzjoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u1qzjoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u1qzjoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u1qzjoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u1qzjoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u1qzjoin
+	B dd2_u1qzgen
+	B dd2_u1qzgen
+	B dd2_u1qzgen
+	B dd2_u1qzgen
+	B dd2_u1qzgen
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u1qujoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u1qujoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u1qujoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u1qujoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u1qujoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u1qujoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u1qujoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u1qujoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u1qujoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u1qujoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u1qujoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u1qujoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u1qujoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u1qujoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u1qujoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u1qujoin
+	B dd2_u1qugen
+	B dd2_u1qugen
+	B dd2_u1qugen
+	B dd2_u1qugen
+	B dd2_u1qugen
+dd2_u1qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
 	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
-	WORD $0x0e614988 // sqxtn v8.4h, v12.4s
-	WORD $0x4e6149a8 // sqxtn2 v8.8h, v13.4s
-	WORD $0x0e6149c9 // sqxtn v9.4h, v14.4s
-	WORD $0x4e6149e9 // sqxtn2 v9.8h, v15.4s
-	WORD $0x4e7c0d08 // sqadd v8.8h, v8.8h, v28.8h
-	WORD $0x4e7c0d29 // sqadd v9.8h, v9.8h, v28.8h
-	WORD $0x0e21490a // sqxtn v10.8b, v8.8h
-	WORD $0x4e21492a // sqxtn2 v10.16b, v9.8h
-	CBZ R25, dd2_u1r0noclamp
-	WORD $0x4e3d654a // smax v10.16b, v10.16b, v29.16b
-	WORD $0x4e3e6d4a // smin v10.16b, v10.16b, v30.16b
-dd2_u1r0noclamp:
-	VST1.P [V10.B16], (R9)(R12)
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u1qzjoin:
+	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
+	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
+	WORD $0x0e214988 // sqxtn v8.8b, v12.8h
+	WORD $0x4e2149a8 // sqxtn2 v8.16b, v13.8h
+	CBZ R25, dd2_u1qr0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dd2_u1qr0noclamp:
+	VST1.P [V8.B16], (R9)(R12)
+	B dd2_u1qdone
+dd2_u1qugen:
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u1qujoin:
+	WORD $0x2e212988 // sqxtun v8.8b, v12.8h
+	WORD $0x6e2129a8 // sqxtun2 v8.16b, v13.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dd2_u1qu0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dd2_u1qu0noclamp:
+	VST1.P [V8.B16], (R9)(R12)
+dd2_u1qdone:
 	SUBS $1, R13
 	BEQ dd2_next
 	CMP R24, R23
@@ -2111,20 +4813,15 @@ dd2_u1r0noclamp:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b2a // zip1 v10.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b2b // zip2 v11.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V8.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V9.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V10.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V11.B16
 	CMP R24, R23
 	CSEL LO, R0, R15, R22
 	VLD1 (R22), [V20.B16]
@@ -2133,20 +4830,15 @@ dd2_u1r0noclamp:
 	VLD1 (R22), [V21.B16]
 	ADD R5, R1, R1
 	CSEL LO, R2, R15, R22
-	VLD1 (R22), [V22.B16]
+	VLD1 (R22), [V25.B16]
 	ADD R6, R2, R2
-	CSEL LO, R3, R15, R22
-	VLD1 (R22), [V23.B16]
-	ADD R7, R3, R3
 	ADD $1, R23
 	WORD $0x4e153a98 // zip1 v24.16b, v20.16b, v21.16b
-	WORD $0x4e157a99 // zip2 v25.16b, v20.16b, v21.16b
-	WORD $0x4e173ada // zip1 v26.16b, v22.16b, v23.16b
-	WORD $0x4e177adb // zip2 v27.16b, v22.16b, v23.16b
-	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
-	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
-	WORD $0x4e5b3b22 // zip1 v2.8h, v25.8h, v27.8h
-	WORD $0x4e5b7b23 // zip2 v3.8h, v25.8h, v27.8h
+	WORD $0x4e157a9a // zip2 v26.16b, v20.16b, v21.16b
+	VTBL V16.B16, [V24.B16, V25.B16], V0.B16
+	VTBL V17.B16, [V24.B16, V25.B16], V1.B16
+	VTBL V18.B16, [V25.B16, V26.B16], V2.B16
+	VTBL V19.B16, [V25.B16, V26.B16], V3.B16
 	VLD1 (R11), [V12.S4, V13.S4, V14.S4, V15.S4]
 	MOVD R21, R8
 	VLD1.P 64(R8), [V20.B16, V21.B16, V22.B16, V23.B16]
@@ -2183,23 +4875,221 @@ dd2_u2fast:
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	MOVD 264(R11), R22
+	ADR dd2_u2qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dd2_u2qtbl:
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u2qzjoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u2qzjoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u2qzjoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u2qzjoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u2qzjoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u2qzjoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u2qzjoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u2qzjoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u2qzjoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u2qzjoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u2qzjoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u2qzjoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u2qzjoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u2qzjoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u2qzjoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u2qzjoin
+	B dd2_u2qzgen
+	B dd2_u2qzgen
+	B dd2_u2qzgen
+	B dd2_u2qzgen
+	B dd2_u2qzgen
+	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f9ded // sqrshrn2 v13.8h, v15.4s, #1
+	B dd2_u2qujoin
+	WORD $0x0f1e9d8c // sqrshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e9dac // sqrshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e9dcd // sqrshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e9ded // sqrshrn2 v13.8h, v15.4s, #2
+	B dd2_u2qujoin
+	WORD $0x0f1d9d8c // sqrshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d9dac // sqrshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d9dcd // sqrshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d9ded // sqrshrn2 v13.8h, v15.4s, #3
+	B dd2_u2qujoin
+	WORD $0x0f1c9d8c // sqrshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c9dac // sqrshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c9dcd // sqrshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c9ded // sqrshrn2 v13.8h, v15.4s, #4
+	B dd2_u2qujoin
+	WORD $0x0f1b9d8c // sqrshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b9dac // sqrshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b9dcd // sqrshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b9ded // sqrshrn2 v13.8h, v15.4s, #5
+	B dd2_u2qujoin
+	WORD $0x0f1a9d8c // sqrshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a9dac // sqrshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a9dcd // sqrshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a9ded // sqrshrn2 v13.8h, v15.4s, #6
+	B dd2_u2qujoin
+	WORD $0x0f199d8c // sqrshrn v12.4h, v12.4s, #7
+	WORD $0x4f199dac // sqrshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f199dcd // sqrshrn v13.4h, v14.4s, #7
+	WORD $0x4f199ded // sqrshrn2 v13.8h, v15.4s, #7
+	B dd2_u2qujoin
+	WORD $0x0f189d8c // sqrshrn v12.4h, v12.4s, #8
+	WORD $0x4f189dac // sqrshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f189dcd // sqrshrn v13.4h, v14.4s, #8
+	WORD $0x4f189ded // sqrshrn2 v13.8h, v15.4s, #8
+	B dd2_u2qujoin
+	WORD $0x0f179d8c // sqrshrn v12.4h, v12.4s, #9
+	WORD $0x4f179dac // sqrshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f179dcd // sqrshrn v13.4h, v14.4s, #9
+	WORD $0x4f179ded // sqrshrn2 v13.8h, v15.4s, #9
+	B dd2_u2qujoin
+	WORD $0x0f169d8c // sqrshrn v12.4h, v12.4s, #10
+	WORD $0x4f169dac // sqrshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f169dcd // sqrshrn v13.4h, v14.4s, #10
+	WORD $0x4f169ded // sqrshrn2 v13.8h, v15.4s, #10
+	B dd2_u2qujoin
+	WORD $0x0f159d8c // sqrshrn v12.4h, v12.4s, #11
+	WORD $0x4f159dac // sqrshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f159dcd // sqrshrn v13.4h, v14.4s, #11
+	WORD $0x4f159ded // sqrshrn2 v13.8h, v15.4s, #11
+	B dd2_u2qujoin
+	WORD $0x0f149d8c // sqrshrn v12.4h, v12.4s, #12
+	WORD $0x4f149dac // sqrshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f149dcd // sqrshrn v13.4h, v14.4s, #12
+	WORD $0x4f149ded // sqrshrn2 v13.8h, v15.4s, #12
+	B dd2_u2qujoin
+	WORD $0x0f139d8c // sqrshrn v12.4h, v12.4s, #13
+	WORD $0x4f139dac // sqrshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f139dcd // sqrshrn v13.4h, v14.4s, #13
+	WORD $0x4f139ded // sqrshrn2 v13.8h, v15.4s, #13
+	B dd2_u2qujoin
+	WORD $0x0f129d8c // sqrshrn v12.4h, v12.4s, #14
+	WORD $0x4f129dac // sqrshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f129dcd // sqrshrn v13.4h, v14.4s, #14
+	WORD $0x4f129ded // sqrshrn2 v13.8h, v15.4s, #14
+	B dd2_u2qujoin
+	WORD $0x0f119d8c // sqrshrn v12.4h, v12.4s, #15
+	WORD $0x4f119dac // sqrshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f119dcd // sqrshrn v13.4h, v14.4s, #15
+	WORD $0x4f119ded // sqrshrn2 v13.8h, v15.4s, #15
+	B dd2_u2qujoin
+	WORD $0x0f109d8c // sqrshrn v12.4h, v12.4s, #16
+	WORD $0x4f109dac // sqrshrn2 v12.8h, v13.4s, #16
+	WORD $0x0f109dcd // sqrshrn v13.4h, v14.4s, #16
+	WORD $0x4f109ded // sqrshrn2 v13.8h, v15.4s, #16
+	B dd2_u2qujoin
+	B dd2_u2qugen
+	B dd2_u2qugen
+	B dd2_u2qugen
+	B dd2_u2qugen
+	B dd2_u2qugen
+dd2_u2qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
 	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
 	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
-	WORD $0x0e614984 // sqxtn v4.4h, v12.4s
-	WORD $0x4e6149a4 // sqxtn2 v4.8h, v13.4s
-	WORD $0x0e6149c5 // sqxtn v5.4h, v14.4s
-	WORD $0x4e6149e5 // sqxtn2 v5.8h, v15.4s
-	WORD $0x4e7c0c84 // sqadd v4.8h, v4.8h, v28.8h
-	WORD $0x4e7c0ca5 // sqadd v5.8h, v5.8h, v28.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, dd2_u2r0noclamp
-	WORD $0x4e3d64c6 // smax v6.16b, v6.16b, v29.16b
-	WORD $0x4e3e6cc6 // smin v6.16b, v6.16b, v30.16b
-dd2_u2r0noclamp:
-	VST1.P [V6.B16], (R9)(R12)
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u2qzjoin:
+	WORD $0x4e7c0d8c // sqadd v12.8h, v12.8h, v28.8h
+	WORD $0x4e7c0dad // sqadd v13.8h, v13.8h, v28.8h
+	WORD $0x0e214984 // sqxtn v4.8b, v12.8h
+	WORD $0x4e2149a4 // sqxtn2 v4.16b, v13.8h
+	CBZ R25, dd2_u2qr0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dd2_u2qr0noclamp:
+	VST1.P [V4.B16], (R9)(R12)
+	B dd2_u2qdone
+dd2_u2qugen:
+	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
+	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
+	WORD $0x4eba55ce // srshl v14.4s, v14.4s, v26.4s
+	WORD $0x4ebb55ef // srshl v15.4s, v15.4s, v27.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+dd2_u2qujoin:
+	WORD $0x2e212984 // sqxtun v4.8b, v12.8h
+	WORD $0x6e2129a4 // sqxtun2 v4.16b, v13.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dd2_u2qu0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dd2_u2qu0noclamp:
+	VST1.P [V4.B16], (R9)(R12)
+dd2_u2qdone:
 	SUBS $1, R13
 	BEQ dd2_next
 	B dd2_pix
@@ -2212,3 +5102,12 @@ dd2_next:
 dd2_ret:
 	RET
 
+DATA dwDotTbl<>+0(SB)/8, $0xff110302ff100100
+DATA dwDotTbl<>+8(SB)/8, $0xff130706ff120504
+DATA dwDotTbl<>+16(SB)/8, $0xff150b0aff140908
+DATA dwDotTbl<>+24(SB)/8, $0xff170f0eff160d0c
+DATA dwDotTbl<>+32(SB)/8, $0xff091312ff081110
+DATA dwDotTbl<>+40(SB)/8, $0xff0b1716ff0a1514
+DATA dwDotTbl<>+48(SB)/8, $0xff0d1b1aff0c1918
+DATA dwDotTbl<>+56(SB)/8, $0xff0f1f1eff0e1d1c
+GLOBL dwDotTbl<>(SB), RODATA|NOPTR, $64

@@ -150,8 +150,8 @@ func TestDepthwiseNEON(t *testing.T) {
 // TestDepthwiseDot sweeps the SDOT kernels of 3x3 stride-1 and -2 layers
 // (pairs of rows and a single last row, image boundaries, pads 0-2 on every side,
 // widths 1-11 around its 3-pixel unroll, channels around the 512-channel
-// chunk) with typical multipliers (S >= 32) and extreme ones (S < 32: the
-// pre-shift), against the generic twin.
+// chunk) with typical multipliers (S >= 32), ones sharing S (the uniform
+// shift) and extreme ones (S < 32: the pre-shift), against the generic twin.
 func TestDepthwiseDot(t *testing.T) {
 	if !cpu.ARM64.HasASIMDDP {
 		t.Skip("no ASIMDDP")
@@ -174,7 +174,10 @@ func TestDepthwiseDot(t *testing.T) {
 			s := 1 + rep%5/3 // strides 1 and 2
 			p, x, wd, bias := newConvCase(r, 1+r.IntN(2), h, w, c, c, 3, 3, s, s, 1, 1, pads[0], pads[1], pads[2], pads[3], c)
 			p.Mult = typicalMults(r, c)
-			if rep%4 == 3 {
+			switch rep % 4 {
+			case 1:
+				p.Mult = extremeMults(r, c, 2, 9) // one S: the SQRSHRN table
+			case 3:
 				p.Mult = extremeMults(r, c, 1, 9) // S < 32 and S = 62 too
 			}
 			want := make([]int8, p.N*p.OH*p.OW*p.O)
@@ -202,4 +205,95 @@ func TestDepthwiseDot(t *testing.T) {
 		}
 	}
 	t.Logf("%d cases", n)
+}
+
+// TestUniformK checks the blocks' uniform shift: k = max(S, 32) - 31 when
+// every channel has it and it is at most 16, else 0.
+func TestUniformK(t *testing.T) {
+	for _, c := range []struct {
+		s    []int32
+		want int32
+	}{
+		{[]int32{40}, 9}, {[]int32{40, 40, 40}, 9}, {[]int32{40, 41}, 0}, {[]int32{20, 32, 31}, 1},
+		{[]int32{47, 47}, 16}, {[]int32{48}, 0}, {[]int32{62}, 0}, {[]int32{33, 62}, 0}, {[]int32{1}, 1},
+	} {
+		k := int32(-1)
+		for _, s := range c.s {
+			k = uniformK(k, s)
+		}
+		if max(k, 0) != c.want {
+			t.Errorf("S %v: k %d, want %d", c.s, k, c.want)
+		}
+	}
+}
+
+// TestDepthwiseShifts runs the depthwise epilogues (NEON 3x3 and 5x5,
+// paired and "w", 16- and 8-wide blocks; SDOT stride 1 and 2) with every
+// uniform shift k = S - 31 of the SQRSHRN table (1-16; 0 stands for an
+// S < 32, 17 takes the SRSHL path), blocks with one channel off, zero
+// points -128 and others, against the generic twin. The bias is scaled
+// per k so that the outputs spread over the int8 range.
+func TestDepthwiseShifts(t *testing.T) {
+	r := rand.New(rand.NewPCG(83, 84))
+	n, inside, total := 0, 0, 0
+	for k := 0; k <= maxUniformKTest+1; k++ {
+		for rep := range 8 {
+			kw, s := []int{3, 5}[rep%2], 1+rep/2%2
+			c := []int{8, 16, 24, 48}[r.IntN(4)]
+			minW := []int{-127, -128}[rep/4]
+			h, w := 2+r.IntN(5), 2+r.IntN(6)
+			p, x, _, _ := newConvCase(r, 1, h, w, c, c, kw, kw, s, s, 1, 1, kw/2, kw/2, kw/2, kw/2, c)
+			sh := int32(31 + k)
+			if k == 0 {
+				sh = int32(20 + r.IntN(12))
+			}
+			p.Mult = sharedMults(r, c, sh)
+			if r.IntN(4) == 0 {
+				p.Mult[r.IntN(c)].S++ // one block not uniform
+			}
+			p.YZero = []int32{-128, -128, 0, int32(r.IntN(256) - 128)}[r.IntN(4)]
+			p.Out = []Range{Full, Full, {int8(min(max(p.YZero, -100), 50)), 100}}[r.IntN(3)]
+			x = randI8(r, len(x), -128, 127)
+			wd := randI8(r, kw*kw*c, minW, 127)
+			if minW == -128 {
+				wd[r.IntN(len(wd))] = -128
+			}
+			bias := make([]int32, c)
+			span := int64(300) << max(sh-31, 1)
+			for i := range bias {
+				bias[i] = int32(r.Int64N(2*span+1) - span)
+			}
+			want := make([]int8, p.N*p.OH*p.OW*p.O)
+			if err := p.ValidateDepthwise(x, wd, bias, want); err != nil {
+				t.Fatal(err)
+			}
+			Depthwise(p, x, wd, bias, want, 0, p.Rows())
+			for _, v := range want {
+				if v > p.Out.Lo && v < p.Out.Hi {
+					inside++
+				}
+				total++
+			}
+			name := fmt.Sprintf("k=%d S=%d w>=%d %dx%d/%d C=%d %dx%d zy=%d out=%v", k, sh, minW, kw, kw, s, c, h, w, p.YZero, p.Out)
+			for _, dot := range []bool{false, true} {
+				run, pack := dwRunARM, packDwARM
+				if dot {
+					if !cpu.ARM64.HasASIMDDP {
+						continue
+					}
+					run, pack = dwRunDot, packDwDot
+				}
+				got := make([]int8, len(want))
+				run(p, x, pack(p, wd), bias, got, 0, p.Rows())
+				if !slices.Equal(got, want) {
+					reportDiff(t, fmt.Sprintf("%s dot=%v", name, dot), got, want, c)
+				}
+				n++
+			}
+		}
+	}
+	if inside*5 < total {
+		t.Fatalf("only %d of %d outputs inside the clamp: the test data saturates", inside, total)
+	}
+	t.Logf("%d cases, %d of %d outputs inside the clamp", n, inside, total)
 }

@@ -17,10 +17,14 @@ package kernels
 // fine) and start at corr = bias - zx Σ_t w[t] as in the NEON kernels, the
 // padding rows reading zx; each column of a 16-channel block is
 // interleaved once and used by the three pixels whose window holds it.
+// Stride 2 (one output row, 3 input rows) interleaves rows 0 and 1 by
+// ZIP1/ZIP2 and adds row 2 and a zero byte by TBL (x[row 0..2][c], 0).
 // The requantization is depthwise_arm64.go's 32-bit path (SQDMULH, SRSHL
 // by -(S-31), after SQSHL by 32-S in blocks with an S < 32, fillEpiARM
 // proves both), then the saturating narrows, the zero point and the clamp
-// unless it is [-128, 127].
+// unless it is [-128, 127], with the NEON kernels' shortcuts (SQRSHRN #k
+// for a block of uniform shift, SQXTUN and EOR 0x80 for a zero point of
+// -128).
 //
 // Packed layout (packDwDot): packDwARM's, then for each 16-channel block b
 // and kernel column kw, at dwPackedLenARM + b*dwDotBlk + kw*128: 4 vectors
@@ -73,8 +77,7 @@ func dwDot3x3s1(a *dwDotArgs)
 //			acc := corr[c] + Σ_{kh, kw < 3} int32(in(kh, ix0+2i+kw, c)) * w[kh][kw][c]
 //			y0[i*C + c] = clamp(zy + RoundShift(int64(acc)*M[c], S[c]), lo, hi)
 //
-// (rows[3] and y1 are not used, but rows[3] is read: the driver passes
-// rows[2]). The generic twin is Depthwise.
+// (rows[3] and y1 are not used). The generic twin is Depthwise.
 //
 //go:noescape
 func dwDot3x3s2(a *dwDotArgs)
@@ -122,7 +125,7 @@ func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwChunkARM]int8, w *int8, 
 	for k := range 4 {
 		iy := oy*st.s - p.PadTop + k
 		if st.s == 2 && k == 3 {
-			iy-- // not used: the third row again
+			iy-- // not read: the third row again
 		}
 		d.rows[k], d.steps[k] = &zx[0], 0
 		if iy >= 0 && iy < p.H {

@@ -32,9 +32,16 @@ package kernels
 // RoundShift(acc M, S) for S >= 32, and, in a block with an S < 32 (its
 // fast flag 0), after SQSHL of acc by 32-S (fillEpiARM proves both: when
 // that SQSHL saturates, the result is beyond 2^29 in magnitude with v's
-// sign, which the narrows map to the same end as v); then
-// SQXTN to 16, SQADD z, SQXTN to 8, SMAX lo, SMIN hi. The generic twin is
-// gemmRows.
+// sign, which the narrows map to the same end as v); then SQXTN to 16,
+// SQADD z, SQXTN to 8, SMAX lo, SMIN hi. The SDOT kernels take two
+// shortcuts with the same values: in a block whose channels share k =
+// max(S, 32) - 31 <= 16 (its k word nonzero), SRSHL by -k and SQXTN are
+// one SQRSHRN #k (a jump into a table of the 16 immediates): both round
+// the same way, then saturate to 16 bits; and when z = -128,
+// SQADD z and SQXTN to 8 are SQXTUN to [0, 255] and an EOR of 0x80:
+// sat8(u - 128) = sat_u8(u) - 128 for every int16 u, and flipping the top
+// bit of a byte in [0, 255] subtracts 128 in two's complement. The generic
+// twin is gemmRows.
 //
 // gemmNeon: bw = 4, Advanced SIMD only. The packed block (armLayout) holds
 // kq chunks of 16 k (16 bytes per channel) then, if kt = 1, one chunk of
@@ -90,6 +97,7 @@ func gemmDot4(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *in
 //	+8wd   31-max(S, 32)     int32
 //	+12wd  max(0, 32-S)      int32  (the pre-shift)
 //	+16wd  fast              int64  1 if S >= 32 for every channel of the block
+//	+16wd+8 leaf             int64  epiLeaf (the channels' shift if the same for all, the zero point)
 //
 // Lanes past the channels have corr = M = 0 and S = 62.
 func armBlkWords(wd int) int { return 4*wd + 4 }
@@ -113,9 +121,9 @@ type armEpi struct {
 
 // fillBlk fills the epilogue constants of the block of wd channels
 // starting at channel c0, of which n (<= wd) exist, at q.
-func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx int32, mult []Multiplier) {
+func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx int32, mult []Multiplier, yz int32) {
 	q = q[:armBlkWords(wd)]
-	fast := int32(1)
+	fast, k := int32(1), int32(-1) // k: -1 none yet, 0 not uniform
 	for j := range wd {
 		cr, m, s := int32(0), int32(0), int32(MaxShift)
 		if j < n {
@@ -128,10 +136,11 @@ func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx i
 			if s < 32 {
 				fast = 0
 			}
+			k = uniformK(k, s)
 		}
 		q[j], q[wd+j], q[2*wd+j], q[3*wd+j] = cr, m, 31-max(s, 32), max(0, 32-s)
 	}
-	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, 0, 0
+	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, epiLeaf(max(k, 0), yz), 0
 }
 
 // armImpl is one family of GEMM micro-kernels.
@@ -211,7 +220,7 @@ func (im *armImpl) run(x []int8, xstride, k int, w []int8, bias []int32, y []int
 		nw := armBlkWords(l.bw)
 		for c0 := g0; c0 < g1; c0 += l.bw {
 			i := (c0 - g0) / l.bw
-			fillBlk(e.q[i*nw:], l.width(c0/l.bw), c0, min(l.bw, g1-c0), w, l, bias, zx, mult)
+			fillBlk(e.q[i*nw:], l.width(c0/l.bw), c0, min(l.bw, g1-c0), w, l, bias, zx, mult, yz)
 		}
 		b0 := g0 / l.bw
 		nfull := (g1 - g0) / l.bw

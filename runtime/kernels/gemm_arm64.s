@@ -601,6 +601,7 @@ TEXT ·gemmDot(SB), NOSPLIT, $0-96
 	MOVD 48(R10), R25
 	CBZ R7, done
 	VLD1 (R10), [V12.B16, V13.B16, V14.B16]
+	VMOVI $128, V15.B16
 blk:
 	MOVD R23, R0
 	MOVD R8, R21
@@ -762,78 +763,735 @@ d4fast:
 	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
 	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
 	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
-	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
-	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
-	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
-	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
-	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
-	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
-	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
-	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
-	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
-	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
-	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
-	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
-	WORD $0x4eab5673 // srshl v19.4s, v19.4s, v11.4s
-	WORD $0x4eab56f7 // srshl v23.4s, v23.4s, v11.4s
-	WORD $0x4eab577b // srshl v27.4s, v27.4s, v11.4s
-	WORD $0x4eab57ff // srshl v31.4s, v31.4s, v11.4s
+	MOVD 264(R11), R22
 	MOVD R21, R24
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
-	WORD $0x0e614a45 // sqxtn v5.4h, v18.4s
-	WORD $0x4e614a65 // sqxtn2 v5.8h, v19.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d4r0noclamp
+	ADR d4qtbl, R26
+	ADD R22<<2, R26, R26
+	ADD R22<<6, R26, R26
+	JMP (R26)
+d4qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9ed5 // sqrshrn v21.4h, v22.4s, #1
+	WORD $0x4f1f9ef5 // sqrshrn2 v21.8h, v23.4s, #1
+	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9f38 // sqrshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9f59 // sqrshrn v25.4h, v26.4s, #1
+	WORD $0x4f1f9f79 // sqrshrn2 v25.8h, v27.4s, #1
+	WORD $0x0f1f9f9c // sqrshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f9fbc // sqrshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f9fdd // sqrshrn v29.4h, v30.4s, #1
+	WORD $0x4f1f9ffd // sqrshrn2 v29.8h, v31.4s, #1
+	B d4qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9ed5 // sqrshrn v21.4h, v22.4s, #2
+	WORD $0x4f1e9ef5 // sqrshrn2 v21.8h, v23.4s, #2
+	WORD $0x0f1e9f18 // sqrshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9f38 // sqrshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9f59 // sqrshrn v25.4h, v26.4s, #2
+	WORD $0x4f1e9f79 // sqrshrn2 v25.8h, v27.4s, #2
+	WORD $0x0f1e9f9c // sqrshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e9fbc // sqrshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e9fdd // sqrshrn v29.4h, v30.4s, #2
+	WORD $0x4f1e9ffd // sqrshrn2 v29.8h, v31.4s, #2
+	B d4qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9ed5 // sqrshrn v21.4h, v22.4s, #3
+	WORD $0x4f1d9ef5 // sqrshrn2 v21.8h, v23.4s, #3
+	WORD $0x0f1d9f18 // sqrshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9f38 // sqrshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9f59 // sqrshrn v25.4h, v26.4s, #3
+	WORD $0x4f1d9f79 // sqrshrn2 v25.8h, v27.4s, #3
+	WORD $0x0f1d9f9c // sqrshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d9fbc // sqrshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d9fdd // sqrshrn v29.4h, v30.4s, #3
+	WORD $0x4f1d9ffd // sqrshrn2 v29.8h, v31.4s, #3
+	B d4qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9ed5 // sqrshrn v21.4h, v22.4s, #4
+	WORD $0x4f1c9ef5 // sqrshrn2 v21.8h, v23.4s, #4
+	WORD $0x0f1c9f18 // sqrshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9f38 // sqrshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9f59 // sqrshrn v25.4h, v26.4s, #4
+	WORD $0x4f1c9f79 // sqrshrn2 v25.8h, v27.4s, #4
+	WORD $0x0f1c9f9c // sqrshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c9fbc // sqrshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c9fdd // sqrshrn v29.4h, v30.4s, #4
+	WORD $0x4f1c9ffd // sqrshrn2 v29.8h, v31.4s, #4
+	B d4qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9ed5 // sqrshrn v21.4h, v22.4s, #5
+	WORD $0x4f1b9ef5 // sqrshrn2 v21.8h, v23.4s, #5
+	WORD $0x0f1b9f18 // sqrshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9f38 // sqrshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9f59 // sqrshrn v25.4h, v26.4s, #5
+	WORD $0x4f1b9f79 // sqrshrn2 v25.8h, v27.4s, #5
+	WORD $0x0f1b9f9c // sqrshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b9fbc // sqrshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b9fdd // sqrshrn v29.4h, v30.4s, #5
+	WORD $0x4f1b9ffd // sqrshrn2 v29.8h, v31.4s, #5
+	B d4qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9ed5 // sqrshrn v21.4h, v22.4s, #6
+	WORD $0x4f1a9ef5 // sqrshrn2 v21.8h, v23.4s, #6
+	WORD $0x0f1a9f18 // sqrshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9f38 // sqrshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9f59 // sqrshrn v25.4h, v26.4s, #6
+	WORD $0x4f1a9f79 // sqrshrn2 v25.8h, v27.4s, #6
+	WORD $0x0f1a9f9c // sqrshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a9fbc // sqrshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a9fdd // sqrshrn v29.4h, v30.4s, #6
+	WORD $0x4f1a9ffd // sqrshrn2 v29.8h, v31.4s, #6
+	B d4qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199ed5 // sqrshrn v21.4h, v22.4s, #7
+	WORD $0x4f199ef5 // sqrshrn2 v21.8h, v23.4s, #7
+	WORD $0x0f199f18 // sqrshrn v24.4h, v24.4s, #7
+	WORD $0x4f199f38 // sqrshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199f59 // sqrshrn v25.4h, v26.4s, #7
+	WORD $0x4f199f79 // sqrshrn2 v25.8h, v27.4s, #7
+	WORD $0x0f199f9c // sqrshrn v28.4h, v28.4s, #7
+	WORD $0x4f199fbc // sqrshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f199fdd // sqrshrn v29.4h, v30.4s, #7
+	WORD $0x4f199ffd // sqrshrn2 v29.8h, v31.4s, #7
+	B d4qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189ed5 // sqrshrn v21.4h, v22.4s, #8
+	WORD $0x4f189ef5 // sqrshrn2 v21.8h, v23.4s, #8
+	WORD $0x0f189f18 // sqrshrn v24.4h, v24.4s, #8
+	WORD $0x4f189f38 // sqrshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189f59 // sqrshrn v25.4h, v26.4s, #8
+	WORD $0x4f189f79 // sqrshrn2 v25.8h, v27.4s, #8
+	WORD $0x0f189f9c // sqrshrn v28.4h, v28.4s, #8
+	WORD $0x4f189fbc // sqrshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f189fdd // sqrshrn v29.4h, v30.4s, #8
+	WORD $0x4f189ffd // sqrshrn2 v29.8h, v31.4s, #8
+	B d4qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179ed5 // sqrshrn v21.4h, v22.4s, #9
+	WORD $0x4f179ef5 // sqrshrn2 v21.8h, v23.4s, #9
+	WORD $0x0f179f18 // sqrshrn v24.4h, v24.4s, #9
+	WORD $0x4f179f38 // sqrshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179f59 // sqrshrn v25.4h, v26.4s, #9
+	WORD $0x4f179f79 // sqrshrn2 v25.8h, v27.4s, #9
+	WORD $0x0f179f9c // sqrshrn v28.4h, v28.4s, #9
+	WORD $0x4f179fbc // sqrshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f179fdd // sqrshrn v29.4h, v30.4s, #9
+	WORD $0x4f179ffd // sqrshrn2 v29.8h, v31.4s, #9
+	B d4qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169ed5 // sqrshrn v21.4h, v22.4s, #10
+	WORD $0x4f169ef5 // sqrshrn2 v21.8h, v23.4s, #10
+	WORD $0x0f169f18 // sqrshrn v24.4h, v24.4s, #10
+	WORD $0x4f169f38 // sqrshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169f59 // sqrshrn v25.4h, v26.4s, #10
+	WORD $0x4f169f79 // sqrshrn2 v25.8h, v27.4s, #10
+	WORD $0x0f169f9c // sqrshrn v28.4h, v28.4s, #10
+	WORD $0x4f169fbc // sqrshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f169fdd // sqrshrn v29.4h, v30.4s, #10
+	WORD $0x4f169ffd // sqrshrn2 v29.8h, v31.4s, #10
+	B d4qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159ed5 // sqrshrn v21.4h, v22.4s, #11
+	WORD $0x4f159ef5 // sqrshrn2 v21.8h, v23.4s, #11
+	WORD $0x0f159f18 // sqrshrn v24.4h, v24.4s, #11
+	WORD $0x4f159f38 // sqrshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159f59 // sqrshrn v25.4h, v26.4s, #11
+	WORD $0x4f159f79 // sqrshrn2 v25.8h, v27.4s, #11
+	WORD $0x0f159f9c // sqrshrn v28.4h, v28.4s, #11
+	WORD $0x4f159fbc // sqrshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f159fdd // sqrshrn v29.4h, v30.4s, #11
+	WORD $0x4f159ffd // sqrshrn2 v29.8h, v31.4s, #11
+	B d4qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149ed5 // sqrshrn v21.4h, v22.4s, #12
+	WORD $0x4f149ef5 // sqrshrn2 v21.8h, v23.4s, #12
+	WORD $0x0f149f18 // sqrshrn v24.4h, v24.4s, #12
+	WORD $0x4f149f38 // sqrshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149f59 // sqrshrn v25.4h, v26.4s, #12
+	WORD $0x4f149f79 // sqrshrn2 v25.8h, v27.4s, #12
+	WORD $0x0f149f9c // sqrshrn v28.4h, v28.4s, #12
+	WORD $0x4f149fbc // sqrshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f149fdd // sqrshrn v29.4h, v30.4s, #12
+	WORD $0x4f149ffd // sqrshrn2 v29.8h, v31.4s, #12
+	B d4qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139ed5 // sqrshrn v21.4h, v22.4s, #13
+	WORD $0x4f139ef5 // sqrshrn2 v21.8h, v23.4s, #13
+	WORD $0x0f139f18 // sqrshrn v24.4h, v24.4s, #13
+	WORD $0x4f139f38 // sqrshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139f59 // sqrshrn v25.4h, v26.4s, #13
+	WORD $0x4f139f79 // sqrshrn2 v25.8h, v27.4s, #13
+	WORD $0x0f139f9c // sqrshrn v28.4h, v28.4s, #13
+	WORD $0x4f139fbc // sqrshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f139fdd // sqrshrn v29.4h, v30.4s, #13
+	WORD $0x4f139ffd // sqrshrn2 v29.8h, v31.4s, #13
+	B d4qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129ed5 // sqrshrn v21.4h, v22.4s, #14
+	WORD $0x4f129ef5 // sqrshrn2 v21.8h, v23.4s, #14
+	WORD $0x0f129f18 // sqrshrn v24.4h, v24.4s, #14
+	WORD $0x4f129f38 // sqrshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129f59 // sqrshrn v25.4h, v26.4s, #14
+	WORD $0x4f129f79 // sqrshrn2 v25.8h, v27.4s, #14
+	WORD $0x0f129f9c // sqrshrn v28.4h, v28.4s, #14
+	WORD $0x4f129fbc // sqrshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f129fdd // sqrshrn v29.4h, v30.4s, #14
+	WORD $0x4f129ffd // sqrshrn2 v29.8h, v31.4s, #14
+	B d4qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119ed5 // sqrshrn v21.4h, v22.4s, #15
+	WORD $0x4f119ef5 // sqrshrn2 v21.8h, v23.4s, #15
+	WORD $0x0f119f18 // sqrshrn v24.4h, v24.4s, #15
+	WORD $0x4f119f38 // sqrshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119f59 // sqrshrn v25.4h, v26.4s, #15
+	WORD $0x4f119f79 // sqrshrn2 v25.8h, v27.4s, #15
+	WORD $0x0f119f9c // sqrshrn v28.4h, v28.4s, #15
+	WORD $0x4f119fbc // sqrshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f119fdd // sqrshrn v29.4h, v30.4s, #15
+	WORD $0x4f119ffd // sqrshrn2 v29.8h, v31.4s, #15
+	B d4qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	WORD $0x0f109ed5 // sqrshrn v21.4h, v22.4s, #16
+	WORD $0x4f109ef5 // sqrshrn2 v21.8h, v23.4s, #16
+	WORD $0x0f109f18 // sqrshrn v24.4h, v24.4s, #16
+	WORD $0x4f109f38 // sqrshrn2 v24.8h, v25.4s, #16
+	WORD $0x0f109f59 // sqrshrn v25.4h, v26.4s, #16
+	WORD $0x4f109f79 // sqrshrn2 v25.8h, v27.4s, #16
+	WORD $0x0f109f9c // sqrshrn v28.4h, v28.4s, #16
+	WORD $0x4f109fbc // sqrshrn2 v28.8h, v29.4s, #16
+	WORD $0x0f109fdd // sqrshrn v29.4h, v30.4s, #16
+	WORD $0x4f109ffd // sqrshrn2 v29.8h, v31.4s, #16
+	B d4qzjoin
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9ed5 // sqrshrn v21.4h, v22.4s, #1
+	WORD $0x4f1f9ef5 // sqrshrn2 v21.8h, v23.4s, #1
+	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9f38 // sqrshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9f59 // sqrshrn v25.4h, v26.4s, #1
+	WORD $0x4f1f9f79 // sqrshrn2 v25.8h, v27.4s, #1
+	WORD $0x0f1f9f9c // sqrshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f9fbc // sqrshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f9fdd // sqrshrn v29.4h, v30.4s, #1
+	WORD $0x4f1f9ffd // sqrshrn2 v29.8h, v31.4s, #1
+	B d4qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9ed5 // sqrshrn v21.4h, v22.4s, #2
+	WORD $0x4f1e9ef5 // sqrshrn2 v21.8h, v23.4s, #2
+	WORD $0x0f1e9f18 // sqrshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9f38 // sqrshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9f59 // sqrshrn v25.4h, v26.4s, #2
+	WORD $0x4f1e9f79 // sqrshrn2 v25.8h, v27.4s, #2
+	WORD $0x0f1e9f9c // sqrshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e9fbc // sqrshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e9fdd // sqrshrn v29.4h, v30.4s, #2
+	WORD $0x4f1e9ffd // sqrshrn2 v29.8h, v31.4s, #2
+	B d4qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9ed5 // sqrshrn v21.4h, v22.4s, #3
+	WORD $0x4f1d9ef5 // sqrshrn2 v21.8h, v23.4s, #3
+	WORD $0x0f1d9f18 // sqrshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9f38 // sqrshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9f59 // sqrshrn v25.4h, v26.4s, #3
+	WORD $0x4f1d9f79 // sqrshrn2 v25.8h, v27.4s, #3
+	WORD $0x0f1d9f9c // sqrshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d9fbc // sqrshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d9fdd // sqrshrn v29.4h, v30.4s, #3
+	WORD $0x4f1d9ffd // sqrshrn2 v29.8h, v31.4s, #3
+	B d4qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9ed5 // sqrshrn v21.4h, v22.4s, #4
+	WORD $0x4f1c9ef5 // sqrshrn2 v21.8h, v23.4s, #4
+	WORD $0x0f1c9f18 // sqrshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9f38 // sqrshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9f59 // sqrshrn v25.4h, v26.4s, #4
+	WORD $0x4f1c9f79 // sqrshrn2 v25.8h, v27.4s, #4
+	WORD $0x0f1c9f9c // sqrshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c9fbc // sqrshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c9fdd // sqrshrn v29.4h, v30.4s, #4
+	WORD $0x4f1c9ffd // sqrshrn2 v29.8h, v31.4s, #4
+	B d4qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9ed5 // sqrshrn v21.4h, v22.4s, #5
+	WORD $0x4f1b9ef5 // sqrshrn2 v21.8h, v23.4s, #5
+	WORD $0x0f1b9f18 // sqrshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9f38 // sqrshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9f59 // sqrshrn v25.4h, v26.4s, #5
+	WORD $0x4f1b9f79 // sqrshrn2 v25.8h, v27.4s, #5
+	WORD $0x0f1b9f9c // sqrshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b9fbc // sqrshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b9fdd // sqrshrn v29.4h, v30.4s, #5
+	WORD $0x4f1b9ffd // sqrshrn2 v29.8h, v31.4s, #5
+	B d4qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9ed5 // sqrshrn v21.4h, v22.4s, #6
+	WORD $0x4f1a9ef5 // sqrshrn2 v21.8h, v23.4s, #6
+	WORD $0x0f1a9f18 // sqrshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9f38 // sqrshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9f59 // sqrshrn v25.4h, v26.4s, #6
+	WORD $0x4f1a9f79 // sqrshrn2 v25.8h, v27.4s, #6
+	WORD $0x0f1a9f9c // sqrshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a9fbc // sqrshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a9fdd // sqrshrn v29.4h, v30.4s, #6
+	WORD $0x4f1a9ffd // sqrshrn2 v29.8h, v31.4s, #6
+	B d4qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199ed5 // sqrshrn v21.4h, v22.4s, #7
+	WORD $0x4f199ef5 // sqrshrn2 v21.8h, v23.4s, #7
+	WORD $0x0f199f18 // sqrshrn v24.4h, v24.4s, #7
+	WORD $0x4f199f38 // sqrshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199f59 // sqrshrn v25.4h, v26.4s, #7
+	WORD $0x4f199f79 // sqrshrn2 v25.8h, v27.4s, #7
+	WORD $0x0f199f9c // sqrshrn v28.4h, v28.4s, #7
+	WORD $0x4f199fbc // sqrshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f199fdd // sqrshrn v29.4h, v30.4s, #7
+	WORD $0x4f199ffd // sqrshrn2 v29.8h, v31.4s, #7
+	B d4qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189ed5 // sqrshrn v21.4h, v22.4s, #8
+	WORD $0x4f189ef5 // sqrshrn2 v21.8h, v23.4s, #8
+	WORD $0x0f189f18 // sqrshrn v24.4h, v24.4s, #8
+	WORD $0x4f189f38 // sqrshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189f59 // sqrshrn v25.4h, v26.4s, #8
+	WORD $0x4f189f79 // sqrshrn2 v25.8h, v27.4s, #8
+	WORD $0x0f189f9c // sqrshrn v28.4h, v28.4s, #8
+	WORD $0x4f189fbc // sqrshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f189fdd // sqrshrn v29.4h, v30.4s, #8
+	WORD $0x4f189ffd // sqrshrn2 v29.8h, v31.4s, #8
+	B d4qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179ed5 // sqrshrn v21.4h, v22.4s, #9
+	WORD $0x4f179ef5 // sqrshrn2 v21.8h, v23.4s, #9
+	WORD $0x0f179f18 // sqrshrn v24.4h, v24.4s, #9
+	WORD $0x4f179f38 // sqrshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179f59 // sqrshrn v25.4h, v26.4s, #9
+	WORD $0x4f179f79 // sqrshrn2 v25.8h, v27.4s, #9
+	WORD $0x0f179f9c // sqrshrn v28.4h, v28.4s, #9
+	WORD $0x4f179fbc // sqrshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f179fdd // sqrshrn v29.4h, v30.4s, #9
+	WORD $0x4f179ffd // sqrshrn2 v29.8h, v31.4s, #9
+	B d4qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169ed5 // sqrshrn v21.4h, v22.4s, #10
+	WORD $0x4f169ef5 // sqrshrn2 v21.8h, v23.4s, #10
+	WORD $0x0f169f18 // sqrshrn v24.4h, v24.4s, #10
+	WORD $0x4f169f38 // sqrshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169f59 // sqrshrn v25.4h, v26.4s, #10
+	WORD $0x4f169f79 // sqrshrn2 v25.8h, v27.4s, #10
+	WORD $0x0f169f9c // sqrshrn v28.4h, v28.4s, #10
+	WORD $0x4f169fbc // sqrshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f169fdd // sqrshrn v29.4h, v30.4s, #10
+	WORD $0x4f169ffd // sqrshrn2 v29.8h, v31.4s, #10
+	B d4qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159ed5 // sqrshrn v21.4h, v22.4s, #11
+	WORD $0x4f159ef5 // sqrshrn2 v21.8h, v23.4s, #11
+	WORD $0x0f159f18 // sqrshrn v24.4h, v24.4s, #11
+	WORD $0x4f159f38 // sqrshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159f59 // sqrshrn v25.4h, v26.4s, #11
+	WORD $0x4f159f79 // sqrshrn2 v25.8h, v27.4s, #11
+	WORD $0x0f159f9c // sqrshrn v28.4h, v28.4s, #11
+	WORD $0x4f159fbc // sqrshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f159fdd // sqrshrn v29.4h, v30.4s, #11
+	WORD $0x4f159ffd // sqrshrn2 v29.8h, v31.4s, #11
+	B d4qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149ed5 // sqrshrn v21.4h, v22.4s, #12
+	WORD $0x4f149ef5 // sqrshrn2 v21.8h, v23.4s, #12
+	WORD $0x0f149f18 // sqrshrn v24.4h, v24.4s, #12
+	WORD $0x4f149f38 // sqrshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149f59 // sqrshrn v25.4h, v26.4s, #12
+	WORD $0x4f149f79 // sqrshrn2 v25.8h, v27.4s, #12
+	WORD $0x0f149f9c // sqrshrn v28.4h, v28.4s, #12
+	WORD $0x4f149fbc // sqrshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f149fdd // sqrshrn v29.4h, v30.4s, #12
+	WORD $0x4f149ffd // sqrshrn2 v29.8h, v31.4s, #12
+	B d4qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139ed5 // sqrshrn v21.4h, v22.4s, #13
+	WORD $0x4f139ef5 // sqrshrn2 v21.8h, v23.4s, #13
+	WORD $0x0f139f18 // sqrshrn v24.4h, v24.4s, #13
+	WORD $0x4f139f38 // sqrshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139f59 // sqrshrn v25.4h, v26.4s, #13
+	WORD $0x4f139f79 // sqrshrn2 v25.8h, v27.4s, #13
+	WORD $0x0f139f9c // sqrshrn v28.4h, v28.4s, #13
+	WORD $0x4f139fbc // sqrshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f139fdd // sqrshrn v29.4h, v30.4s, #13
+	WORD $0x4f139ffd // sqrshrn2 v29.8h, v31.4s, #13
+	B d4qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129ed5 // sqrshrn v21.4h, v22.4s, #14
+	WORD $0x4f129ef5 // sqrshrn2 v21.8h, v23.4s, #14
+	WORD $0x0f129f18 // sqrshrn v24.4h, v24.4s, #14
+	WORD $0x4f129f38 // sqrshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129f59 // sqrshrn v25.4h, v26.4s, #14
+	WORD $0x4f129f79 // sqrshrn2 v25.8h, v27.4s, #14
+	WORD $0x0f129f9c // sqrshrn v28.4h, v28.4s, #14
+	WORD $0x4f129fbc // sqrshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f129fdd // sqrshrn v29.4h, v30.4s, #14
+	WORD $0x4f129ffd // sqrshrn2 v29.8h, v31.4s, #14
+	B d4qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119ed5 // sqrshrn v21.4h, v22.4s, #15
+	WORD $0x4f119ef5 // sqrshrn2 v21.8h, v23.4s, #15
+	WORD $0x0f119f18 // sqrshrn v24.4h, v24.4s, #15
+	WORD $0x4f119f38 // sqrshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119f59 // sqrshrn v25.4h, v26.4s, #15
+	WORD $0x4f119f79 // sqrshrn2 v25.8h, v27.4s, #15
+	WORD $0x0f119f9c // sqrshrn v28.4h, v28.4s, #15
+	WORD $0x4f119fbc // sqrshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f119fdd // sqrshrn v29.4h, v30.4s, #15
+	WORD $0x4f119ffd // sqrshrn2 v29.8h, v31.4s, #15
+	B d4qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	WORD $0x0f109ed5 // sqrshrn v21.4h, v22.4s, #16
+	WORD $0x4f109ef5 // sqrshrn2 v21.8h, v23.4s, #16
+	WORD $0x0f109f18 // sqrshrn v24.4h, v24.4s, #16
+	WORD $0x4f109f38 // sqrshrn2 v24.8h, v25.4s, #16
+	WORD $0x0f109f59 // sqrshrn v25.4h, v26.4s, #16
+	WORD $0x4f109f79 // sqrshrn2 v25.8h, v27.4s, #16
+	WORD $0x0f109f9c // sqrshrn v28.4h, v28.4s, #16
+	WORD $0x4f109fbc // sqrshrn2 v28.8h, v29.4s, #16
+	WORD $0x0f109fdd // sqrshrn v29.4h, v30.4s, #16
+	WORD $0x4f109ffd // sqrshrn2 v29.8h, v31.4s, #16
+	B d4qujoin
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+d4qzgen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab5673 // srshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab56f7 // srshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab577b // srshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab57ff // srshl v31.4s, v31.4s, v11.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+d4qzjoin:
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a06 // sqxtn v6.8b, v16.8h
+	WORD $0x4e214a26 // sqxtn2 v6.16b, v17.8h
+	CBZ R25, d4qr0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r0noclamp:
+d4qr0noclamp:
 	VST1 [V6.B16], (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614a84 // sqxtn v4.4h, v20.4s
-	WORD $0x4e614aa4 // sqxtn2 v4.8h, v21.4s
-	WORD $0x0e614ac5 // sqxtn v5.4h, v22.4s
-	WORD $0x4e614ae5 // sqxtn2 v5.8h, v23.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d4r1noclamp
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x0e214a86 // sqxtn v6.8b, v20.8h
+	WORD $0x4e214aa6 // sqxtn2 v6.16b, v21.8h
+	CBZ R25, d4qr1noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r1noclamp:
+d4qr1noclamp:
 	VST1 [V6.B16], (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614b04 // sqxtn v4.4h, v24.4s
-	WORD $0x4e614b24 // sqxtn2 v4.8h, v25.4s
-	WORD $0x0e614b45 // sqxtn v5.4h, v26.4s
-	WORD $0x4e614b65 // sqxtn2 v5.8h, v27.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d4r2noclamp
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x0e214b06 // sqxtn v6.8b, v24.8h
+	WORD $0x4e214b26 // sqxtn2 v6.16b, v25.8h
+	CBZ R25, d4qr2noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r2noclamp:
+d4qr2noclamp:
 	VST1 [V6.B16], (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
-	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
-	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
-	WORD $0x4e614be5 // sqxtn2 v5.8h, v31.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d4r3noclamp
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214b86 // sqxtn v6.8b, v28.8h
+	WORD $0x4e214ba6 // sqxtn2 v6.16b, v29.8h
+	CBZ R25, d4qr3noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r3noclamp:
+d4qr3noclamp:
 	VST1 [V6.B16], (R24)
+	B d4qdone
+d4qugen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab5673 // srshl v19.4s, v19.4s, v11.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
+	WORD $0x4eab56f7 // srshl v23.4s, v23.4s, v11.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
+	WORD $0x4eab577b // srshl v27.4s, v27.4s, v11.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
+	WORD $0x4eab57ff // srshl v31.4s, v31.4s, v11.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+d4qujoin:
+	WORD $0x2e212a06 // sqxtun v6.8b, v16.8h
+	WORD $0x6e212a26 // sqxtun2 v6.16b, v17.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu0noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu0noclamp:
+	VST1 [V6.B16], (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212a86 // sqxtun v6.8b, v20.8h
+	WORD $0x6e212aa6 // sqxtun2 v6.16b, v21.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu1noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu1noclamp:
+	VST1 [V6.B16], (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212b06 // sqxtun v6.8b, v24.8h
+	WORD $0x6e212b26 // sqxtun2 v6.16b, v25.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu2noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu2noclamp:
+	VST1 [V6.B16], (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212b86 // sqxtun v6.8b, v28.8h
+	WORD $0x6e212ba6 // sqxtun2 v6.16b, v29.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu3noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu3noclamp:
+	VST1 [V6.B16], (R24)
+d4qdone:
 	ADD R1<<2, R0, R0
 	ADD R9<<2, R21, R21
 	SUB $4, R4, R4
@@ -898,24 +1556,222 @@ d1fast:
 	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
 	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
 	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	MOVD 264(R11), R22
+	MOVD R21, R24
+	ADR d1qtbl, R26
+	ADD R22<<2, R26, R26
+	ADD R22<<4, R26, R26
+	JMP (R26)
+d1qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	B d1qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	B d1qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	B d1qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	B d1qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	B d1qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	B d1qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	B d1qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	B d1qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	B d1qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	B d1qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	B d1qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	B d1qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	B d1qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	B d1qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	B d1qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	B d1qzjoin
+	B d1qzgen
+	B d1qzgen
+	B d1qzgen
+	B d1qzgen
+	B d1qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9e71 // sqrshrn2 v17.8h, v19.4s, #1
+	B d1qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9e71 // sqrshrn2 v17.8h, v19.4s, #2
+	B d1qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9e71 // sqrshrn2 v17.8h, v19.4s, #3
+	B d1qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9e71 // sqrshrn2 v17.8h, v19.4s, #4
+	B d1qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9e71 // sqrshrn2 v17.8h, v19.4s, #5
+	B d1qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9e71 // sqrshrn2 v17.8h, v19.4s, #6
+	B d1qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x4f199e71 // sqrshrn2 v17.8h, v19.4s, #7
+	B d1qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x4f189e71 // sqrshrn2 v17.8h, v19.4s, #8
+	B d1qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x4f179e71 // sqrshrn2 v17.8h, v19.4s, #9
+	B d1qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x4f169e71 // sqrshrn2 v17.8h, v19.4s, #10
+	B d1qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x4f159e71 // sqrshrn2 v17.8h, v19.4s, #11
+	B d1qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x4f149e71 // sqrshrn2 v17.8h, v19.4s, #12
+	B d1qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x4f139e71 // sqrshrn2 v17.8h, v19.4s, #13
+	B d1qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x4f129e71 // sqrshrn2 v17.8h, v19.4s, #14
+	B d1qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x4f119e71 // sqrshrn2 v17.8h, v19.4s, #15
+	B d1qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x4f109e71 // sqrshrn2 v17.8h, v19.4s, #16
+	B d1qujoin
+	B d1qugen
+	B d1qugen
+	B d1qugen
+	B d1qugen
+	B d1qugen
+d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
 	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
 	WORD $0x4eab5673 // srshl v19.4s, v19.4s, v11.4s
-	MOVD R21, R24
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
-	WORD $0x0e614a45 // sqxtn v5.4h, v18.4s
-	WORD $0x4e614a65 // sqxtn2 v5.8h, v19.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d1r0noclamp
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+d1qzjoin:
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a06 // sqxtn v6.8b, v16.8h
+	WORD $0x4e214a26 // sqxtn2 v6.16b, v17.8h
+	CBZ R25, d1qr0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d1r0noclamp:
+d1qr0noclamp:
 	VST1 [V6.B16], (R24)
+	B d1qdone
+d1qugen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x4eab5673 // srshl v19.4s, v19.4s, v11.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+d1qujoin:
+	WORD $0x2e212a06 // sqxtun v6.8b, v16.8h
+	WORD $0x6e212a26 // sqxtun2 v6.16b, v17.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d1qu0noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d1qu0noclamp:
+	VST1 [V6.B16], (R24)
+d1qdone:
 	ADD R1, R0, R0
 	ADD R9, R21, R21
 	SUB $1, R4, R4
@@ -944,6 +1800,7 @@ TEXT ·gemmDot12(SB), NOSPLIT, $0-96
 	MOVD 48(R10), R25
 	CBZ R7, done
 	VLD1 (R10), [V12.B16, V13.B16, V14.B16]
+	VMOVI $128, V15.B16
 blk:
 	MOVD R23, R0
 	MOVD R8, R21
@@ -1077,82 +1934,608 @@ d4fast:
 	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
 	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
 	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
-	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
-	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
-	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
-	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
-	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
-	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
-	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
-	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
-	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
-	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
-	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
-	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
+	MOVD 200(R11), R22
 	MOVD R21, R24
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
-	WORD $0x0e614a45 // sqxtn v5.4h, v18.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d4r0noclamp
+	ADR d4qtbl, R26
+	ADD R22<<2, R26, R26
+	ADD R22<<4, R26, R26
+	ADD R22<<5, R26, R26
+	JMP (R26)
+d4qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9ed5 // sqrshrn v21.4h, v22.4s, #1
+	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9f38 // sqrshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9f59 // sqrshrn v25.4h, v26.4s, #1
+	WORD $0x0f1f9f9c // sqrshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f9fbc // sqrshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f9fdd // sqrshrn v29.4h, v30.4s, #1
+	B d4qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9ed5 // sqrshrn v21.4h, v22.4s, #2
+	WORD $0x0f1e9f18 // sqrshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9f38 // sqrshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9f59 // sqrshrn v25.4h, v26.4s, #2
+	WORD $0x0f1e9f9c // sqrshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e9fbc // sqrshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e9fdd // sqrshrn v29.4h, v30.4s, #2
+	B d4qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9ed5 // sqrshrn v21.4h, v22.4s, #3
+	WORD $0x0f1d9f18 // sqrshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9f38 // sqrshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9f59 // sqrshrn v25.4h, v26.4s, #3
+	WORD $0x0f1d9f9c // sqrshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d9fbc // sqrshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d9fdd // sqrshrn v29.4h, v30.4s, #3
+	B d4qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9ed5 // sqrshrn v21.4h, v22.4s, #4
+	WORD $0x0f1c9f18 // sqrshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9f38 // sqrshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9f59 // sqrshrn v25.4h, v26.4s, #4
+	WORD $0x0f1c9f9c // sqrshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c9fbc // sqrshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c9fdd // sqrshrn v29.4h, v30.4s, #4
+	B d4qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9ed5 // sqrshrn v21.4h, v22.4s, #5
+	WORD $0x0f1b9f18 // sqrshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9f38 // sqrshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9f59 // sqrshrn v25.4h, v26.4s, #5
+	WORD $0x0f1b9f9c // sqrshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b9fbc // sqrshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b9fdd // sqrshrn v29.4h, v30.4s, #5
+	B d4qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9ed5 // sqrshrn v21.4h, v22.4s, #6
+	WORD $0x0f1a9f18 // sqrshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9f38 // sqrshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9f59 // sqrshrn v25.4h, v26.4s, #6
+	WORD $0x0f1a9f9c // sqrshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a9fbc // sqrshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a9fdd // sqrshrn v29.4h, v30.4s, #6
+	B d4qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199ed5 // sqrshrn v21.4h, v22.4s, #7
+	WORD $0x0f199f18 // sqrshrn v24.4h, v24.4s, #7
+	WORD $0x4f199f38 // sqrshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199f59 // sqrshrn v25.4h, v26.4s, #7
+	WORD $0x0f199f9c // sqrshrn v28.4h, v28.4s, #7
+	WORD $0x4f199fbc // sqrshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f199fdd // sqrshrn v29.4h, v30.4s, #7
+	B d4qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189ed5 // sqrshrn v21.4h, v22.4s, #8
+	WORD $0x0f189f18 // sqrshrn v24.4h, v24.4s, #8
+	WORD $0x4f189f38 // sqrshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189f59 // sqrshrn v25.4h, v26.4s, #8
+	WORD $0x0f189f9c // sqrshrn v28.4h, v28.4s, #8
+	WORD $0x4f189fbc // sqrshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f189fdd // sqrshrn v29.4h, v30.4s, #8
+	B d4qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179ed5 // sqrshrn v21.4h, v22.4s, #9
+	WORD $0x0f179f18 // sqrshrn v24.4h, v24.4s, #9
+	WORD $0x4f179f38 // sqrshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179f59 // sqrshrn v25.4h, v26.4s, #9
+	WORD $0x0f179f9c // sqrshrn v28.4h, v28.4s, #9
+	WORD $0x4f179fbc // sqrshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f179fdd // sqrshrn v29.4h, v30.4s, #9
+	B d4qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169ed5 // sqrshrn v21.4h, v22.4s, #10
+	WORD $0x0f169f18 // sqrshrn v24.4h, v24.4s, #10
+	WORD $0x4f169f38 // sqrshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169f59 // sqrshrn v25.4h, v26.4s, #10
+	WORD $0x0f169f9c // sqrshrn v28.4h, v28.4s, #10
+	WORD $0x4f169fbc // sqrshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f169fdd // sqrshrn v29.4h, v30.4s, #10
+	B d4qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159ed5 // sqrshrn v21.4h, v22.4s, #11
+	WORD $0x0f159f18 // sqrshrn v24.4h, v24.4s, #11
+	WORD $0x4f159f38 // sqrshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159f59 // sqrshrn v25.4h, v26.4s, #11
+	WORD $0x0f159f9c // sqrshrn v28.4h, v28.4s, #11
+	WORD $0x4f159fbc // sqrshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f159fdd // sqrshrn v29.4h, v30.4s, #11
+	B d4qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149ed5 // sqrshrn v21.4h, v22.4s, #12
+	WORD $0x0f149f18 // sqrshrn v24.4h, v24.4s, #12
+	WORD $0x4f149f38 // sqrshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149f59 // sqrshrn v25.4h, v26.4s, #12
+	WORD $0x0f149f9c // sqrshrn v28.4h, v28.4s, #12
+	WORD $0x4f149fbc // sqrshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f149fdd // sqrshrn v29.4h, v30.4s, #12
+	B d4qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139ed5 // sqrshrn v21.4h, v22.4s, #13
+	WORD $0x0f139f18 // sqrshrn v24.4h, v24.4s, #13
+	WORD $0x4f139f38 // sqrshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139f59 // sqrshrn v25.4h, v26.4s, #13
+	WORD $0x0f139f9c // sqrshrn v28.4h, v28.4s, #13
+	WORD $0x4f139fbc // sqrshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f139fdd // sqrshrn v29.4h, v30.4s, #13
+	B d4qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129ed5 // sqrshrn v21.4h, v22.4s, #14
+	WORD $0x0f129f18 // sqrshrn v24.4h, v24.4s, #14
+	WORD $0x4f129f38 // sqrshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129f59 // sqrshrn v25.4h, v26.4s, #14
+	WORD $0x0f129f9c // sqrshrn v28.4h, v28.4s, #14
+	WORD $0x4f129fbc // sqrshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f129fdd // sqrshrn v29.4h, v30.4s, #14
+	B d4qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119ed5 // sqrshrn v21.4h, v22.4s, #15
+	WORD $0x0f119f18 // sqrshrn v24.4h, v24.4s, #15
+	WORD $0x4f119f38 // sqrshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119f59 // sqrshrn v25.4h, v26.4s, #15
+	WORD $0x0f119f9c // sqrshrn v28.4h, v28.4s, #15
+	WORD $0x4f119fbc // sqrshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f119fdd // sqrshrn v29.4h, v30.4s, #15
+	B d4qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	WORD $0x0f109ed5 // sqrshrn v21.4h, v22.4s, #16
+	WORD $0x0f109f18 // sqrshrn v24.4h, v24.4s, #16
+	WORD $0x4f109f38 // sqrshrn2 v24.8h, v25.4s, #16
+	WORD $0x0f109f59 // sqrshrn v25.4h, v26.4s, #16
+	WORD $0x0f109f9c // sqrshrn v28.4h, v28.4s, #16
+	WORD $0x4f109fbc // sqrshrn2 v28.8h, v29.4s, #16
+	WORD $0x0f109fdd // sqrshrn v29.4h, v30.4s, #16
+	B d4qzjoin
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9ed5 // sqrshrn v21.4h, v22.4s, #1
+	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9f38 // sqrshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9f59 // sqrshrn v25.4h, v26.4s, #1
+	WORD $0x0f1f9f9c // sqrshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f9fbc // sqrshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f9fdd // sqrshrn v29.4h, v30.4s, #1
+	B d4qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9ed5 // sqrshrn v21.4h, v22.4s, #2
+	WORD $0x0f1e9f18 // sqrshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9f38 // sqrshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9f59 // sqrshrn v25.4h, v26.4s, #2
+	WORD $0x0f1e9f9c // sqrshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e9fbc // sqrshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e9fdd // sqrshrn v29.4h, v30.4s, #2
+	B d4qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9ed5 // sqrshrn v21.4h, v22.4s, #3
+	WORD $0x0f1d9f18 // sqrshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9f38 // sqrshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9f59 // sqrshrn v25.4h, v26.4s, #3
+	WORD $0x0f1d9f9c // sqrshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d9fbc // sqrshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d9fdd // sqrshrn v29.4h, v30.4s, #3
+	B d4qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9ed5 // sqrshrn v21.4h, v22.4s, #4
+	WORD $0x0f1c9f18 // sqrshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9f38 // sqrshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9f59 // sqrshrn v25.4h, v26.4s, #4
+	WORD $0x0f1c9f9c // sqrshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c9fbc // sqrshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c9fdd // sqrshrn v29.4h, v30.4s, #4
+	B d4qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9ed5 // sqrshrn v21.4h, v22.4s, #5
+	WORD $0x0f1b9f18 // sqrshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9f38 // sqrshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9f59 // sqrshrn v25.4h, v26.4s, #5
+	WORD $0x0f1b9f9c // sqrshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b9fbc // sqrshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b9fdd // sqrshrn v29.4h, v30.4s, #5
+	B d4qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9ed5 // sqrshrn v21.4h, v22.4s, #6
+	WORD $0x0f1a9f18 // sqrshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9f38 // sqrshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9f59 // sqrshrn v25.4h, v26.4s, #6
+	WORD $0x0f1a9f9c // sqrshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a9fbc // sqrshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a9fdd // sqrshrn v29.4h, v30.4s, #6
+	B d4qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199ed5 // sqrshrn v21.4h, v22.4s, #7
+	WORD $0x0f199f18 // sqrshrn v24.4h, v24.4s, #7
+	WORD $0x4f199f38 // sqrshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199f59 // sqrshrn v25.4h, v26.4s, #7
+	WORD $0x0f199f9c // sqrshrn v28.4h, v28.4s, #7
+	WORD $0x4f199fbc // sqrshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f199fdd // sqrshrn v29.4h, v30.4s, #7
+	B d4qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189ed5 // sqrshrn v21.4h, v22.4s, #8
+	WORD $0x0f189f18 // sqrshrn v24.4h, v24.4s, #8
+	WORD $0x4f189f38 // sqrshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189f59 // sqrshrn v25.4h, v26.4s, #8
+	WORD $0x0f189f9c // sqrshrn v28.4h, v28.4s, #8
+	WORD $0x4f189fbc // sqrshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f189fdd // sqrshrn v29.4h, v30.4s, #8
+	B d4qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179ed5 // sqrshrn v21.4h, v22.4s, #9
+	WORD $0x0f179f18 // sqrshrn v24.4h, v24.4s, #9
+	WORD $0x4f179f38 // sqrshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179f59 // sqrshrn v25.4h, v26.4s, #9
+	WORD $0x0f179f9c // sqrshrn v28.4h, v28.4s, #9
+	WORD $0x4f179fbc // sqrshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f179fdd // sqrshrn v29.4h, v30.4s, #9
+	B d4qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169ed5 // sqrshrn v21.4h, v22.4s, #10
+	WORD $0x0f169f18 // sqrshrn v24.4h, v24.4s, #10
+	WORD $0x4f169f38 // sqrshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169f59 // sqrshrn v25.4h, v26.4s, #10
+	WORD $0x0f169f9c // sqrshrn v28.4h, v28.4s, #10
+	WORD $0x4f169fbc // sqrshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f169fdd // sqrshrn v29.4h, v30.4s, #10
+	B d4qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159ed5 // sqrshrn v21.4h, v22.4s, #11
+	WORD $0x0f159f18 // sqrshrn v24.4h, v24.4s, #11
+	WORD $0x4f159f38 // sqrshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159f59 // sqrshrn v25.4h, v26.4s, #11
+	WORD $0x0f159f9c // sqrshrn v28.4h, v28.4s, #11
+	WORD $0x4f159fbc // sqrshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f159fdd // sqrshrn v29.4h, v30.4s, #11
+	B d4qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149ed5 // sqrshrn v21.4h, v22.4s, #12
+	WORD $0x0f149f18 // sqrshrn v24.4h, v24.4s, #12
+	WORD $0x4f149f38 // sqrshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149f59 // sqrshrn v25.4h, v26.4s, #12
+	WORD $0x0f149f9c // sqrshrn v28.4h, v28.4s, #12
+	WORD $0x4f149fbc // sqrshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f149fdd // sqrshrn v29.4h, v30.4s, #12
+	B d4qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139ed5 // sqrshrn v21.4h, v22.4s, #13
+	WORD $0x0f139f18 // sqrshrn v24.4h, v24.4s, #13
+	WORD $0x4f139f38 // sqrshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139f59 // sqrshrn v25.4h, v26.4s, #13
+	WORD $0x0f139f9c // sqrshrn v28.4h, v28.4s, #13
+	WORD $0x4f139fbc // sqrshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f139fdd // sqrshrn v29.4h, v30.4s, #13
+	B d4qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129ed5 // sqrshrn v21.4h, v22.4s, #14
+	WORD $0x0f129f18 // sqrshrn v24.4h, v24.4s, #14
+	WORD $0x4f129f38 // sqrshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129f59 // sqrshrn v25.4h, v26.4s, #14
+	WORD $0x0f129f9c // sqrshrn v28.4h, v28.4s, #14
+	WORD $0x4f129fbc // sqrshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f129fdd // sqrshrn v29.4h, v30.4s, #14
+	B d4qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119ed5 // sqrshrn v21.4h, v22.4s, #15
+	WORD $0x0f119f18 // sqrshrn v24.4h, v24.4s, #15
+	WORD $0x4f119f38 // sqrshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119f59 // sqrshrn v25.4h, v26.4s, #15
+	WORD $0x0f119f9c // sqrshrn v28.4h, v28.4s, #15
+	WORD $0x4f119fbc // sqrshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f119fdd // sqrshrn v29.4h, v30.4s, #15
+	B d4qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	WORD $0x0f109ed5 // sqrshrn v21.4h, v22.4s, #16
+	WORD $0x0f109f18 // sqrshrn v24.4h, v24.4s, #16
+	WORD $0x4f109f38 // sqrshrn2 v24.8h, v25.4s, #16
+	WORD $0x0f109f59 // sqrshrn v25.4h, v26.4s, #16
+	WORD $0x0f109f9c // sqrshrn v28.4h, v28.4s, #16
+	WORD $0x4f109fbc // sqrshrn2 v28.8h, v29.4s, #16
+	WORD $0x0f109fdd // sqrshrn v29.4h, v30.4s, #16
+	B d4qujoin
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+d4qzgen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+d4qzjoin:
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a06 // sqxtn v6.8b, v16.8h
+	WORD $0x4e214a26 // sqxtn2 v6.16b, v17.8h
+	CBZ R25, d4qr0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r0noclamp:
+d4qr0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
 	ADD R9, R24, R24
-	WORD $0x0e614a84 // sqxtn v4.4h, v20.4s
-	WORD $0x4e614aa4 // sqxtn2 v4.8h, v21.4s
-	WORD $0x0e614ac5 // sqxtn v5.4h, v22.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d4r1noclamp
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x4e6c0eb5 // sqadd v21.8h, v21.8h, v12.8h
+	WORD $0x0e214a86 // sqxtn v6.8b, v20.8h
+	WORD $0x4e214aa6 // sqxtn2 v6.16b, v21.8h
+	CBZ R25, d4qr1noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r1noclamp:
+d4qr1noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
 	ADD R9, R24, R24
-	WORD $0x0e614b04 // sqxtn v4.4h, v24.4s
-	WORD $0x4e614b24 // sqxtn2 v4.8h, v25.4s
-	WORD $0x0e614b45 // sqxtn v5.4h, v26.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d4r2noclamp
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x4e6c0f39 // sqadd v25.8h, v25.8h, v12.8h
+	WORD $0x0e214b06 // sqxtn v6.8b, v24.8h
+	WORD $0x4e214b26 // sqxtn2 v6.16b, v25.8h
+	CBZ R25, d4qr2noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r2noclamp:
+d4qr2noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
 	ADD R9, R24, R24
-	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
-	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
-	WORD $0x0e614bc5 // sqxtn v5.4h, v30.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d4r3noclamp
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x4e6c0fbd // sqadd v29.8h, v29.8h, v12.8h
+	WORD $0x0e214b86 // sqxtn v6.8b, v28.8h
+	WORD $0x4e214ba6 // sqxtn2 v6.16b, v29.8h
+	CBZ R25, d4qr3noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r3noclamp:
+d4qr3noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
+	B d4qdone
+d4qugen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4eaa56d6 // srshl v22.4s, v22.4s, v10.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4eaa575a // srshl v26.4s, v26.4s, v10.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	WORD $0x4eaa57de // srshl v30.4s, v30.4s, v10.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+d4qujoin:
+	WORD $0x2e212a06 // sqxtun v6.8b, v16.8h
+	WORD $0x6e212a26 // sqxtun2 v6.16b, v17.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu0noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu0noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+	VMOV V6.S[2], R22
+	MOVW R22, 8(R24)
+	ADD R9, R24, R24
+	WORD $0x2e212a86 // sqxtun v6.8b, v20.8h
+	WORD $0x6e212aa6 // sqxtun2 v6.16b, v21.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu1noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu1noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+	VMOV V6.S[2], R22
+	MOVW R22, 8(R24)
+	ADD R9, R24, R24
+	WORD $0x2e212b06 // sqxtun v6.8b, v24.8h
+	WORD $0x6e212b26 // sqxtun2 v6.16b, v25.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu2noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu2noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+	VMOV V6.S[2], R22
+	MOVW R22, 8(R24)
+	ADD R9, R24, R24
+	WORD $0x2e212b86 // sqxtun v6.8b, v28.8h
+	WORD $0x6e212ba6 // sqxtun2 v6.16b, v29.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu3noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu3noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+	VMOV V6.S[2], R22
+	MOVW R22, 8(R24)
+d4qdone:
 	ADD R1<<2, R0, R0
 	ADD R9<<2, R21, R21
 	SUB $4, R4, R4
@@ -1210,25 +2593,189 @@ d1fast:
 	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
 	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
 	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	MOVD 200(R11), R22
+	MOVD R21, R24
+	ADR d1qtbl, R26
+	ADD R22<<4, R26, R26
+	JMP (R26)
+d1qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	B d1qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	B d1qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	B d1qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	B d1qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	B d1qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	B d1qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	B d1qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	B d1qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	B d1qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	B d1qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	B d1qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	B d1qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	B d1qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	B d1qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	B d1qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	B d1qzjoin
+	B d1qzgen
+	B d1qzgen
+	B d1qzgen
+	B d1qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
+	B d1qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e51 // sqrshrn v17.4h, v18.4s, #2
+	B d1qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e51 // sqrshrn v17.4h, v18.4s, #3
+	B d1qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e51 // sqrshrn v17.4h, v18.4s, #4
+	B d1qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e51 // sqrshrn v17.4h, v18.4s, #5
+	B d1qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e51 // sqrshrn v17.4h, v18.4s, #6
+	B d1qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e51 // sqrshrn v17.4h, v18.4s, #7
+	B d1qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e51 // sqrshrn v17.4h, v18.4s, #8
+	B d1qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e51 // sqrshrn v17.4h, v18.4s, #9
+	B d1qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e51 // sqrshrn v17.4h, v18.4s, #10
+	B d1qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e51 // sqrshrn v17.4h, v18.4s, #11
+	B d1qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e51 // sqrshrn v17.4h, v18.4s, #12
+	B d1qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e51 // sqrshrn v17.4h, v18.4s, #13
+	B d1qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e51 // sqrshrn v17.4h, v18.4s, #14
+	B d1qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e51 // sqrshrn v17.4h, v18.4s, #15
+	B d1qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e51 // sqrshrn v17.4h, v18.4s, #16
+	B d1qujoin
+	B d1qugen
+	B d1qugen
+	B d1qugen
+	B d1qugen
+d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
 	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
-	MOVD R21, R24
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
-	WORD $0x0e614a45 // sqxtn v5.4h, v18.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x4e6c0ca5 // sqadd v5.8h, v5.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
-	CBZ R25, d1r0noclamp
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+d1qzjoin:
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x4e6c0e31 // sqadd v17.8h, v17.8h, v12.8h
+	WORD $0x0e214a06 // sqxtn v6.8b, v16.8h
+	WORD $0x4e214a26 // sqxtn2 v6.16b, v17.8h
+	CBZ R25, d1qr0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d1r0noclamp:
+d1qr0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
+	B d1qdone
+d1qugen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4eaa5652 // srshl v18.4s, v18.4s, v10.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+d1qujoin:
+	WORD $0x2e212a06 // sqxtun v6.8b, v16.8h
+	WORD $0x6e212a26 // sqxtun2 v6.16b, v17.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d1qu0noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d1qu0noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+	VMOV V6.S[2], R22
+	MOVW R22, 8(R24)
+d1qdone:
 	ADD R1, R0, R0
 	ADD R9, R21, R21
 	SUB $1, R4, R4
@@ -1257,6 +2804,7 @@ TEXT ·gemmDot8(SB), NOSPLIT, $0-96
 	MOVD 48(R10), R25
 	CBZ R7, done
 	VLD1 (R10), [V12.B16, V13.B16, V14.B16]
+	VMOVI $128, V15.B16
 blk:
 	MOVD R23, R0
 	MOVD R8, R21
@@ -1362,58 +2910,427 @@ d4fast:
 	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
 	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
 	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
-	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
-	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
-	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
-	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
-	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
-	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
-	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
-	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	MOVD 136(R11), R22
 	MOVD R21, R24
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d4r0noclamp
+	ADR d4qtbl, R26
+	ADD R22<<2, R26, R26
+	ADD R22<<5, R26, R26
+	JMP (R26)
+d4qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9f38 // sqrshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9f9c // sqrshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f9fbc // sqrshrn2 v28.8h, v29.4s, #1
+	B d4qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9f18 // sqrshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9f38 // sqrshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9f9c // sqrshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e9fbc // sqrshrn2 v28.8h, v29.4s, #2
+	B d4qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9f18 // sqrshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9f38 // sqrshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9f9c // sqrshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d9fbc // sqrshrn2 v28.8h, v29.4s, #3
+	B d4qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9f18 // sqrshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9f38 // sqrshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9f9c // sqrshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c9fbc // sqrshrn2 v28.8h, v29.4s, #4
+	B d4qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9f18 // sqrshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9f38 // sqrshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9f9c // sqrshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b9fbc // sqrshrn2 v28.8h, v29.4s, #5
+	B d4qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9f18 // sqrshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9f38 // sqrshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9f9c // sqrshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a9fbc // sqrshrn2 v28.8h, v29.4s, #6
+	B d4qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199f18 // sqrshrn v24.4h, v24.4s, #7
+	WORD $0x4f199f38 // sqrshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199f9c // sqrshrn v28.4h, v28.4s, #7
+	WORD $0x4f199fbc // sqrshrn2 v28.8h, v29.4s, #7
+	B d4qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189f18 // sqrshrn v24.4h, v24.4s, #8
+	WORD $0x4f189f38 // sqrshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189f9c // sqrshrn v28.4h, v28.4s, #8
+	WORD $0x4f189fbc // sqrshrn2 v28.8h, v29.4s, #8
+	B d4qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179f18 // sqrshrn v24.4h, v24.4s, #9
+	WORD $0x4f179f38 // sqrshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179f9c // sqrshrn v28.4h, v28.4s, #9
+	WORD $0x4f179fbc // sqrshrn2 v28.8h, v29.4s, #9
+	B d4qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169f18 // sqrshrn v24.4h, v24.4s, #10
+	WORD $0x4f169f38 // sqrshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169f9c // sqrshrn v28.4h, v28.4s, #10
+	WORD $0x4f169fbc // sqrshrn2 v28.8h, v29.4s, #10
+	B d4qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159f18 // sqrshrn v24.4h, v24.4s, #11
+	WORD $0x4f159f38 // sqrshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159f9c // sqrshrn v28.4h, v28.4s, #11
+	WORD $0x4f159fbc // sqrshrn2 v28.8h, v29.4s, #11
+	B d4qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149f18 // sqrshrn v24.4h, v24.4s, #12
+	WORD $0x4f149f38 // sqrshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149f9c // sqrshrn v28.4h, v28.4s, #12
+	WORD $0x4f149fbc // sqrshrn2 v28.8h, v29.4s, #12
+	B d4qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139f18 // sqrshrn v24.4h, v24.4s, #13
+	WORD $0x4f139f38 // sqrshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139f9c // sqrshrn v28.4h, v28.4s, #13
+	WORD $0x4f139fbc // sqrshrn2 v28.8h, v29.4s, #13
+	B d4qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129f18 // sqrshrn v24.4h, v24.4s, #14
+	WORD $0x4f129f38 // sqrshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129f9c // sqrshrn v28.4h, v28.4s, #14
+	WORD $0x4f129fbc // sqrshrn2 v28.8h, v29.4s, #14
+	B d4qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119f18 // sqrshrn v24.4h, v24.4s, #15
+	WORD $0x4f119f38 // sqrshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119f9c // sqrshrn v28.4h, v28.4s, #15
+	WORD $0x4f119fbc // sqrshrn2 v28.8h, v29.4s, #15
+	B d4qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	WORD $0x0f109f18 // sqrshrn v24.4h, v24.4s, #16
+	WORD $0x4f109f38 // sqrshrn2 v24.8h, v25.4s, #16
+	WORD $0x0f109f9c // sqrshrn v28.4h, v28.4s, #16
+	WORD $0x4f109fbc // sqrshrn2 v28.8h, v29.4s, #16
+	B d4qzjoin
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9f38 // sqrshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9f9c // sqrshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f9fbc // sqrshrn2 v28.8h, v29.4s, #1
+	B d4qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9f18 // sqrshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9f38 // sqrshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9f9c // sqrshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e9fbc // sqrshrn2 v28.8h, v29.4s, #2
+	B d4qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9f18 // sqrshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9f38 // sqrshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9f9c // sqrshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d9fbc // sqrshrn2 v28.8h, v29.4s, #3
+	B d4qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9f18 // sqrshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9f38 // sqrshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9f9c // sqrshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c9fbc // sqrshrn2 v28.8h, v29.4s, #4
+	B d4qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9f18 // sqrshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9f38 // sqrshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9f9c // sqrshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b9fbc // sqrshrn2 v28.8h, v29.4s, #5
+	B d4qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9f18 // sqrshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9f38 // sqrshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9f9c // sqrshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a9fbc // sqrshrn2 v28.8h, v29.4s, #6
+	B d4qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199f18 // sqrshrn v24.4h, v24.4s, #7
+	WORD $0x4f199f38 // sqrshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199f9c // sqrshrn v28.4h, v28.4s, #7
+	WORD $0x4f199fbc // sqrshrn2 v28.8h, v29.4s, #7
+	B d4qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189f18 // sqrshrn v24.4h, v24.4s, #8
+	WORD $0x4f189f38 // sqrshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189f9c // sqrshrn v28.4h, v28.4s, #8
+	WORD $0x4f189fbc // sqrshrn2 v28.8h, v29.4s, #8
+	B d4qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179f18 // sqrshrn v24.4h, v24.4s, #9
+	WORD $0x4f179f38 // sqrshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179f9c // sqrshrn v28.4h, v28.4s, #9
+	WORD $0x4f179fbc // sqrshrn2 v28.8h, v29.4s, #9
+	B d4qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169f18 // sqrshrn v24.4h, v24.4s, #10
+	WORD $0x4f169f38 // sqrshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169f9c // sqrshrn v28.4h, v28.4s, #10
+	WORD $0x4f169fbc // sqrshrn2 v28.8h, v29.4s, #10
+	B d4qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159f18 // sqrshrn v24.4h, v24.4s, #11
+	WORD $0x4f159f38 // sqrshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159f9c // sqrshrn v28.4h, v28.4s, #11
+	WORD $0x4f159fbc // sqrshrn2 v28.8h, v29.4s, #11
+	B d4qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149f18 // sqrshrn v24.4h, v24.4s, #12
+	WORD $0x4f149f38 // sqrshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149f9c // sqrshrn v28.4h, v28.4s, #12
+	WORD $0x4f149fbc // sqrshrn2 v28.8h, v29.4s, #12
+	B d4qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139f18 // sqrshrn v24.4h, v24.4s, #13
+	WORD $0x4f139f38 // sqrshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139f9c // sqrshrn v28.4h, v28.4s, #13
+	WORD $0x4f139fbc // sqrshrn2 v28.8h, v29.4s, #13
+	B d4qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129f18 // sqrshrn v24.4h, v24.4s, #14
+	WORD $0x4f129f38 // sqrshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129f9c // sqrshrn v28.4h, v28.4s, #14
+	WORD $0x4f129fbc // sqrshrn2 v28.8h, v29.4s, #14
+	B d4qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119f18 // sqrshrn v24.4h, v24.4s, #15
+	WORD $0x4f119f38 // sqrshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119f9c // sqrshrn v28.4h, v28.4s, #15
+	WORD $0x4f119fbc // sqrshrn2 v28.8h, v29.4s, #15
+	B d4qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	WORD $0x0f109f18 // sqrshrn v24.4h, v24.4s, #16
+	WORD $0x4f109f38 // sqrshrn2 v24.8h, v25.4s, #16
+	WORD $0x0f109f9c // sqrshrn v28.4h, v28.4s, #16
+	WORD $0x4f109fbc // sqrshrn2 v28.8h, v29.4s, #16
+	B d4qujoin
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+d4qzgen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+d4qzjoin:
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x0e214a06 // sqxtn v6.8b, v16.8h
+	CBZ R25, d4qr0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r0noclamp:
+d4qr0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614a84 // sqxtn v4.4h, v20.4s
-	WORD $0x4e614aa4 // sqxtn2 v4.8h, v21.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d4r1noclamp
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x0e214a86 // sqxtn v6.8b, v20.8h
+	CBZ R25, d4qr1noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r1noclamp:
+d4qr1noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614b04 // sqxtn v4.4h, v24.4s
-	WORD $0x4e614b24 // sqxtn2 v4.8h, v25.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d4r2noclamp
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x0e214b06 // sqxtn v6.8b, v24.8h
+	CBZ R25, d4qr2noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r2noclamp:
+d4qr2noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
-	WORD $0x4e614ba4 // sqxtn2 v4.8h, v29.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d4r3noclamp
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x0e214b86 // sqxtn v6.8b, v28.8h
+	CBZ R25, d4qr3noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r3noclamp:
+d4qr3noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
+	B d4qdone
+d4qugen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea956b5 // srshl v21.4s, v21.4s, v9.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea95739 // srshl v25.4s, v25.4s, v9.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x4ea957bd // srshl v29.4s, v29.4s, v9.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+d4qujoin:
+	WORD $0x2e212a06 // sqxtun v6.8b, v16.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu0noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu0noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212a86 // sqxtun v6.8b, v20.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu1noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu1noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212b06 // sqxtun v6.8b, v24.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu2noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu2noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212b86 // sqxtun v6.8b, v28.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu3noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu3noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+d4qdone:
 	ADD R1<<2, R0, R0
 	ADD R9<<2, R21, R21
 	SUB $4, R4, R4
@@ -1464,19 +3381,145 @@ d1fast:
 	VLD1 (R24), [V8.B16, V9.B16]
 	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
 	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	MOVD 136(R11), R22
+	MOVD R21, R24
+	ADR d1qtbl, R26
+	ADD R22<<2, R26, R26
+	ADD R22<<3, R26, R26
+	JMP (R26)
+d1qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	B d1qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	B d1qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	B d1qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	B d1qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	B d1qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	B d1qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	B d1qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	B d1qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	B d1qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	B d1qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	B d1qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	B d1qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	B d1qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	B d1qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	B d1qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	B d1qzjoin
+	B d1qzgen
+	B d1qzgen
+	B d1qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
+	B d1qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9e30 // sqrshrn2 v16.8h, v17.4s, #2
+	B d1qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9e30 // sqrshrn2 v16.8h, v17.4s, #3
+	B d1qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9e30 // sqrshrn2 v16.8h, v17.4s, #4
+	B d1qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9e30 // sqrshrn2 v16.8h, v17.4s, #5
+	B d1qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9e30 // sqrshrn2 v16.8h, v17.4s, #6
+	B d1qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x4f199e30 // sqrshrn2 v16.8h, v17.4s, #7
+	B d1qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x4f189e30 // sqrshrn2 v16.8h, v17.4s, #8
+	B d1qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x4f179e30 // sqrshrn2 v16.8h, v17.4s, #9
+	B d1qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x4f169e30 // sqrshrn2 v16.8h, v17.4s, #10
+	B d1qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x4f159e30 // sqrshrn2 v16.8h, v17.4s, #11
+	B d1qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x4f149e30 // sqrshrn2 v16.8h, v17.4s, #12
+	B d1qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x4f139e30 // sqrshrn2 v16.8h, v17.4s, #13
+	B d1qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x4f129e30 // sqrshrn2 v16.8h, v17.4s, #14
+	B d1qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x4f119e30 // sqrshrn2 v16.8h, v17.4s, #15
+	B d1qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x4f109e30 // sqrshrn2 v16.8h, v17.4s, #16
+	B d1qujoin
+	B d1qugen
+	B d1qugen
+	B d1qugen
+d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
-	MOVD R21, R24
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e614a24 // sqxtn2 v4.8h, v17.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d1r0noclamp
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+d1qzjoin:
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x0e214a06 // sqxtn v6.8b, v16.8h
+	CBZ R25, d1qr0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d1r0noclamp:
+d1qr0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
+	B d1qdone
+d1qugen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+d1qujoin:
+	WORD $0x2e212a06 // sqxtun v6.8b, v16.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d1qu0noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d1qu0noclamp:
+	VMOV V6.D[0], R22
+	MOVD R22, (R24)
+d1qdone:
 	ADD R1, R0, R0
 	ADD R9, R21, R21
 	SUB $1, R4, R4
@@ -1505,6 +3548,7 @@ TEXT ·gemmDot4(SB), NOSPLIT, $0-96
 	MOVD 48(R10), R25
 	CBZ R7, done
 	VLD1 (R10), [V12.B16, V13.B16, V14.B16]
+	VMOVI $128, V15.B16
 blk:
 	MOVD R23, R0
 	MOVD R8, R21
@@ -1582,50 +3626,275 @@ d4fast:
 	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
 	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
 	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	MOVD 72(R11), R22
+	MOVD R21, R24
+	ADR d4qtbl, R26
+	ADD R22<<2, R26, R26
+	ADD R22<<4, R26, R26
+	JMP (R26)
+d4qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
+	WORD $0x0f1f9f9c // sqrshrn v28.4h, v28.4s, #1
+	B d4qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x0f1e9f18 // sqrshrn v24.4h, v24.4s, #2
+	WORD $0x0f1e9f9c // sqrshrn v28.4h, v28.4s, #2
+	B d4qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x0f1d9f18 // sqrshrn v24.4h, v24.4s, #3
+	WORD $0x0f1d9f9c // sqrshrn v28.4h, v28.4s, #3
+	B d4qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x0f1c9f18 // sqrshrn v24.4h, v24.4s, #4
+	WORD $0x0f1c9f9c // sqrshrn v28.4h, v28.4s, #4
+	B d4qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x0f1b9f18 // sqrshrn v24.4h, v24.4s, #5
+	WORD $0x0f1b9f9c // sqrshrn v28.4h, v28.4s, #5
+	B d4qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x0f1a9f18 // sqrshrn v24.4h, v24.4s, #6
+	WORD $0x0f1a9f9c // sqrshrn v28.4h, v28.4s, #6
+	B d4qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x0f199f18 // sqrshrn v24.4h, v24.4s, #7
+	WORD $0x0f199f9c // sqrshrn v28.4h, v28.4s, #7
+	B d4qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x0f189f18 // sqrshrn v24.4h, v24.4s, #8
+	WORD $0x0f189f9c // sqrshrn v28.4h, v28.4s, #8
+	B d4qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x0f179f18 // sqrshrn v24.4h, v24.4s, #9
+	WORD $0x0f179f9c // sqrshrn v28.4h, v28.4s, #9
+	B d4qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x0f169f18 // sqrshrn v24.4h, v24.4s, #10
+	WORD $0x0f169f9c // sqrshrn v28.4h, v28.4s, #10
+	B d4qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x0f159f18 // sqrshrn v24.4h, v24.4s, #11
+	WORD $0x0f159f9c // sqrshrn v28.4h, v28.4s, #11
+	B d4qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x0f149f18 // sqrshrn v24.4h, v24.4s, #12
+	WORD $0x0f149f9c // sqrshrn v28.4h, v28.4s, #12
+	B d4qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x0f139f18 // sqrshrn v24.4h, v24.4s, #13
+	WORD $0x0f139f9c // sqrshrn v28.4h, v28.4s, #13
+	B d4qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x0f129f18 // sqrshrn v24.4h, v24.4s, #14
+	WORD $0x0f129f9c // sqrshrn v28.4h, v28.4s, #14
+	B d4qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x0f119f18 // sqrshrn v24.4h, v24.4s, #15
+	WORD $0x0f119f9c // sqrshrn v28.4h, v28.4s, #15
+	B d4qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x0f109f18 // sqrshrn v24.4h, v24.4s, #16
+	WORD $0x0f109f9c // sqrshrn v28.4h, v28.4s, #16
+	B d4qzjoin
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	B d4qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
+	WORD $0x0f1f9f9c // sqrshrn v28.4h, v28.4s, #1
+	B d4qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x0f1e9f18 // sqrshrn v24.4h, v24.4s, #2
+	WORD $0x0f1e9f9c // sqrshrn v28.4h, v28.4s, #2
+	B d4qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x0f1d9f18 // sqrshrn v24.4h, v24.4s, #3
+	WORD $0x0f1d9f9c // sqrshrn v28.4h, v28.4s, #3
+	B d4qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x0f1c9f18 // sqrshrn v24.4h, v24.4s, #4
+	WORD $0x0f1c9f9c // sqrshrn v28.4h, v28.4s, #4
+	B d4qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x0f1b9f18 // sqrshrn v24.4h, v24.4s, #5
+	WORD $0x0f1b9f9c // sqrshrn v28.4h, v28.4s, #5
+	B d4qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x0f1a9f18 // sqrshrn v24.4h, v24.4s, #6
+	WORD $0x0f1a9f9c // sqrshrn v28.4h, v28.4s, #6
+	B d4qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x0f199f18 // sqrshrn v24.4h, v24.4s, #7
+	WORD $0x0f199f9c // sqrshrn v28.4h, v28.4s, #7
+	B d4qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x0f189f18 // sqrshrn v24.4h, v24.4s, #8
+	WORD $0x0f189f9c // sqrshrn v28.4h, v28.4s, #8
+	B d4qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x0f179f18 // sqrshrn v24.4h, v24.4s, #9
+	WORD $0x0f179f9c // sqrshrn v28.4h, v28.4s, #9
+	B d4qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x0f169f18 // sqrshrn v24.4h, v24.4s, #10
+	WORD $0x0f169f9c // sqrshrn v28.4h, v28.4s, #10
+	B d4qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x0f159f18 // sqrshrn v24.4h, v24.4s, #11
+	WORD $0x0f159f9c // sqrshrn v28.4h, v28.4s, #11
+	B d4qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x0f149f18 // sqrshrn v24.4h, v24.4s, #12
+	WORD $0x0f149f9c // sqrshrn v28.4h, v28.4s, #12
+	B d4qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x0f139f18 // sqrshrn v24.4h, v24.4s, #13
+	WORD $0x0f139f9c // sqrshrn v28.4h, v28.4s, #13
+	B d4qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x0f129f18 // sqrshrn v24.4h, v24.4s, #14
+	WORD $0x0f129f9c // sqrshrn v28.4h, v28.4s, #14
+	B d4qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x0f119f18 // sqrshrn v24.4h, v24.4s, #15
+	WORD $0x0f119f9c // sqrshrn v28.4h, v28.4s, #15
+	B d4qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x0f109f18 // sqrshrn v24.4h, v24.4s, #16
+	WORD $0x0f109f9c // sqrshrn v28.4h, v28.4s, #16
+	B d4qujoin
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+	B d4qugen
+d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
 	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
 	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
-	MOVD R21, R24
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d4r0noclamp
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+d4qzjoin:
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x0e214a06 // sqxtn v6.8b, v16.8h
+	CBZ R25, d4qr0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r0noclamp:
+d4qr0noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614a84 // sqxtn v4.4h, v20.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d4r1noclamp
+	WORD $0x4e6c0e94 // sqadd v20.8h, v20.8h, v12.8h
+	WORD $0x0e214a86 // sqxtn v6.8b, v20.8h
+	CBZ R25, d4qr1noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r1noclamp:
+d4qr1noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614b04 // sqxtn v4.4h, v24.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d4r2noclamp
+	WORD $0x4e6c0f18 // sqadd v24.8h, v24.8h, v12.8h
+	WORD $0x0e214b06 // sqxtn v6.8b, v24.8h
+	CBZ R25, d4qr2noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r2noclamp:
+d4qr2noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	ADD R9, R24, R24
-	WORD $0x0e614b84 // sqxtn v4.4h, v28.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d4r3noclamp
+	WORD $0x4e6c0f9c // sqadd v28.8h, v28.8h, v12.8h
+	WORD $0x0e214b86 // sqxtn v6.8b, v28.8h
+	CBZ R25, d4qr3noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d4r3noclamp:
+d4qr3noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
+	B d4qdone
+d4qugen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
+	WORD $0x4ea85718 // srshl v24.4s, v24.4s, v8.4s
+	WORD $0x4ea8579c // srshl v28.4s, v28.4s, v8.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+d4qujoin:
+	WORD $0x2e212a06 // sqxtun v6.8b, v16.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu0noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu0noclamp:
+	VMOV V6.S[0], R22
+	MOVW R22, (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212a86 // sqxtun v6.8b, v20.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu1noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu1noclamp:
+	VMOV V6.S[0], R22
+	MOVW R22, (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212b06 // sqxtun v6.8b, v24.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu2noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu2noclamp:
+	VMOV V6.S[0], R22
+	MOVW R22, (R24)
+	ADD R9, R24, R24
+	WORD $0x2e212b86 // sqxtun v6.8b, v28.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d4qu3noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d4qu3noclamp:
+	VMOV V6.S[0], R22
+	MOVW R22, (R24)
+d4qdone:
 	ADD R1<<2, R0, R0
 	ADD R9<<2, R21, R21
 	SUB $4, R4, R4
@@ -1669,17 +3938,106 @@ d1fast:
 	VLD1.P 16(R24), [V0.B16]
 	VLD1 (R24), [V8.B16]
 	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
-	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	MOVD 72(R11), R22
 	MOVD R21, R24
-	WORD $0x0e614a04 // sqxtn v4.4h, v16.4s
-	WORD $0x4e6c0c84 // sqadd v4.8h, v4.8h, v12.8h
-	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
-	CBZ R25, d1r0noclamp
+	ADR d1qtbl, R26
+	ADD R22<<3, R26, R26
+	JMP (R26)
+d1qtbl:
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	B d1qzjoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	B d1qzjoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	B d1qzjoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	B d1qzjoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	B d1qzjoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	B d1qzjoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	B d1qzjoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	B d1qzjoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	B d1qzjoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	B d1qzjoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	B d1qzjoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	B d1qzjoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	B d1qzjoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	B d1qzjoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	B d1qzjoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	B d1qzjoin
+	B d1qzgen
+	B d1qzgen
+	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
+	B d1qujoin
+	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
+	B d1qujoin
+	WORD $0x0f1d9e10 // sqrshrn v16.4h, v16.4s, #3
+	B d1qujoin
+	WORD $0x0f1c9e10 // sqrshrn v16.4h, v16.4s, #4
+	B d1qujoin
+	WORD $0x0f1b9e10 // sqrshrn v16.4h, v16.4s, #5
+	B d1qujoin
+	WORD $0x0f1a9e10 // sqrshrn v16.4h, v16.4s, #6
+	B d1qujoin
+	WORD $0x0f199e10 // sqrshrn v16.4h, v16.4s, #7
+	B d1qujoin
+	WORD $0x0f189e10 // sqrshrn v16.4h, v16.4s, #8
+	B d1qujoin
+	WORD $0x0f179e10 // sqrshrn v16.4h, v16.4s, #9
+	B d1qujoin
+	WORD $0x0f169e10 // sqrshrn v16.4h, v16.4s, #10
+	B d1qujoin
+	WORD $0x0f159e10 // sqrshrn v16.4h, v16.4s, #11
+	B d1qujoin
+	WORD $0x0f149e10 // sqrshrn v16.4h, v16.4s, #12
+	B d1qujoin
+	WORD $0x0f139e10 // sqrshrn v16.4h, v16.4s, #13
+	B d1qujoin
+	WORD $0x0f129e10 // sqrshrn v16.4h, v16.4s, #14
+	B d1qujoin
+	WORD $0x0f119e10 // sqrshrn v16.4h, v16.4s, #15
+	B d1qujoin
+	WORD $0x0f109e10 // sqrshrn v16.4h, v16.4s, #16
+	B d1qujoin
+	B d1qugen
+	B d1qugen
+d1qzgen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+d1qzjoin:
+	WORD $0x4e6c0e10 // sqadd v16.8h, v16.8h, v12.8h
+	WORD $0x0e214a06 // sqxtn v6.8b, v16.8h
+	CBZ R25, d1qr0noclamp
 	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
 	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
-d1r0noclamp:
+d1qr0noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
+	B d1qdone
+d1qugen:
+	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+d1qujoin:
+	WORD $0x2e212a06 // sqxtun v6.8b, v16.8h
+	VEOR V15.B16, V6.B16, V6.B16
+	CBZ R25, d1qu0noclamp
+	WORD $0x4e2d64c6 // smax v6.16b, v6.16b, v13.16b
+	WORD $0x4e2e6cc6 // smin v6.16b, v6.16b, v14.16b
+d1qu0noclamp:
+	VMOV V6.S[0], R22
+	MOVW R22, (R24)
+d1qdone:
 	ADD R1, R0, R0
 	ADD R9, R21, R21
 	SUB $1, R4, R4

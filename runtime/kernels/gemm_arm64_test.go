@@ -65,7 +65,7 @@ func TestArmGemmTiles(t *testing.T) {
 				}
 				zs := []int32{-128, 127, 0, int32(r.IntN(256) - 128)}
 				zx, zy := zs[r.IntN(4)], zs[r.IntN(4)]
-				mult := extremeMults(r, o, r.IntN(3)/2, k)
+				mult := extremeMults(r, o, multMode(r), k)
 				bias := randBias(r, o, k)
 				out := []Range{Full, {int8(zy), 127}, {-128, -128}, {int8(-100 + r.IntN(90)), int8(10 + r.IntN(100))}}[r.IntN(4)]
 				// The reference on compact rows.
@@ -114,3 +114,66 @@ func TestArmGemmPackFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestArmGemmShifts runs the SDOT kernels' epilogue with every uniform
+// shift k = S - 31 of the SQRSHRN table (1-16; 0 stands for an S < 32,
+// which runs the pre-shift then k = 1; 17 takes the SRSHL path), on every
+// block width and both row tiles, with the output zero point -128 (the
+// unsigned narrow) and others, clamped or not, and blocks whose k differ in
+// one channel (the SRSHL path). The accumulators' scale is chosen per k so
+// that the outputs spread over the int8 range, with some at its ends.
+func TestArmGemmShifts(t *testing.T) {
+	if !cpu.ARM64.HasASIMDDP {
+		t.Skip("no ASIMDDP")
+	}
+	r := rand.New(rand.NewPCG(73, 74))
+	n, inside, total := 0, 0, 0
+	for k := 0; k <= maxUniformKTest+1; k++ {
+		for _, o := range []int{4, 8, 12, 16, 20, 28, 32, 44} {
+			for rep := range 3 {
+				p := []int{1, 5, 9}[rep]
+				s := int32(31 + k)
+				if k == 0 {
+					s = int32(20 + r.IntN(12))
+				}
+				mult := sharedMults(r, o, s)
+				if rep == 2 {
+					mult[r.IntN(o)].S++ // one block not uniform
+				}
+				// K so that acc M / 2^S spans about +-300: |acc| ~ sqrt(K) 128 74.
+				kk := 1 + r.IntN(64)
+				x := randI8(r, p*kk, -128, 127)
+				w := randI8(r, o*kk, -127, 127)
+				bias := make([]int32, o)
+				span := int64(300) << max(s-31, 1) // |acc| that reaches 300 at M ~ 2^30.5
+				for i := range bias {
+					bias[i] = int32(r.Int64N(2*span+1) - span)
+				}
+				zy := []int32{-128, -128, 0, int32(r.IntN(256) - 128)}[r.IntN(4)]
+				out := []Range{Full, Full, {int8(min(max(zy, -100), 50)), 100}}[r.IntN(3)]
+				zx := int32(r.IntN(256) - 128)
+				want := make([]int8, p*o)
+				gemmRows(x, w, bias, want, kk, o, zx, mult, zy, out, 0, p)
+				got := make([]int8, p*o)
+				armDot.run(x, kk, kk, armDot.pack(w, o, kk), bias, got, o, zx, mult, zy, out, 0, p)
+				for _, v := range want {
+					if v > out.Lo && v < out.Hi {
+						inside++
+					}
+					total++
+				}
+				if !slices.Equal(got, want) {
+					reportDiff(t, fmt.Sprintf("k=%d S=%d O=%d P=%d K=%d zy=%d out=%v", k, s, o, p, kk, zy, out), got, want, o)
+				}
+				n++
+			}
+		}
+	}
+	if inside*5 < total {
+		t.Fatalf("only %d of %d outputs inside the clamp: the test data saturates", inside, total)
+	}
+	t.Logf("%d cases, %d of %d outputs inside the clamp", n, inside, total)
+}
+
+// maxUniformKTest is asmgen_arm64.go's maxUniformK.
+const maxUniformKTest = 16

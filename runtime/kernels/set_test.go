@@ -66,8 +66,26 @@ func (g *guarded) check(t testing.TB, what string) {
 // output codes; with mode 1 a mix of those and the extremes of the rule (the
 // largest reals with S = 1, the clamp path with S in [22, 32], S = 62 with
 // tiny or zero M, the ends of the M range).
+//
+// With mode 2 the channels share one S (as the ARM64 epilogues' uniform
+// shift path needs, see sharedMults): usually the typical one, give or take
+// one, sometimes any in [1, 48]; one channel in 8 then moves by one.
 func extremeMults(r *rand.Rand, n, mode, k int) []Multiplier {
 	typ := 40 / (math.Sqrt(float64(k)) * 128 * 74)
+	if mode == 2 {
+		m, _ := NewMultiplier(typ)
+		s := m.S + int32(r.IntN(3)-1)
+		if r.IntN(4) == 0 {
+			s = int32(1 + r.IntN(48))
+		}
+		ms := sharedMults(r, n, s)
+		for i := range ms {
+			if r.IntN(8) == 0 {
+				ms[i].S = min(max(ms[i].S+int32(1-2*r.IntN(2)), MinShift), MaxShift)
+			}
+		}
+		return ms
+	}
 	ms := make([]Multiplier, n)
 	for i := range ms {
 		var m Multiplier
@@ -87,6 +105,18 @@ func extremeMults(r *rand.Rand, n, mode, k int) []Multiplier {
 	}
 	return ms
 }
+
+// sharedMults returns n multipliers of shift s, M random in [2^30, 2^31).
+func sharedMults(r *rand.Rand, n int, s int32) []Multiplier {
+	ms := make([]Multiplier, n)
+	for i := range ms {
+		ms[i] = Multiplier{M: int32(1<<30 + r.IntN(1<<30)), S: max(s, MinShift)}
+	}
+	return ms
+}
+
+// multMode returns the extremeMults mode of a random case: mostly typical.
+func multMode(r *rand.Rand) int { return []int{0, 0, 0, 1, 2, 2}[r.IntN(6)] }
 
 // randBias returns a bias for dot products of length k: usually nil or of
 // the accumulators' own magnitude, sometimes the largest Validate accepts.
@@ -143,7 +173,7 @@ func newGemmCase(r *rand.Rand, p, k, o int) *gemmCase {
 	c := &gemmCase{p: p, k: k, o: o}
 	zs := []int32{-128, 127, 0, int32(r.IntN(256) - 128)}
 	c.zx, c.zy = zs[r.IntN(4)], zs[r.IntN(4)]
-	c.mode = r.IntN(3) / 2 // mostly typical
+	c.mode = multMode(r)
 	c.mult = extremeMults(r, o, c.mode, k)
 	c.out = []Range{Full, Full, {int8(c.zy), 127}, {-128, -128}, {127, 127}, {int8(-100 + r.IntN(90)), int8(10 + r.IntN(100))}}[r.IntN(6)]
 	switch r.IntN(6) {
@@ -268,7 +298,7 @@ func newConvCase(r *rand.Rand, n, h, w, c, o, kh, kw, sh, sw, dh, dw, pt, pl, pb
 	p.XZero, p.YZero = zs[r.IntN(4)], zs[r.IntN(4)]
 	cpg := c / max(groups, 1)
 	k := kh * kw * cpg
-	p.Mult = extremeMults(r, o, r.IntN(3)/2, k)
+	p.Mult = extremeMults(r, o, multMode(r), k)
 	p.Out = []Range{Full, Full, {int8(p.YZero), 127}, {-128, -128}, {int8(-100 + r.IntN(90)), int8(10 + r.IntN(100))}}[r.IntN(5)]
 	var x, wt []int8
 	if r.IntN(6) == 0 {
