@@ -611,6 +611,11 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 		rows = fo.Shape[0]
 	}
 	cols := fo.Len() / max(rows, 1)
+	// Segmentation logits [N,C,H,W] (H*W > 1): the SQNR and cosine over
+	// all of them, top-1 as for a class map (classMapRows: the per-pixel
+	// argmax over C of both, agreeing when the whole map does), and no
+	// classifier confidence.
+	seg := len(fo.Shape) == 4 && fo.Shape[2]*fo.Shape[3] > 1
 	for row := range rows {
 		fr, qr := fo.F32[row*cols:(row+1)*cols], qo.F32[row*cols:(row+1)*cols]
 		var x rowEval
@@ -627,6 +632,14 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 		if nf > 0 && nq > 0 {
 			x.cos = dot / math.Sqrt(nf*nq)
 		}
+		if seg {
+			x.conf = 1
+			if !sameClassMap(fr, qr, fo.Shape[1], fo.Shape[2]*fo.Shape[3]) {
+				x.qt = 1
+			}
+			r.rows = append(r.rows, x)
+			continue
+		}
 		x.ft, x.qt = kernels.Argmax(fr), kernels.Argmax(qr)
 		var z float64 // softmax denominator relative to the top logit
 		for _, v := range fr {
@@ -639,6 +652,15 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 		r.rows = append(r.rows, x)
 	}
 	return r
+}
+
+// sameClassMap reports whether the logits f and q ([C][HW] of one item)
+// give the same class at every pixel (kernels.ArgMax's rule).
+func sameClassMap(f, q []float32, c, hw int) bool {
+	fm, qm := make([]int32, hw), make([]int32, hw)
+	kernels.ArgMax(f, 1, c, hw, fm)
+	kernels.ArgMax(q, 1, c, hw, qm)
+	return slices.Equal(fm, qm)
 }
 
 // classMapRows compares class maps (an ArgMax's indices, a segmentation's
