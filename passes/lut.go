@@ -53,12 +53,7 @@ func HardSwishTable(in, out QParams) [256]int8 { return table(in, out, true) }
 // as here), so it never sits on a rounding boundary. The table does not
 // depend on the CPU or on Go's math package. Panics as HardSigmoidTable.
 func SigmoidTable(in, out QParams) [256]int8 {
-	if err := in.valid(); err != nil {
-		panic("input quantization: " + err.Error())
-	}
-	if err := out.valid(); err != nil {
-		panic("output quantization: " + err.Error())
-	}
+	mustValid(in, out)
 	var t [256]int8
 	sIn := new(big.Rat).SetFloat64(float64(in.Scale))
 	sOut := new(big.Rat).SetFloat64(float64(out.Scale))
@@ -114,13 +109,18 @@ func sigmoidBig(x *big.Rat) *big.Float {
 // LookupIndex is the table index of int8 code q.
 func LookupIndex(q int8) uint8 { return uint8(q) }
 
-func table(in, out QParams, swish bool) [256]int8 {
+// mustValid panics unless both quantizations are valid (the tables' rule).
+func mustValid(in, out QParams) {
 	if err := in.valid(); err != nil {
 		panic("input quantization: " + err.Error())
 	}
 	if err := out.valid(); err != nil {
 		panic("output quantization: " + err.Error())
 	}
+}
+
+func table(in, out QParams, swish bool) [256]int8 {
+	mustValid(in, out)
 	var t [256]int8
 	sIn := new(big.Rat).SetFloat64(float64(in.Scale))
 	sOut := new(big.Rat).SetFloat64(float64(out.Scale))

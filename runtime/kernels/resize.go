@@ -169,9 +169,7 @@ func ResizeBilinearF32(p *ResizeParams, x, y []float32, lo, hi int) {
 			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
 			a0, a1, b0, b1 = a0[:len(d)], a1[:len(d)], b0[:len(d)], b1[:len(d)] // no bounds checks below
 			for ch := range d {
-				top := float64((1-fx)*float64(a0[ch])) + float64(fx*float64(a1[ch]))
-				bot := float64((1-fx)*float64(b0[ch])) + float64(fx*float64(b1[ch]))
-				d[ch] = float32(float64((1-fy)*top) + float64(fy*bot))
+				d[ch] = lerp2(a0[ch], a1[ch], b0[ch], b1[ch], fx, fy)
 			}
 		}
 	}
@@ -228,11 +226,26 @@ func ResizeBilinearI8(p *ResizeParams, x, y []int8, lo, hi int) {
 			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
 			a0, a1, b0, b1 = a0[:len(d)], a1[:len(d)], b0[:len(d)], b1[:len(d)] // no bounds checks below
 			for ch := range d {
-				v := int32(a0[ch])*w00 + int32(a1[ch])*w01 + int32(b0[ch])*w10 + int32(b1[ch])*w11
+				v := sum4(a0[ch], a1[ch], b0[ch], b1[ch], w00, w01, w10, w11)
 				d[ch] = int8(min(max((v+half)>>(2*ResizeFrac), -128), 127))
 			}
 		}
 	}
+}
+
+// lerp2 is the float kernels' sample: (1-fy)*top + fy*bot, top = (1-fx)*a0
+// + fx*a1 and bot likewise of b0, b1, in float64 with every product
+// rounded (no fused multiply-add), as float32.
+func lerp2(a0, a1, b0, b1 float32, fx, fy float64) float32 {
+	top := float64((1-fx)*float64(a0)) + float64(fx*float64(a1))
+	bot := float64((1-fx)*float64(b0)) + float64(fx*float64(b1))
+	return float32(float64((1-fy)*top) + float64(fy*bot))
+}
+
+// sum4 is the int8 kernels' interpolation sum of four codes by their
+// weights (the products of the two axes'), exact in int32.
+func sum4(a0, a1, b0, b1 int8, w00, w01, w10, w11 int32) int32 {
+	return int32(a0)*w00 + int32(a1)*w01 + int32(b0)*w10 + int32(b1)*w11
 }
 
 // resizeRow is the longest input row (W*C values) ResizeBilinearI8
@@ -262,9 +275,7 @@ func ResizeArgMaxF32(p *ResizeParams, x []float32, y []int32, lo, hi int) {
 			best := -1
 			var top float32
 			for ch := range a0 {
-				top0 := float64((1-fx)*float64(a0[ch])) + float64(fx*float64(a1[ch]))
-				bot := float64((1-fx)*float64(b0[ch])) + float64(fx*float64(b1[ch]))
-				v := float32(float64((1-fy)*top0) + float64(fy*bot))
+				v := lerp2(a0[ch], a1[ch], b0[ch], b1[ch], fx, fy)
 				if v != v { // NaN
 					continue
 				}
@@ -301,9 +312,9 @@ func ResizeArgMaxI8(p *ResizeParams, x []int8, y []int32, lo, hi int) {
 			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
 			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
 			a1, b0, b1 = a1[:len(a0)], b0[:len(a0)], b1[:len(a0)] // no bounds checks below
-			best, top := 0, int32(a0[0])*w00+int32(a1[0])*w01+int32(b0[0])*w10+int32(b1[0])*w11
+			best, top := 0, sum4(a0[0], a1[0], b0[0], b1[0], w00, w01, w10, w11)
 			for ch := 1; ch < len(a0); ch++ {
-				v := int32(a0[ch])*w00 + int32(a1[ch])*w01 + int32(b0[ch])*w10 + int32(b1[ch])*w11
+				v := sum4(a0[ch], a1[ch], b0[ch], b1[ch], w00, w01, w10, w11)
 				if v > top { // conditional moves
 					best = ch
 				}
