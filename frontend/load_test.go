@@ -323,18 +323,25 @@ func TestLoadSegmentation(t *testing.T) {
 // TestLoadDetection: testdata/det's SSDLite checkpoint
 // (testdata/gen/make_ssd_model_golden.py) loads without architecture flags
 // or --resolution (SSDLite320's 320), the note naming what was inferred, and
-// reproduces PyTorch's two head outputs.
+// so does its ONNX export; both reproduce PyTorch's two head outputs.
 func TestLoadDetection(t *testing.T) {
 	dir := filepath.Join(golden.RepoRoot(t), "testdata", "det")
-	var notes []string
-	g, err := frontend.Load(filepath.Join(dir, "ssdlite.pth"), frontend.Options{Note: func(s string) { notes = append(notes, s) }})
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct{ file, note string }{
+		{"ssdlite.pth", "inferred --arch ssdlite320_mobilenet_v3_large --width 0.5 --classes 21 --reduced-tail"},
+		{"ssdlite.onnx", ""},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			var notes []string
+			g, err := frontend.Load(filepath.Join(dir, tc.file), frontend.Options{Note: func(s string) { notes = append(notes, s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.note != "" && (len(notes) != 1 || notes[0] != tc.note) || tc.note == "" && len(notes) != 0 {
+				t.Errorf("notes %q, want %q", notes, tc.note)
+			}
+			checkDetOutputs(t, g, dir)
+		})
 	}
-	if want := "inferred --arch ssdlite320_mobilenet_v3_large --width 0.5 --classes 21 --reduced-tail"; len(notes) != 1 || notes[0] != want {
-		t.Errorf("notes %q, want %q", notes, want)
-	}
-	checkDetOutputs(t, g, dir)
 }
 
 // checkDetOutputs runs a detector's graph on testdata/det's input and
