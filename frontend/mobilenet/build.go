@@ -15,7 +15,8 @@ type Config struct {
 	// "mobilenet_v3_large", "mobilenet_v3_small", the segmentation models
 	// "lraspp_mobilenet_v3_large" and "deeplabv3_mobilenet_v3_large", the
 	// detector "ssdlite320_mobilenet_v3_large", or an alias ("v1", "v2",
-	// "v3l", "v3_large", "v3s", "v3_small"). Ignored when Spec is set.
+	// "v3l", "v3_large", "v3s", "v3_small", "ssdlite"). Ignored when Spec
+	// is set.
 	Arch        string
 	Width       float64 // width multiplier in (0, 4]; 0 means 1.0
 	Classes     int     // 0 means 1000 (21 for a segmentation model, 91 for a detector, as torchvision)
