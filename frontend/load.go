@@ -22,8 +22,8 @@ import (
 type Options struct {
 	Arch        string  // a mobilenet.Arches name, e.g. mobilenet_v2 or lraspp_mobilenet_v3_large ("": inferred)
 	Width       float64 // width multiplier (0: inferred; without a checkpoint 1.0)
-	Classes     int     // number of classes (0: inferred; without a checkpoint 1000, 21 for segmentation)
-	Resolution  int     // input height and width (0: 224; weights do not tell)
+	Classes     int     // number of classes (0: inferred; without a checkpoint 1000, 21 for segmentation, 91 for detection)
+	Resolution  int     // input height and width (0: 224, 320 for ssdlite320_mobilenet_v3_large; weights do not tell)
 	ReducedTail bool    // MobileNetV3 reduced_tail (false: inferred unless ReducedTailSet)
 	// ReducedTailSet says that ReducedTail was given, also when false
 	// (--reduced-tail=false): a checkpoint must then agree.

@@ -319,3 +319,56 @@ func TestLoadSegmentation(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadDetection: testdata/det's SSDLite checkpoint
+// (testdata/gen/make_ssd_model_golden.py) loads without architecture flags
+// or --resolution (SSDLite320's 320), the note naming what was inferred, and
+// so does its ONNX export; both reproduce PyTorch's two head outputs.
+func TestLoadDetection(t *testing.T) {
+	dir := filepath.Join(golden.RepoRoot(t), "testdata", "det")
+	for _, tc := range []struct{ file, note string }{
+		{"ssdlite.pth", "inferred --arch ssdlite320_mobilenet_v3_large --width 0.5 --classes 21 --reduced-tail"},
+		{"ssdlite.onnx", ""},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			var notes []string
+			g, err := frontend.Load(filepath.Join(dir, tc.file), frontend.Options{Note: func(s string) { notes = append(notes, s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.note != "" && (len(notes) != 1 || notes[0] != tc.note) || tc.note == "" && len(notes) != 0 {
+				t.Errorf("notes %q, want %q", notes, tc.note)
+			}
+			checkDetOutputs(t, g, dir)
+		})
+	}
+}
+
+// checkDetOutputs runs a detector's graph on testdata/det's input and
+// compares cls_logits and bbox_regression with PyTorch's.
+func checkDetOutputs(t *testing.T, g *ir.Graph, dir string) {
+	t.Helper()
+	if len(g.Outputs) != 2 || g.Outputs[0].Name != "cls_logits" || g.Outputs[1].Name != "bbox_regression" {
+		t.Fatalf("outputs %v, want cls_logits and bbox_regression", g.Outputs)
+	}
+	in := golden.Tensor(t, filepath.Join(dir, "ssdlite.input.npy"))
+	outs, err := interp.Run(g, []*ir.Tensor{in}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range g.Outputs {
+		want := golden.Tensor(t, filepath.Join(dir, "ssdlite."+o.Name+".npy"))
+		if !outs[i].Shape.Equal(want.Shape) {
+			t.Fatalf("%s %v, PyTorch %v", o.Name, outs[i].Shape, want.Shape)
+		}
+		var d, m float64
+		for j, w := range want.F32 {
+			d = max(d, math.Abs(float64(outs[i].F32[j])-float64(w)))
+			m = max(m, math.Abs(float64(w)))
+		}
+		t.Logf("%s: max |diff| / max |PyTorch| %.2e", o.Name, d/m)
+		if d/m > 1e-4 {
+			t.Errorf("%s differs from PyTorch by %.3g of its max", o.Name, d/m)
+		}
+	}
+}

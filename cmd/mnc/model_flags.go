@@ -23,10 +23,11 @@ import (
 func addModelFlags(cmd *cobra.Command, o *frontend.Options) {
 	f := cmd.Flags()
 	f.StringVar(&o.Arch, "arch", "", "architecture of a .pth/.safetensors checkpoint: mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small,\n"+
-		"or the segmentation models lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large (default: inferred from the checkpoint)")
+		"the segmentation models lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large, or the detector ssdlite320_mobilenet_v3_large\n"+
+		"(default: inferred from the checkpoint)")
 	f.Float64Var(&o.Width, "width", 0, "width multiplier of the architecture (default: inferred from a checkpoint, else 1.0)")
 	f.IntVar(&o.Classes, "classes", 0, "number of classes of the checkpoint's classifier (default: inferred from a checkpoint, else 1000)")
-	f.IntVar(&o.Resolution, "resolution", 224, "input height and width of a checkpoint's network (weights do not tell it)")
+	f.IntVar(&o.Resolution, "resolution", 0, "input height and width of a checkpoint's network, which weights do not tell (default 224, 320 for ssdlite320_mobilenet_v3_large)")
 	rt := f.VarPF(&reducedTailFlag{o}, "reduced-tail", "", "MobileNetV3 with torchvision's reduced_tail (default: inferred from a checkpoint, else false)")
 	rt.NoOptDefVal = "true"
 	f.StringVar(&o.ArchSpec, "arch-spec", "", "JSON `FILE` with a custom architecture table (see frontend/mobilenet)")

@@ -115,6 +115,8 @@ func familyHint(sd *torch.StateDict, arch string) string {
 		return family("lraspp_", "torchvision's LR-ASPP on MobileNetV3 (backbone.K.block.* and classifier.low_classifier.* keys)")
 	case has("backbone.1.block.0.0.weight") && has("classifier.0.convs.0.0.weight"):
 		return family("deeplabv3_", "torchvision's DeepLabV3 on MobileNetV3 (backbone.K.block.* and classifier.0.convs.* keys)")
+	case has("backbone.features.0.1.block.0.0.weight") && has("head.classification_head.module_list.0.0.0.weight"):
+		return family("ssdlite", "torchvision's SSDLite on MobileNetV3 (backbone.features.*, backbone.extra.* and head.* keys)")
 	case has("backbone.1.block.0.0.weight"):
 		return "the checkpoint looks like a torchvision segmentation model on MobileNetV3 (backbone.K.block.* keys) with neither an LR-ASPP nor a DeepLabV3 head"
 	case has("features.1.block.0.0.weight"):
@@ -123,7 +125,7 @@ func familyHint(sd *torch.StateDict, arch string) string {
 		return family("mobilenet_v2", "a torchvision MobileNetV2 (features.K.conv.* keys)")
 	case has("features.1.3.weight"):
 		return family("mobilenet_v1", "a MobileNetV1 (features.K.3.* keys)")
-	case len(sd.Keys) > 0 && !has("features.0.0.weight") && !has("backbone.0.0.weight"):
+	case len(sd.Keys) > 0 && !has("features.0.0.weight") && !has("backbone.0.0.weight") && !has("backbone.features.0.0.0.weight"):
 		return fmt.Sprintf("the checkpoint has no features.0.0.weight (first key %q); is it a MobileNet state_dict?", sd.Keys[0])
 	}
 	return ""

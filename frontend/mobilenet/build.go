@@ -13,13 +13,14 @@ import (
 type Config struct {
 	// Arch is a built-in architecture: "mobilenet_v1", "mobilenet_v2",
 	// "mobilenet_v3_large", "mobilenet_v3_small", the segmentation models
-	// "lraspp_mobilenet_v3_large" and "deeplabv3_mobilenet_v3_large", or an
-	// alias ("v1", "v2", "v3l", "v3_large", "v3s", "v3_small"). Ignored
-	// when Spec is set.
+	// "lraspp_mobilenet_v3_large" and "deeplabv3_mobilenet_v3_large", the
+	// detector "ssdlite320_mobilenet_v3_large", or an alias ("v1", "v2",
+	// "v3l", "v3_large", "v3s", "v3_small", "ssdlite"). Ignored when Spec
+	// is set.
 	Arch        string
 	Width       float64 // width multiplier in (0, 4]; 0 means 1.0
-	Classes     int     // 0 means 1000 (21 for a segmentation model, as torchvision)
-	Resolution  int     // input height and width; 0 means 224
+	Classes     int     // 0 means 1000 (21 for a segmentation model, 91 for a detector, as torchvision)
+	Resolution  int     // input height and width; 0 means 224 (320 for a detector)
 	ReducedTail bool    // V3 only: torchvision's reduced_tail
 	Dropout     float64 // classifier dropout probability; 0 means 0.2 (validated, not used at inference)
 	Spec        *Spec   // custom table; overrides Arch
@@ -29,9 +30,6 @@ type Config struct {
 func (c Config) normalize() (Config, *Spec, error) {
 	if c.Width == 0 {
 		c.Width = 1
-	}
-	if c.Resolution == 0 {
-		c.Resolution = 224
 	}
 	if c.Dropout == 0 {
 		c.Dropout = 0.2
@@ -52,9 +50,19 @@ func (c Config) normalize() (Config, *Spec, error) {
 		spec = builtin[a].withDefaults()
 	}
 	if c.Classes == 0 {
-		c.Classes = 1000
-		if spec.Seg != nil {
+		switch {
+		case spec.Seg != nil:
 			c.Classes = 21 // torchvision's segmentation default (VOC's 20 and background)
+		case spec.Det != nil:
+			c.Classes = 91 // torchvision's detection default (COCO's category ids and background)
+		default:
+			c.Classes = 1000
+		}
+	}
+	if c.Resolution == 0 {
+		c.Resolution = 224
+		if spec.Det != nil {
+			c.Resolution = 320 // SSDLite320's fixed size
 		}
 	}
 	switch {
@@ -117,7 +125,8 @@ func makeDivisible(v float64, divisor int) int {
 
 // Build returns the float32 graph of cfg, mirroring the PyTorch module:
 // input "input" f32[N,3,R,R] (N unknown), output "logits" f32[N,classes]
-// (a segmentation model's "out" f32[N,classes,R,R]),
+// (a segmentation model's "out" f32[N,classes,R,R], a detector's
+// "cls_logits" f32[N,A,classes] and "bbox_regression" f32[N,A,4]),
 // node outputs named by module path and constants by state_dict key, all
 // zero-filled at their PyTorch shapes (see Bind). The weights and
 // activations are checked against the budget (ir.CheckBudget) before the
@@ -168,15 +177,23 @@ func build(c Config, spec *Spec) (*ir.Graph, error) {
 	b := &builder{g: ir.NewGraph(spec.Name), eps: float32(spec.BNEps)}
 	x := b.g.AddInput("input", ir.TensorType{DType: ir.Float32, Shape: ir.Shape{-1, 3, c.Resolution, c.Resolution}})
 	ch := func(v float64) int { return makeDivisible(float64(v*c.Width), spec.RoundNearest) }
+	var outs []*ir.Value
 	switch spec.Family {
 	case FamilyV1:
 		x = b.v1(x, spec.V1, ch, c.Classes)
 	case FamilyV2:
 		x = b.v2(x, spec, c, ch)
 	case FamilyV3:
-		if spec.Seg != nil {
+		switch {
+		case spec.Seg != nil:
 			x = b.seg(x, spec, c, ch)
-		} else {
+		case spec.Det != nil:
+			outs = b.ssdlite(x, spec, c, ch)
+			x = nil
+			if len(outs) > 0 {
+				x = outs[0]
+			}
+		default:
 			x = b.v3(x, spec, c, ch)
 		}
 	default:
@@ -188,7 +205,10 @@ func build(c Config, spec *Spec) (*ir.Graph, error) {
 	if x == nil {
 		return nil, errors.New("no output")
 	}
-	b.g.Outputs = []*ir.Value{x}
+	if outs == nil {
+		outs = []*ir.Value{x}
+	}
+	b.g.Outputs = outs
 	return b.g, nil
 }
 
@@ -438,32 +458,11 @@ func (b *builder) v3Features(x *ir.Value, spec *Spec, rows []v3Row, prefix strin
 	x = b.convBNAct(x, prefix+".0", rows[0].in, 3, 2, 1, ir.HardSwish)
 	feats = append(feats, x)
 	for i, r := range rows {
+		k := prefix + "." + strconv.Itoa(i+1)
+		layer := func(j int) string { return k + ".block." + strconv.Itoa(j) }
+		x, _ = b.bneck(x, spec, r, i, k, layer, dilateFrom > 0 && i >= dilateFrom)
 		if b.err != nil {
 			break
-		}
-		k := prefix + "." + strconv.Itoa(i+1)
-		p := k + ".block"
-		if channels(x) != r.in {
-			b.err = fmt.Errorf("%s: input has %d channels, row %d says input_c %d", k, channels(x), i, r.in)
-			break
-		}
-		in := x
-		j := 0
-		next := func() string { s := fmt.Sprintf("%s.%d", p, j); j++; return s }
-		if r.expanded != r.in {
-			x = b.convBNAct(x, next(), r.expanded, 1, 1, 1, r.act)
-		}
-		stride, dil := r.stride, 1
-		if dilateFrom > 0 && i >= dilateFrom {
-			stride, dil = 1, 2
-		}
-		x = b.convBNActDil(x, next(), r.expanded, r.kernel, stride, dil, r.expanded, r.act)
-		if r.se {
-			x = b.se(x, next(), makeDivisible(float64(r.expanded/spec.V3.SEDivisor), spec.RoundNearest))
-		}
-		x = b.convBNAct(x, next(), r.out, 1, 1, 1, ir.InvalidOp)
-		if r.stride == 1 && r.in == r.out {
-			x = b.node(ir.Add, k, nil, x, in)
 		}
 		feats = append(feats, x)
 	}
@@ -474,6 +473,44 @@ func (b *builder) v3Features(x *ir.Value, spec *Spec, rows []v3Row, prefix strin
 		return nil
 	}
 	return feats
+}
+
+// bneck adds torchvision's InvertedResidual for row i: its layers (block.0,
+// block.1, ...) at layer(0), layer(1), ..., the residual Add at name. With
+// dilated, the depthwise conv has dilation 2 and stride 1 (dilated=True's
+// tail), the row's stride still deciding the residual. It returns the
+// block's output and that of its first layer (SSDLite splits C4 there).
+func (b *builder) bneck(x *ir.Value, spec *Spec, r v3Row, i int, name string, layer func(int) string, dilated bool) (out, first *ir.Value) {
+	if b.err != nil {
+		return nil, nil
+	}
+	if channels(x) != r.in {
+		b.err = fmt.Errorf("%s: input has %d channels, row %d says input_c %d", name, channels(x), i, r.in)
+		return nil, nil
+	}
+	in := x
+	j := 0
+	next := func() string { s := layer(j); j++; return s }
+	if r.expanded != r.in {
+		x = b.convBNAct(x, next(), r.expanded, 1, 1, 1, r.act)
+		first = x
+	}
+	stride, dil := r.stride, 1
+	if dilated {
+		stride, dil = 1, 2
+	}
+	x = b.convBNActDil(x, next(), r.expanded, r.kernel, stride, dil, r.expanded, r.act)
+	if first == nil {
+		first = x
+	}
+	if r.se {
+		x = b.se(x, next(), makeDivisible(float64(r.expanded/spec.V3.SEDivisor), spec.RoundNearest))
+	}
+	x = b.convBNAct(x, next(), r.out, 1, 1, 1, ir.InvalidOp)
+	if r.stride == 1 && r.in == r.out {
+		x = b.node(ir.Add, name, nil, x, in)
+	}
+	return x, first
 }
 
 // se is torchvision's SqueezeExcitation with ReLU and Hardsigmoid.

@@ -30,6 +30,10 @@ func checkGraph(t *testing.T, g *ir.Graph, classes, res int) {
 		checkSegGraph(t, g, classes, res)
 		return
 	}
+	if len(g.Outputs) == 2 && g.Outputs[0].Name == OutputClsLogits {
+		checkDetGraph(t, g, classes, res)
+		return
+	}
 	if len(g.Outputs) != 1 || g.Outputs[0].Name != "logits" || !g.Outputs[0].Type.Shape.Equal(ir.Shape{-1, classes}) {
 		t.Fatalf("outputs %v: %v", g.Outputs, g.Outputs[0].Type)
 	}
@@ -69,6 +73,24 @@ func checkSegGraph(t *testing.T, g *ir.Graph, classes, res int) {
 	}
 }
 
+// checkDetGraph checks an SSDLite graph's outputs: 6 anchors per location
+// on feature maps of stride 16 (C4's expansion), 32 (the last conv) and
+// four extra blocks halving it each.
+func checkDetGraph(t *testing.T, g *ir.Graph, classes, res int) {
+	t.Helper()
+	anchors, s := 0, ceilDiv2n(res, 4)
+	for range 6 {
+		anchors += 6 * s * s
+		s = (s + 1) / 2
+	}
+	if out := g.Outputs[0]; !out.Type.Shape.Equal(ir.Shape{-1, anchors, classes}) {
+		t.Fatalf("cls_logits %v, want [N,%d,%d]", out.Type, anchors, classes)
+	}
+	if out := g.Outputs[1]; out.Name != OutputBBoxRegression || !out.Type.Shape.Equal(ir.Shape{-1, anchors, 4}) {
+		t.Fatalf("%s %v, want bbox_regression [N,%d,4]", out.Name, out.Type, anchors)
+	}
+}
+
 func TestBuildVerifies(t *testing.T) {
 	widths := []float64{0.1, 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4}
 	resolutions := []int{224, 72, 80, 97, 1, 33, 160, 255}
@@ -76,7 +98,7 @@ func TestBuildVerifies(t *testing.T) {
 	for _, arch := range Arches() {
 		for i, w := range widths {
 			for _, rt := range []bool{false, true} {
-				if rt && !strings.HasPrefix(arch, "mobilenet_v3") {
+				if rt && !strings.HasPrefix(arch, "mobilenet_v3") && arch != "ssdlite320_mobilenet_v3_large" {
 					continue
 				}
 				cfg := Config{Arch: arch, Width: w, Resolution: resolutions[i%len(resolutions)],
@@ -139,7 +161,7 @@ func TestAliases(t *testing.T) {
 			t.Errorf("CanonicalArch(%q) = %q, %v; want %q", alias, got, err, want)
 		}
 	}
-	if len(Arches()) != 6 {
+	if len(Arches()) != 7 {
 		t.Errorf("Arches() = %v", Arches())
 	}
 	for _, a := range Arches() {

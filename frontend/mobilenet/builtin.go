@@ -67,7 +67,7 @@ var builtin = map[string]*Spec{
 }
 
 // Torchvision's segmentation models on MobileNetV3-Large (dilated=True,
-// aux_loss=False), with their own defaults.
+// aux_loss=False) and its SSDLite detector, with their own defaults.
 func init() {
 	seg := func(name string, head *SegSpec) {
 		s := builtin["mobilenet_v3_large"].Clone()
@@ -76,6 +76,17 @@ func init() {
 	}
 	seg("lraspp_mobilenet_v3_large", &SegSpec{Head: HeadLRASPP, InterChannels: 128})
 	seg("deeplabv3_mobilenet_v3_large", &SegSpec{Head: HeadDeepLabV3, ASPPChannels: 256, AtrousRates: []int{12, 24, 36}})
+	// torchvision's detector on MobileNetV3-Large: the extractor's extra
+	// blocks at get_depth(512, 256, 256, 128) and
+	// DefaultBoxGenerator([[2, 3]] * 6, min_ratio=0.2, max_ratio=0.95).
+	det := builtin["mobilenet_v3_large"].Clone()
+	det.Name = "ssdlite320_mobilenet_v3_large"
+	ar := make([][]int, 6)
+	for i := range ar {
+		ar[i] = []int{2, 3}
+	}
+	det.Det = &DetSpec{Head: HeadSSDLite, ExtraChannels: []int{512, 256, 256, 128}, AspectRatios: ar, MinRatio: 0.2, MaxRatio: 0.95}
+	builtin[det.Name] = det
 }
 
 var aliases = map[string]string{
@@ -91,12 +102,14 @@ var aliases = map[string]string{
 	"v3_small":          "mobilenet_v3_small",
 	"v3small":           "mobilenet_v3_small",
 	"mobilenetv3_small": "mobilenet_v3_small",
+	"ssdlite":           "ssdlite320_mobilenet_v3_large",
+	"ssdlite320":        "ssdlite320_mobilenet_v3_large",
 }
 
 // Arches lists the canonical names of the built-in architectures.
 func Arches() []string {
 	return []string{"mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
-		"lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"}
+		"lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large", "ssdlite320_mobilenet_v3_large"}
 }
 
 // CanonicalArch maps an architecture name or alias (case-insensitive, '-'

@@ -1,6 +1,7 @@
 // Package mobilenet builds float MobileNet V1, V2, V3-Large and V3-Small
-// graphs, and torchvision's LR-ASPP and DeepLabV3 segmentation models on
-// MobileNetV3-Large (package ir), exactly as the PyTorch modules compute them, so that a
+// graphs, torchvision's LR-ASPP and DeepLabV3 segmentation models and its
+// SSDLite320 detector on MobileNetV3-Large (package ir), exactly as the
+// PyTorch modules compute them, so that a
 // PyTorch state_dict binds to them by name. Each architecture is a table (a
 // Spec; the built-in ones are torchvision's tables, and custom ones are read
 // from JSON by LoadSpec); the code only interprets the table. Build makes the
@@ -26,8 +27,8 @@
 // inferred from weights.
 //
 // The graph has one input "input" f32[N,3,R,R] (N unknown) and one output
-// "logits" f32[N,classes] ("out" f32[N,classes,R,R] for segmentation, see
-// below). nn.Conv2d becomes Conv (with a bias input only
+// "logits" f32[N,classes] ("out" f32[N,classes,R,R] for segmentation; a
+// detector has two, see below). nn.Conv2d becomes Conv (with a bias input only
 // where PyTorch has one), nn.BatchNorm2d BatchNorm, nn.ReLU, nn.ReLU6,
 // nn.Hardswish and nn.Hardsigmoid the matching ops (HardSigmoid with alpha
 // 1/6, beta 0.5), a residual connection Add (named by its block,
@@ -114,6 +115,60 @@
 // classifier.4. A checkpoint of aux_loss=True (aux_classifier.* keys, the
 // training-only FCN head) is refused with a message saying so.
 //
+// # Detection
+//
+// "ssdlite320_mobilenet_v3_large" is torchvision 0.14's model of that name
+// (torchvision/models/detection/ssdlite.py): its network, the part that
+// SSD.forward runs on the transformed images (backbone and head), with the
+// builder's width_mult (which it passes to mobilenet_v3_large) and
+// reduced_tail (which the builder sets when no backbone weights are loaded,
+// so torchvision's COCO checkpoint has it; Infer reads it from the shapes).
+// Classes default to 91 (COCO's category ids and background), the
+// resolution to 320. Its table is the MobileNetV3-Large one with a
+// detection section (Spec.Det, DetSpec):
+//
+//   - Every BatchNorm2d has eps 1e-3 (the builder's norm_layer
+//     BatchNorm2d(eps=0.001, momentum=0.03), the extra blocks and the head
+//     included).
+//   - The backbone is SSDLiteFeatureExtractorMobileNet on the features
+//     (not dilated), split at C4, the last row with stride 2
+//     (stage_indices[-2], features 13 in V3-Large): backbone.features.0
+//     holds features 0 to 12 under their own indices and C4's expansion
+//     conv as backbone.features.0.13.{0,1,2}, whose output (stride 16) is
+//     the first feature map; backbone.features.1.0 is the rest of C4 under
+//     its block indices (backbone.features.1.0.1.* depthwise, .2.* SE, .3.*
+//     projection), backbone.features.1.K the later rows (K = 1, 2) and the
+//     last conv (backbone.features.1.3, the second map, stride 32).
+//   - backbone.extra.K, K = 0..3: _extra_block(in, out) with out 512, 256,
+//     256, 128 at every width (torchvision's builder does not pass the
+//     width to the extractor, whose get_depth is max(16, d)): .0 1x1 conv
+//     to out/2, .1 depthwise 3x3 stride 2, .2 1x1 conv to out, each with
+//     BatchNorm and ReLU6; each block's output is a feature map.
+//   - head.classification_head.module_list.K and
+//     head.regression_head.module_list.K, one per map: .0.{0,1,2} a
+//     depthwise 3x3 conv, BatchNorm and ReLU6, .1 a 1x1 conv with bias to
+//     anchors*classes (anchors*4) channels, anchors = 6 per location
+//     (DefaultBoxGenerator([[2, 3]] * 6): 2 + 2*2).
+//
+// SSDScoringHead's view(N, A, K, H, W), permute(0, 3, 4, 1, 2) and
+// reshape(N, -1, K) become a Transpose to [N, H, W, A*K] and a Reshape to
+// [N, H*W*A, K] (the same element order), nodes head.<head>.permute.K and
+// head.<head>.reshape.K; torch.cat over the maps is the Concat that gives
+// the outputs "cls_logits" f32[N,anchors,classes] and "bbox_regression"
+// f32[N,anchors,4] (3234 anchors at 320x320: maps of 20, 10, 5, 3, 2 and 1
+// pixels a side). Node order and constants follow the state_dict:
+// backbone, then the classification head, then the regression head.
+//
+// Post-processing (softmax, box decoding, score threshold, top-k,
+// class-wise NMS) is not part of the graph: package runtime/detect does it
+// bit for bit as torchvision. DetectionAnchors gives its anchor
+// configuration, the feature map sizes and the image size of a Config;
+// detect.SSDLite320Params are the builder's score_thresh 0.001,
+// nms_thresh 0.55, detections_per_img 300 and topk_candidates 300. Infer
+// tells a detector by backbone.features.0.0.0.weight and reads the classes
+// from head.classification_head.module_list.0.1.weight (anchors*classes
+// outputs).
+//
 // # Spec JSON
 //
 // A custom architecture (mnc's --arch-spec) is a JSON object read strictly:
@@ -128,6 +183,7 @@
 //	comment        free text, ignored
 //	v1 | v2 | v3   the table of the family (exactly that one)
 //	segmentation   with v3 only: a segmentation head instead of the classifier
+//	detection      with v3 only: an SSDLite detector instead of the classifier
 //
 // Channel counts in the tables are before width scaling; Build applies
 // _make_divisible(c*width, round_nearest) as torchvision does.
@@ -146,6 +202,15 @@
 //	    (the numbers are the defaults; the v3 table then needs
 //	    reduced_tail_from > 0, where the dilated tail starts, and at least
 //	    two rows of stride 2)
+//	detection: {"head": "ssdlite", "extra_channels": [512, 256, 256, 128],
+//	            "aspect_ratios": [[2, 3], [2, 3], [2, 3], [2, 3], [2, 3], [2, 3]],
+//	            "min_ratio": 0.2, "max_ratio": 0.95}
+//	    (the defaults: extra_channels are the extra blocks' outputs, not
+//	    scaled by the width, each at least 2; one aspect_ratios list per
+//	    feature map, 2 + len(extra_channels) of them, the integers of
+//	    DefaultBoxGenerator; min_ratio and max_ratio its scale range, which
+//	    only post-processing uses; the v3 table needs a row of stride 2,
+//	    where the backbone splits)
 //
 // In v3, activation is "RE" (ReLU) or "HS" (Hardswish), stride is 1 or 2,
 // each row's input_c must equal the previous row's out_c and the stem conv

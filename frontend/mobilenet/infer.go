@@ -73,9 +73,22 @@ var alphaV2 = func() *Spec {
 	return s
 }()
 
-// checkpointClasses returns the class count of sd's classifier (0 if it has
+// detClassesKey is the tensor a detector's class count is read from: the
+// first prediction block's 1x1 conv, anchors*classes outputs.
+const detClassesKey = "head.classification_head.module_list.0.1.weight"
+
+// checkpointClasses returns the class count of sd's classifier, or of its
+// detection head if spec (which may be nil) is a detector's (0 if it has
 // none).
-func checkpointClasses(sd *torch.StateDict) int {
+func checkpointClasses(sd *torch.StateDict, spec *Spec) int {
+	if spec != nil && spec.Det != nil {
+		t := sd.Tensors[detClassesKey]
+		a := spec.withDefaults().Det.Anchors()
+		if t == nil || len(t.Shape) != 4 || len(a) == 0 || t.Shape[0]%a[0] != 0 {
+			return 0
+		}
+		return t.Shape[0] / a[0]
+	}
 	for _, k := range []string{"classifier.3.weight", "classifier.1.weight"} {
 		if t := sd.Tensors[k]; t != nil && len(t.Shape) == 2 {
 			return t.Shape[0]
@@ -91,13 +104,20 @@ func checkpointClasses(sd *torch.StateDict) int {
 }
 
 // stemKey is the state_dict key of the stem conv of spec's model:
-// features.0.0.weight, or backbone.0.0.weight in a segmentation model.
+// features.0.0.weight, backbone.0.0.weight in a segmentation model,
+// backbone.features.0.0.0.weight in a detector.
 func stemKey(spec *Spec) string {
-	if spec.Seg != nil {
+	switch {
+	case spec.Seg != nil:
 		return "backbone.0.0.weight"
+	case spec.Det != nil:
+		return "backbone.features.0.0.0.weight"
 	}
 	return "features.0.0.weight"
 }
+
+// stemKeys are the stemKey of every kind of model.
+var stemKeys = []string{"features.0.0.weight", "backbone.0.0.weight", "backbone.features.0.0.0.weight"}
 
 // candidate is a config that reproduces every shape of a checkpoint.
 type candidate struct {
@@ -111,19 +131,13 @@ type candidate struct {
 // conv's channels.
 func search(sd *torch.StateDict, k Known) []candidate {
 	stems := map[string]int{} // stem conv channels by stemKey
-	for _, k := range []string{"features.0.0.weight", "backbone.0.0.weight"} {
+	for _, k := range stemKeys {
 		if t := sd.Tensors[k]; t != nil && len(t.Shape) == 4 {
 			stems[k] = t.Shape[0]
 		}
 	}
 	if len(stems) == 0 {
 		return nil
-	}
-	classes := k.Classes
-	if classes == 0 {
-		if classes = checkpointClasses(sd); classes == 0 {
-			return nil
-		}
 	}
 	var specs []Config // Arch or Spec of each table to try
 	switch {
@@ -151,6 +165,21 @@ func search(sd *torch.StateDict, k Known) []candidate {
 	}
 	var out []candidate
 	for _, base := range specs {
+		classes := k.Classes
+		if classes == 0 {
+			probe := base
+			probe.Classes = 1
+			_, spec, err := probe.normalize()
+			if err != nil {
+				continue
+			}
+			if _, ok := stems[stemKey(spec)]; !ok {
+				continue
+			}
+			if classes = checkpointClasses(sd, spec); classes == 0 {
+				continue
+			}
+		}
 		tails := []bool{false, true}
 		if k.ReducedTail != nil {
 			tails = []bool{*k.ReducedTail}
@@ -314,9 +343,6 @@ func noFit(sd *torch.StateDict, k Known) error {
 	if k.ReducedTail != nil {
 		cfg.ReducedTail = *k.ReducedTail
 	}
-	if cfg.Classes == 0 {
-		cfg.Classes = checkpointClasses(sd)
-	}
 	has := func(key string) bool { return sd.Tensors[key] != nil }
 	if a, err := CanonicalArch(cfg.Arch); err == nil && cfg.Spec == nil {
 		cfg.Arch = a
@@ -327,6 +353,8 @@ func noFit(sd *torch.StateDict, k Known) error {
 			cfg.Arch = "lraspp_mobilenet_v3_large"
 		case has("backbone.1.block.0.0.weight") && has("classifier.0.convs.0.0.weight"):
 			cfg.Arch = "deeplabv3_mobilenet_v3_large"
+		case has("backbone.features.0.1.block.0.0.weight") && has("head.classification_head.module_list.0.0.0.weight"):
+			cfg.Arch = "ssdlite320_mobilenet_v3_large"
 		case has("features.1.block.0.0.weight"):
 			cfg.Arch = "mobilenet_v3_large"
 			if has("features.1.block.1.fc1.weight") {
@@ -337,6 +365,13 @@ func noFit(sd *torch.StateDict, k Known) error {
 		case has("features.1.3.weight"):
 			cfg.Arch = "mobilenet_v1"
 		}
+	}
+	if cfg.Classes == 0 {
+		var spec *Spec
+		if probe := (Config{Arch: cfg.Arch, Spec: cfg.Spec, Classes: 1}); cfg.Arch != "" || cfg.Spec != nil {
+			_, spec, _ = probe.normalize()
+		}
+		cfg.Classes = checkpointClasses(sd, spec)
 	}
 	what := ""
 	if k.Spec != nil {

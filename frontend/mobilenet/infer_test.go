@@ -120,10 +120,10 @@ func TestInferErrors(t *testing.T) {
 		{"not a mobilenet", &torch.StateDict{Keys: []string{"conv1.weight"},
 			Tensors: map[string]*torch.Tensor{"conv1.weight": {Shape: []int{64, 3, 7, 7}}}}, Known{},
 			`the checkpoint matches no built-in MobileNet; the checkpoint has no features.0.0.weight (first key "conv1.weight"); is it a MobileNet state_dict?; ` +
-				"name its architecture with --arch (mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large) or --arch-spec FILE"},
+				"name its architecture with --arch (mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large, ssdlite320_mobilenet_v3_large) or --arch-spec FILE"},
 		{"a V2 missing a tensor", without(v2, "features.5.conv.1.1.running_mean"), Known{},
 			"the checkpoint fits no width of mobilenet_v2: missing key features.5.conv.1.1.running_mean (mobilenet_v2 width 0.35 wants [96]); " +
-				"name its architecture with --arch (mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large) or --arch-spec FILE"},
+				"name its architecture with --arch (mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large, ssdlite320_mobilenet_v3_large) or --arch-spec FILE"},
 		{"a V2 missing a tensor, width given", without(v2, "features.5.conv.1.1.running_mean"), Known{Arch: "v2", Width: 0.35},
 			"the checkpoint does not fit mobilenet_v2 at --width 0.35: missing key features.5.conv.1.1.running_mean (mobilenet_v2 width 0.35 wants [96])"},
 		{"wrong spec", v2, Known{Spec: tiny},
@@ -133,7 +133,7 @@ func TestInferErrors(t *testing.T) {
 			"--reduced-tail does not match the checkpoint, which is mobilenet_v2 width 0.35 with 10 classes " +
 				"(reduced_tail applies to MobileNetV3 only, not mobilenet_v2)"},
 		{"unknown arch", v2, Known{Arch: "resnet50"},
-			`unknown architecture "resnet50" (want one of mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large, or aliases v1, v2, v3l, v3s)`},
+			`unknown architecture "resnet50" (want one of mobilenet_v1, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, lraspp_mobilenet_v3_large, deeplabv3_mobilenet_v3_large, ssdlite320_mobilenet_v3_large, or aliases v1, v2, v3l, v3s)`},
 	}
 	for _, c := range cases {
 		_, err := Infer(c.sd, c.k)

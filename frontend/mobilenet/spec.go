@@ -31,11 +31,18 @@ const (
 	HeadDeepLabV3 = "deeplabv3" // DeepLabHead (deeplabv3_mobilenet_v3_large)
 )
 
+// Detection heads (Spec.Det.Head), as torchvision.models.detection builds
+// them on a MobileNetV3.
+const (
+	HeadSSDLite = "ssdlite" // SSDLiteHead (ssdlite320_mobilenet_v3_large)
+)
+
 // Spec describes a MobileNet architecture as data. Exactly one of V1, V2 and
 // V3 is set, the one matching Family. Zero BNEps, RoundNearest and V3's
 // LastConvExpansion and SEDivisor mean the family's defaults. With Seg set
 // (V3 only) the network is a segmentation model on the dilated features of
-// the V3 table instead of a classifier.
+// the V3 table instead of a classifier; with Det set (V3 only, not with Seg)
+// it is an SSDLite detector on the table's features.
 type Spec struct {
 	Name         string  // graph name; defaults to Family
 	Family       string  // FamilyV1, FamilyV2 or FamilyV3
@@ -45,6 +52,7 @@ type Spec struct {
 	V2           *V2Spec
 	V3           *V3Spec
 	Seg          *SegSpec
+	Det          *DetSpec
 }
 
 // SegSpec makes a V3 table torchvision's semantic segmentation model
@@ -70,6 +78,55 @@ type SegSpec struct {
 	// AtrousRates are DeepLabV3's ASPP rates, one dilated 3x3 branch each;
 	// empty: 12, 24, 36.
 	AtrousRates []int
+}
+
+// DetSpec makes a V3 table torchvision's SSDLite detector
+// (torchvision/models/detection/ssdlite.py, 0.14): the backbone is
+// SSDLiteFeatureExtractorMobileNet on the table's features (not dilated, no
+// avgpool or classifier), split at C4, the last row with stride 2
+// (torchvision's stage_indices[-2]): backbone.features.0 runs from the stem
+// to the C4 row's first layer (its expansion 1x1 conv), backbone.features.1
+// from the C4 row's depthwise conv to the last 1x1 conv; then one
+// _extra_block per ExtraChannels entry (backbone.extra.K: 1x1 to out/2,
+// depthwise 3x3 stride 2, 1x1 to out, each with BatchNorm and ReLU6). The
+// outputs of features.0, features.1 and every extra block are the feature
+// maps that the head reads, one per AspectRatios entry.
+//
+// The head is SSDLiteHead (head.classification_head and
+// head.regression_head): per feature map a depthwise 3x3 conv, BatchNorm,
+// ReLU6 and a 1x1 conv with bias to anchors*classes (anchors*4) channels,
+// permuted to [N, H*W*anchors, classes] and concatenated over the maps as
+// SSDScoringHead does: outputs "cls_logits" f32[N,A,classes] and
+// "bbox_regression" f32[N,A,4]. Every BatchNorm of the model has eps 1e-3
+// (the builder's norm_layer, BatchNorm2d(eps=0.001, momentum=0.03)).
+//
+// AspectRatios, MinRatio and MaxRatio are DefaultBoxGenerator's: the graph
+// uses only the anchor count per location, 2 + 2*len(AspectRatios[k]);
+// post-processing (package runtime/detect) needs the rest, see
+// AnchorConfig.
+type DetSpec struct {
+	Head string // HeadSSDLite
+	// ExtraChannels are the extra blocks' out_channels, not scaled by the
+	// width: torchvision's builder leaves the extractor's own width_mult at
+	// 1.0, so get_depth gives max(16, d) = 512, 256, 256, 128 at every
+	// width. Empty: those four.
+	ExtraChannels []int
+	// AspectRatios are the anchor generator's, one list per feature map
+	// (2 + len(ExtraChannels) maps); empty: [2, 3] for each.
+	AspectRatios [][]int
+	// MinRatio and MaxRatio are the anchor generator's scale range; 0:
+	// 0.2 and 0.95.
+	MinRatio, MaxRatio float64
+}
+
+// Anchors returns the number of default boxes per location of each
+// feature map (DefaultBoxGenerator.num_anchors_per_location).
+func (d *DetSpec) Anchors() []int {
+	n := make([]int, len(d.AspectRatios))
+	for i, r := range d.AspectRatios {
+		n[i] = 2 + 2*len(r)
+	}
+	return n
 }
 
 // V1Spec is the depthwise-separable stack of MobileNet V1.
@@ -159,6 +216,15 @@ func (s *Spec) Clone() *Spec {
 		v.AtrousRates = append([]int(nil), v.AtrousRates...)
 		c.Seg = &v
 	}
+	if s.Det != nil {
+		v := *s.Det
+		v.ExtraChannels = append([]int(nil), v.ExtraChannels...)
+		v.AspectRatios = nil
+		for _, r := range s.Det.AspectRatios {
+			v.AspectRatios = append(v.AspectRatios, append([]int{}, r...))
+		}
+		c.Det = &v
+	}
 	return &c
 }
 
@@ -198,6 +264,22 @@ func (s *Spec) withDefaults() *Spec {
 			if len(c.Seg.AtrousRates) == 0 {
 				c.Seg.AtrousRates = []int{12, 24, 36}
 			}
+		}
+	}
+	if d := c.Det; d != nil {
+		if len(d.ExtraChannels) == 0 {
+			d.ExtraChannels = []int{512, 256, 256, 128}
+		}
+		if len(d.AspectRatios) == 0 {
+			for range 2 + len(d.ExtraChannels) {
+				d.AspectRatios = append(d.AspectRatios, []int{2, 3})
+			}
+		}
+		if d.MinRatio == 0 {
+			d.MinRatio = 0.2
+		}
+		if d.MaxRatio == 0 {
+			d.MaxRatio = 0.95
 		}
 	}
 	return c
@@ -315,7 +397,13 @@ func (s *Spec) Validate() error {
 			return e
 		}
 	}
-	return s.validateSeg()
+	if s.Seg != nil && s.Det != nil {
+		return errors.New("detection: given with segmentation (a model has one head)")
+	}
+	if err := s.validateSeg(); err != nil {
+		return err
+	}
+	return s.validateDet()
 }
 
 // maxAtrousRates bounds DeepLabV3's ASPP branches.
@@ -365,6 +453,68 @@ func (s *Spec) validateSeg() error {
 		return fmt.Errorf("segmentation.head: missing (want %q or %q)", HeadLRASPP, HeadDeepLabV3)
 	default:
 		return fmt.Errorf("segmentation.head: unknown head %q (want %q or %q)", g.Head, HeadLRASPP, HeadDeepLabV3)
+	}
+	return nil
+}
+
+// Bounds of a detection section.
+const (
+	maxExtraBlocks  = 16
+	maxAspectRatios = 16 // per feature map, as runtime/detect accepts
+)
+
+// validateDet checks the detection section of a spec whose table is valid.
+func (s *Spec) validateDet() error {
+	d := s.Det
+	if d == nil {
+		return nil
+	}
+	if s.Family != FamilyV3 {
+		return fmt.Errorf("detection: needs family mobilenet_v3 (torchvision's SSDLite backbone), not %s", s.Family)
+	}
+	switch d.Head {
+	case HeadSSDLite:
+	case "":
+		return fmt.Errorf("detection.head: missing (want %q)", HeadSSDLite)
+	default:
+		return fmt.Errorf("detection.head: unknown head %q (want %q)", d.Head, HeadSSDLite)
+	}
+	if len(segStages(s.V3.Blocks)) < 3 {
+		return errors.New("detection: the table has no row with stride 2; the backbone splits at the last one (torchvision's C4, stage_indices[-2])")
+	}
+	if len(d.ExtraChannels) > maxExtraBlocks {
+		return fmt.Errorf("detection.extra_channels: %d blocks; the limit is %d", len(d.ExtraChannels), maxExtraBlocks)
+	}
+	const maxC = 1 << 16
+	for i, c := range d.ExtraChannels {
+		if c < 2 || c > maxC {
+			return fmt.Errorf("detection.extra_channels[%d]: %d is not in [2, %d] (the block's middle conv has out/2 channels)", i, c, maxC)
+		}
+	}
+	extras := len(d.ExtraChannels)
+	if extras == 0 {
+		extras = 4
+	}
+	if n := len(d.AspectRatios); n != 0 && n != 2+extras {
+		return fmt.Errorf("detection.aspect_ratios: %d lists for %d feature maps (features.0, features.1 and %d extra blocks)", n, 2+extras, extras)
+	}
+	for i, r := range d.AspectRatios {
+		if len(r) > maxAspectRatios {
+			return fmt.Errorf("detection.aspect_ratios[%d]: %d ratios; the limit is %d", i, len(r), maxAspectRatios)
+		}
+		for j, a := range r {
+			if a < 1 || a > 1024 {
+				return fmt.Errorf("detection.aspect_ratios[%d][%d]: %d is not in [1, 1024]", i, j, a)
+			}
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"min_ratio", d.MinRatio}, {"max_ratio", d.MaxRatio}} {
+		if !(f.v >= 0 && f.v <= 16) {
+			return fmt.Errorf("detection.%s: %g is not in [0, 16] (0: the default)", f.name, f.v)
+		}
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ type specJSON struct {
 	V2           *v2JSON  `json:"v2,omitempty"`
 	V3           *v3JSON  `json:"v3,omitempty"`
 	Seg          *segJSON `json:"segmentation,omitempty"`
+	Det          *detJSON `json:"detection,omitempty"`
 	Comment      any      `json:"comment,omitempty"` // free text, ignored
 }
 
@@ -34,6 +35,16 @@ type segJSON struct {
 	InterChannels int    `json:"inter_channels,omitempty"`
 	ASPPChannels  int    `json:"aspp_channels,omitempty"`
 	AtrousRates   []int  `json:"atrous_rates,omitempty"`
+}
+
+// detJSON's lists stay raw so that IndentedJSON writes each on one line
+// and errors name the list.
+type detJSON struct {
+	Head          string            `json:"head"`
+	ExtraChannels json.RawMessage   `json:"extra_channels,omitempty"`
+	AspectRatios  []json.RawMessage `json:"aspect_ratios,omitempty"`
+	MinRatio      float64           `json:"min_ratio,omitempty"`
+	MaxRatio      float64           `json:"max_ratio,omitempty"`
 }
 
 type v1JSON struct {
@@ -121,6 +132,22 @@ func (s Spec) wire(row func(json.RawMessage) json.RawMessage) specJSON {
 		w.Seg = &segJSON{Head: v.Head, InterChannels: v.InterChannels, ASPPChannels: v.ASPPChannels,
 			AtrousRates: v.AtrousRates}
 	}
+	if v := s.Det; v != nil {
+		ints := func(v []int) []any {
+			a := make([]any, len(v))
+			for i, x := range v {
+				a[i] = x
+			}
+			return a
+		}
+		w.Det = &detJSON{Head: v.Head, MinRatio: v.MinRatio, MaxRatio: v.MaxRatio}
+		if len(v.ExtraChannels) > 0 {
+			w.Det.ExtraChannels = raw(ints(v.ExtraChannels)...)
+		}
+		for _, r := range v.AspectRatios {
+			w.Det.AspectRatios = append(w.Det.AspectRatios, raw(ints(r)...))
+		}
+	}
 	return w
 }
 
@@ -197,7 +224,36 @@ func (s *Spec) UnmarshalJSON(data []byte) error {
 			out.Seg.AtrousRates = v.AtrousRates
 		}
 	}
+	if v := w.Det; v != nil {
+		out.Det = &DetSpec{Head: v.Head, MinRatio: v.MinRatio, MaxRatio: v.MaxRatio}
+		if len(v.ExtraChannels) > 0 {
+			if err := intList(v.ExtraChannels, "detection.extra_channels", &out.Det.ExtraChannels); err != nil {
+				return err
+			}
+			if len(out.Det.ExtraChannels) == 0 {
+				out.Det.ExtraChannels = nil
+			}
+		}
+		for i, r := range v.AspectRatios {
+			var ar []int
+			if err := intList(r, fmt.Sprintf("detection.aspect_ratios[%d]", i), &ar); err != nil {
+				return err
+			}
+			if ar == nil {
+				ar = []int{}
+			}
+			out.Det.AspectRatios = append(out.Det.AspectRatios, ar)
+		}
+	}
 	*s = out
+	return nil
+}
+
+// intList decodes a JSON array of integers at path into dst.
+func intList(raw json.RawMessage, path string, dst *[]int) error {
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return fmt.Errorf("%s: want an array of integers, got %s", path, abbrev(raw))
+	}
 	return nil
 }
 
@@ -243,11 +299,12 @@ func abbrev(b []byte) string {
 
 // knownKeys lists the fields of each object of the format.
 var knownKeys = map[string][]string{
-	"":             {"name", "family", "bn_eps", "round_nearest", "comment", "v1", "v2", "v3", "segmentation"},
+	"":             {"name", "family", "bn_eps", "round_nearest", "comment", "v1", "v2", "v3", "segmentation", "detection"},
 	"v1":           {"stem_channels", "blocks"},
 	"v2":           {"input_channel", "last_channel", "last_channel_scales", "inverted_residual_setting"},
 	"v3":           {"last_channel", "reduced_tail_from", "lastconv_expansion", "se_divisor", "inverted_residual_setting"},
 	"segmentation": {"head", "inter_channels", "aspp_channels", "atrous_rates"},
+	"detection":    {"head", "extra_channels", "aspect_ratios", "min_ratio", "max_ratio"},
 }
 
 // checkKeys reports the first unknown field with its path, if the objects
@@ -276,7 +333,7 @@ func checkKeys(data []byte) error {
 	if err := check("", top); err != nil {
 		return err
 	}
-	for _, sec := range []string{"v1", "v2", "v3", "segmentation"} {
+	for _, sec := range []string{"v1", "v2", "v3", "segmentation", "detection"} {
 		var obj map[string]json.RawMessage
 		if raw, ok := top[sec]; ok && json.Unmarshal(raw, &obj) == nil {
 			if err := check(sec, obj); err != nil {

@@ -90,6 +90,7 @@ func TestTorchvisionCrossCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			seg := builtin[c.Arch].Seg != nil
+			det := builtin[c.Arch].Det != nil
 			// State dict: constants are exactly the keys less num_batches_tracked, in order.
 			var keys []string
 			shapes := map[string]ir.Shape{}
@@ -170,12 +171,14 @@ func TestTorchvisionCrossCheck(t *testing.T) {
 			}
 			for _, n := range g.Nodes {
 				if !paths[n.Name] && n.Name != "flatten" && !(n.Name == "avgpool" && c.Arch == "mobilenet_v2") &&
-					!(seg && segFunctional[n.Name]) {
+					!(seg && segFunctional[n.Name]) && !(det && detFunctional(n.Name)) {
 					t.Errorf("node %s (%v) matches no PyTorch module", n.Name, n.Op)
 				}
 			}
 			out := g.Outputs[0]
 			switch {
+			case det:
+				checkDetOutputs(t, g, m.Modules, c.Classes)
 			case seg:
 				if want := (ir.Shape{-1, c.Classes, c.Resolution, c.Resolution}); out.Name != "out" || !out.Type.Shape.Equal(want) {
 					t.Errorf("output %s %v, want out %v", out.Name, out.Type.Shape, want)
@@ -184,6 +187,47 @@ func TestTorchvisionCrossCheck(t *testing.T) {
 				t.Errorf("output %s is not the last Linear %s", out.Name, lastLinear)
 			}
 		})
+	}
+}
+
+// detFunctional reports whether a detection graph's node is no PyTorch
+// module: SSDScoringHead's view/permute/reshape and torch.cat.
+func detFunctional(name string) bool {
+	for _, h := range []string{"head.classification_head.", "head.regression_head."} {
+		if rest, ok := strings.CutPrefix(name, h); ok && (strings.HasPrefix(rest, "permute.") || strings.HasPrefix(rest, "reshape.")) {
+			return true
+		}
+	}
+	return name == OutputClsLogits || name == OutputBBoxRegression
+}
+
+// checkDetOutputs checks a detector's two outputs against the recorded
+// outputs of torchvision's scoring heads ([A, classes] and [A, 4] for one
+// image).
+func checkDetOutputs(t *testing.T, g *ir.Graph, modules []json.RawMessage, classes int) {
+	t.Helper()
+	want := map[string][]int{}
+	for _, raw := range modules {
+		mod := parseModule(t, raw)
+		switch mod.Path {
+		case "head.classification_head":
+			want[OutputClsLogits] = mod.Shape
+		case "head.regression_head":
+			want[OutputBBoxRegression] = mod.Shape
+		}
+	}
+	if len(g.Outputs) != 2 {
+		t.Fatalf("%d outputs, want cls_logits and bbox_regression", len(g.Outputs))
+	}
+	for i, name := range []string{OutputClsLogits, OutputBBoxRegression} {
+		out := g.Outputs[i]
+		w := want[name]
+		if out.Name != name || len(w) != 2 || !out.Type.Shape.Equal(ir.Shape{-1, w[0], w[1]}) {
+			t.Errorf("output %d: %s %v, want %s [N,%v]", i, out.Name, out.Type.Shape, name, w)
+		}
+	}
+	if w := want[OutputClsLogits]; len(w) == 2 && w[1] != classes {
+		t.Errorf("torchvision's cls_logits %v for %d classes", w, classes)
 	}
 }
 

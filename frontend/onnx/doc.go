@@ -12,14 +12,17 @@
 // axis default and pre-13 flattening, Dropout and BatchNormalization training
 // inputs). Imported ops: Conv, Relu, Clip, HardSigmoid, HardSwish, Sigmoid,
 // Add, Sub, Mul, Div, GlobalAveragePool, AveragePool, Flatten, Reshape, Gemm,
-// MatMul, Identity, Dropout, Softmax, Pad, Concat, BatchNormalization,
-// Constant, Resize (mode linear with half_pixel, pytorch_half_pixel,
+// MatMul, Identity, Dropout, Softmax, Pad, Concat, Transpose,
+// BatchNormalization, Constant, Resize (mode linear with half_pixel, pytorch_half_pixel,
 // align_corners or asymmetric coordinates, as ir.ResizeBilinear where that
 // computes the same samples; resize.go), and in pre-quantized (QDQ) files QuantizeLinear and
 // DequantizeLinear: an activation's pair becomes the Clip it computes, its
 // range recorded as ir.Value.FileRange, and dequantized constant codes
 // become float constants (qdq.go). Shape, Gather, Slice, Unsqueeze, Squeeze, Cast and Concat chains that
-// compute a Reshape target or Resize sizes are folded. Everything else is refused with an
+// compute a Reshape target or Resize sizes are folded (a target may copy a
+// run-time dimension of the reshaped value or of the value it comes from
+// through Transposes and copying Reshapes, as in torchvision's SSD heads;
+// shape.go). Everything else is refused with an
 // error naming the op, the node and the opset; so are external data, training
 // modes, Dropout masks and forms the ir cannot express (3-D convolution,
 // dilated pooling, negative pads, allowzero with zeros).

@@ -135,6 +135,43 @@ func padAxes(pads []int, a []int64, r int) ([]int, error) {
 	return full, nil
 }
 
+// importTranspose imports Transpose as ir.Transpose: perm must be a
+// permutation of the input's dimensions (default: reversed).
+func importTranspose(c *nodeCtx) error {
+	if err := c.allow("perm"); err != nil {
+		return err
+	}
+	if err := c.arity(1, 1, 1); err != nil {
+		return err
+	}
+	x, err := c.in(0)
+	if err != nil {
+		return err
+	}
+	r := len(x.Type.Shape)
+	perm, ok, err := c.ints("perm")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		perm = make([]int, r)
+		for i := range perm {
+			perm[i] = r - 1 - i
+		}
+	}
+	seen := make([]bool, r)
+	for _, p := range perm {
+		if len(perm) != r || p < 0 || p >= r || seen[p] {
+			return fmt.Errorf("perm %v is not a permutation of the input's %d dimensions", perm, r)
+		}
+		seen[p] = true
+	}
+	if len(perm) != r {
+		return fmt.Errorf("perm %v is not a permutation of the input's %d dimensions", perm, r)
+	}
+	return c.emit(ir.Transpose, &ir.TransposeAttrs{Perm: perm}, x)
+}
+
 func importConcat(c *nodeCtx) error {
 	if err := c.allow("axis"); err != nil {
 		return err

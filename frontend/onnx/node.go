@@ -47,6 +47,7 @@ func init() {
 		"Softmax":            {1, importSoftmax},
 		"Pad":                {2, importPad},
 		"Concat":             {4, importConcat},
+		"Transpose":          {1, importTranspose},
 		"BatchNormalization": {1, importBatchNorm},
 		"Constant":           {1, importConstant},
 		"QuantizeLinear":     {10, importQuantizeLinear},

@@ -15,8 +15,12 @@ import (
 // Cast to INT64 and Concat of 1-D integer vectors) symbolically: each
 // element is a known integer or "dimension i of value v". A Reshape target
 // whose unknown elements are dimensions of the reshaped value at the same
-// position becomes a constant target with 0 (copy) there. Anything else that
-// would need the folded values at run time is refused.
+// position becomes a constant target with 0 (copy) there; so do dimensions
+// of an earlier value that the reshaped value provably has at that
+// position, through Transposes and copied Reshape dimensions (PyTorch's
+// x.view(N, ...).permute(...).reshape(N, ...) with N = x.shape[0], as
+// torchvision's SSD heads do). Anything else that would need the folded
+// values at run time is refused.
 
 // symDim is a known value (src == nil) or dimension dim of src.
 type symDim struct {
@@ -81,6 +85,47 @@ func (c *nodeCtx) symIn(i int) (*symVec, bool, error) {
 	}
 	s, ok := symOf(e, false)
 	return s, ok, nil
+}
+
+// sameDim reports whether dimension i of x is, at run time, dimension j of
+// src: x is src, or x comes from src through Transposes (output dimension i
+// is input dimension perm[i]) and Reshapes that copy dimension i (a 0 in
+// the target).
+func (imp *importer) sameDim(x *ir.Value, i int, src *ir.Value, j int) bool {
+	for range maxRank {
+		if x == src {
+			return i == j
+		}
+		n := imp.producer(x)
+		if n == nil || len(n.Inputs) == 0 {
+			return false
+		}
+		switch a := n.Attrs.(type) {
+		case *ir.TransposeAttrs:
+			if n.Op != ir.Transpose || i >= len(a.Perm) {
+				return false
+			}
+			i = a.Perm[i]
+		case *ir.ReshapeAttrs:
+			if n.Op != ir.Reshape || i >= len(a.Shape) || a.Shape[i] != 0 {
+				return false
+			}
+		default:
+			return false
+		}
+		x = n.Inputs[0]
+	}
+	return false
+}
+
+// producer returns the node of the graph so far whose output is v, or nil.
+func (imp *importer) producer(v *ir.Value) *ir.Node {
+	for k := len(imp.g.Nodes) - 1; k >= 0; k-- {
+		if n := imp.g.Nodes[k]; len(n.Outputs) > 0 && n.Outputs[0] == v {
+			return n
+		}
+	}
+	return nil
 }
 
 func foldShape(c *nodeCtx) error {
@@ -473,7 +518,7 @@ func importReshape(c *nodeCtx) error {
 				return fmt.Errorf("allowzero=1 with a 0 in the target shape (an empty tensor) is not supported")
 			}
 			target[i] = int(d.val)
-		case d.src == x && d.dim == i && !allowZero:
+		case !allowZero && c.imp.sameDim(x, i, d.src, d.dim):
 			target[i] = 0 // copy the dimension
 		default:
 			return fmt.Errorf("target shape element %d is dimension %d of %s, unknown until run time", i, d.dim, d.src)

@@ -10,7 +10,10 @@ For each config in CONFIGS it builds the PyTorch model (torchvision's
 mobilenet_v2 / mobilenet_v3_large / mobilenet_v3_small, the segmentation
 models lraspp_mobilenet_v3_large / deeplabv3_mobilenet_v3_large (at another
 width or reduced_tail through the builders' own _lraspp_mobilenetv3 /
-_deeplabv3_mobilenetv3 on mobilenet_v3_large(dilated=True)), or the team's
+_deeplabv3_mobilenetv3 on mobilenet_v3_large(dilated=True)), the detector
+ssdlite320_mobilenet_v3_large (by its builder's code, to choose
+reduced_tail, which the builder ties to weights_backbone; only its backbone
+and head, the network SSD.forward runs on the transformed images), or the team's
 MobileNetV1 below, identical to testdata/gen/make_golden.py's), runs one
 forward pass of a [1,3,R,R] input with hooks on every module and records:
 
@@ -51,6 +54,10 @@ CONFIGS = [
     dict(arch="lraspp_mobilenet_v3_large", width=0.5, classes=5, reduced_tail=True, resolution=100),
     dict(arch="deeplabv3_mobilenet_v3_large", width=1.0, classes=21, reduced_tail=False, resolution=224),
     dict(arch="deeplabv3_mobilenet_v3_large", width=0.35, classes=3, reduced_tail=False, resolution=97),
+    dict(arch="ssdlite320_mobilenet_v3_large", width=1.0, classes=91, reduced_tail=True, resolution=320),
+    dict(arch="ssdlite320_mobilenet_v3_large", width=1.0, classes=91, reduced_tail=False, resolution=320),
+    dict(arch="ssdlite320_mobilenet_v3_large", width=0.5, classes=21, reduced_tail=True, resolution=320),
+    dict(arch="ssdlite320_mobilenet_v3_large", width=0.75, classes=5, reduced_tail=False, resolution=200),
 ]
 
 
@@ -87,10 +94,55 @@ class MobileNetV1(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
+def build_ssdlite(w, k, reduced_tail):
+    """ssdlite320_mobilenet_v3_large(weights=None, num_classes=k, width_mult=w)
+    with reduced_tail chosen: the builder's own code (detection/ssdlite.py),
+    which sets reduce_tail = weights_backbone is None; at reduced_tail=True
+    it is the public builder with weights_backbone=None (checked)."""
+    from functools import partial
+    from torchvision.models.detection import ssdlite, ssd
+    from torchvision.models.detection import _utils as det_utils
+    from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+    norm_layer = partial(nn.BatchNorm2d, eps=0.001, momentum=0.03)
+    backbone = torchvision.models.mobilenet_v3_large(weights=None, norm_layer=norm_layer, reduced_tail=reduced_tail,
+                                                     width_mult=w)
+    ssdlite._normal_init(backbone)
+    backbone = ssdlite._mobilenet_extractor(backbone, 6, norm_layer)
+    size = (320, 320)
+    anchor_generator = DefaultBoxGenerator([[2, 3] for _ in range(6)], min_ratio=0.2, max_ratio=0.95)
+    out_channels = det_utils.retrieve_out_channels(backbone, size)
+    num_anchors = anchor_generator.num_anchors_per_location()
+    model = ssd.SSD(backbone, anchor_generator, size, k,
+                    head=ssdlite.SSDLiteHead(out_channels, num_anchors, k, norm_layer),
+                    score_thresh=0.001, nms_thresh=0.55, detections_per_img=300, topk_candidates=300,
+                    image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
+    if reduced_tail:
+        theirs = torchvision.models.detection.ssdlite320_mobilenet_v3_large(
+            weights=None, weights_backbone=None, num_classes=k, width_mult=w)
+        assert repr(model) == repr(theirs)
+        a, b = model.state_dict(), theirs.state_dict()
+        assert list(a) == list(b) and all(a[x].shape == b[x].shape for x in a)
+    return model
+
+
+class DetNet(nn.Module):
+    """The network part of an SSD: backbone and head, as SSD.forward runs
+    them on the transformed images."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.backbone, self.head = model.backbone, model.head
+
+    def forward(self, x):
+        return self.head(list(self.backbone(x).values()))
+
+
 def build(cfg):
     arch, w, k = cfg["arch"], cfg["width"], cfg["classes"]
     tvm = torchvision.models
     seg = tvm.segmentation
+    if arch == "ssdlite320_mobilenet_v3_large":
+        return DetNet(build_ssdlite(w, k, cfg["reduced_tail"]))
     if arch in ("lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large"):
         if w == 1.0 and not cfg["reduced_tail"]:  # torchvision's own builder (no width or reduced_tail argument)
             return getattr(seg, arch)(weights=None, weights_backbone=None, num_classes=k)
