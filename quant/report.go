@@ -57,6 +57,12 @@ type Metrics struct {
 	Cosine     float64 `json:"cosine"`         // mean cosine similarity of the logits
 	// MinCosine is the lowest per-image cosine similarity.
 	MinCosine float64 `json:"min_cosine"`
+	// Output is what the models output: "" a classifier's logits, OutputMap
+	// a class map (then the SQNRs are 10 log10(pixels / differing pixels),
+	// the cosines the fraction of pixels that agree, and top-1 agreement
+	// counts identical maps), OutputSegLogits segmentation logits (top-1
+	// agreement counts identical class maps).
+	Output string `json:"output,omitempty"`
 	// FloatConfidence is the float model's mean top-1 probability (softmax
 	// of its logits): low values on photos of its classes hint at the
 	// wrong preprocessing.
@@ -163,6 +169,12 @@ func (m *Metrics) MarshalJSON() ([]byte, error) {
 // the logits are compared on every input.
 const LayerImages = 8
 
+// The kinds of output of Metrics.Output besides a classifier's logits.
+const (
+	OutputMap       = "class map"
+	OutputSegLogits = "segmentation logits"
+)
+
 // lowConfidence is the float model's mean top-1 probability below which
 // the report asks whether the preprocessing is right.
 const lowConfidence = 0.25
@@ -212,8 +224,17 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 		mb(r.FloatWeightBytes), mb(r.Int8WeightBytes), ratio(r.FloatWeightBytes, r.Int8WeightBytes),
 		mb(r.FloatModelBytes), mb(r.Int8ModelBytes), ratio(r.FloatModelBytes, r.Int8ModelBytes))
 	metrics := func(what string, m *Metrics) {
-		fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB median, %.2f worst (%.2f pooled), top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
-			what, m.Images, m.MedianSQNR, m.WorstSQNR, m.LogitsSQNR, m.Top1Agree, m.Images, m.Cosine, m.MinCosine)
+		switch m.Output {
+		case OutputMap:
+			fmt.Fprintf(&b, "  %s (%d): class maps agree on %.2f%% of the pixels (worst image %.2f%%), %d/%d maps identical\n",
+				what, m.Images, 100*m.Cosine, 100*m.MinCosine, m.Top1Agree, m.Images)
+		case OutputSegLogits:
+			fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB median, %.2f worst (%.2f pooled), class maps identical %d/%d, cosine %.4f (min %.4f)\n",
+				what, m.Images, m.MedianSQNR, m.WorstSQNR, m.LogitsSQNR, m.Top1Agree, m.Images, m.Cosine, m.MinCosine)
+		default:
+			fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB median, %.2f worst (%.2f pooled), top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
+				what, m.Images, m.MedianSQNR, m.WorstSQNR, m.LogitsSQNR, m.Top1Agree, m.Images, m.Cosine, m.MinCosine)
+		}
 		if m.FloatConfidence < lowConfidence {
 			fmt.Fprintf(&b, "  note: the float model's mean top-1 probability on these images is %.0f%%, low for a trained classifier on photos of its classes: is the preprocessing right (--preprocess)?\n", 100*m.FloatConfidence)
 		}
@@ -227,6 +248,10 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 			mark := ""
 			if im.FloatTop1 != im.Int8Top1 {
 				mark = "  <- differs"
+			}
+			if r.Eval.Output == OutputMap {
+				fmt.Fprintf(&b, "    %-28s pixels agree %.2f%%\n", esc.String(filepath.Base(im.Name)), 100*im.Cosine)
+				continue
 			}
 			fmt.Fprintf(&b, "    %-28s float %4d  int8 %4d  SQNR %6.2f dB  cos %.4f%s\n", esc.String(filepath.Base(im.Name)), im.FloatTop1, im.Int8Top1, im.LogitsSQNR, im.Cosine, mark)
 		}
@@ -415,6 +440,7 @@ func evaluate(f floatRef, q *ir.Graph, inputs []*ir.Tensor, names []string, work
 		if r.err != nil {
 			return nil, r.err
 		}
+		m.Output = r.kind
 		for row, x := range r.rows {
 			if x.ft == x.qt {
 				m.Top1Agree++
@@ -515,6 +541,7 @@ type inputEval struct {
 	rows   []rowEval
 	layers map[string]*acc
 	err    error
+	kind   string // Metrics.Output
 }
 
 type rowEval struct {
@@ -616,6 +643,9 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 	// argmax over C of both, agreeing when the whole map does), and no
 	// classifier confidence.
 	seg := len(fo.Shape) == 4 && fo.Shape[2]*fo.Shape[3] > 1
+	if seg {
+		r.kind = OutputSegLogits
+	}
 	for row := range rows {
 		fr, qr := fo.F32[row*cols:(row+1)*cols], qo.F32[row*cols:(row+1)*cols]
 		var x rowEval
@@ -673,6 +703,7 @@ func classMapRows(r *inputEval, fo, qo *ir.Tensor) {
 		r.err = fmt.Errorf("evaluate: outputs %v and %v: one is a class map, the other not", fo.DType, qo.DType)
 		return
 	}
+	r.kind = OutputMap
 	rows := max(fo.Shape[0], 1)
 	cols := len(fo.I32) / rows
 	for row := range rows {

@@ -1,0 +1,37 @@
+package quant
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestReportOutputKinds: a class map's headline reads as pixel agreement
+// and identical maps, segmentation logits' top-1 as identical class maps,
+// and neither gets the classifier-confidence note.
+func TestReportOutputKinds(t *testing.T) {
+	for _, c := range []struct {
+		kind      string
+		want, not []string
+	}{
+		{OutputMap, []string{"class maps agree on 99.50% of the pixels (worst image 98.00%), 1/2 maps identical", "a.bmp                        pixels agree 99.00%"}, []string{"SQNR", "top-1", "note:"}},
+		{OutputSegLogits, []string{"logits SQNR 20.00 dB median", "class maps identical 1/2"}, []string{"top-1 agreement", "note:"}},
+		{"", []string{"logits SQNR 20.00 dB median", "top-1 agreement 1/2"}, nil},
+	} {
+		m := &Metrics{Images: 2, MedianSQNR: 20, WorstSQNR: 18, LogitsSQNR: 19, Top1Agree: 1, Cosine: 0.995, MinCosine: 0.98,
+			Output: c.kind, FloatConfidence: 1, PerImage: []ImageResult{{Name: "a.bmp", Cosine: 0.99, LogitsSQNR: 20}, {Name: "b.bmp", Cosine: 1, Int8Top1: 1}}}
+		var b strings.Builder
+		if err := (&Report{Eval: m}).WriteText(&b, 0); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%q: no %q in\n%s", c.kind, w, b.String())
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(b.String(), n) {
+				t.Errorf("%q: %q in\n%s", c.kind, n, b.String())
+			}
+		}
+	}
+}
