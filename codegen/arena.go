@@ -36,7 +36,9 @@ func (b *builder) planArena() {
 			b.tensors[x].first, b.tensors[x].last = i, i
 		}
 	}
-	b.tensors[b.output].last = len(b.ops) - 1
+	for _, x := range b.outputs {
+		b.tensors[x].last = len(b.ops) - 1
+	}
 	var live []*tensorDef
 	for _, t := range b.tensors {
 		if t.data == nil && t.first >= 0 {

@@ -3,6 +3,7 @@ package codegen
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
@@ -91,7 +92,8 @@ type builder struct {
 	ops      []*opDef
 	tensorOf map[*ir.Value]int
 	input    int
-	output   int
+	output   int   // the first graph output
+	outputs  []int // every graph output, in the graph's order
 	spec     *preprocess.Spec
 	arena    int64
 	lower    int64
@@ -99,8 +101,8 @@ type builder struct {
 
 func (b *builder) build() error {
 	g := b.g
-	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
-		return fmt.Errorf("the graph has %d inputs and %d outputs; a model file holds one of each", len(g.Inputs), len(g.Outputs))
+	if len(g.Inputs) != 1 || len(g.Outputs) < 1 || len(g.Outputs) > runtime.MaxOutputs {
+		return fmt.Errorf("the graph has %d inputs and %d outputs; a model file holds one input and 1 to %d outputs", len(g.Inputs), len(g.Outputs), runtime.MaxOutputs)
 	}
 	for _, n := range g.Nodes {
 		if n.Op == ir.Quantize {
@@ -118,9 +120,11 @@ func (b *builder) build() error {
 	if err := b.metadata(); err != nil {
 		return err
 	}
-	in, gout := g.Inputs[0], g.Outputs[0]
-	if in.Type.DType != ir.Float32 || (gout.Type.DType != ir.Float32 && !argMaxOutput(g)) {
-		return fmt.Errorf("the graph input and output must be float32 (or the output an ArgMax's indices), are %v and %v", in.Type.DType, gout.Type.DType)
+	in := g.Inputs[0]
+	for _, gout := range g.Outputs {
+		if in.Type.DType != ir.Float32 || (gout.Type.DType != ir.Float32 && !argMaxOutput(g, gout)) {
+			return fmt.Errorf("the graph input and outputs must be float32 (or an output an ArgMax's indices), are %v and %v (output %q)", in.Type.DType, gout.Type.DType, gout.Name)
+		}
 	}
 	b.input = b.activation(in)
 	for _, n := range g.Nodes {
@@ -128,11 +132,20 @@ func (b *builder) build() error {
 			return fmt.Errorf("%s %q: %w", n.Op, n.Name, err)
 		}
 	}
-	out, ok := b.tensorOf[g.Outputs[0]]
-	if !ok || g.Outputs[0] == in {
-		return errors.New("the graph output is not computed by any node")
+	for i, gout := range g.Outputs {
+		out, ok := b.tensorOf[gout]
+		if !ok || gout == in {
+			return fmt.Errorf("the graph output %q is not computed by any node", gout.Name)
+		}
+		if slices.Contains(b.outputs, out) {
+			return fmt.Errorf("the graph output %q is listed twice", gout.Name)
+		}
+		if i == 0 {
+			b.output = out
+		}
+		b.outputs = append(b.outputs, out)
 	}
-	b.output = out
+	out := b.output
 	if n := len(b.opts.Labels); n > 0 {
 		if s := b.tensors[out].shape; len(s) != 2 || s[1] != n {
 			return fmt.Errorf("%d labels for an output of shape %v (want one label per class)", n, s)
@@ -147,11 +160,11 @@ func (b *builder) build() error {
 	return b.checkLimits()
 }
 
-// argMaxOutput reports whether the graph output is an ArgMax's indices
+// argMaxOutput reports whether the graph output v is an ArgMax's indices
 // (i32 or i64; the file stores them INT32).
-func argMaxOutput(g *ir.Graph) bool {
+func argMaxOutput(g *ir.Graph, v *ir.Value) bool {
 	for _, n := range g.Nodes {
-		if n.Op == ir.ArgMax && n.Output() == g.Outputs[0] {
+		if n.Op == ir.ArgMax && n.Output() == v {
 			return true
 		}
 	}

@@ -17,8 +17,10 @@
 //
 // Shapes are those of batch 1 (Build checks that the graph treats batch
 // items independently; the runtime runs batches item by item).
-// Activations are NHWC. The graph output is float32, or the indices of an
-// ArgMax (a segmentation's class map), which the file stores INT32 even
+// Activations are NHWC. A graph has one input and one or more outputs
+// (format 1.4: several, e.g. SSDLite's cls_logits and bbox_regression,
+// written to Model.outputs in the graph's order). Each graph output is
+// float32, or the indices of an ArgMax (a segmentation's class map), which the file stores INT32 even
 // when the graph's are i64 (TFLite's ARG_MAX): no axis of a model file
 // reaches 2^31 elements. RESIZE_BILINEAR, CONCATENATION and ARG_MAX
 // (format 1.4) take their options from ir.ResizeAttrs, ir.ConcatAttrs and
@@ -50,9 +52,9 @@
 //
 // # Activation memory
 //
-// Every activation (graph input and output included) lives in one arena.
+// Every activation (graph input and outputs included) lives in one arena.
 // Its lifetime runs from the op that writes it (the start for the input)
-// to the last op that reads it (the end for the output); tensors are placed
+// to the last op that reads it (the end for every output); tensors are placed
 // greedy by size, as TFLite's arena planner does: the largest first, each
 // into the smallest gap left by the already placed tensors whose lifetimes
 // overlap its own, or above them, at 64-byte alignment. The lower bound

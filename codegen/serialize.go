@@ -472,7 +472,7 @@ func (s *serializer) model(codes, tens, ops, bufs []flatbuffers.UOffsetT, arena,
 	fb, b := s.fb, s.b
 	name, target := fb.CreateString(b.g.Name), fb.CreateString(b.target.Name)
 	codesV, tensV, opsV, bufsV := s.tables(codes), s.tables(tens), s.tables(ops), s.tables(bufs)
-	inV, outV := s.ints([]int{b.input}), s.ints([]int{b.output})
+	inV, outV := s.ints([]int{b.input}), s.ints(b.outputs)
 	mncfb.ModelStart(fb)
 	mncfb.ModelAddFormatMajor(fb, runtime.FormatMajor)
 	mncfb.ModelAddFormatMinor(fb, runtime.FormatMinor)

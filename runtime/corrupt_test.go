@@ -1,12 +1,16 @@
 package runtime_test
 
 import (
+	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 	"testing"
 
+	"github.com/mncdev/mnc/compile"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/mncfb"
+	"github.com/mncdev/mnc/runtime/preprocess"
 )
 
 // mutate returns a copy of blob changed by f through the generated
@@ -268,4 +272,73 @@ func TestInterpretersShareModel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// detBlob is the golden SSDLite320 compiled to float32: a model with two
+// outputs (cls_logits, bbox_regression).
+func detBlob(t *testing.T) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "ssdlite.mnc")
+	if _, err := compile.Run(compile.Options{Model: filepath.Join(detDir, "ssdlite.pth"), Output: out,
+		Preprocess: preprocess.Spec{Preset: preprocess.Torchvision}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestCorruptOutputs: the graph outputs of a file (format 1.4: several)
+// are checked each: in range, distinct, activations of a float32 (or
+// int32) type that an operator writes, live until the end.
+func TestCorruptOutputs(t *testing.T) {
+	good := detBlob(t)
+	m, err := runtime.Load(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.NumOutputs() != 2 {
+		t.Fatalf("%d outputs", m.NumOutputs())
+	}
+	second := func(f func(m *mncfb.Model) int32) []byte {
+		return mutate(good, func(m *mncfb.Model) { m.MutateOutputs(1, f(m)) })
+	}
+	t.Run("index out of range", func(t *testing.T) {
+		wantError(t, second(func(m *mncfb.Model) int32 { return int32(m.TensorsLength()) }), "graph output 1: tensor")
+		wantError(t, second(func(m *mncfb.Model) int32 { return -1 }), "out of range")
+	})
+	t.Run("duplicate", func(t *testing.T) {
+		wantError(t, second(func(m *mncfb.Model) int32 { return m.Outputs(0) }), "graph outputs 0 and 1 are the same tensor")
+	})
+	t.Run("constant", func(t *testing.T) {
+		wantError(t, second(func(m *mncfb.Model) int32 {
+			for i := range m.TensorsLength() {
+				if tensorAt(m, i).Buffer() != 0 {
+					return int32(i)
+				}
+			}
+			t.Fatal("no constant")
+			return 0
+		}), "a constant")
+	})
+	t.Run("the input", func(t *testing.T) {
+		wantError(t, second(func(m *mncfb.Model) int32 { return m.Inputs(0) }), "no operator writes the graph output")
+	})
+	t.Run("an intermediate", func(t *testing.T) {
+		// Outputs live until the end: an intermediate feature map made an
+		// output conflicts with the arena plan of its shorter life.
+		wantError(t, second(func(m *mncfb.Model) int32 { return int32(findTensor(m)) }), "arena plan")
+	})
+	t.Run("int8", func(t *testing.T) {
+		wantError(t, mutate(blobs(t).int8, func(m *mncfb.Model) {
+			for i := range m.TensorsLength() {
+				if tt := tensorAt(m, i); tt.Buffer() == 0 && tt.Dtype() == mncfb.DTypeINT8 {
+					m.MutateOutputs(0, int32(i))
+					return
+				}
+			}
+		}), "must be a float32 or int32 activation")
+	})
 }

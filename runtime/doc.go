@@ -35,6 +35,14 @@
 // Data. RunImage and RunFile apply the preprocessing recorded in the
 // file (the one the int8 model was calibrated with).
 //
+// A model may have several outputs (format 1.4: SSDLite's cls_logits
+// [N,anchors,classes] and bbox_regression [N,anchors,4], which
+// runtime/detect decodes). Run returns the first; RunAll returns them all,
+// in the order of Model.OutputNames and Model.OutputShapes, and likewise
+// allocates nothing once sized. The verifier checks that the outputs are
+// distinct float32 (or int32) activations that operators write, and the
+// arena plan keeps every one of them live until the last operator.
+//
 // # Loading: the verifier
 //
 // Open memory-maps the file (read-only, where the platform has mmap) and

@@ -21,11 +21,15 @@ type Info struct {
 	// KernelsNote is set when the kernels chosen are slower than those of
 	// the target the model was compiled for because this CPU cannot run
 	// them (e.g. a Raspberry Pi 5 model on a Pi 4): it says which and why.
-	KernelsNote string            `json:"kernels_note,omitempty"`
-	Producer    string            `json:"producer,omitempty"`
-	FileBytes   int64             `json:"file_bytes"`
-	Input       TensorInfo        `json:"input"`
-	Output      TensorInfo        `json:"output"`
+	KernelsNote string     `json:"kernels_note,omitempty"`
+	Producer    string     `json:"producer,omitempty"`
+	FileBytes   int64      `json:"file_bytes"`
+	Input       TensorInfo `json:"input"`
+	Output      TensorInfo `json:"output"` // the first output
+	// Outputs are every graph output, in order (Outputs[0] is Output):
+	// format 1.4's models with several, such as SSDLite's cls_logits and
+	// bbox_regression.
+	Outputs     []TensorInfo      `json:"outputs"`
 	Preprocess  *preprocess.Spec  `json:"preprocess,omitempty"`
 	Labels      []string          `json:"labels,omitempty"`
 	Calibration *Calibration      `json:"calibration,omitempty"`
@@ -153,6 +157,10 @@ func (m *Model) describe() {
 		}
 	}
 	in.Input, in.Output = in.Tensors[m.input], in.Tensors[m.output]
+	in.Outputs = make([]TensorInfo, len(m.outputs))
+	for i, x := range m.outputs {
+		in.Outputs[i] = in.Tensors[x]
+	}
 	in.Ops = make([]OpInfo, len(m.ops))
 	for i := range m.ops {
 		op := &m.ops[i]

@@ -32,12 +32,9 @@ type Interpreter struct {
 	m      *Model
 	arena  []byte
 	in     view
-	out    view
-	sample int // input elements per batch item
-	per    int // output elements per batch item
-	result []float32
-	res32  []int32 // the result of an int32 output
-	shape  []int
+	outs   []output // the graph outputs, outs[0] Run's
+	res    []Tensor // their results (Run returns res[0], RunAll res)
+	sample int      // input elements per batch item
 	image  []float32
 
 	threads int
@@ -52,6 +49,17 @@ type Interpreter struct {
 	obs     Observation
 }
 
+// output is one graph output of an Interpreter: where it lives in the
+// arena and the buffer its results are copied to.
+type output struct {
+	v      view
+	per    int // elements per batch item
+	i32    bool
+	result []float32
+	res32  []int32 // the result of an int32 output
+	shape  []int
+}
+
 // NewInterpreter returns an interpreter for m, running on the number of
 // threads of the model's Options.Threads (0: runtime.GOMAXPROCS). An
 // interpreter with more than one thread owns worker goroutines: Close
@@ -62,10 +70,15 @@ func (m *Model) NewInterpreter() (*Interpreter, error) { return m.NewInterpreter
 // steps of every Run over threads goroutines (< 1: runtime.GOMAXPROCS(0)).
 // The results are the same, bit for bit, for every thread count.
 func (m *Model) NewInterpreterThreads(threads int) (*Interpreter, error) {
-	it := &Interpreter{m: m, in: m.viewOf(m.input), out: m.viewOf(m.output)}
-	it.sample, it.per = it.in.n, it.out.n
+	it := &Interpreter{m: m, in: m.viewOf(m.input)}
+	it.sample = it.in.n
 	it.arena = alignedBytes(m.arena, 64)
-	it.shape = append([]int(nil), m.tensors[m.output].shape...)
+	it.outs = make([]output, len(m.outputs))
+	it.res = make([]Tensor, len(m.outputs))
+	for i, x := range m.outputs {
+		v := m.viewOf(x)
+		it.outs[i] = output{v: v, per: v.n, i32: m.tensors[x].dtype == mncfb.DTypeINT32, shape: append([]int(nil), m.tensors[x].shape...)}
+	}
 	for i, s := range m.steps {
 		if err := s.check(it.arena); err != nil {
 			op := &m.ops[i]
@@ -93,8 +106,24 @@ func (it *Interpreter) Model() *Model { return it.m }
 // model's input shape without its batch dimension (for an image model
 // [3,H,W], NCHW), or a batch [N,3,H,W], which is run item by item. It
 // returns the outputs as [N, ...] (N = 1 for a single item); the result
-// is owned by the interpreter and valid until its next Run.
-func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
+// is owned by the interpreter and valid until its next Run. A model with
+// several outputs returns its first (RunAll returns them all).
+func (it *Interpreter) Run(in Tensor) (Tensor, error) {
+	outs, err := it.run(in, 1)
+	if err != nil {
+		return Tensor{}, err
+	}
+	return outs[0], nil
+}
+
+// RunAll is Run returning every graph output, in the model's order
+// (Model.OutputNames, Model.OutputShapes): for SSDLite, cls_logits
+// [N,anchors,classes] and bbox_regression [N,anchors,4]. The results are
+// owned by the interpreter and valid until its next Run or RunAll.
+func (it *Interpreter) RunAll(in Tensor) ([]Tensor, error) { return it.run(in, len(it.outs)) }
+
+// run runs in and returns the first k outputs.
+func (it *Interpreter) run(in Tensor, k int) (outs []Tensor, err error) {
 	if it.m.unmap != nil {
 		// A mapped file truncated under us faults: an error, not a crash
 		// (faults.go).
@@ -105,27 +134,23 @@ func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
 			if err = mappedFault(r, it.m.data, it.m.path); err == nil {
 				err = fmt.Errorf("internal error while running the model (please report): %v", r)
 			}
-			out = Tensor{}
+			outs = nil
 		}
 	}()
 	n, err := it.batch(in)
 	if err != nil {
-		return Tensor{}, err
+		return nil, err
 	}
-	out32 := it.m.tensors[it.m.output].dtype == mncfb.DTypeINT32
-	need := n * it.per
-	switch {
-	case out32 && cap(it.res32) < need:
-		it.res32 = make([]int32, need)
-	case !out32 && cap(it.result) < need:
-		it.result = make([]float32, need)
-	}
-	var res []float32
-	var res32 []int32
-	if out32 {
-		res32 = it.res32[:need]
-	} else {
-		res = it.result[:need]
+	active := it.outs[:k]
+	for i := range active {
+		o := &active[i]
+		need := n * o.per
+		switch {
+		case o.i32 && cap(o.res32) < need:
+			o.res32 = make([]int32, need)
+		case !o.i32 && cap(o.result) < need:
+			o.result = make([]float32, need)
+		}
 	}
 	ar := it.arena
 	for b := range n {
@@ -144,14 +169,27 @@ func (it *Interpreter) Run(in Tensor) (out Tensor, err error) {
 				it.exec(i, s, ar)
 			}
 		}
-		if out32 {
-			copy(res32[b*it.per:(b+1)*it.per], it.out.i32(ar))
-		} else {
-			copy(res[b*it.per:(b+1)*it.per], it.out.f32(ar))
+		for i := range active {
+			o := &active[i]
+			if o.i32 {
+				copy(o.res32[b*o.per:(b+1)*o.per], o.v.i32(ar))
+			} else {
+				copy(o.result[b*o.per:(b+1)*o.per], o.v.f32(ar))
+			}
 		}
 	}
-	it.shape[0] = n
-	return Tensor{Shape: it.shape, Data: res, I32: res32}, nil
+	outs = it.res[:k]
+	for i := range active {
+		o := &active[i]
+		o.shape[0] = n
+		outs[i] = Tensor{Shape: o.shape}
+		if o.i32 {
+			outs[i].I32 = o.res32[:n*o.per]
+		} else {
+			outs[i].Data = o.result[:n*o.per]
+		}
+	}
+	return outs, nil
 }
 
 // batch checks an input against the model's input shape and returns the

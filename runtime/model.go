@@ -22,10 +22,13 @@ const (
 	// package reads and codegen writes. Files of a newer major version are
 	// refused; a newer minor version only adds fields, which are ignored.
 	FormatMajor = 1
-	FormatMinor = 4 // 1.1: QualityFigures.median_sqnr_db and worst_sqnr_db; 1.2: Preprocess.scale, resize, resize_to, crop, channels; 1.3: Precision MIXED, Operator.precision; 1.4: RESIZE_BILINEAR, ARG_MAX, CONCATENATION and their options, an INT32 graph output
+	FormatMinor = 4 // 1.1: QualityFigures.median_sqnr_db and worst_sqnr_db; 1.2: Preprocess.scale, resize, resize_to, crop, channels; 1.3: Precision MIXED, Operator.precision; 1.4: RESIZE_BILINEAR, ARG_MAX, CONCATENATION and their options, an INT32 graph output, several graph outputs
 	// BufferAlignment is the alignment of every constant buffer's data in
 	// the file.
 	BufferAlignment = 16
+	// MaxOutputs caps the graph outputs of a model (format 1.4: one or
+	// more; Model.outputs lists them, the first being the one Run returns).
+	MaxOutputs = 64
 	// MaxArenaBytes caps the activation memory a model may ask for
 	// (limits.ModelArena).
 	MaxArenaBytes = limits.ModelArena
@@ -54,9 +57,10 @@ type Model struct {
 	tensors []tensor
 	ops     []operator
 	steps   []step
-	input   int // tensor index
-	output  int
-	arena   int // bytes
+	input   int   // tensor index
+	output  int   // the first graph output (outputs[0])
+	outputs []int // every graph output, in the file's order
+	arena   int   // bytes
 	kern    *kernels.Set
 	spec    *preprocess.Spec
 	threads int // Options.Threads
@@ -152,8 +156,33 @@ func (m *Model) Preprocess() (preprocess.Spec, bool) {
 // InputShape returns the shape of one input (batch 1), e.g. [1 3 224 224].
 func (m *Model) InputShape() []int { return append([]int(nil), m.tensors[m.input].shape...) }
 
-// OutputShape returns the shape of one output (batch 1), e.g. [1 1000].
+// OutputShape returns the shape of one output (batch 1), e.g. [1 1000]:
+// the first output of a model with several.
 func (m *Model) OutputShape() []int { return append([]int(nil), m.tensors[m.output].shape...) }
+
+// NumOutputs returns the number of graph outputs (1 for a classifier or a
+// segmenter; 2 for SSDLite's cls_logits and bbox_regression).
+func (m *Model) NumOutputs() int { return len(m.outputs) }
+
+// OutputShapes returns the shape of every output (batch 1), in the order
+// of RunAll's results; OutputShapes()[0] is OutputShape().
+func (m *Model) OutputShapes() [][]int {
+	s := make([][]int, len(m.outputs))
+	for i, x := range m.outputs {
+		s[i] = append([]int(nil), m.tensors[x].shape...)
+	}
+	return s
+}
+
+// OutputNames returns the tensor name of every output, in the order of
+// RunAll's results (e.g. "cls_logits", "bbox_regression").
+func (m *Model) OutputNames() []string {
+	s := make([]string, len(m.outputs))
+	for i, x := range m.outputs {
+		s[i] = m.tensors[x].name
+	}
+	return s
+}
 
 // load verifies data, read from the file at path ("" for Load).
 func load(data []byte, path string, opts Options) (m *Model, err error) {

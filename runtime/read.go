@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	flatbuffers "github.com/google/flatbuffers/go"
@@ -217,25 +218,43 @@ func (m *Model) read(r *mncfb.Model) error {
 		return err
 	}
 
-	// Graph inputs and outputs.
-	if r.InputsLength() != 1 || r.OutputsLength() != 1 {
-		return fmt.Errorf("the graph has %d inputs and %d outputs; this runtime runs one of each", r.InputsLength(), r.OutputsLength())
+	// Graph inputs and outputs: one input, 1 to MaxOutputs outputs
+	// (several: format 1.4), each a distinct activation.
+	if r.InputsLength() != 1 || r.OutputsLength() < 1 || r.OutputsLength() > MaxOutputs {
+		return fmt.Errorf("the graph has %d inputs and %d outputs; this runtime runs one input and 1 to %d outputs", r.InputsLength(), r.OutputsLength(), MaxOutputs)
 	}
-	m.input, m.output = int(r.Inputs(0)), int(r.Outputs(0))
-	for _, x := range []int{m.input, m.output} {
+	m.input = int(r.Inputs(0))
+	if m.input < 0 || m.input >= nt {
+		return fmt.Errorf("graph input tensor %d out of range", m.input)
+	}
+	in := &m.tensors[m.input]
+	if in.dtype != mncfb.DTypeFLOAT32 || in.isConst() {
+		return fmt.Errorf("the graph input must be a float32 activation (have %v, %s)", in.dtype, constWord(in))
+	}
+	if in.shape[0] != 1 {
+		return fmt.Errorf("input %v must have batch 1", in.shape)
+	}
+	m.outputs = make([]int, r.OutputsLength())
+	for i := range m.outputs {
+		x := int(r.Outputs(i))
 		if x < 0 || x >= nt {
-			return fmt.Errorf("graph input or output tensor %d out of range", x)
+			return fmt.Errorf("graph output %d: tensor %d out of range", i, x)
 		}
+		if j := slices.Index(m.outputs[:i], x); j >= 0 {
+			return fmt.Errorf("graph outputs %d and %d are the same tensor %d (%q)", j, i, x, m.tensors[x].name)
+		}
+		out := &m.tensors[x]
+		// An output may be int32: an ARG_MAX's indices (format 1.4; the
+		// planner checks that only ARG_MAX writes int32 activations).
+		if (out.dtype != mncfb.DTypeFLOAT32 && out.dtype != mncfb.DTypeINT32) || out.isConst() {
+			return fmt.Errorf("graph output %d (tensor %d, %q) must be a float32 or int32 activation (have %v, %s)", i, x, out.name, out.dtype, constWord(out))
+		}
+		if out.shape[0] != 1 {
+			return fmt.Errorf("graph output %d %v must have batch 1", i, out.shape)
+		}
+		m.outputs[i] = x
 	}
-	in, out := &m.tensors[m.input], &m.tensors[m.output]
-	// The output may be int32: an ARG_MAX's indices (format 1.4; the
-	// planner checks that only ARG_MAX writes int32 activations).
-	if in.dtype != mncfb.DTypeFLOAT32 || (out.dtype != mncfb.DTypeFLOAT32 && out.dtype != mncfb.DTypeINT32) || in.isConst() || out.isConst() {
-		return fmt.Errorf("the graph input must be a float32 activation and the output a float32 or int32 one (have %v %v)", in.dtype, out.dtype)
-	}
-	if in.shape[0] != 1 || out.shape[0] != 1 {
-		return fmt.Errorf("input %v and output %v must have batch 1", in.shape, out.shape)
-	}
+	m.output = m.outputs[0]
 
 	if err := m.readArena(r); err != nil {
 		return err
@@ -586,4 +605,12 @@ func float32s(b []byte) []float32 {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return v
+}
+
+// constWord says whether t is a constant, for errors.
+func constWord(t *tensor) string {
+	if t.isConst() {
+		return "a constant"
+	}
+	return "an activation"
 }

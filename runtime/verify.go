@@ -50,10 +50,13 @@ func (m *Model) verifyGraph() error {
 			t.first, t.last = i, i
 		}
 	}
-	if !written[m.output] || m.output == m.input {
-		return fmt.Errorf("no operator writes the graph output %q", m.tensors[m.output].name)
+	// Every graph output is live until the end.
+	for _, x := range m.outputs {
+		if !written[x] || x == m.input {
+			return fmt.Errorf("no operator writes the graph output %q", m.tensors[x].name)
+		}
+		m.tensors[x].last = len(m.ops) - 1
 	}
-	m.tensors[m.output].last = len(m.ops) - 1
 
 	// No two tensors live at the same time share bytes.
 	var live []int

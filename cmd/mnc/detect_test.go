@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -58,6 +59,50 @@ func TestInspectDetector(t *testing.T) {
 		}
 		if c.params != 0 && s.Params != c.params {
 			t.Errorf("%v: %.0f params, torchvision %.0f", c.args, s.Params, c.params)
+		}
+	}
+}
+
+// TestCompileDetector: testdata/det's SSDLite320 compiles to a float32
+// .mnc file with both outputs, which mnc inspect lists (text and JSON);
+// mnc run, a classifier's command, refuses it as it refuses the
+// checkpoint.
+func TestCompileDetector(t *testing.T) {
+	det := filepath.Join("..", "..", "testdata", "det", "ssdlite.pth")
+	out := filepath.Join(t.TempDir(), "ssdlite.mnc")
+	if _, stderr, code := mnc(t, "compile", det, "-o", out); code != 0 {
+		t.Fatalf("compile: %s", stderr)
+	}
+	stdout, stderr, code := mnc(t, "inspect", out)
+	if code != 0 {
+		t.Fatalf("inspect: %s", stderr)
+	}
+	if lines := "\noutput cls_logits float32 [1,3234,21]\noutput bbox_regression float32 [1,3234,4]\n"; !strings.Contains(stdout, lines) {
+		t.Errorf("inspect does not print %q:\n%s", lines, stdout)
+	}
+	stdout, stderr, code = mnc(t, "inspect", "--json", out)
+	if code != 0 {
+		t.Fatalf("inspect --json: %s", stderr)
+	}
+	var s struct {
+		Output  struct{ Name string }
+		Outputs []struct {
+			Name  string `json:"name"`
+			Shape []int  `json:"shape"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Output.Name != "cls_logits" || len(s.Outputs) != 2 || s.Outputs[0].Name != "cls_logits" || s.Outputs[1].Name != "bbox_regression" ||
+		!reflect.DeepEqual(s.Outputs[1].Shape, []int{1, 3234, 4}) {
+		t.Errorf("inspect --json: output %+v, outputs %+v", s.Output, s.Outputs)
+	}
+	input := filepath.Join("..", "..", "testdata", "det", "ssdlite.input.npy")
+	for _, model := range []string{out, det} {
+		_, stderr, code = mnc(t, "run", model, "--tensor", input)
+		if code == 0 || !strings.Contains(stderr, "2 outputs") || !strings.Contains(stderr, "a classifier has one of each") {
+			t.Errorf("run %s: exit %d, %s", model, code, stderr)
 		}
 	}
 }

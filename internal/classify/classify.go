@@ -315,6 +315,11 @@ func OpenWith(path string, opts frontend.Options, ropts runtime.Options) (Model,
 		if err != nil {
 			return nil, nil, err
 		}
+		if n := m.NumOutputs(); n != 1 { // as Graph (a detector's cls_logits and bbox_regression)
+			m.Close()
+			return nil, nil, fmt.Errorf("model %s has 1 inputs and %d outputs (%s); a classifier has one of each",
+				esc.String(m.Info().Name), n, esc.String(strings.Join(m.OutputNames(), ", ")))
+		}
 		it, err := m.NewInterpreter()
 		if err != nil {
 			m.Close()

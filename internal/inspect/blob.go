@@ -89,8 +89,14 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 	if in.KernelsNote != "" {
 		fmt.Fprintf(&b, "\nnote: %s", esc.Line(in.KernelsNote))
 	}
-	fmt.Fprintf(&b, "\ninput  %s %s %s\noutput %s %s %s\n", e(in.Input.Name), e(in.Input.DType), shapeString(in.Input.Shape),
-		e(in.Output.Name), e(in.Output.DType), shapeString(in.Output.Shape))
+	fmt.Fprintf(&b, "\ninput  %s %s %s\n", e(in.Input.Name), e(in.Input.DType), shapeString(in.Input.Shape))
+	outs := in.Outputs
+	if len(outs) == 0 {
+		outs = []runtime.TensorInfo{in.Output}
+	}
+	for _, o := range outs { // every graph output, in order (Run returns the first)
+		fmt.Fprintf(&b, "output %s %s %s\n", e(o.Name), e(o.DType), shapeString(o.Shape))
+	}
 	if p := in.Preprocess; p != nil {
 		fmt.Fprintf(&b, "preprocessing %s\n", p)
 	}
