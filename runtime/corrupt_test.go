@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mncdev/mnc/compile"
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/mncfb"
 	"github.com/mncdev/mnc/runtime/preprocess"
@@ -279,7 +280,7 @@ func TestInterpretersShareModel(t *testing.T) {
 func detBlob(t *testing.T) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "ssdlite.mnc")
-	if _, err := compile.Run(compile.Options{Model: filepath.Join(detDir, "ssdlite.pth"), Output: out,
+	if _, err := compile.Run(compile.Options{Model: golden.LoadDet(t).Path("pth"), Output: out,
 		Preprocess: preprocess.Spec{Preset: preprocess.Torchvision}}); err != nil {
 		t.Fatal(err)
 	}

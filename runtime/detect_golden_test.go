@@ -1,30 +1,17 @@
 package runtime_test
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/mncdev/mnc/compile"
+	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/internal/npy"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/detect"
 	"github.com/mncdev/mnc/runtime/preprocess"
-)
-
-// detDir holds testdata/gen/make_ssd_model_golden.py's output: a small
-// SSDLite320 checkpoint, its input, PyTorch's two outputs and
-// torchvision's detections.
-const detDir = "../testdata/det"
-
-// Tolerances of detections from mnc's float outputs against torchvision's:
-// those of frontend/mobilenet's TestDetGolden (see detScoreRelTol there).
-const (
-	detScoreRelTol = 5e-4 // |score - torchvision's| / torchvision's
-	detBoxTol      = 1e-2 // pixels of the 320x320 frame
 )
 
 // TestDetectGolden compiles the golden SSDLite320 .pth to a float32 .mnc
@@ -32,51 +19,14 @@ const (
 // with RunAll and compares both outputs with PyTorch's (max |diff| / max
 // |PyTorch's| <= 1e-4); runtime/detect's post-processing of them must give
 // torchvision's detections: the same count and labels in the same order,
-// scores and boxes within detScoreRelTol and detBoxTol.
+// scores and boxes within golden.DetScoreRelTol and DetBoxTol.
 func TestDetectGolden(t *testing.T) {
-	var man struct {
-		Classes int               `json:"classes"`
-		Files   map[string]string `json:"files"`
-	}
-	var golden struct {
-		Params struct {
-			ScoreThresh      float64 `json:"score_thresh"`
-			NMSThresh        float64 `json:"nms_thresh"`
-			DetectionsPerImg int     `json:"detections_per_img"`
-			TopKCandidates   int     `json:"topk_candidates"`
-		} `json:"params"`
-		ImageSize   [2]int   `json:"image_size"`
-		FeatureMaps [][2]int `json:"feature_maps"`
-		Images      []struct {
-			Image  string       `json:"image"`
-			Boxes  [][4]float64 `json:"boxes"`
-			Scores []float64    `json:"scores"`
-			Labels []int        `json:"labels"`
-		} `json:"images"`
-	}
-	data, err := os.ReadFile(filepath.Join(detDir, "manifest.json"))
-	if err != nil {
-		t.Skipf("no detection manifest: %v", err)
-	}
-	if err := json.Unmarshal(data, &man); err != nil {
-		t.Fatal(err)
-	}
-	if data, err = os.ReadFile(filepath.Join(detDir, man.Files["detections"])); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &golden); err != nil {
-		t.Fatal(err)
-	}
-	readNpy := func(name string) *npy.Array {
-		a, err := npy.ReadFile(filepath.Join(detDir, man.Files[name]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
+	det := golden.LoadDet(t)
+	man, want0 := det.Manifest, det.Detections
+	readNpy := func(kind string) *npy.Array { return det.Npy(t, kind) }
 
 	out := filepath.Join(t.TempDir(), "ssdlite.mnc")
-	if _, err := compile.Run(compile.Options{Model: filepath.Join(detDir, man.Files["pth"]), Output: out,
+	if _, err := compile.Run(compile.Options{Model: det.Path("pth"), Output: out,
 		Preprocess: preprocess.Spec{Preset: preprocess.Torchvision}}); err != nil {
 		t.Fatal(err)
 	}
@@ -141,52 +91,26 @@ func TestDetectGolden(t *testing.T) {
 		t.Errorf("RunAll allocates %v times a run", allocs)
 	}
 
-	res := golden.ImageSize[0]
-	anchors, err := detect.Anchors(detect.SSDLite320(), golden.FeatureMaps, res, golden.ImageSize[1])
+	res := want0.ImageSize[0]
+	anchors, err := detect.Anchors(detect.SSDLite320(), want0.FeatureMaps, res, want0.ImageSize[1])
 	if err != nil {
 		t.Fatal(err)
 	}
 	n, a, classes := in.Shape[0], len(anchors), man.Classes
-	if shape[1] != a || shape[2] != classes || len(golden.Images) != n {
-		t.Fatalf("%d anchors, %d classes, %d golden images for outputs %v", a, classes, len(golden.Images), shape)
+	if shape[1] != a || shape[2] != classes || len(want0.Images) != n {
+		t.Fatalf("%d anchors, %d classes, %d golden images for outputs %v", a, classes, len(want0.Images), shape)
 	}
 	p := detect.SSDLite320Params()
-	if gp := golden.Params; p != (detect.Params{ScoreThresh: gp.ScoreThresh, NMSThresh: gp.NMSThresh,
-		DetectionsPerImg: gp.DetectionsPerImg, TopKCandidates: gp.TopKCandidates}) {
-		t.Fatalf("params %+v, torchvision %+v", p, gp)
-	}
-	for i, img := range golden.Images {
-		if len(img.Labels) == 0 {
-			t.Fatalf("%s: torchvision has no detections: the case checks nothing", img.Image)
-		}
+	det.CheckParams(t, p)
+	for i, img := range want0.Images {
 		rel := make([]detect.Box, a)
 		for j := range rel {
 			copy(rel[j][:], reg[(i*a+j)*4:])
 		}
-		ours, err := detect.Postprocess(cls[i*a*classes:(i+1)*a*classes], classes, rel, anchors, res, golden.ImageSize[1], p)
+		ours, err := detect.Postprocess(cls[i*a*classes:(i+1)*a*classes], classes, rel, anchors, res, want0.ImageSize[1], p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ours) != len(img.Labels) {
-			t.Errorf("%s: %d detections of mnc's outputs, torchvision %d", img.Image, len(ours), len(img.Labels))
-			continue
-		}
-		maxScore, maxBox := 0.0, 0.0
-		for j, d := range ours {
-			if d.Label != img.Labels[j] {
-				t.Errorf("%s: detection %d has label %d, torchvision %d", img.Image, j, d.Label, img.Labels[j])
-				break
-			}
-			maxScore = max(maxScore, math.Abs(float64(d.Score)-img.Scores[j])/img.Scores[j])
-			for c := range 4 {
-				maxBox = max(maxBox, math.Abs(float64(d.Box[c])-img.Boxes[j][c]))
-			}
-		}
-		t.Logf("%s: %d detections, labels identical; max score diff %.2e relative, max box diff %.2e px",
-			img.Image, len(ours), maxScore, maxBox)
-		if maxScore > detScoreRelTol || maxBox > detBoxTol {
-			t.Errorf("%s: scores differ by up to %.3g relative (bound %g), boxes by %.3g px (bound %g)",
-				img.Image, maxScore, detScoreRelTol, maxBox, detBoxTol)
-		}
+		golden.CheckDetections(t, ours, img)
 	}
 }
