@@ -7,12 +7,9 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
-	"github.com/mncdev/mnc/internal/progress"
 	"github.com/mncdev/mnc/internal/segment"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
@@ -239,44 +236,12 @@ func predict(models []*model, samples []Sample, workers int, prog io.Writer) ([]
 	n := len(samples)
 	preds := make([][][]int, n)
 	counts := make([][]int, n) // [image][model] classes
-	errs := make([]error, n)
-	var firstErr atomic.Int64 // lowest failed index; later images are skipped
-	firstErr.Store(int64(n))
-	bar := progress.Bar(prog, n, "evaluating")
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			bufs := make([]*ir.Tensor, len(models))
-			for i := range next {
-				if int64(i) > firstErr.Load() {
-					continue
-				}
-				preds[i], counts[i], errs[i] = runOne(models, w, bufs, samples[i].Path)
-				if errs[i] != nil {
-					for {
-						cur := firstErr.Load()
-						if int64(i) >= cur || firstErr.CompareAndSwap(cur, int64(i)) {
-							break
-						}
-					}
-				}
-				if bar != nil {
-					_ = bar.Add(1)
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if bar != nil {
-		_ = bar.Finish()
-	}
-	if i := firstErr.Load(); i < int64(n) {
-		return nil, nil, errs[i]
+	err := forEachImage(n, workers, len(models), prog, func(w int, bufs []*ir.Tensor, i int) (err error) {
+		preds[i], counts[i], err = runOne(models, w, bufs, samples[i].Path)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	classes := make([]int, len(models))
 	for mi := range models {

@@ -10,10 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/mncdev/mnc/internal/classify"
-	"github.com/mncdev/mnc/internal/progress"
 	"github.com/mncdev/mnc/internal/segment"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime/preprocess"
@@ -191,39 +189,11 @@ func scorePairs(models []*model, pairs []segment.Pair, classes int, remap *segme
 			}
 		}
 	}
-	errs := make([]error, len(pairs))
-	var failed atomic.Bool
-	bar := progress.Bar(prog, len(pairs), "evaluating")
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			bufs := make([]*ir.Tensor, len(models))
-			for i := range next {
-				if failed.Load() {
-					continue
-				}
-				if errs[i] = s.scoreOne(models, w, bufs, pairs[i], classes, remap, i); errs[i] != nil {
-					failed.Store(true)
-				}
-				if bar != nil {
-					_ = bar.Add(1)
-				}
-			}
-		})
-	}
-	for i := range pairs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if bar != nil {
-		_ = bar.Finish()
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	err = forEachImage(len(pairs), workers, len(models), prog, func(w int, bufs []*ir.Tensor, i int) error {
+		return s.scoreOne(models, w, bufs, pairs[i], classes, remap, i)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
