@@ -56,24 +56,13 @@ func (p *planner) resize(op *operator) (step, error) {
 	if err := sameCodes(x, y); err != nil {
 		return nil, err
 	}
-	h, w, c, err := nhwc(x)
-	if err != nil {
-		return nil, err
-	}
 	o := op.resize
-	if o.h < 1 || o.w < 1 || o.h > kernels.MaxResize || o.w > kernels.MaxResize {
-		return nil, fmt.Errorf("output size %dx%d must be positive and at most %d a side", o.h, o.w, kernels.MaxResize)
-	}
-	if !slices.Equal(y.shape, []int{1, o.h, o.w, c}) {
-		return nil, fmt.Errorf("output shape %v, want [1 %d %d %d] (input %v resized to %dx%d)", y.shape, o.h, o.w, c, x.shape, o.h, o.w)
-	}
-	// The taps of both axes, for both kernels.
-	if err := p.bud.spend(int64(o.h+o.w)*2*int64(unsafe.Sizeof(struct{ a, b, c, d int64 }{})), "resize coordinates"); err != nil {
-		return nil, err
-	}
-	rp, err := kernels.NewResizeParams(1, h, w, c, o.h, o.w, o.alignCorners, o.halfPixel)
+	rp, err := p.resizeParams(x, o)
 	if err != nil {
 		return nil, err
+	}
+	if c := rp.C; !slices.Equal(y.shape, []int{1, o.h, o.w, c}) {
+		return nil, fmt.Errorf("output shape %v, want [1 %d %d %d] (input %v resized to %dx%d)", y.shape, o.h, o.w, c, x.shape, o.h, o.w)
 	}
 	return &resizeStep{p: rp, x: p.argView(op, 0), y: p.outView(op), int8: x.dtype == mncfb.DTypeINT8}, nil
 }
@@ -267,25 +256,33 @@ func (s *resizeArgMaxStep) work() int64 { return elemCost * int64(s.y.n) * int64
 func (s *resizeArgMaxStep) align() int  { return 1 }
 
 func (p *planner) resizeArgMax(op *operator, o resizeOptions, x, y *tensor, int8 bool) (step, error) {
-	h, w, c, err := nhwc(x)
-	if err != nil {
-		return nil, err
-	}
 	if op.axis != 3 {
 		return nil, fmt.Errorf("a fused resize needs axis 3 (the channels), not %d", op.axis)
 	}
-	if o.h < 1 || o.w < 1 || o.h > kernels.MaxResize || o.w > kernels.MaxResize {
-		return nil, fmt.Errorf("fused resize to %dx%d: sides must be positive and at most %d", o.h, o.w, kernels.MaxResize)
+	rp, err := p.resizeParams(x, o)
+	if err != nil {
+		return nil, fmt.Errorf("fused resize: %w", err)
 	}
 	if !slices.Equal(y.shape, []int{1, o.h, o.w}) {
 		return nil, fmt.Errorf("output shape %v, want [1 %d %d] (input %v resized to %dx%d, the channels reduced)", y.shape, o.h, o.w, x.shape, o.h, o.w)
 	}
-	if err := p.bud.spend(int64(o.h+o.w)*2*int64(unsafe.Sizeof(struct{ a, b, c, d int64 }{})), "resize coordinates"); err != nil {
-		return nil, err
-	}
-	rp, err := kernels.NewResizeParams(1, h, w, c, o.h, o.w, o.alignCorners, o.halfPixel)
-	if err != nil {
-		return nil, err
-	}
 	return &resizeArgMaxStep{p: rp, x: p.argView(op, 0), y: p.outView(op), int8: int8}, nil
+}
+
+// resizeParams checks a resize of x ([1,H,W,C]) to o's size (positive, at
+// most kernels.MaxResize a side), spends the budget of its taps and makes
+// the kernels' parameters: RESIZE_BILINEAR's and a fused ARG_MAX's.
+func (p *planner) resizeParams(x *tensor, o resizeOptions) (kernels.ResizeParams, error) {
+	h, w, c, err := nhwc(x)
+	if err != nil {
+		return kernels.ResizeParams{}, err
+	}
+	if o.h < 1 || o.w < 1 || o.h > kernels.MaxResize || o.w > kernels.MaxResize {
+		return kernels.ResizeParams{}, fmt.Errorf("output size %dx%d must be positive and at most %d a side", o.h, o.w, kernels.MaxResize)
+	}
+	// The taps of both axes, for both kernels.
+	if err := p.bud.spend(int64(o.h+o.w)*2*int64(unsafe.Sizeof(struct{ a, b, c, d int64 }{})), "resize coordinates"); err != nil {
+		return kernels.ResizeParams{}, err
+	}
+	return kernels.NewResizeParams(1, h, w, c, o.h, o.w, o.alignCorners, o.halfPixel)
 }
