@@ -288,8 +288,13 @@ func (qz *quantizer) node(n *ir.Node) error {
 		return qz.gemm(n)
 	case ir.SqueezeExcite:
 		return qz.squeezeExcite(n)
-	case ir.Transpose, ir.Flatten, ir.Reshape, ir.Identity, ir.Dropout, ir.Relu, ir.Relu6, ir.Clip:
-		// Same codes, same quantization (activations become clamps).
+	case ir.Transpose, ir.Flatten, ir.Reshape, ir.Identity, ir.Dropout, ir.Relu, ir.Relu6, ir.Clip, ir.ResizeBilinear:
+		// Same codes, same quantization (activations become clamps;
+		// interpolated codes keep the input's quantization, as TFLite's
+		// int8 RESIZE_BILINEAR, whose input and output share it).
+		if n.Op == ir.ResizeBilinear && n.Layout != ir.NHWC {
+			return errors.New("int8 ResizeBilinear needs NHWC (run the passes pipeline first)")
+		}
 		x, err := qz.value(n.Inputs[0])
 		if err != nil {
 			return err
@@ -331,20 +336,6 @@ func (qz *quantizer) node(n *ir.Node) error {
 		return err
 	case ir.Add, ir.Mul:
 		return qz.binary(n)
-	case ir.ResizeBilinear:
-		// Interpolated codes keep the input's quantization (as TFLite's
-		// int8 RESIZE_BILINEAR, whose input and output share it).
-		if n.Layout != ir.NHWC {
-			return errors.New("int8 ResizeBilinear needs NHWC (run the passes pipeline first)")
-		}
-		x, err := qz.value(n.Inputs[0])
-		if err != nil {
-			return err
-		}
-		qp := *x.Quant
-		out, err := qz.emit(n.Op, n.Name, qz.name(y), n.Attrs, n.Layout, &qp, x)
-		qz.m[y] = out
-		return err
 	case ir.Concat:
 		// Each input is requantized to the output's range (the file's or
 		// the calibrated one); inputs already in it are copied.
