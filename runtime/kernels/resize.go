@@ -183,12 +183,23 @@ func ResizeBilinearF32(p *ResizeParams, x, y []float32, lo, hi int) {
 // nearest, ties toward +infinity, the package's rule; TFLite rounds ties
 // away from zero). Rows of at most resizeRow values are interpolated
 // vertically first, once per output row, then horizontally (the same
-// integer sum). Generic Go on every Set.
+// integer sum); a 1x1 input is copied (its sums are q*2^20). Generic Go
+// on every Set.
 func ResizeBilinearI8(p *ResizeParams, x, y []int8, lo, hi int) {
 	const one = 1 << ResizeFrac
 	const half = 1 << (2*ResizeFrac - 1)
 	c, ow := p.C, p.OW
 	xs := p.xs[ow:]
+	if p.H == 1 && p.W == 1 { // every sum is q*2^20: a broadcast
+		for r := lo; r < hi; r++ {
+			src := x[r/p.OH*c : r/p.OH*c+c]
+			dst := y[r*ow*c : (r+1)*ow*c]
+			for ox := range ow {
+				copy(dst[ox*c:ox*c+c], src)
+			}
+		}
+		return
+	}
 	var buf [resizeRow]int32
 	for r := lo; r < hi; r++ {
 		b, oy := r/p.OH, r%p.OH
@@ -293,34 +304,105 @@ func ResizeArgMaxF32(p *ResizeParams, x []float32, y []int32, lo, hi int) {
 // v = Σ q*wy*wx of ResizeBilinearI8 (exact in int32), the first largest
 // winning. Where ResizeBilinearI8's rounding makes two channels' codes
 // equal, the exact sums still tell them apart.
+//
+// The index is that of every pixel computed on its own (argMaxAt), but
+// most pixels are not: the output pixels between the same two input rows
+// and the same two input columns form a block whose sums are, per channel,
+// one bilinear function of the pixel's weights (wx1, wy1), and the weights
+// grow with the pixel's index, so the block's four corner pixels hold the
+// extremes of both. A difference of two channels' sums is bilinear too,
+// and a bilinear function that is positive (or not negative) at the four
+// corners of a rectangle is so inside it. So when one channel is the
+// first largest at the four corners, it is at every pixel of the block
+// (larger than every earlier channel, not smaller than any later one),
+// and the block is filled. Otherwise each of its rows gets the same test
+// on its two end pixels (the sums are linear along a row), and a row that
+// fails it is split in two at its middle pixel, recursively (span).
 func ResizeArgMaxI8(p *ResizeParams, x []int8, y []int32, lo, hi int) {
-	const one = 1 << ResizeFrac
-	c, ow := p.C, p.OW
-	xs := p.xs[ow:]
-	for r := lo; r < hi; r++ {
+	ow := p.OW
+	xs, ys := p.xs[ow:], p.ys[p.OH:]
+	same := func(a, b resizeTap) bool { return a.i0 == b.i0 && a.i1 == b.i1 }
+	for r := lo; r < hi; {
 		b, oy := r/p.OH, r%p.OH
-		ty := p.ys[p.OH+oy]
-		base := b * p.H * p.W * c
-		row0, row1 := x[base+ty.i0:], x[base+ty.i1:]
-		wy1 := int32(ty.w1)
-		wy0 := one - wy1
-		dst := y[r*ow : (r+1)*ow]
-		for ox, tx := range xs {
-			wx1 := int32(tx.w1)
-			wx0 := one - wx1
-			w00, w01, w10, w11 := wy0*wx0, wy0*wx1, wy1*wx0, wy1*wx1
-			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
-			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
-			a1, b0, b1 = a1[:len(a0)], b0[:len(a0)], b1[:len(a0)] // no bounds checks below
-			best, top := 0, sum4(a0[0], a1[0], b0[0], b1[0], w00, w01, w10, w11)
-			for ch := 1; ch < len(a0); ch++ {
-				v := sum4(a0[ch], a1[ch], b0[ch], b1[ch], w00, w01, w10, w11)
-				if v > top { // conditional moves
-					best = ch
-				}
-				top = max(top, v)
-			}
-			dst[ox] = int32(best)
+		re := r + 1 // rows [r, re): one item, one pair of input rows
+		for re < hi && re/p.OH == b && same(ys[re%p.OH], ys[oy]) {
+			re++
 		}
+		base := b * p.H * p.W * p.C
+		at := func(row, ox int) int32 { return p.argMaxAt(x[base:], ys[row%p.OH], xs[ox]) }
+		for ca := 0; ca < ow; {
+			cb := ca + 1 // columns [ca, cb): one pair of input columns
+			for cb < ow && same(xs[cb], xs[ca]) {
+				cb++
+			}
+			if (re-r)*(cb-ca) > 4 {
+				if k := at(r, ca); at(r, cb-1) == k && at(re-1, ca) == k && at(re-1, cb-1) == k {
+					for row := r; row < re; row++ {
+						fill(y[row*ow+ca:row*ow+cb], k)
+					}
+					ca = cb
+					continue
+				}
+			}
+			for row := r; row < re; row++ {
+				dst := y[row*ow : (row+1)*ow]
+				k0 := at(row, ca)
+				dst[ca] = k0
+				if cb-ca == 1 {
+					continue
+				}
+				k1 := at(row, cb-1)
+				dst[cb-1] = k1
+				span(dst, ca, cb-1, k0, k1, func(ox int) int32 { return at(row, ox) })
+			}
+			ca = cb
+		}
+		r = re
+	}
+}
+
+// span fills d(a, b) between pixels a and b of one row of a block, whose
+// indices ka and kb are known, by the row's test: equal ends fill it, else
+// its middle pixel is computed (at) and both halves are done likewise.
+func span(d []int32, a, b int, ka, kb int32, at func(int) int32) {
+	for b-a > 1 {
+		if ka == kb {
+			fill(d[a+1:b], ka)
+			return
+		}
+		m := (a + b) / 2
+		km := at(m)
+		d[m] = km
+		span(d, a, m, ka, km, at)
+		a, ka = m, km
+	}
+}
+
+// argMaxAt is ResizeArgMaxI8's index of one output pixel, whose taps are ty
+// and tx, in the item x.
+func (p *ResizeParams) argMaxAt(x []int8, ty, tx resizeTap) int32 {
+	const one = 1 << ResizeFrac
+	c := p.C
+	wy1, wx1 := int32(ty.w1), int32(tx.w1)
+	wy0, wx0 := one-wy1, one-wx1
+	w00, w01, w10, w11 := wy0*wx0, wy0*wx1, wy1*wx0, wy1*wx1
+	row0, row1 := x[ty.i0:], x[ty.i1:]
+	a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
+	b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
+	a1, b0, b1 = a1[:len(a0)], b0[:len(a0)], b1[:len(a0)] // no bounds checks below
+	best, top := 0, sum4(a0[0], a1[0], b0[0], b1[0], w00, w01, w10, w11)
+	for ch := 1; ch < len(a0); ch++ {
+		v := sum4(a0[ch], a1[ch], b0[ch], b1[ch], w00, w01, w10, w11)
+		if v > top { // conditional moves
+			best = ch
+		}
+		top = max(top, v)
+	}
+	return int32(best)
+}
+
+func fill(d []int32, k int32) {
+	for i := range d {
+		d[i] = k
 	}
 }

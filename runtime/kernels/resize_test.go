@@ -1,6 +1,7 @@
 package kernels_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -126,6 +127,27 @@ func TestConcatRequant(t *testing.T) {
 	if want := []int8{10, 3, 5, 20, 67, -60}; string(i8bytes(y)) != string(i8bytes(want)) {
 		t.Errorf("concat %v, want %v", y, want)
 	}
+	// Apply (a table of the 256 codes) is the rule code by code, for
+	// scales either way (saturating ones included) and extreme zero points.
+	all := make([]int8, 256)
+	for i := range all {
+		all[i] = int8(i)
+	}
+	for _, c := range []struct{ sx, sy float64 }{{0.25, 0.5}, {0.5, 0.25}, {1e-3, 0.37}, {3.1, 0.01}, {0.0219, 0.0217}} {
+		for _, z := range [][2]int32{{0, 0}, {-128, 127}, {127, -128}, {-5, 17}} {
+			r, err := kernels.NewRequant(kernels.Quant{Scale: c.sx, Zero: z[0]}, kernels.Quant{Scale: c.sy, Zero: z[1]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]int8, 256)
+			r.Apply(all, got)
+			for i, v := range all {
+				if want := kernels.Requantize(int32(v)-z[0], r.M, z[1], -128, 127); got[i] != want {
+					t.Fatalf("%+v %v: code %d -> %d, want %d", c, z, v, got[i], want)
+				}
+			}
+		}
+	}
 }
 
 func i8bytes(v []int8) []byte {
@@ -185,7 +207,7 @@ func i32bytes(v []int32) []byte {
 // products rounded once, for every rule, up- and downsampling.
 func TestResizeBilinearI8(t *testing.T) {
 	for _, g := range []struct{ h, w, c, oh, ow int }{
-		{33, 33, 21, 65, 65}, {5, 7, 3, 13, 4}, {1, 1, 8, 9, 9}, {6, 400, 6, 11, 700}, {9, 9, 1, 3, 3},
+		{33, 33, 21, 65, 65}, {5, 7, 3, 13, 4}, {1, 1, 8, 9, 9}, {6, 400, 6, 11, 700}, {9, 9, 1, 3, 3}, {1, 1, 256, 33, 33}, {1, 1, 3, 1, 7},
 	} {
 		for _, rule := range []ir.ResizeAttrs{{}, {AlignCorners: true}, {HalfPixelCenters: true}} {
 			p, err := kernels.NewResizeParams(2, g.h, g.w, g.c, g.oh, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
@@ -223,79 +245,31 @@ func TestResizeBilinearI8(t *testing.T) {
 
 // TestResizeArgMax: the fused kernels. Float: exactly ResizeBilinearF32
 // then ArgMax (NaNs and ties included). Int8: the ArgMax of the exact sums
-// of ResizeSource10's four products (computed here independently), which
-// is ResizeBilinearI8-then-ArgMax's index wherever the rounded codes have
-// one largest channel (rounding is monotone), and breaks the codes' ties.
+// of ResizeSource10's four products (computed here independently, pixel by
+// pixel), which is ResizeBilinearI8-then-ArgMax's index wherever the
+// rounded codes have one largest channel (rounding is monotone), and
+// breaks the codes' ties. Inputs: noise (few blocks of one class), smooth
+// fields (DeepLab's logits: mostly blocks of one class, which the int8
+// kernel fills from their corners, with class boundaries crossing
+// blocks) and plateaus where channels tie exactly over whole regions (the
+// first index must win inside a filled block as at its corners).
 func TestResizeArgMax(t *testing.T) {
 	brokenTies := 0
 	for _, g := range []struct{ h, w, c, oh, ow int }{
 		{33, 33, 21, 65, 65}, {5, 7, 3, 13, 4}, {1, 1, 8, 9, 9}, {9, 9, 1, 3, 3}, {4, 6, 2, 17, 5},
+		{33, 33, 21, 513, 513}, {3, 4, 5, 40, 31}, {12, 9, 4, 5, 70},
 	} {
 		for _, rule := range []ir.ResizeAttrs{{}, {AlignCorners: true}, {HalfPixelCenters: true}} {
-			p, err := kernels.NewResizeParams(2, g.h, g.w, g.c, g.oh, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, m := 2*g.h*g.w*g.c, 2*g.oh*g.ow
-			x8, xf := make([]int8, n), make([]float32, n)
-			seed := uint32(g.h*31 + g.w + g.c)
-			for i := range x8 {
-				seed = seed*1664525 + 1013904223
-				x8[i] = int8(seed>>24) / 16 * 16 // coarse codes: ties after rounding
-				xf[i] = float32(x8[i]) / 32
-				if seed%97 == 0 {
-					xf[i] = float32(math.NaN())
+			for _, kind := range []string{"noise", "smooth", "plateau"} {
+				if g.oh == 513 && (kind == "noise" || rule.AlignCorners != true) {
+					continue // DeepLab's case; the others are covered small
 				}
-			}
-			// Float: the two ops.
-			up := make([]float32, m*g.c)
-			kernels.ResizeBilinearF32(&p, xf, up, 0, 2*g.oh)
-			want, got := make([]int32, m), make([]int32, m)
-			kernels.ArgMax(up, m, g.c, 1, want)
-			kernels.ResizeArgMaxF32(&p, xf, got, 0, 2*g.oh)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%+v %v f32: pixel %d: fused %d, two ops %d", g, &rule, i, got[i], want[i])
+				p, err := kernels.NewResizeParams(2, g.h, g.w, g.c, g.oh, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			// Int8.
-			up8 := make([]int8, m*g.c)
-			kernels.ResizeBilinearI8(&p, x8, up8, 0, 2*g.oh)
-			codes := make([]int32, m)
-			kernels.ArgMax(up8, m, g.c, 1, codes)
-			kernels.ResizeArgMaxI8(&p, x8, got, 0, 2*g.oh)
-			for b := range 2 {
-				for oy := range g.oh {
-					y0, y1, wy1 := kernels.ResizeSource10(oy, g.h, g.oh, rule.AlignCorners, rule.HalfPixelCenters)
-					for ox := range g.ow {
-						x0, x1, wx1 := kernels.ResizeSource10(ox, g.w, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
-						best, top, uniq := 0, int64(math.MinInt64), true
-						for ch := range g.c {
-							at := func(yy, xx int) int64 { return int64(x8[((b*g.h+yy)*g.w+xx)*g.c+ch]) }
-							v := at(y0, x0)*(1024-wy1)*(1024-wx1) + at(y0, x1)*(1024-wy1)*wx1 +
-								at(y1, x0)*wy1*(1024-wx1) + at(y1, x1)*wy1*wx1
-							if v > top {
-								best, top = ch, v
-							}
-						}
-						px := (b*g.oh+oy)*g.ow + ox
-						row := up8[px*g.c : px*g.c+g.c]
-						for ch, q := range row {
-							if ch != int(codes[px]) && q == row[codes[px]] {
-								uniq = false
-							}
-						}
-						if got[px] != int32(best) {
-							t.Fatalf("%+v %v i8: pixel %d: fused %d, exact sums %d", g, &rule, px, got[px], best)
-						}
-						if uniq && got[px] != codes[px] {
-							t.Fatalf("%+v %v i8: pixel %d: fused %d, the codes' unique largest %d", g, &rule, px, got[px], codes[px])
-						}
-						if !uniq && got[px] != codes[px] {
-							brokenTies++
-						}
-					}
-				}
+				x8, xf := argMaxInput(kind, 2, g.h, g.w, g.c)
+				brokenTies += checkResizeArgMax(t, fmt.Sprintf("%+v %v %s", g, &rule, kind), &p, x8, xf)
 			}
 		}
 	}
@@ -303,4 +277,114 @@ func TestResizeArgMax(t *testing.T) {
 		t.Error("no rounded tie was broken: the test does not exercise the difference")
 	}
 	t.Logf("%d pixels whose rounded codes tie went to a later channel", brokenTies)
+}
+
+// argMaxInput makes n items of [h][w][c] codes (and floats: codes/32, some
+// NaN) of a kind (TestResizeArgMax).
+func argMaxInput(kind string, n, h, w, c int) ([]int8, []float32) {
+	x8, xf := make([]int8, n*h*w*c), make([]float32, n*h*w*c)
+	seed := uint32(h*31 + w + c + len(kind))
+	rnd := func() uint32 { seed = seed*1664525 + 1013904223; return seed }
+	// Per item and channel, a plane a + bx*x + by*y (smooth) or a few
+	// levels (plateau); channels 0 and 1 share theirs in half the image.
+	type plane struct{ a, bx, by float64 }
+	planes := make([]plane, n*c)
+	for i := range planes {
+		planes[i] = plane{float64(int32(rnd()>>16)%200) - 100, float64(int32(rnd()>>16)%21-10) / 2, float64(int32(rnd()>>16)%21-10) / 2}
+	}
+	for b := range n {
+		for yy := range h {
+			for xx := range w {
+				for ch := range c {
+					i := ((b*h+yy)*w+xx)*c + ch
+					r := rnd()
+					var v float64
+					switch kind {
+					case "noise":
+						v = float64(int8(r>>24) / 16 * 16) // coarse codes: ties after rounding
+					case "smooth":
+						pl := planes[b*c+ch]
+						v = pl.a + pl.bx*float64(xx) + pl.by*float64(yy) + float64(int32(r>>29)) - 4
+					case "plateau":
+						src := ch
+						if ch == 1 && xx < w/2 {
+							src = 0
+						}
+						pl := planes[b*c+src]
+						v = math.Round((pl.a+pl.bx*float64(xx/3)+pl.by*float64(yy/3))/40) * 40
+					}
+					x8[i] = int8(max(-128, min(127, v)))
+					xf[i] = float32(x8[i]) / 32
+					if kind == "noise" && r%97 == 0 {
+						xf[i] = float32(math.NaN())
+					}
+				}
+			}
+		}
+	}
+	return x8, xf
+}
+
+// checkResizeArgMax is TestResizeArgMax's comparison of one input; it
+// returns the pixels whose rounded codes tie but whose exact sums do not.
+func checkResizeArgMax(t *testing.T, name string, p *kernels.ResizeParams, x8 []int8, xf []float32) (brokenTies int) {
+	t.Helper()
+	g := struct{ h, w, c, oh, ow int }{p.H, p.W, p.C, p.OH, p.OW}
+	rule := ir.ResizeAttrs{AlignCorners: p.AlignCorners, HalfPixelCenters: p.HalfPixel}
+	m := p.N * g.oh * g.ow
+	// Float: the two ops.
+	up := make([]float32, m*g.c)
+	kernels.ResizeBilinearF32(p, xf, up, 0, 2*g.oh)
+	want, got := make([]int32, m), make([]int32, m)
+	kernels.ArgMax(up, m, g.c, 1, want)
+	kernels.ResizeArgMaxF32(p, xf, got, 0, 2*g.oh)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s f32: pixel %d: fused %d, two ops %d", name, i, got[i], want[i])
+		}
+	}
+	// Int8.
+	up8 := make([]int8, m*g.c)
+	kernels.ResizeBilinearI8(p, x8, up8, 0, 2*g.oh)
+	codes := make([]int32, m)
+	kernels.ArgMax(up8, m, g.c, 1, codes)
+	// In three row ranges, as threads call it (a range may cut a
+	// block).
+	for _, cut := range [][2]int{{0, g.oh / 3}, {g.oh / 3, g.oh + 1}, {g.oh + 1, 2 * g.oh}} {
+		kernels.ResizeArgMaxI8(p, x8, got, cut[0], cut[1])
+	}
+	for b := range 2 {
+		for oy := range g.oh {
+			y0, y1, wy1 := kernels.ResizeSource10(oy, g.h, g.oh, rule.AlignCorners, rule.HalfPixelCenters)
+			for ox := range g.ow {
+				x0, x1, wx1 := kernels.ResizeSource10(ox, g.w, g.ow, rule.AlignCorners, rule.HalfPixelCenters)
+				best, top, uniq := 0, int64(math.MinInt64), true
+				for ch := range g.c {
+					at := func(yy, xx int) int64 { return int64(x8[((b*g.h+yy)*g.w+xx)*g.c+ch]) }
+					v := at(y0, x0)*(1024-wy1)*(1024-wx1) + at(y0, x1)*(1024-wy1)*wx1 +
+						at(y1, x0)*wy1*(1024-wx1) + at(y1, x1)*wy1*wx1
+					if v > top {
+						best, top = ch, v
+					}
+				}
+				px := (b*g.oh+oy)*g.ow + ox
+				row := up8[px*g.c : px*g.c+g.c]
+				for ch, q := range row {
+					if ch != int(codes[px]) && q == row[codes[px]] {
+						uniq = false
+					}
+				}
+				if got[px] != int32(best) {
+					t.Fatalf("%s i8: pixel %d: fused %d, exact sums %d", name, px, got[px], best)
+				}
+				if uniq && got[px] != codes[px] {
+					t.Fatalf("%s i8: pixel %d: fused %d, the codes' unique largest %d", name, px, got[px], codes[px])
+				}
+				if !uniq && got[px] != codes[px] {
+					brokenTies++
+				}
+			}
+		}
+	}
+	return brokenTies
 }
