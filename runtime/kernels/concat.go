@@ -91,6 +91,9 @@ type Requant struct {
 	M      Multiplier
 	Zx, Zy int32
 	Copy   bool
+	// lut, made by NewRequant, holds the rule's result for each of the 256
+	// codes, so that Apply looks codes up instead of multiplying.
+	lut *[256]int8
 }
 
 // NewRequant returns the requantization from x to y.
@@ -105,13 +108,24 @@ func NewRequant(x, y Quant) (Requant, error) {
 	if err != nil {
 		return Requant{}, err
 	}
-	return Requant{M: m, Zx: x.Zero, Zy: y.Zero}, nil
+	r := Requant{M: m, Zx: x.Zero, Zy: y.Zero, lut: new([256]int8)}
+	for v := -128; v < 128; v++ {
+		r.lut[uint8(v)] = Requantize(int32(v)-r.Zx, r.M, r.Zy, -128, 127)
+	}
+	return r, nil
 }
 
 // Apply requantizes x into y (of one length).
 func (r *Requant) Apply(x, y []int8) {
 	if r.Copy {
 		copy(y, x)
+		return
+	}
+	if r.lut != nil {
+		y = y[:len(x)]
+		for i, v := range x {
+			y[i] = r.lut[uint8(v)]
+		}
 		return
 	}
 	for i, v := range x {
