@@ -268,59 +268,88 @@ const resizeRow = 2048
 // NaN never, 0 when all are NaN) of the values ResizeBilinearF32 stores
 // (the same float64 expression, rounded to float32): the two ops fused
 // (ir.ArgMaxAttrs.Resize), without storing the resized tensor.
+//
+// Pixels are walked by blocks (argMaxBlocks). A pixel's index is sure
+// when it is larger than every other channel's value by more than 4E, E =
+// 2^-23 M, M the largest magnitude of the four input pixels' values (no
+// NaN or infinity among them): the stored value of every channel is
+// within E of the exact bilinear interpolation of the four (the float32
+// rounding, 2^-24 relative, and float64's, far smaller; the weights are
+// at most 1), so the exact interpolations differ by more than 2E at the
+// corners, hence everywhere between them, and the stored values still
+// order the same way there.
 func ResizeArgMaxF32(p *ResizeParams, x []float32, y []int32, lo, hi int) {
-	c, ow := p.C, p.OW
-	xs := p.xs[:ow]
-	for r := lo; r < hi; r++ {
-		b, oy := r/p.OH, r%p.OH
-		ty := p.ys[oy]
-		base := b * p.H * p.W * c
+	c := p.C
+	p.argMaxBlocks(y, lo, hi, p.ys[:p.OH], p.xs[:p.OW], func(base int, ty, tx resizeTap) (int32, bool) {
 		row0, row1 := x[base+ty.i0:], x[base+ty.i1:]
-		fy := ty.f
-		dst := y[r*ow : (r+1)*ow]
-		for ox, tx := range xs {
-			fx := tx.f
-			a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
-			b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
-			a1, b0, b1 = a1[:len(a0)], b0[:len(a0)], b1[:len(a0)] // no bounds checks below
-			best := -1
-			var top float32
-			for ch := range a0 {
-				v := lerp2(a0[ch], a1[ch], b0[ch], b1[ch], fx, fy)
-				if v != v { // NaN
-					continue
-				}
-				if best < 0 || v > top {
-					best, top = ch, v
-				}
+		fx, fy := tx.f, ty.f
+		a0, a1 := row0[tx.i0:tx.i0+c], row0[tx.i1:tx.i1+c]
+		b0, b1 := row1[tx.i0:tx.i0+c], row1[tx.i1:tx.i1+c]
+		a1, b0, b1 = a1[:len(a0)], b0[:len(a0)], b1[:len(a0)] // no bounds checks below
+		best, second := -1, float32(math.Inf(-1))
+		var top float32
+		var mag float32 // the largest magnitude (NaN if any is NaN)
+		finite := true
+		for ch := range a0 {
+			mag = max(mag, abs32(a0[ch]), abs32(a1[ch]), abs32(b0[ch]), abs32(b1[ch]))
+			v := lerp2(a0[ch], a1[ch], b0[ch], b1[ch], fx, fy)
+			if v != v { // NaN
+				finite = false
+				continue
 			}
-			dst[ox] = int32(max(best, 0))
+			switch {
+			case best < 0:
+				best, top = ch, v
+			case v > top:
+				second = top
+				best, top = ch, v
+			default:
+				second = max(second, v)
+			}
 		}
-	}
+		if best < 0 {
+			return 0, false
+		}
+		e := float64(mag) * 0x1p-23
+		return int32(best), finite && e < math.Inf(1) && float64(top)-float64(second) > 4*e
+	})
 }
+
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 // ResizeArgMaxI8 writes, for output rows [lo, hi), the ArgMax over the
 // channels of the int8 resize's interpolations before rounding: the sums
 // v = Σ q*wy*wx of ResizeBilinearI8 (exact in int32), the first largest
 // winning. Where ResizeBilinearI8's rounding makes two channels' codes
-// equal, the exact sums still tell them apart.
-//
-// The index is that of every pixel computed on its own (argMaxAt), but
-// most pixels are not: the output pixels between the same two input rows
-// and the same two input columns form a block whose sums are, per channel,
-// one bilinear function of the pixel's weights (wx1, wy1), and the weights
-// grow with the pixel's index, so the block's four corner pixels hold the
-// extremes of both. A difference of two channels' sums is bilinear too,
-// and a bilinear function that is positive (or not negative) at the four
-// corners of a rectangle is so inside it. So when one channel is the
-// first largest at the four corners, it is at every pixel of the block
-// (larger than every earlier channel, not smaller than any later one),
-// and the block is filled. Otherwise each of its rows gets the same test
-// on its two end pixels (the sums are linear along a row), and a row that
-// fails it is split in two at its middle pixel, recursively (span).
+// equal, the exact sums still tell them apart. Pixels are walked by blocks
+// (argMaxBlocks); every index is sure, the sums being exactly bilinear.
 func ResizeArgMaxI8(p *ResizeParams, x []int8, y []int32, lo, hi int) {
+	p.argMaxBlocks(y, lo, hi, p.ys[p.OH:], p.xs[p.OW:], func(base int, ty, tx resizeTap) (int32, bool) {
+		return p.argMaxAt(x[base:], ty, tx), true
+	})
+}
+
+// argMaxBlocks writes the fused kernels' indices of output rows [lo, hi)
+// into y, given at, the index of one output pixel (base: its item's first
+// input element; ty, tx: its taps in ys and xs) and whether it is sure.
+//
+// The index is that of every pixel computed on its own, but most pixels
+// are not: the output pixels between the same two input rows and the same
+// two input columns form a block whose values are, per channel, a
+// bilinear function of the pixel's weights (exactly for int8; within an
+// error bound for float32, which a sure index allows for), and the weights
+// grow with the pixel's index, so the block's four corner pixels hold the
+// extremes of both. A difference of two channels' values is bilinear too,
+// and a bilinear function that is positive (or not negative) at the four
+// corners of a rectangle is so inside it. So when one channel is surely
+// the first largest at the four corners, it is at every pixel of the
+// block (larger than every earlier channel, not smaller than any later
+// one), and the block is filled. Otherwise each of its rows gets the same
+// test on its two end pixels (the values are linear along a row), and a
+// row that fails it is split in two at its middle pixel, recursively
+// (span).
+func (p *ResizeParams) argMaxBlocks(y []int32, lo, hi int, ys, xs []resizeTap, at func(base int, ty, tx resizeTap) (int32, bool)) {
 	ow := p.OW
-	xs, ys := p.xs[ow:], p.ys[p.OH:]
 	same := func(a, b resizeTap) bool { return a.i0 == b.i0 && a.i1 == b.i1 }
 	for r := lo; r < hi; {
 		b, oy := r/p.OH, r%p.OH
@@ -329,31 +358,30 @@ func ResizeArgMaxI8(p *ResizeParams, x []int8, y []int32, lo, hi int) {
 			re++
 		}
 		base := b * p.H * p.W * p.C
-		at := func(row, ox int) int32 { return p.argMaxAt(x[base:], ys[row%p.OH], xs[ox]) }
+		px := func(row, ox int) (int32, bool) { return at(base, ys[row%p.OH], xs[ox]) }
 		for ca := 0; ca < ow; {
 			cb := ca + 1 // columns [ca, cb): one pair of input columns
 			for cb < ow && same(xs[cb], xs[ca]) {
 				cb++
 			}
-			if (re-r)*(cb-ca) > 4 {
-				if k := at(r, ca); at(r, cb-1) == k && at(re-1, ca) == k && at(re-1, cb-1) == k {
-					for row := r; row < re; row++ {
-						fill(y[row*ow+ca:row*ow+cb], k)
-					}
-					ca = cb
-					continue
+			if (re-r)*(cb-ca) > 4 && p.uniform(px, r, re-1, ca, cb-1) {
+				k, _ := px(r, ca)
+				for row := r; row < re; row++ {
+					fill(y[row*ow+ca:row*ow+cb], k)
 				}
+				ca = cb
+				continue
 			}
 			for row := r; row < re; row++ {
 				dst := y[row*ow : (row+1)*ow]
-				k0 := at(row, ca)
+				k0, s0 := px(row, ca)
 				dst[ca] = k0
 				if cb-ca == 1 {
 					continue
 				}
-				k1 := at(row, cb-1)
+				k1, s1 := px(row, cb-1)
 				dst[cb-1] = k1
-				span(dst, ca, cb-1, k0, k1, func(ox int) int32 { return at(row, ox) })
+				span(dst, ca, cb-1, k0, k1, s0, s1, func(ox int) (int32, bool) { return px(row, ox) })
 			}
 			ca = cb
 		}
@@ -361,20 +389,38 @@ func ResizeArgMaxI8(p *ResizeParams, x []int8, y []int32, lo, hi int) {
 	}
 }
 
+// uniform reports whether the corners (r0, c0), (r0, c1), (r1, c0) and
+// (r1, c1) of a block have one sure index.
+func (p *ResizeParams) uniform(px func(row, ox int) (int32, bool), r0, r1, c0, c1 int) bool {
+	k, sure := px(r0, c0)
+	for _, c := range [3][2]int{{r0, c1}, {r1, c0}, {r1, c1}} {
+		if !sure {
+			return false
+		}
+		var kc int32
+		kc, sure = px(c[0], c[1])
+		if kc != k {
+			return false
+		}
+	}
+	return sure
+}
+
 // span fills d(a, b) between pixels a and b of one row of a block, whose
-// indices ka and kb are known, by the row's test: equal ends fill it, else
-// its middle pixel is computed (at) and both halves are done likewise.
-func span(d []int32, a, b int, ka, kb int32, at func(int) int32) {
+// indices ka and kb (sure: sa and sb) are known, by the row's test: equal
+// sure ends fill it, else its middle pixel is computed (at) and both
+// halves are done likewise.
+func span(d []int32, a, b int, ka, kb int32, sa, sb bool, at func(int) (int32, bool)) {
 	for b-a > 1 {
-		if ka == kb {
+		if ka == kb && sa && sb {
 			fill(d[a+1:b], ka)
 			return
 		}
 		m := (a + b) / 2
-		km := at(m)
+		km, sm := at(m)
 		d[m] = km
-		span(d, a, m, ka, km, at)
-		a, ka = m, km
+		span(d, a, m, ka, km, sa, sm, at)
+		a, ka, sa = m, km, sm
 	}
 }
 

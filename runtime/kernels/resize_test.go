@@ -252,7 +252,9 @@ func TestResizeBilinearI8(t *testing.T) {
 // fields (DeepLab's logits: mostly blocks of one class, which the int8
 // kernel fills from their corners, with class boundaries crossing
 // blocks) and plateaus where channels tie exactly over whole regions (the
-// first index must win inside a filled block as at its corners).
+// first index must win inside a filled block as at its corners), and, for
+// float32, channels a few ulps apart, whose rounded interpolations cross
+// inside blocks (a float block is filled only past a margin).
 func TestResizeArgMax(t *testing.T) {
 	brokenTies := 0
 	for _, g := range []struct{ h, w, c, oh, ow int }{
@@ -260,7 +262,7 @@ func TestResizeArgMax(t *testing.T) {
 		{33, 33, 21, 513, 513}, {3, 4, 5, 40, 31}, {12, 9, 4, 5, 70},
 	} {
 		for _, rule := range []ir.ResizeAttrs{{}, {AlignCorners: true}, {HalfPixelCenters: true}} {
-			for _, kind := range []string{"noise", "smooth", "plateau"} {
+			for _, kind := range []string{"noise", "smooth", "plateau", "ulps"} {
 				if g.oh == 513 && (kind == "noise" || rule.AlignCorners != true) {
 					continue // DeepLab's case; the others are covered small
 				}
@@ -313,10 +315,18 @@ func argMaxInput(kind string, n, h, w, c int) ([]int8, []float32) {
 						pl := planes[b*c+src]
 						v = math.Round((pl.a+pl.bx*float64(xx/3)+pl.by*float64(yy/3))/40) * 40
 					}
+					if kind == "ulps" {
+						v = float64(int8(r >> 24))
+					}
 					x8[i] = int8(max(-128, min(127, v)))
 					xf[i] = float32(x8[i]) / 32
 					if kind == "noise" && r%97 == 0 {
 						xf[i] = float32(math.NaN())
+					}
+					if kind == "ulps" { // one smooth field in [1, 2), each channel a few ulps off it
+						pl := planes[b*c]
+						f := 1.5 + (pl.bx*float64(xx)+pl.by*float64(yy))/float64(20*(w+h))
+						xf[i] = math.Float32frombits(math.Float32bits(float32(f)) + uint32(r>>30) + uint32(ch%2))
 					}
 				}
 			}
