@@ -283,10 +283,9 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 			}
 			only8 := "-"
 			if o.OnlyInt8 != nil {
-				only8 = fmt.Sprintf("%6.2f dB  %d/%d", o.OnlyInt8.MedianSQNR, o.OnlyInt8.Top1Agree, o.OnlyInt8.Images)
+				only8 = o.OnlyInt8.Cell("  ")
 			}
-			fmt.Fprintf(&b, "    %4d  %-18s %-40s %-34s %s\n", i+1, o.Op, esc.String(o.Name),
-				fmt.Sprintf("%6.2f dB  %d/%d", o.OnlyFloat.MedianSQNR, o.OnlyFloat.Top1Agree, o.OnlyFloat.Images), only8)
+			fmt.Fprintf(&b, "    %4d  %-18s %-40s %-34s %s\n", i+1, o.Op, esc.String(o.Name), o.OnlyFloat.Cell("  "), only8)
 		}
 	}
 	m := r.Calib

@@ -199,9 +199,9 @@ func (r *Report) htmlSensOf() *htmlSens {
 	h := &htmlSens{Summary: fmt.Sprintf("%d quantized ops on %d calibration images (%v); all int8: %v", len(s.Ops), s.Images, s.Elapsed.Round(10*time.Millisecond), s.Int8)}
 	for i, o := range s.Ops {
 		row := htmlSensRow{N: i + 1, Op: o.Op, Name: o.Name,
-			Float: fmt.Sprintf("%s dB, %d/%d", f2(o.OnlyFloat.MedianSQNR), o.OnlyFloat.Top1Agree, o.OnlyFloat.Images), FloatCls: sqnrClass(o.OnlyFloat.MedianSQNR)}
+			Float: o.OnlyFloat.htmlCell(), FloatCls: sqnrClass(o.OnlyFloat.MedianSQNR)}
 		if o.OnlyInt8 != nil {
-			row.Int8 = fmt.Sprintf("%s dB, %d/%d", f2(o.OnlyInt8.MedianSQNR), o.OnlyInt8.Top1Agree, o.OnlyInt8.Images)
+			row.Int8 = o.OnlyInt8.htmlCell()
 			row.Int8Cls = sqnrClass(o.OnlyInt8.MedianSQNR)
 		}
 		h.Rows = append(h.Rows, row)
@@ -282,6 +282,14 @@ type htmlHist struct {
 	LoX, HiX, ZeroX         string
 	HasZero                 bool
 	Axis                    [2]string
+}
+
+// htmlCell is Quality.Cell with f2's numbers.
+func (q Quality) htmlCell() string {
+	if q.Output == OutputMap {
+		return fmt.Sprintf("%s, %d/%d", pixelShare(q.MedianSQNR), q.Top1Agree, q.Images)
+	}
+	return fmt.Sprintf("%s dB, %d/%d", f2(q.MedianSQNR), q.Top1Agree, q.Images)
 }
 
 func f2(v float64) string {

@@ -35,3 +35,34 @@ func TestReportOutputKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestSensitivityClassMap: the sensitivity section and the qualities of a
+// class map read as pixels (30 dB: 99.90% of them agree) and identical
+// maps, a classifier's as SQNR and top-1.
+func TestSensitivityClassMap(t *testing.T) {
+	for _, c := range []struct {
+		kind      string
+		want, not []string
+	}{
+		{OutputMap, []string{"pixels agree 99.90% median (99.00% pooled, 90.00% worst), maps identical 1/2", " 99.90%  1/2", "99.90%, 1/2"}, []string{"dB", "top-1"}},
+		{"", []string{"30.00 dB median (20.00 pooled, 10.00 worst), top-1 1/2", " 30.00 dB  1/2", "30.00 dB, 1/2"}, nil},
+	} {
+		q := Quality{Images: 2, MedianSQNR: 30, LogitsSQNR: 20, WorstSQNR: 10, Top1Agree: 1, Output: c.kind}
+		r := &Report{Sensitivity: &Sensitivity{Images: 2, Int8: q, Ops: []OpSensitivity{{Op: "Conv", Name: "c", OnlyFloat: q}}}}
+		var b strings.Builder
+		if err := r.WriteText(&b, 0); err != nil {
+			t.Fatal(err)
+		}
+		text := b.String() + "\n" + q.htmlCell()
+		for _, w := range c.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%q: no %q in\n%s", c.kind, w, text)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(text, n) {
+				t.Errorf("%q: %q in\n%s", c.kind, n, text)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	goruntime "runtime"
 	"slices"
 	"sort"
@@ -24,6 +25,25 @@ type Quality struct {
 	WorstSQNR  float64 `json:"worst_sqnr_db"`
 	LogitsSQNR float64 `json:"logits_sqnr_db"`
 	Top1Agree  int     `json:"top1_agree"`
+	// Output is Metrics.Output: for a class map (OutputMap) the SQNRs are
+	// 10 log10(pixels / differing pixels) and top-1 agreement counts
+	// identical maps, and String shows them as such.
+	Output string `json:"output,omitempty"`
+}
+
+// Cell is q in a table's cell: the median SQNR (for a class map the share
+// of agreeing pixels) and the top-1 agreement (identical maps).
+func (q Quality) Cell(sep string) string {
+	if q.Output == OutputMap {
+		return fmt.Sprintf("%7s%s%d/%d", pixelShare(q.MedianSQNR), sep, q.Top1Agree, q.Images)
+	}
+	return fmt.Sprintf("%6.2f dB%s%d/%d", q.MedianSQNR, sep, q.Top1Agree, q.Images)
+}
+
+// pixelShare turns a class map's SQNR, 10 log10(pixels / differing
+// pixels), back into the share of agreeing pixels.
+func pixelShare(db float64) string {
+	return fmt.Sprintf("%.2f%%", 100*(1-math.Pow(10, -db/10)))
 }
 
 // AgreementLoss is the fraction of images whose int8 top-1 differs from
@@ -33,6 +53,10 @@ func (q Quality) AgreementLoss() float64 {
 }
 
 func (q Quality) String() string {
+	if q.Output == OutputMap {
+		return fmt.Sprintf("pixels agree %s median (%s pooled, %s worst), maps identical %d/%d",
+			pixelShare(q.MedianSQNR), pixelShare(q.LogitsSQNR), pixelShare(q.WorstSQNR), q.Top1Agree, q.Images)
+	}
 	return fmt.Sprintf("%.2f dB median (%.2f pooled, %.2f worst), top-1 %d/%d", q.MedianSQNR, q.LogitsSQNR, q.WorstSQNR, q.Top1Agree, q.Images)
 }
 
@@ -182,6 +206,9 @@ func (p *probe) measure(q *ir.Graph, workers int) (Quality, error) {
 	}
 	qu.LogitsSQNR = sqnr(sig, noise)
 	qu.WorstSQNR, qu.MedianSQNR = worstAndMedian(per)
+	if len(results) > 0 {
+		qu.Output = results[0].kind
+	}
 	return qu, nil
 }
 
