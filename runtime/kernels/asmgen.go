@@ -811,17 +811,22 @@ func (k dwKind) gen(a *asm) {
 // dwEpilogue requantizes accumulators accs, acc j reading its constants at
 // off(j) from R14.
 func dwEpilogue(a *asm, name string, vnni bool, accs []int, off func(j int) int, temps []int) {
+	dwEpilogueR(a, name, vnni, y, accs, off, temps)
+}
+
+// dwEpilogueR is dwEpilogue with the registers named by reg (y or z).
+func dwEpilogueR(a *asm, name string, vnni bool, reg func(int) string, accs []int, off func(j int) int, temps []int) {
 	a.i("TESTQ $1, %d(DI)", dwFlags)
 	a.i("JZ %s_noclamp", name)
 	for j, r := range accs {
-		acc := y(r)
+		acc := reg(r)
 		a.i("VPMAXSD %d(R14), %s, %s", off(j)+offNegB, acc, acc)
 		a.i("VPMINSD %d(R14), %s, %s", off(j)+offB, acc, acc)
 		a.i("VPSLLVD %d(R14), %s, %s", off(j)+offL, acc, acc)
 	}
 	a.l(name + "_noclamp")
 	for j, r := range accs {
-		acc, t := y(r), y(temps[j%len(temps)])
+		acc, t := reg(r), reg(temps[j%len(temps)])
 		a.i("VPSRLQ $32, %s, %s", acc, t)
 		a.i("VPMULDQ %d(R14), %s, %s", off(j)+offM, acc, acc)
 		a.i("VPMULDQ %d(R14), %s, %s", off(j)+offModd, t, t)
@@ -937,28 +942,70 @@ func (k dwKind) blockAVX2(a *asm) {
 }
 
 // dwColKind is the VNNI 3x3 depthwise kernel for output pixels [ox0, ow)
-// of one row, stride s (1 or 2), dilation 1. Per 32-channel block, each
-// input column of the three kernel rows (a padding row reads zx with a zero
-// pixel stride; a column outside the input reads zx) is byte-interleaved
-// once into 4 vectors (rows 0-2 and a duplicate in each 32-bit lane) and
-// kept in registers while the up to 3 output pixels that use it are
-// computed: sets A, B, C of 4 registers rotate; the block's weights (one
-// group per kernel column, pack.go) stay in Y16-Y27.
+// of one row, stride s (1 or 2), dilation 1. Per 32-channel block (z:
+// 64-channel block in 512-bit registers), each input column of the three
+// kernel rows (a padding row reads zx with a zero pixel stride; a column
+// outside the input reads zx) is byte-interleaved once into 4 vectors
+// (rows 0-2 and a duplicate in each 32-bit lane) and kept in registers
+// while the up to 3 output pixels that use it are computed: sets A, B, C
+// of 4 registers rotate; the block's weights (one group per kernel column,
+// pack.go) stay in 16-27. With z, the output constants (zero point words,
+// clamps; the same in every block) are copied to the frame as 512-bit
+// vectors, as the epiBlock holds them 256 bits wide.
 type dwColKind struct {
 	name string
 	s    int
+	z    bool
 }
 
-// Frame: the three row strides.
-func (dwColKind) frame() int { return 24 }
+func z(n int) string { return fmt.Sprintf("Z%d", n) }
+
+func (k dwColKind) r(n int) string {
+	if k.z {
+		return z(n)
+	}
+	return y(n)
+}
+
+// vb is the size of one vector in bytes: a block has 4 vectors per group.
+func (k dwColKind) vb() int {
+	if k.z {
+		return 64
+	}
+	return 32
+}
+
+// eoff is the offset from R14 of the epilogue constants of accumulator j:
+// a 256-bit one is half of an epiBlock field, a 512-bit one a whole field
+// of the j-th of the block's epiBlocks.
+func (k dwColKind) eoff(j int) int {
+	if k.z {
+		return j * epiSize
+	}
+	return (j/2)*epiSize + (j%2)*32
+}
+
+// Frame: the three row strides; with z, the output zero point words and
+// the clamps as 512-bit vectors.
+func (k dwColKind) frame() int {
+	if k.z {
+		return 24 + 3*64
+	}
+	return 24
+}
 
 func (k dwColKind) gen(a *asm) {
+	r := k.r
 	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
 	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $%d-8\n", k.name, k.frame()))
 	a.i("MOVQ a+0(FP), DI")
 	a.i("MOVL $0x80808080, R8")
-	a.i("VPBROADCASTD R8, Y28")
-	a.i("MOVL $0xAA, R8")
+	a.i("VPBROADCASTD R8, %s", r(28))
+	if k.z {
+		a.i("MOVL $0xAAAA, R8")
+	} else {
+		a.i("MOVL $0xAA, R8")
+	}
 	a.i("KMOVW R8, K1")
 	// Pixel strides of the three rows: C, or 0 for a padding row.
 	for r := range 3 {
@@ -969,15 +1016,29 @@ func (k dwColKind) gen(a *asm) {
 	a.i("XORQ DX, DX") // c0
 	a.i("MOVQ %d(DI), R12", dwW)
 	a.i("MOVQ %d(DI), R14", dwE)
+	if k.z {
+		for i, off := range []int{offZ, offLo, offHi} {
+			a.i("VBROADCASTI64X4 %d(R14), Z29", off)
+			a.i("VMOVDQU64 Z29, %d(SP)", 24+64*i)
+		}
+	}
 	a.i("MOVQ %d(DI), CX", dwNblk)
 	a.l(k.name + "_blk")
-	a.i("MOVL $-1, R8")
+	if k.z {
+		a.i("MOVQ $-1, R8")
+	} else {
+		a.i("MOVL $-1, R8")
+	}
 	a.i("CMPQ CX, $1")
 	a.i("CMOVQEQ %d(DI), R8", dwTail)
-	a.i("KMOVD R8, K4")
+	if k.z {
+		a.i("KMOVQ R8, K4")
+	} else {
+		a.i("KMOVD R8, K4")
+	}
 	for q := range 3 {
 		for j := range 4 {
-			a.i("VMOVDQU32 %d(R12), %s", q*128+32*j, y(16+4*q+j))
+			a.i("VMOVDQU32 %d(R12), %s", (4*q+j)*k.vb(), r(16+4*q+j))
 		}
 	}
 	// First column: ix = ox0*s + kwoff[0] (AX, maybe outside the input).
@@ -1009,6 +1070,10 @@ func (k dwColKind) gen(a *asm) {
 	if k.s == 1 {
 		build(set(1))
 	}
+	zw, lo, hi := fmt.Sprintf("%d(R14)", offZ), fmt.Sprintf("%d(R14)", offLo), fmt.Sprintf("%d(R14)", offHi)
+	if k.z {
+		zw, lo, hi = "24(SP)", "88(SP)", "152(SP)"
+	}
 	a.l(k.name + "_pix")
 	for ph := range 3 {
 		var x, yy, z int
@@ -1021,32 +1086,31 @@ func (k dwColKind) gen(a *asm) {
 			build(set(z))
 		}
 		for j := range 4 {
-			a.i("VMOVDQU32 %d(R14), %s", (j/2)*epiSize+(j%2)*32+offCorr, y(j))
+			a.i("VMOVDQU32 %d(R14), %s", k.eoff(j)+offCorr, r(j))
 		}
 		for q, sv := range []int{set(x), set(yy), set(z)} {
 			for j := range 4 {
-				a.i("VPDPBUSD %s, %s, %s", y(16+4*q+j), y(sv+j), y(j))
+				a.i("VPDPBUSD %s, %s, %s", r(16+4*q+j), r(sv+j), r(j))
 			}
 		}
-		dwEpilogue(a, fmt.Sprintf("%s_e%d", k.name, ph), true, []int{0, 1, 2, 3},
-			func(j int) int { return (j/2)*epiSize + (j%2)*32 }, []int{29, 30, 31})
-		a.i("VPACKSSDW Y1, Y0, Y29")
-		a.i("VPACKSSDW Y3, Y2, Y30")
-		a.i("VPADDSW %d(R14), Y29, Y29", offZ)
-		a.i("VPADDSW %d(R14), Y30, Y30", offZ)
-		a.i("VPACKSSWB Y30, Y29, Y29")
-		a.i("VPMAXSB %d(R14), Y29, Y29", offLo)
-		a.i("VPMINSB %d(R14), Y29, Y29", offHi)
-		a.i("VMOVDQU8 Y29, K4, (R13)")
+		dwEpilogueR(a, fmt.Sprintf("%s_e%d", k.name, ph), true, r, []int{0, 1, 2, 3}, k.eoff, []int{29, 30, 31})
+		a.i("VPACKSSDW %s, %s, %s", r(1), r(0), r(29))
+		a.i("VPACKSSDW %s, %s, %s", r(3), r(2), r(30))
+		a.i("VPADDSW %s, %s, %s", zw, r(29), r(29))
+		a.i("VPADDSW %s, %s, %s", zw, r(30), r(30))
+		a.i("VPACKSSWB %s, %s, %s", r(30), r(29), r(29))
+		a.i("VPMAXSB %s, %s, %s", lo, r(29), r(29))
+		a.i("VPMINSB %s, %s, %s", hi, r(29), r(29))
+		a.i("VMOVDQU8 %s, K4, (R13)", r(29))
 		a.i("ADDQ %d(DI), R13", dwC)
 		a.i("DECQ BX")
 		a.i("JZ %s_next", k.name)
 	}
 	a.i("JMP %s_pix", k.name)
 	a.l(k.name + "_next")
-	a.i("ADDQ $32, DX")
-	a.i("ADDQ $384, R12")
-	a.i("ADDQ $%d, R14", 2*epiSize)
+	a.i("ADDQ $%d, DX", k.vb())
+	a.i("ADDQ $%d, R12", 12*k.vb())
+	a.i("ADDQ $%d, R14", k.vb()/16*epiSize)
 	a.i("DECQ CX")
 	a.i("JNZ %s_blk", k.name)
 	a.i("VZEROUPPER")
@@ -1057,33 +1121,34 @@ func (k dwColKind) gen(a *asm) {
 // build loads input column AX of the three rows (R8, R9, R10; the
 // zero-point vector R11 if AX is outside [0, win)), advances the rows by
 // their strides and AX by one, and interleaves the column into the 4
-// vectors from Y(v), with the accumulators (free between pixels) and
-// Y29-Y31 as temporaries.
+// vectors from v, with the accumulators (free between pixels) and 29-31
+// as temporaries.
 func (k dwColKind) build(a *asm, v int, lbl string) {
+	r := k.r
 	a.i("CMPQ AX, %d(DI)", dwWin)
 	a.i("JAE %s_zx", lbl)
-	for r, reg := range []string{"R8", "R9", "R10"} {
-		a.i("VMOVDQU8.Z (%s), K4, %s", reg, y(r))
+	for i, reg := range []string{"R8", "R9", "R10"} {
+		a.i("VMOVDQU8.Z (%s), K4, %s", reg, r(i))
 	}
 	a.i("JMP %s_ld", lbl)
 	a.l(lbl + "_zx")
-	for r := range 3 {
-		a.i("VMOVDQU8.Z (R11), K4, %s", y(r))
+	for i := range 3 {
+		a.i("VMOVDQU8.Z (R11), K4, %s", r(i))
 	}
 	a.l(lbl + "_ld")
-	for r, reg := range []string{"R8", "R9", "R10"} {
-		a.i("VPXORD Y28, %s, %s", y(r), y(r))
-		a.i("ADDQ %d(SP), %s", 8*r, reg)
+	for i, reg := range []string{"R8", "R9", "R10"} {
+		a.i("VPXORD %s, %s, %s", r(28), r(i), r(i))
+		a.i("ADDQ %d(SP), %s", 8*i, reg)
 	}
 	a.i("INCQ AX")
-	a.i("VPUNPCKLBW Y1, Y0, Y29")
-	a.i("VPUNPCKHBW Y1, Y0, Y30")
-	a.i("VPUNPCKLBW Y2, Y2, Y31")
-	a.i("VPUNPCKHBW Y2, Y2, Y0")
-	a.i("VPUNPCKLWD Y31, Y29, %s", y(v))
-	a.i("VPUNPCKHWD Y31, Y29, %s", y(v+1))
-	a.i("VPUNPCKLWD Y0, Y30, %s", y(v+2))
-	a.i("VPUNPCKHWD Y0, Y30, %s", y(v+3))
+	a.i("VPUNPCKLBW %s, %s, %s", r(1), r(0), r(29))
+	a.i("VPUNPCKHBW %s, %s, %s", r(1), r(0), r(30))
+	a.i("VPUNPCKLBW %s, %s, %s", r(2), r(2), r(31))
+	a.i("VPUNPCKHBW %s, %s, %s", r(2), r(2), r(0))
+	a.i("VPUNPCKLWD %s, %s, %s", r(31), r(29), r(v))
+	a.i("VPUNPCKHWD %s, %s, %s", r(31), r(29), r(v+1))
+	a.i("VPUNPCKLWD %s, %s, %s", r(0), r(30), r(v+2))
+	a.i("VPUNPCKHWD %s, %s, %s", r(0), r(30), r(v+3))
 }
 
 func main() {
@@ -1116,6 +1181,8 @@ func main() {
 	}
 	dwColKind{name: "dwVNNI3x3s1", s: 1}.gen(&d)
 	dwColKind{name: "dwVNNI3x3s2", s: 2}.gen(&d)
+	dwColKind{name: "dwVNNI512x3s1", s: 1, z: true}.gen(&d)
+	dwColKind{name: "dwVNNI512x3s2", s: 2, z: true}.gen(&d)
 	write("depthwise_amd64.s", &d)
 }
 

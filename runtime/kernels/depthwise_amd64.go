@@ -65,18 +65,47 @@ func dwVNNI3x3s1(a *dwArgs)
 //go:noescape
 func dwVNNI3x3s2(a *dwArgs)
 
+// dwVNNI512x3s1 and dwVNNI512x3s2 are dwVNNI3x3s1 and dwVNNI3x3s2 on
+// 64-channel blocks in 512-bit registers (the layout with bw = 64).
+//
+//go:noescape
+func dwVNNI512x3s1(a *dwArgs)
+
+//go:noescape
+func dwVNNI512x3s2(a *dwArgs)
+
 // dwImpl is one family of depthwise row kernels.
 type dwImpl struct {
 	vnni     bool
 	bw, g    int   // block width and taps per lane of the layout
 	zoff     int32 // added to the input zero point in the correction
 	minAlign int   // channels must be a multiple of it (AVX2: 8)
+	// narrow, when set, is the family a layer goes to unless the 512-bit
+	// column kernels take it (col512): bw is then 64.
+	narrow *dwImpl
 }
 
 var (
-	dwVNNI = &dwImpl{vnni: true, bw: 32, g: 4, zoff: 128, minAlign: 1}
-	dwAVX2 = &dwImpl{vnni: false, bw: 16, g: 2, zoff: 0, minAlign: 8}
+	dwVNNI    = &dwImpl{vnni: true, bw: 32, g: 4, zoff: 128, minAlign: 1}
+	dwVNNI512 = &dwImpl{vnni: true, bw: 64, g: 4, zoff: 128, minAlign: 1, narrow: dwVNNI}
+	dwAVX2    = &dwImpl{vnni: false, bw: 16, g: 2, zoff: 0, minAlign: 8}
 )
+
+// colKernel reports whether the column kernels (VNNI, 3x3, dilation 1
+// along the width, stride 1 or 2 along it) compute p.
+func colKernel(p *ConvParams) bool {
+	_, dw := p.dil()
+	return p.O == p.C && p.KH == 3 && p.KW == 3 && dw == 1 && (p.StrideW == 1 || p.StrideW == 2)
+}
+
+// impl returns the family that computes p: im, or im.narrow for the
+// layers the 512-bit column kernels do not take.
+func (im *dwImpl) impl(p *ConvParams) *dwImpl {
+	if im.narrow != nil && (!colKernel(p) || p.C < 192) {
+		return im.narrow
+	}
+	return im
+}
 
 // dwChunk bounds the channels one pass handles (the stack scratch).
 const dwChunk = 512
@@ -102,6 +131,7 @@ func (im *dwImpl) kernel(k int, a *dwArgs) {
 }
 
 func (im *dwImpl) pack(p *ConvParams, w []int8) []int8 {
+	im = im.impl(p)
 	if !im.fast(p) {
 		return w
 	}
@@ -109,6 +139,7 @@ func (im *dwImpl) pack(p *ConvParams, w []int8) []int8 {
 }
 
 func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
+	im = im.impl(p)
 	if !im.fast(p) {
 		Depthwise(p, x, w, bias, y, lo, hi)
 		return
@@ -141,7 +172,7 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 	oxA = min(oxA, oxB)
 
 	// The column kernels: VNNI, 3x3, dilation 1, stride 1 or 2.
-	col := im.vnni && p.KH == 3 && dw == 1 && (p.StrideW == 1 || p.StrideW == 2)
+	col := im.vnni && colKernel(p)
 	var zx [dwChunk]int8
 	var eb [dwChunk / 16]epiBlock
 	eo := newEpiOut(p.YZero, p.Out)
@@ -166,6 +197,10 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 						g = [4]int{cb + 8, cb + 24, cb + 12, cb + 28}
 					}
 					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, g)
+				case im.bw == 64 && cb+64 <= C:
+					e.out = eo
+					h := 4 * half // the 512-bit accumulator half reads
+					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, [4]int{cb + h, cb + 16 + h, cb + 32 + h, cb + 48 + h})
 				case im.bw == 16 && cb+16 <= C:
 					e.out = eo
 					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, [4]int{cb, cb + 8, cb + 4, cb + 12})
@@ -173,8 +208,9 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 					e.out = eo
 					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, [4]int{cb, cb, cb + 4, cb + 4})
 				default:
+					vl := l.vl()
 					for i := range 16 {
-						j, lane := 2*half+i/8, i%8
+						j, lane := half*16/vl+i/vl, i%vl
 						ch := cb + l.ch(j, lane)
 						if ch >= C {
 							ch = -1
@@ -187,9 +223,9 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 		}
 		a.zx, a.e, a.nblk, a.flags = &zx[0], &eb[0], nblk, flags
 		a.w = &w[(c0/im.bw)*l.blockBytes()]
-		if im.bw == 32 {
+		if im.bw >= 32 {
 			a.tail = -1
-			if r := cw % 32; r != 0 {
+			if r := cw % im.bw; r != 0 {
 				a.tail = 1<<r - 1
 			}
 		} else {
@@ -213,9 +249,14 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 			a.y = &y[(n*p.OH+oy)*p.OW*C+c0]
 			if col {
 				a.ox0, a.ow = 0, p.OW
-				if a.s == 1 {
+				switch {
+				case im.bw == 64 && a.s == 1:
+					dwVNNI512x3s1(&a)
+				case im.bw == 64:
+					dwVNNI512x3s2(&a)
+				case a.s == 1:
 					dwVNNI3x3s1(&a)
-				} else {
+				default:
 					dwVNNI3x3s2(&a)
 				}
 				continue

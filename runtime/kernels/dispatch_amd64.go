@@ -51,9 +51,10 @@ var vnniSet = newX86Set("vnni", "AVX-512 VNNI: VPDPBUSD on 256-bit registers (EV
 	gemmVNNI, dwVNNI, gemmF32Z, dwF32Z, ewF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
 
 // vnni512Set is vnniSet with the 512-bit GEMM (Pointwise, Gemm, and Conv
-// through im2col): gemmVNNIZ32 on blocks of 32 channels.
-var vnni512Set = newX86Set("vnni512", "AVX-512 VNNI: VPDPBUSD on 512-bit registers for the GEMM (Pointwise, Gemm, Conv), 256-bit (EVEX) for depthwise, AVX2 elsewhere; float32: AVX-512 FMA on 512-bit registers",
-	gemmVNNI512, dwVNNI, gemmF32Z, dwF32Z, ewF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
+// through im2col): gemmVNNIZ32 on blocks of 32 channels; and the 512-bit
+// 3x3 depthwise column kernels on blocks of 64 channels.
+var vnni512Set = newX86Set("vnni512", "AVX-512 VNNI: VPDPBUSD on 512-bit registers for the GEMM (Pointwise, Gemm, Conv) and 3x3 depthwise, 256-bit (EVEX) for 5x5 depthwise, AVX2 elsewhere; float32: AVX-512 FMA on 512-bit registers",
+	gemmVNNI512, dwVNNI512, gemmF32Z, dwF32Z, ewF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
 
 var avx2Set = newX86Set("avx2", "AVX2: VPMADDWD on 16-bit operands, 256-bit registers; float32: FMA3", gemmAVX2, dwAVX2, gemmF32AVX2, dwF32AVX2, ewF32AVX2, false)
 

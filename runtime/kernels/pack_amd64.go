@@ -89,22 +89,32 @@ func packGemm(w []int8, o, k, g, bw int) []int8 {
 
 // Depthwise layout, for weights w[T][C] (T = KH*KW taps, the generic
 // [KH][KW][O] order with O = C), with (block width bw, taps per lane g) =
-// (32, 4) for VNNI and (16, 2) for AVX2:
+// (32, 4) for VNNI, (64, 4) for its 512-bit column kernels and (16, 2) for
+// AVX2, and vl = 16 lanes per vector for bw = 64, else 8:
 //
 //	the taps in slots (dwTapOrder: in order, padded to a multiple of g with
 //	zero-weight dummies, except for VNNI 3x3: one group per kernel column,
 //	rows 0-2 and a dummy); blocks of bw channels (the last one padded with
 //	zero weights); block b holds, from byte b*ng*bw*4, for each group q of g
-//	slots (ng groups), bw/8 vectors j of 8 lanes l of 4 bytes:
+//	slots (ng groups), bw/vl vectors j of vl lanes l of 4 bytes:
 //	lane (q, j, l) = w[tap of slot q*g+i][bw*b + ch(j, l)] for i < g (int8
-//	for g = 4, little-endian int16 for g = 2), with ch(j, l) = 4j + l for
-//	l < 4 and bw/2 + 4j + l - 4 otherwise: the channel order the byte
-//	(word) interleaving instructions leave, within 128-bit lanes; then
+//	for g = 4, little-endian int16 for g = 2), with ch(j, l) = (bw/(vl/4))
+//	(l/4) + 4j + l%4: the channel order the byte (word) interleaving
+//	instructions leave, within 128-bit lanes; then
 //	4*nblk*bw bytes: little-endian int32 wsum[c] = Σ_t w[t][c].
 type dwLayout struct {
 	c, taps int
 	bw, g   int
 	slots   int // len(dwTapOrder(g, kh, kw))
+}
+
+// vl is the number of 32-bit lanes of one vector: 16 for the 512-bit
+// kernels' 64-channel blocks, else 8.
+func (l dwLayout) vl() int {
+	if l.bw == 64 {
+		return 16
+	}
+	return 8
 }
 
 // dwSlots returns len(dwTapOrder(g, kh, kw)) without building it.
@@ -142,10 +152,7 @@ func (l dwLayout) size() int       { return l.wsumOff() + 4*l.nblk()*l.bw }
 
 // ch returns the channel (within its block) of lane l of vector j.
 func (l dwLayout) ch(j, lane int) int {
-	if lane < 4 {
-		return 4*j + lane
-	}
-	return l.bw/2 + 4*j + lane - 4
+	return l.bw/(l.vl()/4)*(lane/4) + 4*j + lane%4
 }
 
 func packDepthwise(w []int8, kh, kw, c, bw, g int) []int8 {
@@ -155,13 +162,14 @@ func packDepthwise(w []int8, kh, kw, c, bw, g int) []int8 {
 	out := make([]int8, l.size())
 	for b := range l.nblk() {
 		for q := range l.ng() {
-			for j := range l.bw / 8 {
-				for lane := range 8 {
+			vl := l.vl()
+			for j := range l.bw / vl {
+				for lane := range vl {
 					ch := b*l.bw + l.ch(j, lane)
 					if ch >= c {
 						continue
 					}
-					off := b*l.blockBytes() + (q*(l.bw/8)+j)*32 + lane*4
+					off := b*l.blockBytes() + (q*(l.bw/vl)+j)*4*vl + lane*4
 					for i := range g {
 						t := order[q*g+i]
 						if t < 0 {
