@@ -1,6 +1,7 @@
 package mobilenet
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -151,17 +152,48 @@ func DetectionAnchors(cfg Config) (ac detect.AnchorConfig, maps [][2]int, resolu
 	if err != nil {
 		return ac, nil, 0, err
 	}
+	d, err := detectionConfig(g, spec, c)
+	if err != nil {
+		return ac, nil, 0, err
+	}
+	return d.Anchors, d.FeatureMaps, c.Resolution, nil
+}
+
+// detectionConfig is the post-processing of the detector g built from
+// spec and c: its anchor generator, the feature maps' sizes (read off the
+// prediction blocks), the input size, outputs 0 (cls_logits) and 1
+// (bbox_regression), the classes and torchvision's SSDLite320 Params.
+func detectionConfig(g *ir.Graph, spec *Spec, c Config) (detect.Config, error) {
 	byName := make(map[string]*ir.Node, len(g.Nodes))
 	for _, n := range g.Nodes {
 		byName[n.Name] = n
 	}
+	d := detect.Config{Anchors: spec.Det.AnchorConfig(), ImageHeight: c.Resolution, ImageWidth: c.Resolution,
+		Classes: c.Classes, ClsOutput: 0, BoxOutput: 1, Params: detect.SSDLite320Params()}
 	for k := range spec.Det.AspectRatios {
 		n := byName["head.classification_head.permute."+strconv.Itoa(k)]
 		if n == nil {
-			return ac, nil, 0, errors.New("detection: no prediction block for feature map " + strconv.Itoa(k))
+			return d, errors.New("detection: no prediction block for feature map " + strconv.Itoa(k))
 		}
 		s := n.Output().Type.Shape
-		maps = append(maps, [2]int{s[1], s[2]})
+		d.FeatureMaps = append(d.FeatureMaps, [2]int{s[1], s[2]})
 	}
-	return spec.Det.AnchorConfig(), maps, c.Resolution, nil
+	return d, d.Check(len(g.Outputs))
+}
+
+// detectionMeta records detectionConfig in g.Meta[ir.MetaDetection].
+func detectionMeta(g *ir.Graph, spec *Spec, c Config) error {
+	d, err := detectionConfig(g, spec, c)
+	if err != nil {
+		return err
+	}
+	js, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if g.Meta == nil {
+		g.Meta = map[string]string{}
+	}
+	g.Meta[ir.MetaDetection] = string(js)
+	return nil
 }
