@@ -35,6 +35,9 @@ type Model interface {
 // Graph adapts a float ir graph with one input and one output to Model,
 // running it on the reference interpreter.
 func Graph(g *ir.Graph) (Model, error) {
+	if _, ok := g.Meta[ir.MetaDetection]; ok {
+		return nil, fmt.Errorf("model %s is a detector: compile it (mnc compile MODEL -o model.mnc) and run the .mnc file, which holds its post-processing", esc.String(g.Name))
+	}
 	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
 		return nil, fmt.Errorf("model %s has %d inputs and %d outputs; a classifier has one of each", g.Name, len(g.Inputs), len(g.Outputs))
 	}
