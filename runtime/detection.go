@@ -173,6 +173,18 @@ func (it *Interpreter) DetectImage(img image.Image) ([]detect.Detection, error) 
 	return it.detectImage(spec, img)
 }
 
+// DetectImageWith is DetectImage with another preprocessing than the
+// model's (spec's size must be the model's input size).
+func (it *Interpreter) DetectImageWith(spec preprocess.Spec, img image.Image) ([]detect.Detection, error) {
+	if img == nil || img.Bounds().Empty() {
+		return nil, fmt.Errorf("detect: empty image")
+	}
+	if in := it.m.tensors[it.m.input].shape; spec.Height != in[2] || spec.Width != in[3] {
+		return nil, fmt.Errorf("detect: preprocessing to %dx%d for a model input of %v", spec.Height, spec.Width, in)
+	}
+	return it.detectImage(spec, img)
+}
+
 func (it *Interpreter) detectImage(spec preprocess.Spec, img image.Image) ([]detect.Detection, error) {
 	if it.image == nil {
 		it.image = make([]float32, it.sample)
