@@ -252,3 +252,97 @@ func loadDetGolden(t *testing.T) []detGoldenImage {
 	}
 	return g.Images
 }
+
+// TestEvalDetector: mnc eval --boxes scores detectors against box files:
+// a ground truth made of the float model's best box gives it AP 1 on that
+// class; the int8 file is scored beside it, with the pair's agreement;
+// photos without a box file are left out; bad box files and models are
+// one-line errors.
+func TestEvalDetector(t *testing.T) {
+	f32, i8, dir := detFiles(t)
+	photos := filepath.Join(dir, "photos")
+	boxes := filepath.Join(dir, "boxes")
+	for _, d := range []string{photos, boxes} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	photo := writePNG(t, filepath.Join(photos, "a.png"), segPhoto(30))
+	writePNG(t, filepath.Join(photos, "b.png"), segPhoto(20)) // no box file
+	stdout, stderr, code := mnc(t, "run", f32, photo, "--min-score", "0", "--top", "1", "--json")
+	if code != 0 {
+		t.Fatalf("run: %s", stderr)
+	}
+	var res []struct {
+		Boxes []struct {
+			Label int
+			Box   [4]float64
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res) != 1 || len(res[0].Boxes) != 1 {
+		t.Fatalf("run --json: %v\n%s", err, stdout)
+	}
+	b := res[0].Boxes[0]
+	truth := fmt.Sprintf("# the float model's best box\n%d %g %g %g %g\n", b.Label, b.Box[0], b.Box[1], b.Box[2], b.Box[3])
+	if err := os.WriteFile(filepath.Join(boxes, "a.txt"), []byte(truth), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, code = mnc(t, "eval", f32, i8, "--images", photos, "--boxes", boxes, "--min-score", "0.01")
+	if code != 0 {
+		t.Fatalf("eval: %s", stderr)
+	}
+	for _, want := range []string{
+		"1 photos with box files (1 ground-truth boxes); 1 without, left out\n",
+		"\nssdlite.mnc   float32     1.0000",
+		"\nssdlite8.mnc  int8     ",
+		fmt.Sprintf("\n%-5d      1       1.0000", b.Label),
+		"agreement: B's mAP@0.5 with A's boxes scoring >= 0.01 as ground truth\n  ssdlite.mnc -> ssdlite8.mnc: ",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("eval output lacks %q:\n%s", want, stdout)
+		}
+	}
+	stdout, _, code = mnc(t, "eval", f32, "--images", photos, "--boxes", boxes, "--json")
+	var rep struct {
+		ImageCount   int      `json:"image_count"`
+		WithoutBoxes []string `json:"without_boxes"`
+		Models       []struct {
+			MAP      float64 `json:"map50"`
+			PerClass []struct {
+				Class string  `json:"class"`
+				AP    float64 `json:"ap50"`
+			} `json:"per_class"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 || rep.ImageCount != 1 || len(rep.WithoutBoxes) != 1 ||
+		len(rep.Models) != 1 || rep.Models[0].MAP != 1 || len(rep.Models[0].PerClass) != 1 || rep.Models[0].PerClass[0].Class != fmt.Sprint(b.Label) {
+		t.Errorf("eval --json: exit %d, %v, %+v\n%s", code, err, rep, stdout)
+	}
+
+	bad := filepath.Join(dir, "bad")
+	if err := os.Mkdir(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "a.txt"), []byte("3 10 10 5 20\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	det := filepath.Join("..", "..", "testdata", "det", "ssdlite.pth")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{f32, "--images", photos, "--boxes", bad}, 1, "a.txt:1: inverted box"},
+		{[]string{f32, "--images", photos, "--boxes", photos}, 1, "none of the 2 photos"},
+		{[]string{det, "--images", photos, "--boxes", boxes}, 1, "detectors are evaluated from their .mnc file"},
+		{[]string{f32, "--images", photos, "--boxes", boxes, "--masks", boxes}, 2, "not both"},
+		{[]string{f32, "--images", photos, "--boxes", boxes, "--min-score", "-1"}, 2, "--min-score -1"},
+		{[]string{f32, "--images", photos, "--min-score", "0.3"}, 2, "--min-score is for detectors"},
+	} {
+		_, stderr, code := mnc(t, append([]string{"eval"}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("eval %v: exit %d, %q; want %d, %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}
