@@ -293,7 +293,7 @@ func TestEvalDetector(t *testing.T) {
 		t.Fatalf("eval: %s", stderr)
 	}
 	for _, want := range []string{
-		"1 photos with box files (1 ground-truth boxes); 1 without, left out\n",
+		"1 photo with box files (1 ground-truth box); 1 without, left out\n",
 		"\nssdlite.mnc   float32     1.0000",
 		"\nssdlite8.mnc  int8     ",
 		fmt.Sprintf("\n%-5d      1       1.0000", b.Label),

@@ -292,6 +292,14 @@ func openDetectors(o Options, workers int) ([]*detModel, error) {
 	return models, nil
 }
 
+// plural is "n one" or "n many".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // WriteJSON writes the report as indented JSON.
 func (r *DetReport) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -302,7 +310,7 @@ func (r *DetReport) WriteJSON(w io.Writer) error {
 // WriteText writes the report as aligned tables: each model's mAP, the
 // AP of each class of the ground truth per model, and the agreements.
 func (r *DetReport) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "%d photos with box files (%d ground-truth boxes)", r.ImageCount, r.TruthBoxes)
+	fmt.Fprintf(w, "%s with box files (%s)", plural(r.ImageCount, "photo", "photos"), plural(r.TruthBoxes, "ground-truth box", "ground-truth boxes"))
 	if n := len(r.WithoutBoxes); n > 0 {
 		fmt.Fprintf(w, "; %d without, left out", n)
 	}
