@@ -66,6 +66,10 @@ type Options struct {
 	// them directly.
 	LabelsFile string
 	Labels     []string
+	// DetectorPreprocess, when set, is called when the model is a detector
+	// and Preprocess, the torchvision preset unchanged, is replaced by
+	// torchvision's detection transform (preprocess.Detection).
+	DetectorPreprocess func(preprocess.Spec)
 	// Target and Producer are those of codegen.Options.
 	Target   string
 	Producer string
@@ -117,6 +121,9 @@ func Run(o Options) (*Result, error) {
 		// named as torchvision names them.
 		if o.Preprocess == (preprocess.Spec{}) || o.Preprocess == (preprocess.Spec{Preset: preprocess.Torchvision}) {
 			o.Preprocess = preprocess.Detection()
+			if o.DetectorPreprocess != nil {
+				o.DetectorPreprocess(o.Preprocess)
+			}
 		}
 		if o.Labels == nil && det.Classes == len(detect.COCOCategories()) {
 			o.Labels = detect.COCOCategories()

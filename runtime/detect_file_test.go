@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"math"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -15,10 +16,13 @@ import (
 
 // compileDet compiles testdata/det's SSDLite .pth to a float32 .mnc file as
 // `mnc compile` does with no preprocessing flag.
-func compileDet(t *testing.T, det *golden.Det) *runtime.Model {
+func compileDet(t *testing.T, det *golden.Det) *runtime.Model { return compileDetFrom(t, det, "pth") }
+
+// compileDetFrom compiles the golden model file of kind (pth, onnx).
+func compileDetFrom(t *testing.T, det *golden.Det, kind string) *runtime.Model {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "ssdlite.mnc")
-	if _, err := compile.Run(compile.Options{Model: det.Path("pth"), Output: out,
+	if _, err := compile.Run(compile.Options{Model: det.Path(kind), Output: out,
 		Preprocess: preprocess.Spec{Preset: preprocess.Torchvision}}); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +91,35 @@ func TestDetectionMetadata(t *testing.T) {
 	}
 	if _, err := it.Detect(runtime.Tensor{Shape: in.Shape, Data: in.Data}, [][2]int{{1, 1}}); err == nil {
 		t.Error("Detect took one image size for a batch of 2")
+	}
+}
+
+// TestDetectONNX: the ONNX export, which holds no anchors, is recognised
+// as torchvision's SSDLite: its file records the .pth's settings and
+// preprocessing, and Detect gives torchvision's detections.
+func TestDetectONNX(t *testing.T) {
+	det := golden.LoadDet(t)
+	m, ref := compileDetFrom(t, det, "onnx"), compileDet(t, det)
+	got, ok := m.Detection()
+	want, _ := ref.Detection()
+	if !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("detection settings %+v; the .pth's %+v", got, want)
+	}
+	if a, b := m.Info().Preprocess, ref.Info().Preprocess; a == nil || *a != *b {
+		t.Errorf("preprocessing %v; the .pth's %v", a, b)
+	}
+	it, err := m.NewInterpreter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	in := det.Npy(t, "input")
+	res, err := it.Detect(runtime.Tensor{Shape: in.Shape, Data: in.Data}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, img := range det.Detections.Images {
+		golden.CheckDetections(t, res[i], img)
 	}
 }
 
