@@ -49,7 +49,7 @@ func bilinearTaps(in, out int) linearTaps {
 // a float64 sum half-way between two float32 values, is corrected with the
 // sum's exact error.
 func fma32(a, b, c float32) float32 {
-	p := float64(a) * float64(b)
+	p := float64(float64(a) * float64(b)) // exact; the conversion keeps Go from fusing it with the sum
 	s := p + float64(c)
 	bb := s - p
 	e := (p - (s - bb)) + (float64(c) - bb)
