@@ -38,7 +38,7 @@ func newRunCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "run MODEL [IMAGE...]",
-		Short: "Classify or segment images (or a tensor file) with a model",
+		Short: "Classify, segment or detect objects in images (or a tensor file) with a model",
 		Long: `Run a model on images or on a preprocessed tensor and print the top classes
 (for a segmentation model, the classes present by pixel share: see below).
 
