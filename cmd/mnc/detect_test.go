@@ -339,6 +339,7 @@ func TestEvalDetector(t *testing.T) {
 		{[]string{f32, "--images", photos, "--boxes", boxes, "--masks", boxes}, 2, "not both"},
 		{[]string{f32, "--images", photos, "--boxes", boxes, "--min-score", "-1"}, 2, "--min-score -1"},
 		{[]string{f32, "--images", photos, "--min-score", "0.3"}, 2, "--min-score is for detectors"},
+		{[]string{f32, "--images", photos}, 1, "is a detector: mnc run prints its boxes, mnc eval scores it against box files with --boxes DIR"},
 	} {
 		_, stderr, code := mnc(t, append([]string{"eval"}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {

@@ -318,6 +318,10 @@ func OpenWith(path string, opts frontend.Options, ropts runtime.Options) (Model,
 		if err != nil {
 			return nil, nil, err
 		}
+		if _, det := m.Detection(); det {
+			m.Close()
+			return nil, nil, fmt.Errorf("model %s is a detector: mnc run prints its boxes, mnc eval scores it against box files with --boxes DIR", esc.String(m.Info().Name))
+		}
 		if n := m.NumOutputs(); n != 1 { // as Graph (a detector's cls_logits and bbox_regression)
 			m.Close()
 			return nil, nil, fmt.Errorf("model %s has 1 inputs and %d outputs (%s); a classifier has one of each",
