@@ -153,7 +153,11 @@ func (b *builder) build() error {
 		b.outputs = append(b.outputs, out)
 	}
 	out := b.output
-	if n := len(b.opts.Labels); n > 0 {
+	if n := len(b.opts.Labels); n > 0 && b.det != nil {
+		if n != b.det.Classes {
+			return fmt.Errorf("%d labels for a detector of %d classes (background included; want one label per class)", n, b.det.Classes)
+		}
+	} else if n > 0 {
 		if s := b.tensors[out].shape; len(s) != 2 || s[1] != n {
 			return fmt.Errorf("%d labels for an output of shape %v (want one label per class)", n, s)
 		}

@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/mncdev/mnc/compile"
+	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/golden"
 	"github.com/mncdev/mnc/runtime"
 	"github.com/mncdev/mnc/runtime/detect"
@@ -171,5 +173,40 @@ func TestDetectPhotos(t *testing.T) {
 			t.Fatal(err)
 		}
 		golden.CheckDetections(t, ours, img)
+	}
+}
+
+// TestDetectionCOCOLabels: a detector of COCO's 91 classes (here
+// torchvision's definition, width 0.25) gets torchvision's category names
+// as its labels, "__background__" and "N/A" included; given labels win.
+func TestDetectionCOCOLabels(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		labels []string
+		want   []string
+	}{{nil, detect.COCOCategories()}, {make([]string, 91), make([]string, 91)}} {
+		out := filepath.Join(dir, "coco.mnc")
+		if c.labels != nil {
+			for i := range c.labels {
+				c.labels[i] = "c" + strconv.Itoa(i)
+			}
+			c.want = c.labels
+		}
+		if _, err := compile.Run(compile.Options{Frontend: frontend.Options{Arch: "ssdlite320_mobilenet_v3_large", Width: 0.25},
+			Output: out, Labels: c.labels}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := runtime.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, ok := m.Detection()
+		if got := m.Labels(); !ok || cfg.Classes != 91 || !slices.Equal(got, c.want) {
+			t.Errorf("classes %d, labels %q; want %q", cfg.Classes, got, c.want)
+		}
+		m.Close()
+	}
+	if l := detect.COCOCategories(); len(l) != 91 || l[0] != "__background__" || l[1] != "person" || l[12] != "N/A" || l[90] != "toothbrush" {
+		t.Errorf("COCO categories %q", l)
 	}
 }
