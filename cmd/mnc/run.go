@@ -83,8 +83,8 @@ The post-processing keeps what torchvision's does (scores above the file's
 0.001, NMS, 300 boxes); --min-score (default 0.5) only chooses which of them
 to show, --top N shows at most N. --json gives the same boxes with every field
 and the count kept. --save-image FILE.png writes the photo with the boxes
-shown drawn over it, one colour per class (several photos: FILE_<photo
-name>.png, as for segmentation).`,
+shown drawn over it, one colour per class, each with its label and score
+(several photos: FILE_<photo name>.png, as for segmentation).`,
 		Example: `  mnc run mobilenet_v2.mnc cat.jpg dog.png
   mnc run mobilenet_v2.onnx --preprocess tf --labels labels.txt cat.jpg dog.png
   mnc run model.pth --arch mobilenet_v3_small --classes 10 --tensor in.npy --save-output out.npy

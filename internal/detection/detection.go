@@ -25,6 +25,10 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
 	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/internal/segment"
 	"github.com/mncdev/mnc/runtime"
@@ -211,7 +215,9 @@ func Color(label int) color.RGBA {
 
 // Draw returns photo with each box's outline drawn in its label's colour
 // (the worst box first, so the best is on top), lines about 1/200 of the
-// photo's smaller side thick (at least 2 pixels).
+// photo's smaller side thick (at least 2 pixels), and its label and score
+// written in black on that colour above the box (inside it at the photo's
+// top edge), in x/image's 7x13 bitmap font.
 func Draw(photo image.Image, boxes []Box) *image.RGBA {
 	b := photo.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
@@ -237,6 +243,28 @@ func Draw(photo image.Image, boxes []Box) *image.RGBA {
 		fill(image.Rect(x0, y1-th+1, x1+1, y1+1)) // bottom
 		fill(image.Rect(x0, y0, x0+th, y1+1))     // left
 		fill(image.Rect(x1-th+1, y0, x1+1, y1+1)) // right
+		label := bx.Name
+		if label == "" {
+			label = strconv.Itoa(bx.Label)
+		}
+		text := []rune(fmt.Sprintf("%s %.2f", label, bx.Score))
+		for i, r := range text {
+			if r < 0x20 || r > 0x7e { // the font's ASCII; control characters never reach the image
+				text[i] = '?'
+			}
+		}
+		if len(text) > 64 {
+			text = append(text[:63], '~')
+		}
+		face := basicfont.Face7x13
+		tw, tty := 7*len(text)+4, y0-face.Height
+		if tty < 0 {
+			tty = y0 + th
+		}
+		fill(image.Rect(x0, tty, x0+tw, tty+face.Height))
+		d := font.Drawer{Dst: out, Src: image.NewUniform(color.Black), Face: face,
+			Dot: fixed.P(x0+2, tty+face.Ascent)}
+		d.DrawString(string(text))
 	}
 	return out
 }

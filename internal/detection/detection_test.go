@@ -50,7 +50,11 @@ func TestDraw(t *testing.T) {
 		{Label: 1, Box: [4]float32{10, 10, 50, 40}},
 		{Label: 2, Box: [4]float32{-1e30, nan, 1e30, float32(math.Inf(1))}},
 		{Label: 3, Box: [4]float32{80, 40, 20, 5}}, // inverted
+		{Label: 4, Name: "x\x1b[2J" + strings.Repeat("y", 200), Score: 0.5, Box: [4]float32{60, 30, 90, 45}},
 	})
+	if c := out.RGBAAt(61, 30-13+1); c != Color(4) && c != (color.RGBA{0, 0, 0, 255}) {
+		t.Errorf("box 4's label background is %v, want %v or the text's black", c, Color(4))
+	}
 	if out.Bounds() != image.Rect(0, 0, 100, 50) {
 		t.Fatalf("bounds %v", out.Bounds())
 	}
