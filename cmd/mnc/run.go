@@ -154,7 +154,8 @@ shown drawn over it, one colour per class, each with its label and score
 					return runDetector(cmd, dm, args[0], images, tensor, inShape, names, labels, saveImage, show, asJSON, &pre, forcePre)
 				}
 				dm.Close()
-			} else if cmd.Flags().Changed("min-score") {
+			}
+			if cmd.Flags().Changed("min-score") {
 				return usageError(errors.New("--min-score is for detectors (a .mnc file compiled from one)"))
 			}
 			m, rec, err := classify.OpenWith(args[0], opts, ropts)
