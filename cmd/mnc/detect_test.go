@@ -82,6 +82,14 @@ func TestCompileDetector(t *testing.T) {
 	if lines := "\noutput cls_logits float32 [1,3234,21]\noutput bbox_regression float32 [1,3234,4]\n"; !strings.Contains(stdout, lines) {
 		t.Errorf("inspect does not print %q:\n%s", lines, stdout)
 	}
+	for _, line := range []string{
+		"\npreprocessing torchvision 320x320 (mean [0.5 0.5 0.5], std [0.5 0.5 0.5], normalized then interpolated to the input size)\n",
+		"\ndetection: SSD, 21 classes, 3234 anchors on 20x20 10x10 5x5 3x3 2x2 1x1 (scales 0.2 to 0.95) for 320x320; scores > 0.001, NMS IoU 0.55, 300 per class, 300 per image\n",
+	} {
+		if !strings.Contains(stdout, line) {
+			t.Errorf("inspect does not print %q:\n%s", line, stdout)
+		}
+	}
 	stdout, stderr, code = mnc(t, "inspect", "--json", out)
 	if code != 0 {
 		t.Fatalf("inspect --json: %s", stderr)
