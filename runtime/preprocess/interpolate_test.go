@@ -1,9 +1,14 @@
 package preprocess
 
 import (
+	"fmt"
 	"image"
 	"image/color"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/mncdev/mnc/internal/npy"
 )
 
 // TestInterpolate: the detection transform on small images: equal sizes
@@ -58,4 +63,47 @@ func equal(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// TestInterpolateReference: the detection transform (Detection, the
+// interpolate resize) is torchvision's GeneralizedRCNNTransform bit for
+// bit, downsampling and upsampling, on the tensors torch 1.13 made
+// (testdata/gen_interpolate.py).
+func TestInterpolateReference(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.interp_*.npy"))
+	if err != nil || len(files) < 4 {
+		t.Fatalf("%d reference tensors (%v)", len(files), err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		var h, w int
+		i := strings.Index(name, ".interp_")
+		if _, err := fmt.Sscanf(name[i:], ".interp_%dx%d.npy", &h, &w); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want, err := npy.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := Detection().AtSize(h, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, 3*h*w)
+		if err := spec.File(filepath.Join("testdata", name[:i]), got); err != nil {
+			t.Fatal(err)
+		}
+		if len(want.Data) != len(got) {
+			t.Fatalf("%s: reference has shape %v", name, want.Shape)
+		}
+		diff := 0
+		for j := range got {
+			if got[j] != want.Data[j] {
+				diff++
+			}
+		}
+		if diff != 0 {
+			t.Errorf("%s: %d of %d values differ from torch's", name, diff, len(got))
+		}
+	}
 }
