@@ -95,18 +95,29 @@ func (m *Model) checkDetection() error {
 		return fmt.Errorf("detection: %w", err)
 	}
 	m.det.anchors = anchors
-	c := cfg
+	c := cloneConfig(cfg)
 	m.info.Detection = &c
 	return nil
 }
 
+// cloneConfig is c with its own slices.
+func cloneConfig(c detect.Config) detect.Config {
+	c.FeatureMaps = append([][2]int(nil), c.FeatureMaps...)
+	ar := make([][]int, len(c.Anchors.AspectRatios))
+	for i, r := range c.Anchors.AspectRatios {
+		ar[i] = append([]int{}, r...)
+	}
+	c.Anchors.AspectRatios = ar
+	return c
+}
+
 // Detection returns the detection settings recorded in the model (format
-// 1.5: a detector's file), and whether there are any.
+// 1.5: a detector's file; a copy), and whether there are any.
 func (m *Model) Detection() (detect.Config, bool) {
 	if m.det == nil {
 		return detect.Config{}, false
 	}
-	return m.det.cfg, true
+	return cloneConfig(m.det.cfg), true
 }
 
 // Anchors returns a detector's default boxes, in the order of its outputs'
