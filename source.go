@@ -11,5 +11,5 @@ import "embed"
 // cmd/mncrun and runtime/ (their tests' data left out; the _test.go files,
 // which go:embed cannot tell apart and go build ignores, are in).
 //
-//go:embed go.mod go.sum cmd/mncrun/*.go runtime/*.go runtime/kernels/*.go runtime/kernels/*.s runtime/esc/*.go runtime/limits/*.go runtime/mncfb/*.go runtime/preprocess/*.go
+//go:embed go.mod go.sum cmd/mncrun/*.go runtime/*.go runtime/kernels/*.go runtime/kernels/*.s runtime/detect/*.go runtime/esc/*.go runtime/limits/*.go runtime/mncfb/*.go runtime/preprocess/*.go
 var RunnerSource embed.FS

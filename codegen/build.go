@@ -1,12 +1,15 @@
 package codegen
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/detect"
 	"github.com/mncdev/mnc/runtime/mncfb"
 	"github.com/mncdev/mnc/runtime/preprocess"
 	"github.com/mncdev/mnc/targets"
@@ -29,6 +32,9 @@ type Options struct {
 	Preprocess *preprocess.Spec
 	// Calibration is the calibration record of an int8 model.
 	Calibration *runtime.Calibration
+	// Detection is a detector's post-processing (format 1.5); nil means
+	// the one in the graph's Meta (ir.MetaDetection), if any.
+	Detection *detect.Config
 	// Extra holds free-form metadata.
 	Extra map[string]string
 
@@ -95,6 +101,7 @@ type builder struct {
 	output   int   // the first graph output
 	outputs  []int // every graph output, in the graph's order
 	spec     *preprocess.Spec
+	det      *detect.Config
 	arena    int64
 	lower    int64
 }
@@ -146,7 +153,11 @@ func (b *builder) build() error {
 		b.outputs = append(b.outputs, out)
 	}
 	out := b.output
-	if n := len(b.opts.Labels); n > 0 {
+	if n := len(b.opts.Labels); n > 0 && b.det != nil {
+		if n != b.det.Classes {
+			return fmt.Errorf("%d labels for a detector of %d classes (background included; want one label per class)", n, b.det.Classes)
+		}
+	} else if n > 0 {
 		if s := b.tensors[out].shape; len(s) != 2 || s[1] != n {
 			return fmt.Errorf("%d labels for an output of shape %v (want one label per class)", n, s)
 		}
@@ -274,5 +285,28 @@ func (b *builder) metadata() error {
 		}
 	}
 	b.spec = spec
+	det := b.opts.Detection
+	if js, ok := b.g.Meta[ir.MetaDetection]; det == nil && ok {
+		var d detect.Config
+		if err := json.Unmarshal([]byte(js), &d); err != nil {
+			return fmt.Errorf("model metadata %q: %w", ir.MetaDetection, err)
+		}
+		det = &d
+	}
+	if det != nil {
+		// The output shapes and anchors are checked by the runtime's
+		// loader, Build's last step.
+		if err := det.Check(len(b.g.Outputs)); err != nil {
+			return err
+		}
+		for _, r := range det.Anchors.AspectRatios {
+			for _, v := range r {
+				if v > math.MaxInt32 {
+					return fmt.Errorf("detection: aspect ratio %d", v)
+				}
+			}
+		}
+	}
+	b.det = det
 	return nil
 }

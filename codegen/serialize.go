@@ -352,6 +352,7 @@ func (s *serializer) metadata() flatbuffers.UOffsetT {
 	}
 	calib := s.calibration(opts.Calibration)
 	extra := s.extra(opts.Extra)
+	det := s.detection()
 	mncfb.MetadataStart(fb)
 	mncfb.MetadataAddProducer(fb, producer)
 	if pp != 0 {
@@ -366,7 +367,50 @@ func (s *serializer) metadata() flatbuffers.UOffsetT {
 	if extra != 0 {
 		mncfb.MetadataAddExtra(fb, extra)
 	}
+	if det != 0 {
+		mncfb.MetadataAddDetection(fb, det)
+	}
 	return mncfb.MetadataEnd(fb)
+}
+
+// detection writes a detector's post-processing settings (format 1.5).
+func (s *serializer) detection() flatbuffers.UOffsetT {
+	d := s.b.det
+	if d == nil {
+		return 0
+	}
+	fb := s.fb
+	maps := make([]flatbuffers.UOffsetT, len(d.FeatureMaps))
+	for k, f := range d.FeatureMaps {
+		r := d.Anchors.AspectRatios[k]
+		fb.StartVector(4, len(r), 4)
+		for i := len(r) - 1; i >= 0; i-- {
+			fb.PrependInt32(int32(r[i]))
+		}
+		ratios := fb.EndVector(len(r))
+		mncfb.AnchorMapStart(fb)
+		mncfb.AnchorMapAddHeight(fb, int32(f[0]))
+		mncfb.AnchorMapAddWidth(fb, int32(f[1]))
+		mncfb.AnchorMapAddAspectRatios(fb, ratios)
+		maps[k] = mncfb.AnchorMapEnd(fb)
+	}
+	fmaps := s.tables(maps)
+	p := d.Params
+	mncfb.DetectionStart(fb)
+	mncfb.DetectionAddClsLogits(fb, uint32(d.ClsOutput))
+	mncfb.DetectionAddBboxRegression(fb, uint32(d.BoxOutput))
+	mncfb.DetectionAddClasses(fb, int32(d.Classes))
+	mncfb.DetectionAddImageHeight(fb, int32(d.ImageHeight))
+	mncfb.DetectionAddImageWidth(fb, int32(d.ImageWidth))
+	mncfb.DetectionAddMinRatio(fb, d.Anchors.MinRatio)
+	mncfb.DetectionAddMaxRatio(fb, d.Anchors.MaxRatio)
+	mncfb.DetectionAddClip(fb, d.Anchors.Clip)
+	mncfb.DetectionAddFeatureMaps(fb, fmaps)
+	mncfb.DetectionAddScoreThresh(fb, p.ScoreThresh)
+	mncfb.DetectionAddNmsThresh(fb, p.NMSThresh)
+	mncfb.DetectionAddTopkCandidates(fb, int32(p.TopKCandidates))
+	mncfb.DetectionAddDetectionsPerImg(fb, int32(p.DetectionsPerImg))
+	return mncfb.DetectionEnd(fb)
 }
 
 func (s *serializer) preprocess() flatbuffers.UOffsetT {

@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/mncdev/mnc/passes"
 	"github.com/mncdev/mnc/quant"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/detect"
 	"github.com/mncdev/mnc/runtime/preprocess"
 	"github.com/mncdev/mnc/targets"
 )
@@ -64,6 +66,10 @@ type Options struct {
 	// them directly.
 	LabelsFile string
 	Labels     []string
+	// DetectorPreprocess, when set, is called when the model is a detector
+	// and Preprocess, the torchvision preset unchanged, is replaced by
+	// torchvision's detection transform (preprocess.Detection).
+	DetectorPreprocess func(preprocess.Spec)
 	// Target and Producer are those of codegen.Options.
 	Target   string
 	Producer string
@@ -105,6 +111,24 @@ func Run(o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	det, err := detection(g)
+	if err != nil {
+		return nil, err
+	}
+	if det != nil {
+		// A detector's preprocessing is torchvision's detection transform
+		// unless the options change the preset's; COCO's 91 classes are
+		// named as torchvision names them.
+		if o.Preprocess == (preprocess.Spec{}) || o.Preprocess == (preprocess.Spec{Preset: preprocess.Torchvision}) {
+			o.Preprocess = preprocess.Detection()
+			if o.DetectorPreprocess != nil {
+				o.DetectorPreprocess(o.Preprocess)
+			}
+		}
+		if o.Labels == nil && det.Classes == len(detect.COCOCategories()) {
+			o.Labels = detect.COCOCategories()
+		}
+	}
 	if o.Labels != nil {
 		if err := classify.CheckLabels(o.Labels, classify.OutputClasses(g), o.LabelsFile); err != nil {
 			return nil, err
@@ -127,7 +151,7 @@ func Run(o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	copts := codegen.Options{Target: o.Target, Producer: o.Producer, Labels: o.Labels}
+	copts := codegen.Options{Target: o.Target, Producer: o.Producer, Labels: o.Labels, Detection: det}
 	if o.Quant == "int8" {
 		// Before calibration: a misspelt name fails at once.
 		if err := quant.CheckKeepFloat(g, o.QuantOptions.KeepFloat); err != nil {
@@ -167,6 +191,23 @@ func Run(o Options) (*Result, error) {
 	}
 	res.Model, err = write(o.Output, g, copts)
 	return res, err
+}
+
+// detection returns the post-processing settings a detector's frontend
+// recorded in g.Meta (ir.MetaDetection), nil for another model.
+func detection(g *ir.Graph) (*detect.Config, error) {
+	js, ok := g.Meta[ir.MetaDetection]
+	if !ok {
+		return nil, nil
+	}
+	var d detect.Config
+	if err := json.Unmarshal([]byte(js), &d); err != nil {
+		return nil, fmt.Errorf("model metadata %q: %w", ir.MetaDetection, err)
+	}
+	if err := d.Check(len(g.Outputs)); err != nil {
+		return nil, err
+	}
+	return &d, nil
 }
 
 // rangesFromModel settles where an int8 compile takes its activation

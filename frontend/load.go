@@ -83,7 +83,15 @@ func Load(path string, opts Options) (*ir.Graph, error) {
 	}
 	switch format {
 	case ONNX:
-		return onnx.Load(path)
+		g, err := onnx.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		// An SSDLite export holds no anchors: they are torchvision's.
+		if _, err := mobilenet.RecognizeSSDLite(g); err != nil {
+			return nil, fmt.Errorf("load %s: %w", path, err)
+		}
+		return g, nil
 	case TFLite:
 		return tflite.Load(path)
 	}

@@ -36,6 +36,11 @@ func (v *Value) IsConst() bool { return v != nil && v.Const != nil }
 // (preprocess.ParseSpec reads it).
 const MetaPreprocess = "preprocess"
 
+// MetaDetection is the Graph.Meta key of a detector's post-processing
+// settings, as the JSON of a runtime/detect.Config (the frontend writes it
+// for an SSD; codegen records it in the model file, format 1.5).
+const MetaDetection = "detection"
+
 // Node is one operation. All ops have one output today; Outputs is a slice so
 // that the representation need not change for ops that have more.
 type Node struct {

@@ -277,7 +277,7 @@ func TestInterpretersShareModel(t *testing.T) {
 
 // detBlob is the golden SSDLite320 compiled to float32: a model with two
 // outputs (cls_logits, bbox_regression).
-func detBlob(t *testing.T) []byte {
+func detBlob(t testing.TB) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "ssdlite.mnc")
 	if _, err := compile.Run(compile.Options{Model: golden.LoadDet(t).Path("pth"), Output: out,

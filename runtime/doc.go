@@ -43,6 +43,18 @@
 // distinct float32 (or int32) activations that operators write, and the
 // arena plan keeps every one of them live until the last operator.
 //
+// A detector's file (format 1.5) records its post-processing in
+// Metadata.detection (Model.Detection: runtime/detect.Config, the anchor
+// generator, feature maps, which output is which, torchvision's
+// thresholds). The loader checks every value against runtime/detect's
+// limits, the outputs' shapes against the anchors' count and the anchors'
+// image against the input, and makes the anchors once (Model.Anchors).
+// Detect runs a batch and post-processes it as torchvision's SSD does,
+// rescaling the boxes to each image's original size when given;
+// DetectImage and DetectFile preprocess a photo as the file records
+// (torchvision's detection transform, preprocess.Interpolate) and return
+// its boxes in the photo's pixels.
+//
 // # Loading: the verifier
 //
 // Open memory-maps the file (read-only, where the platform has mmap) and

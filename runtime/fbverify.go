@@ -92,9 +92,15 @@ var (
 		scalar("median_sqnr_db", 8), scalar("worst_sqnr_db", 8)}}
 	specCalibration = &tableSpec{"Calibration", []fieldSpec{str("scheme"), str("method"), scalar("images", 4),
 		str("image_list_sha256"), tab("calib", specQuality), tab("eval", specQuality)}}
-	specKeyValue = &tableSpec{"KeyValue", []fieldSpec{str("key"), str("value")}}
+	specKeyValue  = &tableSpec{"KeyValue", []fieldSpec{str("key"), str("value")}}
+	specAnchorMap = &tableSpec{"AnchorMap", []fieldSpec{scalar("height", 4), scalar("width", 4), vec("aspect_ratios", 4)}}
+	specDetection = &tableSpec{"Detection", []fieldSpec{scalar("cls_logits", 4), scalar("bbox_regression", 4),
+		scalar("classes", 4), scalar("image_height", 4), scalar("image_width", 4), scalar("min_ratio", 8),
+		scalar("max_ratio", 8), scalar("clip", 1), vecTab("feature_maps", specAnchorMap), scalar("score_thresh", 8),
+		scalar("nms_thresh", 8), scalar("topk_candidates", 4), scalar("detections_per_img", 4)}}
 	specMetadata = &tableSpec{"Metadata", []fieldSpec{str("producer"), tab("preprocess", specPreprocess),
-		{name: "labels", kind: kVecString}, tab("calibration", specCalibration), vecTab("extra", specKeyValue)}}
+		{name: "labels", kind: kVecString}, tab("calibration", specCalibration), vecTab("extra", specKeyValue),
+		tab("detection", specDetection)}}
 	specModel = &tableSpec{"Model", []fieldSpec{scalar("format_major", 4), scalar("format_minor", 4), str("name"),
 		scalar("precision", 1), str("target"), vecTab("operator_codes", specOperatorCode), vecTab("tensors", specTensor),
 		vecTab("operators", specOperator), vec("inputs", 4), vec("outputs", 4), vecTab("buffers", specBuffer),

@@ -16,6 +16,7 @@ import (
 //	go test -fuzz=FuzzLoad -fuzztime=3m ./runtime/
 func FuzzLoad(f *testing.F) {
 	tm := blobs(f)
+	det := detBlob(f)
 	seeds := [][]byte{tm.int8, tm.f32, tm.int8[:len(tm.int8)/2], []byte("xxxxMNC1"), nil,
 		// The checks of issue 14: trailing bytes, a bias's stated
 		// quantization, the precision field.
@@ -25,6 +26,9 @@ func FuzzLoad(f *testing.F) {
 		// Format 1.4's RESIZE_BILINEAR, CONCATENATION and ARG_MAX (an
 		// INT32 output), in both precisions.
 		segFile(f), segFile8(f),
+		// Format 1.5's detection settings: a detector, and one whose
+		// feature map no longer matches its outputs.
+		det, detMeta(f, det, func(d *mncfb.Detection) { featureMap(d, 5).MutateWidth(2) }),
 	}
 	for _, b := range seeds {
 		f.Add(b)
@@ -59,6 +63,11 @@ func FuzzLoad(f *testing.F) {
 		}
 		if _, err := it.Run(runtime.Tensor{Shape: s, Data: in}); err != nil {
 			t.Fatal(err)
+		}
+		if _, ok := m.Detection(); ok {
+			if _, err := it.Detect(runtime.Tensor{Shape: s, Data: in}, [][2]int{{7, 5}}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"github.com/mncdev/mnc/runtime/detect"
 	"strings"
 
 	"github.com/mncdev/mnc/runtime/mncfb"
@@ -29,12 +30,14 @@ type Info struct {
 	// Outputs are every graph output, in order (Outputs[0] is Output):
 	// format 1.4's models with several, such as SSDLite's cls_logits and
 	// bbox_regression.
-	Outputs     []TensorInfo      `json:"outputs"`
-	Preprocess  *preprocess.Spec  `json:"preprocess,omitempty"`
-	Labels      []string          `json:"labels,omitempty"`
-	Calibration *Calibration      `json:"calibration,omitempty"`
-	Extra       map[string]string `json:"extra,omitempty"`
-	Arena       ArenaInfo         `json:"arena"`
+	Outputs     []TensorInfo     `json:"outputs"`
+	Preprocess  *preprocess.Spec `json:"preprocess,omitempty"`
+	Labels      []string         `json:"labels,omitempty"`
+	Calibration *Calibration     `json:"calibration,omitempty"`
+	// Detection is a detector's post-processing settings (format 1.5).
+	Detection *detect.Config    `json:"detection,omitempty"`
+	Extra     map[string]string `json:"extra,omitempty"`
+	Arena     ArenaInfo         `json:"arena"`
 	// Const sums the constant data by type: int8 weights and lookup
 	// tables, int32 biases, float32 weights and biases.
 	Const   ConstBytes   `json:"const_bytes"`

@@ -95,6 +95,12 @@ func (m *Model) readMetadata(md *mncfb.Metadata, bud *budget) error {
 			}
 		}
 	}
+	var fd mncfb.Detection
+	if md.Detection(&fd) != nil {
+		if err := m.readDetection(&fd, bud); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

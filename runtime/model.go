@@ -22,7 +22,7 @@ const (
 	// package reads and codegen writes. Files of a newer major version are
 	// refused; a newer minor version only adds fields, which are ignored.
 	FormatMajor = 1
-	FormatMinor = 4 // 1.1: QualityFigures.median_sqnr_db and worst_sqnr_db; 1.2: Preprocess.scale, resize, resize_to, crop, channels; 1.3: Precision MIXED, Operator.precision; 1.4: RESIZE_BILINEAR, ARG_MAX, CONCATENATION and their options, an INT32 graph output, several graph outputs
+	FormatMinor = 5 // 1.1: QualityFigures.median_sqnr_db and worst_sqnr_db; 1.2: Preprocess.scale, resize, resize_to, crop, channels; 1.3: Precision MIXED, Operator.precision; 1.4: RESIZE_BILINEAR, ARG_MAX, CONCATENATION and their options, an INT32 graph output, several graph outputs; 1.5: Metadata.detection, Preprocess.resize "interpolate"
 	// BufferAlignment is the alignment of every constant buffer's data in
 	// the file.
 	BufferAlignment = 16
@@ -63,7 +63,8 @@ type Model struct {
 	arena   int   // bytes
 	kern    *kernels.Set
 	spec    *preprocess.Spec
-	threads int // Options.Threads
+	det     *detector // format 1.5's detection metadata, nil if none
+	threads int       // Options.Threads
 }
 
 // Options configures how a model is loaded.
@@ -212,6 +213,9 @@ func load(data []byte, path string, opts Options) (m *Model, err error) {
 	}
 	if err := m.buildPlan(); err != nil {
 		return nil, err
+	}
+	if err := m.checkDetection(); err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
 	}
 	m.describe()
 	m.info.KernelsNote = kernelsNote(m.info.Target, m.info.Extra[TargetKernelsKey], m.kern.Name)

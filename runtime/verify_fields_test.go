@@ -67,7 +67,7 @@ func TestMixedPrecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in := m.Info(); in.Precision != "mixed" || len(in.FloatOps) < 3 || in.Format != "1.4" {
+	if in := m.Info(); in.Precision != "mixed" || len(in.FloatOps) < 3 || in.Format != "1.5" {
 		t.Fatalf("precision %s, float ops %q, format %s", in.Precision, in.FloatOps, in.Format)
 	}
 	// The stem convolution (operator 1, after the input's transpose)

@@ -133,6 +133,7 @@ architecture with zero weights.`,
 			// An ONNX file says nothing of its preprocessing: say, once the
 			// options are checked and the model loaded, which one is assumed.
 			warnPreset := !pre.changed(cmd) && strings.EqualFold(filepath.Ext(o.Model), ".onnx")
+			o.DetectorPreprocess = func(preprocess.Spec) { warnPreset = false } // a detector's is torchvision's
 			o.QuantOptions.Progress, o.QuantOptions.Warn = cmd.ErrOrStderr(), cmd.ErrOrStderr()
 			o.AfterPasses = func(rep *passes.Report) error {
 				if warnPreset {

@@ -27,8 +27,8 @@ func newEvalCmd() *cobra.Command {
 		maskMap string
 	)
 	cmd := &cobra.Command{
-		Use:   "eval MODEL... --images DIR|LIST [--masks DIR]",
-		Short: "Measure top-1/top-5 accuracy of models on labelled images (mIoU of segmentation models on masks)",
+		Use:   "eval MODEL... --images DIR|LIST [--masks DIR | --boxes DIR]",
+		Short: "Measure top-1/top-5 accuracy of models on labelled images (mIoU of segmenters on masks, mAP of detectors on boxes)",
 		Long: `Run one or more models over labelled images and report, per model, top-1 and
 top-5 accuracy, per-class top-1 and the most confused classes (true ->
 predicted), and the top-1 agreement of every pair of models (float vs int8).
@@ -75,7 +75,24 @@ nearest neighbour and scored, summed over all the photos: pixel accuracy
 (over the pixels not ignored), the IoU of every class present in a mask or
 predicted, and their mean (mIoU); and every pair of models is compared, the
 second's class maps scored against the first's (pixel agreement and mIoU).
---json adds each photo's scores. --csv and --min-top1 are for classifiers.`,
+--json adds each photo's scores. --csv and --min-top1 are for classifiers.
+
+Detectors (.mnc files compiled from one, see mnc run --help) are scored on
+boxes: --images is a directory of photos (searched recursively) or one photo,
+and --boxes the directory of their ground truth, one box file per photo,
+BOXES/<photo name without extension>.txt (bird.jpg: BOXES/bird.txt); photos
+without one are left out, the report says how many, and an empty file is a
+photo with no object. A box file is UTF-8 text, one box a line:
+  # a comment; blank lines are ignored too
+  CLASS X0 Y0 X1 Y1
+CLASS is a class as the models name it (their labels, or --labels; else the
+class index, as mnc run prints it), the coordinates the photo's pixels,
+x0 <= x1 and y0 <= y1, separated by spaces or tabs. Every box the model's
+post-processing keeps is scored: per class present in the ground truth the
+PASCAL VOC average precision at IoU 0.5 (all-points interpolation, as the
+VOC2010+ devkit), and their mean, mAP@0.5. Every pair of models A, B is then
+compared: B's mAP@0.5 taking A's boxes scoring at least --min-score (default
+0.5) as the ground truth (how far an int8 file moves from the float one).`,
 		Example: `  # the demo's models on the demo's test set (written by mnc demo --dir)
   mnc demo --dir demo-out
   mnc eval demo-out/demo_float32.mnc demo-out/demo_int8.mnc --images demo-out/test
@@ -91,7 +108,10 @@ second's class maps scored against the first's (pixel agreement and mIoU).
   mnc eval deeplabv3.tflite deeplabv3_int8.mnc --images VOC2012/JPEGImages --masks VOC2012/SegmentationClass \
       --labels pascal_voc_segmentation_labels.txt
   # Oxford-IIIT Pets trimaps (0 pet, 1 background, 2 outline) read as VOC classes
-  mnc eval deeplabv3.tflite --images pets/images --masks pets/trimaps --mask-map 0=12,1=0,2=255 --json`,
+  mnc eval deeplabv3.tflite --images pets/images --masks pets/trimaps --mask-map 0=12,1=0,2=255 --json
+
+  # detection: mAP@0.5 of a float and an int8 SSDLite on photos with box files (photo.jpg: boxes/photo.txt)
+  mnc eval ssdlite.mnc ssdlite_int8.mnc --images photos/ --boxes boxes/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Images == "" {
@@ -99,6 +119,18 @@ second's class maps scored against the first's (pixel agreement and mIoU).
 			}
 			if asJSON && asCSV {
 				return usageError(errors.New("give --json or --csv, not both"))
+			}
+			if o.Masks != "" && o.Boxes != "" {
+				return usageError(errors.New("give --masks (segmentation) or --boxes (detection), not both"))
+			}
+			if o.Boxes != "" && (asCSV || minTop1 != "") {
+				return usageError(errors.New("--csv and --min-top1 are for classifiers; with --boxes the report is text or --json"))
+			}
+			if o.Boxes == "" && cmd.Flags().Changed("min-score") {
+				return usageError(errors.New("--min-score is for detectors: the agreement of their --boxes evaluation"))
+			}
+			if o.MinScore < 0 || o.MinScore > 1 || o.MinScore != o.MinScore {
+				return usageError(fmt.Errorf("--min-score %v: want a score from 0 to 1", o.MinScore))
 			}
 			if o.Masks != "" && (asCSV || minTop1 != "") {
 				return usageError(errors.New("--csv and --min-top1 are for classifiers; with --masks the report is text or --json"))
@@ -131,6 +163,19 @@ second's class maps scored against the first's (pixel agreement and mIoU).
 			o.Models, o.Frontend, o.Progress = args, opts, cmd.ErrOrStderr()
 			if o.Masks != "" {
 				return evalSegmentation(cmd, o, maskMap, asJSON)
+			}
+			if o.Boxes != "" {
+				if maskMap != "" {
+					return usageError(errors.New("--mask-map changes the values of masks: it is for --masks"))
+				}
+				rep, err := eval.RunDetection(o)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return rep.WriteJSON(cmd.OutOrStdout())
+				}
+				return rep.WriteText(cmd.OutOrStdout())
 			}
 			if maskMap != "" {
 				return usageError(errors.New("--mask-map changes the values of the masks: give them with --masks DIR"))
@@ -175,6 +220,8 @@ second's class maps scored against the first's (pixel agreement and mIoU).
 	f.BoolVar(&asCSV, "csv", false, "print one CSV row per image instead of the report")
 	f.StringVar(&o.Masks, "masks", "", "segmentation models: the `DIR` of the masks of the --images photos (IMAGE_mask.png or .bmp, see above)")
 	f.StringVar(&maskMap, "mask-map", "", "with --masks: change mask values as they are read, `FROM=TO,...` (0=12,1=0,2=255 reads Oxford pets trimaps as VOC; 255 = ignore)")
+	f.StringVar(&o.Boxes, "boxes", "", "detectors: the `DIR` of the --images photos' box files (PHOTO_NAME.txt, lines \"class x0 y0 x1 y1\", see above)")
+	f.Float64Var(&o.MinScore, "min-score", 0.5, "with --boxes: a model's boxes scoring at least `S` are the ground truth of its agreement with the next models")
 	f.StringVar(&minTop1, "min-top1", "", "quality gate: exit with status 3 when a model's top-1 is below this fraction (0.7) or percentage (70%)")
 	return cmd
 }

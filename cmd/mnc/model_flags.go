@@ -109,7 +109,7 @@ func addPreprocessFlags(cmd *cobra.Command, p *preprocessFlags, usage string) {
 	f.StringVar(&p.mean, "mean", "", "with --preprocess torchvision: the per-channel mean `R,G,B` of x/scale, in --channels order (default ImageNet's 0.485,0.456,0.406)")
 	f.StringVar(&p.std, "std", "", "with --preprocess torchvision: the per-channel std `R,G,B`, in --channels order (default ImageNet's 0.229,0.224,0.225)")
 	f.StringVar(&p.scale, "scale", "", "with --preprocess torchvision: pixels (0..255) are divided by `N` before --mean and --std (default 255; 1 keeps 0..255, as Caffe models want)")
-	f.StringVar(&p.resize, "resize", "", "how the image reaches the input size: `N` resizes its shorter side to N pixels then center crops, \"stretch\" resizes it whole (default: torchvision int(size*256/224), tf stretch)")
+	f.StringVar(&p.resize, "resize", "", "how the image reaches the input size: `N` resizes its shorter side to N pixels then center crops, \"stretch\" resizes it whole, \"interpolate\" normalizes it whole then resizes the tensor as torch's F.interpolate (torchvision's detection transform; a detector's default) (default: torchvision int(size*256/224), tf stretch)")
 	f.StringVar(&p.crop, "crop", "", "keep the central `FRACTION` of the image before resizing (TensorFlow's central_crop, e.g. 0.875; default 1)")
 	f.StringVar(&p.channels, "channels", "", "channel `ORDER` of the model's input: rgb or bgr (OpenCV/Caffe-trained models; default rgb)")
 }
@@ -196,14 +196,16 @@ func (p *preprocessFlags) over(base preprocess.Spec) (preprocess.Spec, error) {
 	case r == "":
 	case r == string(preprocess.Stretch):
 		s.Resize = preprocess.Stretch
+	case r == string(preprocess.Interpolate):
+		s.Resize = preprocess.Interpolate
 	default:
 		n, err := strconv.Atoi(r)
 		if err != nil || n < 1 {
-			return s, usageError(fmt.Errorf("--resize %q: want the shorter side's size in pixels (a positive integer) or \"stretch\"", r))
+			return s, usageError(fmt.Errorf("--resize %q: want the shorter side's size in pixels (a positive integer), \"stretch\" or \"interpolate\"", r))
 		}
 		s.Resize, s.ResizeTo = preprocess.Shorter, n
 	}
-	if p.resize == string(preprocess.Stretch) {
+	if p.resize == string(preprocess.Stretch) || p.resize == string(preprocess.Interpolate) {
 		s.ResizeTo = 0
 	}
 	if p.crop != "" {

@@ -12,9 +12,11 @@ import (
 	"github.com/mncdev/mnc/codegen"
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/classify"
+	"github.com/mncdev/mnc/internal/detection"
 	"github.com/mncdev/mnc/internal/segment"
 	"github.com/mncdev/mnc/ir"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/limits"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
@@ -32,10 +34,11 @@ func newRunCmd() *cobra.Command {
 		ropts      runtime.Options
 		saveImage  string
 		overlay    bool
+		minScore   float64
 	)
 	cmd := &cobra.Command{
 		Use:   "run MODEL [IMAGE...]",
-		Short: "Classify or segment images (or a tensor file) with a model",
+		Short: "Classify, segment or detect objects in images (or a tensor file) with a model",
 		Long: `Run a model on images or on a preprocessed tensor and print the top classes
 (for a segmentation model, the classes present by pixel share: see below).
 
@@ -69,7 +72,19 @@ back as a mask); with several images each gets its own file, FILE with the
 photo's base name inserted (seg.png: seg_bird.png, seg_dog.png). --overlay
 blends the colours over the photo at 50% instead. --save-output writes the
 model's output as float32 (logits, or the class indices). Classifiers refuse
---save-image.`,
+--save-image.
+
+Detectors are .mnc files compiled from one (SSDLite320-MobileNetV3: the file
+records the anchors and torchvision's post-processing; run a .pth or .onnx
+detector by compiling it first). For each image mnc run prints one line per
+box, best first: label (its name from the file or --labels, else its index),
+score, and x0 y0 x1 y1 in the photo's pixels (for --tensor, the input's).
+The post-processing keeps what torchvision's does (scores above the file's
+0.001, NMS, 300 boxes); --min-score (default 0.5) only chooses which of them
+to show, --top N shows at most N. --json gives the same boxes with every field
+and the count kept. --save-image FILE.png writes the photo with the boxes
+shown drawn over it, one colour per class, each with its label and score
+(several photos: FILE_<photo name>.png, as for segmentation).`,
 		Example: `  mnc run mobilenet_v2.mnc cat.jpg dog.png
   mnc run mobilenet_v2.onnx --preprocess tf --labels labels.txt cat.jpg dog.png
   mnc run model.pth --arch mobilenet_v3_small --classes 10 --tensor in.npy --save-output out.npy
@@ -78,7 +93,11 @@ model's output as float32 (logits, or the class indices). Classifiers refuse
   mnc run deeplabv3_mnv2_pascal_quant.tflite bird.jpg --labels pascal_voc_segmentation_labels.txt \
       --save-image bird_classes.png
   # the colours over the photos, one file per photo (seg_bird.png, seg_dog.png)
-  mnc run deeplabv3_mnv2_pascal_quant.tflite bird.jpg dog.jpg --save-image seg.png --overlay`,
+  mnc run deeplabv3_mnv2_pascal_quant.tflite bird.jpg dog.jpg --save-image seg.png --overlay
+
+  # detection: the boxes scoring 0.3 or more, and the photo with them drawn
+  mnc compile ssdlite320_mobilenet_v3_large.pth -o ssdlite.mnc
+  mnc run ssdlite.mnc street.jpg --min-score 0.3 --save-image street_boxes.png`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if overlay && saveImage == "" {
@@ -111,6 +130,33 @@ model's output as float32 (logits, or the class indices). Classifiers refuse
 					(ext == ".pth" || ext == ".pt" || ext == ".safetensors") {
 					opts.Resolution = s[2] // a checkpoint is built at the tensor's size
 				}
+			}
+			if runtime.IsModelFile(args[0]) {
+				dm, err := runtime.OpenWith(args[0], ropts)
+				if err != nil {
+					return err
+				}
+				if detection.Is(dm) {
+					defer dm.Close()
+					if overlay {
+						return usageError(errors.New("--overlay is for segmentation: a detector's --save-image draws its boxes over the photo"))
+					}
+					if saveOutput != "" {
+						return errors.New("--save-output writes one output; a detector has two (run them with --tensor and the runtime's RunAll)")
+					}
+					if minScore < 0 || minScore > 1 || minScore != minScore {
+						return usageError(fmt.Errorf("--min-score %v: want a score from 0 to 1", minScore))
+					}
+					show := detection.Show{MinScore: minScore}
+					if cmd.Flags().Changed("top") {
+						show.Top = top
+					}
+					return runDetector(cmd, dm, args[0], images, tensor, inShape, names, labels, saveImage, show, asJSON, &pre, forcePre)
+				}
+				dm.Close()
+			}
+			if cmd.Flags().Changed("min-score") {
+				return usageError(errors.New("--min-score is for detectors (a .mnc file compiled from one)"))
 			}
 			m, rec, err := classify.OpenWith(args[0], opts, ropts)
 			if err != nil {
@@ -223,13 +269,75 @@ model's output as float32 (logits, or the class indices). Classifiers refuse
 	f.StringVar(&tensor, "tensor", "", "run this N x 3 x H x W float32 .npy `FILE` instead of images")
 	f.StringVar(&saveOutput, "save-output", "", "write the logits to this .npy `FILE` (atomically; an existing FILE must be a regular file, not a symbolic link)")
 	f.StringVar(&labels, "labels", "", "class names, one per line (line i = class i)")
-	f.IntVar(&top, "top", 5, "how many classes to print per input")
+	f.IntVar(&top, "top", 5, "how many classes to print per input (a detector: at most N boxes; default all above --min-score)")
+	f.Float64Var(&minScore, "min-score", 0.5, "detectors: show the boxes scoring at least `S` (0 to 1; the post-processing's own threshold is the file's)")
 	limitFlag(cmd, "top", 1, limits.Classes)
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (a .mnc file brings its own; a .tflite model defaults to tf)")
 	f.BoolVar(&forcePre, "force-preprocess", false, "use --preprocess even where the .mnc file records another")
-	f.StringVar(&saveImage, "save-image", "", "segmentation models: write each photo's class map as a PNG `FILE` in the PASCAL VOC colours, at the photo's size (several photos: FILE_<photo name>.png)")
+	f.StringVar(&saveImage, "save-image", "", "segmentation models: write each photo's class map as a PNG `FILE` in the PASCAL VOC colours, at the photo's size; detectors: the photo with its boxes drawn (several photos: FILE_<photo name>.png)")
 	f.BoolVar(&overlay, "overlay", false, "with --save-image: blend the class colours over the photo at 50% instead")
 	addRuntimeFlags(cmd, &ropts)
 	return cmd
+}
+
+// runDetector is mnc run on a detector's model file m.
+func runDetector(cmd *cobra.Command, m *runtime.Model, path string, images []string, tensor string, inShape ir.Shape,
+	names []string, labelsFile, saveImage string, show detection.Show, asJSON bool, pre *preprocessFlags, forcePre bool) error {
+	cfg, _ := m.Detection()
+	if names == nil {
+		names = m.Labels()
+	} else {
+		names = classify.FitLabels(names, cfg.Classes)
+		if err := classify.CheckLabels(names, cfg.Classes, labelsFile); err != nil {
+			return err
+		}
+	}
+	if note := m.Info().KernelsNote; note != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "mnc: note: %s\n", note)
+	}
+	var results []detection.Result
+	if tensor != "" {
+		if saveImage != "" {
+			return errors.New("--save-image needs images (it draws over the photo), not --tensor")
+		}
+		if err := classify.CheckInput(inShape, tensor, ir.Shape(m.InputShape())); err != nil {
+			return err
+		}
+		in, err := classify.ReadTensor(tensor)
+		if err != nil {
+			return err
+		}
+		if results, err = detection.RunTensor(m, in.Shape, in.F32, tensor, names, show); err != nil {
+			return err
+		}
+		return detection.Print(cmd.OutOrStdout(), results, asJSON)
+	}
+	rec, ok := m.Preprocess()
+	if !ok {
+		return fmt.Errorf("%s records no image preprocessing: run a preprocessed --tensor", esc.String(path))
+	}
+	spec, err := pre.forModel(cmd, rec)
+	if err != nil {
+		return err
+	}
+	if spec != rec && !forcePre {
+		return fmt.Errorf("the preprocessing asked for (%s) differs from the one %q was compiled with (%s), and would give wrong results (add --force-preprocess to run it anyway)",
+			spec, path, rec)
+	}
+	var saves []string
+	if saveImage != "" {
+		if saves, err = segment.SavePaths(saveImage, images); err != nil {
+			return err
+		}
+		for _, p := range saves { // before the work
+			if err := codegen.CheckOutput(p); err != nil {
+				return fmt.Errorf("--save-image: %w", err)
+			}
+		}
+	}
+	if results, err = detection.RunImages(m, images, spec, names, show, saves, nil); err != nil {
+		return err
+	}
+	return detection.Print(cmd.OutOrStdout(), results, asJSON)
 }

@@ -83,6 +83,7 @@ func run(args []string, stdout io.Writer) (err error) {
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	model := fs.String("model", "", "the model `FILE` (then every argument is an image, and flags may follow)")
 	showVersion := fs.Bool("version", false, "print the runner's version and exit")
+	minScore := fs.Float64("min-score", 0.5, "detectors: print the boxes scoring at least `S` (0 to 1)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: mncrun [flags] MODEL.mnc IMAGE...\n       mncrun -model MODEL.mnc [flags] IMAGE...\n       mncrun -bench [-runs N] MODEL.mnc\n\nflags:\n")
 		fs.PrintDefaults()
@@ -172,6 +173,19 @@ func run(args []string, stdout io.Writer) (err error) {
 		}()
 	}
 	labels := m.Labels()
+	if _, ok := m.Detection(); ok {
+		switch {
+		case *save != "" || *raw:
+			return usageError{errors.New("-save and -raw write a classifier's logits; a detector prints boxes")}
+		case !(*minScore >= 0 && *minScore <= 1):
+			return usageError{fmt.Errorf("-min-score %v: want 0 to 1", *minScore)}
+		}
+		n := 0 // boxes per image: all above -min-score unless -top
+		if set["top"] {
+			n = *top
+		}
+		return detect(w, it, rest, labels, *minScore, n, *asJSON)
+	}
 	type result struct {
 		Input string          `json:"input"`
 		Top   []runtime.Class `json:"top"`
@@ -209,6 +223,60 @@ func run(args []string, stdout io.Writer) (err error) {
 		}
 	}
 	if *asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	return nil
+}
+
+// detect prints, per image, the detector's boxes scoring at least
+// minScore (at most top when top > 0), best first: label (its name, or its
+// index), score, x0 y0 x1 y1 in the photo's pixels.
+func detect(w io.Writer, it *runtime.Interpreter, images []string, labels []string, minScore float64, top int, asJSON bool) error {
+	type box struct {
+		Label int        `json:"label"`
+		Name  string     `json:"name,omitempty"`
+		Score float32    `json:"score"`
+		Box   [4]float32 `json:"box"`
+	}
+	type result struct {
+		Input string `json:"input"`
+		Boxes []box  `json:"boxes"`
+	}
+	var results []result
+	for _, img := range images {
+		d, err := it.DetectFile(img)
+		if err != nil {
+			return err
+		}
+		r := result{Input: img, Boxes: []box{}}
+		for _, x := range d {
+			if top > 0 && len(r.Boxes) == top {
+				break
+			}
+			if float64(x.Score) >= minScore {
+				b := box{Label: x.Label, Score: x.Score, Box: x.Box}
+				if x.Label < len(labels) {
+					b.Name = labels[x.Label]
+				}
+				r.Boxes = append(r.Boxes, b)
+			}
+		}
+		if asJSON {
+			results = append(results, r)
+			continue
+		}
+		fmt.Fprintln(w, esc.String(img))
+		for _, b := range r.Boxes {
+			name := esc.String(b.Name)
+			if b.Name == "" {
+				name = fmt.Sprint(b.Label)
+			}
+			fmt.Fprintf(w, "  %-14s %.3f  %7.1f %7.1f %7.1f %7.1f\n", name, b.Score, b.Box[0], b.Box[1], b.Box[2], b.Box[3])
+		}
+	}
+	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)

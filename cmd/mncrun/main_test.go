@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/mncdev/mnc/codegen"
+	"github.com/mncdev/mnc/compile"
 	"github.com/mncdev/mnc/frontend"
 	"github.com/mncdev/mnc/internal/demo"
 	"github.com/mncdev/mnc/quant"
@@ -336,5 +340,56 @@ func TestEscapedOutput(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "\x1b") || strings.Count(out.String(), `\x1b[31m\n"`) != 3 {
 		t.Errorf("labels printed raw:\n%q", out.String())
+	}
+}
+
+// TestRunDetector: the runner prints a detector's boxes (testdata/det's
+// SSDLite compiled to float32) as mnc run does, on a photo: those at or
+// above -min-score, at most -top, best first; -raw and a bad -min-score
+// are usage errors.
+func TestRunDetector(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "ssd.mnc")
+	if _, err := compile.Run(compile.Options{Model: "../../testdata/det/ssdlite.pth", Output: model,
+		Preprocess: preprocess.Spec{Preset: preprocess.Torchvision}}); err != nil {
+		t.Fatal(err)
+	}
+	// A photo of three coloured quarters on black (the CLI tests' kind).
+	img := image.NewRGBA(image.Rect(0, 0, 480, 480))
+	for y := 240; y < 480; y++ {
+		for x := range 480 {
+			c := color.RGBA{255, 0, 0, 255}
+			if x >= 240 {
+				c = color.RGBA{0, 0, 255, 255}
+			}
+			if x >= 360 {
+				c = color.RGBA{255, 255, 255, 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var pb bytes.Buffer
+	if err := png.Encode(&pb, img); err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join(filepath.Dir(model), "photo.png")
+	if err := os.WriteFile(photo, pb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"-min-score", "0", "-top", "2", model, photo}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || lines[0] != photo || len(strings.Fields(lines[1])) != 6 {
+		t.Errorf("output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run([]string{"-json", "-min-score", "1", model, photo}, &out); err != nil || !strings.Contains(out.String(), `"boxes": []`) {
+		t.Errorf("-json -min-score 1: %v\n%s", err, out.String())
+	}
+	for _, args := range [][]string{{"-raw", model, photo}, {"-min-score", "-1", model, photo}} {
+		if err := run(args, &out); err == nil || !errors.As(err, new(usageError)) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
 	}
 }

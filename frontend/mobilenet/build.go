@@ -209,6 +209,11 @@ func build(c Config, spec *Spec) (*ir.Graph, error) {
 		outs = []*ir.Value{x}
 	}
 	b.g.Outputs = outs
+	if spec.Det != nil {
+		if err := detectionMeta(b.g, spec, c); err != nil {
+			return nil, err
+		}
+	}
 	return b.g, nil
 }
 

@@ -1,6 +1,7 @@
 package mobilenet
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -151,17 +152,92 @@ func DetectionAnchors(cfg Config) (ac detect.AnchorConfig, maps [][2]int, resolu
 	if err != nil {
 		return ac, nil, 0, err
 	}
+	d, err := detectionConfig(g, spec, c)
+	if err != nil {
+		return ac, nil, 0, err
+	}
+	return d.Anchors, d.FeatureMaps, c.Resolution, nil
+}
+
+// detectionConfig is the post-processing of the detector g built from
+// spec and c: its anchor generator, the feature maps' sizes (read off the
+// prediction blocks), the input size, outputs 0 (cls_logits) and 1
+// (bbox_regression), the classes and torchvision's SSDLite320 Params.
+func detectionConfig(g *ir.Graph, spec *Spec, c Config) (detect.Config, error) {
 	byName := make(map[string]*ir.Node, len(g.Nodes))
 	for _, n := range g.Nodes {
 		byName[n.Name] = n
 	}
+	d := detect.Config{Anchors: spec.Det.AnchorConfig(), ImageHeight: c.Resolution, ImageWidth: c.Resolution,
+		Classes: c.Classes, ClsOutput: 0, BoxOutput: 1, Params: detect.SSDLite320Params()}
 	for k := range spec.Det.AspectRatios {
 		n := byName["head.classification_head.permute."+strconv.Itoa(k)]
 		if n == nil {
-			return ac, nil, 0, errors.New("detection: no prediction block for feature map " + strconv.Itoa(k))
+			return d, errors.New("detection: no prediction block for feature map " + strconv.Itoa(k))
 		}
 		s := n.Output().Type.Shape
-		maps = append(maps, [2]int{s[1], s[2]})
+		d.FeatureMaps = append(d.FeatureMaps, [2]int{s[1], s[2]})
 	}
-	return spec.Det.AnchorConfig(), maps, c.Resolution, nil
+	return d, d.Check(len(g.Outputs))
+}
+
+// detectionMeta records detectionConfig in g.Meta[ir.MetaDetection]
+// (not for a detector of the background class alone, which has nothing to
+// detect: its graph builds, but no post-processing applies).
+func detectionMeta(g *ir.Graph, spec *Spec, c Config) error {
+	if c.Classes < 2 {
+		return nil
+	}
+	d, err := detectionConfig(g, spec, c)
+	if err != nil {
+		return err
+	}
+	js, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if g.Meta == nil {
+		g.Meta = map[string]string{}
+	}
+	g.Meta[ir.MetaDetection] = string(js)
+	return nil
+}
+
+// RecognizeSSDLite records the post-processing of torchvision's
+// ssdlite320_mobilenet_v3_large in g.Meta[ir.MetaDetection] when g (an
+// ONNX export, which holds no anchors) looks like it: one input
+// [N,3,R,R], two outputs named cls_logits [N,A,C] and bbox_regression
+// [N,A,4], A being the SSDLite anchor count at R (the feature maps of
+// torchvision's builder at that resolution). It reports whether it did;
+// another graph is left as it is.
+func RecognizeSSDLite(g *ir.Graph) (bool, error) {
+	if len(g.Inputs) != 1 || len(g.Outputs) != 2 || g.Outputs[0].Name != OutputClsLogits || g.Outputs[1].Name != OutputBBoxRegression {
+		return false, nil
+	}
+	in, cls, box := g.Inputs[0].Type.Shape, g.Outputs[0].Type.Shape, g.Outputs[1].Type.Shape
+	if len(in) != 4 || in[1] != 3 || in[2] != in[3] || in[2] < 32 || in[2] > detect.MaxFeatureMap ||
+		len(cls) != 3 || len(box) != 3 || cls[1] != box[1] || box[2] != 4 || cls[2] < 2 || cls[2] > detect.MaxClasses {
+		return false, nil
+	}
+	c, spec, err := Config{Arch: "ssdlite320_mobilenet_v3_large", Classes: cls[2], Resolution: in[2]}.normalize()
+	if err != nil {
+		return false, nil
+	}
+	ref, err := build(c, spec)
+	if err != nil {
+		return false, nil
+	}
+	d, err := detectionConfig(ref, spec, c)
+	if err != nil || d.NumAnchors() != cls[1] {
+		return false, nil
+	}
+	js, err := json.Marshal(d)
+	if err != nil {
+		return false, err
+	}
+	if g.Meta == nil {
+		g.Meta = map[string]string{}
+	}
+	g.Meta[ir.MetaDetection] = string(js)
+	return true, nil
 }

@@ -164,7 +164,12 @@
 // bit for bit as torchvision. DetectionAnchors gives its anchor
 // configuration, the feature map sizes and the image size of a Config;
 // detect.SSDLite320Params are the builder's score_thresh 0.001,
-// nms_thresh 0.55, detections_per_img 300 and topk_candidates 300. Infer
+// nms_thresh 0.55, detections_per_img 300 and topk_candidates 300. Build
+// records all of it (a detect.Config: outputs 0 and 1, the classes, the
+// input size) as JSON in the graph's Meta[ir.MetaDetection], which codegen
+// writes into the model file (format 1.5); RecognizeSSDLite does the same
+// for an ONNX export (outputs cls_logits and bbox_regression, SSDLite's
+// anchor count at its input size). Infer
 // tells a detector by backbone.features.0.0.0.weight and reads the classes
 // from head.classification_head.module_list.0.1.weight (anchors*classes
 // outputs).

@@ -35,6 +35,9 @@ type Model interface {
 // Graph adapts a float ir graph with one input and one output to Model,
 // running it on the reference interpreter.
 func Graph(g *ir.Graph) (Model, error) {
+	if _, ok := g.Meta[ir.MetaDetection]; ok {
+		return nil, fmt.Errorf("model %s is a detector: compile it (mnc compile MODEL -o model.mnc) and run the .mnc file, which holds its post-processing", esc.String(g.Name))
+	}
 	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
 		return nil, fmt.Errorf("model %s has %d inputs and %d outputs; a classifier has one of each", g.Name, len(g.Inputs), len(g.Outputs))
 	}
@@ -314,6 +317,10 @@ func OpenWith(path string, opts frontend.Options, ropts runtime.Options) (Model,
 		m, err := runtime.OpenWith(path, ropts)
 		if err != nil {
 			return nil, nil, err
+		}
+		if _, det := m.Detection(); det {
+			m.Close()
+			return nil, nil, fmt.Errorf("model %s is a detector: mnc run prints its boxes, mnc eval scores it against box files with --boxes DIR", esc.String(m.Info().Name))
 		}
 		if n := m.NumOutputs(); n != 1 { // as Graph (a detector's cls_logits and bbox_regression)
 			m.Close()

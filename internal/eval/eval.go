@@ -57,6 +57,11 @@ type Options struct {
 	// (nil: as they are).
 	Masks   string
 	MaskMap *segment.Remap
+	// Boxes, for RunDetection, is the directory of the photos' box files
+	// (see BoxFile); MinScore is the score from which a model's boxes are
+	// the ground truth of its agreement with the next models.
+	Boxes    string
+	MinScore float64
 }
 
 // model is one opened model and how to feed it.

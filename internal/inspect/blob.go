@@ -103,6 +103,20 @@ func (s *BlobSummary) Write(w io.Writer, asJSON bool) error {
 	if len(in.Labels) > 0 {
 		fmt.Fprintf(&b, "labels %d (%s, ...)\n", len(in.Labels), e(in.Labels[0]))
 	}
+	if d := in.Detection; d != nil {
+		anchors := 0
+		for k, f := range d.FeatureMaps {
+			anchors += f[0] * f[1] * (2 + 2*len(d.Anchors.AspectRatios[k]))
+		}
+		maps := make([]string, len(d.FeatureMaps))
+		for k, f := range d.FeatureMaps {
+			maps[k] = fmt.Sprintf("%dx%d", f[0], f[1])
+		}
+		p := d.Params
+		fmt.Fprintf(&b, "detection: SSD, %d classes, %d anchors on %s (scales %g to %g) for %dx%d; scores > %g, NMS IoU %g, %d per class, %d per image\n",
+			d.Classes, anchors, strings.Join(maps, " "), d.Anchors.MinRatio, d.Anchors.MaxRatio, d.ImageHeight, d.ImageWidth,
+			p.ScoreThresh, p.NMSThresh, p.TopKCandidates, p.DetectionsPerImg)
+	}
 	if len(in.FloatOps) > 0 {
 		fmt.Fprintf(&b, "mixed precision: %d of %d ops in float32: %s\n", len(in.FloatOps), len(in.Ops), strings.Join(esc.Strings(in.FloatOps), ", "))
 	}

@@ -30,11 +30,11 @@ func IoU(a, b [4]float64) float64 {
 
 // ClassAP is one class's result.
 type ClassAP struct {
-	Class      string
-	AP         float64
-	Truth      int // ground-truth boxes
-	Detections int
-	TruePos    int
+	Class      string  `json:"class"`
+	AP         float64 `json:"ap50"`
+	Truth      int     `json:"truth_boxes"` // ground-truth boxes
+	Detections int     `json:"detections"`
+	TruePos    int     `json:"true_positives"`
 }
 
 // APAt50 is PASCAL VOC's average precision at IoU 0.5 per class (the

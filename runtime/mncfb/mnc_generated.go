@@ -2550,6 +2550,342 @@ func KeyValueEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()
 }
 
+type AnchorMap struct {
+	_tab flatbuffers.Table
+}
+
+func GetRootAsAnchorMap(buf []byte, offset flatbuffers.UOffsetT) *AnchorMap {
+	n := flatbuffers.GetUOffsetT(buf[offset:])
+	x := &AnchorMap{}
+	x.Init(buf, n+offset)
+	return x
+}
+
+func GetSizePrefixedRootAsAnchorMap(buf []byte, offset flatbuffers.UOffsetT) *AnchorMap {
+	n := flatbuffers.GetUOffsetT(buf[offset+flatbuffers.SizeUint32:])
+	x := &AnchorMap{}
+	x.Init(buf, n+offset+flatbuffers.SizeUint32)
+	return x
+}
+
+func (rcv *AnchorMap) Init(buf []byte, i flatbuffers.UOffsetT) {
+	rcv._tab.Bytes = buf
+	rcv._tab.Pos = i
+}
+
+func (rcv *AnchorMap) Table() flatbuffers.Table {
+	return rcv._tab
+}
+
+func (rcv *AnchorMap) Height() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(4))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *AnchorMap) MutateHeight(n int32) bool {
+	return rcv._tab.MutateInt32Slot(4, n)
+}
+
+func (rcv *AnchorMap) Width() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(6))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *AnchorMap) MutateWidth(n int32) bool {
+	return rcv._tab.MutateInt32Slot(6, n)
+}
+
+func (rcv *AnchorMap) AspectRatios(j int) int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(8))
+	if o != 0 {
+		a := rcv._tab.Vector(o)
+		return rcv._tab.GetInt32(a + flatbuffers.UOffsetT(j*4))
+	}
+	return 0
+}
+
+func (rcv *AnchorMap) AspectRatiosLength() int {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(8))
+	if o != 0 {
+		return rcv._tab.VectorLen(o)
+	}
+	return 0
+}
+
+func (rcv *AnchorMap) MutateAspectRatios(j int, n int32) bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(8))
+	if o != 0 {
+		a := rcv._tab.Vector(o)
+		return rcv._tab.MutateInt32(a+flatbuffers.UOffsetT(j*4), n)
+	}
+	return false
+}
+
+func AnchorMapStart(builder *flatbuffers.Builder) {
+	builder.StartObject(3)
+}
+func AnchorMapAddHeight(builder *flatbuffers.Builder, height int32) {
+	builder.PrependInt32Slot(0, height, 0)
+}
+func AnchorMapAddWidth(builder *flatbuffers.Builder, width int32) {
+	builder.PrependInt32Slot(1, width, 0)
+}
+func AnchorMapAddAspectRatios(builder *flatbuffers.Builder, aspectRatios flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(2, flatbuffers.UOffsetT(aspectRatios), 0)
+}
+func AnchorMapStartAspectRatiosVector(builder *flatbuffers.Builder, numElems int) flatbuffers.UOffsetT {
+	return builder.StartVector(4, numElems, 4)
+}
+func AnchorMapEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
+	return builder.EndObject()
+}
+
+type Detection struct {
+	_tab flatbuffers.Table
+}
+
+func GetRootAsDetection(buf []byte, offset flatbuffers.UOffsetT) *Detection {
+	n := flatbuffers.GetUOffsetT(buf[offset:])
+	x := &Detection{}
+	x.Init(buf, n+offset)
+	return x
+}
+
+func GetSizePrefixedRootAsDetection(buf []byte, offset flatbuffers.UOffsetT) *Detection {
+	n := flatbuffers.GetUOffsetT(buf[offset+flatbuffers.SizeUint32:])
+	x := &Detection{}
+	x.Init(buf, n+offset+flatbuffers.SizeUint32)
+	return x
+}
+
+func (rcv *Detection) Init(buf []byte, i flatbuffers.UOffsetT) {
+	rcv._tab.Bytes = buf
+	rcv._tab.Pos = i
+}
+
+func (rcv *Detection) Table() flatbuffers.Table {
+	return rcv._tab
+}
+
+func (rcv *Detection) ClsLogits() uint32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(4))
+	if o != 0 {
+		return rcv._tab.GetUint32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Detection) MutateClsLogits(n uint32) bool {
+	return rcv._tab.MutateUint32Slot(4, n)
+}
+
+func (rcv *Detection) BboxRegression() uint32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(6))
+	if o != 0 {
+		return rcv._tab.GetUint32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Detection) MutateBboxRegression(n uint32) bool {
+	return rcv._tab.MutateUint32Slot(6, n)
+}
+
+func (rcv *Detection) Classes() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(8))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Detection) MutateClasses(n int32) bool {
+	return rcv._tab.MutateInt32Slot(8, n)
+}
+
+func (rcv *Detection) ImageHeight() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(10))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Detection) MutateImageHeight(n int32) bool {
+	return rcv._tab.MutateInt32Slot(10, n)
+}
+
+func (rcv *Detection) ImageWidth() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(12))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Detection) MutateImageWidth(n int32) bool {
+	return rcv._tab.MutateInt32Slot(12, n)
+}
+
+func (rcv *Detection) MinRatio() float64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(14))
+	if o != 0 {
+		return rcv._tab.GetFloat64(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *Detection) MutateMinRatio(n float64) bool {
+	return rcv._tab.MutateFloat64Slot(14, n)
+}
+
+func (rcv *Detection) MaxRatio() float64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(16))
+	if o != 0 {
+		return rcv._tab.GetFloat64(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *Detection) MutateMaxRatio(n float64) bool {
+	return rcv._tab.MutateFloat64Slot(16, n)
+}
+
+func (rcv *Detection) Clip() bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(18))
+	if o != 0 {
+		return rcv._tab.GetBool(o + rcv._tab.Pos)
+	}
+	return false
+}
+
+func (rcv *Detection) MutateClip(n bool) bool {
+	return rcv._tab.MutateBoolSlot(18, n)
+}
+
+func (rcv *Detection) FeatureMaps(obj *AnchorMap, j int) bool {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(20))
+	if o != 0 {
+		x := rcv._tab.Vector(o)
+		x += flatbuffers.UOffsetT(j) * 4
+		x = rcv._tab.Indirect(x)
+		obj.Init(rcv._tab.Bytes, x)
+		return true
+	}
+	return false
+}
+
+func (rcv *Detection) FeatureMapsLength() int {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(20))
+	if o != 0 {
+		return rcv._tab.VectorLen(o)
+	}
+	return 0
+}
+
+func (rcv *Detection) ScoreThresh() float64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(22))
+	if o != 0 {
+		return rcv._tab.GetFloat64(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *Detection) MutateScoreThresh(n float64) bool {
+	return rcv._tab.MutateFloat64Slot(22, n)
+}
+
+func (rcv *Detection) NmsThresh() float64 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(24))
+	if o != 0 {
+		return rcv._tab.GetFloat64(o + rcv._tab.Pos)
+	}
+	return 0.0
+}
+
+func (rcv *Detection) MutateNmsThresh(n float64) bool {
+	return rcv._tab.MutateFloat64Slot(24, n)
+}
+
+func (rcv *Detection) TopkCandidates() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(26))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Detection) MutateTopkCandidates(n int32) bool {
+	return rcv._tab.MutateInt32Slot(26, n)
+}
+
+func (rcv *Detection) DetectionsPerImg() int32 {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(28))
+	if o != 0 {
+		return rcv._tab.GetInt32(o + rcv._tab.Pos)
+	}
+	return 0
+}
+
+func (rcv *Detection) MutateDetectionsPerImg(n int32) bool {
+	return rcv._tab.MutateInt32Slot(28, n)
+}
+
+func DetectionStart(builder *flatbuffers.Builder) {
+	builder.StartObject(13)
+}
+func DetectionAddClsLogits(builder *flatbuffers.Builder, clsLogits uint32) {
+	builder.PrependUint32Slot(0, clsLogits, 0)
+}
+func DetectionAddBboxRegression(builder *flatbuffers.Builder, bboxRegression uint32) {
+	builder.PrependUint32Slot(1, bboxRegression, 0)
+}
+func DetectionAddClasses(builder *flatbuffers.Builder, classes int32) {
+	builder.PrependInt32Slot(2, classes, 0)
+}
+func DetectionAddImageHeight(builder *flatbuffers.Builder, imageHeight int32) {
+	builder.PrependInt32Slot(3, imageHeight, 0)
+}
+func DetectionAddImageWidth(builder *flatbuffers.Builder, imageWidth int32) {
+	builder.PrependInt32Slot(4, imageWidth, 0)
+}
+func DetectionAddMinRatio(builder *flatbuffers.Builder, minRatio float64) {
+	builder.PrependFloat64Slot(5, minRatio, 0.0)
+}
+func DetectionAddMaxRatio(builder *flatbuffers.Builder, maxRatio float64) {
+	builder.PrependFloat64Slot(6, maxRatio, 0.0)
+}
+func DetectionAddClip(builder *flatbuffers.Builder, clip bool) {
+	builder.PrependBoolSlot(7, clip, false)
+}
+func DetectionAddFeatureMaps(builder *flatbuffers.Builder, featureMaps flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(8, flatbuffers.UOffsetT(featureMaps), 0)
+}
+func DetectionStartFeatureMapsVector(builder *flatbuffers.Builder, numElems int) flatbuffers.UOffsetT {
+	return builder.StartVector(4, numElems, 4)
+}
+func DetectionAddScoreThresh(builder *flatbuffers.Builder, scoreThresh float64) {
+	builder.PrependFloat64Slot(9, scoreThresh, 0.0)
+}
+func DetectionAddNmsThresh(builder *flatbuffers.Builder, nmsThresh float64) {
+	builder.PrependFloat64Slot(10, nmsThresh, 0.0)
+}
+func DetectionAddTopkCandidates(builder *flatbuffers.Builder, topkCandidates int32) {
+	builder.PrependInt32Slot(11, topkCandidates, 0)
+}
+func DetectionAddDetectionsPerImg(builder *flatbuffers.Builder, detectionsPerImg int32) {
+	builder.PrependInt32Slot(12, detectionsPerImg, 0)
+}
+func DetectionEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
+	return builder.EndObject()
+}
+
 type Metadata struct {
 	_tab flatbuffers.Table
 }
@@ -2648,8 +2984,21 @@ func (rcv *Metadata) ExtraLength() int {
 	return 0
 }
 
+func (rcv *Metadata) Detection(obj *Detection) *Detection {
+	o := flatbuffers.UOffsetT(rcv._tab.Offset(14))
+	if o != 0 {
+		x := rcv._tab.Indirect(o + rcv._tab.Pos)
+		if obj == nil {
+			obj = new(Detection)
+		}
+		obj.Init(rcv._tab.Bytes, x)
+		return obj
+	}
+	return nil
+}
+
 func MetadataStart(builder *flatbuffers.Builder) {
-	builder.StartObject(5)
+	builder.StartObject(6)
 }
 func MetadataAddProducer(builder *flatbuffers.Builder, producer flatbuffers.UOffsetT) {
 	builder.PrependUOffsetTSlot(0, flatbuffers.UOffsetT(producer), 0)
@@ -2671,6 +3020,9 @@ func MetadataAddExtra(builder *flatbuffers.Builder, extra flatbuffers.UOffsetT) 
 }
 func MetadataStartExtraVector(builder *flatbuffers.Builder, numElems int) flatbuffers.UOffsetT {
 	return builder.StartVector(4, numElems, 4)
+}
+func MetadataAddDetection(builder *flatbuffers.Builder, detection flatbuffers.UOffsetT) {
+	builder.PrependUOffsetTSlot(5, flatbuffers.UOffsetT(detection), 0)
 }
 func MetadataEnd(builder *flatbuffers.Builder) flatbuffers.UOffsetT {
 	return builder.EndObject()

@@ -77,6 +77,13 @@ const (
 	Shorter ResizeMode = "shorter"
 	// Stretch resizes the whole image to the input size.
 	Stretch ResizeMode = "stretch"
+	// Interpolate converts and normalizes the whole image first, then
+	// resizes the float tensor to the input size as
+	// torch.nn.functional.interpolate(mode="bilinear",
+	// align_corners=False) does (no antialiasing): torchvision's detection
+	// transform (GeneralizedRCNNTransform with a fixed size, as SSDLite's).
+	// Format 1.5.
+	Interpolate ResizeMode = "interpolate"
 )
 
 // ChannelOrder is the order of the input channels (Spec.Channels).
@@ -100,6 +107,8 @@ func (s Spec) String() string {
 	switch {
 	case s.Resize == Stretch:
 		str += ", stretched to the input size"
+	case s.Resize == Interpolate:
+		str += ", normalized then interpolated to the input size"
 	case s.Resize == Shorter || s.ResizeTo != 0:
 		str += fmt.Sprintf(", shorter side resized to %d, center crop", s.resizeTo())
 	}
@@ -221,6 +230,16 @@ func (s Spec) AtSize(h, w int) (Spec, error) {
 	return d, d.validate()
 }
 
+// Detection is the preprocessing of torchvision's detectors (SSDLite's
+// GeneralizedRCNNTransform: ToTensor, Normalize(0.5, 0.5), the whole image
+// resized as a float tensor to a fixed size by bilinear interpolation):
+// the torchvision preset with mean and std 0.5 and Interpolate, at no size
+// yet (see AtSize).
+func Detection() Spec {
+	half := [3]float32{0.5, 0.5, 0.5}
+	return Spec{Preset: Torchvision, Mean: half, Std: half, Resize: Interpolate}
+}
+
 // ParseStats parses "r,g,b" (three numbers) for --mean and --std.
 func ParseStats(s string) ([3]float32, error) {
 	var v [3]float32
@@ -281,12 +300,12 @@ func (s Spec) validate() error {
 		return fmt.Errorf("preprocess: scale %v is not a positive finite divisor", s.Scale)
 	}
 	switch s.Resize {
-	case "", Shorter, Stretch:
+	case "", Shorter, Stretch, Interpolate:
 	default:
-		return fmt.Errorf("preprocess: unknown resize mode %q (valid: %s, %s)", s.Resize, Shorter, Stretch)
+		return fmt.Errorf("preprocess: unknown resize mode %q (valid: %s, %s, %s)", s.Resize, Shorter, Stretch, Interpolate)
 	}
-	if s.ResizeTo < 0 || s.ResizeTo > maxSide || s.ResizeTo != 0 && s.Resize == Stretch {
-		return fmt.Errorf("preprocess: invalid resize of the shorter side to %d (1..%d, not with %s)", s.ResizeTo, maxSide, Stretch)
+	if s.ResizeTo < 0 || s.ResizeTo > maxSide || s.ResizeTo != 0 && (s.Resize == Stretch || s.Resize == Interpolate) {
+		return fmt.Errorf("preprocess: invalid resize of the shorter side to %d (1..%d, not with %s or %s)", s.ResizeTo, maxSide, Stretch, Interpolate)
 	}
 	if s.Crop != 0 && !(s.Crop > 0 && s.Crop <= 1) {
 		return fmt.Errorf("preprocess: central crop fraction %v is not in (0, 1]", s.Crop)
@@ -349,10 +368,13 @@ func (s Spec) Tensor(img image.Image, dst []float32) error {
 	}
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 
+	lut := s.lut()
 	var r *image.RGBA
 	nw, nh := W, H
 	var top, left, padT, padL int
 	switch s.resizeMode() {
+	case Interpolate:
+		return interpolate(src, &lut, s.Channels == BGR, H, W, dst)
 	case Stretch:
 		r = resize(src, W, H)
 	case Shorter:
@@ -364,25 +386,6 @@ func (s Spec) Tensor(img image.Image, dst []float32) error {
 		top, left, padT, padL = centerCrop(nw, nh, W, H)
 	}
 
-	var lut [3][256]float32
-	for c := range 3 {
-		for v := range 256 {
-			if s.Preset == TF {
-				// float32 throughout, like numpy's
-				// np.asarray(img, np.float32) / 127.5 - 1.
-				lut[c][v] = float32(float32(v)/127.5) - 1
-				continue
-			}
-			// ToTensor then Normalize, rounded to float32 after each
-			// operation (explicit conversions forbid fused operations).
-			scale := s.Scale
-			if scale == 0 {
-				scale = 255
-			}
-			x := float32(float32(v) / scale)
-			lut[c][v] = float32(x-s.Mean[c]) / s.Std[c]
-		}
-	}
 	// srcChan[c] is the RGB channel that network channel c reads.
 	srcChan := [3]int{0, 1, 2}
 	if s.Channels == BGR {
@@ -404,6 +407,30 @@ func (s Spec) Tensor(img image.Image, dst []float32) error {
 		}
 	}
 	return nil
+}
+
+// lut maps each channel's 8-bit values (RGB order) to the network's.
+func (s Spec) lut() [3][256]float32 {
+	var lut [3][256]float32
+	for c := range 3 {
+		for v := range 256 {
+			if s.Preset == TF {
+				// float32 throughout, like numpy's
+				// np.asarray(img, np.float32) / 127.5 - 1.
+				lut[c][v] = float32(float32(v)/127.5) - 1
+				continue
+			}
+			// ToTensor then Normalize, rounded to float32 after each
+			// operation (explicit conversions forbid fused operations).
+			scale := s.Scale
+			if scale == 0 {
+				scale = 255
+			}
+			x := float32(float32(v) / scale)
+			lut[c][v] = float32(x-s.Mean[c]) / s.Std[c]
+		}
+	}
+	return lut
 }
 
 // shorterSideSize is torchvision's Resize(size) output size for a w x h

@@ -8,7 +8,7 @@ import "fmt"
 // the image's x0 + ix*(x1-x0)/Width to x0 + (ix+1)*(x1-x0)/Width, and
 // likewise in y. It follows Tensor's steps: the central Crop, then either
 // the whole (cropped) image stretched to the input (Stretch: the tf
-// preset) or its shorter side resized and the input center cropped from it
+// preset; Interpolate too) or its shorter side resized and the input center cropped from it
 // (Shorter: torchvision), where the rectangle is smaller than the image,
 // or larger where the crop pads. It maps a model's per-pixel output (a
 // segmentation's class map) back onto the image.
@@ -28,7 +28,7 @@ func (s Spec) Region(w, h int) (x0, y0, x1, y1 float64, err error) {
 			return 0, 0, 0, 0, fmt.Errorf("preprocess: the central %v of a %dx%d image is empty", s.Crop, w, h)
 		}
 	}
-	if s.resizeMode() == Stretch {
+	if m := s.resizeMode(); m == Stretch || m == Interpolate { // the whole (cropped) image
 		return float64(cx), float64(cy), float64(cx + cw), float64(cy + ch), nil
 	}
 	nw, nh := shorterSideSize(cw, ch, s.resizeTo())
