@@ -1,32 +1,10 @@
 package detect
 
-import "math"
+import (
+	"math"
 
-// fma32 is a fused multiply-add in float32: a*b is exact in float64, so the
-// only roundings are the float64 sum's and float32's (double rounding can
-// differ from one float32 rounding only when the float64 sum lies exactly
-// half-way between two float32 values; fma32 corrects that case with the
-// exact error of the sum).
-func fma32(a, b, c float32) float32 {
-	p := float64(a) * float64(b) // exact: 24+24 bits
-	s := p + float64(c)
-	// TwoSum: s + e == p + c exactly.
-	bb := s - p
-	e := (p - (s - bb)) + (float64(c) - bb)
-	if e != 0 && !math.IsInf(s, 0) && !math.IsNaN(s) {
-		// Half-way between two float32 values: the low 29 bits of the
-		// float64 mantissa are 1 followed by zeros.
-		bits := math.Float64bits(s)
-		if bits&(1<<29-1) == 1<<28 {
-			if e > 0 {
-				s = math.Nextafter(s, math.Inf(1))
-			} else {
-				s = math.Nextafter(s, math.Inf(-1))
-			}
-		}
-	}
-	return float32(s)
-}
+	"github.com/mncdev/mnc/runtime/kernels"
+)
 
 // rint32 is vcvtps2dq with the default rounding (to nearest, ties to even);
 // out of range and NaN give math.MinInt32 as the instruction does.
@@ -49,15 +27,15 @@ func expf(d float32) float32 {
 	)
 	q := rint32(d * rln2)
 	qf := float32(q)
-	s := fma32(qf, -l2u, d)
-	s = fma32(qf, -l2l, s)
+	s := kernels.FMA32(qf, -l2u, d)
+	s = kernels.FMA32(qf, -l2l, s)
 	u := float32(0.000198527617612853646278381)
-	u = fma32(u, s, 0.00139304355252534151077271)
-	u = fma32(u, s, 0.00833336077630519866943359)
-	u = fma32(u, s, 0.0416664853692054748535156)
-	u = fma32(u, s, 0.166666671633720397949219)
-	u = fma32(u, s, 0.5)
-	u = 1 + fma32(s*s, u, s)
+	u = kernels.FMA32(u, s, 0.00139304355252534151077271)
+	u = kernels.FMA32(u, s, 0.00833336077630519866943359)
+	u = kernels.FMA32(u, s, 0.0416664853692054748535156)
+	u = kernels.FMA32(u, s, 0.166666671633720397949219)
+	u = kernels.FMA32(u, s, 0.5)
+	u = 1 + kernels.FMA32(s*s, u, s)
 	h := q >> 1
 	u = u * pow2i(h)
 	u = u * pow2i(q-h)

@@ -1,8 +1,8 @@
 package preprocess
 
 import (
+	"github.com/mncdev/mnc/runtime/kernels"
 	"image"
-	"math"
 )
 
 // linearTaps are one axis of torch's bilinear upsampling
@@ -43,28 +43,6 @@ func bilinearTaps(in, out int) linearTaps {
 	return t
 }
 
-// fma32 is a float32 fused multiply-add, a*b + c rounded once (as
-// runtime/detect's): a*b is exact in float64, and the one case where
-// rounding the float64 sum to float32 differs from rounding the exact sum,
-// a float64 sum half-way between two float32 values, is corrected with the
-// sum's exact error.
-func fma32(a, b, c float32) float32 {
-	p := float64(float64(a) * float64(b)) // exact; the conversion keeps Go from fusing it with the sum
-	s := p + float64(c)
-	bb := s - p
-	e := (p - (s - bb)) + (float64(c) - bb)
-	if e != 0 && !math.IsInf(s, 0) && !math.IsNaN(s) {
-		if bits := math.Float64bits(s); bits&(1<<29-1) == 1<<28 {
-			if e > 0 {
-				s = math.Nextafter(s, math.Inf(1))
-			} else {
-				s = math.Nextafter(s, math.Inf(-1))
-			}
-		}
-	}
-	return float32(s)
-}
-
 // interpolate writes the H x W tensor of torchvision's detection transform
 // for src: each pixel converted by lut (ToTensor, Normalize; network
 // channel c reads RGB channel c, or 2-c with bgr), then resized by torch's
@@ -87,9 +65,9 @@ func interpolate(src *image.RGBA, lut *[3][256]float32, bgr bool, H, W int, dst 
 			row := dst[c*plane+y*W : c*plane+(y+1)*W]
 			for x := range W {
 				x0, x1, w0, w1 := tx.i0[x], tx.i1[x], tx.w0[x], tx.w1[x]
-				t0 := fma32(at(y0, x0), w0, float32(at(y0, x1)*w1))
-				t1 := fma32(at(y1, x0), w0, float32(at(y1, x1)*w1))
-				row[x] = fma32(t0, h0, float32(t1*h1))
+				t0 := kernels.FMA32(at(y0, x0), w0, float32(at(y0, x1)*w1))
+				t1 := kernels.FMA32(at(y1, x0), w0, float32(at(y1, x1)*w1))
+				row[x] = kernels.FMA32(t0, h0, float32(t1*h1))
 			}
 		}
 	}
