@@ -82,6 +82,60 @@ func dwDot3x3s1(a *dwDotArgs)
 //go:noescape
 func dwDot3x3s2(a *dwDotArgs)
 
+// dwDot5Args is what dwDot5x5s1 and dwDot5x5s2 read (offsets in
+// asmgen_arm64.go; TestDwDot5ArgsLayout checks them).
+type dwDot5Args struct {
+	rows  [8]*int8 // input rows oy*s-PadTop+k at column 0, first channel of the chunk (or the zx row)
+	w     *int8    // SDOT weights of the chunk's first block
+	y0    *int8    // output row oy at pixel 0
+	y1    *int8    // output row oy+1 (y0 for a single row: row 1 is stored first)
+	epi   *int32   // epilogue constants (fillEpiARM)
+	c     int      // bytes between pixels and between input columns (C)
+	npix  int      // output pixels (OW >= 1)
+	nblk  int      // 8-channel blocks of the chunk
+	zy    int
+	lo    int
+	hi    int
+	clamp int   // 1 unless [lo, hi] = [-128, 127]
+	zx    *int8 // the chunk's zx vector, 64 bytes past each block readable
+	wcols int   // input columns (W)
+	ix0   int   // input column of pixel 0's first tap (-PadLeft)
+}
+
+// dwDot5x5s1 computes the pixels ox = 0 .. npix-1 of output rows oy (y0)
+// and oy+1 (y1) of a 5x5 stride-1 depthwise convolution for the channels
+// of one chunk:
+//
+//	for i := range npix:
+//		for c := range 8 nblk:
+//			for r := range 2:
+//				acc := corr[c] + Σ_{kh, kw < 5} int32(in(r+kh, ix0+i+kw, c)) * w[kh][kw][c]
+//				y_r[i*C + c] = clamp(zy + RoundShift(int64(acc)*M[c], S[c]), lo, hi)
+//
+// with in(k, ix, c) = rows[k][ix*C + c] for 0 <= ix < wcols, else zx[c].
+//
+// The generic twin is Depthwise.
+//
+//go:noescape
+func dwDot5x5s1(a *dwDot5Args)
+
+// dwDot5x5s2 is dwDot5x5s1 for stride 2: output row r of the pair reads
+// input rows 2r+kh and columns ix0+2i+kw. The generic twin is Depthwise.
+//
+//go:noescape
+func dwDot5x5s2(a *dwDot5Args)
+
+// dwZRowMax bounds W*C of the 5x5 SDOT layers: their rows outside the
+// input read a zx row of W*C bytes on the stack.
+const dwZRowMax = 16384
+
+// dwDot5Packed reports whether packDwDot adds the 5x5 SDOT weights for p.
+func dwDot5Packed(p *ConvParams) bool {
+	dh, dw := p.dil()
+	return dwFastARM(p) && p.KH == 5 && p.StrideH == p.StrideW && p.StrideW <= 2 && dh == 1 && dw == 1 &&
+		p.W*p.C <= dwZRowMax
+}
+
 // dwDotBlk is the size of the SDOT weights of one 16-channel block.
 const dwDotBlk = 3 * 2 * 64
 
@@ -91,12 +145,23 @@ func dwDotPacked(p *ConvParams) bool {
 	return dwFastARM(p) && p.KH == 3 && p.C%16 == 0 && p.StrideH == p.StrideW && p.StrideW <= 2 && dh == 1 && dw == 1
 }
 
-// dwDotLen is the size of the SDOT weights of p.
-func dwDotLen(p *ConvParams) int { return p.C / 16 * dwDotBlk }
+// dwDotLen is the size of the SDOT weights of p (0 if it has none).
+func dwDotLen(p *ConvParams) int {
+	switch {
+	case dwDotPacked(p):
+		return p.C / 16 * dwDotBlk
+	case dwDot5Packed(p):
+		return p.C / 8 * dwDot5Blk
+	}
+	return 0
+}
 
 // packDwDot is the PackDepthwise of the "dotprod" Set.
 func packDwDot(p *ConvParams, w []int8) []int8 {
 	out := packDwARM(p, w)
+	if dwDot5Packed(p) {
+		return append(out, packDwDot5(p, w)...)
+	}
 	if !dwDotPacked(p) {
 		return out
 	}
@@ -118,7 +183,7 @@ func packDwDot(p *ConvParams, w []int8) []int8 {
 
 // dotRows runs output rows r and, if nr = 2 (stride 1), r+1 (of the same
 // image) on dwDot3x3s1 or dwDot3x3s2.
-func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwChunkARM]int8, w *int8, x, y []int8, r, nr int) {
+func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x, y []int8, r, nr int) {
 	p, C := st.p, st.p.C
 	var d dwDotArgs
 	n, oy := r/p.OH, r%p.OH
@@ -150,4 +215,108 @@ func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwChunkARM]int8, w *int8, 
 		return
 	}
 	dwDot3x3s1(&d)
+}
+
+// dwDot5Blk is the size of the 5x5 SDOT weights of one 8-channel block (5
+// kernel columns x 2 output rows x 4 vectors of 16 bytes).
+const dwDot5Blk = 5 * 2 * 64
+
+// packDwDot5 returns the 5x5 SDOT weights: for each 8-channel block b,
+// kernel column kw and output row r of the pair, at b*dwDot5Blk +
+// (2kw+r)*64, 4 vectors: A0, A1 (lane j: channel 8b+j, 8b+4+j; byte k:
+// input row k, 0-3) and B0, B1 (byte k: input row 4+k for stride 2, whose
+// B vectors hold rows 4, 5, 6, 6; rows 4, 5, 4, 5 for stride 1, bytes 2
+// and 3 being repeats), each byte w[k-r*stride][kw] of its input row k, 0
+// where that is outside the window or the byte repeats a row.
+func packDwDot5(p *ConvParams, w []int8) []int8 {
+	C, s := p.C, p.StrideW
+	d := make([]int8, p.C/8*dwDot5Blk)
+	nb := 2 // B bytes that are rows (4, 5), the rest repeats
+	if s == 2 {
+		nb = 3
+	}
+	for c := range C {
+		b, j := c/8, c%8
+		for kw := range 5 {
+			for r := range 2 {
+				o := b*dwDot5Blk + (2*kw+r)*64 + j/4*16 + 4*(j%4)
+				for k := range 8 {
+					kh := k - r*s
+					if k >= 4 && k-4 >= nb || kh < 0 || kh >= 5 {
+						continue
+					}
+					off := o + k
+					if k >= 4 {
+						off = o + 32 + k - 4 // the B vectors
+					}
+					d[off] = w[(kh*5+kw)*C+c]
+				}
+			}
+		}
+	}
+	return d
+}
+
+// dot5Rows runs output rows r and, if nr = 2, r+1 (of the same image) on
+// dwDot5x5s1 or dwDot5x5s2; zrow (W*C bytes of zx, or nil if no row falls
+// outside the input) stands for the rows outside the input.
+func (st *dwState) dot5Rows(epi *int32, nblk int, zx *[dwZxLen]int8, zrow []int8, w *int8, x, y []int8, r, nr int) {
+	p, C := st.p, st.p.C
+	var d dwDot5Args
+	n, oy := r/p.OH, r%p.OH
+	for k := range 8 {
+		iy := oy*st.s - p.PadTop + k
+		if iy >= 0 && iy < p.H {
+			d.rows[k] = &x[(n*p.H+iy)*p.W*C+st.c0]
+		} else {
+			d.rows[k] = &zrow[st.c0]
+		}
+	}
+	d.y0 = &y[(n*p.OH+oy)*p.OW*C+st.c0]
+	d.y1 = d.y0
+	if nr == 2 {
+		d.y1 = &y[(n*p.OH+oy+1)*p.OW*C+st.c0]
+	}
+	d.w, d.epi, d.zx = w, epi, &zx[0]
+	d.c, d.npix, d.nblk = C, p.OW, nblk
+	d.wcols, d.ix0 = p.W, -p.PadLeft
+	d.zy, d.lo, d.hi = int(p.YZero), int(p.Out.Lo), int(p.Out.Hi)
+	d.clamp = 0
+	if p.Out != Full {
+		d.clamp = 1
+	}
+	if st.s == 2 {
+		dwDot5x5s2(&d)
+		return
+	}
+	dwDot5x5s1(&d)
+}
+
+// dot5Chunk runs output rows [lo, hi) of the chunk on the 5x5 SDOT kernels,
+// by pairs of rows of one image (the last one alone). The zx row, W*C
+// bytes, is filled once the first pair reads a row outside the input.
+func (st *dwState) dot5Chunk(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x, y []int8, lo, hi int) {
+	p := st.p
+	var zbuf [dwZRowMax]int8
+	zrow := zbuf[:p.W*p.C]
+	nrows := 6 // input rows the kernel reads
+	if st.s == 2 {
+		nrows = 7
+	}
+	filled := false
+	for r := lo; r < hi; r++ {
+		nr := 1
+		if r+1 < hi && (r+1)%p.OH != 0 {
+			nr = 2 // rows r and r+1 (same image)
+		}
+		if iy := r%p.OH*st.s - p.PadTop; !filled && (iy < 0 || iy+nrows > p.H) {
+			zrow[0] = int8(p.XZero)
+			for n := 1; n < len(zrow); n *= 2 {
+				copy(zrow[n:], zrow[:n])
+			}
+			filled = true
+		}
+		st.dot5Rows(epi, nblk, zx, zrow, w, x, y, r, nr)
+		r += nr - 1
+	}
 }
