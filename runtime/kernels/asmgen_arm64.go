@@ -736,7 +736,30 @@ func gemm() string {
 	dot(&a, "gemmDot12", 3)
 	dot(&a, "gemmDot8", 2)
 	dot(&a, "gemmDot4", 1)
+	im2colRuns(&a)
 	return a.b.String()
+}
+
+// im2colRuns writes im2colRuns (conv's interior im2col rows, im2col_runs.go):
+// for n pixels, kh 16-byte copies from src + k*rs to dst + k*run, by loads
+// and stores post-incremented by rs and run; then dst += kp, src += step.
+func im2colRuns(a *asm) {
+	a.fn("im2colRuns", "dst *int8, kp int, src *int8, step int, rs int, kh int, run int, n int", 0)
+	a.i("CBZ R7, i2c_done")
+	a.l("i2c_pix")
+	a.i("MOVD R2, R8")
+	a.i("MOVD R0, R9")
+	a.i("MOVD R5, R10")
+	a.l("i2c_row")
+	a.i("VLD1.P (R8)(R4), [V0.B16]")
+	a.i("VST1.P [V0.B16], (R9)(R6)")
+	a.i("SUBS $1, R10")
+	a.i("BNE i2c_row")
+	a.i("ADD R1, R0")
+	a.i("ADD R3, R2")
+	a.i("SUBS $1, R7")
+	a.i("BNE i2c_pix")
+	a.ret("i2c_done")
 }
 
 // ---------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 package kernels
 
 // The SDOT depthwise kernels of the "dotprod" Set (depthwise_arm64.s,
-// written by asmgen_arm64.go): 3x3 windows, stride 1 or 2, no dilation, channels
-// a multiple of 16; the other layers run the NEON kernels of
-// depthwise_arm64.go. It computes whole rows, the columns outside the input
-// reading the zx vector.
+// written by asmgen_arm64.go): 3x3 windows, stride 1 or 2, no dilation,
+// channels a multiple of 16; 5x5 windows, stride 1 or 2, no dilation,
+// channels a multiple of 8, W*C <= dwZRowMax (see packDwDot5 and
+// asmgen_arm64.go's dwDot5x5); the other layers run the NEON kernels of
+// depthwise_arm64.go. They compute whole rows, the columns outside the
+// input reading the zx vector.
 //
 // Arithmetic. Two output rows oy, oy+1 read input rows oy-PadTop .. +3.
 // For each input column and 16 channels, ZIP1/ZIP2 interleave the 4 rows'
