@@ -203,7 +203,7 @@ func epiLeaf(k, yz int32) int32 {
 const dwChunkARM = 512
 
 // dwZxLen is the length of the zx vector: a chunk, and 64 bytes more that
-// the 5x5 SDOT kernels read past their last block.
+// the 8-channel SDOT kernels read past their last block.
 const dwZxLen = dwChunkARM + 64
 
 // dwFastARM reports whether p has a NEON kernel (weights permitting).
@@ -292,9 +292,9 @@ func dwRun(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, dot b
 	C := p.C
 	nb := (C + 15) / 16
 	n := dwPackedLenARM(p)
-	dot5 := dot && dwDot5Packed(p)
+	dot8 := dot && dwDot8Packed(p)
 	dot = dot && dwDotPacked(p)
-	if dot || dot5 {
+	if dot || dot8 {
 		n += dwDotLen(p)
 	}
 	if len(w) != n || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() || lo < 0 ||
@@ -355,8 +355,8 @@ func dwRun(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, dot b
 		if useDot {
 			dotW = &w[dwPackedLenARM(p)+c0/16*dwDotBlk]
 		}
-		if dot5 {
-			st.dot5Chunk(&epi[0], cw/8, &zx, &w[dwPackedLenARM(p)+c0/8*dwDot5Blk], x, y, lo, hi)
+		if dot8 {
+			st.dot8Chunk(&epi[0], cw/8, &zx, &w[dwPackedLenARM(p)+c0/8*dwDot8Blk(p)], x, y, lo, hi)
 			continue
 		}
 		for r := lo; r < hi; r++ {

@@ -39,8 +39,8 @@ func TestDwArgsARMLayout(t *testing.T) {
 	}
 }
 
-func TestDwDot5ArgsLayout(t *testing.T) {
-	var a dwDot5Args
+func TestDwDot8ArgsLayout(t *testing.T) {
+	var a dwDot8Args
 	for _, f := range []struct {
 		name      string
 		got, want uintptr
@@ -62,7 +62,7 @@ func TestDwDot5ArgsLayout(t *testing.T) {
 		{"ix0", unsafe.Offsetof(a.ix0), 168},
 	} {
 		if f.got != f.want {
-			t.Errorf("dwDot5Args.%s at %d, asmgen_arm64.go says %d", f.name, f.got, f.want)
+			t.Errorf("dwDot8Args.%s at %d, asmgen_arm64.go says %d", f.name, f.got, f.want)
 		}
 	}
 }
@@ -74,7 +74,7 @@ func TestDwDot5Fallback(t *testing.T) {
 	r := rand.New(rand.NewPCG(85, 86))
 	for _, tc := range []struct{ h, w, c, s, d int }{{9, 9, 16, 1, 2}, {9, 9, 16, 3, 1}, {3, dwZRowMax/64 + 1, 64, 1, 1}} {
 		p, x, wd, bias := newConvCase(r, 1, tc.h, tc.w, tc.c, tc.c, 5, 5, tc.s, tc.s, tc.d, tc.d, 2, 2, 2, 2, tc.c)
-		if dwDot5Packed(p) || dwDotLen(p) != 0 || len(packDwDot(p, wd)) != dwPackedLenARM(p) {
+		if dwDot8Packed(p) || dwDotLen(p) != 0 || len(packDwDot(p, wd)) != dwPackedLenARM(p) {
 			t.Fatalf("%+v: packed for the SDOT kernels", tc)
 		}
 		want := make([]int8, p.N*p.OH*p.OW*p.O)
@@ -200,8 +200,9 @@ func TestDepthwiseNEON(t *testing.T) {
 
 // TestDepthwiseDot sweeps the SDOT kernels of 3x3 and 5x5 stride-1 and -2
 // layers (pairs of rows and a single last row, image boundaries, pads 0 to
-// k-1 on every side, widths 1-11 (5x5: 1-16) around their 3- and 5-pixel
-// unrolls, channels around the 512-channel chunk, for 5x5 any multiple of 8)
+// k-1 on every side, widths 1-11 (the 8-channel kernels: 1-16) around their
+// 3- and 5-pixel unrolls, channels around the 512-channel chunk, for the
+// 8-channel kernels (5x5, 3x3 of C % 16 = 8) any multiple of 8)
 // with typical multipliers (S >= 32), ones sharing S (the uniform
 // shift) and extreme ones (S < 32: the pre-shift), random inputs and
 // weights (-128 included) or all extreme ones and extreme zero points,
@@ -212,11 +213,11 @@ func TestDepthwiseDot(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(81, 82))
 	n := 0
-	for _, kc := range [][2]int{{3, 16}, {3, 32}, {3, 48}, {3, 528}, {5, 8}, {5, 16}, {5, 24}, {5, 40}, {5, 72}, {5, 120}, {5, 520}, {5, 536}} {
+	for _, kc := range [][2]int{{3, 16}, {3, 32}, {3, 48}, {3, 528}, {3, 8}, {3, 24}, {3, 88}, {3, 184}, {3, 520}, {5, 8}, {5, 16}, {5, 24}, {5, 40}, {5, 72}, {5, 120}, {5, 520}, {5, 536}} {
 		k, c := kc[0], kc[1]
 		for rep := range 40 {
 			h, w := 1+r.IntN(9), 1+r.IntN(11)
-			if k == 5 {
+			if c%16 != 0 || k == 5 { // the 8-channel kernels
 				h, w = 1+r.IntN(12), 1+r.IntN(16)
 			}
 			if c > 500 {
@@ -231,7 +232,7 @@ func TestDepthwiseDot(t *testing.T) {
 			}
 			s := 1 + rep%5/3 // strides 1 and 2
 			p, x, wd, bias := newConvCase(r, 1+r.IntN(2), h, w, c, c, k, k, s, s, 1, 1, pads[0], pads[1], pads[2], pads[3], c)
-			if k == 5 && rep%7 == 6 { // extremes: every input and weight at a bound
+			if c%16 != 0 && rep%7 == 6 { // extremes: every input and weight at a bound
 				x = slices.Repeat([]int8{[]int8{-128, 127}[r.IntN(2)]}, len(x))
 				wd = slices.Repeat([]int8{[]int8{-128, 127}[r.IntN(2)]}, len(wd))
 				p.XZero = []int32{-128, 127}[r.IntN(2)]

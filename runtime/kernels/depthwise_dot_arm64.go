@@ -4,11 +4,12 @@ package kernels
 
 // The SDOT depthwise kernels of the "dotprod" Set (depthwise_arm64.s,
 // written by asmgen_arm64.go): 3x3 windows, stride 1 or 2, no dilation,
-// channels a multiple of 16; 5x5 windows, stride 1 or 2, no dilation,
-// channels a multiple of 8, W*C <= dwZRowMax (see packDwDot5 and
-// asmgen_arm64.go's dwDot5x5); the other layers run the NEON kernels of
-// depthwise_arm64.go. They compute whole rows, the columns outside the
-// input reading the zx vector.
+// channels a multiple of 16 (dwDot3x3s1, dwDot3x3s2, described below); 5x5
+// windows, and 3x3 ones of channels not a multiple of 16, stride 1 or 2, no
+// dilation, channels a multiple of 8, W*C <= dwZRowMax (the 8-channel
+// kernels: see packDwDot8 and asmgen_arm64.go's dwDot8); the other layers
+// run the NEON kernels of depthwise_arm64.go. They compute whole rows, the
+// columns outside the input reading the zx vector.
 //
 // Arithmetic. Two output rows oy, oy+1 read input rows oy-PadTop .. +3.
 // For each input column and 16 channels, ZIP1/ZIP2 interleave the 4 rows'
@@ -84,9 +85,10 @@ func dwDot3x3s1(a *dwDotArgs)
 //go:noescape
 func dwDot3x3s2(a *dwDotArgs)
 
-// dwDot5Args is what dwDot5x5s1 and dwDot5x5s2 read (offsets in
-// asmgen_arm64.go; TestDwDot5ArgsLayout checks them).
-type dwDot5Args struct {
+// dwDot8Args is what the 8-channel SDOT kernels (dwDot5x5s1, dwDot5x5s2,
+// dwDot3x3s1n8, dwDot3x3s2n8) read (offsets in asmgen_arm64.go;
+// TestDwDot8ArgsLayout checks them).
+type dwDot8Args struct {
 	rows  [8]*int8 // input rows oy*s-PadTop+k at column 0, first channel of the chunk (or the zx row)
 	w     *int8    // SDOT weights of the chunk's first block
 	y0    *int8    // output row oy at pixel 0
@@ -119,23 +121,37 @@ type dwDot5Args struct {
 // The generic twin is Depthwise.
 //
 //go:noescape
-func dwDot5x5s1(a *dwDot5Args)
+func dwDot5x5s1(a *dwDot8Args)
 
 // dwDot5x5s2 is dwDot5x5s1 for stride 2: output row r of the pair reads
 // input rows 2r+kh and columns ix0+2i+kw. The generic twin is Depthwise.
 //
 //go:noescape
-func dwDot5x5s2(a *dwDot5Args)
+func dwDot5x5s2(a *dwDot8Args)
 
-// dwZRowMax bounds W*C of the 5x5 SDOT layers: their rows outside the
-// input read a zx row of W*C bytes on the stack.
+// dwDot3x3s1n8 is dwDot5x5s1 for a 3x3 window (kh, kw < 3), for layers
+// whose channels are not a multiple of 16. The generic twin is Depthwise.
+//
+//go:noescape
+func dwDot3x3s1n8(a *dwDot8Args)
+
+// dwDot3x3s2n8 is dwDot5x5s2 for a 3x3 window. The generic twin is
+// Depthwise.
+//
+//go:noescape
+func dwDot3x3s2n8(a *dwDot8Args)
+
+// dwZRowMax bounds W*C of the 8-channel SDOT layers: their rows outside
+// the input read a zx row of W*C bytes on the stack.
 const dwZRowMax = 16384
 
-// dwDot5Packed reports whether packDwDot adds the 5x5 SDOT weights for p.
-func dwDot5Packed(p *ConvParams) bool {
+// dwDot8Packed reports whether packDwDot adds the 8-channel SDOT weights
+// for p: 5x5 windows, and 3x3 ones whose channels are not a multiple of
+// 16 (the others have dwDot3x3s1 and dwDot3x3s2), of stride 1 or 2.
+func dwDot8Packed(p *ConvParams) bool {
 	dh, dw := p.dil()
-	return dwFastARM(p) && p.KH == 5 && p.StrideH == p.StrideW && p.StrideW <= 2 && dh == 1 && dw == 1 &&
-		p.W*p.C <= dwZRowMax
+	return dwFastARM(p) && (p.KH == 5 || p.C%16 != 0) && p.StrideH == p.StrideW && p.StrideW <= 2 &&
+		dh == 1 && dw == 1 && p.W*p.C <= dwZRowMax
 }
 
 // dwDotBlk is the size of the SDOT weights of one 16-channel block.
@@ -152,8 +168,8 @@ func dwDotLen(p *ConvParams) int {
 	switch {
 	case dwDotPacked(p):
 		return p.C / 16 * dwDotBlk
-	case dwDot5Packed(p):
-		return p.C / 8 * dwDot5Blk
+	case dwDot8Packed(p):
+		return p.C / 8 * dwDot8Blk(p)
 	}
 	return 0
 }
@@ -161,8 +177,8 @@ func dwDotLen(p *ConvParams) int {
 // packDwDot is the PackDepthwise of the "dotprod" Set.
 func packDwDot(p *ConvParams, w []int8) []int8 {
 	out := packDwARM(p, w)
-	if dwDot5Packed(p) {
-		return append(out, packDwDot5(p, w)...)
+	if dwDot8Packed(p) {
+		return append(out, packDwDot8(p, w)...)
 	}
 	if !dwDotPacked(p) {
 		return out
@@ -219,39 +235,50 @@ func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x, 
 	dwDot3x3s1(&d)
 }
 
-// dwDot5Blk is the size of the 5x5 SDOT weights of one 8-channel block (5
-// kernel columns x 2 output rows x 4 vectors of 16 bytes).
-const dwDot5Blk = 5 * 2 * 64
-
-// packDwDot5 returns the 5x5 SDOT weights: for each 8-channel block b,
-// kernel column kw and output row r of the pair, at b*dwDot5Blk +
-// (2kw+r)*64, 4 vectors: A0, A1 (lane j: channel 8b+j, 8b+4+j; byte k:
-// input row k, 0-3) and B0, B1 (byte k: input row 4+k for stride 2, whose
-// B vectors hold rows 4, 5, 6, 6; rows 4, 5, 4, 5 for stride 1, bytes 2
-// and 3 being repeats), each byte w[k-r*stride][kw] of its input row k, 0
-// where that is outside the window or the byte repeats a row.
-func packDwDot5(p *ConvParams, w []int8) []int8 {
-	C, s := p.C, p.StrideW
-	d := make([]int8, p.C/8*dwDot5Blk)
-	nb := 2 // B bytes that are rows (4, 5), the rest repeats
-	if s == 2 {
-		nb = 3
+// dot8Pairs returns the (output row, group) pairs with SDOTs in a k x k
+// window of the given stride, in the order of their weights (the list of
+// asmgen_arm64.go's dot8Pairs): group 0 (A) holds input rows 0-3, group 1
+// (B) rows 4 up; output row r reads rows r*stride to r*stride+k-1.
+func dot8Pairs(k, stride int) [][2]int {
+	var ps [][2]int
+	for r := range 2 {
+		for g := range 2 {
+			if r*stride <= 4*g+3 && r*stride+k-1 >= 4*g {
+				ps = append(ps, [2]int{r, g})
+			}
+		}
 	}
+	return ps
+}
+
+// dwDot8Blk is the size of the 8-channel SDOT weights of one block of p
+// (k kernel columns x the pairs x 2 vectors of 16 bytes).
+func dwDot8Blk(p *ConvParams) int { return p.KW * 32 * len(dot8Pairs(p.KW, p.StrideW)) }
+
+// packDwDot8 returns the 8-channel SDOT weights: for each 8-channel block
+// b, kernel column kw and pair (output row r, group g) of dot8Pairs, at
+// b*dwDot8Blk + (kw*npairs + pair)*32, 2 vectors (lane j: channel 8b+j,
+// 8b+4+j), whose byte i stands for input row i (group A) or 4+i (group B,
+// i < the rows past 3 that the kernel reads; the bytes of repeated rows
+// are 0) and holds w[row-r*stride][kw], or 0 outside the window.
+func packDwDot8(p *ConvParams, w []int8) []int8 {
+	C, s, k := p.C, p.StrideW, p.KW
+	pairs := dot8Pairs(k, s)
+	nb := s + k - 4 // rows in group B
+	blk := dwDot8Blk(p)
+	d := make([]int8, C/8*blk)
 	for c := range C {
 		b, j := c/8, c%8
-		for kw := range 5 {
-			for r := range 2 {
-				o := b*dwDot5Blk + (2*kw+r)*64 + j/4*16 + 4*(j%4)
-				for k := range 8 {
-					kh := k - r*s
-					if k >= 4 && k-4 >= nb || kh < 0 || kh >= 5 {
+		for kw := range k {
+			for pi, pr := range pairs {
+				o := b*blk + (kw*len(pairs)+pi)*32 + j/4*16 + 4*(j%4)
+				for i := range 4 {
+					row := 4*pr[1] + i
+					kh := row - pr[0]*s
+					if pr[1] == 1 && i >= nb || kh < 0 || kh >= k {
 						continue
 					}
-					off := o + k
-					if k >= 4 {
-						off = o + 32 + k - 4 // the B vectors
-					}
-					d[off] = w[(kh*5+kw)*C+c]
+					d[o+i] = w[(kh*k+kw)*C+c]
 				}
 			}
 		}
@@ -259,12 +286,12 @@ func packDwDot5(p *ConvParams, w []int8) []int8 {
 	return d
 }
 
-// dot5Rows runs output rows r and, if nr = 2, r+1 (of the same image) on
-// dwDot5x5s1 or dwDot5x5s2; zrow (W*C bytes of zx, or nil if no row falls
-// outside the input) stands for the rows outside the input.
-func (st *dwState) dot5Rows(epi *int32, nblk int, zx *[dwZxLen]int8, zrow []int8, w *int8, x, y []int8, r, nr int) {
+// dot8Rows runs output rows r and, if nr = 2, r+1 (of the same image) on
+// the 8-channel SDOT kernel of p; zrow (W*C bytes of zx, filled if a row
+// falls outside the input) stands for the rows outside the input.
+func (st *dwState) dot8Rows(epi *int32, nblk int, zx *[dwZxLen]int8, zrow []int8, w *int8, x, y []int8, r, nr int) {
 	p, C := st.p, st.p.C
-	var d dwDot5Args
+	var d dwDot8Args
 	n, oy := r/p.OH, r%p.OH
 	for k := range 8 {
 		iy := oy*st.s - p.PadTop + k
@@ -287,24 +314,27 @@ func (st *dwState) dot5Rows(epi *int32, nblk int, zx *[dwZxLen]int8, zrow []int8
 	if p.Out != Full {
 		d.clamp = 1
 	}
-	if st.s == 2 {
+	switch {
+	case p.KH == 5 && st.s == 2:
 		dwDot5x5s2(&d)
-		return
+	case p.KH == 5:
+		dwDot5x5s1(&d)
+	case st.s == 2:
+		dwDot3x3s2n8(&d)
+	default:
+		dwDot3x3s1n8(&d)
 	}
-	dwDot5x5s1(&d)
 }
 
-// dot5Chunk runs output rows [lo, hi) of the chunk on the 5x5 SDOT kernels,
-// by pairs of rows of one image (the last one alone). The zx row, W*C
-// bytes, is filled once the first pair reads a row outside the input.
-func (st *dwState) dot5Chunk(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x, y []int8, lo, hi int) {
+// dot8Chunk runs output rows [lo, hi) of the chunk on the 8-channel SDOT
+// kernels, by pairs of rows of one image (the last one alone). The zx
+// row, W*C bytes, is filled once the first pair reads a row outside the
+// input.
+func (st *dwState) dot8Chunk(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x, y []int8, lo, hi int) {
 	p := st.p
 	var zbuf [dwZRowMax]int8
 	zrow := zbuf[:p.W*p.C]
-	nrows := 6 // input rows the kernel reads
-	if st.s == 2 {
-		nrows = 7
-	}
+	nrows := st.s + p.KH // input rows the kernel reads
 	filled := false
 	for r := lo; r < hi; r++ {
 		nr := 1
@@ -318,7 +348,7 @@ func (st *dwState) dot5Chunk(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x
 			}
 			filled = true
 		}
-		st.dot5Rows(epi, nblk, zx, zrow, w, x, y, r, nr)
+		st.dot8Rows(epi, nblk, zx, zrow, w, x, y, r, nr)
 		r += nr - 1
 	}
 }
