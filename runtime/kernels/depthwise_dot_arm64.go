@@ -239,21 +239,26 @@ func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x, 
 // window of the given stride, in the order of their weights (the list of
 // asmgen_arm64.go's dot8Pairs): group 0 (A) holds input rows 0-3, group 1
 // (B) rows 4 up; output row r reads rows r*stride to r*stride+k-1.
-func dot8Pairs(k, stride int) [][2]int {
-	var ps [][2]int
+//
+// It returns them in an array (no allocation: dwRun calls it per chunk).
+func dot8Pairs(k, stride int) (ps [4][2]int, n int) {
 	for r := range 2 {
 		for g := range 2 {
 			if r*stride <= 4*g+3 && r*stride+k-1 >= 4*g {
-				ps = append(ps, [2]int{r, g})
+				ps[n] = [2]int{r, g}
+				n++
 			}
 		}
 	}
-	return ps
+	return ps, n
 }
 
 // dwDot8Blk is the size of the 8-channel SDOT weights of one block of p
 // (k kernel columns x the pairs x 2 vectors of 16 bytes).
-func dwDot8Blk(p *ConvParams) int { return p.KW * 32 * len(dot8Pairs(p.KW, p.StrideW)) }
+func dwDot8Blk(p *ConvParams) int {
+	_, n := dot8Pairs(p.KW, p.StrideW)
+	return p.KW * 32 * n
+}
 
 // packDwDot8 returns the 8-channel SDOT weights: for each 8-channel block
 // b, kernel column kw and pair (output row r, group g) of dot8Pairs, at
@@ -263,7 +268,8 @@ func dwDot8Blk(p *ConvParams) int { return p.KW * 32 * len(dot8Pairs(p.KW, p.Str
 // are 0) and holds w[row-r*stride][kw], or 0 outside the window.
 func packDwDot8(p *ConvParams, w []int8) []int8 {
 	C, s, k := p.C, p.StrideW, p.KW
-	pairs := dot8Pairs(k, s)
+	ps, np := dot8Pairs(k, s)
+	pairs := ps[:np]
 	nb := s + k - 4 // rows in group B
 	blk := dwDot8Blk(p)
 	d := make([]int8, C/8*blk)
