@@ -736,7 +736,30 @@ func gemm() string {
 	dot(&a, "gemmDot12", 3)
 	dot(&a, "gemmDot8", 2)
 	dot(&a, "gemmDot4", 1)
+	im2colRuns(&a)
 	return a.b.String()
+}
+
+// im2colRuns writes im2colRuns (conv's interior im2col rows, im2col_runs.go):
+// for n pixels, kh 16-byte copies from src + k*rs to dst + k*run, by loads
+// and stores post-incremented by rs and run; then dst += kp, src += step.
+func im2colRuns(a *asm) {
+	a.fn("im2colRuns", "dst *int8, kp int, src *int8, step int, rs int, kh int, run int, n int", 0)
+	a.i("CBZ R7, i2c_done")
+	a.l("i2c_pix")
+	a.i("MOVD R2, R8")
+	a.i("MOVD R0, R9")
+	a.i("MOVD R5, R10")
+	a.l("i2c_row")
+	a.i("VLD1.P (R8)(R4), [V0.B16]")
+	a.i("VST1.P [V0.B16], (R9)(R6)")
+	a.i("SUBS $1, R10")
+	a.i("BNE i2c_row")
+	a.i("ADD R1, R0")
+	a.i("ADD R3, R2")
+	a.i("SUBS $1, R7")
+	a.i("BNE i2c_pix")
+	a.ret("i2c_done")
 }
 
 // ---------------------------------------------------------------------------
@@ -1159,6 +1182,224 @@ func (a *asm) dwDot3x3(stride int) {
 	a.ret(L + "ret")
 }
 
+// Offsets of dwDot8Args (depthwise_dot_arm64.go; TestDwDot8ArgsLayout
+// checks them).
+const (
+	d8Rows  = 0 // [8]*int8
+	d8W     = 64
+	d8Y0    = 72
+	d8Y1    = 80
+	d8Epi   = 88
+	d8C     = 96
+	d8Npix  = 104
+	d8Nblk  = 112
+	d8Zy    = 120
+	d8Clamp = 144
+	d8Zx    = 152
+	d8Wcols = 160
+	d8Ix0   = 168
+)
+
+// ldrD emits ldr Dt, [Xn, Xm] (register offset, no write-back).
+func (a *asm) ldrD(t, n, m int) { a.ldrReg(false, t, n, m) }
+
+// dot8Pairs returns the (output row, group) pairs that have SDOTs in a k x
+// k window of the given stride, in the order of their weights
+// (depthwise_dot_arm64.go's dot8Pairs, the same list): group 0 (A) holds
+// input rows 0-3, group 1 (B) rows 4 up; output row r reads rows r*stride
+// to r*stride+k-1.
+func dot8Pairs(k, stride int) [][2]int {
+	var ps [][2]int
+	for r := range 2 {
+		for g := range 2 {
+			if r*stride <= 4*g+3 && r*stride+k-1 >= 4*g {
+				ps = append(ps, [2]int{r, g})
+			}
+		}
+	}
+	return ps
+}
+
+// dwDot8 writes dwDot5x5s1, dwDot5x5s2, dwDot3x3s1n8 and dwDot3x3s2n8: two
+// output rows of a k x k (5 or 3) depthwise convolution of stride 1 or 2 by
+// SDOT, per 8-channel block (outer loop) and output pixel (inner loop,
+// unrolled by k so that the k input columns of the window rotate through
+// the registers). Each input column of a block is loaded once: its rows
+// 0-3 (8 bytes each) are interleaved by ZIP1 (bytes) and ZIP1/ZIP2
+// (halfwords) into 2 vectors A whose 32-bit lane c holds rows 0-3 of
+// channel c; the rows past 3, if read (stride + k > 4), into 2 vectors B
+// the same way, repeating rows to fill the lane (row 4: 4, 4, 4, 4; rows
+// 4, 5: 4, 5, 4, 5; rows 4-6: 4, 5, 6, 6). Per kernel column, output row r
+// adds SDOT of A and of B by weights holding w[i-r*stride][kw] at the byte
+// of input row i (0 for the other bytes, the repeats included), for the
+// groups that hold a row of its window (dot8Pairs). A column outside [0,
+// wcols) is the zx vector in every byte (one load of zx); a row outside
+// the input is the caller's zx row, read like any row.
+//
+// Registers: R0-R6 input rows (+ the block offset), R7 weight cursor, R8
+// weights of the block, R9, R10 the two output rows, R11 the block's
+// 16-channel epilogue constants, R21 its lanes (R11 + 32 for the second 8
+// channels), R12 C, R13 pixels left, R14 blocks left, R15 zx of the block,
+// R16 its fast flag, R17 the epilogue's jump, R19 args, R20 block offset (8
+// b), R22 scratch, R23 input column, R24 wcols, R25 the clamp flag, R26 the
+// column's byte offset (column x C). V0-V19 the k columns (A0, A1, then B0,
+// B1, each), V20-V21 and V22-V23 the accumulators of output rows 0 and 1,
+// V24-V27 the row loads, weights and epilogue constants, V28 zy (int16),
+// V29 lo, V30 hi, V31 0x80 bytes. The epilogue: SQDMULH, then requantTail
+// (the block's leaf index at epiLeaf) into the dead first column's first
+// register.
+func (a *asm) dwDot8(name string, k, stride int) {
+	L := name + "_"
+	nrows := stride + k // input rows read
+	nb := nrows - 4     // rows in group B (0: none)
+	sv := 2             // vectors per column slot
+	if nb > 0 {
+		sv = 4
+	}
+	pairs := dot8Pairs(k, stride)
+	a.fn(name, "a *dwDot8Args", 19)
+	a.bcast(19, 22, d8Zy, "V28.H8", "V29.B16", "V30.B16")
+	a.i("VMOVI $128, V31.B16")
+	a.i("MOVD %d(R19), R25", d8Clamp)
+	a.i("MOVD %d(R19), R12", d8C)
+	a.i("MOVD %d(R19), R14", d8Nblk)
+	a.i("MOVD %d(R19), R24", d8Wcols)
+	a.i("MOVD %d(R19), R8", d8W)
+	a.i("MOVD $0, R20")
+	a.i("CBZ R14, %sret", L)
+	a.l(L + "blk")
+	a.i("MOVD %d(R19), R23", d8Ix0)
+	a.i("MUL R23, R12, R26")
+	for r := range nrows {
+		a.i("MOVD %d(R19), R%d", d8Rows+8*r, r)
+		a.i("ADD R20, R%d, R%d", r, r)
+	}
+	a.i("MOVD %d(R19), R15", d8Zx)
+	a.i("ADD R20, R15, R15")
+	// R11 = epi + (b/2) epiSize, R21 = R11 + 32 (b%2).
+	a.i("MOVD %d(R19), R11", d8Epi)
+	a.i("LSR $4, R20, R22")
+	a.i("MOVD $%d, R17", epiSize)
+	a.i("MADD R17, R11, R22, R11")
+	a.i("AND $8, R20, R22")
+	a.i("ADD R22<<2, R11, R21")
+	a.i("MOVD %d(R11), R16", epiFast)
+	a.i("MOVD %d(R19), R9", d8Y0)
+	a.i("ADD R20, R9, R9")
+	a.i("MOVD %d(R19), R10", d8Y1)
+	a.i("ADD R20, R10, R10")
+	a.i("MOVD %d(R19), R13", d8Npix)
+	ncol := 0
+	// col loads the next input column into slot s (V(sv s)...).
+	col := func(s int) {
+		lb := fmt.Sprintf("%sc%d", L, ncol)
+		ncol++
+		v := sv * s
+		a.i("CMP R24, R23") // LO: 0 <= column < wcols
+		a.i("BLO %sin", lb)
+		a.i("VLD1 (R15), %s", vlist(v, sv))
+		a.i("B %sjoin", lb)
+		a.l(lb + "in")
+		for r := range 4 {
+			a.ldrD(24+r, r, 26)
+		}
+		a.zip(false, 0, 24, 24, 25) // rows 0, 1 by bytes
+		a.zip(false, 0, 26, 26, 27) // rows 2, 3
+		a.zip(false, 1, v, 24, 26)  // A0: channels 0-3
+		a.zip(true, 1, v+1, 24, 26)
+		switch nb {
+		case 1:
+			a.ldrD(24, 4, 26)
+			a.zip(false, 0, 26, 24, 24) // rows 4, 4
+			a.zip(false, 1, v+2, 26, 26)
+			a.zip(true, 1, v+3, 26, 26)
+		case 2:
+			a.ldrD(24, 4, 26)
+			a.ldrD(25, 5, 26)
+			a.zip(false, 0, 26, 24, 25) // rows 4, 5
+			a.zip(false, 1, v+2, 26, 26)
+			a.zip(true, 1, v+3, 26, 26)
+		case 3:
+			a.ldrD(24, 4, 26)
+			a.ldrD(25, 5, 26)
+			a.ldrD(26, 6, 26)
+			a.zip(false, 0, 27, 24, 25) // rows 4, 5
+			a.zip(false, 0, 26, 26, 26) // rows 6, 6
+			a.zip(false, 1, v+2, 27, 26)
+			a.zip(true, 1, v+3, 27, 26)
+		}
+		a.l(lb + "join")
+		a.i("ADD R12, R26, R26")
+		a.i("ADD $1, R23")
+	}
+	// Pixel u's first column is in slot first(u); it loads stride new ones.
+	first := func(u int) int { return stride * u % k }
+	for c := range k - stride {
+		col(c)
+	}
+	a.l(L + "pix")
+	for u := range k {
+		f := first(u)
+		for c := range stride {
+			col((f + k - stride + c) % k)
+		}
+		a.i("VLD1 (R21), [V20.S4, V21.S4]")
+		a.i("VLD1 (R21), [V22.S4, V23.S4]")
+		a.i("MOVD R8, R7")
+		for kw := range k {
+			sl := sv * ((f + kw) % k)
+			// The column's weights, 2 vectors per pair, loaded 4 at a
+			// time into V24-V27.
+			for p0 := 0; p0 < len(pairs); p0 += 2 {
+				ps := pairs[p0:min(p0+2, len(pairs))]
+				a.i("VLD1.P %d(R7), %s", 32*len(ps), vlist(24, 2*len(ps)))
+				for q, pr := range ps {
+					acc := 20 + 2*pr[0]
+					a.sdotv(acc, sl+2*pr[1], 24+2*q)
+					a.sdotv(acc+1, sl+2*pr[1]+1, 25+2*q)
+				}
+			}
+		}
+		// Requantize (the 32-bit path; for a block with an S < 32, after
+		// SQSHL by max(0, 32-S)) into the dead column f's first register;
+		// row 1 is stored first (a single row passes y1 = y0).
+		d := sv * f
+		a.i("CBNZ R16, %su%dfast", L, u)
+		a.i("ADD $%d, R21, R22", epiPre)
+		a.i("VLD1 (R22), [V24.S4, V25.S4]")
+		for _, acc := range []int{20, 22} {
+			a.same("sqshl", true, 2, acc, acc, 24)
+			a.same("sqshl", true, 2, acc+1, acc+1, 25)
+		}
+		a.l(fmt.Sprintf("%su%dfast", L, u))
+		a.i("ADD $%d, R21, R22", epiM)
+		a.i("VLD1 (R22), [V24.S4, V25.S4]")
+		a.i("ADD $%d, R21, R22", epiNsh32)
+		a.i("VLD1 (R22), [V26.S4, V27.S4]")
+		for _, acc := range []int{20, 22} {
+			a.same("sqdmulh", true, 2, acc, acc, 24)
+			a.same("sqdmulh", true, 2, acc+1, acc+1, 25)
+		}
+		a.i("MOVD %d(R11), R22", epiLeaf)
+		o := out{28, 29, 30}
+		sr := [][]int{{22, 23}, {20, 21}} // row 1 first
+		h := [][2]int{{22, 22}, {20, 20}}
+		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27}, d, o, 31, func(r int, lp string) {
+			a.clampIf(lp, d, o)
+			a.i("VST1.P [V%d.B8], (R%d)(R12)", d, 10-r)
+		})
+		a.i("SUBS $1, R13")
+		a.i("BEQ %snext", L)
+	}
+	a.i("B %spix", L)
+	a.l(L + "next")
+	a.i("ADD $8, R20")
+	a.i("ADD $%d, R8", k*32*len(pairs))
+	a.i("SUBS $1, R14")
+	a.i("BNE %sblk", L)
+	a.ret(L + "ret")
+}
+
 func depthwise() string {
 	var a asm
 	a.b.WriteString(header)
@@ -1168,6 +1409,10 @@ func depthwise() string {
 	a.dwKernel("dwNEON5x5w", [][2]int{{0, 12}, {12, 13}}, false)
 	a.dwDot3x3(1)
 	a.dwDot3x3(2)
+	a.dwDot8("dwDot5x5s1", 5, 1)
+	a.dwDot8("dwDot5x5s2", 5, 2)
+	a.dwDot8("dwDot3x3s1n8", 3, 1)
+	a.dwDot8("dwDot3x3s2n8", 3, 2)
 	// dwDotTbl: dwDot3x3s2's VTBL indices. Vector v (channels 4v+j, j < 4)
 	// takes, for lane j, rows 0 and 1 of channel c = 4v+j (bytes 2c, 2c+1
 	// of the halfword zip of the rows 0-7, at indices 0-15 of {V24, V25}, or

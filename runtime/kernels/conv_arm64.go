@@ -5,7 +5,9 @@ package kernels
 // Conv on ARM64: an ungrouped convolution is a GEMM of im2col rows (KH x KW
 // x C values per output pixel, padded with the input zero point up to the
 // kernel's read length kread) with the weights [O][KH*KW*C] packed by pack.
-// The rows are built in a stack buffer, a chunk of output pixels at a time;
+// The rows are built in a stack buffer, a chunk of output pixels at a time
+// (im2colChunk: interior pixels of kernel rows of at most 16 bytes by
+// im2colRuns, the stem convolutions);
 // grouped convolutions, and windows too large for the buffer, keep the
 // generic layout and twin.
 
@@ -36,16 +38,13 @@ func (im *armImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, 
 	}
 	k := p.KH * p.KW * p.C
 	kp := im.layout(p.O, k).kread
-	var buf [armIm2colBytes]int8
+	var buf [armIm2colBytes + 16]int8 // 16 bytes of slack for whole-vector copies
 	chunk := armIm2colBytes / kp
 	zx := int8(p.XZero)
 	// Pixels (n, oy, ox) flattened: [lo*OW, hi*OW).
 	for q0 := lo * p.OW; q0 < hi*p.OW; q0 += chunk {
 		q1 := min(q0+chunk, hi*p.OW)
-		for q := q0; q < q1; q++ {
-			r, ox := q/p.OW, q%p.OW
-			im2col(buf[(q-q0)*kp:][:kp], p, x, r/p.OH, r%p.OH, ox, zx)
-		}
+		im2colChunk(buf[:], kp, p, x, q0, q1, zx)
 		im.run(buf[:(q1-q0)*kp], kp, k, w, bias, y[q0*p.O:], p.O, p.XZero, p.Mult, p.YZero, p.Out, 0, q1-q0)
 	}
 }

@@ -202,6 +202,10 @@ func epiLeaf(k, yz int32) int32 {
 // dwChunkARM bounds the channels of one pass (the stack scratch).
 const dwChunkARM = 512
 
+// dwZxLen is the length of the zx vector: a chunk, and 64 bytes more that
+// the 8-channel SDOT kernels read past their last block.
+const dwZxLen = dwChunkARM + 64
+
 // dwFastARM reports whether p has a NEON kernel (weights permitting).
 func dwFastARM(p *ConvParams) bool {
 	return p.O == p.C && p.C%8 == 0 && p.KH == p.KW && (p.KH == 3 || p.KH == 5)
@@ -260,7 +264,7 @@ func dwRunARM(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 }
 
 // dwRunDot is the Depthwise of the "dotprod" Set: dwRunARM, with the SDOT
-// kernel for pairs of rows of 3x3 stride-1 layers (packDwDot).
+// kernels for 3x3 and 5x5 layers of stride 1 and 2 (packDwDot).
 func dwRunDot(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	dwRun(p, x, w, bias, y, lo, hi, true)
 }
@@ -288,8 +292,9 @@ func dwRun(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, dot b
 	C := p.C
 	nb := (C + 15) / 16
 	n := dwPackedLenARM(p)
+	dot8 := dot && dwDot8Packed(p)
 	dot = dot && dwDotPacked(p)
-	if dot {
+	if dot || dot8 {
 		n += dwDotLen(p)
 	}
 	if len(w) != n || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() || lo < 0 ||
@@ -316,7 +321,7 @@ func dwRun(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, dot b
 	oxB = min(oxB+1, p.OW)
 	st.oxA, st.oxB = min(oxA, oxB), oxB
 
-	var zx [dwChunkARM]int8
+	var zx [dwZxLen]int8
 	for i := range zx {
 		zx[i] = int8(p.XZero)
 	}
@@ -350,6 +355,10 @@ func dwRun(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, dot b
 		if useDot {
 			dotW = &w[dwPackedLenARM(p)+c0/16*dwDotBlk]
 		}
+		if dot8 {
+			st.dot8Chunk(&epi[0], cw/8, &zx, &w[dwPackedLenARM(p)+c0/8*dwDot8Blk(p)], x, y, lo, hi)
+			continue
+		}
 		for r := lo; r < hi; r++ {
 			if !useDot {
 				st.row(&a, &zx, x, y, r)
@@ -367,7 +376,7 @@ func dwRun(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, dot b
 
 // row runs output row r of the chunk on the NEON kernel: its interior
 // pixels in one call, then each border pixel.
-func (st *dwState) row(proto *dwArgsARM, zx *[dwChunkARM]int8, x, y []int8, r int) {
+func (st *dwState) row(proto *dwArgsARM, zx *[dwZxLen]int8, x, y []int8, r int) {
 	p, C, s := st.p, st.p.C, st.s
 	a := *proto // a local: its pointers then stay off the heap
 
@@ -431,8 +440,8 @@ func dwCallARM(kern int, a *dwArgsARM) {
 }
 
 // armDepthwise installs the ARM64 depthwise kernels into s: those of this
-// file, plus for dotprod the SDOT kernel of 3x3 stride-1 layers
-// (depthwise_dot_arm64.go).
+// file, plus for dotprod the SDOT kernels of 3x3 and 5x5 layers of stride
+// 1 and 2 (depthwise_dot_arm64.go).
 func armDepthwise(s *Set, dot bool) {
 	s.PackDepthwise = packDwARM
 	s.Depthwise = dwRunARM

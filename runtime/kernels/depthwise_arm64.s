@@ -5102,6 +5102,5503 @@ dd2_next:
 dd2_ret:
 	RET
 
+// func dwDot5x5s1(a *dwDot8Args)
+TEXT ·dwDot5x5s1(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R19
+	MOVD 120(R19), R22
+	VDUP R22, V28.H8
+	MOVD 128(R19), R22
+	VDUP R22, V29.B16
+	MOVD 136(R19), R22
+	VDUP R22, V30.B16
+	VMOVI $128, V31.B16
+	MOVD 144(R19), R25
+	MOVD 96(R19), R12
+	MOVD 112(R19), R14
+	MOVD 160(R19), R24
+	MOVD 64(R19), R8
+	MOVD $0, R20
+	CBZ R14, dwDot5x5s1_ret
+dwDot5x5s1_blk:
+	MOVD 168(R19), R23
+	MUL R23, R12, R26
+	MOVD 0(R19), R0
+	ADD R20, R0, R0
+	MOVD 8(R19), R1
+	ADD R20, R1, R1
+	MOVD 16(R19), R2
+	ADD R20, R2, R2
+	MOVD 24(R19), R3
+	ADD R20, R3, R3
+	MOVD 32(R19), R4
+	ADD R20, R4, R4
+	MOVD 40(R19), R5
+	ADD R20, R5, R5
+	MOVD 152(R19), R15
+	ADD R20, R15, R15
+	MOVD 88(R19), R11
+	LSR $4, R20, R22
+	MOVD $272, R17
+	MADD R17, R11, R22, R11
+	AND $8, R20, R22
+	ADD R22<<2, R11, R21
+	MOVD 256(R11), R16
+	MOVD 72(R19), R9
+	ADD R20, R9, R9
+	MOVD 80(R19), R10
+	ADD R20, R10, R10
+	MOVD 104(R19), R13
+	CMP R24, R23
+	BLO dwDot5x5s1_c0in
+	VLD1 (R15), [V0.B16, V1.B16, V2.B16, V3.B16]
+	B dwDot5x5s1_c0join
+dwDot5x5s1_c0in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b42 // zip1 v2.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b43 // zip2 v3.8h, v26.8h, v26.8h
+dwDot5x5s1_c0join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s1_c1in
+	VLD1 (R15), [V4.B16, V5.B16, V6.B16, V7.B16]
+	B dwDot5x5s1_c1join
+dwDot5x5s1_c1in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b46 // zip1 v6.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b47 // zip2 v7.8h, v26.8h, v26.8h
+dwDot5x5s1_c1join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s1_c2in
+	VLD1 (R15), [V8.B16, V9.B16, V10.B16, V11.B16]
+	B dwDot5x5s1_c2join
+dwDot5x5s1_c2in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b4a // zip1 v10.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b4b // zip2 v11.8h, v26.8h, v26.8h
+dwDot5x5s1_c2join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s1_c3in
+	VLD1 (R15), [V12.B16, V13.B16, V14.B16, V15.B16]
+	B dwDot5x5s1_c3join
+dwDot5x5s1_c3in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b0c // zip1 v12.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b0d // zip2 v13.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b4e // zip1 v14.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b4f // zip2 v15.8h, v26.8h, v26.8h
+dwDot5x5s1_c3join:
+	ADD R12, R26, R26
+	ADD $1, R23
+dwDot5x5s1_pix:
+	CMP R24, R23
+	BLO dwDot5x5s1_c4in
+	VLD1 (R15), [V16.B16, V17.B16, V18.B16, V19.B16]
+	B dwDot5x5s1_c4join
+dwDot5x5s1_c4in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b10 // zip1 v16.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b11 // zip2 v17.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b52 // zip1 v18.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b53 // zip2 v19.8h, v26.8h, v26.8h
+dwDot5x5s1_c4join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	CBNZ R16, dwDot5x5s1_u0fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u0fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s1_u0qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s1_u0qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u0qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u0qzjoin
+	B dwDot5x5s1_u0qzgen
+	B dwDot5x5s1_u0qzgen
+	B dwDot5x5s1_u0qzgen
+	B dwDot5x5s1_u0qzgen
+	B dwDot5x5s1_u0qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u0qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u0qujoin
+	B dwDot5x5s1_u0qugen
+	B dwDot5x5s1_u0qugen
+	B dwDot5x5s1_u0qugen
+	B dwDot5x5s1_u0qugen
+	B dwDot5x5s1_u0qugen
+dwDot5x5s1_u0qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u0qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	CBZ R25, dwDot5x5s1_u0qr0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot5x5s1_u0qr0noclamp:
+	VST1.P [V0.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
+	CBZ R25, dwDot5x5s1_u0qr1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot5x5s1_u0qr1noclamp:
+	VST1.P [V0.B8], (R9)(R12)
+	B dwDot5x5s1_u0qdone
+dwDot5x5s1_u0qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u0qujoin:
+	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dwDot5x5s1_u0qu0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot5x5s1_u0qu0noclamp:
+	VST1.P [V0.B8], (R10)(R12)
+	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dwDot5x5s1_u0qu1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot5x5s1_u0qu1noclamp:
+	VST1.P [V0.B8], (R9)(R12)
+dwDot5x5s1_u0qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s1_next
+	CMP R24, R23
+	BLO dwDot5x5s1_c5in
+	VLD1 (R15), [V0.B16, V1.B16, V2.B16, V3.B16]
+	B dwDot5x5s1_c5join
+dwDot5x5s1_c5in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b42 // zip1 v2.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b43 // zip2 v3.8h, v26.8h, v26.8h
+dwDot5x5s1_c5join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	CBNZ R16, dwDot5x5s1_u1fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u1fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s1_u1qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s1_u1qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u1qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u1qzjoin
+	B dwDot5x5s1_u1qzgen
+	B dwDot5x5s1_u1qzgen
+	B dwDot5x5s1_u1qzgen
+	B dwDot5x5s1_u1qzgen
+	B dwDot5x5s1_u1qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u1qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u1qujoin
+	B dwDot5x5s1_u1qugen
+	B dwDot5x5s1_u1qugen
+	B dwDot5x5s1_u1qugen
+	B dwDot5x5s1_u1qugen
+	B dwDot5x5s1_u1qugen
+dwDot5x5s1_u1qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u1qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	CBZ R25, dwDot5x5s1_u1qr0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot5x5s1_u1qr0noclamp:
+	VST1.P [V4.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
+	CBZ R25, dwDot5x5s1_u1qr1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot5x5s1_u1qr1noclamp:
+	VST1.P [V4.B8], (R9)(R12)
+	B dwDot5x5s1_u1qdone
+dwDot5x5s1_u1qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u1qujoin:
+	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dwDot5x5s1_u1qu0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot5x5s1_u1qu0noclamp:
+	VST1.P [V4.B8], (R10)(R12)
+	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dwDot5x5s1_u1qu1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot5x5s1_u1qu1noclamp:
+	VST1.P [V4.B8], (R9)(R12)
+dwDot5x5s1_u1qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s1_next
+	CMP R24, R23
+	BLO dwDot5x5s1_c6in
+	VLD1 (R15), [V4.B16, V5.B16, V6.B16, V7.B16]
+	B dwDot5x5s1_c6join
+dwDot5x5s1_c6in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b46 // zip1 v6.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b47 // zip2 v7.8h, v26.8h, v26.8h
+dwDot5x5s1_c6join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	CBNZ R16, dwDot5x5s1_u2fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u2fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s1_u2qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s1_u2qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u2qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u2qzjoin
+	B dwDot5x5s1_u2qzgen
+	B dwDot5x5s1_u2qzgen
+	B dwDot5x5s1_u2qzgen
+	B dwDot5x5s1_u2qzgen
+	B dwDot5x5s1_u2qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u2qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u2qujoin
+	B dwDot5x5s1_u2qugen
+	B dwDot5x5s1_u2qugen
+	B dwDot5x5s1_u2qugen
+	B dwDot5x5s1_u2qugen
+	B dwDot5x5s1_u2qugen
+dwDot5x5s1_u2qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u2qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	CBZ R25, dwDot5x5s1_u2qr0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot5x5s1_u2qr0noclamp:
+	VST1.P [V8.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
+	CBZ R25, dwDot5x5s1_u2qr1noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot5x5s1_u2qr1noclamp:
+	VST1.P [V8.B8], (R9)(R12)
+	B dwDot5x5s1_u2qdone
+dwDot5x5s1_u2qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u2qujoin:
+	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dwDot5x5s1_u2qu0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot5x5s1_u2qu0noclamp:
+	VST1.P [V8.B8], (R10)(R12)
+	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dwDot5x5s1_u2qu1noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot5x5s1_u2qu1noclamp:
+	VST1.P [V8.B8], (R9)(R12)
+dwDot5x5s1_u2qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s1_next
+	CMP R24, R23
+	BLO dwDot5x5s1_c7in
+	VLD1 (R15), [V8.B16, V9.B16, V10.B16, V11.B16]
+	B dwDot5x5s1_c7join
+dwDot5x5s1_c7in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b4a // zip1 v10.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b4b // zip2 v11.8h, v26.8h, v26.8h
+dwDot5x5s1_c7join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	CBNZ R16, dwDot5x5s1_u3fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u3fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s1_u3qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s1_u3qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u3qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u3qzjoin
+	B dwDot5x5s1_u3qzgen
+	B dwDot5x5s1_u3qzgen
+	B dwDot5x5s1_u3qzgen
+	B dwDot5x5s1_u3qzgen
+	B dwDot5x5s1_u3qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u3qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u3qujoin
+	B dwDot5x5s1_u3qugen
+	B dwDot5x5s1_u3qugen
+	B dwDot5x5s1_u3qugen
+	B dwDot5x5s1_u3qugen
+	B dwDot5x5s1_u3qugen
+dwDot5x5s1_u3qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u3qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214acc // sqxtn v12.8b, v22.8h
+	CBZ R25, dwDot5x5s1_u3qr0noclamp
+	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
+	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
+dwDot5x5s1_u3qr0noclamp:
+	VST1.P [V12.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a8c // sqxtn v12.8b, v20.8h
+	CBZ R25, dwDot5x5s1_u3qr1noclamp
+	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
+	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
+dwDot5x5s1_u3qr1noclamp:
+	VST1.P [V12.B8], (R9)(R12)
+	B dwDot5x5s1_u3qdone
+dwDot5x5s1_u3qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u3qujoin:
+	WORD $0x2e212acc // sqxtun v12.8b, v22.8h
+	VEOR V31.B16, V12.B16, V12.B16
+	CBZ R25, dwDot5x5s1_u3qu0noclamp
+	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
+	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
+dwDot5x5s1_u3qu0noclamp:
+	VST1.P [V12.B8], (R10)(R12)
+	WORD $0x2e212a8c // sqxtun v12.8b, v20.8h
+	VEOR V31.B16, V12.B16, V12.B16
+	CBZ R25, dwDot5x5s1_u3qu1noclamp
+	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
+	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
+dwDot5x5s1_u3qu1noclamp:
+	VST1.P [V12.B8], (R9)(R12)
+dwDot5x5s1_u3qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s1_next
+	CMP R24, R23
+	BLO dwDot5x5s1_c8in
+	VLD1 (R15), [V12.B16, V13.B16, V14.B16, V15.B16]
+	B dwDot5x5s1_c8join
+dwDot5x5s1_c8in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b0c // zip1 v12.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b0d // zip2 v13.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0x4e193b1a // zip1 v26.16b, v24.16b, v25.16b
+	WORD $0x4e5a3b4e // zip1 v14.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b4f // zip2 v15.8h, v26.8h, v26.8h
+dwDot5x5s1_c8join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	CBNZ R16, dwDot5x5s1_u4fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u4fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s1_u4qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s1_u4qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u4qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u4qzjoin
+	B dwDot5x5s1_u4qzgen
+	B dwDot5x5s1_u4qzgen
+	B dwDot5x5s1_u4qzgen
+	B dwDot5x5s1_u4qzgen
+	B dwDot5x5s1_u4qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u4qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s1_u4qujoin
+	B dwDot5x5s1_u4qugen
+	B dwDot5x5s1_u4qugen
+	B dwDot5x5s1_u4qugen
+	B dwDot5x5s1_u4qugen
+	B dwDot5x5s1_u4qugen
+dwDot5x5s1_u4qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u4qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ad0 // sqxtn v16.8b, v22.8h
+	CBZ R25, dwDot5x5s1_u4qr0noclamp
+	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
+	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
+dwDot5x5s1_u4qr0noclamp:
+	VST1.P [V16.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a90 // sqxtn v16.8b, v20.8h
+	CBZ R25, dwDot5x5s1_u4qr1noclamp
+	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
+	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
+dwDot5x5s1_u4qr1noclamp:
+	VST1.P [V16.B8], (R9)(R12)
+	B dwDot5x5s1_u4qdone
+dwDot5x5s1_u4qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s1_u4qujoin:
+	WORD $0x2e212ad0 // sqxtun v16.8b, v22.8h
+	VEOR V31.B16, V16.B16, V16.B16
+	CBZ R25, dwDot5x5s1_u4qu0noclamp
+	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
+	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
+dwDot5x5s1_u4qu0noclamp:
+	VST1.P [V16.B8], (R10)(R12)
+	WORD $0x2e212a90 // sqxtun v16.8b, v20.8h
+	VEOR V31.B16, V16.B16, V16.B16
+	CBZ R25, dwDot5x5s1_u4qu1noclamp
+	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
+	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
+dwDot5x5s1_u4qu1noclamp:
+	VST1.P [V16.B8], (R9)(R12)
+dwDot5x5s1_u4qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s1_next
+	B dwDot5x5s1_pix
+dwDot5x5s1_next:
+	ADD $8, R20
+	ADD $640, R8
+	SUBS $1, R14
+	BNE dwDot5x5s1_blk
+dwDot5x5s1_ret:
+	RET
+
+// func dwDot5x5s2(a *dwDot8Args)
+TEXT ·dwDot5x5s2(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R19
+	MOVD 120(R19), R22
+	VDUP R22, V28.H8
+	MOVD 128(R19), R22
+	VDUP R22, V29.B16
+	MOVD 136(R19), R22
+	VDUP R22, V30.B16
+	VMOVI $128, V31.B16
+	MOVD 144(R19), R25
+	MOVD 96(R19), R12
+	MOVD 112(R19), R14
+	MOVD 160(R19), R24
+	MOVD 64(R19), R8
+	MOVD $0, R20
+	CBZ R14, dwDot5x5s2_ret
+dwDot5x5s2_blk:
+	MOVD 168(R19), R23
+	MUL R23, R12, R26
+	MOVD 0(R19), R0
+	ADD R20, R0, R0
+	MOVD 8(R19), R1
+	ADD R20, R1, R1
+	MOVD 16(R19), R2
+	ADD R20, R2, R2
+	MOVD 24(R19), R3
+	ADD R20, R3, R3
+	MOVD 32(R19), R4
+	ADD R20, R4, R4
+	MOVD 40(R19), R5
+	ADD R20, R5, R5
+	MOVD 48(R19), R6
+	ADD R20, R6, R6
+	MOVD 152(R19), R15
+	ADD R20, R15, R15
+	MOVD 88(R19), R11
+	LSR $4, R20, R22
+	MOVD $272, R17
+	MADD R17, R11, R22, R11
+	AND $8, R20, R22
+	ADD R22<<2, R11, R21
+	MOVD 256(R11), R16
+	MOVD 72(R19), R9
+	ADD R20, R9, R9
+	MOVD 80(R19), R10
+	ADD R20, R10, R10
+	MOVD 104(R19), R13
+	CMP R24, R23
+	BLO dwDot5x5s2_c0in
+	VLD1 (R15), [V0.B16, V1.B16, V2.B16, V3.B16]
+	B dwDot5x5s2_c0join
+dwDot5x5s2_c0in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b62 // zip1 v2.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b63 // zip2 v3.8h, v27.8h, v26.8h
+dwDot5x5s2_c0join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s2_c1in
+	VLD1 (R15), [V4.B16, V5.B16, V6.B16, V7.B16]
+	B dwDot5x5s2_c1join
+dwDot5x5s2_c1in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b66 // zip1 v6.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b67 // zip2 v7.8h, v27.8h, v26.8h
+dwDot5x5s2_c1join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s2_c2in
+	VLD1 (R15), [V8.B16, V9.B16, V10.B16, V11.B16]
+	B dwDot5x5s2_c2join
+dwDot5x5s2_c2in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b6a // zip1 v10.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b6b // zip2 v11.8h, v27.8h, v26.8h
+dwDot5x5s2_c2join:
+	ADD R12, R26, R26
+	ADD $1, R23
+dwDot5x5s2_pix:
+	CMP R24, R23
+	BLO dwDot5x5s2_c3in
+	VLD1 (R15), [V12.B16, V13.B16, V14.B16, V15.B16]
+	B dwDot5x5s2_c3join
+dwDot5x5s2_c3in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b0c // zip1 v12.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b0d // zip2 v13.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b6e // zip1 v14.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b6f // zip2 v15.8h, v27.8h, v26.8h
+dwDot5x5s2_c3join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s2_c4in
+	VLD1 (R15), [V16.B16, V17.B16, V18.B16, V19.B16]
+	B dwDot5x5s2_c4join
+dwDot5x5s2_c4in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b10 // zip1 v16.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b11 // zip2 v17.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b72 // zip1 v18.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b73 // zip2 v19.8h, v27.8h, v26.8h
+dwDot5x5s2_c4join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	CBNZ R16, dwDot5x5s2_u0fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u0fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s2_u0qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s2_u0qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u0qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u0qzjoin
+	B dwDot5x5s2_u0qzgen
+	B dwDot5x5s2_u0qzgen
+	B dwDot5x5s2_u0qzgen
+	B dwDot5x5s2_u0qzgen
+	B dwDot5x5s2_u0qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u0qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u0qujoin
+	B dwDot5x5s2_u0qugen
+	B dwDot5x5s2_u0qugen
+	B dwDot5x5s2_u0qugen
+	B dwDot5x5s2_u0qugen
+	B dwDot5x5s2_u0qugen
+dwDot5x5s2_u0qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u0qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	CBZ R25, dwDot5x5s2_u0qr0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot5x5s2_u0qr0noclamp:
+	VST1.P [V0.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
+	CBZ R25, dwDot5x5s2_u0qr1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot5x5s2_u0qr1noclamp:
+	VST1.P [V0.B8], (R9)(R12)
+	B dwDot5x5s2_u0qdone
+dwDot5x5s2_u0qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u0qujoin:
+	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dwDot5x5s2_u0qu0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot5x5s2_u0qu0noclamp:
+	VST1.P [V0.B8], (R10)(R12)
+	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dwDot5x5s2_u0qu1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot5x5s2_u0qu1noclamp:
+	VST1.P [V0.B8], (R9)(R12)
+dwDot5x5s2_u0qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s2_next
+	CMP R24, R23
+	BLO dwDot5x5s2_c5in
+	VLD1 (R15), [V0.B16, V1.B16, V2.B16, V3.B16]
+	B dwDot5x5s2_c5join
+dwDot5x5s2_c5in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b62 // zip1 v2.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b63 // zip2 v3.8h, v27.8h, v26.8h
+dwDot5x5s2_c5join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s2_c6in
+	VLD1 (R15), [V4.B16, V5.B16, V6.B16, V7.B16]
+	B dwDot5x5s2_c6join
+dwDot5x5s2_c6in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b66 // zip1 v6.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b67 // zip2 v7.8h, v27.8h, v26.8h
+dwDot5x5s2_c6join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	CBNZ R16, dwDot5x5s2_u1fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u1fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s2_u1qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s2_u1qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u1qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u1qzjoin
+	B dwDot5x5s2_u1qzgen
+	B dwDot5x5s2_u1qzgen
+	B dwDot5x5s2_u1qzgen
+	B dwDot5x5s2_u1qzgen
+	B dwDot5x5s2_u1qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u1qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u1qujoin
+	B dwDot5x5s2_u1qugen
+	B dwDot5x5s2_u1qugen
+	B dwDot5x5s2_u1qugen
+	B dwDot5x5s2_u1qugen
+	B dwDot5x5s2_u1qugen
+dwDot5x5s2_u1qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u1qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	CBZ R25, dwDot5x5s2_u1qr0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot5x5s2_u1qr0noclamp:
+	VST1.P [V8.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
+	CBZ R25, dwDot5x5s2_u1qr1noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot5x5s2_u1qr1noclamp:
+	VST1.P [V8.B8], (R9)(R12)
+	B dwDot5x5s2_u1qdone
+dwDot5x5s2_u1qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u1qujoin:
+	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dwDot5x5s2_u1qu0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot5x5s2_u1qu0noclamp:
+	VST1.P [V8.B8], (R10)(R12)
+	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dwDot5x5s2_u1qu1noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot5x5s2_u1qu1noclamp:
+	VST1.P [V8.B8], (R9)(R12)
+dwDot5x5s2_u1qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s2_next
+	CMP R24, R23
+	BLO dwDot5x5s2_c7in
+	VLD1 (R15), [V8.B16, V9.B16, V10.B16, V11.B16]
+	B dwDot5x5s2_c7join
+dwDot5x5s2_c7in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b6a // zip1 v10.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b6b // zip2 v11.8h, v27.8h, v26.8h
+dwDot5x5s2_c7join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s2_c8in
+	VLD1 (R15), [V12.B16, V13.B16, V14.B16, V15.B16]
+	B dwDot5x5s2_c8join
+dwDot5x5s2_c8in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b0c // zip1 v12.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b0d // zip2 v13.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b6e // zip1 v14.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b6f // zip2 v15.8h, v27.8h, v26.8h
+dwDot5x5s2_c8join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	CBNZ R16, dwDot5x5s2_u2fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u2fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s2_u2qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s2_u2qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u2qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u2qzjoin
+	B dwDot5x5s2_u2qzgen
+	B dwDot5x5s2_u2qzgen
+	B dwDot5x5s2_u2qzgen
+	B dwDot5x5s2_u2qzgen
+	B dwDot5x5s2_u2qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u2qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u2qujoin
+	B dwDot5x5s2_u2qugen
+	B dwDot5x5s2_u2qugen
+	B dwDot5x5s2_u2qugen
+	B dwDot5x5s2_u2qugen
+	B dwDot5x5s2_u2qugen
+dwDot5x5s2_u2qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u2qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ad0 // sqxtn v16.8b, v22.8h
+	CBZ R25, dwDot5x5s2_u2qr0noclamp
+	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
+	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
+dwDot5x5s2_u2qr0noclamp:
+	VST1.P [V16.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a90 // sqxtn v16.8b, v20.8h
+	CBZ R25, dwDot5x5s2_u2qr1noclamp
+	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
+	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
+dwDot5x5s2_u2qr1noclamp:
+	VST1.P [V16.B8], (R9)(R12)
+	B dwDot5x5s2_u2qdone
+dwDot5x5s2_u2qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u2qujoin:
+	WORD $0x2e212ad0 // sqxtun v16.8b, v22.8h
+	VEOR V31.B16, V16.B16, V16.B16
+	CBZ R25, dwDot5x5s2_u2qu0noclamp
+	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
+	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
+dwDot5x5s2_u2qu0noclamp:
+	VST1.P [V16.B8], (R10)(R12)
+	WORD $0x2e212a90 // sqxtun v16.8b, v20.8h
+	VEOR V31.B16, V16.B16, V16.B16
+	CBZ R25, dwDot5x5s2_u2qu1noclamp
+	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
+	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
+dwDot5x5s2_u2qu1noclamp:
+	VST1.P [V16.B8], (R9)(R12)
+dwDot5x5s2_u2qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s2_next
+	CMP R24, R23
+	BLO dwDot5x5s2_c9in
+	VLD1 (R15), [V16.B16, V17.B16, V18.B16, V19.B16]
+	B dwDot5x5s2_c9join
+dwDot5x5s2_c9in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b10 // zip1 v16.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b11 // zip2 v17.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b72 // zip1 v18.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b73 // zip2 v19.8h, v27.8h, v26.8h
+dwDot5x5s2_c9join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s2_c10in
+	VLD1 (R15), [V0.B16, V1.B16, V2.B16, V3.B16]
+	B dwDot5x5s2_c10join
+dwDot5x5s2_c10in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b62 // zip1 v2.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b63 // zip2 v3.8h, v27.8h, v26.8h
+dwDot5x5s2_c10join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	CBNZ R16, dwDot5x5s2_u3fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u3fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s2_u3qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s2_u3qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u3qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u3qzjoin
+	B dwDot5x5s2_u3qzgen
+	B dwDot5x5s2_u3qzgen
+	B dwDot5x5s2_u3qzgen
+	B dwDot5x5s2_u3qzgen
+	B dwDot5x5s2_u3qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u3qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u3qujoin
+	B dwDot5x5s2_u3qugen
+	B dwDot5x5s2_u3qugen
+	B dwDot5x5s2_u3qugen
+	B dwDot5x5s2_u3qugen
+	B dwDot5x5s2_u3qugen
+dwDot5x5s2_u3qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u3qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	CBZ R25, dwDot5x5s2_u3qr0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot5x5s2_u3qr0noclamp:
+	VST1.P [V4.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
+	CBZ R25, dwDot5x5s2_u3qr1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot5x5s2_u3qr1noclamp:
+	VST1.P [V4.B8], (R9)(R12)
+	B dwDot5x5s2_u3qdone
+dwDot5x5s2_u3qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u3qujoin:
+	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dwDot5x5s2_u3qu0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot5x5s2_u3qu0noclamp:
+	VST1.P [V4.B8], (R10)(R12)
+	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dwDot5x5s2_u3qu1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot5x5s2_u3qu1noclamp:
+	VST1.P [V4.B8], (R9)(R12)
+dwDot5x5s2_u3qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s2_next
+	CMP R24, R23
+	BLO dwDot5x5s2_c11in
+	VLD1 (R15), [V4.B16, V5.B16, V6.B16, V7.B16]
+	B dwDot5x5s2_c11join
+dwDot5x5s2_c11in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b66 // zip1 v6.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b67 // zip2 v7.8h, v27.8h, v26.8h
+dwDot5x5s2_c11join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot5x5s2_c12in
+	VLD1 (R15), [V8.B16, V9.B16, V10.B16, V11.B16]
+	B dwDot5x5s2_c12join
+dwDot5x5s2_c12in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0xfc7a68b9 // ldr d25, [x5,x26]
+	WORD $0xfc7a68da // ldr d26, [x6,x26]
+	WORD $0x4e193b1b // zip1 v27.16b, v24.16b, v25.16b
+	WORD $0x4e1a3b5a // zip1 v26.16b, v26.16b, v26.16b
+	WORD $0x4e5a3b6a // zip1 v10.8h, v27.8h, v26.8h
+	WORD $0x4e5a7b6b // zip2 v11.8h, v27.8h, v26.8h
+dwDot5x5s2_c12join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989594 // sdot v20.4s, v12.16b, v24.16b
+	WORD $0x4e9995b5 // sdot v21.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d4 // sdot v20.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f5 // sdot v21.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989596 // sdot v22.4s, v12.16b, v24.16b
+	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
+	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
+	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989614 // sdot v20.4s, v16.16b, v24.16b
+	WORD $0x4e999635 // sdot v21.4s, v17.16b, v25.16b
+	WORD $0x4e9a9654 // sdot v20.4s, v18.16b, v26.16b
+	WORD $0x4e9b9675 // sdot v21.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989616 // sdot v22.4s, v16.16b, v24.16b
+	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
+	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
+	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9454 // sdot v20.4s, v2.16b, v26.16b
+	WORD $0x4e9b9475 // sdot v21.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989416 // sdot v22.4s, v0.16b, v24.16b
+	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d4 // sdot v20.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f5 // sdot v21.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989496 // sdot v22.4s, v4.16b, v24.16b
+	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
+	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
+	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9554 // sdot v20.4s, v10.16b, v26.16b
+	WORD $0x4e9b9575 // sdot v21.4s, v11.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989516 // sdot v22.4s, v8.16b, v24.16b
+	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
+	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
+	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
+	CBNZ R16, dwDot5x5s2_u4fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u4fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot5x5s2_u4qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot5x5s2_u4qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u4qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u4qzjoin
+	B dwDot5x5s2_u4qzgen
+	B dwDot5x5s2_u4qzgen
+	B dwDot5x5s2_u4qzgen
+	B dwDot5x5s2_u4qzgen
+	B dwDot5x5s2_u4qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u4qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot5x5s2_u4qujoin
+	B dwDot5x5s2_u4qugen
+	B dwDot5x5s2_u4qugen
+	B dwDot5x5s2_u4qugen
+	B dwDot5x5s2_u4qugen
+	B dwDot5x5s2_u4qugen
+dwDot5x5s2_u4qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u4qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214acc // sqxtn v12.8b, v22.8h
+	CBZ R25, dwDot5x5s2_u4qr0noclamp
+	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
+	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
+dwDot5x5s2_u4qr0noclamp:
+	VST1.P [V12.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a8c // sqxtn v12.8b, v20.8h
+	CBZ R25, dwDot5x5s2_u4qr1noclamp
+	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
+	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
+dwDot5x5s2_u4qr1noclamp:
+	VST1.P [V12.B8], (R9)(R12)
+	B dwDot5x5s2_u4qdone
+dwDot5x5s2_u4qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot5x5s2_u4qujoin:
+	WORD $0x2e212acc // sqxtun v12.8b, v22.8h
+	VEOR V31.B16, V12.B16, V12.B16
+	CBZ R25, dwDot5x5s2_u4qu0noclamp
+	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
+	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
+dwDot5x5s2_u4qu0noclamp:
+	VST1.P [V12.B8], (R10)(R12)
+	WORD $0x2e212a8c // sqxtun v12.8b, v20.8h
+	VEOR V31.B16, V12.B16, V12.B16
+	CBZ R25, dwDot5x5s2_u4qu1noclamp
+	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
+	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
+dwDot5x5s2_u4qu1noclamp:
+	VST1.P [V12.B8], (R9)(R12)
+dwDot5x5s2_u4qdone:
+	SUBS $1, R13
+	BEQ dwDot5x5s2_next
+	B dwDot5x5s2_pix
+dwDot5x5s2_next:
+	ADD $8, R20
+	ADD $640, R8
+	SUBS $1, R14
+	BNE dwDot5x5s2_blk
+dwDot5x5s2_ret:
+	RET
+
+// func dwDot3x3s1n8(a *dwDot8Args)
+TEXT ·dwDot3x3s1n8(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R19
+	MOVD 120(R19), R22
+	VDUP R22, V28.H8
+	MOVD 128(R19), R22
+	VDUP R22, V29.B16
+	MOVD 136(R19), R22
+	VDUP R22, V30.B16
+	VMOVI $128, V31.B16
+	MOVD 144(R19), R25
+	MOVD 96(R19), R12
+	MOVD 112(R19), R14
+	MOVD 160(R19), R24
+	MOVD 64(R19), R8
+	MOVD $0, R20
+	CBZ R14, dwDot3x3s1n8_ret
+dwDot3x3s1n8_blk:
+	MOVD 168(R19), R23
+	MUL R23, R12, R26
+	MOVD 0(R19), R0
+	ADD R20, R0, R0
+	MOVD 8(R19), R1
+	ADD R20, R1, R1
+	MOVD 16(R19), R2
+	ADD R20, R2, R2
+	MOVD 24(R19), R3
+	ADD R20, R3, R3
+	MOVD 152(R19), R15
+	ADD R20, R15, R15
+	MOVD 88(R19), R11
+	LSR $4, R20, R22
+	MOVD $272, R17
+	MADD R17, R11, R22, R11
+	AND $8, R20, R22
+	ADD R22<<2, R11, R21
+	MOVD 256(R11), R16
+	MOVD 72(R19), R9
+	ADD R20, R9, R9
+	MOVD 80(R19), R10
+	ADD R20, R10, R10
+	MOVD 104(R19), R13
+	CMP R24, R23
+	BLO dwDot3x3s1n8_c0in
+	VLD1 (R15), [V0.B16, V1.B16]
+	B dwDot3x3s1n8_c0join
+dwDot3x3s1n8_c0in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+dwDot3x3s1n8_c0join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot3x3s1n8_c1in
+	VLD1 (R15), [V2.B16, V3.B16]
+	B dwDot3x3s1n8_c1join
+dwDot3x3s1n8_c1in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b02 // zip1 v2.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b03 // zip2 v3.8h, v24.8h, v26.8h
+dwDot3x3s1n8_c1join:
+	ADD R12, R26, R26
+	ADD $1, R23
+dwDot3x3s1n8_pix:
+	CMP R24, R23
+	BLO dwDot3x3s1n8_c2in
+	VLD1 (R15), [V4.B16, V5.B16]
+	B dwDot3x3s1n8_c2join
+dwDot3x3s1n8_c2in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+dwDot3x3s1n8_c2join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9416 // sdot v22.4s, v0.16b, v26.16b
+	WORD $0x4e9b9437 // sdot v23.4s, v1.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989454 // sdot v20.4s, v2.16b, v24.16b
+	WORD $0x4e999475 // sdot v21.4s, v3.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a9496 // sdot v22.4s, v4.16b, v26.16b
+	WORD $0x4e9b94b7 // sdot v23.4s, v5.16b, v27.16b
+	CBNZ R16, dwDot3x3s1n8_u0fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot3x3s1n8_u0fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot3x3s1n8_u0qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot3x3s1n8_u0qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s1n8_u0qzjoin
+	B dwDot3x3s1n8_u0qzgen
+	B dwDot3x3s1n8_u0qzgen
+	B dwDot3x3s1n8_u0qzgen
+	B dwDot3x3s1n8_u0qzgen
+	B dwDot3x3s1n8_u0qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s1n8_u0qujoin
+	B dwDot3x3s1n8_u0qugen
+	B dwDot3x3s1n8_u0qugen
+	B dwDot3x3s1n8_u0qugen
+	B dwDot3x3s1n8_u0qugen
+	B dwDot3x3s1n8_u0qugen
+dwDot3x3s1n8_u0qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s1n8_u0qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	CBZ R25, dwDot3x3s1n8_u0qr0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot3x3s1n8_u0qr0noclamp:
+	VST1.P [V0.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
+	CBZ R25, dwDot3x3s1n8_u0qr1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot3x3s1n8_u0qr1noclamp:
+	VST1.P [V0.B8], (R9)(R12)
+	B dwDot3x3s1n8_u0qdone
+dwDot3x3s1n8_u0qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s1n8_u0qujoin:
+	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dwDot3x3s1n8_u0qu0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot3x3s1n8_u0qu0noclamp:
+	VST1.P [V0.B8], (R10)(R12)
+	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dwDot3x3s1n8_u0qu1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot3x3s1n8_u0qu1noclamp:
+	VST1.P [V0.B8], (R9)(R12)
+dwDot3x3s1n8_u0qdone:
+	SUBS $1, R13
+	BEQ dwDot3x3s1n8_next
+	CMP R24, R23
+	BLO dwDot3x3s1n8_c3in
+	VLD1 (R15), [V0.B16, V1.B16]
+	B dwDot3x3s1n8_c3join
+dwDot3x3s1n8_c3in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+dwDot3x3s1n8_c3join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989454 // sdot v20.4s, v2.16b, v24.16b
+	WORD $0x4e999475 // sdot v21.4s, v3.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a9496 // sdot v22.4s, v4.16b, v26.16b
+	WORD $0x4e9b94b7 // sdot v23.4s, v5.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9416 // sdot v22.4s, v0.16b, v26.16b
+	WORD $0x4e9b9437 // sdot v23.4s, v1.16b, v27.16b
+	CBNZ R16, dwDot3x3s1n8_u1fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot3x3s1n8_u1fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot3x3s1n8_u1qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot3x3s1n8_u1qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s1n8_u1qzjoin
+	B dwDot3x3s1n8_u1qzgen
+	B dwDot3x3s1n8_u1qzgen
+	B dwDot3x3s1n8_u1qzgen
+	B dwDot3x3s1n8_u1qzgen
+	B dwDot3x3s1n8_u1qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s1n8_u1qujoin
+	B dwDot3x3s1n8_u1qugen
+	B dwDot3x3s1n8_u1qugen
+	B dwDot3x3s1n8_u1qugen
+	B dwDot3x3s1n8_u1qugen
+	B dwDot3x3s1n8_u1qugen
+dwDot3x3s1n8_u1qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s1n8_u1qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac2 // sqxtn v2.8b, v22.8h
+	CBZ R25, dwDot3x3s1n8_u1qr0noclamp
+	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
+	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
+dwDot3x3s1n8_u1qr0noclamp:
+	VST1.P [V2.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a82 // sqxtn v2.8b, v20.8h
+	CBZ R25, dwDot3x3s1n8_u1qr1noclamp
+	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
+	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
+dwDot3x3s1n8_u1qr1noclamp:
+	VST1.P [V2.B8], (R9)(R12)
+	B dwDot3x3s1n8_u1qdone
+dwDot3x3s1n8_u1qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s1n8_u1qujoin:
+	WORD $0x2e212ac2 // sqxtun v2.8b, v22.8h
+	VEOR V31.B16, V2.B16, V2.B16
+	CBZ R25, dwDot3x3s1n8_u1qu0noclamp
+	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
+	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
+dwDot3x3s1n8_u1qu0noclamp:
+	VST1.P [V2.B8], (R10)(R12)
+	WORD $0x2e212a82 // sqxtun v2.8b, v20.8h
+	VEOR V31.B16, V2.B16, V2.B16
+	CBZ R25, dwDot3x3s1n8_u1qu1noclamp
+	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
+	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
+dwDot3x3s1n8_u1qu1noclamp:
+	VST1.P [V2.B8], (R9)(R12)
+dwDot3x3s1n8_u1qdone:
+	SUBS $1, R13
+	BEQ dwDot3x3s1n8_next
+	CMP R24, R23
+	BLO dwDot3x3s1n8_c4in
+	VLD1 (R15), [V2.B16, V3.B16]
+	B dwDot3x3s1n8_c4join
+dwDot3x3s1n8_c4in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b02 // zip1 v2.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b03 // zip2 v3.8h, v24.8h, v26.8h
+dwDot3x3s1n8_c4join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a9496 // sdot v22.4s, v4.16b, v26.16b
+	WORD $0x4e9b94b7 // sdot v23.4s, v5.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9416 // sdot v22.4s, v0.16b, v26.16b
+	WORD $0x4e9b9437 // sdot v23.4s, v1.16b, v27.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989454 // sdot v20.4s, v2.16b, v24.16b
+	WORD $0x4e999475 // sdot v21.4s, v3.16b, v25.16b
+	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
+	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
+	CBNZ R16, dwDot3x3s1n8_u2fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot3x3s1n8_u2fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot3x3s1n8_u2qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot3x3s1n8_u2qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s1n8_u2qzjoin
+	B dwDot3x3s1n8_u2qzgen
+	B dwDot3x3s1n8_u2qzgen
+	B dwDot3x3s1n8_u2qzgen
+	B dwDot3x3s1n8_u2qzgen
+	B dwDot3x3s1n8_u2qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s1n8_u2qujoin
+	B dwDot3x3s1n8_u2qugen
+	B dwDot3x3s1n8_u2qugen
+	B dwDot3x3s1n8_u2qugen
+	B dwDot3x3s1n8_u2qugen
+	B dwDot3x3s1n8_u2qugen
+dwDot3x3s1n8_u2qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s1n8_u2qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	CBZ R25, dwDot3x3s1n8_u2qr0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot3x3s1n8_u2qr0noclamp:
+	VST1.P [V4.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
+	CBZ R25, dwDot3x3s1n8_u2qr1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot3x3s1n8_u2qr1noclamp:
+	VST1.P [V4.B8], (R9)(R12)
+	B dwDot3x3s1n8_u2qdone
+dwDot3x3s1n8_u2qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s1n8_u2qujoin:
+	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dwDot3x3s1n8_u2qu0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot3x3s1n8_u2qu0noclamp:
+	VST1.P [V4.B8], (R10)(R12)
+	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dwDot3x3s1n8_u2qu1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot3x3s1n8_u2qu1noclamp:
+	VST1.P [V4.B8], (R9)(R12)
+dwDot3x3s1n8_u2qdone:
+	SUBS $1, R13
+	BEQ dwDot3x3s1n8_next
+	B dwDot3x3s1n8_pix
+dwDot3x3s1n8_next:
+	ADD $8, R20
+	ADD $192, R8
+	SUBS $1, R14
+	BNE dwDot3x3s1n8_blk
+dwDot3x3s1n8_ret:
+	RET
+
+// func dwDot3x3s2n8(a *dwDot8Args)
+TEXT ·dwDot3x3s2n8(SB), NOSPLIT, $0-8
+	MOVD a+0(FP), R19
+	MOVD 120(R19), R22
+	VDUP R22, V28.H8
+	MOVD 128(R19), R22
+	VDUP R22, V29.B16
+	MOVD 136(R19), R22
+	VDUP R22, V30.B16
+	VMOVI $128, V31.B16
+	MOVD 144(R19), R25
+	MOVD 96(R19), R12
+	MOVD 112(R19), R14
+	MOVD 160(R19), R24
+	MOVD 64(R19), R8
+	MOVD $0, R20
+	CBZ R14, dwDot3x3s2n8_ret
+dwDot3x3s2n8_blk:
+	MOVD 168(R19), R23
+	MUL R23, R12, R26
+	MOVD 0(R19), R0
+	ADD R20, R0, R0
+	MOVD 8(R19), R1
+	ADD R20, R1, R1
+	MOVD 16(R19), R2
+	ADD R20, R2, R2
+	MOVD 24(R19), R3
+	ADD R20, R3, R3
+	MOVD 32(R19), R4
+	ADD R20, R4, R4
+	MOVD 152(R19), R15
+	ADD R20, R15, R15
+	MOVD 88(R19), R11
+	LSR $4, R20, R22
+	MOVD $272, R17
+	MADD R17, R11, R22, R11
+	AND $8, R20, R22
+	ADD R22<<2, R11, R21
+	MOVD 256(R11), R16
+	MOVD 72(R19), R9
+	ADD R20, R9, R9
+	MOVD 80(R19), R10
+	ADD R20, R10, R10
+	MOVD 104(R19), R13
+	CMP R24, R23
+	BLO dwDot3x3s2n8_c0in
+	VLD1 (R15), [V0.B16, V1.B16, V2.B16, V3.B16]
+	B dwDot3x3s2n8_c0join
+dwDot3x3s2n8_c0in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0x4e183b1a // zip1 v26.16b, v24.16b, v24.16b
+	WORD $0x4e5a3b42 // zip1 v2.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b43 // zip2 v3.8h, v26.8h, v26.8h
+dwDot3x3s2n8_c0join:
+	ADD R12, R26, R26
+	ADD $1, R23
+dwDot3x3s2n8_pix:
+	CMP R24, R23
+	BLO dwDot3x3s2n8_c1in
+	VLD1 (R15), [V4.B16, V5.B16, V6.B16, V7.B16]
+	B dwDot3x3s2n8_c1join
+dwDot3x3s2n8_c1in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0x4e183b1a // zip1 v26.16b, v24.16b, v24.16b
+	WORD $0x4e5a3b46 // zip1 v6.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b47 // zip2 v7.8h, v26.8h, v26.8h
+dwDot3x3s2n8_c1join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot3x3s2n8_c2in
+	VLD1 (R15), [V8.B16, V9.B16, V10.B16, V11.B16]
+	B dwDot3x3s2n8_c2join
+dwDot3x3s2n8_c2in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0x4e183b1a // zip1 v26.16b, v24.16b, v24.16b
+	WORD $0x4e5a3b4a // zip1 v10.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b4b // zip2 v11.8h, v26.8h, v26.8h
+dwDot3x3s2n8_c2join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9416 // sdot v22.4s, v0.16b, v26.16b
+	WORD $0x4e9b9437 // sdot v23.4s, v1.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e989456 // sdot v22.4s, v2.16b, v24.16b
+	WORD $0x4e999477 // sdot v23.4s, v3.16b, v25.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a9496 // sdot v22.4s, v4.16b, v26.16b
+	WORD $0x4e9b94b7 // sdot v23.4s, v5.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e9894d6 // sdot v22.4s, v6.16b, v24.16b
+	WORD $0x4e9994f7 // sdot v23.4s, v7.16b, v25.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9516 // sdot v22.4s, v8.16b, v26.16b
+	WORD $0x4e9b9537 // sdot v23.4s, v9.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e989556 // sdot v22.4s, v10.16b, v24.16b
+	WORD $0x4e999577 // sdot v23.4s, v11.16b, v25.16b
+	CBNZ R16, dwDot3x3s2n8_u0fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot3x3s2n8_u0fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot3x3s2n8_u0qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot3x3s2n8_u0qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s2n8_u0qzjoin
+	B dwDot3x3s2n8_u0qzgen
+	B dwDot3x3s2n8_u0qzgen
+	B dwDot3x3s2n8_u0qzgen
+	B dwDot3x3s2n8_u0qzgen
+	B dwDot3x3s2n8_u0qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s2n8_u0qujoin
+	B dwDot3x3s2n8_u0qugen
+	B dwDot3x3s2n8_u0qugen
+	B dwDot3x3s2n8_u0qugen
+	B dwDot3x3s2n8_u0qugen
+	B dwDot3x3s2n8_u0qugen
+dwDot3x3s2n8_u0qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s2n8_u0qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	CBZ R25, dwDot3x3s2n8_u0qr0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot3x3s2n8_u0qr0noclamp:
+	VST1.P [V0.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
+	CBZ R25, dwDot3x3s2n8_u0qr1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot3x3s2n8_u0qr1noclamp:
+	VST1.P [V0.B8], (R9)(R12)
+	B dwDot3x3s2n8_u0qdone
+dwDot3x3s2n8_u0qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s2n8_u0qujoin:
+	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dwDot3x3s2n8_u0qu0noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot3x3s2n8_u0qu0noclamp:
+	VST1.P [V0.B8], (R10)(R12)
+	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
+	VEOR V31.B16, V0.B16, V0.B16
+	CBZ R25, dwDot3x3s2n8_u0qu1noclamp
+	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
+	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
+dwDot3x3s2n8_u0qu1noclamp:
+	VST1.P [V0.B8], (R9)(R12)
+dwDot3x3s2n8_u0qdone:
+	SUBS $1, R13
+	BEQ dwDot3x3s2n8_next
+	CMP R24, R23
+	BLO dwDot3x3s2n8_c3in
+	VLD1 (R15), [V0.B16, V1.B16, V2.B16, V3.B16]
+	B dwDot3x3s2n8_c3join
+dwDot3x3s2n8_c3in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0x4e183b1a // zip1 v26.16b, v24.16b, v24.16b
+	WORD $0x4e5a3b42 // zip1 v2.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b43 // zip2 v3.8h, v26.8h, v26.8h
+dwDot3x3s2n8_c3join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot3x3s2n8_c4in
+	VLD1 (R15), [V4.B16, V5.B16, V6.B16, V7.B16]
+	B dwDot3x3s2n8_c4join
+dwDot3x3s2n8_c4in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b04 // zip1 v4.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b05 // zip2 v5.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0x4e183b1a // zip1 v26.16b, v24.16b, v24.16b
+	WORD $0x4e5a3b46 // zip1 v6.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b47 // zip2 v7.8h, v26.8h, v26.8h
+dwDot3x3s2n8_c4join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9516 // sdot v22.4s, v8.16b, v26.16b
+	WORD $0x4e9b9537 // sdot v23.4s, v9.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e989556 // sdot v22.4s, v10.16b, v24.16b
+	WORD $0x4e999577 // sdot v23.4s, v11.16b, v25.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9416 // sdot v22.4s, v0.16b, v26.16b
+	WORD $0x4e9b9437 // sdot v23.4s, v1.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e989456 // sdot v22.4s, v2.16b, v24.16b
+	WORD $0x4e999477 // sdot v23.4s, v3.16b, v25.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a9496 // sdot v22.4s, v4.16b, v26.16b
+	WORD $0x4e9b94b7 // sdot v23.4s, v5.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e9894d6 // sdot v22.4s, v6.16b, v24.16b
+	WORD $0x4e9994f7 // sdot v23.4s, v7.16b, v25.16b
+	CBNZ R16, dwDot3x3s2n8_u1fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot3x3s2n8_u1fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot3x3s2n8_u1qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot3x3s2n8_u1qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s2n8_u1qzjoin
+	B dwDot3x3s2n8_u1qzgen
+	B dwDot3x3s2n8_u1qzgen
+	B dwDot3x3s2n8_u1qzgen
+	B dwDot3x3s2n8_u1qzgen
+	B dwDot3x3s2n8_u1qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s2n8_u1qujoin
+	B dwDot3x3s2n8_u1qugen
+	B dwDot3x3s2n8_u1qugen
+	B dwDot3x3s2n8_u1qugen
+	B dwDot3x3s2n8_u1qugen
+	B dwDot3x3s2n8_u1qugen
+dwDot3x3s2n8_u1qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s2n8_u1qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	CBZ R25, dwDot3x3s2n8_u1qr0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot3x3s2n8_u1qr0noclamp:
+	VST1.P [V8.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
+	CBZ R25, dwDot3x3s2n8_u1qr1noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot3x3s2n8_u1qr1noclamp:
+	VST1.P [V8.B8], (R9)(R12)
+	B dwDot3x3s2n8_u1qdone
+dwDot3x3s2n8_u1qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s2n8_u1qujoin:
+	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dwDot3x3s2n8_u1qu0noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot3x3s2n8_u1qu0noclamp:
+	VST1.P [V8.B8], (R10)(R12)
+	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
+	VEOR V31.B16, V8.B16, V8.B16
+	CBZ R25, dwDot3x3s2n8_u1qu1noclamp
+	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
+	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
+dwDot3x3s2n8_u1qu1noclamp:
+	VST1.P [V8.B8], (R9)(R12)
+dwDot3x3s2n8_u1qdone:
+	SUBS $1, R13
+	BEQ dwDot3x3s2n8_next
+	CMP R24, R23
+	BLO dwDot3x3s2n8_c5in
+	VLD1 (R15), [V8.B16, V9.B16, V10.B16, V11.B16]
+	B dwDot3x3s2n8_c5join
+dwDot3x3s2n8_c5in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b08 // zip1 v8.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b09 // zip2 v9.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0x4e183b1a // zip1 v26.16b, v24.16b, v24.16b
+	WORD $0x4e5a3b4a // zip1 v10.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b4b // zip2 v11.8h, v26.8h, v26.8h
+dwDot3x3s2n8_c5join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	CMP R24, R23
+	BLO dwDot3x3s2n8_c6in
+	VLD1 (R15), [V0.B16, V1.B16, V2.B16, V3.B16]
+	B dwDot3x3s2n8_c6join
+dwDot3x3s2n8_c6in:
+	WORD $0xfc7a6818 // ldr d24, [x0,x26]
+	WORD $0xfc7a6839 // ldr d25, [x1,x26]
+	WORD $0xfc7a685a // ldr d26, [x2,x26]
+	WORD $0xfc7a687b // ldr d27, [x3,x26]
+	WORD $0x4e193b18 // zip1 v24.16b, v24.16b, v25.16b
+	WORD $0x4e1b3b5a // zip1 v26.16b, v26.16b, v27.16b
+	WORD $0x4e5a3b00 // zip1 v0.8h, v24.8h, v26.8h
+	WORD $0x4e5a7b01 // zip2 v1.8h, v24.8h, v26.8h
+	WORD $0xfc7a6898 // ldr d24, [x4,x26]
+	WORD $0x4e183b1a // zip1 v26.16b, v24.16b, v24.16b
+	WORD $0x4e5a3b42 // zip1 v2.8h, v26.8h, v26.8h
+	WORD $0x4e5a7b43 // zip2 v3.8h, v26.8h, v26.8h
+dwDot3x3s2n8_c6join:
+	ADD R12, R26, R26
+	ADD $1, R23
+	VLD1 (R21), [V20.S4, V21.S4]
+	VLD1 (R21), [V22.S4, V23.S4]
+	MOVD R8, R7
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989494 // sdot v20.4s, v4.16b, v24.16b
+	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
+	WORD $0x4e9a9496 // sdot v22.4s, v4.16b, v26.16b
+	WORD $0x4e9b94b7 // sdot v23.4s, v5.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e9894d6 // sdot v22.4s, v6.16b, v24.16b
+	WORD $0x4e9994f7 // sdot v23.4s, v7.16b, v25.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989514 // sdot v20.4s, v8.16b, v24.16b
+	WORD $0x4e999535 // sdot v21.4s, v9.16b, v25.16b
+	WORD $0x4e9a9516 // sdot v22.4s, v8.16b, v26.16b
+	WORD $0x4e9b9537 // sdot v23.4s, v9.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e989556 // sdot v22.4s, v10.16b, v24.16b
+	WORD $0x4e999577 // sdot v23.4s, v11.16b, v25.16b
+	VLD1.P 64(R7), [V24.B16, V25.B16, V26.B16, V27.B16]
+	WORD $0x4e989414 // sdot v20.4s, v0.16b, v24.16b
+	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
+	WORD $0x4e9a9416 // sdot v22.4s, v0.16b, v26.16b
+	WORD $0x4e9b9437 // sdot v23.4s, v1.16b, v27.16b
+	VLD1.P 32(R7), [V24.B16, V25.B16]
+	WORD $0x4e989456 // sdot v22.4s, v2.16b, v24.16b
+	WORD $0x4e999477 // sdot v23.4s, v3.16b, v25.16b
+	CBNZ R16, dwDot3x3s2n8_u2fast
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
+	WORD $0x4eb94eb5 // sqshl v21.4s, v21.4s, v25.4s
+	WORD $0x4eb84ed6 // sqshl v22.4s, v22.4s, v24.4s
+	WORD $0x4eb94ef7 // sqshl v23.4s, v23.4s, v25.4s
+dwDot3x3s2n8_u2fast:
+	ADD $64, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	ADD $128, R21, R22
+	VLD1 (R22), [V26.S4, V27.S4]
+	WORD $0x4eb8b694 // sqdmulh v20.4s, v20.4s, v24.4s
+	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
+	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
+	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	MOVD 264(R11), R22
+	ADR dwDot3x3s2n8_u2qtbl, R17
+	ADD R22<<2, R17, R17
+	ADD R22<<4, R17, R17
+	JMP (R17)
+dwDot3x3s2n8_u2qtbl:
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s2n8_u2qzjoin
+	B dwDot3x3s2n8_u2qzgen
+	B dwDot3x3s2n8_u2qzgen
+	B dwDot3x3s2n8_u2qzgen
+	B dwDot3x3s2n8_u2qzgen
+	B dwDot3x3s2n8_u2qzgen
+	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f9eb4 // sqrshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f1e9ed6 // sqrshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e9ef6 // sqrshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9e94 // sqrshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e9eb4 // sqrshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f1d9ed6 // sqrshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d9ef6 // sqrshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9e94 // sqrshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d9eb4 // sqrshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f1c9ed6 // sqrshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c9ef6 // sqrshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9e94 // sqrshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c9eb4 // sqrshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f1b9ed6 // sqrshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b9ef6 // sqrshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9e94 // sqrshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b9eb4 // sqrshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f1a9ed6 // sqrshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a9ef6 // sqrshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9e94 // sqrshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a9eb4 // sqrshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f199ed6 // sqrshrn v22.4h, v22.4s, #7
+	WORD $0x4f199ef6 // sqrshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199e94 // sqrshrn v20.4h, v20.4s, #7
+	WORD $0x4f199eb4 // sqrshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f189ed6 // sqrshrn v22.4h, v22.4s, #8
+	WORD $0x4f189ef6 // sqrshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189e94 // sqrshrn v20.4h, v20.4s, #8
+	WORD $0x4f189eb4 // sqrshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f179ed6 // sqrshrn v22.4h, v22.4s, #9
+	WORD $0x4f179ef6 // sqrshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179e94 // sqrshrn v20.4h, v20.4s, #9
+	WORD $0x4f179eb4 // sqrshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f169ed6 // sqrshrn v22.4h, v22.4s, #10
+	WORD $0x4f169ef6 // sqrshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169e94 // sqrshrn v20.4h, v20.4s, #10
+	WORD $0x4f169eb4 // sqrshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f159ed6 // sqrshrn v22.4h, v22.4s, #11
+	WORD $0x4f159ef6 // sqrshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159e94 // sqrshrn v20.4h, v20.4s, #11
+	WORD $0x4f159eb4 // sqrshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f149ed6 // sqrshrn v22.4h, v22.4s, #12
+	WORD $0x4f149ef6 // sqrshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149e94 // sqrshrn v20.4h, v20.4s, #12
+	WORD $0x4f149eb4 // sqrshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f139ed6 // sqrshrn v22.4h, v22.4s, #13
+	WORD $0x4f139ef6 // sqrshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139e94 // sqrshrn v20.4h, v20.4s, #13
+	WORD $0x4f139eb4 // sqrshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f129ed6 // sqrshrn v22.4h, v22.4s, #14
+	WORD $0x4f129ef6 // sqrshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129e94 // sqrshrn v20.4h, v20.4s, #14
+	WORD $0x4f129eb4 // sqrshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f119ed6 // sqrshrn v22.4h, v22.4s, #15
+	WORD $0x4f119ef6 // sqrshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119e94 // sqrshrn v20.4h, v20.4s, #15
+	WORD $0x4f119eb4 // sqrshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0f109ed6 // sqrshrn v22.4h, v22.4s, #16
+	WORD $0x4f109ef6 // sqrshrn2 v22.8h, v23.4s, #16
+	WORD $0x0f109e94 // sqrshrn v20.4h, v20.4s, #16
+	WORD $0x4f109eb4 // sqrshrn2 v20.8h, v21.4s, #16
+	B dwDot3x3s2n8_u2qujoin
+	B dwDot3x3s2n8_u2qugen
+	B dwDot3x3s2n8_u2qugen
+	B dwDot3x3s2n8_u2qugen
+	B dwDot3x3s2n8_u2qugen
+	B dwDot3x3s2n8_u2qugen
+dwDot3x3s2n8_u2qzgen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s2n8_u2qzjoin:
+	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	CBZ R25, dwDot3x3s2n8_u2qr0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot3x3s2n8_u2qr0noclamp:
+	VST1.P [V4.B8], (R10)(R12)
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
+	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
+	CBZ R25, dwDot3x3s2n8_u2qr1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot3x3s2n8_u2qr1noclamp:
+	VST1.P [V4.B8], (R9)(R12)
+	B dwDot3x3s2n8_u2qdone
+dwDot3x3s2n8_u2qugen:
+	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
+	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
+	WORD $0x4eba5694 // srshl v20.4s, v20.4s, v26.4s
+	WORD $0x4ebb56b5 // srshl v21.4s, v21.4s, v27.4s
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+dwDot3x3s2n8_u2qujoin:
+	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dwDot3x3s2n8_u2qu0noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot3x3s2n8_u2qu0noclamp:
+	VST1.P [V4.B8], (R10)(R12)
+	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
+	VEOR V31.B16, V4.B16, V4.B16
+	CBZ R25, dwDot3x3s2n8_u2qu1noclamp
+	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
+	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
+dwDot3x3s2n8_u2qu1noclamp:
+	VST1.P [V4.B8], (R9)(R12)
+dwDot3x3s2n8_u2qdone:
+	SUBS $1, R13
+	BEQ dwDot3x3s2n8_next
+	B dwDot3x3s2n8_pix
+dwDot3x3s2n8_next:
+	ADD $8, R20
+	ADD $288, R8
+	SUBS $1, R14
+	BNE dwDot3x3s2n8_blk
+dwDot3x3s2n8_ret:
+	RET
+
 DATA dwDotTbl<>+0(SB)/8, $0xff110302ff100100
 DATA dwDotTbl<>+8(SB)/8, $0xff130706ff120504
 DATA dwDotTbl<>+16(SB)/8, $0xff150b0aff140908

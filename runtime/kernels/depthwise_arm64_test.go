@@ -39,6 +39,57 @@ func TestDwArgsARMLayout(t *testing.T) {
 	}
 }
 
+func TestDwDot8ArgsLayout(t *testing.T) {
+	var a dwDot8Args
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"rows", unsafe.Offsetof(a.rows), 0},
+		{"w", unsafe.Offsetof(a.w), 64},
+		{"y0", unsafe.Offsetof(a.y0), 72},
+		{"y1", unsafe.Offsetof(a.y1), 80},
+		{"epi", unsafe.Offsetof(a.epi), 88},
+		{"c", unsafe.Offsetof(a.c), 96},
+		{"npix", unsafe.Offsetof(a.npix), 104},
+		{"nblk", unsafe.Offsetof(a.nblk), 112},
+		{"zy", unsafe.Offsetof(a.zy), 120},
+		{"lo", unsafe.Offsetof(a.lo), 128},
+		{"hi", unsafe.Offsetof(a.hi), 136},
+		{"clamp", unsafe.Offsetof(a.clamp), 144},
+		{"zx", unsafe.Offsetof(a.zx), 152},
+		{"wcols", unsafe.Offsetof(a.wcols), 160},
+		{"ix0", unsafe.Offsetof(a.ix0), 168},
+	} {
+		if f.got != f.want {
+			t.Errorf("dwDot8Args.%s at %d, asmgen_arm64.go says %d", f.name, f.got, f.want)
+		}
+	}
+}
+
+// TestDwDot5Fallback checks that 5x5 layers the SDOT kernels do not take
+// (dilation 2, stride 3, W*C beyond the zx row) pack without SDOT weights
+// and still match the twin on the NEON kernels.
+func TestDwDot5Fallback(t *testing.T) {
+	r := rand.New(rand.NewPCG(85, 86))
+	for _, tc := range []struct{ h, w, c, s, d int }{{9, 9, 16, 1, 2}, {9, 9, 16, 3, 1}, {3, dwZRowMax/64 + 1, 64, 1, 1}} {
+		p, x, wd, bias := newConvCase(r, 1, tc.h, tc.w, tc.c, tc.c, 5, 5, tc.s, tc.s, tc.d, tc.d, 2, 2, 2, 2, tc.c)
+		if dwDot8Packed(p) || dwDotLen(p) != 0 || len(packDwDot(p, wd)) != dwPackedLenARM(p) {
+			t.Fatalf("%+v: packed for the SDOT kernels", tc)
+		}
+		want := make([]int8, p.N*p.OH*p.OW*p.O)
+		Depthwise(p, x, wd, bias, want, 0, p.Rows())
+		if !cpu.ARM64.HasASIMDDP {
+			continue
+		}
+		got := make([]int8, len(want))
+		dwRunDot(p, x, packDwDot(p, wd), bias, got, 0, p.Rows())
+		if !slices.Equal(got, want) {
+			reportDiff(t, fmt.Sprintf("%+v", tc), got, want, tc.c)
+		}
+	}
+}
+
 func TestDwDotArgsLayout(t *testing.T) {
 	var a dwDotArgs
 	for _, f := range []struct {
@@ -147,32 +198,45 @@ func TestDepthwiseNEON(t *testing.T) {
 	t.Logf("%d cases", n)
 }
 
-// TestDepthwiseDot sweeps the SDOT kernels of 3x3 stride-1 and -2 layers
-// (pairs of rows and a single last row, image boundaries, pads 0-2 on every side,
-// widths 1-11 around its 3-pixel unroll, channels around the 512-channel
-// chunk) with typical multipliers (S >= 32), ones sharing S (the uniform
-// shift) and extreme ones (S < 32: the pre-shift), against the generic twin.
+// TestDepthwiseDot sweeps the SDOT kernels of 3x3 and 5x5 stride-1 and -2
+// layers (pairs of rows and a single last row, image boundaries, pads 0 to
+// k-1 on every side, widths 1-11 (the 8-channel kernels: 1-16) around their
+// 3- and 5-pixel unrolls, channels around the 512-channel chunk, for the
+// 8-channel kernels (5x5, 3x3 of C % 16 = 8) any multiple of 8)
+// with typical multipliers (S >= 32), ones sharing S (the uniform
+// shift) and extreme ones (S < 32: the pre-shift), random inputs and
+// weights (-128 included) or all extreme ones and extreme zero points,
+// against the generic twin.
 func TestDepthwiseDot(t *testing.T) {
 	if !cpu.ARM64.HasASIMDDP {
 		t.Skip("no ASIMDDP")
 	}
 	r := rand.New(rand.NewPCG(81, 82))
 	n := 0
-	for _, c := range []int{16, 32, 48, 528} {
+	for _, kc := range [][2]int{{3, 16}, {3, 32}, {3, 48}, {3, 528}, {3, 8}, {3, 24}, {3, 88}, {3, 184}, {3, 520}, {5, 8}, {5, 16}, {5, 24}, {5, 40}, {5, 72}, {5, 120}, {5, 520}, {5, 536}} {
+		k, c := kc[0], kc[1]
 		for rep := range 40 {
 			h, w := 1+r.IntN(9), 1+r.IntN(11)
+			if c%16 != 0 || k == 5 { // the 8-channel kernels
+				h, w = 1+r.IntN(12), 1+r.IntN(16)
+			}
 			if c > 500 {
 				h, w = 1+r.IntN(4), 1+r.IntN(6)
 			}
-			pads := [4]int{1, 1, 1, 1}
+			pads := [4]int{k / 2, k / 2, k / 2, k / 2}
 			if rep%3 == 2 {
-				pads = [4]int{r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)}
+				pads = [4]int{r.IntN(k), r.IntN(k), r.IntN(k), r.IntN(k)}
 			}
-			if h+pads[0]+pads[2] < 3 || w+pads[1]+pads[3] < 3 {
+			if h+pads[0]+pads[2] < k || w+pads[1]+pads[3] < k {
 				continue
 			}
 			s := 1 + rep%5/3 // strides 1 and 2
-			p, x, wd, bias := newConvCase(r, 1+r.IntN(2), h, w, c, c, 3, 3, s, s, 1, 1, pads[0], pads[1], pads[2], pads[3], c)
+			p, x, wd, bias := newConvCase(r, 1+r.IntN(2), h, w, c, c, k, k, s, s, 1, 1, pads[0], pads[1], pads[2], pads[3], c)
+			if c%16 != 0 && rep%7 == 6 { // extremes: every input and weight at a bound
+				x = slices.Repeat([]int8{[]int8{-128, 127}[r.IntN(2)]}, len(x))
+				wd = slices.Repeat([]int8{[]int8{-128, 127}[r.IntN(2)]}, len(wd))
+				p.XZero = []int32{-128, 127}[r.IntN(2)]
+			}
 			p.Mult = typicalMults(r, c)
 			switch rep % 4 {
 			case 1:
@@ -185,9 +249,9 @@ func TestDepthwiseDot(t *testing.T) {
 				t.Fatal(err)
 			}
 			Depthwise(p, x, wd, bias, want, 0, p.Rows())
-			name := fmt.Sprintf("C=%d N=%d %dx%d/%d pads %v zx=%d zy=%d out=%v", c, p.N, h, w, s, pads, p.XZero, p.YZero, p.Out)
+			name := fmt.Sprintf("%dx%d C=%d N=%d %dx%d/%d pads %v zx=%d zy=%d out=%v", k, k, c, p.N, h, w, s, pads, p.XZero, p.YZero, p.Out)
 			pw := packDwDot(p, wd)
-			if len(pw) != dwPackedLenARM(p)+dwDotLen(p) {
+			if dwDotLen(p) == 0 || len(pw) != dwPackedLenARM(p)+dwDotLen(p) {
 				t.Fatalf("%s: packed to %d bytes", name, len(pw))
 			}
 			gx, gw := newGuarded(r, x), newGuarded(r, pw)

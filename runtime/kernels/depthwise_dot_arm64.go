@@ -3,10 +3,13 @@
 package kernels
 
 // The SDOT depthwise kernels of the "dotprod" Set (depthwise_arm64.s,
-// written by asmgen_arm64.go): 3x3 windows, stride 1 or 2, no dilation, channels
-// a multiple of 16; the other layers run the NEON kernels of
-// depthwise_arm64.go. It computes whole rows, the columns outside the input
-// reading the zx vector.
+// written by asmgen_arm64.go): 3x3 windows, stride 1 or 2, no dilation,
+// channels a multiple of 16 (dwDot3x3s1, dwDot3x3s2, described below); 5x5
+// windows, and 3x3 ones of channels not a multiple of 16, stride 1 or 2, no
+// dilation, channels a multiple of 8, W*C <= dwZRowMax (the 8-channel
+// kernels: see packDwDot8 and asmgen_arm64.go's dwDot8); the other layers
+// run the NEON kernels of depthwise_arm64.go. They compute whole rows, the
+// columns outside the input reading the zx vector.
 //
 // Arithmetic. Two output rows oy, oy+1 read input rows oy-PadTop .. +3.
 // For each input column and 16 channels, ZIP1/ZIP2 interleave the 4 rows'
@@ -82,6 +85,75 @@ func dwDot3x3s1(a *dwDotArgs)
 //go:noescape
 func dwDot3x3s2(a *dwDotArgs)
 
+// dwDot8Args is what the 8-channel SDOT kernels (dwDot5x5s1, dwDot5x5s2,
+// dwDot3x3s1n8, dwDot3x3s2n8) read (offsets in asmgen_arm64.go;
+// TestDwDot8ArgsLayout checks them).
+type dwDot8Args struct {
+	rows  [8]*int8 // input rows oy*s-PadTop+k at column 0, first channel of the chunk (or the zx row)
+	w     *int8    // SDOT weights of the chunk's first block
+	y0    *int8    // output row oy at pixel 0
+	y1    *int8    // output row oy+1 (y0 for a single row: row 1 is stored first)
+	epi   *int32   // epilogue constants (fillEpiARM)
+	c     int      // bytes between pixels and between input columns (C)
+	npix  int      // output pixels (OW >= 1)
+	nblk  int      // 8-channel blocks of the chunk
+	zy    int
+	lo    int
+	hi    int
+	clamp int   // 1 unless [lo, hi] = [-128, 127]
+	zx    *int8 // the chunk's zx vector, 64 bytes past each block readable
+	wcols int   // input columns (W)
+	ix0   int   // input column of pixel 0's first tap (-PadLeft)
+}
+
+// dwDot5x5s1 computes the pixels ox = 0 .. npix-1 of output rows oy (y0)
+// and oy+1 (y1) of a 5x5 stride-1 depthwise convolution for the channels
+// of one chunk:
+//
+//	for i := range npix:
+//		for c := range 8 nblk:
+//			for r := range 2:
+//				acc := corr[c] + Σ_{kh, kw < 5} int32(in(r+kh, ix0+i+kw, c)) * w[kh][kw][c]
+//				y_r[i*C + c] = clamp(zy + RoundShift(int64(acc)*M[c], S[c]), lo, hi)
+//
+// with in(k, ix, c) = rows[k][ix*C + c] for 0 <= ix < wcols, else zx[c].
+//
+// The generic twin is Depthwise.
+//
+//go:noescape
+func dwDot5x5s1(a *dwDot8Args)
+
+// dwDot5x5s2 is dwDot5x5s1 for stride 2: output row r of the pair reads
+// input rows 2r+kh and columns ix0+2i+kw. The generic twin is Depthwise.
+//
+//go:noescape
+func dwDot5x5s2(a *dwDot8Args)
+
+// dwDot3x3s1n8 is dwDot5x5s1 for a 3x3 window (kh, kw < 3), for layers
+// whose channels are not a multiple of 16. The generic twin is Depthwise.
+//
+//go:noescape
+func dwDot3x3s1n8(a *dwDot8Args)
+
+// dwDot3x3s2n8 is dwDot5x5s2 for a 3x3 window. The generic twin is
+// Depthwise.
+//
+//go:noescape
+func dwDot3x3s2n8(a *dwDot8Args)
+
+// dwZRowMax bounds W*C of the 8-channel SDOT layers: their rows outside
+// the input read a zx row of W*C bytes on the stack.
+const dwZRowMax = 16384
+
+// dwDot8Packed reports whether packDwDot adds the 8-channel SDOT weights
+// for p: 5x5 windows, and 3x3 ones whose channels are not a multiple of
+// 16 (the others have dwDot3x3s1 and dwDot3x3s2), of stride 1 or 2.
+func dwDot8Packed(p *ConvParams) bool {
+	dh, dw := p.dil()
+	return dwFastARM(p) && (p.KH == 5 || p.C%16 != 0) && p.StrideH == p.StrideW && p.StrideW <= 2 &&
+		dh == 1 && dw == 1 && p.W*p.C <= dwZRowMax
+}
+
 // dwDotBlk is the size of the SDOT weights of one 16-channel block.
 const dwDotBlk = 3 * 2 * 64
 
@@ -91,12 +163,23 @@ func dwDotPacked(p *ConvParams) bool {
 	return dwFastARM(p) && p.KH == 3 && p.C%16 == 0 && p.StrideH == p.StrideW && p.StrideW <= 2 && dh == 1 && dw == 1
 }
 
-// dwDotLen is the size of the SDOT weights of p.
-func dwDotLen(p *ConvParams) int { return p.C / 16 * dwDotBlk }
+// dwDotLen is the size of the SDOT weights of p (0 if it has none).
+func dwDotLen(p *ConvParams) int {
+	switch {
+	case dwDotPacked(p):
+		return p.C / 16 * dwDotBlk
+	case dwDot8Packed(p):
+		return p.C / 8 * dwDot8Blk(p)
+	}
+	return 0
+}
 
 // packDwDot is the PackDepthwise of the "dotprod" Set.
 func packDwDot(p *ConvParams, w []int8) []int8 {
 	out := packDwARM(p, w)
+	if dwDot8Packed(p) {
+		return append(out, packDwDot8(p, w)...)
+	}
 	if !dwDotPacked(p) {
 		return out
 	}
@@ -118,7 +201,7 @@ func packDwDot(p *ConvParams, w []int8) []int8 {
 
 // dotRows runs output rows r and, if nr = 2 (stride 1), r+1 (of the same
 // image) on dwDot3x3s1 or dwDot3x3s2.
-func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwChunkARM]int8, w *int8, x, y []int8, r, nr int) {
+func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x, y []int8, r, nr int) {
 	p, C := st.p, st.p.C
 	var d dwDotArgs
 	n, oy := r/p.OH, r%p.OH
@@ -150,4 +233,128 @@ func (st *dwState) dotRows(epi *int32, nblk int, zx *[dwChunkARM]int8, w *int8, 
 		return
 	}
 	dwDot3x3s1(&d)
+}
+
+// dot8Pairs returns the (output row, group) pairs with SDOTs in a k x k
+// window of the given stride, in the order of their weights (the list of
+// asmgen_arm64.go's dot8Pairs): group 0 (A) holds input rows 0-3, group 1
+// (B) rows 4 up; output row r reads rows r*stride to r*stride+k-1.
+//
+// It returns them in an array (no allocation: dwRun calls it per chunk).
+func dot8Pairs(k, stride int) (ps [4][2]int, n int) {
+	for r := range 2 {
+		for g := range 2 {
+			if r*stride <= 4*g+3 && r*stride+k-1 >= 4*g {
+				ps[n] = [2]int{r, g}
+				n++
+			}
+		}
+	}
+	return ps, n
+}
+
+// dwDot8Blk is the size of the 8-channel SDOT weights of one block of p
+// (k kernel columns x the pairs x 2 vectors of 16 bytes).
+func dwDot8Blk(p *ConvParams) int {
+	_, n := dot8Pairs(p.KW, p.StrideW)
+	return p.KW * 32 * n
+}
+
+// packDwDot8 returns the 8-channel SDOT weights: for each 8-channel block
+// b, kernel column kw and pair (output row r, group g) of dot8Pairs, at
+// b*dwDot8Blk + (kw*npairs + pair)*32, 2 vectors (lane j: channel 8b+j,
+// 8b+4+j), whose byte i stands for input row i (group A) or 4+i (group B,
+// i < the rows past 3 that the kernel reads; the bytes of repeated rows
+// are 0) and holds w[row-r*stride][kw], or 0 outside the window.
+func packDwDot8(p *ConvParams, w []int8) []int8 {
+	C, s, k := p.C, p.StrideW, p.KW
+	ps, np := dot8Pairs(k, s)
+	pairs := ps[:np]
+	nb := s + k - 4 // rows in group B
+	blk := dwDot8Blk(p)
+	d := make([]int8, C/8*blk)
+	for c := range C {
+		b, j := c/8, c%8
+		for kw := range k {
+			for pi, pr := range pairs {
+				o := b*blk + (kw*len(pairs)+pi)*32 + j/4*16 + 4*(j%4)
+				for i := range 4 {
+					row := 4*pr[1] + i
+					kh := row - pr[0]*s
+					if pr[1] == 1 && i >= nb || kh < 0 || kh >= k {
+						continue
+					}
+					d[o+i] = w[(kh*k+kw)*C+c]
+				}
+			}
+		}
+	}
+	return d
+}
+
+// dot8Rows runs output rows r and, if nr = 2, r+1 (of the same image) on
+// the 8-channel SDOT kernel of p; zrow (W*C bytes of zx, filled if a row
+// falls outside the input) stands for the rows outside the input.
+func (st *dwState) dot8Rows(epi *int32, nblk int, zx *[dwZxLen]int8, zrow []int8, w *int8, x, y []int8, r, nr int) {
+	p, C := st.p, st.p.C
+	var d dwDot8Args
+	n, oy := r/p.OH, r%p.OH
+	for k := range 8 {
+		iy := oy*st.s - p.PadTop + k
+		if iy >= 0 && iy < p.H {
+			d.rows[k] = &x[(n*p.H+iy)*p.W*C+st.c0]
+		} else {
+			d.rows[k] = &zrow[st.c0]
+		}
+	}
+	d.y0 = &y[(n*p.OH+oy)*p.OW*C+st.c0]
+	d.y1 = d.y0
+	if nr == 2 {
+		d.y1 = &y[(n*p.OH+oy+1)*p.OW*C+st.c0]
+	}
+	d.w, d.epi, d.zx = w, epi, &zx[0]
+	d.c, d.npix, d.nblk = C, p.OW, nblk
+	d.wcols, d.ix0 = p.W, -p.PadLeft
+	d.zy, d.lo, d.hi = int(p.YZero), int(p.Out.Lo), int(p.Out.Hi)
+	d.clamp = 0
+	if p.Out != Full {
+		d.clamp = 1
+	}
+	switch {
+	case p.KH == 5 && st.s == 2:
+		dwDot5x5s2(&d)
+	case p.KH == 5:
+		dwDot5x5s1(&d)
+	case st.s == 2:
+		dwDot3x3s2n8(&d)
+	default:
+		dwDot3x3s1n8(&d)
+	}
+}
+
+// dot8Chunk runs output rows [lo, hi) of the chunk on the 8-channel SDOT
+// kernels, by pairs of rows of one image (the last one alone). The zx
+// row, W*C bytes, is filled once the first pair reads a row outside the
+// input.
+func (st *dwState) dot8Chunk(epi *int32, nblk int, zx *[dwZxLen]int8, w *int8, x, y []int8, lo, hi int) {
+	p := st.p
+	var zbuf [dwZRowMax]int8
+	zrow := zbuf[:p.W*p.C]
+	nrows := st.s + p.KH // input rows the kernel reads
+	filled := false
+	for r := lo; r < hi; r++ {
+		nr := 1
+		if r+1 < hi && (r+1)%p.OH != 0 {
+			nr = 2 // rows r and r+1 (same image)
+		}
+		if iy := r%p.OH*st.s - p.PadTop; !filled && (iy < 0 || iy+nrows > p.H) {
+			zrow[0] = int8(p.XZero)
+			for n := 1; n < len(zrow); n *= 2 {
+				copy(zrow[n:], zrow[:n])
+			}
+			filled = true
+		}
+		st.dot8Rows(epi, nblk, zx, zrow, w, x, y, r, nr)
+		r += nr - 1
+	}
 }

@@ -183,9 +183,9 @@
 // flagged at pack time and runs a kernel that widens every product); its
 // depthwise pairs taps the same way, with SADDW. "dotprod" needs the ARMv8.2
 // dot product (Cortex-A76, the Raspberry Pi 5) and runs the GEMM as SDOT by
-// element, and its 3x3 depthwise of stride 1 and 2 by SDOT on input
-// columns interleaved by ZIP (depthwise_dot_arm64.go); its other kernels
-// are neon's. Both requantize exactly in 32-bit lanes: SQDMULH by M and
+// element, and its 3x3 and 5x5 depthwise of stride 1 and 2 by SDOT on
+// input columns interleaved by ZIP (depthwise_dot_arm64.go); its other
+// kernels are neon's. Both requantize exactly in 32-bit lanes: SQDMULH by M and
 // SRSHL by -(S-31) for S >= 32 (the usual case), after an SQSHL by 32-S
 // for smaller S (depthwise_arm64.go proves both; the NEON depthwise
 // kernels use 64-bit lanes, SMULL by M and SRSHL by -S, for such blocks);

@@ -123,16 +123,16 @@ type armEpi struct {
 // starting at channel c0, of which n (<= wd) exist, at q.
 func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx int32, mult []Multiplier, yz int32) {
 	q = q[:armBlkWords(wd)]
-	fast, k := int32(1), int32(-1) // k: -1 none yet, 0 not uniform
+	ws, ms := w[l.wsumOff()+4*c0:][:4*n], mult[c0:][:n] // the layout's divisions once per block
+	fast, k := int32(1), int32(-1)                      // k: -1 none yet, 0 not uniform
 	for j := range wd {
 		cr, m, s := int32(0), int32(0), int32(MaxShift)
 		if j < n {
-			c := c0 + j
 			if bias != nil {
-				cr = bias[c]
+				cr = bias[c0+j]
 			}
-			cr -= zx * readInt32(w, l.wsumOff()+4*c)
-			m, s = mult[c].M, mult[c].S
+			cr -= zx * readInt32(ws, 4*j)
+			m, s = ms[j].M, ms[j].S
 			if s < 32 {
 				fast = 0
 			}

@@ -4051,3 +4051,30 @@ next:
 done:
 	RET
 
+// func im2colRuns(dst *int8, kp int, src *int8, step int, rs int, kh int, run int, n int)
+TEXT ·im2colRuns(SB), NOSPLIT, $0-64
+	MOVD dst+0(FP), R0
+	MOVD kp+8(FP), R1
+	MOVD src+16(FP), R2
+	MOVD step+24(FP), R3
+	MOVD rs+32(FP), R4
+	MOVD kh+40(FP), R5
+	MOVD run+48(FP), R6
+	MOVD n+56(FP), R7
+	CBZ R7, i2c_done
+i2c_pix:
+	MOVD R2, R8
+	MOVD R0, R9
+	MOVD R5, R10
+i2c_row:
+	VLD1.P (R8)(R4), [V0.B16]
+	VST1.P [V0.B16], (R9)(R6)
+	SUBS $1, R10
+	BNE i2c_row
+	ADD R1, R0
+	ADD R3, R2
+	SUBS $1, R7
+	BNE i2c_pix
+i2c_done:
+	RET
+
