@@ -271,11 +271,11 @@ const resizeRow = 2048
 //
 // Pixels are walked by blocks (argMaxBlocks). A pixel's index is sure
 // when it is larger than every other channel's value by more than 4E, E =
-// 2^-23 M, M the largest magnitude of the four input pixels' values (no
-// NaN or infinity among them): the stored value of every channel is
-// within E of the exact bilinear interpolation of the four (the float32
-// rounding, 2^-24 relative, and float64's, far smaller; the weights are
-// at most 1), so the exact interpolations differ by more than 2E at the
+// max(2^-23 M, 2^-148), M the largest magnitude of the four input pixels'
+// values (no NaN or infinity among them): the stored value of every
+// channel is within E of the exact bilinear interpolation of the four (the
+// float32 rounding, 2^-24 relative or 2^-150 among subnormals, and
+// float64's, far smaller; the weights are at most 1), so the exact interpolations differ by more than 2E at the
 // corners, hence everywhere between them, and the stored values still
 // order the same way there.
 func ResizeArgMaxF32(p *ResizeParams, x []float32, y []int32, lo, hi int) {
@@ -310,7 +310,7 @@ func ResizeArgMaxF32(p *ResizeParams, x []float32, y []int32, lo, hi int) {
 		if best < 0 {
 			return 0, false
 		}
-		e := float64(mag) * 0x1p-23
+		e := max(float64(mag)*0x1p-23, 0x1p-148) // float32's rounding error is at least 2^-150 absolute
 		return int32(best), finite && e < math.Inf(1) && float64(top)-float64(second) > 4*e
 	})
 }

@@ -253,8 +253,9 @@ func TestResizeBilinearI8(t *testing.T) {
 // kernel fills from their corners, with class boundaries crossing
 // blocks) and plateaus where channels tie exactly over whole regions (the
 // first index must win inside a filled block as at its corners), and, for
-// float32, channels a few ulps apart, whose rounded interpolations cross
-// inside blocks (a float block is filled only past a margin).
+// float32, channels a few ulps apart, normal or subnormal, whose rounded
+// interpolations cross inside blocks (a float block is filled only past a
+// margin).
 func TestResizeArgMax(t *testing.T) {
 	brokenTies := 0
 	for _, g := range []struct{ h, w, c, oh, ow int }{
@@ -262,7 +263,7 @@ func TestResizeArgMax(t *testing.T) {
 		{33, 33, 21, 513, 513}, {3, 4, 5, 40, 31}, {12, 9, 4, 5, 70},
 	} {
 		for _, rule := range []ir.ResizeAttrs{{}, {AlignCorners: true}, {HalfPixelCenters: true}} {
-			for _, kind := range []string{"noise", "smooth", "plateau", "ulps"} {
+			for _, kind := range []string{"noise", "smooth", "plateau", "ulps", "subnormal"} {
 				if g.oh == 513 && (kind == "noise" || rule.AlignCorners != true) {
 					continue // DeepLab's case; the others are covered small
 				}
@@ -315,7 +316,7 @@ func argMaxInput(kind string, n, h, w, c int) ([]int8, []float32) {
 						pl := planes[b*c+src]
 						v = math.Round((pl.a+pl.bx*float64(xx/3)+pl.by*float64(yy/3))/40) * 40
 					}
-					if kind == "ulps" {
+					if kind == "ulps" || kind == "subnormal" {
 						v = float64(int8(r >> 24))
 					}
 					x8[i] = int8(max(-128, min(127, v)))
@@ -327,6 +328,11 @@ func argMaxInput(kind string, n, h, w, c int) ([]int8, []float32) {
 						pl := planes[b*c]
 						f := 1.5 + (pl.bx*float64(xx)+pl.by*float64(yy))/float64(20*(w+h))
 						xf[i] = math.Float32frombits(math.Float32bits(float32(f)) + uint32(r>>30) + uint32(ch%2))
+					}
+					if kind == "subnormal" { // the same among subnormals: codes of a few units apart
+						pl := planes[b*c]
+						f := 40 + (pl.bx*float64(xx)+pl.by*float64(yy))/float64(w+h)
+						xf[i] = math.Float32frombits(uint32(f) + uint32(r>>30) + uint32(ch%2))
 					}
 				}
 			}
