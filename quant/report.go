@@ -173,6 +173,10 @@ const LayerImages = 8
 const (
 	OutputMap       = "class map"
 	OutputSegLogits = "segmentation logits"
+	// OutputDetLogits is a detector's class logits [N, anchors, classes]
+	// (SSD's cls_logits, its first output): top-1 agreement counts the
+	// images whose every anchor keeps its top class.
+	OutputDetLogits = "detection logits"
 )
 
 // lowConfidence is the float model's mean top-1 probability below which
@@ -230,6 +234,9 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 				what, m.Images, 100*m.Cosine, 100*m.MinCosine, m.Top1Agree, m.Images)
 		case OutputSegLogits:
 			fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB median, %.2f worst (%.2f pooled), class maps identical %d/%d, cosine %.4f (min %.4f)\n",
+				what, m.Images, m.MedianSQNR, m.WorstSQNR, m.LogitsSQNR, m.Top1Agree, m.Images, m.Cosine, m.MinCosine)
+		case OutputDetLogits:
+			fmt.Fprintf(&b, "  %s (%d): class logits SQNR %.2f dB median, %.2f worst (%.2f pooled), every anchor's top class kept in %d/%d, cosine %.4f (min %.4f); box regressions not measured\n",
 				what, m.Images, m.MedianSQNR, m.WorstSQNR, m.LogitsSQNR, m.Top1Agree, m.Images, m.Cosine, m.MinCosine)
 		default:
 			fmt.Fprintf(&b, "  %s (%d): logits SQNR %.2f dB median, %.2f worst (%.2f pooled), top-1 agreement %d/%d, cosine %.4f (min %.4f)\n",
@@ -640,10 +647,15 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 	// Segmentation logits [N,C,H,W] (H*W > 1): the SQNR and cosine over
 	// all of them, top-1 as for a class map (classMapRows: the per-pixel
 	// argmax over C of both, agreeing when the whole map does), and no
-	// classifier confidence.
+	// classifier confidence. A detector's class logits [N,anchors,C]
+	// likewise, per anchor.
 	seg := len(fo.Shape) == 4 && fo.Shape[2]*fo.Shape[3] > 1
-	if seg {
+	det := len(fo.Shape) == 3 && fo.Shape[1] > 1
+	switch {
+	case seg:
 		r.kind = OutputSegLogits
+	case det:
+		r.kind = OutputDetLogits
 	}
 	for row := range rows {
 		fr, qr := fo.F32[row*cols:(row+1)*cols], qo.F32[row*cols:(row+1)*cols]
@@ -661,9 +673,11 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 		if nf > 0 && nq > 0 {
 			x.cos = dot / math.Sqrt(nf*nq)
 		}
-		if seg {
+		if seg || det {
 			x.conf = 1
-			if !sameClassMap(fr, qr, fo.Shape[1], fo.Shape[2]*fo.Shape[3]) {
+			same := det && sameRowClasses(fr, qr, fo.Shape[1], fo.Shape[2]) ||
+				seg && sameClassMap(fr, qr, fo.Shape[1], fo.Shape[2]*fo.Shape[3])
+			if !same {
 				x.qt = 1
 			}
 			r.rows = append(r.rows, x)
@@ -689,6 +703,15 @@ func sameClassMap(f, q []float32, c, hw int) bool {
 	fm, qm := make([]int32, hw), make([]int32, hw)
 	kernels.ArgMax(f, 1, c, hw, fm)
 	kernels.ArgMax(q, 1, c, hw, qm)
+	return slices.Equal(fm, qm)
+}
+
+// sameRowClasses reports whether the logits f and q ([rows][c] of one
+// item) give each row the same top class (kernels.ArgMax's rule).
+func sameRowClasses(f, q []float32, rows, c int) bool {
+	fm, qm := make([]int32, rows), make([]int32, rows)
+	kernels.ArgMax(f, rows, c, 1, fm)
+	kernels.ArgMax(q, rows, c, 1, qm)
 	return slices.Equal(fm, qm)
 }
 

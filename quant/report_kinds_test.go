@@ -15,6 +15,7 @@ func TestReportOutputKinds(t *testing.T) {
 	}{
 		{OutputMap, []string{"class maps agree on 99.50% of the pixels (worst image 98.00%), 1/2 maps identical", "a.bmp                        pixels agree 99.00%"}, []string{"SQNR", "top-1", "note:"}},
 		{OutputSegLogits, []string{"logits SQNR 20.00 dB median", "class maps identical 1/2"}, []string{"top-1 agreement", "note:"}},
+		{OutputDetLogits, []string{"class logits SQNR 20.00 dB median", "every anchor's top class kept in 1/2", "box regressions not measured"}, []string{"top-1 agreement", "note:"}},
 		{"", []string{"logits SQNR 20.00 dB median", "top-1 agreement 1/2"}, nil},
 	} {
 		m := &Metrics{Images: 2, MedianSQNR: 20, WorstSQNR: 18, LogitsSQNR: 19, Top1Agree: 1, Cosine: 0.995, MinCosine: 0.98,
