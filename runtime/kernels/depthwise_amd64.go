@@ -81,7 +81,7 @@ type dwImpl struct {
 	zoff     int32 // added to the input zero point in the correction
 	minAlign int   // channels must be a multiple of it (AVX2: 8)
 	// narrow, when set, is the family a layer goes to unless the 512-bit
-	// column kernels take it (col512): bw is then 64.
+	// column kernels take it (impl): bw is then 64.
 	narrow *dwImpl
 }
 
@@ -99,7 +99,9 @@ func colKernel(p *ConvParams) bool {
 }
 
 // impl returns the family that computes p: im, or im.narrow for the
-// layers the 512-bit column kernels do not take.
+// layers the 512-bit column kernels do not take, and for those of fewer
+// than 192 channels, where the 256-bit ones are as fast or faster (a
+// 32-channel layer fills half of each 64-channel block).
 func (im *dwImpl) impl(p *ConvParams) *dwImpl {
 	if im.narrow != nil && (!colKernel(p) || p.C < 192) {
 		return im.narrow
@@ -199,7 +201,7 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, g)
 				case im.bw == 64 && cb+64 <= C:
 					e.out = eo
-					h := 4 * half // the 512-bit accumulator half reads
+					h := 4 * half // epiBlock half serves accumulator half: channels h+16k..h+16k+3
 					flags |= e.fillGroups(p.Mult, bias, w, l.wsumOff(), zc, [4]int{cb + h, cb + 16 + h, cb + 32 + h, cb + 48 + h})
 				case im.bw == 16 && cb+16 <= C:
 					e.out = eo
