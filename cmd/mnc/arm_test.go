@@ -25,7 +25,7 @@ var armMachines = []struct{ qemu, goarch, goarm, cpu string }{
 // compiled to int8, to mixed precision (every third quantized op float32)
 // and to float32, run from its ONNX file on the float
 // reference interpreter, and for ../shared's MobileNetV2 compiled to int8
-// and to float32. Each
+// and to float32, and a detector's boxes (testdata/det). Each
 // emulated CPU runs the best kernels it has (neon on the Cortex-A72,
 // dotprod on max, neon32 on ARMv7), so this also checks the ARM
 // kernels end to end against this machine's.
@@ -39,7 +39,12 @@ func TestARMRunBitExact(t *testing.T) {
 		}
 	}
 	dir, tmp := golden.Dir(t), t.TempDir()
-	type job struct{ name, model, input, image string }
+	// A detector's job (det) compares every box it prints with --json
+	// (float32 scores and corners, each exactly), having no --save-output.
+	type job struct {
+		name, model, input, image string
+		det                       bool
+	}
 	var jobs []job
 	calib := calibImages(t)
 	for _, m := range golden.Manifest(t) {
@@ -66,6 +71,9 @@ func TestARMRunBitExact(t *testing.T) {
 			job{name: m.Name + "-reference", model: filepath.Join(dir, file), input: in})
 	}
 	args := func(j job, save string) []string {
+		if j.det {
+			return []string{"run", j.model, "--json", "--min-score", "0", "--top", "300", j.image}
+		}
 		if j.image != "" {
 			return []string{"run", j.model, "--top", "3", "--save-output", save, j.image}
 		}
@@ -80,9 +88,12 @@ func TestARMRunBitExact(t *testing.T) {
 	check := func(t *testing.T, j job) {
 		want := filepath.Join(t.TempDir(), "native.npy")
 		wantOut := mustRun(t, args(j, want)...)
-		wantBytes, err := os.ReadFile(want)
-		if err != nil {
-			t.Fatal(err)
+		var wantBytes []byte
+		if !j.det {
+			var err error
+			if wantBytes, err = os.ReadFile(want); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for _, m := range armMachines {
 			save := filepath.Join(t.TempDir(), "arm.npy")
@@ -96,13 +107,20 @@ func TestARMRunBitExact(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("%s %s: %v\n%s%s", m.qemu, strings.Join(cmd.Args[1:], " "), err, stdout.String(), stderr.String())
 			}
-			got, err := os.ReadFile(save)
-			if err != nil {
-				t.Fatal(err)
-			}
 			label := m.goarch + m.goarm + " " + m.cpu
 			if stdout.String() != wantOut {
 				t.Errorf("%s: printed classes differ:\n%s\nwant:\n%s", label, stdout.String(), wantOut)
+			}
+			if j.det {
+				if !strings.Contains(wantOut, `"score"`) {
+					t.Fatalf("the detector printed no box:\n%s", wantOut)
+				}
+				t.Logf("%s: the same %d bytes of boxes", label, len(wantOut))
+				continue
+			}
+			got, err := os.ReadFile(save)
+			if err != nil {
+				t.Fatal(err)
 			}
 			if !bytes.Equal(got, wantBytes) {
 				t.Errorf("%s: logits differ from this machine's", label)
@@ -142,6 +160,19 @@ func TestARMRunBitExact(t *testing.T) {
 		mustRun(t, "compile", filepath.Join(seg, "lraspp.pth"), "--resolution", "100", "-o", out, "--quant", "int8",
 			"--calib", calib, "--calib-images", "2", "--report-images", "1")
 		check(t, job{name: "seg-lraspp", model: out, input: filepath.Join(seg, "lraspp.input.npy")})
+	})
+	// Detection: testdata/det's SSDLite320 in int8 and float32, its boxes
+	// (both outputs after the post-processing the file records).
+	t.Run("det-ssdlite", func(t *testing.T) {
+		det := filepath.Join(filepath.Dir(dir), "det")
+		img := filepath.Join(golden.Shared(t), "images", "eval", "bird.bmp")
+		out := filepath.Join(tmp, "ssdlite.mnc")
+		mustRun(t, "compile", filepath.Join(det, "ssdlite.pth"), "-o", out, "--quant", "int8",
+			"--calib", calib, "--calib-images", "2", "--report-images", "1")
+		check(t, job{name: "det-ssdlite", model: out, image: img, det: true})
+		f32 := filepath.Join(tmp, "ssdlite.f32.mnc")
+		mustRun(t, "compile", filepath.Join(det, "ssdlite.pth"), "-o", f32, "--quant", "float32")
+		check(t, job{name: "det-ssdlite-float32", model: f32, image: img, det: true})
 	})
 	t.Run("shared-v2-float32", func(t *testing.T) {
 		shared := golden.Shared(t)
