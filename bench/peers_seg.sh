@@ -75,6 +75,15 @@ for m in $MODELS; do
 	fi
 	[ -f "$OUT/calib${size}_$pre.f32" ] || $PY bench/calib_f32.py "$CALIB" "$OUT/calib${size}_$pre.f32" "$size" "$pre" >/dev/null
 	$PY "$PEERS/ort_qdq.py" expose "$src" "$OUT/${b}_dbg.onnx"
+	# expose declares every node output float; the segmenters' Resize sizes (Shape, Gather, Concat) are int64,
+	# which ORT refuses: keep only the outputs that shape inference finds float.
+	$PY - "$src" "$OUT/${b}_dbg.onnx" <<'PY'
+import sys, onnx
+inf = onnx.shape_inference.infer_shapes(onnx.load(sys.argv[1])); m = onnx.load(sys.argv[2])
+types = {v.name: v.type.tensor_type.elem_type for v in list(inf.graph.value_info) + list(inf.graph.output)}
+keep = [o for o in m.graph.output if types.get(o.name, onnx.TensorProto.FLOAT) == onnx.TensorProto.FLOAT]
+del m.graph.output[:]; m.graph.output.extend(keep); onnx.save(m, sys.argv[2])
+PY
 	node "$PEERS/ort_minmax.js" "$OUT/${b}_dbg.onnx" "$OUT/calib${size}_$pre.f32" 3 "$size" "$size" >"$OUT/${b}_mm.json"
 	$PY "$PEERS/ort_qdq.py" build "$src" "$OUT/${b}_mm.json" "$OUT/${b}_qdq.onnx"
 	rm -f "$OUT/${b}_dbg.onnx"
