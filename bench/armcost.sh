@@ -11,7 +11,11 @@
 # glib-2.0) plugin/count.c -o libcount.so $(pkg-config --libs glib-2.0)). MODELS (default "v2 v3l v3s"): v2 is
 # ../shared's MobileNetV2 calibrated on ../shared/images/calib; v3l and v3s the built-in architectures with zero weights
 # (speed only); deeplab and deeplab05 (not in the default list) ../shared's Coral DeepLabV3-MobileNetV2 513x513 1.0 and
-# 0.5-depth, int8 by the files' own ranges. Per inference: the counts of N2 (default 3) minus N1 (1) inferences, divided by N2-N1; the SIMD
+# 0.5-depth, int8 by the files' own ranges; ssdlite, lraspp and deeplabv3l (not in the default list either)
+# torchvision's ssdlite320_mobilenet_v3_large (320x320), lraspp_mobilenet_v3_large and deeplabv3_mobilenet_v3_large
+# (520x520), full width, random init (speed only), the ONNX files of bench/export_tv.py in TV (default OUT/tv; written
+# there by /usr/bin/python3 with torch and torchvision when missing), calibrated like v2 (SSDLite --preprocess tf, the
+# segmenters --preprocess torchvision --resize stretch). Per inference: the counts of N2 (default 3) minus N1 (1) inferences, divided by N2-N1; the SIMD
 # counts repeat exactly run to run. JOBS: parallel emulations (default 2).
 set -euo pipefail
 OUT=$(readlink -m "${1:-/tmp/mnc-armcost}")
@@ -19,6 +23,7 @@ SHARED=$(readlink -f "${SHARED:-../shared}")
 ARMCOST=$SHARED/tools/armcost
 PLUGIN=$(readlink -f "${PLUGIN:?set PLUGIN to the armcost plugin libcount.so, see the comment at the top}")
 MODELS=${MODELS:-"v2 v3l v3s"}
+TV=$(readlink -m "${TV:-$OUT/tv}")
 N1=${N1:-1}; N2=${N2:-3}; JOBS=${JOBS:-2}
 QEMU=/usr/bin/qemu-aarch64 # Debian's qemu-user 7.2: dynamic, has -plugin
 rm -rf "$OUT/counts" "$OUT/logs"
@@ -34,10 +39,20 @@ for m in $MODELS; do
 	v3s) src="--arch mobilenet_v3_small" ;;
 	deeplab) src="$SHARED/models/tflite/deeplabv3_mnv2_pascal_quant.tflite" ;;
 	deeplab05) src="$SHARED/models/tflite/deeplabv3_mnv2_dm05_pascal_quant.tflite" ;;
+	ssdlite) src="$TV/ssdlite320_mobilenet_v3_large.onnx" ;;
+	lraspp) src="$TV/lraspp_mobilenet_v3_large.onnx" ;;
+	deeplabv3l) src="$TV/deeplabv3_mobilenet_v3_large.onnx" ;;
 	*) echo "unknown model $m" >&2; exit 2 ;;
 	esac
 	mq=$q
-	case $m in deeplab*) mq="--quant int8" ;; esac # the file's own ranges
+	case $m in
+	deeplab | deeplab05) mq="--quant int8" ;; # the file's own ranges
+	lraspp | deeplabv3l) mq="--quant int8 --calib $SHARED/images/calib --preprocess torchvision --resize stretch" ;;
+	esac
+	case $m in ssdlite | lraspp | deeplabv3l)
+		mkdir -p "$TV"
+		[ -f "$src" ] || /usr/bin/python3 bench/export_tv.py "$TV" "$(basename "$src" .onnx)" >"$OUT/logs/export_$m.log" 2>&1 ;;
+	esac
 	[ -f "$OUT/models/$m.mnc" ] || "$B/mnc" compile $src $mq -o "$OUT/models/$m.mnc" >"$OUT/logs/compile_$m.log" 2>&1
 done
 : >"$OUT/runs.tsv"
@@ -62,6 +77,6 @@ python3 - "$OUT/results.json" <<'PY'
 import json, sys
 for r in json.load(open(sys.argv[1])):
     e = r['pi5'] if r['qemu_cpu'] == 'max' else r['pi4']
-    print('%-4s %-10s %-8s %7.2fM instructions  %6.2f ms (%s bound)' % (r['model'], r['qemu_cpu'], r['kernels'],
+    print('%-10s %-10s %-8s %7.2fM instructions  %6.2f ms (%s bound)' % (r['model'], r['qemu_cpu'], r['kernels'],
           r['insns'] / 1e6, e['ms'], e['bound']))
 PY

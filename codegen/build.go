@@ -206,6 +206,7 @@ func (b *builder) inferShapes() error {
 		if len(s) == 0 || (s[0] >= 0 && s[0] != 1) {
 			return nil, fmt.Errorf("input shape %v: the first dimension must be the batch", s)
 		}
+		fixedBatch := s[0] == 1
 		s[0] = batch
 		if !s.Known() {
 			return nil, fmt.Errorf("input shape %v is not known apart from the batch", in.Type.Shape)
@@ -227,7 +228,17 @@ func (b *builder) inferShapes() error {
 				}
 				types[i] = ir.TensorType{DType: v.Type.DType, Shape: vs}
 			}
-			ts, err := ir.InferNode(n, types)
+			probe := n
+			if a, ok := n.Attrs.(*ir.ReshapeAttrs); ok && batch != 1 && fixedBatch && len(a.Shape) > 0 && a.Shape[0] == 1 &&
+				len(types) > 0 && len(types[0].Shape) > 0 && types[0].Shape[0] == batch {
+				// A file exported at batch 1 (SSD heads' Reshape to
+				// [1,anchors,4,H,W]) states its batch as a literal 1:
+				// for the probe it is the input's first dimension.
+				c := *n
+				c.Attrs = &ir.ReshapeAttrs{Shape: append([]int{0}, a.Shape[1:]...)}
+				probe = &c
+			}
+			ts, err := ir.InferNode(probe, types)
 			if err != nil {
 				return nil, err
 			}

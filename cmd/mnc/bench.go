@@ -2,11 +2,15 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mncdev/mnc/internal/bench"
 	"github.com/mncdev/mnc/runtime"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/kernels"
 	"github.com/mncdev/mnc/runtime/limits"
 )
@@ -29,6 +33,27 @@ func joinNames(s []string) string {
 		out += n
 	}
 	return out
+}
+
+// benchSource refuses a model mnc compiles but bench cannot time (a
+// .tflite, .onnx or checkpoint file: bench times the runtime, which runs
+// .mnc files only) with the compile command to run first.
+func benchSource(path string) error {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".tflite", ".onnx", ".pth", ".pt", ".safetensors":
+	default:
+		return nil
+	}
+	if runtime.IsModelFile(path) {
+		return nil
+	}
+	quant := "--quant int8 --calib IMAGES_DIR --preprocess tf|torchvision"
+	if ext == ".tflite" {
+		quant = "--quant int8" // a quantized .tflite states its ranges
+	}
+	return fmt.Errorf("%s is a source model: mnc bench times compiled .mnc files; compile it first, e.g. mnc compile %s %s -o %s.mnc (or --quant float32)",
+		esc.String(path), esc.String(path), quant, esc.String(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))))
 }
 
 func newBenchCmd() *cobra.Command {
@@ -60,6 +85,9 @@ it prints each count's median and its speed-up over the first count.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Kernels, o.Threads = ro.Kernels, ro.Threads
+			if err := benchSource(args[0]); err != nil {
+				return err
+			}
 			if len(compare) > 0 {
 				if cmd.Flags().Changed("threads") || o.Profile {
 					return errors.New("--compare-threads replaces --threads and cannot be combined with --profile")

@@ -94,3 +94,22 @@ func TestBenchAndThreads(t *testing.T) {
 		t.Errorf("bench --compare-threads with --threads: exit %d, %q", code, stderr)
 	}
 }
+
+// TestBenchSourceAndMultiOutput: `mnc bench` on a source model says to
+// compile it first (with the command), and times a model file with two
+// outputs (SSDLite's cls_logits and bbox_regression).
+func TestBenchSourceAndMultiOutput(t *testing.T) {
+	src := filepath.Join(golden.RepoRoot(t), "testdata", "det", "ssdlite.onnx")
+	_, stderr, code := mnc(t, "bench", src)
+	if code == 0 || !strings.Contains(stderr, "mnc compile "+src) {
+		t.Errorf("bench of an ONNX file: exit %d, %s", code, stderr)
+	}
+	model := filepath.Join(t.TempDir(), "ssd.mnc")
+	if _, stderr, code := mnc(t, "compile", src, "-o", model, "--quant", "float32", "--preprocess", "tf"); code != 0 {
+		t.Fatalf("compile: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := mnc(t, "bench", model, "--threads", "1", "--iters", "2", "--warmup", "0")
+	if code != 0 || !strings.Contains(stdout, "input [1 3 320 320]") {
+		t.Errorf("bench of a two-output model: exit %d: %s%s", code, stdout, stderr)
+	}
+}

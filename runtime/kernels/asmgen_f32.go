@@ -166,21 +166,21 @@ func actAll(a *asm, accs []vreg, t, t2 int, kindReg, act, lbl string, evex bool)
 
 // Offsets of gemmF32Args (gemm_f32_amd64.go).
 const (
-	gaSeg     = 0   // [8]*float32: row 0 of each segment
-	gaNseg    = 64  // segments
-	gaSeglen  = 72  // k per segment
-	gaXstride = 80  // bytes between rows of x
-	gaW       = 88  // the block's packed panel [K][NR]
-	gaNpix    = 96  // rows
-	gaY       = 104 // row 0, the block's first channel
-	gaYstride = 112 // bytes between rows of y
-	gaBias    = 120 // the block's NR biases (nil: +0)
-	gaMask    = 128 // AVX-512: opmask of the last vector; AVX2: nonzero if the last vector is partial
-	gaAct     = 136 // *actF32
-	gaMvec    = 144 // AVX2: [8]int32 lane mask of the last vector (-1: store)
-	gaPstride = 176 // GEMV: bytes between the panels of consecutive blocks
-	gaPf      = 184 // the prefetch cursor: the next line of weights to fetch into L2
-	gaPfEnd   = 192 // the last line the cursor may reach
+	gaSeg     = 0   // [16]*float32: row 0 of each segment
+	gaNseg    = 128 // segments
+	gaSeglen  = 136 // k per segment
+	gaXstride = 144 // bytes between rows of x
+	gaW       = 152 // the block's packed panel [K][NR]
+	gaNpix    = 160 // rows
+	gaY       = 168 // row 0, the block's first channel
+	gaYstride = 176 // bytes between rows of y
+	gaBias    = 184 // the block's NR biases (nil: +0)
+	gaMask    = 192 // AVX-512: opmask of the last vector; AVX2: nonzero if the last vector is partial
+	gaAct     = 200 // *actF32
+	gaMvec    = 208 // AVX2: [8]int32 lane mask of the last vector (-1: store)
+	gaPstride = 240 // GEMV: bytes between the panels of consecutive blocks
+	gaPf      = 248 // the prefetch cursor: the next line of weights to fetch into L2
+	gaPfEnd   = 256 // the last line the cursor may reach
 )
 
 // gemmF32Kind is one GEMM micro-kernel: a block of output channels made of

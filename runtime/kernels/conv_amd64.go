@@ -8,8 +8,16 @@ package kernels
 // buffer, a chunk of output pixels at a time, and fed to the GEMM
 // micro-kernels; grouped convolutions keep the generic layout and twin.
 
-// im2colBytes bounds the im2col scratch of one chunk.
-const im2colBytes = 16 << 10
+// im2colBytes bounds the im2col row of one pixel; im2colChunkBytes the
+// scratch of one chunk: 16 KiB, or up to 64 KiB for rows over 2 KiB. Each
+// chunk streams all the weights once, and a chunk of one pixel (DeepLabV3's
+// ASPP, 3x3 over 960 channels: 8640 bytes per row) made the GEMM a GEMV,
+// weight bound at 32 GMAC/s; seven pixels run at 65-140. (A larger buffer
+// would leave the stack: Go moves variables over 128 KiB to the heap.)
+const (
+	im2colBytes      = 16 << 10
+	im2colChunkBytes = 4 * im2colBytes
+)
 
 func (im *gemmImpl) convOK(p *ConvParams) bool {
 	k := p.KH * p.KW * p.C
@@ -36,8 +44,11 @@ func (im *gemmImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo,
 	}
 	k := p.KH * p.KW * p.C
 	kp := (k + im.g - 1) / im.g * im.g
-	var buf [im2colBytes + 16]int8 // 16 bytes of slack for whole-vector copies
+	var buf [im2colChunkBytes + 16]int8 // 16 bytes of slack for whole-vector copies
 	chunk := im2colBytes / kp
+	if chunk < 8 {
+		chunk = im2colChunkBytes / kp
+	}
 	zx := int8(p.XZero)
 	// Pixels (n, oy, ox) flattened: [lo*OW, hi*OW).
 	for q0 := lo * p.OW; q0 < hi*p.OW; q0 += chunk {

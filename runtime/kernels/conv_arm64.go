@@ -11,8 +11,14 @@ package kernels
 // grouped convolutions, and windows too large for the buffer, keep the
 // generic layout and twin.
 
-// armIm2colBytes bounds the im2col scratch of one chunk.
-const armIm2colBytes = 16 << 10
+// armIm2colBytes bounds the im2col row of one pixel; armIm2colChunkBytes
+// the scratch of one chunk: 16 KiB, or up to 64 KiB for rows over 2 KiB
+// (each chunk streams all the weights once: a chunk of one 8640-byte row,
+// DeepLabV3's ASPP, made the GEMM a weight-bound GEMV; conv_amd64.go).
+const (
+	armIm2colBytes      = 16 << 10
+	armIm2colChunkBytes = 4 * armIm2colBytes
+)
 
 func (im *armImpl) convOK(p *ConvParams) bool {
 	return p.groups() == 1 && im.layout(p.O, p.KH*p.KW*p.C).kread <= armIm2colBytes
@@ -38,8 +44,11 @@ func (im *armImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, 
 	}
 	k := p.KH * p.KW * p.C
 	kp := im.layout(p.O, k).kread
-	var buf [armIm2colBytes + 16]int8 // 16 bytes of slack for whole-vector copies
+	var buf [armIm2colChunkBytes + 16]int8 // 16 bytes of slack for whole-vector copies
 	chunk := armIm2colBytes / kp
+	if chunk < 8 {
+		chunk = armIm2colChunkBytes / kp
+	}
 	zx := int8(p.XZero)
 	// Pixels (n, oy, ox) flattened: [lo*OW, hi*OW).
 	for q0 := lo * p.OW; q0 < hi*p.OW; q0 += chunk {

@@ -9,17 +9,34 @@ package kernels
 // kernel row, the KW*C consecutive values of input row iy from column
 // ox*StrideW - PadLeft, the rows StrideW*C apart. The other pixels (the
 // borders) are im2col rows built in a stack buffer, +0 for the taps outside
-// the input (their FMAs still run), and one segment each. Grouped or
-// dilated-in-width convolutions, and chains longer than the buffer, keep
-// the generic layout and twin.
+// the input (their FMAs still run), and one segment each. Convolutions
+// dilated in width, or with chains longer than the buffer, are a GEMM of
+// one segment per tap (convTaps): the C values of tap (kh, kw), or zerosF32
+// for a tap outside the input. Only grouped convolutions, and those with
+// more taps than segments, keep the generic layout and twin.
 
 // im2colF32Len bounds the im2col scratch (and the chain length of the fast
 // path).
 const im2colF32Len = 2048
 
+// zerosF32 is what convTaps reads for the taps outside the input: never
+// written. A run of pixels reads it at the stride of x, so its length
+// bounds the run's pixels times StrideW*C.
+var zerosF32 [64 << 10]float32
+
 func (g *gemmF32Impl) convOK(p *ConvF32Params) bool {
+	return g.rowsOK(p) || g.tapsOK(p)
+}
+
+// rowsOK: one segment per kernel row, and border pixels in the buffer.
+func (g *gemmF32Impl) rowsOK(p *ConvF32Params) bool {
 	_, dw := p.dil()
 	return p.groups() == 1 && dw == 1 && p.KH <= maxSegF32 && p.KH*p.KW*p.C <= im2colF32Len
+}
+
+// tapsOK: one segment per tap.
+func (g *gemmF32Impl) tapsOK(p *ConvF32Params) bool {
+	return p.groups() == 1 && p.KH*p.KW <= maxSegF32 && p.C <= len(zerosF32)
 }
 
 func (g *gemmF32Impl) packConv(p *ConvF32Params, w []float32) []float32 {
@@ -32,6 +49,10 @@ func (g *gemmF32Impl) packConv(p *ConvF32Params, w []float32) []float32 {
 func (g *gemmF32Impl) conv(p *ConvF32Params, x, w, bias, y []float32, lo, hi int) {
 	if !g.convOK(p) {
 		ConvF32(p, x, w, bias, y, lo, hi)
+		return
+	}
+	if !g.rowsOK(p) {
+		g.convTaps(p, x, w, bias, y, lo, hi)
 		return
 	}
 	if lo >= hi {
@@ -84,6 +105,61 @@ func (g *gemmF32Impl) conv(p *ConvF32Params, x, w, bias, y []float32, lo, hi int
 			}
 			a := gemmF32Args{nseg: 1, seglen: k, xstride: 4 * k, ystride: 4 * O, act: &av, npix: end - ox}
 			a.seg[0] = &buf[0]
+			g.blocks(a, w, k, bias, yrow[ox*O:], O)
+			ox = end
+		}
+	}
+}
+
+// convTaps computes rows [lo, hi) with one GEMM segment per tap (kh, kw),
+// in the twin's chain order: the C values of x at the tap, or zerosF32 for
+// a tap outside the input (whose FMAs the twin runs too). Each row is split
+// into runs of pixels whose taps are inside or outside alike; a run reads
+// every segment at the stride of x (StrideW*C).
+func (g *gemmF32Impl) convTaps(p *ConvF32Params, x, w, bias, y []float32, lo, hi int) {
+	if lo >= hi {
+		return
+	}
+	C, O := p.C, p.O
+	k := p.KH * p.KW * C
+	// The assembly trusts its arguments: check every access here.
+	if lo < 0 || hi > p.Rows() || len(w) < g.opad(O)*k || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*O ||
+		(bias != nil && len(bias) < O) || p.KH*p.KW > maxSegF32 || C > len(zerosF32) {
+		panic("kernels: conv slices too short for their parameters")
+	}
+	dh, dw := p.dil()
+	sw := p.StrideW
+	var av actF32
+	av.set(p.Act)
+	maxRun := (len(zerosF32)-C)/(sw*C) + 1 // pixels a zero segment can serve
+	for r := lo; r < hi; r++ {
+		n, oy := r/p.OH, r%p.OH
+		iy0 := oy*p.StrideH - p.PadTop
+		yrow := y[(n*p.OH+oy)*p.OW*O:][:p.OW*O]
+		for ox := 0; ox < p.OW; {
+			// The run [ox, end): no tap column crosses the input's edges.
+			end := min(p.OW, ox+maxRun)
+			for kw := range p.KW {
+				off := kw*dw - p.PadLeft // ix = ox*sw + off
+				switch ix := ox*sw + off; {
+				case ix < 0: // outside on the left until ox*sw >= -off
+					end = min(end, (-off+sw-1)/sw)
+				case ix < p.W: // inside while ox*sw + off <= W-1
+					end = min(end, (p.W-1-off)/sw+1)
+				}
+			}
+			a := gemmF32Args{nseg: p.KH * p.KW, seglen: C, xstride: 4 * sw * C, ystride: 4 * O, act: &av, npix: end - ox}
+			for kh := range p.KH {
+				iy := iy0 + kh*dh
+				for kw := range p.KW {
+					ix := ox*sw - p.PadLeft + kw*dw
+					if iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
+						a.seg[kh*p.KW+kw] = &zerosF32[0]
+					} else {
+						a.seg[kh*p.KW+kw] = &x[((n*p.H+iy)*p.W+ix)*C]
+					}
+				}
+			}
 			g.blocks(a, w, k, bias, yrow[ox*O:], O)
 			ox = end
 		}

@@ -114,8 +114,9 @@ type gemmF32Args struct {
 	pfEnd   uintptr // the last line of w the cursor may reach
 }
 
-// maxSegF32 bounds the segments of one GEMM call (kernel rows of a Conv).
-const maxSegF32 = 8
+// maxSegF32 bounds the segments of one GEMM call (kernel rows of a Conv, or
+// its taps when they are not consecutive in x).
+const maxSegF32 = 16
 
 // actF32 is an Activation as the assembly reads it (asmgen_f32.go's act
 // offsets): every kind is, after an optional first step, the two selects

@@ -20,20 +20,20 @@ func TestF32ArgsLayout(t *testing.T) {
 		got, want uintptr
 	}{
 		{"gemm.seg", unsafe.Offsetof(g.seg), 0},
-		{"gemm.nseg", unsafe.Offsetof(g.nseg), 64},
-		{"gemm.seglen", unsafe.Offsetof(g.seglen), 72},
-		{"gemm.xstride", unsafe.Offsetof(g.xstride), 80},
-		{"gemm.w", unsafe.Offsetof(g.w), 88},
-		{"gemm.npix", unsafe.Offsetof(g.npix), 96},
-		{"gemm.y", unsafe.Offsetof(g.y), 104},
-		{"gemm.ystride", unsafe.Offsetof(g.ystride), 112},
-		{"gemm.bias", unsafe.Offsetof(g.bias), 120},
-		{"gemm.mask", unsafe.Offsetof(g.mask), 128},
-		{"gemm.act", unsafe.Offsetof(g.act), 136},
-		{"gemm.mvec", unsafe.Offsetof(g.mvec), 144},
-		{"gemm.pstride", unsafe.Offsetof(g.pstride), 176},
-		{"gemm.pf", unsafe.Offsetof(g.pf), 184},
-		{"gemm.pfEnd", unsafe.Offsetof(g.pfEnd), 192},
+		{"gemm.nseg", unsafe.Offsetof(g.nseg), 128},
+		{"gemm.seglen", unsafe.Offsetof(g.seglen), 136},
+		{"gemm.xstride", unsafe.Offsetof(g.xstride), 144},
+		{"gemm.w", unsafe.Offsetof(g.w), 152},
+		{"gemm.npix", unsafe.Offsetof(g.npix), 160},
+		{"gemm.y", unsafe.Offsetof(g.y), 168},
+		{"gemm.ystride", unsafe.Offsetof(g.ystride), 176},
+		{"gemm.bias", unsafe.Offsetof(g.bias), 184},
+		{"gemm.mask", unsafe.Offsetof(g.mask), 192},
+		{"gemm.act", unsafe.Offsetof(g.act), 200},
+		{"gemm.mvec", unsafe.Offsetof(g.mvec), 208},
+		{"gemm.pstride", unsafe.Offsetof(g.pstride), 240},
+		{"gemm.pf", unsafe.Offsetof(g.pf), 248},
+		{"gemm.pfEnd", unsafe.Offsetof(g.pfEnd), 256},
 		{"dw.taps", unsafe.Offsetof(d.taps), 0},
 		{"dw.valid", unsafe.Offsetof(d.valid), 200},
 		{"dw.w", unsafe.Offsetof(d.w), 208},
@@ -145,17 +145,22 @@ func TestF32ConvEdges(t *testing.T) {
 		o := []int{8, 16, 24, 32, 40, 48, 64, 72, 5, 17}[r.IntN(10)]
 		s := 1 + r.IntN(2)
 		dh, dw := 1, 1
-		switch r.IntN(8) {
+		switch r.IntN(10) {
 		case 0:
 			dh = 2
 		case 1:
-			dw = 2 // the twin
+			dw = 2 // one segment per tap
 		case 2:
-			c, k, kw = 48, 7, 7 // KH*KW*C = 2352 > im2colF32Len: the twin
+			c, k, kw = 48, 7, 7 // KH*KW*C = 2352 > im2colF32Len, 49 taps > maxSegF32: the twin
+		case 3:
+			c, k, kw = 260, 3, 3 // 2340 > im2colF32Len: one segment per tap (DeepLabV3's 3x3 head)
+		case 4:
+			// DeepLabV3's ASPP branches: dilated 3x3, many taps outside
+			c, k, kw, dh, dw = 24+r.IntN(3)*40, 3, 3, 1+r.IntN(13), 1+r.IntN(13)
 		}
 		h, w := 1+r.IntN(33), 1+r.IntN(33)
-		if c == 48 {
-			h, w, o = 1+r.IntN(9), 1+r.IntN(9), 8
+		if c >= 48 {
+			h, w, o = 1+r.IntN(9), 1+r.IntN(9), []int{8, 17, 64, 72}[r.IntN(4)]
 		}
 		pt, pl := r.IntN(k), r.IntN(kw)
 		pb, pr := r.IntN(k), r.IntN(kw)

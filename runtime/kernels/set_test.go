@@ -399,6 +399,9 @@ func TestSetConv(t *testing.T) {
 		{"wide K", 1, 5, 5, 200, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 		{"huge K (im2col chunk of 1)", 1, 3, 3, 1900, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 		{"too big for im2col", 1, 3, 3, 2000, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+		// DeepLabV3's ASPP branch (960 channels, rate 12 at 33x33), smaller:
+		// a dilated window, rows of 8640 bytes in chunks of 7 pixels.
+		{"ASPP", 1, 14, 13, 960, 24, 3, 3, 1, 1, 6, 6, 6, 6, 6, 6, 1},
 	}
 	var spread []int8
 	for _, cc := range cases {
