@@ -28,11 +28,13 @@ import (
 //     stage expects: B stored [N,K] (transB) with alpha folded in, C a bias
 //     [N] with beta folded in, alpha = beta = 1 (see canonGemm);
 //   - a zero constant Pad of H and W whose readers are all Convs is folded
-//     into their pads.
+//     into their pads;
+//   - a Conv's kernel rows and columns at either end that no output pixel
+//     reads inside the input are dropped (trimDeadTaps).
 func canonicalize(s *State) error {
 	err := fixpoint(s, []func(*rw, *ir.Node) string{
 		dropPassThrough, canonReshape, clipToRelu, recogniseHardSigmoid, recogniseHardSwish,
-		matMulToGemm, gemmAddBias, canonGemm, padIntoConv,
+		matMulToGemm, gemmAddBias, canonGemm, padIntoConv, trimDeadTaps,
 	})
 	before := len(s.Graph.Consts)
 	s.Graph.PruneConsts()
@@ -399,4 +401,72 @@ func padIntoConv(r *rw, n *ir.Node) string {
 	}
 	r.remove(n)
 	return "Pad -> Conv pads"
+}
+
+// trimDeadTaps drops the kernel rows (and columns) at either end of a
+// Conv's window that read padding for every output pixel: such a tap meets
+// zero in float and the zero point in int8, a product of zero either way,
+// so the smaller kernel, its pads reduced by the dilation steps dropped,
+// computes the same sums over the same taps, and the output keeps its
+// size. The live rows form one range (the window slides by the dilation
+// from row to row), so nothing is dropped from its middle. DeepLabV3's
+// ASPP branch at rate 36 on a 33x33 map is a 1x1 convolution; at rates 12
+// and 24 every row meets the map somewhere and stays. A Conv whose every
+// tap is dead, or whose pads would go negative, is left as it is.
+func trimDeadTaps(r *rw, n *ir.Node) string {
+	if n.Op != ir.Conv || n.Layout != ir.NCHW || len(n.Inputs) < 2 || n.Inputs[1] == nil || n.Inputs[1].Const == nil {
+		return ""
+	}
+	x, y, w := n.Inputs[0].Type.Shape, n.Output().Type.Shape, n.Inputs[1].Const
+	if len(x) != 4 || len(y) != 4 || len(w.Shape) != 4 || w.DType != ir.Float32 || x[2] < 1 || x[3] < 1 || y[2] < 1 || y[3] < 1 {
+		return ""
+	}
+	a := *n.Attrs.(*ir.ConvAttrs)
+	d := a.Dilations()
+	// live returns the first and last kernel index along one axis whose
+	// taps fall inside [0, in) for some output index.
+	live := func(k, in, out, stride, dil, pad int) (k0, k1 int) {
+		ok := func(i int) bool {
+			lo, hi := i*dil-pad, (out-1)*stride+i*dil-pad
+			return hi >= 0 && lo < in
+		}
+		k0, k1 = 0, k-1
+		for k0 < k && !ok(k0) {
+			k0++
+		}
+		for k1 > k0 && !ok(k1) {
+			k1--
+		}
+		return k0, k1
+	}
+	kh, kw := w.Shape[2], w.Shape[3]
+	h0, h1 := live(kh, x[2], y[2], a.Stride[0], d[0], a.Pads[0])
+	w0, w1 := live(kw, x[3], y[3], a.Stride[1], d[1], a.Pads[1])
+	if h0 == kh || w0 == kw || (h0 == 0 && h1 == kh-1 && w0 == 0 && w1 == kw-1) {
+		return ""
+	}
+	pads := [4]int{a.Pads[0] - h0*d[0], a.Pads[1] - w0*d[1], a.Pads[2] - (kh-1-h1)*d[0], a.Pads[3] - (kw-1-w1)*d[1]}
+	for _, p := range pads {
+		if p < 0 {
+			return ""
+		}
+	}
+	nh, nw := h1-h0+1, w1-w0+1
+	t := ir.NewFloat32(ir.Shape{w.Shape[0], w.Shape[1], nh, nw}, nil)
+	for o := range w.Shape[0] * w.Shape[1] {
+		for i := range nh {
+			src := w.F32[(o*kh+h0+i)*kw+w0:][:nw]
+			copy(t.F32[(o*nh+i)*nw:], src)
+		}
+	}
+	a.Pads = pads
+	if nh == 1 {
+		a.Dilation[0] = 1
+	}
+	if nw == 1 {
+		a.Dilation[1] = 1
+	}
+	n.Attrs = &a
+	n.Inputs[1] = r.setConst(n.Inputs[1], n, t)
+	return "drop a Conv's dead taps"
 }

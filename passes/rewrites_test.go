@@ -234,6 +234,48 @@ func TestPadIntoConv(t *testing.T) {
 	}
 }
 
+// TestTrimDeadTaps: kernel rows and columns that read only padding are
+// dropped (DeepLabV3's ASPP at rate 36 on a 33x33 map: a 1x1 conv, at rate
+// 12 unchanged), the output unchanged to the bit; one-sided dead rows
+// (a large bottom pad) and depthwise convs too; a conv whose every tap is
+// dead stays.
+func TestTrimDeadTaps(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		h, w, k, dil  int
+		pads          [4]int
+		stride, group int
+		wantK         [2]int
+		wantPads      [4]int
+		wantDil       [2]int
+	}{
+		{"aspp-36", 33, 33, 3, 36, [4]int{36, 36, 36, 36}, 1, 1, [2]int{1, 1}, [4]int{0, 0, 0, 0}, [2]int{1, 1}},
+		{"aspp-12", 33, 33, 3, 12, [4]int{12, 12, 12, 12}, 1, 1, [2]int{3, 3}, [4]int{12, 12, 12, 12}, [2]int{12, 12}},
+		{"bottom", 5, 6, 3, 4, [4]int{0, 4, 9, 4}, 1, 1, [2]int{2, 3}, [4]int{0, 4, 5, 4}, [2]int{4, 4}},
+		{"depthwise-s2", 9, 9, 5, 5, [4]int{10, 0, 10, 20}, 2, 4, [2]int{3, 2}, [4]int{5, 0, 5, 5}, [2]int{5, 5}},
+	} {
+		b := newGB(t)
+		x := b.input(-1, 4, c.h, c.w)
+		conv := b.add(ir.Conv, "conv", &ir.ConvAttrs{Stride: [2]int{c.stride, c.stride}, Dilation: [2]int{c.dil, c.dil}, Pads: c.pads, Group: c.group},
+			x, b.w("w", 12, 4/c.group, c.k, c.k), b.w("b", 12))
+		g := b.output(conv)
+		apply(t, g, 0, "canonicalize")
+		n := node(g, ir.Conv)
+		a, ws := n.Attrs.(*ir.ConvAttrs), n.Inputs[1].Type.Shape
+		if got := [2]int{ws[2], ws[3]}; got != c.wantK || a.Pads != c.wantPads || a.Dilations() != c.wantDil {
+			t.Errorf("%s: kernel %v pads %v dilation %v, want %v %v %v", c.name, got, a.Pads, a.Dilations(), c.wantK, c.wantPads, c.wantDil)
+		}
+	}
+	// Every tap dead (stride 10 over pads of 5): left alone.
+	b := newGB(t)
+	x := b.input(-1, 2, 2, 2)
+	g := b.output(b.add(ir.Conv, "conv", &ir.ConvAttrs{Stride: [2]int{10, 10}, Pads: [4]int{5, 5, 5, 5}}, x, b.w("w", 2, 2, 1, 1)))
+	apply(t, g, 0, "canonicalize")
+	if a := node(g, ir.Conv).Attrs.(*ir.ConvAttrs); a.Pads != [4]int{5, 5, 5, 5} {
+		t.Errorf("all-dead conv rewritten: pads %v", a.Pads)
+	}
+}
+
 func TestReshapeForms(t *testing.T) {
 	b := newGB(t)
 	x := b.input(-1, 4, 1, 1)
