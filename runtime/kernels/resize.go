@@ -179,12 +179,13 @@ func ResizeBilinearF32(p *ResizeParams, x, y []float32, lo, hi int) {
 // of the int8 codes x into y (the output has x's scale and zero point),
 // by ResizeSource10's coordinates: v = Σ q*wy*wx over the four taps (the
 // weights of an axis in [0, 2^10] summing to 2^10, so |v| <= 2^27: exact
-// in int32, in any order), y = clamp(RoundShift(v, 20)) (round to
-// nearest, ties toward +infinity, the package's rule; TFLite rounds ties
-// away from zero). Rows of at most resizeRow values are interpolated
-// vertically first, once per output row, then horizontally (the same
-// integer sum); a 1x1 input is copied (its sums are q*2^20). Generic Go
-// on every Set.
+// in int32, in any order), y = RoundShift(v, 20) (round to nearest, ties
+// toward +infinity, the package's rule; TFLite rounds ties away from
+// zero), in [-128, 127] without a clamp: v is a weighted sum of codes
+// whose weights sum to 2^20. Rows of at most resizeRow values are
+// interpolated vertically first, once per output row, then horizontally
+// (the same integer sum); a 1x1 input is copied (its sums are q*2^20).
+// Generic Go on every Set.
 func ResizeBilinearI8(p *ResizeParams, x, y []int8, lo, hi int) {
 	const one = 1 << ResizeFrac
 	const half = 1 << (2*ResizeFrac - 1)
@@ -223,7 +224,7 @@ func ResizeBilinearI8(p *ResizeParams, x, y []int8, lo, hi int) {
 				c0, c1 = c0[:len(d)], c1[:len(d)] // no bounds checks below
 				for ch := range d {
 					v := c0[ch]*wx0 + c1[ch]*wx1
-					d[ch] = int8(min(max((v+half)>>(2*ResizeFrac), -128), 127))
+					d[ch] = int8((v + half) >> (2 * ResizeFrac)) // in [-128, 127]: the weights sum to 2^20
 				}
 			}
 			continue
@@ -238,7 +239,7 @@ func ResizeBilinearI8(p *ResizeParams, x, y []int8, lo, hi int) {
 			a0, a1, b0, b1 = a0[:len(d)], a1[:len(d)], b0[:len(d)], b1[:len(d)] // no bounds checks below
 			for ch := range d {
 				v := sum4(a0[ch], a1[ch], b0[ch], b1[ch], w00, w01, w10, w11)
-				d[ch] = int8(min(max((v+half)>>(2*ResizeFrac), -128), 127))
+				d[ch] = int8((v + half) >> (2 * ResizeFrac)) // in [-128, 127]: the weights sum to 2^20
 			}
 		}
 	}
