@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestInterpolate(t *testing.T) {
 	if err := s.Tensor(img, dst); err != nil {
 		t.Fatal(err)
 	}
-	if want := []float32{-1, 1, -1, -1, 1, -1}; !equal(dst, want) {
+	if want := []float32{-1, 1, -1, -1, 1, -1}; !slices.Equal(dst, want) {
 		t.Errorf("equal sizes: %v, want %v", dst, want)
 	}
 	s.Width = 4 // 2 -> 4: sources 0, 0.25, 0.75, 1 (clamped at 0 and the last pixel)
@@ -33,14 +34,14 @@ func TestInterpolate(t *testing.T) {
 	if err := s.Tensor(img, dst); err != nil {
 		t.Fatal(err)
 	}
-	if want := []float32{-1, -0.5, 0.5, 1}; !equal(dst[:4], want) {
+	if want := []float32{-1, -0.5, 0.5, 1}; !slices.Equal(dst[:4], want) {
 		t.Errorf("upsampled red %v, want %v", dst[:4], want)
 	}
 	s.Channels = BGR
 	if err := s.Tensor(img, dst); err != nil {
 		t.Fatal(err)
 	}
-	if want := []float32{1, 0.5, -0.5, -1}; !equal(dst[:4], want) {
+	if want := []float32{1, 0.5, -0.5, -1}; !slices.Equal(dst[:4], want) {
 		t.Errorf("BGR: channel 0 %v, want %v (blue)", dst[:4], want)
 	}
 	if x0, y0, x1, y1, err := s.Region(640, 480); err != nil || x0 != 0 || y0 != 0 || x1 != 640 || y1 != 480 {
@@ -51,18 +52,6 @@ func TestInterpolate(t *testing.T) {
 	if err := bad.Check(); err == nil {
 		t.Error("interpolate with a shorter-side size passed Check")
 	}
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestInterpolateReference: the detection transform (Detection, the
