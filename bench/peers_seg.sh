@@ -108,22 +108,8 @@ for r in $(seq "$ROUNDS"); do
 		fi
 	done
 done
-# Per round, peer / mnc (> 1: mnc is faster); then the medians over the rounds (as bench/peers.sh).
-awk '{ t[$1" "$2" "$3] = $4; rs[$1] = 1; ms[$2] = 1; ps[$3] = 1 }
-END {
-	printf "%-11s %-6s %s\n", "model", "round", "median ms (ratio peer/mnc)"
-	for (mo in ms) for (r in rs) {
-		line = sprintf("%-11s %-6s mnc %.2f", mo, r, t[r" "mo" mnc"])
-		for (p in ps) if (p != "mnc" && (r" "mo" "p) in t && t[r" "mo" mnc"] > 0)
-			line = line sprintf("   %s %.2f (%.2fx)", p, t[r" "mo" "p], t[r" "mo" "p] / t[r" "mo" mnc"])
-		print line
-	}
-}' "$OUT/results.txt" | sort
-awk '$3 == "mnc" { m[$1" "$2] = $4 } $3 != "mnc" { p[NR] = $0 }
-END { for (i in p) { split(p[i], f, " "); if (m[f[1]" "f[2]] > 0) print f[2], f[3], f[4] / m[f[1]" "f[2]] } }' "$OUT/results.txt" |
-	sort -k1,1 -k2,2 -k3,3g | awk '{ k = $1" "$2; v[k, ++n[k]] = $3 } END {
-	for (k in n) { c = n[k]; med = (c % 2) ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2
-		printf "median over %d rounds: %s/mnc = %.2fx\n", c, k, med } }' | sort
+# Per round, peer / mnc (> 1: mnc is faster); then the medians over the rounds.
+sh bench/ratios.sh "$OUT/results.txt" 11
 # File sizes: mnc int8 and float32, the ONNX file (float32) and ORT's QDQ model (or the .tflite source).
 printf '%-11s %12s %12s %12s %12s\n' model "mnc int8" "mnc float32" "source" "ORT QDQ"
 for m in $MODELS; do
