@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/mncdev/mnc/runtime/detect"
+	"github.com/mncdev/mnc/runtime/esc"
 	"github.com/mncdev/mnc/runtime/mncfb"
 	"github.com/mncdev/mnc/runtime/preprocess"
 )
@@ -86,8 +87,8 @@ func (m *Model) checkDetection() error {
 	}{{"class logits", cfg.ClsOutput, cfg.Classes}, {"box regression", cfg.BoxOutput, 4}} {
 		t := &m.tensors[m.outputs[o.i]]
 		if t.dtype != mncfb.DTypeFLOAT32 || len(t.shape) != 3 || t.shape[1] != a || t.shape[2] != o.cols {
-			return fmt.Errorf("detection: the %s (output %d, %q) are %v %v; %d anchors of %d classes want float32 [1 %d %d]",
-				o.what, o.i, t.name, t.dtype, t.shape, a, cfg.Classes, a, o.cols)
+			return fmt.Errorf("detection: the %s (output %d, %s) are %v %v; %d anchors of %d classes want float32 [1 %d %d]",
+				o.what, o.i, esc.String(t.name), t.dtype, t.shape, a, cfg.Classes, a, o.cols)
 		}
 	}
 	anchors, err := detect.Anchors(cfg.Anchors, cfg.FeatureMaps, cfg.ImageHeight, cfg.ImageWidth)
@@ -139,7 +140,7 @@ func (m *Model) Anchors() []detect.Box {
 func (it *Interpreter) Detect(in Tensor, sizes [][2]int) ([][]detect.Detection, error) {
 	d := it.m.det
 	if d == nil {
-		return nil, fmt.Errorf("model %q records no detection settings (it is not a detector compiled by mnc 1.5 or later)", it.m.info.Name)
+		return nil, fmt.Errorf("model %s records no detection settings (it is not a detector compiled by mnc 1.5 or later)", esc.String(it.m.info.Name))
 	}
 	outs, err := it.RunAll(in)
 	if err != nil {

@@ -217,8 +217,7 @@ shown drawn over it, one colour per class, each with its label and score
 						return err
 					}
 					if spec != *rec.Spec && !forcePre {
-						return fmt.Errorf("the preprocessing asked for (%s) differs from the one %q was compiled with (%s), and would give wrong results (add --force-preprocess to run it anyway)",
-							spec, args[0], rec.Spec)
+						return preprocessDiffers(spec, *rec.Spec, args[0])
 					}
 				} else {
 					want, err := pre.specFor(cmd, args[0])
@@ -322,8 +321,7 @@ func runDetector(cmd *cobra.Command, m *runtime.Model, path string, images []str
 		return err
 	}
 	if spec != rec && !forcePre {
-		return fmt.Errorf("the preprocessing asked for (%s) differs from the one %q was compiled with (%s), and would give wrong results (add --force-preprocess to run it anyway)",
-			spec, path, rec)
+		return preprocessDiffers(spec, rec, path)
 	}
 	var saves []string
 	if saveImage != "" {
@@ -340,4 +338,11 @@ func runDetector(cmd *cobra.Command, m *runtime.Model, path string, images []str
 		return err
 	}
 	return detection.Print(cmd.OutOrStdout(), results, asJSON)
+}
+
+// preprocessDiffers is the error of a run whose preprocessing flags change
+// the one the model file records.
+func preprocessDiffers(asked, recorded preprocess.Spec, model string) error {
+	return fmt.Errorf("the preprocessing asked for (%s) differs from the one %q was compiled with (%s), and would give wrong results (add --force-preprocess to run it anyway)",
+		asked, model, recorded)
 }
