@@ -675,8 +675,8 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 		}
 		if seg || det {
 			x.conf = 1
-			same := det && sameRowClasses(fr, qr, fo.Shape[1], fo.Shape[2]) ||
-				seg && sameClassMap(fr, qr, fo.Shape[1], fo.Shape[2]*fo.Shape[3])
+			same := det && sameClasses(fr, qr, fo.Shape[1], fo.Shape[2], 1) ||
+				seg && sameClasses(fr, qr, 1, fo.Shape[1], fo.Shape[2]*fo.Shape[3])
 			if !same {
 				x.qt = 1
 			}
@@ -697,21 +697,14 @@ func (e *evaluator) eval(in, floatOut *ir.Tensor, layers, keepLogits bool) *inpu
 	return r
 }
 
-// sameClassMap reports whether the logits f and q ([C][HW] of one item)
-// give the same class at every pixel (kernels.ArgMax's rule).
-func sameClassMap(f, q []float32, c, hw int) bool {
-	fm, qm := make([]int32, hw), make([]int32, hw)
-	kernels.ArgMax(f, 1, c, hw, fm)
-	kernels.ArgMax(q, 1, c, hw, qm)
-	return slices.Equal(fm, qm)
-}
-
-// sameRowClasses reports whether the logits f and q ([rows][c] of one
-// item) give each row the same top class (kernels.ArgMax's rule).
-func sameRowClasses(f, q []float32, rows, c int) bool {
-	fm, qm := make([]int32, rows), make([]int32, rows)
-	kernels.ArgMax(f, rows, c, 1, fm)
-	kernels.ArgMax(q, rows, c, 1, qm)
+// sameClasses reports whether the logits f and q of one item, viewed as
+// [outer][c][inner], give the same class at every (outer, inner) position
+// (kernels.ArgMax's rule): a segmentation's [C][HW] is outer 1, a
+// detector's [anchors][classes] inner 1.
+func sameClasses(f, q []float32, outer, c, inner int) bool {
+	fm, qm := make([]int32, outer*inner), make([]int32, outer*inner)
+	kernels.ArgMax(f, outer, c, inner, fm)
+	kernels.ArgMax(q, outer, c, inner, qm)
 	return slices.Equal(fm, qm)
 }
 
