@@ -84,7 +84,8 @@ import torchvision
 from torchvision import transforms
 from PIL import Image
 import onnx
-from onnx import numpy_helper
+
+from mini_onnx import MiniOnnx  # testdata/gen/mini_onnx.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "golden"))
@@ -398,93 +399,6 @@ def run_onnx(m, x):
         return "onnx.reference", ReferenceEvaluator(m).run(None, {"input": x})[0]
     except ImportError:
         return "numpy-mini", MiniOnnx(m).run(x.astype(np.float64))
-
-
-# ---------------------------------------------------------------------------
-# tiny float64 ONNX interpreter for the ops these models export to
-# (only a sanity check; onnx 1.12 has no onnx.reference, onnxruntime absent)
-
-class MiniOnnx:
-    def __init__(self, model):
-        self.g = model.graph
-
-    @staticmethod
-    def _attrs(node):
-        return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-    @staticmethod
-    def _conv(x, w, b, a):
-        g = a.get("group", 1)
-        s = a.get("strides", [1, 1])
-        d = a.get("dilations", [1, 1])
-        p = a.get("pads", [0, 0, 0, 0])
-        assert a.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
-        x = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
-        n, c, hp, wp = x.shape
-        o, cg, kh, kw = w.shape
-        ho = (hp - d[0] * (kh - 1) - 1) // s[0] + 1
-        wo = (wp - d[1] * (kw - 1) - 1) // s[1] + 1
-        xg = x.reshape(n, g, c // g, hp, wp)
-        wg = w.reshape(g, o // g, cg, kh, kw)
-        out = np.zeros((n, g, o // g, ho, wo))
-        for i in range(kh):
-            for j in range(kw):
-                patch = xg[:, :, :, i * d[0]: i * d[0] + s[0] * (ho - 1) + 1: s[0],
-                           j * d[1]: j * d[1] + s[1] * (wo - 1) + 1: s[1]]
-                out += np.einsum("ngchw,goc->ngohw", patch, wg[:, :, :, i, j])
-        out = out.reshape(n, o, ho, wo)
-        if b is not None:
-            out += b.reshape(1, -1, 1, 1)
-        return out
-
-    def run(self, x):
-        env = {t.name: numpy_helper.to_array(t).astype(np.float64) if numpy_helper.to_array(t).dtype.kind == "f"
-               else numpy_helper.to_array(t) for t in self.g.initializer}
-        env[self.g.input[0].name] = x
-        for node in self.g.node:
-            a = self._attrs(node)
-            ins = [env[i] if i else None for i in node.input]
-            op = node.op_type
-            if op == "Conv":
-                r = self._conv(ins[0], ins[1], ins[2] if len(ins) > 2 else None, a)
-            elif op == "BatchNormalization":
-                xx, sc, bb, mean, var = ins[:5]
-                sh = (1, -1, 1, 1)
-                r = (xx - mean.reshape(sh)) / np.sqrt(var.reshape(sh) + a.get("epsilon", 1e-5)) * sc.reshape(sh) + bb.reshape(sh)
-            elif op == "Relu":
-                r = np.maximum(ins[0], 0)
-            elif op == "Clip":
-                lo = ins[1] if len(ins) > 1 and ins[1] is not None else a.get("min", -np.inf)
-                hi = ins[2] if len(ins) > 2 and ins[2] is not None else a.get("max", np.inf)
-                r = np.clip(ins[0], lo, hi)
-            elif op == "HardSigmoid":
-                r = np.clip(a.get("alpha", 0.2) * ins[0] + a.get("beta", 0.5), 0, 1)
-            elif op == "HardSwish":
-                r = ins[0] * np.clip(ins[0] / 6 + 0.5, 0, 1)
-            elif op == "Mul":
-                r = ins[0] * ins[1]
-            elif op == "Add":
-                r = ins[0] + ins[1]
-            elif op == "GlobalAveragePool":
-                r = ins[0].mean(axis=(2, 3), keepdims=True)
-            elif op == "Flatten":
-                ax = a.get("axis", 1)
-                r = ins[0].reshape(int(np.prod(ins[0].shape[:ax])), -1)
-            elif op == "Gemm":
-                A = ins[0].T if a.get("transA", 0) else ins[0]
-                B = ins[1].T if a.get("transB", 0) else ins[1]
-                r = a.get("alpha", 1.0) * (A @ B)
-                if len(ins) > 2 and ins[2] is not None:
-                    r = r + a.get("beta", 1.0) * ins[2]
-            elif op in ("Identity", "Dropout"):
-                r = ins[0]
-            elif op == "Constant":
-                v = numpy_helper.to_array(a["value"])
-                r = v.astype(np.float64) if v.dtype.kind == "f" else v
-            else:
-                raise NotImplementedError("MiniOnnx: op " + op)
-            env[node.output[0]] = r
-        return env[self.g.output[0].name]
 
 
 # ---------------------------------------------------------------------------

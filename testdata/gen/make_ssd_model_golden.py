@@ -94,7 +94,8 @@ from torchvision.models.detection import ssdlite320_mobilenet_v3_large
 from torchvision.transforms import functional as TF
 from PIL import Image
 import onnx
-from onnx import numpy_helper
+
+from mini_onnx import MiniOnnx  # testdata/gen/mini_onnx.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "det"))
@@ -205,94 +206,6 @@ def export_onnx(net, path):
     return m, dict(sorted(ops.items()))
 
 
-class MiniOnnx:
-    """A float64 numpy interpreter for the ops this export uses."""
-
-    def __init__(self, model):
-        self.g = model.graph
-
-    @staticmethod
-    def _attrs(node):
-        return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-    @staticmethod
-    def _conv(x, w, b, a):
-        s = a.get("strides", [1, 1])
-        d = a.get("dilations", [1, 1])
-        g = a.get("group", 1)
-        p = a.get("pads", [0, 0, 0, 0])
-        assert a.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
-        x = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
-        n, c, hp, wp = x.shape
-        o, cg, kh, kw = w.shape
-        ho = (hp - d[0] * (kh - 1) - 1) // s[0] + 1
-        wo = (wp - d[1] * (kw - 1) - 1) // s[1] + 1
-        xg = x.reshape(n, g, c // g, hp, wp)
-        wg = w.reshape(g, o // g, cg, kh, kw)
-        out = np.zeros((n, g, o // g, ho, wo))
-        for i in range(kh):
-            for j in range(kw):
-                patch = xg[:, :, :, i * d[0]: i * d[0] + s[0] * (ho - 1) + 1: s[0],
-                           j * d[1]: j * d[1] + s[1] * (wo - 1) + 1: s[1]]
-                out += np.einsum("ngchw,goc->ngohw", patch, wg[:, :, :, i, j])
-        out = out.reshape(n, o, ho, wo)
-        if b is not None:
-            out += b.reshape(1, -1, 1, 1)
-        return out
-
-    def run(self, x):
-        env = {}
-        for t in self.g.initializer:
-            v = numpy_helper.to_array(t)
-            env[t.name] = v.astype(np.float64) if v.dtype.kind == "f" else v
-        env[self.g.input[0].name] = x.astype(np.float64)
-        for node in self.g.node:
-            a = self._attrs(node)
-            ins = [env[i] if i else None for i in node.input]
-            op = node.op_type
-            if op == "Conv":
-                r = self._conv(ins[0], ins[1], ins[2] if len(ins) > 2 else None, a)
-            elif op == "Relu":
-                r = np.maximum(ins[0], 0)
-            elif op == "Clip":
-                lo = ins[1] if len(ins) > 1 and ins[1] is not None else -np.inf
-                hi = ins[2] if len(ins) > 2 and ins[2] is not None else np.inf
-                r = np.clip(ins[0], lo, hi)
-            elif op == "HardSigmoid":
-                r = np.clip(a.get("alpha", 0.2) * ins[0] + a.get("beta", 0.5), 0, 1)
-            elif op == "HardSwish":
-                r = ins[0] * np.clip(ins[0] / 6 + 0.5, 0, 1)
-            elif op == "Mul":
-                r = ins[0] * ins[1]
-            elif op == "Add":
-                r = ins[0] + ins[1]
-            elif op == "GlobalAveragePool":
-                r = ins[0].mean(axis=(2, 3), keepdims=True)
-            elif op in ("Identity", "Dropout"):
-                r = ins[0]
-            elif op == "Constant":
-                v = onnx.numpy_helper.to_array(a["value"])
-                r = v.astype(np.float64) if v.dtype.kind == "f" else v
-            elif op == "Shape":
-                r = np.array(ins[0].shape, dtype=np.int64)
-            elif op == "Gather":
-                r = np.take(ins[0], ins[1], axis=a.get("axis", 0))
-            elif op == "Unsqueeze":
-                r = np.expand_dims(ins[0], tuple(int(v) for v in ins[1]))
-            elif op == "Concat":
-                r = np.concatenate(ins, axis=a["axis"])
-            elif op == "Reshape":
-                shape = [int(v) for v in ins[1]]
-                shape = [ins[0].shape[i] if v == 0 else v for i, v in enumerate(shape)]
-                r = ins[0].reshape(shape)
-            elif op == "Transpose":
-                r = np.transpose(ins[0], a["perm"])
-            else:
-                raise NotImplementedError("MiniOnnx: op " + op)
-            env[node.output[0]] = r
-        return [env[o.name] for o in self.g.output]
-
-
 # ---------------------------------------------------------------------------
 
 def sha256(path):
@@ -381,7 +294,7 @@ def main():
 
     files["onnx"] = NAME + ".onnx"
     m, ops = export_onnx(net, p(files["onnx"]))
-    ys = MiniOnnx(m).run(x.numpy())
+    ys = MiniOnnx(m).run_all(x.numpy())
     onnx_diff = [float(np.abs(y - t.numpy()).max()) for y, t in zip(ys, (cls, reg))]
     print("%s ops %s" % (files["onnx"], ops))
     print("%s max|onnx - torch| = %.3g, %.3g (numpy float64)" % (files["onnx"], *onnx_diff))
