@@ -92,7 +92,15 @@ type Options struct {
 	// without calibration images needs it and a stated range for every
 	// activation (model.go).
 	RangesFromModel bool
+	// Rounding is how weight codes are rounded: RoundNearest, RoundOutput
+	// (by each layer's output error on the calibration images'
+	// activations) or RoundAuto (rounding.go); "" means DefaultRounding.
+	// Calibration measures the moments RoundOutput needs.
+	Rounding string
 }
+
+// DefaultRounding is the weight rounding of Options.Rounding "".
+const DefaultRounding = RoundAuto
 
 // needsHistograms reports whether calibration must keep histograms.
 func (o Options) needsHistograms() bool { return o.Histograms || o.Method != MinMax }
@@ -131,6 +139,12 @@ func (o Options) normalize() (Options, error) {
 	}
 	if !(o.TargetSQNR >= 0 && o.TargetSQNR <= 200) {
 		return o, fmt.Errorf("--target-sqnr %g: want dB in (0, 200]", o.TargetSQNR)
+	}
+	if err := CheckRounding(o.Rounding); err != nil {
+		return o, err
+	}
+	if o.Rounding == "" {
+		o.Rounding = DefaultRounding
 	}
 	if l := o.MaxAgreementLoss; l != nil && !(*l >= 0 && *l <= 1) {
 		return o, fmt.Errorf("--max-agreement-loss %g: want a fraction of the images in [0, 1]", *l)
@@ -436,6 +450,7 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 	if !o.NoBiasCorrect {
 		chanAx = view.chanAx
 	}
+	gramOf := view.gramsFor(o.Rounding)
 	nw := max(1, min(o.workers(), n))
 	exs, err := compileGraphs(view.g, nw)
 	if err != nil {
@@ -453,6 +468,7 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 		err    error // from get: a bad image
 		runErr error
 		sums   chanSums
+		grams  map[string]*Gram
 		out    *ir.Tensor // the view's output
 	}
 	jobs, results := make(chan *job), make(chan *job, nw)
@@ -476,19 +492,24 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 		go func() {
 			col, ex := cols[w], exs[w]
 			var sums chanSums
+			var grams map[string]*Gram
 			observe := func(ob *runtime.Observation) {
 				if ob.F32 != nil {
-					col.observe(ob.Name, float32View(ob), sums)
+					t := float32View(ob)
+					col.observe(ob.Name, t, sums)
+					for _, sp := range gramOf[ob.Name] {
+						addGram(grams, sp, t)
+					}
 				}
 			}
 			for j := range jobs {
 				if j.err == nil {
-					sums = chanSums{}
+					sums, grams = chanSums{}, map[string]*Gram{}
 					var err error
 					if j.out, err = ex.run(j.t, observe); err != nil {
 						j.runErr = fmt.Errorf("calibrate on %s: %w", j.name, err)
 					}
-					j.sums = sums
+					j.sums, j.grams = sums, grams
 				}
 				select {
 				case results <- j:
@@ -522,6 +543,12 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 				}
 			default:
 				merged.addSums(j.sums)
+				if gramOf != nil {
+					if st.Grams == nil {
+						st.Grams = map[string]*Gram{}
+					}
+					addGrams(st.Grams, j.grams)
+				}
 				st.Images += max(1, j.t.Shape[0])
 				st.Files = append(st.Files, j.name)
 				if kept+len(j.t.F32) <= maxKeptInputs {

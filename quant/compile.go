@@ -123,6 +123,11 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 		}
 		st.rangesTime = time.Since(start)
 	}
+	var rounding *RoundingChoice
+	var err error
+	if o.Rounding, rounding, err = chooseRounding(work, st, o); err != nil {
+		return nil, nil, err
+	}
 	var sens *Sensitivity
 	var mixed *MixedReport
 	if o.Sensitivity || o.targeted() {
@@ -153,6 +158,7 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 		return nil, nil, err
 	}
 	rep.Sensitivity = sens
+	rep.Rounding = rounding
 	if len(o.KeepFloat) > 0 || mixed != nil {
 		if mixed == nil {
 			mixed = &MixedReport{}

@@ -47,6 +47,8 @@ type quantizer struct {
 	// (Dequantize, or a float constant) of a value of g.
 	keep   map[string]bool
 	m8, mf map[*ir.Value]*ir.Value
+	// byOutput records that some channel was rounded by output error.
+	byOutput bool
 	// chosen records the range and method used for every key.
 	chosen map[string]choice
 	// auto holds the per-key method of the Auto method.
@@ -99,9 +101,13 @@ func Quantize(g *ir.Graph, st *Stats, opts Options) (*ir.Graph, error) {
 	if _, err := passes.RunPasses(qz.q, []passes.Pass{passes.LowerHardActivations}, passes.Options{Check: true}); err != nil {
 		return nil, fmt.Errorf("quantize %s: %w", g.Name, err)
 	}
+	label := methodLabel(o, st.Images)
+	if qz.byOutput {
+		label += "+outputrounding"
+	}
 	qz.q.Meta = map[string]string{
 		MetaScheme: Scheme,
-		MetaMethod: methodLabel(o, st.Images),
+		MetaMethod: label,
 		MetaImages: strconv.Itoa(st.Images),
 	}
 	if kept := KeptFloat(qz.q); len(kept) > 0 {
@@ -496,7 +502,7 @@ func (qz *quantizer) conv(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	w, sw, err := qz.weights(n.Inputs[1], n.Inputs[1].Name)
+	w, sw, err := qz.weights(n.Inputs[1], n.Inputs[1].Name, len(n.Inputs) == 3 && !qz.o.NoBiasCorrect, x.Quant.Scale[0])
 	if err != nil {
 		return err
 	}
@@ -573,7 +579,7 @@ func (qz *quantizer) gemm(n *ir.Node) error {
 	if !a.TransB || a.Alpha != 1 || a.Beta != 1 {
 		return errors.New("int8 Gemm needs the canonical form of the passes pipeline (B [N,K] with transB, alpha = beta = 1): run it first")
 	}
-	w, sw, err := qz.weights(wv, wv.Name)
+	w, sw, err := qz.weights(wv, wv.Name, fb != nil && !qz.o.NoBiasCorrect, x.Quant.Scale[0])
 	if err != nil {
 		return err
 	}
@@ -608,11 +614,11 @@ func (qz *quantizer) squeezeExcite(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	w1, sw1, err := qz.weights(n.Inputs[1], n.Inputs[1].Name)
+	w1, sw1, err := qz.weights(n.Inputs[1], n.Inputs[1].Name, false, 0)
 	if err != nil {
 		return err
 	}
-	w2, sw2, err := qz.weights(n.Inputs[3], n.Inputs[3].Name)
+	w2, sw2, err := qz.weights(n.Inputs[3], n.Inputs[3].Name, false, 0)
 	if err != nil {
 		return err
 	}

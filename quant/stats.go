@@ -45,8 +45,11 @@ func (ts *TensorStats) ChanMean() []float64 {
 // SqueezeExcite unit whose output is V.
 type Stats struct {
 	Tensors map[string]*TensorStats
-	Images  int      // images used
-	Files   []string // the images used, in order
+	// Grams are the input patch moments of the layers, by weight name,
+	// kept for Options.Rounding RoundOutput (rounding.go).
+	Grams  map[string]*Gram
+	Images int      // images used
+	Files  []string // the images used, in order
 	// ImageList is Files relative to the calibration directory,
 	// slash-separated, and ImageListSHA256 the SHA-256 (hex) of
 	// "relpath\x00sha256hex\n" over them in order: the image list hash of

@@ -18,6 +18,9 @@ type calibView struct {
 	// chanAx maps the keys of values read by a Conv or Gemm to their
 	// channel axis.
 	chanAx map[string]int
+	// grams maps the keys of values read by a Conv or Gemm to the patch
+	// geometry of each (weight rounding by output error, rounding.go).
+	grams map[string][]gramSpec
 }
 
 // isHard reports whether an activation is computed by a table.
@@ -73,7 +76,7 @@ func actNode(act ir.Activation) (ir.Op, ir.Attrs) {
 }
 
 func newCalibView(g *ir.Graph) (*calibView, error) {
-	v := &calibView{g: ir.NewGraph(g.Name + ".calib"), keys: map[*ir.Value]string{}, chanAx: map[string]int{}}
+	v := &calibView{g: ir.NewGraph(g.Name + ".calib"), keys: map[*ir.Value]string{}, chanAx: map[string]int{}, grams: map[string][]gramSpec{}}
 	m := map[*ir.Value]*ir.Value{}
 	for _, in := range g.Inputs {
 		nv := v.g.AddInput(in.Name, in.Type)
@@ -115,6 +118,9 @@ func newCalibView(g *ir.Graph) (*calibView, error) {
 		case ir.Gemm:
 			v.chanAx[n.Inputs[0].Name] = 1
 		}
+		if sp, ok := gramSpecOf(n); ok {
+			v.grams[n.Inputs[0].Name] = append(v.grams[n.Inputs[0].Name], sp)
+		}
 		var out *ir.Value
 		var err error
 		act, hasAct := fusedAct(n)
@@ -143,6 +149,20 @@ func newCalibView(g *ir.Graph) (*calibView, error) {
 		v.g.Outputs = append(v.g.Outputs, m[o])
 	}
 	return v, nil
+}
+
+// gramsFor returns the layers whose input moments calibration measures
+// for the rounding method r, by the key of the value they read.
+func (v *calibView) gramsFor(r string) map[string][]gramSpec {
+	out := map[string][]gramSpec{}
+	for key, specs := range v.grams {
+		for _, sp := range specs {
+			if roundsByOutput(r, weightGrid(sp.w.F32) > 0) {
+				out[key] = append(out[key], sp)
+			}
+		}
+	}
+	return out
 }
 
 func inTypes(ins []*ir.Value) []ir.TensorType {

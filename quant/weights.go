@@ -21,8 +21,13 @@ import (
 // and is represented exactly. Without bias correction (no calibration
 // images, or Options.NoBiasCorrect) a channel that is not represented
 // exactly is rounded so that its codes keep the channel's weight sum
-// (keepSum): the data-free form of the correction.
-func (qz *quantizer) weights(w *ir.Value, name string) (*ir.Value, []float32, error) {
+// (keepSum): the data-free form of the correction. Where Options.Rounding
+// asks for rounding by output error and calibration measured the layer's
+// input patches (Stats.Grams), such a channel's codes are chosen by the
+// layer's output error instead (rounding.go): on the inputs' covariance
+// when centered (the bias is corrected afterwards), on their second moment
+// otherwise, plus the rounding noise of the int8 input (step inScale).
+func (qz *quantizer) weights(w *ir.Value, name string, centered bool, inScale float32) (*ir.Value, []float32, error) {
 	if !w.IsConst() || w.Const.DType != ir.Float32 {
 		return nil, nil, fmt.Errorf("weight %s is not a float32 constant", w)
 	}
@@ -35,6 +40,9 @@ func (qz *quantizer) weights(w *ir.Value, name string) (*ir.Value, []float32, er
 	scales := make([]float32, o)
 	q := make([]int8, len(t.F32))
 	step := weightGrid(t.F32)
+	gram := qz.gram(name, step, o, per)
+	var moments, factor []float64 // of the group last used
+	group := -1
 	for c := range o {
 		row := t.F32[c*per : (c+1)*per]
 		var m float64
@@ -57,7 +65,16 @@ func (qz *quantizer) weights(w *ir.Value, name string) (*ir.Value, []float32, er
 		for i, v := range row {
 			codes[i] = int8(max(-127, min(127, math.RoundToEven(float64(v)/float64(s)))))
 		}
-		if !exact && qz.o.NoBiasCorrect {
+		switch {
+		case exact:
+		case gram != nil:
+			if g := c / (o / gram.Groups); g != group {
+				moments, group = gram.moments(g, centered, inScale), g
+				factor = roundFactor(moments, per)
+			}
+			roundByOutput(codes, row, s, moments, factor)
+			qz.byOutput = true
+		case qz.o.NoBiasCorrect:
 			keepSum(row, codes, s)
 		}
 	}
