@@ -18,11 +18,14 @@ import (
 // calibrated (the same from the checkpoint and from every ONNX export);
 // TestGoldenModels holds every model to within goldenMargin dB of its
 // figure and to its agreement, so that a regression of a few dB fails.
+// (v2 and v3s_rt were re-measured when the default weight rounding became
+// auto, which chose rounding by output error for them: 31.18 -> 32.90 dB,
+// 24.21 dB 2/3 -> 27.39 dB 3/3; the others kept the nearest codes.)
 var goldenFigures = map[string]struct {
 	sqnr  float64
 	agree int
 }{
-	"v1": {35.99, 3}, "v2": {31.18, 3}, "v3l": {33.54, 3}, "v3s": {29.23, 3}, "v3s_rt": {24.21, 2},
+	"v1": {35.99, 3}, "v2": {32.90, 3}, "v3l": {33.54, 3}, "v3s": {29.23, 3}, "v3s_rt": {27.39, 3},
 }
 
 const goldenMargin = 2

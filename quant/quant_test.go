@@ -402,7 +402,7 @@ func TestCompileAndReport(t *testing.T) {
 	if rep.CalibImages != 4 || rep.Calib.Images != 2 || rep.Eval == nil || rep.Eval.Images != 4 || len(rep.Calib.Layers) == 0 {
 		t.Fatalf("report: %+v", rep)
 	}
-	if rep.Int8WeightBytes*4 > rep.FloatWeightBytes+64 || rep.Int8ModelBytes <= rep.Int8WeightBytes || rep.Method != "minmax+equalize+biascorrect" {
+	if rep.Int8WeightBytes*4 > rep.FloatWeightBytes+64 || rep.Int8ModelBytes <= rep.Int8WeightBytes || rep.Method != "minmax+equalize+biascorrect+outputrounding" || rep.Rounding == nil || rep.Rounding.Chosen != RoundOutput {
 		t.Errorf("sizes or method: %+v", rep)
 	}
 	for i := 1; i < len(rep.Calib.Layers); i++ {
