@@ -306,6 +306,9 @@ func (o *Options) check() error {
 				return fmt.Errorf("--calib-method: %w", err)
 			}
 		}
+		if err := quant.CheckRounding(o.QuantOptions.Rounding); err != nil {
+			return err
+		}
 		for _, d := range []struct{ flag, dir string }{{"--calib", o.Calib}, {"--eval", o.QuantOptions.EvalDir}} {
 			if d.dir == "" {
 				continue

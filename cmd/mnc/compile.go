@@ -41,9 +41,12 @@ no scripts, nothing fetched, printable), written once the compile succeeds.
 Calibration methods (--calib-method): minmax (default: the range seen),
 percentile (--percentile, default 99.99), entropy (KL, TensorRT style), mse,
 auto (per tensor, the method whose range minimises the error of the layer
-reading it). Bias correction is on unless --no-bias-correct; --act-bias-correct
-adds empirical correction of the activations' mean error; --equalize adds
-cross-layer equalization. Images are preprocessed by --preprocess, which is
+reading it). Bias correction is on unless --no-bias-correct. Float-trained
+weights are rounded up or down by each layer's output error on the calibration
+images, kept when the int8 logits come out closer to float's than with the
+nearest codes (--weight-rounding auto, the default; nearest or output force
+one). --act-bias-correct adds empirical correction of the activations' mean
+error; --equalize adds cross-layer equalization. Images are preprocessed by --preprocess, which is
 recorded in the model so that inference prepares images the same way. Models
 trained with other conventions change a preset's steps with --mean, --std,
 --scale (x = (pixel/scale - mean)/std), --resize, --crop and --channels;
@@ -113,7 +116,7 @@ architecture with zero weights.`,
 			if o.Quant == "int8" && o.Calib == "" {
 				// Without images the model's own ranges are used: the
 				// options of calibration would be silently ignored.
-				for _, name := range []string{"calib-method", "percentile", "calib-images", "skip-bad-images", "no-bias-correct", "report-images"} {
+				for _, name := range []string{"calib-method", "percentile", "calib-images", "skip-bad-images", "no-bias-correct", "weight-rounding", "report-images"} {
 					if cmd.Flags().Changed(name) {
 						return usageError(fmt.Errorf("--%s works on calibration images: give --calib DIR (without it the model file's own ranges are used)", name))
 					}
@@ -196,6 +199,7 @@ architecture with zero weights.`,
 	addPreprocessFlags(cmd, &pre, "image preprocessing: torchvision or tf (recorded in the model; a .tflite model defaults to tf)")
 	f.BoolVar(&flags.QuantOptions.Equalize, "equalize", false, "cross-layer equalization before calibration")
 	f.BoolVar(&flags.QuantOptions.NoBiasCorrect, "no-bias-correct", false, "turn off bias correction")
+	f.StringVar(&flags.QuantOptions.Rounding, "weight-rounding", quant.DefaultRounding, "how weight codes are rounded: output (up or down, whichever gives each layer the smaller output error on the calibration images' activations), nearest, or auto (output, except for weights already on an 8-bit grid: nearest)")
 	f.BoolVar(&flags.QuantOptions.ActBiasCorrect, "act-bias-correct", false, "also correct the convolutions' biases for the mean error of their int8 outputs on the calibration images (slower; see quant's documentation)")
 	f.StringVar(&flags.QuantOptions.EvalDir, "eval", "", "also report on the held-out images of this `DIR`")
 	f.IntVar(&flags.QuantOptions.ReportImages, "report-images", 100, "run at most `N` calibration images (the first) through both models for the report (0: all); --eval images all run")

@@ -369,6 +369,8 @@ func TestBadInput(t *testing.T) {
 		{"no input", []string{"run", filepath.Join(dir, onnxFile)}, "--tensor"},
 		{"calibration flag without images", []string{"compile", filepath.Join(dir, "v2.qdq.onnx"), "--quant", "int8", "--calib-method", "entropy", "-o", filepath.Join(tmp, "m.mnc")},
 			"--calib-method works on calibration images: give --calib DIR"},
+		{"calibration flag without images", []string{"compile", filepath.Join(dir, "v2.qdq.onnx"), "--quant", "int8", "--weight-rounding", "output", "-o", filepath.Join(tmp, "m.mnc")},
+			"--weight-rounding works on calibration images: give --calib DIR"},
 		{"float model without images", []string{"compile", filepath.Join(dir, onnxFile), "--quant", "int8", "--preprocess", "tf", "-o", filepath.Join(tmp, "m.mnc")},
 			"--quant int8 needs calibration images: --calib DIR (the model file states no activation ranges to use instead)"},
 	}
@@ -498,6 +500,8 @@ func TestCompileInt8(t *testing.T) {
 		{[]string{"compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"), "--quant", "int4"}, "int4"},
 		{[]string{"compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"), "--quant", "int8",
 			"--calib", filepath.Join(shared, "images", "calib"), "--calib-method", "magic"}, "magic"},
+		{[]string{"compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"), "--quant", "int8",
+			"--calib", filepath.Join(shared, "images", "calib"), "--weight-rounding", "up"}, `--weight-rounding "up": want auto, nearest or output`},
 		{[]string{"compile", filepath.Join(shared, "models", "mobilenet_v1_0.25_128.onnx"), "--quant", "int8",
 			"--calib", t.TempDir()}, "no"},
 	} {
