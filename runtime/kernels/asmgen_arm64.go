@@ -1511,9 +1511,10 @@ func (a *asm) requant16(p []int, sh int, o out) {
 	a.narrow([]int{0, 1, 2, 3}, [2]int{0, 2}, 0, o, true)
 }
 
-// cmRequant requantizes the int32 products in V6.. (nv vectors) as the
-// depthwise epilogue does: unless R8 (fast: S >= 32), SQSHL by V23
-// (32-S); SQDMULH by V22 (M), SRSHL by V27 (31-max(S, 32)).
+// cmRequant starts the requantization of the int32 products in V6.. (nv
+// vectors) as the depthwise epilogue does: unless R8 (fast: S >= 32), SQSHL
+// by V23 (32-S); SQDMULH by V22 (M). requantTail follows (SRSHL by V27,
+// 31-max(S, 32), or SQRSHRN by its immediate).
 func (a *asm) cmRequant(label string, nv int) {
 	a.i("CBNZ R8, %s", label)
 	for i := range nv {
@@ -1522,9 +1523,6 @@ func (a *asm) cmRequant(label string, nv int) {
 	a.l(label)
 	for i := range nv {
 		a.same("sqdmulh", true, 2, 6+i, 6+i, 22)
-	}
-	for i := range nv {
-		a.same("srshl", true, 2, 6+i, 6+i, 27)
 	}
 }
 
@@ -1541,8 +1539,12 @@ func elementwise() string {
 	a.i("MOVD 64(R4), R5")
 	a.i("CBZ R5, add_slow")
 	a.c("32-bit lanes: H = da MAh + db MBh, L = da MAl + db MBl (int16 halves")
-	a.c("of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM)")
+	a.c("of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM) by")
+	a.c("requantTail's leaves (the leaf index in R10, the clamp flag in R25)")
 	a.bcast(4, 5, 72, "V22.H8", "V23.H8", "V24.H8", "V25.H8", "V26.S4")
+	a.i("MOVD 112(R4), R10")
+	a.i("MOVD 120(R4), R25")
+	a.i("VMOVI $128, V28.B16")
 	a.l("add_fast")
 	a.i("VLD1.P 16(R0), [V0.B16]")
 	a.i("VLD1.P 16(R1), [V1.B16]")
@@ -1560,11 +1562,10 @@ func elementwise() string {
 	for i := range 4 {
 		a.ssra(true, 2, 6+i, 10+i, 16)
 	}
-	for i := range 4 {
-		a.same("srshl", true, 2, 6+i, 6+i, 26)
-	}
-	a.narrow([]int{6, 7, 8, 9}, [2]int{0, 2}, 0, ao, true)
-	a.i("VST1.P [V0.B16], 16(R2)")
+	a.requantTail("add_q", 10, 11, [][]int{{6, 7, 8, 9}}, [][2]int{{0, 2}}, []int{26, 26, 26, 26}, 0, ao, 28, func(_ int, lp string) {
+		a.clampIf(lp, 0, ao)
+		a.i("VST1.P [V0.B16], 16(R2)")
+	})
 	a.i("SUBS $16, R3")
 	a.i("BNE add_fast")
 	a.i("RET")
@@ -1631,6 +1632,9 @@ func elementwise() string {
 	a.bcast(5, 6, 0, "V20.B16", "V22.S4", "V23.S4", "V24.H8", "V25.B16", "V26.B16", "", "V27.S4")
 	cm := out{24, 25, 26}
 	a.i("MOVD 48(R5), R8")
+	a.i("MOVD 64(R5), R10") // requantTail's leaf
+	a.i("MOVD 72(R5), R25") // the clamp flag
+	a.i("VMOVI $128, V28.B16")
 	a.i("CBZ R2, cm_done")
 	a.l("cm_pix")
 	a.i("MOVD R4, R6")    // gate pointer
@@ -1643,8 +1647,10 @@ func elementwise() string {
 	a.long2("smull", 1, 6, 4, 2)
 	a.long2("smull", 1, 8, 5, 3)
 	a.cmRequant("cm_fast", 4)
-	a.narrow([]int{6, 7, 8, 9}, [2]int{0, 2}, 0, cm, false)
-	a.i("VST1.P [V0.B16], 16(R1)")
+	a.requantTail("cm_q", 10, 11, [][]int{{6, 7, 8, 9}}, [][2]int{{0, 2}}, []int{27, 27, 27, 27}, 0, cm, 28, func(_ int, lp string) {
+		a.clampIf(lp, 0, cm)
+		a.i("VST1.P [V0.B16], 16(R1)")
+	})
 	a.i("SUBS $1, R7")
 	a.i("BNE cm_blk")
 	a.l("cm_tail")
@@ -1654,8 +1660,10 @@ func elementwise() string {
 	a.long("ssubl", false, 0, 4, 1, 20)
 	a.long2("smull", 1, 6, 4, 2)
 	a.cmRequant("cm_tfast", 2)
-	a.narrow([]int{6, 7}, [2]int{0}, 0, cm, true)
-	a.i("VST1.P [V0.B8], 8(R1)")
+	a.requantTail("cm_tq", 10, 11, [][]int{{6, 7}}, [][2]int{{0, 0}}, []int{27, 27}, 0, cm, 28, func(_ int, lp string) {
+		a.clampIf(lp, 0, cm)
+		a.i("VST1.P [V0.B8], 8(R1)")
+	})
 	a.l("cm_next")
 	a.i("SUBS $1, R2")
 	a.i("BNE cm_pix")
