@@ -1297,9 +1297,9 @@ func dot8Pairs(k, stride int) [][2]int {
 // column's byte offset (column x C). V0-V19 the k columns (A0, A1, then B0,
 // B1, each), V20-V21 and V22-V23 the accumulators of output rows 0 and 1,
 // V24-V27 the row loads, weights and epilogue constants, V28 zy (int16),
-// V29 lo, V30 hi, V31 0x80 bytes. The epilogue: SQDMULH, then requantTail
-// (the block's leaf index at epiLeaf) into the dead first column's first
-// register.
+// V29 lo, V30 hi, V31 0x80 bytes. The epilogue (epiPaths: SQDMULH, or
+// SQRDMLAH), then requantTail (the block's leaf index at epiLeaf) of both
+// rows into the dead first column's first register, row 1 in its low half.
 func (a *asm) dwDot8(name string, k, stride int) {
 	L := name + "_"
 	nrows := stride + k // input rows read
@@ -1413,8 +1413,7 @@ func (a *asm) dwDot8(name string, k, stride int) {
 			}
 		}
 		// Requantize (the 32-bit path; for a block with an S < 32, after
-		// SQSHL by max(0, 32-S)) into the dead column f's first register;
-		// row 1 is stored first (a single row passes y1 = y0).
+		// SQSHL by max(0, 32-S)) into the dead column f's first register.
 		d := sv * f
 		a.epiPaths(fmt.Sprintf("%su%d", L, u), 16, func() {
 			a.i("ADD $%d, R21, R22", epiPre)
@@ -1442,11 +1441,15 @@ func (a *asm) dwDot8(name string, k, stride int) {
 		})
 		a.i("MOVD %d(R11), R22", epiLeaf)
 		o := out{28, 29, 30}
-		sr := [][]int{{22, 23}, {20, 21}} // row 1 first
-		h := [][2]int{{22, 22}, {20, 20}}
-		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27}, d, o, 31, func(r int, lp string) {
+		// Both rows narrow into one vector, row 1 in its low half (stored
+		// first: a single row passes y1 = y0), so that the zero point's
+		// EOR and the clamp run once.
+		sr := [][]int{{22, 23, 20, 21}}
+		h := [][2]int{{22, 20}}
+		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27, 26, 27}, d, o, 31, func(_ int, lp string) {
 			a.clampIf(lp, d, o)
-			a.i("VST1.P [V%d.B8], (R%d)(R12)", d, 10-r)
+			a.i("VST1.P [V%d.B8], (R10)(R12)", d)
+			a.i("VST1.P V%d.D[1], (R9)(R12)", d)
 		})
 		a.i("SUBS $1, R13")
 		a.i("BEQ %snext", L)

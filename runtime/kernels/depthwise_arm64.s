@@ -5757,19 +5757,15 @@ dwDot5x5s1_u0qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u0qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	WORD $0x4e214a80 // sqxtn2 v0.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot5x5s1_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u0qr1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot5x5s1_u0qr1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 	B dwDot5x5s1_u0qdone
 dwDot5x5s1_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -5782,19 +5778,14 @@ dwDot5x5s1_u0qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u0qujoin:
 	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	WORD $0x6e212a80 // sqxtun2 v0.16b, v20.8h
 	VEOR V31.B16, V0.B16, V0.B16
 	CBZ R25, dwDot5x5s1_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot5x5s1_u0qu0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
-	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dwDot5x5s1_u0qu1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot5x5s1_u0qu1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 dwDot5x5s1_u0qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -6096,19 +6087,15 @@ dwDot5x5s1_u1qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u1qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	WORD $0x4e214a84 // sqxtn2 v4.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u1qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot5x5s1_u1qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u1qr1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot5x5s1_u1qr1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 	B dwDot5x5s1_u1qdone
 dwDot5x5s1_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -6121,19 +6108,14 @@ dwDot5x5s1_u1qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u1qujoin:
 	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	WORD $0x6e212a84 // sqxtun2 v4.16b, v20.8h
 	VEOR V31.B16, V4.B16, V4.B16
 	CBZ R25, dwDot5x5s1_u1qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot5x5s1_u1qu0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
-	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dwDot5x5s1_u1qu1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot5x5s1_u1qu1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 dwDot5x5s1_u1qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -6435,19 +6417,15 @@ dwDot5x5s1_u2qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u2qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	WORD $0x4e214a88 // sqxtn2 v8.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u2qr0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot5x5s1_u2qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u2qr1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot5x5s1_u2qr1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 	B dwDot5x5s1_u2qdone
 dwDot5x5s1_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -6460,19 +6438,14 @@ dwDot5x5s1_u2qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u2qujoin:
 	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	WORD $0x6e212a88 // sqxtun2 v8.16b, v20.8h
 	VEOR V31.B16, V8.B16, V8.B16
 	CBZ R25, dwDot5x5s1_u2qu0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot5x5s1_u2qu0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
-	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dwDot5x5s1_u2qu1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot5x5s1_u2qu1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 dwDot5x5s1_u2qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -6774,19 +6747,15 @@ dwDot5x5s1_u3qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u3qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214acc // sqxtn v12.8b, v22.8h
+	WORD $0x4e214a8c // sqxtn2 v12.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u3qr0noclamp
 	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
 	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
 dwDot5x5s1_u3qr0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a8c // sqxtn v12.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u3qr1noclamp
-	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
-	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
-dwDot5x5s1_u3qr1noclamp:
-	VST1.P [V12.B8], (R9)(R12)
+	VST1.P V12.D[1], (R9)(R12)
 	B dwDot5x5s1_u3qdone
 dwDot5x5s1_u3qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -6799,19 +6768,14 @@ dwDot5x5s1_u3qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u3qujoin:
 	WORD $0x2e212acc // sqxtun v12.8b, v22.8h
+	WORD $0x6e212a8c // sqxtun2 v12.16b, v20.8h
 	VEOR V31.B16, V12.B16, V12.B16
 	CBZ R25, dwDot5x5s1_u3qu0noclamp
 	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
 	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
 dwDot5x5s1_u3qu0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
-	WORD $0x2e212a8c // sqxtun v12.8b, v20.8h
-	VEOR V31.B16, V12.B16, V12.B16
-	CBZ R25, dwDot5x5s1_u3qu1noclamp
-	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
-	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
-dwDot5x5s1_u3qu1noclamp:
-	VST1.P [V12.B8], (R9)(R12)
+	VST1.P V12.D[1], (R9)(R12)
 dwDot5x5s1_u3qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -7113,19 +7077,15 @@ dwDot5x5s1_u4qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u4qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ad0 // sqxtn v16.8b, v22.8h
+	WORD $0x4e214a90 // sqxtn2 v16.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u4qr0noclamp
 	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
 	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
 dwDot5x5s1_u4qr0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a90 // sqxtn v16.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u4qr1noclamp
-	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
-	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
-dwDot5x5s1_u4qr1noclamp:
-	VST1.P [V16.B8], (R9)(R12)
+	VST1.P V16.D[1], (R9)(R12)
 	B dwDot5x5s1_u4qdone
 dwDot5x5s1_u4qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -7138,19 +7098,14 @@ dwDot5x5s1_u4qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u4qujoin:
 	WORD $0x2e212ad0 // sqxtun v16.8b, v22.8h
+	WORD $0x6e212a90 // sqxtun2 v16.16b, v20.8h
 	VEOR V31.B16, V16.B16, V16.B16
 	CBZ R25, dwDot5x5s1_u4qu0noclamp
 	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
 	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
 dwDot5x5s1_u4qu0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
-	WORD $0x2e212a90 // sqxtun v16.8b, v20.8h
-	VEOR V31.B16, V16.B16, V16.B16
-	CBZ R25, dwDot5x5s1_u4qu1noclamp
-	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
-	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
-dwDot5x5s1_u4qu1noclamp:
-	VST1.P [V16.B8], (R9)(R12)
+	VST1.P V16.D[1], (R9)(R12)
 dwDot5x5s1_u4qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -7604,19 +7559,15 @@ dwDot5x5s2_u0qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u0qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	WORD $0x4e214a80 // sqxtn2 v0.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot5x5s2_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u0qr1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot5x5s2_u0qr1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 	B dwDot5x5s2_u0qdone
 dwDot5x5s2_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -7629,19 +7580,14 @@ dwDot5x5s2_u0qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u0qujoin:
 	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	WORD $0x6e212a80 // sqxtun2 v0.16b, v20.8h
 	VEOR V31.B16, V0.B16, V0.B16
 	CBZ R25, dwDot5x5s2_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot5x5s2_u0qu0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
-	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dwDot5x5s2_u0qu1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot5x5s2_u0qu1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 dwDot5x5s2_u0qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -7968,19 +7914,15 @@ dwDot5x5s2_u1qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u1qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	WORD $0x4e214a88 // sqxtn2 v8.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u1qr0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot5x5s2_u1qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u1qr1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot5x5s2_u1qr1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 	B dwDot5x5s2_u1qdone
 dwDot5x5s2_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -7993,19 +7935,14 @@ dwDot5x5s2_u1qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u1qujoin:
 	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	WORD $0x6e212a88 // sqxtun2 v8.16b, v20.8h
 	VEOR V31.B16, V8.B16, V8.B16
 	CBZ R25, dwDot5x5s2_u1qu0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot5x5s2_u1qu0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
-	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dwDot5x5s2_u1qu1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot5x5s2_u1qu1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 dwDot5x5s2_u1qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -8332,19 +8269,15 @@ dwDot5x5s2_u2qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u2qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ad0 // sqxtn v16.8b, v22.8h
+	WORD $0x4e214a90 // sqxtn2 v16.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u2qr0noclamp
 	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
 	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
 dwDot5x5s2_u2qr0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a90 // sqxtn v16.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u2qr1noclamp
-	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
-	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
-dwDot5x5s2_u2qr1noclamp:
-	VST1.P [V16.B8], (R9)(R12)
+	VST1.P V16.D[1], (R9)(R12)
 	B dwDot5x5s2_u2qdone
 dwDot5x5s2_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -8357,19 +8290,14 @@ dwDot5x5s2_u2qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u2qujoin:
 	WORD $0x2e212ad0 // sqxtun v16.8b, v22.8h
+	WORD $0x6e212a90 // sqxtun2 v16.16b, v20.8h
 	VEOR V31.B16, V16.B16, V16.B16
 	CBZ R25, dwDot5x5s2_u2qu0noclamp
 	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
 	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
 dwDot5x5s2_u2qu0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
-	WORD $0x2e212a90 // sqxtun v16.8b, v20.8h
-	VEOR V31.B16, V16.B16, V16.B16
-	CBZ R25, dwDot5x5s2_u2qu1noclamp
-	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
-	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
-dwDot5x5s2_u2qu1noclamp:
-	VST1.P [V16.B8], (R9)(R12)
+	VST1.P V16.D[1], (R9)(R12)
 dwDot5x5s2_u2qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -8696,19 +8624,15 @@ dwDot5x5s2_u3qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u3qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	WORD $0x4e214a84 // sqxtn2 v4.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u3qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot5x5s2_u3qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u3qr1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot5x5s2_u3qr1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 	B dwDot5x5s2_u3qdone
 dwDot5x5s2_u3qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -8721,19 +8645,14 @@ dwDot5x5s2_u3qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u3qujoin:
 	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	WORD $0x6e212a84 // sqxtun2 v4.16b, v20.8h
 	VEOR V31.B16, V4.B16, V4.B16
 	CBZ R25, dwDot5x5s2_u3qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot5x5s2_u3qu0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
-	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dwDot5x5s2_u3qu1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot5x5s2_u3qu1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 dwDot5x5s2_u3qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -9060,19 +8979,15 @@ dwDot5x5s2_u4qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u4qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214acc // sqxtn v12.8b, v22.8h
+	WORD $0x4e214a8c // sqxtn2 v12.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u4qr0noclamp
 	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
 	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
 dwDot5x5s2_u4qr0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a8c // sqxtn v12.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u4qr1noclamp
-	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
-	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
-dwDot5x5s2_u4qr1noclamp:
-	VST1.P [V12.B8], (R9)(R12)
+	VST1.P V12.D[1], (R9)(R12)
 	B dwDot5x5s2_u4qdone
 dwDot5x5s2_u4qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -9085,19 +9000,14 @@ dwDot5x5s2_u4qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u4qujoin:
 	WORD $0x2e212acc // sqxtun v12.8b, v22.8h
+	WORD $0x6e212a8c // sqxtun2 v12.16b, v20.8h
 	VEOR V31.B16, V12.B16, V12.B16
 	CBZ R25, dwDot5x5s2_u4qu0noclamp
 	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
 	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
 dwDot5x5s2_u4qu0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
-	WORD $0x2e212a8c // sqxtun v12.8b, v20.8h
-	VEOR V31.B16, V12.B16, V12.B16
-	CBZ R25, dwDot5x5s2_u4qu1noclamp
-	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
-	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
-dwDot5x5s2_u4qu1noclamp:
-	VST1.P [V12.B8], (R9)(R12)
+	VST1.P V12.D[1], (R9)(R12)
 dwDot5x5s2_u4qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -9443,19 +9353,15 @@ dwDot3x3s1n8_u0qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u0qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	WORD $0x4e214a80 // sqxtn2 v0.16b, v20.8h
 	CBZ R25, dwDot3x3s1n8_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot3x3s1n8_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
-	CBZ R25, dwDot3x3s1n8_u0qr1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot3x3s1n8_u0qr1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u0qdone
 dwDot3x3s1n8_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -9468,19 +9374,14 @@ dwDot3x3s1n8_u0qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u0qujoin:
 	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	WORD $0x6e212a80 // sqxtun2 v0.16b, v20.8h
 	VEOR V31.B16, V0.B16, V0.B16
 	CBZ R25, dwDot3x3s1n8_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot3x3s1n8_u0qu0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
-	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dwDot3x3s1n8_u0qu1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot3x3s1n8_u0qu1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 dwDot3x3s1n8_u0qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s1n8_next
@@ -9742,19 +9643,15 @@ dwDot3x3s1n8_u1qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u1qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac2 // sqxtn v2.8b, v22.8h
+	WORD $0x4e214a82 // sqxtn2 v2.16b, v20.8h
 	CBZ R25, dwDot3x3s1n8_u1qr0noclamp
 	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
 	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
 dwDot3x3s1n8_u1qr0noclamp:
 	VST1.P [V2.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a82 // sqxtn v2.8b, v20.8h
-	CBZ R25, dwDot3x3s1n8_u1qr1noclamp
-	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
-	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
-dwDot3x3s1n8_u1qr1noclamp:
-	VST1.P [V2.B8], (R9)(R12)
+	VST1.P V2.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u1qdone
 dwDot3x3s1n8_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -9767,19 +9664,14 @@ dwDot3x3s1n8_u1qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u1qujoin:
 	WORD $0x2e212ac2 // sqxtun v2.8b, v22.8h
+	WORD $0x6e212a82 // sqxtun2 v2.16b, v20.8h
 	VEOR V31.B16, V2.B16, V2.B16
 	CBZ R25, dwDot3x3s1n8_u1qu0noclamp
 	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
 	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
 dwDot3x3s1n8_u1qu0noclamp:
 	VST1.P [V2.B8], (R10)(R12)
-	WORD $0x2e212a82 // sqxtun v2.8b, v20.8h
-	VEOR V31.B16, V2.B16, V2.B16
-	CBZ R25, dwDot3x3s1n8_u1qu1noclamp
-	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
-	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
-dwDot3x3s1n8_u1qu1noclamp:
-	VST1.P [V2.B8], (R9)(R12)
+	VST1.P V2.D[1], (R9)(R12)
 dwDot3x3s1n8_u1qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s1n8_next
@@ -10041,19 +9933,15 @@ dwDot3x3s1n8_u2qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u2qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	WORD $0x4e214a84 // sqxtn2 v4.16b, v20.8h
 	CBZ R25, dwDot3x3s1n8_u2qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot3x3s1n8_u2qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
-	CBZ R25, dwDot3x3s1n8_u2qr1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot3x3s1n8_u2qr1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u2qdone
 dwDot3x3s1n8_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -10066,19 +9954,14 @@ dwDot3x3s1n8_u2qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u2qujoin:
 	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	WORD $0x6e212a84 // sqxtun2 v4.16b, v20.8h
 	VEOR V31.B16, V4.B16, V4.B16
 	CBZ R25, dwDot3x3s1n8_u2qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot3x3s1n8_u2qu0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
-	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dwDot3x3s1n8_u2qu1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot3x3s1n8_u2qu1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 dwDot3x3s1n8_u2qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s1n8_next
@@ -10447,19 +10330,15 @@ dwDot3x3s2n8_u0qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u0qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	WORD $0x4e214a80 // sqxtn2 v0.16b, v20.8h
 	CBZ R25, dwDot3x3s2n8_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot3x3s2n8_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
-	CBZ R25, dwDot3x3s2n8_u0qr1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot3x3s2n8_u0qr1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u0qdone
 dwDot3x3s2n8_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -10472,19 +10351,14 @@ dwDot3x3s2n8_u0qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u0qujoin:
 	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	WORD $0x6e212a80 // sqxtun2 v0.16b, v20.8h
 	VEOR V31.B16, V0.B16, V0.B16
 	CBZ R25, dwDot3x3s2n8_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot3x3s2n8_u0qu0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
-	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dwDot3x3s2n8_u0qu1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot3x3s2n8_u0qu1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 dwDot3x3s2n8_u0qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s2n8_next
@@ -10779,19 +10653,15 @@ dwDot3x3s2n8_u1qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u1qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	WORD $0x4e214a88 // sqxtn2 v8.16b, v20.8h
 	CBZ R25, dwDot3x3s2n8_u1qr0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot3x3s2n8_u1qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
-	CBZ R25, dwDot3x3s2n8_u1qr1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot3x3s2n8_u1qr1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u1qdone
 dwDot3x3s2n8_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -10804,19 +10674,14 @@ dwDot3x3s2n8_u1qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u1qujoin:
 	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	WORD $0x6e212a88 // sqxtun2 v8.16b, v20.8h
 	VEOR V31.B16, V8.B16, V8.B16
 	CBZ R25, dwDot3x3s2n8_u1qu0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot3x3s2n8_u1qu0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
-	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dwDot3x3s2n8_u1qu1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot3x3s2n8_u1qu1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 dwDot3x3s2n8_u1qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s2n8_next
@@ -11111,19 +10976,15 @@ dwDot3x3s2n8_u2qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u2qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	WORD $0x4e214a84 // sqxtn2 v4.16b, v20.8h
 	CBZ R25, dwDot3x3s2n8_u2qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot3x3s2n8_u2qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
-	CBZ R25, dwDot3x3s2n8_u2qr1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot3x3s2n8_u2qr1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u2qdone
 dwDot3x3s2n8_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -11136,19 +10997,14 @@ dwDot3x3s2n8_u2qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u2qujoin:
 	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	WORD $0x6e212a84 // sqxtun2 v4.16b, v20.8h
 	VEOR V31.B16, V4.B16, V4.B16
 	CBZ R25, dwDot3x3s2n8_u2qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot3x3s2n8_u2qu0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
-	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dwDot3x3s2n8_u2qu1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot3x3s2n8_u2qu1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 dwDot3x3s2n8_u2qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s2n8_next
