@@ -80,7 +80,7 @@ var all = []Target{
 	},
 	{
 		Name: "arm64-dotprod", Description: "64-bit ARMv8.2-A with the dot product extension (Cortex-A76): SDOT",
-		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD", "ASIMDDP"}, Kernels: "dotprod",
+		GOOS: "linux", GOARCH: "arm64", Features: []string{"ASIMD", "ASIMDDP", "ASIMDRDM"}, Kernels: "dotprod",
 		Boards: "Raspberry Pi 5 (A76), 64-bit Pi OS",
 	},
 	{

@@ -106,6 +106,9 @@ func disasm(w uint32) string {
 	if w&0xbfe0fc00 == 0x0e809400 { // SDOT (vector)
 		return fmt.Sprintf("sdot v%d.4s, v%d.16b, v%d.16b", w&31, w>>5&31, w>>16&31)
 	}
+	if w&0xffe0fc00 == 0x6e808400 { // SQRDMLAH (vector, 4s)
+		return fmt.Sprintf("sqrdmlah v%d.4s, v%d.4s, v%d.4s", w&31, w>>5&31, w>>16&31)
+	}
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], w)
 	in, err := arm64asm.Decode(b[:])
@@ -180,6 +183,12 @@ func (a *asm) same(op string, q bool, size, d, n, m int) {
 		panic(op)
 	}
 	a.word(vec(0x0e200400|opc<<11, q, size, d, n, m), op, vreg(d, size, q), vreg(n, size, q), vreg(m, size, q))
+}
+
+// sqrdmlah emits sqrdmlah Vd.4s, Vn.4s, Vm.4s (ARMv8.1 RDM): Vd =
+// saturate(Vd + RoundShift(Vn Vm, 31)), the sum rounded once.
+func (a *asm) sqrdmlah(d, n, m int) {
+	a.word(vec(0x2e008400, true, 2, d, n, m), "sqrdmlah", vreg(d, 2, true), vreg(n, 2, true), vreg(m, 2, true))
 }
 
 // sqxtn emits sqxtn(2) Vd.narrow = saturate(Vn.wide), size the narrow one.
@@ -294,10 +303,12 @@ func (a *asm) addMul(d, k, n int) {
 // The epilogue's leaves: after SQDMULH, one jump (index from the block's
 // constants) to leaf i of a table: i < 16, SQRSHRN #i+1 (the block's
 // channels share k = max(S, 32) - 31 = i+1); 16 the SRSHL by register and
-// SQXTN path; the same again, from 17, for an output zero point of -128.
+// SQXTN path; 17 SQXTN alone (the SQRDMLAH path of the SDOT kernels, whose
+// sums are already rounded); the same again, from 18, for an output zero
+// point of -128.
 const (
 	uniformLeaves = 16                      // k = 1-16, the range of SQRSHRN to 16 bits
-	epiLeaves     = 2 * (uniformLeaves + 1) // with the zero point of -128
+	epiLeaves     = 2 * (uniformLeaves + 2) // with the zero point of -128
 )
 
 // requantTail emits the end of a requantization after SQDMULH, for rows r
@@ -341,6 +352,8 @@ func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []
 		for range words + 1 { // the leaf of the SRSHL path, padded
 			a.i("B %s%sgen", p, z)
 		}
+		narrow(false, 0) // the leaf of the rounded sums
+		a.i("B %s%sjoin", p, z)
 	}
 	gen := func(z string) {
 		a.l(p + z + "gen")
@@ -615,6 +628,26 @@ func (a *asm) preShift(p string, off int, pre func()) {
 	a.l(p + "fast")
 }
 
+// epiPaths emits the start of a requantization in an SDOT kernel (label
+// prefix p) by the block's flag in R(flag): 1 (every S >= 32) runs fast,
+// SQDMULH by M for the leaves' rounding shift; 0 runs pre (SQSHL by
+// max(0, 32-S)), then fast; 2 (every S is 30 or 31) runs rdm, SQRDMLAH of
+// the accumulator by R = M 2^(31-S) - 2^31 into itself, which rounds
+// RoundShift(acc M, S) at once (fillRdm proves it) for the leaf of SQXTN
+// alone.
+func (a *asm) epiPaths(p string, flag int, pre, fast, rdm func()) {
+	a.i("CMP $1, R%d", flag)
+	a.i("BEQ %sfast", p)
+	a.i("BHI %srdm", p)
+	pre()
+	a.l(p + "fast")
+	fast()
+	a.i("B %sjoin", p)
+	a.l(p + "rdm")
+	rdm()
+	a.l(p + "join")
+}
+
 // dot writes the SDOT kernel for blocks of 4 nv channels (nv = 4: the
 // full 16-channel block; 1-3: a narrower last block).
 //
@@ -674,7 +707,8 @@ func dot(a *asm, name string, nv int) {
 		a.i("BNE %stloop", p)
 		a.l(p + "epi")
 		wd := 4 * nv
-		a.preShift(p, blkFast(wd), func() {
+		a.i("MOVD %d(R11), R22", blkFast(wd))
+		a.epiPaths(p+"p", 22, func() {
 			a.i("ADD $%d, R11, R24", blkPre(wd))
 			a.i("VLD1 (R24), %s", vlist(0, nv))
 			for c := range nv {
@@ -682,15 +716,24 @@ func dot(a *asm, name string, nv int) {
 					a.same("sqshl", true, 2, 16+4*r+c, 16+4*r+c, c)
 				}
 			}
-		})
-		a.i("ADD $%d, R11, R24", blkM(wd))
-		a.i("VLD1.P %d(R24), %s", 16*nv, vlist(0, nv))
-		a.i("VLD1 (R24), %s", vlist(8, nv))
-		for c := range nv {
-			for r := range rows {
-				a.same("sqdmulh", true, 2, 16+4*r+c, 16+4*r+c, c)
+		}, func() {
+			a.i("ADD $%d, R11, R24", blkM(wd))
+			a.i("VLD1.P %d(R24), %s", 16*nv, vlist(0, nv))
+			a.i("VLD1 (R24), %s", vlist(8, nv))
+			for c := range nv {
+				for r := range rows {
+					a.same("sqdmulh", true, 2, 16+4*r+c, 16+4*r+c, c)
+				}
 			}
-		}
+		}, func() {
+			a.i("ADD $%d, R11, R24", blkPre(wd)) // R
+			a.i("VLD1 (R24), %s", vlist(0, nv))
+			for c := range nv {
+				for r := range rows {
+					a.sqrdmlah(16+4*r+c, 16+4*r+c, c)
+				}
+			}
+		})
 		// Row r's int16 vectors: V16+4r and V17+4r (in place).
 		var s [][]int
 		var h [][2]int
@@ -1136,24 +1179,33 @@ func (a *asm) dwDot3x3(stride int) {
 		// SQSHL by max(0, 32-S)) into the dead column f's registers; row 1
 		// is stored first (a single row passes y1 = y0).
 		d := 4 * f
-		a.i("CBNZ R16, %su%dfast", L, u)
-		a.i("ADD $%d, R11, R22", epiPre)
-		a.i("VLD1 (R22), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", d, d+1, d+2, d+3)
-		for v := range 4 {
-			for _, acc := range accs {
-				a.same("sqshl", true, 2, acc+v, acc+v, d+v)
+		a.epiPaths(fmt.Sprintf("%su%d", L, u), 16, func() {
+			a.i("ADD $%d, R11, R22", epiPre)
+			a.i("VLD1 (R22), [V%d.S4, V%d.S4, V%d.S4, V%d.S4]", d, d+1, d+2, d+3)
+			for v := range 4 {
+				for _, acc := range accs {
+					a.same("sqshl", true, 2, acc+v, acc+v, d+v)
+				}
 			}
-		}
-		a.l(fmt.Sprintf("%su%dfast", L, u))
-		a.i("ADD $%d, R11, R22", epiM)
-		a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
-		a.i("ADD $%d, R11, R22", epiNsh32)
-		a.i("VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]")
-		for v := range 4 {
-			for _, acc := range accs {
-				a.same("sqdmulh", true, 2, acc+v, acc+v, 20+v)
+		}, func() {
+			a.i("ADD $%d, R11, R22", epiM)
+			a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
+			a.i("ADD $%d, R11, R22", epiNsh32)
+			a.i("VLD1 (R22), [V24.S4, V25.S4, V26.S4, V27.S4]")
+			for v := range 4 {
+				for _, acc := range accs {
+					a.same("sqdmulh", true, 2, acc+v, acc+v, 20+v)
+				}
 			}
-		}
+		}, func() {
+			a.i("ADD $%d, R11, R22", epiPre) // R
+			a.i("VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]")
+			for v := range 4 {
+				for _, acc := range accs {
+					a.sqrdmlah(acc+v, acc+v, 20+v)
+				}
+			}
+		})
 		// Row r's int16 vectors: V(acc), V(acc+1), in place; row 1
 		// first.
 		var sr [][]int
@@ -1245,9 +1297,9 @@ func dot8Pairs(k, stride int) [][2]int {
 // column's byte offset (column x C). V0-V19 the k columns (A0, A1, then B0,
 // B1, each), V20-V21 and V22-V23 the accumulators of output rows 0 and 1,
 // V24-V27 the row loads, weights and epilogue constants, V28 zy (int16),
-// V29 lo, V30 hi, V31 0x80 bytes. The epilogue: SQDMULH, then requantTail
-// (the block's leaf index at epiLeaf) into the dead first column's first
-// register.
+// V29 lo, V30 hi, V31 0x80 bytes. The epilogue (epiPaths: SQDMULH, or
+// SQRDMLAH), then requantTail (the block's leaf index at epiLeaf) of both
+// rows into the dead first column's first register, row 1 in its low half.
 func (a *asm) dwDot8(name string, k, stride int) {
 	L := name + "_"
 	nrows := stride + k // input rows read
@@ -1361,32 +1413,43 @@ func (a *asm) dwDot8(name string, k, stride int) {
 			}
 		}
 		// Requantize (the 32-bit path; for a block with an S < 32, after
-		// SQSHL by max(0, 32-S)) into the dead column f's first register;
-		// row 1 is stored first (a single row passes y1 = y0).
+		// SQSHL by max(0, 32-S)) into the dead column f's first register.
 		d := sv * f
-		a.i("CBNZ R16, %su%dfast", L, u)
-		a.i("ADD $%d, R21, R22", epiPre)
-		a.i("VLD1 (R22), [V24.S4, V25.S4]")
-		for _, acc := range []int{20, 22} {
-			a.same("sqshl", true, 2, acc, acc, 24)
-			a.same("sqshl", true, 2, acc+1, acc+1, 25)
-		}
-		a.l(fmt.Sprintf("%su%dfast", L, u))
-		a.i("ADD $%d, R21, R22", epiM)
-		a.i("VLD1 (R22), [V24.S4, V25.S4]")
-		a.i("ADD $%d, R21, R22", epiNsh32)
-		a.i("VLD1 (R22), [V26.S4, V27.S4]")
-		for _, acc := range []int{20, 22} {
-			a.same("sqdmulh", true, 2, acc, acc, 24)
-			a.same("sqdmulh", true, 2, acc+1, acc+1, 25)
-		}
+		a.epiPaths(fmt.Sprintf("%su%d", L, u), 16, func() {
+			a.i("ADD $%d, R21, R22", epiPre)
+			a.i("VLD1 (R22), [V24.S4, V25.S4]")
+			for _, acc := range []int{20, 22} {
+				a.same("sqshl", true, 2, acc, acc, 24)
+				a.same("sqshl", true, 2, acc+1, acc+1, 25)
+			}
+		}, func() {
+			a.i("ADD $%d, R21, R22", epiM)
+			a.i("VLD1 (R22), [V24.S4, V25.S4]")
+			a.i("ADD $%d, R21, R22", epiNsh32)
+			a.i("VLD1 (R22), [V26.S4, V27.S4]")
+			for _, acc := range []int{20, 22} {
+				a.same("sqdmulh", true, 2, acc, acc, 24)
+				a.same("sqdmulh", true, 2, acc+1, acc+1, 25)
+			}
+		}, func() {
+			a.i("ADD $%d, R21, R22", epiPre) // R
+			a.i("VLD1 (R22), [V24.S4, V25.S4]")
+			for _, acc := range []int{20, 22} {
+				a.sqrdmlah(acc, acc, 24)
+				a.sqrdmlah(acc+1, acc+1, 25)
+			}
+		})
 		a.i("MOVD %d(R11), R22", epiLeaf)
 		o := out{28, 29, 30}
-		sr := [][]int{{22, 23}, {20, 21}} // row 1 first
-		h := [][2]int{{22, 22}, {20, 20}}
-		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27}, d, o, 31, func(r int, lp string) {
+		// Both rows narrow into one vector, row 1 in its low half (stored
+		// first: a single row passes y1 = y0), so that the zero point's
+		// EOR and the clamp run once.
+		sr := [][]int{{22, 23, 20, 21}}
+		h := [][2]int{{22, 20}}
+		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27, 26, 27}, d, o, 31, func(_ int, lp string) {
 			a.clampIf(lp, d, o)
-			a.i("VST1.P [V%d.B8], (R%d)(R12)", d, 10-r)
+			a.i("VST1.P [V%d.B8], (R10)(R12)", d)
+			a.i("VST1.P V%d.D[1], (R9)(R12)", d)
 		})
 		a.i("SUBS $1, R13")
 		a.i("BEQ %snext", L)
@@ -1451,9 +1514,10 @@ func (a *asm) requant16(p []int, sh int, o out) {
 	a.narrow([]int{0, 1, 2, 3}, [2]int{0, 2}, 0, o, true)
 }
 
-// cmRequant requantizes the int32 products in V6.. (nv vectors) as the
-// depthwise epilogue does: unless R8 (fast: S >= 32), SQSHL by V23
-// (32-S); SQDMULH by V22 (M), SRSHL by V27 (31-max(S, 32)).
+// cmRequant starts the requantization of the int32 products in V6.. (nv
+// vectors) as the depthwise epilogue does: unless R8 (fast: S >= 32), SQSHL
+// by V23 (32-S); SQDMULH by V22 (M). requantTail follows (SRSHL by V27,
+// 31-max(S, 32), or SQRSHRN by its immediate).
 func (a *asm) cmRequant(label string, nv int) {
 	a.i("CBNZ R8, %s", label)
 	for i := range nv {
@@ -1462,9 +1526,6 @@ func (a *asm) cmRequant(label string, nv int) {
 	a.l(label)
 	for i := range nv {
 		a.same("sqdmulh", true, 2, 6+i, 6+i, 22)
-	}
-	for i := range nv {
-		a.same("srshl", true, 2, 6+i, 6+i, 27)
 	}
 }
 
@@ -1481,8 +1542,12 @@ func elementwise() string {
 	a.i("MOVD 64(R4), R5")
 	a.i("CBZ R5, add_slow")
 	a.c("32-bit lanes: H = da MAh + db MBh, L = da MAl + db MBl (int16 halves")
-	a.c("of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM)")
+	a.c("of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM) by")
+	a.c("requantTail's leaves (the leaf index in R10, the clamp flag in R25)")
 	a.bcast(4, 5, 72, "V22.H8", "V23.H8", "V24.H8", "V25.H8", "V26.S4")
+	a.i("MOVD 112(R4), R10")
+	a.i("MOVD 120(R4), R25")
+	a.i("VMOVI $128, V28.B16")
 	a.l("add_fast")
 	a.i("VLD1.P 16(R0), [V0.B16]")
 	a.i("VLD1.P 16(R1), [V1.B16]")
@@ -1500,11 +1565,10 @@ func elementwise() string {
 	for i := range 4 {
 		a.ssra(true, 2, 6+i, 10+i, 16)
 	}
-	for i := range 4 {
-		a.same("srshl", true, 2, 6+i, 6+i, 26)
-	}
-	a.narrow([]int{6, 7, 8, 9}, [2]int{0, 2}, 0, ao, true)
-	a.i("VST1.P [V0.B16], 16(R2)")
+	a.requantTail("add_q", 10, 11, [][]int{{6, 7, 8, 9}}, [][2]int{{0, 2}}, []int{26, 26, 26, 26}, 0, ao, 28, func(_ int, lp string) {
+		a.clampIf(lp, 0, ao)
+		a.i("VST1.P [V0.B16], 16(R2)")
+	})
 	a.i("SUBS $16, R3")
 	a.i("BNE add_fast")
 	a.i("RET")
@@ -1571,6 +1635,9 @@ func elementwise() string {
 	a.bcast(5, 6, 0, "V20.B16", "V22.S4", "V23.S4", "V24.H8", "V25.B16", "V26.B16", "", "V27.S4")
 	cm := out{24, 25, 26}
 	a.i("MOVD 48(R5), R8")
+	a.i("MOVD 64(R5), R10") // requantTail's leaf
+	a.i("MOVD 72(R5), R25") // the clamp flag
+	a.i("VMOVI $128, V28.B16")
 	a.i("CBZ R2, cm_done")
 	a.l("cm_pix")
 	a.i("MOVD R4, R6")    // gate pointer
@@ -1583,8 +1650,10 @@ func elementwise() string {
 	a.long2("smull", 1, 6, 4, 2)
 	a.long2("smull", 1, 8, 5, 3)
 	a.cmRequant("cm_fast", 4)
-	a.narrow([]int{6, 7, 8, 9}, [2]int{0, 2}, 0, cm, false)
-	a.i("VST1.P [V0.B16], 16(R1)")
+	a.requantTail("cm_q", 10, 11, [][]int{{6, 7, 8, 9}}, [][2]int{{0, 2}}, []int{27, 27, 27, 27}, 0, cm, 28, func(_ int, lp string) {
+		a.clampIf(lp, 0, cm)
+		a.i("VST1.P [V0.B16], 16(R1)")
+	})
 	a.i("SUBS $1, R7")
 	a.i("BNE cm_blk")
 	a.l("cm_tail")
@@ -1594,8 +1663,10 @@ func elementwise() string {
 	a.long("ssubl", false, 0, 4, 1, 20)
 	a.long2("smull", 1, 6, 4, 2)
 	a.cmRequant("cm_tfast", 2)
-	a.narrow([]int{6, 7}, [2]int{0}, 0, cm, true)
-	a.i("VST1.P [V0.B8], 8(R1)")
+	a.requantTail("cm_tq", 10, 11, [][]int{{6, 7}}, [][2]int{{0, 0}}, []int{27, 27}, 0, cm, 28, func(_ int, lp string) {
+		a.clampIf(lp, 0, cm)
+		a.i("VST1.P [V0.B8], 8(R1)")
+	})
 	a.l("cm_next")
 	a.i("SUBS $1, R2")
 	a.i("BNE cm_pix")

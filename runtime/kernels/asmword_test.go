@@ -81,7 +81,9 @@ func decodeA64(w uint32) (string, error) {
 
 // decodeDot decodes SDOT and UDOT (ARMv8.2 DotProd), vector and by-element
 // forms (Arm ARM C7.2: SDOT (vector) 0 Q 0 01110 10 0 Rm 1001 0 1 Rn Rd;
-// SDOT (by element) 0 Q 0 01111 10 L M Rm 1110 H 0 Rn Rd; U = bit 29).
+// SDOT (by element) 0 Q 0 01111 10 L M Rm 1110 H 0 Rn Rd; U = bit 29), and
+// SQRDMLAH (vector, ARMv8.1 RDM: 0 Q 1 01110 size 0 Rm 1 0000 1 Rn Rd) of
+// 32-bit lanes, which that decoder lacks too.
 func decodeDot(w uint32) (string, bool) {
 	q := w >> 30 & 1
 	op := "sdot"
@@ -100,6 +102,12 @@ func decodeDot(w uint32) (string, bool) {
 		m := w>>16&15 | w>>20&1<<4
 		idx := w>>11&1<<1 | w>>21&1
 		return fmt.Sprintf("%s v%d.%s, v%d.%s, v%d.4b[%d]", op, d, ta, n, tb, m, idx), true
+	case w&0xbf20fc00 == 0x2e008400 && w>>22&3 == 2: // SQRDMLAH (vector), 32-bit lanes
+		t := "2s"
+		if q == 1 {
+			t = "4s"
+		}
+		return fmt.Sprintf("sqrdmlah v%d.%s, v%d.%s, v%d.%s", d, t, n, t, w>>16&31, t), true
 	}
 	return "", false
 }

@@ -116,8 +116,8 @@ func dwNEON5x5w(a *dwArgsARM)
 //	+0    corr[16]           int32  bias - zx Σ_t w[t]
 //	+64   M[16]              int32
 //	+128  31-max(S, 32)[16]  int32
-//	+192  max(0, 32-S)[16]   int32  (the pre-shift for S < 32)
-//	+256  fast               int64  1 if S >= 32 for every channel of the block
+//	+192  max(0, 32-S)[16]   int32  (the pre-shift for S < 32; R of fillRdm when fast = 2)
+//	+256  fast               int64  1 if S >= 32 for every channel of the block, 2 the SQRDMLAH path (SDOT kernels)
 //	+264  leaf               int64  epiLeaf (the channels' shift if the same for all, the zero point)
 //
 // Lanes past the channels have M = 0 and S = 62.
@@ -125,7 +125,9 @@ const epiWords = 68
 
 // fillEpiARM fills the epilogue blocks of channels [c0, c0+cw) (cw <= the
 // blocks of epi) from the multipliers, bias (nil: zero) and the packed
-// weight sums wsum (little-endian int32 per channel).
+// weight sums wsum (little-endian int32 per channel); rdm (for the SDOT
+// kernels) puts the blocks whose every S is 30 or 31 on the SQRDMLAH path
+// (fillRdm).
 //
 // Why the 32-bit path is exact for S >= 32: with v = acc M, SQDMULH gives
 // h = floor(2v / 2^32) = floor(v / 2^31) (it saturates only for
@@ -141,7 +143,7 @@ const epiWords = 68
 // so the rule saturates, and the saturated acc' (|acc'| >= 2^31 - 1, its
 // sign) gives |floor(acc' M / 2^31)| >= 2^30 - 1 and after the shift by 1
 // at least 2^29 - 1 in magnitude, of the same sign: the same end.
-func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw int) {
+func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw int, rdm bool) {
 	nb := (cw + 15) / 16
 	clear(epi[:nb*epiWords])
 	for b := range nb {
@@ -166,7 +168,12 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 		if fast {
 			e[64] = 1
 		}
-		e[66] = epiLeaf(max(k, 0), p.YZero)
+		n := min(16, cw-16*b)
+		useRdm := rdm && fillRdm(e[48:48+n], p.Mult[c0+16*b:][:n])
+		if useRdm {
+			e[64] = 2
+		}
+		e[66] = epiLeaf(max(k, 0), p.YZero, useRdm)
 	}
 }
 
@@ -186,17 +193,51 @@ func uniformK(k, s int32) int32 {
 
 // epiLeaf returns the leaf of the epilogues' table (asmgen_arm64.go's
 // requantTail) for a block of uniform shift k (0: none) and output zero
-// point yz: k-1 (SQRSHRN #k) or 16 (SRSHL by register), plus 17 if yz is
-// -128 (SQXTUN and EOR 0x80 instead of SQADD yz and SQXTN).
-func epiLeaf(k, yz int32) int32 {
+// point yz: k-1 (SQRSHRN #k) or 16 (SRSHL by register), or 17 (SQXTN
+// alone) for a block on the SQRDMLAH path (rdm, see fillRdm), plus 18 if
+// yz is -128 (SQXTUN and EOR 0x80 instead of SQADD yz and SQXTN).
+func epiLeaf(k, yz int32, rdm bool) int32 {
 	i := int32(16)
-	if k > 0 {
+	switch {
+	case rdm:
+		i = 17
+	case k > 0:
 		i = k - 1
 	}
 	if yz == -128 {
-		i += 17
+		i += 18
 	}
 	return i
+}
+
+// fillRdm reports whether the SDOT kernels requantize the channels of
+// multipliers ms on the SQRDMLAH path (every S is 30 or 31), and if so
+// writes each one's R = M 2^(31-S) - 2^31 to r (which has room for them).
+//
+// Why it is exact: M is in [2^30, 2^31) (Multiplier.Validate; S < 62), so
+// R is in [-2^30, 2^31) and fits int32. With P = M 2^(31-S) = 2^31 + R,
+// RoundShift(acc M, S) = floor((acc P + 2^30) / 2^31) = acc + floor((acc R
+// + 2^30) / 2^31), and SQRDMLAH Vd, Vn, Vm with Vd = Vn = acc and Vm = R
+// computes saturate((acc 2^32 + 2 acc R + 2^31) >> 32), that same sum
+// rounded once, saturated to int32. Where it saturates, |RoundShift(acc M,
+// S)| >= 2^31 - 1 and the rule saturates to the same end. The saturating
+// narrows, the zero point and the clamp follow as on the other paths. One
+// SQRDMLAH and the SQXTN leaf replace SQSHL, SQDMULH and SQRSHRN #1 for
+// these S. (The lanes past the channels keep R = 0: their accumulators are
+// 0, corr and weights being 0, and stay 0.)
+func fillRdm(r []int32, ms []Multiplier) bool {
+	if len(ms) == 0 {
+		return false
+	}
+	for _, m := range ms {
+		if m.S != 30 && m.S != 31 {
+			return false
+		}
+	}
+	for j, m := range ms {
+		r[j] = int32(int64(m.M)<<(31-m.S) - 1<<31)
+	}
+	return true
 }
 
 // dwChunkARM bounds the channels of one pass (the stack scratch).
@@ -340,7 +381,7 @@ func dwRun(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, dot b
 	}
 	for c0 := 0; c0 < C; c0 += dwChunkARM {
 		cw := min(dwChunkARM, C-c0)
-		fillEpiARM(epi[:], p, bias, w[T*nb*16:], c0, cw)
+		fillEpiARM(epi[:], p, bias, w[T*nb*16:], c0, cw, dot || dot8)
 		a.nblk, a.tail = cw/16, 0
 		if cw%16 != 0 {
 			a.tail = 1

@@ -219,6 +219,11 @@ dwNEON3x3_g0_e16_qtbl:
 	B dwNEON3x3_g0_e16_qzgen
 	B dwNEON3x3_g0_e16_qzgen
 	B dwNEON3x3_g0_e16_qzgen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	B dwNEON3x3_g0_e16_qzjoin
 	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
 	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
 	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
@@ -304,6 +309,11 @@ dwNEON3x3_g0_e16_qtbl:
 	B dwNEON3x3_g0_e16_qugen
 	B dwNEON3x3_g0_e16_qugen
 	B dwNEON3x3_g0_e16_qugen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	B dwNEON3x3_g0_e16_qujoin
 dwNEON3x3_g0_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
@@ -451,6 +461,9 @@ dwNEON3x3_g0_e8_qtbl:
 	B dwNEON3x3_g0_e8_qzgen
 	B dwNEON3x3_g0_e8_qzgen
 	B dwNEON3x3_g0_e8_qzgen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	B dwNEON3x3_g0_e8_qzjoin
 	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
 	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
 	B dwNEON3x3_g0_e8_qujoin
@@ -502,6 +515,9 @@ dwNEON3x3_g0_e8_qtbl:
 	B dwNEON3x3_g0_e8_qugen
 	B dwNEON3x3_g0_e8_qugen
 	B dwNEON3x3_g0_e8_qugen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	B dwNEON3x3_g0_e8_qujoin
 dwNEON3x3_g0_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
@@ -949,6 +965,11 @@ dwNEON5x5_g1_e16_qtbl:
 	B dwNEON5x5_g1_e16_qzgen
 	B dwNEON5x5_g1_e16_qzgen
 	B dwNEON5x5_g1_e16_qzgen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	B dwNEON5x5_g1_e16_qzjoin
 	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
 	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
 	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
@@ -1034,6 +1055,11 @@ dwNEON5x5_g1_e16_qtbl:
 	B dwNEON5x5_g1_e16_qugen
 	B dwNEON5x5_g1_e16_qugen
 	B dwNEON5x5_g1_e16_qugen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	B dwNEON5x5_g1_e16_qujoin
 dwNEON5x5_g1_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
@@ -1195,6 +1221,9 @@ dwNEON5x5_g1_e8_qtbl:
 	B dwNEON5x5_g1_e8_qzgen
 	B dwNEON5x5_g1_e8_qzgen
 	B dwNEON5x5_g1_e8_qzgen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	B dwNEON5x5_g1_e8_qzjoin
 	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
 	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
 	B dwNEON5x5_g1_e8_qujoin
@@ -1246,6 +1275,9 @@ dwNEON5x5_g1_e8_qtbl:
 	B dwNEON5x5_g1_e8_qugen
 	B dwNEON5x5_g1_e8_qugen
 	B dwNEON5x5_g1_e8_qugen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	B dwNEON5x5_g1_e8_qujoin
 dwNEON5x5_g1_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
@@ -1511,6 +1543,11 @@ dwNEON3x3w_g0_e16_qtbl:
 	B dwNEON3x3w_g0_e16_qzgen
 	B dwNEON3x3w_g0_e16_qzgen
 	B dwNEON3x3w_g0_e16_qzgen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	B dwNEON3x3w_g0_e16_qzjoin
 	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
 	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
 	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
@@ -1596,6 +1633,11 @@ dwNEON3x3w_g0_e16_qtbl:
 	B dwNEON3x3w_g0_e16_qugen
 	B dwNEON3x3w_g0_e16_qugen
 	B dwNEON3x3w_g0_e16_qugen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	B dwNEON3x3w_g0_e16_qujoin
 dwNEON3x3w_g0_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
@@ -1755,6 +1797,9 @@ dwNEON3x3w_g0_e8_qtbl:
 	B dwNEON3x3w_g0_e8_qzgen
 	B dwNEON3x3w_g0_e8_qzgen
 	B dwNEON3x3w_g0_e8_qzgen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	B dwNEON3x3w_g0_e8_qzjoin
 	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
 	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
 	B dwNEON3x3w_g0_e8_qujoin
@@ -1806,6 +1851,9 @@ dwNEON3x3w_g0_e8_qtbl:
 	B dwNEON3x3w_g0_e8_qugen
 	B dwNEON3x3w_g0_e8_qugen
 	B dwNEON3x3w_g0_e8_qugen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	B dwNEON3x3w_g0_e8_qujoin
 dwNEON3x3w_g0_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
@@ -2331,6 +2379,11 @@ dwNEON5x5w_g1_e16_qtbl:
 	B dwNEON5x5w_g1_e16_qzgen
 	B dwNEON5x5w_g1_e16_qzgen
 	B dwNEON5x5w_g1_e16_qzgen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	B dwNEON5x5w_g1_e16_qzjoin
 	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
 	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
 	WORD $0x0f1f9c41 // sqrshrn v1.4h, v2.4s, #1
@@ -2416,6 +2469,11 @@ dwNEON5x5w_g1_e16_qtbl:
 	B dwNEON5x5w_g1_e16_qugen
 	B dwNEON5x5w_g1_e16_qugen
 	B dwNEON5x5w_g1_e16_qugen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	WORD $0x0e614841 // sqxtn v1.4h, v2.4s
+	WORD $0x4e614861 // sqxtn2 v1.8h, v3.4s
+	B dwNEON5x5w_g1_e16_qujoin
 dwNEON5x5w_g1_e16_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
@@ -2595,6 +2653,9 @@ dwNEON5x5w_g1_e8_qtbl:
 	B dwNEON5x5w_g1_e8_qzgen
 	B dwNEON5x5w_g1_e8_qzgen
 	B dwNEON5x5w_g1_e8_qzgen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	B dwNEON5x5w_g1_e8_qzjoin
 	WORD $0x0f1f9c00 // sqrshrn v0.4h, v0.4s, #1
 	WORD $0x4f1f9c20 // sqrshrn2 v0.8h, v1.4s, #1
 	B dwNEON5x5w_g1_e8_qujoin
@@ -2646,6 +2707,9 @@ dwNEON5x5w_g1_e8_qtbl:
 	B dwNEON5x5w_g1_e8_qugen
 	B dwNEON5x5w_g1_e8_qugen
 	B dwNEON5x5w_g1_e8_qugen
+	WORD $0x0e614800 // sqxtn v0.4h, v0.4s
+	WORD $0x4e614820 // sqxtn2 v0.8h, v1.4s
+	B dwNEON5x5w_g1_e8_qujoin
 dwNEON5x5w_g1_e8_qzgen:
 	WORD $0x4eb85400 // srshl v0.4s, v0.4s, v24.4s
 	WORD $0x4eb95421 // srshl v1.4s, v1.4s, v25.4s
@@ -2820,7 +2884,9 @@ dd1_pix:
 	WORD $0x4e9a9552 // sdot v18.4s, v10.16b, v26.16b
 	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
 	WORD $0x4e9b9573 // sdot v19.4s, v11.16b, v27.16b
-	CBNZ R16, dd1_u0fast
+	CMP $1, R16
+	BEQ dd1_u0fast
+	BHI dd1_u0rdm
 	ADD $192, R11, R22
 	VLD1 (R22), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x4ea04d8c // sqshl v12.4s, v12.4s, v0.4s
@@ -2844,6 +2910,19 @@ dd1_u0fast:
 	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
+	B dd1_u0join
+dd1_u0rdm:
+	ADD $192, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e94858c // sqrdmlah v12.4s, v12.4s, v20.4s
+	WORD $0x6e948610 // sqrdmlah v16.4s, v16.4s, v20.4s
+	WORD $0x6e9585ad // sqrdmlah v13.4s, v13.4s, v21.4s
+	WORD $0x6e958631 // sqrdmlah v17.4s, v17.4s, v21.4s
+	WORD $0x6e9685ce // sqrdmlah v14.4s, v14.4s, v22.4s
+	WORD $0x6e968652 // sqrdmlah v18.4s, v18.4s, v22.4s
+	WORD $0x6e9785ef // sqrdmlah v15.4s, v15.4s, v23.4s
+	WORD $0x6e978673 // sqrdmlah v19.4s, v19.4s, v23.4s
+dd1_u0join:
 	MOVD 264(R11), R22
 	ADR dd1_u0qtbl, R17
 	ADD R22<<2, R17, R17
@@ -3003,6 +3082,15 @@ dd1_u0qtbl:
 	B dd1_u0qzgen
 	B dd1_u0qzgen
 	B dd1_u0qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u0qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -3156,6 +3244,15 @@ dd1_u0qtbl:
 	B dd1_u0qugen
 	B dd1_u0qugen
 	B dd1_u0qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u0qujoin
 dd1_u0qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -3285,7 +3382,9 @@ dd1_u0qdone:
 	WORD $0x4e9a9452 // sdot v18.4s, v2.16b, v26.16b
 	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
 	WORD $0x4e9b9473 // sdot v19.4s, v3.16b, v27.16b
-	CBNZ R16, dd1_u1fast
+	CMP $1, R16
+	BEQ dd1_u1fast
+	BHI dd1_u1rdm
 	ADD $192, R11, R22
 	VLD1 (R22), [V4.S4, V5.S4, V6.S4, V7.S4]
 	WORD $0x4ea44d8c // sqshl v12.4s, v12.4s, v4.4s
@@ -3309,6 +3408,19 @@ dd1_u1fast:
 	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
+	B dd1_u1join
+dd1_u1rdm:
+	ADD $192, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e94858c // sqrdmlah v12.4s, v12.4s, v20.4s
+	WORD $0x6e948610 // sqrdmlah v16.4s, v16.4s, v20.4s
+	WORD $0x6e9585ad // sqrdmlah v13.4s, v13.4s, v21.4s
+	WORD $0x6e958631 // sqrdmlah v17.4s, v17.4s, v21.4s
+	WORD $0x6e9685ce // sqrdmlah v14.4s, v14.4s, v22.4s
+	WORD $0x6e968652 // sqrdmlah v18.4s, v18.4s, v22.4s
+	WORD $0x6e9785ef // sqrdmlah v15.4s, v15.4s, v23.4s
+	WORD $0x6e978673 // sqrdmlah v19.4s, v19.4s, v23.4s
+dd1_u1join:
 	MOVD 264(R11), R22
 	ADR dd1_u1qtbl, R17
 	ADD R22<<2, R17, R17
@@ -3468,6 +3580,15 @@ dd1_u1qtbl:
 	B dd1_u1qzgen
 	B dd1_u1qzgen
 	B dd1_u1qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u1qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -3621,6 +3742,15 @@ dd1_u1qtbl:
 	B dd1_u1qugen
 	B dd1_u1qugen
 	B dd1_u1qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u1qujoin
 dd1_u1qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -3750,7 +3880,9 @@ dd1_u1qdone:
 	WORD $0x4e9a94d2 // sdot v18.4s, v6.16b, v26.16b
 	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
 	WORD $0x4e9b94f3 // sdot v19.4s, v7.16b, v27.16b
-	CBNZ R16, dd1_u2fast
+	CMP $1, R16
+	BEQ dd1_u2fast
+	BHI dd1_u2rdm
 	ADD $192, R11, R22
 	VLD1 (R22), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84d8c // sqshl v12.4s, v12.4s, v8.4s
@@ -3774,6 +3906,19 @@ dd1_u2fast:
 	WORD $0x4eb6b652 // sqdmulh v18.4s, v18.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
 	WORD $0x4eb7b673 // sqdmulh v19.4s, v19.4s, v23.4s
+	B dd1_u2join
+dd1_u2rdm:
+	ADD $192, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e94858c // sqrdmlah v12.4s, v12.4s, v20.4s
+	WORD $0x6e948610 // sqrdmlah v16.4s, v16.4s, v20.4s
+	WORD $0x6e9585ad // sqrdmlah v13.4s, v13.4s, v21.4s
+	WORD $0x6e958631 // sqrdmlah v17.4s, v17.4s, v21.4s
+	WORD $0x6e9685ce // sqrdmlah v14.4s, v14.4s, v22.4s
+	WORD $0x6e968652 // sqrdmlah v18.4s, v18.4s, v22.4s
+	WORD $0x6e9785ef // sqrdmlah v15.4s, v15.4s, v23.4s
+	WORD $0x6e978673 // sqrdmlah v19.4s, v19.4s, v23.4s
+dd1_u2join:
 	MOVD 264(R11), R22
 	ADR dd1_u2qtbl, R17
 	ADD R22<<2, R17, R17
@@ -3933,6 +4078,15 @@ dd1_u2qtbl:
 	B dd1_u2qzgen
 	B dd1_u2qzgen
 	B dd1_u2qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u2qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -4086,6 +4240,15 @@ dd1_u2qtbl:
 	B dd1_u2qugen
 	B dd1_u2qugen
 	B dd1_u2qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u2qujoin
 dd1_u2qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -4285,7 +4448,9 @@ dd2_pix:
 	WORD $0x4e95952d // sdot v13.4s, v9.16b, v21.16b
 	WORD $0x4e96954e // sdot v14.4s, v10.16b, v22.16b
 	WORD $0x4e97956f // sdot v15.4s, v11.16b, v23.16b
-	CBNZ R16, dd2_u0fast
+	CMP $1, R16
+	BEQ dd2_u0fast
+	BHI dd2_u0rdm
 	ADD $192, R11, R22
 	VLD1 (R22), [V0.S4, V1.S4, V2.S4, V3.S4]
 	WORD $0x4ea04d8c // sqshl v12.4s, v12.4s, v0.4s
@@ -4301,6 +4466,15 @@ dd2_u0fast:
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	B dd2_u0join
+dd2_u0rdm:
+	ADD $192, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e94858c // sqrdmlah v12.4s, v12.4s, v20.4s
+	WORD $0x6e9585ad // sqrdmlah v13.4s, v13.4s, v21.4s
+	WORD $0x6e9685ce // sqrdmlah v14.4s, v14.4s, v22.4s
+	WORD $0x6e9785ef // sqrdmlah v15.4s, v15.4s, v23.4s
+dd2_u0join:
 	MOVD 264(R11), R22
 	ADR dd2_u0qtbl, R17
 	ADD R22<<2, R17, R17
@@ -4392,6 +4566,11 @@ dd2_u0qtbl:
 	B dd2_u0qzgen
 	B dd2_u0qzgen
 	B dd2_u0qzgen
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u0qzjoin
 	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
 	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
 	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
@@ -4477,6 +4656,11 @@ dd2_u0qtbl:
 	B dd2_u0qugen
 	B dd2_u0qugen
 	B dd2_u0qugen
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u0qujoin
 dd2_u0qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -4572,7 +4756,9 @@ dd2_u0qdone:
 	WORD $0x4e9594ad // sdot v13.4s, v5.16b, v21.16b
 	WORD $0x4e9694ce // sdot v14.4s, v6.16b, v22.16b
 	WORD $0x4e9794ef // sdot v15.4s, v7.16b, v23.16b
-	CBNZ R16, dd2_u1fast
+	CMP $1, R16
+	BEQ dd2_u1fast
+	BHI dd2_u1rdm
 	ADD $192, R11, R22
 	VLD1 (R22), [V8.S4, V9.S4, V10.S4, V11.S4]
 	WORD $0x4ea84d8c // sqshl v12.4s, v12.4s, v8.4s
@@ -4588,6 +4774,15 @@ dd2_u1fast:
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	B dd2_u1join
+dd2_u1rdm:
+	ADD $192, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e94858c // sqrdmlah v12.4s, v12.4s, v20.4s
+	WORD $0x6e9585ad // sqrdmlah v13.4s, v13.4s, v21.4s
+	WORD $0x6e9685ce // sqrdmlah v14.4s, v14.4s, v22.4s
+	WORD $0x6e9785ef // sqrdmlah v15.4s, v15.4s, v23.4s
+dd2_u1join:
 	MOVD 264(R11), R22
 	ADR dd2_u1qtbl, R17
 	ADD R22<<2, R17, R17
@@ -4679,6 +4874,11 @@ dd2_u1qtbl:
 	B dd2_u1qzgen
 	B dd2_u1qzgen
 	B dd2_u1qzgen
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u1qzjoin
 	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
 	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
 	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
@@ -4764,6 +4964,11 @@ dd2_u1qtbl:
 	B dd2_u1qugen
 	B dd2_u1qugen
 	B dd2_u1qugen
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u1qujoin
 dd2_u1qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -4859,7 +5064,9 @@ dd2_u1qdone:
 	WORD $0x4e95942d // sdot v13.4s, v1.16b, v21.16b
 	WORD $0x4e96944e // sdot v14.4s, v2.16b, v22.16b
 	WORD $0x4e97946f // sdot v15.4s, v3.16b, v23.16b
-	CBNZ R16, dd2_u2fast
+	CMP $1, R16
+	BEQ dd2_u2fast
+	BHI dd2_u2rdm
 	ADD $192, R11, R22
 	VLD1 (R22), [V4.S4, V5.S4, V6.S4, V7.S4]
 	WORD $0x4ea44d8c // sqshl v12.4s, v12.4s, v4.4s
@@ -4875,6 +5082,15 @@ dd2_u2fast:
 	WORD $0x4eb5b5ad // sqdmulh v13.4s, v13.4s, v21.4s
 	WORD $0x4eb6b5ce // sqdmulh v14.4s, v14.4s, v22.4s
 	WORD $0x4eb7b5ef // sqdmulh v15.4s, v15.4s, v23.4s
+	B dd2_u2join
+dd2_u2rdm:
+	ADD $192, R11, R22
+	VLD1 (R22), [V20.S4, V21.S4, V22.S4, V23.S4]
+	WORD $0x6e94858c // sqrdmlah v12.4s, v12.4s, v20.4s
+	WORD $0x6e9585ad // sqrdmlah v13.4s, v13.4s, v21.4s
+	WORD $0x6e9685ce // sqrdmlah v14.4s, v14.4s, v22.4s
+	WORD $0x6e9785ef // sqrdmlah v15.4s, v15.4s, v23.4s
+dd2_u2join:
 	MOVD 264(R11), R22
 	ADR dd2_u2qtbl, R17
 	ADD R22<<2, R17, R17
@@ -4966,6 +5182,11 @@ dd2_u2qtbl:
 	B dd2_u2qzgen
 	B dd2_u2qzgen
 	B dd2_u2qzgen
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u2qzjoin
 	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
 	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
 	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
@@ -5051,6 +5272,11 @@ dd2_u2qtbl:
 	B dd2_u2qugen
 	B dd2_u2qugen
 	B dd2_u2qugen
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u2qujoin
 dd2_u2qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -5307,7 +5533,9 @@ dwDot5x5s1_c4join:
 	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
 	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
 	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
-	CBNZ R16, dwDot5x5s1_u0fast
+	CMP $1, R16
+	BEQ dwDot5x5s1_u0fast
+	BHI dwDot5x5s1_u0rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -5323,6 +5551,15 @@ dwDot5x5s1_u0fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s1_u0join
+dwDot5x5s1_u0rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u0join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s1_u0qtbl, R17
 	ADD R22<<2, R17, R17
@@ -5414,6 +5651,11 @@ dwDot5x5s1_u0qtbl:
 	B dwDot5x5s1_u0qzgen
 	B dwDot5x5s1_u0qzgen
 	B dwDot5x5s1_u0qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u0qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -5499,6 +5741,11 @@ dwDot5x5s1_u0qtbl:
 	B dwDot5x5s1_u0qugen
 	B dwDot5x5s1_u0qugen
 	B dwDot5x5s1_u0qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u0qujoin
 dwDot5x5s1_u0qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -5510,19 +5757,15 @@ dwDot5x5s1_u0qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u0qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	WORD $0x4e214a80 // sqxtn2 v0.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot5x5s1_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u0qr1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot5x5s1_u0qr1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 	B dwDot5x5s1_u0qdone
 dwDot5x5s1_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -5535,19 +5778,14 @@ dwDot5x5s1_u0qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u0qujoin:
 	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	WORD $0x6e212a80 // sqxtun2 v0.16b, v20.8h
 	VEOR V31.B16, V0.B16, V0.B16
 	CBZ R25, dwDot5x5s1_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot5x5s1_u0qu0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
-	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dwDot5x5s1_u0qu1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot5x5s1_u0qu1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 dwDot5x5s1_u0qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -5625,7 +5863,9 @@ dwDot5x5s1_c5join:
 	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
 	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
 	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
-	CBNZ R16, dwDot5x5s1_u1fast
+	CMP $1, R16
+	BEQ dwDot5x5s1_u1fast
+	BHI dwDot5x5s1_u1rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -5641,6 +5881,15 @@ dwDot5x5s1_u1fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s1_u1join
+dwDot5x5s1_u1rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u1join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s1_u1qtbl, R17
 	ADD R22<<2, R17, R17
@@ -5732,6 +5981,11 @@ dwDot5x5s1_u1qtbl:
 	B dwDot5x5s1_u1qzgen
 	B dwDot5x5s1_u1qzgen
 	B dwDot5x5s1_u1qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u1qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -5817,6 +6071,11 @@ dwDot5x5s1_u1qtbl:
 	B dwDot5x5s1_u1qugen
 	B dwDot5x5s1_u1qugen
 	B dwDot5x5s1_u1qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u1qujoin
 dwDot5x5s1_u1qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -5828,19 +6087,15 @@ dwDot5x5s1_u1qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u1qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	WORD $0x4e214a84 // sqxtn2 v4.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u1qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot5x5s1_u1qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u1qr1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot5x5s1_u1qr1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 	B dwDot5x5s1_u1qdone
 dwDot5x5s1_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -5853,19 +6108,14 @@ dwDot5x5s1_u1qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u1qujoin:
 	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	WORD $0x6e212a84 // sqxtun2 v4.16b, v20.8h
 	VEOR V31.B16, V4.B16, V4.B16
 	CBZ R25, dwDot5x5s1_u1qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot5x5s1_u1qu0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
-	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dwDot5x5s1_u1qu1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot5x5s1_u1qu1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 dwDot5x5s1_u1qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -5943,7 +6193,9 @@ dwDot5x5s1_c6join:
 	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
 	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
 	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
-	CBNZ R16, dwDot5x5s1_u2fast
+	CMP $1, R16
+	BEQ dwDot5x5s1_u2fast
+	BHI dwDot5x5s1_u2rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -5959,6 +6211,15 @@ dwDot5x5s1_u2fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s1_u2join
+dwDot5x5s1_u2rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u2join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s1_u2qtbl, R17
 	ADD R22<<2, R17, R17
@@ -6050,6 +6311,11 @@ dwDot5x5s1_u2qtbl:
 	B dwDot5x5s1_u2qzgen
 	B dwDot5x5s1_u2qzgen
 	B dwDot5x5s1_u2qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u2qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -6135,6 +6401,11 @@ dwDot5x5s1_u2qtbl:
 	B dwDot5x5s1_u2qugen
 	B dwDot5x5s1_u2qugen
 	B dwDot5x5s1_u2qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u2qujoin
 dwDot5x5s1_u2qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6146,19 +6417,15 @@ dwDot5x5s1_u2qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u2qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	WORD $0x4e214a88 // sqxtn2 v8.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u2qr0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot5x5s1_u2qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u2qr1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot5x5s1_u2qr1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 	B dwDot5x5s1_u2qdone
 dwDot5x5s1_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -6171,19 +6438,14 @@ dwDot5x5s1_u2qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u2qujoin:
 	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	WORD $0x6e212a88 // sqxtun2 v8.16b, v20.8h
 	VEOR V31.B16, V8.B16, V8.B16
 	CBZ R25, dwDot5x5s1_u2qu0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot5x5s1_u2qu0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
-	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dwDot5x5s1_u2qu1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot5x5s1_u2qu1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 dwDot5x5s1_u2qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -6261,7 +6523,9 @@ dwDot5x5s1_c7join:
 	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
 	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
 	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
-	CBNZ R16, dwDot5x5s1_u3fast
+	CMP $1, R16
+	BEQ dwDot5x5s1_u3fast
+	BHI dwDot5x5s1_u3rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -6277,6 +6541,15 @@ dwDot5x5s1_u3fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s1_u3join
+dwDot5x5s1_u3rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u3join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s1_u3qtbl, R17
 	ADD R22<<2, R17, R17
@@ -6368,6 +6641,11 @@ dwDot5x5s1_u3qtbl:
 	B dwDot5x5s1_u3qzgen
 	B dwDot5x5s1_u3qzgen
 	B dwDot5x5s1_u3qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u3qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -6453,6 +6731,11 @@ dwDot5x5s1_u3qtbl:
 	B dwDot5x5s1_u3qugen
 	B dwDot5x5s1_u3qugen
 	B dwDot5x5s1_u3qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u3qujoin
 dwDot5x5s1_u3qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6464,19 +6747,15 @@ dwDot5x5s1_u3qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u3qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214acc // sqxtn v12.8b, v22.8h
+	WORD $0x4e214a8c // sqxtn2 v12.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u3qr0noclamp
 	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
 	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
 dwDot5x5s1_u3qr0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a8c // sqxtn v12.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u3qr1noclamp
-	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
-	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
-dwDot5x5s1_u3qr1noclamp:
-	VST1.P [V12.B8], (R9)(R12)
+	VST1.P V12.D[1], (R9)(R12)
 	B dwDot5x5s1_u3qdone
 dwDot5x5s1_u3qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -6489,19 +6768,14 @@ dwDot5x5s1_u3qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u3qujoin:
 	WORD $0x2e212acc // sqxtun v12.8b, v22.8h
+	WORD $0x6e212a8c // sqxtun2 v12.16b, v20.8h
 	VEOR V31.B16, V12.B16, V12.B16
 	CBZ R25, dwDot5x5s1_u3qu0noclamp
 	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
 	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
 dwDot5x5s1_u3qu0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
-	WORD $0x2e212a8c // sqxtun v12.8b, v20.8h
-	VEOR V31.B16, V12.B16, V12.B16
-	CBZ R25, dwDot5x5s1_u3qu1noclamp
-	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
-	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
-dwDot5x5s1_u3qu1noclamp:
-	VST1.P [V12.B8], (R9)(R12)
+	VST1.P V12.D[1], (R9)(R12)
 dwDot5x5s1_u3qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -6579,7 +6853,9 @@ dwDot5x5s1_c8join:
 	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
 	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
 	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
-	CBNZ R16, dwDot5x5s1_u4fast
+	CMP $1, R16
+	BEQ dwDot5x5s1_u4fast
+	BHI dwDot5x5s1_u4rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -6595,6 +6871,15 @@ dwDot5x5s1_u4fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s1_u4join
+dwDot5x5s1_u4rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s1_u4join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s1_u4qtbl, R17
 	ADD R22<<2, R17, R17
@@ -6686,6 +6971,11 @@ dwDot5x5s1_u4qtbl:
 	B dwDot5x5s1_u4qzgen
 	B dwDot5x5s1_u4qzgen
 	B dwDot5x5s1_u4qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u4qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -6771,6 +7061,11 @@ dwDot5x5s1_u4qtbl:
 	B dwDot5x5s1_u4qugen
 	B dwDot5x5s1_u4qugen
 	B dwDot5x5s1_u4qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u4qujoin
 dwDot5x5s1_u4qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6782,19 +7077,15 @@ dwDot5x5s1_u4qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u4qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ad0 // sqxtn v16.8b, v22.8h
+	WORD $0x4e214a90 // sqxtn2 v16.16b, v20.8h
 	CBZ R25, dwDot5x5s1_u4qr0noclamp
 	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
 	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
 dwDot5x5s1_u4qr0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a90 // sqxtn v16.8b, v20.8h
-	CBZ R25, dwDot5x5s1_u4qr1noclamp
-	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
-	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
-dwDot5x5s1_u4qr1noclamp:
-	VST1.P [V16.B8], (R9)(R12)
+	VST1.P V16.D[1], (R9)(R12)
 	B dwDot5x5s1_u4qdone
 dwDot5x5s1_u4qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -6807,19 +7098,14 @@ dwDot5x5s1_u4qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s1_u4qujoin:
 	WORD $0x2e212ad0 // sqxtun v16.8b, v22.8h
+	WORD $0x6e212a90 // sqxtun2 v16.16b, v20.8h
 	VEOR V31.B16, V16.B16, V16.B16
 	CBZ R25, dwDot5x5s1_u4qu0noclamp
 	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
 	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
 dwDot5x5s1_u4qu0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
-	WORD $0x2e212a90 // sqxtun v16.8b, v20.8h
-	VEOR V31.B16, V16.B16, V16.B16
-	CBZ R25, dwDot5x5s1_u4qu1noclamp
-	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
-	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
-dwDot5x5s1_u4qu1noclamp:
-	VST1.P [V16.B8], (R9)(R12)
+	VST1.P V16.D[1], (R9)(R12)
 dwDot5x5s1_u4qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s1_next
@@ -7049,7 +7335,9 @@ dwDot5x5s2_c4join:
 	WORD $0x4e999637 // sdot v23.4s, v17.16b, v25.16b
 	WORD $0x4e9a9656 // sdot v22.4s, v18.16b, v26.16b
 	WORD $0x4e9b9677 // sdot v23.4s, v19.16b, v27.16b
-	CBNZ R16, dwDot5x5s2_u0fast
+	CMP $1, R16
+	BEQ dwDot5x5s2_u0fast
+	BHI dwDot5x5s2_u0rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -7065,6 +7353,15 @@ dwDot5x5s2_u0fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s2_u0join
+dwDot5x5s2_u0rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u0join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s2_u0qtbl, R17
 	ADD R22<<2, R17, R17
@@ -7156,6 +7453,11 @@ dwDot5x5s2_u0qtbl:
 	B dwDot5x5s2_u0qzgen
 	B dwDot5x5s2_u0qzgen
 	B dwDot5x5s2_u0qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u0qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -7241,6 +7543,11 @@ dwDot5x5s2_u0qtbl:
 	B dwDot5x5s2_u0qugen
 	B dwDot5x5s2_u0qugen
 	B dwDot5x5s2_u0qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u0qujoin
 dwDot5x5s2_u0qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -7252,19 +7559,15 @@ dwDot5x5s2_u0qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u0qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	WORD $0x4e214a80 // sqxtn2 v0.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot5x5s2_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u0qr1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot5x5s2_u0qr1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 	B dwDot5x5s2_u0qdone
 dwDot5x5s2_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -7277,19 +7580,14 @@ dwDot5x5s2_u0qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u0qujoin:
 	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	WORD $0x6e212a80 // sqxtun2 v0.16b, v20.8h
 	VEOR V31.B16, V0.B16, V0.B16
 	CBZ R25, dwDot5x5s2_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot5x5s2_u0qu0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
-	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dwDot5x5s2_u0qu1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot5x5s2_u0qu1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 dwDot5x5s2_u0qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -7392,7 +7690,9 @@ dwDot5x5s2_c6join:
 	WORD $0x4e9994b7 // sdot v23.4s, v5.16b, v25.16b
 	WORD $0x4e9a94d6 // sdot v22.4s, v6.16b, v26.16b
 	WORD $0x4e9b94f7 // sdot v23.4s, v7.16b, v27.16b
-	CBNZ R16, dwDot5x5s2_u1fast
+	CMP $1, R16
+	BEQ dwDot5x5s2_u1fast
+	BHI dwDot5x5s2_u1rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -7408,6 +7708,15 @@ dwDot5x5s2_u1fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s2_u1join
+dwDot5x5s2_u1rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u1join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s2_u1qtbl, R17
 	ADD R22<<2, R17, R17
@@ -7499,6 +7808,11 @@ dwDot5x5s2_u1qtbl:
 	B dwDot5x5s2_u1qzgen
 	B dwDot5x5s2_u1qzgen
 	B dwDot5x5s2_u1qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u1qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -7584,6 +7898,11 @@ dwDot5x5s2_u1qtbl:
 	B dwDot5x5s2_u1qugen
 	B dwDot5x5s2_u1qugen
 	B dwDot5x5s2_u1qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u1qujoin
 dwDot5x5s2_u1qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -7595,19 +7914,15 @@ dwDot5x5s2_u1qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u1qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	WORD $0x4e214a88 // sqxtn2 v8.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u1qr0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot5x5s2_u1qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u1qr1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot5x5s2_u1qr1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 	B dwDot5x5s2_u1qdone
 dwDot5x5s2_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -7620,19 +7935,14 @@ dwDot5x5s2_u1qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u1qujoin:
 	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	WORD $0x6e212a88 // sqxtun2 v8.16b, v20.8h
 	VEOR V31.B16, V8.B16, V8.B16
 	CBZ R25, dwDot5x5s2_u1qu0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot5x5s2_u1qu0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
-	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dwDot5x5s2_u1qu1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot5x5s2_u1qu1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 dwDot5x5s2_u1qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -7735,7 +8045,9 @@ dwDot5x5s2_c8join:
 	WORD $0x4e9995b7 // sdot v23.4s, v13.16b, v25.16b
 	WORD $0x4e9a95d6 // sdot v22.4s, v14.16b, v26.16b
 	WORD $0x4e9b95f7 // sdot v23.4s, v15.16b, v27.16b
-	CBNZ R16, dwDot5x5s2_u2fast
+	CMP $1, R16
+	BEQ dwDot5x5s2_u2fast
+	BHI dwDot5x5s2_u2rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -7751,6 +8063,15 @@ dwDot5x5s2_u2fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s2_u2join
+dwDot5x5s2_u2rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u2join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s2_u2qtbl, R17
 	ADD R22<<2, R17, R17
@@ -7842,6 +8163,11 @@ dwDot5x5s2_u2qtbl:
 	B dwDot5x5s2_u2qzgen
 	B dwDot5x5s2_u2qzgen
 	B dwDot5x5s2_u2qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u2qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -7927,6 +8253,11 @@ dwDot5x5s2_u2qtbl:
 	B dwDot5x5s2_u2qugen
 	B dwDot5x5s2_u2qugen
 	B dwDot5x5s2_u2qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u2qujoin
 dwDot5x5s2_u2qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -7938,19 +8269,15 @@ dwDot5x5s2_u2qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u2qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ad0 // sqxtn v16.8b, v22.8h
+	WORD $0x4e214a90 // sqxtn2 v16.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u2qr0noclamp
 	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
 	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
 dwDot5x5s2_u2qr0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a90 // sqxtn v16.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u2qr1noclamp
-	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
-	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
-dwDot5x5s2_u2qr1noclamp:
-	VST1.P [V16.B8], (R9)(R12)
+	VST1.P V16.D[1], (R9)(R12)
 	B dwDot5x5s2_u2qdone
 dwDot5x5s2_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -7963,19 +8290,14 @@ dwDot5x5s2_u2qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u2qujoin:
 	WORD $0x2e212ad0 // sqxtun v16.8b, v22.8h
+	WORD $0x6e212a90 // sqxtun2 v16.16b, v20.8h
 	VEOR V31.B16, V16.B16, V16.B16
 	CBZ R25, dwDot5x5s2_u2qu0noclamp
 	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
 	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
 dwDot5x5s2_u2qu0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
-	WORD $0x2e212a90 // sqxtun v16.8b, v20.8h
-	VEOR V31.B16, V16.B16, V16.B16
-	CBZ R25, dwDot5x5s2_u2qu1noclamp
-	WORD $0x4e3d6610 // smax v16.16b, v16.16b, v29.16b
-	WORD $0x4e3e6e10 // smin v16.16b, v16.16b, v30.16b
-dwDot5x5s2_u2qu1noclamp:
-	VST1.P [V16.B8], (R9)(R12)
+	VST1.P V16.D[1], (R9)(R12)
 dwDot5x5s2_u2qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -8078,7 +8400,9 @@ dwDot5x5s2_c10join:
 	WORD $0x4e999437 // sdot v23.4s, v1.16b, v25.16b
 	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
 	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
-	CBNZ R16, dwDot5x5s2_u3fast
+	CMP $1, R16
+	BEQ dwDot5x5s2_u3fast
+	BHI dwDot5x5s2_u3rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -8094,6 +8418,15 @@ dwDot5x5s2_u3fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s2_u3join
+dwDot5x5s2_u3rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u3join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s2_u3qtbl, R17
 	ADD R22<<2, R17, R17
@@ -8185,6 +8518,11 @@ dwDot5x5s2_u3qtbl:
 	B dwDot5x5s2_u3qzgen
 	B dwDot5x5s2_u3qzgen
 	B dwDot5x5s2_u3qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u3qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -8270,6 +8608,11 @@ dwDot5x5s2_u3qtbl:
 	B dwDot5x5s2_u3qugen
 	B dwDot5x5s2_u3qugen
 	B dwDot5x5s2_u3qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u3qujoin
 dwDot5x5s2_u3qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8281,19 +8624,15 @@ dwDot5x5s2_u3qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u3qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	WORD $0x4e214a84 // sqxtn2 v4.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u3qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot5x5s2_u3qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u3qr1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot5x5s2_u3qr1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 	B dwDot5x5s2_u3qdone
 dwDot5x5s2_u3qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -8306,19 +8645,14 @@ dwDot5x5s2_u3qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u3qujoin:
 	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	WORD $0x6e212a84 // sqxtun2 v4.16b, v20.8h
 	VEOR V31.B16, V4.B16, V4.B16
 	CBZ R25, dwDot5x5s2_u3qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot5x5s2_u3qu0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
-	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dwDot5x5s2_u3qu1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot5x5s2_u3qu1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 dwDot5x5s2_u3qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -8421,7 +8755,9 @@ dwDot5x5s2_c12join:
 	WORD $0x4e999537 // sdot v23.4s, v9.16b, v25.16b
 	WORD $0x4e9a9556 // sdot v22.4s, v10.16b, v26.16b
 	WORD $0x4e9b9577 // sdot v23.4s, v11.16b, v27.16b
-	CBNZ R16, dwDot5x5s2_u4fast
+	CMP $1, R16
+	BEQ dwDot5x5s2_u4fast
+	BHI dwDot5x5s2_u4rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -8437,6 +8773,15 @@ dwDot5x5s2_u4fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot5x5s2_u4join
+dwDot5x5s2_u4rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot5x5s2_u4join:
 	MOVD 264(R11), R22
 	ADR dwDot5x5s2_u4qtbl, R17
 	ADD R22<<2, R17, R17
@@ -8528,6 +8873,11 @@ dwDot5x5s2_u4qtbl:
 	B dwDot5x5s2_u4qzgen
 	B dwDot5x5s2_u4qzgen
 	B dwDot5x5s2_u4qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u4qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -8613,6 +8963,11 @@ dwDot5x5s2_u4qtbl:
 	B dwDot5x5s2_u4qugen
 	B dwDot5x5s2_u4qugen
 	B dwDot5x5s2_u4qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u4qujoin
 dwDot5x5s2_u4qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8624,19 +8979,15 @@ dwDot5x5s2_u4qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u4qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214acc // sqxtn v12.8b, v22.8h
+	WORD $0x4e214a8c // sqxtn2 v12.16b, v20.8h
 	CBZ R25, dwDot5x5s2_u4qr0noclamp
 	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
 	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
 dwDot5x5s2_u4qr0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a8c // sqxtn v12.8b, v20.8h
-	CBZ R25, dwDot5x5s2_u4qr1noclamp
-	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
-	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
-dwDot5x5s2_u4qr1noclamp:
-	VST1.P [V12.B8], (R9)(R12)
+	VST1.P V12.D[1], (R9)(R12)
 	B dwDot5x5s2_u4qdone
 dwDot5x5s2_u4qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -8649,19 +9000,14 @@ dwDot5x5s2_u4qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot5x5s2_u4qujoin:
 	WORD $0x2e212acc // sqxtun v12.8b, v22.8h
+	WORD $0x6e212a8c // sqxtun2 v12.16b, v20.8h
 	VEOR V31.B16, V12.B16, V12.B16
 	CBZ R25, dwDot5x5s2_u4qu0noclamp
 	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
 	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
 dwDot5x5s2_u4qu0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
-	WORD $0x2e212a8c // sqxtun v12.8b, v20.8h
-	VEOR V31.B16, V12.B16, V12.B16
-	CBZ R25, dwDot5x5s2_u4qu1noclamp
-	WORD $0x4e3d658c // smax v12.16b, v12.16b, v29.16b
-	WORD $0x4e3e6d8c // smin v12.16b, v12.16b, v30.16b
-dwDot5x5s2_u4qu1noclamp:
-	VST1.P [V12.B8], (R9)(R12)
+	VST1.P V12.D[1], (R9)(R12)
 dwDot5x5s2_u4qdone:
 	SUBS $1, R13
 	BEQ dwDot5x5s2_next
@@ -8783,7 +9129,9 @@ dwDot3x3s1n8_c2join:
 	WORD $0x4e9994b5 // sdot v21.4s, v5.16b, v25.16b
 	WORD $0x4e9a9496 // sdot v22.4s, v4.16b, v26.16b
 	WORD $0x4e9b94b7 // sdot v23.4s, v5.16b, v27.16b
-	CBNZ R16, dwDot3x3s1n8_u0fast
+	CMP $1, R16
+	BEQ dwDot3x3s1n8_u0fast
+	BHI dwDot3x3s1n8_u0rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -8799,6 +9147,15 @@ dwDot3x3s1n8_u0fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot3x3s1n8_u0join
+dwDot3x3s1n8_u0rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot3x3s1n8_u0join:
 	MOVD 264(R11), R22
 	ADR dwDot3x3s1n8_u0qtbl, R17
 	ADD R22<<2, R17, R17
@@ -8890,6 +9247,11 @@ dwDot3x3s1n8_u0qtbl:
 	B dwDot3x3s1n8_u0qzgen
 	B dwDot3x3s1n8_u0qzgen
 	B dwDot3x3s1n8_u0qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u0qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -8975,6 +9337,11 @@ dwDot3x3s1n8_u0qtbl:
 	B dwDot3x3s1n8_u0qugen
 	B dwDot3x3s1n8_u0qugen
 	B dwDot3x3s1n8_u0qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u0qujoin
 dwDot3x3s1n8_u0qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8986,19 +9353,15 @@ dwDot3x3s1n8_u0qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u0qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	WORD $0x4e214a80 // sqxtn2 v0.16b, v20.8h
 	CBZ R25, dwDot3x3s1n8_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot3x3s1n8_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
-	CBZ R25, dwDot3x3s1n8_u0qr1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot3x3s1n8_u0qr1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u0qdone
 dwDot3x3s1n8_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -9011,19 +9374,14 @@ dwDot3x3s1n8_u0qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u0qujoin:
 	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	WORD $0x6e212a80 // sqxtun2 v0.16b, v20.8h
 	VEOR V31.B16, V0.B16, V0.B16
 	CBZ R25, dwDot3x3s1n8_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot3x3s1n8_u0qu0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
-	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dwDot3x3s1n8_u0qu1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot3x3s1n8_u0qu1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 dwDot3x3s1n8_u0qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s1n8_next
@@ -9061,7 +9419,9 @@ dwDot3x3s1n8_c3join:
 	WORD $0x4e999435 // sdot v21.4s, v1.16b, v25.16b
 	WORD $0x4e9a9416 // sdot v22.4s, v0.16b, v26.16b
 	WORD $0x4e9b9437 // sdot v23.4s, v1.16b, v27.16b
-	CBNZ R16, dwDot3x3s1n8_u1fast
+	CMP $1, R16
+	BEQ dwDot3x3s1n8_u1fast
+	BHI dwDot3x3s1n8_u1rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -9077,6 +9437,15 @@ dwDot3x3s1n8_u1fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot3x3s1n8_u1join
+dwDot3x3s1n8_u1rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot3x3s1n8_u1join:
 	MOVD 264(R11), R22
 	ADR dwDot3x3s1n8_u1qtbl, R17
 	ADD R22<<2, R17, R17
@@ -9168,6 +9537,11 @@ dwDot3x3s1n8_u1qtbl:
 	B dwDot3x3s1n8_u1qzgen
 	B dwDot3x3s1n8_u1qzgen
 	B dwDot3x3s1n8_u1qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u1qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -9253,6 +9627,11 @@ dwDot3x3s1n8_u1qtbl:
 	B dwDot3x3s1n8_u1qugen
 	B dwDot3x3s1n8_u1qugen
 	B dwDot3x3s1n8_u1qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u1qujoin
 dwDot3x3s1n8_u1qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9264,19 +9643,15 @@ dwDot3x3s1n8_u1qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u1qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac2 // sqxtn v2.8b, v22.8h
+	WORD $0x4e214a82 // sqxtn2 v2.16b, v20.8h
 	CBZ R25, dwDot3x3s1n8_u1qr0noclamp
 	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
 	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
 dwDot3x3s1n8_u1qr0noclamp:
 	VST1.P [V2.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a82 // sqxtn v2.8b, v20.8h
-	CBZ R25, dwDot3x3s1n8_u1qr1noclamp
-	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
-	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
-dwDot3x3s1n8_u1qr1noclamp:
-	VST1.P [V2.B8], (R9)(R12)
+	VST1.P V2.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u1qdone
 dwDot3x3s1n8_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -9289,19 +9664,14 @@ dwDot3x3s1n8_u1qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u1qujoin:
 	WORD $0x2e212ac2 // sqxtun v2.8b, v22.8h
+	WORD $0x6e212a82 // sqxtun2 v2.16b, v20.8h
 	VEOR V31.B16, V2.B16, V2.B16
 	CBZ R25, dwDot3x3s1n8_u1qu0noclamp
 	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
 	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
 dwDot3x3s1n8_u1qu0noclamp:
 	VST1.P [V2.B8], (R10)(R12)
-	WORD $0x2e212a82 // sqxtun v2.8b, v20.8h
-	VEOR V31.B16, V2.B16, V2.B16
-	CBZ R25, dwDot3x3s1n8_u1qu1noclamp
-	WORD $0x4e3d6442 // smax v2.16b, v2.16b, v29.16b
-	WORD $0x4e3e6c42 // smin v2.16b, v2.16b, v30.16b
-dwDot3x3s1n8_u1qu1noclamp:
-	VST1.P [V2.B8], (R9)(R12)
+	VST1.P V2.D[1], (R9)(R12)
 dwDot3x3s1n8_u1qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s1n8_next
@@ -9339,7 +9709,9 @@ dwDot3x3s1n8_c4join:
 	WORD $0x4e999475 // sdot v21.4s, v3.16b, v25.16b
 	WORD $0x4e9a9456 // sdot v22.4s, v2.16b, v26.16b
 	WORD $0x4e9b9477 // sdot v23.4s, v3.16b, v27.16b
-	CBNZ R16, dwDot3x3s1n8_u2fast
+	CMP $1, R16
+	BEQ dwDot3x3s1n8_u2fast
+	BHI dwDot3x3s1n8_u2rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -9355,6 +9727,15 @@ dwDot3x3s1n8_u2fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot3x3s1n8_u2join
+dwDot3x3s1n8_u2rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot3x3s1n8_u2join:
 	MOVD 264(R11), R22
 	ADR dwDot3x3s1n8_u2qtbl, R17
 	ADD R22<<2, R17, R17
@@ -9446,6 +9827,11 @@ dwDot3x3s1n8_u2qtbl:
 	B dwDot3x3s1n8_u2qzgen
 	B dwDot3x3s1n8_u2qzgen
 	B dwDot3x3s1n8_u2qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u2qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -9531,6 +9917,11 @@ dwDot3x3s1n8_u2qtbl:
 	B dwDot3x3s1n8_u2qugen
 	B dwDot3x3s1n8_u2qugen
 	B dwDot3x3s1n8_u2qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u2qujoin
 dwDot3x3s1n8_u2qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9542,19 +9933,15 @@ dwDot3x3s1n8_u2qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u2qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	WORD $0x4e214a84 // sqxtn2 v4.16b, v20.8h
 	CBZ R25, dwDot3x3s1n8_u2qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot3x3s1n8_u2qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
-	CBZ R25, dwDot3x3s1n8_u2qr1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot3x3s1n8_u2qr1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u2qdone
 dwDot3x3s1n8_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -9567,19 +9954,14 @@ dwDot3x3s1n8_u2qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s1n8_u2qujoin:
 	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	WORD $0x6e212a84 // sqxtun2 v4.16b, v20.8h
 	VEOR V31.B16, V4.B16, V4.B16
 	CBZ R25, dwDot3x3s1n8_u2qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot3x3s1n8_u2qu0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
-	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dwDot3x3s1n8_u2qu1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot3x3s1n8_u2qu1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 dwDot3x3s1n8_u2qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s1n8_next
@@ -9724,7 +10106,9 @@ dwDot3x3s2n8_c2join:
 	VLD1.P 32(R7), [V24.B16, V25.B16]
 	WORD $0x4e989556 // sdot v22.4s, v10.16b, v24.16b
 	WORD $0x4e999577 // sdot v23.4s, v11.16b, v25.16b
-	CBNZ R16, dwDot3x3s2n8_u0fast
+	CMP $1, R16
+	BEQ dwDot3x3s2n8_u0fast
+	BHI dwDot3x3s2n8_u0rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -9740,6 +10124,15 @@ dwDot3x3s2n8_u0fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot3x3s2n8_u0join
+dwDot3x3s2n8_u0rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot3x3s2n8_u0join:
 	MOVD 264(R11), R22
 	ADR dwDot3x3s2n8_u0qtbl, R17
 	ADD R22<<2, R17, R17
@@ -9831,6 +10224,11 @@ dwDot3x3s2n8_u0qtbl:
 	B dwDot3x3s2n8_u0qzgen
 	B dwDot3x3s2n8_u0qzgen
 	B dwDot3x3s2n8_u0qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u0qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -9916,6 +10314,11 @@ dwDot3x3s2n8_u0qtbl:
 	B dwDot3x3s2n8_u0qugen
 	B dwDot3x3s2n8_u0qugen
 	B dwDot3x3s2n8_u0qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u0qujoin
 dwDot3x3s2n8_u0qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9927,19 +10330,15 @@ dwDot3x3s2n8_u0qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u0qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac0 // sqxtn v0.8b, v22.8h
+	WORD $0x4e214a80 // sqxtn2 v0.16b, v20.8h
 	CBZ R25, dwDot3x3s2n8_u0qr0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot3x3s2n8_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a80 // sqxtn v0.8b, v20.8h
-	CBZ R25, dwDot3x3s2n8_u0qr1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot3x3s2n8_u0qr1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u0qdone
 dwDot3x3s2n8_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -9952,19 +10351,14 @@ dwDot3x3s2n8_u0qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u0qujoin:
 	WORD $0x2e212ac0 // sqxtun v0.8b, v22.8h
+	WORD $0x6e212a80 // sqxtun2 v0.16b, v20.8h
 	VEOR V31.B16, V0.B16, V0.B16
 	CBZ R25, dwDot3x3s2n8_u0qu0noclamp
 	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
 	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
 dwDot3x3s2n8_u0qu0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
-	WORD $0x2e212a80 // sqxtun v0.8b, v20.8h
-	VEOR V31.B16, V0.B16, V0.B16
-	CBZ R25, dwDot3x3s2n8_u0qu1noclamp
-	WORD $0x4e3d6400 // smax v0.16b, v0.16b, v29.16b
-	WORD $0x4e3e6c00 // smin v0.16b, v0.16b, v30.16b
-dwDot3x3s2n8_u0qu1noclamp:
-	VST1.P [V0.B8], (R9)(R12)
+	VST1.P V0.D[1], (R9)(R12)
 dwDot3x3s2n8_u0qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s2n8_next
@@ -10035,7 +10429,9 @@ dwDot3x3s2n8_c4join:
 	VLD1.P 32(R7), [V24.B16, V25.B16]
 	WORD $0x4e9894d6 // sdot v22.4s, v6.16b, v24.16b
 	WORD $0x4e9994f7 // sdot v23.4s, v7.16b, v25.16b
-	CBNZ R16, dwDot3x3s2n8_u1fast
+	CMP $1, R16
+	BEQ dwDot3x3s2n8_u1fast
+	BHI dwDot3x3s2n8_u1rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -10051,6 +10447,15 @@ dwDot3x3s2n8_u1fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot3x3s2n8_u1join
+dwDot3x3s2n8_u1rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot3x3s2n8_u1join:
 	MOVD 264(R11), R22
 	ADR dwDot3x3s2n8_u1qtbl, R17
 	ADD R22<<2, R17, R17
@@ -10142,6 +10547,11 @@ dwDot3x3s2n8_u1qtbl:
 	B dwDot3x3s2n8_u1qzgen
 	B dwDot3x3s2n8_u1qzgen
 	B dwDot3x3s2n8_u1qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u1qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -10227,6 +10637,11 @@ dwDot3x3s2n8_u1qtbl:
 	B dwDot3x3s2n8_u1qugen
 	B dwDot3x3s2n8_u1qugen
 	B dwDot3x3s2n8_u1qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u1qujoin
 dwDot3x3s2n8_u1qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -10238,19 +10653,15 @@ dwDot3x3s2n8_u1qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u1qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac8 // sqxtn v8.8b, v22.8h
+	WORD $0x4e214a88 // sqxtn2 v8.16b, v20.8h
 	CBZ R25, dwDot3x3s2n8_u1qr0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot3x3s2n8_u1qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a88 // sqxtn v8.8b, v20.8h
-	CBZ R25, dwDot3x3s2n8_u1qr1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot3x3s2n8_u1qr1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u1qdone
 dwDot3x3s2n8_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -10263,19 +10674,14 @@ dwDot3x3s2n8_u1qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u1qujoin:
 	WORD $0x2e212ac8 // sqxtun v8.8b, v22.8h
+	WORD $0x6e212a88 // sqxtun2 v8.16b, v20.8h
 	VEOR V31.B16, V8.B16, V8.B16
 	CBZ R25, dwDot3x3s2n8_u1qu0noclamp
 	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
 	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
 dwDot3x3s2n8_u1qu0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
-	WORD $0x2e212a88 // sqxtun v8.8b, v20.8h
-	VEOR V31.B16, V8.B16, V8.B16
-	CBZ R25, dwDot3x3s2n8_u1qu1noclamp
-	WORD $0x4e3d6508 // smax v8.16b, v8.16b, v29.16b
-	WORD $0x4e3e6d08 // smin v8.16b, v8.16b, v30.16b
-dwDot3x3s2n8_u1qu1noclamp:
-	VST1.P [V8.B8], (R9)(R12)
+	VST1.P V8.D[1], (R9)(R12)
 dwDot3x3s2n8_u1qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s2n8_next
@@ -10346,7 +10752,9 @@ dwDot3x3s2n8_c6join:
 	VLD1.P 32(R7), [V24.B16, V25.B16]
 	WORD $0x4e989456 // sdot v22.4s, v2.16b, v24.16b
 	WORD $0x4e999477 // sdot v23.4s, v3.16b, v25.16b
-	CBNZ R16, dwDot3x3s2n8_u2fast
+	CMP $1, R16
+	BEQ dwDot3x3s2n8_u2fast
+	BHI dwDot3x3s2n8_u2rdm
 	ADD $192, R21, R22
 	VLD1 (R22), [V24.S4, V25.S4]
 	WORD $0x4eb84e94 // sqshl v20.4s, v20.4s, v24.4s
@@ -10362,6 +10770,15 @@ dwDot3x3s2n8_u2fast:
 	WORD $0x4eb9b6b5 // sqdmulh v21.4s, v21.4s, v25.4s
 	WORD $0x4eb8b6d6 // sqdmulh v22.4s, v22.4s, v24.4s
 	WORD $0x4eb9b6f7 // sqdmulh v23.4s, v23.4s, v25.4s
+	B dwDot3x3s2n8_u2join
+dwDot3x3s2n8_u2rdm:
+	ADD $192, R21, R22
+	VLD1 (R22), [V24.S4, V25.S4]
+	WORD $0x6e988694 // sqrdmlah v20.4s, v20.4s, v24.4s
+	WORD $0x6e9986b5 // sqrdmlah v21.4s, v21.4s, v25.4s
+	WORD $0x6e9886d6 // sqrdmlah v22.4s, v22.4s, v24.4s
+	WORD $0x6e9986f7 // sqrdmlah v23.4s, v23.4s, v25.4s
+dwDot3x3s2n8_u2join:
 	MOVD 264(R11), R22
 	ADR dwDot3x3s2n8_u2qtbl, R17
 	ADD R22<<2, R17, R17
@@ -10453,6 +10870,11 @@ dwDot3x3s2n8_u2qtbl:
 	B dwDot3x3s2n8_u2qzgen
 	B dwDot3x3s2n8_u2qzgen
 	B dwDot3x3s2n8_u2qzgen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u2qzjoin
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -10538,6 +10960,11 @@ dwDot3x3s2n8_u2qtbl:
 	B dwDot3x3s2n8_u2qugen
 	B dwDot3x3s2n8_u2qugen
 	B dwDot3x3s2n8_u2qugen
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u2qujoin
 dwDot3x3s2n8_u2qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -10549,19 +10976,15 @@ dwDot3x3s2n8_u2qzgen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u2qzjoin:
 	WORD $0x4e7c0ed6 // sqadd v22.8h, v22.8h, v28.8h
+	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
 	WORD $0x0e214ac4 // sqxtn v4.8b, v22.8h
+	WORD $0x4e214a84 // sqxtn2 v4.16b, v20.8h
 	CBZ R25, dwDot3x3s2n8_u2qr0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot3x3s2n8_u2qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x4e7c0e94 // sqadd v20.8h, v20.8h, v28.8h
-	WORD $0x0e214a84 // sqxtn v4.8b, v20.8h
-	CBZ R25, dwDot3x3s2n8_u2qr1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot3x3s2n8_u2qr1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u2qdone
 dwDot3x3s2n8_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
@@ -10574,19 +10997,14 @@ dwDot3x3s2n8_u2qugen:
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 dwDot3x3s2n8_u2qujoin:
 	WORD $0x2e212ac4 // sqxtun v4.8b, v22.8h
+	WORD $0x6e212a84 // sqxtun2 v4.16b, v20.8h
 	VEOR V31.B16, V4.B16, V4.B16
 	CBZ R25, dwDot3x3s2n8_u2qu0noclamp
 	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
 	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
 dwDot3x3s2n8_u2qu0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
-	WORD $0x2e212a84 // sqxtun v4.8b, v20.8h
-	VEOR V31.B16, V4.B16, V4.B16
-	CBZ R25, dwDot3x3s2n8_u2qu1noclamp
-	WORD $0x4e3d6484 // smax v4.16b, v4.16b, v29.16b
-	WORD $0x4e3e6c84 // smin v4.16b, v4.16b, v30.16b
-dwDot3x3s2n8_u2qu1noclamp:
-	VST1.P [V4.B8], (R9)(R12)
+	VST1.P V4.D[1], (R9)(R12)
 dwDot3x3s2n8_u2qdone:
 	SUBS $1, R13
 	BEQ dwDot3x3s2n8_next

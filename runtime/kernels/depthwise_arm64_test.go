@@ -361,3 +361,66 @@ func TestDepthwiseShifts(t *testing.T) {
 	}
 	t.Logf("%d cases, %d of %d outputs inside the clamp", n, inside, total)
 }
+
+// TestDepthwiseRdm runs the SDOT depthwise kernels' SQRDMLAH path (every S
+// of a block 30 or 31) against the generic twin, next to the neon kernels
+// on the same cases: 3x3 and 5x5, strides 1 and 2, 8- and 16-channel
+// blocks, blocks with one channel off the path, inputs near their zero
+// point and small weights (outputs inside the int8 range, with ties), and
+// extreme ones (saturation).
+func TestDepthwiseRdm(t *testing.T) {
+	r := rand.New(rand.NewPCG(85, 86))
+	n, inside, total := 0, 0, 0
+	for rep := range 48 {
+		kw, s := []int{3, 5}[rep%2], 1+rep/2%2
+		c := []int{8, 16, 24, 40, 48}[r.IntN(5)]
+		h, w := 2+r.IntN(6), 2+r.IntN(7)
+		p, _, _, _ := newConvCase(r, 1+r.IntN(2), h, w, c, c, kw, kw, s, s, 1, 1, kw/2, kw/2, kw/2, kw/2, c)
+		p.Mult = rdmMults(r, c, rep%3 == 2)
+		p.YZero = []int32{-128, -128, 0, int32(r.IntN(256) - 128)}[r.IntN(4)]
+		p.Out = []Range{Full, Full, {int8(min(max(p.YZero, -100), 50)), 100}}[r.IntN(3)]
+		x, wd := smallRows(r, p.N*h*w*c, p.XZero), randI8(r, kw*kw*c, -3, 3)
+		if rep%8 == 7 {
+			x, wd = randI8(r, p.N*h*w*c, -128, 127), randI8(r, kw*kw*c, -127, 127)
+		}
+		bias := make([]int32, c)
+		for i := range bias {
+			bias[i] = int32(r.IntN(121) - 60)
+		}
+		want := make([]int8, p.N*p.OH*p.OW*p.O)
+		if err := p.ValidateDepthwise(x, wd, bias, want); err != nil {
+			t.Fatal(err)
+		}
+		Depthwise(p, x, wd, bias, want, 0, p.Rows())
+		for _, v := range want {
+			if v > p.Out.Lo && v < p.Out.Hi {
+				inside++
+			}
+			total++
+		}
+		name := fmt.Sprintf("rep=%d %dx%d/%d C=%d N=%d %dx%d zx=%d zy=%d out=%v", rep, kw, kw, s, c, p.N, h, w, p.XZero, p.YZero, p.Out)
+		for _, dot := range []bool{false, true} {
+			run, pack := dwRunARM, packDwARM
+			if dot {
+				if !cpu.ARM64.HasASIMDDP {
+					continue
+				}
+				run, pack = dwRunDot, packDwDot
+			}
+			for _, sp := range splits(r, p.Rows()) {
+				got := make([]int8, len(want))
+				Depthwise(p, x, wd, bias, got, 0, sp[0])
+				Depthwise(p, x, wd, bias, got, sp[1], p.Rows())
+				run(p, x, pack(p, wd), bias, got, sp[0], sp[1])
+				if !slices.Equal(got, want) {
+					reportDiff(t, fmt.Sprintf("%s dot=%v rows [%d, %d)", name, dot, sp[0], sp[1]), got, want, c)
+				}
+			}
+			n++
+		}
+	}
+	if inside*2 < total {
+		t.Fatalf("only %d of %d outputs inside the clamp: the test data saturates", inside, total)
+	}
+	t.Logf("%d cases, %d of %d outputs inside the clamp", n, inside, total)
+}

@@ -27,7 +27,8 @@ package kernels
 // proves both), then the saturating narrows, the zero point and the clamp
 // unless it is [-128, 127], with the NEON kernels' shortcuts (SQRSHRN #k
 // for a block of uniform shift, SQXTUN and EOR 0x80 for a zero point of
-// -128).
+// -128), and the SQRDMLAH path of blocks whose every S is 30 or 31
+// (fillRdm).
 //
 // Packed layout (packDwDot): packDwARM's, then for each 16-channel block b
 // and kernel column kw, at dwPackedLenARM + b*dwDotBlk + kw*128: 4 vectors

@@ -8,13 +8,15 @@ import "golang.org/x/sys/cpu"
 const asmNote = ""
 
 // The ARM64 variants. "dotprod" needs the ARMv8.2 dot product extension
-// (SDOT; Cortex-A76, Raspberry Pi 5); "neon" needs only Advanced SIMD, which
+// (SDOT; Cortex-A76, Raspberry Pi 5) and ARMv8.1's rounding doubling
+// multiply-accumulate (SQRDMLAH, which every ARMv8.2 core with Advanced SIMD
+// has); "neon" needs only Advanced SIMD, which
 // every ARMv8-A core has (Cortex-A53/A72, Raspberry Pi 3/4). Each is chosen
 // only if every instruction its kernels execute is available.
 func platformVariants() []variant {
 	return []variant{
 		{name: "dotprod", set: dotprodSet, missing: func() []string {
-			return lackingARM(map[string]bool{"ASIMD": cpu.ARM64.HasASIMD, "ASIMDDP": cpu.ARM64.HasASIMDDP})
+			return lackingARM(map[string]bool{"ASIMD": cpu.ARM64.HasASIMD, "ASIMDDP": cpu.ARM64.HasASIMDDP, "ASIMDRDM": cpu.ARM64.HasASIMDRDM})
 		}},
 		{name: "neon", set: neonSet, missing: func() []string {
 			return lackingARM(map[string]bool{"ASIMD": cpu.ARM64.HasASIMD})
@@ -24,7 +26,7 @@ func platformVariants() []variant {
 
 func lackingARM(have map[string]bool) []string {
 	var s []string
-	for _, f := range []string{"ASIMD", "ASIMDDP"} {
+	for _, f := range []string{"ASIMD", "ASIMDDP", "ASIMDRDM"} {
 		if h, ok := have[f]; ok && !h {
 			s = append(s, f)
 		}

@@ -182,13 +182,15 @@
 // holding -128, which the quantizer never writes but the tests do, is
 // flagged at pack time and runs a kernel that widens every product); its
 // depthwise pairs taps the same way, with SADDW. "dotprod" needs the ARMv8.2
-// dot product (Cortex-A76, the Raspberry Pi 5) and runs the GEMM as SDOT by
+// dot product and ARMv8.1's SQRDMLAH (Cortex-A76, the Raspberry Pi 5) and runs the GEMM as SDOT by
 // element, and its 3x3 and 5x5 depthwise of stride 1 and 2 by SDOT on
 // input columns interleaved by ZIP (depthwise_dot_arm64.go); its other
 // kernels are neon's. Both requantize exactly in 32-bit lanes: SQDMULH by M and
 // SRSHL by -(S-31) for S >= 32 (the usual case), after an SQSHL by 32-S
 // for smaller S (depthwise_arm64.go proves both; the NEON depthwise
-// kernels use 64-bit lanes, SMULL by M and SRSHL by -S, for such blocks);
+// kernels use 64-bit lanes, SMULL by M and SRSHL by -S, for such blocks;
+// dotprod's SDOT kernels, in blocks whose every S is 30 or 31, one SQRDMLAH
+// of the accumulator by M 2^(31-S) - 2^31 into itself, fillRdm proves it);
 // then saturating narrows, the zero point, SMAX/SMIN (gemm_arm64.go and
 // depthwise_arm64.go say why the saturations cannot change a result). Both run the same float32
 // kernels: a GEMM of 8 rows x 8 channels by FMLA by element (the stem conv

@@ -16,6 +16,8 @@ type addConstsARM struct {
 	fast                            int // 1: the 32-bit path with the fields below (addARM)
 	mah, mbh, mal, mbl              int // MA = mah 2^16 + mal, MB likewise, each in [-2^15, 2^15)
 	nsh16                           int // -min(S-16, 31)
+	leaf                            int // the 32-bit path's epiLeaf (SQRSHRN #S-16 when S-16 <= 16, the zero point)
+	clamp                           int // 1 unless [lo, hi] = [-128, 127]
 }
 
 // addNEON is Add for n (a multiple of 16) elements:
@@ -25,8 +27,10 @@ type addConstsARM struct {
 //		y[i] = clamp(zy + RoundShift(v, -nsh), lo, hi)
 //
 // If fast, in 32-bit lanes (SSUBL; SMULL, SMLAL of the int16 halves; SSRA;
-// SRSHL by nsh16), else in 64-bit ones (SSUBL, SXTL, SMULL, SMLAL, |v| <
-// 2^40; SRSHL by nsh). The generic twin is Add.
+// SQRSHRN #S-16 to int16 for S-16 <= 16, else SRSHL by nsh16 and SQXTN: the
+// same values, as in the depthwise epilogue, then the zero point, the
+// clamp if any, as its shortcuts), else in 64-bit ones (SSUBL, SXTL,
+// SMULL, SMLAL, |v| < 2^40; SRSHL by nsh). The generic twin is Add.
 //
 //go:noescape
 func addNEON(a, b, y *int8, n int, c *addConstsARM)
@@ -44,6 +48,8 @@ type cmConstsARM struct {
 	zx, m, pre, zy, lo, hi int // pre: max(0, 32-S)
 	fast                   int // 1 if S >= 32 (no SQSHL by pre)
 	nsh32                  int // 31 - max(S, 32)
+	leaf                   int // epiLeaf (SQRSHRN #max(S, 32)-31 when it is <= 16, the zero point)
+	clamp                  int // 1 unless [lo, hi] = [-128, 127]
 }
 
 // chanMulNEON computes, for npix pixels of c channels (a multiple of 8),
@@ -54,7 +60,10 @@ type cmConstsARM struct {
 // 32-bit lanes as the depthwise epilogue: unless fast, SQSHL by pre; then
 // SQDMULH by m and SRSHL by nsh32, exact as fillEpiARM shows (the product
 // plays the accumulator; with M = 0, possible at any S, every step gives
-// 0, as the rule). The generic twin is ChannelMul.
+// 0, as the rule), or SQRSHRN by 31-max(S, 32) (at most 16) for SRSHL and
+// the narrow to int16, and the zero point and clamp with the depthwise
+// epilogue's shortcuts (requantTail's leaves). The generic twin is
+// ChannelMul.
 //
 //go:noescape
 func chanMulNEON(x, y *int8, npix, c int, gs *int16, k *cmConstsARM)
@@ -106,9 +115,21 @@ func addConstsFor(p *AddParams) addConstsARM {
 		c.mah, c.mal = split(p.MA)
 		c.mbh, c.mbl = split(p.MB)
 		c.nsh16 = -min(int(p.S)-16, 31)
+		k := int32(0) // SQRSHRN #k needs 1 <= k <= 16
+		if p.S-16 <= uniformLeavesARM {
+			k = p.S - 16
+		}
+		c.leaf = int(epiLeaf(k, p.YZero, false))
+	}
+	if p.Out != Full {
+		c.clamp = 1
 	}
 	return c
 }
+
+// uniformLeavesARM is asmgen_arm64.go's uniformLeaves, the largest shift of
+// the leaves of SQRSHRN.
+const uniformLeavesARM = 16
 
 // addARM is the Add of the ARM64 Sets.
 func addARM(p *AddParams, a, b, y []int8) {
@@ -167,6 +188,10 @@ func chanMulARM(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 		nsh32: 31 - max(int(p.Mult.S), 32)}
 	if p.Mult.S >= 32 {
 		k.fast = 1
+	}
+	k.leaf = int(epiLeaf(max(uniformK(-1, p.Mult.S), 0), p.YZero, false))
+	if p.Out != Full {
+		k.clamp = 1
 	}
 	var gs [cmChunkARM]int16
 	for n := lo / max(p.HW, 1); n < p.N && n*p.HW < hi; n++ {

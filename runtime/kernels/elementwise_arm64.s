@@ -25,7 +25,8 @@ TEXT ·addNEON(SB), NOSPLIT, $0-40
 	MOVD 64(R4), R5
 	CBZ R5, add_slow
 	// 32-bit lanes: H = da MAh + db MBh, L = da MAl + db MBl (int16 halves
-	// of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM)
+	// of the multipliers), RoundShift(H + (L >> 16), S-16) (see addARM) by
+	// requantTail's leaves (the leaf index in R10, the clamp flag in R25)
 	MOVD 72(R4), R5
 	VDUP R5, V22.H8
 	MOVD 80(R4), R5
@@ -36,6 +37,9 @@ TEXT ·addNEON(SB), NOSPLIT, $0-40
 	VDUP R5, V25.H8
 	MOVD 104(R4), R5
 	VDUP R5, V26.S4
+	MOVD 112(R4), R10
+	MOVD 120(R4), R25
+	VMOVI $128, V28.B16
 add_fast:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
@@ -63,21 +67,230 @@ add_fast:
 	WORD $0x4f301567 // ssra v7.4s, v11.4s, #16
 	WORD $0x4f301588 // ssra v8.4s, v12.4s, #16
 	WORD $0x4f3015a9 // ssra v9.4s, v13.4s, #16
+	ADR add_qtbl, R11
+	ADD R10<<2, R11, R11
+	ADD R10<<4, R11, R11
+	JMP (R11)
+add_qtbl:
+	WORD $0x0f1f9cc0 // sqrshrn v0.4h, v6.4s, #1
+	WORD $0x4f1f9ce0 // sqrshrn2 v0.8h, v7.4s, #1
+	WORD $0x0f1f9d02 // sqrshrn v2.4h, v8.4s, #1
+	WORD $0x4f1f9d22 // sqrshrn2 v2.8h, v9.4s, #1
+	B add_qzjoin
+	WORD $0x0f1e9cc0 // sqrshrn v0.4h, v6.4s, #2
+	WORD $0x4f1e9ce0 // sqrshrn2 v0.8h, v7.4s, #2
+	WORD $0x0f1e9d02 // sqrshrn v2.4h, v8.4s, #2
+	WORD $0x4f1e9d22 // sqrshrn2 v2.8h, v9.4s, #2
+	B add_qzjoin
+	WORD $0x0f1d9cc0 // sqrshrn v0.4h, v6.4s, #3
+	WORD $0x4f1d9ce0 // sqrshrn2 v0.8h, v7.4s, #3
+	WORD $0x0f1d9d02 // sqrshrn v2.4h, v8.4s, #3
+	WORD $0x4f1d9d22 // sqrshrn2 v2.8h, v9.4s, #3
+	B add_qzjoin
+	WORD $0x0f1c9cc0 // sqrshrn v0.4h, v6.4s, #4
+	WORD $0x4f1c9ce0 // sqrshrn2 v0.8h, v7.4s, #4
+	WORD $0x0f1c9d02 // sqrshrn v2.4h, v8.4s, #4
+	WORD $0x4f1c9d22 // sqrshrn2 v2.8h, v9.4s, #4
+	B add_qzjoin
+	WORD $0x0f1b9cc0 // sqrshrn v0.4h, v6.4s, #5
+	WORD $0x4f1b9ce0 // sqrshrn2 v0.8h, v7.4s, #5
+	WORD $0x0f1b9d02 // sqrshrn v2.4h, v8.4s, #5
+	WORD $0x4f1b9d22 // sqrshrn2 v2.8h, v9.4s, #5
+	B add_qzjoin
+	WORD $0x0f1a9cc0 // sqrshrn v0.4h, v6.4s, #6
+	WORD $0x4f1a9ce0 // sqrshrn2 v0.8h, v7.4s, #6
+	WORD $0x0f1a9d02 // sqrshrn v2.4h, v8.4s, #6
+	WORD $0x4f1a9d22 // sqrshrn2 v2.8h, v9.4s, #6
+	B add_qzjoin
+	WORD $0x0f199cc0 // sqrshrn v0.4h, v6.4s, #7
+	WORD $0x4f199ce0 // sqrshrn2 v0.8h, v7.4s, #7
+	WORD $0x0f199d02 // sqrshrn v2.4h, v8.4s, #7
+	WORD $0x4f199d22 // sqrshrn2 v2.8h, v9.4s, #7
+	B add_qzjoin
+	WORD $0x0f189cc0 // sqrshrn v0.4h, v6.4s, #8
+	WORD $0x4f189ce0 // sqrshrn2 v0.8h, v7.4s, #8
+	WORD $0x0f189d02 // sqrshrn v2.4h, v8.4s, #8
+	WORD $0x4f189d22 // sqrshrn2 v2.8h, v9.4s, #8
+	B add_qzjoin
+	WORD $0x0f179cc0 // sqrshrn v0.4h, v6.4s, #9
+	WORD $0x4f179ce0 // sqrshrn2 v0.8h, v7.4s, #9
+	WORD $0x0f179d02 // sqrshrn v2.4h, v8.4s, #9
+	WORD $0x4f179d22 // sqrshrn2 v2.8h, v9.4s, #9
+	B add_qzjoin
+	WORD $0x0f169cc0 // sqrshrn v0.4h, v6.4s, #10
+	WORD $0x4f169ce0 // sqrshrn2 v0.8h, v7.4s, #10
+	WORD $0x0f169d02 // sqrshrn v2.4h, v8.4s, #10
+	WORD $0x4f169d22 // sqrshrn2 v2.8h, v9.4s, #10
+	B add_qzjoin
+	WORD $0x0f159cc0 // sqrshrn v0.4h, v6.4s, #11
+	WORD $0x4f159ce0 // sqrshrn2 v0.8h, v7.4s, #11
+	WORD $0x0f159d02 // sqrshrn v2.4h, v8.4s, #11
+	WORD $0x4f159d22 // sqrshrn2 v2.8h, v9.4s, #11
+	B add_qzjoin
+	WORD $0x0f149cc0 // sqrshrn v0.4h, v6.4s, #12
+	WORD $0x4f149ce0 // sqrshrn2 v0.8h, v7.4s, #12
+	WORD $0x0f149d02 // sqrshrn v2.4h, v8.4s, #12
+	WORD $0x4f149d22 // sqrshrn2 v2.8h, v9.4s, #12
+	B add_qzjoin
+	WORD $0x0f139cc0 // sqrshrn v0.4h, v6.4s, #13
+	WORD $0x4f139ce0 // sqrshrn2 v0.8h, v7.4s, #13
+	WORD $0x0f139d02 // sqrshrn v2.4h, v8.4s, #13
+	WORD $0x4f139d22 // sqrshrn2 v2.8h, v9.4s, #13
+	B add_qzjoin
+	WORD $0x0f129cc0 // sqrshrn v0.4h, v6.4s, #14
+	WORD $0x4f129ce0 // sqrshrn2 v0.8h, v7.4s, #14
+	WORD $0x0f129d02 // sqrshrn v2.4h, v8.4s, #14
+	WORD $0x4f129d22 // sqrshrn2 v2.8h, v9.4s, #14
+	B add_qzjoin
+	WORD $0x0f119cc0 // sqrshrn v0.4h, v6.4s, #15
+	WORD $0x4f119ce0 // sqrshrn2 v0.8h, v7.4s, #15
+	WORD $0x0f119d02 // sqrshrn v2.4h, v8.4s, #15
+	WORD $0x4f119d22 // sqrshrn2 v2.8h, v9.4s, #15
+	B add_qzjoin
+	WORD $0x0f109cc0 // sqrshrn v0.4h, v6.4s, #16
+	WORD $0x4f109ce0 // sqrshrn2 v0.8h, v7.4s, #16
+	WORD $0x0f109d02 // sqrshrn v2.4h, v8.4s, #16
+	WORD $0x4f109d22 // sqrshrn2 v2.8h, v9.4s, #16
+	B add_qzjoin
+	B add_qzgen
+	B add_qzgen
+	B add_qzgen
+	B add_qzgen
+	B add_qzgen
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+	B add_qzjoin
+	WORD $0x0f1f9cc0 // sqrshrn v0.4h, v6.4s, #1
+	WORD $0x4f1f9ce0 // sqrshrn2 v0.8h, v7.4s, #1
+	WORD $0x0f1f9d02 // sqrshrn v2.4h, v8.4s, #1
+	WORD $0x4f1f9d22 // sqrshrn2 v2.8h, v9.4s, #1
+	B add_qujoin
+	WORD $0x0f1e9cc0 // sqrshrn v0.4h, v6.4s, #2
+	WORD $0x4f1e9ce0 // sqrshrn2 v0.8h, v7.4s, #2
+	WORD $0x0f1e9d02 // sqrshrn v2.4h, v8.4s, #2
+	WORD $0x4f1e9d22 // sqrshrn2 v2.8h, v9.4s, #2
+	B add_qujoin
+	WORD $0x0f1d9cc0 // sqrshrn v0.4h, v6.4s, #3
+	WORD $0x4f1d9ce0 // sqrshrn2 v0.8h, v7.4s, #3
+	WORD $0x0f1d9d02 // sqrshrn v2.4h, v8.4s, #3
+	WORD $0x4f1d9d22 // sqrshrn2 v2.8h, v9.4s, #3
+	B add_qujoin
+	WORD $0x0f1c9cc0 // sqrshrn v0.4h, v6.4s, #4
+	WORD $0x4f1c9ce0 // sqrshrn2 v0.8h, v7.4s, #4
+	WORD $0x0f1c9d02 // sqrshrn v2.4h, v8.4s, #4
+	WORD $0x4f1c9d22 // sqrshrn2 v2.8h, v9.4s, #4
+	B add_qujoin
+	WORD $0x0f1b9cc0 // sqrshrn v0.4h, v6.4s, #5
+	WORD $0x4f1b9ce0 // sqrshrn2 v0.8h, v7.4s, #5
+	WORD $0x0f1b9d02 // sqrshrn v2.4h, v8.4s, #5
+	WORD $0x4f1b9d22 // sqrshrn2 v2.8h, v9.4s, #5
+	B add_qujoin
+	WORD $0x0f1a9cc0 // sqrshrn v0.4h, v6.4s, #6
+	WORD $0x4f1a9ce0 // sqrshrn2 v0.8h, v7.4s, #6
+	WORD $0x0f1a9d02 // sqrshrn v2.4h, v8.4s, #6
+	WORD $0x4f1a9d22 // sqrshrn2 v2.8h, v9.4s, #6
+	B add_qujoin
+	WORD $0x0f199cc0 // sqrshrn v0.4h, v6.4s, #7
+	WORD $0x4f199ce0 // sqrshrn2 v0.8h, v7.4s, #7
+	WORD $0x0f199d02 // sqrshrn v2.4h, v8.4s, #7
+	WORD $0x4f199d22 // sqrshrn2 v2.8h, v9.4s, #7
+	B add_qujoin
+	WORD $0x0f189cc0 // sqrshrn v0.4h, v6.4s, #8
+	WORD $0x4f189ce0 // sqrshrn2 v0.8h, v7.4s, #8
+	WORD $0x0f189d02 // sqrshrn v2.4h, v8.4s, #8
+	WORD $0x4f189d22 // sqrshrn2 v2.8h, v9.4s, #8
+	B add_qujoin
+	WORD $0x0f179cc0 // sqrshrn v0.4h, v6.4s, #9
+	WORD $0x4f179ce0 // sqrshrn2 v0.8h, v7.4s, #9
+	WORD $0x0f179d02 // sqrshrn v2.4h, v8.4s, #9
+	WORD $0x4f179d22 // sqrshrn2 v2.8h, v9.4s, #9
+	B add_qujoin
+	WORD $0x0f169cc0 // sqrshrn v0.4h, v6.4s, #10
+	WORD $0x4f169ce0 // sqrshrn2 v0.8h, v7.4s, #10
+	WORD $0x0f169d02 // sqrshrn v2.4h, v8.4s, #10
+	WORD $0x4f169d22 // sqrshrn2 v2.8h, v9.4s, #10
+	B add_qujoin
+	WORD $0x0f159cc0 // sqrshrn v0.4h, v6.4s, #11
+	WORD $0x4f159ce0 // sqrshrn2 v0.8h, v7.4s, #11
+	WORD $0x0f159d02 // sqrshrn v2.4h, v8.4s, #11
+	WORD $0x4f159d22 // sqrshrn2 v2.8h, v9.4s, #11
+	B add_qujoin
+	WORD $0x0f149cc0 // sqrshrn v0.4h, v6.4s, #12
+	WORD $0x4f149ce0 // sqrshrn2 v0.8h, v7.4s, #12
+	WORD $0x0f149d02 // sqrshrn v2.4h, v8.4s, #12
+	WORD $0x4f149d22 // sqrshrn2 v2.8h, v9.4s, #12
+	B add_qujoin
+	WORD $0x0f139cc0 // sqrshrn v0.4h, v6.4s, #13
+	WORD $0x4f139ce0 // sqrshrn2 v0.8h, v7.4s, #13
+	WORD $0x0f139d02 // sqrshrn v2.4h, v8.4s, #13
+	WORD $0x4f139d22 // sqrshrn2 v2.8h, v9.4s, #13
+	B add_qujoin
+	WORD $0x0f129cc0 // sqrshrn v0.4h, v6.4s, #14
+	WORD $0x4f129ce0 // sqrshrn2 v0.8h, v7.4s, #14
+	WORD $0x0f129d02 // sqrshrn v2.4h, v8.4s, #14
+	WORD $0x4f129d22 // sqrshrn2 v2.8h, v9.4s, #14
+	B add_qujoin
+	WORD $0x0f119cc0 // sqrshrn v0.4h, v6.4s, #15
+	WORD $0x4f119ce0 // sqrshrn2 v0.8h, v7.4s, #15
+	WORD $0x0f119d02 // sqrshrn v2.4h, v8.4s, #15
+	WORD $0x4f119d22 // sqrshrn2 v2.8h, v9.4s, #15
+	B add_qujoin
+	WORD $0x0f109cc0 // sqrshrn v0.4h, v6.4s, #16
+	WORD $0x4f109ce0 // sqrshrn2 v0.8h, v7.4s, #16
+	WORD $0x0f109d02 // sqrshrn v2.4h, v8.4s, #16
+	WORD $0x4f109d22 // sqrshrn2 v2.8h, v9.4s, #16
+	B add_qujoin
+	B add_qugen
+	B add_qugen
+	B add_qugen
+	B add_qugen
+	B add_qugen
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+	B add_qujoin
+add_qzgen:
 	WORD $0x4eba54c6 // srshl v6.4s, v6.4s, v26.4s
 	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
 	WORD $0x4eba5508 // srshl v8.4s, v8.4s, v26.4s
 	WORD $0x4eba5529 // srshl v9.4s, v9.4s, v26.4s
 	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
 	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
-	WORD $0x4e7f0c00 // sqadd v0.8h, v0.8h, v31.8h
 	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
 	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+add_qzjoin:
+	WORD $0x4e7f0c00 // sqadd v0.8h, v0.8h, v31.8h
 	WORD $0x4e7f0c42 // sqadd v2.8h, v2.8h, v31.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	CBZ R25, add_qr0noclamp
 	WORD $0x4e326400 // smax v0.16b, v0.16b, v18.16b
 	WORD $0x4e336c00 // smin v0.16b, v0.16b, v19.16b
+add_qr0noclamp:
 	VST1.P [V0.B16], 16(R2)
+	B add_qdone
+add_qugen:
+	WORD $0x4eba54c6 // srshl v6.4s, v6.4s, v26.4s
+	WORD $0x4eba54e7 // srshl v7.4s, v7.4s, v26.4s
+	WORD $0x4eba5508 // srshl v8.4s, v8.4s, v26.4s
+	WORD $0x4eba5529 // srshl v9.4s, v9.4s, v26.4s
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+add_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	WORD $0x6e212840 // sqxtun2 v0.16b, v2.8h
+	VEOR V28.B16, V0.B16, V0.B16
+	CBZ R25, add_qu0noclamp
+	WORD $0x4e326400 // smax v0.16b, v0.16b, v18.16b
+	WORD $0x4e336c00 // smin v0.16b, v0.16b, v19.16b
+add_qu0noclamp:
+	VST1.P [V0.B16], 16(R2)
+add_qdone:
 	SUBS $16, R3
 	BNE add_fast
 	RET
@@ -216,6 +429,9 @@ TEXT ·chanMulNEON(SB), NOSPLIT, $0-48
 	MOVD 56(R5), R6
 	VDUP R6, V27.S4
 	MOVD 48(R5), R8
+	MOVD 64(R5), R10
+	MOVD 72(R5), R25
+	VMOVI $128, V28.B16
 	CBZ R2, cm_done
 cm_pix:
 	MOVD R4, R6
@@ -240,6 +456,192 @@ cm_fast:
 	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
 	WORD $0x4eb6b508 // sqdmulh v8.4s, v8.4s, v22.4s
 	WORD $0x4eb6b529 // sqdmulh v9.4s, v9.4s, v22.4s
+	ADR cm_qtbl, R11
+	ADD R10<<2, R11, R11
+	ADD R10<<4, R11, R11
+	JMP (R11)
+cm_qtbl:
+	WORD $0x0f1f9cc0 // sqrshrn v0.4h, v6.4s, #1
+	WORD $0x4f1f9ce0 // sqrshrn2 v0.8h, v7.4s, #1
+	WORD $0x0f1f9d02 // sqrshrn v2.4h, v8.4s, #1
+	WORD $0x4f1f9d22 // sqrshrn2 v2.8h, v9.4s, #1
+	B cm_qzjoin
+	WORD $0x0f1e9cc0 // sqrshrn v0.4h, v6.4s, #2
+	WORD $0x4f1e9ce0 // sqrshrn2 v0.8h, v7.4s, #2
+	WORD $0x0f1e9d02 // sqrshrn v2.4h, v8.4s, #2
+	WORD $0x4f1e9d22 // sqrshrn2 v2.8h, v9.4s, #2
+	B cm_qzjoin
+	WORD $0x0f1d9cc0 // sqrshrn v0.4h, v6.4s, #3
+	WORD $0x4f1d9ce0 // sqrshrn2 v0.8h, v7.4s, #3
+	WORD $0x0f1d9d02 // sqrshrn v2.4h, v8.4s, #3
+	WORD $0x4f1d9d22 // sqrshrn2 v2.8h, v9.4s, #3
+	B cm_qzjoin
+	WORD $0x0f1c9cc0 // sqrshrn v0.4h, v6.4s, #4
+	WORD $0x4f1c9ce0 // sqrshrn2 v0.8h, v7.4s, #4
+	WORD $0x0f1c9d02 // sqrshrn v2.4h, v8.4s, #4
+	WORD $0x4f1c9d22 // sqrshrn2 v2.8h, v9.4s, #4
+	B cm_qzjoin
+	WORD $0x0f1b9cc0 // sqrshrn v0.4h, v6.4s, #5
+	WORD $0x4f1b9ce0 // sqrshrn2 v0.8h, v7.4s, #5
+	WORD $0x0f1b9d02 // sqrshrn v2.4h, v8.4s, #5
+	WORD $0x4f1b9d22 // sqrshrn2 v2.8h, v9.4s, #5
+	B cm_qzjoin
+	WORD $0x0f1a9cc0 // sqrshrn v0.4h, v6.4s, #6
+	WORD $0x4f1a9ce0 // sqrshrn2 v0.8h, v7.4s, #6
+	WORD $0x0f1a9d02 // sqrshrn v2.4h, v8.4s, #6
+	WORD $0x4f1a9d22 // sqrshrn2 v2.8h, v9.4s, #6
+	B cm_qzjoin
+	WORD $0x0f199cc0 // sqrshrn v0.4h, v6.4s, #7
+	WORD $0x4f199ce0 // sqrshrn2 v0.8h, v7.4s, #7
+	WORD $0x0f199d02 // sqrshrn v2.4h, v8.4s, #7
+	WORD $0x4f199d22 // sqrshrn2 v2.8h, v9.4s, #7
+	B cm_qzjoin
+	WORD $0x0f189cc0 // sqrshrn v0.4h, v6.4s, #8
+	WORD $0x4f189ce0 // sqrshrn2 v0.8h, v7.4s, #8
+	WORD $0x0f189d02 // sqrshrn v2.4h, v8.4s, #8
+	WORD $0x4f189d22 // sqrshrn2 v2.8h, v9.4s, #8
+	B cm_qzjoin
+	WORD $0x0f179cc0 // sqrshrn v0.4h, v6.4s, #9
+	WORD $0x4f179ce0 // sqrshrn2 v0.8h, v7.4s, #9
+	WORD $0x0f179d02 // sqrshrn v2.4h, v8.4s, #9
+	WORD $0x4f179d22 // sqrshrn2 v2.8h, v9.4s, #9
+	B cm_qzjoin
+	WORD $0x0f169cc0 // sqrshrn v0.4h, v6.4s, #10
+	WORD $0x4f169ce0 // sqrshrn2 v0.8h, v7.4s, #10
+	WORD $0x0f169d02 // sqrshrn v2.4h, v8.4s, #10
+	WORD $0x4f169d22 // sqrshrn2 v2.8h, v9.4s, #10
+	B cm_qzjoin
+	WORD $0x0f159cc0 // sqrshrn v0.4h, v6.4s, #11
+	WORD $0x4f159ce0 // sqrshrn2 v0.8h, v7.4s, #11
+	WORD $0x0f159d02 // sqrshrn v2.4h, v8.4s, #11
+	WORD $0x4f159d22 // sqrshrn2 v2.8h, v9.4s, #11
+	B cm_qzjoin
+	WORD $0x0f149cc0 // sqrshrn v0.4h, v6.4s, #12
+	WORD $0x4f149ce0 // sqrshrn2 v0.8h, v7.4s, #12
+	WORD $0x0f149d02 // sqrshrn v2.4h, v8.4s, #12
+	WORD $0x4f149d22 // sqrshrn2 v2.8h, v9.4s, #12
+	B cm_qzjoin
+	WORD $0x0f139cc0 // sqrshrn v0.4h, v6.4s, #13
+	WORD $0x4f139ce0 // sqrshrn2 v0.8h, v7.4s, #13
+	WORD $0x0f139d02 // sqrshrn v2.4h, v8.4s, #13
+	WORD $0x4f139d22 // sqrshrn2 v2.8h, v9.4s, #13
+	B cm_qzjoin
+	WORD $0x0f129cc0 // sqrshrn v0.4h, v6.4s, #14
+	WORD $0x4f129ce0 // sqrshrn2 v0.8h, v7.4s, #14
+	WORD $0x0f129d02 // sqrshrn v2.4h, v8.4s, #14
+	WORD $0x4f129d22 // sqrshrn2 v2.8h, v9.4s, #14
+	B cm_qzjoin
+	WORD $0x0f119cc0 // sqrshrn v0.4h, v6.4s, #15
+	WORD $0x4f119ce0 // sqrshrn2 v0.8h, v7.4s, #15
+	WORD $0x0f119d02 // sqrshrn v2.4h, v8.4s, #15
+	WORD $0x4f119d22 // sqrshrn2 v2.8h, v9.4s, #15
+	B cm_qzjoin
+	WORD $0x0f109cc0 // sqrshrn v0.4h, v6.4s, #16
+	WORD $0x4f109ce0 // sqrshrn2 v0.8h, v7.4s, #16
+	WORD $0x0f109d02 // sqrshrn v2.4h, v8.4s, #16
+	WORD $0x4f109d22 // sqrshrn2 v2.8h, v9.4s, #16
+	B cm_qzjoin
+	B cm_qzgen
+	B cm_qzgen
+	B cm_qzgen
+	B cm_qzgen
+	B cm_qzgen
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+	B cm_qzjoin
+	WORD $0x0f1f9cc0 // sqrshrn v0.4h, v6.4s, #1
+	WORD $0x4f1f9ce0 // sqrshrn2 v0.8h, v7.4s, #1
+	WORD $0x0f1f9d02 // sqrshrn v2.4h, v8.4s, #1
+	WORD $0x4f1f9d22 // sqrshrn2 v2.8h, v9.4s, #1
+	B cm_qujoin
+	WORD $0x0f1e9cc0 // sqrshrn v0.4h, v6.4s, #2
+	WORD $0x4f1e9ce0 // sqrshrn2 v0.8h, v7.4s, #2
+	WORD $0x0f1e9d02 // sqrshrn v2.4h, v8.4s, #2
+	WORD $0x4f1e9d22 // sqrshrn2 v2.8h, v9.4s, #2
+	B cm_qujoin
+	WORD $0x0f1d9cc0 // sqrshrn v0.4h, v6.4s, #3
+	WORD $0x4f1d9ce0 // sqrshrn2 v0.8h, v7.4s, #3
+	WORD $0x0f1d9d02 // sqrshrn v2.4h, v8.4s, #3
+	WORD $0x4f1d9d22 // sqrshrn2 v2.8h, v9.4s, #3
+	B cm_qujoin
+	WORD $0x0f1c9cc0 // sqrshrn v0.4h, v6.4s, #4
+	WORD $0x4f1c9ce0 // sqrshrn2 v0.8h, v7.4s, #4
+	WORD $0x0f1c9d02 // sqrshrn v2.4h, v8.4s, #4
+	WORD $0x4f1c9d22 // sqrshrn2 v2.8h, v9.4s, #4
+	B cm_qujoin
+	WORD $0x0f1b9cc0 // sqrshrn v0.4h, v6.4s, #5
+	WORD $0x4f1b9ce0 // sqrshrn2 v0.8h, v7.4s, #5
+	WORD $0x0f1b9d02 // sqrshrn v2.4h, v8.4s, #5
+	WORD $0x4f1b9d22 // sqrshrn2 v2.8h, v9.4s, #5
+	B cm_qujoin
+	WORD $0x0f1a9cc0 // sqrshrn v0.4h, v6.4s, #6
+	WORD $0x4f1a9ce0 // sqrshrn2 v0.8h, v7.4s, #6
+	WORD $0x0f1a9d02 // sqrshrn v2.4h, v8.4s, #6
+	WORD $0x4f1a9d22 // sqrshrn2 v2.8h, v9.4s, #6
+	B cm_qujoin
+	WORD $0x0f199cc0 // sqrshrn v0.4h, v6.4s, #7
+	WORD $0x4f199ce0 // sqrshrn2 v0.8h, v7.4s, #7
+	WORD $0x0f199d02 // sqrshrn v2.4h, v8.4s, #7
+	WORD $0x4f199d22 // sqrshrn2 v2.8h, v9.4s, #7
+	B cm_qujoin
+	WORD $0x0f189cc0 // sqrshrn v0.4h, v6.4s, #8
+	WORD $0x4f189ce0 // sqrshrn2 v0.8h, v7.4s, #8
+	WORD $0x0f189d02 // sqrshrn v2.4h, v8.4s, #8
+	WORD $0x4f189d22 // sqrshrn2 v2.8h, v9.4s, #8
+	B cm_qujoin
+	WORD $0x0f179cc0 // sqrshrn v0.4h, v6.4s, #9
+	WORD $0x4f179ce0 // sqrshrn2 v0.8h, v7.4s, #9
+	WORD $0x0f179d02 // sqrshrn v2.4h, v8.4s, #9
+	WORD $0x4f179d22 // sqrshrn2 v2.8h, v9.4s, #9
+	B cm_qujoin
+	WORD $0x0f169cc0 // sqrshrn v0.4h, v6.4s, #10
+	WORD $0x4f169ce0 // sqrshrn2 v0.8h, v7.4s, #10
+	WORD $0x0f169d02 // sqrshrn v2.4h, v8.4s, #10
+	WORD $0x4f169d22 // sqrshrn2 v2.8h, v9.4s, #10
+	B cm_qujoin
+	WORD $0x0f159cc0 // sqrshrn v0.4h, v6.4s, #11
+	WORD $0x4f159ce0 // sqrshrn2 v0.8h, v7.4s, #11
+	WORD $0x0f159d02 // sqrshrn v2.4h, v8.4s, #11
+	WORD $0x4f159d22 // sqrshrn2 v2.8h, v9.4s, #11
+	B cm_qujoin
+	WORD $0x0f149cc0 // sqrshrn v0.4h, v6.4s, #12
+	WORD $0x4f149ce0 // sqrshrn2 v0.8h, v7.4s, #12
+	WORD $0x0f149d02 // sqrshrn v2.4h, v8.4s, #12
+	WORD $0x4f149d22 // sqrshrn2 v2.8h, v9.4s, #12
+	B cm_qujoin
+	WORD $0x0f139cc0 // sqrshrn v0.4h, v6.4s, #13
+	WORD $0x4f139ce0 // sqrshrn2 v0.8h, v7.4s, #13
+	WORD $0x0f139d02 // sqrshrn v2.4h, v8.4s, #13
+	WORD $0x4f139d22 // sqrshrn2 v2.8h, v9.4s, #13
+	B cm_qujoin
+	WORD $0x0f129cc0 // sqrshrn v0.4h, v6.4s, #14
+	WORD $0x4f129ce0 // sqrshrn2 v0.8h, v7.4s, #14
+	WORD $0x0f129d02 // sqrshrn v2.4h, v8.4s, #14
+	WORD $0x4f129d22 // sqrshrn2 v2.8h, v9.4s, #14
+	B cm_qujoin
+	WORD $0x0f119cc0 // sqrshrn v0.4h, v6.4s, #15
+	WORD $0x4f119ce0 // sqrshrn2 v0.8h, v7.4s, #15
+	WORD $0x0f119d02 // sqrshrn v2.4h, v8.4s, #15
+	WORD $0x4f119d22 // sqrshrn2 v2.8h, v9.4s, #15
+	B cm_qujoin
+	WORD $0x0f109cc0 // sqrshrn v0.4h, v6.4s, #16
+	WORD $0x4f109ce0 // sqrshrn2 v0.8h, v7.4s, #16
+	WORD $0x0f109d02 // sqrshrn v2.4h, v8.4s, #16
+	WORD $0x4f109d22 // sqrshrn2 v2.8h, v9.4s, #16
+	B cm_qujoin
+	B cm_qugen
+	B cm_qugen
+	B cm_qugen
+	B cm_qugen
+	B cm_qugen
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+	B cm_qujoin
+cm_qzgen:
 	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
 	WORD $0x4ebb54e7 // srshl v7.4s, v7.4s, v27.4s
 	WORD $0x4ebb5508 // srshl v8.4s, v8.4s, v27.4s
@@ -248,13 +650,36 @@ cm_fast:
 	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
 	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
 	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+cm_qzjoin:
 	WORD $0x4e780c00 // sqadd v0.8h, v0.8h, v24.8h
 	WORD $0x4e780c42 // sqadd v2.8h, v2.8h, v24.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
 	WORD $0x4e214840 // sqxtn2 v0.16b, v2.8h
+	CBZ R25, cm_qr0noclamp
 	WORD $0x4e396400 // smax v0.16b, v0.16b, v25.16b
 	WORD $0x4e3a6c00 // smin v0.16b, v0.16b, v26.16b
+cm_qr0noclamp:
 	VST1.P [V0.B16], 16(R1)
+	B cm_qdone
+cm_qugen:
+	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
+	WORD $0x4ebb54e7 // srshl v7.4s, v7.4s, v27.4s
+	WORD $0x4ebb5508 // srshl v8.4s, v8.4s, v27.4s
+	WORD $0x4ebb5529 // srshl v9.4s, v9.4s, v27.4s
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	WORD $0x0e614902 // sqxtn v2.4h, v8.4s
+	WORD $0x4e614922 // sqxtn2 v2.8h, v9.4s
+cm_qujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	WORD $0x6e212840 // sqxtun2 v0.16b, v2.8h
+	VEOR V28.B16, V0.B16, V0.B16
+	CBZ R25, cm_qu0noclamp
+	WORD $0x4e396400 // smax v0.16b, v0.16b, v25.16b
+	WORD $0x4e3a6c00 // smin v0.16b, v0.16b, v26.16b
+cm_qu0noclamp:
+	VST1.P [V0.B16], 16(R1)
+cm_qdone:
 	SUBS $1, R7
 	BNE cm_blk
 cm_tail:
@@ -270,15 +695,147 @@ cm_tail:
 cm_tfast:
 	WORD $0x4eb6b4c6 // sqdmulh v6.4s, v6.4s, v22.4s
 	WORD $0x4eb6b4e7 // sqdmulh v7.4s, v7.4s, v22.4s
+	ADR cm_tqtbl, R11
+	ADD R10<<2, R11, R11
+	ADD R10<<3, R11, R11
+	JMP (R11)
+cm_tqtbl:
+	WORD $0x0f1f9cc0 // sqrshrn v0.4h, v6.4s, #1
+	WORD $0x4f1f9ce0 // sqrshrn2 v0.8h, v7.4s, #1
+	B cm_tqzjoin
+	WORD $0x0f1e9cc0 // sqrshrn v0.4h, v6.4s, #2
+	WORD $0x4f1e9ce0 // sqrshrn2 v0.8h, v7.4s, #2
+	B cm_tqzjoin
+	WORD $0x0f1d9cc0 // sqrshrn v0.4h, v6.4s, #3
+	WORD $0x4f1d9ce0 // sqrshrn2 v0.8h, v7.4s, #3
+	B cm_tqzjoin
+	WORD $0x0f1c9cc0 // sqrshrn v0.4h, v6.4s, #4
+	WORD $0x4f1c9ce0 // sqrshrn2 v0.8h, v7.4s, #4
+	B cm_tqzjoin
+	WORD $0x0f1b9cc0 // sqrshrn v0.4h, v6.4s, #5
+	WORD $0x4f1b9ce0 // sqrshrn2 v0.8h, v7.4s, #5
+	B cm_tqzjoin
+	WORD $0x0f1a9cc0 // sqrshrn v0.4h, v6.4s, #6
+	WORD $0x4f1a9ce0 // sqrshrn2 v0.8h, v7.4s, #6
+	B cm_tqzjoin
+	WORD $0x0f199cc0 // sqrshrn v0.4h, v6.4s, #7
+	WORD $0x4f199ce0 // sqrshrn2 v0.8h, v7.4s, #7
+	B cm_tqzjoin
+	WORD $0x0f189cc0 // sqrshrn v0.4h, v6.4s, #8
+	WORD $0x4f189ce0 // sqrshrn2 v0.8h, v7.4s, #8
+	B cm_tqzjoin
+	WORD $0x0f179cc0 // sqrshrn v0.4h, v6.4s, #9
+	WORD $0x4f179ce0 // sqrshrn2 v0.8h, v7.4s, #9
+	B cm_tqzjoin
+	WORD $0x0f169cc0 // sqrshrn v0.4h, v6.4s, #10
+	WORD $0x4f169ce0 // sqrshrn2 v0.8h, v7.4s, #10
+	B cm_tqzjoin
+	WORD $0x0f159cc0 // sqrshrn v0.4h, v6.4s, #11
+	WORD $0x4f159ce0 // sqrshrn2 v0.8h, v7.4s, #11
+	B cm_tqzjoin
+	WORD $0x0f149cc0 // sqrshrn v0.4h, v6.4s, #12
+	WORD $0x4f149ce0 // sqrshrn2 v0.8h, v7.4s, #12
+	B cm_tqzjoin
+	WORD $0x0f139cc0 // sqrshrn v0.4h, v6.4s, #13
+	WORD $0x4f139ce0 // sqrshrn2 v0.8h, v7.4s, #13
+	B cm_tqzjoin
+	WORD $0x0f129cc0 // sqrshrn v0.4h, v6.4s, #14
+	WORD $0x4f129ce0 // sqrshrn2 v0.8h, v7.4s, #14
+	B cm_tqzjoin
+	WORD $0x0f119cc0 // sqrshrn v0.4h, v6.4s, #15
+	WORD $0x4f119ce0 // sqrshrn2 v0.8h, v7.4s, #15
+	B cm_tqzjoin
+	WORD $0x0f109cc0 // sqrshrn v0.4h, v6.4s, #16
+	WORD $0x4f109ce0 // sqrshrn2 v0.8h, v7.4s, #16
+	B cm_tqzjoin
+	B cm_tqzgen
+	B cm_tqzgen
+	B cm_tqzgen
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	B cm_tqzjoin
+	WORD $0x0f1f9cc0 // sqrshrn v0.4h, v6.4s, #1
+	WORD $0x4f1f9ce0 // sqrshrn2 v0.8h, v7.4s, #1
+	B cm_tqujoin
+	WORD $0x0f1e9cc0 // sqrshrn v0.4h, v6.4s, #2
+	WORD $0x4f1e9ce0 // sqrshrn2 v0.8h, v7.4s, #2
+	B cm_tqujoin
+	WORD $0x0f1d9cc0 // sqrshrn v0.4h, v6.4s, #3
+	WORD $0x4f1d9ce0 // sqrshrn2 v0.8h, v7.4s, #3
+	B cm_tqujoin
+	WORD $0x0f1c9cc0 // sqrshrn v0.4h, v6.4s, #4
+	WORD $0x4f1c9ce0 // sqrshrn2 v0.8h, v7.4s, #4
+	B cm_tqujoin
+	WORD $0x0f1b9cc0 // sqrshrn v0.4h, v6.4s, #5
+	WORD $0x4f1b9ce0 // sqrshrn2 v0.8h, v7.4s, #5
+	B cm_tqujoin
+	WORD $0x0f1a9cc0 // sqrshrn v0.4h, v6.4s, #6
+	WORD $0x4f1a9ce0 // sqrshrn2 v0.8h, v7.4s, #6
+	B cm_tqujoin
+	WORD $0x0f199cc0 // sqrshrn v0.4h, v6.4s, #7
+	WORD $0x4f199ce0 // sqrshrn2 v0.8h, v7.4s, #7
+	B cm_tqujoin
+	WORD $0x0f189cc0 // sqrshrn v0.4h, v6.4s, #8
+	WORD $0x4f189ce0 // sqrshrn2 v0.8h, v7.4s, #8
+	B cm_tqujoin
+	WORD $0x0f179cc0 // sqrshrn v0.4h, v6.4s, #9
+	WORD $0x4f179ce0 // sqrshrn2 v0.8h, v7.4s, #9
+	B cm_tqujoin
+	WORD $0x0f169cc0 // sqrshrn v0.4h, v6.4s, #10
+	WORD $0x4f169ce0 // sqrshrn2 v0.8h, v7.4s, #10
+	B cm_tqujoin
+	WORD $0x0f159cc0 // sqrshrn v0.4h, v6.4s, #11
+	WORD $0x4f159ce0 // sqrshrn2 v0.8h, v7.4s, #11
+	B cm_tqujoin
+	WORD $0x0f149cc0 // sqrshrn v0.4h, v6.4s, #12
+	WORD $0x4f149ce0 // sqrshrn2 v0.8h, v7.4s, #12
+	B cm_tqujoin
+	WORD $0x0f139cc0 // sqrshrn v0.4h, v6.4s, #13
+	WORD $0x4f139ce0 // sqrshrn2 v0.8h, v7.4s, #13
+	B cm_tqujoin
+	WORD $0x0f129cc0 // sqrshrn v0.4h, v6.4s, #14
+	WORD $0x4f129ce0 // sqrshrn2 v0.8h, v7.4s, #14
+	B cm_tqujoin
+	WORD $0x0f119cc0 // sqrshrn v0.4h, v6.4s, #15
+	WORD $0x4f119ce0 // sqrshrn2 v0.8h, v7.4s, #15
+	B cm_tqujoin
+	WORD $0x0f109cc0 // sqrshrn v0.4h, v6.4s, #16
+	WORD $0x4f109ce0 // sqrshrn2 v0.8h, v7.4s, #16
+	B cm_tqujoin
+	B cm_tqugen
+	B cm_tqugen
+	B cm_tqugen
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+	B cm_tqujoin
+cm_tqzgen:
 	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
 	WORD $0x4ebb54e7 // srshl v7.4s, v7.4s, v27.4s
 	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
 	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+cm_tqzjoin:
 	WORD $0x4e780c00 // sqadd v0.8h, v0.8h, v24.8h
 	WORD $0x0e214800 // sqxtn v0.8b, v0.8h
+	CBZ R25, cm_tqr0noclamp
 	WORD $0x4e396400 // smax v0.16b, v0.16b, v25.16b
 	WORD $0x4e3a6c00 // smin v0.16b, v0.16b, v26.16b
+cm_tqr0noclamp:
 	VST1.P [V0.B8], 8(R1)
+	B cm_tqdone
+cm_tqugen:
+	WORD $0x4ebb54c6 // srshl v6.4s, v6.4s, v27.4s
+	WORD $0x4ebb54e7 // srshl v7.4s, v7.4s, v27.4s
+	WORD $0x0e6148c0 // sqxtn v0.4h, v6.4s
+	WORD $0x4e6148e0 // sqxtn2 v0.8h, v7.4s
+cm_tqujoin:
+	WORD $0x2e212800 // sqxtun v0.8b, v0.8h
+	VEOR V28.B16, V0.B16, V0.B16
+	CBZ R25, cm_tqu0noclamp
+	WORD $0x4e396400 // smax v0.16b, v0.16b, v25.16b
+	WORD $0x4e3a6c00 // smin v0.16b, v0.16b, v26.16b
+cm_tqu0noclamp:
+	VST1.P [V0.B8], 8(R1)
+cm_tqdone:
 cm_next:
 	SUBS $1, R2
 	BNE cm_pix

@@ -146,7 +146,7 @@ func TestChanMulNEONAllProducts(t *testing.T) {
 		if s == MaxShift && r.IntN(2) == 0 {
 			m = int32(r.IntN(1 << 20))
 		}
-		p := ChannelMulParams{N: 1, HW: hw, C: c, XZero: zs[r.IntN(4)], GZero: zs[r.IntN(4)], YZero: int32(r.IntN(256) - 128),
+		p := ChannelMulParams{N: 1, HW: hw, C: c, XZero: zs[r.IntN(4)], GZero: zs[r.IntN(4)], YZero: []int32{-128, int32(r.IntN(256) - 128)}[r.IntN(2)],
 			Mult: Multiplier{M: m, S: s}, Out: []Range{Full, {-100, 50}, {0, 0}}[r.IntN(3)]}
 		if err := p.Validate(x, g, make([]int8, len(x))); err != nil {
 			t.Fatal(err)

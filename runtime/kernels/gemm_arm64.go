@@ -40,8 +40,11 @@ package kernels
 // the same way, then saturate to 16 bits; and when z = -128,
 // SQADD z and SQXTN to 8 are SQXTUN to [0, 255] and an EOR of 0x80:
 // sat8(u - 128) = sat_u8(u) - 128 for every int16 u, and flipping the top
-// bit of a byte in [0, 255] subtracts 128 in two's complement. The generic
-// twin is gemmRows.
+// bit of a byte in [0, 255] subtracts 128 in two's complement. A third
+// path, in blocks whose every S is 30 or 31 (fast flag 2; the SDOT kernels
+// only, as SQRDMLAH is ARMv8.1 and the dotprod Set requires it), computes v
+// as one SQRDMLAH of acc by R = M 2^(31-S) - 2^31 into acc (fillRdm proves
+// it), then SQXTN as the leaf of no shift. The generic twin is gemmRows.
 //
 // gemmNeon: bw = 4, Advanced SIMD only. The packed block (armLayout) holds
 // kq chunks of 16 k (16 bytes per channel) then, if kt = 1, one chunk of
@@ -95,8 +98,8 @@ func gemmDot4(x *int8, xstride, kq, kt, npix int, w *int8, wblk, nblk int, y *in
 //	+0     corr[wd]          int32  bias - zx Σ_k w (the accumulators' start)
 //	+4wd   M[wd]             int32
 //	+8wd   31-max(S, 32)     int32
-//	+12wd  max(0, 32-S)      int32  (the pre-shift)
-//	+16wd  fast              int64  1 if S >= 32 for every channel of the block
+//	+12wd  max(0, 32-S)      int32  (the pre-shift; R of fillRdm when fast = 2)
+//	+16wd  fast              int64  1 if S >= 32 for every channel of the block, 2 the SQRDMLAH path (SDOT)
 //	+16wd+8 leaf             int64  epiLeaf (the channels' shift if the same for all, the zero point)
 //
 // Lanes past the channels have corr = M = 0 and S = 62.
@@ -121,7 +124,7 @@ type armEpi struct {
 
 // fillBlk fills the epilogue constants of the block of wd channels
 // starting at channel c0, of which n (<= wd) exist, at q.
-func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx int32, mult []Multiplier, yz int32) {
+func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx int32, mult []Multiplier, yz int32, rdm bool) {
 	q = q[:armBlkWords(wd)]
 	ws, ms := w[l.wsumOff()+4*c0:][:4*n], mult[c0:][:n] // the layout's divisions once per block
 	fast, k := int32(1), int32(-1)                      // k: -1 none yet, 0 not uniform
@@ -140,7 +143,11 @@ func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx i
 		}
 		q[j], q[wd+j], q[2*wd+j], q[3*wd+j] = cr, m, 31-max(s, 32), max(0, 32-s)
 	}
-	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, epiLeaf(max(k, 0), yz), 0
+	rdm = rdm && fillRdm(q[3*wd:][:n], ms)
+	if rdm {
+		fast = 2
+	}
+	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, epiLeaf(max(k, 0), yz, rdm), 0
 }
 
 // armImpl is one family of GEMM micro-kernels.
@@ -220,7 +227,7 @@ func (im *armImpl) run(x []int8, xstride, k int, w []int8, bias []int32, y []int
 		nw := armBlkWords(l.bw)
 		for c0 := g0; c0 < g1; c0 += l.bw {
 			i := (c0 - g0) / l.bw
-			fillBlk(e.q[i*nw:], l.width(c0/l.bw), c0, min(l.bw, g1-c0), w, l, bias, zx, mult, yz)
+			fillBlk(e.q[i*nw:], l.width(c0/l.bw), c0, min(l.bw, g1-c0), w, l, bias, zx, mult, yz, im.dot)
 		}
 		b0 := g0 / l.bw
 		nfull := (g1 - g0) / l.bw

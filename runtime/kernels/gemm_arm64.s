@@ -724,7 +724,9 @@ d4tloop:
 	BNE d4tloop
 d4epi:
 	MOVD 256(R11), R22
-	CBNZ R22, d4fast
+	CMP $1, R22
+	BEQ d4pfast
+	BHI d4prdm
 	ADD $192, R11, R24
 	VLD1 (R24), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
@@ -743,7 +745,7 @@ d4epi:
 	WORD $0x4ea34ef7 // sqshl v23.4s, v23.4s, v3.4s
 	WORD $0x4ea34f7b // sqshl v27.4s, v27.4s, v3.4s
 	WORD $0x4ea34fff // sqshl v31.4s, v31.4s, v3.4s
-d4fast:
+d4pfast:
 	ADD $64, R11, R24
 	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1 (R24), [V8.B16, V9.B16, V10.B16, V11.B16]
@@ -763,6 +765,27 @@ d4fast:
 	WORD $0x4ea3b6f7 // sqdmulh v23.4s, v23.4s, v3.4s
 	WORD $0x4ea3b77b // sqdmulh v27.4s, v27.4s, v3.4s
 	WORD $0x4ea3b7ff // sqdmulh v31.4s, v31.4s, v3.4s
+	B d4pjoin
+d4prdm:
+	ADD $192, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x6e808610 // sqrdmlah v16.4s, v16.4s, v0.4s
+	WORD $0x6e808694 // sqrdmlah v20.4s, v20.4s, v0.4s
+	WORD $0x6e808718 // sqrdmlah v24.4s, v24.4s, v0.4s
+	WORD $0x6e80879c // sqrdmlah v28.4s, v28.4s, v0.4s
+	WORD $0x6e818631 // sqrdmlah v17.4s, v17.4s, v1.4s
+	WORD $0x6e8186b5 // sqrdmlah v21.4s, v21.4s, v1.4s
+	WORD $0x6e818739 // sqrdmlah v25.4s, v25.4s, v1.4s
+	WORD $0x6e8187bd // sqrdmlah v29.4s, v29.4s, v1.4s
+	WORD $0x6e828652 // sqrdmlah v18.4s, v18.4s, v2.4s
+	WORD $0x6e8286d6 // sqrdmlah v22.4s, v22.4s, v2.4s
+	WORD $0x6e82875a // sqrdmlah v26.4s, v26.4s, v2.4s
+	WORD $0x6e8287de // sqrdmlah v30.4s, v30.4s, v2.4s
+	WORD $0x6e838673 // sqrdmlah v19.4s, v19.4s, v3.4s
+	WORD $0x6e8386f7 // sqrdmlah v23.4s, v23.4s, v3.4s
+	WORD $0x6e83877b // sqrdmlah v27.4s, v27.4s, v3.4s
+	WORD $0x6e8387ff // sqrdmlah v31.4s, v31.4s, v3.4s
+d4pjoin:
 	MOVD 264(R11), R22
 	MOVD R21, R24
 	ADR d4qtbl, R26
@@ -1059,6 +1082,23 @@ d4qtbl:
 	B d4qzgen
 	B d4qzgen
 	B d4qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	B d4qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -1348,6 +1388,23 @@ d4qtbl:
 	B d4qugen
 	B d4qugen
 	B d4qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	B d4qujoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -1541,14 +1598,16 @@ d1tloop:
 	BNE d1tloop
 d1epi:
 	MOVD 256(R11), R22
-	CBNZ R22, d1fast
+	CMP $1, R22
+	BEQ d1pfast
+	BHI d1prdm
 	ADD $192, R11, R24
 	VLD1 (R24), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
 	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
 	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
 	WORD $0x4ea34e73 // sqshl v19.4s, v19.4s, v3.4s
-d1fast:
+d1pfast:
 	ADD $64, R11, R24
 	VLD1.P 64(R24), [V0.B16, V1.B16, V2.B16, V3.B16]
 	VLD1 (R24), [V8.B16, V9.B16, V10.B16, V11.B16]
@@ -1556,6 +1615,15 @@ d1fast:
 	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
 	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
 	WORD $0x4ea3b673 // sqdmulh v19.4s, v19.4s, v3.4s
+	B d1pjoin
+d1prdm:
+	ADD $192, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x6e808610 // sqrdmlah v16.4s, v16.4s, v0.4s
+	WORD $0x6e818631 // sqrdmlah v17.4s, v17.4s, v1.4s
+	WORD $0x6e828652 // sqrdmlah v18.4s, v18.4s, v2.4s
+	WORD $0x6e838673 // sqrdmlah v19.4s, v19.4s, v3.4s
+d1pjoin:
 	MOVD 264(R11), R22
 	MOVD R21, R24
 	ADR d1qtbl, R26
@@ -1648,6 +1716,11 @@ d1qtbl:
 	B d1qzgen
 	B d1qzgen
 	B d1qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	B d1qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -1733,6 +1806,11 @@ d1qtbl:
 	B d1qugen
 	B d1qugen
 	B d1qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	B d1qujoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -1903,7 +1981,9 @@ d4tloop:
 	BNE d4tloop
 d4epi:
 	MOVD 192(R11), R22
-	CBNZ R22, d4fast
+	CMP $1, R22
+	BEQ d4pfast
+	BHI d4prdm
 	ADD $144, R11, R24
 	VLD1 (R24), [V0.B16, V1.B16, V2.B16]
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
@@ -1918,7 +1998,7 @@ d4epi:
 	WORD $0x4ea24ed6 // sqshl v22.4s, v22.4s, v2.4s
 	WORD $0x4ea24f5a // sqshl v26.4s, v26.4s, v2.4s
 	WORD $0x4ea24fde // sqshl v30.4s, v30.4s, v2.4s
-d4fast:
+d4pfast:
 	ADD $48, R11, R24
 	VLD1.P 48(R24), [V0.B16, V1.B16, V2.B16]
 	VLD1 (R24), [V8.B16, V9.B16, V10.B16]
@@ -1934,6 +2014,23 @@ d4fast:
 	WORD $0x4ea2b6d6 // sqdmulh v22.4s, v22.4s, v2.4s
 	WORD $0x4ea2b75a // sqdmulh v26.4s, v26.4s, v2.4s
 	WORD $0x4ea2b7de // sqdmulh v30.4s, v30.4s, v2.4s
+	B d4pjoin
+d4prdm:
+	ADD $144, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16]
+	WORD $0x6e808610 // sqrdmlah v16.4s, v16.4s, v0.4s
+	WORD $0x6e808694 // sqrdmlah v20.4s, v20.4s, v0.4s
+	WORD $0x6e808718 // sqrdmlah v24.4s, v24.4s, v0.4s
+	WORD $0x6e80879c // sqrdmlah v28.4s, v28.4s, v0.4s
+	WORD $0x6e818631 // sqrdmlah v17.4s, v17.4s, v1.4s
+	WORD $0x6e8186b5 // sqrdmlah v21.4s, v21.4s, v1.4s
+	WORD $0x6e818739 // sqrdmlah v25.4s, v25.4s, v1.4s
+	WORD $0x6e8187bd // sqrdmlah v29.4s, v29.4s, v1.4s
+	WORD $0x6e828652 // sqrdmlah v18.4s, v18.4s, v2.4s
+	WORD $0x6e8286d6 // sqrdmlah v22.4s, v22.4s, v2.4s
+	WORD $0x6e82875a // sqrdmlah v26.4s, v26.4s, v2.4s
+	WORD $0x6e8287de // sqrdmlah v30.4s, v30.4s, v2.4s
+d4pjoin:
 	MOVD 200(R11), R22
 	MOVD R21, R24
 	ADR d4qtbl, R26
@@ -2163,6 +2260,19 @@ d4qtbl:
 	B d4qzgen
 	B d4qzgen
 	B d4qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	B d4qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -2384,6 +2494,19 @@ d4qtbl:
 	B d4qugen
 	B d4qugen
 	B d4qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	B d4qujoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2580,19 +2703,29 @@ d1tloop:
 	BNE d1tloop
 d1epi:
 	MOVD 192(R11), R22
-	CBNZ R22, d1fast
+	CMP $1, R22
+	BEQ d1pfast
+	BHI d1prdm
 	ADD $144, R11, R24
 	VLD1 (R24), [V0.B16, V1.B16, V2.B16]
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
 	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
 	WORD $0x4ea24e52 // sqshl v18.4s, v18.4s, v2.4s
-d1fast:
+d1pfast:
 	ADD $48, R11, R24
 	VLD1.P 48(R24), [V0.B16, V1.B16, V2.B16]
 	VLD1 (R24), [V8.B16, V9.B16, V10.B16]
 	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
 	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
 	WORD $0x4ea2b652 // sqdmulh v18.4s, v18.4s, v2.4s
+	B d1pjoin
+d1prdm:
+	ADD $144, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16, V2.B16]
+	WORD $0x6e808610 // sqrdmlah v16.4s, v16.4s, v0.4s
+	WORD $0x6e818631 // sqrdmlah v17.4s, v17.4s, v1.4s
+	WORD $0x6e828652 // sqrdmlah v18.4s, v18.4s, v2.4s
+d1pjoin:
 	MOVD 200(R11), R22
 	MOVD R21, R24
 	ADR d1qtbl, R26
@@ -2667,6 +2800,10 @@ d1qtbl:
 	B d1qzgen
 	B d1qzgen
 	B d1qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	B d1qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -2735,6 +2872,10 @@ d1qtbl:
 	B d1qugen
 	B d1qugen
 	B d1qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	B d1qujoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2887,7 +3028,9 @@ d4tloop:
 	BNE d4tloop
 d4epi:
 	MOVD 128(R11), R22
-	CBNZ R22, d4fast
+	CMP $1, R22
+	BEQ d4pfast
+	BHI d4prdm
 	ADD $96, R11, R24
 	VLD1 (R24), [V0.B16, V1.B16]
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
@@ -2898,7 +3041,7 @@ d4epi:
 	WORD $0x4ea14eb5 // sqshl v21.4s, v21.4s, v1.4s
 	WORD $0x4ea14f39 // sqshl v25.4s, v25.4s, v1.4s
 	WORD $0x4ea14fbd // sqshl v29.4s, v29.4s, v1.4s
-d4fast:
+d4pfast:
 	ADD $32, R11, R24
 	VLD1.P 32(R24), [V0.B16, V1.B16]
 	VLD1 (R24), [V8.B16, V9.B16]
@@ -2910,6 +3053,19 @@ d4fast:
 	WORD $0x4ea1b6b5 // sqdmulh v21.4s, v21.4s, v1.4s
 	WORD $0x4ea1b739 // sqdmulh v25.4s, v25.4s, v1.4s
 	WORD $0x4ea1b7bd // sqdmulh v29.4s, v29.4s, v1.4s
+	B d4pjoin
+d4prdm:
+	ADD $96, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16]
+	WORD $0x6e808610 // sqrdmlah v16.4s, v16.4s, v0.4s
+	WORD $0x6e808694 // sqrdmlah v20.4s, v20.4s, v0.4s
+	WORD $0x6e808718 // sqrdmlah v24.4s, v24.4s, v0.4s
+	WORD $0x6e80879c // sqrdmlah v28.4s, v28.4s, v0.4s
+	WORD $0x6e818631 // sqrdmlah v17.4s, v17.4s, v1.4s
+	WORD $0x6e8186b5 // sqrdmlah v21.4s, v21.4s, v1.4s
+	WORD $0x6e818739 // sqrdmlah v25.4s, v25.4s, v1.4s
+	WORD $0x6e8187bd // sqrdmlah v29.4s, v29.4s, v1.4s
+d4pjoin:
 	MOVD 136(R11), R22
 	MOVD R21, R24
 	ADR d4qtbl, R26
@@ -3070,6 +3226,15 @@ d4qtbl:
 	B d4qzgen
 	B d4qzgen
 	B d4qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	B d4qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -3223,6 +3388,15 @@ d4qtbl:
 	B d4qugen
 	B d4qugen
 	B d4qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	B d4qujoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3370,17 +3544,26 @@ d1tloop:
 	BNE d1tloop
 d1epi:
 	MOVD 128(R11), R22
-	CBNZ R22, d1fast
+	CMP $1, R22
+	BEQ d1pfast
+	BHI d1prdm
 	ADD $96, R11, R24
 	VLD1 (R24), [V0.B16, V1.B16]
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
 	WORD $0x4ea14e31 // sqshl v17.4s, v17.4s, v1.4s
-d1fast:
+d1pfast:
 	ADD $32, R11, R24
 	VLD1.P 32(R24), [V0.B16, V1.B16]
 	VLD1 (R24), [V8.B16, V9.B16]
 	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
 	WORD $0x4ea1b631 // sqdmulh v17.4s, v17.4s, v1.4s
+	B d1pjoin
+d1prdm:
+	ADD $96, R11, R24
+	VLD1 (R24), [V0.B16, V1.B16]
+	WORD $0x6e808610 // sqrdmlah v16.4s, v16.4s, v0.4s
+	WORD $0x6e818631 // sqrdmlah v17.4s, v17.4s, v1.4s
+d1pjoin:
 	MOVD 136(R11), R22
 	MOVD R21, R24
 	ADR d1qtbl, R26
@@ -3439,6 +3622,9 @@ d1qtbl:
 	B d1qzgen
 	B d1qzgen
 	B d1qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	B d1qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	B d1qujoin
@@ -3490,6 +3676,9 @@ d1qtbl:
 	B d1qugen
 	B d1qugen
 	B d1qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	B d1qujoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3611,14 +3800,16 @@ d4tloop:
 	BNE d4tloop
 d4epi:
 	MOVD 64(R11), R22
-	CBNZ R22, d4fast
+	CMP $1, R22
+	BEQ d4pfast
+	BHI d4prdm
 	ADD $48, R11, R24
 	VLD1 (R24), [V0.B16]
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
 	WORD $0x4ea04e94 // sqshl v20.4s, v20.4s, v0.4s
 	WORD $0x4ea04f18 // sqshl v24.4s, v24.4s, v0.4s
 	WORD $0x4ea04f9c // sqshl v28.4s, v28.4s, v0.4s
-d4fast:
+d4pfast:
 	ADD $16, R11, R24
 	VLD1.P 16(R24), [V0.B16]
 	VLD1 (R24), [V8.B16]
@@ -3626,6 +3817,15 @@ d4fast:
 	WORD $0x4ea0b694 // sqdmulh v20.4s, v20.4s, v0.4s
 	WORD $0x4ea0b718 // sqdmulh v24.4s, v24.4s, v0.4s
 	WORD $0x4ea0b79c // sqdmulh v28.4s, v28.4s, v0.4s
+	B d4pjoin
+d4prdm:
+	ADD $48, R11, R24
+	VLD1 (R24), [V0.B16]
+	WORD $0x6e808610 // sqrdmlah v16.4s, v16.4s, v0.4s
+	WORD $0x6e808694 // sqrdmlah v20.4s, v20.4s, v0.4s
+	WORD $0x6e808718 // sqrdmlah v24.4s, v24.4s, v0.4s
+	WORD $0x6e80879c // sqrdmlah v28.4s, v28.4s, v0.4s
+d4pjoin:
 	MOVD 72(R11), R22
 	MOVD R21, R24
 	ADR d4qtbl, R26
@@ -3718,6 +3918,11 @@ d4qtbl:
 	B d4qzgen
 	B d4qzgen
 	B d4qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	B d4qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
 	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
@@ -3803,6 +4008,11 @@ d4qtbl:
 	B d4qugen
 	B d4qugen
 	B d4qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	B d4qujoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
@@ -3929,15 +4139,23 @@ d1tloop:
 	BNE d1tloop
 d1epi:
 	MOVD 64(R11), R22
-	CBNZ R22, d1fast
+	CMP $1, R22
+	BEQ d1pfast
+	BHI d1prdm
 	ADD $48, R11, R24
 	VLD1 (R24), [V0.B16]
 	WORD $0x4ea04e10 // sqshl v16.4s, v16.4s, v0.4s
-d1fast:
+d1pfast:
 	ADD $16, R11, R24
 	VLD1.P 16(R24), [V0.B16]
 	VLD1 (R24), [V8.B16]
 	WORD $0x4ea0b610 // sqdmulh v16.4s, v16.4s, v0.4s
+	B d1pjoin
+d1prdm:
+	ADD $48, R11, R24
+	VLD1 (R24), [V0.B16]
+	WORD $0x6e808610 // sqrdmlah v16.4s, v16.4s, v0.4s
+d1pjoin:
 	MOVD 72(R11), R22
 	MOVD R21, R24
 	ADR d1qtbl, R26
@@ -3978,6 +4196,8 @@ d1qtbl:
 	B d1qzjoin
 	B d1qzgen
 	B d1qzgen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	B d1qzjoin
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	B d1qujoin
 	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
@@ -4012,6 +4232,8 @@ d1qtbl:
 	B d1qujoin
 	B d1qugen
 	B d1qugen
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	B d1qujoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s

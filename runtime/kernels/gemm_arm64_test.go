@@ -177,3 +177,107 @@ func TestArmGemmShifts(t *testing.T) {
 
 // maxUniformKTest is asmgen_arm64.go's maxUniformK.
 const maxUniformKTest = 16
+
+// rdmMults returns n multipliers of S 30 or 31 (the SDOT kernels' SQRDMLAH
+// path, fillRdm), M over its range with its ends and values that make
+// ties; with off, one channel leaves the path (S 29 or 32, or M = 0 with S
+// = 62), so that its block takes another one.
+func rdmMults(r *rand.Rand, n int, off bool) []Multiplier {
+	ms := make([]Multiplier, n)
+	for i := range ms {
+		m := []int32{1 << 30, 1<<31 - 1, 3 << 29, 5 << 28, int32(1<<30 + r.IntN(1<<30))}[r.IntN(5)]
+		ms[i] = Multiplier{M: m, S: int32(30 + r.IntN(2))}
+	}
+	if off {
+		i := r.IntN(n)
+		ms[i] = []Multiplier{{M: ms[i].M, S: 29}, {M: ms[i].M, S: 32}, {M: 0, S: MaxShift}}[r.IntN(3)]
+	}
+	return ms
+}
+
+// smallRows returns n values within 3 of z (clipped to int8), so that the
+// accumulators of rdmMults' tests stay within the int8 range after the
+// multiplier of about 1 (S 30 or 31).
+func smallRows(r *rand.Rand, n int, z int32) []int8 {
+	x := make([]int8, n)
+	for i := range x {
+		x[i] = int8(min(max(z+int32(r.IntN(7)-3), -128), 127))
+	}
+	return x
+}
+
+// TestArmGemmRdm runs the SDOT kernels' SQRDMLAH path (every S of a block
+// 30 or 31) against the generic twin: every block width, both row tiles,
+// the 256-channel group, blocks with one channel off the path, zero points
+// -128 and others, clamped or not, on inputs near their zero point and
+// small weights (outputs inside the int8 range, with ties), and on
+// extreme inputs (saturation).
+func TestArmGemmRdm(t *testing.T) {
+	if !cpu.ARM64.HasASIMDDP {
+		t.Skip("no ASIMDDP")
+	}
+	r := rand.New(rand.NewPCG(75, 76))
+	n, inside, total := 0, 0, 0
+	for _, o := range []int{4, 8, 12, 16, 20, 28, 32, 44, 260} {
+		for rep := range 8 {
+			p := []int{1, 4, 5, 9}[rep%4]
+			k := 1 + r.IntN(64)
+			zx := []int32{-128, 127, 0, int32(r.IntN(256) - 128)}[r.IntN(4)]
+			zy := []int32{-128, -128, 0, int32(r.IntN(256) - 128)}[r.IntN(4)]
+			out := []Range{Full, Full, {int8(min(max(zy, -100), 50)), 100}}[r.IntN(3)]
+			mult := rdmMults(r, o, rep%3 == 2)
+			x, w := smallRows(r, p*k, zx), randI8(r, o*k, -3, 3)
+			bias := make([]int32, o)
+			for i := range bias {
+				bias[i] = int32(r.IntN(121) - 60)
+			}
+			if rep == 7 { // saturation
+				x, w = randI8(r, p*k, -128, 127), randI8(r, o*k, -128, 127)
+			}
+			want := make([]int8, p*o)
+			gemmRows(x, w, bias, want, k, o, zx, mult, zy, out, 0, p)
+			got := make([]int8, p*o)
+			armDot.run(x, k, k, armDot.pack(w, o, k), bias, got, o, zx, mult, zy, out, 0, p)
+			for _, v := range want {
+				if v > out.Lo && v < out.Hi {
+					inside++
+				}
+				total++
+			}
+			if !slices.Equal(got, want) {
+				reportDiff(t, fmt.Sprintf("O=%d P=%d K=%d rep=%d zx=%d zy=%d out=%v", o, p, k, rep, zx, zy, out), got, want, o)
+			}
+			n++
+		}
+	}
+	if inside*2 < total {
+		t.Fatalf("only %d of %d outputs inside the clamp: the test data saturates", inside, total)
+	}
+	t.Logf("%d cases, %d of %d outputs inside the clamp", n, inside, total)
+}
+
+// TestArmRdmPathTaken checks that the SDOT kernels' constants put exactly
+// the blocks whose every S is 30 or 31 on the SQRDMLAH path (fast flag 2,
+// the leaf of SQXTN alone), and never the neon kernels' ones.
+func TestArmRdmPathTaken(t *testing.T) {
+	r := rand.New(rand.NewPCG(77, 78))
+	for _, off := range []bool{false, true} {
+		ms := rdmMults(r, 16, off)
+		for _, im := range []*armImpl{armNeon, armDot} {
+			l := im.layout(16, 8)
+			w := im.pack(make([]int8, 16*8), 16, 8)
+			q := make([]int32, armBlkWords(l.bw))
+			fillBlk(q, l.bw, 0, 16, w, l, nil, 0, ms, 0, im.dot)
+			want := int32(0)
+			if im.dot && !off {
+				want = 2
+			}
+			if q[4*l.bw] != want {
+				t.Errorf("%s off=%v: fast flag %d, want %d", armName(im), off, q[4*l.bw], want)
+			}
+			if leaf := q[4*l.bw+2]; (leaf == 17) != (want == 2) {
+				t.Errorf("%s off=%v: leaf %d", armName(im), off, leaf)
+			}
+		}
+	}
+}

@@ -9,12 +9,16 @@ package kernels
 // multiple of 16, 16 values per iteration:
 //
 //	for i := range n:
-//		t := x[i] * inv                       // FMUL (float32, round to nearest even)
-//		t = min(max(t, -512), 512)            // FMAX, FMIN (NaN stays NaN)
-//		q := RoundToEven(t)                   // FCVTNS (NaN -> 0)
-//		y[i] = saturate_int8(q + zero)        // ADD, SQXTN to int16, SQXTN to int8
+//		t := x[i] * inv                            // FMUL (float32, round to nearest even)
+//		q := saturate_int32(RoundToEven(t))        // FCVTNS (NaN -> 0)
+//		y[i] = saturate_int8(saturate_int16(saturate_int16(q) + zero))
+//		                                           // SQXTN to int16, SQADD, SQXTN to int8
 //
-// The generic twin is QuantizeCodes.
+// The generic twin is QuantizeCodes, which clamps t to [-512, 512] first:
+// for |t| <= 512 both round the same, and beyond it both saturate to the
+// same end (|q| >= 512 and |zero| <= 128, so every saturation above keeps
+// the sign and leaves |q + zero| > 127), without the clamp's two
+// instructions per vector.
 //
 //go:noescape
 func quantizeNEON(x *float32, n int, inv float32, zero int32, y *int8)

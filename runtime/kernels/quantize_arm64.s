@@ -5,7 +5,7 @@
 // The ARM64 (NEON) kernels at the boundary of the network: the float32 ->
 // int8 quantization of the input and the NCHW -> NHWC interleave of its
 // three planes. Declarations and reference loops are in quantize_arm64.go.
-// The Go assembler lacks the vector FMUL, FMAX, FMIN, FCVTNS and SQXTN, so
+// The Go assembler lacks the vector FMUL, FCVTNS, SQXTN and SQADD, so
 // they are WORD lines with their GNU-syntax disassembly (TestWordComments).
 
 // func quantizeNEON(x *float32, n int, inv float32, zero int32, y *int8)
@@ -16,11 +16,7 @@ TEXT ·quantizeNEON(SB), NOSPLIT, $0-32
 	MOVW  zero+20(FP), R3
 	MOVD  y+24(FP), R4
 	VDUP  R2, V16.S4  // inv
-	MOVW  $0xc4000000, R5
-	VDUP  R5, V17.S4  // -512.0
-	MOVW  $0x44000000, R5
-	VDUP  R5, V18.S4  // 512.0
-	VDUP  R3, V19.S4  // zero
+	VDUP  R3, V19.H8  // zero
 	CBZ   R1, quant_done
 
 quant_loop:
@@ -29,30 +25,19 @@ quant_loop:
 	WORD   $0x6e30dc21 // fmul v1.4s, v1.4s, v16.4s
 	WORD   $0x6e30dc42 // fmul v2.4s, v2.4s, v16.4s
 	WORD   $0x6e30dc63 // fmul v3.4s, v3.4s, v16.4s
-	// t = max(t, -512), min(t, 512): a NaN stays NaN (FMAX and FMIN
-	// propagate it), which FCVTNS converts to 0.
-	WORD   $0x4e31f400 // fmax v0.4s, v0.4s, v17.4s
-	WORD   $0x4e31f421 // fmax v1.4s, v1.4s, v17.4s
-	WORD   $0x4e31f442 // fmax v2.4s, v2.4s, v17.4s
-	WORD   $0x4e31f463 // fmax v3.4s, v3.4s, v17.4s
-	WORD   $0x4eb2f400 // fmin v0.4s, v0.4s, v18.4s
-	WORD   $0x4eb2f421 // fmin v1.4s, v1.4s, v18.4s
-	WORD   $0x4eb2f442 // fmin v2.4s, v2.4s, v18.4s
-	WORD   $0x4eb2f463 // fmin v3.4s, v3.4s, v18.4s
-	// q = round half to even (FCVTNS ignores FPCR.RMode).
+	// q = round half to even (FCVTNS ignores FPCR.RMode), saturated to
+	// int32 (NaN -> 0).
 	WORD   $0x4e21a800 // fcvtns v0.4s, v0.4s
 	WORD   $0x4e21a821 // fcvtns v1.4s, v1.4s
 	WORD   $0x4e21a842 // fcvtns v2.4s, v2.4s
 	WORD   $0x4e21a863 // fcvtns v3.4s, v3.4s
-	// q + zero (|q| <= 512: no overflow), then saturate to int16, int8.
-	VADD   V19.S4, V0.S4, V0.S4
-	VADD   V19.S4, V1.S4, V1.S4
-	VADD   V19.S4, V2.S4, V2.S4
-	VADD   V19.S4, V3.S4, V3.S4
+	// Saturate to int16, + zero (saturating), saturate to int8.
 	WORD   $0x0e614804 // sqxtn v4.4h, v0.4s
 	WORD   $0x4e614824 // sqxtn2 v4.8h, v1.4s
 	WORD   $0x0e614845 // sqxtn v5.4h, v2.4s
 	WORD   $0x4e614865 // sqxtn2 v5.8h, v3.4s
+	WORD   $0x4e730c84 // sqadd v4.8h, v4.8h, v19.8h
+	WORD   $0x4e730ca5 // sqadd v5.8h, v5.8h, v19.8h
 	WORD   $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD   $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	VST1.P [V6.B16], 16(R4)

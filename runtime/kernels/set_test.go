@@ -70,6 +70,9 @@ func (g *guarded) check(t testing.TB, what string) {
 // With mode 2 the channels share one S (as the ARM64 epilogues' uniform
 // shift path needs, see sharedMults): usually the typical one, give or take
 // one, sometimes any in [1, 48]; one channel in 8 then moves by one.
+//
+// With mode 3 every S is 30 or 31 (the ARM64 SDOT kernels' SQRDMLAH path),
+// but for one channel at 29 in half the calls.
 func extremeMults(r *rand.Rand, n, mode, k int) []Multiplier {
 	typ := 40 / (math.Sqrt(float64(k)) * 128 * 74)
 	if mode == 2 {
@@ -87,6 +90,15 @@ func extremeMults(r *rand.Rand, n, mode, k int) []Multiplier {
 		return ms
 	}
 	ms := make([]Multiplier, n)
+	if mode == 3 {
+		for i := range ms {
+			ms[i] = Multiplier{M: []int32{1 << 30, 1<<31 - 1, int32(1<<30 + r.IntN(1<<30))}[r.IntN(3)], S: int32(30 + r.IntN(2))}
+		}
+		if r.IntN(2) == 0 {
+			ms[r.IntN(n)].S = 29 // one block off the path
+		}
+		return ms
+	}
 	for i := range ms {
 		var m Multiplier
 		switch j := r.IntN(10); {
@@ -116,7 +128,7 @@ func sharedMults(r *rand.Rand, n int, s int32) []Multiplier {
 }
 
 // multMode returns the extremeMults mode of a random case: mostly typical.
-func multMode(r *rand.Rand) int { return []int{0, 0, 0, 1, 2, 2}[r.IntN(6)] }
+func multMode(r *rand.Rand) int { return []int{0, 0, 0, 1, 2, 2, 3}[r.IntN(7)] }
 
 // randBias returns a bias for dot products of length k: usually nil or of
 // the accumulators' own magnitude, sometimes the largest Validate accepts.
