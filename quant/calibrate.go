@@ -504,7 +504,10 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 			}
 			for j := range jobs {
 				if j.err == nil {
-					sums, grams = chanSums{}, map[string]*Gram{}
+					sums, grams = chanSums{}, nil
+					if gramOf != nil {
+						grams = map[string]*Gram{}
+					}
 					var err error
 					if j.out, err = ex.run(j.t, observe); err != nil {
 						j.runErr = fmt.Errorf("calibrate on %s: %w", j.name, err)

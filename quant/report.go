@@ -120,12 +120,12 @@ type Report struct {
 	// model's int8 weights; the model sizes add biases, per-channel scales
 	// and lookup tables.
 	FloatWeightBytes int64 `json:"float_weight_bytes"`
+	Int8WeightBytes  int64 `json:"int8_weight_bytes"`
+	FloatModelBytes  int64 `json:"float_model_bytes"`
+	Int8ModelBytes   int64 `json:"int8_model_bytes"`
 	// Rounding is the choice of the default weight rounding (nil when no
 	// weight could be rounded by output error, or another was asked for).
-	Rounding        *RoundingChoice `json:"weight_rounding,omitempty"`
-	Int8WeightBytes int64           `json:"int8_weight_bytes"`
-	FloatModelBytes int64           `json:"float_model_bytes"`
-	Int8ModelBytes  int64           `json:"int8_model_bytes"`
+	Rounding *RoundingChoice `json:"weight_rounding,omitempty"`
 	// Calib is measured on the calibration images, Eval (optional) on
 	// held-out ones.
 	Calib *Metrics `json:"calib"`
@@ -230,13 +230,8 @@ func (r *Report) WriteText(w io.Writer, maxLayers int) error {
 	fmt.Fprintf(&b, "  weights: %s float32 -> %s int8 (%.2fx smaller); model %s -> %s (%.2fx)\n",
 		mb(r.FloatWeightBytes), mb(r.Int8WeightBytes), ratio(r.FloatWeightBytes, r.Int8WeightBytes),
 		mb(r.FloatModelBytes), mb(r.Int8ModelBytes), ratio(r.FloatModelBytes, r.Int8ModelBytes))
-	if c := r.Rounding; c != nil {
-		how := "by each layer's output error"
-		if c.Chosen == RoundNearest {
-			how = "to nearest"
-		}
-		fmt.Fprintf(&b, "  weight rounding: %s (calibration logits SQNR %.2f dB by output error, %.2f dB to nearest, on %d images)\n",
-			how, c.OutputDB, c.NearestDB, c.Images)
+	if r.Rounding != nil {
+		fmt.Fprintf(&b, "  weight rounding: %s\n", r.Rounding)
 	}
 	metrics := func(what string, m *Metrics) {
 		switch m.Output {

@@ -349,6 +349,9 @@ func (r *Report) page(labels []string) *htmlPage {
 		{"weights", fmt.Sprintf("%s float32 → %s int8%s", mb(r.FloatWeightBytes), mb(r.Int8WeightBytes), ratio(r.FloatWeightBytes, r.Int8WeightBytes))},
 		{"model size", fmt.Sprintf("%s float32 → %s int8%s", mb(r.FloatModelBytes), mb(r.Int8ModelBytes), ratio(r.FloatModelBytes, r.Int8ModelBytes))},
 	}
+	if r.Rounding != nil {
+		p.Header = append(p.Header, [2]string{"weight rounding", r.Rounding.String()})
+	}
 	if r.ImageListSHA256 != "" {
 		p.Header = append(p.Header, [2]string{"image list SHA-256", r.ImageListSHA256})
 	}

@@ -508,6 +508,15 @@ type RoundingChoice struct {
 	Images    int     `json:"images"`
 }
 
+func (c *RoundingChoice) String() string {
+	how := "by each layer's output error"
+	if c.Chosen == RoundNearest {
+		how = "to nearest"
+	}
+	return fmt.Sprintf("%s (calibration logits SQNR %.2f dB by output error, %.2f dB to nearest, on %d images)",
+		how, c.OutputDB, c.NearestDB, c.Images)
+}
+
 // chooseRounding resolves o.Rounding RoundAuto for Compile: when any layer
 // would be rounded by output error (calibration measured its moments), the
 // model is quantized both ways and the rounding whose int8 logits have the

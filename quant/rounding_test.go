@@ -471,6 +471,10 @@ func TestChooseRounding(t *testing.T) {
 	if rep.Calib.LogitsSQNR != map[string]float64{RoundOutput: c.OutputDB, RoundNearest: c.NearestDB}[c.Chosen] {
 		t.Fatalf("report %.4f dB, choice %+v", rep.Calib.LogitsSQNR, c)
 	}
+	var text strings.Builder
+	if err := rep.WriteText(&text, 0); err != nil || !strings.Contains(text.String(), "  weight rounding: "+c.String()+"\n") {
+		t.Fatalf("the text report does not state the choice (%v):\n%s", err, text.String())
+	}
 	again, _, err := CompileInputs(g, calib, nil, Options{Rounding: c.Chosen})
 	if err != nil {
 		t.Fatal(err)

@@ -152,12 +152,15 @@ func newCalibView(g *ir.Graph) (*calibView, error) {
 }
 
 // gramsFor returns the layers whose input moments calibration measures
-// for the rounding method r, by the key of the value they read.
+// for the rounding method r, by the key of the value they read (nil: none).
 func (v *calibView) gramsFor(r string) map[string][]gramSpec {
-	out := map[string][]gramSpec{}
+	var out map[string][]gramSpec
 	for key, specs := range v.grams {
 		for _, sp := range specs {
 			if roundsByOutput(r, weightGrid(sp.w.F32) > 0) {
+				if out == nil {
+					out = map[string][]gramSpec{}
+				}
 				out[key] = append(out[key], sp)
 			}
 		}
