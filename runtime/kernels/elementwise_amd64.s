@@ -257,3 +257,35 @@ lut_loop:
 lut_done:
 	VZEROUPPER
 	RET
+
+// func xor80AVX512(dst, src *int8, n int)
+// dst[i] = src[i] ^ 0x80 for i < n: 64 bytes per step, the last partial
+// vector under a byte mask (AVX-512BW).
+TEXT ·xor80AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z1
+x80_loop:
+	CMPQ CX, $64
+	JLT  x80_tail
+	VPXORD (SI), Z1, Z0
+	VMOVDQU64 Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $64, CX
+	JMP  x80_loop
+x80_tail:
+	TESTQ CX, CX
+	JZ   x80_done
+	MOVQ $1, AX
+	SHLQ CX, AX // CX < 64
+	DECQ AX
+	KMOVQ AX, K1
+	VMOVDQU8.Z (SI), K1, Z0
+	VPXORD Z1, Z0, Z0
+	VMOVDQU8 Z0, K1, (DI)
+x80_done:
+	VZEROUPPER
+	RET
