@@ -168,19 +168,36 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 		chunk = max(48, gemmChunkBytes/(rowLen+o)/12*12)
 	}
 	// VNNI: each chunk's rows (contiguous: xstride = rowLen, as every
-	// caller passes) are made unsigned (xor80) once into xs, in chunks of
-	// at most gemmXorBytes, rather than in the K loop of every block; rows
-	// too long for 12 of them in xs keep the in-loop XOR.
-	var xs [gemmXorBytes]int8
-	pre := false
-	if im.vnni && xstride == rowLen {
+	// caller passes) are made unsigned (xor80) once into a scratch, in
+	// chunks of at most gemmXorBytes, rather than in the K loop of every
+	// block; rows too long for 12 of them in it keep the in-loop XOR, and
+	// so do fewer than 4 rows (a GEMV's K loop is bound by its chains'
+	// latency, not by the XOR, and the copy would cost more than it saves).
+	if im.vnni && xstride == rowLen && hi-lo >= 4 {
 		if fit := gemmXorBytes / rowLen; fit >= min(12, hi-lo) {
-			pre = true
 			if fit < chunk {
 				chunk = max(1, fit/12*12)
 			}
+			im.runPre(x, rowLen, kg, ktail, w, l, bias, y, o, zx, mult, yz, out, lo, hi, chunk)
+			return
 		}
 	}
+	im.groups(nil, x, xstride, rowLen, kg, ktail, w, l, bias, y, o, zx, mult, yz, out, lo, hi, chunk)
+}
+
+// runPre is groups with a scratch for the unsigned rows (declared here, so
+// that the other calls do not clear it).
+func (im *gemmImpl) runPre(x []int8, rowLen, kg, ktail int, w []int8, l gemmLayout, bias []int32, y []int8, o int,
+	zx int32, mult []Multiplier, yz int32, out Range, lo, hi, chunk int) {
+	var xs [gemmXorBytes]int8
+	im.groups(xs[:], x, rowLen, rowLen, kg, ktail, w, l, bias, y, o, zx, mult, yz, out, lo, hi, chunk)
+}
+
+// groups is run's loop over channel groups, row chunks and blocks; with a
+// scratch xs (VNNI), each chunk's rows are made unsigned into it first and
+// the kernels without the XOR read them there.
+func (im *gemmImpl) groups(xs, x []int8, xstride, rowLen, kg, ktail int, w []int8, l gemmLayout, bias []int32, y []int8, o int,
+	zx int32, mult []Multiplier, yz int32, out Range, lo, hi, chunk int) {
 	var eb [gemmGroup / 16]epiBlock
 	eo := newEpiOut(yz, out)
 	for g0 := 0; g0 < o; g0 += gemmGroup {
@@ -204,12 +221,12 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 		}
 		for p0 := lo; p0 < hi; p0 += chunk {
 			p1 := min(hi, p0+chunk)
-			if pre {
+			if xs != nil {
 				// The chunk's rows, unsigned, at stride rowLen from xs[0]:
 				// block reads rows [0, p1-p0) of them.
-				xor80(xs[:], x[p0*rowLen:p1*rowLen])
+				xor80(xs, x[p0*rowLen:p1*rowLen])
 				for o0 := g0; o0 < g1; o0 += l.width(o0) {
-					im.block(true, xs[:], rowLen, kg, ktail, w, l, y, o, o0, &eb[(o0-g0)/16], flags[(o0-g0)/16], p0, p1, p0)
+					im.block(true, xs, rowLen, kg, ktail, w, l, y, o, o0, &eb[(o0-g0)/16], flags[(o0-g0)/16], p0, p1, p0)
 				}
 				continue
 			}
