@@ -37,7 +37,10 @@ func gapSumAVX2(x *int8, hw, c, nblk int, acc *int32)
 
 // chanMulAVX2 computes, for npix pixels of c channels (a multiple of 8),
 // y[p][c] = requant((x[p][c] - zx) gs[c]) with the epilogue constants e (one
-// multiplier for all lanes); the generic twin is ChannelMul.
+// multiplier for all lanes); gs[c] holds the gate's factor (in [-255, 255])
+// as a 16-bit word in the low half, zero in the high half, multiplied by
+// VPMADDWD (one uop, where VPMULLD takes two); the generic twin is
+// ChannelMul.
 //
 //go:noescape
 func chanMulAVX2(x, y *int8, npix, c int, gs *int32, zx int, e *epiBlock, flags int)
@@ -118,7 +121,10 @@ func chanMulX86(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 	for n := lo / max(p.HW, 1); n < p.N && n*p.HW < hi; n++ {
 		a, b := p.span(n, lo, hi)
 		for c := range p.C {
-			gs[c] = int32(g[n*p.C+c]) - p.GZero
+			// The gate's factor in the low word, 0 in the high one, for
+			// VPMADDWD: (x - zx) fits in 16 bits, so lo16(x - zx) gs[c]
+			// + hi16(x - zx) 0 is the product.
+			gs[c] = int32(uint16(int16(int32(g[n*p.C+c]) - p.GZero)))
 		}
 		off := (n*p.HW + a) * p.C
 		chanMulAVX2(&x[off], &y[off], b-a, p.C, &gs[0], int(p.XZero), &e, flags)
