@@ -58,7 +58,15 @@ func addX86(p *AddParams, a, b, y []int8) {
 		return
 	}
 	a, b = a[:len(y)], b[:len(y)]
-	var c addConsts
+	c := newAddConsts(p)
+	addAVX2(&a[0], &b[0], &y[0], n, &c)
+	if n < len(y) {
+		Add(p, a[n:], b[n:], y[n:])
+	}
+}
+
+// newAddConsts returns the constants addAVX2 and addAVX512 read (p.S >= 16).
+func newAddConsts(p *AddParams) (c addConsts) {
 	for i := range 16 {
 		c.za[i], c.zb[i], c.zy[i] = int16(p.AZero), int16(p.BZero), int16(p.YZero)
 		c.lo[i], c.hi[i] = p.Out.Lo, p.Out.Hi
@@ -73,9 +81,28 @@ func addX86(p *AddParams, a, b, y []int8) {
 		c.round[i] = 1 << (s - 16)
 	}
 	c.sh[0] = int64(s - 15)
-	addAVX2(&a[0], &b[0], &y[0], n, &c)
+	return c
+}
+
+// addAVX512 is addAVX2 on 512-bit registers for n a multiple of 32 (the
+// same parameters and partial sums; AVX-512BW). The generic twin is Add.
+//
+//go:noescape
+func addAVX512(a, b, y *int8, n int, c *addConsts)
+
+// addX86Z is addX86 with the 512-bit loop for the multiples of 32
+// elements (the vnni Sets).
+func addX86Z(p *AddParams, a, b, y []int8) {
+	n := len(y) &^ 31
+	if p.S < 16 || n == 0 {
+		addX86(p, a, b, y)
+		return
+	}
+	a, b = a[:len(y)], b[:len(y)]
+	c := newAddConsts(p)
+	addAVX512(&a[0], &b[0], &y[0], n, &c)
 	if n < len(y) {
-		Add(p, a[n:], b[n:], y[n:])
+		addX86(p, a[n:], b[n:], y[n:])
 	}
 }
 

@@ -289,3 +289,66 @@ x80_tail:
 x80_done:
 	VZEROUPPER
 	RET
+
+// func addAVX512(a, b, y *int8, n int, c *addConsts)
+// addAVX2 on 512-bit registers (AVX-512BW): 32 elements per step, n a
+// multiple of 32; the same words, partial sums and shifts in every lane
+// (VPACKSSDW and VPUNPCK*WD work within 128-bit lanes, so the element
+// order is kept as in addAVX2), VPMOVSWB for the saturating byte pack.
+TEXT ·addAVX512(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ c+32(FP), R8
+	VBROADCASTI64X4 0(R8), Z8    // za (words)
+	VBROADCASTI64X4 32(R8), Z9   // zb (words)
+	VBROADCASTI64X4 64(R8), Z10  // (A0, B0) word pairs
+	VBROADCASTI64X4 96(R8), Z11  // (A1, B1)
+	VBROADCASTI64X4 128(R8), Z12 // (A2, B2)
+	VBROADCASTI64X4 160(R8), Z13 // 2^(S'-16) (dwords)
+	VMOVDQU 192(R8), X14         // S'-15 (low qword)
+	VBROADCASTI64X4 224(R8), Z15 // zy (words)
+	VBROADCASTI32X4 256(R8), Y16 // lo
+	VBROADCASTI32X4 272(R8), Y17 // hi
+	XORQ AX, AX
+
+addz_loop:
+	CMPQ AX, CX
+	JGE  addz_done
+	VPMOVSXBW (SI)(AX*1), Z0
+	VPMOVSXBW (DX)(AX*1), Z1
+	VPSUBW Z8, Z0, Z0
+	VPSUBW Z9, Z1, Z1
+	VPUNPCKLWD Z1, Z0, Z2 // (da, db) of elements 8i..8i+3 in lane i
+	VPUNPCKHWD Z1, Z0, Z3 // 8i+4..8i+7
+	VPMADDWD Z10, Z2, Z4
+	VPMADDWD Z11, Z2, Z5
+	VPMADDWD Z12, Z2, Z6
+	VPSLLD $15, Z6, Z6
+	VPSRAD $15, Z4, Z4
+	VPADDD Z5, Z6, Z6
+	VPADDD Z4, Z6, Z6
+	VPADDD Z13, Z6, Z6
+	VPSRAD X14, Z6, Z6
+	VPMADDWD Z10, Z3, Z4
+	VPMADDWD Z11, Z3, Z5
+	VPMADDWD Z12, Z3, Z7
+	VPSLLD $15, Z7, Z7
+	VPSRAD $15, Z4, Z4
+	VPADDD Z5, Z7, Z7
+	VPADDD Z4, Z7, Z7
+	VPADDD Z13, Z7, Z7
+	VPSRAD X14, Z7, Z7
+	VPACKSSDW Z7, Z6, Z6 // elements 0-31 in order
+	VPADDSW Z15, Z6, Z6
+	VPMOVSWB Z6, Y6
+	VPMAXSB Y16, Y6, Y6
+	VPMINSB Y17, Y6, Y6
+	VMOVDQU Y6, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP  addz_loop
+
+addz_done:
+	VZEROUPPER
+	RET
