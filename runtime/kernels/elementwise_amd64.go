@@ -130,7 +130,26 @@ func gapX86(p *PoolParams, x, y []int8) {
 // cmChunk bounds the channels ChannelMul handles in assembly (stack scratch).
 const cmChunk = 4096
 
+// chanMulAVX512 is chanMulAVX2 in blocks of 32 channels on 512-bit
+// registers (AVX-512BW), the last block of c%32 under masks; gs must be
+// readable up to c rounded up to 32. The generic twin is ChannelMul.
+//
+//go:noescape
+func chanMulAVX512(x, y *int8, npix, c int, gs *int32, zx int, e *epiBlock, flags int)
+
 func chanMulX86(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
+	chanMulX86Z(false, p, x, g, y, lo, hi)
+}
+
+// chanMulZ512 is ChannelMul for the VNNI Sets (chanMulAVX512).
+func chanMulZ512(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
+	chanMulX86Z(true, p, x, g, y, lo, hi)
+}
+
+// cmChunk is a multiple of 32: chanMulAVX512 reads gs in whole blocks.
+var _ [1 - cmChunk%32]struct{}
+
+func chanMulX86Z(z bool, p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 	if lo >= hi {
 		return
 	}
@@ -154,7 +173,11 @@ func chanMulX86(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 			gs[c] = int32(uint16(int16(int32(g[n*p.C+c]) - p.GZero)))
 		}
 		off := (n*p.HW + a) * p.C
-		chanMulAVX2(&x[off], &y[off], b-a, p.C, &gs[0], int(p.XZero), &e, flags)
+		if z {
+			chanMulAVX512(&x[off], &y[off], b-a, p.C, &gs[0], int(p.XZero), &e, flags)
+		} else {
+			chanMulAVX2(&x[off], &y[off], b-a, p.C, &gs[0], int(p.XZero), &e, flags)
+		}
 	}
 }
 
