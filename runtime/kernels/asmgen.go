@@ -98,10 +98,14 @@ func permDataZ() string {
 
 // gemmKind describes one GEMM micro-kernel family.
 type gemmKind struct {
-	name  string
-	vnni  bool // VPDPBUSD on unsigned x+128 (else VPMADDWD on int16)
-	v     int  // vectors per block: 1 or 2
-	z     bool // 512-bit registers (16 channels per vector; VNNI only), else 256-bit (8)
+	name string
+	vnni bool // VPDPBUSD on unsigned x+128 (else VPMADDWD on int16)
+	v    int  // vectors per block: 1 or 2
+	z    bool // 512-bit registers (16 channels per vector; VNNI only), else 256-bit (8)
+	// pre: the activations arrive already as the unsigned x+128 (x XOR
+	// 0x80, done once per chunk by the driver), so the K loop skips the
+	// VPXORD per broadcast (VNNI only).
+	pre   bool
 	tiles []int
 }
 
@@ -366,7 +370,9 @@ func (k gemmKind) unrolled1(a *asm, lbl string) {
 				b = k.r(30)
 			}
 			a.i("VPBROADCASTD %d(R9), %s", 4*c, b)
-			a.i("VPXORD %s, %s, %s", k.r(28), b, b)
+			if !k.pre {
+				a.i("VPXORD %s, %s, %s", k.r(28), b, b)
+			}
 			for v := range V {
 				acc := k.acc(0, v)
 				if c > 0 {
@@ -426,7 +432,9 @@ func (k gemmKind) row(a *asm, r int, src string, gpr bool) {
 	if k.vnni {
 		b := k.r(26 + r%2)
 		a.i("VPBROADCASTD %s, %s", src, b)
-		a.i("VPXORD %s, %s, %s", k.r(28), b, b)
+		if !k.pre {
+			a.i("VPXORD %s, %s, %s", k.r(28), b, b)
+		}
 		for v := range k.v {
 			a.i("VPDPBUSD %s, %s, %s", k.r(24+v), b, k.r(k.acc(r, v)))
 		}
@@ -1162,6 +1170,10 @@ func main() {
 		{name: "gemmVNNIZ16", vnni: true, v: 1, z: true, tiles: []int{12, 4, 1}},
 		{name: "gemmVNNI16", vnni: true, v: 2, tiles: []int{12, 4, 1}},
 		{name: "gemmVNNI8", vnni: true, v: 1, tiles: []int{12, 4, 1}},
+		{name: "gemmVNNIZ32p", vnni: true, v: 2, z: true, pre: true, tiles: []int{12, 4, 1}},
+		{name: "gemmVNNIZ16p", vnni: true, v: 1, z: true, pre: true, tiles: []int{12, 4, 1}},
+		{name: "gemmVNNI16p", vnni: true, v: 2, pre: true, tiles: []int{12, 4, 1}},
+		{name: "gemmVNNI8p", vnni: true, v: 1, pre: true, tiles: []int{12, 4, 1}},
 		{name: "gemmAVX2x16", v: 2, tiles: []int{4, 1}},
 		{name: "gemmAVX2x8", v: 1, tiles: []int{4, 1}},
 	} {

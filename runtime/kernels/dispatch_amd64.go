@@ -69,6 +69,10 @@ func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, gf *gemmF32Impl, df 
 	s.LUT = lutGo
 	s.QuantizeCodes = quantizeX86
 	s.Interleave3 = interleave3X86
+	if gm.vnni { // the VNNI Sets have AVX-512BW
+		s.Add = addX86Z
+		s.ChannelMul = chanMulZ512
+	}
 	if vbmi {
 		s.LUT = lutX86VBMI
 		s.Description += "; LUT with AVX-512 VBMI"

@@ -162,7 +162,12 @@
 // and is "vnni" with its GEMM (Pointwise, Gemm, Conv through im2col) on
 // 512-bit registers: blocks of 32 output channels, two ZMM vectors per row
 // (the same sums and epilogue, one 16-channel epiBlock per vector), a
-// remainder of 16 channels in one ZMM vector, one of 8 on vnni's kernel. Their requantization is
+// remainder of 16 channels in one ZMM vector, one of 8 on vnni's kernel. Both
+// VNNI GEMM drivers make a chunk's activation rows unsigned (x XOR 0x80)
+// once, into a 16 KiB stack scratch, and run kernels without the XOR per
+// broadcast in their K loop (rows over 1365 bytes keep it); their Add and
+// ChannelMul are avx2's loops on 512-bit registers (AVX-512BW; ChannelMul in
+// blocks of 32 channels, the last under masks). Their requantization is
 // the rule above in 32-bit lanes, rewritten exactly (epilogue.go proves it
 // case by case, and TestEpilogueRewrite checks it over every shift and
 // extreme values). Their float32 kernels are VFMADD231PS chains: GEMM

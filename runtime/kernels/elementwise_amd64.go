@@ -37,7 +37,10 @@ func gapSumAVX2(x *int8, hw, c, nblk int, acc *int32)
 
 // chanMulAVX2 computes, for npix pixels of c channels (a multiple of 8),
 // y[p][c] = requant((x[p][c] - zx) gs[c]) with the epilogue constants e (one
-// multiplier for all lanes); the generic twin is ChannelMul.
+// multiplier for all lanes); gs[c] holds the gate's factor (in [-255, 255])
+// as a 16-bit word in the low half, zero in the high half, multiplied by
+// VPMADDWD (one uop, where VPMULLD takes two); the generic twin is
+// ChannelMul.
 //
 //go:noescape
 func chanMulAVX2(x, y *int8, npix, c int, gs *int32, zx int, e *epiBlock, flags int)
@@ -55,7 +58,15 @@ func addX86(p *AddParams, a, b, y []int8) {
 		return
 	}
 	a, b = a[:len(y)], b[:len(y)]
-	var c addConsts
+	c := newAddConsts(p)
+	addAVX2(&a[0], &b[0], &y[0], n, &c)
+	if n < len(y) {
+		Add(p, a[n:], b[n:], y[n:])
+	}
+}
+
+// newAddConsts returns the constants addAVX2 and addAVX512 read (p.S >= 16).
+func newAddConsts(p *AddParams) (c addConsts) {
 	for i := range 16 {
 		c.za[i], c.zb[i], c.zy[i] = int16(p.AZero), int16(p.BZero), int16(p.YZero)
 		c.lo[i], c.hi[i] = p.Out.Lo, p.Out.Hi
@@ -70,9 +81,28 @@ func addX86(p *AddParams, a, b, y []int8) {
 		c.round[i] = 1 << (s - 16)
 	}
 	c.sh[0] = int64(s - 15)
-	addAVX2(&a[0], &b[0], &y[0], n, &c)
+	return c
+}
+
+// addAVX512 is addAVX2 on 512-bit registers for n a multiple of 32 (the
+// same parameters and partial sums; AVX-512BW). The generic twin is Add.
+//
+//go:noescape
+func addAVX512(a, b, y *int8, n int, c *addConsts)
+
+// addX86Z is addX86 with the 512-bit loop for the multiples of 32
+// elements (the vnni Sets).
+func addX86Z(p *AddParams, a, b, y []int8) {
+	n := len(y) &^ 31
+	if p.S < 16 || n == 0 {
+		addX86(p, a, b, y)
+		return
+	}
+	a, b = a[:len(y)], b[:len(y)]
+	c := newAddConsts(p)
+	addAVX512(&a[0], &b[0], &y[0], n, &c)
 	if n < len(y) {
-		Add(p, a[n:], b[n:], y[n:])
+		addX86(p, a[n:], b[n:], y[n:])
 	}
 }
 
@@ -100,7 +130,26 @@ func gapX86(p *PoolParams, x, y []int8) {
 // cmChunk bounds the channels ChannelMul handles in assembly (stack scratch).
 const cmChunk = 4096
 
+// chanMulAVX512 is chanMulAVX2 in blocks of 32 channels on 512-bit
+// registers (AVX-512BW), the last block of c%32 under masks; gs must be
+// readable up to c rounded up to 32. The generic twin is ChannelMul.
+//
+//go:noescape
+func chanMulAVX512(x, y *int8, npix, c int, gs *int32, zx int, e *epiBlock, flags int)
+
 func chanMulX86(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
+	chanMulX86Z(false, p, x, g, y, lo, hi)
+}
+
+// chanMulZ512 is ChannelMul for the VNNI Sets (chanMulAVX512).
+func chanMulZ512(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
+	chanMulX86Z(true, p, x, g, y, lo, hi)
+}
+
+// cmChunk is a multiple of 32: chanMulAVX512 reads gs in whole blocks.
+var _ [1 - cmChunk%32]struct{}
+
+func chanMulX86Z(z bool, p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 	if lo >= hi {
 		return
 	}
@@ -118,10 +167,17 @@ func chanMulX86(p *ChannelMulParams, x, g, y []int8, lo, hi int) {
 	for n := lo / max(p.HW, 1); n < p.N && n*p.HW < hi; n++ {
 		a, b := p.span(n, lo, hi)
 		for c := range p.C {
-			gs[c] = int32(g[n*p.C+c]) - p.GZero
+			// The gate's factor in the low word, 0 in the high one, for
+			// VPMADDWD: (x - zx) fits in 16 bits, so lo16(x - zx) gs[c]
+			// + hi16(x - zx) 0 is the product.
+			gs[c] = int32(uint16(int16(int32(g[n*p.C+c]) - p.GZero)))
 		}
 		off := (n*p.HW + a) * p.C
-		chanMulAVX2(&x[off], &y[off], b-a, p.C, &gs[0], int(p.XZero), &e, flags)
+		if z {
+			chanMulAVX512(&x[off], &y[off], b-a, p.C, &gs[0], int(p.XZero), &e, flags)
+		} else {
+			chanMulAVX2(&x[off], &y[off], b-a, p.C, &gs[0], int(p.XZero), &e, flags)
+		}
 	}
 }
 

@@ -177,8 +177,8 @@ cm_blk:
 	VPMOVSXBD 8(SI)(AX*1), Y1
 	VPSUBD Y15, Y0, Y0
 	VPSUBD Y15, Y1, Y1
-	VPMULLD (R10)(AX*4), Y0, Y0
-	VPMULLD 32(R10)(AX*4), Y1, Y1
+	VPMADDWD (R10)(AX*4), Y0, Y0
+	VPMADDWD 32(R10)(AX*4), Y1, Y1
 	TESTQ $1, R11
 	JZ   cm_f_noclamp
 	EPICLAMP(Y0, R8, 0)
@@ -204,7 +204,7 @@ cm_half:
 	JZ   cm_next
 	VPMOVSXBD (SI)(AX*1), Y0
 	VPSUBD Y15, Y0, Y0
-	VPMULLD (R10)(AX*4), Y0, Y0
+	VPMADDWD (R10)(AX*4), Y0, Y0
 	TESTQ $1, R11
 	JZ   cm_h_noclamp
 	EPICLAMP(Y0, R8, 0)
@@ -255,5 +255,243 @@ lut_loop:
 	JMP  lut_loop
 
 lut_done:
+	VZEROUPPER
+	RET
+
+// func xor80AVX512(dst, src *int8, n int)
+// dst[i] = src[i] ^ 0x80 for i < n: 64 bytes per step, the last partial
+// vector under a byte mask (AVX-512BW).
+TEXT ·xor80AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $0x80808080, AX
+	VPBROADCASTD AX, Z1
+x80_loop:
+	CMPQ CX, $64
+	JLT  x80_tail
+	VPXORD (SI), Z1, Z0
+	VMOVDQU64 Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $64, CX
+	JMP  x80_loop
+x80_tail:
+	TESTQ CX, CX
+	JZ   x80_done
+	MOVQ $1, AX
+	SHLQ CX, AX // CX < 64
+	DECQ AX
+	KMOVQ AX, K1
+	VMOVDQU8.Z (SI), K1, Z0
+	VPXORD Z1, Z0, Z0
+	VMOVDQU8 Z0, K1, (DI)
+x80_done:
+	VZEROUPPER
+	RET
+
+// func addAVX512(a, b, y *int8, n int, c *addConsts)
+// addAVX2 on 512-bit registers (AVX-512BW): 32 elements per step, n a
+// multiple of 32; the same words, partial sums and shifts in every lane
+// (VPACKSSDW and VPUNPCK*WD work within 128-bit lanes, so the element
+// order is kept as in addAVX2), VPMOVSWB for the saturating byte pack.
+TEXT ·addAVX512(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ c+32(FP), R8
+	VBROADCASTI64X4 0(R8), Z8    // za (words)
+	VBROADCASTI64X4 32(R8), Z9   // zb (words)
+	VBROADCASTI64X4 64(R8), Z10  // (A0, B0) word pairs
+	VBROADCASTI64X4 96(R8), Z11  // (A1, B1)
+	VBROADCASTI64X4 128(R8), Z12 // (A2, B2)
+	VBROADCASTI64X4 160(R8), Z13 // 2^(S'-16) (dwords)
+	VMOVDQU 192(R8), X14         // S'-15 (low qword)
+	VBROADCASTI64X4 224(R8), Z15 // zy (words)
+	VBROADCASTI32X4 256(R8), Y16 // lo
+	VBROADCASTI32X4 272(R8), Y17 // hi
+	XORQ AX, AX
+
+addz_loop:
+	CMPQ AX, CX
+	JGE  addz_done
+	VPMOVSXBW (SI)(AX*1), Z0
+	VPMOVSXBW (DX)(AX*1), Z1
+	VPSUBW Z8, Z0, Z0
+	VPSUBW Z9, Z1, Z1
+	VPUNPCKLWD Z1, Z0, Z2 // (da, db) of elements 8i..8i+3 in lane i
+	VPUNPCKHWD Z1, Z0, Z3 // 8i+4..8i+7
+	VPMADDWD Z10, Z2, Z4
+	VPMADDWD Z11, Z2, Z5
+	VPMADDWD Z12, Z2, Z6
+	VPSLLD $15, Z6, Z6
+	VPSRAD $15, Z4, Z4
+	VPADDD Z5, Z6, Z6
+	VPADDD Z4, Z6, Z6
+	VPADDD Z13, Z6, Z6
+	VPSRAD X14, Z6, Z6
+	VPMADDWD Z10, Z3, Z4
+	VPMADDWD Z11, Z3, Z5
+	VPMADDWD Z12, Z3, Z7
+	VPSLLD $15, Z7, Z7
+	VPSRAD $15, Z4, Z4
+	VPADDD Z5, Z7, Z7
+	VPADDD Z4, Z7, Z7
+	VPADDD Z13, Z7, Z7
+	VPSRAD X14, Z7, Z7
+	VPACKSSDW Z7, Z6, Z6 // elements 0-31 in order
+	VPADDSW Z15, Z6, Z6
+	VPMOVSWB Z6, Y6
+	VPMAXSB Y16, Y6, Y6
+	VPMINSB Y17, Y6, Y6
+	VMOVDQU Y6, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP  addz_loop
+
+addz_done:
+	VZEROUPPER
+	RET
+
+// cmPermZ puts the dwords left by VPACKSSDW of channels 0-15 and 16-31
+// (4 channels per dword, lanes interleaved) back into channel order.
+DATA cmPermZ<>+0(SB)/4, $0
+DATA cmPermZ<>+4(SB)/4, $2
+DATA cmPermZ<>+8(SB)/4, $4
+DATA cmPermZ<>+12(SB)/4, $6
+DATA cmPermZ<>+16(SB)/4, $1
+DATA cmPermZ<>+20(SB)/4, $3
+DATA cmPermZ<>+24(SB)/4, $5
+DATA cmPermZ<>+28(SB)/4, $7
+GLOBL cmPermZ<>(SB), RODATA|NOPTR, $32
+
+// chanMulAVX512's steps on one block of 32 channels at AX: load under K2
+// (channels 0-15) and K3 (16-31), the clamp of flags&epiClamp, the rest of
+// the epilogue and the store under K4 (bytes).
+#define CMZLOAD \
+	VPMOVSXBD.Z (SI)(AX*1), K2, Z0 \
+	VPMOVSXBD.Z 16(SI)(AX*1), K3, Z1 \
+	VPSUBD Z15, Z0, Z0 \
+	VPSUBD Z15, Z1, Z1 \
+	VPMADDWD (R10)(AX*4), Z0, Z0 \
+	VPMADDWD 64(R10)(AX*4), Z1, Z1
+
+#define CMZCLAMP \
+	VPMAXSD Z17, Z0, Z0 \
+	VPMINSD Z18, Z0, Z0 \
+	VPSLLVD Z19, Z0, Z0 \
+	VPMAXSD Z17, Z1, Z1 \
+	VPMINSD Z18, Z1, Z1 \
+	VPSLLVD Z19, Z1, Z1
+
+#define CMZREST \
+	VPSRLQ $32, Z0, Z2 \
+	VPMULDQ Z8, Z0, Z0 \
+	VPMULDQ Z9, Z2, Z2 \
+	VPSRLQ $32, Z0, Z0 \
+	VPBLENDMD Z2, Z0, K1, Z0 \
+	VPADDD Z10, Z0, Z0 \
+	VPSRAVD Z11, Z0, Z0 \
+	VPSRLQ $32, Z1, Z3 \
+	VPMULDQ Z8, Z1, Z1 \
+	VPMULDQ Z9, Z3, Z3 \
+	VPSRLQ $32, Z1, Z1 \
+	VPBLENDMD Z3, Z1, K1, Z1 \
+	VPADDD Z10, Z1, Z1 \
+	VPSRAVD Z11, Z1, Z1 \
+	VPACKSSDW Z1, Z0, Z0 \
+	VPADDSW Z12, Z0, Z0 \
+	VPMOVSWB Z0, Y0 \
+	VPERMD Y0, Y16, Y0 \
+	VPMAXSB Y13, Y0, Y0 \
+	VPMINSB Y14, Y0, Y0 \
+	VMOVDQU8 Y0, K4, (DI)(AX*1)
+
+// func chanMulAVX512(x, y *int8, npix, c int, gs *int32, zx int, e *epiBlock, flags int)
+// chanMulAVX2 in blocks of 32 channels on 512-bit registers (c a multiple
+// of 8: the last block of c%32 channels under masks; gs readable for the
+// whole block).
+TEXT ·chanMulAVX512(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ npix+16(FP), BX
+	MOVQ c+24(FP), R9
+	MOVQ gs+32(FP), R10
+	MOVQ e+48(FP), R8
+	MOVQ flags+56(FP), R11
+	VPBROADCASTD zx+40(FP), Z15
+	VMOVDQU32 256(R8), Z8   // M' (every lane the same multiplier)
+	VMOVDQU32 320(R8), Z9   // M' in even lanes
+	VMOVDQU32 384(R8), Z10  // round
+	VMOVDQU32 448(R8), Z11  // shift
+	VBROADCASTI64X4 576(R8), Z12 // zy (words)
+	VMOVDQU 512(R8), X13    // lo (bytes)
+	VINSERTI128 $1, X13, Y13, Y13
+	VMOVDQU 544(R8), X14    // hi
+	VINSERTI128 $1, X14, Y14, Y14
+	VMOVDQU32 64(R8), Z17   // -B
+	VMOVDQU32 128(R8), Z18  // B
+	VMOVDQU32 192(R8), Z19  // L
+	VMOVDQU32 cmPermZ<>(SB), Y16
+	MOVL $0xAAAA, DX
+	KMOVW DX, K1
+	// Masks of the last block: c%32 channels (8, 16 or 24).
+	MOVQ R9, CX
+	ANDQ $31, CX
+	MOVQ $1, DX
+	SHLQ CX, DX
+	DECQ DX
+	KMOVD DX, K5            // bytes
+	KMOVW DX, K6            // channels 0-15
+	SHRQ $16, DX
+	KMOVW DX, K7            // channels 16-31
+	MOVQ R9, R12
+	ANDQ $-32, R12          // channels in whole blocks
+
+cmz_pix:
+	XORQ AX, AX
+	KXNORW K2, K2, K2
+	KXNORW K3, K3, K3
+	KXNORD K4, K4, K4
+
+cmz_blk:
+	CMPQ AX, R12
+	JGE  cmz_last
+	TESTQ $1, R11
+	JZ   cmz_f_noclamp
+	CMZLOAD
+	CMZCLAMP
+	CMZREST
+	ADDQ $32, AX
+	JMP  cmz_blk
+
+cmz_f_noclamp:
+	CMZLOAD
+	CMZREST
+	ADDQ $32, AX
+	JMP  cmz_blk
+
+cmz_last:
+	CMPQ AX, R9
+	JGE  cmz_next
+	KMOVW K6, K2
+	KMOVW K7, K3
+	KMOVD K5, K4
+	TESTQ $1, R11
+	JZ   cmz_l_noclamp
+	CMZLOAD
+	CMZCLAMP
+	CMZREST
+	JMP  cmz_next
+
+cmz_l_noclamp:
+	CMZLOAD
+	CMZREST
+
+cmz_next:
+	ADDQ R9, SI
+	ADDQ R9, DI
+	DECQ BX
+	JNZ  cmz_pix
 	VZEROUPPER
 	RET

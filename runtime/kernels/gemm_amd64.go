@@ -39,6 +39,50 @@ func gemmVNNI16(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, yst
 //go:noescape
 func gemmVNNI8(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
 
+// gemmVNNIZ32p, gemmVNNIZ16p, gemmVNNI16p and gemmVNNI8p are the same
+// kernels for rows that already hold the unsigned operand x XOR 0x80 (= x +
+// 128 as a byte; xor80 makes them): their K loop has no VPXORD per
+// broadcast, which on 512-bit registers shares ports 0 and 5 with VPDPBUSD
+// (24 VPDPBUSD and 12 VPXORD take 18 cycles per k group of a 12-row tile,
+// the 24 alone 12). The tail's bytes past k are loaded as zeros either way,
+// multiplying the zero weights of the padding.
+
+//go:noescape
+func gemmVNNIZ32p(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+//go:noescape
+func gemmVNNIZ16p(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+//go:noescape
+func gemmVNNI16p(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+//go:noescape
+func gemmVNNI8p(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
+
+// xor80AVX512 sets dst[i] = src[i] XOR 0x80 for i < n (any n >= 0; the last
+// partial vector under a mask, never past either slice). The generic twin is
+// xor80Go.
+//
+//go:noescape
+func xor80AVX512(dst, src *int8, n int)
+
+// xor80 sets dst[i] = src[i] XOR 0x80 (the unsigned operand x + 128 of
+// VPDPBUSD) for i < len(src); len(dst) >= len(src).
+func xor80(dst, src []int8) {
+	if len(src) == 0 {
+		return
+	}
+	_ = dst[len(src)-1]
+	xor80AVX512(&dst[0], &src[0], len(src))
+}
+
+// xor80Go is xor80AVX512's twin.
+func xor80Go(dst, src []int8) {
+	for i, v := range src {
+		dst[i] = v ^ -128
+	}
+}
+
 //go:noescape
 func gemmAVX2x16(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int)
 
@@ -61,7 +105,20 @@ var (
 
 // kernel calls the micro-kernel for a block of width wd. (Direct calls: a
 // call through a func value would make e escape.)
-func (im *gemmImpl) kernel(wd int, x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int) {
+func (im *gemmImpl) kernel(pre bool, wd int, x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int) {
+	if pre {
+		switch {
+		case wd == 32:
+			gemmVNNIZ32p(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+		case wd == 16 && im.bw == 32:
+			gemmVNNIZ16p(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+		case wd == 16:
+			gemmVNNI16p(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+		default:
+			gemmVNNI8p(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
+		}
+		return
+	}
 	switch {
 	case wd == 32:
 		gemmVNNIZ32(x, xstride, kg, ktail, w, npix, y, ystride, e, flags)
@@ -110,6 +167,37 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 	if (hi-lo)*(rowLen+o) > gemmChunkMin {
 		chunk = max(48, gemmChunkBytes/(rowLen+o)/12*12)
 	}
+	// VNNI: each chunk's rows (contiguous: xstride = rowLen, as every
+	// caller passes) are made unsigned (xor80) once into a scratch, in
+	// chunks of at most gemmXorBytes, rather than in the K loop of every
+	// block; rows too long for 12 of them in it keep the in-loop XOR, and
+	// so do fewer than 4 rows (a GEMV's K loop is bound by its chains'
+	// latency, not by the XOR, and the copy would cost more than it saves).
+	if im.vnni && xstride == rowLen && hi-lo >= 4 {
+		if fit := gemmXorBytes / rowLen; fit >= min(12, hi-lo) {
+			if fit < chunk {
+				chunk = max(1, fit/12*12)
+			}
+			im.runPre(x, rowLen, kg, ktail, w, l, bias, y, o, zx, mult, yz, out, lo, hi, chunk)
+			return
+		}
+	}
+	im.groups(nil, x, xstride, rowLen, kg, ktail, w, l, bias, y, o, zx, mult, yz, out, lo, hi, chunk)
+}
+
+// runPre is groups with a scratch for the unsigned rows (declared here, so
+// that the other calls do not clear it).
+func (im *gemmImpl) runPre(x []int8, rowLen, kg, ktail int, w []int8, l gemmLayout, bias []int32, y []int8, o int,
+	zx int32, mult []Multiplier, yz int32, out Range, lo, hi, chunk int) {
+	var xs [gemmXorBytes]int8
+	im.groups(xs[:], x, rowLen, rowLen, kg, ktail, w, l, bias, y, o, zx, mult, yz, out, lo, hi, chunk)
+}
+
+// groups is run's loop over channel groups, row chunks and blocks; with a
+// scratch xs (VNNI), each chunk's rows are made unsigned into it first and
+// the kernels without the XOR read them there.
+func (im *gemmImpl) groups(xs, x []int8, xstride, rowLen, kg, ktail int, w []int8, l gemmLayout, bias []int32, y []int8, o int,
+	zx int32, mult []Multiplier, yz int32, out Range, lo, hi, chunk int) {
 	var eb [gemmGroup / 16]epiBlock
 	eo := newEpiOut(yz, out)
 	for g0 := 0; g0 < o; g0 += gemmGroup {
@@ -133,8 +221,17 @@ func (im *gemmImpl) run(x []int8, xstride, k int, padded bool, w []int8, bias []
 		}
 		for p0 := lo; p0 < hi; p0 += chunk {
 			p1 := min(hi, p0+chunk)
+			if xs != nil {
+				// The chunk's rows, unsigned, at stride rowLen from xs[0]:
+				// block reads rows [0, p1-p0) of them.
+				xor80(xs, x[p0*rowLen:p1*rowLen])
+				for o0 := g0; o0 < g1; o0 += l.width(o0) {
+					im.block(true, xs, rowLen, kg, ktail, w, l, y, o, o0, &eb[(o0-g0)/16], flags[(o0-g0)/16], p0, p1, p0)
+				}
+				continue
+			}
 			for o0 := g0; o0 < g1; o0 += l.width(o0) {
-				im.block(x, xstride, kg, ktail, w, l, y, o, o0, &eb[(o0-g0)/16], flags[(o0-g0)/16], p0, p1)
+				im.block(false, x, xstride, kg, ktail, w, l, y, o, o0, &eb[(o0-g0)/16], flags[(o0-g0)/16], p0, p1, 0)
 			}
 		}
 	}
@@ -160,22 +257,24 @@ const (
 	gemmGroup      = 256      // channels whose epilogue constants are computed at once
 	gemmChunkMin   = 96 << 10 // rows x (row + output bytes) above which rows are chunked
 	gemmChunkBytes = 24 << 10 // rows x (row + output bytes) per chunk
+	gemmXorBytes   = 16 << 10 // the unsigned rows of one chunk (VNNI)
 )
 
-// block computes rows [p0, p1) of the block of channels starting at o0.
-func (im *gemmImpl) block(x []int8, xstride, kg, ktail int, w []int8, l gemmLayout, y []int8, o, o0 int, e *epiBlock, flags, p0, p1 int) {
+// block computes rows [p0, p1) of the block of channels starting at o0;
+// row p of the output reads row p-xoff of x (unsigned when pre is set).
+func (im *gemmImpl) block(pre bool, x []int8, xstride, kg, ktail int, w []int8, l gemmLayout, y []int8, o, o0 int, e *epiBlock, flags, p0, p1, xoff int) {
 	wd := l.width(o0)
 	n := min(wd, o-o0)
 	wp := &w[l.blockOff(o0)]
 	if n == wd || im.bw == 32 && wd >= 16 { // the 512-bit kernels store under a mask
-		im.kernel(wd, &x[p0*xstride], xstride, kg, ktail, wp, p1-p0, &y[p0*o+o0], o, e, flags)
+		im.kernel(pre, wd, &x[(p0-xoff)*xstride], xstride, kg, ktail, wp, p1-p0, &y[p0*o+o0], o, e, flags)
 		return
 	}
 	// A partial block: compute into scratch, copy the valid channels.
 	var tmp [partialRows * 16]int8
 	for q0 := p0; q0 < p1; q0 += partialRows {
 		m := min(partialRows, p1-q0)
-		im.kernel(wd, &x[q0*xstride], xstride, kg, ktail, wp, m, &tmp[0], wd, e, flags)
+		im.kernel(pre, wd, &x[(q0-xoff)*xstride], xstride, kg, ktail, wp, m, &tmp[0], wd, e, flags)
 		for p := range m {
 			copy(y[(q0+p)*o+o0:][:n], tmp[p*wd:][:n])
 		}

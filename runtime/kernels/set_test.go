@@ -270,8 +270,12 @@ func TestSetPointwiseGemm(t *testing.T) {
 			}
 		}
 	}
-	// Large enough for the row chunks and several channel groups of run.
-	for _, sh := range [][3]int{{3000, 24, 144}, {700, 33, 301}, {500, 260, 520}, {1200, 16, 1000}} {
+	// Large enough for the row chunks and several channel groups of run;
+	// then rows around the x86 VNNI driver's unsigned-row scratch
+	// (gemmXorBytes = 16 KiB: 12 rows of 1365 bytes fit, of 1366 not, so
+	// those run the in-loop XOR; fewer rows than 12 fit in one chunk).
+	for _, sh := range [][3]int{{3000, 24, 144}, {700, 33, 301}, {500, 260, 520}, {1200, 16, 1000},
+		{30, 1365, 40}, {13, 1366, 40}, {5, 2000, 33}, {40, 700, 72}, {1, 4000, 50}} {
 		pix, k, o := sh[0], sh[1], sh[2]
 		c := newGemmCase(r, pix, k, o)
 		p := &ConvParams{N: 1, H: 1, W: pix, C: k, OH: 1, OW: pix, O: o, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
