@@ -64,6 +64,12 @@ func roundsByOutput(r string, onGrid bool) bool {
 // image (positions are subsampled evenly beyond it).
 const gramBudget = 1 << 22
 
+// maxGramTaps bounds the patch length of a layer rounded by output error:
+// its moments take n² float64 per image in flight and the factor n³/2
+// multiply-adds, and a longer patch (a 3x3 convolution over 960 channels in
+// DeepLabV3's ASPP, n = 8640: 600 MB a matrix) keeps the nearest codes.
+const maxGramTaps = 1024
+
 // minPatchesPerTap is the number of patches per weight of a channel
 // below which its moments are not trusted (a Gram matrix of fewer patches
 // than taps is singular, and the search would move codes freely along
@@ -107,10 +113,13 @@ func gramSpecOf(n *ir.Node) (gramSpec, bool) {
 		if !ok || a == nil || a.TransA || !a.TransB || len(ws) != 2 {
 			return gramSpec{}, false
 		}
+		if ws[1] > maxGramTaps {
+			return gramSpec{}, false
+		}
 		return gramSpec{weight: n.Inputs[1].Name, w: n.Inputs[1].Const, groups: 1, cpg: ws[1], kh: 1, kw: 1, inputC: ws[1]}, true
 	case ir.Conv:
 		a, ok := n.Attrs.(*ir.ConvAttrs)
-		if !ok || a == nil || n.Layout != ir.NHWC || len(ws) != 4 {
+		if !ok || a == nil || n.Layout != ir.NHWC || len(ws) != 4 || ws[1]*ws[2]*ws[3] > maxGramTaps {
 			return gramSpec{}, false
 		}
 		return gramSpec{weight: n.Inputs[1].Name, w: n.Inputs[1].Const, groups: a.Groups(), cpg: ws[1], kh: ws[2], kw: ws[3], conv: a,

@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -516,4 +517,20 @@ func constBytes(q *ir.Graph) map[string][]int8 {
 		}
 	}
 	return m
+}
+
+// TestGramSpecBound: a layer whose patch is longer than maxGramTaps keeps
+// the nearest codes (no moments are measured for it).
+func TestGramSpecBound(t *testing.T) {
+	g := ir.NewGraph("bound")
+	for _, c := range []struct {
+		cin, k int
+		want   bool
+	}{{113, 3, true}, {114, 3, false}, {1024, 1, true}, {1025, 1, false}} {
+		w := g.AddConst(fmt.Sprint("w", c.cin, c.k), ir.NewFloat32(ir.Shape{4, c.cin, c.k, c.k}, nil))
+		n := &ir.Node{Op: ir.Conv, Attrs: &ir.ConvAttrs{Stride: [2]int{1, 1}}, Layout: ir.NHWC, Inputs: []*ir.Value{w, w}}
+		if _, ok := gramSpecOf(n); ok != c.want {
+			t.Errorf("%d channels, %dx%d: measured %v, want %v", c.cin, c.k, c.k, ok, c.want)
+		}
+	}
 }
