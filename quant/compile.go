@@ -124,8 +124,10 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 		st.rangesTime = time.Since(start)
 	}
 	var rounding *RoundingChoice
+	var chosen *ir.Graph // the quantization chooseRounding kept, with its calibration metrics
+	var chosenCalib *Metrics
 	var err error
-	if o.Rounding, rounding, err = chooseRounding(work, st, o); err != nil {
+	if o.Rounding, rounding, chosen, chosenCalib, err = chooseRounding(work, st, o); err != nil {
 		return nil, nil, err
 	}
 	var sens *Sensitivity
@@ -142,9 +144,15 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 			return nil, nil, fmt.Errorf("choose the ops to keep float: %w", err)
 		}
 	}
-	q, err := Quantize(work, st, o)
-	if err != nil {
-		return nil, nil, err
+	// The choice's graph and metrics stand when nothing below changes it
+	// (ops kept float, activation bias correction).
+	reuse := chosen != nil && len(o.KeepFloat) == 0 && !o.ActBiasCorrect
+	q := chosen
+	if !reuse {
+		chosenCalib = nil
+		if q, err = Quantize(work, st, o); err != nil {
+			return nil, nil, err
+		}
 	}
 	if o.ActBiasCorrect {
 		if err := actBiasCorrect(work, q, st, o); err != nil {
@@ -153,7 +161,7 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 	}
 	// The equalized graph computes the same function as ref (equalization
 	// is exact) and has the same intermediate values as q: the reference.
-	rep, err := Assess(work, q, st, eval, evalNames, o)
+	rep, err := assess(work, q, st, eval, evalNames, o, chosenCalib)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -175,6 +183,13 @@ func finish(work *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, o 
 // passes pipeline's output): on the calibration inputs kept in st (up to
 // opts.ReportImages) and on eval when given.
 func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, opts Options) (*Report, error) {
+	return assess(ref, q, st, eval, evalNames, opts, nil)
+}
+
+// assess is Assess with, when calib is not nil, q's metrics on the
+// calibration images already measured (by chooseRounding, with the same
+// images, names and float reference).
+func assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, opts Options, calib0 *Metrics) (*Report, error) {
 	o, err := opts.normalize()
 	if err != nil {
 		return nil, err
@@ -195,6 +210,9 @@ func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, 
 		calib = calib[:o.ReportImages]
 	}
 	start := time.Now()
+	if calib0 != nil && calib0.Images == len(calib) {
+		rep.Calib, calib = calib0, nil
+	}
 	bar := newBar(o.Progress, len(calib)+len(eval), "report: int8 against float")
 	tick := func() {
 		if bar != nil {

@@ -530,16 +530,18 @@ func (c *RoundingChoice) String() string {
 // would be rounded by output error (calibration measured its moments), the
 // model is quantized both ways and the rounding whose int8 logits have the
 // higher pooled SQNR against float's on the calibration images kept in st
-// (up to o.ReportImages) is returned, with the figures; nearest when they
-// tie. Other methods are returned as they are, with no report.
-func chooseRounding(work *ir.Graph, st *Stats, o Options) (string, *RoundingChoice, error) {
+// (up to o.ReportImages) is returned, with the figures, the chosen
+// quantized graph and its metrics on those images (the report's, which
+// finish reuses); nearest when they tie. Other methods are returned as
+// they are, with nothing else.
+func chooseRounding(work *ir.Graph, st *Stats, o Options) (string, *RoundingChoice, *ir.Graph, *Metrics, error) {
 	if o.Rounding != RoundAuto {
-		return o.Rounding, nil, nil
+		return o.Rounding, nil, nil, nil, nil
 	}
 	if len(st.Grams) == 0 || len(st.inputs) == 0 {
-		return RoundNearest, nil, nil
+		return RoundNearest, nil, nil, nil, nil
 	}
-	inputs := st.inputs
+	inputs, names := st.inputs, st.Files
 	if o.ReportImages > 0 && len(inputs) > o.ReportImages {
 		inputs = inputs[:o.ReportImages]
 	}
@@ -547,23 +549,25 @@ func chooseRounding(work *ir.Graph, st *Stats, o Options) (string, *RoundingChoi
 	if st.viewOf == work && st.view != nil {
 		fr.model, fr.outs = st.view, st.floatOut
 	}
-	var db [2]float64
+	var qs [2]*ir.Graph
+	var ms [2]*Metrics
 	for i, r := range [2]string{RoundNearest, RoundOutput} {
 		c := o
 		c.Rounding = r
 		q, err := Quantize(work, st, c)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, nil, err
 		}
-		m, err := evaluate(fr, q, inputs, nil, o.workers(), nil)
+		m, err := evaluate(fr, q, inputs, names, o.workers(), nil)
 		if err != nil {
-			return "", nil, fmt.Errorf("choose the weight rounding: %w", err)
+			return "", nil, nil, nil, fmt.Errorf("choose the weight rounding: %w", err)
 		}
-		db[i] = m.LogitsSQNR
+		qs[i], ms[i] = q, m
 	}
-	ch := &RoundingChoice{Chosen: RoundNearest, NearestDB: db[0], OutputDB: db[1], Images: len(inputs)}
-	if db[1] > db[0] {
-		ch.Chosen = RoundOutput
+	ch := &RoundingChoice{Chosen: RoundNearest, NearestDB: ms[0].LogitsSQNR, OutputDB: ms[1].LogitsSQNR, Images: len(inputs)}
+	k := 0
+	if ms[1].LogitsSQNR > ms[0].LogitsSQNR {
+		ch.Chosen, k = RoundOutput, 1
 	}
-	return ch.Chosen, ch, nil
+	return ch.Chosen, ch, qs[k], ms[k], nil
 }

@@ -476,9 +476,20 @@ func TestChooseRounding(t *testing.T) {
 	if err := rep.WriteText(&text, 0); err != nil || !strings.Contains(text.String(), "  weight rounding: "+c.String()+"\n") {
 		t.Fatalf("the text report does not state the choice (%v):\n%s", err, text.String())
 	}
-	again, _, err := CompileInputs(g, calib, nil, Options{Rounding: c.Chosen})
+	again, againRep, err := CompileInputs(g, calib, nil, Options{Rounding: c.Chosen})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The report reuses the choice's measurement: the same figures as a
+	// report measured afresh.
+	a, b := rep.Calib, againRep.Calib
+	if a.LogitsSQNR != b.LogitsSQNR || a.MedianSQNR != b.MedianSQNR || a.Top1Agree != b.Top1Agree || len(a.PerImage) != len(b.PerImage) || !reflect.DeepEqual(a.Layers, b.Layers) {
+		t.Fatalf("the reused calibration metrics differ from a fresh report's:\n%+v\n%+v", a, b)
+	}
+	for i := range a.PerImage {
+		if !reflect.DeepEqual(a.PerImage[i], b.PerImage[i]) {
+			t.Fatalf("image %d: %+v, fresh %+v", i, a.PerImage[i], b.PerImage[i])
+		}
 	}
 	if !reflect.DeepEqual(constBytes(q), constBytes(again)) {
 		t.Fatal("auto's graph differs from the one of the rounding it chose")
