@@ -186,7 +186,7 @@ func Assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, 
 	return assess(ref, q, st, eval, evalNames, opts, nil)
 }
 
-// assess is Assess with, when calib is not nil, q's metrics on the
+// assess is Assess with, when calib0 is not nil, q's metrics on the
 // calibration images already measured (by chooseRounding, with the same
 // images, names and float reference).
 func assess(ref, q *ir.Graph, st *Stats, eval []*ir.Tensor, evalNames []string, opts Options, calib0 *Metrics) (*Report, error) {
