@@ -107,6 +107,17 @@ type gemmKind struct {
 	// VPXORD per broadcast (VNNI only).
 	pre   bool
 	tiles []int
+	// amx: the K loop runs on AMX tiles (amxKind), whose accumulators the
+	// epilogue loads from memory; its flags argument is at another offset.
+	amx bool
+}
+
+// flagsArg is the kernel's flags argument.
+func (k gemmKind) flagsArg() string {
+	if k.amx {
+		return "flags+64(FP)"
+	}
+	return "flags+72(FP)"
 }
 
 // r names vector register n at the kernel's width.
@@ -478,7 +489,7 @@ func (k gemmKind) epilogue(a *asm, R int, lbl string) {
 	} else if k.vnni {
 		a.i("VMOVDQU32 permT2<>(SB), %s", k.idxReg())
 	}
-	a.i("TESTQ $1, flags+72(FP)")
+	a.i("TESTQ $1, %s", k.flagsArg())
 	a.i("JZ %s_noclamp", lbl)
 	for v := range V {
 		a.i("%s %d(R8), %s", k.mov(), offNegB+k.coff(v), k.r(cst[0]))
@@ -1179,6 +1190,9 @@ func main() {
 	} {
 		k.gen(&a)
 	}
+	a.raw(amxCfg)
+	amxKind{name: "gemmAMX32", v: 2}.gen(&a)
+	amxKind{name: "gemmAMX16", v: 1}.gen(&a)
 	write("gemm_amd64.s", &a)
 
 	var d asm
@@ -1203,4 +1217,261 @@ func write(name string, a *asm) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// AMX. Go's assembler has no AMX mnemonics, so the generator encodes them
+// as BYTE lines whose comment is the instruction as objdump -M intel prints
+// it; TestAMXEncoding decodes every such line of gemm_amd64.s and checks it
+// against its comment (and against objdump when the machine has one).
+
+// gpr numbers Go's names of the 64-bit registers; gprIntel names them.
+var gpr = map[string]int{"AX": 0, "CX": 1, "DX": 2, "BX": 3, "SP": 4, "BP": 5, "SI": 6, "DI": 7,
+	"R8": 8, "R9": 9, "R10": 10, "R11": 11, "R12": 12, "R13": 13, "R14": 14, "R15": 15}
+var gprIntel = []string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
+
+// VEX pp fields (the implied prefix).
+const (
+	ppNone = 0
+	pp66   = 1
+	ppF3   = 2
+	ppF2   = 3
+)
+
+// vex3 is the three-byte VEX prefix for map 0F38, W0, L0, with the
+// extension bits r, x, b of ModRM.reg, SIB.index and the base, and vvvv.
+func vex3(r, x, b, vvvv, pp int) []byte {
+	return []byte{0xC4, byte((^r&1)<<7 | (^x&1)<<6 | (^b&1)<<5 | 0x02), byte((^vvvv&15)<<3 | pp)}
+}
+
+// bytesLine emits the bytes as one BYTE line commented with insn.
+func (a *asm) bytesLine(bs []byte, insn string) {
+	var p []string
+	for _, b := range bs {
+		p = append(p, fmt.Sprintf("BYTE $0x%02x", b))
+	}
+	a.i("%s // %s", strings.Join(p, "; "), insn)
+}
+
+// dispText is objdump's rendering of a displacement.
+func dispText(d int) string {
+	switch {
+	case d > 0:
+		return fmt.Sprintf("+0x%x", d)
+	case d < 0:
+		return fmt.Sprintf("-0x%x", -d)
+	}
+	return ""
+}
+
+// sibMem encodes [base + index*1 + disp] with ModRM.reg = reg.
+func sibMem(reg int, base, index string, disp int) []byte {
+	b, x := gpr[base], gpr[index]
+	mod := 0
+	switch {
+	case disp == 0 && b&7 != 5:
+	case disp >= -128 && disp < 128:
+		mod = 1
+	default:
+		mod = 2
+	}
+	out := []byte{byte(mod<<6 | (reg&7)<<3 | 4), byte((x&7)<<3 | b&7)}
+	switch mod {
+	case 1:
+		out = append(out, byte(int8(disp)))
+	case 2:
+		out = append(out, byte(disp), byte(disp>>8), byte(disp>>16), byte(disp>>24))
+	}
+	return out
+}
+
+// tileload emits TILELOADD tmm, [base + index*1 + disp] (VEX.128.F2.0F38.W0 4B):
+// rows r of the tile from base + disp + r*index.
+func (a *asm) tileload(tmm int, base, index string, disp int) {
+	bs := append(vex3(0, gpr[index]>>3, gpr[base]>>3, 0, ppF2), 0x4B)
+	a.bytesLine(append(bs, sibMem(tmm, base, index, disp)...),
+		fmt.Sprintf("tileloadd tmm%d,[%s+%s*1%s]", tmm, gprIntel[gpr[base]], gprIntel[gpr[index]], dispText(disp)))
+}
+
+// tilestore emits TILESTORED [base + index*1 + disp], tmm (VEX.128.F3.0F38.W0 4B).
+func (a *asm) tilestore(base, index string, disp, tmm int) {
+	bs := append(vex3(0, gpr[index]>>3, gpr[base]>>3, 0, ppF3), 0x4B)
+	a.bytesLine(append(bs, sibMem(tmm, base, index, disp)...),
+		fmt.Sprintf("tilestored [%s+%s*1%s],tmm%d", gprIntel[gpr[base]], gprIntel[gpr[index]], dispText(disp), tmm))
+}
+
+// tdpbssd emits TDPBSSD dst, a, b (VEX.128.F2.0F38.W0 5E): dst[m][n] +=
+// Σ_k int8 a[m][k] x int8 b[k/4][4n + k%4].
+func (a *asm) tdpbssd(dst, src1, src2 int) {
+	bs := append(vex3(0, 0, 0, src2, ppF2), 0x5E, byte(0xC0|dst<<3|src1))
+	a.bytesLine(bs, fmt.Sprintf("tdpbssd tmm%d,tmm%d,tmm%d", dst, src1, src2))
+}
+
+// ldtilecfg emits LDTILECFG [base] (VEX.128.NP.0F38.W0 49 /0) for a base
+// other than SP, BP, R12 and R13 (no SIB, no displacement).
+func (a *asm) ldtilecfg(base string) {
+	b := gpr[base]
+	if b&7 == 4 || b&7 == 5 {
+		panic("ldtilecfg: base needs a SIB or displacement")
+	}
+	bs := append(vex3(0, 0, b>>3, 0, ppNone), 0x49, byte(b&7))
+	a.bytesLine(bs, fmt.Sprintf("ldtilecfg [%s]", gprIntel[b]))
+}
+
+// tilerelease emits TILERELEASE (VEX.128.NP.0F38.W0 49 C0).
+func (a *asm) tilerelease() {
+	a.bytesLine(append(vex3(0, 0, 0, 0, ppNone), 0x49, 0xC0), "tilerelease")
+}
+
+// amxCfg is the tile configuration of the AMX kernels (palette 1): tiles
+// 0-7 all 16 rows of 64 bytes (accumulators: 16 rows x 16 int32; A: 16
+// rows x 64 int8 of K; B: 16 rows of 4 k x 16 channels).
+const amxCfg = `DATA amxCfg<>+0(SB)/8, $1
+DATA amxCfg<>+8(SB)/8, $0
+DATA amxCfg<>+16(SB)/8, $0x0040004000400040
+DATA amxCfg<>+24(SB)/8, $0x0040004000400040
+DATA amxCfg<>+32(SB)/8, $0
+DATA amxCfg<>+40(SB)/8, $0
+DATA amxCfg<>+48(SB)/8, $0x1010101010101010
+DATA amxCfg<>+56(SB)/8, $0
+GLOBL amxCfg<>(SB), RODATA|NOPTR, $64
+
+`
+
+// amxKind is an AMX GEMM kernel for one block of 16v channels (v = 1 or
+// 2). It runs the rows in groups of 32: accumulator tiles 0 and 2 (rows
+// 0-15, 16-31 of the group; channels 0-15) and, for v = 2, 1 and 3
+// (channels 16-31) start at the epilogue's corr rows (a tile load of stride
+// 0), then take TDPBSSD of A tiles 4, 5 (the group's two 16-row halves, 64
+// bytes of K each) and B tiles 6, 7 (16 groups of 4 k of channels 0-15,
+// 16-31: the GEMM layout's rows of 4 x 16v bytes, whose halves are tiles of
+// stride 64v); they are stored to one half of acc (two buffers of 32 rows
+// x 16v int32) and the 512-bit VNNI kernels' epilogue requantizes them
+// from there in row tiles of 12, 4 and 1. The tiles of the next group are
+// computed and stored to the other half before the epilogue of this one,
+// so that the tile unit works while the vector units requantize.
+type amxKind struct {
+	name string
+	v    int
+}
+
+// compute emits the tile work of the group of rows at SI, leaving the
+// accumulators in tiles 0-3 (clobbers AX, CX, DX, DI, R9).
+func (k amxKind) compute(a *asm, lbl string) {
+	rb := 64 * k.v
+	a.i("XORL DX, DX")
+	for v := range k.v {
+		a.tileload(v, "R8", "DX", epiSize*v+offCorr)
+		a.tileload(2+v, "R8", "DX", epiSize*v+offCorr)
+	}
+	a.i("MOVQ SI, AX")
+	a.i("MOVQ R12, R9")
+	a.i("SHLQ $4, R9")
+	a.i("ADDQ SI, R9")
+	a.i("MOVQ w+24(FP), DI")
+	a.i("MOVQ kc+16(FP), CX")
+	a.l(lbl)
+	a.tileload(4, "AX", "R12", 0)
+	a.tileload(5, "R9", "R12", 0)
+	for v := range k.v {
+		a.tileload(6+v, "DI", "R10", 64*v)
+	}
+	for v := range k.v {
+		a.tdpbssd(v, 4, 6+v)
+		a.tdpbssd(2+v, 5, 6+v)
+	}
+	a.i("ADDQ $64, AX")
+	a.i("ADDQ $64, R9")
+	a.i("ADDQ $%d, DI", 16*rb)
+	a.i("DECQ CX")
+	a.i("JNZ %s", lbl)
+}
+
+// store emits the stores of tiles 0-3 to the acc buffer at base.
+func (k amxKind) store(a *asm, base string) {
+	rb := 64 * k.v
+	for v := range k.v {
+		a.tilestore(base, "R10", 64*v, v)
+		a.tilestore(base, "R10", 16*rb+64*v, 2+v)
+	}
+}
+
+// gen emits
+//
+//	func NAME(x *int8, xstride, kc int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int, acc *int32)
+func (k amxKind) gen(a *asm) {
+	g := gemmKind{name: k.name, vnni: true, v: k.v, z: true, amx: true}
+	rb := 64 * k.v // bytes per row of acc, per row of B
+	a.raw(fmt.Sprintf("// func %s(x *int8, xstride, kc int, w *int8, npix int, y *int8, ystride int, e *epiBlock, flags int, acc *int32)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-80\n", k.name))
+	a.i("MOVQ x+0(FP), SI")
+	a.i("MOVQ xstride+8(FP), R12")
+	a.i("MOVQ npix+32(FP), BX")
+	a.i("MOVQ y+40(FP), R13")
+	a.i("MOVQ ystride+48(FP), R14")
+	a.i("MOVQ e+56(FP), R8")
+	a.i("VMOVDQU32 permIdxZ<>(SB), Z29")
+	a.i("MOVQ flags+64(FP), DX")
+	a.i("SHRQ $32, DX")
+	a.i("KMOVD DX, K2")
+	a.i("MOVL $0xAA, DX")
+	a.i("KMOVW DX, K1")
+	a.i("LEAQ amxCfg<>(SB), DX")
+	a.ldtilecfg("DX")
+	a.i("MOVQ $%d, R10", rb)
+	a.i("TESTQ BX, BX")
+	a.i("JZ %s_done", k.name)
+	a.c("the first group, into the first buffer (R11)")
+	k.compute(a, k.name+"_k0")
+	a.i("MOVQ acc+72(FP), R11")
+	k.store(a, "R11")
+	a.l(k.name + "_group")
+	a.c("BX rows are left; the first min(32, BX) are in the buffer at R11.")
+	a.c("The next group, if any, into the other buffer (DI).")
+	a.i("MOVQ R11, DI")
+	a.i("CMPQ BX, $32")
+	a.i("JLE %s_epi", k.name)
+	a.i("MOVQ R12, DX")
+	a.i("SHLQ $5, DX")
+	a.i("ADDQ DX, SI")
+	k.compute(a, k.name+"_k")
+	a.i("MOVQ acc+72(FP), DI")
+	a.i("LEAQ %d(DI), DX", 32*rb)
+	a.i("CMPQ R11, DI")
+	a.i("CMOVQEQ DX, DI")
+	k.store(a, "DI")
+	a.l(k.name + "_epi")
+	a.i("MOVQ $32, CX")
+	a.i("CMPQ BX, CX")
+	a.i("CMOVQLT BX, CX")
+	a.i("SUBQ CX, BX")
+	tiles := []int{12, 4, 1}
+	for ti, r := range tiles {
+		lbl := fmt.Sprintf("%s_r%d", k.name, r)
+		next := k.name + "_next"
+		if ti+1 < len(tiles) {
+			next = fmt.Sprintf("%s_r%d", k.name, tiles[ti+1])
+		}
+		a.l(lbl)
+		a.i("CMPQ CX, $%d", r)
+		a.i("JLT %s", next)
+		for row := range r {
+			for v := range k.v {
+				a.i("VMOVDQU32 %d(R11), %s", row*rb+64*v, g.r(g.acc(row, v)))
+			}
+		}
+		g.epilogue(a, r, lbl)
+		a.i("ADDQ $%d, R11", r*rb)
+		a.i("SUBQ $%d, CX", r)
+		a.i("JMP %s", lbl)
+	}
+	a.l(k.name + "_next")
+	a.i("MOVQ DI, R11")
+	a.i("TESTQ BX, BX")
+	a.i("JNZ %s_group", k.name)
+	a.l(k.name + "_done")
+	a.tilerelease()
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
 }

@@ -28,7 +28,7 @@ func (im *gemmImpl) packConv(p *ConvParams, w []int8) []int8 {
 	if !im.convOK(p) {
 		return w
 	}
-	return packGemm(w, p.O, p.KH*p.KW*p.C, im.g, im.bw)
+	return packGemm(w, im.layout(p.O, p.KH*p.KW*p.C))
 }
 
 func (im *gemmImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {

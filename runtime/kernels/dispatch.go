@@ -19,7 +19,7 @@ import (
 // the same parameters. Pack functions run at load time: they allocate and
 // may be slow; kernels do not allocate.
 type Set struct {
-	Name        string // "generic", "avx2", "vnni", "vnni512", "neon", "dotprod" or "neon32": the values of Select, --kernels and MNC_KERNELS
+	Name        string // "generic", "avx2", "vnni", "vnni512", "amx", "neon", "dotprod" or "neon32": the values of Select, --kernels and MNC_KERNELS
 	Description string // for humans: instructions and register width
 
 	// PackPointwise packs Pointwise weights w[o][c] (o output, c input channels).
@@ -117,7 +117,7 @@ type variant struct {
 // accelNames names every accelerated variant of any platform, best first
 // within each: x86-64 (vnni512, vnni, avx2), ARM64 (dotprod, neon), then 32-bit ARM
 // (neon32).
-var accelNames = []string{"vnni512", "vnni", "avx2", "dotprod", "neon", "neon32"}
+var accelNames = []string{"amx", "vnni512", "vnni", "avx2", "dotprod", "neon", "neon32"}
 
 // variants lists every variant, best first. platformVariants (per build)
 // supplies the ones compiled into this binary; the others are listed by

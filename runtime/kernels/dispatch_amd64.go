@@ -17,7 +17,8 @@ import "golang.org/x/sys/cpu"
 // and the other EVEX instructions on 256-bit registers, which need
 // AVX512VNNI, AVX512VL, and AVX512F and AVX512BW (byte and word operations on
 // Y16-Y31), whose float32 kernels also run VFMADD231PS on ZMM (AVX512F)
-// and VFPCLASSPS (AVX512DQ).
+// and VFPCLASSPS (AVX512DQ). "amx" also needs AMX-TILE and AMX-INT8, and
+// the operating system's leave to use the tile registers (amxPermitted).
 func platformVariants() []variant {
 	vnniMissing := func() []string {
 		return lacking(map[string]bool{
@@ -26,6 +27,13 @@ func platformVariants() []variant {
 		})
 	}
 	return []variant{
+		{name: "amx", set: amxSet, missing: func() []string {
+			m := append(vnniMissing(), lacking(map[string]bool{"AMX-TILE": cpu.X86.HasAMXTile, "AMX-INT8": cpu.X86.HasAMXInt8})...)
+			if len(m) == 0 && !amxPermitted() {
+				m = append(m, amxPermission)
+			}
+			return m
+		}},
 		{name: "vnni512", set: vnni512Set, missing: vnniMissing},
 		{name: "vnni", set: vnniSet, missing: vnniMissing},
 		{name: "avx2", set: avx2Set, missing: func() []string {
@@ -39,7 +47,7 @@ const asmNote = ""
 
 func lacking(have map[string]bool) []string {
 	var s []string
-	for _, f := range []string{"AVX2", "FMA", "AVX512F", "AVX512BW", "AVX512DQ", "AVX512VL", "AVX512VNNI"} {
+	for _, f := range []string{"AVX2", "FMA", "AVX512F", "AVX512BW", "AVX512DQ", "AVX512VL", "AVX512VNNI", "AMX-TILE", "AMX-INT8"} {
 		if h, ok := have[f]; ok && !h {
 			s = append(s, f)
 		}
@@ -55,6 +63,11 @@ var vnniSet = newX86Set("vnni", "AVX-512 VNNI: VPDPBUSD on 256-bit registers (EV
 // 3x3 depthwise column kernels on blocks of 64 channels.
 var vnni512Set = newX86Set("vnni512", "AVX-512 VNNI: VPDPBUSD on 512-bit registers for the GEMM (Pointwise, Gemm, Conv) and 3x3 depthwise, 256-bit (EVEX) for 5x5 depthwise, AVX2 elsewhere; float32: AVX-512 FMA on 512-bit registers",
 	gemmVNNI512, dwVNNI512, gemmF32Z, dwF32Z, ewF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
+
+// amxSet is vnni512Set with the GEMM (Pointwise, Gemm, Conv) on AMX tiles
+// (TDPBSSD) for calls of 16 rows or more.
+var amxSet = newX86Set("amx", "Intel AMX: TDPBSSD on tiles for the GEMM (Pointwise, Gemm, Conv) of 16 rows or more, otherwise as vnni512",
+	gemmAMX, dwVNNI512, gemmF32Z, dwF32Z, ewF32Z, cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512F)
 
 var avx2Set = newX86Set("avx2", "AVX2: VPMADDWD on 16-bit operands, 256-bit registers; float32: FMA3", gemmAVX2, dwAVX2, gemmF32AVX2, dwF32AVX2, ewF32AVX2, false)
 
@@ -77,7 +90,7 @@ func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, gf *gemmF32Impl, df 
 		s.LUT = lutX86VBMI
 		s.Description += "; LUT with AVX-512 VBMI"
 	}
-	s.PackPointwise = func(w []int8, o, c int) []int8 { return packGemm(w, o, c, gm.g, gm.bw) }
+	s.PackPointwise = func(w []int8, o, c int) []int8 { return packGemm(w, gm.layout(o, c)) }
 	s.PackGemm = s.PackPointwise
 	s.Pointwise = func(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 		gm.run(x, p.C, p.C, false, w, bias, y, p.O, p.XZero, p.Mult, p.YZero, p.Out, lo, hi)

@@ -16,20 +16,36 @@ package kernels
 //	o0*Kg*4, Kg x width lanes of 4 bytes: lane (q, c) = w[o0+c][q*g .. q*g+g-1]
 //	(int8 for g = 4, little-endian int16 for g = 2), zero past K or O.
 //	Then Opad little-endian int32: wsum[o] = Σ_k w[o][k].
+//
+// The AMX layout ("amx") is the 512-bit one with two changes: each block
+// holds Kgs = Kg rounded up to a multiple of 16 groups (zeros past K), so
+// that a B tile of 16 groups never reads past its block; and there are no
+// 8-wide blocks (the last block is 16 wide when at most 16 channels
+// remain), since AMX B tiles are 16 channels wide.
 type gemmLayout struct {
-	o, k int // output channels and dot-product length
-	g    int // k per 32-bit lane: 4 (int8) or 2 (int16)
-	bw   int // the widest block: 16 or 32
+	o, k int  // output channels and dot-product length
+	g    int  // k per 32-bit lane: 4 (int8) or 2 (int16)
+	bw   int  // the widest block: 16 or 32
+	amx  bool // the AMX layout
 }
 
 func (l gemmLayout) kg() int { return (l.k + l.g - 1) / l.g }
+
+// kgs is the number of groups each block holds: kg, rounded up to a
+// multiple of 16 for AMX.
+func (l gemmLayout) kgs() int {
+	if l.amx {
+		return (l.kg() + 15) / 16 * 16
+	}
+	return l.kg()
+}
 
 // width returns the width (8, 16 or 32) of the block starting at channel o0.
 func (l gemmLayout) width(o0 int) int {
 	switch r := l.o - o0; {
 	case r > 16 && l.bw == 32:
 		return 32
-	case r > 8:
+	case r > 8 || l.amx:
 		return 16
 	default:
 		return 8
@@ -44,14 +60,14 @@ func (l gemmLayout) opad() int {
 	return full + l.width(full)
 }
 
-func (l gemmLayout) blockOff(o0 int) int { return o0 * l.kg() * 4 }
-func (l gemmLayout) wsumOff() int        { return l.opad() * l.kg() * 4 }
+func (l gemmLayout) blockOff(o0 int) int { return o0 * l.kgs() * 4 }
+func (l gemmLayout) wsumOff() int        { return l.opad() * l.kgs() * 4 }
 func (l gemmLayout) size() int           { return l.wsumOff() + 4*l.opad() }
 
-// packGemm packs w[o][k] (row stride k) into the GEMM layout of blocks up
-// to bw wide.
-func packGemm(w []int8, o, k, g, bw int) []int8 {
-	l := gemmLayout{o: o, k: k, g: g, bw: bw}
+// packGemm packs w[o][k] (row stride k) into the GEMM layout l (l.o = o,
+// l.k = k).
+func packGemm(w []int8, l gemmLayout) []int8 {
+	o, k, g := l.o, l.k, l.g
 	kg := l.kg()
 	out := make([]int8, l.size())
 	for o0 := 0; o0 < o; o0 += l.width(o0) {

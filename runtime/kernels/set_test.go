@@ -273,9 +273,14 @@ func TestSetPointwiseGemm(t *testing.T) {
 	// Large enough for the row chunks and several channel groups of run;
 	// then rows around the x86 VNNI driver's unsigned-row scratch
 	// (gemmXorBytes = 16 KiB: 12 rows of 1365 bytes fit, of 1366 not, so
-	// those run the in-loop XOR; fewer rows than 12 fit in one chunk).
+	// those run the in-loop XOR; fewer rows than 12 fit in one chunk); then
+	// around the AMX driver's limits (amxMinRows = 16, amxMinK = 64, rows
+	// of at most amxMaxK = 4096 bytes as tiles read them, 16-wide last
+	// blocks, the last rows of x copied).
 	for _, sh := range [][3]int{{3000, 24, 144}, {700, 33, 301}, {500, 260, 520}, {1200, 16, 1000},
-		{30, 1365, 40}, {13, 1366, 40}, {5, 2000, 33}, {40, 700, 72}, {1, 4000, 50}} {
+		{30, 1365, 40}, {13, 1366, 40}, {5, 2000, 33}, {40, 700, 72}, {1, 4000, 50},
+		{97, 64, 17}, {16, 65, 288}, {15, 200, 40}, {64, 63, 40}, {33, 4096, 48}, {20, 4097, 40},
+		{300, 200, 16}, {47, 72, 33}, {1000, 300, 100}} {
 		pix, k, o := sh[0], sh[1], sh[2]
 		c := newGemmCase(r, pix, k, o)
 		p := &ConvParams{N: 1, H: 1, W: pix, C: k, OH: 1, OW: pix, O: o, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
@@ -418,6 +423,9 @@ func TestSetConv(t *testing.T) {
 		// DeepLabV3's ASPP branch (960 channels, rate 12 at 33x33), smaller:
 		// a dilated window, rows of 8640 bytes in chunks of 7 pixels.
 		{"ASPP", 1, 14, 13, 960, 24, 3, 3, 1, 1, 6, 6, 6, 6, 6, 6, 1},
+		// Rows of 576 and 72 values, 156 and 80 pixels: the AMX tiles.
+		{"3x3 over 64 channels", 1, 12, 13, 64, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+		{"3x3/2 over 8 channels", 2, 16, 10, 8, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
 	}
 	var spread []int8
 	for _, cc := range cases {
