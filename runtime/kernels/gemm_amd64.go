@@ -388,7 +388,7 @@ func (im *gemmImpl) runAMX(x []int8, xstride, k int, w []int8, l gemmLayout, bia
 			// Rows [p0, pd) in place: whole groups of 32 readable rows,
 			// or all of them when their last group is.
 			pd := p1
-			if (p0+(p1-p0+31)/32*32) > readable {
+			if (p0 + (p1-p0+31)/32*32) > readable {
 				pd = p0 + max(0, readable-p0)/32*32
 				pd = min(pd, p1)
 			}
