@@ -67,7 +67,7 @@ func amxLines(t *testing.T) []amxLine {
 var gpr64Names = []string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
 
 // decodeAMX decodes one AMX instruction of the forms the kernels use (VEX
-// map 0F38, W0, L0: LDTILECFG, TILERELEASE, TILELOADD, TILESTORED, TDPBSSD,
+// map 0F38, W0, L0: LDTILECFG, TILERELEASE, TILEZERO, TILELOADD, TILESTORED, TDPBSSD,
 // TDPBUSD) into objdump's Intel syntax; it returns an error for anything
 // else or for trailing bytes.
 func decodeAMX(b []byte) (string, error) {
@@ -146,6 +146,8 @@ func decodeAMX(b []byte) (string, error) {
 	switch {
 	case op == 0x49 && pp == 0 && modrm == 0xC0 && vvvv == 0:
 		text = "tilerelease"
+	case op == 0x49 && pp == 3 && mod == 3 && rm == 0 && vvvv == 0:
+		text = fmt.Sprintf("tilezero tmm%d", reg)
 	case op == 0x49 && pp == 0 && mod != 3 && reg == 0 && vvvv == 0:
 		var m string
 		m, err = mem(false)
@@ -193,7 +195,7 @@ func TestAMXEncoding(t *testing.T) {
 		}
 		seen[strings.Fields(got)[0]] = true
 	}
-	for _, m := range []string{"ldtilecfg", "tileloadd", "tdpbssd", "tilestored", "tilerelease"} {
+	for _, m := range []string{"ldtilecfg", "tilezero", "tileloadd", "tdpbssd", "tilestored", "tilerelease"} {
 		if !seen[m] {
 			t.Errorf("no %s among the AMX lines", m)
 		}

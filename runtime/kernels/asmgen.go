@@ -1318,6 +1318,11 @@ func (a *asm) ldtilecfg(base string) {
 	a.bytesLine(bs, fmt.Sprintf("ldtilecfg [%s]", gprIntel[b]))
 }
 
+// tilezero emits TILEZERO tmm (VEX.128.F2.0F38.W0 49 11:tmm:000).
+func (a *asm) tilezero(tmm int) {
+	a.bytesLine(append(vex3(0, 0, 0, 0, ppF2), 0x49, byte(0xC0|tmm<<3)), fmt.Sprintf("tilezero tmm%d", tmm))
+}
+
 // tilerelease emits TILERELEASE (VEX.128.NP.0F38.W0 49 C0).
 func (a *asm) tilerelease() {
 	a.bytesLine(append(vex3(0, 0, 0, 0, ppNone), 0x49, 0xC0), "tilerelease")
@@ -1341,13 +1346,12 @@ GLOBL amxCfg<>(SB), RODATA|NOPTR, $64
 // amxKind is an AMX GEMM kernel for one block of 16v channels (v = 1 or
 // 2). It runs the rows in groups of 32: accumulator tiles 0 and 2 (rows
 // 0-15, 16-31 of the group; channels 0-15) and, for v = 2, 1 and 3
-// (channels 16-31) start at the epilogue's corr rows (a tile load of stride
-// 0), then take TDPBSSD of A tiles 4, 5 (the group's two 16-row halves, 64
+// (channels 16-31) start at zero, then take TDPBSSD of A tiles 4, 5 (the group's two 16-row halves, 64
 // bytes of K each) and B tiles 6, 7 (16 groups of 4 k of channels 0-15,
 // 16-31: the GEMM layout's rows of 4 x 16v bytes, whose halves are tiles of
 // stride 64v); they are stored to one half of acc (two buffers of 32 rows
-// x 16v int32) and the 512-bit VNNI kernels' epilogue requantizes them
-// from there in row tiles of 12, 4 and 1. The tiles of the next group are
+// x 16v int32) and the 512-bit VNNI kernels' epilogue requantizes them,
+// plus corr, from there in row tiles of 12, 4 and 1. The tiles of the next group are
 // computed and stored to the other half before the epilogue of this one,
 // so that the tile unit works while the vector units requantize.
 type amxKind struct {
@@ -1356,13 +1360,13 @@ type amxKind struct {
 }
 
 // compute emits the tile work of the group of rows at SI, leaving the
-// accumulators in tiles 0-3 (clobbers AX, CX, DX, DI, R9).
+// sums in tiles 0-3 (clobbers AX, CX, DI, R9).
 func (k amxKind) compute(a *asm, lbl string) {
 	rb := 64 * k.v
-	a.i("XORL DX, DX")
-	for v := range k.v {
-		a.tileload(v, "R8", "DX", epiSize*v+offCorr)
-		a.tileload(2+v, "R8", "DX", epiSize*v+offCorr)
+	for t := range 4 {
+		if t%2 < k.v {
+			a.tilezero(t)
+		}
 	}
 	a.i("MOVQ SI, AX")
 	a.i("MOVQ R12, R9")
@@ -1455,9 +1459,18 @@ func (k amxKind) gen(a *asm) {
 		a.l(lbl)
 		a.i("CMPQ CX, $%d", r)
 		a.i("JLT %s", next)
+		// acc = corr + the tiles' sums; the epilogue loads its constants
+		// into these registers afterwards.
+		corr := []int{24, 25}
+		if k.v == 1 {
+			corr = []int{16}
+		}
+		for v := range k.v {
+			a.i("VMOVDQU32 %d(R8), %s", epiSize*v+offCorr, g.r(corr[v]))
+		}
 		for row := range r {
 			for v := range k.v {
-				a.i("VMOVDQU32 %d(R11), %s", row*rb+64*v, g.r(g.acc(row, v)))
+				a.i("VPADDD %d(R11), %s, %s", row*rb+64*v, g.r(corr[v]), g.r(g.acc(row, v)))
 			}
 		}
 		g.epilogue(a, r, lbl)
