@@ -69,7 +69,7 @@ type Model struct {
 
 // Options configures how a model is loaded.
 type Options struct {
-	// Kernels forces a kernel variant: "generic", "avx2", "vnni", "vnni512", "neon",
+	// Kernels forces a kernel variant: "generic", "avx2", "vnni", "vnni512", "amx", "neon",
 	// "dotprod" or "neon32" (see kernels.Names). "" means the MNC_KERNELS
 	// environment variable, else the fastest variant this CPU runs.
 	// Kernels are chosen once, here.

@@ -137,7 +137,7 @@
 // # Kernel sets
 //
 // A Set is one implementation of every kernel: Generic (the twins), "avx2",
-// "vnni", "vnni512", "neon", "dotprod" or "neon32". Select(name) returns one ("" or "auto": the best this binary and
+// "vnni", "vnni512", "amx", "neon", "dotprod" or "neon32". Select(name) returns one ("" or "auto": the best this binary and
 // CPU can run; a variant this CPU or build lacks is an error naming what is
 // missing, never a silent fallback), Choose(flag) adds the MNC_KERNELS
 // environment variable, Available and Names list them. The choice is made
@@ -162,7 +162,16 @@
 // and is "vnni" with its GEMM (Pointwise, Gemm, Conv through im2col) on
 // 512-bit registers: blocks of 32 output channels, two ZMM vectors per row
 // (the same sums and epilogue, one 16-channel epiBlock per vector), a
-// remainder of 16 channels in one ZMM vector, one of 8 on vnni's kernel. Both
+// remainder of 16 channels in one ZMM vector, one of 8 on vnni's kernel.
+// "amx" also needs AMX-TILE and AMX-INT8, and Linux's leave to use the tile
+// state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once); it is "vnni512" with
+// the GEMMs of at least 16 rows of at least 64 values on AMX tiles
+// (gemmAMX32, gemmAMX16: TDPBSSD, signed bytes, so the correction is bias -
+// zx Σ w), its packed blocks padded to whole 64-byte tile columns of K and
+// never 8 wide; each call configures the tiles and releases them before it
+// returns, and requantizes the tiles' sums with the 512-bit epilogue. The
+// AMX instructions, which Go's assembler lacks, are BYTE lines checked by
+// TestAMXEncoding. Both
 // VNNI GEMM drivers make a chunk's activation rows unsigned (x XOR 0x80)
 // once, into a 16 KiB stack scratch, and run kernels without the XOR per
 // broadcast in their K loop (rows over 1365 bytes keep it); their Add and
