@@ -1343,6 +1343,13 @@ GLOBL amxCfg<>(SB), RODATA|NOPTR, $64
 
 `
 
+// amxAccHalf is the offset of acc's second buffer: 4 KiB (32 rows of 32
+// int32) plus 256 bytes, so that the epilogue's loads from one buffer never
+// share their address bits 0-11 with the tile stores to the other (4K
+// aliasing would make the loads wait for the stores). Keep in sync with
+// amxScratch (gemm_amd64.go).
+const amxAccHalf = 4096 + 256
+
 // amxKind is an AMX GEMM kernel for one block of 16v channels (v = 1 or
 // 2). It runs the rows in groups of 32: accumulator tiles 0 and 2 (rows
 // 0-15, 16-31 of the group; channels 0-15) and, for v = 2, 1 and 3
@@ -1440,7 +1447,7 @@ func (k amxKind) gen(a *asm) {
 	a.i("ADDQ DX, SI")
 	k.compute(a, k.name+"_k")
 	a.i("MOVQ acc+72(FP), DI")
-	a.i("LEAQ %d(DI), DX", 32*rb)
+	a.i("LEAQ %d(DI), DX", amxAccHalf)
 	a.i("CMPQ R11, DI")
 	a.i("CMOVQEQ DX, DI")
 	k.store(a, "DI")

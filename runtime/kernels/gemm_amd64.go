@@ -350,10 +350,14 @@ const (
 	amxChunkBytes = 32 << 10 // rows x 64 kc bytes of A per chunk
 )
 
+// amxAccHalf is the offset in bytes of the kernels' second accumulator
+// buffer (asmgen.go says why).
+const amxAccHalf = 4096 + 256
+
 // amxScratch is runAMX's scratch: the accumulators of two 32-row groups,
 // and a copy of rows that cannot be read in place.
 type amxScratch struct {
-	acc  [2 * 32 * 32]int32
+	acc  [(amxAccHalf + 4096) / 4]int32
 	tail [32 * amxMaxK]int8
 }
 

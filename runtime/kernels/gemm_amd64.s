@@ -7639,7 +7639,7 @@ gemmAMX32_k:
 	DECQ CX
 	JNZ gemmAMX32_k
 	MOVQ acc+72(FP), DI
-	LEAQ 4096(DI), DX
+	LEAQ 4352(DI), DX
 	CMPQ R11, DI
 	CMOVQEQ DX, DI
 	BYTE $0xc4; BYTE $0xa2; BYTE $0x7a; BYTE $0x4b; BYTE $0x04; BYTE $0x17 // tilestored [rdi+r10*1],tmm0
@@ -8272,7 +8272,7 @@ gemmAMX16_k:
 	DECQ CX
 	JNZ gemmAMX16_k
 	MOVQ acc+72(FP), DI
-	LEAQ 2048(DI), DX
+	LEAQ 4352(DI), DX
 	CMPQ R11, DI
 	CMOVQEQ DX, DI
 	BYTE $0xc4; BYTE $0xa2; BYTE $0x7a; BYTE $0x4b; BYTE $0x04; BYTE $0x17 // tilestored [rdi+r10*1],tmm0
