@@ -273,19 +273,19 @@ func (im *gemmImpl) groups(xs, x []int8, xstride, rowLen, kg, ktail int, w []int
 // kernels.
 func (im *gemmImpl) fillGroup(eb *[gemmGroup / 16]epiBlock, flags *[gemmGroup / 16]int, eo epiOut, mult []Multiplier, bias []int32, w []int8, l gemmLayout,
 	zc int32, yz int32, out Range, g0, g1 int) {
-	o := l.o
+	o, ws := l.o, l.wsumOff()
 	for o0 := g0; o0 < g1; o0 += l.width(o0) {
 		i := (o0 - g0) / 16
 		if l.width(o0) == 32 {
 			// Two epiBlocks, and the store mask of the valid channels.
 			n := min(32, o-o0)
-			flags[i] = fill16(&eb[i], eo, mult, bias, w, l, zc, yz, out, o0, 16) |
-				fill16(&eb[i+1], eo, mult, bias, w, l, zc, yz, out, o0+16, n-16) |
+			flags[i] = fill16(&eb[i], eo, mult, bias, w, ws, zc, yz, out, o0, 16) |
+				fill16(&eb[i+1], eo, mult, bias, w, ws, zc, yz, out, o0+16, n-16) |
 				(1<<n-1)<<32
 			continue
 		}
 		n := min(l.width(o0), o-o0)
-		flags[i] = fill16(&eb[i], eo, mult, bias, w, l, zc, yz, out, o0, n)
+		flags[i] = fill16(&eb[i], eo, mult, bias, w, ws, zc, yz, out, o0, n)
 		if im.bw == 32 && l.width(o0) == 16 {
 			flags[i] |= (1<<n - 1) << 32 // gemmVNNIZ16's store mask
 		}
@@ -293,17 +293,18 @@ func (im *gemmImpl) fillGroup(eb *[gemmGroup / 16]epiBlock, flags *[gemmGroup / 
 }
 
 // fill16 fills e with the epilogue constants of the n (<= 16) channels from
-// o0 (corr = bias - zc Σ w) and returns its flags.
-func fill16(e *epiBlock, eo epiOut, mult []Multiplier, bias []int32, w []int8, l gemmLayout,
+// o0 (corr = bias - zc Σ w, the weight sums at wsumOff in w) and returns
+// its flags.
+func fill16(e *epiBlock, eo epiOut, mult []Multiplier, bias []int32, w []int8, wsumOff int,
 	zc int32, yz int32, out Range, o0, n int) int {
 	e.out = eo
 	switch n {
 	case 16:
-		return e.fillGroups(mult, bias, w, l.wsumOff(), zc, [4]int{o0, o0 + 4, o0 + 8, o0 + 12})
+		return e.fillGroups(mult, bias, w, wsumOff, zc, [4]int{o0, o0 + 4, o0 + 8, o0 + 12})
 	case 8:
-		return e.fillGroups(mult, bias, w, l.wsumOff(), zc, [4]int{o0, o0 + 4, o0, o0 + 4})
+		return e.fillGroups(mult, bias, w, wsumOff, zc, [4]int{o0, o0 + 4, o0, o0 + 4})
 	default:
-		return e.fill(mult, bias, w, l.wsumOff(), zc, yz, out, o0, n)
+		return e.fill(mult, bias, w, wsumOff, zc, yz, out, o0, n)
 	}
 }
 
