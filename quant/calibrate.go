@@ -498,7 +498,7 @@ func calibrateStream(g *ir.Graph, n int, get func(i int) (*ir.Tensor, string, er
 					t := float32View(ob)
 					col.observe(ob.Name, t, sums)
 					for _, sp := range gramOf[ob.Name] {
-						addGram(grams, sp, t)
+						addGram(grams, sp, t, gramBudgetFor(n), n)
 					}
 				}
 			}

@@ -197,7 +197,7 @@ func TestAddGram(t *testing.T) {
 		}
 		c.sp.weight = "w"
 		grams := map[string]*Gram{}
-		addGram(grams, c.sp, x)
+		addGram(grams, c.sp, x, gramBudget, 1000)
 		g := grams["w"]
 		if g == nil || g.Count != int64(c.positions) {
 			t.Fatalf("%s: %v patches, want %d", c.name, g, c.positions)
@@ -274,13 +274,29 @@ func TestAddGram(t *testing.T) {
 	// Past the budget, positions are subsampled evenly.
 	sp := gramSpec{weight: "w", groups: 1, cpg: 600, kh: 1, kw: 1, inputC: 600, conv: conv(1, 1, 1, 1, [4]int{}, 1)}
 	grams := map[string]*Gram{}
-	addGram(grams, sp, randTensor(r, ir.Shape{1, 20, 20, 600}, 1)) // 400 positions
+	addGram(grams, sp, randTensor(r, ir.Shape{1, 20, 20, 600}, 1), gramBudget, 1000) // 400 positions
 	if want := int64(max(64, gramBudget/(600*601/2))); grams["w"].Count != want {
 		t.Fatalf("subsampled to %d patches, want %d", grams["w"].Count, want)
 	}
+	// Many images share gramTotal: each one's budget shrinks past 16, and
+	// no image takes fewer than 64 positions.
+	sp.cpg, sp.inputC = 200, 200 // 20100 products per patch
+	// (One image of 208 patches, or four of 208, are too few for 200
+	// taps: minPatchesPerTap x 200 = 800; those layers take no moments.)
+	for _, c := range []struct{ images, want int }{{1, 0}, {4, 208}, {16, 208}, {37, 90}, {1000, 64}} {
+		grams := map[string]*Gram{}
+		addGram(grams, sp, randTensor(r, ir.Shape{1, 20, 20, 200}, 1), gramBudgetFor(c.images), c.images)
+		var got int64
+		if g := grams["w"]; g != nil {
+			got = g.Count
+		}
+		if got != int64(c.want) {
+			t.Errorf("%d images: %d patches per image, want %d", c.images, got, c.want)
+		}
+	}
 	// A tensor of another shape adds nothing.
 	grams = map[string]*Gram{}
-	addGram(grams, cases[0].sp, randTensor(r, ir.Shape{1, 9, 8, 4}, 1))
+	addGram(grams, cases[0].sp, randTensor(r, ir.Shape{1, 9, 8, 4}, 1), gramBudget, 1000)
 	if len(grams) != 0 {
 		t.Fatal("moments of a tensor whose channels differ from the layer's")
 	}
@@ -338,8 +354,10 @@ func TestRoundOutputLowersLayerError(t *testing.T) {
 		}
 		st = s
 	}
-	if len(st.Grams) != 5 { // stem, dw, se.fc, pw, logits
-		t.Fatalf("moments of %d layers, want 5", len(st.Grams))
+	// stem, dw, pw; se.fc and logits see one patch per image (16 in all,
+	// under minPatchesPerTap per tap) and take none.
+	if len(st.Grams) != 3 {
+		t.Fatalf("moments of %d layers, want 3", len(st.Grams))
 	}
 	quantized := map[string]*ir.Graph{}
 	for _, rnd := range []string{RoundNearest, RoundOutput} {
@@ -361,7 +379,10 @@ func TestRoundOutputLowersLayerError(t *testing.T) {
 	}
 	moved := 0
 	for _, n := range g.Nodes {
-		if n.Op != ir.Conv || st.Grams[n.Inputs[1].Name].Count < int64(minPatchesPerTap*st.Grams[n.Inputs[1].Name].N) {
+		if n.Op != ir.Conv {
+			continue
+		}
+		if gm := st.Grams[n.Inputs[1].Name]; gm == nil || gm.Count < int64(minPatchesPerTap*gm.N) {
 			continue
 		}
 		var errs []float64
