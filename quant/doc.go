@@ -179,10 +179,11 @@
 // out worse (V3-Large 25.64 dB 19/21 against the kept search's 26.09), the
 // floor/ceiling descent alone less (25.67 dB 18/21); fitted on
 // 3 images instead of 16, still +0.5 to +1.7 dB held out. Fitted on all 37
-// (the default compile), eval pooled / median: V3-Small 27.65 / 28.83 ->
-// 28.39 / 29.86 dB, V3-Large 25.40 / 26.82 -> 26.38 / 27.53 dB, top-1
-// 9/10 -> 8/10 on both (near ties of these low-confidence students; on
-// the held-out calibration images agreement rose). The compile of a
+// (the default compile; the moments of many images cost at most 16
+// images' budget, gramTotal), eval pooled / median: V3-Small 27.65 / 28.83
+// -> 29.32 / 30.88 dB (top-1 9/10 both), V3-Large 25.40 / 26.82 -> 26.67 /
+// 26.85 dB (top-1 9/10 -> 8/10, a near tie of these low-confidence
+// students). The compile of a
 // float model takes about 2.4 s instead of 0.8 s (V3-Small, one thread).
 //
 // Activation bias correction (Options.ActBiasCorrect, mnc compile
