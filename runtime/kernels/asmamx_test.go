@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -38,28 +37,16 @@ func amxLines(t *testing.T) []amxLine {
 	}
 	re := regexp.MustCompile(`^\s*(BYTE\s+\$0x[0-9a-fA-F]{1,2}(?:;\s*BYTE\s+\$0x[0-9a-fA-F]{1,2})*)\s*(?://\s*(.*))?$`)
 	var out []amxLine
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		for line := 1; sc.Scan(); line++ {
-			m := re.FindStringSubmatch(sc.Text())
-			if m == nil {
-				continue
+	for _, m := range asmLines(t, files, re) {
+		l := amxLine{where: m.where, text: strings.TrimSpace(m.m[2])}
+		for _, b := range strings.Split(m.m[1], ";") {
+			v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(b), "BYTE $"), 0, 8)
+			if err != nil {
+				t.Fatalf("%s: %v", l.where, err)
 			}
-			l := amxLine{where: fmt.Sprintf("%s:%d", name, line), text: strings.TrimSpace(m[2])}
-			for _, b := range strings.Split(m[1], ";") {
-				v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(b), "BYTE $"), 0, 8)
-				if err != nil {
-					t.Fatalf("%s: %v", l.where, err)
-				}
-				l.bytes = append(l.bytes, byte(v))
-			}
-			out = append(out, l)
+			l.bytes = append(l.bytes, byte(v))
 		}
-		f.Close()
+		out = append(out, l)
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"bufio"
 	"encoding/binary"
 	"os"
 	"os/exec"
@@ -35,35 +34,19 @@ func TestNeon32Words(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no *_arm.s files")
 	}
-	re := regexp.MustCompile(`^\s*WORD\s+\$(0x[0-9a-fA-F]+)\s*(?://\s*(.*))?$`)
 	type word struct {
 		where   string
 		w       uint32
 		comment string
 	}
 	var words []word
-	for _, name := range files {
-		f, err := os.Open(name)
+	for _, l := range asmLines(t, files, wordLine) {
+		w, err := strconv.ParseUint(l.m[1], 0, 32)
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("%s: %v", l.where, err)
+			continue
 		}
-		sc := bufio.NewScanner(f)
-		for line := 1; sc.Scan(); line++ {
-			m := re.FindStringSubmatch(sc.Text())
-			if m == nil {
-				continue
-			}
-			w, err := strconv.ParseUint(m[1], 0, 32)
-			if err != nil {
-				t.Errorf("%s:%d: %v", name, line, err)
-				continue
-			}
-			words = append(words, word{name + ":" + strconv.Itoa(line), uint32(w), m[2]})
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			t.Fatal(err)
-		}
+		words = append(words, word{l.where, uint32(w), l.m[2]})
 	}
 	objdump, err := exec.LookPath(armObjdump)
 	if err != nil {

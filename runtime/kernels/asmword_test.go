@@ -29,8 +29,40 @@ func TestWordComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile(`^\s*WORD\s+\$(0x[0-9a-fA-F]+)\s*(?://\s*(.*))?$`)
 	words := 0
+	for _, l := range asmLines(t, files, wordLine) {
+		words++
+		w, err := strconv.ParseUint(l.m[1], 0, 32)
+		if err != nil {
+			t.Errorf("%s: %v", l.where, err)
+			continue
+		}
+		want, err := decodeA64(uint32(w))
+		if err != nil {
+			t.Errorf("%s: WORD %s: %v", l.where, l.m[1], err)
+			continue
+		}
+		if got := normInst(l.m[2]); got != normInst(want) {
+			t.Errorf("%s: WORD %s is %q, the comment says %q", l.where, l.m[1], want, l.m[2])
+		}
+	}
+	t.Logf("%d WORD lines in %d files checked", words, len(files))
+}
+
+// wordLine matches a WORD line: its word and its comment.
+var wordLine = regexp.MustCompile(`^\s*WORD\s+\$(0x[0-9a-fA-F]+)\s*(?://\s*(.*))?$`)
+
+// asmLine is a line of an assembly file that matched: where ("file:line")
+// and the submatches.
+type asmLine struct {
+	where string
+	m     []string
+}
+
+// asmLines returns the lines of files that match re, in order.
+func asmLines(t *testing.T, files []string, re *regexp.Regexp) []asmLine {
+	t.Helper()
+	var out []asmLine
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
@@ -38,31 +70,17 @@ func TestWordComments(t *testing.T) {
 		}
 		sc := bufio.NewScanner(f)
 		for line := 1; sc.Scan(); line++ {
-			m := re.FindStringSubmatch(sc.Text())
-			if m == nil {
-				continue
-			}
-			words++
-			w, err := strconv.ParseUint(m[1], 0, 32)
-			if err != nil {
-				t.Errorf("%s:%d: %v", name, line, err)
-				continue
-			}
-			want, err := decodeA64(uint32(w))
-			if err != nil {
-				t.Errorf("%s:%d: WORD %s: %v", name, line, m[1], err)
-				continue
-			}
-			if got := normInst(m[2]); got != normInst(want) {
-				t.Errorf("%s:%d: WORD %s is %q, the comment says %q", name, line, m[1], want, m[2])
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				out = append(out, asmLine{fmt.Sprintf("%s:%d", name, line), m})
 			}
 		}
+		err = sc.Err()
 		f.Close()
-		if err := sc.Err(); err != nil {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%d WORD lines in %d files checked", words, len(files))
+	return out
 }
 
 // decodeA64 returns the GNU-syntax text of one A64 instruction word.
