@@ -389,10 +389,26 @@ type floatRef struct {
 
 // evaluate is Evaluate calling tick (when not nil) after each input.
 func evaluate(f floatRef, q *ir.Graph, inputs []*ir.Tensor, names []string, workers int, tick func()) (*Metrics, error) {
+	start := time.Now()
+	results, err := evalInputs(f, q, inputs, workers, tick, LayerImages)
+	if err != nil {
+		return nil, err
+	}
+	m, err := metricsOf(q, results, names)
+	if err != nil {
+		return nil, err
+	}
+	m.Elapsed = time.Since(start)
+	return m, nil
+}
+
+// evalInputs compares the models on each input, the first layerImages of
+// them layer by layer too (evaluate's first half: each input's figures
+// are its own, whatever the other inputs and workers).
+func evalInputs(f floatRef, q *ir.Graph, inputs []*ir.Tensor, workers int, tick func(), layerImages int) ([]*inputEval, error) {
 	if len(inputs) == 0 {
 		return nil, errors.New("evaluate: no inputs")
 	}
-	start := time.Now()
 	if workers < 1 {
 		workers = goruntime.GOMAXPROCS(0)
 	}
@@ -438,7 +454,7 @@ func evaluate(f floatRef, q *ir.Graph, inputs []*ir.Tensor, names []string, work
 				if i < len(f.outs) {
 					out = f.outs[i]
 				}
-				results[i] = e.eval(inputs[i], out, i < LayerImages, i < maxKeptLogits)
+				results[i] = e.eval(inputs[i], out, i < layerImages, i < maxKeptLogits)
 				if tick != nil {
 					tick()
 				}
@@ -446,6 +462,12 @@ func evaluate(f floatRef, q *ir.Graph, inputs []*ir.Tensor, names []string, work
 		}()
 	}
 	wg.Wait()
+	return results, nil
+}
+
+// metricsOf adds up the inputs' figures, in input order (evaluate's
+// second half).
+func metricsOf(q *ir.Graph, results []*inputEval, names []string) (*Metrics, error) {
 	m := &Metrics{layerAcc: map[string]*acc{}, MinCosine: 1}
 	var sig, noise, cosSum, confSum float64
 	for i, r := range results {
@@ -510,7 +532,6 @@ func evaluate(f floatRef, q *ir.Graph, inputs []*ir.Tensor, names []string, work
 		m.Layers = append(m.Layers, l)
 	}
 	sort.SliceStable(m.Layers, func(i, j int) bool { return m.Layers[i].SQNR < m.Layers[j].SQNR })
-	m.Elapsed = time.Since(start)
 	return m, nil
 }
 

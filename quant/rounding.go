@@ -3,6 +3,7 @@ package quant
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/mncdev/mnc/ir"
 )
@@ -569,8 +570,13 @@ func chooseRounding(work *ir.Graph, st *Stats, o Options) (string, *RoundingChoi
 	if st.viewOf == work && st.view != nil {
 		fr.model, fr.outs = st.view, st.floatOut
 	}
+	// Both quantizations on the logits only; then the chosen one's first
+	// LayerImages inputs again, layer by layer, for the report (the same
+	// figures as evaluate's: each input's are its own).
 	var qs [2]*ir.Graph
+	var rs [2][]*inputEval
 	var ms [2]*Metrics
+	start := time.Now()
 	for i, r := range [2]string{RoundNearest, RoundOutput} {
 		c := o
 		c.Rounding = r
@@ -578,16 +584,30 @@ func chooseRounding(work *ir.Graph, st *Stats, o Options) (string, *RoundingChoi
 		if err != nil {
 			return "", nil, nil, nil, err
 		}
-		m, err := evaluate(fr, q, inputs, names, o.workers(), nil)
+		res, err := evalInputs(fr, q, inputs, o.workers(), nil, 0)
+		if err == nil {
+			ms[i], err = metricsOf(q, res, names)
+		}
 		if err != nil {
 			return "", nil, nil, nil, fmt.Errorf("choose the weight rounding: %w", err)
 		}
-		qs[i], ms[i] = q, m
+		qs[i], rs[i] = q, res
 	}
 	ch := &RoundingChoice{Chosen: RoundNearest, NearestDB: ms[0].LogitsSQNR, OutputDB: ms[1].LogitsSQNR, Images: len(inputs)}
 	k := 0
 	if ms[1].LogitsSQNR > ms[0].LogitsSQNR {
 		ch.Chosen, k = RoundOutput, 1
 	}
-	return ch.Chosen, ch, qs[k], ms[k], nil
+	nl := min(LayerImages, len(inputs))
+	layered, err := evalInputs(fr, qs[k], inputs[:nl], o.workers(), nil, nl)
+	var m *Metrics
+	if err == nil {
+		copy(rs[k], layered)
+		m, err = metricsOf(qs[k], rs[k], names)
+	}
+	if err != nil {
+		return "", nil, nil, nil, fmt.Errorf("choose the weight rounding: %w", err)
+	}
+	m.Elapsed = time.Since(start)
+	return ch.Chosen, ch, qs[k], m, nil
 }

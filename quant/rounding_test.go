@@ -478,13 +478,15 @@ func runLayer(t *testing.T, n *ir.Node, x, w, b *ir.Tensor) *ir.Tensor {
 func TestChooseRounding(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 8))
 	g := handBuilt(t, r)
-	calib := smoothInputs(r, 6, 1, 3, 12, 12)
+	// More images than LayerImages: the choice measures the logits of
+	// all, then the chosen quantization's first LayerImages layer by layer.
+	calib := smoothInputs(r, LayerImages+3, 1, 3, 12, 12)
 	q, rep, err := CompileInputs(g, calib, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := rep.Rounding
-	if c == nil || c.Images != 6 || !(c.OutputDB > 0) || !(c.NearestDB > 0) {
+	if c == nil || c.Images != LayerImages+3 || !(c.OutputDB > 0) || !(c.NearestDB > 0) {
 		t.Fatalf("rounding choice %+v", c)
 	}
 	if want := map[bool]string{true: RoundOutput, false: RoundNearest}[c.OutputDB > c.NearestDB]; c.Chosen != want {
@@ -504,7 +506,9 @@ func TestChooseRounding(t *testing.T) {
 	// The report reuses the choice's measurement: the same figures as a
 	// report measured afresh.
 	a, b := rep.Calib, againRep.Calib
-	if a.LogitsSQNR != b.LogitsSQNR || a.MedianSQNR != b.MedianSQNR || a.Top1Agree != b.Top1Agree || len(a.PerImage) != len(b.PerImage) || !reflect.DeepEqual(a.Layers, b.Layers) {
+	if a.LogitsSQNR != b.LogitsSQNR || a.MedianSQNR != b.MedianSQNR || a.WorstSQNR != b.WorstSQNR || a.Top1Agree != b.Top1Agree ||
+		a.Cosine != b.Cosine || a.MinCosine != b.MinCosine || len(a.PerImage) != len(b.PerImage) || len(a.Layers) == 0 ||
+		!reflect.DeepEqual(a.Layers, b.Layers) || !reflect.DeepEqual(a.logits, b.logits) {
 		t.Fatalf("the reused calibration metrics differ from a fresh report's:\n%+v\n%+v", a, b)
 	}
 	for i := range a.PerImage {
