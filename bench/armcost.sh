@@ -9,11 +9,12 @@
 # PLUGIN: armcost's plugin/count.c built against QEMU 7.2's qemu-plugin.h (run.sh's steps 2 and 3; with the header
 # from `apt-get source --download-only qemu`: gcc -O2 -shared -fPIC -I$QEMU/include/qemu $(pkg-config --cflags
 # glib-2.0) plugin/count.c -o libcount.so $(pkg-config --libs glib-2.0)). MODELS (default "v2 v3l v3s"): v2 is
-# ../shared's MobileNetV2 calibrated on ../shared/images/calib; v3l and v3s the built-in architectures with zero weights
-# (speed only); deeplab and deeplab05 (not in the default list) ../shared's Coral DeepLabV3-MobileNetV2 513x513 1.0 and
+# ../shared's MobileNetV2 calibrated on ../shared/images/calib; v3l and v3s torchvision's mobilenet_v3_large and
+# mobilenet_v3_small, random init (speed only: not zero weights, whose layers nearly all share one requantization
+# shift and take paths real weights never do), calibrated like v2; deeplab and deeplab05 (not in the default list) ../shared's Coral DeepLabV3-MobileNetV2 513x513 1.0 and
 # 0.5-depth, int8 by the files' own ranges; ssdlite, lraspp and deeplabv3l (not in the default list either)
 # torchvision's ssdlite320_mobilenet_v3_large (320x320), lraspp_mobilenet_v3_large and deeplabv3_mobilenet_v3_large
-# (520x520), full width, random init (speed only), the ONNX files of bench/export_tv.py in TV (default OUT/tv; written
+# (520x520), full width, random init (speed only); the torchvision models are the ONNX files of bench/export_tv.py in TV (default OUT/tv; written
 # there by /usr/bin/python3 with torch and torchvision when missing), calibrated like v2 (SSDLite --preprocess tf, the
 # segmenters --preprocess torchvision --resize stretch). Per inference: the counts of N2 (default 3) minus N1 (1) inferences, divided by N2-N1; the SIMD
 # counts repeat exactly run to run. JOBS: parallel emulations (default 2).
@@ -35,8 +36,8 @@ q="--quant int8 --calib $SHARED/images/calib --preprocess tf"
 for m in $MODELS; do
 	case $m in
 	v2) src="$SHARED/models/mobilenet_v2_1.0_224.onnx" ;;
-	v3l) src="--arch mobilenet_v3_large" ;;
-	v3s) src="--arch mobilenet_v3_small" ;;
+	v3l) src="$TV/mobilenet_v3_large.onnx" ;;
+	v3s) src="$TV/mobilenet_v3_small.onnx" ;;
 	deeplab) src="$SHARED/models/tflite/deeplabv3_mnv2_pascal_quant.tflite" ;;
 	deeplab05) src="$SHARED/models/tflite/deeplabv3_mnv2_dm05_pascal_quant.tflite" ;;
 	ssdlite) src="$TV/ssdlite320_mobilenet_v3_large.onnx" ;;
@@ -49,7 +50,7 @@ for m in $MODELS; do
 	deeplab | deeplab05) mq="--quant int8" ;; # the file's own ranges
 	lraspp | deeplabv3l) mq="--quant int8 --calib $SHARED/images/calib --preprocess torchvision --resize stretch" ;;
 	esac
-	case $m in ssdlite | lraspp | deeplabv3l)
+	case $m in v3l | v3s | ssdlite | lraspp | deeplabv3l)
 		mkdir -p "$TV"
 		[ -f "$src" ] || /usr/bin/python3 bench/export_tv.py "$TV" "$(basename "$src" .onnx)" >"$OUT/logs/export_$m.log" 2>&1 ;;
 	esac
