@@ -1170,6 +1170,135 @@ func (k dwColKind) build(a *asm, v int, lbl string) {
 	a.i("VPUNPCKHWD %s, %s, %s", r(0), r(30), r(v+3))
 }
 
+// dwFlatKind is the 512-bit VNNI kxk depthwise kernel of stride 1 and
+// dilation 1 along the width on the flat row: output bytes
+// [ox0*C, ox0*C + 64*nblk) of one row (the last vector's bytes masked by
+// a.tail), all of whose taps are inside the input, as 64-byte vectors
+// whatever C: byte f of the row reads byte f + kwoff[kw]*C of each input
+// row, so the channels of a vector repeat with a period of P = a.oxA
+// vectors (P = C/gcd(C, 64)), each with its own weights (ng groups of 4
+// taps, dwTapOrder) and epiBlocks (4, one per accumulator), which the
+// kernel cycles through. Per vector and group, the 4 taps are loaded,
+// offset by 128 and byte-interleaved as the column kernels do.
+type dwFlatKind struct {
+	name string
+	k    int
+}
+
+func (k dwFlatKind) gen(a *asm) {
+	order := dwOrder(true, k.k, k.k)
+	ng := len(order) / 4
+	rows := []string{"R8", "R9", "R10", "R11", "SI"}[:k.k]
+	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	a.i("MOVQ a+0(FP), DI")
+	a.i("MOVL $0x80808080, R8")
+	a.i("VPBROADCASTD R8, Z28")
+	a.i("MOVL $0xAAAA, R8")
+	a.i("KMOVW R8, K1")
+	a.i("MOVQ %d(DI), R14", dwE)
+	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
+	a.i("VBROADCASTI64X4 %d(R14), Z26", offLo)
+	a.i("VBROADCASTI64X4 %d(R14), Z27", offHi)
+	a.c("rows[kh] + (ox0 + kwoff[0])*C: the first byte tap column 0 reads")
+	a.i("MOVQ %d(DI), AX", dwC)
+	a.i("MOVQ %d(DI), CX", dwOx0)
+	a.i("ADDQ %d(DI), CX", dwKwoff)
+	a.i("IMULQ AX, CX")
+	for kh, r := range rows {
+		a.i("MOVQ %d(DI), %s", dwRows+8*kh, r)
+		a.i("ADDQ CX, %s", r)
+	}
+	a.i("LEAQ (AX)(AX*2), DX")
+	a.i("MOVQ %d(DI), R13", dwOx0)
+	a.i("IMULQ AX, R13")
+	a.i("ADDQ %d(DI), R13", dwY)
+	a.i("MOVQ %d(DI), R12", dwW)
+	a.i("MOVQ %d(DI), BX", dwNblk)
+	a.i("MOVQ %d(DI), CX", dwOxA)
+	a.l(k.name + "_vec")
+	a.i("CMPQ BX, $1")
+	a.i("JEQ %s_tail", k.name)
+	k.body(a, order, rows, false)
+	for _, r := range rows {
+		a.i("ADDQ $64, %s", r)
+	}
+	a.i("ADDQ $64, R13")
+	a.i("ADDQ $%d, R12", ng*256)
+	a.i("ADDQ $%d, R14", 4*epiSize)
+	a.i("DECQ CX")
+	a.i("JNZ %s_same", k.name)
+	a.i("MOVQ %d(DI), R12", dwW)
+	a.i("MOVQ %d(DI), R14", dwE)
+	a.i("MOVQ %d(DI), CX", dwOxA)
+	a.l(k.name + "_same")
+	a.i("DECQ BX")
+	a.i("JMP %s_vec", k.name)
+	a.l(k.name + "_tail")
+	a.i("KMOVQ %d(DI), K4", dwTail)
+	k.body(a, order, rows, true)
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
+// body computes one vector; masked, its loads and store take the bytes of K4.
+func (k dwFlatKind) body(a *asm, order []int, rows []string, masked bool) {
+	lbl := k.name + "_v"
+	if masked {
+		lbl = k.name + "_t"
+	}
+	for j := range 4 {
+		a.i("VMOVDQU32 %d(R14), %s", j*epiSize+offCorr, z(j))
+	}
+	col := []string{"", "(AX*1)", "(AX*2)", "(DX*1)", "(AX*4)"}
+	for q := range len(order) / 4 {
+		base := 4 + 10*(q%2)
+		t := func(i int) int { return base + i }
+		u := func(i int) int { return base + 4 + i }
+		src := [4]int{}
+		for i := range 4 {
+			tap := order[4*q+i]
+			if tap < 0 {
+				src[i] = src[i-1]
+				continue
+			}
+			src[i] = t(i)
+			addr := fmt.Sprintf("(%s)%s", rows[tap/k.k], col[tap%k.k])
+			if masked {
+				a.i("VMOVDQU8.Z %s, K4, %s", addr, z(t(i)))
+			} else {
+				a.i("VMOVDQU64 %s, %s", addr, z(t(i)))
+			}
+			a.i("VPXORD Z28, %s, %s", z(t(i)), z(t(i)))
+		}
+		a.i("VPUNPCKLBW %s, %s, %s", z(src[1]), z(src[0]), z(u(0)))
+		a.i("VPUNPCKHBW %s, %s, %s", z(src[1]), z(src[0]), z(u(1)))
+		a.i("VPUNPCKLBW %s, %s, %s", z(src[3]), z(src[2]), z(u(2)))
+		a.i("VPUNPCKHBW %s, %s, %s", z(src[3]), z(src[2]), z(u(3)))
+		a.i("VPUNPCKLWD %s, %s, %s", z(u(2)), z(u(0)), z(t(0)))
+		a.i("VPUNPCKHWD %s, %s, %s", z(u(2)), z(u(0)), z(t(1)))
+		a.i("VPUNPCKLWD %s, %s, %s", z(u(3)), z(u(1)), z(t(2)))
+		a.i("VPUNPCKHWD %s, %s, %s", z(u(3)), z(u(1)), z(t(3)))
+		for j := range 4 {
+			a.i("VPDPBUSD %d(R12), %s, %s", (4*q+j)*64, z(t(j)), z(j))
+		}
+	}
+	dwEpilogueR(a, lbl+"e", true, z, []int{0, 1, 2, 3}, func(j int) int { return j * epiSize }, []int{29, 30, 31})
+	a.i("VPACKSSDW Z1, Z0, Z29")
+	a.i("VPACKSSDW Z3, Z2, Z30")
+	a.i("VPADDSW Z25, Z29, Z29")
+	a.i("VPADDSW Z25, Z30, Z30")
+	a.i("VPACKSSWB Z30, Z29, Z29")
+	a.i("VPMAXSB Z26, Z29, Z29")
+	a.i("VPMINSB Z27, Z29, Z29")
+	if masked {
+		a.i("VMOVDQU8 Z29, K4, (R13)")
+	} else {
+		a.i("VMOVDQU64 Z29, (R13)")
+	}
+}
+
 func main() {
 	flag.Parse()
 	var a asm
@@ -1209,6 +1338,8 @@ func main() {
 	dwColKind{name: "dwVNNI3x3s2", s: 2}.gen(&d)
 	dwColKind{name: "dwVNNI512x3s1", s: 1, z: true}.gen(&d)
 	dwColKind{name: "dwVNNI512x3s2", s: 2, z: true}.gen(&d)
+	dwFlatKind{name: "dwFlat3", k: 3}.gen(&d)
+	dwFlatKind{name: "dwFlat5", k: 5}.gen(&d)
 	write("depthwise_amd64.s", &d)
 }
 

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "sync"
+
 // The depthwise row kernels (depthwise_amd64.s, written by asmgen.go). Each
 // computes one output row (for every channel in blocks) of a depthwise
 // convolution with a kh x kw window (3x3 or 5x5), any stride, dilation and
@@ -74,6 +76,20 @@ func dwVNNI512x3s1(a *dwArgs)
 //go:noescape
 func dwVNNI512x3s2(a *dwArgs)
 
+// dwFlat3 and dwFlat5 compute output bytes [ox0*C, ox0*C + 64*nblk) of
+// one row (the last vector's bytes masked by a.tail) of a 3x3 and a 5x5
+// depthwise convolution of stride 1 and dilation 1 along the width whose
+// taps are all inside the input, on the flat row: 64 bytes per vector
+// whatever C, the channel of byte f being f mod C, so that the weights
+// (packFlat) and epiBlocks (4 per vector) repeat with a period of a.oxA
+// vectors. rows[kh] must all be input rows.
+//
+//go:noescape
+func dwFlat3(a *dwArgs)
+
+//go:noescape
+func dwFlat5(a *dwArgs)
+
 // dwImpl is one family of depthwise row kernels.
 type dwImpl struct {
 	vnni     bool
@@ -83,11 +99,17 @@ type dwImpl struct {
 	// narrow, when set, is the family a layer goes to unless the 512-bit
 	// column kernels take it (impl): bw is then 64.
 	narrow *dwImpl
+	// flat, when set, is the family of the layers the flat kernels take
+	// (flatTakes); isFlat marks that family: the bw = 32 layout for the
+	// border pixels and padded rows after the flat weights.
+	flat   *dwImpl
+	isFlat bool
 }
 
 var (
 	dwVNNI    = &dwImpl{vnni: true, bw: 32, g: 4, zoff: 128, minAlign: 1}
-	dwVNNI512 = &dwImpl{vnni: true, bw: 64, g: 4, zoff: 128, minAlign: 1, narrow: dwVNNI}
+	dwFlat    = &dwImpl{vnni: true, bw: 32, g: 4, zoff: 128, minAlign: 1, isFlat: true}
+	dwVNNI512 = &dwImpl{vnni: true, bw: 64, g: 4, zoff: 128, minAlign: 1, narrow: dwVNNI, flat: dwFlat}
 	dwAVX2    = &dwImpl{vnni: false, bw: 16, g: 2, zoff: 0, minAlign: 8}
 )
 
@@ -103,11 +125,80 @@ func colKernel(p *ConvParams) bool {
 // than 192 channels, where the 256-bit ones are as fast or faster (a
 // 32-channel layer fills half of each 64-channel block).
 func (im *dwImpl) impl(p *ConvParams) *dwImpl {
+	if im.flat != nil && flatTakes(p) {
+		return im.flat
+	}
 	if im.narrow != nil && (!colKernel(p) || p.C < 192) {
 		return im.narrow
 	}
 	return im
 }
+
+// flatMaxPeriod bounds the period (in vectors) of the flat kernels' weights
+// and epiBlocks.
+const flatMaxPeriod = 24
+
+// flatPeriod is the number of 64-byte vectors after which the channels of
+// a flat row repeat.
+func flatPeriod(c int) int {
+	g := 64
+	for c%g != 0 {
+		g /= 2
+	}
+	return c / g
+}
+
+// flatTakes reports whether the flat kernels compute p: 3x3 or 5x5,
+// stride and dilation 1 along the width, a period of at most
+// flatMaxPeriod, and for 3x3 fewer than 192 channels (from 192 the 512-bit
+// column kernels reuse each interleaved column for 3 pixels and are
+// faster).
+func flatTakes(p *ConvParams) bool {
+	_, dw := p.dil()
+	if p.O != p.C || p.KH != p.KW || p.StrideW != 1 || dw != 1 || flatPeriod(p.C) > flatMaxPeriod {
+		return false
+	}
+	return p.KH == 5 || p.KH == 3 && p.C < 192
+}
+
+// flatLane is the channel of lane i of accumulator j of vector v of a
+// flat row of c channels (the byte order the interleave leaves, dwLayout.ch
+// with bw = 64).
+func flatLane(c, v, j, i int) int {
+	return (64*v + 16*(i/4) + 4*j + i%4) % c
+}
+
+// flatSize is the size of the flat weights: per vector of the period and
+// group of 4 taps, 4 accumulators of 16 lanes of 4 bytes.
+func flatSize(p *ConvParams) int {
+	return flatPeriod(p.C) * dwSlots(4, p.KH, p.KW) / 4 * 256
+}
+
+// packFlat packs depthwise weights w[KH][KW][C] for the flat kernels.
+func packFlat(w []int8, k, c int) []int8 {
+	order := dwTapOrder(4, k, k)
+	ng := len(order) / 4
+	out := make([]int8, flatPeriod(c)*ng*256)
+	for v := range flatPeriod(c) {
+		for q := range ng {
+			for j := range 4 {
+				for i := range 16 {
+					ch := flatLane(c, v, j, i)
+					off := ((v*ng+q)*4+j)*64 + 4*i
+					for b := range 4 {
+						if t := order[4*q+b]; t >= 0 {
+							out[off+b] = w[t*c+ch]
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// flatPool holds the flat kernels' epiBlocks (4 per vector of the period).
+var flatPool = sync.Pool{New: func() any { return new([4 * flatMaxPeriod]epiBlock) }}
 
 // dwChunk bounds the channels one pass handles (the stack scratch).
 const dwChunk = 512
@@ -137,6 +228,9 @@ func (im *dwImpl) pack(p *ConvParams, w []int8) []int8 {
 	if !im.fast(p) {
 		return w
 	}
+	if im.isFlat {
+		return append(packFlat(w, p.KH, p.C), packDepthwise(w, p.KH, p.KW, p.C, im.bw, im.g)...)
+	}
 	return packDepthwise(w, p.KH, p.KW, p.C, im.bw, im.g)
 }
 
@@ -150,6 +244,10 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 		return
 	}
 	C := p.C
+	var wf []int8
+	if im.isFlat {
+		wf, w = w[:flatSize(p)], w[flatSize(p):]
+	}
 	l := dwLayout{c: C, taps: p.KH * p.KW, bw: im.bw, g: im.g, slots: dwSlots(im.g, p.KH, p.KW)}
 	if len(w) < l.size() || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() ||
 		len(p.Mult) < C || (bias != nil && len(bias) < C) {
@@ -249,26 +347,94 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 				}
 			}
 			a.y = &y[(n*p.OH+oy)*p.OW*C+c0]
-			if col {
-				a.ox0, a.ow = 0, p.OW
-				switch {
-				case im.bw == 64 && a.s == 1:
-					dwVNNI512x3s1(&a)
-				case im.bw == 64:
-					dwVNNI512x3s2(&a)
-				case a.s == 1:
-					dwVNNI3x3s1(&a)
-				default:
-					dwVNNI3x3s2(&a)
+			if im.isFlat && all && oxA < oxB {
+				// The flat pass (runFlat) computes [oxA, oxB); the borders here.
+				if oxA > 0 {
+					im.row(p, &a, col, all, oxA, oxB, 0, oxA)
+				}
+				if oxB < p.OW {
+					im.row(p, &a, col, all, oxA, oxB, oxB, p.OW)
 				}
 				continue
 			}
-			a.oxA, a.oxB = oxA, oxB
-			if !all {
-				a.oxA, a.oxB = 0, 0
+			im.row(p, &a, col, all, oxA, oxB, 0, p.OW)
+		}
+	}
+	if im.isFlat && oxA < oxB {
+		im.runFlat(p, x, wf, w, l, bias, y, lo, hi, &a, oxA, oxB)
+	}
+}
+
+// row computes output pixels [ox0, ox1) of the row of a.
+func (im *dwImpl) row(p *ConvParams, a *dwArgs, col, all bool, oxA, oxB, ox0, ox1 int) {
+	a.ox0, a.ow = ox0, ox1
+	if col {
+		switch {
+		case im.bw == 64 && a.s == 1:
+			dwVNNI512x3s1(a)
+		case im.bw == 64:
+			dwVNNI512x3s2(a)
+		case a.s == 1:
+			dwVNNI3x3s1(a)
+		default:
+			dwVNNI3x3s2(a)
+		}
+		return
+	}
+	a.oxA, a.oxB = oxA, oxB
+	if !all {
+		a.oxA, a.oxB = 0, 0
+	}
+	im.kernel(p.KH, a)
+}
+
+// runFlat computes output pixels [oxA, oxB) of the rows [lo, hi) whose
+// kernel rows are all inside the input, with the flat kernels: wf holds
+// the flat weights, w the bw = 32 layout (for the weight sums), a the
+// row-independent arguments.
+func (im *dwImpl) runFlat(p *ConvParams, x, wf, w []int8, l dwLayout, bias []int32, y []int8, lo, hi int, a *dwArgs, oxA, oxB int) {
+	C := p.C
+	P := flatPeriod(C)
+	eb := flatPool.Get().(*[4 * flatMaxPeriod]epiBlock)
+	defer flatPool.Put(eb)
+	flags := 0
+	zc := p.XZero + im.zoff
+	var lanes [16]int
+	for v := range P {
+		for j := range 4 {
+			for i := range 16 {
+				lanes[i] = flatLane(C, v, j, i)
 			}
-			a.ox0, a.ow = 0, p.OW
-			im.kernel(p.KH, &a)
+			flags |= eb[4*v+j].fillLanes(&lanes, p.Mult, bias, w, l.wsumOff(), zc, p.YZero, p.Out)
+		}
+	}
+	n := (oxB - oxA) * C
+	a.w, a.e, a.flags = &wf[0], &eb[0], flags
+	a.nblk, a.oxA, a.ox0, a.c = (n+63)/64, P, oxA, C
+	a.tail = -1
+	if r := n % 64; r != 0 {
+		a.tail = 1<<r - 1
+	}
+	dh, _ := p.dil()
+	for r := lo; r < hi; r++ {
+		nn, oy := r/p.OH, r%p.OH
+		all := true
+		for kh := range p.KH {
+			iy := oy*p.StrideH - p.PadTop + kh*dh
+			if iy < 0 || iy >= p.H {
+				all = false
+				break
+			}
+			a.rows[kh] = &x[(nn*p.H+iy)*p.W*C]
+		}
+		if !all {
+			continue
+		}
+		a.y = &y[(nn*p.OH+oy)*p.OW*C]
+		if p.KH == 3 {
+			dwFlat3(a)
+		} else {
+			dwFlat5(a)
 		}
 	}
 }
