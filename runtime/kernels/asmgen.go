@@ -1173,13 +1173,14 @@ func (k dwColKind) build(a *asm, v int, lbl string) {
 // dwFlatKind is the 512-bit VNNI kxk depthwise kernel of stride 1 and
 // dilation 1 along the width on the flat row: output bytes
 // [ox0*C, ox0*C + 64*nblk) of one row (the last vector's bytes masked by
-// a.tail), all of whose taps are inside the input, as 64-byte vectors
-// whatever C: byte f of the row reads byte f + kwoff[kw]*C of each input
-// row, so the channels of a vector repeat with a period of P = a.oxA
-// vectors (P = C/gcd(C, 64)), each with its own weights (ng groups of 4
-// taps, dwTapOrder) and epiBlocks (4, one per accumulator), which the
-// kernel cycles through. Per vector and group, the 4 taps are loaded,
-// offset by 128 and byte-interleaved as the column kernels do.
+// a.tail) as 64-byte vectors whatever C: byte f of the row reads byte
+// f + kwoff[kw]*C of each input row, which rows[kh] holds already offset by
+// 128 (dwXorRow) and padded, so that every load is inside it. The
+// channels of a vector repeat with a period of P = a.oxA vectors
+// (P = C/gcd(C, 64)), each with its own weights (ng groups of 4 taps,
+// dwTapOrder) and epiBlocks (4, one per accumulator), which the kernel
+// cycles through. Per vector and group, the 4 taps are loaded and
+// byte-interleaved as the column kernels do.
 type dwFlatKind struct {
 	name string
 	k    int
@@ -1192,8 +1193,6 @@ func (k dwFlatKind) gen(a *asm) {
 	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
 	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
 	a.i("MOVQ a+0(FP), DI")
-	a.i("MOVL $0x80808080, R8")
-	a.i("VPBROADCASTD R8, Z28")
 	a.i("MOVL $0xAAAA, R8")
 	a.i("KMOVW R8, K1")
 	a.i("MOVQ %d(DI), R14", dwE)
@@ -1242,7 +1241,7 @@ func (k dwFlatKind) gen(a *asm) {
 	a.raw("\n")
 }
 
-// body computes one vector; masked, its loads and store take the bytes of K4.
+// body computes one vector; masked, its store writes the bytes of K4.
 func (k dwFlatKind) body(a *asm, order []int, rows []string, masked bool) {
 	lbl := k.name + "_v"
 	if masked {
@@ -1265,12 +1264,7 @@ func (k dwFlatKind) body(a *asm, order []int, rows []string, masked bool) {
 			}
 			src[i] = t(i)
 			addr := fmt.Sprintf("(%s)%s", rows[tap/k.k], col[tap%k.k])
-			if masked {
-				a.i("VMOVDQU8.Z %s, K4, %s", addr, z(t(i)))
-			} else {
-				a.i("VMOVDQU64 %s, %s", addr, z(t(i)))
-			}
-			a.i("VPXORD Z28, %s, %s", z(t(i)), z(t(i)))
+			a.i("VMOVDQU64 %s, %s", addr, z(t(i)))
 		}
 		a.i("VPUNPCKLBW %s, %s, %s", z(src[1]), z(src[0]), z(u(0)))
 		a.i("VPUNPCKHBW %s, %s, %s", z(src[1]), z(src[0]), z(u(1)))
@@ -1297,6 +1291,40 @@ func (k dwFlatKind) body(a *asm, order []int, rows []string, masked bool) {
 	} else {
 		a.i("VMOVDQU64 Z29, (R13)")
 	}
+}
+
+// genXorRow emits func dwXorRow(dst, src *int8, n int): dst[i] = src[i] ^ 0x80.
+func genXorRow(a *asm) {
+	a.raw("// func dwXorRow(dst, src *int8, n int)\n")
+	a.raw("TEXT ·dwXorRow(SB), NOSPLIT, $0-24\n")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ n+16(FP), CX")
+	a.i("MOVL $0x80808080, AX")
+	a.i("VPBROADCASTD AX, Z0")
+	a.l("dwXorRow_loop")
+	a.i("CMPQ CX, $64")
+	a.i("JLT dwXorRow_tail")
+	a.i("VPXORD (SI), Z0, Z1")
+	a.i("VMOVDQU64 Z1, (DI)")
+	a.i("ADDQ $64, SI")
+	a.i("ADDQ $64, DI")
+	a.i("SUBQ $64, CX")
+	a.i("JMP dwXorRow_loop")
+	a.l("dwXorRow_tail")
+	a.i("TESTQ CX, CX")
+	a.i("JZ dwXorRow_done")
+	a.i("MOVQ $1, AX")
+	a.i("SHLQ CX, AX")
+	a.i("DECQ AX")
+	a.i("KMOVQ AX, K1")
+	a.i("VMOVDQU8.Z (SI), K1, Z1")
+	a.i("VPXORD Z0, Z1, Z1")
+	a.i("VMOVDQU8 Z1, K1, (DI)")
+	a.l("dwXorRow_done")
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
 }
 
 func main() {
@@ -1340,6 +1368,7 @@ func main() {
 	dwColKind{name: "dwVNNI512x3s2", s: 2, z: true}.gen(&d)
 	dwFlatKind{name: "dwFlat3", k: 3}.gen(&d)
 	dwFlatKind{name: "dwFlat5", k: 5}.gen(&d)
+	genXorRow(&d)
 	write("depthwise_amd64.s", &d)
 }
 

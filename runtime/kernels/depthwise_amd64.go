@@ -78,17 +78,24 @@ func dwVNNI512x3s2(a *dwArgs)
 
 // dwFlat3 and dwFlat5 compute output bytes [ox0*C, ox0*C + 64*nblk) of
 // one row (the last vector's bytes masked by a.tail) of a 3x3 and a 5x5
-// depthwise convolution of stride 1 and dilation 1 along the width whose
-// taps are all inside the input, on the flat row: 64 bytes per vector
-// whatever C, the channel of byte f being f mod C, so that the weights
-// (packFlat) and epiBlocks (4 per vector) repeat with a period of a.oxA
-// vectors. rows[kh] must all be input rows.
+// depthwise convolution of stride 1 and dilation 1 along the width, on the
+// flat row: 64 bytes per vector whatever C, the channel of byte f being
+// f mod C, so that the weights (packFlat) and epiBlocks (4 per vector)
+// repeat with a period of a.oxA vectors. rows[kh] are padded input rows
+// offset by 128 (runFlat): byte f of the output reads byte
+// f + (kwoff[0] + ox0 + kw)*C of each, and every such read is inside it.
 //
 //go:noescape
 func dwFlat3(a *dwArgs)
 
 //go:noescape
 func dwFlat5(a *dwArgs)
+
+// dwXorRow sets dst[i] = src[i] ^ 0x80 (= src[i] + 128 as a byte) for i in
+// [0, n).
+//
+//go:noescape
+func dwXorRow(dst, src *int8, n int)
 
 // dwImpl is one family of depthwise row kernels.
 type dwImpl struct {
@@ -149,13 +156,14 @@ func flatPeriod(c int) int {
 }
 
 // flatTakes reports whether the flat kernels compute p: 3x3 or 5x5,
-// stride and dilation 1 along the width, a period of at most
+// stride and dilation 1 along the width, a dilation along the height
+// prime with the kernel size (runFlat's row cache), a period of at most
 // flatMaxPeriod, and for 3x3 fewer than 192 channels (from 192 the 512-bit
 // column kernels reuse each interleaved column for 3 pixels and are
 // faster).
 func flatTakes(p *ConvParams) bool {
-	_, dw := p.dil()
-	if p.O != p.C || p.KH != p.KW || p.StrideW != 1 || dw != 1 || flatPeriod(p.C) > flatMaxPeriod {
+	dh, dw := p.dil()
+	if p.O != p.C || p.KH != p.KW || p.StrideW != 1 || dw != 1 || dh%p.KH == 0 || flatPeriod(p.C) > flatMaxPeriod {
 		return false
 	}
 	return p.KH == 5 || p.KH == 3 && p.C < 192
@@ -169,7 +177,8 @@ func flatLane(c, v, j, i int) int {
 }
 
 // flatSize is the size of the flat weights: per vector of the period and
-// group of 4 taps, 4 accumulators of 16 lanes of 4 bytes.
+// group of 4 taps, 4 accumulators of 16 lanes of 4 bytes. The weight sums
+// (int32 per channel) follow them.
 func flatSize(p *ConvParams) int {
 	return flatPeriod(p.C) * dwSlots(4, p.KH, p.KW) / 4 * 256
 }
@@ -194,11 +203,25 @@ func packFlat(w []int8, k, c int) []int8 {
 			}
 		}
 	}
+	for ch := range c {
+		var s int32
+		for t := range k * k {
+			s += int32(w[t*c+ch])
+		}
+		u := uint32(s)
+		out = append(out, int8(uint8(u)), int8(uint8(u>>8)), int8(uint8(u>>16)), int8(uint8(u>>24)))
+	}
 	return out
 }
 
-// flatPool holds the flat kernels' epiBlocks (4 per vector of the period).
-var flatPool = sync.Pool{New: func() any { return new([4 * flatMaxPeriod]epiBlock) }}
+// flatState is the scratch of runFlat: 4 epiBlocks per vector of the
+// period, and the row cache.
+type flatState struct {
+	eb  [4 * flatMaxPeriod]epiBlock
+	buf []int8
+}
+
+var flatPool = sync.Pool{New: func() any { return new(flatState) }}
 
 // dwChunk bounds the channels one pass handles (the stack scratch).
 const dwChunk = 512
@@ -229,7 +252,7 @@ func (im *dwImpl) pack(p *ConvParams, w []int8) []int8 {
 		return w
 	}
 	if im.isFlat {
-		return append(packFlat(w, p.KH, p.C), packDepthwise(w, p.KH, p.KW, p.C, im.bw, im.g)...)
+		return packFlat(w, p.KH, p.C)
 	}
 	return packDepthwise(w, p.KH, p.KW, p.C, im.bw, im.g)
 }
@@ -243,11 +266,11 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 	if lo >= hi {
 		return
 	}
-	C := p.C
-	var wf []int8
 	if im.isFlat {
-		wf, w = w[:flatSize(p)], w[flatSize(p):]
+		runFlat(p, x, w, bias, y, lo, hi)
+		return
 	}
+	C := p.C
 	l := dwLayout{c: C, taps: p.KH * p.KW, bw: im.bw, g: im.g, slots: dwSlots(im.g, p.KH, p.KW)}
 	if len(w) < l.size() || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() ||
 		len(p.Mult) < C || (bias != nil && len(bias) < C) {
@@ -347,21 +370,8 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 				}
 			}
 			a.y = &y[(n*p.OH+oy)*p.OW*C+c0]
-			if im.isFlat && all && oxA < oxB {
-				// The flat pass (runFlat) computes [oxA, oxB); the borders here.
-				if oxA > 0 {
-					im.row(p, &a, col, all, oxA, oxB, 0, oxA)
-				}
-				if oxB < p.OW {
-					im.row(p, &a, col, all, oxA, oxB, oxB, p.OW)
-				}
-				continue
-			}
 			im.row(p, &a, col, all, oxA, oxB, 0, p.OW)
 		}
-	}
-	if im.isFlat && oxA < oxB {
-		im.runFlat(p, x, wf, w, l, bias, y, lo, hi, &a, oxA, oxB)
 	}
 }
 
@@ -388,29 +398,54 @@ func (im *dwImpl) row(p *ConvParams, a *dwArgs, col, all bool, oxA, oxB, ox0, ox
 	im.kernel(p.KH, a)
 }
 
-// runFlat computes output pixels [oxA, oxB) of the rows [lo, hi) whose
-// kernel rows are all inside the input, with the flat kernels: wf holds
-// the flat weights, w the bw = 32 layout (for the weight sums), a the
-// row-independent arguments.
-func (im *dwImpl) runFlat(p *ConvParams, x, wf, w []int8, l dwLayout, bias []int32, y []int8, lo, hi int, a *dwArgs, oxA, oxB int) {
-	C := p.C
+// runFlat computes rows [lo, hi) of a layer flatTakes takes with the flat
+// kernels, from weights packFlat packed. Each input row the rows read is
+// copied once, offset by 128 (dwXorRow), into a cache of KH padded rows
+// (slot iy mod KH: distinct for the KH rows of an output row as the
+// dilation is prime with KH): input pixel ix at padded pixel ix +
+// PadLeft, the padding pixels and a padded row of zero-point bytes
+// (XZero+128), and 64 bytes of slack for the last vector's loads.
+func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
+	C, K := p.C, p.KH
+	fs := flatSize(p)
+	if len(w) < fs+4*C || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() ||
+		len(p.Mult) < C || (bias != nil && len(bias) < C) {
+		panic("kernels: depthwise slices too short for their parameters")
+	}
 	P := flatPeriod(C)
-	eb := flatPool.Get().(*[4 * flatMaxPeriod]epiBlock)
-	defer flatPool.Put(eb)
+	st := flatPool.Get().(*flatState)
+	defer flatPool.Put(st)
 	flags := 0
-	zc := p.XZero + im.zoff
+	zc := p.XZero + 128
 	var lanes [16]int
 	for v := range P {
 		for j := range 4 {
 			for i := range 16 {
 				lanes[i] = flatLane(C, v, j, i)
 			}
-			flags |= eb[4*v+j].fillLanes(&lanes, p.Mult, bias, w, l.wsumOff(), zc, p.YZero, p.Out)
+			flags |= st.eb[4*v+j].fillLanes(&lanes, p.Mult, bias, w, fs, zc, p.YZero, p.Out)
 		}
 	}
-	n := (oxB - oxA) * C
-	a.w, a.e, a.flags = &wf[0], &eb[0], flags
-	a.nblk, a.oxA, a.ox0, a.c = (n+63)/64, P, oxA, C
+	wp := max(p.OW+K-1, p.PadLeft+p.W) // padded pixels
+	rb := wp*C + 64
+	need := (K + 1) * rb
+	if cap(st.buf) < need {
+		st.buf = make([]int8, need)
+	}
+	buf := st.buf[:need]
+	buf[0] = int8(uint8(p.XZero) ^ 0x80)
+	for n := 1; n < need; n *= 2 {
+		copy(buf[n:], buf[:n])
+	}
+	var tags [5]int
+	for i := range tags {
+		tags[i] = -1
+	}
+	zrow := &buf[K*rb]
+	var a dwArgs
+	n := p.OW * C
+	a.w, a.e, a.flags, a.c = &w[0], &st.eb[0], flags, C
+	a.nblk, a.oxA = (n+63)/64, P
 	a.tail = -1
 	if r := n % 64; r != 0 {
 		a.tail = 1<<r - 1
@@ -418,23 +453,24 @@ func (im *dwImpl) runFlat(p *ConvParams, x, wf, w []int8, l dwLayout, bias []int
 	dh, _ := p.dil()
 	for r := lo; r < hi; r++ {
 		nn, oy := r/p.OH, r%p.OH
-		all := true
-		for kh := range p.KH {
+		for kh := range K {
 			iy := oy*p.StrideH - p.PadTop + kh*dh
 			if iy < 0 || iy >= p.H {
-				all = false
-				break
+				a.rows[kh] = zrow
+				continue
 			}
-			a.rows[kh] = &x[(nn*p.H+iy)*p.W*C]
-		}
-		if !all {
-			continue
+			s := iy % K
+			if tag := nn*p.H + iy; tags[s] != tag {
+				dwXorRow(&buf[s*rb+p.PadLeft*C], &x[tag*p.W*C], p.W*C)
+				tags[s] = tag
+			}
+			a.rows[kh] = &buf[s*rb]
 		}
 		a.y = &y[(nn*p.OH+oy)*p.OW*C]
-		if p.KH == 3 {
-			dwFlat3(a)
+		if K == 3 {
+			dwFlat3(&a)
 		} else {
-			dwFlat5(a)
+			dwFlat5(&a)
 		}
 	}
 }
