@@ -2,7 +2,12 @@
 
 package kernels
 
-import "sync"
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
 
 // The depthwise row kernels (depthwise_amd64.s, written by asmgen.go). Each
 // computes one output row (for every channel in blocks) of a depthwise
@@ -127,18 +132,27 @@ func colKernel(p *ConvParams) bool {
 	return p.O == p.C && p.KH == 3 && p.KW == 3 && dw == 1 && (p.StrideW == 1 || p.StrideW == 2)
 }
 
-// impl returns the family that computes p: im, or im.narrow for the
-// layers the 512-bit column kernels do not take, and for those of fewer
-// than 192 channels, where the 256-bit ones are as fast or faster (a
-// 32-channel layer fills half of each 64-channel block).
+// impl returns the family that computes p: im; for the 512-bit family,
+// the 512-bit column kernels when its 64-channel blocks are at least 90%
+// full (vnni512 112x112x64 3x3 s2: 34 -> 44 GMAC/s, 14x14x184 s1: 30 ->
+// 34 against the 256-bit ones), else the flat kernels when they take p,
+// else the column kernels from 192 channels, else im.narrow (a
+// 96-channel layer of stride 2 fills 3/4 of its blocks, and the 256-bit
+// kernels are faster: 33 against 28 GMAC/s at 112x112).
 func (im *dwImpl) impl(p *ConvParams) *dwImpl {
-	if im.flat != nil && flatTakes(p) {
+	if im.narrow == nil {
+		return im
+	}
+	col := colKernel(p)
+	switch {
+	case col && 10*p.C >= 9*((p.C+63)/64*64):
+		return im
+	case im.flat != nil && flatTakes(p):
 		return im.flat
+	case col && p.C >= 192:
+		return im
 	}
-	if im.narrow != nil && (!colKernel(p) || p.C < 192) {
-		return im.narrow
-	}
-	return im
+	return im.narrow
 }
 
 // flatMaxPeriod bounds the period (in vectors) of the flat kernels' weights
@@ -214,11 +228,71 @@ func packFlat(w []int8, k, c int) []int8 {
 	return out
 }
 
-// flatState is the scratch of runFlat: 4 epiBlocks per vector of the
-// period, and the row cache.
+// flatState is the scratch of runFlat: the row cache.
 type flatState struct {
-	eb  [4 * flatMaxPeriod]epiBlock
 	buf []int8
+}
+
+// flatEpi is the epiBlocks of one layer's flat kernels (4 per vector of
+// the period) with what they were computed from. Filling them costs 64
+// lanes per vector of the period (up to 8 times the channels), as much as
+// a small layer, so runFlat keeps them in flatCache by the address of the
+// packed weights; an entry serves a call only when everything the blocks
+// depend on is equal, so a reused address is safe.
+type flatEpi struct {
+	key    uintptr
+	xz, yz int32
+	out    Range
+	bias   []int32
+	mult   []Multiplier
+	wsum   []int8
+	flags  int
+	eb     []epiBlock
+}
+
+// flatCache maps the address of the packed weights to a *flatEpi; it is
+// emptied when it reaches flatCacheMax entries.
+var (
+	flatCache  sync.Map
+	flatCached atomic.Int64
+)
+
+const flatCacheMax = 256
+
+// flatEpiFor returns the epiBlocks of p, w, bias for runFlat.
+func flatEpiFor(p *ConvParams, w []int8, bias []int32, fs int) *flatEpi {
+	C := p.C
+	key := uintptr(unsafe.Pointer(&w[0]))
+	wsum := w[fs : fs+4*C]
+	if bias != nil {
+		bias = bias[:C]
+	}
+	mult := p.Mult[:C]
+	if v, ok := flatCache.Load(key); ok {
+		if e := v.(*flatEpi); e.key == key && e.xz == p.XZero && e.yz == p.YZero && e.out == p.Out &&
+			(e.bias == nil) == (bias == nil) && slices.Equal(e.bias, bias) && slices.Equal(e.mult, mult) && slices.Equal(e.wsum, wsum) {
+			return e
+		}
+	}
+	P := flatPeriod(C)
+	e := &flatEpi{key: key, xz: p.XZero, yz: p.YZero, out: p.Out, bias: slices.Clone(bias), mult: slices.Clone(mult),
+		wsum: slices.Clone(wsum), eb: make([]epiBlock, 4*P)}
+	zc := p.XZero + 128
+	var lanes [16]int
+	for v := range P {
+		for j := range 4 {
+			for i := range 16 {
+				lanes[i] = flatLane(C, v, j, i)
+			}
+			e.flags |= e.eb[4*v+j].fillLanes(&lanes, p.Mult, bias, w, fs, zc, p.YZero, p.Out)
+		}
+	}
+	if flatCached.Add(1) > flatCacheMax {
+		flatCache.Clear()
+		flatCached.Store(1)
+	}
+	flatCache.Store(key, e)
+	return e
 }
 
 var flatPool = sync.Pool{New: func() any { return new(flatState) }}
@@ -412,20 +486,9 @@ func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 		len(p.Mult) < C || (bias != nil && len(bias) < C) {
 		panic("kernels: depthwise slices too short for their parameters")
 	}
-	P := flatPeriod(C)
+	ep := flatEpiFor(p, w, bias, fs)
 	st := flatPool.Get().(*flatState)
 	defer flatPool.Put(st)
-	flags := 0
-	zc := p.XZero + 128
-	var lanes [16]int
-	for v := range P {
-		for j := range 4 {
-			for i := range 16 {
-				lanes[i] = flatLane(C, v, j, i)
-			}
-			flags |= st.eb[4*v+j].fillLanes(&lanes, p.Mult, bias, w, fs, zc, p.YZero, p.Out)
-		}
-	}
 	wp := max(p.OW+K-1, p.PadLeft+p.W) // padded pixels
 	rb := wp*C + 64
 	need := (K + 1) * rb
@@ -444,8 +507,8 @@ func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	zrow := &buf[K*rb]
 	var a dwArgs
 	n := p.OW * C
-	a.w, a.e, a.flags, a.c = &w[0], &st.eb[0], flags, C
-	a.nblk, a.oxA = (n+63)/64, P
+	a.w, a.e, a.flags, a.c = &w[0], &ep.eb[0], ep.flags, C
+	a.nblk, a.oxA = (n+63)/64, flatPeriod(C)
 	a.tail = -1
 	if r := n % 64; r != 0 {
 		a.tail = 1<<r - 1
