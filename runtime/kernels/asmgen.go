@@ -692,6 +692,7 @@ type dwKind struct {
 	name   string
 	vnni   bool
 	kh, kw int
+	z      bool // VNNI on 64-channel blocks in 512-bit registers (bw = 64)
 }
 
 func (k dwKind) g() int    { return map[bool]int{true: 4, false: 2}[k.vnni] }
@@ -759,7 +760,16 @@ func (k dwKind) gen(a *asm) {
 	a.i("MOVQ %d(DI), R8", dwS)
 	a.i("IMULQ %d(DI), R8", dwC)
 	a.i("MOVQ R8, %d(SP)", k.offSC())
-	if k.vnni {
+	if k.z {
+		a.i("MOVL $0x80808080, R8")
+		a.i("VPBROADCASTD R8, Z28")
+		a.i("MOVL $0xAAAA, R8")
+		a.i("KMOVW R8, K1")
+		a.i("MOVQ %d(DI), R8", dwE)
+		a.i("VBROADCASTI64X4 %d(R8), Z25", offZ)
+		a.i("VBROADCASTI64X4 %d(R8), Z26", offLo)
+		a.i("VBROADCASTI64X4 %d(R8), Z27", offHi)
+	} else if k.vnni {
 		a.i("MOVL $0x80808080, R8")
 		a.i("VPBROADCASTD R8, Y28")
 		a.i("MOVL $0xAA, R8")
@@ -810,7 +820,9 @@ func (k dwKind) gen(a *asm) {
 	a.i("MOVQ %d(DI), CX", dwNblk)
 	a.l(k.name + "_blk")
 	a.i("LEAQ (AX)(DX*1), R9")
-	if k.vnni {
+	if k.z {
+		k.blockVNNI512(a)
+	} else if k.vnni {
 		k.blockVNNI(a)
 	} else {
 		k.blockAVX2(a)
@@ -901,6 +913,49 @@ func (k dwKind) blockVNNI(a *asm) {
 	a.i("ADDQ $32, DX")
 	a.i("ADDQ $%d, R12", k.tpad()/4*128)
 	a.i("ADDQ $%d, R14", 2*epiSize)
+}
+
+// blockVNNI512 is blockVNNI on a 64-channel block in 512-bit registers;
+// the output constants are in Z25-Z27.
+func (k dwKind) blockVNNI512(a *asm) {
+	a.i("MOVQ $-1, R8")
+	a.i("CMPQ CX, $1")
+	a.i("CMOVQEQ %d(DI), R8", dwTail)
+	a.i("KMOVQ R8, K4")
+	for j := range 4 {
+		a.i("VMOVDQU32 %d(R14), %s", j*epiSize+offCorr, z(j))
+	}
+	for q := range k.tpad() / 4 {
+		for i := range 4 {
+			a.i("MOVQ %d(R10), R8", 8*(4*q+i))
+			a.i("VMOVDQU8.Z (R8)(R9*1), K4, %s", z(4+i))
+			a.i("VPXORD Z28, %s, %s", z(4+i), z(4+i))
+		}
+		a.i("VPUNPCKLBW Z5, Z4, Z8")
+		a.i("VPUNPCKHBW Z5, Z4, Z9")
+		a.i("VPUNPCKLBW Z7, Z6, Z10")
+		a.i("VPUNPCKHBW Z7, Z6, Z11")
+		a.i("VPUNPCKLWD Z10, Z8, Z12")
+		a.i("VPUNPCKHWD Z10, Z8, Z13")
+		a.i("VPUNPCKLWD Z11, Z9, Z14")
+		a.i("VPUNPCKHWD Z11, Z9, Z15")
+		for j := range 4 {
+			a.i("VPDPBUSD %d(R12), %s, %s", q*256+64*j, z(12+j), z(j))
+		}
+	}
+	dwEpilogueR(a, fmt.Sprintf("%s_e", k.name), true, z, []int{0, 1, 2, 3},
+		func(j int) int { return j * epiSize }, []int{16, 17, 18, 19})
+	a.i("VPACKSSDW Z1, Z0, Z20")
+	a.i("VPACKSSDW Z3, Z2, Z21")
+	a.i("VPADDSW Z25, Z20, Z20")
+	a.i("VPADDSW Z25, Z21, Z21")
+	a.i("VPACKSSWB Z21, Z20, Z20")
+	a.i("VPMAXSB Z26, Z20, Z20")
+	a.i("VPMINSB Z27, Z20, Z20")
+	a.i("VMOVDQU8 Z20, K4, (R13)(DX*1)")
+	a.i("ADDQ $64, DX")
+	a.i("ADDQ $%d, R12", k.tpad()/4*256)
+	a.i("ADDQ $%d, R14", 4*epiSize)
 }
 
 // blockAVX2: one 16-channel block (or 8 channels, the last block when
@@ -1359,6 +1414,7 @@ func main() {
 		{name: "dwVNNI5x5", vnni: true, kh: 5, kw: 5},
 		{name: "dwAVX2x3x3", kh: 3, kw: 3},
 		{name: "dwAVX2x5x5", kh: 5, kw: 5},
+		{name: "dwVNNI512x5x5", vnni: true, kh: 5, kw: 5, z: true},
 	} {
 		k.gen(&d)
 	}

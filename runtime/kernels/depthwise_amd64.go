@@ -54,6 +54,12 @@ func dwVNNI3x3(a *dwArgs)
 //go:noescape
 func dwVNNI5x5(a *dwArgs)
 
+// dwVNNI512x5x5 is dwVNNI5x5 on 64-channel blocks in 512-bit registers
+// (the layout with bw = 64).
+//
+//go:noescape
+func dwVNNI512x5x5(a *dwArgs)
+
 //go:noescape
 func dwAVX2x3x3(a *dwArgs)
 
@@ -150,6 +156,8 @@ func (im *dwImpl) impl(p *ConvParams) *dwImpl {
 	case im.flat != nil && flatTakes(p):
 		return im.flat
 	case col && p.C >= 192:
+		return im
+	case p.KH == 5 && p.KW == 5 && 10*p.C >= 9*((p.C+63)/64*64):
 		return im
 	}
 	return im.narrow
@@ -309,6 +317,10 @@ func (im *dwImpl) fast(p *ConvParams) bool {
 // kernel calls the row kernel (directly, so that a does not escape).
 func (im *dwImpl) kernel(k int, a *dwArgs) {
 	switch {
+	case im.bw == 64 && k == 5:
+		dwVNNI512x5x5(a)
+	case im.bw == 64:
+		panic("kernels: no 512-bit 3x3 row kernel")
 	case im.vnni && k == 3:
 		dwVNNI3x3(a)
 	case im.vnni:
