@@ -683,6 +683,7 @@ const (
 	dwTail    = 208
 	dwFlags   = 216
 	dwOx0     = 224
+	dwY2      = 232
 )
 
 // dwKind is one depthwise row kernel: kh x kw taps, VNNI (32-channel
@@ -1348,6 +1349,121 @@ func (k dwFlatKind) body(a *asm, order []int, rows []string, masked bool) {
 	}
 }
 
+// dwFlat2Kind is dwFlatKind for 3x3 and two output rows at once (y, and
+// y2 = the row below): the 4 input rows of the pair (rows[0..3]) are
+// byte-interleaved together, each group of 4 bytes (rows 0-3 of one
+// column) serving the upper row with weights (w0, w1, w2, 0) and the
+// lower with (0, w0, w1, w2), so that each interleave (8 shuffles) serves
+// two outputs. Weights per vector of the period: per kernel column, the
+// upper then the lower row's 4 vectors.
+type dwFlat2Kind struct{ name string }
+
+func (k dwFlat2Kind) gen(a *asm) {
+	rows := []string{"R8", "R9", "R10", "R11"}
+	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	a.i("MOVQ a+0(FP), DI")
+	a.i("MOVL $0xAAAA, R8")
+	a.i("KMOVW R8, K1")
+	a.i("MOVQ %d(DI), R14", dwE)
+	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
+	a.i("VBROADCASTI64X4 %d(R14), Z26", offLo)
+	a.i("VBROADCASTI64X4 %d(R14), Z27", offHi)
+	a.i("MOVQ %d(DI), AX", dwC)
+	a.i("MOVQ %d(DI), CX", dwOx0)
+	a.i("ADDQ %d(DI), CX", dwKwoff)
+	a.i("IMULQ AX, CX")
+	for kh, r := range rows {
+		a.i("MOVQ %d(DI), %s", dwRows+8*kh, r)
+		a.i("ADDQ CX, %s", r)
+	}
+	a.i("MOVQ %d(DI), R13", dwOx0)
+	a.i("IMULQ AX, R13")
+	a.i("MOVQ %d(DI), SI", dwY2)
+	a.i("SUBQ %d(DI), SI", dwY)
+	a.i("ADDQ %d(DI), R13", dwY)
+	a.i("MOVQ %d(DI), R12", dwW)
+	a.i("MOVQ %d(DI), BX", dwNblk)
+	a.i("MOVQ %d(DI), CX", dwOxA)
+	a.l(k.name + "_vec")
+	a.i("CMPQ BX, $1")
+	a.i("JEQ %s_tail", k.name)
+	k.body(a, rows, false)
+	for _, r := range rows {
+		a.i("ADDQ $64, %s", r)
+	}
+	a.i("ADDQ $64, R13")
+	a.i("ADDQ $%d, R12", 3*2*4*64)
+	a.i("ADDQ $%d, R14", 4*epiSize)
+	a.i("DECQ CX")
+	a.i("JNZ %s_same", k.name)
+	a.i("MOVQ %d(DI), R12", dwW)
+	a.i("MOVQ %d(DI), R14", dwE)
+	a.i("MOVQ %d(DI), CX", dwOxA)
+	a.l(k.name + "_same")
+	a.i("DECQ BX")
+	a.i("JMP %s_vec", k.name)
+	a.l(k.name + "_tail")
+	a.i("KMOVQ %d(DI), K4", dwTail)
+	k.body(a, rows, true)
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
+func (k dwFlat2Kind) body(a *asm, rows []string, masked bool) {
+	lbl := k.name + "_v"
+	if masked {
+		lbl = k.name + "_t"
+	}
+	for j := range 4 {
+		a.i("VMOVDQU32 %d(R14), %s", j*epiSize+offCorr, z(j))
+		a.i("VMOVDQA64 %s, %s", z(j), z(4+j))
+	}
+	col := []string{"", "(AX*1)", "(AX*2)"}
+	for c := range 3 {
+		base := 8 + 8*(c%2)
+		t := func(i int) int { return base + i }
+		u := func(i int) int { return base + 4 + i }
+		for i, r := range rows {
+			a.i("VMOVDQU64 (%s)%s, %s", r, col[c], z(t(i)))
+		}
+		a.i("VPUNPCKLBW %s, %s, %s", z(t(1)), z(t(0)), z(u(0)))
+		a.i("VPUNPCKHBW %s, %s, %s", z(t(1)), z(t(0)), z(u(1)))
+		a.i("VPUNPCKLBW %s, %s, %s", z(t(3)), z(t(2)), z(u(2)))
+		a.i("VPUNPCKHBW %s, %s, %s", z(t(3)), z(t(2)), z(u(3)))
+		a.i("VPUNPCKLWD %s, %s, %s", z(u(2)), z(u(0)), z(t(0)))
+		a.i("VPUNPCKHWD %s, %s, %s", z(u(2)), z(u(0)), z(t(1)))
+		a.i("VPUNPCKLWD %s, %s, %s", z(u(3)), z(u(1)), z(t(2)))
+		a.i("VPUNPCKHWD %s, %s, %s", z(u(3)), z(u(1)), z(t(3)))
+		for h := range 2 {
+			for j := range 4 {
+				a.i("VPDPBUSD %d(R12), %s, %s", ((2*c+h)*4+j)*64, z(t(j)), z(4*h+j))
+			}
+		}
+	}
+	for h := range 2 {
+		accs := []int{4 * h, 4*h + 1, 4*h + 2, 4*h + 3}
+		dwEpilogueR(a, fmt.Sprintf("%se%d", lbl, h), true, z, accs, func(j int) int { return j * epiSize }, []int{29, 30, 31})
+		a.i("VPACKSSDW %s, %s, Z29", z(accs[1]), z(accs[0]))
+		a.i("VPACKSSDW %s, %s, Z30", z(accs[3]), z(accs[2]))
+		a.i("VPADDSW Z25, Z29, Z29")
+		a.i("VPADDSW Z25, Z30, Z30")
+		a.i("VPACKSSWB Z30, Z29, Z29")
+		a.i("VPMAXSB Z26, Z29, Z29")
+		a.i("VPMINSB Z27, Z29, Z29")
+		dst := "(R13)"
+		if h == 1 {
+			dst = "(R13)(SI*1)"
+		}
+		if masked {
+			a.i("VMOVDQU8 Z29, K4, %s", dst)
+		} else {
+			a.i("VMOVDQU64 Z29, %s", dst)
+		}
+	}
+}
+
 // genXorRow emits func dwXorRow(dst, src *int8, n int): dst[i] = src[i] ^ 0x80.
 func genXorRow(a *asm) {
 	a.raw("// func dwXorRow(dst, src *int8, n int)\n")
@@ -1424,6 +1540,7 @@ func main() {
 	dwColKind{name: "dwVNNI512x3s2", s: 2, z: true}.gen(&d)
 	dwFlatKind{name: "dwFlat3", k: 3}.gen(&d)
 	dwFlatKind{name: "dwFlat5", k: 5}.gen(&d)
+	dwFlat2Kind{name: "dwFlat3x2"}.gen(&d)
 	genXorRow(&d)
 	write("depthwise_amd64.s", &d)
 }

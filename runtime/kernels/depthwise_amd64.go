@@ -45,7 +45,8 @@ type dwArgs struct {
 	nblk    int // channel blocks in the chunk
 	tail    int // VNNI: byte mask of the last block's channels; AVX2: 1 if the last block is 8 wide
 	flags   int
-	ox0     int // first output pixel to compute ([ox0, ow))
+	ox0     int   // first output pixel to compute ([ox0, ow))
+	y2      *int8 // dwFlat3x2: the second output row
 }
 
 //go:noescape
@@ -101,6 +102,14 @@ func dwFlat3(a *dwArgs)
 
 //go:noescape
 func dwFlat5(a *dwArgs)
+
+// dwFlat3x2 is dwFlat3 for two output rows at once, y and y2 (the row
+// below, for a stride and dilation of 1 along the height): rows[0..3] are
+// the 4 input rows the two read, interleaved together once for both, with
+// the pair weights of packFlat.
+//
+//go:noescape
+func dwFlat3x2(a *dwArgs)
 
 // dwXorRow sets dst[i] = src[i] ^ 0x80 (= src[i] + 128 as a byte) for i in
 // [0, n).
@@ -233,7 +242,29 @@ func packFlat(w []int8, k, c int) []int8 {
 		u := uint32(s)
 		out = append(out, int8(uint8(u)), int8(uint8(u>>8)), int8(uint8(u>>16)), int8(uint8(u>>24)))
 	}
-	return out
+	if k != 3 {
+		return out
+	}
+	// The pair weights of dwFlat3x2: per vector, kernel column and output
+	// row h of the pair, 4 accumulators of 16 lanes of the bytes of input
+	// rows 0-3: (w0, w1, w2, 0) for h = 0, (0, w0, w1, w2) for h = 1.
+	pair := make([]int8, flatPeriod(c)*3*2*256)
+	for v := range flatPeriod(c) {
+		for col := range 3 {
+			for h := range 2 {
+				for j := range 4 {
+					for i := range 16 {
+						ch := flatLane(c, v, j, i)
+						off := (((v*3+col)*2+h)*4+j)*64 + 4*i
+						for kh := range 3 {
+							pair[off+h+kh] = w[(kh*3+col)*c+ch]
+						}
+					}
+				}
+			}
+		}
+	}
+	return append(out, pair...)
 }
 
 // flatState is the scratch of runFlat: the row cache.
@@ -494,16 +525,26 @@ func (im *dwImpl) row(p *ConvParams, a *dwArgs, col, all bool, oxA, oxB, ox0, ox
 func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	C, K := p.C, p.KH
 	fs := flatSize(p)
-	if len(w) < fs+4*C || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() ||
+	pw := 0
+	if K == 3 {
+		pw = flatPeriod(C) * 3 * 2 * 256
+	}
+	if len(w) < fs+4*C+pw || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() ||
 		len(p.Mult) < C || (bias != nil && len(bias) < C) {
 		panic("kernels: depthwise slices too short for their parameters")
 	}
 	ep := flatEpiFor(p, w, bias, fs)
 	st := flatPool.Get().(*flatState)
 	defer flatPool.Put(st)
+	dh, _ := p.dil()
+	pairs := K == 3 && p.StrideH == 1 && dh == 1 // dwFlat3x2
+	slots := K
+	if pairs {
+		slots = K + 1 // the 4 rows of a pair
+	}
 	wp := max(p.OW+K-1, p.PadLeft+p.W) // padded pixels
 	rb := wp*C + 64
-	need := (K + 1) * rb
+	need := (slots + 1) * rb
 	if cap(st.buf) < need {
 		st.buf = make([]int8, need)
 	}
@@ -516,7 +557,7 @@ func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	for i := range tags {
 		tags[i] = -1
 	}
-	zrow := &buf[K*rb]
+	zrow := &buf[slots*rb]
 	var a dwArgs
 	n := p.OW * C
 	a.w, a.e, a.flags, a.c = &w[0], &ep.eb[0], ep.flags, C
@@ -525,23 +566,36 @@ func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	if r := n % 64; r != 0 {
 		a.tail = 1<<r - 1
 	}
-	dh, _ := p.dil()
+	// row sets rows[i] to the cached input row iy of image nn.
+	row := func(i, nn, iy int) {
+		if iy < 0 || iy >= p.H {
+			a.rows[i] = zrow
+			return
+		}
+		s := iy % slots
+		if tag := nn*p.H + iy; tags[s] != tag {
+			dwXorRow(&buf[s*rb+p.PadLeft*C], &x[tag*p.W*C], p.W*C)
+			tags[s] = tag
+		}
+		a.rows[i] = &buf[s*rb]
+	}
 	for r := lo; r < hi; r++ {
 		nn, oy := r/p.OH, r%p.OH
-		for kh := range K {
-			iy := oy*p.StrideH - p.PadTop + kh*dh
-			if iy < 0 || iy >= p.H {
-				a.rows[kh] = zrow
-				continue
-			}
-			s := iy % K
-			if tag := nn*p.H + iy; tags[s] != tag {
-				dwXorRow(&buf[s*rb+p.PadLeft*C], &x[tag*p.W*C], p.W*C)
-				tags[s] = tag
-			}
-			a.rows[kh] = &buf[s*rb]
-		}
 		a.y = &y[(nn*p.OH+oy)*p.OW*C]
+		if pairs && r+1 < hi && oy+1 < p.OH {
+			for i := range 4 {
+				row(i, nn, oy-p.PadTop+i)
+			}
+			a.y2 = &y[(nn*p.OH+oy+1)*p.OW*C]
+			a.w = &w[fs+4*C]
+			dwFlat3x2(&a)
+			a.w = &w[0]
+			r++
+			continue
+		}
+		for kh := range K {
+			row(kh, nn, oy*p.StrideH-p.PadTop+kh*dh)
+		}
 		if K == 3 {
 			dwFlat3(&a)
 		} else {
