@@ -856,7 +856,15 @@ func dwEpilogueR(a *asm, name string, vnni bool, reg func(int) string, accs []in
 		a.i("VPMINSD %d(R14), %s, %s", off(j)+offB, acc, acc)
 		a.i("VPSLLVD %d(R14), %s, %s", off(j)+offL, acc, acc)
 	}
+	a.i("JMP %s_scaled", name)
 	a.l(name + "_noclamp")
+	a.i("TESTQ $2, %d(DI)", dwFlags) // epiShift
+	a.i("JZ %s_scaled", name)
+	for j, r := range accs {
+		acc := reg(r)
+		a.i("VPSLLVD %d(R14), %s, %s", off(j)+offL, acc, acc)
+	}
+	a.l(name + "_scaled")
 	for j, r := range accs {
 		acc, t := reg(r), reg(temps[j%len(temps)])
 		a.i("VPSRLQ $32, %s, %s", acc, t)

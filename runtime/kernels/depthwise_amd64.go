@@ -243,7 +243,7 @@ func packFlat(w []int8, k, c int) []int8 {
 		out = append(out, int8(uint8(u)), int8(uint8(u>>8)), int8(uint8(u>>16)), int8(uint8(u>>24)))
 	}
 	if k != 3 {
-		return out
+		return append(out, flatAbsSums(w, k, c)...)
 	}
 	// The pair weights of dwFlat3x2: per vector, kernel column and output
 	// row h of the pair, 4 accumulators of 16 lanes of the bytes of input
@@ -264,7 +264,22 @@ func packFlat(w []int8, k, c int) []int8 {
 			}
 		}
 	}
-	return append(out, pair...)
+	return append(append(out, pair...), flatAbsSums(w, k, c)...)
+}
+
+// flatAbsSums returns the sums of |w| over the taps of each channel (the
+// last 4C bytes of packFlat's output).
+func flatAbsSums(w []int8, k, c int) []int8 {
+	out := make([]int8, 0, 4*c)
+	for ch := range c {
+		var s int32
+		for t := range k * k {
+			s += max(int32(w[t*c+ch]), -int32(w[t*c+ch]))
+		}
+		u := uint32(s)
+		out = append(out, int8(uint8(u)), int8(uint8(u>>8)), int8(uint8(u>>16)), int8(uint8(u>>24)))
+	}
+	return out
 }
 
 // flatState is the scratch of runFlat: the row cache.
@@ -299,7 +314,7 @@ var (
 const flatCacheMax = 256
 
 // flatEpiFor returns the epiBlocks of p, w, bias for runFlat.
-func flatEpiFor(p *ConvParams, w []int8, bias []int32, fs int) *flatEpi {
+func flatEpiFor(p *ConvParams, w []int8, bias []int32, fs, absOff int) *flatEpi {
 	C := p.C
 	key := uintptr(unsafe.Pointer(&w[0]))
 	wsum := w[fs : fs+4*C]
@@ -324,6 +339,24 @@ func flatEpiFor(p *ConvParams, w []int8, bias []int32, fs int) *flatEpi {
 				lanes[i] = flatLane(C, v, j, i)
 			}
 			e.flags |= e.eb[4*v+j].fillLanes(&lanes, p.Mult, bias, w, fs, zc, p.YZero, p.Out)
+		}
+	}
+	if e.flags&epiClamp != 0 {
+		// epiShift when |acc| <= |corr| + 255 Σ|w| < 2^(S-2) in every channel.
+		shift := true
+		for c := range C {
+			corr := int64(-zc) * int64(readInt32(w, fs+4*c))
+			if bias != nil {
+				corr += int64(bias[c])
+			}
+			bound := max(corr, -corr) + 255*int64(readInt32(w, absOff+4*c))
+			if s := p.Mult[c].S; s < 22 || s < 33 && bound >= 1<<(s-2) {
+				shift = false
+				break
+			}
+		}
+		if shift {
+			e.flags = e.flags&^epiClamp | epiShift
 		}
 	}
 	if flatCached.Add(1) > flatCacheMax {
@@ -529,11 +562,11 @@ func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	if K == 3 {
 		pw = flatPeriod(C) * 3 * 2 * 256
 	}
-	if len(w) < fs+4*C+pw || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() ||
+	if len(w) < fs+4*C+pw+4*C || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() ||
 		len(p.Mult) < C || (bias != nil && len(bias) < C) {
 		panic("kernels: depthwise slices too short for their parameters")
 	}
-	ep := flatEpiFor(p, w, bias, fs)
+	ep := flatEpiFor(p, w, bias, fs, fs+4*C+pw)
 	st := flatPool.Get().(*flatState)
 	defer flatPool.Put(st)
 	dh, _ := p.dil()

@@ -33,6 +33,18 @@ func TestDepthwiseFlat(t *testing.T) {
 					continue
 				}
 				p, x, wt, bias := newConvCase(r, 1+r.IntN(2), h, w, c, c, k, k, sh, 1, dh, 1, pads[0], pads[1], pads[2], pads[3], c)
+				if rep == 1 {
+					// Shifts in [22, 33) and small biases: the accumulators
+					// fit acc << L (epiShift) or, for the small shifts, not.
+					for i := range p.Mult {
+						p.Mult[i] = Multiplier{M: int32(1<<30 + r.IntN(1<<30)), S: int32(22 + r.IntN(11))}
+					}
+					if bias != nil {
+						for i := range bias {
+							bias[i] = int32(r.IntN(2001) - 1000)
+						}
+					}
+				}
 				wd := make([]int8, len(wt))
 				for o := range c {
 					for t := range k * k {
