@@ -684,6 +684,7 @@ const (
 	dwFlags   = 216
 	dwOx0     = 224
 	dwY2      = 232
+	dwTp      = 240
 )
 
 // dwKind is one depthwise row kernel: kh x kw taps, VNNI (32-channel
@@ -1248,6 +1249,10 @@ func (k dwColKind) build(a *asm, v int, lbl string) {
 type dwFlatKind struct {
 	name string
 	k    int
+	// tp: tap t reads a.tp[t] + f instead of rows[kh] + kw*C + f (ox0 = 0);
+	// the stride-2 layers' taps point into rows split into even and odd
+	// pixels (runFlat).
+	tp bool
 }
 
 func (k dwFlatKind) gen(a *asm) {
@@ -1263,19 +1268,24 @@ func (k dwFlatKind) gen(a *asm) {
 	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
 	a.i("VBROADCASTI64X4 %d(R14), Z26", offLo)
 	a.i("VBROADCASTI64X4 %d(R14), Z27", offHi)
-	a.c("rows[kh] + (ox0 + kwoff[0])*C: the first byte tap column 0 reads")
-	a.i("MOVQ %d(DI), AX", dwC)
-	a.i("MOVQ %d(DI), CX", dwOx0)
-	a.i("ADDQ %d(DI), CX", dwKwoff)
-	a.i("IMULQ AX, CX")
-	for kh, r := range rows {
-		a.i("MOVQ %d(DI), %s", dwRows+8*kh, r)
-		a.i("ADDQ CX, %s", r)
+	if k.tp {
+		a.i("XORQ DX, DX")
+		a.i("MOVQ %d(DI), R13", dwY)
+	} else {
+		a.c("rows[kh] + (ox0 + kwoff[0])*C: the first byte tap column 0 reads")
+		a.i("MOVQ %d(DI), AX", dwC)
+		a.i("MOVQ %d(DI), CX", dwOx0)
+		a.i("ADDQ %d(DI), CX", dwKwoff)
+		a.i("IMULQ AX, CX")
+		for kh, r := range rows {
+			a.i("MOVQ %d(DI), %s", dwRows+8*kh, r)
+			a.i("ADDQ CX, %s", r)
+		}
+		a.i("LEAQ (AX)(AX*2), DX")
+		a.i("MOVQ %d(DI), R13", dwOx0)
+		a.i("IMULQ AX, R13")
+		a.i("ADDQ %d(DI), R13", dwY)
 	}
-	a.i("LEAQ (AX)(AX*2), DX")
-	a.i("MOVQ %d(DI), R13", dwOx0)
-	a.i("IMULQ AX, R13")
-	a.i("ADDQ %d(DI), R13", dwY)
 	a.i("MOVQ %d(DI), R12", dwW)
 	a.i("MOVQ %d(DI), BX", dwNblk)
 	a.i("MOVQ %d(DI), CX", dwOxA)
@@ -1283,10 +1293,14 @@ func (k dwFlatKind) gen(a *asm) {
 	a.i("CMPQ BX, $1")
 	a.i("JEQ %s_tail", k.name)
 	k.body(a, order, rows, false)
-	for _, r := range rows {
-		a.i("ADDQ $64, %s", r)
+	if k.tp {
+		a.i("ADDQ $64, DX")
+	} else {
+		for _, r := range rows {
+			a.i("ADDQ $64, %s", r)
+		}
+		a.i("ADDQ $64, R13")
 	}
-	a.i("ADDQ $64, R13")
 	a.i("ADDQ $%d, R12", ng*256)
 	a.i("ADDQ $%d, R14", 4*epiSize)
 	a.i("DECQ CX")
@@ -1328,6 +1342,11 @@ func (k dwFlatKind) body(a *asm, order []int, rows []string, masked bool) {
 			}
 			src[i] = t(i)
 			addr := fmt.Sprintf("(%s)%s", rows[tap/k.k], col[tap%k.k])
+			if k.tp {
+				g := []string{"R8", "R9", "R10", "R11"}[i]
+				a.i("MOVQ %d(DI), %s", dwTp+8*tap, g)
+				addr = fmt.Sprintf("(%s)(DX*1)", g)
+			}
 			a.i("VMOVDQU64 %s, %s", addr, z(t(i)))
 		}
 		a.i("VPUNPCKLBW %s, %s, %s", z(src[1]), z(src[0]), z(u(0)))
@@ -1350,10 +1369,14 @@ func (k dwFlatKind) body(a *asm, order []int, rows []string, masked bool) {
 	a.i("VPACKSSWB Z30, Z29, Z29")
 	a.i("VPMAXSB Z26, Z29, Z29")
 	a.i("VPMINSB Z27, Z29, Z29")
+	dst := "(R13)"
+	if k.tp {
+		dst = "(R13)(DX*1)"
+	}
 	if masked {
-		a.i("VMOVDQU8 Z29, K4, (R13)")
+		a.i("VMOVDQU8 Z29, K4, %s", dst)
 	} else {
-		a.i("VMOVDQU64 Z29, (R13)")
+		a.i("VMOVDQU64 Z29, %s", dst)
 	}
 }
 
@@ -1472,6 +1495,55 @@ func (k dwFlat2Kind) body(a *asm, rows []string, masked bool) {
 	}
 }
 
+// genSplitRow emits func dwSplitRow(e, o, src *int8, n, c, q0, mask int):
+// pixel i of src (c bytes) goes, offset by 128, to e + (q/2)*c if q = q0 + i
+// is even, else to o + (q/2)*c; mask has the low ((c-1)%64)+1 bits set.
+func genSplitRow(a *asm) {
+	a.raw("// func dwSplitRow(e, o, src *int8, n, c, q0, mask int)\n")
+	a.raw("TEXT ·dwSplitRow(SB), NOSPLIT, $0-56\n")
+	a.i("MOVQ e+0(FP), DI")
+	a.i("MOVQ o+8(FP), SI")
+	a.i("MOVQ src+16(FP), R8")
+	a.i("MOVQ n+24(FP), CX")
+	a.i("MOVQ c+32(FP), DX")
+	a.i("MOVQ q0+40(FP), BX")
+	a.i("KMOVQ mask+48(FP), K1")
+	a.i("MOVL $0x80808080, AX")
+	a.i("VPBROADCASTD AX, Z0")
+	a.i("TESTQ CX, CX")
+	a.i("JZ dwSplitRow_done")
+	a.l("dwSplitRow_pix")
+	a.i("MOVQ BX, R9")
+	a.i("SHRQ $1, R9")
+	a.i("IMULQ DX, R9")
+	a.i("MOVQ DI, R10")
+	a.i("TESTQ $1, BX")
+	a.i("CMOVQNE SI, R10")
+	a.i("ADDQ R10, R9")
+	a.i("MOVQ DX, R11")
+	a.i("XORQ R12, R12")
+	a.l("dwSplitRow_chunk")
+	a.i("CMPQ R11, $64")
+	a.i("JLE dwSplitRow_last")
+	a.i("VPXORD (R8)(R12*1), Z0, Z1")
+	a.i("VMOVDQU64 Z1, (R9)(R12*1)")
+	a.i("ADDQ $64, R12")
+	a.i("SUBQ $64, R11")
+	a.i("JMP dwSplitRow_chunk")
+	a.l("dwSplitRow_last")
+	a.i("VMOVDQU8.Z (R8)(R12*1), K1, Z1")
+	a.i("VPXORD Z0, Z1, Z1")
+	a.i("VMOVDQU8 Z1, K1, (R9)(R12*1)")
+	a.i("ADDQ DX, R8")
+	a.i("INCQ BX")
+	a.i("DECQ CX")
+	a.i("JNZ dwSplitRow_pix")
+	a.l("dwSplitRow_done")
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
 // genXorRow emits func dwXorRow(dst, src *int8, n int): dst[i] = src[i] ^ 0x80.
 func genXorRow(a *asm) {
 	a.raw("// func dwXorRow(dst, src *int8, n int)\n")
@@ -1549,6 +1621,9 @@ func main() {
 	dwFlatKind{name: "dwFlat3", k: 3}.gen(&d)
 	dwFlatKind{name: "dwFlat5", k: 5}.gen(&d)
 	dwFlat2Kind{name: "dwFlat3x2"}.gen(&d)
+	dwFlatKind{name: "dwFlatT3", k: 3, tp: true}.gen(&d)
+	dwFlatKind{name: "dwFlatT5", k: 5, tp: true}.gen(&d)
+	genSplitRow(&d)
 	genXorRow(&d)
 	write("depthwise_amd64.s", &d)
 }

@@ -45,8 +45,9 @@ type dwArgs struct {
 	nblk    int // channel blocks in the chunk
 	tail    int // VNNI: byte mask of the last block's channels; AVX2: 1 if the last block is 8 wide
 	flags   int
-	ox0     int   // first output pixel to compute ([ox0, ow))
-	y2      *int8 // dwFlat3x2: the second output row
+	ox0     int       // first output pixel to compute ([ox0, ow))
+	y2      *int8     // dwFlat3x2: the second output row
+	tp      [25]*int8 // dwFlatT3, dwFlatT5: per tap, the byte output byte 0 reads
 }
 
 //go:noescape
@@ -111,6 +112,24 @@ func dwFlat5(a *dwArgs)
 //go:noescape
 func dwFlat3x2(a *dwArgs)
 
+// dwFlatT3 and dwFlatT5 are dwFlat3 and dwFlat5 with ox0 = 0 and tap t
+// (kh*KW + kw) of output byte f at a.tp[t] + f: for stride 2, rows split
+// into even and odd (padded) pixels (dwSplitRow), where the taps of
+// consecutive output pixels are consecutive again.
+//
+//go:noescape
+func dwFlatT3(a *dwArgs)
+
+//go:noescape
+func dwFlatT5(a *dwArgs)
+
+// dwSplitRow copies the n pixels of c bytes of src, offset by 128: pixel i
+// to e + (q/2)*c if q = q0 + i is even, else to o + (q/2)*c; mask is
+// 1<<r - 1 (r = (c-1)%64 + 1), or -1 for r = 64.
+//
+//go:noescape
+func dwSplitRow(e, o, src *int8, n, c, q0, mask int)
+
 // dwXorRow sets dst[i] = src[i] ^ 0x80 (= src[i] + 128 as a byte) for i in
 // [0, n).
 //
@@ -148,25 +167,27 @@ func colKernel(p *ConvParams) bool {
 }
 
 // impl returns the family that computes p: im; for the 512-bit family,
-// the 512-bit column kernels when its 64-channel blocks are at least 90%
-// full (vnni512 112x112x64 3x3 s2: 34 -> 44 GMAC/s, 14x14x184 s1: 30 ->
-// 34 against the 256-bit ones), else the flat kernels when they take p,
-// else the column kernels from 192 channels, else im.narrow (a
-// 96-channel layer of stride 2 fills 3/4 of its blocks, and the 256-bit
-// kernels are faster: 33 against 28 GMAC/s at 112x112).
+// the 512-bit column kernels (3x3) or row kernel (5x5 of stride 2) when
+// its 64-channel blocks are at least 90% full (vnni512 112x112x64 3x3 s2:
+// 34 -> 44 GMAC/s, 14x14x184 s1: 30 -> 34 against the 256-bit ones;
+// 14x14x672 5x5 s2: 46 against 40 for the flat kernel), else the flat
+// kernels when they take p, else the column kernels from 192 channels, the
+// 512-bit row kernel for 5x5, else im.narrow (a 96-channel layer of stride
+// 2 fills 3/4 of its blocks, and the 256-bit kernels are faster: 33
+// against 28 GMAC/s at 112x112, and 35 against 31 for the flat kernel).
 func (im *dwImpl) impl(p *ConvParams) *dwImpl {
 	if im.narrow == nil {
 		return im
 	}
 	col := colKernel(p)
+	full := 10*p.C >= 9*((p.C+63)/64*64)
+	k5 := p.KH == 5 && p.KW == 5
 	switch {
-	case col && 10*p.C >= 9*((p.C+63)/64*64):
+	case col && full, k5 && p.StrideW == 2 && full:
 		return im
 	case im.flat != nil && flatTakes(p):
 		return im.flat
-	case col && p.C >= 192:
-		return im
-	case p.KH == 5 && p.KW == 5 && 10*p.C >= 9*((p.C+63)/64*64):
+	case col && p.C >= 192, k5 && full:
 		return im
 	}
 	return im.narrow
@@ -187,17 +208,17 @@ func flatPeriod(c int) int {
 }
 
 // flatTakes reports whether the flat kernels compute p: 3x3 or 5x5,
-// stride and dilation 1 along the width, a dilation along the height
+// stride 1 (or 2 for 5x5) and dilation 1 along the width, a dilation along the height
 // prime with the kernel size (runFlat's row cache), a period of at most
 // flatMaxPeriod, and for 3x3 fewer than 192 channels (from 192 the 512-bit
 // column kernels reuse each interleaved column for 3 pixels and are
 // faster).
 func flatTakes(p *ConvParams) bool {
 	dh, dw := p.dil()
-	if p.O != p.C || p.KH != p.KW || p.StrideW != 1 || dw != 1 || dh%p.KH == 0 || flatPeriod(p.C) > flatMaxPeriod {
+	if p.O != p.C || p.KH != p.KW || p.StrideW > 2 || dw != 1 || dh%p.KH == 0 || flatPeriod(p.C) > flatMaxPeriod {
 		return false
 	}
-	return p.KH == 5 || p.KH == 3 && p.C < 192
+	return p.KH == 5 || p.KH == 3 && p.C < 192 && p.StrideW == 1
 }
 
 // flatLane is the channel of lane i of accumulator j of vector v of a
@@ -569,6 +590,10 @@ func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 	ep := flatEpiFor(p, w, bias, fs, fs+4*C+pw)
 	st := flatPool.Get().(*flatState)
 	defer flatPool.Put(st)
+	if p.StrideW == 2 {
+		runFlat2(p, x, w, bias, y, lo, hi, ep, st)
+		return
+	}
 	dh, _ := p.dil()
 	pairs := K == 3 && p.StrideH == 1 && dh == 1 // dwFlat3x2
 	slots := K
@@ -633,6 +658,69 @@ func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 			dwFlat3(&a)
 		} else {
 			dwFlat5(&a)
+		}
+	}
+}
+
+// runFlat2 is runFlat for stride 2 along the width: the cached rows are
+// split into even and odd padded pixels q = ix + PadLeft (dwSplitRow), so
+// that tap kw of output pixel ox, padded pixel 2ox + kw, is pixel ox +
+// kw/2 of the half of parity kw%2, and the taps of consecutive output
+// bytes are consecutive (dwFlatT3, dwFlatT5).
+func runFlat2(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, ep *flatEpi, st *flatState) {
+	C, K := p.C, p.KH
+	qn := max(2*(p.OW-1)+K, p.PadLeft+p.W) // padded pixels
+	ne := (qn + 1) / 2
+	half := ne*C + 64
+	rb := 2 * half
+	need := (K + 1) * rb
+	if cap(st.buf) < need {
+		st.buf = make([]int8, need)
+	}
+	buf := st.buf[:need]
+	buf[0] = int8(uint8(p.XZero) ^ 0x80)
+	for n := 1; n < need; n *= 2 {
+		copy(buf[n:], buf[:n])
+	}
+	mask := -1
+	if r := (C-1)%64 + 1; r < 64 {
+		mask = 1<<r - 1
+	}
+	var tags [5]int
+	for i := range tags {
+		tags[i] = -1
+	}
+	var a dwArgs
+	n := p.OW * C
+	a.w, a.e, a.flags, a.c = &w[0], &ep.eb[0], ep.flags, C
+	a.nblk, a.oxA = (n+63)/64, flatPeriod(C)
+	a.tail = -1
+	if r := n % 64; r != 0 {
+		a.tail = 1<<r - 1
+	}
+	dh, _ := p.dil()
+	for r := lo; r < hi; r++ {
+		nn, oy := r/p.OH, r%p.OH
+		for kh := range K {
+			iy := oy*p.StrideH - p.PadTop + kh*dh
+			b := K * rb // the zero-point row
+			if iy >= 0 && iy < p.H {
+				s := iy % K
+				b = s * rb
+				if tag := nn*p.H + iy; tags[s] != tag {
+					dwSplitRow(&buf[b], &buf[b+half], &x[tag*p.W*C], p.W, C, p.PadLeft, mask)
+					tags[s] = tag
+				}
+			}
+			for kw := range K {
+				a.tp[kh*K+kw] = &buf[b+kw%2*half+kw/2*C]
+			}
+		}
+		a.y = &y[(nn*p.OH+oy)*p.OW*C]
+		if K == 3 {
+			dwFlatT3(&a)
+		} else {
+			dwFlatT5(&a)
 		}
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// TestDepthwiseFlat sweeps the layers the flat kernels take (stride 1 along
-// the width; any stride and dilation along the height) against the generic
+// TestDepthwiseFlat sweeps the layers the flat kernels take (stride 1 or 2
+// along the width; any stride and dilation along the height) against the generic
 // twin: channel counts of every period, rows of several periods and of a
 // partial last vector, pads that leave border pixels and padded rows.
 func TestDepthwiseFlat(t *testing.T) {
@@ -19,7 +19,7 @@ func TestDepthwiseFlat(t *testing.T) {
 	n := 0
 	for _, k := range []int{3, 5} {
 		for _, c := range []int{1, 8, 16, 24, 32, 40, 48, 56, 64, 72, 96, 120, 136, 144, 184, 240, 480, 672, 960} {
-			for rep := range 4 {
+			for rep := range 8 {
 				h, w := 1+r.IntN(9), 1+r.IntN(24)
 				if c >= 240 {
 					h, w = 1+r.IntN(6), 1+r.IntN(12)
@@ -28,11 +28,11 @@ func TestDepthwiseFlat(t *testing.T) {
 				if rep > 0 {
 					pads = [4]int{r.IntN(k), r.IntN(k), r.IntN(k), r.IntN(k)}
 				}
-				sh, dh := 1+rep%2, 1+rep/3
+				sh, sw, dh := 1+rep%2, 1+rep/2%2, 1+rep/6
 				if h+pads[0]+pads[2] < dh*(k-1)+1 || w+pads[1]+pads[3] < k {
 					continue
 				}
-				p, x, wt, bias := newConvCase(r, 1+r.IntN(2), h, w, c, c, k, k, sh, 1, dh, 1, pads[0], pads[1], pads[2], pads[3], c)
+				p, x, wt, bias := newConvCase(r, 1+r.IntN(2), h, w, c, c, k, k, sh, sw, dh, 1, pads[0], pads[1], pads[2], pads[3], c)
 				if rep == 1 {
 					// Shifts in [22, 33) and small biases: the accumulators
 					// fit acc << L (epiShift) or, for the small shifts, not.
@@ -57,7 +57,7 @@ func TestDepthwiseFlat(t *testing.T) {
 				}
 				Depthwise(p, x, wd, bias, want, 0, p.Rows())
 				for _, st := range sets {
-					name := fmt.Sprintf("%s %dx%d/%d dh%d C=%d N=%d %dx%d pads %v zx=%d zy=%d out=%v", st.Name, k, k, sh, dh, c, p.N, h, w, pads, p.XZero, p.YZero, p.Out)
+					name := fmt.Sprintf("%s %dx%d/%d,%d dh%d C=%d N=%d %dx%d pads %v zx=%d zy=%d out=%v", st.Name, k, k, sh, sw, dh, c, p.N, h, w, pads, p.XZero, p.YZero, p.Out)
 					gx, gw := newGuarded(r, x), newGuarded(r, st.PackDepthwise(p, wd))
 					gy := newGuarded(r, make([]int8, len(want)))
 					for _, sp := range splits(r, p.Rows()) {
