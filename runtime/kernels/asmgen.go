@@ -1495,6 +1495,118 @@ func (k dwFlat2Kind) body(a *asm, rows []string, masked bool) {
 	}
 }
 
+// dwColPairKind is the 512-bit 3x3 column kernel of stride and dilation 1
+// for two output rows at once (y and y2, the row below) from padded input
+// rows offset by 128 (rows[0..3]: pixel q of a padded row is input pixel
+// q - PadLeft, so that every load is inside it): per 64-channel block (the
+// last one's bytes masked by a.tail), each padded column q of the 4 rows is
+// byte-interleaved once (rows 0-3 in each 32-bit lane) and serves the up
+// to 3 output pixels of each row that read it, the upper row with weights
+// (w0, w1, w2, 0), the lower with (0, w0, w1, w2): sets A, B, C of 4
+// registers rotate; the weights of a block (per kernel column, the upper
+// then the lower row's 4 vectors) are read from memory.
+type dwColPairKind struct{ name string }
+
+func (k dwColPairKind) gen(a *asm) {
+	rows := []string{"R8", "R9", "R10", "R11"}
+	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	a.i("MOVQ a+0(FP), DI")
+	a.i("MOVL $0xAAAA, R8")
+	a.i("KMOVW R8, K1")
+	a.i("MOVQ %d(DI), R14", dwE)
+	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
+	a.i("VBROADCASTI64X4 %d(R14), Z26", offLo)
+	a.i("VBROADCASTI64X4 %d(R14), Z27", offHi)
+	a.i("MOVQ %d(DI), AX", dwC)
+	a.i("MOVQ %d(DI), SI", dwY2)
+	a.i("SUBQ %d(DI), SI", dwY)
+	a.i("MOVQ %d(DI), R12", dwW)
+	a.i("XORQ DX, DX") // c0
+	a.i("MOVQ %d(DI), CX", dwNblk)
+	a.l(k.name + "_blk")
+	a.i("MOVQ $-1, BX")
+	a.i("CMPQ CX, $1")
+	a.i("CMOVQEQ %d(DI), BX", dwTail)
+	a.i("KMOVQ BX, K4")
+	for i, r := range rows {
+		a.i("MOVQ %d(DI), %s", dwRows+8*i, r)
+		a.i("ADDQ DX, %s", r)
+	}
+	a.i("MOVQ %d(DI), R13", dwY)
+	a.i("ADDQ DX, R13")
+	a.i("MOVQ %d(DI), BX", dwOW)
+	set := func(i int) int { return 8 + 4*(i%3) }
+	nb := 0
+	build := func(v int) {
+		k.build(a, rows, v)
+		nb++
+	}
+	build(set(0))
+	build(set(1))
+	a.l(k.name + "_pix")
+	for ph := range 3 {
+		build(set(ph + 2))
+		for j := range 4 {
+			a.i("VMOVDQU32 %d(R14), %s", j*epiSize+offCorr, z(j))
+			a.i("VMOVDQA64 %s, %s", z(j), z(4+j))
+		}
+		for c, sv := range []int{set(ph), set(ph + 1), set(ph + 2)} {
+			for h := range 2 {
+				for j := range 4 {
+					a.i("VPDPBUSD %d(R12), %s, %s", ((2*c+h)*4+j)*64, z(sv+j), z(4*h+j))
+				}
+			}
+		}
+		for h := range 2 {
+			accs := []int{4 * h, 4*h + 1, 4*h + 2, 4*h + 3}
+			dwEpilogueR(a, fmt.Sprintf("%s_e%d%d", k.name, ph, h), true, z, accs, func(j int) int { return j * epiSize }, []int{29, 30, 31})
+			a.i("VPACKSSDW %s, %s, Z29", z(accs[1]), z(accs[0]))
+			a.i("VPACKSSDW %s, %s, Z30", z(accs[3]), z(accs[2]))
+			a.i("VPADDSW Z25, Z29, Z29")
+			a.i("VPADDSW Z25, Z30, Z30")
+			a.i("VPACKSSWB Z30, Z29, Z29")
+			a.i("VPMAXSB Z26, Z29, Z29")
+			a.i("VPMINSB Z27, Z29, Z29")
+			if h == 0 {
+				a.i("VMOVDQU8 Z29, K4, (R13)")
+			} else {
+				a.i("VMOVDQU8 Z29, K4, (R13)(SI*1)")
+			}
+		}
+		a.i("ADDQ AX, R13")
+		a.i("DECQ BX")
+		a.i("JZ %s_next", k.name)
+	}
+	a.i("JMP %s_pix", k.name)
+	a.l(k.name + "_next")
+	a.i("ADDQ $64, DX")
+	a.i("ADDQ $%d, R12", 3*2*4*64)
+	a.i("ADDQ $%d, R14", 4*epiSize)
+	a.i("DECQ CX")
+	a.i("JNZ %s_blk", k.name)
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
+// build interleaves the next column of the 4 rows into the 4 vectors from
+// v and advances the rows by C (AX).
+func (k dwColPairKind) build(a *asm, rows []string, v int) {
+	for i, r := range rows {
+		a.i("VMOVDQU64 (%s), %s", r, z(20+i))
+		a.i("ADDQ AX, %s", r)
+	}
+	a.i("VPUNPCKLBW Z21, Z20, Z24")
+	a.i("VPUNPCKHBW Z21, Z20, Z28")
+	a.i("VPUNPCKLBW Z23, Z22, Z20")
+	a.i("VPUNPCKHBW Z23, Z22, Z21")
+	a.i("VPUNPCKLWD Z20, Z24, %s", z(v))
+	a.i("VPUNPCKHWD Z20, Z24, %s", z(v+1))
+	a.i("VPUNPCKLWD Z21, Z28, %s", z(v+2))
+	a.i("VPUNPCKHWD Z21, Z28, %s", z(v+3))
+}
+
 // genSplitRow emits func dwSplitRow(e, o, src *int8, n, c, q0, mask int):
 // pixel i of src (c bytes) goes, offset by 128, to e + (q/2)*c if q = q0 + i
 // is even, else to o + (q/2)*c; mask has the low ((c-1)%64)+1 bits set.
@@ -1621,7 +1733,7 @@ func main() {
 	dwFlatKind{name: "dwFlat3", k: 3}.gen(&d)
 	dwFlatKind{name: "dwFlat5", k: 5}.gen(&d)
 	dwFlat2Kind{name: "dwFlat3x2"}.gen(&d)
-	dwFlatKind{name: "dwFlatT3", k: 3, tp: true}.gen(&d)
+	dwColPairKind{name: "dwColPair512"}.gen(&d)
 	dwFlatKind{name: "dwFlatT5", k: 5, tp: true}.gen(&d)
 	genSplitRow(&d)
 	genXorRow(&d)

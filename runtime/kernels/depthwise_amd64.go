@@ -112,14 +112,11 @@ func dwFlat5(a *dwArgs)
 //go:noescape
 func dwFlat3x2(a *dwArgs)
 
-// dwFlatT3 and dwFlatT5 are dwFlat3 and dwFlat5 with ox0 = 0 and tap t
+// dwFlatT5 is dwFlat5 with ox0 = 0 and tap t
 // (kh*KW + kw) of output byte f at a.tp[t] + f: for stride 2, rows split
 // into even and odd (padded) pixels (dwSplitRow), where the taps of
 // consecutive output pixels are consecutive again.
 //
-//go:noescape
-func dwFlatT3(a *dwArgs)
-
 //go:noescape
 func dwFlatT5(a *dwArgs)
 
@@ -150,12 +147,17 @@ type dwImpl struct {
 	// border pixels and padded rows after the flat weights.
 	flat   *dwImpl
 	isFlat bool
+	// pair, when set, is the family of the layers of the 512-bit column
+	// kernels of stride and dilation 1 (dwColPair512); isPair marks it.
+	pair   *dwImpl
+	isPair bool
 }
 
 var (
 	dwVNNI    = &dwImpl{vnni: true, bw: 32, g: 4, zoff: 128, minAlign: 1}
 	dwFlat    = &dwImpl{vnni: true, bw: 32, g: 4, zoff: 128, minAlign: 1, isFlat: true}
-	dwVNNI512 = &dwImpl{vnni: true, bw: 64, g: 4, zoff: 128, minAlign: 1, narrow: dwVNNI, flat: dwFlat}
+	dwPair    = &dwImpl{vnni: true, bw: 64, g: 4, zoff: 128, minAlign: 1, isPair: true}
+	dwVNNI512 = &dwImpl{vnni: true, bw: 64, g: 4, zoff: 128, minAlign: 1, narrow: dwVNNI, flat: dwFlat, pair: dwPair}
 	dwAVX2    = &dwImpl{vnni: false, bw: 16, g: 2, zoff: 0, minAlign: 8}
 )
 
@@ -167,7 +169,9 @@ func colKernel(p *ConvParams) bool {
 }
 
 // impl returns the family that computes p: im; for the 512-bit family,
-// the 512-bit column kernels (3x3) or row kernel (5x5 of stride 2) when
+// the 512-bit column kernels (3x3; of stride and dilation 1, the pair
+// kernel dwColPair512: 28x28x192 47-52 -> 54-60 GMAC/s, 14x14x184 35-39 ->
+// 46-51) or row kernel (5x5 of stride 2) when
 // its 64-channel blocks are at least 90% full (vnni512 112x112x64 3x3 s2:
 // 34 -> 44 GMAC/s, 14x14x184 s1: 30 -> 34 against the 256-bit ones;
 // 14x14x672 5x5 s2: 46 against 40 for the flat kernel), else the flat
@@ -182,11 +186,19 @@ func (im *dwImpl) impl(p *ConvParams) *dwImpl {
 	col := colKernel(p)
 	full := 10*p.C >= 9*((p.C+63)/64*64)
 	k5 := p.KH == 5 && p.KW == 5
+	dh, _ := p.dil()
+	// The pair kernel computes a last single row with a scratch second row:
+	// not for few rows of odd count (7x7x960: 39 against 35 GMAC/s).
+	pair := col && p.StrideW == 1 && p.StrideH == 1 && dh == 1 && im.pair != nil && (p.OH%2 == 0 || p.OH >= 14)
 	switch {
+	case pair && full:
+		return im.pair
 	case col && full, k5 && p.StrideW == 2 && full:
 		return im
 	case im.flat != nil && flatTakes(p):
 		return im.flat
+	case pair && p.C >= 192:
+		return im.pair
 	case col && p.C >= 192, k5 && full:
 		return im
 	}
@@ -336,6 +348,13 @@ const flatCacheMax = 256
 
 // flatEpiFor returns the epiBlocks of p, w, bias for runFlat.
 func flatEpiFor(p *ConvParams, w []int8, bias []int32, fs, absOff int) *flatEpi {
+	return epiFor(p, w, bias, fs, absOff, flatPeriod(p.C), func(v, j, i int) int { return flatLane(p.C, v, j, i) })
+}
+
+// epiFor returns the cached epiBlocks of nvec vectors of 64 lanes, lane i
+// of accumulator j of vector v being channel lane(v, j, i) (-1: none), for
+// weights w with the weight sums at fs and the sums of |w| at absOff.
+func epiFor(p *ConvParams, w []int8, bias []int32, fs, absOff, nvec int, lane func(v, j, i int) int) *flatEpi {
 	C := p.C
 	key := uintptr(unsafe.Pointer(&w[0]))
 	wsum := w[fs : fs+4*C]
@@ -344,20 +363,19 @@ func flatEpiFor(p *ConvParams, w []int8, bias []int32, fs, absOff int) *flatEpi 
 	}
 	mult := p.Mult[:C]
 	if v, ok := flatCache.Load(key); ok {
-		if e := v.(*flatEpi); e.key == key && e.xz == p.XZero && e.yz == p.YZero && e.out == p.Out &&
+		if e := v.(*flatEpi); e.key == key && len(e.eb) == 4*nvec && e.xz == p.XZero && e.yz == p.YZero && e.out == p.Out &&
 			(e.bias == nil) == (bias == nil) && slices.Equal(e.bias, bias) && slices.Equal(e.mult, mult) && slices.Equal(e.wsum, wsum) {
 			return e
 		}
 	}
-	P := flatPeriod(C)
 	e := &flatEpi{key: key, xz: p.XZero, yz: p.YZero, out: p.Out, bias: slices.Clone(bias), mult: slices.Clone(mult),
-		wsum: slices.Clone(wsum), eb: make([]epiBlock, 4*P)}
+		wsum: slices.Clone(wsum), eb: make([]epiBlock, 4*nvec)}
 	zc := p.XZero + 128
 	var lanes [16]int
-	for v := range P {
+	for v := range nvec {
 		for j := range 4 {
 			for i := range 16 {
-				lanes[i] = flatLane(C, v, j, i)
+				lanes[i] = lane(v, j, i)
 			}
 			e.flags |= e.eb[4*v+j].fillLanes(&lanes, p.Mult, bias, w, fs, zc, p.YZero, p.Out)
 		}
@@ -425,6 +443,9 @@ func (im *dwImpl) pack(p *ConvParams, w []int8) []int8 {
 	if im.isFlat {
 		return packFlat(w, p.KH, p.C)
 	}
+	if im.isPair {
+		return packColPair(w, p.C)
+	}
 	return packDepthwise(w, p.KH, p.KW, p.C, im.bw, im.g)
 }
 
@@ -439,6 +460,10 @@ func (im *dwImpl) run(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi
 	}
 	if im.isFlat {
 		runFlat(p, x, w, bias, y, lo, hi)
+		return
+	}
+	if im.isPair {
+		runColPair(p, x, w, bias, y, lo, hi)
 		return
 	}
 	C := p.C
@@ -666,7 +691,7 @@ func runFlat(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
 // split into even and odd padded pixels q = ix + PadLeft (dwSplitRow), so
 // that tap kw of output pixel ox, padded pixel 2ox + kw, is pixel ox +
 // kw/2 of the half of parity kw%2, and the taps of consecutive output
-// bytes are consecutive (dwFlatT3, dwFlatT5).
+// bytes are consecutive (dwFlatT5).
 func runFlat2(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, ep *flatEpi, st *flatState) {
 	C, K := p.C, p.KH
 	qn := max(2*(p.OW-1)+K, p.PadLeft+p.W) // padded pixels
@@ -717,10 +742,125 @@ func runFlat2(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int, ep
 			}
 		}
 		a.y = &y[(nn*p.OH+oy)*p.OW*C]
-		if K == 3 {
-			dwFlatT3(&a)
-		} else {
-			dwFlatT5(&a)
+		dwFlatT5(&a)
+	}
+}
+
+// dwColPair512 computes two output rows, y and y2 (the row below), of a 3x3
+// depthwise convolution of stride and dilation 1, for output pixels [0,
+// ow), every 64-channel block (nblk, the last one's bytes masked by
+// a.tail), from padded input rows offset by 128 (rows[0..3], the 4 rows the
+// pair reads: pixel q of a padded row is input pixel q - PadLeft; see
+// runColPair) and the weights of packColPair: each interleaved column of
+// the 4 rows serves up to 3 output pixels of both rows.
+//
+//go:noescape
+func dwColPair512(a *dwArgs)
+
+// packColPair packs depthwise 3x3 weights w[3][3][C] for dwColPair512: per
+// 64-channel block, kernel column and output row h of the pair, 4
+// accumulators of 16 lanes (the channels of dwLayout.ch with bw = 64) of
+// the bytes of input rows 0-3, (w0, w1, w2, 0) for h = 0 and (0, w0, w1,
+// w2) for h = 1; then the weight sums and the sums of |w| (int32 per
+// channel).
+func packColPair(w []int8, c int) []int8 {
+	nb := (c + 63) / 64
+	out := make([]int8, nb*3*2*256, nb*3*2*256+8*c)
+	for b := range nb {
+		for col := range 3 {
+			for h := range 2 {
+				for j := range 4 {
+					for i := range 16 {
+						ch := 64*b + 16*(i/4) + 4*j + i%4
+						if ch >= c {
+							continue
+						}
+						off := (((b*3+col)*2+h)*4+j)*64 + 4*i
+						for kh := range 3 {
+							out[off+h+kh] = w[(kh*3+col)*c+ch]
+						}
+					}
+				}
+			}
 		}
+	}
+	for ch := range c {
+		var s int32
+		for t := range 9 {
+			s += int32(w[t*c+ch])
+		}
+		u := uint32(s)
+		out = append(out, int8(uint8(u)), int8(uint8(u>>8)), int8(uint8(u>>16)), int8(uint8(u>>24)))
+	}
+	return append(out, flatAbsSums(w, 3, c)...)
+}
+
+// runColPair computes rows [lo, hi) of a layer for dwColPair512, two rows
+// at a time (a last single row with a scratch second row), from a cache of
+// 4 padded input rows offset by 128 as runFlat's.
+func runColPair(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi int) {
+	C := p.C
+	nb := (C + 63) / 64
+	fs := nb * 3 * 2 * 256
+	if len(w) < fs+8*C || len(x) < p.N*p.H*p.W*C || len(y) < p.N*p.OH*p.OW*C || hi > p.Rows() ||
+		len(p.Mult) < C || (bias != nil && len(bias) < C) {
+		panic("kernels: depthwise slices too short for their parameters")
+	}
+	ep := epiFor(p, w, bias, fs, fs+4*C, nb, func(b, j, i int) int {
+		if ch := 64*b + 16*(i/4) + 4*j + i%4; ch < C {
+			return ch
+		}
+		return -1
+	})
+	st := flatPool.Get().(*flatState)
+	defer flatPool.Put(st)
+	const slots = 4
+	wp := max(p.OW+2, p.PadLeft+p.W) // padded pixels
+	rb := wp*C + 64
+	sc := p.OW*C + 64 // the scratch output row
+	need := (slots+1)*rb + sc
+	if cap(st.buf) < need {
+		st.buf = make([]int8, need)
+	}
+	buf := st.buf[:need]
+	buf[0] = int8(uint8(p.XZero) ^ 0x80)
+	for n := 1; n < need; n *= 2 {
+		copy(buf[n:], buf[:n])
+	}
+	var tags [slots]int
+	for i := range tags {
+		tags[i] = -1
+	}
+	zrow := &buf[slots*rb]
+	var a dwArgs
+	a.w, a.e, a.flags, a.c = &w[0], &ep.eb[0], ep.flags, C
+	a.nblk, a.ow = nb, p.OW
+	a.tail = -1
+	if r := C % 64; r != 0 {
+		a.tail = 1<<r - 1
+	}
+	for r := lo; r < hi; r += 2 {
+		nn, oy := r/p.OH, r%p.OH
+		for i := range 4 {
+			iy := oy - p.PadTop + i
+			if iy < 0 || iy >= p.H {
+				a.rows[i] = zrow
+				continue
+			}
+			s := iy % slots
+			if tag := nn*p.H + iy; tags[s] != tag {
+				dwXorRow(&buf[s*rb+p.PadLeft*C], &x[tag*p.W*C], p.W*C)
+				tags[s] = tag
+			}
+			a.rows[i] = &buf[s*rb]
+		}
+		a.y = &y[(nn*p.OH+oy)*p.OW*C]
+		if r+1 < hi && oy+1 < p.OH {
+			a.y2 = &y[(nn*p.OH+oy+1)*p.OW*C]
+		} else {
+			a.y2 = &buf[(slots+1)*rb]
+			r--
+		}
+		dwColPair512(&a)
 	}
 }
