@@ -765,7 +765,7 @@ func (k dwKind) gen(a *asm) {
 	if k.z {
 		a.i("MOVL $0x80808080, R8")
 		a.i("VPBROADCASTD R8, Z28")
-		a.i("MOVL $0xAAAA, R8")
+		a.i("MOVL $0x5555, R8")
 		a.i("KMOVW R8, K1")
 		a.i("MOVQ %d(DI), R8", dwE)
 		a.i("VBROADCASTI64X4 %d(R8), Z25", offZ)
@@ -774,7 +774,7 @@ func (k dwKind) gen(a *asm) {
 	} else if k.vnni {
 		a.i("MOVL $0x80808080, R8")
 		a.i("VPBROADCASTD R8, Y28")
-		a.i("MOVL $0xAA, R8")
+		a.i("MOVL $0x55, R8")
 		a.i("KMOVW R8, K1")
 	}
 	a.i("MOVQ %d(DI), BX", dwOx0) // ox
@@ -871,13 +871,17 @@ func dwEpilogueR(a *asm, name string, vnni bool, reg func(int) string, accs []in
 		a.i("VPSRLQ $32, %s, %s", acc, t)
 		a.i("VPMULDQ %d(R14), %s, %s", off(j)+offM, acc, acc)
 		a.i("VPMULDQ %d(R14), %s, %s", off(j)+offModd, t, t)
-		a.i("VPSRLQ $32, %s, %s", acc, acc)
 		if vnni {
-			a.i("VPBLENDMD %s, %s, K1, %s", t, acc, acc)
+			// The high dwords of the even products into the even lanes of
+			// the odd ones (K1: the even lanes), whose odd lanes hold the
+			// high dwords of the odd products.
+			a.i("VMOVSHDUP %s, K1, %s", acc, t)
+			a.i("VPADDD %d(R14), %s, %s", off(j)+offRound, t, acc)
 		} else {
+			a.i("VPSRLQ $32, %s, %s", acc, acc)
 			a.i("VPBLENDD $0xAA, %s, %s, %s", t, acc, acc)
+			a.i("VPADDD %d(R14), %s, %s", off(j)+offRound, acc, acc)
 		}
-		a.i("VPADDD %d(R14), %s, %s", off(j)+offRound, acc, acc)
 		a.i("VPSRAVD %d(R14), %s, %s", off(j)+offSh, acc, acc)
 	}
 }
@@ -1086,9 +1090,9 @@ func (k dwColKind) gen(a *asm) {
 	a.i("MOVL $0x80808080, R8")
 	a.i("VPBROADCASTD R8, %s", r(28))
 	if k.z {
-		a.i("MOVL $0xAAAA, R8")
+		a.i("MOVL $0x5555, R8")
 	} else {
-		a.i("MOVL $0xAA, R8")
+		a.i("MOVL $0x55, R8")
 	}
 	a.i("KMOVW R8, K1")
 	// Pixel strides of the three rows: C, or 0 for a padding row.
@@ -1262,7 +1266,7 @@ func (k dwFlatKind) gen(a *asm) {
 	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
 	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
 	a.i("MOVQ a+0(FP), DI")
-	a.i("MOVL $0xAAAA, R8")
+	a.i("MOVL $0x5555, R8")
 	a.i("KMOVW R8, K1")
 	a.i("MOVQ %d(DI), R14", dwE)
 	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
@@ -1394,7 +1398,7 @@ func (k dwFlat2Kind) gen(a *asm) {
 	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
 	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
 	a.i("MOVQ a+0(FP), DI")
-	a.i("MOVL $0xAAAA, R8")
+	a.i("MOVL $0x5555, R8")
 	a.i("KMOVW R8, K1")
 	a.i("MOVQ %d(DI), R14", dwE)
 	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
@@ -1512,7 +1516,7 @@ func (k dwColPairKind) gen(a *asm) {
 	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
 	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
 	a.i("MOVQ a+0(FP), DI")
-	a.i("MOVL $0xAAAA, R8")
+	a.i("MOVL $0x5555, R8")
 	a.i("KMOVW R8, K1")
 	a.i("MOVQ %d(DI), R14", dwE)
 	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
