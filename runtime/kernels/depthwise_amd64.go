@@ -25,6 +25,14 @@ import (
 // (VPDPBUSD, groups of 4 taps per lane, 32-channel blocks) with corr = bias -
 // (zx+128) Σ w for VNNI, and xq(v) = v (VPMADDWD on pairs of taps, 16-channel
 // blocks) with corr = bias - zx Σ w for AVX2. The generic twin is Depthwise.
+//
+// The 512-bit Set (dwVNNI512.impl) also has kernels that read padded input
+// rows offset by 128 once per row into a small cache (dwXorRow,
+// dwSplitRow), so that no load needs a border test or an XOR: the flat
+// kernels (dwFlat3, dwFlat3x2, dwFlat5, dwFlatT5) work on 64-byte vectors
+// of the flat output row whatever C (small and odd channel counts fill
+// every lane), and dwColPair512 computes two output rows per interleaved
+// column. Their epiBlocks are cached per layer (epiFor).
 
 // dwArgs is what the row kernels read; keep the offsets in sync with
 // asmgen.go (TestDwArgsLayout checks them).
