@@ -1264,7 +1264,7 @@ func (k dwFlatKind) gen(a *asm) {
 	ng := len(order) / 4
 	rows := []string{"R8", "R9", "R10", "R11", "SI"}[:k.k]
 	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
-	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $64-8\n", k.name))
 	a.i("MOVQ a+0(FP), DI")
 	a.i("MOVL $0x5555, R8")
 	a.i("KMOVW R8, K1")
@@ -1291,36 +1291,64 @@ func (k dwFlatKind) gen(a *asm) {
 		a.i("ADDQ %d(DI), R13", dwY)
 	}
 	a.i("MOVQ %d(DI), R12", dwW)
-	a.i("MOVQ %d(DI), BX", dwNblk)
-	a.i("MOVQ %d(DI), CX", dwOxA)
-	a.l(k.name + "_vec")
-	a.i("CMPQ BX, $1")
-	a.i("JEQ %s_tail", k.name)
-	k.body(a, order, rows, false)
+	ptrs := append(append([]string{}, rows...), "R13")
 	if k.tp {
-		a.i("ADDQ $64, DX")
-	} else {
-		for _, r := range rows {
-			a.i("ADDQ $64, %s", r)
-		}
-		a.i("ADDQ $64, R13")
+		ptrs = []string{"DX"}
 	}
-	a.i("ADDQ $%d, R12", ng*256)
-	a.i("ADDQ $%d, R14", 4*epiSize)
-	a.i("DECQ CX")
-	a.i("JNZ %s_same", k.name)
-	a.i("MOVQ %d(DI), R12", dwW)
-	a.i("MOVQ %d(DI), R14", dwE)
-	a.i("MOVQ %d(DI), CX", dwOxA)
-	a.l(k.name + "_same")
+	flatLoop(a, k.name, ptrs, ng*256, func(masked bool) { k.body(a, order, rows, masked) })
+	a.raw("\n")
+}
+
+// flatLoop emits the vector loop of the flat kernels, phase by phase: for
+// each vector v of the period (P = a.oxA), whose weights (wstride bytes)
+// and epiBlocks then stay in L1, the vectors v, v+P, v+2P, ... < nblk of
+// the row, the last one (nblk-1) with the masked body. ptrs are the
+// registers that address the current vector, advanced by 64P per vector
+// and reset to their bases + 64v per phase. Frame: 64P at 0, nblk-1 at 8,
+// the bases from 16.
+func flatLoop(a *asm, name string, ptrs []string, wstride int, body func(masked bool)) {
+	a.i("MOVQ %d(DI), BX", dwOxA)
+	a.i("SHLQ $6, BX")
+	a.i("MOVQ BX, 0(SP)")
+	a.i("MOVQ %d(DI), BX", dwNblk)
 	a.i("DECQ BX")
-	a.i("JMP %s_vec", k.name)
-	a.l(k.name + "_tail")
+	a.i("MOVQ BX, 8(SP)")
+	for i, r := range ptrs {
+		a.i("MOVQ %s, %d(SP)", r, 16+8*i)
+	}
+	a.i("XORQ CX, CX")
+	a.l(name + "_phase")
+	a.i("CMPQ CX, %d(DI)", dwOxA)
+	a.i("JGE %s_done", name)
+	a.i("CMPQ CX, %d(DI)", dwNblk)
+	a.i("JGE %s_done", name)
+	a.i("MOVQ CX, BX")
+	a.l(name + "_vec")
+	a.i("CMPQ BX, 8(SP)")
+	a.i("JEQ %s_tail", name)
+	a.i("JGT %s_next", name)
+	body(false)
+	for _, r := range ptrs {
+		a.i("ADDQ 0(SP), %s", r)
+	}
+	a.i("ADDQ %d(DI), BX", dwOxA)
+	a.i("JMP %s_vec", name)
+	a.l(name + "_tail")
 	a.i("KMOVQ %d(DI), K4", dwTail)
-	k.body(a, order, rows, true)
+	body(true)
+	a.l(name + "_next")
+	for i, r := range ptrs {
+		a.i("MOVQ %d(SP), %s", 16+8*i, r)
+		a.i("ADDQ $64, %s", r)
+		a.i("MOVQ %s, %d(SP)", r, 16+8*i)
+	}
+	a.i("ADDQ $%d, R12", wstride)
+	a.i("ADDQ $%d, R14", 4*epiSize)
+	a.i("INCQ CX")
+	a.i("JMP %s_phase", name)
+	a.l(name + "_done")
 	a.i("VZEROUPPER")
 	a.i("RET")
-	a.raw("\n")
 }
 
 // body computes one vector; masked, its store writes the bytes of K4.
@@ -1396,7 +1424,7 @@ type dwFlat2Kind struct{ name string }
 func (k dwFlat2Kind) gen(a *asm) {
 	rows := []string{"R8", "R9", "R10", "R11"}
 	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
-	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $64-8\n", k.name))
 	a.i("MOVQ a+0(FP), DI")
 	a.i("MOVL $0x5555, R8")
 	a.i("KMOVW R8, K1")
@@ -1418,31 +1446,7 @@ func (k dwFlat2Kind) gen(a *asm) {
 	a.i("SUBQ %d(DI), SI", dwY)
 	a.i("ADDQ %d(DI), R13", dwY)
 	a.i("MOVQ %d(DI), R12", dwW)
-	a.i("MOVQ %d(DI), BX", dwNblk)
-	a.i("MOVQ %d(DI), CX", dwOxA)
-	a.l(k.name + "_vec")
-	a.i("CMPQ BX, $1")
-	a.i("JEQ %s_tail", k.name)
-	k.body(a, rows, false)
-	for _, r := range rows {
-		a.i("ADDQ $64, %s", r)
-	}
-	a.i("ADDQ $64, R13")
-	a.i("ADDQ $%d, R12", 3*2*4*64)
-	a.i("ADDQ $%d, R14", 4*epiSize)
-	a.i("DECQ CX")
-	a.i("JNZ %s_same", k.name)
-	a.i("MOVQ %d(DI), R12", dwW)
-	a.i("MOVQ %d(DI), R14", dwE)
-	a.i("MOVQ %d(DI), CX", dwOxA)
-	a.l(k.name + "_same")
-	a.i("DECQ BX")
-	a.i("JMP %s_vec", k.name)
-	a.l(k.name + "_tail")
-	a.i("KMOVQ %d(DI), K4", dwTail)
-	k.body(a, rows, true)
-	a.i("VZEROUPPER")
-	a.i("RET")
+	flatLoop(a, k.name, append(append([]string{}, rows...), "R13"), 3*2*4*64, func(masked bool) { k.body(a, rows, masked) })
 	a.raw("\n")
 }
 
