@@ -683,6 +683,8 @@ const (
 	dwTail    = 208
 	dwFlags   = 216
 	dwOx0     = 224
+	dwY2      = 232
+	dwTp      = 240
 )
 
 // dwKind is one depthwise row kernel: kh x kw taps, VNNI (32-channel
@@ -692,6 +694,7 @@ type dwKind struct {
 	name   string
 	vnni   bool
 	kh, kw int
+	z      bool // VNNI on 64-channel blocks in 512-bit registers (bw = 64)
 }
 
 func (k dwKind) g() int    { return map[bool]int{true: 4, false: 2}[k.vnni] }
@@ -759,10 +762,19 @@ func (k dwKind) gen(a *asm) {
 	a.i("MOVQ %d(DI), R8", dwS)
 	a.i("IMULQ %d(DI), R8", dwC)
 	a.i("MOVQ R8, %d(SP)", k.offSC())
-	if k.vnni {
+	if k.z {
+		a.i("MOVL $0x80808080, R8")
+		a.i("VPBROADCASTD R8, Z28")
+		a.i("MOVL $0x5555, R8")
+		a.i("KMOVW R8, K1")
+		a.i("MOVQ %d(DI), R8", dwE)
+		a.i("VBROADCASTI64X4 %d(R8), Z25", offZ)
+		a.i("VBROADCASTI64X4 %d(R8), Z26", offLo)
+		a.i("VBROADCASTI64X4 %d(R8), Z27", offHi)
+	} else if k.vnni {
 		a.i("MOVL $0x80808080, R8")
 		a.i("VPBROADCASTD R8, Y28")
-		a.i("MOVL $0xAA, R8")
+		a.i("MOVL $0x55, R8")
 		a.i("KMOVW R8, K1")
 	}
 	a.i("MOVQ %d(DI), BX", dwOx0) // ox
@@ -810,7 +822,9 @@ func (k dwKind) gen(a *asm) {
 	a.i("MOVQ %d(DI), CX", dwNblk)
 	a.l(k.name + "_blk")
 	a.i("LEAQ (AX)(DX*1), R9")
-	if k.vnni {
+	if k.z {
+		k.blockVNNI512(a)
+	} else if k.vnni {
 		k.blockVNNI(a)
 	} else {
 		k.blockAVX2(a)
@@ -843,19 +857,31 @@ func dwEpilogueR(a *asm, name string, vnni bool, reg func(int) string, accs []in
 		a.i("VPMINSD %d(R14), %s, %s", off(j)+offB, acc, acc)
 		a.i("VPSLLVD %d(R14), %s, %s", off(j)+offL, acc, acc)
 	}
+	a.i("JMP %s_scaled", name)
 	a.l(name + "_noclamp")
+	a.i("TESTQ $2, %d(DI)", dwFlags) // epiShift
+	a.i("JZ %s_scaled", name)
+	for j, r := range accs {
+		acc := reg(r)
+		a.i("VPSLLVD %d(R14), %s, %s", off(j)+offL, acc, acc)
+	}
+	a.l(name + "_scaled")
 	for j, r := range accs {
 		acc, t := reg(r), reg(temps[j%len(temps)])
 		a.i("VPSRLQ $32, %s, %s", acc, t)
 		a.i("VPMULDQ %d(R14), %s, %s", off(j)+offM, acc, acc)
 		a.i("VPMULDQ %d(R14), %s, %s", off(j)+offModd, t, t)
-		a.i("VPSRLQ $32, %s, %s", acc, acc)
 		if vnni {
-			a.i("VPBLENDMD %s, %s, K1, %s", t, acc, acc)
+			// The high dwords of the even products into the even lanes of
+			// the odd ones (K1: the even lanes), whose odd lanes hold the
+			// high dwords of the odd products.
+			a.i("VMOVSHDUP %s, K1, %s", acc, t)
+			a.i("VPADDD %d(R14), %s, %s", off(j)+offRound, t, acc)
 		} else {
+			a.i("VPSRLQ $32, %s, %s", acc, acc)
 			a.i("VPBLENDD $0xAA, %s, %s, %s", t, acc, acc)
+			a.i("VPADDD %d(R14), %s, %s", off(j)+offRound, acc, acc)
 		}
-		a.i("VPADDD %d(R14), %s, %s", off(j)+offRound, acc, acc)
 		a.i("VPSRAVD %d(R14), %s, %s", off(j)+offSh, acc, acc)
 	}
 }
@@ -901,6 +927,49 @@ func (k dwKind) blockVNNI(a *asm) {
 	a.i("ADDQ $32, DX")
 	a.i("ADDQ $%d, R12", k.tpad()/4*128)
 	a.i("ADDQ $%d, R14", 2*epiSize)
+}
+
+// blockVNNI512 is blockVNNI on a 64-channel block in 512-bit registers;
+// the output constants are in Z25-Z27.
+func (k dwKind) blockVNNI512(a *asm) {
+	a.i("MOVQ $-1, R8")
+	a.i("CMPQ CX, $1")
+	a.i("CMOVQEQ %d(DI), R8", dwTail)
+	a.i("KMOVQ R8, K4")
+	for j := range 4 {
+		a.i("VMOVDQU32 %d(R14), %s", j*epiSize+offCorr, z(j))
+	}
+	for q := range k.tpad() / 4 {
+		for i := range 4 {
+			a.i("MOVQ %d(R10), R8", 8*(4*q+i))
+			a.i("VMOVDQU8.Z (R8)(R9*1), K4, %s", z(4+i))
+			a.i("VPXORD Z28, %s, %s", z(4+i), z(4+i))
+		}
+		a.i("VPUNPCKLBW Z5, Z4, Z8")
+		a.i("VPUNPCKHBW Z5, Z4, Z9")
+		a.i("VPUNPCKLBW Z7, Z6, Z10")
+		a.i("VPUNPCKHBW Z7, Z6, Z11")
+		a.i("VPUNPCKLWD Z10, Z8, Z12")
+		a.i("VPUNPCKHWD Z10, Z8, Z13")
+		a.i("VPUNPCKLWD Z11, Z9, Z14")
+		a.i("VPUNPCKHWD Z11, Z9, Z15")
+		for j := range 4 {
+			a.i("VPDPBUSD %d(R12), %s, %s", q*256+64*j, z(12+j), z(j))
+		}
+	}
+	dwEpilogueR(a, fmt.Sprintf("%s_e", k.name), true, z, []int{0, 1, 2, 3},
+		func(j int) int { return j * epiSize }, []int{16, 17, 18, 19})
+	a.i("VPACKSSDW Z1, Z0, Z20")
+	a.i("VPACKSSDW Z3, Z2, Z21")
+	a.i("VPADDSW Z25, Z20, Z20")
+	a.i("VPADDSW Z25, Z21, Z21")
+	a.i("VPACKSSWB Z21, Z20, Z20")
+	a.i("VPMAXSB Z26, Z20, Z20")
+	a.i("VPMINSB Z27, Z20, Z20")
+	a.i("VMOVDQU8 Z20, K4, (R13)(DX*1)")
+	a.i("ADDQ $64, DX")
+	a.i("ADDQ $%d, R12", k.tpad()/4*256)
+	a.i("ADDQ $%d, R14", 4*epiSize)
 }
 
 // blockAVX2: one 16-channel block (or 8 channels, the last block when
@@ -1021,9 +1090,9 @@ func (k dwColKind) gen(a *asm) {
 	a.i("MOVL $0x80808080, R8")
 	a.i("VPBROADCASTD R8, %s", r(28))
 	if k.z {
-		a.i("MOVL $0xAAAA, R8")
+		a.i("MOVL $0x5555, R8")
 	} else {
-		a.i("MOVL $0xAA, R8")
+		a.i("MOVL $0x55, R8")
 	}
 	a.i("KMOVW R8, K1")
 	// Pixel strides of the three rows: C, or 0 for a padding row.
@@ -1170,6 +1239,465 @@ func (k dwColKind) build(a *asm, v int, lbl string) {
 	a.i("VPUNPCKHWD %s, %s, %s", r(0), r(30), r(v+3))
 }
 
+// dwFlatKind is the 512-bit VNNI kxk depthwise kernel of stride 1 and
+// dilation 1 along the width on the flat row: output bytes
+// [ox0*C, ox0*C + 64*nblk) of one row (the last vector's bytes masked by
+// a.tail) as 64-byte vectors whatever C: byte f of the row reads byte
+// f + kwoff[kw]*C of each input row, which rows[kh] holds already offset by
+// 128 (dwXorRow) and padded, so that every load is inside it. The
+// channels of a vector repeat with a period of P = a.oxA vectors
+// (P = C/gcd(C, 64)), each with its own weights (ng groups of 4 taps,
+// dwTapOrder) and epiBlocks (4, one per accumulator), which the kernel
+// cycles through. Per vector and group, the 4 taps are loaded and
+// byte-interleaved as the column kernels do.
+type dwFlatKind struct {
+	name string
+	k    int
+	// tp: tap t reads a.tp[t] + f instead of rows[kh] + kw*C + f (ox0 = 0);
+	// the stride-2 layers' taps point into rows split into even and odd
+	// pixels (runFlat).
+	tp bool
+}
+
+func (k dwFlatKind) gen(a *asm) {
+	order := dwOrder(true, k.k, k.k)
+	ng := len(order) / 4
+	rows := []string{"R8", "R9", "R10", "R11", "SI"}[:k.k]
+	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $64-8\n", k.name))
+	a.i("MOVQ a+0(FP), DI")
+	a.i("MOVL $0x5555, R8")
+	a.i("KMOVW R8, K1")
+	a.i("MOVQ %d(DI), R14", dwE)
+	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
+	a.i("VBROADCASTI64X4 %d(R14), Z26", offLo)
+	a.i("VBROADCASTI64X4 %d(R14), Z27", offHi)
+	if k.tp {
+		a.i("XORQ DX, DX")
+		a.i("MOVQ %d(DI), R13", dwY)
+	} else {
+		a.c("rows[kh] + (ox0 + kwoff[0])*C: the first byte tap column 0 reads")
+		a.i("MOVQ %d(DI), AX", dwC)
+		a.i("MOVQ %d(DI), CX", dwOx0)
+		a.i("ADDQ %d(DI), CX", dwKwoff)
+		a.i("IMULQ AX, CX")
+		for kh, r := range rows {
+			a.i("MOVQ %d(DI), %s", dwRows+8*kh, r)
+			a.i("ADDQ CX, %s", r)
+		}
+		a.i("LEAQ (AX)(AX*2), DX")
+		a.i("MOVQ %d(DI), R13", dwOx0)
+		a.i("IMULQ AX, R13")
+		a.i("ADDQ %d(DI), R13", dwY)
+	}
+	a.i("MOVQ %d(DI), R12", dwW)
+	ptrs := append(append([]string{}, rows...), "R13")
+	if k.tp {
+		ptrs = []string{"DX"}
+	}
+	flatLoop(a, k.name, ptrs, ng*256, func(masked bool) { k.body(a, order, rows, masked) })
+	a.raw("\n")
+}
+
+// flatLoop emits the vector loop of the flat kernels, phase by phase: for
+// each vector v of the period (P = a.oxA), whose weights (wstride bytes)
+// and epiBlocks then stay in L1, the vectors v, v+P, v+2P, ... < nblk of
+// the row, the last one (nblk-1) with the masked body. ptrs are the
+// registers that address the current vector, advanced by 64P per vector
+// and reset to their bases + 64v per phase. Frame: 64P at 0, nblk-1 at 8,
+// the bases from 16.
+func flatLoop(a *asm, name string, ptrs []string, wstride int, body func(masked bool)) {
+	a.i("MOVQ %d(DI), BX", dwOxA)
+	a.i("SHLQ $6, BX")
+	a.i("MOVQ BX, 0(SP)")
+	a.i("MOVQ %d(DI), BX", dwNblk)
+	a.i("DECQ BX")
+	a.i("MOVQ BX, 8(SP)")
+	for i, r := range ptrs {
+		a.i("MOVQ %s, %d(SP)", r, 16+8*i)
+	}
+	a.i("XORQ CX, CX")
+	a.l(name + "_phase")
+	a.i("CMPQ CX, %d(DI)", dwOxA)
+	a.i("JGE %s_done", name)
+	a.i("CMPQ CX, %d(DI)", dwNblk)
+	a.i("JGE %s_done", name)
+	a.i("MOVQ CX, BX")
+	a.l(name + "_vec")
+	a.i("CMPQ BX, 8(SP)")
+	a.i("JEQ %s_tail", name)
+	a.i("JGT %s_next", name)
+	body(false)
+	for _, r := range ptrs {
+		a.i("ADDQ 0(SP), %s", r)
+	}
+	a.i("ADDQ %d(DI), BX", dwOxA)
+	a.i("JMP %s_vec", name)
+	a.l(name + "_tail")
+	a.i("KMOVQ %d(DI), K4", dwTail)
+	body(true)
+	a.l(name + "_next")
+	for i, r := range ptrs {
+		a.i("MOVQ %d(SP), %s", 16+8*i, r)
+		a.i("ADDQ $64, %s", r)
+		a.i("MOVQ %s, %d(SP)", r, 16+8*i)
+	}
+	a.i("ADDQ $%d, R12", wstride)
+	a.i("ADDQ $%d, R14", 4*epiSize)
+	a.i("INCQ CX")
+	a.i("JMP %s_phase", name)
+	a.l(name + "_done")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
+// body computes one vector; masked, its store writes the bytes of K4.
+func (k dwFlatKind) body(a *asm, order []int, rows []string, masked bool) {
+	lbl := k.name + "_v"
+	if masked {
+		lbl = k.name + "_t"
+	}
+	for j := range 4 {
+		a.i("VMOVDQU32 %d(R14), %s", j*epiSize+offCorr, z(j))
+	}
+	col := []string{"", "(AX*1)", "(AX*2)", "(DX*1)", "(AX*4)"}
+	for q := range len(order) / 4 {
+		base := 4 + 10*(q%2)
+		t := func(i int) int { return base + i }
+		u := func(i int) int { return base + 4 + i }
+		src := [4]int{}
+		for i := range 4 {
+			tap := order[4*q+i]
+			if tap < 0 {
+				src[i] = src[i-1]
+				continue
+			}
+			src[i] = t(i)
+			addr := fmt.Sprintf("(%s)%s", rows[tap/k.k], col[tap%k.k])
+			if k.tp {
+				g := []string{"R8", "R9", "R10", "R11"}[i]
+				a.i("MOVQ %d(DI), %s", dwTp+8*tap, g)
+				addr = fmt.Sprintf("(%s)(DX*1)", g)
+			}
+			a.i("VMOVDQU64 %s, %s", addr, z(t(i)))
+		}
+		a.i("VPUNPCKLBW %s, %s, %s", z(src[1]), z(src[0]), z(u(0)))
+		a.i("VPUNPCKHBW %s, %s, %s", z(src[1]), z(src[0]), z(u(1)))
+		a.i("VPUNPCKLBW %s, %s, %s", z(src[3]), z(src[2]), z(u(2)))
+		a.i("VPUNPCKHBW %s, %s, %s", z(src[3]), z(src[2]), z(u(3)))
+		a.i("VPUNPCKLWD %s, %s, %s", z(u(2)), z(u(0)), z(t(0)))
+		a.i("VPUNPCKHWD %s, %s, %s", z(u(2)), z(u(0)), z(t(1)))
+		a.i("VPUNPCKLWD %s, %s, %s", z(u(3)), z(u(1)), z(t(2)))
+		a.i("VPUNPCKHWD %s, %s, %s", z(u(3)), z(u(1)), z(t(3)))
+		for j := range 4 {
+			a.i("VPDPBUSD %d(R12), %s, %s", (4*q+j)*64, z(t(j)), z(j))
+		}
+	}
+	dwEpilogueR(a, lbl+"e", true, z, []int{0, 1, 2, 3}, func(j int) int { return j * epiSize }, []int{29, 30, 31})
+	a.i("VPACKSSDW Z1, Z0, Z29")
+	a.i("VPACKSSDW Z3, Z2, Z30")
+	a.i("VPADDSW Z25, Z29, Z29")
+	a.i("VPADDSW Z25, Z30, Z30")
+	a.i("VPACKSSWB Z30, Z29, Z29")
+	a.i("VPMAXSB Z26, Z29, Z29")
+	a.i("VPMINSB Z27, Z29, Z29")
+	dst := "(R13)"
+	if k.tp {
+		dst = "(R13)(DX*1)"
+	}
+	if masked {
+		a.i("VMOVDQU8 Z29, K4, %s", dst)
+	} else {
+		a.i("VMOVDQU64 Z29, %s", dst)
+	}
+}
+
+// dwFlat2Kind is dwFlatKind for 3x3 and two output rows at once (y, and
+// y2 = the row below): the 4 input rows of the pair (rows[0..3]) are
+// byte-interleaved together, each group of 4 bytes (rows 0-3 of one
+// column) serving the upper row with weights (w0, w1, w2, 0) and the
+// lower with (0, w0, w1, w2), so that each interleave (8 shuffles) serves
+// two outputs. Weights per vector of the period: per kernel column, the
+// upper then the lower row's 4 vectors.
+type dwFlat2Kind struct{ name string }
+
+func (k dwFlat2Kind) gen(a *asm) {
+	rows := []string{"R8", "R9", "R10", "R11"}
+	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $64-8\n", k.name))
+	a.i("MOVQ a+0(FP), DI")
+	a.i("MOVL $0x5555, R8")
+	a.i("KMOVW R8, K1")
+	a.i("MOVQ %d(DI), R14", dwE)
+	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
+	a.i("VBROADCASTI64X4 %d(R14), Z26", offLo)
+	a.i("VBROADCASTI64X4 %d(R14), Z27", offHi)
+	a.i("MOVQ %d(DI), AX", dwC)
+	a.i("MOVQ %d(DI), CX", dwOx0)
+	a.i("ADDQ %d(DI), CX", dwKwoff)
+	a.i("IMULQ AX, CX")
+	for kh, r := range rows {
+		a.i("MOVQ %d(DI), %s", dwRows+8*kh, r)
+		a.i("ADDQ CX, %s", r)
+	}
+	a.i("MOVQ %d(DI), R13", dwOx0)
+	a.i("IMULQ AX, R13")
+	a.i("MOVQ %d(DI), SI", dwY2)
+	a.i("SUBQ %d(DI), SI", dwY)
+	a.i("ADDQ %d(DI), R13", dwY)
+	a.i("MOVQ %d(DI), R12", dwW)
+	flatLoop(a, k.name, append(append([]string{}, rows...), "R13"), 3*2*4*64, func(masked bool) { k.body(a, rows, masked) })
+	a.raw("\n")
+}
+
+func (k dwFlat2Kind) body(a *asm, rows []string, masked bool) {
+	lbl := k.name + "_v"
+	if masked {
+		lbl = k.name + "_t"
+	}
+	for j := range 4 {
+		a.i("VMOVDQU32 %d(R14), %s", j*epiSize+offCorr, z(j))
+		a.i("VMOVDQA64 %s, %s", z(j), z(4+j))
+	}
+	col := []string{"", "(AX*1)", "(AX*2)"}
+	for c := range 3 {
+		base := 8 + 8*(c%2)
+		t := func(i int) int { return base + i }
+		u := func(i int) int { return base + 4 + i }
+		for i, r := range rows {
+			a.i("VMOVDQU64 (%s)%s, %s", r, col[c], z(t(i)))
+		}
+		a.i("VPUNPCKLBW %s, %s, %s", z(t(1)), z(t(0)), z(u(0)))
+		a.i("VPUNPCKHBW %s, %s, %s", z(t(1)), z(t(0)), z(u(1)))
+		a.i("VPUNPCKLBW %s, %s, %s", z(t(3)), z(t(2)), z(u(2)))
+		a.i("VPUNPCKHBW %s, %s, %s", z(t(3)), z(t(2)), z(u(3)))
+		a.i("VPUNPCKLWD %s, %s, %s", z(u(2)), z(u(0)), z(t(0)))
+		a.i("VPUNPCKHWD %s, %s, %s", z(u(2)), z(u(0)), z(t(1)))
+		a.i("VPUNPCKLWD %s, %s, %s", z(u(3)), z(u(1)), z(t(2)))
+		a.i("VPUNPCKHWD %s, %s, %s", z(u(3)), z(u(1)), z(t(3)))
+		for h := range 2 {
+			for j := range 4 {
+				a.i("VPDPBUSD %d(R12), %s, %s", ((2*c+h)*4+j)*64, z(t(j)), z(4*h+j))
+			}
+		}
+	}
+	for h := range 2 {
+		accs := []int{4 * h, 4*h + 1, 4*h + 2, 4*h + 3}
+		dwEpilogueR(a, fmt.Sprintf("%se%d", lbl, h), true, z, accs, func(j int) int { return j * epiSize }, []int{29, 30, 31})
+		a.i("VPACKSSDW %s, %s, Z29", z(accs[1]), z(accs[0]))
+		a.i("VPACKSSDW %s, %s, Z30", z(accs[3]), z(accs[2]))
+		a.i("VPADDSW Z25, Z29, Z29")
+		a.i("VPADDSW Z25, Z30, Z30")
+		a.i("VPACKSSWB Z30, Z29, Z29")
+		a.i("VPMAXSB Z26, Z29, Z29")
+		a.i("VPMINSB Z27, Z29, Z29")
+		dst := "(R13)"
+		if h == 1 {
+			dst = "(R13)(SI*1)"
+		}
+		if masked {
+			a.i("VMOVDQU8 Z29, K4, %s", dst)
+		} else {
+			a.i("VMOVDQU64 Z29, %s", dst)
+		}
+	}
+}
+
+// dwColPairKind is the 512-bit 3x3 column kernel of stride and dilation 1
+// for two output rows at once (y and y2, the row below) from padded input
+// rows offset by 128 (rows[0..3]: pixel q of a padded row is input pixel
+// q - PadLeft, so that every load is inside it): per 64-channel block (the
+// last one's bytes masked by a.tail), each padded column q of the 4 rows is
+// byte-interleaved once (rows 0-3 in each 32-bit lane) and serves the up
+// to 3 output pixels of each row that read it, the upper row with weights
+// (w0, w1, w2, 0), the lower with (0, w0, w1, w2): sets A, B, C of 4
+// registers rotate; the weights of a block (per kernel column, the upper
+// then the lower row's 4 vectors) are read from memory.
+type dwColPairKind struct{ name string }
+
+func (k dwColPairKind) gen(a *asm) {
+	rows := []string{"R8", "R9", "R10", "R11"}
+	a.raw(fmt.Sprintf("// func %s(a *dwArgs)\n", k.name))
+	a.raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-8\n", k.name))
+	a.i("MOVQ a+0(FP), DI")
+	a.i("MOVL $0x5555, R8")
+	a.i("KMOVW R8, K1")
+	a.i("MOVQ %d(DI), R14", dwE)
+	a.i("VBROADCASTI64X4 %d(R14), Z25", offZ)
+	a.i("VBROADCASTI64X4 %d(R14), Z26", offLo)
+	a.i("VBROADCASTI64X4 %d(R14), Z27", offHi)
+	a.i("MOVQ %d(DI), AX", dwC)
+	a.i("MOVQ %d(DI), SI", dwY2)
+	a.i("SUBQ %d(DI), SI", dwY)
+	a.i("MOVQ %d(DI), R12", dwW)
+	a.i("XORQ DX, DX") // c0
+	a.i("MOVQ %d(DI), CX", dwNblk)
+	a.l(k.name + "_blk")
+	a.i("MOVQ $-1, BX")
+	a.i("CMPQ CX, $1")
+	a.i("CMOVQEQ %d(DI), BX", dwTail)
+	a.i("KMOVQ BX, K4")
+	for i, r := range rows {
+		a.i("MOVQ %d(DI), %s", dwRows+8*i, r)
+		a.i("ADDQ DX, %s", r)
+	}
+	a.i("MOVQ %d(DI), R13", dwY)
+	a.i("ADDQ DX, R13")
+	a.i("MOVQ %d(DI), BX", dwOW)
+	set := func(i int) int { return 8 + 4*(i%3) }
+	nb := 0
+	build := func(v int) {
+		k.build(a, rows, v)
+		nb++
+	}
+	build(set(0))
+	build(set(1))
+	a.l(k.name + "_pix")
+	for ph := range 3 {
+		build(set(ph + 2))
+		for j := range 4 {
+			a.i("VMOVDQU32 %d(R14), %s", j*epiSize+offCorr, z(j))
+			a.i("VMOVDQA64 %s, %s", z(j), z(4+j))
+		}
+		for c, sv := range []int{set(ph), set(ph + 1), set(ph + 2)} {
+			for h := range 2 {
+				for j := range 4 {
+					a.i("VPDPBUSD %d(R12), %s, %s", ((2*c+h)*4+j)*64, z(sv+j), z(4*h+j))
+				}
+			}
+		}
+		for h := range 2 {
+			accs := []int{4 * h, 4*h + 1, 4*h + 2, 4*h + 3}
+			dwEpilogueR(a, fmt.Sprintf("%s_e%d%d", k.name, ph, h), true, z, accs, func(j int) int { return j * epiSize }, []int{29, 30, 31})
+			a.i("VPACKSSDW %s, %s, Z29", z(accs[1]), z(accs[0]))
+			a.i("VPACKSSDW %s, %s, Z30", z(accs[3]), z(accs[2]))
+			a.i("VPADDSW Z25, Z29, Z29")
+			a.i("VPADDSW Z25, Z30, Z30")
+			a.i("VPACKSSWB Z30, Z29, Z29")
+			a.i("VPMAXSB Z26, Z29, Z29")
+			a.i("VPMINSB Z27, Z29, Z29")
+			if h == 0 {
+				a.i("VMOVDQU8 Z29, K4, (R13)")
+			} else {
+				a.i("VMOVDQU8 Z29, K4, (R13)(SI*1)")
+			}
+		}
+		a.i("ADDQ AX, R13")
+		a.i("DECQ BX")
+		a.i("JZ %s_next", k.name)
+	}
+	a.i("JMP %s_pix", k.name)
+	a.l(k.name + "_next")
+	a.i("ADDQ $64, DX")
+	a.i("ADDQ $%d, R12", 3*2*4*64)
+	a.i("ADDQ $%d, R14", 4*epiSize)
+	a.i("DECQ CX")
+	a.i("JNZ %s_blk", k.name)
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
+// build interleaves the next column of the 4 rows into the 4 vectors from
+// v and advances the rows by C (AX).
+func (k dwColPairKind) build(a *asm, rows []string, v int) {
+	for i, r := range rows {
+		a.i("VMOVDQU64 (%s), %s", r, z(20+i))
+		a.i("ADDQ AX, %s", r)
+	}
+	a.i("VPUNPCKLBW Z21, Z20, Z24")
+	a.i("VPUNPCKHBW Z21, Z20, Z28")
+	a.i("VPUNPCKLBW Z23, Z22, Z20")
+	a.i("VPUNPCKHBW Z23, Z22, Z21")
+	a.i("VPUNPCKLWD Z20, Z24, %s", z(v))
+	a.i("VPUNPCKHWD Z20, Z24, %s", z(v+1))
+	a.i("VPUNPCKLWD Z21, Z28, %s", z(v+2))
+	a.i("VPUNPCKHWD Z21, Z28, %s", z(v+3))
+}
+
+// genSplitRow emits func dwSplitRow(e, o, src *int8, n, c, q0, mask int):
+// pixel i of src (c bytes) goes, offset by 128, to e + (q/2)*c if q = q0 + i
+// is even, else to o + (q/2)*c; mask has the low ((c-1)%64)+1 bits set.
+func genSplitRow(a *asm) {
+	a.raw("// func dwSplitRow(e, o, src *int8, n, c, q0, mask int)\n")
+	a.raw("TEXT ·dwSplitRow(SB), NOSPLIT, $0-56\n")
+	a.i("MOVQ e+0(FP), DI")
+	a.i("MOVQ o+8(FP), SI")
+	a.i("MOVQ src+16(FP), R8")
+	a.i("MOVQ n+24(FP), CX")
+	a.i("MOVQ c+32(FP), DX")
+	a.i("MOVQ q0+40(FP), BX")
+	a.i("KMOVQ mask+48(FP), K1")
+	a.i("MOVL $0x80808080, AX")
+	a.i("VPBROADCASTD AX, Z0")
+	a.i("TESTQ CX, CX")
+	a.i("JZ dwSplitRow_done")
+	a.l("dwSplitRow_pix")
+	a.i("MOVQ BX, R9")
+	a.i("SHRQ $1, R9")
+	a.i("IMULQ DX, R9")
+	a.i("MOVQ DI, R10")
+	a.i("TESTQ $1, BX")
+	a.i("CMOVQNE SI, R10")
+	a.i("ADDQ R10, R9")
+	a.i("MOVQ DX, R11")
+	a.i("XORQ R12, R12")
+	a.l("dwSplitRow_chunk")
+	a.i("CMPQ R11, $64")
+	a.i("JLE dwSplitRow_last")
+	a.i("VPXORD (R8)(R12*1), Z0, Z1")
+	a.i("VMOVDQU64 Z1, (R9)(R12*1)")
+	a.i("ADDQ $64, R12")
+	a.i("SUBQ $64, R11")
+	a.i("JMP dwSplitRow_chunk")
+	a.l("dwSplitRow_last")
+	a.i("VMOVDQU8.Z (R8)(R12*1), K1, Z1")
+	a.i("VPXORD Z0, Z1, Z1")
+	a.i("VMOVDQU8 Z1, K1, (R9)(R12*1)")
+	a.i("ADDQ DX, R8")
+	a.i("INCQ BX")
+	a.i("DECQ CX")
+	a.i("JNZ dwSplitRow_pix")
+	a.l("dwSplitRow_done")
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
+// genXorRow emits func dwXorRow(dst, src *int8, n int): dst[i] = src[i] ^ 0x80.
+func genXorRow(a *asm) {
+	a.raw("// func dwXorRow(dst, src *int8, n int)\n")
+	a.raw("TEXT ·dwXorRow(SB), NOSPLIT, $0-24\n")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ n+16(FP), CX")
+	a.i("MOVL $0x80808080, AX")
+	a.i("VPBROADCASTD AX, Z0")
+	a.l("dwXorRow_loop")
+	a.i("CMPQ CX, $64")
+	a.i("JLT dwXorRow_tail")
+	a.i("VPXORD (SI), Z0, Z1")
+	a.i("VMOVDQU64 Z1, (DI)")
+	a.i("ADDQ $64, SI")
+	a.i("ADDQ $64, DI")
+	a.i("SUBQ $64, CX")
+	a.i("JMP dwXorRow_loop")
+	a.l("dwXorRow_tail")
+	a.i("TESTQ CX, CX")
+	a.i("JZ dwXorRow_done")
+	a.i("MOVQ $1, AX")
+	a.i("SHLQ CX, AX")
+	a.i("DECQ AX")
+	a.i("KMOVQ AX, K1")
+	a.i("VMOVDQU8.Z (SI), K1, Z1")
+	a.i("VPXORD Z0, Z1, Z1")
+	a.i("VMOVDQU8 Z1, K1, (DI)")
+	a.l("dwXorRow_done")
+	a.i("VZEROUPPER")
+	a.i("RET")
+	a.raw("\n")
+}
+
 func main() {
 	flag.Parse()
 	var a asm
@@ -1202,6 +1730,7 @@ func main() {
 		{name: "dwVNNI5x5", vnni: true, kh: 5, kw: 5},
 		{name: "dwAVX2x3x3", kh: 3, kw: 3},
 		{name: "dwAVX2x5x5", kh: 5, kw: 5},
+		{name: "dwVNNI512x5x5", vnni: true, kh: 5, kw: 5, z: true},
 	} {
 		k.gen(&d)
 	}
@@ -1209,6 +1738,13 @@ func main() {
 	dwColKind{name: "dwVNNI3x3s2", s: 2}.gen(&d)
 	dwColKind{name: "dwVNNI512x3s1", s: 1, z: true}.gen(&d)
 	dwColKind{name: "dwVNNI512x3s2", s: 2, z: true}.gen(&d)
+	dwFlatKind{name: "dwFlat3", k: 3}.gen(&d)
+	dwFlatKind{name: "dwFlat5", k: 5}.gen(&d)
+	dwFlat2Kind{name: "dwFlat3x2"}.gen(&d)
+	dwColPairKind{name: "dwColPair512"}.gen(&d)
+	dwFlatKind{name: "dwFlatT5", k: 5, tp: true}.gen(&d)
+	genSplitRow(&d)
+	genXorRow(&d)
 	write("depthwise_amd64.s", &d)
 }
 

@@ -69,6 +69,13 @@ const epiBlockSize = 608
 // Flags the assembly kernels take with an epiBlock.
 const (
 	epiClamp = 1 // some channel of the block has S < 33: apply B and L
+	// epiShift (without epiClamp; only the depthwise kernels, which set it
+	// for the flat kernels): apply L but not B, as every channel's
+	// accumulator is known to be below 2^(S-2) in magnitude (and S >= 22),
+	// so that acc << L does not overflow and the clamp to [-B, B] changes
+	// no output (a clamped accumulator saturates the output, and so does an
+	// unclamped one: |acc M / 2^S| >= 2^(S-21) 2^30 / 2^S = 512).
+	epiShift = 2
 )
 
 // epiChannel returns the rewritten constants (B, L, M', S') of a multiplier.

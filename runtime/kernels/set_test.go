@@ -338,7 +338,7 @@ func TestSetDepthwise(t *testing.T) {
 		t.Skip("no accelerated kernel set on this machine/build")
 	}
 	r := rand.New(rand.NewPCG(33, 34))
-	chans := []int{1, 3, 8, 13, 16, 24, 31, 32, 33, 40, 48, 64, 72, 96, 144, 200, 256, 520, 1000}
+	chans := []int{1, 3, 8, 13, 16, 24, 31, 32, 33, 40, 48, 64, 72, 96, 120, 144, 184, 200, 240, 256, 480, 520, 672, 1000}
 	n := 0
 	var spread []int8
 	for _, k := range []int{3, 5, 1, 7} {
