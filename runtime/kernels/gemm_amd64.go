@@ -106,7 +106,9 @@ func gemmAVX2x8(x *int8, xstride, kg, ktail int, w *int8, npix int, y *int8, yst
 // groups of 32 tile rows: the kernel reads 64 kc bytes of 32 ceil(npix/32)
 // rows (bytes past K multiply zero weights; rows past npix are computed
 // and dropped), so the caller makes all of them readable. acc is a scratch
-// of 32 rows x width int32. Each call loads the tile configuration and
+// of two buffers of 32 rows x width int32, the second amxAccHalf bytes
+// after the first (the tiles of one group are stored to one while the
+// epilogue reads the other's). Each call loads the tile configuration and
 // releases the tiles before it returns, so no tile state outlives it (a
 // goroutine may move to another thread between calls). The generic twin is
 // gemmRows.
@@ -393,7 +395,7 @@ func (im *gemmImpl) runAMX(x []int8, xstride, k int, w []int8, l gemmLayout, bia
 			// Rows [p0, pd) in place: whole groups of 32 readable rows,
 			// or all of them when their last group is.
 			pd := p1
-			if (p0 + (p1-p0+31)/32*32) > readable {
+			if p0+(p1-p0+31)/32*32 > readable {
 				pd = p0 + max(0, readable-p0)/32*32
 				pd = min(pd, p1)
 			}
@@ -418,7 +420,8 @@ func (im *gemmImpl) runAMX(x []int8, xstride, k int, w []int8, l gemmLayout, bia
 func (im *gemmImpl) amxBlocks(x []int8, xstride, kc int, w []int8, l gemmLayout, y []int8, o int,
 	eb *[gemmGroup / 16]epiBlock, flags *[gemmGroup / 16]int, g0, g1, npix int, s *amxScratch) {
 	// The assembly trusts its arguments: check every access here.
-	if (npix+31)/32*32-1 >= 0 && ((npix+31)/32*32-1)*xstride+64*kc > len(x) || (npix-1)*o+g1 > len(y) {
+	rows := (npix + 31) / 32 * 32 // the rows the tiles read
+	if npix < 1 || (rows-1)*xstride+64*kc > len(x) || (npix-1)*o+g1 > len(y) {
 		panic("kernels: AMX gemm slices too short for their parameters")
 	}
 	for o0 := g0; o0 < g1; o0 += l.width(o0) {
