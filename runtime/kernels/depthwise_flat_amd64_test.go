@@ -39,10 +39,8 @@ func TestDepthwiseFlat(t *testing.T) {
 					for i := range p.Mult {
 						p.Mult[i] = Multiplier{M: int32(1<<30 + r.IntN(1<<30)), S: int32(22 + r.IntN(11))}
 					}
-					if bias != nil {
-						for i := range bias {
-							bias[i] = int32(r.IntN(2001) - 1000)
-						}
+					for i := range bias {
+						bias[i] = int32(r.IntN(2001) - 1000)
 					}
 				}
 				wd := make([]int8, len(wt))
