@@ -9,6 +9,14 @@ import (
 	"unsafe"
 )
 
+// epiShift is an epiBlock flag of the x86 depthwise kernels (without
+// epiClamp; the flat kernels set it): apply L but not B, as every channel's
+// accumulator is known to be below 2^(S-2) in magnitude (and S >= 22), so
+// that acc << L does not overflow and the clamp to [-B, B] changes no
+// output (a clamped accumulator saturates the output, and so does an
+// unclamped one: |acc M / 2^S| >= 2^(S-21) 2^30 / 2^S = 512).
+const epiShift = 2
+
 // The depthwise row kernels (depthwise_amd64.s, written by asmgen.go). Each
 // computes one output row (for every channel in blocks) of a depthwise
 // convolution with a kh x kw window (3x3 or 5x5), any stride, dilation and

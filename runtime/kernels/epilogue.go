@@ -66,16 +66,10 @@ type epiOut struct {
 // epiBlockSize is the size of an epiBlock (TestEpiBlockLayout).
 const epiBlockSize = 608
 
-// Flags the assembly kernels take with an epiBlock.
+// Flags the assembly kernels take with an epiBlock (the x86 depthwise
+// kernels also take epiShift, depthwise_amd64.go).
 const (
 	epiClamp = 1 // some channel of the block has S < 33: apply B and L
-	// epiShift (without epiClamp; only the depthwise kernels, which set it
-	// for the flat kernels): apply L but not B, as every channel's
-	// accumulator is known to be below 2^(S-2) in magnitude (and S >= 22),
-	// so that acc << L does not overflow and the clamp to [-B, B] changes
-	// no output (a clamped accumulator saturates the output, and so does an
-	// unclamped one: |acc M / 2^S| >= 2^(S-21) 2^30 / 2^S = 512).
-	epiShift = 2
 )
 
 // epiChannel returns the rewritten constants (B, L, M', S') of a multiplier.
