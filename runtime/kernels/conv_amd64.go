@@ -2,6 +2,8 @@
 
 package kernels
 
+import "sync"
+
 // Conv on x86-64: an ungrouped convolution is a GEMM of im2col rows (KH x KW
 // x C values, padded with the input zero point, per output pixel) with the
 // weights [O][KH*KW*C] in the GEMM layout. The rows are built in a stack
@@ -44,6 +46,10 @@ func (im *gemmImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo,
 	}
 	k := p.KH * p.KW * p.C
 	kp := (k + im.g - 1) / im.g * im.g
+	if l := im.layout(p.O, k); im.amxFor((hi-lo)*p.OW, l) {
+		im.convAMX(p, x, w, bias, y, lo, hi, k, kp, l)
+		return
+	}
 	var buf [im2colChunkBytes + 16]int8 // 16 bytes of slack for whole-vector copies
 	chunk := im2colBytes / kp
 	if chunk < 8 {
@@ -55,5 +61,36 @@ func (im *gemmImpl) conv(p *ConvParams, x, w []int8, bias []int32, y []int8, lo,
 		q1 := min(q0+chunk, hi*p.OW)
 		im2colChunk(buf[:], kp, p, x, q0, q1, zx)
 		im.run(buf[:], kp, k, true, w, bias, y[q0*p.O:], p.O, p.XZero, p.Mult, p.YZero, p.Out, 0, q1-q0)
+	}
+}
+
+// amxConvChunkBytes is the im2col scratch of one chunk of the AMX path:
+// at least 32 pixels, so that the tiles run whole groups of rows and each
+// chunk streams the weights once for 32 pixels or more (DeepLabV3's ASPP,
+// rows of 8640 bytes: 96 pixels a chunk against the stack buffer's 7).
+const amxConvChunkBytes = 1 << 20
+
+// im2colScratches holds the AMX path's im2col buffers (too large for the
+// stack).
+var im2colScratches = sync.Pool{New: func() any { return new([]int8) }}
+
+// convAMX is conv on the AMX kernels: the im2col rows of a chunk of pixels
+// (a whole number of 32-row groups where the chunk is full) in a pooled
+// buffer with room for the tiles' reads past the last row, so that run
+// reads every row in place.
+func (im *gemmImpl) convAMX(p *ConvParams, x, w []int8, bias []int32, y []int8, lo, hi, k, kp int, l gemmLayout) {
+	kb := l.kgs() * 4
+	chunk := min(1024, max(32, amxConvChunkBytes/kp/32*32))
+	bp := im2colScratches.Get().(*[]int8)
+	defer im2colScratches.Put(bp)
+	if need := chunk*kp + kb + 16; len(*bp) < need {
+		*bp = make([]int8, need)
+	}
+	buf := *bp
+	zx := int8(p.XZero)
+	for q0 := lo * p.OW; q0 < hi*p.OW; q0 += chunk {
+		q1 := min(q0+chunk, hi*p.OW)
+		im2colChunk(buf, kp, p, x, q0, q1, zx)
+		im.run(buf, kp, k, true, w, bias, y[q0*p.O:], p.O, p.XZero, p.Mult, p.YZero, p.Out, 0, q1-q0)
 	}
 }

@@ -349,7 +349,7 @@ func (im *gemmImpl) amxFor(rows int, l gemmLayout) bool {
 const (
 	amxMinRows    = 16       // fewer rows run the 512-bit VNNI kernels
 	amxMinK       = 64       // and so do shorter rows (see gemmImpl.amx)
-	amxMaxK       = 4096     // longer rows (bytes read per row, 64 kc) too
+	amxMaxK       = 16384    // longer rows (bytes read per row, 64 kc) too
 	amxChunkBytes = 32 << 10 // rows x 64 kc bytes of A per chunk
 )
 
@@ -358,10 +358,11 @@ const (
 const amxAccHalf = 4096 + 256
 
 // amxScratch is runAMX's scratch: the accumulators of two 32-row groups,
-// and a copy of rows that cannot be read in place.
+// and a copy of rows that cannot be read in place (grown when needed: 32
+// rows of the longest row met so far).
 type amxScratch struct {
 	acc  [(amxAccHalf + 4096) / 4]int32
-	tail [32 * amxMaxK]int8
+	tail []int8
 }
 
 var amxScratches = sync.Pool{New: func() any { return new(amxScratch) }}
@@ -401,6 +402,9 @@ func (im *gemmImpl) runAMX(x []int8, xstride, k int, w []int8, l gemmLayout, bia
 			}
 			if pd > p0 {
 				im.amxBlocks(x[p0*xstride:], xstride, kc, w, l, y[p0*o:], o, &eb, &flags, g0, g1, pd-p0, s)
+			}
+			if pd < p1 && len(s.tail) < 32*kb {
+				s.tail = make([]int8, 32*kb)
 			}
 			for q0 := pd; q0 < p1; q0 += 32 {
 				q1 := min(p1, q0+32)

@@ -275,11 +275,11 @@ func TestSetPointwiseGemm(t *testing.T) {
 	// (gemmXorBytes = 16 KiB: 12 rows of 1365 bytes fit, of 1366 not, so
 	// those run the in-loop XOR; fewer rows than 12 fit in one chunk); then
 	// around the AMX driver's limits (amxMinRows = 16, amxMinK = 64, rows
-	// of at most amxMaxK = 4096 bytes as tiles read them, 16-wide last
+	// of at most amxMaxK = 16384 bytes as tiles read them, 16-wide last
 	// blocks, the last rows of x copied).
 	for _, sh := range [][3]int{{3000, 24, 144}, {700, 33, 301}, {500, 260, 520}, {1200, 16, 1000},
 		{30, 1365, 40}, {13, 1366, 40}, {5, 2000, 33}, {40, 700, 72}, {1, 4000, 50},
-		{97, 64, 17}, {16, 65, 288}, {15, 200, 40}, {64, 63, 40}, {33, 4096, 48}, {20, 4097, 40},
+		{97, 64, 17}, {16, 65, 288}, {15, 200, 40}, {64, 63, 40}, {33, 4096, 48}, {20, 4097, 40}, {17, 16384, 20}, {17, 16385, 20},
 		{300, 200, 16}, {47, 72, 33}, {1000, 300, 100}} {
 		pix, k, o := sh[0], sh[1], sh[2]
 		c := newGemmCase(r, pix, k, o)
