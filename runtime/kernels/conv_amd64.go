@@ -9,6 +9,8 @@ import "sync"
 // weights [O][KH*KW*C] in the GEMM layout. The rows are built in a stack
 // buffer, a chunk of output pixels at a time, and fed to the GEMM
 // micro-kernels; grouped convolutions keep the generic layout and twin.
+// On "amx", calls the AMX kernels take (amxFor) build the rows in a pooled
+// buffer of up to 1 MiB instead (convAMX): chunks of 32 pixels or more.
 
 // im2colBytes bounds the im2col row of one pixel; im2colChunkBytes the
 // scratch of one chunk: 16 KiB, or up to 64 KiB for rows over 2 KiB. Each

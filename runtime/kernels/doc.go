@@ -165,9 +165,10 @@
 // remainder of 16 channels in one ZMM vector, one of 8 on vnni's kernel.
 // "amx" also needs AMX-TILE and AMX-INT8, and Linux's leave to use the tile
 // state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once); it is "vnni512" with
-// the GEMMs of at least 16 rows of at least 64 values on AMX tiles
+// the GEMMs of at least 16 rows of 64 to 16384 values on AMX tiles
 // (gemmAMX32, gemmAMX16: TDPBSSD, signed bytes, so the correction is bias -
-// zx Σ w), its packed blocks padded to whole 64-byte tile columns of K and
+// zx Σ w; im2col convolutions in chunks of at least 32 pixels, in a pooled
+// buffer), its packed blocks padded to whole 64-byte tile columns of K and
 // never 8 wide; each call configures the tiles and releases them before it
 // returns, and requantizes the tiles' sums with the 512-bit epilogue. The
 // AMX instructions, which Go's assembler lacks, are BYTE lines checked by
