@@ -349,6 +349,7 @@ type flatEpi struct {
 	bias   []int32
 	mult   []Multiplier
 	wsum   []int8
+	absw   []int8 // the sums of |w| (epiShift depends on them)
 	flags  int
 	eb     []epiBlock
 }
@@ -373,19 +374,19 @@ func flatEpiFor(p *ConvParams, w []int8, bias []int32, fs, absOff int) *flatEpi 
 func epiFor(p *ConvParams, w []int8, bias []int32, fs, absOff, nvec int, lane func(v, j, i int) int) *flatEpi {
 	C := p.C
 	key := uintptr(unsafe.Pointer(&w[0]))
-	wsum := w[fs : fs+4*C]
+	wsum, absw := w[fs:fs+4*C], w[absOff:absOff+4*C]
 	if bias != nil {
 		bias = bias[:C]
 	}
 	mult := p.Mult[:C]
 	if v, ok := flatCache.Load(key); ok {
 		if e := v.(*flatEpi); e.key == key && len(e.eb) == 4*nvec && e.xz == p.XZero && e.yz == p.YZero && e.out == p.Out &&
-			(e.bias == nil) == (bias == nil) && slices.Equal(e.bias, bias) && slices.Equal(e.mult, mult) && slices.Equal(e.wsum, wsum) {
+			(e.bias == nil) == (bias == nil) && slices.Equal(e.bias, bias) && slices.Equal(e.mult, mult) && slices.Equal(e.wsum, wsum) && slices.Equal(e.absw, absw) {
 			return e
 		}
 	}
 	e := &flatEpi{key: key, xz: p.XZero, yz: p.YZero, out: p.Out, bias: slices.Clone(bias), mult: slices.Clone(mult),
-		wsum: slices.Clone(wsum), eb: make([]epiBlock, 4*nvec)}
+		wsum: slices.Clone(wsum), absw: slices.Clone(absw), eb: make([]epiBlock, 4*nvec)}
 	zc := p.XZero + 128
 	var lanes [16]int
 	for v := range nvec {
