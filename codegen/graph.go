@@ -261,7 +261,11 @@ func (b *builder) conv(n *ir.Node, x int) error {
 		dt, _ := dtypeOf(w.Const.DType)
 		wt = b.constant(w.Name, dt, []int{s[2], s[3], s[0]}, hwo(w.Const), &q)
 	} else {
-		wt, err = b.weight(w, []int{s[0], s[2], s[3], s[1]}, ohwi(w.Const))
+		t, err := stored(w)
+		if err != nil {
+			return err
+		}
+		wt, err = b.weight(w, []int{s[0], s[2], s[3], s[1]}, ohwi(t))
 		if err != nil {
 			return err
 		}

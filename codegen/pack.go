@@ -12,17 +12,22 @@ import (
 	"github.com/mncdev/mnc/runtime/mncfb"
 )
 
-// weight adds a constant from an ir constant, reshaped (same data order).
+// weight adds a constant from an ir constant, reshaped (same data order;
+// data, when not nil, is the bytes of stored(v) in another layout).
 func (b *builder) weight(v *ir.Value, shape []int, data []byte) (int, error) {
 	if !v.IsConst() {
 		return 0, fmt.Errorf("%s is not a constant", v)
 	}
-	dt, err := dtypeOf(v.Const.DType)
+	t, err := stored(v)
+	if err != nil {
+		return 0, err
+	}
+	dt, err := dtypeOf(t.DType)
 	if err != nil {
 		return 0, err
 	}
 	if data == nil {
-		data = bytesOf(v.Const)
+		data = bytesOf(t)
 	}
 	q := v.Quant
 	if dt == mncfb.DTypeINT32 {
@@ -31,6 +36,37 @@ func (b *builder) weight(v *ir.Value, shape []int, data []byte) (int, error) {
 		q = nil
 	}
 	return b.constant(v.Name, dt, shape, data, q), nil
+}
+
+// stored returns the tensor a constant is stored as: its own, or, for the
+// float32 weights of an op kept in float32 (quant's storedWeights: every
+// value a code times its channel's scale, the codes' quantization as the
+// value's Quant), the int8 codes, which the runtime dequantizes at load
+// (format 1.6). Any value that is not exactly its code times the scale
+// is an error: the file must give back the same floats.
+func stored(v *ir.Value) (*ir.Tensor, error) {
+	t, q := v.Const, v.Quant
+	if t.DType != ir.Float32 || q == nil {
+		return t, nil
+	}
+	if len(t.Shape) < 1 || t.Shape[0] < 1 || q.Axis != 0 || len(q.Scale) != t.Shape[0] || len(t.F32)%t.Shape[0] != 0 {
+		return nil, fmt.Errorf("float32 weights %s: quantization %v does not fit shape %v (one scale per output channel)", v, q, t.Shape)
+	}
+	per := len(t.F32) / t.Shape[0]
+	codes := make([]int8, len(t.F32))
+	for i, f := range t.F32 {
+		c := i / per
+		s := q.Scale[c]
+		if len(q.ZeroPoint) > 0 && q.ZeroPoint[c] != 0 {
+			return nil, fmt.Errorf("float32 weights %s: channel %d has zero point %d (stored weights are symmetric)", v, c, q.ZeroPoint[c])
+		}
+		r := math.RoundToEven(float64(f) / float64(s))
+		if !(s > 0) || math.Abs(r) > 127 || float32(int8(r))*s != f {
+			return nil, fmt.Errorf("float32 weights %s: value %d (%g) is not an int8 code times its channel's scale %g", v, i, f, s)
+		}
+		codes[i] = int8(r)
+	}
+	return &ir.Tensor{DType: ir.Int8, Shape: t.Shape.Clone(), I8: codes}, nil
 }
 
 func (b *builder) optionalBias(n *ir.Node, i int) (int, error) {

@@ -270,6 +270,11 @@ func (o *Options) check() error {
 	if q := o.QuantOptions; (len(q.KeepFloat) > 0 || q.Sensitivity || q.TargetSQNR != 0 || q.MaxAgreementLoss != nil) && o.Quant != "int8" {
 		return errors.New("--keep-float, --sensitivity, --target-sqnr and --max-agreement-loss are for an int8 compile: add --quant int8")
 	}
+	switch o.QuantOptions.FloatWeights {
+	case "", quant.FloatWeightsInt8, quant.FloatWeightsFloat32:
+	default:
+		return fmt.Errorf("--float-weights %q: want int8 or float32", o.QuantOptions.FloatWeights)
+	}
 	if (o.MinSQNR > 0 || o.MinAgreement > 0) && o.Quant != "int8" {
 		return errors.New("--min-sqnr and --min-agreement gate an int8 compile: add --quant int8")
 	}

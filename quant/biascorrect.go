@@ -11,7 +11,7 @@ import (
 // float one, so that much is subtracted. Padding is ignored (the mean of an
 // input channel stands for every tap). Without statistics of the input's
 // channel means the bias is returned unchanged.
-func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Value, sw []float32) []float32 {
+func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Tensor, sw []float32) []float32 {
 	ts := qz.st.Tensors[n.Inputs[0].Name]
 	mean := ts.ChanMean()
 	if mean == nil {
@@ -20,7 +20,7 @@ func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Value, sw []fl
 	w := n.Inputs[1].Const.F32
 	if n.Op == ir.Gemm {
 		// The canonical Gemm (see qz.gemm): W [N,K], alpha 1.
-		nOut, k := wq.Type.Shape[0], wq.Type.Shape[1]
+		nOut, k := wq.Shape[0], wq.Shape[1]
 		if len(mean) != k {
 			return fb
 		}
@@ -28,7 +28,7 @@ func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Value, sw []fl
 		for o := range nOut {
 			var d float64
 			for j := range k {
-				d += float64((float64(float64(wq.Const.I8[o*k+j])*float64(sw[o])) - float64(w[o*k+j])) * mean[j])
+				d += float64((float64(float64(wq.I8[o*k+j])*float64(sw[o])) - float64(w[o*k+j])) * mean[j])
 			}
 			out[o] = float32(float64(out[o]) - d)
 		}
@@ -48,7 +48,7 @@ func (qz *quantizer) correctBias(n *ir.Node, fb []float32, wq *ir.Value, sw []fl
 		for ci := range cpg {
 			for k := range kk {
 				i := (oc*cpg+ci)*kk + k
-				d += float64((float64(float64(wq.Const.I8[i])*float64(sw[oc])) - float64(w[i])) * mean[c0+ci])
+				d += float64((float64(float64(wq.I8[i])*float64(sw[oc])) - float64(w[i])) * mean[c0+ci])
 			}
 		}
 		out[oc] = float32(float64(out[oc]) - d)

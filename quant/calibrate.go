@@ -73,6 +73,13 @@ type Options struct {
 	// KeepFloat names nodes of the prepared float graph (QuantizedOps)
 	// that stay float32 in the quantized graph (mixed.go).
 	KeepFloat []string
+	// FloatWeights is how the weights of convolutions and Gemms computed
+	// in float32 (KeepFloat, the accuracy targets) are stored:
+	// FloatWeightsInt8 (the codes the int8 layer would have, dequantized
+	// at load: the file does not grow) or FloatWeightsFloat32 (the float
+	// weights: the layer is the float model's); "" means
+	// FloatWeightsInt8.
+	FloatWeights string
 	// Sensitivity runs the sensitivity analysis (Analyze, both ways) on
 	// SensitivityImages calibration images (0: DefaultSensitivityImages)
 	// and puts it in the report.
@@ -102,6 +109,12 @@ type Options struct {
 // DefaultRounding is the weight rounding of Options.Rounding "".
 const DefaultRounding = RoundAuto
 
+// The values of Options.FloatWeights.
+const (
+	FloatWeightsInt8    = "int8"
+	FloatWeightsFloat32 = "float32"
+)
+
 // needsHistograms reports whether calibration must keep histograms.
 func (o Options) needsHistograms() bool { return o.Histograms || o.Method != MinMax }
 
@@ -130,6 +143,13 @@ func (o Options) normalize() (Options, error) {
 	}
 	if o.Images < 0 || o.Workers < 0 || o.ReportImages < 0 {
 		return o, fmt.Errorf("negative counts: --calib-images %d, --report-images %d, --threads %d", o.Images, o.ReportImages, o.Workers)
+	}
+	switch o.FloatWeights {
+	case "":
+		o.FloatWeights = FloatWeightsInt8
+	case FloatWeightsInt8, FloatWeightsFloat32:
+	default:
+		return o, fmt.Errorf("--float-weights %q: want int8 or float32", o.FloatWeights)
 	}
 	if o.SensitivityImages < 0 {
 		return o, fmt.Errorf("--sensitivity-images %d: want a positive count (0: %d)", o.SensitivityImages, DefaultSensitivityImages)

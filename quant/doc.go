@@ -277,7 +277,12 @@
 // activations) that stay float32 in the quantized graph: a kept op reads
 // the float32 twins of its inputs (an int8 value is dequantized once, a
 // Dequantize node; the graph input is not quantized for it) and computes
-// with its own float weights; an int8 op reading its result quantizes it
+// in float32; a kept convolution's or Gemm's weights are, by default
+// (Options.FloatWeights int8), the codes the int8 layer would have had,
+// dequantized (float32 values with the codes' quantization as their Quant,
+// stored as int8 in the file: keeping an op float does not grow the file),
+// its float bias corrected for them as an int8 layer's is, or with
+// FloatWeights float32 its own float weights; an int8 op reading its result quantizes it
 // by its calibrated range (a Quantize node, once). Ops that change no
 // value stay in their input's precision. The graph's Meta lists the kept
 // ops (MetaKeepFloat) and Check refuses a float op it does not list. The

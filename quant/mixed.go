@@ -13,8 +13,9 @@ import (
 // Mixed precision: Options.KeepFloat names nodes of the prepared float
 // graph that stay float32 in the quantized graph. Such a node reads the
 // float32 twins of its inputs (an int8 value is dequantized once, where
-// first needed) and computes with its own float weights on the runtime's
-// float32 kernels; an int8 node reading its result quantizes it by its
+// first needed) and computes on the runtime's float32 kernels (with the
+// int8 layer's weight codes, dequantized, or its own float weights:
+// Options.FloatWeights); an int8 node reading its result quantizes it by its
 // calibrated range (a Quantize, made once). Ops that change no value
 // (transpose, reshape, clamps) stay in their input's precision. The model
 // file records every operator's precision; the runtime runs both kinds of

@@ -30,12 +30,15 @@ func everyThird(g *ir.Graph) []string {
 }
 
 // TestKeepFloat: on every golden model, the ops named by KeepFloat are
-// float32 nodes of the quantized graph (their own float weights, no
-// quantization), bridged by Quantize/Dequantize; the graph passes Check;
-// the runtime's model of it agrees with the reference interpreter to
-// within float rounding; keeping every op gives the float model's logits
-// (to 1e-5), and keeping some never makes the logits worse by more than a
-// little.
+// float32 nodes of the quantized graph, bridged by Quantize/Dequantize:
+// with FloatWeights int8 their convolutions' and Gemms' weights are the
+// int8 codes times their scales (the codes' quantization as the weights'
+// Quant), with float32 their own float weights, and nothing else is
+// quantized; the graph passes Check; the runtime's model of it agrees with
+// the reference interpreter to within float rounding; keeping every op
+// with float32 weights gives the float model's logits (to 1e-5), with
+// int8 weights a weight-only quantized model better than the int8 one,
+// and keeping some never makes the logits worse by more than a little.
 func TestKeepFloat(t *testing.T) {
 	for _, e := range golden.Manifest(t) {
 		file := e.Files["onnx_opset17"]
@@ -60,8 +63,14 @@ func TestKeepFloat(t *testing.T) {
 				t.Fatal(err)
 			}
 			all := QuantizedOps(f)
-			for _, keep := range [][]string{nil, everyThird(f), all} {
-				q, rep, err := CompileInputs(load(), []*ir.Tensor{in}, []*ir.Tensor{in}, Options{KeepFloat: keep})
+			type variant struct {
+				keep    []string
+				weights string
+			}
+			var int8SQNR float64
+			for _, v := range []variant{{nil, ""}, {everyThird(f), ""}, {everyThird(f), FloatWeightsFloat32}, {all, FloatWeightsInt8}, {all, FloatWeightsFloat32}} {
+				keep := v.keep
+				q, rep, err := CompileInputs(load(), []*ir.Tensor{in}, []*ir.Tensor{in}, Options{KeepFloat: keep, FloatWeights: v.weights})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -82,9 +91,20 @@ func TestKeepFloat(t *testing.T) {
 					if !kept[n.Name] {
 						continue
 					}
-					for _, v := range append(n.Inputs, n.Outputs...) {
-						if v.Type.DType != ir.Float32 || v.Quant != nil {
-							t.Errorf("kept %s %q has %v %v", n.Op, n.Name, v, v.Quant)
+					for i, x := range append(n.Inputs, n.Outputs...) {
+						if x.Type.DType != ir.Float32 {
+							t.Errorf("kept %s %q has %v %v", n.Op, n.Name, x, x.Quant)
+						}
+						// A kept layer's weights are int8 codes times
+						// their channel's scale, the codes' quantization
+						// their Quant (storedWeights), unless float32
+						// weights are asked for; nothing else is
+						// quantized.
+						stored := i == 1 && (n.Op == ir.Conv || n.Op == ir.Gemm) && x.IsConst() && v.weights != FloatWeightsFloat32
+						if stored != (x.Quant != nil) {
+							t.Errorf("kept %s %q (weights %q) has %v %v", n.Op, n.Name, v.weights, x, x.Quant)
+						} else if stored {
+							checkStored(t, x)
 						}
 					}
 				}
@@ -107,12 +127,18 @@ func TestKeepFloat(t *testing.T) {
 					d := float64(got.F32[i] - want.F32[i])
 					diff += d * d
 				}
-				t.Logf("%s keep %d of %d: SQNR %.2f dB %d/%d; runtime vs reference interpreter %.1f dB", e.Name, len(keep), len(all),
-					rep.Eval.LogitsSQNR, rep.Eval.Top1Agree, rep.Eval.Images, 10*math.Log10(sig/max(diff, 1e-30)))
+				t.Logf("%s keep %d of %d (weights %q): SQNR %.2f dB %d/%d; runtime vs reference interpreter %.1f dB", e.Name, len(keep), len(all),
+					v.weights, rep.Eval.LogitsSQNR, rep.Eval.Top1Agree, rep.Eval.Images, 10*math.Log10(sig/max(diff, 1e-30)))
 				if diff > sig*1e-6 {
 					t.Errorf("runtime and reference interpreter differ: %.1f dB", 10*math.Log10(sig/diff))
 				}
-				if len(keep) == len(all) {
+				if keep == nil {
+					int8SQNR = rep.Eval.LogitsSQNR
+				}
+				if len(keep) == len(all) && v.weights == FloatWeightsInt8 && !(rep.Eval.LogitsSQNR > int8SQNR+3) {
+					t.Errorf("every op float with int8 weights: %.2f dB, the int8 model %.2f dB", rep.Eval.LogitsSQNR, int8SQNR)
+				}
+				if len(keep) == len(all) && v.weights == FloatWeightsFloat32 {
 					for i := range ref[0].F32 {
 						if d := math.Abs(float64(got.F32[i] - ref[0].F32[i])); d > 1e-5*max(1, math.Abs(float64(ref[0].F32[i]))) {
 							t.Fatalf("all kept float: logit %d is %v, float %v", i, got.F32[i], ref[0].F32[i])
@@ -222,5 +248,23 @@ func TestTargetDeterministic(t *testing.T) {
 	}
 	if !bytes.Equal(files[0], files[1]) {
 		t.Error("the files differ with the number of workers")
+	}
+}
+
+// checkStored checks that the float32 constant v holds int8 codes times its
+// Quant's per-channel scales.
+func checkStored(t *testing.T, v *ir.Value) {
+	t.Helper()
+	q, f := v.Quant, v.Const.F32
+	if q.Axis != 0 || len(q.Scale) != v.Const.Shape[0] {
+		t.Fatalf("%v: quantization %v for shape %v", v, q, v.Const.Shape)
+	}
+	per := len(f) / len(q.Scale)
+	for i, x := range f {
+		s := q.Scale[i/per]
+		c := math.RoundToEven(float64(x) / float64(s))
+		if math.Abs(c) > 127 || float32(int8(c))*s != x || q.ZeroPoint[i/per] != 0 {
+			t.Fatalf("%v: value %d = %g is not a code times %g", v, i, x, s)
+		}
 	}
 }

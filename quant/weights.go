@@ -28,6 +28,18 @@ import (
 // when centered (the bias is corrected afterwards), on their second moment
 // otherwise, plus the rounding noise of the int8 input (step inScale).
 func (qz *quantizer) weights(w *ir.Value, name string, centered bool, inScale float32) (*ir.Value, []float32, error) {
+	t, scales, err := qz.weightCodes(w, name, centered, inScale)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := qz.q.AddConst(name, t)
+	c.Quant = &ir.QuantParams{Scale: scales, ZeroPoint: make([]int32, len(scales)), Axis: 0}
+	return c, scales, nil
+}
+
+// weightCodes returns the int8 codes and per-channel scales of weights
+// (see weights) without adding them to the quantized graph.
+func (qz *quantizer) weightCodes(w *ir.Value, name string, centered bool, inScale float32) (*ir.Tensor, []float32, error) {
 	if !w.IsConst() || w.Const.DType != ir.Float32 {
 		return nil, nil, fmt.Errorf("weight %s is not a float32 constant", w)
 	}
@@ -78,9 +90,7 @@ func (qz *quantizer) weights(w *ir.Value, name string, centered bool, inScale fl
 			keepSum(row, codes, s)
 		}
 	}
-	c := qz.q.AddConst(name, &ir.Tensor{DType: ir.Int8, Shape: t.Shape.Clone(), I8: q})
-	c.Quant = &ir.QuantParams{Scale: scales, ZeroPoint: make([]int32, o), Axis: 0}
-	return c, scales, nil
+	return &ir.Tensor{DType: ir.Int8, Shape: t.Shape.Clone(), I8: q}, scales, nil
 }
 
 // weightGrid returns the step of the uniform grid the weights lie on, or 0:

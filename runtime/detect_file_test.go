@@ -43,7 +43,7 @@ func compileDetFrom(t *testing.T, det *golden.Det, kind string) *runtime.Model {
 func TestDetectionMetadata(t *testing.T) {
 	det := golden.LoadDet(t)
 	m := compileDet(t, det)
-	if f := m.Info().Format; f != "1.5" {
+	if f := m.Info().Format; f != "1.6" {
 		t.Errorf("format %s", f)
 	}
 	cfg, ok := m.Detection()

@@ -74,7 +74,10 @@
 //     tensors;
 //   - precision: the model's (int8, float32 or mixed) agrees with its
 //     tensors, and in a mixed model every operator states its own, that of
-//     its activation tensors (precision.go);
+//     its activation tensors (precision.go); a float32 layer's weights are
+//     float32 or (format 1.6) int8 codes with one positive scale per output
+//     channel and zero points 0, dequantized at load (float32(q)*s), the
+//     floats the compiler computed;
 //   - dataflow: each activation is written once, by one operator, before
 //     it is read; constants are never written;
 //   - the arena plan: every activation fits the arena, tensors whose

@@ -22,7 +22,7 @@ const (
 	// package reads and codegen writes. Files of a newer major version are
 	// refused; a newer minor version only adds fields, which are ignored.
 	FormatMajor = 1
-	FormatMinor = 5 // 1.1: QualityFigures.median_sqnr_db and worst_sqnr_db; 1.2: Preprocess.scale, resize, resize_to, crop, channels; 1.3: Precision MIXED, Operator.precision; 1.4: RESIZE_BILINEAR, ARG_MAX, CONCATENATION and their options, an INT32 graph output, several graph outputs; 1.5: Metadata.detection, Preprocess.resize "interpolate"
+	FormatMinor = 6 // 1.1: QualityFigures.median_sqnr_db and worst_sqnr_db; 1.2: Preprocess.scale, resize, resize_to, crop, channels; 1.3: Precision MIXED, Operator.precision; 1.4: RESIZE_BILINEAR, ARG_MAX, CONCATENATION and their options, an INT32 graph output, several graph outputs; 1.5: Metadata.detection, Preprocess.resize "interpolate"; 1.6: a float32 layer's weights stored as int8 codes with per-channel scales
 	// BufferAlignment is the alignment of every constant buffer's data in
 	// the file.
 	BufferAlignment = 16

@@ -274,18 +274,41 @@ func bias32(t *tensor, o int, sx float64, sw []float64) ([]int32, error) {
 	return int32s(t.data), nil
 }
 
-// weightsF checks a float32 constant of the given shape.
+// weightsF checks the weights of a float32 layer, a constant of the given
+// shape: float32, or (format 1.6) int8 codes with one scale per output
+// channel (axis 0) and zero points 0, which it returns dequantized, each
+// value float32(q)*s in one float32 multiplication (the floats the
+// compiler computed; quant's storedWeights).
 func weightsF(t *tensor, shape ...int) ([]float32, error) {
-	if t == nil || t.dtype != mncfb.DTypeFLOAT32 || !t.isConst() || !slices.Equal(t.shape, shape) {
+	if t == nil || !t.isConst() || !slices.Equal(t.shape, shape) {
 		return nil, fmt.Errorf("weights must be a float32 constant %v", shape)
 	}
-	return float32s(t.data), nil
+	switch t.dtype {
+	case mncfb.DTypeFLOAT32:
+		return float32s(t.data), nil
+	case mncfb.DTypeINT8:
+		s, err := weights8(t, shape[0], 0)
+		if err != nil {
+			return nil, err
+		}
+		codes := int8s(t.data)
+		per := len(codes) / shape[0]
+		f := make([]float32, len(codes))
+		for i, q := range codes {
+			f[i] = float32(q) * float32(s[i/per])
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("weights must be a float32 constant %v (or int8 codes with per-channel scales), are %v", shape, t.dtype)
 }
 
 // biasF checks an optional float32 constant [o].
 func biasF(t *tensor, o int) ([]float32, error) {
 	if t == nil {
 		return nil, nil
+	}
+	if t.dtype != mncfb.DTypeFLOAT32 {
+		return nil, fmt.Errorf("bias must be a float32 constant [%d], is %v", o, t.dtype)
 	}
 	return weightsF(t, o)
 }

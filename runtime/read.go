@@ -182,19 +182,26 @@ func (m *Model) read(r *mncfb.Model) error {
 	}
 
 	// The precision field says what the tensors are: an int8 model
-	// quantizes (some tensor is int8), a float32 one has none.
-	first8 := -1
+	// quantizes (some tensor is int8), a float32 one computes nothing in
+	// int8 (no activation is int8; since 1.6 its layers' weights may be
+	// stored as int8 codes, which the planner dequantizes: weightsF).
+	first8, act8 := -1, -1
 	for i := range m.tensors {
 		if m.tensors[i].dtype == mncfb.DTypeINT8 {
-			first8 = i
-			break
+			if first8 < 0 {
+				first8 = i
+			}
+			if !m.tensors[i].isConst() {
+				act8 = i
+				break
+			}
 		}
 	}
 	switch {
 	case m.info.Precision != "float32" && first8 < 0:
 		return fmt.Errorf("the file's precision is %s, but none of its tensors is int8", m.info.Precision)
-	case m.info.Precision == "float32" && first8 >= 0:
-		return fmt.Errorf("the file's precision is float32, but tensor %d (%q) is int8", first8, esc.String(m.tensors[first8].name))
+	case m.info.Precision == "float32" && act8 >= 0:
+		return fmt.Errorf("the file's precision is float32, but tensor %d (%q) is int8", act8, esc.String(m.tensors[act8].name))
 	}
 
 	// Operators.

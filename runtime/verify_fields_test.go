@@ -67,7 +67,7 @@ func TestMixedPrecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in := m.Info(); in.Precision != "mixed" || len(in.FloatOps) < 3 || in.Format != "1.5" {
+	if in := m.Info(); in.Precision != "mixed" || len(in.FloatOps) < 3 || in.Format != "1.6" {
 		t.Fatalf("precision %s, float ops %q, format %s", in.Precision, in.FloatOps, in.Format)
 	}
 	// The stem convolution (operator 1, after the input's transpose)
@@ -84,6 +84,45 @@ func TestMixedPrecision(t *testing.T) {
 	b = mutate(tm.mixed, func(m *mncfb.Model) { m.MutatePrecision(mncfb.PrecisionINT8) })
 	wantError(t, b, "states precision INT8 in a model of precision int8")
 	wantError(t, mutate(tm.mixed, func(m *mncfb.Model) { m.MutatePrecision(mncfb.PrecisionFLOAT32) }), "the file's precision is float32, but tensor")
+}
+
+// TestStoredFloatWeights (format 1.6): the weights of a convolution kept
+// in float32 are stored as int8 codes with per-channel scales and
+// dequantized at load; such weights must have one scale per output channel
+// (finite, positive, zero points 0), and the float32 model of a mixed one
+// holds none.
+func TestStoredFloatWeights(t *testing.T) {
+	tm := blobs(t)
+	w := -1
+	m := mncfb.GetRootAsModel(tm.mixed, 0)
+	var op mncfb.Operator
+	m.Operators(&op, 1) // the stem convolution, kept float (after the input's transpose)
+	if op.Precision() != mncfb.PrecisionFLOAT32 {
+		t.Fatalf("operator 1 has precision %v", op.Precision())
+	}
+	w = int(op.Inputs(1))
+	if d := tensorAt(m, w).Dtype(); d != mncfb.DTypeINT8 {
+		t.Fatalf("the float stem's weights are %v, want int8 codes", d)
+	}
+	if q := tensorAt(m, w).Quantization(nil); q.ZeroPointLength() > 0 {
+		wantError(t, mutate(tm.mixed, func(m *mncfb.Model) {
+			tensorAt(m, w).Quantization(nil).MutateZeroPoint(0, 3)
+		}), "nonzero zero point")
+	}
+	wantError(t, mutate(tm.mixed, func(m *mncfb.Model) {
+		tensorAt(m, w).Quantization(nil).MutateScale(0, float32(math.NaN()))
+	}), "scale")
+	wantError(t, mutate(tm.mixed, func(m *mncfb.Model) {
+		if !tensorAt(m, w).MutateDtype(mncfb.DTypeINT32) {
+			t.Fatal("no dtype stored")
+		}
+	}), "the INT32 tensor of shape")
+	f := mncfb.GetRootAsModel(tm.f32, 0)
+	for i := range f.TensorsLength() {
+		if d := tensorAt(f, i).Dtype(); d != mncfb.DTypeFLOAT32 {
+			t.Errorf("the float32 model's tensor %d is %v", i, d)
+		}
+	}
 }
 
 // TestBiasQuantization: an int32 bias that states a quantization must

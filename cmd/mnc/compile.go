@@ -69,7 +69,9 @@ the report runs and on the --eval images; a missed gate exits with status 3.
 Mixed precision: --sensitivity ranks every quantized op by the model's quality
 with only that op int8 (and with only it float), on --sensitivity-images
 calibration images; --keep-float NAME,... keeps those ops in float32 inside the
-int8 model (dequantized in, quantized out; the same bytes on every CPU);
+int8 model (dequantized in, quantized out; the same bytes on every CPU; their
+weights are the int8 model's codes, dequantized at load, so the file does not
+grow: --float-weights float32 keeps the float weights instead);
 --target-sqnr DB and --max-agreement-loss FRACTION keep ops float, in the
 sensitivity ranking's order, until the median logits SQNR and the top-1 agreement
 reach the target on the report's calibration images and the --eval images. The
@@ -209,6 +211,7 @@ architecture with zero weights.`,
 	f.Float64Var(&flags.MinSQNR, "min-sqnr", 0, "quality gate: the median per-image logits SQNR must reach `DB`, or no model is written and mnc exits 3")
 	f.Float64Var(&flags.MinAgreement, "min-agreement", 0, "quality gate: the int8 top-1 must agree with float's on this `FRACTION` of images (0-1), or no model is written and mnc exits 3")
 	f.StringSliceVar(&flags.QuantOptions.KeepFloat, "keep-float", nil, "keep the ops `NAME,...` (as --sensitivity lists them) in float32 inside the int8 model")
+	f.StringVar(&flags.QuantOptions.FloatWeights, "float-weights", quant.FloatWeightsInt8, "how the weights of convolutions and Gemms kept in float32 are stored: int8 (the int8 model's codes, dequantized at load: the file does not grow) or float32 (the float model's weights: 4 bytes each)")
 	f.BoolVar(&flags.QuantOptions.Sensitivity, "sensitivity", false, "rank every quantized op by what it costs: the model's quality with only that op float, and with only it int8 (in the text, JSON and HTML reports)")
 	f.IntVar(&flags.QuantOptions.SensitivityImages, "sensitivity-images", quant.DefaultSensitivityImages, "calibration images the sensitivity analysis runs (`N`)")
 	f.Float64Var(&flags.QuantOptions.TargetSQNR, "target-sqnr", 0, "accuracy target: keep ops in float32, most sensitive first, until the median logits SQNR reaches `DB` on the report's calibration images and the --eval images")

@@ -112,6 +112,7 @@ func TestMixedPrecisionCLI(t *testing.T) {
 		{[]string{"--quant", "float32", "-o", filepath.Join(tmp, "f.mnc"), "--sensitivity"}, "are for an int8 compile"},
 		{[]string{"--quant", "int8", "--calib", calib, "--max-agreement-loss", "1.5"}, "--max-agreement-loss 1.5: want a fraction"},
 		{[]string{"--quant", "int8", "--calib", calib, "--target-sqnr", "-1"}, "--target-sqnr -1"},
+		{[]string{"--quant", "int8", "--calib", calib, "--keep-float", ops[1], "--float-weights", "f16"}, `--float-weights "f16": want int8 or float32`},
 	} {
 		_, stderr, code := mnc(t, append([]string{"compile", model}, c.args...)...)
 		if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "calibrat") && !strings.Contains(c.want, "calibrat") {
