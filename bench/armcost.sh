@@ -16,7 +16,9 @@
 # torchvision's ssdlite320_mobilenet_v3_large (320x320), lraspp_mobilenet_v3_large and deeplabv3_mobilenet_v3_large
 # (520x520), full width, random init (speed only); the torchvision models are the ONNX files of bench/export_tv.py in TV (default OUT/tv; written
 # there by /usr/bin/python3 with torch and torchvision when missing), calibrated like v2 (SSDLite --preprocess tf, the
-# segmenters --preprocess torchvision --resize stretch). Per inference: the counts of N2 (default 3) minus N1 (1) inferences, divided by N2-N1; the SIMD
+# segmenters --preprocess torchvision --resize stretch); v3s_t and v3l_t (not in the default list) testdata/trained's
+# distilled MobileNetV3-Small 1.0 and -Large 0.5 at 160x160, trained-like weights (their hard-swish tables are not
+# the identity, as most of the random-init exports' are), calibrated like v2. Per inference: the counts of N2 (default 3) minus N1 (1) inferences, divided by N2-N1; the SIMD
 # counts repeat exactly run to run. JOBS: parallel emulations (default 2).
 set -euo pipefail
 OUT=$(readlink -m "${1:-/tmp/mnc-armcost}")
@@ -38,6 +40,8 @@ for m in $MODELS; do
 	v2) src="$SHARED/models/mobilenet_v2_1.0_224.onnx" ;;
 	v3l) src="$TV/mobilenet_v3_large.onnx" ;;
 	v3s) src="$TV/mobilenet_v3_small.onnx" ;;
+	v3s_t) src="testdata/trained/v3s_1.0_160.pth" ;;
+	v3l_t) src="testdata/trained/v3l_0.5_160.pth" ;;
 	deeplab) src="$SHARED/models/tflite/deeplabv3_mnv2_pascal_quant.tflite" ;;
 	deeplab05) src="$SHARED/models/tflite/deeplabv3_mnv2_dm05_pascal_quant.tflite" ;;
 	ssdlite) src="$TV/ssdlite320_mobilenet_v3_large.onnx" ;;
@@ -48,6 +52,7 @@ for m in $MODELS; do
 	mq=$q
 	case $m in
 	deeplab | deeplab05) mq="--quant int8" ;; # the file's own ranges
+	v3s_t | v3l_t) mq="$q --resolution 160" ;;
 	lraspp | deeplabv3l) mq="--quant int8 --calib $SHARED/images/calib --preprocess torchvision --resize stretch" ;;
 	esac
 	case $m in v3l | v3s | ssdlite | lraspp | deeplabv3l)
