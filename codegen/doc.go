@@ -34,7 +34,7 @@
 // is the largest value, the first of equal ones the same); a graph with ops kept in float32
 // (quant.Options.KeepFloat) is written as a MIXED file whose every operator
 // states its precision (runtime.OpPrecision), and the float32 weights of a
-// kept convolution or Gemm that carry a quantization (quant's storedWeights:
+// kept convolution, Gemm or squeeze-excite unit that carry a quantization (quant's storedWeights:
 // each value an int8 code times its channel's scale, checked here) are
 // stored as those codes (format 1.6), which the runtime dequantizes at load
 // to the same floats; the runtime derives the fixed-point

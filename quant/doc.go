@@ -290,7 +290,7 @@
 // activations) that stay float32 in the quantized graph: a kept op reads
 // the float32 twins of its inputs (an int8 value is dequantized once, a
 // Dequantize node; the graph input is not quantized for it) and computes
-// in float32; a kept convolution's or Gemm's weights are, by default
+// in float32; a kept convolution's, Gemm's or squeeze-excite unit's weights are, by default
 // (Options.FloatWeights int8), the codes the int8 layer would have had,
 // dequantized (float32 values with the codes' quantization as their Quant,
 // stored as int8 in the file: keeping an op float does not grow the file),

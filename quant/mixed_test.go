@@ -31,10 +31,10 @@ func everyThird(g *ir.Graph) []string {
 
 // TestKeepFloat: on every golden model, the ops named by KeepFloat are
 // float32 nodes of the quantized graph, bridged by Quantize/Dequantize:
-// with FloatWeights int8 their convolutions' and Gemms' weights are the
-// int8 codes times their scales (the codes' quantization as the weights'
-// Quant), with float32 their own float weights, and nothing else is
-// quantized; the graph passes Check; the runtime's model of it agrees with
+// with FloatWeights int8 their convolutions', Gemms' and squeeze-excite
+// units' weights are the int8 codes times their scales (the codes'
+// quantization as the weights' Quant), with float32 their own float
+// weights, and nothing else is quantized; the graph passes Check; the runtime's model of it agrees with
 // the reference interpreter to within float rounding; keeping every op
 // with float32 weights gives the float model's logits (to 1e-5), with
 // int8 weights a weight-only quantized model better than the int8 one,
@@ -100,7 +100,8 @@ func TestKeepFloat(t *testing.T) {
 						// their Quant (storedWeights), unless float32
 						// weights are asked for; nothing else is
 						// quantized.
-						stored := i == 1 && (n.Op == ir.Conv || n.Op == ir.Gemm) && x.IsConst() && v.weights != FloatWeightsFloat32
+						weight := i == 1 && (n.Op == ir.Conv || n.Op == ir.Gemm) || (i == 1 || i == 3) && n.Op == ir.SqueezeExcite
+						stored := weight && x.IsConst() && v.weights != FloatWeightsFloat32
 						if stored != (x.Quant != nil) {
 							t.Errorf("kept %s %q (weights %q) has %v %v", n.Op, n.Name, v.weights, x, x.Quant)
 						} else if stored {

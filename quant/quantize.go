@@ -385,11 +385,11 @@ func (qz *quantizer) readByKept(v *ir.Value) bool {
 }
 
 // floatNode emits n as it is, in float32, on the float32 twins of its
-// inputs: a convolution's or Gemm's weights those of storedWeights
-// (Options.FloatWeights int8), or its own float ones.
+// inputs: a convolution's, Gemm's or squeeze-excite unit's weights those of
+// storedWeights (Options.FloatWeights int8), or its own float ones.
 func (qz *quantizer) floatNode(n *ir.Node) error {
 	ins := make([]*ir.Value, len(n.Inputs))
-	if (n.Op == ir.Conv || n.Op == ir.Gemm) && qz.o.FloatWeights == FloatWeightsInt8 {
+	if (n.Op == ir.Conv || n.Op == ir.Gemm || n.Op == ir.SqueezeExcite) && qz.o.FloatWeights == FloatWeightsInt8 {
 		if err := qz.storedWeights(n, ins); err != nil {
 			return err
 		}
@@ -410,17 +410,31 @@ func (qz *quantizer) floatNode(n *ir.Node) error {
 	return err
 }
 
-// storedWeights gives a Conv or Gemm n kept in float32 the weights an int8
-// layer would have, dequantized (Options.FloatWeights int8): ins[1] becomes a float32 constant of the
-// values code x scale (float32(q)*s, as the runtime computes them), with the
-// codes' quantization as its Quant, so that the model file stores them as
-// int8 (codegen) and the float op costs no more file than the int8 one;
-// the float bias ins[2], if any, is corrected for the codes' error as an
-// int8 layer's is (correctBias). Inputs it leaves nil are the caller's to
-// fill. The activations stay float32: keeping an
-// op float removes their quantization noise, which is what costs (weights
-// are quantized at 47 to 67 dB SQNR, activations at 20 to 30 dB; see doc.go).
+// storedWeights gives a Conv, Gemm or SqueezeExcite n kept in float32 the
+// weights an int8 layer would have, dequantized (Options.FloatWeights
+// int8): each weight input becomes a float32 constant of the values code x
+// scale (float32(q)*s, as the runtime computes them), with the codes'
+// quantization as its Quant, so that the model file stores them as int8
+// (codegen) and the float op costs no more file than the int8 one; a
+// layer's float bias, if any, is corrected for the codes' error as an int8
+// layer's is (correctBias; a squeeze-excite unit's, like the int8 unit's,
+// is not). Inputs it leaves nil are the caller's to fill. The activations
+// stay float32: keeping an op float removes their quantization noise,
+// which is what costs (weights are quantized at 47 to 67 dB SQNR,
+// activations at 20 to 30 dB; see doc.go).
 func (qz *quantizer) storedWeights(n *ir.Node, ins []*ir.Value) error {
+	if n.Op == ir.SqueezeExcite {
+		for _, i := range []int{1, 3} {
+			if w := n.Inputs[i]; w.IsConst() && w.Const.DType == ir.Float32 {
+				t, sw, err := qz.weightCodes(w, w.Name, false, 0)
+				if err != nil {
+					return err
+				}
+				ins[i] = qz.dequantized(w.Name, t, sw)
+			}
+		}
+		return nil
+	}
 	w := n.Inputs[1]
 	if !w.IsConst() || w.Const.DType != ir.Float32 {
 		return nil
@@ -434,20 +448,26 @@ func (qz *quantizer) storedWeights(n *ir.Node, ins []*ir.Value) error {
 	if err != nil {
 		return err
 	}
-	per := len(t.I8) / len(sw)
-	f := make([]float32, len(t.I8))
-	for i, q := range t.I8 {
-		f[i] = float32(q) * sw[i/per]
-	}
-	c := qz.q.AddConst(w.Name, &ir.Tensor{DType: ir.Float32, Shape: t.Shape.Clone(), F32: f})
-	c.Quant = &ir.QuantParams{Scale: sw, ZeroPoint: make([]int32, len(sw)), Axis: 0}
-	ins[1] = c
+	ins[1] = qz.dequantized(w.Name, t, sw)
 	if hasBias && !qz.o.NoBiasCorrect {
 		b := n.Inputs[2]
 		fb := qz.correctBias(n, b.Const.F32, t, sw)
 		ins[2] = qz.q.AddConst(b.Name, &ir.Tensor{DType: ir.Float32, Shape: b.Const.Shape.Clone(), F32: fb})
 	}
 	return nil
+}
+
+// dequantized adds the float32 constant of the int8 codes t at the
+// per-channel (axis 0) scales sw, the codes' quantization as its Quant.
+func (qz *quantizer) dequantized(name string, t *ir.Tensor, sw []float32) *ir.Value {
+	per := len(t.I8) / len(sw)
+	f := make([]float32, len(t.I8))
+	for i, q := range t.I8 {
+		f[i] = float32(q) * sw[i/per]
+	}
+	c := qz.q.AddConst(name, &ir.Tensor{DType: ir.Float32, Shape: t.Shape.Clone(), F32: f})
+	c.Quant = &ir.QuantParams{Scale: sw, ZeroPoint: make([]int32, len(sw)), Axis: 0}
+	return c
 }
 
 // floatOf returns the float32 twin of a value of g: a constant as it is,

@@ -211,7 +211,7 @@ architecture with zero weights.`,
 	f.Float64Var(&flags.MinSQNR, "min-sqnr", 0, "quality gate: the median per-image logits SQNR must reach `DB`, or no model is written and mnc exits 3")
 	f.Float64Var(&flags.MinAgreement, "min-agreement", 0, "quality gate: the int8 top-1 must agree with float's on this `FRACTION` of images (0-1), or no model is written and mnc exits 3")
 	f.StringSliceVar(&flags.QuantOptions.KeepFloat, "keep-float", nil, "keep the ops `NAME,...` (as --sensitivity lists them) in float32 inside the int8 model")
-	f.StringVar(&flags.QuantOptions.FloatWeights, "float-weights", quant.FloatWeightsInt8, "how the weights of convolutions and Gemms kept in float32 are stored: int8 (the int8 model's codes, dequantized at load: the file does not grow) or float32 (the float model's weights: 4 bytes each)")
+	f.StringVar(&flags.QuantOptions.FloatWeights, "float-weights", quant.FloatWeightsInt8, "how the weights of convolutions, Gemms and squeeze-excite units kept in float32 are stored: int8 (the int8 model's codes, dequantized at load: the file does not grow) or float32 (the float model's weights: 4 bytes each)")
 	f.BoolVar(&flags.QuantOptions.Sensitivity, "sensitivity", false, "rank every quantized op by what it costs: the model's quality with only that op float, and with only it int8 (in the text, JSON and HTML reports)")
 	f.IntVar(&flags.QuantOptions.SensitivityImages, "sensitivity-images", quant.DefaultSensitivityImages, "calibration images the sensitivity analysis runs (`N`)")
 	f.Float64Var(&flags.QuantOptions.TargetSQNR, "target-sqnr", 0, "accuracy target: keep ops in float32, most sensitive first, until the median logits SQNR reaches `DB` on the report's calibration images and the --eval images")
