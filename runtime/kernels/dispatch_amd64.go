@@ -79,7 +79,7 @@ func newX86Set(name, desc string, gm *gemmImpl, dw *dwImpl, gf *gemmF32Impl, df 
 	s.Add = addX86
 	s.GlobalAveragePool = gapX86
 	s.ChannelMul = chanMulX86
-	s.LUT = lutGo
+	s.LUT = lutX86AVX2
 	s.QuantizeCodes = quantizeX86
 	s.Interleave3 = interleave3X86
 	if gm.vnni { // the VNNI Sets have AVX-512BW

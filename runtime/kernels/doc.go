@@ -158,7 +158,9 @@
 // AVX512VNNI, AVX512VL, AVX512F, AVX512BW and AVX512DQ, and runs VPDPBUSD
 // on 256-bit registers (EVEX, 32 registers), with the activations as the
 // unsigned operand (x + 128, corrected through the weight sums), plus
-// AVX512VBMI for the lookup tables when present; "vnni512" needs the same
+// AVX512VBMI for the lookup tables when present (VPERMI2B; without it, and
+// on "avx2", the tables are 16 VPSHUFBs of the rows by the low nibble and
+// a tree of VPBLENDVBs by the high one, lutAVX2); "vnni512" needs the same
 // and is "vnni" with its GEMM (Pointwise, Gemm, Conv through im2col) on
 // 512-bit registers: blocks of 32 output channels, two ZMM vectors per row
 // (the same sums and epilogue, one 16-channel epiBlock per vector), a

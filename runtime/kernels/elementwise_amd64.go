@@ -51,6 +51,14 @@ func chanMulAVX2(x, y *int8, npix, c int, gs *int32, zx int, e *epiBlock, flags 
 //go:noescape
 func lutVBMI(t *Table, x, y *int8, n int)
 
+// lutAVX2 is LUT for n (a multiple of 32) bytes with AVX2: y[i] =
+// t[uint8(x[i])], each of the 16 rows of t looked up by the low nibble
+// (VPSHUFB), the row chosen by a tree of VPBLENDVBs on the high nibble's
+// bits.
+//
+//go:noescape
+func lutAVX2(t *Table, x, y *int8, n int)
+
 func addX86(p *AddParams, a, b, y []int8) {
 	n := len(y) &^ 15
 	if p.S < 16 || n == 0 {
@@ -192,6 +200,15 @@ func lutGo(t *Table, x, y []int8) {
 	for ; i < len(x); i++ {
 		y[i] = t[uint8(x[i])]
 	}
+}
+
+func lutX86AVX2(t *Table, x, y []int8) {
+	n := len(x) &^ 31
+	if n > 0 {
+		_ = y[n-1]
+		lutAVX2(t, &x[0], &y[0], n)
+	}
+	lutGo(t, x[n:], y[n:len(x)])
 }
 
 func lutX86VBMI(t *Table, x, y []int8) {

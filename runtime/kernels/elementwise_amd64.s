@@ -258,6 +258,92 @@ lut_done:
 	VZEROUPPER
 	RET
 
+// func lutAVX2(t *Table, x, y *int8, n int)
+// y[i] = t[uint8(x[i])] for n (a multiple of 32) bytes with AVX2: the 16
+// rows t[16j:16j+16] looked up by the low nibble (VPSHUFB of each row,
+// broadcast to both lanes), then a tree of 15 VPBLENDVBs on the high
+// nibble's bits 4, 5, 6 and 7 (each shifted to its byte's top bit) picks
+// row x>>4. The generic twin is LUT.
+TEXT ·lutAVX2(SB), NOSPLIT, $0-32
+	MOVQ t+0(FP), R8
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ $0x0f0f0f0f0f0f0f0f, AX
+	MOVQ AX, X15
+	VPBROADCASTQ X15, Y15 // the low-nibble mask
+	XORQ AX, AX
+
+lut2_loop:
+	CMPQ AX, CX
+	JGE  lut2_done
+	VMOVDQU (SI)(AX*1), Y0  // x; its bit 7 selects at the last level
+	VPAND   Y15, Y0, Y1     // the low nibble: VPSHUFB's index
+	VPSLLW  $3, Y0, Y2      // bit 4 -> bit 7 of each byte
+	VPSLLW  $2, Y0, Y3      // bit 5 -> bit 7
+	VPSLLW  $1, Y0, Y4      // bit 6 -> bit 7
+	VBROADCASTI128 0(R8), Y11
+	VPSHUFB Y1, Y11, Y9   // row 0
+	VBROADCASTI128 16(R8), Y11
+	VPSHUFB Y1, Y11, Y10   // row 1
+	VPBLENDVB Y2, Y10, Y9, Y9  // rows 0,1 by bit 4
+	VMOVDQA Y9, Y6
+	VBROADCASTI128 32(R8), Y11
+	VPSHUFB Y1, Y11, Y9   // row 2
+	VBROADCASTI128 48(R8), Y11
+	VPSHUFB Y1, Y11, Y10   // row 3
+	VPBLENDVB Y2, Y10, Y9, Y9  // rows 2,3 by bit 4
+	VPBLENDVB Y3, Y9, Y6, Y9  // level 1, by bit 5
+	VMOVDQA Y9, Y7
+	VBROADCASTI128 64(R8), Y11
+	VPSHUFB Y1, Y11, Y9   // row 4
+	VBROADCASTI128 80(R8), Y11
+	VPSHUFB Y1, Y11, Y10   // row 5
+	VPBLENDVB Y2, Y10, Y9, Y9  // rows 4,5 by bit 4
+	VMOVDQA Y9, Y6
+	VBROADCASTI128 96(R8), Y11
+	VPSHUFB Y1, Y11, Y9   // row 6
+	VBROADCASTI128 112(R8), Y11
+	VPSHUFB Y1, Y11, Y10   // row 7
+	VPBLENDVB Y2, Y10, Y9, Y9  // rows 6,7 by bit 4
+	VPBLENDVB Y3, Y9, Y6, Y9  // level 1, by bit 5
+	VPBLENDVB Y4, Y9, Y7, Y9  // level 2, by bit 6
+	VMOVDQA Y9, Y8
+	VBROADCASTI128 128(R8), Y11
+	VPSHUFB Y1, Y11, Y9   // row 8
+	VBROADCASTI128 144(R8), Y11
+	VPSHUFB Y1, Y11, Y10   // row 9
+	VPBLENDVB Y2, Y10, Y9, Y9  // rows 8,9 by bit 4
+	VMOVDQA Y9, Y6
+	VBROADCASTI128 160(R8), Y11
+	VPSHUFB Y1, Y11, Y9   // row 10
+	VBROADCASTI128 176(R8), Y11
+	VPSHUFB Y1, Y11, Y10   // row 11
+	VPBLENDVB Y2, Y10, Y9, Y9  // rows 10,11 by bit 4
+	VPBLENDVB Y3, Y9, Y6, Y9  // level 1, by bit 5
+	VMOVDQA Y9, Y7
+	VBROADCASTI128 192(R8), Y11
+	VPSHUFB Y1, Y11, Y9   // row 12
+	VBROADCASTI128 208(R8), Y11
+	VPSHUFB Y1, Y11, Y10   // row 13
+	VPBLENDVB Y2, Y10, Y9, Y9  // rows 12,13 by bit 4
+	VMOVDQA Y9, Y6
+	VBROADCASTI128 224(R8), Y11
+	VPSHUFB Y1, Y11, Y9   // row 14
+	VBROADCASTI128 240(R8), Y11
+	VPSHUFB Y1, Y11, Y10   // row 15
+	VPBLENDVB Y2, Y10, Y9, Y9  // rows 14,15 by bit 4
+	VPBLENDVB Y3, Y9, Y6, Y9  // level 1, by bit 5
+	VPBLENDVB Y4, Y9, Y7, Y9  // level 2, by bit 6
+	VPBLENDVB Y0, Y9, Y8, Y9  // level 3, by bit 7
+	VMOVDQU Y9, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP  lut2_loop
+
+lut2_done:
+	VZEROUPPER
+	RET
+
 // func xor80AVX512(dst, src *int8, n int)
 // dst[i] = src[i] ^ 0x80 for i < n: 64 bytes per step, the last partial
 // vector under a byte mask (AVX-512BW).
