@@ -82,11 +82,12 @@ func FuzzLoad(f *testing.F) {
 //	go test -fuzz=FuzzPatch -fuzztime=3m ./runtime/
 func FuzzPatch(f *testing.F) {
 	tm := blobs(f)
-	files := [][]byte{tm.int8, tm.f32, segFile(f), segFile8(f)}
+	files := [][]byte{tm.int8, tm.f32, segFile(f), segFile8(f), tm.mixed} // mixed: float layers with int8-stored weights (format 1.6)
 	f.Add(uint8(0), []byte{})
 	f.Add(uint8(1), []byte{0, 1, 0, 0, 2, 0})
 	f.Add(uint8(2), []byte{0, 1, 0, 0, 2, 0})
 	f.Add(uint8(3), []byte{4, 1, 0, 0, 7, 0})
+	f.Add(uint8(4), []byte{0, 2, 0, 0, 3, 0})
 	f.Fuzz(func(t *testing.T, kind uint8, patch []byte) {
 		base := files[int(kind)%len(files)]
 		data := append([]byte(nil), base...)
