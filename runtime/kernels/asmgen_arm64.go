@@ -325,6 +325,16 @@ const (
 // two's complement byte is sat_u8(v) with its top bit flipped. Label
 // prefix p.
 func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []int, b int, o out, x80 int, row func(r int, p string)) {
+	a.requantTail16(p, ireg, treg, s, h, sh, nil, b, o, x80, row)
+}
+
+// requantTail16 is requantTail with, when sh16 is not nil, the leaves of
+// mixed shifts (epiLeaf16): after the leaves above, 16 more for each zero
+// point type, leaf 18+i (52+i for a zero point of -128) SQSHRN #i (SQXTN
+// for i = 0) into the int16 vectors, then SRSHL of each h[r][j] by the
+// int16 vector sh16[j] (-(k-i) in each channel's lanes) before the zero
+// point. fillBlk proves it exact.
+func (a *asm) requantTail16(p string, ireg, treg int, s [][]int, h [][2]int, sh, sh16 []int, b int, o out, x80 int, row func(r int, p string)) {
 	words := 0
 	for r := range s {
 		words += len(s[r])
@@ -354,6 +364,32 @@ func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []
 		}
 		narrow(false, 0) // the leaf of the rounded sums
 		a.i("B %s%sjoin", p, z)
+		if sh16 != nil {
+			for i := range uniformLeaves {
+				for r := range s {
+					for j, v := range s[r] {
+						if i == 0 {
+							a.sqxtn(j%2 == 1, 1, h[r][j/2], v)
+						} else {
+							a.shrn(false, j%2 == 1, 1, h[r][j/2], v, i)
+						}
+					}
+				}
+				a.i("B %s%sg16", p, z)
+			}
+		}
+	}
+	g16 := func(z string) {
+		if sh16 == nil {
+			return
+		}
+		a.l(p + z + "g16")
+		for r := range s {
+			for j := range (len(s[r]) + 1) / 2 {
+				a.same("srshl", true, 1, h[r][j], h[r][j], sh16[j])
+			}
+		}
+		a.i("B %s%sjoin", p, z)
 	}
 	gen := func(z string) {
 		a.l(p + z + "gen")
@@ -365,6 +401,7 @@ func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []
 		narrow(false, 0)
 	}
 	// The zero point -128 (ReLU6 outputs) last, without a branch to done.
+	g16("z")
 	gen("z")
 	a.l(p + "zjoin")
 	for r := range h {
@@ -379,6 +416,7 @@ func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []
 		row(r, fmt.Sprintf("%sr%d", p, r))
 	}
 	a.i("B %sdone", p)
+	g16("u")
 	gen("u")
 	a.l(p + "ujoin")
 	for r := range h {
@@ -746,7 +784,7 @@ func dot(a *asm, name string, nv int) {
 		}
 		a.i("MOVD %d(R11), R22", blkLeaf(wd))
 		a.i("MOVD R21, R24")
-		a.requantTail(p+"q", 22, 26, s, h, []int{8, 9, 10, 11}, 6, out{12, 13, 14}, 15, func(r int, lp string) {
+		a.requantTail16(p+"q", 22, 26, s, h, []int{8, 9, 10, 11}, []int{8, 9}, 6, out{12, 13, 14}, 15, func(r int, lp string) {
 			a.clampIf(lp, 6, out{12, 13, 14})
 			switch nv {
 			case 4:

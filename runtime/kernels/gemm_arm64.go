@@ -44,7 +44,11 @@ package kernels
 // path, in blocks whose every S is 30 or 31 (fast flag 2; the SDOT kernels
 // only, as SQRDMLAH is ARMv8.1 and the dotprod Set requires it), computes v
 // as one SQRDMLAH of acc by R = M 2^(31-S) - 2^31 into acc (fillRdm proves
-// it), then SQXTN as the leaf of no shift. The generic twin is gemmRows.
+// it), then SQXTN as the leaf of no shift. A fourth, in the SDOT kernels'
+// blocks of mixed k (the smallest at most 16, the largest at most 6 more),
+// narrows by SQSHRN #(min k - 1) and then rounds by SRSHL on the int16
+// lanes, half as many vectors as SRSHL on the int32 ones (fillMixed proves
+// it). The generic twin is gemmRows.
 //
 // gemmNeon: bw = 4, Advanced SIMD only. The packed block (armLayout) holds
 // kq chunks of 16 k (16 bytes per channel) then, if kt = 1, one chunk of
@@ -143,11 +147,73 @@ func fillBlk(q []int32, wd, c0, n int, w []int8, l armLayout, bias []int32, zx i
 		}
 		q[j], q[wd+j], q[2*wd+j], q[3*wd+j] = cr, m, 31-max(s, 32), max(0, 32-s)
 	}
+	dot := rdm
 	rdm = rdm && fillRdm(q[3*wd:][:n], ms)
 	if rdm {
 		fast = 2
 	}
-	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, epiLeaf(max(k, 0), yz, rdm), 0
+	leaf := epiLeaf(max(k, 0), yz, rdm)
+	if dot {
+		leaf = epiLeaf(max(k, 0), 0, rdm)
+		if !rdm && k == 0 {
+			if i, ok := fillMixed(q[2*wd:][:wd], ms); ok {
+				leaf = 18 + i
+			}
+		}
+		leaf = epiLeaf16(leaf, yz)
+	}
+	q[4*wd], q[4*wd+1], q[4*wd+2], q[4*wd+3] = fast, 0, leaf, 0
+}
+
+// mixedSpread is the largest k - i of fillMixed, the rounding shift after
+// the floor one.
+const mixedSpread = 7
+
+// fillMixed reports whether the SDOT GEMM kernels requantize a block of
+// mixed shifts k = max(S, 32) - 31 (the multipliers ms of its channels) by
+// the leaves of mixed shifts (epiLeaf16), and if so overwrites the block's
+// SRSHL shifts r (wd int32 words, which that path does not read) with
+// int16 lanes, lane j -(k_j - i) (0 past the channels), and returns i =
+// min k - 1, the shift of the SQSHRN before them.
+//
+// Why it is exact: with h the int32 after SQDMULH (and the pre-shift),
+// the rule's sat16(v), v = RoundShift(acc M, S) = floor((h + 2^(k-1)) /
+// 2^k), is computed as SQSHRN #i, f = sat16(floor(h / 2^i)), then SRSHL by
+// -e, e = k - i in [1, 7]: floor((f + 2^(e-1)) / 2^e). Without saturation
+// that is floor((h + 2^(k-1)) / 2^k) (nested floors compose, 2^(e-1) 2^i =
+// 2^(k-1)), and |v| <= 32767. When f saturates at 32767 (floor(h / 2^i) >=
+// 2^15), v >= 2^15 / 2^e >= 256 and the result, at least floor((2^15 - 1 +
+// 2^(e-1)) / 2^e) >= 256; at -32768, both are at most -256: either way
+// the zero point and the narrow to int8 give the same end (127 or -128)
+// for both, as for the rule.
+func fillMixed(r []int32, ms []Multiplier) (int32, bool) {
+	kmin, kmax := int32(1<<30), int32(0)
+	for _, m := range ms {
+		k := max(m.S, 32) - 31
+		kmin, kmax = min(kmin, k), max(kmax, k)
+	}
+	if len(ms) == 0 || kmin > uniformLeavesARM || kmax-(kmin-1) > mixedSpread {
+		return 0, false
+	}
+	i := kmin - 1
+	clear(r)
+	for j, m := range ms {
+		e := uint32(uint16(int16(-(max(m.S, 32) - 31 - i))))
+		r[j/2] |= int32(e << (16 * (j % 2)))
+	}
+	return i, true
+}
+
+// epiLeaf16 returns the leaf of the SDOT GEMM kernels' table
+// (requantTail16), whose leaves for each zero point type are epiLeaf's 18
+// then those of mixed shifts, 18+i after an SQSHRN by i (fillMixed), for
+// leaf i of an output zero point other than -128 and output zero point yz:
+// i, plus 34 if yz is -128.
+func epiLeaf16(i, yz int32) int32 {
+	if yz == -128 {
+		return i + 34
+	}
+	return i
 }
 
 // armImpl is one family of GEMM micro-kernels.

@@ -1099,6 +1099,278 @@ d4qtbl:
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	B d4qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	B d4qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f96d5 // sqshrn v21.4h, v22.4s, #1
+	WORD $0x4f1f96f5 // sqshrn2 v21.8h, v23.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9759 // sqshrn v25.4h, v26.4s, #1
+	WORD $0x4f1f9779 // sqshrn2 v25.8h, v27.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f97dd // sqshrn v29.4h, v30.4s, #1
+	WORD $0x4f1f97fd // sqshrn2 v29.8h, v31.4s, #1
+	B d4qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e96d5 // sqshrn v21.4h, v22.4s, #2
+	WORD $0x4f1e96f5 // sqshrn2 v21.8h, v23.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9759 // sqshrn v25.4h, v26.4s, #2
+	WORD $0x4f1e9779 // sqshrn2 v25.8h, v27.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e97dd // sqshrn v29.4h, v30.4s, #2
+	WORD $0x4f1e97fd // sqshrn2 v29.8h, v31.4s, #2
+	B d4qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d96d5 // sqshrn v21.4h, v22.4s, #3
+	WORD $0x4f1d96f5 // sqshrn2 v21.8h, v23.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9759 // sqshrn v25.4h, v26.4s, #3
+	WORD $0x4f1d9779 // sqshrn2 v25.8h, v27.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d97dd // sqshrn v29.4h, v30.4s, #3
+	WORD $0x4f1d97fd // sqshrn2 v29.8h, v31.4s, #3
+	B d4qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c96d5 // sqshrn v21.4h, v22.4s, #4
+	WORD $0x4f1c96f5 // sqshrn2 v21.8h, v23.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9759 // sqshrn v25.4h, v26.4s, #4
+	WORD $0x4f1c9779 // sqshrn2 v25.8h, v27.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c97dd // sqshrn v29.4h, v30.4s, #4
+	WORD $0x4f1c97fd // sqshrn2 v29.8h, v31.4s, #4
+	B d4qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b96d5 // sqshrn v21.4h, v22.4s, #5
+	WORD $0x4f1b96f5 // sqshrn2 v21.8h, v23.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9759 // sqshrn v25.4h, v26.4s, #5
+	WORD $0x4f1b9779 // sqshrn2 v25.8h, v27.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b97dd // sqshrn v29.4h, v30.4s, #5
+	WORD $0x4f1b97fd // sqshrn2 v29.8h, v31.4s, #5
+	B d4qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a96d5 // sqshrn v21.4h, v22.4s, #6
+	WORD $0x4f1a96f5 // sqshrn2 v21.8h, v23.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9759 // sqshrn v25.4h, v26.4s, #6
+	WORD $0x4f1a9779 // sqshrn2 v25.8h, v27.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a97dd // sqshrn v29.4h, v30.4s, #6
+	WORD $0x4f1a97fd // sqshrn2 v29.8h, v31.4s, #6
+	B d4qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f1996d5 // sqshrn v21.4h, v22.4s, #7
+	WORD $0x4f1996f5 // sqshrn2 v21.8h, v23.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199759 // sqshrn v25.4h, v26.4s, #7
+	WORD $0x4f199779 // sqshrn2 v25.8h, v27.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f1997dd // sqshrn v29.4h, v30.4s, #7
+	WORD $0x4f1997fd // sqshrn2 v29.8h, v31.4s, #7
+	B d4qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f1896d5 // sqshrn v21.4h, v22.4s, #8
+	WORD $0x4f1896f5 // sqshrn2 v21.8h, v23.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189759 // sqshrn v25.4h, v26.4s, #8
+	WORD $0x4f189779 // sqshrn2 v25.8h, v27.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f1897dd // sqshrn v29.4h, v30.4s, #8
+	WORD $0x4f1897fd // sqshrn2 v29.8h, v31.4s, #8
+	B d4qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f1796d5 // sqshrn v21.4h, v22.4s, #9
+	WORD $0x4f1796f5 // sqshrn2 v21.8h, v23.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179759 // sqshrn v25.4h, v26.4s, #9
+	WORD $0x4f179779 // sqshrn2 v25.8h, v27.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f1797dd // sqshrn v29.4h, v30.4s, #9
+	WORD $0x4f1797fd // sqshrn2 v29.8h, v31.4s, #9
+	B d4qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f1696d5 // sqshrn v21.4h, v22.4s, #10
+	WORD $0x4f1696f5 // sqshrn2 v21.8h, v23.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169759 // sqshrn v25.4h, v26.4s, #10
+	WORD $0x4f169779 // sqshrn2 v25.8h, v27.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f1697dd // sqshrn v29.4h, v30.4s, #10
+	WORD $0x4f1697fd // sqshrn2 v29.8h, v31.4s, #10
+	B d4qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f1596d5 // sqshrn v21.4h, v22.4s, #11
+	WORD $0x4f1596f5 // sqshrn2 v21.8h, v23.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159759 // sqshrn v25.4h, v26.4s, #11
+	WORD $0x4f159779 // sqshrn2 v25.8h, v27.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f1597dd // sqshrn v29.4h, v30.4s, #11
+	WORD $0x4f1597fd // sqshrn2 v29.8h, v31.4s, #11
+	B d4qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f1496d5 // sqshrn v21.4h, v22.4s, #12
+	WORD $0x4f1496f5 // sqshrn2 v21.8h, v23.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149759 // sqshrn v25.4h, v26.4s, #12
+	WORD $0x4f149779 // sqshrn2 v25.8h, v27.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f1497dd // sqshrn v29.4h, v30.4s, #12
+	WORD $0x4f1497fd // sqshrn2 v29.8h, v31.4s, #12
+	B d4qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f1396d5 // sqshrn v21.4h, v22.4s, #13
+	WORD $0x4f1396f5 // sqshrn2 v21.8h, v23.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139759 // sqshrn v25.4h, v26.4s, #13
+	WORD $0x4f139779 // sqshrn2 v25.8h, v27.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f1397dd // sqshrn v29.4h, v30.4s, #13
+	WORD $0x4f1397fd // sqshrn2 v29.8h, v31.4s, #13
+	B d4qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f1296d5 // sqshrn v21.4h, v22.4s, #14
+	WORD $0x4f1296f5 // sqshrn2 v21.8h, v23.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129759 // sqshrn v25.4h, v26.4s, #14
+	WORD $0x4f129779 // sqshrn2 v25.8h, v27.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f1297dd // sqshrn v29.4h, v30.4s, #14
+	WORD $0x4f1297fd // sqshrn2 v29.8h, v31.4s, #14
+	B d4qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f1196d5 // sqshrn v21.4h, v22.4s, #15
+	WORD $0x4f1196f5 // sqshrn2 v21.8h, v23.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119759 // sqshrn v25.4h, v26.4s, #15
+	WORD $0x4f119779 // sqshrn2 v25.8h, v27.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f1197dd // sqshrn v29.4h, v30.4s, #15
+	WORD $0x4f1197fd // sqshrn2 v29.8h, v31.4s, #15
+	B d4qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -1405,6 +1677,288 @@ d4qtbl:
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	B d4qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	B d4qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f96d5 // sqshrn v21.4h, v22.4s, #1
+	WORD $0x4f1f96f5 // sqshrn2 v21.8h, v23.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9759 // sqshrn v25.4h, v26.4s, #1
+	WORD $0x4f1f9779 // sqshrn2 v25.8h, v27.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f97dd // sqshrn v29.4h, v30.4s, #1
+	WORD $0x4f1f97fd // sqshrn2 v29.8h, v31.4s, #1
+	B d4qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e96d5 // sqshrn v21.4h, v22.4s, #2
+	WORD $0x4f1e96f5 // sqshrn2 v21.8h, v23.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9759 // sqshrn v25.4h, v26.4s, #2
+	WORD $0x4f1e9779 // sqshrn2 v25.8h, v27.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e97dd // sqshrn v29.4h, v30.4s, #2
+	WORD $0x4f1e97fd // sqshrn2 v29.8h, v31.4s, #2
+	B d4qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d96d5 // sqshrn v21.4h, v22.4s, #3
+	WORD $0x4f1d96f5 // sqshrn2 v21.8h, v23.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9759 // sqshrn v25.4h, v26.4s, #3
+	WORD $0x4f1d9779 // sqshrn2 v25.8h, v27.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d97dd // sqshrn v29.4h, v30.4s, #3
+	WORD $0x4f1d97fd // sqshrn2 v29.8h, v31.4s, #3
+	B d4qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c96d5 // sqshrn v21.4h, v22.4s, #4
+	WORD $0x4f1c96f5 // sqshrn2 v21.8h, v23.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9759 // sqshrn v25.4h, v26.4s, #4
+	WORD $0x4f1c9779 // sqshrn2 v25.8h, v27.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c97dd // sqshrn v29.4h, v30.4s, #4
+	WORD $0x4f1c97fd // sqshrn2 v29.8h, v31.4s, #4
+	B d4qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b96d5 // sqshrn v21.4h, v22.4s, #5
+	WORD $0x4f1b96f5 // sqshrn2 v21.8h, v23.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9759 // sqshrn v25.4h, v26.4s, #5
+	WORD $0x4f1b9779 // sqshrn2 v25.8h, v27.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b97dd // sqshrn v29.4h, v30.4s, #5
+	WORD $0x4f1b97fd // sqshrn2 v29.8h, v31.4s, #5
+	B d4qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a96d5 // sqshrn v21.4h, v22.4s, #6
+	WORD $0x4f1a96f5 // sqshrn2 v21.8h, v23.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9759 // sqshrn v25.4h, v26.4s, #6
+	WORD $0x4f1a9779 // sqshrn2 v25.8h, v27.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a97dd // sqshrn v29.4h, v30.4s, #6
+	WORD $0x4f1a97fd // sqshrn2 v29.8h, v31.4s, #6
+	B d4qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f1996d5 // sqshrn v21.4h, v22.4s, #7
+	WORD $0x4f1996f5 // sqshrn2 v21.8h, v23.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199759 // sqshrn v25.4h, v26.4s, #7
+	WORD $0x4f199779 // sqshrn2 v25.8h, v27.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f1997dd // sqshrn v29.4h, v30.4s, #7
+	WORD $0x4f1997fd // sqshrn2 v29.8h, v31.4s, #7
+	B d4qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f1896d5 // sqshrn v21.4h, v22.4s, #8
+	WORD $0x4f1896f5 // sqshrn2 v21.8h, v23.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189759 // sqshrn v25.4h, v26.4s, #8
+	WORD $0x4f189779 // sqshrn2 v25.8h, v27.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f1897dd // sqshrn v29.4h, v30.4s, #8
+	WORD $0x4f1897fd // sqshrn2 v29.8h, v31.4s, #8
+	B d4qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f1796d5 // sqshrn v21.4h, v22.4s, #9
+	WORD $0x4f1796f5 // sqshrn2 v21.8h, v23.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179759 // sqshrn v25.4h, v26.4s, #9
+	WORD $0x4f179779 // sqshrn2 v25.8h, v27.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f1797dd // sqshrn v29.4h, v30.4s, #9
+	WORD $0x4f1797fd // sqshrn2 v29.8h, v31.4s, #9
+	B d4qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f1696d5 // sqshrn v21.4h, v22.4s, #10
+	WORD $0x4f1696f5 // sqshrn2 v21.8h, v23.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169759 // sqshrn v25.4h, v26.4s, #10
+	WORD $0x4f169779 // sqshrn2 v25.8h, v27.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f1697dd // sqshrn v29.4h, v30.4s, #10
+	WORD $0x4f1697fd // sqshrn2 v29.8h, v31.4s, #10
+	B d4qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f1596d5 // sqshrn v21.4h, v22.4s, #11
+	WORD $0x4f1596f5 // sqshrn2 v21.8h, v23.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159759 // sqshrn v25.4h, v26.4s, #11
+	WORD $0x4f159779 // sqshrn2 v25.8h, v27.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f1597dd // sqshrn v29.4h, v30.4s, #11
+	WORD $0x4f1597fd // sqshrn2 v29.8h, v31.4s, #11
+	B d4qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f1496d5 // sqshrn v21.4h, v22.4s, #12
+	WORD $0x4f1496f5 // sqshrn2 v21.8h, v23.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149759 // sqshrn v25.4h, v26.4s, #12
+	WORD $0x4f149779 // sqshrn2 v25.8h, v27.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f1497dd // sqshrn v29.4h, v30.4s, #12
+	WORD $0x4f1497fd // sqshrn2 v29.8h, v31.4s, #12
+	B d4qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f1396d5 // sqshrn v21.4h, v22.4s, #13
+	WORD $0x4f1396f5 // sqshrn2 v21.8h, v23.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139759 // sqshrn v25.4h, v26.4s, #13
+	WORD $0x4f139779 // sqshrn2 v25.8h, v27.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f1397dd // sqshrn v29.4h, v30.4s, #13
+	WORD $0x4f1397fd // sqshrn2 v29.8h, v31.4s, #13
+	B d4qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f1296d5 // sqshrn v21.4h, v22.4s, #14
+	WORD $0x4f1296f5 // sqshrn2 v21.8h, v23.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129759 // sqshrn v25.4h, v26.4s, #14
+	WORD $0x4f129779 // sqshrn2 v25.8h, v27.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f1297dd // sqshrn v29.4h, v30.4s, #14
+	WORD $0x4f1297fd // sqshrn2 v29.8h, v31.4s, #14
+	B d4qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f1196d5 // sqshrn v21.4h, v22.4s, #15
+	WORD $0x4f1196f5 // sqshrn2 v21.8h, v23.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119759 // sqshrn v25.4h, v26.4s, #15
+	WORD $0x4f119779 // sqshrn2 v25.8h, v27.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f1197dd // sqshrn v29.4h, v30.4s, #15
+	WORD $0x4f1197fd // sqshrn2 v29.8h, v31.4s, #15
+	B d4qug16
+d4qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e6956b5 // srshl v21.8h, v21.8h, v9.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e695739 // srshl v25.8h, v25.8h, v9.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	WORD $0x4e6957bd // srshl v29.8h, v29.8h, v9.8h
+	B d4qzjoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -1479,6 +2033,16 @@ d4qr2noclamp:
 d4qr3noclamp:
 	VST1 [V6.B16], (R24)
 	B d4qdone
+d4qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e6956b5 // srshl v21.8h, v21.8h, v9.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e695739 // srshl v25.8h, v25.8h, v9.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	WORD $0x4e6957bd // srshl v29.8h, v29.8h, v9.8h
+	B d4qujoin
 d4qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -1721,6 +2285,86 @@ d1qtbl:
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
 	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	B d1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	B d1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	B d1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	B d1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	B d1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	B d1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	B d1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	B d1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	B d1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	B d1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	B d1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	B d1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	B d1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	B d1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	B d1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	B d1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	B d1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -1811,6 +2455,90 @@ d1qtbl:
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
 	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	B d1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	B d1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	B d1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	B d1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	B d1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	B d1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	B d1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	B d1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	B d1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	B d1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	B d1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	B d1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	B d1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	B d1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	B d1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	B d1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	B d1qug16
+d1qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	B d1qzjoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -1831,6 +2559,10 @@ d1qzjoin:
 d1qr0noclamp:
 	VST1 [V6.B16], (R24)
 	B d1qdone
+d1qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	B d1qujoin
 d1qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2273,6 +3005,214 @@ d4qtbl:
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
 	B d4qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	B d4qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f96d5 // sqshrn v21.4h, v22.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9759 // sqshrn v25.4h, v26.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f97dd // sqshrn v29.4h, v30.4s, #1
+	B d4qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e96d5 // sqshrn v21.4h, v22.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9759 // sqshrn v25.4h, v26.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e97dd // sqshrn v29.4h, v30.4s, #2
+	B d4qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d96d5 // sqshrn v21.4h, v22.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9759 // sqshrn v25.4h, v26.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d97dd // sqshrn v29.4h, v30.4s, #3
+	B d4qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c96d5 // sqshrn v21.4h, v22.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9759 // sqshrn v25.4h, v26.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c97dd // sqshrn v29.4h, v30.4s, #4
+	B d4qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b96d5 // sqshrn v21.4h, v22.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9759 // sqshrn v25.4h, v26.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b97dd // sqshrn v29.4h, v30.4s, #5
+	B d4qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a96d5 // sqshrn v21.4h, v22.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9759 // sqshrn v25.4h, v26.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a97dd // sqshrn v29.4h, v30.4s, #6
+	B d4qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f1996d5 // sqshrn v21.4h, v22.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199759 // sqshrn v25.4h, v26.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f1997dd // sqshrn v29.4h, v30.4s, #7
+	B d4qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f1896d5 // sqshrn v21.4h, v22.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189759 // sqshrn v25.4h, v26.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f1897dd // sqshrn v29.4h, v30.4s, #8
+	B d4qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f1796d5 // sqshrn v21.4h, v22.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179759 // sqshrn v25.4h, v26.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f1797dd // sqshrn v29.4h, v30.4s, #9
+	B d4qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f1696d5 // sqshrn v21.4h, v22.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169759 // sqshrn v25.4h, v26.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f1697dd // sqshrn v29.4h, v30.4s, #10
+	B d4qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f1596d5 // sqshrn v21.4h, v22.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159759 // sqshrn v25.4h, v26.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f1597dd // sqshrn v29.4h, v30.4s, #11
+	B d4qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f1496d5 // sqshrn v21.4h, v22.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149759 // sqshrn v25.4h, v26.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f1497dd // sqshrn v29.4h, v30.4s, #12
+	B d4qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f1396d5 // sqshrn v21.4h, v22.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139759 // sqshrn v25.4h, v26.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f1397dd // sqshrn v29.4h, v30.4s, #13
+	B d4qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f1296d5 // sqshrn v21.4h, v22.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129759 // sqshrn v25.4h, v26.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f1297dd // sqshrn v29.4h, v30.4s, #14
+	B d4qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f1196d5 // sqshrn v21.4h, v22.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119759 // sqshrn v25.4h, v26.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f1197dd // sqshrn v29.4h, v30.4s, #15
+	B d4qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -2507,6 +3447,224 @@ d4qtbl:
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
 	B d4qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	B d4qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f96d5 // sqshrn v21.4h, v22.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9759 // sqshrn v25.4h, v26.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f97dd // sqshrn v29.4h, v30.4s, #1
+	B d4qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e96d5 // sqshrn v21.4h, v22.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9759 // sqshrn v25.4h, v26.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e97dd // sqshrn v29.4h, v30.4s, #2
+	B d4qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d96d5 // sqshrn v21.4h, v22.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9759 // sqshrn v25.4h, v26.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d97dd // sqshrn v29.4h, v30.4s, #3
+	B d4qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c96d5 // sqshrn v21.4h, v22.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9759 // sqshrn v25.4h, v26.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c97dd // sqshrn v29.4h, v30.4s, #4
+	B d4qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b96d5 // sqshrn v21.4h, v22.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9759 // sqshrn v25.4h, v26.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b97dd // sqshrn v29.4h, v30.4s, #5
+	B d4qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a96d5 // sqshrn v21.4h, v22.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9759 // sqshrn v25.4h, v26.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a97dd // sqshrn v29.4h, v30.4s, #6
+	B d4qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f1996d5 // sqshrn v21.4h, v22.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199759 // sqshrn v25.4h, v26.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f1997dd // sqshrn v29.4h, v30.4s, #7
+	B d4qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f1896d5 // sqshrn v21.4h, v22.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189759 // sqshrn v25.4h, v26.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f1897dd // sqshrn v29.4h, v30.4s, #8
+	B d4qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f1796d5 // sqshrn v21.4h, v22.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179759 // sqshrn v25.4h, v26.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f1797dd // sqshrn v29.4h, v30.4s, #9
+	B d4qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f1696d5 // sqshrn v21.4h, v22.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169759 // sqshrn v25.4h, v26.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f1697dd // sqshrn v29.4h, v30.4s, #10
+	B d4qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f1596d5 // sqshrn v21.4h, v22.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159759 // sqshrn v25.4h, v26.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f1597dd // sqshrn v29.4h, v30.4s, #11
+	B d4qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f1496d5 // sqshrn v21.4h, v22.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149759 // sqshrn v25.4h, v26.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f1497dd // sqshrn v29.4h, v30.4s, #12
+	B d4qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f1396d5 // sqshrn v21.4h, v22.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139759 // sqshrn v25.4h, v26.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f1397dd // sqshrn v29.4h, v30.4s, #13
+	B d4qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f1296d5 // sqshrn v21.4h, v22.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129759 // sqshrn v25.4h, v26.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f1297dd // sqshrn v29.4h, v30.4s, #14
+	B d4qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f1196d5 // sqshrn v21.4h, v22.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119759 // sqshrn v25.4h, v26.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f1197dd // sqshrn v29.4h, v30.4s, #15
+	B d4qug16
+d4qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e6956b5 // srshl v21.8h, v21.8h, v9.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e695739 // srshl v25.8h, v25.8h, v9.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	WORD $0x4e6957bd // srshl v29.8h, v29.8h, v9.8h
+	B d4qzjoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2585,6 +3743,16 @@ d4qr3noclamp:
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
 	B d4qdone
+d4qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e6956b5 // srshl v21.8h, v21.8h, v9.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e695739 // srshl v25.8h, v25.8h, v9.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	WORD $0x4e6957bd // srshl v29.8h, v29.8h, v9.8h
+	B d4qujoin
 d4qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2804,6 +3972,70 @@ d1qtbl:
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
 	B d1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	B d1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	B d1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	B d1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	B d1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	B d1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	B d1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	B d1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	B d1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	B d1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	B d1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	B d1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	B d1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	B d1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	B d1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	B d1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	B d1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -2876,6 +4108,74 @@ d1qtbl:
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
 	B d1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	B d1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	B d1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	B d1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	B d1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	B d1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	B d1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	B d1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	B d1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	B d1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	B d1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	B d1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	B d1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	B d1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	B d1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	B d1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	B d1qug16
+d1qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	B d1qzjoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2897,6 +4197,10 @@ d1qr0noclamp:
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
 	B d1qdone
+d1qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	B d1qujoin
 d1qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3235,6 +4539,150 @@ d4qtbl:
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
 	B d4qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	B d4qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	B d4qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	B d4qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	B d4qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	B d4qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	B d4qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	B d4qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	B d4qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	B d4qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	B d4qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	B d4qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	B d4qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	B d4qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	B d4qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	B d4qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	B d4qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -3397,6 +4845,156 @@ d4qtbl:
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
 	B d4qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	B d4qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	B d4qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	B d4qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	B d4qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	B d4qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	B d4qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	B d4qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	B d4qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	B d4qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	B d4qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	B d4qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	B d4qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	B d4qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	B d4qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	B d4qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	B d4qug16
+d4qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	B d4qzjoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3451,6 +5049,12 @@ d4qr3noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	B d4qdone
+d4qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	B d4qujoin
 d4qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3625,6 +5229,54 @@ d1qtbl:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	B d1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	B d1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	B d1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	B d1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	B d1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	B d1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	B d1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	B d1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	B d1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	B d1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	B d1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	B d1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	B d1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	B d1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	B d1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	B d1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	B d1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	B d1qujoin
@@ -3679,6 +5331,57 @@ d1qtbl:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	B d1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	B d1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	B d1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	B d1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	B d1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	B d1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	B d1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	B d1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	B d1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	B d1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	B d1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	B d1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	B d1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	B d1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	B d1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	B d1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	B d1qug16
+d1qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	B d1qzjoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3694,6 +5397,9 @@ d1qr0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	B d1qdone
+d1qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	B d1qujoin
 d1qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3923,6 +5629,86 @@ d4qtbl:
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
 	B d4qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	B d4qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	B d4qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	B d4qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	B d4qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	B d4qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	B d4qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	B d4qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	B d4qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	B d4qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	B d4qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	B d4qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	B d4qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	B d4qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	B d4qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	B d4qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	B d4qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
 	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
@@ -4013,6 +5799,92 @@ d4qtbl:
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
 	B d4qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	B d4qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	B d4qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	B d4qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	B d4qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	B d4qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	B d4qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	B d4qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	B d4qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	B d4qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	B d4qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	B d4qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	B d4qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	B d4qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	B d4qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	B d4qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	B d4qug16
+d4qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	B d4qzjoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
@@ -4059,6 +5931,12 @@ d4qr3noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	B d4qdone
+d4qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	B d4qujoin
 d4qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
@@ -4198,6 +6076,38 @@ d1qtbl:
 	B d1qzgen
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	B d1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	B d1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	B d1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	B d1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	B d1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	B d1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	B d1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	B d1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	B d1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	B d1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	B d1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	B d1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	B d1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	B d1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	B d1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	B d1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	B d1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	B d1qujoin
 	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
@@ -4234,6 +6144,41 @@ d1qtbl:
 	B d1qugen
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	B d1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	B d1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	B d1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	B d1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	B d1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	B d1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	B d1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	B d1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	B d1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	B d1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	B d1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	B d1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	B d1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	B d1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	B d1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	B d1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	B d1qug16
+d1qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	B d1qzjoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
@@ -4247,6 +6192,9 @@ d1qr0noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	B d1qdone
+d1qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	B d1qujoin
 d1qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
