@@ -1254,7 +1254,7 @@ func (a *asm) dwDot3x3(stride int) {
 		}
 		a.i("MOVD %d(R11), R22", epiLeaf)
 		o := out{28, 29, 30}
-		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{24, 25, 26, 27}, d, o, 31, func(r int, lp string) {
+		a.requantTail16(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{24, 25, 26, 27}, []int{24, 26}, d, o, 31, func(r int, lp string) {
 			k := len(accs) - 1 - r
 			a.clampIf(lp, d, o)
 			a.i("VST1.P [V%d.B16], (R%d)(R12)", d, 9+k)
@@ -1484,7 +1484,7 @@ func (a *asm) dwDot8(name string, k, stride int) {
 		// EOR and the clamp run once.
 		sr := [][]int{{22, 23, 20, 21}}
 		h := [][2]int{{22, 20}}
-		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27, 26, 27}, d, o, 31, func(_ int, lp string) {
+		a.requantTail16(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27, 26, 27}, []int{26, 26}, d, o, 31, func(_ int, lp string) {
 			a.clampIf(lp, d, o)
 			a.i("VST1.P [V%d.B8], (R10)(R12)", d)
 			a.i("VST1.P V%d.D[1], (R9)(R12)", d)

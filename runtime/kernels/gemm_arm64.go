@@ -187,6 +187,20 @@ const mixedSpread = 7
 // the zero point and the narrow to int8 give the same end (127 or -128)
 // for both, as for the rule.
 func fillMixed(r []int32, ms []Multiplier) (int32, bool) {
+	i, ok := mixedShift(ms)
+	if !ok {
+		return 0, false
+	}
+	clear(r)
+	for j, m := range ms {
+		setLane16(r, j, -(max(m.S, 32) - 31 - i))
+	}
+	return i, true
+}
+
+// mixedShift returns i = min k - 1 for the channels of multipliers ms, and
+// whether they take the leaves of mixed shifts (fillMixed).
+func mixedShift(ms []Multiplier) (int32, bool) {
 	kmin, kmax := int32(1<<30), int32(0)
 	for _, m := range ms {
 		k := max(m.S, 32) - 31
@@ -195,13 +209,13 @@ func fillMixed(r []int32, ms []Multiplier) (int32, bool) {
 	if len(ms) == 0 || kmin > uniformLeavesARM || kmax-(kmin-1) > mixedSpread {
 		return 0, false
 	}
-	i := kmin - 1
-	clear(r)
-	for j, m := range ms {
-		e := uint32(uint16(int16(-(max(m.S, 32) - 31 - i))))
-		r[j/2] |= int32(e << (16 * (j % 2)))
-	}
-	return i, true
+	return kmin - 1, true
+}
+
+// setLane16 sets int16 lane j of the little-endian int32 words r to v.
+func setLane16(r []int32, j int, v int32) {
+	sh := 16 * (j % 2)
+	r[j/2] = int32(uint32(r[j/2])&^(0xffff<<sh) | uint32(uint16(int16(v)))<<sh)
 }
 
 // epiLeaf16 returns the leaf of the SDOT GEMM kernels' table
