@@ -350,3 +350,46 @@ func TestArmGemmMixedShifts(t *testing.T) {
 	}
 	t.Logf("%d cases, %d on the leaves of mixed shifts", n, mixed)
 }
+
+// TestArmGemmEpiCache checks that the epilogue constants cache (epiFor)
+// never serves stale constants: the same packed weights buffer run with
+// other multipliers, another bias, other zero points or clamp, and then
+// refilled with other weights, each against gemmRows.
+func TestArmGemmEpiCache(t *testing.T) {
+	r := rand.New(rand.NewPCG(77, 78))
+	for _, im := range armImpls(t) {
+		o, k, p := 40, 24, 6
+		x := randI8(r, p*k, -128, 127)
+		w := randI8(r, o*k, -127, 127)
+		packed := im.pack(w, o, k)
+		mult := extremeMults(r, o, 0, k)
+		bias := randBias(r, o, k)
+		zx, zy, out := int32(3), int32(-5), Full
+		check := func(what string) {
+			t.Helper()
+			want := make([]int8, p*o)
+			gemmRows(x, w, bias, want, k, o, zx, mult, zy, out, 0, p)
+			got := make([]int8, p*o)
+			im.run(x, k, k, packed, bias, got, o, zx, mult, zy, out, 0, p)
+			if !slices.Equal(got, want) {
+				reportDiff(t, armName(im)+": "+what, got, want, o)
+			}
+		}
+		check("first")
+		check("again")
+		mult = slices.Clone(mult)
+		mult[7].S++
+		check("one shift changed")
+		bias = randBias(r, o, k)
+		check("bias")
+		bias = nil
+		check("no bias")
+		zx, zy = -20, 9
+		check("zero points")
+		out = Range{-60, 70}
+		check("clamp")
+		w = randI8(r, o*k, -127, 127)
+		copy(packed, im.pack(w, o, k))
+		check("other weights in the same buffer")
+	}
+}
