@@ -30,25 +30,65 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
 	MOVD R2, R20
 	MOVD $0, R26
-	CBZ R20, n4tail
+	CBZ R20, n4ztail
+	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	WORD $0x3cfa69a5 // ldr q5, [x13,x26]
+	WORD $0x3cfa69c6 // ldr q6, [x14,x26]
+	WORD $0x3cfa69e7 // ldr q7, [x15,x26]
+	ADD $16, R26
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x0e24c029 // smull v9.8h, v1.8b, v4.8b
+	WORD $0x0e24c04a // smull v10.8h, v2.8b, v4.8b
+	WORD $0x0e24c06b // smull v11.8h, v3.8b, v4.8b
+	WORD $0x0e25c00c // smull v12.8h, v0.8b, v5.8b
+	WORD $0x0e25c02d // smull v13.8h, v1.8b, v5.8b
+	WORD $0x0e25c04e // smull v14.8h, v2.8b, v5.8b
+	WORD $0x0e25c06f // smull v15.8h, v3.8b, v5.8b
+	WORD $0x4e248008 // smlal2 v8.8h, v0.16b, v4.16b
+	WORD $0x4e248029 // smlal2 v9.8h, v1.16b, v4.16b
+	WORD $0x4e24804a // smlal2 v10.8h, v2.16b, v4.16b
+	WORD $0x4e24806b // smlal2 v11.8h, v3.16b, v4.16b
+	WORD $0x4e25800c // smlal2 v12.8h, v0.16b, v5.16b
+	WORD $0x4e25802d // smlal2 v13.8h, v1.16b, v5.16b
+	WORD $0x4e25804e // smlal2 v14.8h, v2.16b, v5.16b
+	WORD $0x4e25806f // smlal2 v15.8h, v3.16b, v5.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
+	WORD $0x4e602994 // saddlp v20.4s, v12.8h
+	WORD $0x4e6029b5 // saddlp v21.4s, v13.8h
+	WORD $0x4e6029d6 // saddlp v22.4s, v14.8h
+	WORD $0x4e6029f7 // saddlp v23.4s, v15.8h
+	WORD $0x0e26c008 // smull v8.8h, v0.8b, v6.8b
+	WORD $0x0e26c029 // smull v9.8h, v1.8b, v6.8b
+	WORD $0x0e26c04a // smull v10.8h, v2.8b, v6.8b
+	WORD $0x0e26c06b // smull v11.8h, v3.8b, v6.8b
+	WORD $0x0e27c00c // smull v12.8h, v0.8b, v7.8b
+	WORD $0x0e27c02d // smull v13.8h, v1.8b, v7.8b
+	WORD $0x0e27c04e // smull v14.8h, v2.8b, v7.8b
+	WORD $0x0e27c06f // smull v15.8h, v3.8b, v7.8b
+	WORD $0x4e268008 // smlal2 v8.8h, v0.16b, v6.16b
+	WORD $0x4e268029 // smlal2 v9.8h, v1.16b, v6.16b
+	WORD $0x4e26804a // smlal2 v10.8h, v2.16b, v6.16b
+	WORD $0x4e26806b // smlal2 v11.8h, v3.16b, v6.16b
+	WORD $0x4e27800c // smlal2 v12.8h, v0.16b, v7.16b
+	WORD $0x4e27802d // smlal2 v13.8h, v1.16b, v7.16b
+	WORD $0x4e27804e // smlal2 v14.8h, v2.16b, v7.16b
+	WORD $0x4e27806f // smlal2 v15.8h, v3.16b, v7.16b
+	WORD $0x4e602918 // saddlp v24.4s, v8.8h
+	WORD $0x4e602939 // saddlp v25.4s, v9.8h
+	WORD $0x4e60295a // saddlp v26.4s, v10.8h
+	WORD $0x4e60297b // saddlp v27.4s, v11.8h
+	WORD $0x4e60299c // saddlp v28.4s, v12.8h
+	WORD $0x4e6029bd // saddlp v29.4s, v13.8h
+	WORD $0x4e6029de // saddlp v30.4s, v14.8h
+	WORD $0x4e6029ff // saddlp v31.4s, v15.8h
+	SUBS $1, R20, R20
+	BEQ n4tail
 n4loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x3cfa6984 // ldr q4, [x12,x26]
@@ -149,6 +189,68 @@ n4tail:
 	WORD $0x4e6069bd // sadalp v29.4s, v13.8h
 	WORD $0x4e6069de // sadalp v30.4s, v14.8h
 	WORD $0x4e6069ff // sadalp v31.4s, v15.8h
+	B n4epi
+n4ztail:
+	CBNZ R3, n4ztail1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	B n4epi
+n4ztail1:
+	ADD R26, R12, R12
+	ADD R26, R13, R13
+	ADD R26, R14, R14
+	ADD R26, R15, R15
+	VLD1 (R19), [V0.B16, V1.B16]
+	VLD1R (R12), [V4.D2]
+	VLD1R (R13), [V5.D2]
+	VLD1R (R14), [V6.D2]
+	VLD1R (R15), [V7.D2]
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x0e25c00c // smull v12.8h, v0.8b, v5.8b
+	WORD $0x4e25c00d // smull2 v13.8h, v0.16b, v5.16b
+	WORD $0x0e25c02e // smull v14.8h, v1.8b, v5.8b
+	WORD $0x4e25c02f // smull2 v15.8h, v1.16b, v5.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
+	WORD $0x4e602994 // saddlp v20.4s, v12.8h
+	WORD $0x4e6029b5 // saddlp v21.4s, v13.8h
+	WORD $0x4e6029d6 // saddlp v22.4s, v14.8h
+	WORD $0x4e6029f7 // saddlp v23.4s, v15.8h
+	WORD $0x0e26c008 // smull v8.8h, v0.8b, v6.8b
+	WORD $0x4e26c009 // smull2 v9.8h, v0.16b, v6.16b
+	WORD $0x0e26c02a // smull v10.8h, v1.8b, v6.8b
+	WORD $0x4e26c02b // smull2 v11.8h, v1.16b, v6.16b
+	WORD $0x0e27c00c // smull v12.8h, v0.8b, v7.8b
+	WORD $0x4e27c00d // smull2 v13.8h, v0.16b, v7.16b
+	WORD $0x0e27c02e // smull v14.8h, v1.8b, v7.8b
+	WORD $0x4e27c02f // smull2 v15.8h, v1.16b, v7.16b
+	WORD $0x4e602918 // saddlp v24.4s, v8.8h
+	WORD $0x4e602939 // saddlp v25.4s, v9.8h
+	WORD $0x4e60295a // saddlp v26.4s, v10.8h
+	WORD $0x4e60297b // saddlp v27.4s, v11.8h
+	WORD $0x4e60299c // saddlp v28.4s, v12.8h
+	WORD $0x4e6029bd // saddlp v29.4s, v13.8h
+	WORD $0x4e6029de // saddlp v30.4s, v14.8h
+	WORD $0x4e6029ff // saddlp v31.4s, v15.8h
 n4epi:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
@@ -210,13 +312,26 @@ row1:
 	CBZ R4, next
 	MOVD R0, R12
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
 	MOVD R2, R20
 	MOVD $0, R26
-	CBZ R20, n1tail
+	CBZ R20, n1ztail
+	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	ADD $16, R26
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x0e24c029 // smull v9.8h, v1.8b, v4.8b
+	WORD $0x0e24c04a // smull v10.8h, v2.8b, v4.8b
+	WORD $0x0e24c06b // smull v11.8h, v3.8b, v4.8b
+	WORD $0x4e248008 // smlal2 v8.8h, v0.16b, v4.16b
+	WORD $0x4e248029 // smlal2 v9.8h, v1.16b, v4.16b
+	WORD $0x4e24804a // smlal2 v10.8h, v2.16b, v4.16b
+	WORD $0x4e24806b // smlal2 v11.8h, v3.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
+	SUBS $1, R20, R20
+	BEQ n1tail
 n1loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x3cfa6984 // ldr q4, [x12,x26]
@@ -248,6 +363,26 @@ n1tail:
 	WORD $0x4e606931 // sadalp v17.4s, v9.8h
 	WORD $0x4e606952 // sadalp v18.4s, v10.8h
 	WORD $0x4e606973 // sadalp v19.4s, v11.8h
+	B n1epi
+n1ztail:
+	CBNZ R3, n1ztail1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	B n1epi
+n1ztail1:
+	ADD R26, R12, R12
+	VLD1 (R19), [V0.B16, V1.B16]
+	VLD1R (R12), [V4.D2]
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
 n1epi:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
@@ -311,25 +446,81 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
 	MOVD R2, R20
 	MOVD $0, R26
-	CBZ R20, n4tail
+	CBZ R20, n4ztail
+	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	WORD $0x3cfa69a5 // ldr q5, [x13,x26]
+	WORD $0x3cfa69c6 // ldr q6, [x14,x26]
+	WORD $0x3cfa69e7 // ldr q7, [x15,x26]
+	ADD $16, R26
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x0e24c04c // smull v12.8h, v2.8b, v4.8b
+	WORD $0x4e24c04d // smull2 v13.8h, v2.16b, v4.16b
+	WORD $0x0e24c06e // smull v14.8h, v3.8b, v4.8b
+	WORD $0x4e24c06f // smull2 v15.8h, v3.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e606930 // sadalp v16.4s, v9.8h
+	WORD $0x4e602951 // saddlp v17.4s, v10.8h
+	WORD $0x4e606971 // sadalp v17.4s, v11.8h
+	WORD $0x4e602992 // saddlp v18.4s, v12.8h
+	WORD $0x4e6069b2 // sadalp v18.4s, v13.8h
+	WORD $0x4e6029d3 // saddlp v19.4s, v14.8h
+	WORD $0x4e6069f3 // sadalp v19.4s, v15.8h
+	WORD $0x0e25c008 // smull v8.8h, v0.8b, v5.8b
+	WORD $0x4e25c009 // smull2 v9.8h, v0.16b, v5.16b
+	WORD $0x0e25c02a // smull v10.8h, v1.8b, v5.8b
+	WORD $0x4e25c02b // smull2 v11.8h, v1.16b, v5.16b
+	WORD $0x0e25c04c // smull v12.8h, v2.8b, v5.8b
+	WORD $0x4e25c04d // smull2 v13.8h, v2.16b, v5.16b
+	WORD $0x0e25c06e // smull v14.8h, v3.8b, v5.8b
+	WORD $0x4e25c06f // smull2 v15.8h, v3.16b, v5.16b
+	WORD $0x4e602914 // saddlp v20.4s, v8.8h
+	WORD $0x4e606934 // sadalp v20.4s, v9.8h
+	WORD $0x4e602955 // saddlp v21.4s, v10.8h
+	WORD $0x4e606975 // sadalp v21.4s, v11.8h
+	WORD $0x4e602996 // saddlp v22.4s, v12.8h
+	WORD $0x4e6069b6 // sadalp v22.4s, v13.8h
+	WORD $0x4e6029d7 // saddlp v23.4s, v14.8h
+	WORD $0x4e6069f7 // sadalp v23.4s, v15.8h
+	WORD $0x0e26c008 // smull v8.8h, v0.8b, v6.8b
+	WORD $0x4e26c009 // smull2 v9.8h, v0.16b, v6.16b
+	WORD $0x0e26c02a // smull v10.8h, v1.8b, v6.8b
+	WORD $0x4e26c02b // smull2 v11.8h, v1.16b, v6.16b
+	WORD $0x0e26c04c // smull v12.8h, v2.8b, v6.8b
+	WORD $0x4e26c04d // smull2 v13.8h, v2.16b, v6.16b
+	WORD $0x0e26c06e // smull v14.8h, v3.8b, v6.8b
+	WORD $0x4e26c06f // smull2 v15.8h, v3.16b, v6.16b
+	WORD $0x4e602918 // saddlp v24.4s, v8.8h
+	WORD $0x4e606938 // sadalp v24.4s, v9.8h
+	WORD $0x4e602959 // saddlp v25.4s, v10.8h
+	WORD $0x4e606979 // sadalp v25.4s, v11.8h
+	WORD $0x4e60299a // saddlp v26.4s, v12.8h
+	WORD $0x4e6069ba // sadalp v26.4s, v13.8h
+	WORD $0x4e6029db // saddlp v27.4s, v14.8h
+	WORD $0x4e6069fb // sadalp v27.4s, v15.8h
+	WORD $0x0e27c008 // smull v8.8h, v0.8b, v7.8b
+	WORD $0x4e27c009 // smull2 v9.8h, v0.16b, v7.16b
+	WORD $0x0e27c02a // smull v10.8h, v1.8b, v7.8b
+	WORD $0x4e27c02b // smull2 v11.8h, v1.16b, v7.16b
+	WORD $0x0e27c04c // smull v12.8h, v2.8b, v7.8b
+	WORD $0x4e27c04d // smull2 v13.8h, v2.16b, v7.16b
+	WORD $0x0e27c06e // smull v14.8h, v3.8b, v7.8b
+	WORD $0x4e27c06f // smull2 v15.8h, v3.16b, v7.16b
+	WORD $0x4e60291c // saddlp v28.4s, v8.8h
+	WORD $0x4e60693c // sadalp v28.4s, v9.8h
+	WORD $0x4e60295d // saddlp v29.4s, v10.8h
+	WORD $0x4e60697d // sadalp v29.4s, v11.8h
+	WORD $0x4e60299e // saddlp v30.4s, v12.8h
+	WORD $0x4e6069be // sadalp v30.4s, v13.8h
+	WORD $0x4e6029df // saddlp v31.4s, v14.8h
+	WORD $0x4e6069ff // sadalp v31.4s, v15.8h
+	SUBS $1, R20, R20
+	BEQ n4tail
 n4loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x3cfa6984 // ldr q4, [x12,x26]
@@ -446,6 +637,68 @@ n4tail:
 	WORD $0x4e6069bd // sadalp v29.4s, v13.8h
 	WORD $0x4e6069de // sadalp v30.4s, v14.8h
 	WORD $0x4e6069ff // sadalp v31.4s, v15.8h
+	B n4epi
+n4ztail:
+	CBNZ R3, n4ztail1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	B n4epi
+n4ztail1:
+	ADD R26, R12, R12
+	ADD R26, R13, R13
+	ADD R26, R14, R14
+	ADD R26, R15, R15
+	VLD1 (R19), [V0.B16, V1.B16]
+	VLD1R (R12), [V4.D2]
+	VLD1R (R13), [V5.D2]
+	VLD1R (R14), [V6.D2]
+	VLD1R (R15), [V7.D2]
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x0e25c00c // smull v12.8h, v0.8b, v5.8b
+	WORD $0x4e25c00d // smull2 v13.8h, v0.16b, v5.16b
+	WORD $0x0e25c02e // smull v14.8h, v1.8b, v5.8b
+	WORD $0x4e25c02f // smull2 v15.8h, v1.16b, v5.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
+	WORD $0x4e602994 // saddlp v20.4s, v12.8h
+	WORD $0x4e6029b5 // saddlp v21.4s, v13.8h
+	WORD $0x4e6029d6 // saddlp v22.4s, v14.8h
+	WORD $0x4e6029f7 // saddlp v23.4s, v15.8h
+	WORD $0x0e26c008 // smull v8.8h, v0.8b, v6.8b
+	WORD $0x4e26c009 // smull2 v9.8h, v0.16b, v6.16b
+	WORD $0x0e26c02a // smull v10.8h, v1.8b, v6.8b
+	WORD $0x4e26c02b // smull2 v11.8h, v1.16b, v6.16b
+	WORD $0x0e27c00c // smull v12.8h, v0.8b, v7.8b
+	WORD $0x4e27c00d // smull2 v13.8h, v0.16b, v7.16b
+	WORD $0x0e27c02e // smull v14.8h, v1.8b, v7.8b
+	WORD $0x4e27c02f // smull2 v15.8h, v1.16b, v7.16b
+	WORD $0x4e602918 // saddlp v24.4s, v8.8h
+	WORD $0x4e602939 // saddlp v25.4s, v9.8h
+	WORD $0x4e60295a // saddlp v26.4s, v10.8h
+	WORD $0x4e60297b // saddlp v27.4s, v11.8h
+	WORD $0x4e60299c // saddlp v28.4s, v12.8h
+	WORD $0x4e6029bd // saddlp v29.4s, v13.8h
+	WORD $0x4e6029de // saddlp v30.4s, v14.8h
+	WORD $0x4e6029ff // saddlp v31.4s, v15.8h
 n4epi:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
@@ -507,13 +760,30 @@ row1:
 	CBZ R4, next
 	MOVD R0, R12
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
 	MOVD R2, R20
 	MOVD $0, R26
-	CBZ R20, n1tail
+	CBZ R20, n1ztail
+	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	ADD $16, R26
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x0e24c04c // smull v12.8h, v2.8b, v4.8b
+	WORD $0x4e24c04d // smull2 v13.8h, v2.16b, v4.16b
+	WORD $0x0e24c06e // smull v14.8h, v3.8b, v4.8b
+	WORD $0x4e24c06f // smull2 v15.8h, v3.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e606930 // sadalp v16.4s, v9.8h
+	WORD $0x4e602951 // saddlp v17.4s, v10.8h
+	WORD $0x4e606971 // sadalp v17.4s, v11.8h
+	WORD $0x4e602992 // saddlp v18.4s, v12.8h
+	WORD $0x4e6069b2 // sadalp v18.4s, v13.8h
+	WORD $0x4e6029d3 // saddlp v19.4s, v14.8h
+	WORD $0x4e6069f3 // sadalp v19.4s, v15.8h
+	SUBS $1, R20, R20
+	BEQ n1tail
 n1loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x3cfa6984 // ldr q4, [x12,x26]
@@ -549,6 +819,26 @@ n1tail:
 	WORD $0x4e606931 // sadalp v17.4s, v9.8h
 	WORD $0x4e606952 // sadalp v18.4s, v10.8h
 	WORD $0x4e606973 // sadalp v19.4s, v11.8h
+	B n1epi
+n1ztail:
+	CBNZ R3, n1ztail1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	B n1epi
+n1ztail1:
+	ADD R26, R12, R12
+	VLD1 (R19), [V0.B16, V1.B16]
+	VLD1R (R12), [V4.D2]
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
 n1epi:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
