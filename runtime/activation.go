@@ -90,8 +90,28 @@ func (p *planner) lookup(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lutStep{t: tb, x: p.argView(op, 0), y: p.outView(op), fn: p.k.LUT}, nil
+	fn := p.k.LUT
+	if identityTable(&tb) {
+		fn = copyLUT
+	}
+	return &lutStep{t: tb, x: p.argView(op, 0), y: p.outView(op), fn: fn}, nil
 }
+
+// identityTable reports whether t maps every int8 to itself (a hard-swish
+// whose calibrated input and output share one quantization and every code
+// rounds back to itself, as in most of torchvision's randomly initialized
+// V3s).
+func identityTable(t *kernels.Table) bool {
+	for i, v := range t {
+		if v != int8(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// copyLUT is the lookup of an identity table: a copy, the same bytes.
+func copyLUT(_ *kernels.Table, x, y []int8) { copy(y, x) }
 
 // unary plans RELU, RELU6, CLIP, HARD_SIGMOID, HARD_SWISH and SIGMOID: in
 // int8 only the clamps, which keep the codes' quantization.

@@ -176,6 +176,11 @@ func (a *asm) sadalp(q bool, size, d, n int) {
 	a.word(vec(0x0e206800, q, size, d, n, 0), "sadalp", vreg(d, size+1, q), vreg(n, size, q))
 }
 
+// saddlp emits saddlp Vd.wide = pairwise sums of Vn.narrow (size).
+func (a *asm) saddlp(q bool, size, d, n int) {
+	a.word(vec(0x0e202800, q, size, d, n, 0), "saddlp", vreg(d, size+1, q), vreg(n, size, q))
+}
+
 // same emits a three-same instruction (sqadd, srshl, smax, smin, sqdmulh).
 func (a *asm) same(op string, q bool, size, d, n, m int) {
 	opc, ok := map[string]uint32{"sqadd": 0x01, "sqshl": 0x09, "srshl": 0x0a, "smax": 0x0c, "smin": 0x0d, "sqdmulh": 0x16}[op]
@@ -325,6 +330,16 @@ const (
 // two's complement byte is sat_u8(v) with its top bit flipped. Label
 // prefix p.
 func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []int, b int, o out, x80 int, row func(r int, p string)) {
+	a.requantTail16(p, ireg, treg, s, h, sh, nil, b, o, x80, row)
+}
+
+// requantTail16 is requantTail with, when sh16 is not nil, the leaves of
+// mixed shifts (epiLeaf16): after the leaves above, 16 more for each zero
+// point type, leaf 18+i (52+i for a zero point of -128) SQSHRN #i (SQXTN
+// for i = 0) into the int16 vectors, then SRSHL of each h[r][j] by the
+// int16 vector sh16[j] (-(k-i) in each channel's lanes) before the zero
+// point. fillBlk proves it exact.
+func (a *asm) requantTail16(p string, ireg, treg int, s [][]int, h [][2]int, sh, sh16 []int, b int, o out, x80 int, row func(r int, p string)) {
 	words := 0
 	for r := range s {
 		words += len(s[r])
@@ -354,6 +369,32 @@ func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []
 		}
 		narrow(false, 0) // the leaf of the rounded sums
 		a.i("B %s%sjoin", p, z)
+		if sh16 != nil {
+			for i := range uniformLeaves {
+				for r := range s {
+					for j, v := range s[r] {
+						if i == 0 {
+							a.sqxtn(j%2 == 1, 1, h[r][j/2], v)
+						} else {
+							a.shrn(false, j%2 == 1, 1, h[r][j/2], v, i)
+						}
+					}
+				}
+				a.i("B %s%sg16", p, z)
+			}
+		}
+	}
+	g16 := func(z string) {
+		if sh16 == nil {
+			return
+		}
+		a.l(p + z + "g16")
+		for r := range s {
+			for j := range (len(s[r]) + 1) / 2 {
+				a.same("srshl", true, 1, h[r][j], h[r][j], sh16[j])
+			}
+		}
+		a.i("B %s%sjoin", p, z)
 	}
 	gen := func(z string) {
 		a.l(p + z + "gen")
@@ -365,6 +406,7 @@ func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []
 		narrow(false, 0)
 	}
 	// The zero point -128 (ReLU6 outputs) last, without a branch to done.
+	g16("z")
 	gen("z")
 	a.l(p + "zjoin")
 	for r := range h {
@@ -379,6 +421,7 @@ func (a *asm) requantTail(p string, ireg, treg int, s [][]int, h [][2]int, sh []
 		row(r, fmt.Sprintf("%sr%d", p, r))
 	}
 	a.i("B %sdone", p)
+	g16("u")
 	gen("u")
 	a.l(p + "ujoin")
 	for r := range h {
@@ -508,18 +551,6 @@ func neon(a *asm, name string, safe bool) {
 	a.loops(func(rows int) {
 		p := fmt.Sprintf("n%d", rows)
 		a.rowPtrs(rows)
-		for i := range 4 * rows {
-			a.i("VEOR V%d.B16, V%d.B16, V%d.B16", 16+i, 16+i, 16+i)
-		}
-		a.i("MOVD R2, R20")
-		a.i("MOVD $0, R26") // k offset in the rows (no base register updates)
-		a.i("CBZ R20, %stail", p)
-		a.l(p + "loop")
-		a.i("VLD1.P 64(R19), %s", vlist(0, 4))
-		for r := range rows {
-			a.ldrReg(true, 4+r, 12+r, 26)
-		}
-		a.i("ADD $16, R26")
 		type pair struct{ r, c int }
 		var pairs []pair
 		for r := range rows {
@@ -528,54 +559,92 @@ func neon(a *asm, name string, safe bool) {
 			}
 		}
 		acc := func(pr pair) int { return 16 + 4*pr.r + pr.c }
-		if !safe {
-			// |x w| <= 128 x 127: two products fit in int16.
+		// add adds the pairwise sums of Vn into acc(pr), or writes them
+		// (SADDLP) in the first k step: no zeroing of the accumulators.
+		add := func(first bool, pr pair, n int) {
+			if first {
+				a.saddlp(true, 1, acc(pr), n)
+			} else {
+				a.sadalp(true, 1, acc(pr), n)
+			}
+		}
+		body := func(first bool) {
+			a.i("VLD1.P 64(R19), %s", vlist(0, 4))
+			for r := range rows {
+				a.ldrReg(true, 4+r, 12+r, 26)
+			}
+			a.i("ADD $16, R26")
+			if !safe {
+				// |x w| <= 128 x 127: two products fit in int16.
+				for g := 0; g < len(pairs); g += 8 {
+					grp := pairs[g:min(g+8, len(pairs))]
+					for i, pr := range grp {
+						a.long("smull", false, 0, 8+i, pr.c, 4+pr.r)
+					}
+					for i, pr := range grp {
+						a.long("smlal", true, 0, 8+i, pr.c, 4+pr.r)
+					}
+					for i, pr := range grp {
+						add(first, pr, 8+i)
+					}
+				}
+			} else {
+				for g := 0; g < len(pairs); g += 4 {
+					grp := pairs[g:min(g+4, len(pairs))]
+					for i, pr := range grp {
+						a.long2("smull", 0, 8+2*i, pr.c, 4+pr.r)
+					}
+					for i, pr := range grp {
+						add(first, pr, 8+2*i)
+						a.sadalp(true, 1, acc(pr), 9+2*i)
+					}
+				}
+			}
+		}
+		// The 8-k tail: V0 = channels 0|1, V1 = channels 2|3 (8 k each);
+		// each row's 8 bytes replicated in both halves of V4+r.
+		tail := func(first bool) {
+			for r := range rows {
+				a.i("ADD R26, R%d, R%d", 12+r, 12+r)
+			}
+			a.i("VLD1 (R19), [V0.B16, V1.B16]")
+			for r := range rows {
+				a.i("VLD1R (R%d), [V%d.D2]", 12+r, 4+r)
+			}
 			for g := 0; g < len(pairs); g += 8 {
 				grp := pairs[g:min(g+8, len(pairs))]
 				for i, pr := range grp {
-					a.long("smull", false, 0, 8+i, pr.c, 4+pr.r)
+					a.long("smull", pr.c%2 == 1, 0, 8+i, pr.c/2, 4+pr.r)
 				}
 				for i, pr := range grp {
-					a.long("smlal", true, 0, 8+i, pr.c, 4+pr.r)
-				}
-				for i, pr := range grp {
-					a.sadalp(true, 1, acc(pr), 8+i)
-				}
-			}
-		} else {
-			for g := 0; g < len(pairs); g += 4 {
-				grp := pairs[g:min(g+4, len(pairs))]
-				for i, pr := range grp {
-					a.long2("smull", 0, 8+2*i, pr.c, 4+pr.r)
-				}
-				for i, pr := range grp {
-					a.sadalp(true, 1, acc(pr), 8+2*i)
-					a.sadalp(true, 1, acc(pr), 9+2*i)
+					add(first, pr, 8+i)
 				}
 			}
 		}
+		a.i("MOVD R2, R20")
+		a.i("MOVD $0, R26") // k offset in the rows (no base register updates)
+		a.i("CBZ R20, %sztail", p)
+		body(true)
+		a.i("SUBS $1, R20, R20")
+		a.i("BEQ %stail", p)
+		a.l(p + "loop")
+		body(false)
 		a.i("SUBS $1, R20, R20")
 		a.i("BNE %sloop", p)
-		// The 8-k tail: V0 = channels 0|1, V1 = channels 2|3 (8 k each);
-		// each row's 8 bytes replicated in both halves of V4+r.
 		a.l(p + "tail")
 		a.i("CBZ R3, %sepi", p)
-		for r := range rows {
-			a.i("ADD R26, R%d, R%d", 12+r, 12+r)
+		tail(false)
+		a.i("B %sepi", p)
+		// No 16-k step: the tail writes the accumulators (zeroed if there
+		// is no tail either, K = 0).
+		a.l(p + "ztail")
+		a.i("CBNZ R3, %sztail1", p)
+		for i := range 4 * rows {
+			a.i("VEOR V%d.B16, V%d.B16, V%d.B16", 16+i, 16+i, 16+i)
 		}
-		a.i("VLD1 (R19), [V0.B16, V1.B16]")
-		for r := range rows {
-			a.i("VLD1R (R%d), [V%d.D2]", 12+r, 4+r)
-		}
-		for g := 0; g < len(pairs); g += 8 {
-			grp := pairs[g:min(g+8, len(pairs))]
-			for i, pr := range grp {
-				a.long("smull", pr.c%2 == 1, 0, 8+i, pr.c/2, 4+pr.r)
-			}
-			for i, pr := range grp {
-				a.sadalp(true, 1, acc(pr), 8+i)
-			}
-		}
+		a.i("B %sepi", p)
+		a.l(p + "ztail1")
+		tail(true)
 		a.l(p + "epi")
 		// Reduce: row r's sums of channels 0-3 into V4+r, plus corr.
 		for r := range rows {
@@ -746,7 +815,7 @@ func dot(a *asm, name string, nv int) {
 		}
 		a.i("MOVD %d(R11), R22", blkLeaf(wd))
 		a.i("MOVD R21, R24")
-		a.requantTail(p+"q", 22, 26, s, h, []int{8, 9, 10, 11}, 6, out{12, 13, 14}, 15, func(r int, lp string) {
+		a.requantTail16(p+"q", 22, 26, s, h, []int{8, 9, 10, 11}, []int{8, 9}, 6, out{12, 13, 14}, 15, func(r int, lp string) {
 			a.clampIf(lp, 6, out{12, 13, 14})
 			switch nv {
 			case 4:
@@ -1216,7 +1285,7 @@ func (a *asm) dwDot3x3(stride int) {
 		}
 		a.i("MOVD %d(R11), R22", epiLeaf)
 		o := out{28, 29, 30}
-		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{24, 25, 26, 27}, d, o, 31, func(r int, lp string) {
+		a.requantTail16(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{24, 25, 26, 27}, []int{24, 26}, d, o, 31, func(r int, lp string) {
 			k := len(accs) - 1 - r
 			a.clampIf(lp, d, o)
 			a.i("VST1.P [V%d.B16], (R%d)(R12)", d, 9+k)
@@ -1446,7 +1515,7 @@ func (a *asm) dwDot8(name string, k, stride int) {
 		// EOR and the clamp run once.
 		sr := [][]int{{22, 23, 20, 21}}
 		h := [][2]int{{22, 20}}
-		a.requantTail(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27, 26, 27}, d, o, 31, func(_ int, lp string) {
+		a.requantTail16(fmt.Sprintf("%su%dq", L, u), 22, 17, sr, h, []int{26, 27, 26, 27}, []int{26, 26}, d, o, 31, func(_ int, lp string) {
 			a.clampIf(lp, d, o)
 			a.i("VST1.P [V%d.B8], (R10)(R12)", d)
 			a.i("VST1.P V%d.D[1], (R9)(R12)", d)

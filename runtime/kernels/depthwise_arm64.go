@@ -127,7 +127,9 @@ const epiWords = 68
 // blocks of epi) from the multipliers, bias (nil: zero) and the packed
 // weight sums wsum (little-endian int32 per channel); rdm (for the SDOT
 // kernels) puts the blocks whose every S is 30 or 31 on the SQRDMLAH path
-// (fillRdm).
+// (fillRdm), those of mixed shifts within fillMixed's reach on the leaves
+// of mixed shifts (their SRSHL words then hold int16 shifts), and indexes
+// the SDOT kernels' table (epiLeaf16).
 //
 // Why the 32-bit path is exact for S >= 32: with v = acc M, SQDMULH gives
 // h = floor(2v / 2^32) = floor(v / 2^31) (it saturates only for
@@ -174,6 +176,22 @@ func fillEpiARM(epi []int32, p *ConvParams, bias []int32, wsum []int8, c0, cw in
 			e[64] = 2
 		}
 		e[66] = epiLeaf(max(k, 0), p.YZero, useRdm)
+		if rdm { // the SDOT kernels' table (requantTail16)
+			leaf := epiLeaf(max(k, 0), 0, useRdm)
+			if !useRdm && k == 0 {
+				if i, ok := mixedShift(p.Mult[c0+16*b:][:n]); ok {
+					// The int16 shifts of channels 8g.. at word 32+8g
+					// (where the 8-channel kernels load each half's
+					// SRSHL shifts), the rest of the words cleared.
+					clear(e[32:48])
+					for j, m := range p.Mult[c0+16*b:][:n] {
+						setLane16(e[32+8*(j/8):], j%8, -(max(m.S, 32) - 31 - i))
+					}
+					leaf = 18 + i
+				}
+			}
+			e[66] = epiLeaf16(leaf, p.YZero)
+		}
 	}
 }
 

@@ -3091,6 +3091,150 @@ dd1_u0qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd1_u0qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u0qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd1_u0qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd1_u0qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd1_u0qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd1_u0qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd1_u0qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd1_u0qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd1_u0qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd1_u0qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd1_u0qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd1_u0qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd1_u0qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd1_u0qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd1_u0qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd1_u0qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd1_u0qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -3253,6 +3397,156 @@ dd1_u0qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd1_u0qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u0qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd1_u0qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd1_u0qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd1_u0qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd1_u0qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd1_u0qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd1_u0qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd1_u0qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd1_u0qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd1_u0qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd1_u0qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd1_u0qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd1_u0qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd1_u0qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd1_u0qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd1_u0qug16
+dd1_u0qzg16:
+	WORD $0x4e785610 // srshl v16.8h, v16.8h, v24.8h
+	WORD $0x4e7a5631 // srshl v17.8h, v17.8h, v26.8h
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd1_u0qzjoin
 dd1_u0qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -3290,6 +3584,12 @@ dd1_u0qr0noclamp:
 dd1_u0qr1noclamp:
 	VST1.P [V0.B16], (R9)(R12)
 	B dd1_u0qdone
+dd1_u0qug16:
+	WORD $0x4e785610 // srshl v16.8h, v16.8h, v24.8h
+	WORD $0x4e7a5631 // srshl v17.8h, v17.8h, v26.8h
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd1_u0qujoin
 dd1_u0qugen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -3589,6 +3889,150 @@ dd1_u1qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd1_u1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd1_u1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd1_u1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd1_u1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd1_u1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd1_u1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd1_u1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd1_u1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd1_u1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd1_u1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd1_u1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd1_u1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd1_u1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd1_u1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd1_u1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd1_u1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -3751,6 +4195,156 @@ dd1_u1qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd1_u1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd1_u1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd1_u1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd1_u1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd1_u1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd1_u1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd1_u1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd1_u1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd1_u1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd1_u1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd1_u1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd1_u1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd1_u1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd1_u1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd1_u1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd1_u1qug16
+dd1_u1qzg16:
+	WORD $0x4e785610 // srshl v16.8h, v16.8h, v24.8h
+	WORD $0x4e7a5631 // srshl v17.8h, v17.8h, v26.8h
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd1_u1qzjoin
 dd1_u1qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -3788,6 +4382,12 @@ dd1_u1qr0noclamp:
 dd1_u1qr1noclamp:
 	VST1.P [V4.B16], (R9)(R12)
 	B dd1_u1qdone
+dd1_u1qug16:
+	WORD $0x4e785610 // srshl v16.8h, v16.8h, v24.8h
+	WORD $0x4e7a5631 // srshl v17.8h, v17.8h, v26.8h
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd1_u1qujoin
 dd1_u1qugen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -4087,6 +4687,150 @@ dd1_u2qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd1_u2qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u2qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd1_u2qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd1_u2qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd1_u2qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd1_u2qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd1_u2qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd1_u2qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd1_u2qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd1_u2qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd1_u2qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd1_u2qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd1_u2qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd1_u2qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd1_u2qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd1_u2qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd1_u2qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -4249,6 +4993,156 @@ dd1_u2qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd1_u2qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd1_u2qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd1_u2qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd1_u2qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd1_u2qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd1_u2qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd1_u2qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd1_u2qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd1_u2qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd1_u2qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd1_u2qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd1_u2qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd1_u2qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd1_u2qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd1_u2qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd1_u2qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd1_u2qug16
+dd1_u2qzg16:
+	WORD $0x4e785610 // srshl v16.8h, v16.8h, v24.8h
+	WORD $0x4e7a5631 // srshl v17.8h, v17.8h, v26.8h
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd1_u2qzjoin
 dd1_u2qzgen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -4286,6 +5180,12 @@ dd1_u2qr0noclamp:
 dd1_u2qr1noclamp:
 	VST1.P [V8.B16], (R9)(R12)
 	B dd1_u2qdone
+dd1_u2qug16:
+	WORD $0x4e785610 // srshl v16.8h, v16.8h, v24.8h
+	WORD $0x4e7a5631 // srshl v17.8h, v17.8h, v26.8h
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd1_u2qujoin
 dd1_u2qugen:
 	WORD $0x4eb85610 // srshl v16.4s, v16.4s, v24.4s
 	WORD $0x4eb95631 // srshl v17.4s, v17.4s, v25.4s
@@ -4571,6 +5471,86 @@ dd2_u0qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd2_u0qzjoin
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u0qzg16
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd2_u0qzg16
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd2_u0qzg16
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd2_u0qzg16
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd2_u0qzg16
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd2_u0qzg16
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd2_u0qzg16
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd2_u0qzg16
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd2_u0qzg16
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd2_u0qzg16
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd2_u0qzg16
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd2_u0qzg16
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd2_u0qzg16
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd2_u0qzg16
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd2_u0qzg16
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd2_u0qzg16
 	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
 	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
 	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
@@ -4661,6 +5641,90 @@ dd2_u0qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd2_u0qujoin
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u0qug16
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd2_u0qug16
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd2_u0qug16
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd2_u0qug16
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd2_u0qug16
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd2_u0qug16
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd2_u0qug16
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd2_u0qug16
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd2_u0qug16
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd2_u0qug16
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd2_u0qug16
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd2_u0qug16
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd2_u0qug16
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd2_u0qug16
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd2_u0qug16
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd2_u0qug16
+dd2_u0qzg16:
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd2_u0qzjoin
 dd2_u0qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -4681,6 +5745,10 @@ dd2_u0qzjoin:
 dd2_u0qr0noclamp:
 	VST1.P [V0.B16], (R9)(R12)
 	B dd2_u0qdone
+dd2_u0qug16:
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd2_u0qujoin
 dd2_u0qugen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -4879,6 +5947,86 @@ dd2_u1qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd2_u1qzjoin
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u1qzg16
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd2_u1qzg16
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd2_u1qzg16
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd2_u1qzg16
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd2_u1qzg16
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd2_u1qzg16
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd2_u1qzg16
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd2_u1qzg16
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd2_u1qzg16
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd2_u1qzg16
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd2_u1qzg16
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd2_u1qzg16
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd2_u1qzg16
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd2_u1qzg16
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd2_u1qzg16
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd2_u1qzg16
 	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
 	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
 	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
@@ -4969,6 +6117,90 @@ dd2_u1qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd2_u1qujoin
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u1qug16
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd2_u1qug16
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd2_u1qug16
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd2_u1qug16
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd2_u1qug16
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd2_u1qug16
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd2_u1qug16
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd2_u1qug16
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd2_u1qug16
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd2_u1qug16
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd2_u1qug16
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd2_u1qug16
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd2_u1qug16
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd2_u1qug16
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd2_u1qug16
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd2_u1qug16
+dd2_u1qzg16:
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd2_u1qzjoin
 dd2_u1qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -4989,6 +6221,10 @@ dd2_u1qzjoin:
 dd2_u1qr0noclamp:
 	VST1.P [V8.B16], (R9)(R12)
 	B dd2_u1qdone
+dd2_u1qug16:
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd2_u1qujoin
 dd2_u1qugen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -5187,6 +6423,86 @@ dd2_u2qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd2_u2qzjoin
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u2qzg16
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd2_u2qzg16
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd2_u2qzg16
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd2_u2qzg16
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd2_u2qzg16
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd2_u2qzg16
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd2_u2qzg16
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd2_u2qzg16
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd2_u2qzg16
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd2_u2qzg16
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd2_u2qzg16
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd2_u2qzg16
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd2_u2qzg16
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd2_u2qzg16
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd2_u2qzg16
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd2_u2qzg16
 	WORD $0x0f1f9d8c // sqrshrn v12.4h, v12.4s, #1
 	WORD $0x4f1f9dac // sqrshrn2 v12.8h, v13.4s, #1
 	WORD $0x0f1f9dcd // sqrshrn v13.4h, v14.4s, #1
@@ -5277,6 +6593,90 @@ dd2_u2qtbl:
 	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
 	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
 	B dd2_u2qujoin
+	WORD $0x0e61498c // sqxtn v12.4h, v12.4s
+	WORD $0x4e6149ac // sqxtn2 v12.8h, v13.4s
+	WORD $0x0e6149cd // sqxtn v13.4h, v14.4s
+	WORD $0x4e6149ed // sqxtn2 v13.8h, v15.4s
+	B dd2_u2qug16
+	WORD $0x0f1f958c // sqshrn v12.4h, v12.4s, #1
+	WORD $0x4f1f95ac // sqshrn2 v12.8h, v13.4s, #1
+	WORD $0x0f1f95cd // sqshrn v13.4h, v14.4s, #1
+	WORD $0x4f1f95ed // sqshrn2 v13.8h, v15.4s, #1
+	B dd2_u2qug16
+	WORD $0x0f1e958c // sqshrn v12.4h, v12.4s, #2
+	WORD $0x4f1e95ac // sqshrn2 v12.8h, v13.4s, #2
+	WORD $0x0f1e95cd // sqshrn v13.4h, v14.4s, #2
+	WORD $0x4f1e95ed // sqshrn2 v13.8h, v15.4s, #2
+	B dd2_u2qug16
+	WORD $0x0f1d958c // sqshrn v12.4h, v12.4s, #3
+	WORD $0x4f1d95ac // sqshrn2 v12.8h, v13.4s, #3
+	WORD $0x0f1d95cd // sqshrn v13.4h, v14.4s, #3
+	WORD $0x4f1d95ed // sqshrn2 v13.8h, v15.4s, #3
+	B dd2_u2qug16
+	WORD $0x0f1c958c // sqshrn v12.4h, v12.4s, #4
+	WORD $0x4f1c95ac // sqshrn2 v12.8h, v13.4s, #4
+	WORD $0x0f1c95cd // sqshrn v13.4h, v14.4s, #4
+	WORD $0x4f1c95ed // sqshrn2 v13.8h, v15.4s, #4
+	B dd2_u2qug16
+	WORD $0x0f1b958c // sqshrn v12.4h, v12.4s, #5
+	WORD $0x4f1b95ac // sqshrn2 v12.8h, v13.4s, #5
+	WORD $0x0f1b95cd // sqshrn v13.4h, v14.4s, #5
+	WORD $0x4f1b95ed // sqshrn2 v13.8h, v15.4s, #5
+	B dd2_u2qug16
+	WORD $0x0f1a958c // sqshrn v12.4h, v12.4s, #6
+	WORD $0x4f1a95ac // sqshrn2 v12.8h, v13.4s, #6
+	WORD $0x0f1a95cd // sqshrn v13.4h, v14.4s, #6
+	WORD $0x4f1a95ed // sqshrn2 v13.8h, v15.4s, #6
+	B dd2_u2qug16
+	WORD $0x0f19958c // sqshrn v12.4h, v12.4s, #7
+	WORD $0x4f1995ac // sqshrn2 v12.8h, v13.4s, #7
+	WORD $0x0f1995cd // sqshrn v13.4h, v14.4s, #7
+	WORD $0x4f1995ed // sqshrn2 v13.8h, v15.4s, #7
+	B dd2_u2qug16
+	WORD $0x0f18958c // sqshrn v12.4h, v12.4s, #8
+	WORD $0x4f1895ac // sqshrn2 v12.8h, v13.4s, #8
+	WORD $0x0f1895cd // sqshrn v13.4h, v14.4s, #8
+	WORD $0x4f1895ed // sqshrn2 v13.8h, v15.4s, #8
+	B dd2_u2qug16
+	WORD $0x0f17958c // sqshrn v12.4h, v12.4s, #9
+	WORD $0x4f1795ac // sqshrn2 v12.8h, v13.4s, #9
+	WORD $0x0f1795cd // sqshrn v13.4h, v14.4s, #9
+	WORD $0x4f1795ed // sqshrn2 v13.8h, v15.4s, #9
+	B dd2_u2qug16
+	WORD $0x0f16958c // sqshrn v12.4h, v12.4s, #10
+	WORD $0x4f1695ac // sqshrn2 v12.8h, v13.4s, #10
+	WORD $0x0f1695cd // sqshrn v13.4h, v14.4s, #10
+	WORD $0x4f1695ed // sqshrn2 v13.8h, v15.4s, #10
+	B dd2_u2qug16
+	WORD $0x0f15958c // sqshrn v12.4h, v12.4s, #11
+	WORD $0x4f1595ac // sqshrn2 v12.8h, v13.4s, #11
+	WORD $0x0f1595cd // sqshrn v13.4h, v14.4s, #11
+	WORD $0x4f1595ed // sqshrn2 v13.8h, v15.4s, #11
+	B dd2_u2qug16
+	WORD $0x0f14958c // sqshrn v12.4h, v12.4s, #12
+	WORD $0x4f1495ac // sqshrn2 v12.8h, v13.4s, #12
+	WORD $0x0f1495cd // sqshrn v13.4h, v14.4s, #12
+	WORD $0x4f1495ed // sqshrn2 v13.8h, v15.4s, #12
+	B dd2_u2qug16
+	WORD $0x0f13958c // sqshrn v12.4h, v12.4s, #13
+	WORD $0x4f1395ac // sqshrn2 v12.8h, v13.4s, #13
+	WORD $0x0f1395cd // sqshrn v13.4h, v14.4s, #13
+	WORD $0x4f1395ed // sqshrn2 v13.8h, v15.4s, #13
+	B dd2_u2qug16
+	WORD $0x0f12958c // sqshrn v12.4h, v12.4s, #14
+	WORD $0x4f1295ac // sqshrn2 v12.8h, v13.4s, #14
+	WORD $0x0f1295cd // sqshrn v13.4h, v14.4s, #14
+	WORD $0x4f1295ed // sqshrn2 v13.8h, v15.4s, #14
+	B dd2_u2qug16
+	WORD $0x0f11958c // sqshrn v12.4h, v12.4s, #15
+	WORD $0x4f1195ac // sqshrn2 v12.8h, v13.4s, #15
+	WORD $0x0f1195cd // sqshrn v13.4h, v14.4s, #15
+	WORD $0x4f1195ed // sqshrn2 v13.8h, v15.4s, #15
+	B dd2_u2qug16
+dd2_u2qzg16:
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd2_u2qzjoin
 dd2_u2qzgen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -5297,6 +6697,10 @@ dd2_u2qzjoin:
 dd2_u2qr0noclamp:
 	VST1.P [V4.B16], (R9)(R12)
 	B dd2_u2qdone
+dd2_u2qug16:
+	WORD $0x4e78558c // srshl v12.8h, v12.8h, v24.8h
+	WORD $0x4e7a55ad // srshl v13.8h, v13.8h, v26.8h
+	B dd2_u2qujoin
 dd2_u2qugen:
 	WORD $0x4eb8558c // srshl v12.4s, v12.4s, v24.4s
 	WORD $0x4eb955ad // srshl v13.4s, v13.4s, v25.4s
@@ -5656,6 +7060,86 @@ dwDot5x5s1_u0qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u0qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u0qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u0qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -5746,6 +7230,90 @@ dwDot5x5s1_u0qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u0qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u0qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u0qug16
+dwDot5x5s1_u0qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u0qzjoin
 dwDot5x5s1_u0qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -5767,6 +7335,10 @@ dwDot5x5s1_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
 	VST1.P V0.D[1], (R9)(R12)
 	B dwDot5x5s1_u0qdone
+dwDot5x5s1_u0qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u0qujoin
 dwDot5x5s1_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -5986,6 +7558,86 @@ dwDot5x5s1_u1qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u1qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u1qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u1qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -6076,6 +7728,90 @@ dwDot5x5s1_u1qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u1qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u1qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u1qug16
+dwDot5x5s1_u1qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u1qzjoin
 dwDot5x5s1_u1qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6097,6 +7833,10 @@ dwDot5x5s1_u1qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
 	VST1.P V4.D[1], (R9)(R12)
 	B dwDot5x5s1_u1qdone
+dwDot5x5s1_u1qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u1qujoin
 dwDot5x5s1_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6316,6 +8056,86 @@ dwDot5x5s1_u2qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u2qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u2qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u2qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -6406,6 +8226,90 @@ dwDot5x5s1_u2qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u2qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u2qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u2qug16
+dwDot5x5s1_u2qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u2qzjoin
 dwDot5x5s1_u2qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6427,6 +8331,10 @@ dwDot5x5s1_u2qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
 	VST1.P V8.D[1], (R9)(R12)
 	B dwDot5x5s1_u2qdone
+dwDot5x5s1_u2qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u2qujoin
 dwDot5x5s1_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6646,6 +8554,86 @@ dwDot5x5s1_u3qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u3qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u3qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u3qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -6736,6 +8724,90 @@ dwDot5x5s1_u3qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u3qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u3qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u3qug16
+dwDot5x5s1_u3qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u3qzjoin
 dwDot5x5s1_u3qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6757,6 +8829,10 @@ dwDot5x5s1_u3qr0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
 	VST1.P V12.D[1], (R9)(R12)
 	B dwDot5x5s1_u3qdone
+dwDot5x5s1_u3qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u3qujoin
 dwDot5x5s1_u3qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -6976,6 +9052,86 @@ dwDot5x5s1_u4qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u4qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u4qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u4qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -7066,6 +9222,90 @@ dwDot5x5s1_u4qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s1_u4qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s1_u4qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s1_u4qug16
+dwDot5x5s1_u4qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u4qzjoin
 dwDot5x5s1_u4qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -7087,6 +9327,10 @@ dwDot5x5s1_u4qr0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
 	VST1.P V16.D[1], (R9)(R12)
 	B dwDot5x5s1_u4qdone
+dwDot5x5s1_u4qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s1_u4qujoin
 dwDot5x5s1_u4qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -7458,6 +9702,86 @@ dwDot5x5s2_u0qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u0qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u0qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u0qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -7548,6 +9872,90 @@ dwDot5x5s2_u0qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u0qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u0qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u0qug16
+dwDot5x5s2_u0qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u0qzjoin
 dwDot5x5s2_u0qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -7569,6 +9977,10 @@ dwDot5x5s2_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
 	VST1.P V0.D[1], (R9)(R12)
 	B dwDot5x5s2_u0qdone
+dwDot5x5s2_u0qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u0qujoin
 dwDot5x5s2_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -7813,6 +10225,86 @@ dwDot5x5s2_u1qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u1qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u1qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u1qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -7903,6 +10395,90 @@ dwDot5x5s2_u1qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u1qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u1qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u1qug16
+dwDot5x5s2_u1qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u1qzjoin
 dwDot5x5s2_u1qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -7924,6 +10500,10 @@ dwDot5x5s2_u1qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
 	VST1.P V8.D[1], (R9)(R12)
 	B dwDot5x5s2_u1qdone
+dwDot5x5s2_u1qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u1qujoin
 dwDot5x5s2_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8168,6 +10748,86 @@ dwDot5x5s2_u2qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u2qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u2qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u2qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -8258,6 +10918,90 @@ dwDot5x5s2_u2qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u2qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u2qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u2qug16
+dwDot5x5s2_u2qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u2qzjoin
 dwDot5x5s2_u2qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8279,6 +11023,10 @@ dwDot5x5s2_u2qr0noclamp:
 	VST1.P [V16.B8], (R10)(R12)
 	VST1.P V16.D[1], (R9)(R12)
 	B dwDot5x5s2_u2qdone
+dwDot5x5s2_u2qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u2qujoin
 dwDot5x5s2_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8523,6 +11271,86 @@ dwDot5x5s2_u3qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u3qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u3qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u3qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -8613,6 +11441,90 @@ dwDot5x5s2_u3qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u3qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u3qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u3qug16
+dwDot5x5s2_u3qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u3qzjoin
 dwDot5x5s2_u3qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8634,6 +11546,10 @@ dwDot5x5s2_u3qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
 	VST1.P V4.D[1], (R9)(R12)
 	B dwDot5x5s2_u3qdone
+dwDot5x5s2_u3qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u3qujoin
 dwDot5x5s2_u3qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8878,6 +11794,86 @@ dwDot5x5s2_u4qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u4qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u4qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u4qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -8968,6 +11964,90 @@ dwDot5x5s2_u4qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot5x5s2_u4qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot5x5s2_u4qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot5x5s2_u4qug16
+dwDot5x5s2_u4qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u4qzjoin
 dwDot5x5s2_u4qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -8989,6 +12069,10 @@ dwDot5x5s2_u4qr0noclamp:
 	VST1.P [V12.B8], (R10)(R12)
 	VST1.P V12.D[1], (R9)(R12)
 	B dwDot5x5s2_u4qdone
+dwDot5x5s2_u4qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot5x5s2_u4qujoin
 dwDot5x5s2_u4qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9252,6 +12336,86 @@ dwDot3x3s1n8_u0qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s1n8_u0qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u0qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u0qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -9342,6 +12506,90 @@ dwDot3x3s1n8_u0qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s1n8_u0qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u0qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u0qug16
+dwDot3x3s1n8_u0qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s1n8_u0qzjoin
 dwDot3x3s1n8_u0qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9363,6 +12611,10 @@ dwDot3x3s1n8_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
 	VST1.P V0.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u0qdone
+dwDot3x3s1n8_u0qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s1n8_u0qujoin
 dwDot3x3s1n8_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9542,6 +12794,86 @@ dwDot3x3s1n8_u1qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s1n8_u1qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u1qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u1qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -9632,6 +12964,90 @@ dwDot3x3s1n8_u1qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s1n8_u1qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u1qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u1qug16
+dwDot3x3s1n8_u1qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s1n8_u1qzjoin
 dwDot3x3s1n8_u1qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9653,6 +13069,10 @@ dwDot3x3s1n8_u1qr0noclamp:
 	VST1.P [V2.B8], (R10)(R12)
 	VST1.P V2.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u1qdone
+dwDot3x3s1n8_u1qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s1n8_u1qujoin
 dwDot3x3s1n8_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9832,6 +13252,86 @@ dwDot3x3s1n8_u2qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s1n8_u2qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u2qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u2qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -9922,6 +13422,90 @@ dwDot3x3s1n8_u2qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s1n8_u2qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s1n8_u2qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s1n8_u2qug16
+dwDot3x3s1n8_u2qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s1n8_u2qzjoin
 dwDot3x3s1n8_u2qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -9943,6 +13527,10 @@ dwDot3x3s1n8_u2qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
 	VST1.P V4.D[1], (R9)(R12)
 	B dwDot3x3s1n8_u2qdone
+dwDot3x3s1n8_u2qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s1n8_u2qujoin
 dwDot3x3s1n8_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -10229,6 +13817,86 @@ dwDot3x3s2n8_u0qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s2n8_u0qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u0qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u0qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -10319,6 +13987,90 @@ dwDot3x3s2n8_u0qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s2n8_u0qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u0qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u0qug16
+dwDot3x3s2n8_u0qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s2n8_u0qzjoin
 dwDot3x3s2n8_u0qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -10340,6 +14092,10 @@ dwDot3x3s2n8_u0qr0noclamp:
 	VST1.P [V0.B8], (R10)(R12)
 	VST1.P V0.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u0qdone
+dwDot3x3s2n8_u0qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s2n8_u0qujoin
 dwDot3x3s2n8_u0qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -10552,6 +14308,86 @@ dwDot3x3s2n8_u1qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s2n8_u1qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u1qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u1qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -10642,6 +14478,90 @@ dwDot3x3s2n8_u1qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s2n8_u1qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u1qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u1qug16
+dwDot3x3s2n8_u1qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s2n8_u1qzjoin
 dwDot3x3s2n8_u1qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -10663,6 +14583,10 @@ dwDot3x3s2n8_u1qr0noclamp:
 	VST1.P [V8.B8], (R10)(R12)
 	VST1.P V8.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u1qdone
+dwDot3x3s2n8_u1qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s2n8_u1qujoin
 dwDot3x3s2n8_u1qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -10875,6 +14799,86 @@ dwDot3x3s2n8_u2qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s2n8_u2qzjoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u2qzg16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u2qzg16
 	WORD $0x0f1f9ed6 // sqrshrn v22.4h, v22.4s, #1
 	WORD $0x4f1f9ef6 // sqrshrn2 v22.8h, v23.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -10965,6 +14969,90 @@ dwDot3x3s2n8_u2qtbl:
 	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
 	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
 	B dwDot3x3s2n8_u2qujoin
+	WORD $0x0e614ad6 // sqxtn v22.4h, v22.4s
+	WORD $0x4e614af6 // sqxtn2 v22.8h, v23.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1f96d6 // sqshrn v22.4h, v22.4s, #1
+	WORD $0x4f1f96f6 // sqshrn2 v22.8h, v23.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1e96d6 // sqshrn v22.4h, v22.4s, #2
+	WORD $0x4f1e96f6 // sqshrn2 v22.8h, v23.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1d96d6 // sqshrn v22.4h, v22.4s, #3
+	WORD $0x4f1d96f6 // sqshrn2 v22.8h, v23.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1c96d6 // sqshrn v22.4h, v22.4s, #4
+	WORD $0x4f1c96f6 // sqshrn2 v22.8h, v23.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1b96d6 // sqshrn v22.4h, v22.4s, #5
+	WORD $0x4f1b96f6 // sqshrn2 v22.8h, v23.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1a96d6 // sqshrn v22.4h, v22.4s, #6
+	WORD $0x4f1a96f6 // sqshrn2 v22.8h, v23.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1996d6 // sqshrn v22.4h, v22.4s, #7
+	WORD $0x4f1996f6 // sqshrn2 v22.8h, v23.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1896d6 // sqshrn v22.4h, v22.4s, #8
+	WORD $0x4f1896f6 // sqshrn2 v22.8h, v23.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1796d6 // sqshrn v22.4h, v22.4s, #9
+	WORD $0x4f1796f6 // sqshrn2 v22.8h, v23.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1696d6 // sqshrn v22.4h, v22.4s, #10
+	WORD $0x4f1696f6 // sqshrn2 v22.8h, v23.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1596d6 // sqshrn v22.4h, v22.4s, #11
+	WORD $0x4f1596f6 // sqshrn2 v22.8h, v23.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1496d6 // sqshrn v22.4h, v22.4s, #12
+	WORD $0x4f1496f6 // sqshrn2 v22.8h, v23.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1396d6 // sqshrn v22.4h, v22.4s, #13
+	WORD $0x4f1396f6 // sqshrn2 v22.8h, v23.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1296d6 // sqshrn v22.4h, v22.4s, #14
+	WORD $0x4f1296f6 // sqshrn2 v22.8h, v23.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	B dwDot3x3s2n8_u2qug16
+	WORD $0x0f1196d6 // sqshrn v22.4h, v22.4s, #15
+	WORD $0x4f1196f6 // sqshrn2 v22.8h, v23.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	B dwDot3x3s2n8_u2qug16
+dwDot3x3s2n8_u2qzg16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s2n8_u2qzjoin
 dwDot3x3s2n8_u2qzgen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s
@@ -10986,6 +15074,10 @@ dwDot3x3s2n8_u2qr0noclamp:
 	VST1.P [V4.B8], (R10)(R12)
 	VST1.P V4.D[1], (R9)(R12)
 	B dwDot3x3s2n8_u2qdone
+dwDot3x3s2n8_u2qug16:
+	WORD $0x4e7a56d6 // srshl v22.8h, v22.8h, v26.8h
+	WORD $0x4e7a5694 // srshl v20.8h, v20.8h, v26.8h
+	B dwDot3x3s2n8_u2qujoin
 dwDot3x3s2n8_u2qugen:
 	WORD $0x4eba56d6 // srshl v22.4s, v22.4s, v26.4s
 	WORD $0x4ebb56f7 // srshl v23.4s, v23.4s, v27.4s

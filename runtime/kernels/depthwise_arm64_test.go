@@ -424,3 +424,73 @@ func TestDepthwiseRdm(t *testing.T) {
 	}
 	t.Logf("%d cases, %d of %d outputs inside the clamp", n, inside, total)
 }
+
+// TestDepthwiseMixedShifts runs the SDOT depthwise kernels' leaves of mixed
+// shifts (fillEpiARM, fillMixed's proof) against the generic twin, next to
+// the neon kernels: blocks whose k = max(S, 32) - 31 spread over 1 to 8
+// values (8: the SRSHL path) from smallest k of 1 to 17 (17: the SRSHL
+// path), S < 32 in some, 3x3 and 5x5, strides 1 and 2, 8- and 16-channel
+// blocks, zero points -128 and others, clamped or not, biases past the
+// int16 range after the first shift in some (the saturating SQSHRN).
+func TestDepthwiseMixedShifts(t *testing.T) {
+	r := rand.New(rand.NewPCG(85, 86))
+	n := 0
+	for kmin := int32(1); kmin <= 17; kmin++ {
+		for spread := int32(1); spread <= 8; spread++ {
+			for rep := range 2 {
+				kw, s := []int{3, 5}[r.IntN(2)], 1+r.IntN(2)
+				c := []int{8, 16, 24, 48}[r.IntN(4)]
+				h, w := 2+r.IntN(5), 2+r.IntN(6)
+				p, x, _, _ := newConvCase(r, 1, h, w, c, c, kw, kw, s, s, 1, 1, kw/2, kw/2, kw/2, kw/2, c)
+				p.Mult = make([]Multiplier, c)
+				for i := range p.Mult {
+					sh := 31 + kmin + int32(r.IntN(int(spread)))
+					if kmin == 1 && r.IntN(3) == 0 {
+						sh = int32(20 + r.IntN(12))
+					}
+					p.Mult[i] = Multiplier{M: int32(1<<30 + r.IntN(1<<30)), S: sh}
+				}
+				for b := 0; b < c; b += 16 {
+					p.Mult[b].S = 31 + kmin
+					if m := min(16, c-b); m > 1 {
+						p.Mult[b+1+r.IntN(m-1)].S = 31 + kmin + spread - 1
+					}
+				}
+				p.YZero = []int32{-128, -128, 0, int32(r.IntN(256) - 128)}[r.IntN(4)]
+				p.Out = []Range{Full, Full, {int8(min(max(p.YZero, -100), 50)), 100}}[r.IntN(3)]
+				x = randI8(r, len(x), -128, 127)
+				wd := randI8(r, kw*kw*c, -128, 127)
+				bias := make([]int32, c)
+				for i := range bias {
+					span := int64(300) << max(p.Mult[i].S-31, 1)
+					if rep == 1 {
+						span <<= 9
+					}
+					bias[i] = int32(min(max(r.Int64N(2*span+1)-span, -1<<30), 1<<30))
+				}
+				want := make([]int8, p.N*p.OH*p.OW*p.O)
+				if err := p.ValidateDepthwise(x, wd, bias, want); err != nil {
+					t.Fatal(err)
+				}
+				Depthwise(p, x, wd, bias, want, 0, p.Rows())
+				name := fmt.Sprintf("kmin=%d spread=%d %dx%d/%d C=%d %dx%d zy=%d out=%v", kmin, spread, kw, kw, s, c, h, w, p.YZero, p.Out)
+				for _, dot := range []bool{false, true} {
+					run, pack := dwRunARM, packDwARM
+					if dot {
+						if !cpu.ARM64.HasASIMDDP {
+							continue
+						}
+						run, pack = dwRunDot, packDwDot
+					}
+					got := make([]int8, len(want))
+					run(p, x, pack(p, wd), bias, got, 0, p.Rows())
+					if !slices.Equal(got, want) {
+						reportDiff(t, fmt.Sprintf("%s dot=%v", name, dot), got, want, c)
+					}
+					n++
+				}
+			}
+		}
+	}
+	t.Logf("%d cases", n)
+}

@@ -30,25 +30,65 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
 	MOVD R2, R20
 	MOVD $0, R26
-	CBZ R20, n4tail
+	CBZ R20, n4ztail
+	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	WORD $0x3cfa69a5 // ldr q5, [x13,x26]
+	WORD $0x3cfa69c6 // ldr q6, [x14,x26]
+	WORD $0x3cfa69e7 // ldr q7, [x15,x26]
+	ADD $16, R26
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x0e24c029 // smull v9.8h, v1.8b, v4.8b
+	WORD $0x0e24c04a // smull v10.8h, v2.8b, v4.8b
+	WORD $0x0e24c06b // smull v11.8h, v3.8b, v4.8b
+	WORD $0x0e25c00c // smull v12.8h, v0.8b, v5.8b
+	WORD $0x0e25c02d // smull v13.8h, v1.8b, v5.8b
+	WORD $0x0e25c04e // smull v14.8h, v2.8b, v5.8b
+	WORD $0x0e25c06f // smull v15.8h, v3.8b, v5.8b
+	WORD $0x4e248008 // smlal2 v8.8h, v0.16b, v4.16b
+	WORD $0x4e248029 // smlal2 v9.8h, v1.16b, v4.16b
+	WORD $0x4e24804a // smlal2 v10.8h, v2.16b, v4.16b
+	WORD $0x4e24806b // smlal2 v11.8h, v3.16b, v4.16b
+	WORD $0x4e25800c // smlal2 v12.8h, v0.16b, v5.16b
+	WORD $0x4e25802d // smlal2 v13.8h, v1.16b, v5.16b
+	WORD $0x4e25804e // smlal2 v14.8h, v2.16b, v5.16b
+	WORD $0x4e25806f // smlal2 v15.8h, v3.16b, v5.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
+	WORD $0x4e602994 // saddlp v20.4s, v12.8h
+	WORD $0x4e6029b5 // saddlp v21.4s, v13.8h
+	WORD $0x4e6029d6 // saddlp v22.4s, v14.8h
+	WORD $0x4e6029f7 // saddlp v23.4s, v15.8h
+	WORD $0x0e26c008 // smull v8.8h, v0.8b, v6.8b
+	WORD $0x0e26c029 // smull v9.8h, v1.8b, v6.8b
+	WORD $0x0e26c04a // smull v10.8h, v2.8b, v6.8b
+	WORD $0x0e26c06b // smull v11.8h, v3.8b, v6.8b
+	WORD $0x0e27c00c // smull v12.8h, v0.8b, v7.8b
+	WORD $0x0e27c02d // smull v13.8h, v1.8b, v7.8b
+	WORD $0x0e27c04e // smull v14.8h, v2.8b, v7.8b
+	WORD $0x0e27c06f // smull v15.8h, v3.8b, v7.8b
+	WORD $0x4e268008 // smlal2 v8.8h, v0.16b, v6.16b
+	WORD $0x4e268029 // smlal2 v9.8h, v1.16b, v6.16b
+	WORD $0x4e26804a // smlal2 v10.8h, v2.16b, v6.16b
+	WORD $0x4e26806b // smlal2 v11.8h, v3.16b, v6.16b
+	WORD $0x4e27800c // smlal2 v12.8h, v0.16b, v7.16b
+	WORD $0x4e27802d // smlal2 v13.8h, v1.16b, v7.16b
+	WORD $0x4e27804e // smlal2 v14.8h, v2.16b, v7.16b
+	WORD $0x4e27806f // smlal2 v15.8h, v3.16b, v7.16b
+	WORD $0x4e602918 // saddlp v24.4s, v8.8h
+	WORD $0x4e602939 // saddlp v25.4s, v9.8h
+	WORD $0x4e60295a // saddlp v26.4s, v10.8h
+	WORD $0x4e60297b // saddlp v27.4s, v11.8h
+	WORD $0x4e60299c // saddlp v28.4s, v12.8h
+	WORD $0x4e6029bd // saddlp v29.4s, v13.8h
+	WORD $0x4e6029de // saddlp v30.4s, v14.8h
+	WORD $0x4e6029ff // saddlp v31.4s, v15.8h
+	SUBS $1, R20, R20
+	BEQ n4tail
 n4loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x3cfa6984 // ldr q4, [x12,x26]
@@ -149,6 +189,68 @@ n4tail:
 	WORD $0x4e6069bd // sadalp v29.4s, v13.8h
 	WORD $0x4e6069de // sadalp v30.4s, v14.8h
 	WORD $0x4e6069ff // sadalp v31.4s, v15.8h
+	B n4epi
+n4ztail:
+	CBNZ R3, n4ztail1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	B n4epi
+n4ztail1:
+	ADD R26, R12, R12
+	ADD R26, R13, R13
+	ADD R26, R14, R14
+	ADD R26, R15, R15
+	VLD1 (R19), [V0.B16, V1.B16]
+	VLD1R (R12), [V4.D2]
+	VLD1R (R13), [V5.D2]
+	VLD1R (R14), [V6.D2]
+	VLD1R (R15), [V7.D2]
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x0e25c00c // smull v12.8h, v0.8b, v5.8b
+	WORD $0x4e25c00d // smull2 v13.8h, v0.16b, v5.16b
+	WORD $0x0e25c02e // smull v14.8h, v1.8b, v5.8b
+	WORD $0x4e25c02f // smull2 v15.8h, v1.16b, v5.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
+	WORD $0x4e602994 // saddlp v20.4s, v12.8h
+	WORD $0x4e6029b5 // saddlp v21.4s, v13.8h
+	WORD $0x4e6029d6 // saddlp v22.4s, v14.8h
+	WORD $0x4e6029f7 // saddlp v23.4s, v15.8h
+	WORD $0x0e26c008 // smull v8.8h, v0.8b, v6.8b
+	WORD $0x4e26c009 // smull2 v9.8h, v0.16b, v6.16b
+	WORD $0x0e26c02a // smull v10.8h, v1.8b, v6.8b
+	WORD $0x4e26c02b // smull2 v11.8h, v1.16b, v6.16b
+	WORD $0x0e27c00c // smull v12.8h, v0.8b, v7.8b
+	WORD $0x4e27c00d // smull2 v13.8h, v0.16b, v7.16b
+	WORD $0x0e27c02e // smull v14.8h, v1.8b, v7.8b
+	WORD $0x4e27c02f // smull2 v15.8h, v1.16b, v7.16b
+	WORD $0x4e602918 // saddlp v24.4s, v8.8h
+	WORD $0x4e602939 // saddlp v25.4s, v9.8h
+	WORD $0x4e60295a // saddlp v26.4s, v10.8h
+	WORD $0x4e60297b // saddlp v27.4s, v11.8h
+	WORD $0x4e60299c // saddlp v28.4s, v12.8h
+	WORD $0x4e6029bd // saddlp v29.4s, v13.8h
+	WORD $0x4e6029de // saddlp v30.4s, v14.8h
+	WORD $0x4e6029ff // saddlp v31.4s, v15.8h
 n4epi:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
@@ -210,13 +312,26 @@ row1:
 	CBZ R4, next
 	MOVD R0, R12
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
 	MOVD R2, R20
 	MOVD $0, R26
-	CBZ R20, n1tail
+	CBZ R20, n1ztail
+	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	ADD $16, R26
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x0e24c029 // smull v9.8h, v1.8b, v4.8b
+	WORD $0x0e24c04a // smull v10.8h, v2.8b, v4.8b
+	WORD $0x0e24c06b // smull v11.8h, v3.8b, v4.8b
+	WORD $0x4e248008 // smlal2 v8.8h, v0.16b, v4.16b
+	WORD $0x4e248029 // smlal2 v9.8h, v1.16b, v4.16b
+	WORD $0x4e24804a // smlal2 v10.8h, v2.16b, v4.16b
+	WORD $0x4e24806b // smlal2 v11.8h, v3.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
+	SUBS $1, R20, R20
+	BEQ n1tail
 n1loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x3cfa6984 // ldr q4, [x12,x26]
@@ -248,6 +363,26 @@ n1tail:
 	WORD $0x4e606931 // sadalp v17.4s, v9.8h
 	WORD $0x4e606952 // sadalp v18.4s, v10.8h
 	WORD $0x4e606973 // sadalp v19.4s, v11.8h
+	B n1epi
+n1ztail:
+	CBNZ R3, n1ztail1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	B n1epi
+n1ztail1:
+	ADD R26, R12, R12
+	VLD1 (R19), [V0.B16, V1.B16]
+	VLD1R (R12), [V4.D2]
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
 n1epi:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
@@ -311,25 +446,81 @@ row4:
 	ADD R1, R13, R14
 	ADD R1, R14, R15
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
 	MOVD R2, R20
 	MOVD $0, R26
-	CBZ R20, n4tail
+	CBZ R20, n4ztail
+	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	WORD $0x3cfa69a5 // ldr q5, [x13,x26]
+	WORD $0x3cfa69c6 // ldr q6, [x14,x26]
+	WORD $0x3cfa69e7 // ldr q7, [x15,x26]
+	ADD $16, R26
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x0e24c04c // smull v12.8h, v2.8b, v4.8b
+	WORD $0x4e24c04d // smull2 v13.8h, v2.16b, v4.16b
+	WORD $0x0e24c06e // smull v14.8h, v3.8b, v4.8b
+	WORD $0x4e24c06f // smull2 v15.8h, v3.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e606930 // sadalp v16.4s, v9.8h
+	WORD $0x4e602951 // saddlp v17.4s, v10.8h
+	WORD $0x4e606971 // sadalp v17.4s, v11.8h
+	WORD $0x4e602992 // saddlp v18.4s, v12.8h
+	WORD $0x4e6069b2 // sadalp v18.4s, v13.8h
+	WORD $0x4e6029d3 // saddlp v19.4s, v14.8h
+	WORD $0x4e6069f3 // sadalp v19.4s, v15.8h
+	WORD $0x0e25c008 // smull v8.8h, v0.8b, v5.8b
+	WORD $0x4e25c009 // smull2 v9.8h, v0.16b, v5.16b
+	WORD $0x0e25c02a // smull v10.8h, v1.8b, v5.8b
+	WORD $0x4e25c02b // smull2 v11.8h, v1.16b, v5.16b
+	WORD $0x0e25c04c // smull v12.8h, v2.8b, v5.8b
+	WORD $0x4e25c04d // smull2 v13.8h, v2.16b, v5.16b
+	WORD $0x0e25c06e // smull v14.8h, v3.8b, v5.8b
+	WORD $0x4e25c06f // smull2 v15.8h, v3.16b, v5.16b
+	WORD $0x4e602914 // saddlp v20.4s, v8.8h
+	WORD $0x4e606934 // sadalp v20.4s, v9.8h
+	WORD $0x4e602955 // saddlp v21.4s, v10.8h
+	WORD $0x4e606975 // sadalp v21.4s, v11.8h
+	WORD $0x4e602996 // saddlp v22.4s, v12.8h
+	WORD $0x4e6069b6 // sadalp v22.4s, v13.8h
+	WORD $0x4e6029d7 // saddlp v23.4s, v14.8h
+	WORD $0x4e6069f7 // sadalp v23.4s, v15.8h
+	WORD $0x0e26c008 // smull v8.8h, v0.8b, v6.8b
+	WORD $0x4e26c009 // smull2 v9.8h, v0.16b, v6.16b
+	WORD $0x0e26c02a // smull v10.8h, v1.8b, v6.8b
+	WORD $0x4e26c02b // smull2 v11.8h, v1.16b, v6.16b
+	WORD $0x0e26c04c // smull v12.8h, v2.8b, v6.8b
+	WORD $0x4e26c04d // smull2 v13.8h, v2.16b, v6.16b
+	WORD $0x0e26c06e // smull v14.8h, v3.8b, v6.8b
+	WORD $0x4e26c06f // smull2 v15.8h, v3.16b, v6.16b
+	WORD $0x4e602918 // saddlp v24.4s, v8.8h
+	WORD $0x4e606938 // sadalp v24.4s, v9.8h
+	WORD $0x4e602959 // saddlp v25.4s, v10.8h
+	WORD $0x4e606979 // sadalp v25.4s, v11.8h
+	WORD $0x4e60299a // saddlp v26.4s, v12.8h
+	WORD $0x4e6069ba // sadalp v26.4s, v13.8h
+	WORD $0x4e6029db // saddlp v27.4s, v14.8h
+	WORD $0x4e6069fb // sadalp v27.4s, v15.8h
+	WORD $0x0e27c008 // smull v8.8h, v0.8b, v7.8b
+	WORD $0x4e27c009 // smull2 v9.8h, v0.16b, v7.16b
+	WORD $0x0e27c02a // smull v10.8h, v1.8b, v7.8b
+	WORD $0x4e27c02b // smull2 v11.8h, v1.16b, v7.16b
+	WORD $0x0e27c04c // smull v12.8h, v2.8b, v7.8b
+	WORD $0x4e27c04d // smull2 v13.8h, v2.16b, v7.16b
+	WORD $0x0e27c06e // smull v14.8h, v3.8b, v7.8b
+	WORD $0x4e27c06f // smull2 v15.8h, v3.16b, v7.16b
+	WORD $0x4e60291c // saddlp v28.4s, v8.8h
+	WORD $0x4e60693c // sadalp v28.4s, v9.8h
+	WORD $0x4e60295d // saddlp v29.4s, v10.8h
+	WORD $0x4e60697d // sadalp v29.4s, v11.8h
+	WORD $0x4e60299e // saddlp v30.4s, v12.8h
+	WORD $0x4e6069be // sadalp v30.4s, v13.8h
+	WORD $0x4e6029df // saddlp v31.4s, v14.8h
+	WORD $0x4e6069ff // sadalp v31.4s, v15.8h
+	SUBS $1, R20, R20
+	BEQ n4tail
 n4loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x3cfa6984 // ldr q4, [x12,x26]
@@ -446,6 +637,68 @@ n4tail:
 	WORD $0x4e6069bd // sadalp v29.4s, v13.8h
 	WORD $0x4e6069de // sadalp v30.4s, v14.8h
 	WORD $0x4e6069ff // sadalp v31.4s, v15.8h
+	B n4epi
+n4ztail:
+	CBNZ R3, n4ztail1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	B n4epi
+n4ztail1:
+	ADD R26, R12, R12
+	ADD R26, R13, R13
+	ADD R26, R14, R14
+	ADD R26, R15, R15
+	VLD1 (R19), [V0.B16, V1.B16]
+	VLD1R (R12), [V4.D2]
+	VLD1R (R13), [V5.D2]
+	VLD1R (R14), [V6.D2]
+	VLD1R (R15), [V7.D2]
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x0e25c00c // smull v12.8h, v0.8b, v5.8b
+	WORD $0x4e25c00d // smull2 v13.8h, v0.16b, v5.16b
+	WORD $0x0e25c02e // smull v14.8h, v1.8b, v5.8b
+	WORD $0x4e25c02f // smull2 v15.8h, v1.16b, v5.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
+	WORD $0x4e602994 // saddlp v20.4s, v12.8h
+	WORD $0x4e6029b5 // saddlp v21.4s, v13.8h
+	WORD $0x4e6029d6 // saddlp v22.4s, v14.8h
+	WORD $0x4e6029f7 // saddlp v23.4s, v15.8h
+	WORD $0x0e26c008 // smull v8.8h, v0.8b, v6.8b
+	WORD $0x4e26c009 // smull2 v9.8h, v0.16b, v6.16b
+	WORD $0x0e26c02a // smull v10.8h, v1.8b, v6.8b
+	WORD $0x4e26c02b // smull2 v11.8h, v1.16b, v6.16b
+	WORD $0x0e27c00c // smull v12.8h, v0.8b, v7.8b
+	WORD $0x4e27c00d // smull2 v13.8h, v0.16b, v7.16b
+	WORD $0x0e27c02e // smull v14.8h, v1.8b, v7.8b
+	WORD $0x4e27c02f // smull2 v15.8h, v1.16b, v7.16b
+	WORD $0x4e602918 // saddlp v24.4s, v8.8h
+	WORD $0x4e602939 // saddlp v25.4s, v9.8h
+	WORD $0x4e60295a // saddlp v26.4s, v10.8h
+	WORD $0x4e60297b // saddlp v27.4s, v11.8h
+	WORD $0x4e60299c // saddlp v28.4s, v12.8h
+	WORD $0x4e6029bd // saddlp v29.4s, v13.8h
+	WORD $0x4e6029de // saddlp v30.4s, v14.8h
+	WORD $0x4e6029ff // saddlp v31.4s, v15.8h
 n4epi:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
@@ -507,13 +760,30 @@ row1:
 	CBZ R4, next
 	MOVD R0, R12
 	MOVD R5, R19
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
 	MOVD R2, R20
 	MOVD $0, R26
-	CBZ R20, n1tail
+	CBZ R20, n1ztail
+	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD $0x3cfa6984 // ldr q4, [x12,x26]
+	ADD $16, R26
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x0e24c04c // smull v12.8h, v2.8b, v4.8b
+	WORD $0x4e24c04d // smull2 v13.8h, v2.16b, v4.16b
+	WORD $0x0e24c06e // smull v14.8h, v3.8b, v4.8b
+	WORD $0x4e24c06f // smull2 v15.8h, v3.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e606930 // sadalp v16.4s, v9.8h
+	WORD $0x4e602951 // saddlp v17.4s, v10.8h
+	WORD $0x4e606971 // sadalp v17.4s, v11.8h
+	WORD $0x4e602992 // saddlp v18.4s, v12.8h
+	WORD $0x4e6069b2 // sadalp v18.4s, v13.8h
+	WORD $0x4e6029d3 // saddlp v19.4s, v14.8h
+	WORD $0x4e6069f3 // sadalp v19.4s, v15.8h
+	SUBS $1, R20, R20
+	BEQ n1tail
 n1loop:
 	VLD1.P 64(R19), [V0.B16, V1.B16, V2.B16, V3.B16]
 	WORD $0x3cfa6984 // ldr q4, [x12,x26]
@@ -549,6 +819,26 @@ n1tail:
 	WORD $0x4e606931 // sadalp v17.4s, v9.8h
 	WORD $0x4e606952 // sadalp v18.4s, v10.8h
 	WORD $0x4e606973 // sadalp v19.4s, v11.8h
+	B n1epi
+n1ztail:
+	CBNZ R3, n1ztail1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	B n1epi
+n1ztail1:
+	ADD R26, R12, R12
+	VLD1 (R19), [V0.B16, V1.B16]
+	VLD1R (R12), [V4.D2]
+	WORD $0x0e24c008 // smull v8.8h, v0.8b, v4.8b
+	WORD $0x4e24c009 // smull2 v9.8h, v0.16b, v4.16b
+	WORD $0x0e24c02a // smull v10.8h, v1.8b, v4.8b
+	WORD $0x4e24c02b // smull2 v11.8h, v1.16b, v4.16b
+	WORD $0x4e602910 // saddlp v16.4s, v8.8h
+	WORD $0x4e602931 // saddlp v17.4s, v9.8h
+	WORD $0x4e602952 // saddlp v18.4s, v10.8h
+	WORD $0x4e602973 // saddlp v19.4s, v11.8h
 n1epi:
 	VADDP V17.S4, V16.S4, V8.S4
 	VADDP V19.S4, V18.S4, V9.S4
@@ -1099,6 +1389,278 @@ d4qtbl:
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	B d4qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	B d4qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f96d5 // sqshrn v21.4h, v22.4s, #1
+	WORD $0x4f1f96f5 // sqshrn2 v21.8h, v23.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9759 // sqshrn v25.4h, v26.4s, #1
+	WORD $0x4f1f9779 // sqshrn2 v25.8h, v27.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f97dd // sqshrn v29.4h, v30.4s, #1
+	WORD $0x4f1f97fd // sqshrn2 v29.8h, v31.4s, #1
+	B d4qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e96d5 // sqshrn v21.4h, v22.4s, #2
+	WORD $0x4f1e96f5 // sqshrn2 v21.8h, v23.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9759 // sqshrn v25.4h, v26.4s, #2
+	WORD $0x4f1e9779 // sqshrn2 v25.8h, v27.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e97dd // sqshrn v29.4h, v30.4s, #2
+	WORD $0x4f1e97fd // sqshrn2 v29.8h, v31.4s, #2
+	B d4qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d96d5 // sqshrn v21.4h, v22.4s, #3
+	WORD $0x4f1d96f5 // sqshrn2 v21.8h, v23.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9759 // sqshrn v25.4h, v26.4s, #3
+	WORD $0x4f1d9779 // sqshrn2 v25.8h, v27.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d97dd // sqshrn v29.4h, v30.4s, #3
+	WORD $0x4f1d97fd // sqshrn2 v29.8h, v31.4s, #3
+	B d4qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c96d5 // sqshrn v21.4h, v22.4s, #4
+	WORD $0x4f1c96f5 // sqshrn2 v21.8h, v23.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9759 // sqshrn v25.4h, v26.4s, #4
+	WORD $0x4f1c9779 // sqshrn2 v25.8h, v27.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c97dd // sqshrn v29.4h, v30.4s, #4
+	WORD $0x4f1c97fd // sqshrn2 v29.8h, v31.4s, #4
+	B d4qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b96d5 // sqshrn v21.4h, v22.4s, #5
+	WORD $0x4f1b96f5 // sqshrn2 v21.8h, v23.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9759 // sqshrn v25.4h, v26.4s, #5
+	WORD $0x4f1b9779 // sqshrn2 v25.8h, v27.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b97dd // sqshrn v29.4h, v30.4s, #5
+	WORD $0x4f1b97fd // sqshrn2 v29.8h, v31.4s, #5
+	B d4qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a96d5 // sqshrn v21.4h, v22.4s, #6
+	WORD $0x4f1a96f5 // sqshrn2 v21.8h, v23.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9759 // sqshrn v25.4h, v26.4s, #6
+	WORD $0x4f1a9779 // sqshrn2 v25.8h, v27.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a97dd // sqshrn v29.4h, v30.4s, #6
+	WORD $0x4f1a97fd // sqshrn2 v29.8h, v31.4s, #6
+	B d4qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f1996d5 // sqshrn v21.4h, v22.4s, #7
+	WORD $0x4f1996f5 // sqshrn2 v21.8h, v23.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199759 // sqshrn v25.4h, v26.4s, #7
+	WORD $0x4f199779 // sqshrn2 v25.8h, v27.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f1997dd // sqshrn v29.4h, v30.4s, #7
+	WORD $0x4f1997fd // sqshrn2 v29.8h, v31.4s, #7
+	B d4qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f1896d5 // sqshrn v21.4h, v22.4s, #8
+	WORD $0x4f1896f5 // sqshrn2 v21.8h, v23.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189759 // sqshrn v25.4h, v26.4s, #8
+	WORD $0x4f189779 // sqshrn2 v25.8h, v27.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f1897dd // sqshrn v29.4h, v30.4s, #8
+	WORD $0x4f1897fd // sqshrn2 v29.8h, v31.4s, #8
+	B d4qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f1796d5 // sqshrn v21.4h, v22.4s, #9
+	WORD $0x4f1796f5 // sqshrn2 v21.8h, v23.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179759 // sqshrn v25.4h, v26.4s, #9
+	WORD $0x4f179779 // sqshrn2 v25.8h, v27.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f1797dd // sqshrn v29.4h, v30.4s, #9
+	WORD $0x4f1797fd // sqshrn2 v29.8h, v31.4s, #9
+	B d4qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f1696d5 // sqshrn v21.4h, v22.4s, #10
+	WORD $0x4f1696f5 // sqshrn2 v21.8h, v23.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169759 // sqshrn v25.4h, v26.4s, #10
+	WORD $0x4f169779 // sqshrn2 v25.8h, v27.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f1697dd // sqshrn v29.4h, v30.4s, #10
+	WORD $0x4f1697fd // sqshrn2 v29.8h, v31.4s, #10
+	B d4qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f1596d5 // sqshrn v21.4h, v22.4s, #11
+	WORD $0x4f1596f5 // sqshrn2 v21.8h, v23.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159759 // sqshrn v25.4h, v26.4s, #11
+	WORD $0x4f159779 // sqshrn2 v25.8h, v27.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f1597dd // sqshrn v29.4h, v30.4s, #11
+	WORD $0x4f1597fd // sqshrn2 v29.8h, v31.4s, #11
+	B d4qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f1496d5 // sqshrn v21.4h, v22.4s, #12
+	WORD $0x4f1496f5 // sqshrn2 v21.8h, v23.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149759 // sqshrn v25.4h, v26.4s, #12
+	WORD $0x4f149779 // sqshrn2 v25.8h, v27.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f1497dd // sqshrn v29.4h, v30.4s, #12
+	WORD $0x4f1497fd // sqshrn2 v29.8h, v31.4s, #12
+	B d4qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f1396d5 // sqshrn v21.4h, v22.4s, #13
+	WORD $0x4f1396f5 // sqshrn2 v21.8h, v23.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139759 // sqshrn v25.4h, v26.4s, #13
+	WORD $0x4f139779 // sqshrn2 v25.8h, v27.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f1397dd // sqshrn v29.4h, v30.4s, #13
+	WORD $0x4f1397fd // sqshrn2 v29.8h, v31.4s, #13
+	B d4qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f1296d5 // sqshrn v21.4h, v22.4s, #14
+	WORD $0x4f1296f5 // sqshrn2 v21.8h, v23.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129759 // sqshrn v25.4h, v26.4s, #14
+	WORD $0x4f129779 // sqshrn2 v25.8h, v27.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f1297dd // sqshrn v29.4h, v30.4s, #14
+	WORD $0x4f1297fd // sqshrn2 v29.8h, v31.4s, #14
+	B d4qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f1196d5 // sqshrn v21.4h, v22.4s, #15
+	WORD $0x4f1196f5 // sqshrn2 v21.8h, v23.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119759 // sqshrn v25.4h, v26.4s, #15
+	WORD $0x4f119779 // sqshrn2 v25.8h, v27.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f1197dd // sqshrn v29.4h, v30.4s, #15
+	WORD $0x4f1197fd // sqshrn2 v29.8h, v31.4s, #15
+	B d4qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -1405,6 +1967,288 @@ d4qtbl:
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
 	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
 	B d4qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x4e614af5 // sqxtn2 v21.8h, v23.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x4e614b79 // sqxtn2 v25.8h, v27.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	WORD $0x4e614bfd // sqxtn2 v29.8h, v31.4s
+	B d4qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f96d5 // sqshrn v21.4h, v22.4s, #1
+	WORD $0x4f1f96f5 // sqshrn2 v21.8h, v23.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9759 // sqshrn v25.4h, v26.4s, #1
+	WORD $0x4f1f9779 // sqshrn2 v25.8h, v27.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f97dd // sqshrn v29.4h, v30.4s, #1
+	WORD $0x4f1f97fd // sqshrn2 v29.8h, v31.4s, #1
+	B d4qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e96d5 // sqshrn v21.4h, v22.4s, #2
+	WORD $0x4f1e96f5 // sqshrn2 v21.8h, v23.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9759 // sqshrn v25.4h, v26.4s, #2
+	WORD $0x4f1e9779 // sqshrn2 v25.8h, v27.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e97dd // sqshrn v29.4h, v30.4s, #2
+	WORD $0x4f1e97fd // sqshrn2 v29.8h, v31.4s, #2
+	B d4qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d96d5 // sqshrn v21.4h, v22.4s, #3
+	WORD $0x4f1d96f5 // sqshrn2 v21.8h, v23.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9759 // sqshrn v25.4h, v26.4s, #3
+	WORD $0x4f1d9779 // sqshrn2 v25.8h, v27.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d97dd // sqshrn v29.4h, v30.4s, #3
+	WORD $0x4f1d97fd // sqshrn2 v29.8h, v31.4s, #3
+	B d4qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c96d5 // sqshrn v21.4h, v22.4s, #4
+	WORD $0x4f1c96f5 // sqshrn2 v21.8h, v23.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9759 // sqshrn v25.4h, v26.4s, #4
+	WORD $0x4f1c9779 // sqshrn2 v25.8h, v27.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c97dd // sqshrn v29.4h, v30.4s, #4
+	WORD $0x4f1c97fd // sqshrn2 v29.8h, v31.4s, #4
+	B d4qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b96d5 // sqshrn v21.4h, v22.4s, #5
+	WORD $0x4f1b96f5 // sqshrn2 v21.8h, v23.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9759 // sqshrn v25.4h, v26.4s, #5
+	WORD $0x4f1b9779 // sqshrn2 v25.8h, v27.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b97dd // sqshrn v29.4h, v30.4s, #5
+	WORD $0x4f1b97fd // sqshrn2 v29.8h, v31.4s, #5
+	B d4qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a96d5 // sqshrn v21.4h, v22.4s, #6
+	WORD $0x4f1a96f5 // sqshrn2 v21.8h, v23.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9759 // sqshrn v25.4h, v26.4s, #6
+	WORD $0x4f1a9779 // sqshrn2 v25.8h, v27.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a97dd // sqshrn v29.4h, v30.4s, #6
+	WORD $0x4f1a97fd // sqshrn2 v29.8h, v31.4s, #6
+	B d4qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f1996d5 // sqshrn v21.4h, v22.4s, #7
+	WORD $0x4f1996f5 // sqshrn2 v21.8h, v23.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199759 // sqshrn v25.4h, v26.4s, #7
+	WORD $0x4f199779 // sqshrn2 v25.8h, v27.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f1997dd // sqshrn v29.4h, v30.4s, #7
+	WORD $0x4f1997fd // sqshrn2 v29.8h, v31.4s, #7
+	B d4qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f1896d5 // sqshrn v21.4h, v22.4s, #8
+	WORD $0x4f1896f5 // sqshrn2 v21.8h, v23.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189759 // sqshrn v25.4h, v26.4s, #8
+	WORD $0x4f189779 // sqshrn2 v25.8h, v27.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f1897dd // sqshrn v29.4h, v30.4s, #8
+	WORD $0x4f1897fd // sqshrn2 v29.8h, v31.4s, #8
+	B d4qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f1796d5 // sqshrn v21.4h, v22.4s, #9
+	WORD $0x4f1796f5 // sqshrn2 v21.8h, v23.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179759 // sqshrn v25.4h, v26.4s, #9
+	WORD $0x4f179779 // sqshrn2 v25.8h, v27.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f1797dd // sqshrn v29.4h, v30.4s, #9
+	WORD $0x4f1797fd // sqshrn2 v29.8h, v31.4s, #9
+	B d4qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f1696d5 // sqshrn v21.4h, v22.4s, #10
+	WORD $0x4f1696f5 // sqshrn2 v21.8h, v23.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169759 // sqshrn v25.4h, v26.4s, #10
+	WORD $0x4f169779 // sqshrn2 v25.8h, v27.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f1697dd // sqshrn v29.4h, v30.4s, #10
+	WORD $0x4f1697fd // sqshrn2 v29.8h, v31.4s, #10
+	B d4qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f1596d5 // sqshrn v21.4h, v22.4s, #11
+	WORD $0x4f1596f5 // sqshrn2 v21.8h, v23.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159759 // sqshrn v25.4h, v26.4s, #11
+	WORD $0x4f159779 // sqshrn2 v25.8h, v27.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f1597dd // sqshrn v29.4h, v30.4s, #11
+	WORD $0x4f1597fd // sqshrn2 v29.8h, v31.4s, #11
+	B d4qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f1496d5 // sqshrn v21.4h, v22.4s, #12
+	WORD $0x4f1496f5 // sqshrn2 v21.8h, v23.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149759 // sqshrn v25.4h, v26.4s, #12
+	WORD $0x4f149779 // sqshrn2 v25.8h, v27.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f1497dd // sqshrn v29.4h, v30.4s, #12
+	WORD $0x4f1497fd // sqshrn2 v29.8h, v31.4s, #12
+	B d4qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f1396d5 // sqshrn v21.4h, v22.4s, #13
+	WORD $0x4f1396f5 // sqshrn2 v21.8h, v23.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139759 // sqshrn v25.4h, v26.4s, #13
+	WORD $0x4f139779 // sqshrn2 v25.8h, v27.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f1397dd // sqshrn v29.4h, v30.4s, #13
+	WORD $0x4f1397fd // sqshrn2 v29.8h, v31.4s, #13
+	B d4qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f1296d5 // sqshrn v21.4h, v22.4s, #14
+	WORD $0x4f1296f5 // sqshrn2 v21.8h, v23.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129759 // sqshrn v25.4h, v26.4s, #14
+	WORD $0x4f129779 // sqshrn2 v25.8h, v27.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f1297dd // sqshrn v29.4h, v30.4s, #14
+	WORD $0x4f1297fd // sqshrn2 v29.8h, v31.4s, #14
+	B d4qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f1196d5 // sqshrn v21.4h, v22.4s, #15
+	WORD $0x4f1196f5 // sqshrn2 v21.8h, v23.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119759 // sqshrn v25.4h, v26.4s, #15
+	WORD $0x4f119779 // sqshrn2 v25.8h, v27.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f1197dd // sqshrn v29.4h, v30.4s, #15
+	WORD $0x4f1197fd // sqshrn2 v29.8h, v31.4s, #15
+	B d4qug16
+d4qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e6956b5 // srshl v21.8h, v21.8h, v9.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e695739 // srshl v25.8h, v25.8h, v9.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	WORD $0x4e6957bd // srshl v29.8h, v29.8h, v9.8h
+	B d4qzjoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -1479,6 +2323,16 @@ d4qr2noclamp:
 d4qr3noclamp:
 	VST1 [V6.B16], (R24)
 	B d4qdone
+d4qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e6956b5 // srshl v21.8h, v21.8h, v9.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e695739 // srshl v25.8h, v25.8h, v9.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	WORD $0x4e6957bd // srshl v29.8h, v29.8h, v9.8h
+	B d4qujoin
 d4qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -1721,6 +2575,86 @@ d1qtbl:
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
 	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	B d1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	B d1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	B d1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	B d1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	B d1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	B d1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	B d1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	B d1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	B d1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	B d1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	B d1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	B d1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	B d1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	B d1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	B d1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	B d1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	B d1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -1811,6 +2745,90 @@ d1qtbl:
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
 	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
 	B d1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x4e614a71 // sqxtn2 v17.8h, v19.4s
+	B d1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x4f1f9671 // sqshrn2 v17.8h, v19.4s, #1
+	B d1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x4f1e9671 // sqshrn2 v17.8h, v19.4s, #2
+	B d1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x4f1d9671 // sqshrn2 v17.8h, v19.4s, #3
+	B d1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x4f1c9671 // sqshrn2 v17.8h, v19.4s, #4
+	B d1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x4f1b9671 // sqshrn2 v17.8h, v19.4s, #5
+	B d1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x4f1a9671 // sqshrn2 v17.8h, v19.4s, #6
+	B d1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x4f199671 // sqshrn2 v17.8h, v19.4s, #7
+	B d1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x4f189671 // sqshrn2 v17.8h, v19.4s, #8
+	B d1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x4f179671 // sqshrn2 v17.8h, v19.4s, #9
+	B d1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x4f169671 // sqshrn2 v17.8h, v19.4s, #10
+	B d1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x4f159671 // sqshrn2 v17.8h, v19.4s, #11
+	B d1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x4f149671 // sqshrn2 v17.8h, v19.4s, #12
+	B d1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x4f139671 // sqshrn2 v17.8h, v19.4s, #13
+	B d1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x4f129671 // sqshrn2 v17.8h, v19.4s, #14
+	B d1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x4f119671 // sqshrn2 v17.8h, v19.4s, #15
+	B d1qug16
+d1qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	B d1qzjoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -1831,6 +2849,10 @@ d1qzjoin:
 d1qr0noclamp:
 	VST1 [V6.B16], (R24)
 	B d1qdone
+d1qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	B d1qujoin
 d1qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2273,6 +3295,214 @@ d4qtbl:
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
 	B d4qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	B d4qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f96d5 // sqshrn v21.4h, v22.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9759 // sqshrn v25.4h, v26.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f97dd // sqshrn v29.4h, v30.4s, #1
+	B d4qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e96d5 // sqshrn v21.4h, v22.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9759 // sqshrn v25.4h, v26.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e97dd // sqshrn v29.4h, v30.4s, #2
+	B d4qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d96d5 // sqshrn v21.4h, v22.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9759 // sqshrn v25.4h, v26.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d97dd // sqshrn v29.4h, v30.4s, #3
+	B d4qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c96d5 // sqshrn v21.4h, v22.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9759 // sqshrn v25.4h, v26.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c97dd // sqshrn v29.4h, v30.4s, #4
+	B d4qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b96d5 // sqshrn v21.4h, v22.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9759 // sqshrn v25.4h, v26.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b97dd // sqshrn v29.4h, v30.4s, #5
+	B d4qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a96d5 // sqshrn v21.4h, v22.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9759 // sqshrn v25.4h, v26.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a97dd // sqshrn v29.4h, v30.4s, #6
+	B d4qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f1996d5 // sqshrn v21.4h, v22.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199759 // sqshrn v25.4h, v26.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f1997dd // sqshrn v29.4h, v30.4s, #7
+	B d4qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f1896d5 // sqshrn v21.4h, v22.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189759 // sqshrn v25.4h, v26.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f1897dd // sqshrn v29.4h, v30.4s, #8
+	B d4qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f1796d5 // sqshrn v21.4h, v22.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179759 // sqshrn v25.4h, v26.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f1797dd // sqshrn v29.4h, v30.4s, #9
+	B d4qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f1696d5 // sqshrn v21.4h, v22.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169759 // sqshrn v25.4h, v26.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f1697dd // sqshrn v29.4h, v30.4s, #10
+	B d4qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f1596d5 // sqshrn v21.4h, v22.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159759 // sqshrn v25.4h, v26.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f1597dd // sqshrn v29.4h, v30.4s, #11
+	B d4qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f1496d5 // sqshrn v21.4h, v22.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149759 // sqshrn v25.4h, v26.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f1497dd // sqshrn v29.4h, v30.4s, #12
+	B d4qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f1396d5 // sqshrn v21.4h, v22.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139759 // sqshrn v25.4h, v26.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f1397dd // sqshrn v29.4h, v30.4s, #13
+	B d4qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f1296d5 // sqshrn v21.4h, v22.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129759 // sqshrn v25.4h, v26.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f1297dd // sqshrn v29.4h, v30.4s, #14
+	B d4qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f1196d5 // sqshrn v21.4h, v22.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119759 // sqshrn v25.4h, v26.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f1197dd // sqshrn v29.4h, v30.4s, #15
+	B d4qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -2507,6 +3737,224 @@ d4qtbl:
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
 	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
 	B d4qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614ad5 // sqxtn v21.4h, v22.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b59 // sqxtn v25.4h, v26.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	WORD $0x0e614bdd // sqxtn v29.4h, v30.4s
+	B d4qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f96d5 // sqshrn v21.4h, v22.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f9759 // sqshrn v25.4h, v26.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	WORD $0x0f1f97dd // sqshrn v29.4h, v30.4s, #1
+	B d4qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e96d5 // sqshrn v21.4h, v22.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e9759 // sqshrn v25.4h, v26.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	WORD $0x0f1e97dd // sqshrn v29.4h, v30.4s, #2
+	B d4qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d96d5 // sqshrn v21.4h, v22.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d9759 // sqshrn v25.4h, v26.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	WORD $0x0f1d97dd // sqshrn v29.4h, v30.4s, #3
+	B d4qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c96d5 // sqshrn v21.4h, v22.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c9759 // sqshrn v25.4h, v26.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	WORD $0x0f1c97dd // sqshrn v29.4h, v30.4s, #4
+	B d4qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b96d5 // sqshrn v21.4h, v22.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b9759 // sqshrn v25.4h, v26.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	WORD $0x0f1b97dd // sqshrn v29.4h, v30.4s, #5
+	B d4qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a96d5 // sqshrn v21.4h, v22.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a9759 // sqshrn v25.4h, v26.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	WORD $0x0f1a97dd // sqshrn v29.4h, v30.4s, #6
+	B d4qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f1996d5 // sqshrn v21.4h, v22.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f199759 // sqshrn v25.4h, v26.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	WORD $0x0f1997dd // sqshrn v29.4h, v30.4s, #7
+	B d4qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f1896d5 // sqshrn v21.4h, v22.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f189759 // sqshrn v25.4h, v26.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	WORD $0x0f1897dd // sqshrn v29.4h, v30.4s, #8
+	B d4qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f1796d5 // sqshrn v21.4h, v22.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f179759 // sqshrn v25.4h, v26.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	WORD $0x0f1797dd // sqshrn v29.4h, v30.4s, #9
+	B d4qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f1696d5 // sqshrn v21.4h, v22.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f169759 // sqshrn v25.4h, v26.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	WORD $0x0f1697dd // sqshrn v29.4h, v30.4s, #10
+	B d4qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f1596d5 // sqshrn v21.4h, v22.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f159759 // sqshrn v25.4h, v26.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	WORD $0x0f1597dd // sqshrn v29.4h, v30.4s, #11
+	B d4qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f1496d5 // sqshrn v21.4h, v22.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f149759 // sqshrn v25.4h, v26.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	WORD $0x0f1497dd // sqshrn v29.4h, v30.4s, #12
+	B d4qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f1396d5 // sqshrn v21.4h, v22.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f139759 // sqshrn v25.4h, v26.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	WORD $0x0f1397dd // sqshrn v29.4h, v30.4s, #13
+	B d4qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f1296d5 // sqshrn v21.4h, v22.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f129759 // sqshrn v25.4h, v26.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	WORD $0x0f1297dd // sqshrn v29.4h, v30.4s, #14
+	B d4qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f1196d5 // sqshrn v21.4h, v22.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f119759 // sqshrn v25.4h, v26.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	WORD $0x0f1197dd // sqshrn v29.4h, v30.4s, #15
+	B d4qug16
+d4qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e6956b5 // srshl v21.8h, v21.8h, v9.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e695739 // srshl v25.8h, v25.8h, v9.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	WORD $0x4e6957bd // srshl v29.8h, v29.8h, v9.8h
+	B d4qzjoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2585,6 +4033,16 @@ d4qr3noclamp:
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
 	B d4qdone
+d4qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e6956b5 // srshl v21.8h, v21.8h, v9.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e695739 // srshl v25.8h, v25.8h, v9.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	WORD $0x4e6957bd // srshl v29.8h, v29.8h, v9.8h
+	B d4qujoin
 d4qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2804,6 +4262,70 @@ d1qtbl:
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
 	B d1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	B d1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	B d1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	B d1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	B d1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	B d1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	B d1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	B d1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	B d1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	B d1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	B d1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	B d1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	B d1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	B d1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	B d1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	B d1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	B d1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e51 // sqrshrn v17.4h, v18.4s, #1
@@ -2876,6 +4398,74 @@ d1qtbl:
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
 	B d1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a51 // sqxtn v17.4h, v18.4s
+	B d1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9651 // sqshrn v17.4h, v18.4s, #1
+	B d1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9651 // sqshrn v17.4h, v18.4s, #2
+	B d1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9651 // sqshrn v17.4h, v18.4s, #3
+	B d1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9651 // sqshrn v17.4h, v18.4s, #4
+	B d1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9651 // sqshrn v17.4h, v18.4s, #5
+	B d1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9651 // sqshrn v17.4h, v18.4s, #6
+	B d1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199651 // sqshrn v17.4h, v18.4s, #7
+	B d1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189651 // sqshrn v17.4h, v18.4s, #8
+	B d1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179651 // sqshrn v17.4h, v18.4s, #9
+	B d1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169651 // sqshrn v17.4h, v18.4s, #10
+	B d1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159651 // sqshrn v17.4h, v18.4s, #11
+	B d1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149651 // sqshrn v17.4h, v18.4s, #12
+	B d1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139651 // sqshrn v17.4h, v18.4s, #13
+	B d1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129651 // sqshrn v17.4h, v18.4s, #14
+	B d1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119651 // sqshrn v17.4h, v18.4s, #15
+	B d1qug16
+d1qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	B d1qzjoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -2897,6 +4487,10 @@ d1qr0noclamp:
 	VMOV V6.S[2], R22
 	MOVW R22, 8(R24)
 	B d1qdone
+d1qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e695631 // srshl v17.8h, v17.8h, v9.8h
+	B d1qujoin
 d1qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3235,6 +4829,150 @@ d4qtbl:
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
 	B d4qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	B d4qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	B d4qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	B d4qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	B d4qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	B d4qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	B d4qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	B d4qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	B d4qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	B d4qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	B d4qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	B d4qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	B d4qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	B d4qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	B d4qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	B d4qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	B d4qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
@@ -3397,6 +5135,156 @@ d4qtbl:
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
 	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
 	B d4qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x4e614ab4 // sqxtn2 v20.8h, v21.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x4e614b38 // sqxtn2 v24.8h, v25.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	WORD $0x4e614bbc // sqxtn2 v28.8h, v29.4s
+	B d4qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x4f1f96b4 // sqshrn2 v20.8h, v21.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x4f1f9738 // sqshrn2 v24.8h, v25.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	WORD $0x4f1f97bc // sqshrn2 v28.8h, v29.4s, #1
+	B d4qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x4f1e96b4 // sqshrn2 v20.8h, v21.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x4f1e9738 // sqshrn2 v24.8h, v25.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	WORD $0x4f1e97bc // sqshrn2 v28.8h, v29.4s, #2
+	B d4qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x4f1d96b4 // sqshrn2 v20.8h, v21.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x4f1d9738 // sqshrn2 v24.8h, v25.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	WORD $0x4f1d97bc // sqshrn2 v28.8h, v29.4s, #3
+	B d4qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x4f1c96b4 // sqshrn2 v20.8h, v21.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x4f1c9738 // sqshrn2 v24.8h, v25.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	WORD $0x4f1c97bc // sqshrn2 v28.8h, v29.4s, #4
+	B d4qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x4f1b96b4 // sqshrn2 v20.8h, v21.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x4f1b9738 // sqshrn2 v24.8h, v25.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	WORD $0x4f1b97bc // sqshrn2 v28.8h, v29.4s, #5
+	B d4qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x4f1a96b4 // sqshrn2 v20.8h, v21.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x4f1a9738 // sqshrn2 v24.8h, v25.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	WORD $0x4f1a97bc // sqshrn2 v28.8h, v29.4s, #6
+	B d4qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x4f1996b4 // sqshrn2 v20.8h, v21.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x4f199738 // sqshrn2 v24.8h, v25.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	WORD $0x4f1997bc // sqshrn2 v28.8h, v29.4s, #7
+	B d4qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x4f1896b4 // sqshrn2 v20.8h, v21.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x4f189738 // sqshrn2 v24.8h, v25.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	WORD $0x4f1897bc // sqshrn2 v28.8h, v29.4s, #8
+	B d4qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x4f1796b4 // sqshrn2 v20.8h, v21.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x4f179738 // sqshrn2 v24.8h, v25.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	WORD $0x4f1797bc // sqshrn2 v28.8h, v29.4s, #9
+	B d4qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x4f1696b4 // sqshrn2 v20.8h, v21.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x4f169738 // sqshrn2 v24.8h, v25.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	WORD $0x4f1697bc // sqshrn2 v28.8h, v29.4s, #10
+	B d4qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x4f1596b4 // sqshrn2 v20.8h, v21.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x4f159738 // sqshrn2 v24.8h, v25.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	WORD $0x4f1597bc // sqshrn2 v28.8h, v29.4s, #11
+	B d4qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x4f1496b4 // sqshrn2 v20.8h, v21.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x4f149738 // sqshrn2 v24.8h, v25.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	WORD $0x4f1497bc // sqshrn2 v28.8h, v29.4s, #12
+	B d4qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x4f1396b4 // sqshrn2 v20.8h, v21.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x4f139738 // sqshrn2 v24.8h, v25.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	WORD $0x4f1397bc // sqshrn2 v28.8h, v29.4s, #13
+	B d4qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x4f1296b4 // sqshrn2 v20.8h, v21.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x4f129738 // sqshrn2 v24.8h, v25.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	WORD $0x4f1297bc // sqshrn2 v28.8h, v29.4s, #14
+	B d4qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x4f1196b4 // sqshrn2 v20.8h, v21.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x4f119738 // sqshrn2 v24.8h, v25.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	WORD $0x4f1197bc // sqshrn2 v28.8h, v29.4s, #15
+	B d4qug16
+d4qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	B d4qzjoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3451,6 +5339,12 @@ d4qr3noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	B d4qdone
+d4qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	B d4qujoin
 d4qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3625,6 +5519,54 @@ d1qtbl:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	B d1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	B d1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	B d1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	B d1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	B d1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	B d1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	B d1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	B d1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	B d1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	B d1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	B d1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	B d1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	B d1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	B d1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	B d1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	B d1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	B d1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x4f1f9e30 // sqrshrn2 v16.8h, v17.4s, #1
 	B d1qujoin
@@ -3679,6 +5621,57 @@ d1qtbl:
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
 	B d1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x4e614a30 // sqxtn2 v16.8h, v17.4s
+	B d1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x4f1f9630 // sqshrn2 v16.8h, v17.4s, #1
+	B d1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x4f1e9630 // sqshrn2 v16.8h, v17.4s, #2
+	B d1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x4f1d9630 // sqshrn2 v16.8h, v17.4s, #3
+	B d1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x4f1c9630 // sqshrn2 v16.8h, v17.4s, #4
+	B d1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x4f1b9630 // sqshrn2 v16.8h, v17.4s, #5
+	B d1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x4f1a9630 // sqshrn2 v16.8h, v17.4s, #6
+	B d1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x4f199630 // sqshrn2 v16.8h, v17.4s, #7
+	B d1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x4f189630 // sqshrn2 v16.8h, v17.4s, #8
+	B d1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x4f179630 // sqshrn2 v16.8h, v17.4s, #9
+	B d1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x4f169630 // sqshrn2 v16.8h, v17.4s, #10
+	B d1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x4f159630 // sqshrn2 v16.8h, v17.4s, #11
+	B d1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x4f149630 // sqshrn2 v16.8h, v17.4s, #12
+	B d1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x4f139630 // sqshrn2 v16.8h, v17.4s, #13
+	B d1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x4f129630 // sqshrn2 v16.8h, v17.4s, #14
+	B d1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x4f119630 // sqshrn2 v16.8h, v17.4s, #15
+	B d1qug16
+d1qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	B d1qzjoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3694,6 +5687,9 @@ d1qr0noclamp:
 	VMOV V6.D[0], R22
 	MOVD R22, (R24)
 	B d1qdone
+d1qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	B d1qujoin
 d1qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea95631 // srshl v17.4s, v17.4s, v9.4s
@@ -3923,6 +5919,86 @@ d4qtbl:
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
 	B d4qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	B d4qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	B d4qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	B d4qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	B d4qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	B d4qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	B d4qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	B d4qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	B d4qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	B d4qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	B d4qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	B d4qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	B d4qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	B d4qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	B d4qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	B d4qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	B d4qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	WORD $0x0f1f9e94 // sqrshrn v20.4h, v20.4s, #1
 	WORD $0x0f1f9f18 // sqrshrn v24.4h, v24.4s, #1
@@ -4013,6 +6089,92 @@ d4qtbl:
 	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
 	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
 	B d4qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	WORD $0x0e614a94 // sqxtn v20.4h, v20.4s
+	WORD $0x0e614b18 // sqxtn v24.4h, v24.4s
+	WORD $0x0e614b9c // sqxtn v28.4h, v28.4s
+	B d4qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	WORD $0x0f1f9694 // sqshrn v20.4h, v20.4s, #1
+	WORD $0x0f1f9718 // sqshrn v24.4h, v24.4s, #1
+	WORD $0x0f1f979c // sqshrn v28.4h, v28.4s, #1
+	B d4qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	WORD $0x0f1e9694 // sqshrn v20.4h, v20.4s, #2
+	WORD $0x0f1e9718 // sqshrn v24.4h, v24.4s, #2
+	WORD $0x0f1e979c // sqshrn v28.4h, v28.4s, #2
+	B d4qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	WORD $0x0f1d9694 // sqshrn v20.4h, v20.4s, #3
+	WORD $0x0f1d9718 // sqshrn v24.4h, v24.4s, #3
+	WORD $0x0f1d979c // sqshrn v28.4h, v28.4s, #3
+	B d4qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	WORD $0x0f1c9694 // sqshrn v20.4h, v20.4s, #4
+	WORD $0x0f1c9718 // sqshrn v24.4h, v24.4s, #4
+	WORD $0x0f1c979c // sqshrn v28.4h, v28.4s, #4
+	B d4qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	WORD $0x0f1b9694 // sqshrn v20.4h, v20.4s, #5
+	WORD $0x0f1b9718 // sqshrn v24.4h, v24.4s, #5
+	WORD $0x0f1b979c // sqshrn v28.4h, v28.4s, #5
+	B d4qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	WORD $0x0f1a9694 // sqshrn v20.4h, v20.4s, #6
+	WORD $0x0f1a9718 // sqshrn v24.4h, v24.4s, #6
+	WORD $0x0f1a979c // sqshrn v28.4h, v28.4s, #6
+	B d4qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	WORD $0x0f199694 // sqshrn v20.4h, v20.4s, #7
+	WORD $0x0f199718 // sqshrn v24.4h, v24.4s, #7
+	WORD $0x0f19979c // sqshrn v28.4h, v28.4s, #7
+	B d4qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	WORD $0x0f189694 // sqshrn v20.4h, v20.4s, #8
+	WORD $0x0f189718 // sqshrn v24.4h, v24.4s, #8
+	WORD $0x0f18979c // sqshrn v28.4h, v28.4s, #8
+	B d4qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	WORD $0x0f179694 // sqshrn v20.4h, v20.4s, #9
+	WORD $0x0f179718 // sqshrn v24.4h, v24.4s, #9
+	WORD $0x0f17979c // sqshrn v28.4h, v28.4s, #9
+	B d4qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	WORD $0x0f169694 // sqshrn v20.4h, v20.4s, #10
+	WORD $0x0f169718 // sqshrn v24.4h, v24.4s, #10
+	WORD $0x0f16979c // sqshrn v28.4h, v28.4s, #10
+	B d4qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	WORD $0x0f159694 // sqshrn v20.4h, v20.4s, #11
+	WORD $0x0f159718 // sqshrn v24.4h, v24.4s, #11
+	WORD $0x0f15979c // sqshrn v28.4h, v28.4s, #11
+	B d4qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	WORD $0x0f149694 // sqshrn v20.4h, v20.4s, #12
+	WORD $0x0f149718 // sqshrn v24.4h, v24.4s, #12
+	WORD $0x0f14979c // sqshrn v28.4h, v28.4s, #12
+	B d4qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	WORD $0x0f139694 // sqshrn v20.4h, v20.4s, #13
+	WORD $0x0f139718 // sqshrn v24.4h, v24.4s, #13
+	WORD $0x0f13979c // sqshrn v28.4h, v28.4s, #13
+	B d4qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	WORD $0x0f129694 // sqshrn v20.4h, v20.4s, #14
+	WORD $0x0f129718 // sqshrn v24.4h, v24.4s, #14
+	WORD $0x0f12979c // sqshrn v28.4h, v28.4s, #14
+	B d4qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	WORD $0x0f119694 // sqshrn v20.4h, v20.4s, #15
+	WORD $0x0f119718 // sqshrn v24.4h, v24.4s, #15
+	WORD $0x0f11979c // sqshrn v28.4h, v28.4s, #15
+	B d4qug16
+d4qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	B d4qzjoin
 d4qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
@@ -4059,6 +6221,12 @@ d4qr3noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	B d4qdone
+d4qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	WORD $0x4e685694 // srshl v20.8h, v20.8h, v8.8h
+	WORD $0x4e685718 // srshl v24.8h, v24.8h, v8.8h
+	WORD $0x4e68579c // srshl v28.8h, v28.8h, v8.8h
+	B d4qujoin
 d4qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x4ea85694 // srshl v20.4s, v20.4s, v8.4s
@@ -4198,6 +6366,38 @@ d1qtbl:
 	B d1qzgen
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	B d1qzjoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	B d1qzg16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	B d1qzg16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	B d1qzg16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	B d1qzg16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	B d1qzg16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	B d1qzg16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	B d1qzg16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	B d1qzg16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	B d1qzg16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	B d1qzg16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	B d1qzg16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	B d1qzg16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	B d1qzg16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	B d1qzg16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	B d1qzg16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	B d1qzg16
 	WORD $0x0f1f9e10 // sqrshrn v16.4h, v16.4s, #1
 	B d1qujoin
 	WORD $0x0f1e9e10 // sqrshrn v16.4h, v16.4s, #2
@@ -4234,6 +6434,41 @@ d1qtbl:
 	B d1qugen
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
 	B d1qujoin
+	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
+	B d1qug16
+	WORD $0x0f1f9610 // sqshrn v16.4h, v16.4s, #1
+	B d1qug16
+	WORD $0x0f1e9610 // sqshrn v16.4h, v16.4s, #2
+	B d1qug16
+	WORD $0x0f1d9610 // sqshrn v16.4h, v16.4s, #3
+	B d1qug16
+	WORD $0x0f1c9610 // sqshrn v16.4h, v16.4s, #4
+	B d1qug16
+	WORD $0x0f1b9610 // sqshrn v16.4h, v16.4s, #5
+	B d1qug16
+	WORD $0x0f1a9610 // sqshrn v16.4h, v16.4s, #6
+	B d1qug16
+	WORD $0x0f199610 // sqshrn v16.4h, v16.4s, #7
+	B d1qug16
+	WORD $0x0f189610 // sqshrn v16.4h, v16.4s, #8
+	B d1qug16
+	WORD $0x0f179610 // sqshrn v16.4h, v16.4s, #9
+	B d1qug16
+	WORD $0x0f169610 // sqshrn v16.4h, v16.4s, #10
+	B d1qug16
+	WORD $0x0f159610 // sqshrn v16.4h, v16.4s, #11
+	B d1qug16
+	WORD $0x0f149610 // sqshrn v16.4h, v16.4s, #12
+	B d1qug16
+	WORD $0x0f139610 // sqshrn v16.4h, v16.4s, #13
+	B d1qug16
+	WORD $0x0f129610 // sqshrn v16.4h, v16.4s, #14
+	B d1qug16
+	WORD $0x0f119610 // sqshrn v16.4h, v16.4s, #15
+	B d1qug16
+d1qzg16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	B d1qzjoin
 d1qzgen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s
@@ -4247,6 +6482,9 @@ d1qr0noclamp:
 	VMOV V6.S[0], R22
 	MOVW R22, (R24)
 	B d1qdone
+d1qug16:
+	WORD $0x4e685610 // srshl v16.8h, v16.8h, v8.8h
+	B d1qujoin
 d1qugen:
 	WORD $0x4ea85610 // srshl v16.4s, v16.4s, v8.4s
 	WORD $0x0e614a10 // sqxtn v16.4h, v16.4s

@@ -281,3 +281,115 @@ func TestArmRdmPathTaken(t *testing.T) {
 		}
 	}
 }
+
+// TestArmGemmMixedShifts checks the SDOT kernels' leaves of mixed shifts
+// (fillMixed: SQSHRN by min k - 1, then SRSHL of the int16 lanes) against
+// gemmRows: blocks whose k = max(S, 32) - 31 spread over 1 to 8 values from
+// every smallest k of 1 to 17 (past the leaves' reach: 17, and a spread of
+// 8, take the SRSHL path), with S < 32 in some (the pre-shift), on every
+// block width and both row tiles, accumulators reaching past the int16
+// range in some cases (the saturating SQSHRN), output zero points -128 and
+// others, clamped or not.
+func TestArmGemmMixedShifts(t *testing.T) {
+	if !cpu.ARM64.HasASIMDDP {
+		t.Skip("no ASIMDDP")
+	}
+	r := rand.New(rand.NewPCG(75, 76))
+	n, mixed := 0, 0
+	for kmin := int32(1); kmin <= 17; kmin++ {
+		for spread := int32(1); spread <= 8; spread++ {
+			for _, o := range []int{4, 8, 12, 16, 20, 32, 44} {
+				rep := r.IntN(4)
+				p := []int{1, 5, 9, 4}[rep]
+				mult := make([]Multiplier, o)
+				for i := range mult {
+					s := 31 + kmin + int32(r.IntN(int(spread)))
+					if kmin == 1 && r.IntN(3) == 0 {
+						s = int32(20 + r.IntN(12)) // S < 32: k = 1 after the pre-shift
+					}
+					mult[i] = Multiplier{M: int32(1<<30 + r.IntN(1<<30)), S: s}
+				}
+				for b := 0; b < o; b += 16 { // each block spans the whole spread
+					mult[b].S = 31 + kmin
+					if m := min(16, o-b); m > 1 {
+						mult[b+1+r.IntN(m-1)].S = 31 + kmin + spread - 1
+					}
+				}
+				kk := 1 + r.IntN(64)
+				x := randI8(r, p*kk, -128, 127)
+				w := randI8(r, o*kk, -127, 127)
+				bias := make([]int32, o)
+				for i := range bias {
+					span := int64(300) << max(mult[i].S-31, 1)
+					if rep == 3 {
+						span <<= 9 // past the int16 range after the first shift
+					}
+					bias[i] = int32(min(max(r.Int64N(2*span+1)-span, -1<<30), 1<<30))
+				}
+				zy := []int32{-128, -128, 0, int32(r.IntN(256) - 128)}[r.IntN(4)]
+				out := []Range{Full, Full, {int8(min(max(zy, -100), 50)), 100}}[r.IntN(3)]
+				zx := int32(r.IntN(256) - 128)
+				want := make([]int8, p*o)
+				gemmRows(x, w, bias, want, kk, o, zx, mult, zy, out, 0, p)
+				got := make([]int8, p*o)
+				armDot.run(x, kk, kk, armDot.pack(w, o, kk), bias, got, o, zx, mult, zy, out, 0, p)
+				if !slices.Equal(got, want) {
+					reportDiff(t, fmt.Sprintf("kmin=%d spread=%d O=%d P=%d K=%d zy=%d out=%v", kmin, spread, o, p, kk, zy, out), got, want, o)
+				}
+				q := make([]int32, armBlkWords(16))
+				fillBlk(q, 16, 0, min(16, o), armDot.pack(w, o, kk), armDot.layout(o, kk), bias, zx, mult, zy, true)
+				if l := q[4*16+2] % 34; l >= 18 {
+					mixed++
+				}
+				n++
+			}
+		}
+	}
+	if mixed*2 < n {
+		t.Fatalf("only %d of %d cases on the leaves of mixed shifts", mixed, n)
+	}
+	t.Logf("%d cases, %d on the leaves of mixed shifts", n, mixed)
+}
+
+// TestArmGemmEpiCache checks that the epilogue constants cache (epiFor)
+// never serves stale constants: the same packed weights buffer run with
+// other multipliers, another bias, other zero points or clamp, and then
+// refilled with other weights, each against gemmRows.
+func TestArmGemmEpiCache(t *testing.T) {
+	r := rand.New(rand.NewPCG(77, 78))
+	for _, im := range armImpls(t) {
+		o, k, p := 40, 24, 6
+		x := randI8(r, p*k, -128, 127)
+		w := randI8(r, o*k, -127, 127)
+		packed := im.pack(w, o, k)
+		mult := extremeMults(r, o, 0, k)
+		bias := randBias(r, o, k)
+		zx, zy, out := int32(3), int32(-5), Full
+		check := func(what string) {
+			t.Helper()
+			want := make([]int8, p*o)
+			gemmRows(x, w, bias, want, k, o, zx, mult, zy, out, 0, p)
+			got := make([]int8, p*o)
+			im.run(x, k, k, packed, bias, got, o, zx, mult, zy, out, 0, p)
+			if !slices.Equal(got, want) {
+				reportDiff(t, armName(im)+": "+what, got, want, o)
+			}
+		}
+		check("first")
+		check("again")
+		mult = slices.Clone(mult)
+		mult[7].S++
+		check("one shift changed")
+		bias = randBias(r, o, k)
+		check("bias")
+		bias = nil
+		check("no bias")
+		zx, zy = -20, 9
+		check("zero points")
+		out = Range{-60, 70}
+		check("clamp")
+		w = randI8(r, o*k, -127, 127)
+		copy(packed, im.pack(w, o, k))
+		check("other weights in the same buffer")
+	}
+}
