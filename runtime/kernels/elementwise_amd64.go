@@ -202,20 +202,16 @@ func lutGo(t *Table, x, y []int8) {
 	}
 }
 
-func lutX86AVX2(t *Table, x, y []int8) {
-	n := len(x) &^ 31
-	if n > 0 {
-		_ = y[n-1]
-		lutAVX2(t, &x[0], &y[0], n)
-	}
-	lutGo(t, x[n:], y[n:len(x)])
-}
+func lutX86AVX2(t *Table, x, y []int8) { lutBlocks(t, x, y, 32, lutAVX2) }
+func lutX86VBMI(t *Table, x, y []int8) { lutBlocks(t, x, y, 64, lutVBMI) }
 
-func lutX86VBMI(t *Table, x, y []int8) {
-	n := len(x) &^ 63
+// lutBlocks runs the assembly lookup fn over the whole blocks of blk
+// bytes (a power of two) of x, the tail in Go.
+func lutBlocks(t *Table, x, y []int8, blk int, fn func(t *Table, x, y *int8, n int)) {
+	n := len(x) &^ (blk - 1)
 	if n > 0 {
 		_ = y[n-1]
-		lutVBMI(t, &x[0], &y[0], n)
+		fn(t, &x[0], &y[0], n)
 	}
 	lutGo(t, x[n:], y[n:len(x)])
 }

@@ -258,6 +258,17 @@ lut_done:
 	VZEROUPPER
 	RET
 
+// LUT_PAIR looks up rows off0/16 and off1/16 of the table at R8 by the low
+// nibbles in Y1 (VPSHUFB of each row broadcast to both lanes) and leaves in
+// Y9 the second where bit 4 (shifted to each byte's top bit in Y2) is set,
+// the first elsewhere. VPBLENDVB mask, b, a, dst: dst = mask ? b : a.
+#define LUT_PAIR(off0, off1) \
+	VBROADCASTI128 off0(R8), Y11 \
+	VPSHUFB Y1, Y11, Y9 \
+	VBROADCASTI128 off1(R8), Y11 \
+	VPSHUFB Y1, Y11, Y10 \
+	VPBLENDVB Y2, Y10, Y9, Y9
+
 // func lutAVX2(t *Table, x, y *int8, n int)
 // y[i] = t[uint8(x[i])] for n (a multiple of 32) bytes with AVX2: the 16
 // rows t[16j:16j+16] looked up by the low nibble (VPSHUFB of each row,
@@ -282,60 +293,28 @@ lut2_loop:
 	VPSLLW  $3, Y0, Y2      // bit 4 -> bit 7 of each byte
 	VPSLLW  $2, Y0, Y3      // bit 5 -> bit 7
 	VPSLLW  $1, Y0, Y4      // bit 6 -> bit 7
-	VBROADCASTI128 0(R8), Y11
-	VPSHUFB Y1, Y11, Y9   // row 0
-	VBROADCASTI128 16(R8), Y11
-	VPSHUFB Y1, Y11, Y10   // row 1
-	VPBLENDVB Y2, Y10, Y9, Y9  // rows 0,1 by bit 4
+	LUT_PAIR(0, 16)     // rows 0, 1
 	VMOVDQA Y9, Y6
-	VBROADCASTI128 32(R8), Y11
-	VPSHUFB Y1, Y11, Y9   // row 2
-	VBROADCASTI128 48(R8), Y11
-	VPSHUFB Y1, Y11, Y10   // row 3
-	VPBLENDVB Y2, Y10, Y9, Y9  // rows 2,3 by bit 4
-	VPBLENDVB Y3, Y9, Y6, Y9  // level 1, by bit 5
+	LUT_PAIR(32, 48)    // rows 2, 3
+	VPBLENDVB Y3, Y9, Y6, Y9 // rows 0-3, by bit 5
 	VMOVDQA Y9, Y7
-	VBROADCASTI128 64(R8), Y11
-	VPSHUFB Y1, Y11, Y9   // row 4
-	VBROADCASTI128 80(R8), Y11
-	VPSHUFB Y1, Y11, Y10   // row 5
-	VPBLENDVB Y2, Y10, Y9, Y9  // rows 4,5 by bit 4
+	LUT_PAIR(64, 80)    // rows 4, 5
 	VMOVDQA Y9, Y6
-	VBROADCASTI128 96(R8), Y11
-	VPSHUFB Y1, Y11, Y9   // row 6
-	VBROADCASTI128 112(R8), Y11
-	VPSHUFB Y1, Y11, Y10   // row 7
-	VPBLENDVB Y2, Y10, Y9, Y9  // rows 6,7 by bit 4
-	VPBLENDVB Y3, Y9, Y6, Y9  // level 1, by bit 5
-	VPBLENDVB Y4, Y9, Y7, Y9  // level 2, by bit 6
+	LUT_PAIR(96, 112)   // rows 6, 7
+	VPBLENDVB Y3, Y9, Y6, Y9 // rows 4-7, by bit 5
+	VPBLENDVB Y4, Y9, Y7, Y9 // rows 0-7, by bit 6
 	VMOVDQA Y9, Y8
-	VBROADCASTI128 128(R8), Y11
-	VPSHUFB Y1, Y11, Y9   // row 8
-	VBROADCASTI128 144(R8), Y11
-	VPSHUFB Y1, Y11, Y10   // row 9
-	VPBLENDVB Y2, Y10, Y9, Y9  // rows 8,9 by bit 4
+	LUT_PAIR(128, 144)  // rows 8, 9
 	VMOVDQA Y9, Y6
-	VBROADCASTI128 160(R8), Y11
-	VPSHUFB Y1, Y11, Y9   // row 10
-	VBROADCASTI128 176(R8), Y11
-	VPSHUFB Y1, Y11, Y10   // row 11
-	VPBLENDVB Y2, Y10, Y9, Y9  // rows 10,11 by bit 4
-	VPBLENDVB Y3, Y9, Y6, Y9  // level 1, by bit 5
+	LUT_PAIR(160, 176)  // rows 10, 11
+	VPBLENDVB Y3, Y9, Y6, Y9 // rows 8-11, by bit 5
 	VMOVDQA Y9, Y7
-	VBROADCASTI128 192(R8), Y11
-	VPSHUFB Y1, Y11, Y9   // row 12
-	VBROADCASTI128 208(R8), Y11
-	VPSHUFB Y1, Y11, Y10   // row 13
-	VPBLENDVB Y2, Y10, Y9, Y9  // rows 12,13 by bit 4
+	LUT_PAIR(192, 208)  // rows 12, 13
 	VMOVDQA Y9, Y6
-	VBROADCASTI128 224(R8), Y11
-	VPSHUFB Y1, Y11, Y9   // row 14
-	VBROADCASTI128 240(R8), Y11
-	VPSHUFB Y1, Y11, Y10   // row 15
-	VPBLENDVB Y2, Y10, Y9, Y9  // rows 14,15 by bit 4
-	VPBLENDVB Y3, Y9, Y6, Y9  // level 1, by bit 5
-	VPBLENDVB Y4, Y9, Y7, Y9  // level 2, by bit 6
-	VPBLENDVB Y0, Y9, Y8, Y9  // level 3, by bit 7
+	LUT_PAIR(224, 240)  // rows 14, 15
+	VPBLENDVB Y3, Y9, Y6, Y9 // rows 12-15, by bit 5
+	VPBLENDVB Y4, Y9, Y7, Y9 // rows 8-15, by bit 6
+	VPBLENDVB Y0, Y9, Y8, Y9 // rows 0-15, by bit 7
 	VMOVDQU Y9, (DI)(AX*1)
 	ADDQ $32, AX
 	JMP  lut2_loop
