@@ -268,7 +268,7 @@ func (p *planner) convF(op *operator) (step, error) {
 		return nil, err
 	}
 	cpg := g.C / g.Groups
-	wt, err := weightsF(w, g.O, g.KH, g.KW, cpg)
+	wt, err := p.weightsF(w, g.O, g.KH, g.KW, cpg)
 	if err != nil {
 		return nil, err
 	}

@@ -250,7 +250,7 @@ func (p *planner) fcF(op *operator) (step, error) {
 	if err != nil {
 		return nil, err
 	}
-	wt, err := weightsF(w, n, k)
+	wt, err := p.weightsF(w, n, k)
 	if err != nil {
 		return nil, err
 	}

@@ -278,8 +278,8 @@ func bias32(t *tensor, o int, sx float64, sw []float64) ([]int32, error) {
 // shape: float32, or (format 1.6) int8 codes with one scale per output
 // channel (axis 0) and zero points 0, which it returns dequantized, each
 // value float32(q)*s in one float32 multiplication (the floats the
-// compiler computed; quant's storedWeights).
-func weightsF(t *tensor, shape ...int) ([]float32, error) {
+// compiler computed; quant's storedWeights), charged to the load budget.
+func (p *planner) weightsF(t *tensor, shape ...int) ([]float32, error) {
 	if t == nil || !t.isConst() || !slices.Equal(t.shape, shape) {
 		return nil, fmt.Errorf("weights must be a float32 constant %v", shape)
 	}
@@ -292,6 +292,9 @@ func weightsF(t *tensor, shape ...int) ([]float32, error) {
 			return nil, err
 		}
 		codes := int8s(t.data)
+		if err := p.bud.spend(4*int64(len(codes)), "dequantized weights"); err != nil {
+			return nil, err
+		}
 		per := len(codes) / shape[0]
 		f := make([]float32, len(codes))
 		for i, q := range codes {
@@ -307,10 +310,10 @@ func biasF(t *tensor, o int) ([]float32, error) {
 	if t == nil {
 		return nil, nil
 	}
-	if t.dtype != mncfb.DTypeFLOAT32 {
-		return nil, fmt.Errorf("bias must be a float32 constant [%d], is %v", o, t.dtype)
+	if t.dtype != mncfb.DTypeFLOAT32 || !t.isConst() || !slices.Equal(t.shape, []int{o}) {
+		return nil, fmt.Errorf("bias must be a float32 constant [%d], is %v %v", o, t.dtype, t.shape)
 	}
-	return weightsF(t, o)
+	return float32s(t.data), nil
 }
 
 // bounds returns a fused activation that int8 ops apply as a clamp.

@@ -210,11 +210,11 @@ func (p *planner) seF(op *operator) (step, error) {
 		return nil, fmt.Errorf("shapes %v -> %v, squeeze weights %v", x.shape, y.shape, w1.shape)
 	}
 	sq := w1.shape[0]
-	wt1, err := weightsF(w1, sq, c)
+	wt1, err := p.weightsF(w1, sq, c)
 	if err != nil {
 		return nil, err
 	}
-	wt2, err := weightsF(w2, c, sq)
+	wt2, err := p.weightsF(w2, c, sq)
 	if err != nil {
 		return nil, err
 	}
