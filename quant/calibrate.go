@@ -74,11 +74,11 @@ type Options struct {
 	// that stay float32 in the quantized graph (mixed.go).
 	KeepFloat []string
 	// FloatWeights is how the weights of convolutions, Gemms and
-	// squeeze-excite units computed in float32 (KeepFloat, the accuracy targets) are stored:
-	// FloatWeightsInt8 (the codes the int8 layer would have, dequantized
-	// at load: the file does not grow) or FloatWeightsFloat32 (the float
-	// weights: the layer is the float model's); "" means
-	// FloatWeightsInt8.
+	// squeeze-excite units computed in float32 (KeepFloat, the accuracy
+	// targets) are stored: FloatWeightsInt8 (the codes the int8 layer
+	// would have, dequantized at load: the file does not grow) or
+	// FloatWeightsFloat32 (the float weights: the layer is the float
+	// model's); "" means FloatWeightsInt8.
 	FloatWeights string
 	// Sensitivity runs the sensitivity analysis (Analyze, both ways) on
 	// SensitivityImages calibration images (0: DefaultSensitivityImages)
