@@ -5,7 +5,6 @@ package kernels
 import (
 	"slices"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -354,14 +353,8 @@ type flatEpi struct {
 	eb     []epiBlock
 }
 
-// flatCache maps the address of the packed weights to a *flatEpi; it is
-// emptied when it reaches flatCacheMax entries.
-var (
-	flatCache  sync.Map
-	flatCached atomic.Int64
-)
-
-const flatCacheMax = 256
+// flatCache maps the address of the packed weights to a *flatEpi.
+var flatCache epiCache[flatEpi]
 
 // flatEpiFor returns the epiBlocks of p, w, bias for runFlat.
 func flatEpiFor(p *ConvParams, w []int8, bias []int32, fs, absOff int) *flatEpi {
@@ -379,11 +372,9 @@ func epiFor(p *ConvParams, w []int8, bias []int32, fs, absOff, nvec int, lane fu
 		bias = bias[:C]
 	}
 	mult := p.Mult[:C]
-	if v, ok := flatCache.Load(key); ok {
-		if e := v.(*flatEpi); e.key == key && len(e.eb) == 4*nvec && e.xz == p.XZero && e.yz == p.YZero && e.out == p.Out &&
-			(e.bias == nil) == (bias == nil) && slices.Equal(e.bias, bias) && slices.Equal(e.mult, mult) && slices.Equal(e.wsum, wsum) && slices.Equal(e.absw, absw) {
-			return e
-		}
+	if e := flatCache.get(key); e != nil && e.key == key && len(e.eb) == 4*nvec && e.xz == p.XZero && e.yz == p.YZero && e.out == p.Out &&
+		(e.bias == nil) == (bias == nil) && sameInt32(e.bias, bias) && sameMult(e.mult, mult) && sameInt8(e.wsum, wsum) && sameInt8(e.absw, absw) {
+		return e
 	}
 	e := &flatEpi{key: key, xz: p.XZero, yz: p.YZero, out: p.Out, bias: slices.Clone(bias), mult: slices.Clone(mult),
 		wsum: slices.Clone(wsum), absw: slices.Clone(absw), eb: make([]epiBlock, 4*nvec)}
@@ -415,11 +406,7 @@ func epiFor(p *ConvParams, w []int8, bias []int32, fs, absOff, nvec int, lane fu
 			e.flags = e.flags&^epiClamp | epiShift
 		}
 	}
-	if flatCached.Add(1) > flatCacheMax {
-		flatCache.Clear()
-		flatCached.Store(1)
-	}
-	flatCache.Store(key, e)
+	flatCache.put(key, e)
 	return e
 }
 

@@ -3,9 +3,7 @@
 package kernels
 
 import (
-	"bytes"
-	"sync"
-	"sync/atomic"
+	"slices"
 	"unsafe"
 )
 
@@ -339,39 +337,24 @@ func (im *armImpl) run(x []int8, xstride, k int, w []int8, bias []int32, y []int
 // armEpiEntry is the epilogue constants of one layer (every group of
 // armGroup channels) and what they were computed from.
 type armEpiEntry struct {
-	key        uintptr // &w[0]
-	l          armLayout
-	dot        bool
-	zx, yz     int32
-	out        Range
-	hasBias    bool
-	wsum, bias []byte // copies, as bytes
-	mult       []byte
-	epis       []armEpi
+	key     uintptr // &w[0]
+	l       armLayout
+	dot     bool
+	zx, yz  int32
+	out     Range
+	hasBias bool
+	wsum    []int8 // copies
+	bias    []int32
+	mult    []Multiplier
+	epis    []armEpi
 }
 
-// The epilogue constants cache: the constants of a layer are the same on
-// every call (every inference, every thread's rows), and computing them
-// (fillBlk) was a few % of V3-Small's instructions. An entry is used only
-// if everything fillBlk reads matches it (the weights' address alone could
-// be reused by other weights).
-var (
-	armEpiCache  sync.Map
-	armEpiCached atomic.Int64
-)
-
-const armEpiCacheMax = 256
-
-// i8Bytes, i32Bytes and multBytes view slices as their bytes.
-func i8Bytes(x []int8) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-}
-func i32Bytes(x []int32) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x))
-}
-func multBytes(x []Multiplier) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), int(unsafe.Sizeof(Multiplier{}))*len(x))
-}
+// armEpiCache holds the epilogue constants of the layers: they are the
+// same on every call (every inference, every thread's rows), and computing
+// them (fillBlk) was a few % of V3-Small's instructions. An entry is used
+// only if everything fillBlk reads matches it (the weights' address alone
+// could be reused by other weights).
+var armEpiCache epiCache[armEpiEntry]
 
 // epiFor returns the epilogue constants of every group of armGroup
 // channels of the layer (l, w, bias, zx, mult, yz, out), from the cache or
@@ -379,20 +362,17 @@ func multBytes(x []Multiplier) []byte {
 func (im *armImpl) epiFor(l armLayout, w []int8, bias []int32, zx int32, mult []Multiplier, yz int32, out Range) []armEpi {
 	o := l.o
 	key := uintptr(unsafe.Pointer(&w[0]))
-	wsum := i8Bytes(w[l.wsumOff():][:4*o])
-	var bb []byte
+	wsum := w[l.wsumOff():][:4*o]
 	if bias != nil {
-		bb = i32Bytes(bias[:o])
+		bias = bias[:o]
 	}
-	mb := multBytes(mult[:o])
-	if v, ok := armEpiCache.Load(key); ok {
-		if e := v.(*armEpiEntry); e.key == key && e.l == l && e.dot == im.dot && e.zx == zx && e.yz == yz && e.out == out &&
-			e.hasBias == (bias != nil) && bytes.Equal(e.bias, bb) && bytes.Equal(e.mult, mb) && bytes.Equal(e.wsum, wsum) {
-			return e.epis
-		}
+	mult = mult[:o]
+	if e := armEpiCache.get(key); e != nil && e.key == key && e.l == l && e.dot == im.dot && e.zx == zx && e.yz == yz && e.out == out &&
+		e.hasBias == (bias != nil) && sameInt32(e.bias, bias) && sameMult(e.mult, mult) && sameInt8(e.wsum, wsum) {
+		return e.epis
 	}
 	e := &armEpiEntry{key: key, l: l, dot: im.dot, zx: zx, yz: yz, out: out, hasBias: bias != nil,
-		wsum: bytes.Clone(wsum), bias: bytes.Clone(bb), mult: bytes.Clone(mb),
+		wsum: slices.Clone(wsum), bias: slices.Clone(bias), mult: slices.Clone(mult),
 		epis: make([]armEpi, (o+armGroup-1)/armGroup)}
 	nw := armBlkWords(l.bw)
 	for gi := range e.epis {
@@ -413,11 +393,7 @@ func (im *armImpl) epiFor(l armLayout, w []int8, bias []int32, zx int32, mult []
 			fillBlk(ep.q[i*nw:], l.width(c0/l.bw), c0, min(l.bw, g1-c0), w, l, bias, zx, mult, yz, im.dot)
 		}
 	}
-	if armEpiCached.Add(1) > armEpiCacheMax {
-		armEpiCache.Clear()
-		armEpiCached.Store(1)
-	}
-	armEpiCache.Store(key, e)
+	armEpiCache.put(key, e)
 	return e.epis
 }
 
